@@ -1,0 +1,1 @@
+"""Compile: pruning, quantization, ONNX export, TensorRT and hls4ml targets, bundles."""
