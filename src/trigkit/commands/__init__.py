@@ -1,5 +1,15 @@
 """CLI command groups. Each module has ``register(app)`` and imports heavy code inside commands."""
 
-from trigkit.commands import backends, events
+from trigkit.commands import (
+    backends,
+    bench,
+    compile,
+    compress,
+    demo,
+    emulate,
+    events,
+    export,
+    train,
+)
 
-COMMAND_MODULES = [backends, events]
+COMMAND_MODULES = [backends, events, train, compress, compile, export, bench, emulate, demo]

@@ -10,6 +10,7 @@ def register(app: typer.Typer) -> None:
     def backends_cmd() -> None:
         """List runtime backends, compile targets and external tools: available / unavailable and why."""
         from rich.console import Console
+        from rich.markup import escape
         from rich.table import Table
 
         from trigkit.backends import all_backends
@@ -19,5 +20,5 @@ def register(app: typer.Typer) -> None:
             table.add_column(col)
         for row in all_backends():
             status = "[green]available[/]" if row.available else "[red]unavailable[/]"
-            table.add_row(row.kind, row.name, status, row.detail)
+            table.add_row(row.kind, row.name, status, escape(row.detail))
         Console().print(table)

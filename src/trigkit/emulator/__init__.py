@@ -1,0 +1,1 @@
+"""trigkit.emulator (see DESIGN.md)."""

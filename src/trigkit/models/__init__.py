@@ -1,0 +1,1 @@
+"""trigkit.models (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""trigkit.report (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""Runtime: one `Runner` interface over TensorRT, onnxruntime and torch; Triton export."""
