@@ -9,7 +9,8 @@ from trigkit.commands import (
     emulate,
     events,
     export,
+    report,
     train,
 )
 
-COMMAND_MODULES = [backends, events, train, compress, compile, export, bench, emulate, demo]
+COMMAND_MODULES = [backends, events, train, compress, compile, export, report, bench, emulate, demo]

@@ -1,9 +1,89 @@
-"""Registry of runtime backends (`Runner` factories), filled by the backend modules (GPU work)."""
+"""Registry of runtime backends: ``RUNNERS.create(name, bundle, **opts) -> Runner``.
+
+Each factory takes a loaded gpu :class:`~trigkit.compile.bundle.Bundle` and imports its backend
+module (and through it torch / onnxruntime / TensorRT) only when called; the probes say whether
+the backend can run on this machine and why not.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from trigkit.errors import TrigkitError
+from trigkit.lazy import probe
 from trigkit.registry import Registry
 
 RUNNERS: Registry[Any] = Registry("runtime backend")
+
+
+def _onnxruntime(bundle: Any, **opts: Any) -> Any:
+    from trigkit.runtime.onnxrt import OnnxRuntimeRunner
+
+    return OnnxRuntimeRunner(bundle.file("model.onnx"), bundle.manifest.inputs, **opts)
+
+
+def _torch(bundle: Any, **opts: Any) -> Any:
+    from trigkit.compile.gpu_model import load_gpu_model
+    from trigkit.compile.target_gpu import read_target_info
+    from trigkit.runtime.torch_runner import TorchRunner
+
+    info = read_target_info(bundle)
+    if info.torch_model is None:
+        raise TrigkitError(f"{bundle.path}: bundle has no torch model (model.pt); use backend 'onnxruntime'")
+    precision = bundle.manifest.precision
+    if "dtype" not in opts:
+        if precision == "int8":
+            raise TrigkitError(
+                f"{bundle.path}: an int8 bundle; torch cannot run its Q/DQ graph - use 'onnxruntime' "
+                "or 'tensorrt', or pass dtype='fp32' to run the float model"
+            )
+        opts["dtype"] = precision
+    model = load_gpu_model(bundle.file(info.torch_model))
+    return TorchRunner(model.module, bundle.manifest.inputs, **opts)
+
+
+def _tensorrt(bundle: Any, **opts: Any) -> Any:
+    from trigkit.compile.target_gpu import read_target_info
+    from trigkit.runtime.tensorrt_runner import TensorRTRunner
+
+    info = read_target_info(bundle)
+    if info.tensorrt is None:
+        reason = f" ({info.tensorrt_skipped})" if info.tensorrt_skipped else ""
+        raise TrigkitError(f"{bundle.path}: bundle has no TensorRT engine{reason}; recompile where TensorRT is installed")
+    return TensorRTRunner(bundle.file("model.engine"), info.tensorrt, bundle.manifest.inputs, **opts)
+
+
+def _probe_torch() -> tuple[bool, str]:
+    ok, why = probe("torch")
+    if not ok:
+        return ok, why
+    import torch
+
+    dev = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU only"
+    return True, f"torch {torch.__version__} ({dev}); eager, torch.compile, CUDA graphs on GPU"
+
+
+def _probe_onnxruntime() -> tuple[bool, str]:
+    ok, why = probe("onnxruntime")
+    if not ok:
+        return False, f"{why} (pip install 'trigkit[gpu]')"
+    import onnxruntime as ort
+
+    return True, f"onnxruntime {ort.__version__}: {', '.join(ort.get_available_providers())}"
+
+
+def _probe_tensorrt() -> tuple[bool, str]:
+    from trigkit.compile.tensorrt_build import NO_GPU, current_gpu, probe as trt_probe
+
+    ok, why = trt_probe()
+    if not ok:
+        return ok, why
+    gpu, _ = current_gpu()
+    if gpu == NO_GPU:
+        return False, f"{why} importable, but no CUDA GPU to run engines on"
+    return True, f"{why} on {gpu}"
+
+
+RUNNERS.register("onnxruntime", _onnxruntime, _probe_onnxruntime, "ONNX Runtime (CPU EP; CUDA EP when present)")
+RUNNERS.register("torch", _torch, _probe_torch, "PyTorch eager / torch.compile / CUDA graphs, fp32/fp16/bf16")
+RUNNERS.register("tensorrt", _tensorrt, _probe_tensorrt, "TensorRT engine, CUDA stream, pinned async copies")

@@ -1,0 +1,336 @@
+"""Fixed-point quantization-aware training for the FPGA (``ap_fixed`` fake-quantizers).
+
+:func:`quantize_module` wraps an MLP (``nn.Sequential`` of Linear / ReLU [/ Softmax], possibly
+inside a wrapper such as ``JetMLP``) into a :class:`QATMLP` whose forward pass computes exactly
+what hls4ml's firmware computes: the input, weights and biases are quantized, each product is
+cast to the accumulator type, the sum to the layer's result type, ReLU outputs to their type,
+and (optionally) the softmax uses hls4ml's lookup tables. The exact path runs on int64 codes; a
+straight-through estimator carries gradients to the float weights.
+
+Integer bits come from data: ``QATConfig.bits = 6`` gives ``ap_fixed<6, k>`` weights with ``k``
+chosen from each layer's largest weight, and activations ``ap_ufixed<6, k>`` with ``k`` from
+the calibration inputs. Every type can be pinned per layer instead (``QATConfig.layers``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from torch import nn
+
+from trigkit.compile import fixed_torch as ft
+from trigkit.compile.fixed_torch import fixed_quantize
+from trigkit.errors import TrigkitError
+from trigkit.firmware.fixed import FixedType
+from trigkit.firmware.spec import FirmwareLayer, FirmwareNetwork, SoftmaxSpec
+
+log = logging.getLogger(__name__)
+
+
+class LayerQuant(BaseModel):
+    """Pinned types for one dense layer (``ap_fixed<...>`` strings); unset ones are derived."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    weight: str | None = None
+    bias: str | None = None
+    accum: str | None = None
+    result: str | None = None
+    activation: str | None = None
+    reuse_factor: int = Field(default=1, ge=1)
+
+
+class QATConfig(BaseModel):
+    """Widths of every quantized quantity; integer bits from data unless pinned."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    bits: int = Field(default=8, ge=2, le=32, description="width of weights, biases, activations")
+    input_bits: int = Field(default=16, ge=2, le=32)
+    logit_bits: int = Field(default=16, ge=2, le=32)
+    accum_bits: int | None = Field(
+        default=None, ge=2, le=48, description="None: wide enough to never round or overflow"
+    )
+    rounding: Literal["AP_TRN", "AP_RND", "AP_RND_CONV"] = "AP_RND"
+    overflow: Literal["AP_WRAP", "AP_SAT"] = "AP_SAT"
+    range_quantile: float = Field(default=1.0, gt=0.5, le=1.0)
+    softmax: bool = False
+    softmax_table_size: int = 1024
+    layers: dict[str, LayerQuant] = Field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return self.model_dump(mode="json")
+
+
+# ------------------------------------------------------------------------------------------
+# exact firmware ops on codes
+# ------------------------------------------------------------------------------------------
+
+
+def dense_codes(
+    xc: torch.Tensor, in_t: FixedType, layer: FirmwareLayer, wc: torch.Tensor, bc: torch.Tensor
+) -> torch.Tensor:
+    """``nnet::dense_latency`` on int64 codes: ``xc [B, n_in]``, ``wc [n_out, n_in]``."""
+    acc_t, w_t, b_t = layer.accum_t, layer.weight_t, layer.bias_t
+    assert acc_t is not None and w_t is not None and b_t is not None
+    prod = ft.requantize(xc[:, :, None] * wc.T[None], in_t.frac + w_t.frac, acc_t)  # [B, in, out]
+    acc = ft.requantize(bc, b_t.frac, acc_t).expand(xc.shape[0], -1)
+    lazy = acc_t.overflow == "AP_WRAP" and acc_t.width + layer.n_in.bit_length() < 62
+    if lazy:
+        acc = ft.overflow(acc + prod.sum(dim=1), acc_t)
+    else:
+        for i in range(layer.n_in):
+            acc = ft.overflow(acc + prod[:, i, :], acc_t)
+    return ft.requantize(acc, acc_t.frac, layer.result_t)
+
+
+def softmax_codes(xc: torch.Tensor, in_t: FixedType, layer: FirmwareLayer) -> torch.Tensor:
+    """hls4ml's table softmax ('stable' or 'latency') on int64 codes."""
+    from trigkit.firmware.emulate import exp_table, inv_table
+    from trigkit.firmware.kernels import reduce_plan
+
+    s = layer.softmax
+    assert s is not None
+    e_tab = torch.from_numpy(exp_table(layer, in_t))
+    i_tab = torch.from_numpy(inv_table(layer, in_t))
+    e_bits, i_bits = (len(e_tab) - 1).bit_length(), (len(i_tab) - 1).bit_length()
+    if s.implementation == "stable":
+        norm = s.inp_norm_t(in_t)
+        d = (xc.max(dim=1, keepdim=True).values - xc) & ((1 << norm.width) - 1)
+        idx = (d >> (norm.width - e_bits)) & ((1 << e_bits) - 1)
+    else:
+        raw = xc & ((1 << in_t.width) - 1)
+        idx = (raw >> (in_t.width - e_bits)) & ((1 << e_bits) - 1)
+    exp_res = ft.requantize(e_tab[idx], s.exp_table_t.frac, s.accum_t)
+    slots = [exp_res[:, c] for c in range(exp_res.shape[1])]
+    for dst, a, b in reduce_plan(exp_res.shape[1]).tolist():
+        assert dst == len(slots)
+        slots.append(ft.overflow(slots[a] + slots[b], s.accum_t))
+    total = ft.requantize(slots[-1], s.accum_t.frac, s.inv_inp_t)
+    raw = total & ((1 << s.inv_inp_t.width) - 1)
+    inv = i_tab[(raw >> (s.inv_inp_t.width - i_bits)) & ((1 << i_bits) - 1)]
+    return ft.requantize(exp_res * inv[:, None], s.accum_t.frac + s.inv_table_t.frac, layer.result_t)
+
+
+# ------------------------------------------------------------------------------------------
+# the QAT module
+# ------------------------------------------------------------------------------------------
+
+
+class QATMLP(nn.Module):
+    """A quantized MLP whose forward equals the firmware bit for bit (see module docstring).
+
+    ``forward`` returns the logits (output of the last dense layer) as float64 values on their
+    grid, for training; :meth:`firmware_forward` returns the firmware's final output (after the
+    softmax when configured); :meth:`firmware_codes` its int64 codes.
+    """
+
+    def __init__(self, linears: list[nn.Linear], plan: FirmwareNetwork) -> None:
+        super().__init__()
+        self.linears = nn.ModuleList(linears)
+        self.plan = plan
+
+    @property
+    def input_t(self) -> FixedType:
+        return self.plan.input_t
+
+    def _dense_layers(self) -> list[FirmwareLayer]:
+        return [layer for layer in self.plan.layers if layer.kind == "dense"]
+
+    def _run(self, x: torch.Tensor, *, with_softmax: bool) -> tuple[torch.Tensor, torch.Tensor, FixedType]:
+        """(float STE value, exact codes, type) after the network (or up to the logits)."""
+        t = self.plan.input_t
+        y = fixed_quantize(x.double(), t)
+        codes = ft.quantize_codes(x, t)
+        k = 0
+        for i, layer in enumerate(self.plan.layers):
+            in_t = self.plan.input_type_of(i)
+            if layer.kind == "dense":
+                lin = self.linears[k]
+                k += 1
+                assert layer.weight_t is not None and layer.bias_t is not None
+                wq = fixed_quantize(lin.weight.double(), layer.weight_t)
+                bq = fixed_quantize(lin.bias.double(), layer.bias_t)
+                with torch.no_grad():
+                    wc = ft.quantize_codes(lin.weight, layer.weight_t)
+                    bc = ft.quantize_codes(lin.bias, layer.bias_t)
+                    codes = dense_codes(codes, in_t, layer, wc, bc)
+                y_float = nn.functional.linear(y, wq, bq)
+            elif layer.kind == "relu":
+                with torch.no_grad():
+                    codes = ft.requantize(codes.clamp(min=0), in_t.frac, layer.result_t)
+                y_float = torch.relu(y)
+            elif layer.kind == "softmax":
+                if not with_softmax:
+                    break
+                with torch.no_grad():
+                    codes = softmax_codes(codes, in_t, layer)
+                y_float = torch.softmax(y, dim=-1)
+            else:
+                raise TrigkitError(f"layer '{layer.name}': kind '{layer.kind}' not supported by QATMLP")
+            exact = ft.to_float(codes, layer.result_t)
+            y = y_float + (exact - y_float).detach()
+            t = layer.result_t
+        return y, codes, t
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._run(x, with_softmax=False)[0]
+
+    def firmware_forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._run(x, with_softmax=True)[0]
+
+    @torch.no_grad()
+    def firmware_codes(self, x: torch.Tensor) -> torch.Tensor:
+        return self._run(x, with_softmax=True)[1]
+
+    def to_network(self, **overrides: object) -> FirmwareNetwork:
+        """The :class:`FirmwareNetwork` with the current (quantized) weights."""
+        return network_from_qat(self, **overrides)
+
+
+def network_from_qat(qat: QATMLP, **overrides: object) -> FirmwareNetwork:
+    """Freeze a :class:`QATMLP` into a :class:`FirmwareNetwork` (weights exactly on grid).
+
+    ``overrides`` replace network fields (name, input_names, output_names, backend, strategy,
+    part, clock_period_ns, ...).
+    """
+    layers, k = [], 0
+    for layer in qat.plan.layers:
+        if layer.kind == "dense":
+            lin = qat.linears[k]
+            k += 1
+            with torch.no_grad():
+                w = ft.to_float(ft.quantize_codes(lin.weight, layer.weight_t), layer.weight_t)  # type: ignore[arg-type]
+                b = ft.to_float(ft.quantize_codes(lin.bias, layer.bias_t), layer.bias_t)  # type: ignore[arg-type]
+            layer = FirmwareLayer(**{**layer.__dict__, "weight": w.numpy(), "bias": b.numpy()})
+        layers.append(layer)
+    return qat.plan.with_(layers=tuple(layers), **overrides)
+
+
+# ------------------------------------------------------------------------------------------
+# building a QATMLP from a float module
+# ------------------------------------------------------------------------------------------
+
+
+def flatten_mlp(module: nn.Module) -> list[nn.Module]:
+    """The Linear/ReLU/Softmax sequence of an MLP; TrigkitError names any other layer."""
+    if isinstance(module, nn.Sequential):
+        out: list[nn.Module] = []
+        for child in module:
+            out.extend(flatten_mlp(child))
+        return out
+    if isinstance(module, (nn.Linear, nn.ReLU, nn.Softmax)):
+        return [module]
+    if isinstance(module, (nn.Identity, nn.Dropout)):
+        return []
+    children = list(module.named_children())
+    if len(children) == 1 and isinstance(children[0][1], nn.Sequential):
+        return flatten_mlp(children[0][1])
+    raise TrigkitError(
+        f"layer '{type(module).__name__}' cannot be quantized for the FPGA; supported: an MLP of "
+        "nn.Linear / nn.ReLU / nn.Softmax (optionally inside one wrapper module)"
+    )
+
+
+def _int_bits_signed(width: int, values: np.ndarray, q: float, modes: tuple[str, str]) -> FixedType:
+    m = float(np.quantile(np.abs(values), q)) if values.size else 0.0
+    return FixedType(width, 1, True, *modes).covering(-m, m)  # type: ignore[arg-type]
+
+
+def quantize_module(
+    module: nn.Module, config: QATConfig, calib: np.ndarray | torch.Tensor, **network_fields: object
+) -> QATMLP:
+    """Wrap ``module`` (a float MLP taking preprocessed inputs) into a :class:`QATMLP`.
+
+    ``calib`` (``[n, n_features]``) sets the integer bits of the input and activation types.
+    ``network_fields`` go to the :class:`FirmwareNetwork` (name, input_names, backend, ...).
+    """
+    seq = flatten_mlp(module)
+    linears = [m for m in seq if isinstance(m, nn.Linear)]
+    if not linears or not isinstance(seq[0], nn.Linear):
+        raise TrigkitError("quantize_module: the model must start with an nn.Linear layer")
+    if any(isinstance(m, nn.Softmax) for m in seq[:-1]):
+        raise TrigkitError("quantize_module: nn.Softmax is only supported as the last layer")
+    x = torch.as_tensor(np.asarray(calib, dtype=np.float32))
+    if x.ndim != 2 or x.shape[1] != linears[0].in_features or len(x) == 0:
+        raise TrigkitError(f"calibration inputs: expected (n>0, {linears[0].in_features}), got {tuple(x.shape)}")
+    modes = (config.rounding, config.overflow)
+    in_t = _int_bits_signed(config.input_bits, x.numpy(), config.range_quantile, modes)
+    layers: list[FirmwareLayer] = []
+    prev_t, h = in_t, x
+    relu_after = {i for i, m in enumerate(seq[:-1]) if isinstance(m, nn.Linear) and isinstance(seq[i + 1], nn.ReLU)}
+    n_dense = 0
+    for i, m in enumerate(seq):
+        if not isinstance(m, nn.Linear):
+            continue
+        n_dense += 1
+        name = f"fc{n_dense}"
+        pin = config.layers.get(name, LayerQuant())
+        with torch.no_grad():
+            h = m(h)
+        w_np = m.weight.detach().double().numpy()
+        b_np = m.bias.detach().double().numpy() if m.bias is not None else np.zeros(m.out_features)
+        if m.bias is None:
+            raise TrigkitError(f"layer '{name}': nn.Linear without bias is not supported; use bias=True")
+        wt = _pin(pin.weight) or _int_bits_signed(config.bits, w_np, 1.0, ("AP_RND_CONV", "AP_SAT"))
+        bt = _pin(pin.bias) or _int_bits_signed(config.bits, b_np, 1.0, ("AP_RND_CONV", "AP_SAT"))
+        acc = _pin(pin.accum) or _accum_type(prev_t, wt, bt, m.in_features, config)
+        hidden = i in relu_after
+        h_np = h.numpy().astype(np.float64)
+        if hidden:
+            res = _pin(pin.result) or _int_bits_signed(config.bits + 1, h_np, config.range_quantile, modes)
+        else:
+            res = _pin(pin.result) or _int_bits_signed(config.logit_bits, h_np, config.range_quantile, modes)
+        layers.append(FirmwareLayer(name, "dense", m.in_features, m.out_features, res,
+                                    weight=_on_grid(w_np, wt), bias=_on_grid(b_np, bt),
+                                    weight_t=wt, bias_t=bt, accum_t=acc,
+                                    reuse_factor=pin.reuse_factor))  # fmt: skip
+        prev_t = res
+        if hidden:
+            h = torch.relu(h)
+            act = _pin(pin.activation) or FixedType(config.bits, 1, False, *modes).covering(  # type: ignore[arg-type]
+                0.0, float(np.quantile(h.numpy(), config.range_quantile))
+            )
+            layers.append(FirmwareLayer(f"relu{n_dense}", "relu", m.out_features, m.out_features, act))
+            prev_t = act
+    n_out = linears[-1].out_features
+    if config.softmax or isinstance(seq[-1], nn.Softmax):
+        spec = SoftmaxSpec(table_size=config.softmax_table_size)
+        out_t = FixedType(config.logit_bits, 1, False, "AP_RND", "AP_SAT")
+        layers.append(FirmwareLayer("softmax", "softmax", n_out, n_out, out_t, softmax=spec))
+    fields: dict[str, object] = {
+        "name": "qat_mlp",
+        "input_names": tuple(f"x{i}" for i in range(linears[0].in_features)),
+        "meta": {"qat": config.to_dict()},
+    }
+    fields.update(network_fields)
+    plan = FirmwareNetwork(input_t=in_t, layers=tuple(layers), **fields)  # type: ignore[arg-type]
+    return QATMLP([_copy_linear(m) for m in linears], plan)
+
+
+def _pin(text: str | None) -> FixedType | None:
+    return FixedType.parse(text) if text else None
+
+
+def _on_grid(values: np.ndarray, t: FixedType) -> np.ndarray:
+    return ft.to_float(ft.quantize_codes(torch.from_numpy(values), t), t).numpy()
+
+
+def _accum_type(in_t: FixedType, wt: FixedType, bt: FixedType, n_in: int, config: QATConfig) -> FixedType:
+    """Exact accumulator (no rounding, no overflow) unless ``accum_bits`` is set."""
+    frac = max(in_t.frac + wt.frac, bt.frac)
+    grow = (n_in + 1).bit_length()
+    integer = max(in_t.integer + wt.integer, bt.integer) + grow
+    if config.accum_bits is None:
+        return FixedType(frac + integer, integer, True, "AP_TRN", "AP_WRAP")
+    return FixedType(config.accum_bits, integer, True, config.rounding, config.overflow)
+
+
+def _copy_linear(m: nn.Linear) -> nn.Linear:
+    new = nn.Linear(m.in_features, m.out_features)
+    with torch.no_grad():
+        new.weight.copy_(m.weight)
+        new.bias.copy_(m.bias)
+    return new

@@ -1,0 +1,102 @@
+"""Flat buffers (offsets + values) of the event fields a menu reads, taken from an EventBatch.
+
+This is the only place that turns awkward arrays into the numpy buffers the numba kernels loop
+over; a missing score field is reported here with the fields that are present.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import awkward as ak
+import numpy as np
+
+from trigkit.emulator.compiled import CompiledMenu
+from trigkit.errors import TrigkitError
+from trigkit.events.batch import EventBatch
+
+
+@dataclass(frozen=True)
+class Columns:
+    n_events: int
+    jet_offsets: np.ndarray  # int64 (n_events + 1,)
+    jet_pt: np.ndarray
+    jet_eta: np.ndarray
+    jet_scores: np.ndarray  # float32 (n_jet_fields or 1, n_jets)
+    fat_offsets: np.ndarray
+    fat_pt: np.ndarray
+    fat_eta: np.ndarray
+    fat_msd: np.ndarray
+    fat_scores: np.ndarray  # float32 (n_fatjet_fields or 1, n_fatjets)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(
+            a.nbytes
+            for a in (self.jet_offsets, self.jet_pt, self.jet_eta, self.jet_scores, self.fat_offsets,
+                      self.fat_pt, self.fat_eta, self.fat_msd, self.fat_scores)
+        )
+
+
+def _offsets(arr: ak.Array) -> np.ndarray:
+    counts = ak.to_numpy(ak.num(arr, axis=1)).astype(np.int64)
+    out = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=out[1:])
+    return out
+
+
+def _flat(arr: ak.Array, field: str, what: str, source: str, dtype: type | None = None) -> np.ndarray:
+    if field not in arr.fields:
+        raise TrigkitError(
+            f"{source or 'events'}: {what} have no field '{field}' needed by the menu; "
+            f"present: {', '.join(arr.fields)} (attach scores with a ScoreSource)"
+        )
+    flat = ak.to_numpy(ak.flatten(arr[field], axis=1))
+    return np.ascontiguousarray(flat if dtype is None else flat.astype(dtype, copy=False))
+
+
+def _pt_ordered(pt: np.ndarray, offsets: np.ndarray) -> bool:
+    if len(pt) < 2:
+        return True
+    rising = np.diff(pt) > 0
+    boundary = np.zeros(len(pt) - 1, dtype=bool)
+    inner = offsets[1:-1]
+    boundary[inner[(inner > 0) & (inner < len(pt))] - 1] = True
+    return not np.any(rising & ~boundary)
+
+
+def sort_by_pt(arr: ak.Array) -> ak.Array:
+    return arr[ak.argsort(arr["pt"], axis=1, ascending=False, stable=True)]
+
+
+def columns_from_batch(batch: EventBatch, cmenu: CompiledMenu) -> Columns:
+    """Extract the buffers the compiled menu needs; jets are re-sorted by pt if they are not."""
+    src = batch.source
+    jets = batch.jets
+    off = _offsets(jets)
+    pt = _flat(jets, "pt", "jets", src)
+    if not _pt_ordered(pt, off):
+        jets = sort_by_pt(jets)
+        pt = _flat(jets, "pt", "jets", src)
+    eta = _flat(jets, "eta", "jets", src, pt.dtype)
+    scores = np.zeros((max(1, len(cmenu.jet_fields)), len(pt)), dtype=np.float32)
+    for i, f in enumerate(cmenu.jet_fields):
+        scores[i] = _flat(jets, f, "jets", src, np.float32)
+    scores[np.isnan(scores)] = -np.inf  # a missing (NaN) score never passes a cut
+    fat = batch.fatjets
+    if fat is None or not cmenu.menu.uses_fatjets():
+        if cmenu.menu.uses_fatjets():
+            raise TrigkitError(f"{src or 'events'}: the menu cuts on large-R jets but the events have no fatjets")
+        empty = np.zeros(0, dtype=np.float32)
+        no_fat = np.zeros(len(batch) + 1, dtype=np.int64)
+        return Columns(len(batch), off, pt, eta, scores, no_fat, empty, empty, empty, np.zeros((1, 0), dtype=np.float32))
+    foff = _offsets(fat)
+    fpt = _flat(fat, "pt", "fatjets", src)
+    fscores = np.zeros((max(1, len(cmenu.fatjet_fields)), len(fpt)), dtype=np.float32)
+    for i, f in enumerate(cmenu.fatjet_fields):
+        fscores[i] = _flat(fat, f, "fatjets", src, np.float32)
+    fscores[np.isnan(fscores)] = -np.inf
+    return Columns(
+        len(batch), off, pt, eta, scores, foff, fpt,
+        _flat(fat, "eta", "fatjets", src, fpt.dtype), _flat(fat, "msd", "fatjets", src, fpt.dtype), fscores,
+    )

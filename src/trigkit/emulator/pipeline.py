@@ -1,0 +1,138 @@
+"""Run a menu over samples: read -> attach scores -> fused pass -> stages -> MenuResult.
+
+Work is split into *chunks* (one EventBatch each) that are evaluated independently
+(:func:`evaluate_batch`, what a dask worker runs) and then concatenated in input order before
+prescales are applied (:func:`assemble_sample`), so a distributed run gives exactly the
+single-process result.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+
+from trigkit.emulator.columns import columns_from_batch
+from trigkit.emulator.compiled import CompiledMenu, compile_menu
+from trigkit.emulator.fused import run_fused
+from trigkit.emulator.result import SampleEvents
+from trigkit.emulator.schema import Menu
+from trigkit.emulator.scores import ScoreSource, attach_baseline_scores, attach_scores
+from trigkit.emulator.stages import apply_stages
+from trigkit.errors import TrigkitError
+from trigkit.events.batch import EventBatch
+
+log = logging.getLogger(__name__)
+
+#: offline HT / turn-on definition: jets with pt > 30 GeV and |eta| < 2.5
+OFFLINE_JET_PT = 30.0
+OFFLINE_JET_ETA = 2.5
+
+
+@dataclass(frozen=True)
+class RawChunk:
+    """Fused-pass output and per-event observables of one chunk (picklable, small)."""
+
+    raw: np.ndarray
+    weight: np.ndarray
+    lumi_pb: float
+    mhh: np.ndarray
+    lead_pt: np.ndarray
+    ht: np.ndarray
+    process: str
+    source: str
+
+
+def offline_observables(batch: EventBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mhh, leading-jet pt, offline HT) per event, float64 (NaN mhh when unknown)."""
+    jets = batch.jets
+    pt = ak.values_astype(jets.pt, np.float64)
+    lead = ak.to_numpy(ak.fill_none(ak.max(pt, axis=1), 0.0))
+    sel = (pt > OFFLINE_JET_PT) & (abs(jets.eta) < OFFLINE_JET_ETA)
+    ht = ak.to_numpy(ak.sum(ak.where(sel, pt, 0.0), axis=1))
+    truth = batch.truth
+    mhh = ak.to_numpy(truth["mhh"]).astype(np.float64) if "mhh" in ak.fields(truth) else np.full(len(batch), np.nan)
+    return mhh, np.asarray(lead, np.float64), np.asarray(ht, np.float64)
+
+
+def prepare_batch(batch: EventBatch, menu: Menu, sources: Sequence[ScoreSource] = (), baseline: bool = True) -> EventBatch:
+    """Attach the given score sources, then baseline stand-ins for fields still missing."""
+    batch = attach_scores(batch, list(sources))
+    if not baseline:
+        return batch
+    missing = tuple(
+        f for f in ("btag", "l1_score") if f in menu.jet_fields() and f not in batch.jets.fields
+    ) + tuple(
+        f for f in ("xbb",)
+        if f in menu.fatjet_fields() and batch.fatjets is not None and f not in batch.fatjets.fields
+    )
+    return attach_baseline_scores(batch, missing) if missing else batch
+
+
+def evaluate_batch(cmenu: CompiledMenu, batch: EventBatch, sources: Sequence[ScoreSource] = (),
+                   baseline: bool = True, n_threads: int | None = None) -> RawChunk:
+    batch = prepare_batch(batch, cmenu.menu, sources, baseline)
+    raw = run_fused(cmenu, columns_from_batch(batch, cmenu), n_threads)
+    mhh, lead, ht = offline_observables(batch)
+    return RawChunk(raw, batch.weight, float(batch.lumi_pb), mhh, lead, ht, batch.process, batch.source)
+
+
+def assemble_sample(cmenu: CompiledMenu, name: str, chunks: list[RawChunk]) -> SampleEvents:
+    if not chunks:
+        raise TrigkitError(f"sample {name}: no events")
+    raw = np.concatenate([c.raw for c in chunks])
+    return SampleEvents(
+        name=name,
+        process=chunks[0].process,
+        decisions=apply_stages(cmenu, raw),
+        weight=np.concatenate([c.weight for c in chunks]),
+        lumi_pb=np.concatenate([np.full(len(c.weight), c.lumi_pb) for c in chunks]),
+        mhh=np.concatenate([c.mhh for c in chunks]),
+        lead_pt=np.concatenate([c.lead_pt for c in chunks]),
+        ht=np.concatenate([c.ht for c in chunks]),
+    )
+
+
+def iter_file(path: str | Path) -> Iterator[EventBatch]:
+    """EventBatches from one file (Parquet from the generator, NanoAOD, HDF5)."""
+    p = Path(path)
+    if not p.exists():
+        raise TrigkitError(f"{p}: no such events file")
+    try:
+        from trigkit.events.sources import iter_events
+    except ImportError:
+        iter_events = None
+    if iter_events is not None:
+        yield from iter_events(p)
+        return
+    if p.suffix == ".parquet":
+        from trigkit.events.parquet_io import iter_parquet
+
+        yield from iter_parquet(p)
+        return
+    raise TrigkitError(f"{p}: cannot read events of this type here (expected .parquet)")
+
+
+def sample_name(path: str | Path) -> str:
+    return Path(path).stem
+
+
+def run_files(cmenu: CompiledMenu, paths: Sequence[str | Path], sources: Sequence[ScoreSource] = (),
+              progress: Callable[[str], None] | None = None) -> list[SampleEvents]:
+    """Single-process: one SampleEvents per file, chunk by chunk."""
+    out = []
+    for path in paths:
+        chunks = [evaluate_batch(cmenu, b, sources) for b in iter_file(path)]
+        out.append(assemble_sample(cmenu, sample_name(path), chunks))
+        if progress:
+            progress(str(path))
+    return out
+
+
+def run_batches(menu: Menu, batches: dict[str, EventBatch], sources: Sequence[ScoreSource] = ()) -> list[SampleEvents]:
+    cmenu = compile_menu(menu)
+    return [assemble_sample(cmenu, name, [evaluate_batch(cmenu, b, sources)]) for name, b in batches.items()]

@@ -1,0 +1,116 @@
+"""The two parallel passes over a chunk of events (numba, ``prange`` over events).
+
+1. :func:`event_pass` -- hard process, radiation, jets and large-R jets into fixed-size
+   per-event slots (``MAXJ`` jets, ``MAXF`` large-R jets), each sorted by decreasing pT, plus the
+   number of tracks / constituents every jet will get.
+2. :func:`track_pass` / :func:`constituent_pass` -- fill flat track / constituent tables at the
+   offsets computed from those counts.
+
+Each event draws from its own stream keyed by (seed, process, pass, global index), so the output
+does not depend on the chunking or on the number of threads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from trigkit.events.generator.constants import (
+    FF_PT,
+    JF_DZ,
+    JF_PT,
+    JF_XHAD,
+    JI_HCODE,
+    JI_NFRAG,
+    JI_NHAD,
+    N_T,
+)
+from trigkit.events.generator.constituents import fatjet_constituents
+from trigkit.events.generator.fatjets import make_fatjets
+from trigkit.events.generator.hh4b import hh4b_event
+from trigkit.events.generator.jets import make_jets
+from trigkit.events.generator.partons import new_partons
+from trigkit.events.generator.qcd import qcd_event
+from trigkit.events.generator.radiation import fsr, gluon_splitting
+from trigkit.events.generator.rng import stream
+from trigkit.events.generator.tracks import jet_tracks
+from trigkit.events.generator.ttbar import ttbar_event
+
+PROC_HH4B, PROC_QCD, PROC_TTBAR = 0, 1, 2
+PASS_EVENT, PASS_TRACKS, PASS_CONSTITUENTS = 1, 2, 3
+
+
+@njit(cache=True)
+def permute_rows(arr: np.ndarray, order: np.ndarray) -> None:
+    """arr[:len(order)] = arr[order] (rows of a 2-D or 3-D per-event slot table)."""
+    n = order.shape[0]
+    if n > 1:
+        arr[:n] = arr[:n][order]
+
+
+@njit(cache=True, parallel=True)
+def event_pass(
+    key: np.uint64, proc: int, first: int, n: int,
+    strat_lo: np.ndarray, strat_hi: np.ndarray, strat_slope: np.ndarray,
+    jf: np.ndarray, ji: np.ndarray, njet: np.ndarray,
+    ff: np.ndarray, fi: np.ndarray, fp: np.ndarray, nfat: np.ndarray, truth: np.ndarray,
+) -> None:
+    nstrata = strat_lo.shape[0]
+    for e in prange(n):
+        g = first + e
+        st = stream(key, g)
+        part, pid, gsplit, res, rtype, rdau, rnd = new_partons()
+        for c in range(N_T):
+            truth[e, c] = np.nan
+        if proc == PROC_HH4B:
+            npart, nres, nhard = hh4b_event(st, part, pid, res, rtype, rdau, rnd, truth[e])
+        elif proc == PROC_QCD:
+            k = g % nstrata
+            npart, nres, nhard = qcd_event(st, strat_lo[k], strat_hi[k], strat_slope[k], part, pid, truth[e])
+        else:
+            npart, nres, nhard = ttbar_event(st, part, pid, res, rtype, rdau, rnd)
+        npart = fsr(st, part, pid, npart, 0, nhard)
+        gluon_splitting(st, pid, gsplit, npart)
+        nf = make_fatjets(st, part, pid, gsplit, npart, res, rtype, rdau, rnd, nres, ff[e], fi[e], fp[e])
+        order = np.argsort(-ff[e, :nf, FF_PT])
+        permute_rows(ff[e], order)
+        permute_rows(fi[e], order)
+        permute_rows(fp[e], order)
+        nfat[e] = nf
+        nj = make_jets(st, part, pid, gsplit, npart, jf[e], ji[e])
+        order = np.argsort(-jf[e, :nj, JF_PT])
+        permute_rows(jf[e], order)
+        permute_rows(ji[e], order)
+        njet[e] = nj
+
+
+@njit(cache=True, parallel=True)
+def track_pass(
+    key: np.uint64, first: int, jet_offsets: np.ndarray, jf: np.ndarray, ji: np.ndarray,
+    trk_offsets: np.ndarray, out: np.ndarray,
+) -> None:
+    """jf/ji: flat per-jet columns of the event pass; out: flat float32 track table."""
+    n = jet_offsets.shape[0] - 1
+    for e in prange(n):
+        st = stream(key, first + e)
+        for j in range(jet_offsets[e], jet_offsets[e + 1]):
+            a, b = trk_offsets[j], trk_offsets[j + 1]
+            if b > a:
+                jet_tracks(
+                    st, jf[j, JF_PT], jf[j, 1], ji[j, JI_HCODE], jf[j, JF_XHAD], jf[j, JF_DZ],
+                    ji[j, JI_NHAD], ji[j, JI_NFRAG], out[a:b],
+                )
+
+
+@njit(cache=True, parallel=True)
+def constituent_pass(
+    key: np.uint64, first: int, fat_offsets: np.ndarray, fat_pt: np.ndarray, prongs: np.ndarray,
+    nprong: np.ndarray, con_offsets: np.ndarray, out: np.ndarray,
+) -> None:
+    n = fat_offsets.shape[0] - 1
+    for e in prange(n):
+        st = stream(key, first + e)
+        for j in range(fat_offsets[e], fat_offsets[e + 1]):
+            a, b = con_offsets[j], con_offsets[j + 1]
+            if b > a:
+                fatjet_constituents(st, fat_pt[j], prongs[j], nprong[j], b - a, out[a:b])

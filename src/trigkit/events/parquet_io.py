@@ -1,0 +1,153 @@
+"""EventBatch <-> Parquet: chunked row groups, atomic writes, trigkit key-value metadata.
+
+The file is the :meth:`EventBatch.to_awkward` record array written through pyarrow, one row
+group per batch. Key-value metadata (``trigkit.*``) holds process, lumi_pb, source and a format
+version; nothing time-dependent is written, so equal inputs give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+import awkward as ak
+
+from trigkit.atomic import atomic_path
+from trigkit.errors import TrigkitError
+from trigkit.events.batch import EventBatch
+
+logger = logging.getLogger(__name__)
+
+FORMAT_KEY = b"trigkit.format"
+FORMAT_VERSION = b"trigkit-events/1"
+META_KEYS = ("process", "lumi_pb", "source")
+
+
+def check_destination(path: Path) -> None:
+    """Raise TrigkitError unless ``path`` is a writable .parquet destination."""
+    if path.suffix != ".parquet":
+        raise TrigkitError(f"{path}: output must be a .parquet file")
+    if path.is_dir():
+        raise TrigkitError(f"{path}: is a directory; give a .parquet file name")
+    parent = path.parent if str(path.parent) else Path(".")
+    for p in (parent, *parent.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise TrigkitError(f"{path}: {p} is not a directory")
+            if not os.access(p, os.W_OK | os.X_OK):
+                raise TrigkitError(f"{path}: directory {p} is not writable")
+            break
+
+
+def _metadata(batch: EventBatch) -> dict[bytes, bytes]:
+    return {
+        FORMAT_KEY: FORMAT_VERSION,
+        b"trigkit.process": batch.process.encode(),
+        b"trigkit.lumi_pb": json.dumps(float(batch.lumi_pb)).encode(),
+        b"trigkit.source": batch.source.encode(),
+    }
+
+
+def write_parquet(
+    batches: Iterable[EventBatch],
+    path: str | os.PathLike[str],
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write batches (one row group each) to ``path`` atomically; return the events written.
+
+    ``progress(n)`` is called after each batch with the number of events it held. Process,
+    lumi_pb and source come from the first batch; later batches must agree on process and lumi.
+    """
+    import pyarrow.parquet as pq
+
+    dest = Path(path)
+    check_destination(dest)
+    total = 0
+    try:
+        with atomic_path(dest, suffix=".parquet.tmp") as tmp:
+            writer = None
+            first: EventBatch | None = None
+            try:
+                for batch in batches:
+                    if first is None:
+                        first = batch
+                    elif (batch.process, batch.lumi_pb) != (first.process, first.lumi_pb):
+                        raise TrigkitError(
+                            f"{dest}: batch with process={batch.process} lumi_pb={batch.lumi_pb} "
+                            f"cannot join a file of process={first.process} lumi_pb={first.lumi_pb}"
+                        )
+                    if len(batch) == 0:
+                        continue
+                    table = ak.to_arrow_table(batch.to_awkward(), extensionarray=True)
+                    if writer is None:
+                        schema = table.schema.with_metadata({**(table.schema.metadata or {}), **_metadata(first)})
+                        writer = pq.ParquetWriter(tmp, schema, compression="zstd")
+                    writer.write_table(table.replace_schema_metadata(writer.schema.metadata))
+                    total += len(batch)
+                    if progress is not None:
+                        progress(len(batch))
+                if first is None:
+                    raise TrigkitError(f"{dest}: no events to write")
+                if writer is None:
+                    raise TrigkitError(f"{dest}: all batches are empty; nothing to write")
+            finally:
+                if writer is not None:
+                    writer.close()
+    except OSError as exc:
+        raise TrigkitError(f"{dest}: cannot write ({exc.strerror or exc})") from exc
+    logger.info("wrote %d events to %s", total, dest)
+    return total
+
+
+def _open(path: str | os.PathLike[str]):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    p = Path(path)
+    if not p.exists():
+        raise TrigkitError(f"{p}: no such file")
+    if p.is_dir():
+        raise TrigkitError(f"{p}: is a directory, expected a trigkit .parquet event file")
+    try:
+        pf = pq.ParquetFile(p)
+    except (pa.ArrowException, OSError) as exc:
+        raise TrigkitError(f"{p}: not a readable Parquet file ({exc})") from exc
+    meta = pf.schema_arrow.metadata or {}
+    if meta.get(FORMAT_KEY) != FORMAT_VERSION:
+        found = meta.get(FORMAT_KEY, b"none").decode(errors="replace")
+        raise TrigkitError(f"{p}: not a trigkit event file (format {found!r}, expected {FORMAT_VERSION.decode()!r})")
+    try:
+        info = {
+            "process": meta[b"trigkit.process"].decode(),
+            "lumi_pb": float(json.loads(meta[b"trigkit.lumi_pb"])),
+            "source": meta.get(b"trigkit.source", str(p).encode()).decode(),
+        }
+    except (KeyError, ValueError) as exc:
+        raise TrigkitError(f"{p}: trigkit metadata is incomplete or malformed ({exc})") from exc
+    return pf, info
+
+
+def iter_parquet(path: str | os.PathLike[str]) -> Iterator[EventBatch]:
+    """Yield one EventBatch per row group."""
+    import pyarrow as pa
+
+    pf, info = _open(path)
+    for i in range(pf.num_row_groups):
+        try:
+            table = pf.read_row_group(i)
+            arr = ak.from_arrow(table)
+            yield EventBatch.from_awkward(arr, **info)
+        except (pa.ArrowException, OSError, ValueError, KeyError) as exc:
+            raise TrigkitError(f"{path}: row group {i} is corrupt or not trigkit events ({exc})") from exc
+
+
+def read_parquet(path: str | os.PathLike[str]) -> EventBatch:
+    """The whole file as one EventBatch."""
+    batches = list(iter_parquet(path))
+    if not batches:
+        raise TrigkitError(f"{path}: file holds no events")
+    return batches[0] if len(batches) == 1 else EventBatch.concatenate(batches)

@@ -1,0 +1,255 @@
+"""Analytic latency/resource ESTIMATE for an hls4ml io_parallel network - no vendor tool.
+
+Everything here is an estimate from a small, documented cost model; every number it produces
+is labelled ``"estimate"`` where it is shown. It exists so a trigger developer can see, before
+any synthesis, roughly how many cycles and LUT/FF/DSP a configuration costs and how pruning, bit
+widths and reuse factors move them. Measured numbers come from the RTL path (``rtl.py``) or
+from vendor reports (``vendor_reports.py``).
+
+Cost model (per dense layer, hls4ml ``Latency`` strategy, ``io_parallel``):
+
+- Multiplications: one per **non-zero** weight (pruned weights are removed by HLS constant
+  propagation and cost nothing). With reuse factor ``R`` the layer instantiates
+  ``ceil(nnz / R)`` multipliers, each used ``R`` times; initiation interval ``II = R``.
+- Multiplier mapping: a product of a ``wa``-bit weight and ``wb``-bit input goes to LUTs when
+  ``max(wa, wb) <= LUT_MULT_MAX_BITS`` (10, Vivado's rule of thumb for constant products of
+  narrow operands under the Latency strategy); otherwise to DSP48E2 slices, each covering a
+  27x18 product (``ceil(a/27) * ceil(b/18)`` slices for a wider one). The ``Resource`` strategy
+  maps every multiplier to DSPs.
+- LUTs: ``LUT_PER_MULT_BIT2 * wa * wb`` per LUT multiplier; one adder of the accumulator width
+  per product (the bias initialises the accumulator), one LUT per bit (carry chain), i.e.
+  ``ceil(nnz / R) * accum_bits``.
+- FFs: registers after the multipliers (``wa + wb`` bits each) and on the layer output
+  (``n_out * result_bits``); with ``R > 1`` the accumulators (``n_out * accum_bits``) too.
+- Latency: multiplier stage ``MULT_CYCLES_LUT`` / ``MULT_CYCLES_DSP`` cycles, then an adder
+  tree of depth ``ceil(log2(k_max + 1))`` (``k_max`` = most non-zero inputs of any output, +1
+  for the bias) at ``adder_levels_per_cycle`` levels per clock (``clock_ns // ADDER_LEVEL_NS``),
+  plus ``R - 1`` cycles of serial reuse, plus one output register cycle.
+- Activations: ReLU costs one LUT per output bit and 1 cycle; sigmoid/tanh a table lookup
+  (1 cycle, table in LUTs/BRAM); softmax an exp table, an adder tree over the outputs, an
+  inverse table and a multiply per output (``SOFTMAX_BASE_CYCLES`` + tree depth).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from trigkit.errors import TrigkitError
+
+if TYPE_CHECKING:
+    from trigkit.firmware.spec import FirmwareNetwork
+
+LABEL = "estimate"
+LUT_MULT_MAX_BITS = 10
+LUT_PER_MULT_BIT2 = 0.6
+DSP_A_BITS, DSP_B_BITS = 27, 18
+MULT_CYCLES_LUT = 1
+MULT_CYCLES_DSP = 2
+ADDER_LEVEL_NS = 1.6
+SOFTMAX_BASE_CYCLES = 4
+BRAM18_BITS = 18 * 1024
+
+Strategy = Literal["latency", "resource"]
+
+
+@dataclass(frozen=True)
+class DenseCost:
+    """The facts of one dense layer that the cost model needs."""
+
+    name: str
+    n_in: int
+    n_out: int
+    nonzero: int
+    max_fan_in: int  # most non-zero weights feeding one output
+    weight_bits: int
+    input_bits: int
+    accum_bits: int
+    result_bits: int
+    reuse_factor: int = 1
+    strategy: Strategy = "latency"
+
+    def __post_init__(self) -> None:
+        if self.n_in < 1 or self.n_out < 1:
+            raise TrigkitError(f"layer '{self.name}': n_in/n_out must be >= 1")
+        if not 0 <= self.nonzero <= self.n_in * self.n_out:
+            raise TrigkitError(f"layer '{self.name}': nonzero={self.nonzero} outside 0..n_in*n_out")
+        if self.reuse_factor < 1:
+            raise TrigkitError(f"layer '{self.name}': reuse_factor must be >= 1, got {self.reuse_factor}")
+
+
+@dataclass(frozen=True)
+class ActivationCost:
+    """An activation layer: ``kind`` in relu/linear/sigmoid/tanh/softmax."""
+
+    name: str
+    kind: str
+    n: int
+    in_bits: int
+    out_bits: int
+    table_size: int = 1024
+
+
+@dataclass(frozen=True)
+class LayerEstimate:
+    name: str
+    kind: str
+    multiplications: int = 0
+    lut_multipliers: int = 0
+    dsp_multipliers: int = 0
+    adder_depth: int = 0
+    latency_cycles: int = 0
+    ii: int = 1
+    lut: int = 0
+    ff: int = 0
+    dsp: int = 0
+    bram_18k: int = 0
+
+
+@dataclass(frozen=True)
+class NetworkEstimate:
+    """Per-layer estimates and their totals; ``source`` is always ``"estimate"``."""
+
+    layers: tuple[LayerEstimate, ...]
+    clock_period_ns: float
+    source: str = LABEL
+
+    @property
+    def latency_cycles(self) -> int:
+        return sum(layer.latency_cycles for layer in self.layers)
+
+    @property
+    def latency_ns(self) -> float:
+        return self.latency_cycles * self.clock_period_ns
+
+    @property
+    def ii(self) -> int:
+        return max((layer.ii for layer in self.layers), default=1)
+
+    def total(self, field: str) -> int:
+        return sum(getattr(layer, field) for layer in self.layers)
+
+
+def adder_levels_per_cycle(clock_period_ns: float) -> int:
+    return max(1, int(clock_period_ns // ADDER_LEVEL_NS))
+
+
+def dsps_per_product(wa: int, wb: int) -> int:
+    a, b = max(wa, wb), min(wa, wb)
+    return math.ceil(a / DSP_A_BITS) * math.ceil(b / DSP_B_BITS)
+
+
+def estimate_dense(layer: DenseCost, clock_period_ns: float) -> LayerEstimate:
+    """Estimate one dense layer (see the module docstring for the model)."""
+    rf = layer.reuse_factor
+    hw_mults = math.ceil(layer.nonzero / rf)
+    wa, wb = layer.weight_bits, layer.input_bits
+    to_lut = layer.strategy == "latency" and max(wa, wb) <= LUT_MULT_MAX_BITS
+    lut_m, dsp_m = (hw_mults, 0) if to_lut else (0, hw_mults)
+    depth = math.ceil(math.log2(layer.max_fan_in + 1)) if layer.max_fan_in > 0 else 0
+    tree_cycles = math.ceil(depth / adder_levels_per_cycle(clock_period_ns))
+    mult_cycles = 0 if hw_mults == 0 else (MULT_CYCLES_LUT if to_lut else MULT_CYCLES_DSP)
+    latency = mult_cycles + tree_cycles + (rf - 1) + 1
+    lut = math.ceil(lut_m * LUT_PER_MULT_BIT2 * wa * wb) + hw_mults * layer.accum_bits
+    ff = hw_mults * (wa + wb) + layer.n_out * layer.result_bits
+    if rf > 1:
+        ff += layer.n_out * layer.accum_bits
+    return LayerEstimate(
+        name=layer.name,
+        kind="dense",
+        multiplications=layer.nonzero,
+        lut_multipliers=lut_m,
+        dsp_multipliers=dsp_m,
+        adder_depth=depth,
+        latency_cycles=latency,
+        ii=rf,
+        lut=lut,
+        ff=ff,
+        dsp=dsp_m * dsps_per_product(wa, wb),
+    )
+
+
+def _table_cost(entries: int, width: int) -> tuple[int, int]:
+    """(LUT, BRAM_18K) of a ROM table: small tables in LUTs (64 entries per LUT6 bit), big in BRAM."""
+    bits = entries * width
+    if entries <= 1024 and bits <= 4096:
+        return math.ceil(entries / 64) * width, 0
+    return 0, math.ceil(bits / BRAM18_BITS)
+
+
+def estimate_activation(act: ActivationCost, clock_period_ns: float) -> LayerEstimate:
+    kind = act.kind.lower()
+    if kind == "linear":
+        return LayerEstimate(act.name, kind)
+    if kind == "relu":
+        return LayerEstimate(act.name, kind, latency_cycles=1, lut=act.n * act.out_bits,
+                             ff=act.n * act.out_bits)
+    if kind in ("sigmoid", "tanh"):
+        lut, bram = _table_cost(act.table_size, act.out_bits)
+        return LayerEstimate(act.name, kind, latency_cycles=1, lut=lut + act.n, ff=act.n * act.out_bits,
+                             bram_18k=bram)
+    if kind == "softmax":
+        lut_e, bram_e = _table_cost(act.table_size, act.out_bits)
+        depth = math.ceil(math.log2(max(act.n, 2)))
+        cycles = SOFTMAX_BASE_CYCLES + math.ceil(depth / adder_levels_per_cycle(clock_period_ns))
+        mult_lut = math.ceil(act.n * LUT_PER_MULT_BIT2 * act.out_bits * act.out_bits)
+        return LayerEstimate(
+            act.name, kind, multiplications=act.n, lut_multipliers=act.n, adder_depth=depth,
+            latency_cycles=cycles, lut=2 * lut_e + mult_lut + act.n * act.out_bits,
+            ff=3 * act.n * act.out_bits, bram_18k=2 * bram_e,
+        )
+    raise TrigkitError(
+        f"layer '{act.name}': no estimate for activation '{act.kind}'; "
+        "valid: linear, relu, sigmoid, tanh, softmax"
+    )
+
+
+def estimate_layers(
+    layers: Sequence[DenseCost | ActivationCost], clock_period_ns: float
+) -> NetworkEstimate:
+    """Estimate a network given as an ordered list of layer costs."""
+    if clock_period_ns <= 0:
+        raise TrigkitError(f"clock period must be > 0 ns, got {clock_period_ns}")
+    out = tuple(
+        estimate_dense(layer, clock_period_ns)
+        if isinstance(layer, DenseCost)
+        else estimate_activation(layer, clock_period_ns)
+        for layer in layers
+    )
+    return NetworkEstimate(out, clock_period_ns)
+
+
+def layer_costs(network: FirmwareNetwork) -> list[DenseCost | ActivationCost]:
+    """Translate a :class:`~trigkit.firmware.spec.FirmwareNetwork` into cost-model inputs."""
+    costs: list[DenseCost | ActivationCost] = []
+    for index, layer in enumerate(network.layers):
+        in_t = network.input_type_of(index)
+        if layer.kind == "dense":
+            assert layer.weight is not None and layer.weight_t is not None and layer.accum_t is not None
+            strategy = (layer.strategy or network.strategy).lower()
+            fan_in = np.count_nonzero(layer.weight, axis=1)
+            costs.append(DenseCost(
+                name=layer.name, n_in=layer.n_in, n_out=layer.n_out, nonzero=layer.n_mult,
+                max_fan_in=int(fan_in.max()) if fan_in.size else 0,
+                weight_bits=layer.weight_t.width, input_bits=in_t.width,
+                accum_bits=layer.accum_t.width, result_bits=layer.result_t.width,
+                reuse_factor=layer.reuse_factor, strategy=strategy,  # type: ignore[arg-type]
+            ))
+        else:
+            size = 1024
+            if layer.softmax is not None:
+                size = max(layer.softmax.table_sizes(in_t))
+            elif layer.sigmoid is not None:
+                size = layer.sigmoid.table_size
+            costs.append(ActivationCost(layer.name, layer.kind, layer.n_out, in_t.width,
+                                        layer.result_t.width, size))
+    return costs
+
+
+def estimate_network(network: FirmwareNetwork) -> NetworkEstimate:
+    """The analytic estimate of a whole firmware network at its clock period."""
+    return estimate_layers(layer_costs(network), network.clock_period_ns)

@@ -1,0 +1,302 @@
+"""The FPGA report model: accuracy, latency, II, resources and the L1-budget verdict.
+
+One :class:`FpgaReport` per bundle. Every latency and resource figure carries its ``source``
+label - ``"estimate"`` (analytic model, :mod:`trigkit.firmware.estimate`), ``"rtl: ..."``
+(da4ml Verilog simulated by Verilator / synthesised by yosys, :mod:`trigkit.firmware.rtl`) or
+``"vendor: ..."`` (parsed Vivado/Vitis reports, :mod:`trigkit.firmware.vendor_reports`). The
+verdict uses the most authoritative latency available: vendor > RTL > estimate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from trigkit.errors import TrigkitError
+
+_AUTHORITY = ("vendor", "rtl", "estimate")
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """Float model vs firmware on the bundle's reference inputs.
+
+    ``agreement`` is the fraction of samples whose top class (argmax; for a single output the
+    side of ``threshold``) is the same for float and firmware. With truth labels,
+    ``float_accuracy`` / ``firmware_accuracy`` are the classification accuracies.
+    ``emulator_mismatches`` counts samples where re-running the bit-exact emulator on the
+    reference inputs did not reproduce the stored firmware outputs (None: not re-run).
+    """
+
+    n: int
+    agreement: float
+    max_abs_diff: float
+    mean_abs_diff: float
+    float_accuracy: float | None = None
+    firmware_accuracy: float | None = None
+    emulator_mismatches: int | None = None
+
+    @property
+    def accuracy_loss(self) -> float | None:
+        """Float accuracy minus firmware accuracy (absolute), when labels are known."""
+        if self.float_accuracy is None or self.firmware_accuracy is None:
+            return None
+        return self.float_accuracy - self.firmware_accuracy
+
+
+@dataclass(frozen=True)
+class LatencyFigure:
+    source: str
+    cycles: int
+    clock_period_ns: float
+    ii: int | None = None
+    cycles_max: int | None = None
+    note: str = ""
+
+    @property
+    def worst_cycles(self) -> int:
+        return self.cycles_max if self.cycles_max is not None else self.cycles
+
+    @property
+    def ns(self) -> float:
+        return self.worst_cycles * self.clock_period_ns
+
+
+@dataclass(frozen=True)
+class ResourceFigure:
+    source: str
+    lut: int | None = None
+    ff: int | None = None
+    dsp: int | None = None
+    bram_18k: int | None = None
+    uram: int | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class FpgaReport:
+    bundle: str
+    model_name: str
+    backend: str
+    part: str | None
+    clock_period_ns: float | None
+    accuracy: Accuracy | None
+    latency: tuple[LatencyFigure, ...] = ()
+    resources: tuple[ResourceFigure, ...] = ()
+    budget_ns: float | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def best_latency(self) -> LatencyFigure | None:
+        """The most authoritative latency figure (vendor > rtl > estimate)."""
+        for kind in _AUTHORITY:
+            for fig in self.latency:
+                if fig.source.startswith(kind):
+                    return fig
+        return self.latency[0] if self.latency else None
+
+    @property
+    def fits_budget(self) -> bool | None:
+        """Latency (worst case, most authoritative source) within ``budget_ns``; None if unknown."""
+        best = self.best_latency()
+        if self.budget_ns is None or best is None:
+            return None
+        return best.ns <= self.budget_ns
+
+    def verdict(self) -> str:
+        best = self.best_latency()
+        if best is None:
+            return "no latency figure available"
+        if self.budget_ns is None:
+            return f"{best.ns:g} ns ({best.source}); no budget given"
+        word = "FITS" if self.fits_budget else "EXCEEDS"
+        return f"{word} the {self.budget_ns:g} ns budget: {best.ns:g} ns ({best.source})"
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["verdict"] = self.verdict()
+        out["fits_budget"] = self.fits_budget
+        for fig, d in zip(self.latency, out["latency"]):
+            d["ns"] = fig.ns
+        if self.accuracy is not None:
+            out["accuracy"]["accuracy_loss"] = self.accuracy.accuracy_loss
+        return out
+
+
+def _top(y: np.ndarray, threshold: float) -> np.ndarray:
+    return (y[:, 0] > threshold).astype(np.int64) if y.shape[1] == 1 else np.argmax(y, axis=1)
+
+
+def compare_outputs(
+    float_out: np.ndarray,
+    firmware_out: np.ndarray,
+    labels: np.ndarray | None = None,
+    threshold: float = 0.5,
+    emulator_mismatches: int | None = None,
+) -> Accuracy:
+    """Accuracy of float vs firmware outputs ``[n, n_out]`` (see :class:`Accuracy`)."""
+    f = np.asarray(float_out, dtype=np.float64)
+    w = np.asarray(firmware_out, dtype=np.float64)
+    f, w = f.reshape(len(f), -1), w.reshape(len(w), -1)
+    if f.shape != w.shape or len(f) == 0:
+        raise TrigkitError(f"float outputs {f.shape} and firmware outputs {w.shape} must have the same non-empty shape")
+    tf, tw = _top(f, threshold), _top(w, threshold)
+    diff = np.abs(f - w)
+    fa = wa = None
+    if labels is not None:
+        lab = np.asarray(labels).reshape(-1)
+        if lab.ndim == 1 and len(lab) == len(f):
+            lab = lab.astype(np.int64)
+            fa, wa = float(np.mean(tf == lab)), float(np.mean(tw == lab))
+        else:
+            raise TrigkitError(f"labels: expected {len(f)} class indices, got shape {np.shape(labels)}")
+    return Accuracy(
+        n=len(f), agreement=float(np.mean(tf == tw)), max_abs_diff=float(np.nanmax(diff)),
+        mean_abs_diff=float(np.nanmean(diff)), float_accuracy=fa, firmware_accuracy=wa,
+        emulator_mismatches=emulator_mismatches,
+    )
+
+
+# -- assembling a report from a bundle --------------------------------------------------------
+
+NETWORK_FILE = "network.json"
+RTL_REPORT_FILE = "rtl_report.json"
+
+
+def _bundle_file(bundle: Any, key: str, default: str) -> Any:
+    """A file named in ``target_info[key]`` (or ``default``) if the manifest lists it."""
+    name = bundle.manifest.target_info.get(key, default)
+    if isinstance(name, str) and name in bundle.manifest.files:
+        return bundle.path / name
+    matches = [n for n in bundle.manifest.files if n.rsplit("/", 1)[-1] == default]
+    return bundle.path / matches[0] if matches else None
+
+
+def load_network(bundle: Any) -> Any:
+    """The bundle's :class:`~trigkit.firmware.spec.FirmwareNetwork` (``network.json``), or None."""
+    import json
+
+    from trigkit.firmware.spec import FirmwareNetwork
+
+    path = _bundle_file(bundle, "network_file", NETWORK_FILE)
+    if path is None:
+        return None
+    try:
+        return FirmwareNetwork.from_json(json.loads(path.read_text()))
+    except (ValueError, TypeError) as exc:
+        raise TrigkitError(f"{path}: not a valid firmware network: {exc}") from None
+
+
+def reference_accuracy(bundle: Any, network: Any = None) -> Accuracy | None:
+    """Float vs firmware on ``reference.npz``; re-runs the emulator when the network is known.
+
+    Firmware outputs are the reference ``out_<name>`` arrays; float outputs ``float_<name>``
+    (same file); truth labels, if stored, ``labels``.
+    """
+    from trigkit.compile.bundle import REFERENCE
+
+    if REFERENCE not in bundle.manifest.files:
+        return None
+    with np.load(bundle.path / REFERENCE) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    outs = sorted(k for k in arrays if k.startswith("out_"))
+    if not outs:
+        return None
+    key = outs[0][4:]
+    firmware = arrays[f"out_{key}"]
+    float_out = arrays.get(f"float_{key}")
+    mismatches = None
+    inputs = [arrays[k] for k in sorted(arrays) if k.startswith("in_")]
+    if network is not None and len(inputs) == 1:
+        from trigkit.firmware.emulate import FirmwareEmulator
+
+        again = FirmwareEmulator(network).predict(inputs[0])
+        fw = firmware.reshape(len(firmware), -1).astype(np.float64)
+        mismatches = int(np.count_nonzero(np.any(again.reshape(fw.shape) != fw, axis=1)))
+    if float_out is None:
+        return Accuracy(n=len(firmware), agreement=float("nan"), max_abs_diff=float("nan"),
+                        mean_abs_diff=float("nan"), emulator_mismatches=mismatches)
+    return compare_outputs(float_out, firmware, arrays.get("labels"), emulator_mismatches=mismatches)
+
+
+def estimate_figures(network: Any) -> tuple[LatencyFigure, ResourceFigure]:
+    from trigkit.firmware.estimate import LABEL, estimate_network
+
+    est = estimate_network(network)
+    return (
+        LatencyFigure(LABEL, est.latency_cycles, est.clock_period_ns, ii=est.ii,
+                      note="analytic model, not synthesis"),
+        ResourceFigure(LABEL, lut=est.total("lut"), ff=est.total("ff"), dsp=est.total("dsp"),
+                       bram_18k=est.total("bram_18k"), note="analytic model, not synthesis"),
+    )
+
+
+def rtl_figures(report: Any, clock_period_ns: float) -> tuple[list[LatencyFigure], list[ResourceFigure]]:
+    """Figures from an :class:`~trigkit.firmware.rtl.RtlReport` (latency from Verilator, resources from yosys)."""
+    lat: list[LatencyFigure] = []
+    res: list[ResourceFigure] = []
+    excluded = report.design.excluded
+    note = f"without {', '.join(excluded)} (not in RTL)" if excluded else ""
+    if report.sim is not None:
+        lat.append(LatencyFigure("rtl: verilator", report.sim.latency_cycles, clock_period_ns,
+                                 ii=report.sim.ii, note=note))
+    if report.synth is not None:
+        s = report.synth
+        res.append(ResourceFigure(s.source, lut=s.lut, ff=s.ff, dsp=s.dsp, bram_18k=s.bram, note=note))
+    return lat, res
+
+
+def vendor_figures(reports: list[Any], clock_period_ns: float | None) -> tuple[list[LatencyFigure], list[ResourceFigure]]:
+    lat: list[LatencyFigure] = []
+    res: list[ResourceFigure] = []
+    for r in reports:
+        clock = r.target_clock_ns or clock_period_ns
+        if r.latency_best is not None and clock:
+            lat.append(LatencyFigure(r.source, r.latency_best, clock, ii=r.interval_max,
+                                     cycles_max=r.latency_worst))
+        if r.lut is not None:
+            res.append(ResourceFigure(r.source, lut=r.lut, ff=r.ff, dsp=r.dsp, bram_18k=r.bram_18k,
+                                      uram=r.uram))
+    return lat, res
+
+
+def build_fpga_report(bundle: Any, budget_ns: float | None = None, rtl_report: Any = None) -> FpgaReport:
+    """Assemble the report of an FPGA bundle (already verified by ``load_bundle``)."""
+    from trigkit.firmware.rtl import RtlReport
+    from trigkit.firmware.vendor_reports import find_vendor_reports
+
+    m = bundle.manifest
+    network = load_network(bundle)
+    clock = network.clock_period_ns if network is not None else m.target_info.get("clock_period_ns")
+    part = network.part if network is not None else m.target_info.get("part")
+    notes: list[str] = []
+    lat: list[LatencyFigure] = []
+    res: list[ResourceFigure] = []
+    vl, vr = vendor_figures(find_vendor_reports(bundle.path), clock)
+    lat += vl
+    res += vr
+    if rtl_report is None:
+        path = _bundle_file(bundle, "rtl_report", RTL_REPORT_FILE)
+        if path is not None:
+            import json
+
+            rtl_report = RtlReport.from_json(json.loads(path.read_text()))
+    if rtl_report is not None and clock:
+        rl, rr = rtl_figures(rtl_report, float(clock))
+        lat += rl
+        res += rr
+    if network is not None:
+        el, er = estimate_figures(network)
+        lat.append(el)
+        res.append(er)
+    else:
+        notes.append(f"no {NETWORK_FILE} in the bundle: no estimate, emulator not re-run")
+    if not vl:
+        notes.append("no vendor (Vivado/Vitis) reports in the bundle")
+    return FpgaReport(
+        bundle=str(bundle.path), model_name=m.model_name, backend=m.backend, part=part,
+        clock_period_ns=float(clock) if clock else None,
+        accuracy=reference_accuracy(bundle, network), latency=tuple(lat), resources=tuple(res),
+        budget_ns=budget_ns, notes=tuple(notes),
+    )

@@ -1,0 +1,409 @@
+"""RTL path (extra ``fpga``): da4ml -> Verilog -> Verilator cycle-by-cycle sim; yosys resources.
+
+1. :func:`generate_verilog` traces the fixed-point network with da4ml 0.6 (every constant
+   matrix-vector product becomes a distributed-arithmetic adder graph, every cast a bit-exact
+   ``quantize``) and writes a pipelined Verilog project (da4ml's ``VerilogModel``), one register
+   stage per ``latency_cutoff`` adder delays (da4ml's own default: 5 at 5 ns).
+2. :func:`build_simulator` verilates the design with a small C++ testbench of ours
+   (``verilator --cc --exe --build``) that applies one input vector per clock edge and records the
+   outputs after every edge.
+3. :func:`simulate` runs it and MEASURES the latency (the shift at which the recorded outputs
+   equal the reference outputs of :class:`~trigkit.firmware.emulate.FirmwareEmulator`, bit for
+   bit, for every sample) and the initiation interval (the smallest input spacing for which all
+   outputs are right; a new input every cycle means II = 1).
+4. :func:`synthesize` runs yosys ``synth_xilinx`` and parses LUT/FF/DSP/CARRY/BRAM counts.
+
+What da4ml does not cover (and therefore this RTL does not): hls4ml's table-based softmax and
+sigmoid. The RTL implements the network up to the last dense/relu/linear layer; a trailing
+softmax/sigmoid is named in :attr:`RtlDesign.excluded` and reported as not in RTL. Products
+that ``accum_t`` would round (fewer fraction bits than the product), saturating accumulators
+that can overflow, and ``AP_RND_CONV`` casts are refused with a message naming the layer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from trigkit.errors import TrigkitError
+from trigkit.firmware.fixed import FixedType
+from trigkit.firmware.spec import FirmwareLayer, FirmwareNetwork
+from trigkit.firmware.tools import require_tool, run_tool
+from trigkit.lazy import require
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LATENCY_CUTOFF = 5.0
+RTL_REPORT_NAME = "rtl_report.json"
+RTL_KINDS = ("dense", "relu", "linear")
+_ROUND = {"AP_TRN": "TRN", "AP_RND": "RND"}
+_OVERFLOW = {"AP_WRAP": "WRAP", "AP_SAT": "SAT"}
+
+
+@dataclass(frozen=True)
+class RtlDesign:
+    """A generated Verilog project and the facts needed to drive it."""
+
+    path: str
+    top: str
+    n_in: int
+    n_out: int
+    in_kif: tuple[int, int, int]  # (signed, integer, fraction) of the uniform I/O slots
+    out_kif: tuple[int, int, int]
+    stages: int
+    covered: tuple[str, ...]  # layer names implemented in RTL
+    excluded: tuple[str, ...]  # trailing layers not in RTL (softmax/sigmoid)
+    input_frac: int
+    output_frac: int  # fraction bits of the emulator's codes at the RTL output
+    da4ml_lut_estimate: float
+    reg_bits: int
+    latency_cutoff: float
+
+    @property
+    def in_bw(self) -> int:
+        return sum(self.in_kif)
+
+    @property
+    def out_bw(self) -> int:
+        return sum(self.out_kif)
+
+
+@dataclass(frozen=True)
+class RtlSimResult:
+    """Cycle-by-cycle measurement: latency and II counted on the simulated clock."""
+
+    latency_cycles: int
+    ii: int
+    n_samples: int
+    mismatches: int
+    clock_period_ns: float
+
+    @property
+    def latency_ns(self) -> float:
+        return self.latency_cycles * self.clock_period_ns
+
+
+@dataclass(frozen=True)
+class SynthResult:
+    """yosys ``synth_xilinx`` cell counts (LUT includes SRL shift registers and INV, which
+    Vivado implements as LUT1)."""
+
+    lut: int
+    ff: int
+    dsp: int
+    carry: int
+    bram: int
+    family: str
+    cells: dict[str, int]
+    source: str = "rtl: yosys synth_xilinx"
+
+
+@dataclass(frozen=True)
+class RtlReport:
+    """Everything the RTL path measured, JSON round-trippable (``rtl_report.json``)."""
+
+    design: RtlDesign
+    sim: RtlSimResult | None
+    synth: SynthResult | None
+
+    def to_json(self) -> dict:
+        return {"design": asdict(self.design), "sim": asdict(self.sim) if self.sim else None,
+                "synth": asdict(self.synth) if self.synth else None}
+
+    @classmethod
+    def from_json(cls, data: dict) -> RtlReport:
+        try:
+            d = dict(data["design"])
+            for key in ("in_kif", "out_kif", "covered", "excluded"):
+                d[key] = tuple(d[key])
+            sim = RtlSimResult(**data["sim"]) if data.get("sim") else None
+            synth = SynthResult(**data["synth"]) if data.get("synth") else None
+            return cls(RtlDesign(**d), sim, synth)
+        except (KeyError, TypeError) as exc:
+            raise TrigkitError(f"RTL report JSON: bad or missing field ({exc})") from None
+
+
+# -- network -> da4ml trace -----------------------------------------------------------------
+
+
+def rtl_layer_count(network: FirmwareNetwork) -> int:
+    """How many leading layers the RTL implements (stops at the first softmax/sigmoid)."""
+    n = 0
+    for layer in network.layers:
+        if layer.kind not in RTL_KINDS:
+            break
+        n += 1
+    if n == 0:
+        raise TrigkitError(f"network '{network.name}': first layer '{network.layers[0].name}' "
+                           f"({network.layers[0].kind}) has no RTL implementation; valid: {RTL_KINDS}")
+    rest = [layer for layer in network.layers[n:] if layer.kind in RTL_KINDS]
+    if rest:
+        raise TrigkitError(f"layer '{rest[0].name}' follows a {network.layers[n].kind} layer; the RTL "
+                           "path only leaves out a trailing softmax/sigmoid")
+    return n
+
+
+def _kif(t: FixedType) -> tuple[int, int, int]:
+    k = int(t.signed)
+    return k, t.integer - k, t.width - t.integer
+
+
+def _cast(x, t: FixedType, where: str):  # noqa: ANN001, ANN202 - da4ml array in, out
+    if t.rounding not in _ROUND:
+        raise TrigkitError(f"{where}: rounding {t.rounding} of {t.hls()} has no da4ml equivalent; "
+                           "valid for RTL: AP_TRN, AP_RND")
+    k, i, f = _kif(t)
+    return x.quantize(k, i, f, _OVERFLOW[t.overflow], _ROUND[t.rounding])
+
+
+def _check_dense(layer: FirmwareLayer, in_t: FixedType) -> None:
+    acc, w, b = layer.accum_t, layer.weight_t, layer.bias_t
+    assert acc is not None and w is not None and b is not None
+    where = f"layer '{layer.name}'"
+    if acc.frac < in_t.frac + w.frac or acc.frac < b.frac:
+        raise TrigkitError(
+            f"{where}: accum {acc.hls()} has {acc.frac} fraction bits but products need "
+            f"{in_t.frac + w.frac} and the bias {b.frac}; the RTL path needs exact products - widen accum_t"
+        )
+    if acc.overflow == "AP_SAT":
+        xmax = max(abs(in_t.min), abs(in_t.max))
+        assert layer.weight is not None and layer.bias is not None
+        worst = float((np.abs(layer.bias) + np.abs(layer.weight).sum(axis=1) * xmax).max())
+        if worst > acc.max or -worst < acc.min:
+            raise TrigkitError(f"{where}: saturating accum {acc.hls()} can overflow (|sum| up to {worst:g}); "
+                               "the RTL path needs AP_WRAP or a wider accumulator")
+
+
+def trace_network(network: FirmwareNetwork, upto: int | None = None):  # noqa: ANN201 - da4ml CombLogic
+    """Trace the first ``upto`` layers (default: all RTL-able) into a da4ml ``CombLogic``."""
+    trace = require("da4ml.trace", "fpga")
+    n = rtl_layer_count(network) if upto is None else upto
+    inp = trace.FixedVariableArrayInput(network.n_inputs, hwconf=trace.HWConfig(1, -1, -1))
+    x = inp.quantize(*_kif(network.input_t))  # declares the input codes' width (already input_t)
+    for index, layer in enumerate(network.layers[:n]):
+        in_t = network.input_type_of(index)
+        where = f"layer '{layer.name}'"
+        if layer.kind == "dense":
+            _check_dense(layer, in_t)
+            assert layer.weight is not None and layer.bias is not None and layer.accum_t is not None
+            acc = _cast(x @ layer.weight.T.astype(np.float64) + layer.bias, layer.accum_t, where)
+            x = _cast(acc, layer.result_t, where)
+        elif layer.kind == "relu":
+            x = _cast(x.relu(), layer.result_t, where)
+        else:  # linear
+            x = _cast(x, layer.result_t, where)
+    return trace.comb_trace(inp, x, keep_dead_inputs=True)
+
+
+# -- Verilog ------------------------------------------------------------------------------
+
+
+def _max_kif(qints) -> tuple[int, int, int]:  # noqa: ANN001
+    types = require("da4ml.types", "fpga")
+    kifs = [types.minimal_kif(q) for q in qints]
+    k = max(int(p.keep_negative) for p in kifs)
+    i = max(int(p.integers) for p in kifs)
+    f = max(int(p.fractional) for p in kifs)
+    return k, i, f
+
+
+def generate_verilog(
+    network: FirmwareNetwork, out_dir: str | Path, latency_cutoff: float = DEFAULT_LATENCY_CUTOFF,
+    top: str = "trignet",
+) -> RtlDesign:
+    """Write a pipelined Verilog project for ``network`` into ``out_dir`` (created)."""
+    pipeline = require("da4ml.trace.pipeline", "fpga")
+    codegen = require("da4ml.codegen", "fpga")
+    n = rtl_layer_count(network)
+    comb = trace_network(network, n)
+    pipe = pipeline.to_pipeline(comb, latency_cutoff, verbose=False)
+    out_dir = Path(out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model = codegen.VerilogModel(pipe, top, out_dir, latency_cutoff=latency_cutoff,
+                                 print_latency=False, clock_period=network.clock_period_ns)
+    model.write()
+    in_kif, out_kif = _max_kif(pipe.inp_qint), _max_kif(pipe.out_qint)
+    for what, kif in (("input", in_kif), ("output", out_kif)):
+        if sum(kif) > 32:
+            raise TrigkitError(f"RTL {what} slots are {sum(kif)} bits wide; the testbench handles <= 32")
+    design = RtlDesign(
+        path=str(out_dir), top=top, n_in=network.n_inputs, n_out=network.layers[n - 1].n_out,
+        in_kif=in_kif, out_kif=out_kif, stages=len(pipe.solutions),
+        covered=tuple(layer.name for layer in network.layers[:n]),
+        excluded=tuple(layer.name for layer in network.layers[n:]),
+        input_frac=network.input_t.frac, output_frac=network.layers[n - 1].result_t.frac,
+        da4ml_lut_estimate=float(pipe.cost), reg_bits=int(pipe.reg_bits),
+        latency_cutoff=float(latency_cutoff),
+    )
+    (out_dir / "trigkit_design.json").write_text(json.dumps(asdict(design), indent=2))
+    return design
+
+
+# -- Verilator ------------------------------------------------------------------------------
+
+_TB = """// trigkit testbench: one input vector per clock edge, outputs recorded after every edge.
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <vector>
+#include "ioutil.hh"
+#include "V{wrapper}.h"
+constexpr size_t N_IN = {n_in}, N_OUT = {n_out}, IN_BW = {in_bw}, OUT_BW = {out_bw};
+int main(int argc, char **argv) {{
+    if (argc != 6) {{ std::fprintf(stderr, "usage: tb IN.bin OUT.bin N EXTRA II\\n"); return 2; }}
+    size_t n = std::strtoul(argv[3], nullptr, 10), extra = std::strtoul(argv[4], nullptr, 10);
+    size_t ii = std::strtoul(argv[5], nullptr, 10);
+    std::vector<int32_t> inp(n * N_IN), idle(N_IN, 0);
+    FILE *fi = std::fopen(argv[1], "rb");
+    if (!fi || std::fread(inp.data(), sizeof(int32_t), inp.size(), fi) != inp.size()) return 3;
+    std::fclose(fi);
+    auto ctx = std::make_unique<VerilatedContext>();
+    auto dut = std::make_unique<V{wrapper}>(ctx.get());
+    size_t cycles = n * ii + extra;
+    std::vector<int32_t> out(cycles * N_OUT);
+    for (size_t t = 0; t < cycles; ++t) {{
+        bool fire = (t % ii == 0) && (t / ii < n);
+        write_input<N_IN, IN_BW>(dut->model_inp, fire ? &inp[(t / ii) * N_IN] : idle.data());
+        dut->clk = 0; dut->eval();
+        dut->clk = 1; dut->eval();
+        read_output<N_OUT, OUT_BW>(dut->model_out, &out[t * N_OUT]);
+    }}
+    dut->final();
+    FILE *fo = std::fopen(argv[2], "wb");
+    if (!fo || std::fwrite(out.data(), sizeof(int32_t), out.size(), fo) != out.size()) return 4;
+    std::fclose(fo);
+    return 0;
+}}
+"""
+
+
+def build_simulator(design: RtlDesign, jobs: int = 2, timeout_s: float = 900.0) -> Path:
+    """Verilate the design with our testbench; return the simulator executable."""
+    verilator = require_tool("verilator", "RTL simulation")
+    root = Path(design.path)
+    tb_dir = root / "tb"
+    tb_dir.mkdir(exist_ok=True)
+    (tb_dir / "ioutil.hh").write_text((root / "sim" / "ioutil.hh").read_text())
+    wrapper = f"{design.top}_wrapper"
+    (tb_dir / "tb.cpp").write_text(_TB.format(wrapper=wrapper, n_in=design.n_in, n_out=design.n_out,
+                                              in_bw=design.in_bw, out_bw=design.out_bw))
+    run_tool(
+        [verilator.path, "--cc", "--exe", "--build", "-j", str(jobs), "--top-module", wrapper,
+         "-Wno-fatal", "tb.cpp", f"../src/{wrapper}.v", "-I../src", "-I../src/static",
+         "-CFLAGS", "-std=c++17 -O1", "-o", "Vtb"],
+        cwd=tb_dir, tool=verilator, log_file=tb_dir / "verilator.log", timeout_s=timeout_s,
+    )
+    exe = tb_dir / "obj_dir" / "Vtb"
+    if not exe.is_file():
+        raise TrigkitError(f"verilator finished but {exe} is missing; see {tb_dir / 'verilator.log'}")
+    return exe
+
+
+def _run_tb(exe: Path, design: RtlDesign, slots: np.ndarray, extra: int, ii: int) -> np.ndarray:
+    work = exe.parent.parent
+    n = slots.shape[0]
+    slots.astype(np.int32).tofile(work / "in.bin")
+    run_tool([exe, "in.bin", "out.bin", str(n), str(extra), str(ii)], cwd=work,
+             log_file=work / "sim.log", timeout_s=600)
+    raw = np.fromfile(work / "out.bin", dtype=np.int32).astype(np.int64)
+    k, i, f = design.out_kif
+    bw = k + i + f
+    raw &= (1 << bw) - 1
+    if k:
+        raw = np.where(raw >= 1 << (bw - 1), raw - (1 << bw), raw)
+    return raw.reshape(-1, design.n_out)
+
+
+def _shift(codes: np.ndarray, d: int) -> np.ndarray:
+    return codes << d if d >= 0 else codes >> -d
+
+
+def simulate(
+    design: RtlDesign, exe: Path, input_codes: np.ndarray, expected_codes: np.ndarray,
+    clock_period_ns: float, max_ii: int = 4,
+) -> RtlSimResult:
+    """Drive ``input_codes`` (``input_t`` codes) through the RTL cycle by cycle and measure.
+
+    ``expected_codes`` are the emulator's codes at the RTL output. Latency is the number of
+    clock edges from applying an input to reading its output; II the smallest input spacing
+    (trying 1, 2, ... ``max_ii``) at which every sample comes out bit-exact.
+    """
+    x = np.asarray(input_codes, dtype=np.int64)
+    slots = _shift(x, design.in_kif[2] - design.input_frac)
+    extra = 4 * design.stages + 8
+    best: tuple[int, int] | None = None
+    for ii in range(1, max_ii + 1):
+        rec = _shift(_run_tb(exe, design, slots, extra, ii), design.output_frac - design.out_kif[2])
+        n = len(x)
+        for lat in range(1, extra + 1):
+            idx = np.arange(n) * ii + lat - 1
+            if idx[-1] >= len(rec):
+                break
+            bad = int(np.count_nonzero(np.any(rec[idx] != expected_codes, axis=1)))
+            if best is None or bad < best[1]:
+                best = (lat, bad)
+            if bad == 0:
+                return RtlSimResult(lat, ii, n, 0, clock_period_ns)
+    lat, bad = best if best else (0, len(x))
+    raise TrigkitError(
+        f"RTL simulation of '{design.top}' does not reproduce the emulator: best alignment "
+        f"(latency {lat}) still has {bad}/{len(x)} mismatching samples"
+    )
+
+
+# -- yosys ----------------------------------------------------------------------------------
+
+_FF_RE = re.compile(r"^FD[A-Z]*(_1)?$")
+
+
+def parse_yosys_stat(text: str, family: str) -> SynthResult:
+    """Cell counts from the last ``stat`` block of a yosys log."""
+    blocks = text.split("Number of cells:")
+    if len(blocks) < 2:
+        raise TrigkitError("yosys output has no 'Number of cells' statistics")
+    cells: dict[str, int] = {}
+    for line in blocks[-1].splitlines()[1:]:
+        m = re.match(r"^\s+(\$?[A-Za-z_][\w$]*)\s+(\d+)\s*$", line)
+        if m:
+            cells[m.group(1)] = int(m.group(2))
+        elif line.strip() and not line.startswith(" "):
+            break
+
+    def total(pred) -> int:  # noqa: ANN001
+        return sum(v for k, v in cells.items() if pred(k))
+
+    return SynthResult(
+        lut=total(lambda c: re.match(r"^(LUT[1-6](_2)?|SRL\w*|INV)$", c) is not None),
+        ff=total(lambda c: _FF_RE.match(c) is not None),
+        dsp=total(lambda c: c.startswith("DSP48")),
+        carry=total(lambda c: c.startswith("CARRY")),
+        bram=total(lambda c: c.startswith("RAMB")),
+        family=family,
+        cells=cells,
+    )
+
+
+def synthesize(design: RtlDesign, family: str = "xcup", timeout_s: float = 1800.0) -> SynthResult:
+    """yosys ``synth_xilinx -flatten`` of the design; LUT/FF/DSP/CARRY/BRAM counts."""
+    yosys = require_tool("yosys", "RTL resource counts")
+    root = Path(design.path)
+    sources = sorted((root / "src").glob(f"{design.top}*.v"))
+    sources = [p for p in sources if not p.name.endswith("_wrapper.v")]
+    text = "".join(p.read_text() for p in sources)
+    # only the library modules the design instantiates (lookup_table.v needs .mem files)
+    sources += [p for p in sorted((root / "src" / "static").glob("*.v"))
+                if re.search(rf"\b{re.escape(p.stem)}\b", text)]
+    script = root / "synth.ys"
+    script.write_text(
+        "".join(f"read_verilog -sv {p}\n" for p in sources)
+        + f"synth_xilinx -top {design.top} -family {family} -flatten\ntee -o yosys_stat.txt stat\n"
+    )
+    proc = run_tool([yosys.path, "-q", "-s", script.name],
+                    cwd=root, tool=yosys, log_file=root / "yosys.log", timeout_s=timeout_s)
+    stat = (root / "yosys_stat.txt").read_text() if (root / "yosys_stat.txt").exists() else proc.stdout
+    return parse_yosys_stat(stat, family)

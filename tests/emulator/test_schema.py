@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import pytest
+
+from trigkit.emulator.schema import load_menu, parse_menu, shipped_menus
+from trigkit.errors import TrigkitError
+
+GOOD = """\
+name: t
+l1:
+  L1_A:
+    jets: {pt: [35, 70], abs_eta: 2.5}
+  L1_B:
+    ht: {min: 300}
+  L1_AB:
+    any_of: [L1_A, L1_B]
+    tagger: {wp: 0.5}
+hlt:
+  HLT_X:
+    seeds: [L1_A]
+    btag_mean: {min: 0.5}
+"""
+
+
+def test_good_menu_parses_and_sorts_thresholds() -> None:
+    m = parse_menu(GOOD)
+    assert m.l1["L1_A"].jets.pt == [70.0, 35.0]
+    assert m.l1["L1_B"].ht.jet_pt == 30.0
+    assert m.jet_fields() == ["l1_score", "btag"]
+
+
+@pytest.mark.parametrize("name", shipped_menus())
+def test_shipped_menus_load(name: str) -> None:
+    assert load_menu(name).hlt
+
+
+def test_run3_menu_has_the_cms_paths() -> None:
+    m = load_menu("run3_hh4b")
+    assert "L1_HTT280er_QuadJet_70_55_40_35_er2p5" in m.l1
+    for p in ("HLT_PFHT280_QuadPFJet30_PNet2BTagMean0p55", "HLT_PFHT340_QuadPFJet70_50_40_40_PNet2BTagMean0p70",
+              "HLT_QuadPFJet70_50_40_35_PFBTagParticleNet_2BTagSum0p65", "HLT_AK8PFJet250_SoftDropMass40_PNetBB0p06"):
+        assert p in m.hlt
+
+
+def test_typo_names_line_and_allowed_keys() -> None:
+    bad = GOOD.replace("    btag_mean: {min: 0.5}", "    btag_maen: {min: 0.5}")
+    with pytest.raises(TrigkitError) as exc:
+        parse_menu(bad, "m.yaml")
+    msg = str(exc.value)
+    assert "m.yaml line 13" in msg and "btag_maen" in msg
+    assert "allowed keys: seeds, jets, ht, btag_count, btag_mean, btag_sum, fatjet, prescale" in msg
+    assert "\n" not in msg
+
+
+def test_nested_typo_names_line_and_cut_keys() -> None:
+    bad = GOOD.replace("    ht: {min: 300}", "    ht:\n      min: 300\n      jet_ptt: 20")
+    with pytest.raises(TrigkitError, match=r"line 8: unknown key 'jet_ptt'.*allowed keys: min, jet_pt, jet_abs_eta"):
+        parse_menu(bad)
+
+
+def test_bad_value_and_missing_key_lines() -> None:
+    with pytest.raises(TrigkitError, match=r"line 4: l1.L1_A.jets.pt.0: .*number"):
+        parse_menu(GOOD.replace("[35, 70]", "[abc, 70]"))
+    with pytest.raises(TrigkitError, match=r"line 9: .*l1.L1_AB.tagger.wp is required"):
+        parse_menu(GOOD.replace("tagger: {wp: 0.5}", "tagger: {n: 2}"))
+    with pytest.raises(TrigkitError, match=r"line 1: .*hlt is required"):
+        parse_menu("name: x\nl1: {L1_A: {ht: {min: 1}}}\n")
+
+
+def test_unknown_seed_reference_and_any_of() -> None:
+    with pytest.raises(TrigkitError, match=r"line 12: hlt.HLT_X.seeds: unknown L1 seed 'L1_Z'; defined: L1_A, L1_B, L1_AB"):
+        parse_menu(GOOD.replace("seeds: [L1_A]", "seeds: [L1_Z]"))
+    with pytest.raises(TrigkitError, match=r"line 8: l1.L1_AB.any_of: 'L1_AB'"):
+        parse_menu(GOOD.replace("any_of: [L1_A, L1_B]", "any_of: [L1_A, L1_AB]"))
+
+
+def test_empty_trigger_and_bad_yaml() -> None:
+    with pytest.raises(TrigkitError, match="line 3: .*needs at least one of"):
+        parse_menu("name: x\nl1:\n  L1_A: {prescale: 2}\nhlt: {H: {ht: {min: 1}}}\n")
+    with pytest.raises(TrigkitError, match="line 3: not valid YAML"):
+        parse_menu("name: x\nl1: [\n")
+    with pytest.raises(TrigkitError, match="not a shipped menu"):
+        load_menu("no_such_menu")

@@ -1,0 +1,95 @@
+"""FpgaReport from hand-built bundles: every number against an independent computation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.firmware.report_bundles import write_fpga_bundle
+from tests.firmware.test_vendor_reports import CSYNTH_XML
+from trigkit.compile.bundle import load_bundle
+from trigkit.errors import TrigkitError
+from trigkit.firmware.estimate import estimate_network
+from trigkit.firmware.fpga_report import (
+    Accuracy,
+    FpgaReport,
+    LatencyFigure,
+    build_fpga_report,
+    compare_outputs,
+)
+from trigkit.firmware.rtl import RtlDesign, RtlReport, RtlSimResult
+
+
+def test_compare_outputs_by_hand() -> None:
+    f = np.array([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8], [0.7, 0.3]])
+    w = np.array([[0.8, 0.2], [0.6, 0.4], [0.25, 0.75], [0.7, 0.3]])
+    a = compare_outputs(f, w, labels=np.array([0, 1, 1, 1]))
+    assert a.agreement == 0.75  # sample 1 flips
+    assert a.max_abs_diff == pytest.approx(0.2)
+    assert a.float_accuracy == 0.75 and a.firmware_accuracy == 0.5 and a.accuracy_loss == 0.25
+    one = compare_outputs(np.array([[0.7], [0.2]]), np.array([[0.4], [0.1]]))
+    assert one.agreement == 0.5  # single output: side of 0.5
+    with pytest.raises(TrigkitError, match="same"):
+        compare_outputs(f, w[:, :1])
+
+
+def test_verdict_uses_most_authoritative_latency() -> None:
+    figs = (LatencyFigure("estimate", 4, 5.0, ii=1), LatencyFigure("rtl: verilator", 10, 5.0, ii=1),
+            LatencyFigure("vendor: HLS csynth.xml", 7, 5.0, ii=1, cycles_max=9))
+    rep = FpgaReport("b", "m", "Vitis", "p", 5.0, None, latency=figs, budget_ns=40.0)
+    assert rep.best_latency().source.startswith("vendor") and rep.best_latency().ns == 45.0
+    assert rep.fits_budget is False and rep.verdict().startswith("EXCEEDS")
+    rep2 = FpgaReport("b", "m", "Vitis", "p", 5.0, None, latency=figs[:2], budget_ns=50.0)
+    assert rep2.best_latency().source == "rtl: verilator" and rep2.fits_budget is True
+    assert FpgaReport("b", "m", "V", None, None, None).fits_budget is None
+
+
+def test_fpga_bundle_report(tmp_path: Path) -> None:
+    net, ref = write_fpga_bundle(tmp_path / "b")
+    rep = build_fpga_report(load_bundle(tmp_path / "b", target="fpga"), budget_ns=100.0)
+    a = rep.accuracy
+    assert isinstance(a, Accuracy) and a.n == len(ref["x"])
+    assert a.emulator_mismatches == 0  # the emulator re-run reproduces the stored outputs
+    top_f, top_w = np.argmax(ref["float"], axis=1), np.argmax(ref["fw"], axis=1)
+    assert a.agreement == pytest.approx(np.mean(top_f == top_w))
+    assert a.float_accuracy == pytest.approx(np.mean(top_f == ref["labels"]))
+    assert a.firmware_accuracy == pytest.approx(np.mean(top_w == ref["labels"]))
+    est = estimate_network(net)
+    (lat,) = rep.latency
+    (res,) = rep.resources
+    assert lat.source == res.source == "estimate"
+    assert (lat.cycles, lat.ii, lat.ns) == (est.latency_cycles, est.ii, est.latency_cycles * 5.0)
+    assert (res.lut, res.ff, res.dsp) == (est.total("lut"), est.total("ff"), est.total("dsp"))
+    assert rep.fits_budget == (lat.ns <= 100.0)
+    assert any("vendor" in note for note in rep.notes)
+    data = json.loads(json.dumps(rep.to_json()))
+    assert data["latency"][0]["ns"] == lat.ns and data["fits_budget"] == rep.fits_budget
+
+
+def test_fpga_bundle_with_vendor_and_rtl_numbers(tmp_path: Path) -> None:
+    design = RtlDesign("/x", "t", 4, 3, (1, 4, 5), (1, 6, 6), 2, ("fc1", "relu1", "fc2"), ("softmax",),
+                       5, 6, 100.0, 40, 5.0)
+    rtl_json = json.dumps(RtlReport(design, RtlSimResult(3, 1, 100, 0, 5.0), None).to_json())
+    write_fpga_bundle(tmp_path / "b", extra_files={
+        "hls4ml_prj/myproject_prj/solution1/syn/report/csynth.xml": CSYNTH_XML,
+        "rtl/rtl_report.json": rtl_json,
+    })
+    rep = build_fpga_report(load_bundle(tmp_path / "b"), budget_ns=40.0)
+    sources = [fig.source for fig in rep.latency]
+    assert sources[0].startswith("vendor") and sources[1] == "rtl: verilator" and sources[2] == "estimate"
+    vendor = rep.latency[0]
+    assert (vendor.cycles, vendor.cycles_max, vendor.ii, vendor.ns) == (7, 9, 2, 45.0)
+    assert rep.resources[0].lut == 63018 and rep.resources[0].dsp == 38
+    assert "softmax" in rep.latency[1].note  # the RTL leaves the softmax out and says so
+    assert rep.fits_budget is False  # 45 ns (vendor) > 40 ns
+
+
+def test_tampered_bundle_is_refused(tmp_path: Path) -> None:
+    write_fpga_bundle(tmp_path / "b")
+    p = tmp_path / "b" / "network.json"
+    p.write_text(p.read_text().replace('"tiny"', '"tinx"'))
+    with pytest.raises(TrigkitError, match="sha256 mismatch"):
+        load_bundle(tmp_path / "b", target="fpga")
