@@ -143,3 +143,8 @@ def test_bad_output_suffix_and_overwrite(
     rc, out, err = run(capsys, "events", "read", str(h5), "--out", str(h5))
     _assert_one_line_error(rc, out, err, h5, "would overwrite the input")
     assert h5.read_bytes() == before
+    rc, out, err = run(
+        capsys, "events", "read", str(h5), "--out", str(tmp_path / "y.h5"), "--xsec-pb", "2"
+    )
+    _assert_one_line_error(rc, out, err, h5, "apply to NanoAOD input only")
+    assert not (tmp_path / "y.h5").exists()

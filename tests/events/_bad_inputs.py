@@ -147,6 +147,15 @@ def hdf5_without_event_number(tmp: Path, src: Path) -> Path:
     return out
 
 
+def hdf5_string_pt(tmp: Path, src: Path) -> Path:
+    out = tmp / "string_pt.h5"
+    table = np.zeros(2, dtype=[("eventNumber", "i8"), ("pt", "S8"), ("eta", "f4"), ("phi", "f4")])
+    table["pt"] = [b"fifty", b"thirty"]
+    with h5py.File(out, "w") as f:
+        f.create_dataset("jets", data=table)
+    return out
+
+
 Builder = Callable[[Path, Path], Path]
 BAD_INPUTS: dict[str, tuple[Builder, str]] = {
     "missing": (missing_root, "no such file"),
@@ -164,4 +173,5 @@ BAD_INPUTS: dict[str, tuple[Builder, str]] = {
     "truncated_hdf5": (truncated_hdf5, "HDF5"),
     "hdf5_without_jets": (hdf5_without_jets, "no 'jets' dataset"),
     "hdf5_without_event_number": (hdf5_without_event_number, "no column eventNumber"),
+    "hdf5_string_pt": (hdf5_string_pt, "column pt has type |S8"),
 }

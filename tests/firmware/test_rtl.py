@@ -16,6 +16,7 @@ from tests.firmware.fpga_nets import dense_relu_net, random_inputs
 from trigkit.errors import TrigkitError
 from trigkit.firmware.emulate import FirmwareEmulator
 from trigkit.firmware.fixed import FixedType
+from trigkit.firmware.spec import FirmwareLayer
 from trigkit.firmware.tools import find_tool
 
 pytest.importorskip("da4ml", reason="da4ml (extra 'fpga') not installed")
@@ -31,13 +32,17 @@ def test_da4ml_trace_is_bit_exact_with_emulator() -> None:
     net = dense_relu_net(sizes=(5, 7, 4), seed=3, softmax=True)
     emu = FirmwareEmulator(net)
     codes = emu.quantize_inputs(random_inputs(net, 500))
-    n = rtl.rtl_layer_count(net)
-    assert n == len(net.layers) - 1  # the trailing softmax is left out
-    comb = rtl.trace_network(net, n)
+    assert rtl.rtl_layer_count(net) == len(net.layers)  # softmax included (lookup tables)
+    comb = rtl.trace_network(net)
     x = np.ldexp(codes.astype(np.float64), -net.input_t.frac)
     got = comb.predict(x)
-    want = np.ldexp(emu.run_codes(codes, upto=n).astype(np.float64), -net.layers[n - 1].result_t.frac)
+    want = np.ldexp(emu.run_codes(codes).astype(np.float64), -net.output_t.frac)
     np.testing.assert_array_equal(got, want)
+    # and without the softmax: the logits
+    n = len(net.layers) - 1
+    logits = rtl.trace_network(net, n).predict(x)
+    want = np.ldexp(emu.run_codes(codes, upto=n).astype(np.float64), -net.layers[n - 1].result_t.frac)
+    np.testing.assert_array_equal(logits, want)
 
 
 def test_refusals_name_the_layer() -> None:
@@ -49,9 +54,9 @@ def test_refusals_name_the_layer() -> None:
     conv = dataclasses.replace(fc, result_t=FixedType(12, 6, rounding="AP_RND_CONV"))
     with pytest.raises(TrigkitError, match="fc1.*AP_RND_CONV"):
         rtl.trace_network(net.with_(layers=(conv,)))
-    soft = dense_relu_net(sizes=(3, 3), softmax=True)
-    with pytest.raises(TrigkitError, match="softmax"):
-        rtl.rtl_layer_count(soft.with_(layers=(soft.layers[1],)))
+    sig = FirmwareLayer("sig", "sigmoid", 2, 2, FixedType(8, 1, signed=False))
+    with pytest.raises(TrigkitError, match="'sig' \\(sigmoid\\) has no RTL"):
+        rtl.rtl_layer_count(net.with_(layers=(fc, sig)))
 
 
 YOSYS_STAT = """
@@ -115,7 +120,7 @@ def test_verilator_cycle_by_cycle_bit_exact(tiny_rtl) -> None:
     assert res.latency_cycles == design.stages + 1
     assert res.ii == 1  # a new input on every edge, every output right
     assert res.latency_ns == res.latency_cycles * 5.0
-    assert design.excluded == ("softmax",)
+    assert design.excluded == () and design.covered[-1] == "softmax"
 
 
 @pytest.mark.fpga_tools
@@ -134,7 +139,9 @@ def test_wrong_reference_is_detected(tiny_rtl) -> None:
 def test_yosys_counts(tiny_rtl) -> None:
     net, design, _ = tiny_rtl
     s = rtl.synthesize(design)
-    assert s.lut > 0 and s.dsp == 0  # da4ml builds adders only
+    assert s.lut > 0
+    # dense layers are adder graphs (no multipliers); only softmax's exp * 1/x products may use DSPs
+    assert s.dsp <= net.n_outputs
     # every flip-flop is a pipeline register bit of da4ml's design (yosys may drop constant ones)
     assert 0 < s.ff <= design.reg_bits + design.out_bw * design.n_out
     assert Path(design.path, "yosys.log").is_file()

@@ -41,7 +41,7 @@ def test_track_features_match_hand_computation(hh4b):
     names = fs.feature_names
     rng = np.random.default_rng(0)
     for row in rng.choice(len(fs), 20, replace=False):
-        jet = hh4b.jets[int(fs.event_index[row])][int(fs.object_index[row])]
+        jet = hh4b.jets[int(fs.event_index[row])][int(fs.object_index[row])].to_list()
         tracks = jet["tracks"]
         n = min(len(tracks), 15)
         assert fs.inputs["mask"][row].sum() == n

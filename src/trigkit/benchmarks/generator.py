@@ -1,9 +1,161 @@
-"""`trigkit bench generator`: registers its command on the bench sub-app."""
+"""`trigkit bench generator`: event-generation throughput (events / minute).
+
+Contenders: the numba generator with 1 thread and with all threads numba may use. Both must
+produce identical events (a running sha256 over every jet, track, large-R jet, constituent and
+weight buffer), which also proves the output does not depend on the thread count. Generation
+covers the full EventBatch (jets with tracks, large-R jets with constituents, truth, weights);
+compilation/cache loading is excluded by a warm-up run, Parquet writing is not timed.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
 import typer
+
+from trigkit.atomic import write_text
+from trigkit.errors import TrigkitError
+
+
+@dataclass(frozen=True)
+class Contender:
+    name: str
+    threads: int
+    events: int
+    seconds: float
+    digest: str
+
+    @property
+    def events_per_minute(self) -> float:
+        return 60.0 * self.events / self.seconds
+
+
+@dataclass(frozen=True)
+class GeneratorBenchResult:
+    process: str
+    events: int
+    chunk_size: int
+    contenders: tuple[Contender, ...]
+    identical: bool
+    machine: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        out = asdict(self)
+        out["contenders"] = [{**asdict(c), "events_per_minute": c.events_per_minute} for c in self.contenders]
+        out["benchmark"] = "generator"
+        return out
+
+
+def machine_info() -> dict[str, str]:
+    import awkward
+    import numba
+    import numpy
+    import pyarrow
+
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": str(os.cpu_count()),
+        "affinity_cpus": str(len(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity") else "?",
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "numba": numba.__version__,
+        "numba_threading_layer": str(numba.config.THREADING_LAYER),
+        "awkward": awkward.__version__,
+        "pyarrow": pyarrow.__version__,
+    }
+
+
+def _digest_update(h: hashlib._Hash, batch) -> None:  # type: ignore[name-defined]
+    import awkward as ak
+
+    for arr in (batch.jets, batch.fatjets):
+        form, length, buffers = ak.to_buffers(ak.to_packed(arr))
+        h.update(str(length).encode())
+        for key in sorted(buffers):
+            h.update(memoryview(buffers[key]).cast("B"))
+    h.update(batch.weight.tobytes())
+
+
+def _run(process: str, events: int, seed: int, chunk_size: int, threads: int) -> Contender:
+    import numba
+
+    from trigkit.events.generator import iter_generate
+
+    previous = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        h = hashlib.sha256()
+        t0 = time.perf_counter()
+        n = 0
+        for batch in iter_generate(process, events, seed, chunk_size=chunk_size):
+            n += len(batch)
+            t_pause = time.perf_counter()
+            _digest_update(h, batch)
+            t0 += time.perf_counter() - t_pause  # hashing is bookkeeping, not generation
+        seconds = time.perf_counter() - t0
+    finally:
+        numba.set_num_threads(previous)
+    return Contender(f"numba x{threads}", threads, n, seconds, h.hexdigest())
+
+
+def run_generator_bench(
+    process: str = "hh4b",
+    events: int = 1_000_000,
+    seed: int = 1,
+    chunk_size: int = 100_000,
+    on_contender: Callable[[Contender], None] | None = None,
+) -> GeneratorBenchResult:
+    """Time generation for 1 thread and for all threads; warm-up excluded."""
+    import numba
+
+    from trigkit.events.generator import generate
+
+    generate(process, 2000, seed)  # compile / load the numba cache
+    counts = sorted({1, numba.config.NUMBA_NUM_THREADS})
+    contenders = []
+    for threads in counts:
+        c = _run(process, events, seed, chunk_size, threads)
+        contenders.append(c)
+        if on_contender is not None:
+            on_contender(c)
+    identical = len({c.digest for c in contenders}) == 1
+    return GeneratorBenchResult(process, events, chunk_size, tuple(contenders), identical, machine_info())
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    @app.command("generator")
+    def bench_generator(
+        process: str = typer.Option("hh4b", "--process", help="hh4b, qcd or ttbar."),
+        events: int = typer.Option(1_000_000, "--events", "-n", min=1, help="Events per contender."),
+        seed: int = typer.Option(1, "--seed", min=0),
+        chunk_size: int = typer.Option(100_000, "--chunk-size", min=1),
+        out: Path = typer.Option(Path("bench/results/generator.json"), "--out", help="JSON result file."),
+    ) -> None:
+        """Generator throughput: events/minute with 1 thread vs all threads (identical output)."""
+        from rich.console import Console
+        from rich.table import Table
+
+        from trigkit.events.generator import get_process
+
+        get_process(process)
+        console = Console(stderr=True)
+        with console.status(f"generating {events} {process} events per contender ..."):
+            result = run_generator_bench(process, events, seed, chunk_size)
+        write_text(out, json.dumps(result.to_json(), indent=2) + "\n")
+        table = Table(title=f"generator: {process}, {events} events, jets+tracks+large-R jets")
+        for col in ("contender", "seconds", "events / min", "identical output"):
+            table.add_column(col)
+        for c in result.contenders:
+            table.add_row(c.name, f"{c.seconds:.2f}", f"{c.events_per_minute:,.0f}", str(result.identical))
+        Console().print(table)
+        console.print(f"wrote {out}")
+        if not result.identical:
+            raise TrigkitError("generator output differs between thread counts (see the JSON digests)")

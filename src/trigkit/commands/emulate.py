@@ -1,9 +1,98 @@
-"""`trigkit emulate` (owned by the emulator work)."""
+"""`trigkit emulate`: run a trigger menu (L1 + HLT) over event files; write JSON, Markdown, PNGs.
+
+Event files follow ``--signal`` / ``--background``, several after one flag
+(``--background qcd.parquet ttbar.parquet``) or the flag repeated.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from trigkit.errors import TrigkitError
+
+EPILOG = (
+    "Event files: --signal FILE... and --background FILE... (several files after one flag). "
+    "--menu takes a YAML file or a shipped menu name (run3_hh4b, atlas_2b2j, nano_tt_v12, ...)."
+)
+
+
+def split_file_args(args: list[str]) -> tuple[list[Path], list[Path], list[Path]]:
+    """(signal, background, nanoaod) files from the free arguments, in order."""
+    groups: dict[str, list[Path]] = {"--signal": [], "--background": [], "--nanoaod": []}
+    current: list[Path] | None = None
+    for a in args:
+        flag, eq, value = a.partition("=")
+        if flag in groups:
+            current = groups[flag]
+            if eq:
+                current.append(Path(value))
+            continue
+        if a.startswith("-"):
+            raise TrigkitError(f"emulate: unknown option '{a}'; see trigkit emulate --help")
+        if current is None:
+            raise TrigkitError(f"emulate: '{a}' is not preceded by --signal, --background or --nanoaod")
+        current.append(Path(a))
+    return groups["--signal"], groups["--background"], groups["--nanoaod"]
+
+
+def _overheads(items: list[str]) -> dict[str, float]:
+    out = {}
+    for item in items:
+        name, sep, value = item.rpartition("=")
+        try:
+            out[name or "fixed overhead"] = float(value)
+        except ValueError:
+            raise TrigkitError(f"--l1-overhead-ns '{item}': expected NAME=NANOSECONDS, e.g. links=1500") from None
+    return out
+
+
+def emulate(
+    ctx: typer.Context,
+    menu: str = typer.Option(..., "--menu", help="Menu YAML file or shipped menu name."),
+    out: Path = typer.Option(..., "--out", help="Output directory (written atomically)."),
+    lumi: float = typer.Option(2.0e34, "--lumi", help="Instantaneous luminosity, cm^-2 s^-1."),
+    workers: int | None = typer.Option(None, "--workers", help="Run files on a dask LocalCluster with N workers."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="Connect to a dask scheduler ADDRESS."),
+    objects: str = typer.Option("offline", "--objects", help="NanoAOD objects: offline or trigobj."),
+    bench_json: Path | None = typer.Option(None, "--bench-json", help="`trigkit bench gpu` JSON for HLT latency."),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="Runner batch size for the HLT budget."),
+    hlt_latency_ms: float | None = typer.Option(None, "--hlt-latency-ms", help="Runner latency per batch (ms) if no JSON."),
+    hlt_budget_ms: float = typer.Option(500.0, "--hlt-budget-ms", help="HLT per-event time budget (ms)."),
+    l1_latency_cycles: int | None = typer.Option(None, "--l1-latency-cycles", help="L1 tagger firmware latency (cycles)."),
+    l1_clock_mhz: float = typer.Option(240.0, "--l1-clock-mhz", help="L1 firmware clock (MHz)."),
+    l1_overhead_ns: list[str] = typer.Option([], "--l1-overhead-ns", help="NAME=NS fixed L1 overhead (repeatable)."),
+    era: str = typer.Option("run3", "--era", help="run3 (4 us, 100 kHz) or phase2 (12.5 us, 750 kHz)."),
+    no_plots: bool = typer.Option(False, "--no-plots", help="Skip the PNG plots."),
+) -> None:
+    """Emulate a trigger menu on signal/background (or NanoAOD) events: efficiencies, rates, budgets."""
+    from rich.console import Console
+
+    from trigkit.emulator.api import BudgetRequest, EmulateRequest, run_emulation
+    from trigkit.report.tables import to_rich
+    from trigkit.report.write import all_tables, write_report
+
+    signal, background, nanoaod = split_file_args(list(ctx.args))
+    req = EmulateRequest(
+        menu=menu, signal=tuple(signal), background=tuple(background), nanoaod=tuple(nanoaod), objects=objects,
+        inst_lumi=lumi, workers=workers, scheduler=scheduler,
+        budget=BudgetRequest(era=era, l1_latency_cycles=l1_latency_cycles, l1_clock_mhz=l1_clock_mhz,
+                             l1_overheads_ns=_overheads(l1_overhead_ns), bench_json=bench_json,
+                             batch_size=batch_size, hlt_latency_ms=hlt_latency_ms, hlt_budget_ms=hlt_budget_ms),
+    )
+    console = Console()
+    with console.status("emulating menu...") as status:
+        res, agreement = run_emulation(req, progress=lambda p: status.update(f"done {p}"))
+        written = write_report(out, res, agreement, plots=not no_plots)
+    for table in to_rich(all_tables(res, agreement)):
+        console.print(table)
+    console.print(f"wrote {len(written)} files to {out}")
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command(
+        "emulate",
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+        epilog=EPILOG,
+    )(emulate)

@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
         lumi_pb: float = typer.Option(
             1.0, "--lumi-pb", help="NanoAOD: luminosity (pb^-1) the weights refer to."
         ),
-        xsec_pb: float = typer.Option(
+        xsec_pb: float | None = typer.Option(
             None, "--xsec-pb", help="NanoAOD: cross-section (pb); weights then sum to xsec x lumi."
         ),
         step_size: int = typer.Option(100_000, "--step-size", min=1, help=STEP_HELP),
@@ -74,6 +74,8 @@ def convert(
     kw: dict[str, object] = {"step_size": step_size}
     if in_kind == "nanoaod":
         kw.update(lumi_pb=lumi_pb, xsec_pb=xsec_pb)
+    elif xsec_pb is not None or lumi_pb != 1.0:
+        raise TrigkitError(f"{file}: --xsec-pb/--lumi-pb apply to NanoAOD input only")
     batches = _with_progress(iter_events(file, **kw), file)
     if kind == "parquet":
         from trigkit.events.parquet_io import write_parquet

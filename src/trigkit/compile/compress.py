@@ -221,14 +221,15 @@ def compress(model: TrainedModel, train: FeatureSet, val: FeatureSet, config: Co
         stages.append(_stage("qat", model, qat_module, va, model.kind))
         copy_weights_back(qat_module, module)  # the saved model holds the QAT-trained weights
     return CompressResult(
-        model=_result_model(model, module, config, report, qat_config),
+        model=_result_model(model, module, config, report, qat_config, qat_module),
         stages=tuple(stages), prune=report, qat_config=qat_config, qat_module=qat_module,
         int8_onnx=onnx_path,
     )  # fmt: skip
 
 
 def _result_model(model: TrainedModel, module: nn.Module, cfg: CompressConfig,
-                  report: PruneReport | None, qat_config: object | None) -> TrainedModel:  # fmt: skip
+                  report: PruneReport | None, qat_config: object | None,
+                  qat_module: nn.Module | None) -> TrainedModel:  # fmt: skip
     extra = dict(model.extra)
     suffix = []
     if report is not None:
@@ -236,6 +237,7 @@ def _result_model(model: TrainedModel, module: nn.Module, cfg: CompressConfig,
         suffix.append("pruned")
     if qat_config is not None:
         extra["qat"] = qat_config.to_dict()  # type: ignore[attr-defined]
+        extra["qat_input_t"] = qat_module.qat.plan.input_t.hls()  # type: ignore[union-attr]
         suffix.append(f"qat{cfg.qat.bits}")  # type: ignore[union-attr]
     name = "-".join([model.name, *suffix]) if suffix else model.name
     module.eval()

@@ -159,7 +159,7 @@ def hls_layer_types(hls_model: Any) -> dict[str, dict[str, str]]:
 
 
 def _hls_str(precision: Any) -> str:
-    backend_type = getattr(precision, "definition_cpp", None)
+    """hls4ml's ``fixed<W,I,RND,SAT,0>`` as our ``ap_fixed<W,I,AP_RND,AP_SAT>`` (else as is)."""
     text = str(precision)
     if text.startswith("fixed<") or text.startswith("ufixed<"):
         inner = text[text.index("<") + 1 : -1].split(",")
@@ -169,14 +169,14 @@ def _hls_str(precision: Any) -> str:
         if q not in ("AP_TRN", "AP_RND", "AP_RND_CONV") or o not in ("AP_WRAP", "AP_SAT"):
             return text
         return FixedType(w, i, not text.startswith("u"), q, o).hls()  # type: ignore[arg-type]
-    return text if backend_type is None else text
+    return text
 
 
 def check_conversion(network: FirmwareNetwork, hls_model: Any) -> None:
     """Refuse a conversion in which hls4ml changed a layer, a type or a reuse factor."""
     got = hls_layer_types(hls_model)
     want: dict[str, dict[str, str]] = {INPUT_LAYER: {"result_t": network.input_t.hls()}}
-    for i, layer in enumerate(network.layers):
+    for layer in network.layers:
         w = {"result_t": layer.result_t.hls()}
         if layer.kind == "dense":
             w |= {k + "_t": getattr(layer, k + "_t").hls() for k in ("weight", "bias", "accum")}
@@ -235,3 +235,34 @@ def csim_predict(hls_model: Any, x: np.ndarray, batch: int = 20_000) -> np.ndarr
             y = np.asarray(hls_model.predict(chunk), dtype=np.float64)
             outs.append(y.reshape(len(chunk), -1))
     return np.concatenate(outs) if outs else np.zeros((0, 0))
+
+
+class CsimLibrary:
+    """The C simulation library of a built hls4ml project, called through ctypes.
+
+    ``project_dir`` is a directory where :func:`build_csim` ran (e.g. ``--keep-csim DIR``); its
+    library reads the weights from that directory, so it must stay in place.
+    """
+
+    def __init__(self, project_dir: str | Path, n_in: int, n_out: int, project_name: str = "myproject") -> None:
+        import ctypes
+
+        libs = sorted(Path(project_dir).glob(f"firmware/{project_name}-*.so"))
+        if not libs:
+            raise TrigkitError(f"{project_dir}: no built C simulation (firmware/{project_name}-*.so)")
+        self._lib = ctypes.CDLL(str(libs[-1]))
+        self._fn = getattr(self._lib, f"{project_name}_double")
+        self._fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+        self._fn.restype = None
+        self.n_in, self.n_out = n_in, n_out
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(np.asarray(x, dtype=np.float64))
+        if x.ndim != 2 or x.shape[1] != self.n_in:
+            raise TrigkitError(f"C simulation inputs: expected (n, {self.n_in}), got {x.shape}")
+        y = np.zeros((len(x), self.n_out), dtype=np.float64)
+        xa, ya = x.ctypes.data, y.ctypes.data
+        sx, sy = x.strides[0], y.strides[0]
+        for i in range(len(x)):
+            self._fn(xa + i * sx, ya + i * sy)
+        return y

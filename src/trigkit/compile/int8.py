@@ -99,7 +99,10 @@ def quantize_int8(
         "ActivationSymmetric": True,
         "WeightSymmetric": True,
         "QuantizeBias": False,
+        "CalibTensorRangeSymmetric": True,
         "CalibPercentile": cfg.percentile,
+        # per output channel: MatMul weights are [in, out] (Gemm's transB=1 weights [out, in])
+        "QDQOpTypePerChannelSupportToAxis": {"MatMul": 1},
     }
     with atomic_path(out, suffix=".onnx") as tmp:
         q.quantize_static(

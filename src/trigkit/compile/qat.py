@@ -15,53 +15,20 @@ the calibration inputs. Every type can be pinned per layer instead (``QATConfig.
 from __future__ import annotations
 
 import logging
-from typing import Literal
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from trigkit.compile import fixed_torch as ft
 from trigkit.compile.fixed_torch import fixed_quantize
+from trigkit.compile.qat_config import LayerQuant, QATConfig
 from trigkit.errors import TrigkitError
 from trigkit.firmware.fixed import FixedType
 from trigkit.firmware.spec import FirmwareLayer, FirmwareNetwork, SoftmaxSpec
 
 log = logging.getLogger(__name__)
-
-
-class LayerQuant(BaseModel):
-    """Pinned types for one dense layer (``ap_fixed<...>`` strings); unset ones are derived."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    weight: str | None = None
-    bias: str | None = None
-    accum: str | None = None
-    result: str | None = None
-    activation: str | None = None
-    reuse_factor: int = Field(default=1, ge=1)
-
-
-class QATConfig(BaseModel):
-    """Widths of every quantized quantity; integer bits from data unless pinned."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    bits: int = Field(default=8, ge=2, le=32, description="width of weights, biases, activations")
-    input_bits: int = Field(default=16, ge=2, le=32)
-    logit_bits: int = Field(default=16, ge=2, le=32)
-    accum_bits: int | None = Field(
-        default=None, ge=2, le=48, description="None: wide enough to never round or overflow"
-    )
-    rounding: Literal["AP_TRN", "AP_RND", "AP_RND_CONV"] = "AP_RND"
-    overflow: Literal["AP_WRAP", "AP_SAT"] = "AP_SAT"
-    range_quantile: float = Field(default=1.0, gt=0.5, le=1.0)
-    softmax: bool = False
-    softmax_table_size: int = 1024
-    layers: dict[str, LayerQuant] = Field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        return self.model_dump(mode="json")
+__all__ = ["LayerQuant", "QATConfig", "QATMLP", "network_from_qat", "quantize_module"]
 
 
 # ------------------------------------------------------------------------------------------
@@ -257,7 +224,7 @@ def quantize_module(
     if x.ndim != 2 or x.shape[1] != linears[0].in_features or len(x) == 0:
         raise TrigkitError(f"calibration inputs: expected (n>0, {linears[0].in_features}), got {tuple(x.shape)}")
     modes = (config.rounding, config.overflow)
-    in_t = _int_bits_signed(config.input_bits, x.numpy(), config.range_quantile, modes)
+    in_t = _pin(config.input_type) or _int_bits_signed(config.input_bits, x.numpy(), config.range_quantile, modes)
     layers: list[FirmwareLayer] = []
     prev_t, h = in_t, x
     relu_after = {i for i, m in enumerate(seq[:-1]) if isinstance(m, nn.Linear) and isinstance(seq[i + 1], nn.ReLU)}

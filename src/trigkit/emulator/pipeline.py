@@ -43,12 +43,14 @@ class RawChunk:
     mhh: np.ndarray
     lead_pt: np.ndarray
     ht: np.ndarray
+    n_jets: np.ndarray
     process: str
     source: str
 
 
-def offline_observables(batch: EventBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(mhh, leading-jet pt, offline HT) per event, float64 (NaN mhh when unknown)."""
+def offline_observables(batch: EventBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(mhh, leading-jet pt, offline HT, number of offline jets) per event (NaN mhh when unknown);
+    offline jets: pt > 30 GeV, |eta| < 2.5 (also the jets an HLT tagger would score)."""
     jets = batch.jets
     pt = ak.values_astype(jets.pt, np.float64)
     lead = ak.to_numpy(ak.fill_none(ak.max(pt, axis=1), 0.0))
@@ -56,7 +58,8 @@ def offline_observables(batch: EventBatch) -> tuple[np.ndarray, np.ndarray, np.n
     ht = ak.to_numpy(ak.sum(ak.where(sel, pt, 0.0), axis=1))
     truth = batch.truth
     mhh = ak.to_numpy(truth["mhh"]).astype(np.float64) if "mhh" in ak.fields(truth) else np.full(len(batch), np.nan)
-    return mhh, np.asarray(lead, np.float64), np.asarray(ht, np.float64)
+    n_jets = ak.to_numpy(ak.sum(sel, axis=1)).astype(np.int32)
+    return mhh, np.asarray(lead, np.float64), np.asarray(ht, np.float64), n_jets
 
 
 def prepare_batch(batch: EventBatch, menu: Menu, sources: Sequence[ScoreSource] = (), baseline: bool = True) -> EventBatch:
@@ -77,8 +80,8 @@ def evaluate_batch(cmenu: CompiledMenu, batch: EventBatch, sources: Sequence[Sco
                    baseline: bool = True, n_threads: int | None = None) -> RawChunk:
     batch = prepare_batch(batch, cmenu.menu, sources, baseline)
     raw = run_fused(cmenu, columns_from_batch(batch, cmenu), n_threads)
-    mhh, lead, ht = offline_observables(batch)
-    return RawChunk(raw, batch.weight, float(batch.lumi_pb), mhh, lead, ht, batch.process, batch.source)
+    mhh, lead, ht, n_jets = offline_observables(batch)
+    return RawChunk(raw, batch.weight, float(batch.lumi_pb), mhh, lead, ht, n_jets, batch.process, batch.source)
 
 
 def assemble_sample(cmenu: CompiledMenu, name: str, chunks: list[RawChunk]) -> SampleEvents:
@@ -94,6 +97,7 @@ def assemble_sample(cmenu: CompiledMenu, name: str, chunks: list[RawChunk]) -> S
         mhh=np.concatenate([c.mhh for c in chunks]),
         lead_pt=np.concatenate([c.lead_pt for c in chunks]),
         ht=np.concatenate([c.ht for c in chunks]),
+        n_jets=np.concatenate([c.n_jets for c in chunks]),
     )
 
 

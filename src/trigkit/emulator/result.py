@@ -87,6 +87,7 @@ class SampleEvents:
     mhh: np.ndarray
     lead_pt: np.ndarray
     ht: np.ndarray
+    n_jets: np.ndarray  # offline jets (pt > 30, |eta| < 2.5): HLT tagger calls per event
 
     def __len__(self) -> int:
         return len(self.weight)

@@ -51,6 +51,20 @@ from trigkit.events.hdf5_layout import (
 from trigkit.events.hdf5_write import write_hdf5
 
 __all__ = ["read_hdf5", "write_hdf5"]
+_TABLES = (
+    JET_COLUMNS,
+    TRACK_COLUMNS,
+    EVENT_COLUMNS,
+    FATJET_COLUMNS,
+    CONSTITUENT_COLUMNS,
+    TRIGOBJ_COLUMNS,
+)
+_READ_COLUMNS = {c.column for table in _TABLES for c in table} | {
+    EVENT_NUMBER,
+    WEIGHT,
+    VALID,
+    "ptfrac",
+}
 
 
 # ---- reading --------------------------------------------------------------------------------
@@ -107,6 +121,12 @@ def _table(
     missing = [c for c in required if c not in ds.dtype.names]
     if missing:
         raise TrigkitError(f"{path}: '{name}' has no column {', '.join(missing)}")
+    for column in (c for c in ds.dtype.names if c in _READ_COLUMNS):  # others: ignored if odd
+        dt = ds.dtype[column]
+        if dt.kind not in "fiub" or dt.shape != ():
+            raise TrigkitError(
+                f"{path}: '{name}' column {column} has type {dt}, expected one number per row"
+            )
     return ds[...]
 
 
@@ -161,11 +181,13 @@ def _columns(
 
 
 def _passthrough(table: np.ndarray, skip: set[str]) -> dict[str, np.ndarray]:
+    """Unmapped numeric columns under their own names (float16, common in dumper files -> float32)."""
     out = {}
     for name in table.dtype.names or ():
         dt = table.dtype[name]
         if name not in skip and dt.shape == () and dt.kind in "fiub":
-            out[name] = table[name].astype(np.float32) if dt.kind == "f" else table[name]
+            half = dt.kind == "f" and dt.itemsize < 4
+            out[name] = table[name].astype(np.float32 if half else dt.newbyteorder("="))
     return out
 
 
@@ -263,7 +285,10 @@ def _event_fields(
         return weight, ak.zip({c.field: nan.copy() for c in EVENT_COLUMNS})
     names = events.dtype.names or ()
     weight = events[WEIGHT].astype(np.float64) if WEIGHT in names else np.ones(n)
-    truth = _columns(events, EVENT_COLUMNS, {c.field: np.nan for c in EVENT_COLUMNS})
+    truth: dict[str, np.ndarray] = _columns(
+        events, EVENT_COLUMNS, {c.field: np.nan for c in EVENT_COLUMNS}
+    )
+    truth.update(_passthrough(events, {c.column for c in EVENT_COLUMNS} | {EVENT_NUMBER, WEIGHT}))
     return weight, ak.zip(truth)
 
 

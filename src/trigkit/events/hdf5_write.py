@@ -104,12 +104,7 @@ def write_hdf5(batch: EventBatch, path: str | Path, *, max_tracks: int | None = 
             0.0,
         )
         track_table = _add_field(track_table, "ptfrac", ptfrac.astype("f4"))
-    ev_dtype = [(EVENT_NUMBER, "i8"), (WEIGHT, "f8")] + [(c.column, c.dtype) for c in EVENT_COLUMNS]
-    events = np.zeros(n, dtype=ev_dtype)
-    events[EVENT_NUMBER] = event_numbers
-    events[WEIGHT] = batch.weight
-    for c in EVENT_COLUMNS:
-        events[c.column] = ak.to_numpy(batch.truth[c.field]).astype(np.float64) * c.scale
+    events = _events_table(batch, event_numbers)
     jet_table = _add_field(
         jet_table, WEIGHT, np.repeat(batch.weight, ak.to_numpy(ak.num(jets, axis=1)))
     )
@@ -134,6 +129,23 @@ def write_hdf5(batch: EventBatch, path: str | Path, *, max_tracks: int | None = 
             table = _flat_table(batch.trigobj, list(TRIGOBJ_COLUMNS) + extra, event_numbers)
             f.create_dataset("trigobj", data=table, compression="lzf")
     return path
+
+
+def _events_table(batch: EventBatch, event_numbers: np.ndarray) -> np.ndarray:
+    """Weights and truth; truth fields beyond the mapped ones (e.g. ``pthat``) pass through."""
+    truth = batch.truth
+    extras = _extras(truth, EVENT_COLUMNS, ()) if truth.fields else []
+    columns = [(EVENT_NUMBER, "i8"), (WEIGHT, "f8")] + [(c.column, c.dtype) for c in EVENT_COLUMNS]
+    events = np.zeros(len(batch), dtype=columns + [(c.column, c.dtype) for c in extras])
+    events[EVENT_NUMBER] = event_numbers
+    events[WEIGHT] = batch.weight
+    for c in EVENT_COLUMNS:
+        present = c.field in truth.fields
+        values = ak.to_numpy(truth[c.field]).astype(np.float64) if present else np.nan
+        events[c.column] = values * c.scale
+    for c in extras:
+        events[c.column] = ak.to_numpy(truth[c.field])
+    return events
 
 
 def _write_fatjets(f: object, fatjets: ak.Array, event_numbers: np.ndarray) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -100,6 +101,25 @@ class FirmwareEmulator:
                 "use softmax or a linear output"
             )
         return ()
+
+    @classmethod
+    def from_bundle(cls, path: str | Path) -> FirmwareEmulator:
+        """The emulator of an FPGA bundle (hashes verified), checked against its reference outputs."""
+        from trigkit.compile.bundle import load_bundle
+
+        bundle = load_bundle(path, target="fpga")
+        data = bundle.manifest.target_info.get("network")
+        if not isinstance(data, dict):
+            raise TrigkitError(f"{path}: manifest target_info has no firmware network")
+        emu = cls(FirmwareNetwork.from_json(data))
+        ins, outs = bundle.reference()
+        if len(ins) != 1 or len(outs) != 1:
+            raise TrigkitError(f"{path}: expected one reference input and output array")
+        x, y = next(iter(ins.values())), next(iter(outs.values()))
+        bad = int(np.count_nonzero(np.any(emu.predict(x) != y, axis=1)))
+        if bad:
+            raise TrigkitError(f"{path}: the emulator disagrees with {bad} stored reference outputs")
+        return emu
 
     # -- public API ---------------------------------------------------------------------
     def quantize_inputs(self, x: np.ndarray) -> np.ndarray:

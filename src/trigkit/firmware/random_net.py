@@ -36,7 +36,7 @@ def random_network(
     """An MLP ``dense(-relu)*-dense[-softmax]`` with random on-grid weights."""
     rng = np.random.default_rng(seed)
     layers: list[FirmwareLayer] = []
-    for k, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for k, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         last = k == len(sizes) - 2
         w = on_grid(rng, (n_out, n_in), weight_t, 1.0 / np.sqrt(n_in))
         if sparsity > 0:

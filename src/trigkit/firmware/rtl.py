@@ -132,19 +132,21 @@ class RtlReport:
 
 
 def rtl_layer_count(network: FirmwareNetwork) -> int:
-    """How many leading layers the RTL implements (stops at the first softmax/sigmoid)."""
+    """How many leading layers the RTL implements: dense/relu/linear, then a softmax; it stops at
+    a sigmoid (which the emulator does not implement either)."""
     n = 0
     for layer in network.layers:
         if layer.kind not in RTL_KINDS:
+            if layer.kind == "softmax":
+                n += 1
             break
         n += 1
     if n == 0:
         raise TrigkitError(f"network '{network.name}': first layer '{network.layers[0].name}' "
                            f"({network.layers[0].kind}) has no RTL implementation; valid: {RTL_KINDS}")
-    rest = [layer for layer in network.layers[n:] if layer.kind in RTL_KINDS]
-    if rest:
-        raise TrigkitError(f"layer '{rest[0].name}' follows a {network.layers[n].kind} layer; the RTL "
-                           "path only leaves out a trailing softmax/sigmoid")
+    if n < len(network.layers):
+        raise TrigkitError(f"layer '{network.layers[n].name}' ({network.layers[n].kind}) has no RTL "
+                           "implementation; the RTL path covers dense/relu/linear and a final softmax")
     return n
 
 
@@ -195,9 +197,23 @@ def trace_network(network: FirmwareNetwork, upto: int | None = None):  # noqa: A
             x = _cast(acc, layer.result_t, where)
         elif layer.kind == "relu":
             x = _cast(x.relu(), layer.result_t, where)
+        elif layer.kind == "softmax":
+            x = _softmax(x, layer, in_t)
         else:  # linear
             x = _cast(x, layer.result_t, where)
     return trace.comb_trace(inp, x, keep_dead_inputs=True)
+
+
+def _softmax(x, layer: FirmwareLayer, in_t: FixedType):  # noqa: ANN001, ANN202 - da4ml arrays
+    from trigkit.firmware.rtl_softmax import trace_softmax
+
+    spec = layer.softmax
+    assert spec is not None
+    for t in (spec.accum_t, spec.inv_inp_t, layer.result_t):
+        if t.rounding not in _ROUND:
+            raise TrigkitError(f"layer '{layer.name}': rounding {t.rounding} of {t.hls()} has no da4ml "
+                               "equivalent; valid for RTL: AP_TRN, AP_RND")
+    return trace_softmax(x, layer, in_t)
 
 
 # -- Verilog ------------------------------------------------------------------------------
@@ -308,8 +324,9 @@ def _run_tb(exe: Path, design: RtlDesign, slots: np.ndarray, extra: int, ii: int
     work = exe.parent.parent
     n = slots.shape[0]
     slots.astype(np.int32).tofile(work / "in.bin")
-    run_tool([exe, "in.bin", "out.bin", str(n), str(extra), str(ii)], cwd=work,
-             log_file=work / "sim.log", timeout_s=600)
+    # $readmemh of the lookup tables resolves relative to the working directory
+    run_tool([exe, work / "in.bin", work / "out.bin", str(n), str(extra), str(ii)],
+             cwd=Path(design.path) / "src" / "memfiles", log_file=work / "sim.log", timeout_s=600)
     raw = np.fromfile(work / "out.bin", dtype=np.int32).astype(np.int64)
     k, i, f = design.out_kif
     bw = k + i + f
@@ -398,12 +415,20 @@ def synthesize(design: RtlDesign, family: str = "xcup", timeout_s: float = 1800.
     # only the library modules the design instantiates (lookup_table.v needs .mem files)
     sources += [p for p in sorted((root / "src" / "static").glob("*.v"))
                 if re.search(rf"\b{re.escape(p.stem)}\b", text)]
-    script = root / "synth.ys"
+    # yosys 0.23 cannot honour rom_style="distributed" on da4ml's asynchronous ROMs ("no valid
+    # mapping"); without the attribute it picks LUTs or block RAM itself (counted in ``bram``).
+    ydir = root / "yosys"
+    ydir.mkdir(exist_ok=True)
+    for i, p in enumerate(sources):
+        if p.name == "lookup_table.v":
+            sources[i] = ydir / p.name
+            sources[i].write_text(re.sub(r"\(\*\s*rom_style[^*]*\*\)", "", p.read_text()))
+    script, stat_file = root / "synth.ys", root / "yosys_stat.txt"
     script.write_text(
-        "".join(f"read_verilog -sv {p}\n" for p in sources)
-        + f"synth_xilinx -top {design.top} -family {family} -flatten\ntee -o yosys_stat.txt stat\n"
+        "".join(f"read_verilog -defer -sv {p}\n" for p in sources)
+        + f"synth_xilinx -top {design.top} -family {family} -flatten\ntee -o {stat_file} stat\n"
     )
-    proc = run_tool([yosys.path, "-q", "-s", script.name],
-                    cwd=root, tool=yosys, log_file=root / "yosys.log", timeout_s=timeout_s)
-    stat = (root / "yosys_stat.txt").read_text() if (root / "yosys_stat.txt").exists() else proc.stdout
+    proc = run_tool([yosys.path, "-q", "-s", script], cwd=root / "src" / "memfiles", tool=yosys,
+                    log_file=root / "yosys.log", timeout_s=timeout_s)
+    stat = stat_file.read_text() if stat_file.exists() else proc.stdout
     return parse_yosys_stat(stat, family)

@@ -1,7 +1,7 @@
 """Large-R (R = 0.8) jets (numba): merged resonances and single-parton jets.
 
-A resonance (H, top, W) whose decay partons all lie within Delta R < 0.8 of its direction (for
-H -> bb this happens once pT(H) >~ 2 mH / 0.8 ~ 300 GeV) becomes one large-R jet with a soft-drop
+A resonance (H, top, W) whose decay partons are pairwise closer than Delta R = 0.8 (anti-kT
+merges them; for H -> bb, Delta R(b, b) ~ 2 mH / pT, so from pT(H) ~ 250-300 GeV) becomes one large-R jet with a soft-drop
 mass near the resonance mass (response N(0.97, 0.08); 15% lose mass to out-of-cone FSR / neutrinos)
 and a low N-subjettiness ratio tau21 ~ Beta(3, 5.5) for two prongs. Label 1 = H -> bb.
 Any other parton above threshold gives a one-prong QCD-like jet: soft-drop mass falling
@@ -96,11 +96,15 @@ def make_fatjets(
     for r in range(nres):
         nd = rnd[r]
         _, er, pr, _ = to_ptetaphim(res[r, 0], res[r, 1], res[r, 2], res[r, 3])
-        merged = True
+        merged = True  # anti-kT: hard partons closer than R end up in one jet
         for d in range(nd):
             i = rdau[r, d]
             _, e, p, _ = to_ptetaphim(part[i, 0], part[i, 1], part[i, 2], part[i, 3])
             merged = merged and (not used[i]) and delta_r(e, p, er, pr) < FATJET_R
+            for d2 in range(d + 1, nd):
+                i2 = rdau[r, d2]
+                _, e2, p2, _ = to_ptetaphim(part[i2, 0], part[i2, 1], part[i2, 2], part[i2, 3])
+                merged = merged and delta_r(e, p, e2, p2) < FATJET_R
         if not merged or k >= MAXF:
             continue
         m0 = M_H if rtype[r] == 25 else M_TOP if rtype[r] == 6 else M_W

@@ -29,7 +29,7 @@ PTHAT_SIGMA_PB = np.array(
     [1.246e9, 1.066e8, 1.57e7, 2.34e6, 4.07e5, 1.04e5, 6.83e3, 5.52e2, 1.56e2, 2.6e1, 7.47, 6.48e-1, 8.74e-2, 5.22e-3, 1.35e-4]
 )
 # quark flavour mix in qg / qq channels (d, u, s, c, b)
-QUARK_CUMULATIVE = np.cumsum(np.array([0.30, 0.47, 0.12, 0.07, 0.04]))
+QUARK_CUMULATIVE = np.cumsum(np.array([0.30, 0.47, 0.12, 0.085, 0.025]))
 QUARK_IDS = np.array([1, 2, 3, 4, 5])
 
 
@@ -52,10 +52,12 @@ def sample_power_law(st: np.ndarray, lo: float, hi: float, n: float) -> float:
 
 @njit(cache=True)
 def _quark(st: np.ndarray, x: float) -> int:
-    # heavy-quark PDF share falls slowly with x
+    """Quark id: valence u/d take over at high x, otherwise the sea-inclusive mix above."""
+    if uniform(st) < 0.3 * x:
+        return 2 if uniform(st) < 2.0 / 3.0 else 1
     u = uniform(st)
     for i in range(QUARK_CUMULATIVE.shape[0]):
-        if u < QUARK_CUMULATIVE[i] * (1.0 - 0.3 * x) + (0.3 * x if i == QUARK_CUMULATIVE.shape[0] - 1 else 0.0):
+        if u < QUARK_CUMULATIVE[i]:
             return QUARK_IDS[i]
     return 1
 

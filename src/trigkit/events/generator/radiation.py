@@ -20,7 +20,7 @@ ISR_ALPHA = 0.32  # mean resolvable ISR emissions per unit log(Q / pT_min) (gg i
 SOFT_KICK = 6.0  # GeV, Gaussian width of unclustered recoil per transverse component
 FSR_PROB = 0.22  # probability that a parton above 40 GeV radiates a separate jet
 G_TO_BB = 0.012  # g -> b b-bar splitting probability per gluon jet (grows with pT)
-G_TO_CC = 0.025
+G_TO_CC = 0.04
 
 
 @njit(cache=True)

@@ -1,0 +1,41 @@
+"""QAT configuration (no torch import): widths of every quantized quantity of an MLP."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class LayerQuant(BaseModel):
+    """Pinned types for one dense layer (``ap_fixed<...>`` strings); unset ones are derived."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    weight: str | None = None
+    bias: str | None = None
+    accum: str | None = None
+    result: str | None = None
+    activation: str | None = None
+    reuse_factor: int = Field(default=1, ge=1)
+
+
+class QATConfig(BaseModel):
+    """Widths of every quantized quantity; integer bits from data unless pinned."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    bits: int = Field(default=8, ge=2, le=32, description="width of weights, biases, activations")
+    input_bits: int = Field(default=16, ge=2, le=32)
+    logit_bits: int = Field(default=16, ge=2, le=32)
+    accum_bits: int | None = Field(
+        default=None, ge=2, le=48, description="None: wide enough to never round or overflow"
+    )
+    rounding: Literal["AP_TRN", "AP_RND", "AP_RND_CONV"] = "AP_RND"
+    overflow: Literal["AP_WRAP", "AP_SAT"] = "AP_SAT"
+    range_quantile: float = Field(default=1.0, gt=0.5, le=1.0)
+    input_type: str | None = Field(default=None, description="pin the input type, e.g. ap_fixed<16,6>")
+    softmax: bool = False
+    softmax_table_size: int = 1024
+    layers: dict[str, LayerQuant] = Field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return self.model_dump(mode="json")

@@ -1,0 +1,95 @@
+"""`trigkit emulate` as a library call: one request object in, a MenuResult (+ agreement) out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from trigkit.emulator.budget import (
+    L1_ACCEPT_HZ,
+    L1_BUDGET_NS,
+    BudgetTable,
+    HLTBudget,
+    L1Budget,
+    hlt_calls_per_event,
+    latency_from_bench,
+)
+from trigkit.emulator.compiled import compile_menu
+from trigkit.emulator.nanoaod import NanoAgreement, compare_to_recorded
+from trigkit.emulator.pipeline import iter_file, run_files
+from trigkit.emulator.result import MenuResult, build_result
+from trigkit.emulator.schema import Menu, load_menu
+from trigkit.errors import TrigkitError
+
+
+@dataclass(frozen=True)
+class BudgetRequest:
+    era: str = "run3"  # run3 | phase2: L1 budget 4 / 12.5 us, L1 accept 100 / 750 kHz
+    l1_latency_cycles: int | None = None
+    l1_clock_mhz: float = 240.0
+    l1_overheads_ns: dict[str, float] = field(default_factory=dict)
+    bench_json: Path | None = None
+    batch_size: int | None = None
+    hlt_latency_ms: float | None = None  # explicit runner latency per batch
+    hlt_overhead_ms: float = 0.0
+    hlt_budget_ms: float = 500.0
+
+
+@dataclass(frozen=True)
+class EmulateRequest:
+    menu: str | Path
+    signal: tuple[Path, ...] = ()
+    background: tuple[Path, ...] = ()
+    nanoaod: tuple[Path, ...] = ()
+    objects: str = "offline"
+    inst_lumi: float = 2.0e34
+    cl: float = 0.683
+    workers: int | None = None
+    scheduler: str | None = None
+    budget: BudgetRequest = field(default_factory=BudgetRequest)
+
+
+def _budget(req: BudgetRequest, res: MenuResult) -> BudgetTable | None:
+    if req.era not in L1_BUDGET_NS:
+        raise TrigkitError(f"unknown era '{req.era}'; valid: {', '.join(L1_BUDGET_NS)}")
+    l1 = None
+    if req.l1_latency_cycles is not None:
+        l1 = L1Budget(req.l1_latency_cycles, req.l1_clock_mhz, dict(req.l1_overheads_ns), L1_BUDGET_NS[req.era])
+    hlt = None
+    if req.bench_json is not None or req.hlt_latency_ms is not None:
+        if req.bench_json is not None:
+            bs, ms, src = latency_from_bench(req.bench_json, req.batch_size)
+        else:
+            bs, ms, src = req.batch_size or 1, float(req.hlt_latency_ms), "given"
+        hlt = HLTBudget(hlt_calls_per_event(res.samples), bs, ms, req.hlt_overhead_ms, req.hlt_budget_ms,
+                        L1_ACCEPT_HZ[req.era], latency_source=src)
+    return BudgetTable(l1, hlt) if (l1 or hlt) else None
+
+
+def run_emulation(req: EmulateRequest, progress: Callable[[str], None] | None = None) -> tuple[MenuResult | None, NanoAgreement | None]:
+    menu: Menu = load_menu(req.menu)
+    if not (req.signal or req.background or req.nanoaod):
+        raise TrigkitError("no events: give --signal and/or --background files (or --nanoaod)")
+    for p in (*req.signal, *req.background, *req.nanoaod):
+        if not Path(p).is_file():
+            raise TrigkitError(f"{p}: no such events file")
+    res = None
+    if req.signal or req.background:
+        paths = [*req.signal, *req.background]
+        if req.workers is not None or req.scheduler is not None:
+            from trigkit.emulator.distributed import run_files_distributed
+
+            samples = run_files_distributed(menu, paths, workers=req.workers, scheduler=req.scheduler, progress=progress)
+        else:
+            samples = run_files(compile_menu(menu), paths, progress=progress)
+        n_sig = len(req.signal)
+        res = build_result(menu.name, samples[:n_sig], samples[n_sig:], req.inst_lumi, req.cl)
+        res = replace(res, budget=_budget(req.budget, res))
+    agreement = None
+    if req.nanoaod:
+        if req.objects not in ("offline", "trigobj"):
+            raise TrigkitError(f"--objects must be offline or trigobj, got '{req.objects}'")
+        batches = [b for p in req.nanoaod for b in iter_file(p)]
+        agreement = compare_to_recorded(menu, batches, req.objects)  # type: ignore[arg-type]
+    return res, agreement

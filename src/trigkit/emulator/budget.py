@@ -1,0 +1,149 @@
+"""Latency budget table: L1 firmware latency vs the L1 budget, HLT GPU time vs its budget.
+
+L1: ``latency_cycles / clock_mhz`` (ns) of the tagger firmware plus configurable fixed overheads
+(links, trigger primitives, global trigger...) against 4 us (Run 3) or 12.5 us (Phase-2).
+
+HLT: per-event GPU time = tagger calls per event x (runner latency at batch size B) / B, the
+latency taken from a `trigkit bench gpu` JSON or given explicitly, plus a fixed per-event
+overhead, against a per-event budget; GPUs needed to sustain an L1 accept rate R:
+``ceil(R x gpu_time_per_event / max_utilisation)``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from trigkit.errors import TrigkitError
+
+L1_BUDGET_NS = {"run3": 4000.0, "phase2": 12500.0}
+L1_ACCEPT_HZ = {"run3": 100e3, "phase2": 750e3}
+
+
+@dataclass(frozen=True)
+class L1Budget:
+    latency_cycles: int
+    clock_mhz: float
+    overheads_ns: dict[str, float] = field(default_factory=dict)
+    budget_ns: float = L1_BUDGET_NS["run3"]
+
+    @property
+    def tagger_ns(self) -> float:
+        return self.latency_cycles * 1e3 / self.clock_mhz
+
+    @property
+    def total_ns(self) -> float:
+        return self.tagger_ns + sum(self.overheads_ns.values())
+
+    @property
+    def fits(self) -> bool:
+        return self.total_ns <= self.budget_ns
+
+    def rows(self) -> list[tuple[str, float]]:
+        rows = [(f"tagger firmware ({self.latency_cycles} cycles @ {self.clock_mhz:g} MHz)", self.tagger_ns)]
+        rows += list(self.overheads_ns.items())
+        return rows
+
+
+@dataclass(frozen=True)
+class HLTBudget:
+    calls_per_event: float  # tagger inferences (jets scored) per HLT-processed event
+    batch_size: int
+    batch_latency_ms: float  # runner latency for one batch of ``batch_size``
+    overhead_ms: float = 0.0
+    budget_ms: float = 500.0
+    l1_accept_hz: float = L1_ACCEPT_HZ["run3"]
+    max_utilisation: float = 0.8
+    latency_source: str = "user"
+
+    @property
+    def gpu_ms_per_event(self) -> float:
+        return self.calls_per_event * self.batch_latency_ms / self.batch_size
+
+    @property
+    def total_ms(self) -> float:
+        return self.gpu_ms_per_event + self.overhead_ms
+
+    @property
+    def fits(self) -> bool:
+        return self.total_ms <= self.budget_ms
+
+    @property
+    def gpus_needed(self) -> int:
+        load = self.l1_accept_hz * self.gpu_ms_per_event * 1e-3
+        return max(1, math.ceil(load / self.max_utilisation - 1e-12))
+
+
+@dataclass(frozen=True)
+class BudgetTable:
+    l1: L1Budget | None
+    hlt: HLTBudget | None
+
+
+def _latency_records(obj: Any) -> list[dict[str, Any]]:
+    out = []
+    if isinstance(obj, dict):
+        if "batch_size" in obj and any(k in obj for k in _LAT_KEYS):
+            out.append(obj)
+        for v in obj.values():
+            out += _latency_records(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            out += _latency_records(v)
+    return out
+
+
+_LAT_KEYS = ("latency_ms", "median_ms", "p50_ms", "mean_ms")
+
+
+def _record_ms(rec: dict[str, Any]) -> float:
+    for k in _LAT_KEYS:
+        v = rec.get(k)
+        if isinstance(v, dict):
+            v = v.get("median", v.get("p50", v.get("mean")))
+        if isinstance(v, (int, float)):
+            return float(v)
+    raise KeyError
+
+
+def latency_from_bench(path: str | Path, batch_size: int | None = None, backend: str | None = None) -> tuple[int, float, str]:
+    """(batch size, latency in ms, description) from a `trigkit bench gpu` JSON.
+
+    Records are objects with ``batch_size`` and one of ``latency_ms`` / ``median_ms`` /
+    ``p50_ms`` / ``mean_ms`` (a number, or an object with ``median``); optional ``backend``.
+    The record at ``batch_size`` is used (the largest batch when not given).
+    """
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise TrigkitError(f"{p}: cannot read benchmark JSON ({exc})") from None
+    recs = [r for r in _latency_records(data) if backend is None or r.get("backend") == backend]
+    if not recs:
+        raise TrigkitError(f"{p}: no records with batch_size and one of {', '.join(_LAT_KEYS)}")
+    if batch_size is not None:
+        recs = [r for r in recs if int(r["batch_size"]) == batch_size]
+        if not recs:
+            raise TrigkitError(f"{p}: no latency measured at batch size {batch_size}")
+    rec = max(recs, key=lambda r: int(r["batch_size"]))
+    ms = _record_ms(rec)
+    what = f"{p.name}: {rec.get('backend', '?')} at batch {rec['batch_size']}"
+    return int(rec["batch_size"]), ms, what
+
+
+def hlt_calls_per_event(samples: list[Any]) -> float:
+    """Tagger calls per HLT-processed event: the rate-weighted mean number of offline jets
+    (pt > 30 GeV, |eta| < 2.5) in L1-accepted background events (all samples if none given)."""
+    import numpy as np
+
+    bkg = [s for s in samples if s.process not in ("hh4b", "signal")] or samples
+    num = den = 0.0
+    for s in bkg:
+        acc = s.decisions.l1_accept
+        w = np.abs(s.weight / s.lumi_pb)[acc]
+        num += float((w * s.n_jets[acc]).sum())
+        den += float(w.sum())
+    return num / den if den > 0 else 0.0

@@ -1,0 +1,88 @@
+"""MenuResult (+ agreement) -> a JSON-able dict; NaN becomes null."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from trigkit.atomic import write_text
+from trigkit.emulator.budget import BudgetTable
+from trigkit.emulator.nanoaod import NanoAgreement
+from trigkit.emulator.result import Curve, Efficiency, MenuResult
+
+SCHEMA = "trigkit.emulate/1"
+
+
+def _clean(x: Any) -> Any:
+    if isinstance(x, np.ndarray):
+        return _clean(x.tolist())
+    if isinstance(x, (np.floating, float)):
+        return None if not math.isfinite(float(x)) else float(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, dict):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    return x
+
+
+def _eff(e: Efficiency) -> dict[str, Any]:
+    return {"passed": e.passed, "total": e.total, "value": e.value, "low": e.low, "high": e.high}
+
+
+def _curve(c: Curve) -> dict[str, Any]:
+    return {"edges": c.edges, "passed": c.passed, "total": c.total, "value": c.value, "low": c.low, "high": c.high}
+
+
+def _budget(b: BudgetTable) -> dict[str, Any]:
+    out: dict[str, Any] = {"l1": None, "hlt": None}
+    if b.l1 is not None:
+        out["l1"] = {**asdict(b.l1), "tagger_ns": b.l1.tagger_ns, "total_ns": b.l1.total_ns, "fits": b.l1.fits}
+    if b.hlt is not None:
+        h = b.hlt
+        out["hlt"] = {**asdict(h), "gpu_ms_per_event": h.gpu_ms_per_event, "total_ms": h.total_ms,
+                      "fits": h.fits, "gpus_needed": h.gpus_needed}
+    return out
+
+
+def agreement_dict(a: NanoAgreement) -> dict[str, Any]:
+    return _clean({
+        "source": a.source, "objects": a.objects, "not_recorded": a.not_recorded,
+        "paths": {p.name: {"n_events": p.n_events, "agree": p.agree, "confusion_rec_x_emu": p.confusion,
+                           "recorded_rate": p.recorded_rate, "emulated_rate": p.emulated_rate} for p in a.paths},
+    })
+
+
+def result_dict(res: MenuResult, agreement: NanoAgreement | None = None) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "schema": SCHEMA,
+        "menu": res.menu_name,
+        "l1_seeds": list(res.l1_names),
+        "hlt_paths": list(res.hlt_names),
+        "inst_lumi_cm2s": res.inst_lumi,
+        "confidence_level": res.cl,
+        "signal": [
+            {"name": s.name, "n_events": s.n_events,
+             "efficiency": {k: _eff(e) for k, e in s.efficiency.items()},
+             "curves": {var: {p: _curve(c) for p, c in cs.items()} for var, cs in s.curves.items()}}
+            for s in res.signals
+        ],
+        "rates_hz": {k: {"rate": r.rate_hz, "error": r.error_hz, "pure": r.pure_hz, "shared": r.shared_hz}
+                     for k, r in res.rates.items()},
+        "overlap": {"paths": list(res.hlt_names), "matrix": res.overlap},
+        "samples": [{"name": s.name, "process": s.process, "n_events": len(s),
+                     "sum_weights": float(np.sum(s.weight))} for s in res.samples],
+        "budget": _budget(res.budget) if isinstance(res.budget, BudgetTable) else None,
+        "nanoaod": agreement_dict(agreement) if agreement is not None else None,
+    }
+    return _clean(d)
+
+
+def write_json(path: str | Path, data: dict[str, Any]) -> None:
+    write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")

@@ -1,0 +1,122 @@
+"""Result tables: one :class:`Table` per topic, rendered as Markdown or as rich terminal tables."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from trigkit.emulator.budget import BudgetTable
+from trigkit.emulator.nanoaod import NanoAgreement
+from trigkit.emulator.result import OR_NAME, MenuResult
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    headers: tuple[str, ...]
+    rows: list[tuple[str, ...]]
+
+
+def _pct(v: float) -> str:
+    return "-" if not math.isfinite(v) else f"{100 * v:.2f}"
+
+
+def _hz(v: float) -> str:
+    if not math.isfinite(v):
+        return "-"
+    return f"{v:.3g}" if v < 1e4 else f"{v:.4g}"
+
+
+def efficiency_table(res: MenuResult) -> Table:
+    headers = ("path", *(f"{s.name} eff % [{100 * res.cl:.0f}% CL]" for s in res.signals))
+    rows = []
+    for name in (*res.hlt_names, OR_NAME, *res.l1_names, "L1 OR"):
+        cells = []
+        for s in res.signals:
+            e = s.efficiency[name]
+            cells.append(f"{_pct(e.value)} [{_pct(e.low)}, {_pct(e.high)}]")
+        rows.append((name, *cells))
+    return Table("Signal efficiency (Clopper-Pearson)", headers, rows)
+
+
+def rate_table(res: MenuResult) -> Table:
+    rows = []
+    for name in (*res.hlt_names, OR_NAME, *res.l1_names, "L1 OR"):
+        r = res.rates[name]
+        rows.append((name, _hz(r.rate_hz), _hz(r.error_hz), _hz(r.pure_hz), _hz(r.shared_hz)))
+    return Table(
+        f"Background rate at L = {res.inst_lumi:.3g} cm^-2 s^-1 (Hz)",
+        ("path", "rate", "stat. error", "pure (unique)", "shared"),
+        rows,
+    )
+
+
+def overlap_table(res: MenuResult) -> Table:
+    short = [f"[{i}]" for i in range(len(res.hlt_names))]
+    rows = []
+    for i, name in enumerate(res.hlt_names):
+        rows.append((f"[{i}] {name}", *(_pct(float(res.overlap[i, j])) for j in range(len(res.hlt_names)))))
+    return Table("Background overlap: % of row path's rate also accepted by column path", ("path", *short), rows)
+
+
+def budget_table(b: BudgetTable) -> Table:
+    rows: list[tuple[str, ...]] = []
+    if b.l1 is not None:
+        for what, ns in b.l1.rows():
+            rows.append(("L1", what, f"{ns:.1f} ns"))
+        verdict = "fits" if b.l1.fits else "EXCEEDS"
+        rows.append(("L1", f"total vs budget {b.l1.budget_ns:.0f} ns", f"{b.l1.total_ns:.1f} ns ({verdict})"))
+    if b.hlt is not None:
+        h = b.hlt
+        rows.append(("HLT", f"tagger: {h.calls_per_event:.2f} calls/event x {h.batch_latency_ms:.4g} ms / batch {h.batch_size} ({h.latency_source})", f"{h.gpu_ms_per_event:.4g} ms"))
+        rows.append(("HLT", "fixed overhead per event", f"{h.overhead_ms:.4g} ms"))
+        verdict = "fits" if h.fits else "EXCEEDS"
+        rows.append(("HLT", f"total vs budget {h.budget_ms:.4g} ms/event", f"{h.total_ms:.4g} ms ({verdict})"))
+        rows.append(("HLT", f"GPUs for {h.l1_accept_hz / 1e3:.0f} kHz L1 accept (<= {100 * h.max_utilisation:.0f}% busy)", str(h.gpus_needed)))
+    return Table("Latency budget", ("level", "item", "time"), rows)
+
+
+def agreement_table(a: NanoAgreement) -> Table:
+    rows = []
+    for p in a.paths:
+        c = p.confusion
+        rows.append((p.name, f"{100 * p.agree:.1f}", str(c[1, 1]), str(c[0, 0]), str(c[0, 1]), str(c[1, 0])))
+    return Table(
+        f"Agreement with recorded bits ({a.objects} objects, {a.source})",
+        ("path", "agree %", "both pass", "both fail", "emulated only", "recorded only"),
+        rows,
+    )
+
+
+def result_tables(res: MenuResult) -> list[Table]:
+    out = []
+    if res.signals:
+        out.append(efficiency_table(res))
+    if res.rates:
+        out += [rate_table(res), overlap_table(res)]
+    if isinstance(res.budget, BudgetTable):
+        out.append(budget_table(res.budget))
+    return out
+
+
+def to_markdown(tables: list[Table]) -> str:
+    parts = []
+    for t in tables:
+        lines = [f"### {t.title}", "", "| " + " | ".join(t.headers) + " |", "|" + "---|" * len(t.headers)]
+        lines += ["| " + " | ".join(r) + " |" for r in t.rows]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n"
+
+
+def to_rich(tables: list[Table]) -> list[object]:
+    from rich.table import Table as RichTable
+
+    out = []
+    for t in tables:
+        rt = RichTable(title=t.title, show_lines=False)
+        for i, h in enumerate(t.headers):
+            rt.add_column(h, justify="left" if i == 0 else "right")
+        for r in t.rows:
+            rt.add_row(*r)
+        out.append(rt)
+    return out
