@@ -102,6 +102,7 @@ def test_read_root_to_parquet(
 def _assert_one_line_error(rc: int, out: str, err: str, path: Path, fragment: str) -> None:
     assert rc == 1
     assert "Traceback" not in out + err
+    assert out.strip() == ""
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1, err
     assert lines[0].startswith("error: ") and str(path) in lines[0] and fragment in lines[0]

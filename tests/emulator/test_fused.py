@@ -119,3 +119,23 @@ def test_missing_score_field_is_one_line_error() -> None:
     cm = compile_menu(parse_menu(MIXED))
     with pytest.raises(TrigkitError, match="jets have no field 'l1_score'.*present: pt, eta"):
         columns_from_batch(b, cm)
+
+
+@pytest.fixture(scope="module")
+def generated():
+    gen = pytest.importorskip("trigkit.events.generator")
+    from trigkit.emulator.scores import attach_baseline_scores
+
+    return {p: attach_baseline_scores(gen.generate(p, n, seed=5)) for p, n in (("hh4b", 300), ("qcd", 400), ("ttbar", 200))}
+
+
+@pytest.mark.parametrize("menu_name", ["run3_hh4b", "atlas_2b2j"])
+def test_fused_reference_awkward_agree_on_generated_events(generated, menu_name) -> None:
+    menu = load_menu(menu_name)
+    fired = np.zeros(len(menu.l1) + len(menu.hlt), dtype=int)
+    for batch in generated.values():
+        fused, vec, cm, cols = _all_three(menu, batch)
+        np.testing.assert_array_equal(fused, vec)
+        np.testing.assert_array_equal(fused, run_reference(cm, cols))
+        fired += fused.sum(axis=0)
+    assert fired.sum() > 0

@@ -210,6 +210,8 @@ def test_inconsistent_multiplicities(tmp_path: Path) -> None:
         read_nanoaod(path)
 
 
-def test_bad_step_size(nano_tt: Path) -> None:
+def test_bad_options(nano_tt: Path) -> None:
     with pytest.raises(TrigkitError, match="step_size"):
         list(iter_nanoaod(nano_tt, step_size=0))
+    with pytest.raises(TrigkitError, match="must be positive"):
+        read_nanoaod(nano_tt, xsec_pb=-1.0)

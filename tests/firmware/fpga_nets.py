@@ -31,7 +31,7 @@ def dense_relu_net(
     act_t = FixedType(bits, 3, signed=False, rounding="AP_TRN", overflow="AP_SAT")
     layers: list[FirmwareLayer] = []
     prev_t = in_t
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         last = i == len(sizes) - 2
         acc_frac = prev_t.frac + w_t.frac
         acc_t = FixedType(acc_frac + 12, 12)

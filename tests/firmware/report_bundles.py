@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +27,8 @@ def float_forward(net: FirmwareNetwork, x: np.ndarray) -> np.ndarray:
 
 
 def write_fpga_bundle(dest: Path, net: FirmwareNetwork | None = None, n: int = 400,
-                      extra_files: dict[str, str] | None = None) -> tuple[FirmwareNetwork, dict]:
+                      extra_files: dict[str, str] | None = None,
+                      float_outputs: bool = True) -> tuple[FirmwareNetwork, dict]:
     net = net or dense_relu_net(sizes=(4, 6, 3), seed=0, softmax=True)
     x = random_inputs(net, n, seed=5)
     fw = FirmwareEmulator(net).predict(x)
@@ -41,11 +41,11 @@ def write_fpga_bundle(dest: Path, net: FirmwareNetwork | None = None, n: int = 4
         outputs=[TensorSpec(name="y", shape=(-1, net.n_outputs), dtype="float64")],
         layers=[LayerInfo(name=layer.name, kind=layer.kind, precision=layer.precisions(),
                           reuse_factor=layer.reuse_factor, sparsity=layer.sparsity) for layer in net.layers],
-        target_info={"part": net.part, "clock_period_ns": net.clock_period_ns},
+        target_info={"part": net.part, "clock_period_ns": net.clock_period_ns, "network": net.to_json()},
     )
     with write_bundle(dest, manifest) as w:
-        w.path("network.json").write_text(json.dumps(net.to_json()))
-        np.savez_compressed(w.path("reference.npz"), in_x=x, out_y=fw, float_y=fl, labels=labels)
+        extra = {"float_y": fl, "labels": labels} if float_outputs else {}
+        np.savez_compressed(w.path("reference.npz"), in_x=x, out_y=fw, **extra)
         for name, text in (extra_files or {}).items():
             w.path(name).write_text(text)
     return net, {"x": x, "fw": fw, "float": fl, "labels": labels}

@@ -88,7 +88,7 @@ NETWORKS = {
 @pytest.mark.parametrize("name", list(NETWORKS))
 def test_emulator_equals_fraction_reference(name):
     net = random_network((6, 9, 7, 4), seed=3, **NETWORKS[name])
-    x = edge_inputs(net, 150, seed=5)
+    x = edge_inputs(net, 40, seed=5)
     codes = FirmwareEmulator(net).predict_codes(x)
     np.testing.assert_array_equal(codes, ref_network(net, x))
 

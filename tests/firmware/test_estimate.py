@@ -85,3 +85,22 @@ def test_bad_layers_name_the_layer() -> None:
         estimate_activation(ActivationCost("x", "gelu", 2, 8, 8), 5.0)
     with pytest.raises(TrigkitError, match="clock"):
         estimate_layers([TINY], 0.0)
+
+
+def test_layer_costs_from_firmware_network() -> None:
+    from tests.firmware.fpga_nets import dense_relu_net
+    from trigkit.firmware.estimate import estimate_network, layer_costs
+
+    net = dense_relu_net(sizes=(4, 6, 3), seed=0, keep=0.5, softmax=True, reuse_factor=2)
+    costs = layer_costs(net)
+    assert [type(c).__name__ for c in costs] == ["DenseCost", "ActivationCost", "DenseCost", "ActivationCost"]
+    fc1 = net.layers[0]
+    d = costs[0]
+    assert d.nonzero == int((fc1.weight != 0).sum()) and d.reuse_factor == 2
+    assert d.max_fan_in == int((fc1.weight != 0).sum(axis=1).max())
+    assert (d.weight_bits, d.input_bits, d.accum_bits) == (fc1.weight_t.width, net.input_t.width, fc1.accum_t.width)
+    assert costs[3].kind == "softmax" and costs[3].table_size == max(
+        net.layers[3].softmax.table_sizes(net.layers[2].result_t))
+    est = estimate_network(net)
+    assert est.ii == 2 and est.clock_period_ns == net.clock_period_ns
+    assert est.latency_cycles == sum(e.latency_cycles for e in est.layers)

@@ -14,10 +14,13 @@ QKeras hls4ml reference (63k LUT, 38 DSP on a VU9P).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
+import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +39,7 @@ class FirmwareBenchResult:
     mismatching_samples: int
     emulator_first_call_s: float
     network: str
+    special_inputs_checked: int = 2000  # NaN/Inf-containing inputs compared bit for bit, untimed
 
     @property
     def emulator_per_s(self) -> float:
@@ -78,6 +82,21 @@ def _best_of(fn: Any, repeats: int) -> tuple[float, Any]:
     return best, out
 
 
+@contextlib.contextmanager
+def _c_stdout_silenced() -> Iterator[None]:
+    """Send file descriptor 1 (where compiled C++ prints) to /dev/null for a while."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
 def run_firmware_bench(n: int = 100_000, repeats: int = 3, work_dir: Path | None = None,
                        seed: int = 0) -> FirmwareBenchResult:
     """Time emulator vs hls4ml C simulation on the same ``n`` inputs and compare the outputs."""
@@ -94,20 +113,28 @@ def run_firmware_bench(n: int = 100_000, repeats: int = 3, work_dir: Path | None
     work = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="trigkit-bench-fw-"))
     hls_model = convert(net, work / "hls4ml_prj")
     build_csim(hls_model)
-    x = np.ascontiguousarray(edge_inputs(net, n, seed=seed + 1))
+    # timed inputs: random + representable extremes + saturating values, all finite (hls4ml's
+    # C simulation prints a warning line per NaN, which would slow it down unfairly); NaN/Inf
+    # inputs are checked bit for bit separately, untimed
+    x_all = edge_inputs(net, n + 2000, seed=seed + 1)
+    x = np.ascontiguousarray(np.where(np.isfinite(x_all[:n]), x_all[:n], net.input_t.max))
+    x_special = np.ascontiguousarray(x_all[n:])
     emu = FirmwareEmulator(net)
     t0 = time.perf_counter()
     emu.predict(x[:10])  # numba compile (or cache load), reported separately
     first = time.perf_counter() - t0
 
-    def hls_predict() -> Any:
+    def hls_predict(inputs: Any) -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return np.asarray(hls_model.predict(x), dtype=np.float64).reshape(n, -1)
+            return np.asarray(hls_model.predict(inputs), dtype=np.float64).reshape(len(inputs), -1)
 
     t_emu, y_emu = _best_of(lambda: emu.predict(x), repeats)
-    t_hls, y_hls = _best_of(hls_predict, repeats)
+    t_hls, y_hls = _best_of(lambda: hls_predict(x), repeats)
     bad = int(np.count_nonzero(np.any(y_emu != y_hls, axis=1)))
+    with _c_stdout_silenced():  # one "assign NaN" line per NaN from the C simulation
+        y_special = hls_predict(x_special)
+    bad += int(np.count_nonzero(np.any(emu.predict(x_special) != y_special, axis=1)))
     sizes = "->".join([str(net.n_inputs)] + [str(lay.n_out) for lay in net.layers if lay.kind == "dense"])
     return FirmwareBenchResult(n, repeats, t_emu, t_hls, bad, first, f"{net.name} {sizes} + softmax")
 

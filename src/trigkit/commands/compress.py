@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
         epochs: int = typer.Option(2, "--epochs", help="Fine-tuning epochs per pruning step and for QAT.", min=0),
         lr: float = typer.Option(1e-3, "--lr", help="Fine-tuning learning rate."),
         max_jets: int | None = typer.Option(None, "--max-jets", help="Use at most this many jets.", min=10),
-        val_fraction: float = typer.Option(0.3, "--val-fraction", help="Jets held out to measure the metrics."),
+        val_fraction: float = typer.Option(0.2, "--val-fraction", help="Jets held out to measure the metrics (the same split as `trigkit train` for the same files and seed)."),  # noqa: E501
         seed: int = typer.Option(0, "--seed", help="Random seed (split, fine-tuning)."),
     ) -> None:
         """Prune and quantize a trained tagger; print per-layer sparsity and the metric change."""

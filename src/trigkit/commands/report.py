@@ -79,6 +79,7 @@ def report_cmd(
     json_out: Path | None = typer.Option(None, "--json", help="Also write the report as JSON."),
     rtl: bool = typer.Option(False, "--rtl", help="Run the RTL path now (da4ml + Verilator + yosys)."),
     rtl_dir: Path | None = typer.Option(None, "--rtl-dir", help="Where --rtl writes its project."),
+    model: Path | None = typer.Option(None, "--model", help="Trained float model (.pt) to compare with."),
 ) -> None:
     """Print accuracy, latency, II, resources and the budget verdict of a bundle."""
     import json
@@ -95,19 +96,29 @@ def report_cmd(
         if json_out:
             write_text(json_out, b.manifest.model_dump_json(indent=2))
         return
-    from trigkit.firmware.fpga_report import build_fpga_report, load_network
+    from trigkit.errors import TrigkitError
+    from trigkit.firmware.fpga_report import (
+        build_fpga_report,
+        float_outputs_from_model,
+        load_network,
+        reference_inputs,
+    )
 
-    rtl_report = None
+    network = load_network(b)
+    rtl_report = float_out = None
     if rtl:
         from trigkit.firmware.rtl_flow import run_rtl_flow
 
-        network = load_network(b)
         if network is None:
-            from trigkit.errors import TrigkitError
-
-            raise TrigkitError(f"{bundle}: --rtl needs network.json in the bundle")
-        rtl_report = run_rtl_flow(network, rtl_dir)
-    rep = build_fpga_report(b, budget_ns=budget_ns, rtl_report=rtl_report)
+            raise TrigkitError(f"{bundle}: --rtl needs the firmware network (manifest target_info.network)")
+        with console.status("RTL: da4ml -> Verilog -> Verilator -> yosys ..."):
+            rtl_report = run_rtl_flow(network, rtl_dir)
+    if model is not None:
+        x = reference_inputs(b)
+        if x is None:
+            raise TrigkitError(f"{bundle}: --model needs exactly one reference input array")
+        float_out = float_outputs_from_model(model, x, network)
+    rep = build_fpga_report(b, budget_ns=budget_ns, rtl_report=rtl_report, float_out=float_out)
     console.print(_fpga_table(rep))
     if json_out:
         write_text(json_out, json.dumps(rep.to_json(), indent=2, default=str))

@@ -98,8 +98,12 @@ class CompressResult:
 
 
 def load_features(model: TrainedModel, paths: list[Path], *, max_jets: int | None = None,
-                  val_fraction: float = 0.3, seed: int = 0) -> tuple[FeatureSet, FeatureSet]:  # fmt: skip
-    """This model's features from event files, split into (train, validation) jets."""
+                  val_fraction: float = 0.2, seed: int = 0) -> tuple[FeatureSet, FeatureSet]:  # fmt: skip
+    """This model's features from event files, split into (train, validation) jets.
+
+    Without ``max_jets``, the same files, fraction and seed as at training time give the same
+    split as :func:`trigkit.models.training.train`, so the validation jets stay unseen.
+    """
     from trigkit.events.sources import open_events
     from trigkit.models.training import split
 

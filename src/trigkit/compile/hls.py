@@ -143,10 +143,13 @@ def convert(network: FirmwareNetwork, out_dir: str | Path) -> Any:
                 part=network.part,
                 clock_period=network.clock_period_ns,
             )
+            check_conversion(network, hls_model)
+            hls_model.write()
+    except TrigkitError:
+        raise
     except Exception as exc:  # hls4ml raises bare Exceptions for unsupported layers
         raise TrigkitError(f"hls4ml could not convert network '{network.name}': {exc}") from exc
     log.debug("hls4ml conversion log:\n%s", buf.getvalue())
-    check_conversion(network, hls_model)
     return hls_model
 
 

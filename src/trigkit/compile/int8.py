@@ -17,7 +17,10 @@ Calibration methods map to onnxruntime's: ``max`` -> MinMax, ``percentile`` -> P
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,36 +93,85 @@ def quantize_int8(
     step = min(cfg.batch, n, cfg.max_rows)
     rows = min(n, cfg.max_rows) // step * step
     calib = {k: v[:rows] for k, v in calib_inputs.items()}
-    method = {
-        "max": q.CalibrationMethod.MinMax,
-        "percentile": q.CalibrationMethod.Percentile,
-        "entropy": q.CalibrationMethod.Entropy,
-    }[cfg.calibration]
     extra = {
         "ActivationSymmetric": True,
         "WeightSymmetric": True,
         "QuantizeBias": False,
-        "CalibTensorRangeSymmetric": True,
-        "CalibPercentile": cfg.percentile,
         # per output channel: MatMul weights are [in, out] (Gemm's transB=1 weights [out, in])
         "QDQOpTypePerChannelSupportToAxis": {"MatMul": 1},
     }
-    with atomic_path(out, suffix=".onnx") as tmp:
-        q.quantize_static(
-            str(fp32_onnx),
-            str(tmp),
-            _reader(calib, step),
-            quant_format=q.QuantFormat.QDQ,
-            activation_type=q.QuantType.QInt8,
-            weight_type=q.QuantType.QInt8,
-            per_channel=cfg.per_channel,
-            op_types_to_quantize=list(QUANTIZED_OPS),
-            calibrate_method=method,
-            extra_options=extra,
-        )
+    with atomic_path(out, suffix=".onnx") as tmp, tempfile.TemporaryDirectory() as work:
+        cache, method = _calibrate(Path(fp32_onnx), calib, step, cfg, Path(work))
+        # onnxruntime prints its progress and nags about its optional pre-processing step
+        with contextlib.redirect_stdout(_LogWriter()), _quiet_root_logger():
+            q.quantize_static(
+                str(fp32_onnx),
+                str(tmp),
+                None,
+                quant_format=q.QuantFormat.QDQ,
+                activation_type=q.QuantType.QInt8,
+                weight_type=q.QuantType.QInt8,
+                per_channel=cfg.per_channel,
+                op_types_to_quantize=list(QUANTIZED_OPS),
+                calibrate_method=method,
+                extra_options=extra,
+                calibration_cache_path=str(cache),
+            )
         check_qdq(tmp)
     log.info("INT8 (%s calibration on %d rows) -> %s", cfg.calibration, rows, out)
     return out
+
+
+def _calibrate(fp32_onnx: Path, calib: dict[str, np.ndarray], step: int, cfg: Int8Config,
+               work: Path) -> tuple[Path, object]:
+    """Run onnxruntime's calibrator with TensorRT-like histogram settings; return its range cache.
+
+    ``quantize_static`` alone gives the entropy calibrator 128 histogram bins for 128 quantized
+    bins, which makes its threshold search degenerate to the max; TensorRT's entropy calibration
+    uses 2048 bins, so the calibrator is created here with those settings.
+    """
+    from onnxruntime.quantization.calibrate import create_calibrator, save_tensors_data
+
+    q = require("onnxruntime.quantization", "gpu")
+    method, opts = {
+        "max": (q.CalibrationMethod.MinMax, {"symmetric": True}),
+        "percentile": (q.CalibrationMethod.Percentile,
+                       {"symmetric": True, "num_bins": 2048, "percentile": cfg.percentile}),
+        "entropy": (q.CalibrationMethod.Entropy,
+                    {"symmetric": True, "num_bins": 2048, "num_quantized_bins": 128}),
+    }[cfg.calibration]  # fmt: skip
+    with contextlib.redirect_stdout(_LogWriter()):
+        calibrator = create_calibrator(
+            fp32_onnx, list(QUANTIZED_OPS), augmented_model_path=str(work / "augmented.onnx"),
+            calibrate_method=method, extra_options=opts,
+        )  # fmt: skip
+        calibrator.collect_data(_reader(calib, step))
+        ranges = calibrator.compute_data()
+    cache = work / "calibration.json"
+    save_tensors_data(ranges, cache)
+    return cache, method
+
+
+@contextlib.contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    root = logging.getLogger()
+    flt = logging.Filter("trigkit")  # drop root-logger records of other libraries meanwhile
+
+    def _keep(record: logging.LogRecord) -> bool:
+        return flt.filter(record) or record.levelno >= logging.ERROR
+
+    root.addFilter(_keep)
+    try:
+        yield
+    finally:
+        root.removeFilter(_keep)
+
+
+class _LogWriter(io.TextIOBase):
+    def write(self, text: str) -> int:
+        if text.strip():
+            log.debug("onnxruntime.quantization: %s", text.strip())
+        return len(text)
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,13 @@ def dense_codes(
     """``nnet::dense_latency`` on int64 codes: ``xc [B, n_in]``, ``wc [n_out, n_in]``."""
     acc_t, w_t, b_t = layer.accum_t, layer.weight_t, layer.bias_t
     assert acc_t is not None and w_t is not None and b_t is not None
+    shift = acc_t.frac - in_t.frac - w_t.frac
+    if shift >= 0 and _sum_is_exact(layer, in_t):
+        # every product fits accum_t exactly and no partial sum can overflow (or it wraps):
+        # one float64 matmul is exact (< 2**53) and equals the step-by-step accumulation
+        total = (xc.double() @ wc.double().T).long() << shift
+        acc = ft.overflow(ft.requantize(bc, b_t.frac, acc_t) + total, acc_t)
+        return ft.requantize(acc, acc_t.frac, layer.result_t)
     prod = ft.requantize(xc[:, :, None] * wc.T[None], in_t.frac + w_t.frac, acc_t)  # [B, in, out]
     acc = ft.requantize(bc, b_t.frac, acc_t).expand(xc.shape[0], -1)
     lazy = acc_t.overflow == "AP_WRAP" and acc_t.width + layer.n_in.bit_length() < 62
@@ -51,6 +58,18 @@ def dense_codes(
         for i in range(layer.n_in):
             acc = ft.overflow(acc + prod[:, i, :], acc_t)
     return ft.requantize(acc, acc_t.frac, layer.result_t)
+
+
+def _sum_is_exact(layer: FirmwareLayer, in_t: FixedType) -> bool:
+    acc_t, w_t = layer.accum_t, layer.weight_t
+    assert acc_t is not None and w_t is not None and layer.weight is not None and layer.bias is not None
+    if in_t.width + w_t.width + layer.n_in.bit_length() > 52:
+        return False
+    if acc_t.overflow == "AP_WRAP":
+        return acc_t.width + layer.n_in.bit_length() < 60
+    xmax = max(abs(in_t.min), abs(in_t.max))
+    bound = float((np.abs(layer.bias) + np.abs(layer.weight).sum(axis=1) * xmax).max())
+    return bound <= acc_t.max and -bound >= acc_t.min
 
 
 def softmax_codes(xc: torch.Tensor, in_t: FixedType, layer: FirmwareLayer) -> torch.Tensor:

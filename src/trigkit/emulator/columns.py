@@ -70,15 +70,19 @@ def sort_by_pt(arr: ak.Array) -> ak.Array:
 
 
 def columns_from_batch(batch: EventBatch, cmenu: CompiledMenu) -> Columns:
-    """Extract the buffers the compiled menu needs; jets are re-sorted by pt if they are not."""
+    """Extract the buffers the compiled menu needs; jets are re-sorted by pt if they are not.
+
+    Kinematics and scores are float32 (as stored in NanoAOD and by the generator), so the fused
+    kernel is compiled for one signature only.
+    """
     src = batch.source
     jets = batch.jets
     off = _offsets(jets)
-    pt = _flat(jets, "pt", "jets", src)
+    pt = _flat(jets, "pt", "jets", src, np.float32)
     if not _pt_ordered(pt, off):
         jets = sort_by_pt(jets)
-        pt = _flat(jets, "pt", "jets", src)
-    eta = _flat(jets, "eta", "jets", src, pt.dtype)
+        pt = _flat(jets, "pt", "jets", src, np.float32)
+    eta = _flat(jets, "eta", "jets", src, np.float32)
     scores = np.zeros((max(1, len(cmenu.jet_fields)), len(pt)), dtype=np.float32)
     for i, f in enumerate(cmenu.jet_fields):
         scores[i] = _flat(jets, f, "jets", src, np.float32)
@@ -91,7 +95,7 @@ def columns_from_batch(batch: EventBatch, cmenu: CompiledMenu) -> Columns:
         no_fat = np.zeros(len(batch) + 1, dtype=np.int64)
         return Columns(len(batch), off, pt, eta, scores, no_fat, empty, empty, empty, np.zeros((1, 0), dtype=np.float32))
     foff = _offsets(fat)
-    fpt = _flat(fat, "pt", "fatjets", src)
+    fpt = _flat(fat, "pt", "fatjets", src, np.float32)
     fscores = np.zeros((max(1, len(cmenu.fatjet_fields)), len(fpt)), dtype=np.float32)
     for i, f in enumerate(cmenu.fatjet_fields):
         fscores[i] = _flat(fat, f, "fatjets", src, np.float32)

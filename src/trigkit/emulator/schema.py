@@ -229,7 +229,9 @@ def _check_references(menu: Menu, lines: dict[Loc, int], source: str) -> None:
 
 
 def _format_error(exc: ValidationError, lines: dict[Loc, int], source: str) -> str:
-    err = exc.errors()[0]
+    errors = exc.errors()
+    # a typo usually also makes a required key "missing": report the typo first
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc: Loc = tuple(err["loc"])
     line = line_of(lines, loc)
     dotted = ".".join(str(p) for p in loc) or "(top level)"

@@ -136,7 +136,7 @@ def attach_scores(batch: EventBatch, sources: list[ScoreSource]) -> EventBatch:
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -60.0, 60.0)))
 
 
 def baseline_btag(jets: ak.Array) -> np.ndarray:
@@ -146,7 +146,7 @@ def baseline_btag(jets: ak.Array) -> np.ndarray:
     d0s = ak.sort(jets.tracks.d0_sig, axis=2, ascending=False)
     s2 = ak.fill_none(ak.pad_none(d0s, 2, axis=2)[:, :, 1], -np.inf)
     s2 = ak.to_numpy(ak.flatten(s2, axis=1)).astype(np.float64)
-    return _sigmoid((s2 - 3.0) / 1.5).astype(np.float32)
+    return np.where(np.isfinite(s2), _sigmoid((s2 - 3.0) / 1.5), 0.0).astype(np.float32)
 
 
 def baseline_l1_score(jets: ak.Array) -> np.ndarray:
@@ -155,7 +155,8 @@ def baseline_l1_score(jets: ak.Array) -> np.ndarray:
     d0s = ak.sort(ak.values_astype(np.round(jets.tracks.d0_sig), np.float64), axis=2, ascending=False)
     s2 = ak.fill_none(ak.pad_none(d0s, 2, axis=2)[:, :, 1], -np.inf)
     s2 = ak.to_numpy(ak.flatten(s2, axis=1))
-    return (np.round(_sigmoid((s2 - 3.0) / 1.5) * 64.0) / 64.0).astype(np.float32)
+    score = np.where(np.isfinite(s2), _sigmoid((s2 - 3.0) / 1.5), 0.0)
+    return (np.round(score * 64.0) / 64.0).astype(np.float32)
 
 
 def baseline_xbb(fatjets: ak.Array) -> np.ndarray:

@@ -15,7 +15,8 @@ from trigkit.emulator.schema import FatJetCut, HLTPath, HTCut, JetsCut, L1Seed, 
 
 
 def _f64(x: ak.Array) -> ak.Array:
-    return ak.values_astype(x, np.float64)
+    """float32 storage (as the fused pass reads it), compared in float64."""
+    return ak.values_astype(ak.values_astype(x, np.float32), np.float64)
 
 
 def _sel(jets: ak.Array, jet_pt: float, abs_eta: float) -> ak.Array:

@@ -351,6 +351,8 @@ def iter_nanoaod(
     path = Path(path)
     if step_size < 1:
         raise TrigkitError(f"step_size must be a positive number of events, got {step_size}")
+    if not lumi_pb > 0 or (xsec_pb is not None and not xsec_pb > 0):
+        raise TrigkitError(f"lumi_pb and xsec_pb must be positive, got {lumi_pb} and {xsec_pb}")
     root, tree = _open_events(path)
     with root:
         plan = _plan(tree, path)

@@ -10,6 +10,7 @@ verdict uses the most authoritative latency available: vendor > RTL > estimate.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -117,7 +118,7 @@ class FpgaReport:
         out = asdict(self)
         out["verdict"] = self.verdict()
         out["fits_budget"] = self.fits_budget
-        for fig, d in zip(self.latency, out["latency"]):
+        for fig, d in zip(self.latency, out["latency"], strict=True):
             d["ns"] = fig.ns
         if self.accuracy is not None:
             out["accuracy"]["accuracy_loss"] = self.accuracy.accuracy_loss
@@ -174,25 +175,55 @@ def _bundle_file(bundle: Any, key: str, default: str) -> Any:
 
 
 def load_network(bundle: Any) -> Any:
-    """The bundle's :class:`~trigkit.firmware.spec.FirmwareNetwork` (``network.json``), or None."""
+    """The bundle's :class:`~trigkit.firmware.spec.FirmwareNetwork`, or None.
+
+    Read from ``manifest.target_info["network"]`` (what ``compile_fpga`` writes) or, failing
+    that, a ``network.json`` file listed in the manifest.
+    """
     import json
 
     from trigkit.firmware.spec import FirmwareNetwork
 
-    path = _bundle_file(bundle, "network_file", NETWORK_FILE)
-    if path is None:
-        return None
+    data = bundle.manifest.target_info.get("network")
+    where = f"{bundle.path}: target_info.network"
+    if not isinstance(data, dict):
+        path = _bundle_file(bundle, "network_file", NETWORK_FILE)
+        if path is None:
+            return None
+        where = str(path)
+        try:
+            data = json.loads(path.read_text())
+        except ValueError as exc:
+            raise TrigkitError(f"{path}: not valid JSON: {exc}") from None
     try:
-        return FirmwareNetwork.from_json(json.loads(path.read_text()))
+        return FirmwareNetwork.from_json(data)
     except (ValueError, TypeError) as exc:
-        raise TrigkitError(f"{path}: not a valid firmware network: {exc}") from None
+        raise TrigkitError(f"{where}: not a valid firmware network: {exc}") from None
 
 
-def reference_accuracy(bundle: Any, network: Any = None) -> Accuracy | None:
+def float_outputs_from_model(model_path: str | Path, x: np.ndarray, network: Any = None) -> np.ndarray:
+    """The trained float model's outputs on preprocessed inputs ``x`` (softmax applied when the
+    firmware network ends in a softmax, so both sides are probabilities)."""
+    import torch
+
+    from trigkit.models.saved import load_model
+
+    model = load_model(model_path)
+    model.module.eval()
+    with torch.no_grad():
+        z = model.module(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)))
+        if network is not None and network.layers[-1].kind == "softmax":
+            z = torch.softmax(z, dim=1)
+    return z.double().numpy()
+
+
+def reference_accuracy(bundle: Any, network: Any = None, float_out: np.ndarray | None = None) -> Accuracy | None:
     """Float vs firmware on ``reference.npz``; re-runs the emulator when the network is known.
 
-    Firmware outputs are the reference ``out_<name>`` arrays; float outputs ``float_<name>``
-    (same file); truth labels, if stored, ``labels``.
+    Firmware outputs are the reference ``out_<name>`` arrays. Float outputs: ``float_out`` if
+    given, else ``float_<name>`` in the same file; truth labels, if stored, ``labels``. Rows with
+    a NaN/Inf input (edge cases kept for the bit-exact check) are left out of the float
+    comparison; the emulator re-run covers every row.
     """
     from trigkit.compile.bundle import REFERENCE
 
@@ -201,23 +232,35 @@ def reference_accuracy(bundle: Any, network: Any = None) -> Accuracy | None:
     with np.load(bundle.path / REFERENCE) as npz:
         arrays = {k: npz[k] for k in npz.files}
     outs = sorted(k for k in arrays if k.startswith("out_"))
+    inputs = [arrays[k] for k in sorted(arrays) if k.startswith("in_")]
     if not outs:
         return None
     key = outs[0][4:]
-    firmware = arrays[f"out_{key}"]
-    float_out = arrays.get(f"float_{key}")
+    firmware = arrays[f"out_{key}"].reshape(len(arrays[f"out_{key}"]), -1).astype(np.float64)
     mismatches = None
-    inputs = [arrays[k] for k in sorted(arrays) if k.startswith("in_")]
     if network is not None and len(inputs) == 1:
         from trigkit.firmware.emulate import FirmwareEmulator
 
-        again = FirmwareEmulator(network).predict(inputs[0])
-        fw = firmware.reshape(len(firmware), -1).astype(np.float64)
-        mismatches = int(np.count_nonzero(np.any(again.reshape(fw.shape) != fw, axis=1)))
+        again = FirmwareEmulator(network).predict(inputs[0]).reshape(firmware.shape)
+        mismatches = int(np.count_nonzero(np.any(again != firmware, axis=1)))
+    if float_out is None:
+        float_out = arrays.get(f"float_{key}")
     if float_out is None:
         return Accuracy(n=len(firmware), agreement=float("nan"), max_abs_diff=float("nan"),
                         mean_abs_diff=float("nan"), emulator_mismatches=mismatches)
-    return compare_outputs(float_out, firmware, arrays.get("labels"), emulator_mismatches=mismatches)
+    float_out = np.asarray(float_out, dtype=np.float64).reshape(firmware.shape)
+    keep = np.all(np.isfinite(float_out), axis=1)
+    if len(inputs) == 1:
+        keep &= np.all(np.isfinite(inputs[0].reshape(len(firmware), -1)), axis=1)
+    labels = arrays.get("labels")
+    return compare_outputs(float_out[keep], firmware[keep], None if labels is None else labels[keep],
+                           emulator_mismatches=mismatches)
+
+
+def reference_inputs(bundle: Any) -> np.ndarray | None:
+    """The single reference input array of the bundle (None if absent or several)."""
+    ins, _ = bundle.reference()
+    return next(iter(ins.values())) if len(ins) == 1 else None
 
 
 def estimate_figures(network: Any) -> tuple[LatencyFigure, ResourceFigure]:
@@ -261,8 +304,12 @@ def vendor_figures(reports: list[Any], clock_period_ns: float | None) -> tuple[l
     return lat, res
 
 
-def build_fpga_report(bundle: Any, budget_ns: float | None = None, rtl_report: Any = None) -> FpgaReport:
-    """Assemble the report of an FPGA bundle (already verified by ``load_bundle``)."""
+def build_fpga_report(bundle: Any, budget_ns: float | None = None, rtl_report: Any = None,
+                      float_out: np.ndarray | None = None) -> FpgaReport:
+    """Assemble the report of an FPGA bundle (already verified by ``load_bundle``).
+
+    ``float_out``: float-model outputs on the reference inputs (else read from the bundle).
+    """
     from trigkit.firmware.rtl import RtlReport
     from trigkit.firmware.vendor_reports import find_vendor_reports
 
@@ -291,12 +338,15 @@ def build_fpga_report(bundle: Any, budget_ns: float | None = None, rtl_report: A
         lat.append(el)
         res.append(er)
     else:
-        notes.append(f"no {NETWORK_FILE} in the bundle: no estimate, emulator not re-run")
+        notes.append("no firmware network in the bundle: no estimate, emulator not re-run")
     if not vl:
         notes.append("no vendor (Vivado/Vitis) reports in the bundle")
+    accuracy = reference_accuracy(bundle, network, float_out)
+    if accuracy is not None and accuracy.agreement != accuracy.agreement:  # NaN: no float outputs
+        notes.append("no float-model outputs in the bundle: pass --model MODEL.pt to compare")
     return FpgaReport(
         bundle=str(bundle.path), model_name=m.model_name, backend=m.backend, part=part,
         clock_period_ns=float(clock) if clock else None,
-        accuracy=reference_accuracy(bundle, network), latency=tuple(lat), resources=tuple(res),
+        accuracy=accuracy, latency=tuple(lat), resources=tuple(res),
         budget_ns=budget_ns, notes=tuple(notes),
     )

@@ -13,18 +13,18 @@
    outputs are right; a new input every cycle means II = 1).
 4. :func:`synthesize` runs yosys ``synth_xilinx`` and parses LUT/FF/DSP/CARRY/BRAM counts.
 
-What da4ml does not cover (and therefore this RTL does not): hls4ml's table-based softmax and
-sigmoid. The RTL implements the network up to the last dense/relu/linear layer; a trailing
-softmax/sigmoid is named in :attr:`RtlDesign.excluded` and reported as not in RTL. Products
-that ``accum_t`` would round (fewer fraction bits than the product), saturating accumulators
-that can overflow, and ``AP_RND_CONV`` casts are refused with a message naming the layer.
+Coverage: dense, relu, linear and a final softmax (hls4ml's lookup-table softmax rebuilt from
+da4ml ROMs, adders and one multiplier per output, :mod:`trigkit.firmware.rtl_softmax`).
+Refused with a message naming the layer: sigmoid (the emulator lacks it too), products that
+``accum_t`` would round (fewer fraction bits than the product), saturating accumulators that can
+overflow, and ``AP_RND_CONV`` casts (da4ml has TRN and RND only). yosys resources are in
+:mod:`trigkit.firmware.rtl_synth`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -32,11 +32,16 @@ import numpy as np
 
 from trigkit.errors import TrigkitError
 from trigkit.firmware.fixed import FixedType
+from trigkit.firmware.rtl_synth import SynthResult, parse_yosys_stat, synthesize
 from trigkit.firmware.spec import FirmwareLayer, FirmwareNetwork
 from trigkit.firmware.tools import require_tool, run_tool
 from trigkit.lazy import require
 
 log = logging.getLogger(__name__)
+__all__ = [
+    "RtlDesign", "RtlReport", "RtlSimResult", "SynthResult", "build_simulator", "generate_verilog",
+    "parse_yosys_stat", "rtl_layer_count", "simulate", "synthesize", "trace_network",
+]
 
 DEFAULT_LATENCY_CUTOFF = 5.0
 RTL_REPORT_NAME = "rtl_report.json"
@@ -86,21 +91,6 @@ class RtlSimResult:
     @property
     def latency_ns(self) -> float:
         return self.latency_cycles * self.clock_period_ns
-
-
-@dataclass(frozen=True)
-class SynthResult:
-    """yosys ``synth_xilinx`` cell counts (LUT includes SRL shift registers and INV, which
-    Vivado implements as LUT1)."""
-
-    lut: int
-    ff: int
-    dsp: int
-    carry: int
-    bram: int
-    family: str
-    cells: dict[str, int]
-    source: str = "rtl: yosys synth_xilinx"
 
 
 @dataclass(frozen=True)
@@ -371,64 +361,3 @@ def simulate(
         f"RTL simulation of '{design.top}' does not reproduce the emulator: best alignment "
         f"(latency {lat}) still has {bad}/{len(x)} mismatching samples"
     )
-
-
-# -- yosys ----------------------------------------------------------------------------------
-
-_FF_RE = re.compile(r"^FD[A-Z]*(_1)?$")
-
-
-def parse_yosys_stat(text: str, family: str) -> SynthResult:
-    """Cell counts from the last ``stat`` block of a yosys log."""
-    blocks = text.split("Number of cells:")
-    if len(blocks) < 2:
-        raise TrigkitError("yosys output has no 'Number of cells' statistics")
-    cells: dict[str, int] = {}
-    for line in blocks[-1].splitlines()[1:]:
-        m = re.match(r"^\s+(\$?[A-Za-z_][\w$]*)\s+(\d+)\s*$", line)
-        if m:
-            cells[m.group(1)] = int(m.group(2))
-        elif line.strip() and not line.startswith(" "):
-            break
-
-    def total(pred) -> int:  # noqa: ANN001
-        return sum(v for k, v in cells.items() if pred(k))
-
-    return SynthResult(
-        lut=total(lambda c: re.match(r"^(LUT[1-6](_2)?|SRL\w*|INV)$", c) is not None),
-        ff=total(lambda c: _FF_RE.match(c) is not None),
-        dsp=total(lambda c: c.startswith("DSP48")),
-        carry=total(lambda c: c.startswith("CARRY")),
-        bram=total(lambda c: c.startswith("RAMB")),
-        family=family,
-        cells=cells,
-    )
-
-
-def synthesize(design: RtlDesign, family: str = "xcup", timeout_s: float = 1800.0) -> SynthResult:
-    """yosys ``synth_xilinx -flatten`` of the design; LUT/FF/DSP/CARRY/BRAM counts."""
-    yosys = require_tool("yosys", "RTL resource counts")
-    root = Path(design.path)
-    sources = sorted((root / "src").glob(f"{design.top}*.v"))
-    sources = [p for p in sources if not p.name.endswith("_wrapper.v")]
-    text = "".join(p.read_text() for p in sources)
-    # only the library modules the design instantiates (lookup_table.v needs .mem files)
-    sources += [p for p in sorted((root / "src" / "static").glob("*.v"))
-                if re.search(rf"\b{re.escape(p.stem)}\b", text)]
-    # yosys 0.23 cannot honour rom_style="distributed" on da4ml's asynchronous ROMs ("no valid
-    # mapping"); without the attribute it picks LUTs or block RAM itself (counted in ``bram``).
-    ydir = root / "yosys"
-    ydir.mkdir(exist_ok=True)
-    for i, p in enumerate(sources):
-        if p.name == "lookup_table.v":
-            sources[i] = ydir / p.name
-            sources[i].write_text(re.sub(r"\(\*\s*rom_style[^*]*\*\)", "", p.read_text()))
-    script, stat_file = root / "synth.ys", root / "yosys_stat.txt"
-    script.write_text(
-        "".join(f"read_verilog -defer -sv {p}\n" for p in sources)
-        + f"synth_xilinx -top {design.top} -family {family} -flatten\ntee -o {stat_file} stat\n"
-    )
-    proc = run_tool([yosys.path, "-q", "-s", script], cwd=root / "src" / "memfiles", tool=yosys,
-                    log_file=root / "yosys.log", timeout_s=timeout_s)
-    stat = stat_file.read_text() if stat_file.exists() else proc.stdout
-    return parse_yosys_stat(stat, family)

@@ -52,9 +52,9 @@ def jagged(offsets: np.ndarray, fields: dict[str, np.ndarray]) -> ak.contents.Li
 def _tracks(key_seed: int, proc: int, first: int, jet_off: np.ndarray, jf: np.ndarray, ji: np.ndarray):
     ntrk = (ji[:, c.JI_NHAD] + ji[:, c.JI_NFRAG]).astype(np.int64)
     trk_off = offsets_from_counts(ntrk)
-    table = np.zeros((int(trk_off[-1]), N_TRACK_COLS), dtype=np.float32)
+    table = np.empty((N_TRACK_COLS, int(trk_off[-1])), dtype=np.float32)
     track_pass(stream_key(key_seed, proc, PASS_TRACKS), first, jet_off, jf, ji, trk_off, table)
-    return jagged(trk_off, {name: table[:, col] for name, col in TRACK_COLUMNS.items()})
+    return jagged(trk_off, {name: table[col] for name, col in TRACK_COLUMNS.items()})
 
 
 def _fatjets(key_seed: int, proc: int, first: int, nfat: np.ndarray, ff: np.ndarray, fi: np.ndarray, fp: np.ndarray):
@@ -62,13 +62,13 @@ def _fatjets(key_seed: int, proc: int, first: int, nfat: np.ndarray, ff: np.ndar
     ffl, fil, fpl = ff[mask], fi[mask], fp[mask]
     fat_off = offsets_from_counts(nfat.astype(np.int64))
     con_off = offsets_from_counts(fil[:, c.FI_NCON].astype(np.int64))
-    table = np.zeros((int(con_off[-1]), N_CON_COLS), dtype=np.float32)
+    table = np.empty((N_CON_COLS, int(con_off[-1])), dtype=np.float32)
     constituent_pass(
         stream_key(key_seed, proc, PASS_CONSTITUENTS), first, fat_off, ffl[:, c.FF_PT].astype(np.float64),
         fpl, fil[:, c.FI_NPRONG].astype(np.int64), con_off, table,
     )
-    cons = {name: table[:, col] for name, col in CONSTITUENT_COLUMNS.items()}
-    cons["charge"] = table[:, C_CHARGE].astype(np.int8)
+    cons = {name: table[col] for name, col in CONSTITUENT_COLUMNS.items()}
+    cons["charge"] = table[C_CHARGE].astype(np.int8)
     fields = {
         "pt": ffl[:, c.FF_PT], "eta": ffl[:, c.FF_ETA], "phi": ffl[:, c.FF_PHI], "mass": ffl[:, c.FF_MASS],
         "msd": ffl[:, c.FF_MSD], "tau21": ffl[:, c.FF_TAU21], "label": fil[:, c.FI_LABEL].astype(np.int8),

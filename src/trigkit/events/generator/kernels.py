@@ -23,9 +23,11 @@ from trigkit.events.generator.constants import (
     JI_HCODE,
     JI_NFRAG,
     JI_NHAD,
+    MAXCON,
+    MAXTRK,
     N_T,
 )
-from trigkit.events.generator.constituents import fatjet_constituents
+from trigkit.events.generator.constituents import N_CON_COLS, fatjet_constituents
 from trigkit.events.generator.fatjets import make_fatjets
 from trigkit.events.generator.hh4b import hh4b_event
 from trigkit.events.generator.jets import make_jets
@@ -33,7 +35,7 @@ from trigkit.events.generator.partons import new_partons
 from trigkit.events.generator.qcd import qcd_event
 from trigkit.events.generator.radiation import fsr, gluon_splitting
 from trigkit.events.generator.rng import stream
-from trigkit.events.generator.tracks import jet_tracks
+from trigkit.events.generator.tracks import N_TRACK_COLS, jet_tracks
 from trigkit.events.generator.ttbar import ttbar_event
 
 PROC_HH4B, PROC_QCD, PROC_TTBAR = 0, 1, 2
@@ -89,17 +91,21 @@ def track_pass(
     key: np.uint64, first: int, jet_offsets: np.ndarray, jf: np.ndarray, ji: np.ndarray,
     trk_offsets: np.ndarray, out: np.ndarray,
 ) -> None:
-    """jf/ji: flat per-jet columns of the event pass; out: flat float32 track table."""
+    """jf/ji: flat per-jet columns of the event pass; out: float32[N_TRACK_COLS, n_tracks]."""
     n = jet_offsets.shape[0] - 1
     for e in prange(n):
         st = stream(key, first + e)
+        scratch = np.empty((MAXTRK, N_TRACK_COLS), dtype=np.float32)
         for j in range(jet_offsets[e], jet_offsets[e + 1]):
             a, b = trk_offsets[j], trk_offsets[j + 1]
             if b > a:
                 jet_tracks(
                     st, jf[j, JF_PT], jf[j, 1], ji[j, JI_HCODE], jf[j, JF_XHAD], jf[j, JF_DZ],
-                    ji[j, JI_NHAD], ji[j, JI_NFRAG], out[a:b],
+                    ji[j, JI_NHAD], ji[j, JI_NFRAG], scratch,
                 )
+                for t in range(b - a):
+                    for c in range(N_TRACK_COLS):
+                        out[c, a + t] = scratch[t, c]
 
 
 @njit(cache=True, parallel=True)
@@ -107,10 +113,15 @@ def constituent_pass(
     key: np.uint64, first: int, fat_offsets: np.ndarray, fat_pt: np.ndarray, prongs: np.ndarray,
     nprong: np.ndarray, con_offsets: np.ndarray, out: np.ndarray,
 ) -> None:
+    """out: float32[N_CON_COLS, n_constituents]."""
     n = fat_offsets.shape[0] - 1
     for e in prange(n):
         st = stream(key, first + e)
+        scratch = np.empty((MAXCON, N_CON_COLS), dtype=np.float32)
         for j in range(fat_offsets[e], fat_offsets[e + 1]):
             a, b = con_offsets[j], con_offsets[j + 1]
             if b > a:
-                fatjet_constituents(st, fat_pt[j], prongs[j], nprong[j], b - a, out[a:b])
+                fatjet_constituents(st, fat_pt[j], prongs[j], nprong[j], b - a, scratch)
+                for t in range(b - a):
+                    for c in range(N_CON_COLS):
+                        out[c, a + t] = scratch[t, c]

@@ -81,7 +81,7 @@ def jet_tracks(
     st: np.ndarray, jet_pt: float, jet_eta: float, hcode: int, xhad: float, dz: float,
     nhad: int, nfrag: int, out: np.ndarray,
 ) -> None:
-    """Fill out[:nhad + nfrag, :] (float32 columns above), sorted by decreasing |d0_sig|."""
+    """Fill rows 0..nhad+nfrag-1 of ``out`` (float32 columns above), sorted by decreasing |d0_sig|."""
     ntot = nhad + nfrag
     pts = np.empty(ntot)
     if nhad > 0:

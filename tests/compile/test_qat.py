@@ -1,0 +1,135 @@
+"""Fixed-point QAT: the torch forward pass is bit-exact with the numba firmware emulation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from trigkit.compile import fixed_torch as ft
+from trigkit.compile.qat import LayerQuant, QATConfig, flatten_mlp, quantize_module
+from trigkit.errors import TrigkitError
+from trigkit.firmware import kernels
+from trigkit.firmware.emulate import FirmwareEmulator
+from trigkit.firmware.fixed import FixedType
+from trigkit.firmware.random_net import edge_inputs
+
+
+def _mlp(sizes=(8, 16, 12, 4), seed=0) -> nn.Sequential:
+    torch.manual_seed(seed)
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny tensors: torch's thread pool only oversubscribes the (shared) CPU."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def calib() -> np.ndarray:
+    return np.random.default_rng(0).normal(size=(500, 8)).astype(np.float32)
+
+
+CONFIGS = {
+    "6bit": QATConfig(bits=6),
+    "4bit-softmax": QATConfig(bits=4, softmax=True),
+    "8bit-narrow-sat-accum": QATConfig(bits=8, accum_bits=10, softmax=True),
+    "8bit-wrap-trn": QATConfig(bits=8, accum_bits=12, rounding="AP_TRN", overflow="AP_WRAP"),
+    "conv-quantile": QATConfig(bits=5, rounding="AP_RND_CONV", range_quantile=0.99),
+}
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_qat_forward_is_bit_exact_with_emulator(name, calib):
+    qat = quantize_module(_mlp(), CONFIGS[name], calib)
+    net = qat.to_network()
+    x = edge_inputs(net, 3000, seed=1)
+    got = qat.firmware_codes(torch.from_numpy(x)).numpy()
+    np.testing.assert_array_equal(got, FirmwareEmulator(net).predict_codes(x))
+    # the training forward returns the logits of the same computation
+    last_dense = max(i for i, layer in enumerate(net.layers) if layer.kind == "dense")
+    trace = FirmwareEmulator(net).trace(x)
+    logits = qat(torch.from_numpy(x)).detach().numpy()
+    np.testing.assert_array_equal(logits, trace[net.layers[last_dense].name])
+
+
+def test_torch_codes_equal_numba_codes_for_any_float():
+    rng = np.random.default_rng(3)
+    x = rng.normal(0, 30, size=(400, 9))
+    x[rng.random(x.shape) < 0.1] = np.nan
+    x[rng.random(x.shape) < 0.05] = np.inf
+    x[rng.random(x.shape) < 0.05] = -np.inf
+    x[:, 0] = -np.nan
+    x[:, 1] = 1e300
+    for t in (FixedType(6, 2, True, "AP_RND", "AP_SAT"), FixedType(7, 3, False, "AP_TRN", "AP_SAT"),
+              FixedType(9, -2, True, "AP_RND_CONV", "AP_WRAP")):  # fmt: skip
+        np.testing.assert_array_equal(ft.quantize_codes(torch.from_numpy(x), t).numpy(),
+                                      kernels.quantize_rows(x, *t.params()))  # fmt: skip
+
+
+def test_straight_through_gradient():
+    t = FixedType(6, 2, True, "AP_RND", "AP_SAT")
+    x = torch.tensor([-3.0, -1.0, 0.3, 1.9, 2.5], dtype=torch.float64, requires_grad=True)
+    y = ft.fixed_quantize(x, t)
+    assert y.tolist() == [-2.0, -1.0, 0.3125, 1.875, 1.9375]
+    y.sum().backward()
+    assert x.grad.tolist() == [0.0, 1.0, 1.0, 1.0, 0.0]  # zero where it saturates
+
+
+def test_qat_trains_a_toy_problem():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(512, 8)).astype(np.float32)
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(np.int64)
+    qat = quantize_module(_mlp((8, 16, 2)), QATConfig(bits=6), x)
+    opt = torch.optim.Adam(qat.parameters(), lr=0.05)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    for _ in range(30):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(qat(xt), yt)
+        loss.backward()
+        opt.step()
+    acc = (qat(xt).argmax(1) == yt).double().mean().item()
+    assert acc > 0.9
+    # after training the frozen network still equals the QAT forward
+    net = qat.to_network()
+    np.testing.assert_array_equal(qat(xt).detach().numpy(), FirmwareEmulator(net).predict(x))
+
+
+def test_pinned_types_are_used(calib):
+    cfg = QATConfig(bits=6, input_type="ap_fixed<12,4,AP_RND,AP_SAT>",
+                    layers={"fc1": LayerQuant(weight="ap_fixed<5,1>", accum="ap_fixed<20,8>", reuse_factor=2)})  # fmt: skip
+    net = quantize_module(_mlp(), cfg, calib).to_network()
+    fc1 = net.layers[0]
+    assert net.input_t.hls() == "ap_fixed<12,4,AP_RND,AP_SAT>"
+    assert (fc1.weight_t.hls(), fc1.accum_t.hls(), fc1.reuse_factor) == ("ap_fixed<5,1>", "ap_fixed<20,8>", 2)
+
+
+def test_unsupported_layers_are_named(calib):
+    with pytest.raises(TrigkitError, match="Conv1d"):
+        flatten_mlp(nn.Sequential(nn.Conv1d(1, 2, 3), nn.ReLU()))
+    with pytest.raises(TrigkitError, match="Tanh"):
+        quantize_module(nn.Sequential(nn.Linear(8, 4), nn.Tanh()), QATConfig(), calib)
+    with pytest.raises(TrigkitError, match="calibration inputs"):
+        quantize_module(_mlp(), QATConfig(), calib[:, :3])
+
+
+def test_wrapper_module_is_flattened(calib):
+    class Wrapper(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = _mlp()
+
+        def forward(self, x):
+            return self.net(x)
+
+    assert [type(m).__name__ for m in flatten_mlp(Wrapper())] == ["Linear", "ReLU", "Linear", "ReLU", "Linear"]

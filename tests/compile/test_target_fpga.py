@@ -1,0 +1,144 @@
+"""`trigkit compile --target fpga` end to end, and the central bit-exactness test:
+
+torch QAT model == numba emulation == hls4ml C simulation, bit for bit, on 100 000 inputs
+(random, representable extremes, saturating values, NaN and +-Inf). The C simulation is built
+once for the whole module (g++, ~1 min).
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from trigkit.cli import main
+from trigkit.compile.bundle import load_bundle
+from trigkit.errors import TrigkitError
+from trigkit.firmware.emulate import FirmwareEmulator
+from trigkit.firmware.random_net import edge_inputs
+from trigkit.firmware.spec import FirmwareNetwork
+
+N_CHECK = 100_000
+needs_tools = pytest.mark.fpga_tools
+
+
+def _tools_or_skip() -> None:
+    pytest.importorskip("hls4ml", reason="hls4ml (extra 'fpga') is not installed")
+    if shutil.which("g++") is None:
+        pytest.skip("g++ is not installed (needed for hls4ml's C simulation)")
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory):
+    from trigkit.models.features import KINDS
+    from trigkit.models.l1 import L1_MLP
+    from trigkit.models.preprocessing import Preprocessing
+    from trigkit.models.saved import TrainedModel
+
+    spec = KINDS["l1jets"]
+    torch.manual_seed(0)
+    n = len(spec.feature_names)
+    pre = Preprocessing(kind="l1jets", input_names=spec.input_names, feature_names=spec.feature_names,
+                        offsets=(0.0,) * n, scales=(1.0,) * n)  # fmt: skip
+    tm = TrainedModel(name="l1-mlp", module=L1_MLP.build(), preprocessing=pre, config=L1_MLP,
+                      input_names=spec.input_names, class_names=spec.class_names)  # fmt: skip
+    return tm.save(tmp_path_factory.mktemp("model") / "l1.pt")
+
+
+@pytest.fixture(scope="module")
+def built(saved_model, tmp_path_factory):
+    """(bundle path, C-sim library, network) from one CLI run."""
+    _tools_or_skip()
+    from trigkit.compile.hls import CsimLibrary
+
+    root = tmp_path_factory.mktemp("fpga")
+    rc = main(["compile", str(saved_model), "--target", "fpga", "--out", str(root / "bundle"),
+               "--bits", "6", "--softmax", "--keep-csim", str(root / "csim")])  # fmt: skip
+    assert rc == 0
+    bundle = load_bundle(root / "bundle", target="fpga")
+    net = FirmwareNetwork.from_json(bundle.manifest.target_info["network"])
+    return root / "bundle", CsimLibrary(root / "csim", net.n_inputs, net.n_outputs), net
+
+
+@pytest.fixture(scope="module")
+def central_inputs(built):
+    _, csim, net = built
+    x = edge_inputs(net, N_CHECK, seed=11)
+    return x, csim.predict(x)
+
+
+@needs_tools
+def test_bundle_manifest(built, saved_model):
+    path, _, net = built
+    m = load_bundle(path).manifest
+    assert (m.target, m.backend, m.reference_tolerance) == ("fpga", "hls4ml-vitis", 0.0)
+    assert m.inputs[0].name == "jets" and len(m.inputs[0].features) == 16
+    assert m.outputs[0].features == ("b", "c", "uds", "gluon", "pileup")
+    assert [layer.name for layer in m.layers] == ["fc1", "relu1", "fc2", "relu2", "fc3", "relu3", "fc4", "softmax"]
+    for info, layer in zip(m.layers, net.layers, strict=True):
+        assert info.precision == layer.precisions()
+        assert info.reuse_factor == layer.reuse_factor
+    assert all(w == 6 for w in (layer.weight_t.width for layer in net.layers if layer.kind == "dense"))
+    assert "hls4ml_prj/firmware/myproject.cpp" in m.files
+    assert not any(name.endswith(".so") for name in m.files)
+    ins, outs = load_bundle(path).reference()
+    assert ins["jets"].shape == (1000, 16) and outs["scores"].shape == (1000, 5)
+    assert np.isnan(ins["jets"]).any() and np.isinf(ins["jets"]).any()
+
+
+@needs_tools
+@pytest.mark.parametrize("contender", ["numba emulator", "torch QAT model"])
+def test_bit_exact_with_hls4ml_csim(contender, built, central_inputs, saved_model):
+    """The conifer-style central test: every implementation gives the C simulation's bits."""
+    _, _, net = built
+    x, y_csim = central_inputs
+    assert np.isnan(x).any() and np.isinf(x).any() and (np.abs(x[np.isfinite(x)]) > net.input_t.max).any()
+    if contender == "numba emulator":
+        y = FirmwareEmulator(net).predict(x)
+    else:
+        qat = _rebuild_qat(saved_model, net)
+        with torch.no_grad():
+            y = np.concatenate([qat.firmware_forward(torch.from_numpy(x[i : i + 10_000])).numpy()
+                                for i in range(0, len(x), 10_000)])  # fmt: skip
+    mismatches = int(np.count_nonzero(np.any(y != y_csim, axis=1)))
+    assert mismatches == 0, f"{mismatches} of {len(x)} rows differ"
+
+
+def _rebuild_qat(saved_model, net):
+    """The torch QAT model the CLI built (same config and synthetic calibration)."""
+    from trigkit.compile.qat import quantize_module
+    from trigkit.compile.qat_config import QATConfig
+    from trigkit.compile.target_fpga import _synthetic_calibration
+    from trigkit.models.saved import load_model
+
+    model = load_model(saved_model)
+    calib, _ = _synthetic_calibration(16, 0)
+    qat = quantize_module(model.module.float(), QATConfig(bits=6, softmax=True), calib)
+    assert qat.to_network().to_json()["layers"] == net.to_json()["layers"]
+    return qat
+
+
+@needs_tools
+def test_emulator_from_bundle_and_tampering(built, tmp_path):
+    path, _, net = built
+    emu = FirmwareEmulator.from_bundle(path)
+    assert emu.network.to_json() == net.to_json()
+    copy = tmp_path / "copy"
+    shutil.copytree(path, copy)
+    weights = copy / "hls4ml_prj" / "firmware" / "weights" / "w2.txt"
+    weights.write_text(weights.read_text().replace("0", "1", 1))
+    with pytest.raises(TrigkitError, match="sha256 mismatch"):
+        FirmwareEmulator.from_bundle(copy)
+
+
+def test_cli_bad_input(tmp_path, capsys, saved_model):
+    assert main(["compile", str(saved_model), "--target", "asic", "--out", str(tmp_path / "b")]) == 1
+    assert "--target 'asic' unknown; valid: fpga, gpu" in capsys.readouterr().err
+    assert main(["compile", str(tmp_path / "none.pt"), "--target", "fpga", "--out", str(tmp_path / "b")]) == 1
+    assert "no such model file" in capsys.readouterr().err
+    assert main(["compile", str(saved_model), "--target", "fpga", "--backend", "Quartus",
+                 "--out", str(tmp_path / "b")]) == 1  # fmt: skip
+    assert "backend" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()

@@ -1,0 +1,105 @@
+"""dask LocalCluster == single process; `trigkit emulate` end to end; errors leave no output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.emulator.conftest import synthetic_batch
+from trigkit.cli import main
+from trigkit.emulator.compiled import compile_menu
+from trigkit.emulator.pipeline import run_files
+from trigkit.emulator.schema import load_menu
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    from trigkit.events.parquet_io import write_parquet
+
+    d = tmp_path_factory.mktemp("events")
+    out = {}
+    for name, batch in (("hh4b", synthetic_batch(600, 11, signal=True)), ("qcd", synthetic_batch(800, 12)),
+                        ("ttbar", synthetic_batch(500, 13))):
+        out[name] = d / f"{name}.parquet"
+        write_parquet([batch[:300], batch[300:]], out[name])  # two chunks per file
+    return out
+
+
+def test_localcluster_equals_single_process(files) -> None:
+    pytest.importorskip("distributed")
+    from trigkit.emulator.distributed import run_files_distributed
+
+    menu = load_menu("run3_hh4b").model_copy(update={"hlt": {
+        k: v.model_copy(update={"prescale": 3}) if i == 0 else v
+        for i, (k, v) in enumerate(load_menu("run3_hh4b").hlt.items())}})
+    paths = [files["hh4b"], files["qcd"], files["ttbar"]]
+    single = run_files(compile_menu(menu), paths)
+    dist = run_files_distributed(menu, paths, workers=2, processes=False)
+    assert [s.name for s in dist] == [s.name for s in single]
+    for a, b in zip(single, dist, strict=True):
+        np.testing.assert_array_equal(a.decisions.hlt, b.decisions.hlt)
+        np.testing.assert_array_equal(a.decisions.l1, b.decisions.l1)
+        np.testing.assert_array_equal(a.weight, b.weight)
+        assert a.decisions.hlt.any()
+
+
+def test_cli_end_to_end(files, tmp_path, capsys) -> None:
+    out = tmp_path / "result"
+    rc = main(["emulate", "--menu", "run3_hh4b", "--signal", str(files["hh4b"]),
+               "--background", str(files["qcd"]), str(files["ttbar"]), "--out", str(out), "--lumi", "1e34",
+               "--l1-latency-cycles", "48", "--l1-overhead-ns", "links=1500", "--hlt-latency-ms", "3",
+               "--batch-size", "256"])
+    assert rc == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["eff_hh4b_ht.png", "eff_hh4b_lead_pt.png", "eff_hh4b_mhh.png", "rates.png", "result.json", "result.md"]
+    data = json.loads((out / "result.json").read_text())
+    assert data["menu"] == "run3_hh4b" and data["inst_lumi_cm2s"] == 1e34
+    assert [s["name"] for s in data["samples"]] == ["hh4b", "qcd", "ttbar"]
+    eff = data["signal"][0]["efficiency"]["OR"]
+    assert eff["total"] == 600 and 0 < eff["passed"] < 600
+    assert data["budget"]["l1"]["total_ns"] == pytest.approx(48 / 0.24 + 1500)
+    # rates recomputed independently from the per-sample decisions in single-process mode
+    samples = run_files(compile_menu(load_menu("run3_hh4b")), [files["qcd"], files["ttbar"]])
+    w = np.concatenate([s.weight / s.lumi_pb for s in samples]) * 1e34 * 1e-36
+    acc = np.concatenate([s.decisions.hlt_accept for s in samples])
+    assert data["rates_hz"]["OR"]["rate"] == pytest.approx(w[acc].sum())
+    printed = capsys.readouterr().out
+    assert "Signal efficiency" in printed and "Latency budget" in printed
+    assert "HLT_PFHT280_QuadPFJet30_PNet2BTagMean0p55" in (out / "result.md").read_text()
+
+
+def test_cli_bad_menu_one_line_and_no_output(files, tmp_path, capsys) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: b\nl1:\n  L1_A: {ht: {minn: 3}}\nhlt: {H: {ht: {min: 1}}}\n")
+    out = tmp_path / "o"
+    rc = main(["emulate", "--menu", str(bad), "--signal", str(files["hh4b"]), "--out", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert rc == 1 and err.count("\n") == 0
+    assert "line 3" in err and "unknown key 'minn'" in err and "allowed keys: min, jet_pt, jet_abs_eta" in err
+    assert not out.exists() and list(tmp_path.iterdir()) == [bad]
+
+
+def test_cli_bad_events_one_line_and_existing_output_kept(files, tmp_path, capsys) -> None:
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "keep.txt").write_text("old")
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"not parquet at all")
+    for args in (["--signal", str(broken)], ["--signal", str(tmp_path / "missing.parquet")],
+                 [str(files["hh4b"])], ["--signall", str(files["hh4b"])]):
+        rc = main(["emulate", "--menu", "run3_hh4b", *args, "--out", str(out)])
+        err = capsys.readouterr().err.strip()
+        assert rc == 1 and err.startswith("error:") and "\n" not in err, err
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.parquet", "o"]
+
+
+def test_cli_menu_missing_score_field(files, tmp_path, capsys) -> None:
+    menu = tmp_path / "m.yaml"
+    menu.write_text("name: m\nl1: {A: {ht: {min: 10}}}\nhlt: {H: {seeds: [A], btag_count: {field: deepjet, wp: 0.5}}}\n")
+    rc = main(["emulate", "--menu", str(menu), "--signal", str(files["hh4b"]), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert rc == 1 and "no field 'deepjet'" in err and not (tmp_path / "o").exists()
