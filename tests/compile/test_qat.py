@@ -133,3 +133,17 @@ def test_wrapper_module_is_flattened(calib):
             return self.net(x)
 
     assert [type(m).__name__ for m in flatten_mlp(Wrapper())] == ["Linear", "ReLU", "Linear", "ReLU", "Linear"]
+
+
+def test_weight_overflow_is_reported_per_layer(calib, caplog):
+    from trigkit.compile.qat import weight_overflow
+
+    m = _mlp()
+    with torch.no_grad():
+        m[0].weight[0, :3] = 5.0  # ap_fixed<5,1> holds [-1, 0.9375]
+    cfg = QATConfig(bits=6, layers={"fc1": LayerQuant(weight="ap_fixed<5,1,AP_RND,AP_SAT>")})
+    net = quantize_module(m, cfg, calib).to_network()
+    over = weight_overflow(net)
+    expected = int((m[0].weight.abs() > 0.96875).sum())
+    assert list(over) == ["fc1"] and over["fc1"]["weight"] == expected >= 3
+    assert "layer 'fc1'" in caplog.text and "saturated" in caplog.text

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from trigkit.events.batch import EventBatch
 from trigkit.events.generator import generate
 
 
-@lru_cache(maxsize=None)
+@cache
 def sample(process: str, n: int = 4000, seed: int = 11) -> EventBatch:
     return generate(process, n, seed)

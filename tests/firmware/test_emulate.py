@@ -13,11 +13,11 @@ import pytest
 
 from tests.firmware.test_fixed import ref_overflow, ref_quantize_float, ref_quantize_value
 from trigkit.errors import TrigkitError
-from trigkit.firmware.emulate import FirmwareEmulator, exp_table, inv_table
+from trigkit.firmware.emulate import FirmwareEmulator, exp_table, inv_table, sigmoid_table
 from trigkit.firmware.fixed import FixedType
 from trigkit.firmware.kernels import reduce_plan
 from trigkit.firmware.random_net import edge_inputs, random_network
-from trigkit.firmware.spec import FirmwareLayer, FirmwareNetwork, SoftmaxSpec
+from trigkit.firmware.spec import FirmwareLayer, FirmwareNetwork, SigmoidSpec, SoftmaxSpec
 
 
 def _val(code: int, t: FixedType) -> Fraction:
@@ -55,6 +55,17 @@ def ref_softmax(xc: list[int], in_t: FixedType, layer: FirmwareLayer) -> list[in
     return [ref_quantize_value(_val(e, s.accum_t) * _val(inv, s.inv_table_t), layer.result_t) for e in exp_res]
 
 
+def ref_sigmoid(xc: list[int], in_t: FixedType, layer: FirmwareLayer) -> list[int]:
+    table, s = sigmoid_table(layer), layer.sigmoid
+    assert s is not None
+    n = s.table_size
+    out = []
+    for c in xc:
+        index = min(max(int(_val(c, in_t) * n / 16) + n // 2, 0), n - 1)  # int() truncates to 0
+        out.append(ref_quantize_value(_val(int(table[index]), s.table_t), layer.result_t))
+    return out
+
+
 def ref_network(net: FirmwareNetwork, x: np.ndarray) -> np.ndarray:
     rows = []
     for row in x:
@@ -67,6 +78,8 @@ def ref_network(net: FirmwareNetwork, x: np.ndarray) -> np.ndarray:
                 v = [ref_quantize_value(_val(max(c, 0), in_t), layer.result_t) for c in v]
             elif layer.kind == "softmax":
                 v = ref_softmax(v, in_t, layer)
+            elif layer.kind == "sigmoid":
+                v = ref_sigmoid(v, in_t, layer)
         rows.append(v)
     return np.asarray(rows, dtype=np.int64)
 
@@ -130,9 +143,19 @@ def test_bad_inputs_are_reported():
                       weight_t=layer.weight_t, bias_t=layer.bias_t, accum_t=layer.accum_t)  # fmt: skip
     with pytest.raises(TrigkitError, match="previous layer gives 3"):
         FirmwareNetwork("n", net.input_t, ("a", "b", "c"), net.layers)
-    sig = FirmwareNetwork("s", net.input_t, net.input_names,
-                          (*net.layers, FirmwareLayer("sig", "sigmoid", 3, 3, FixedType(8, 1))))  # fmt: skip
-    with pytest.raises(TrigkitError, match="sigmoid"):
-        FirmwareEmulator(sig)
+    with pytest.raises(TrigkitError, match="power of two"):
+        SigmoidSpec(table_size=100)
     with pytest.raises(TrigkitError, match="power of two"):
         SoftmaxSpec(table_size=1000)
+
+
+def test_sigmoid_equals_reference():
+    net = random_network((5, 6, 3), seed=6, softmax=None, logit_t=FixedType(12, 5, True, "AP_RND", "AP_SAT"))
+    sig = FirmwareLayer("sig", "sigmoid", 3, 3, FixedType(10, 1, False, "AP_RND", "AP_SAT"),
+                        sigmoid=SigmoidSpec(256, FixedType(14, 2)))  # fmt: skip
+    net = net.with_(layers=(*net.layers, sig))
+    x = edge_inputs(net, 60, seed=2) * 4
+    codes = FirmwareEmulator(net).predict_codes(x)
+    np.testing.assert_array_equal(codes, ref_network(net, x))
+    table = np.ldexp(sigmoid_table(sig).astype(float), -12)
+    assert abs(table[128] - 0.5) < 2**-12 and table[0] < 0.001 and table[-1] > 0.999

@@ -104,3 +104,23 @@ def test_layer_costs_from_firmware_network() -> None:
     est = estimate_network(net)
     assert est.ii == 2 and est.clock_period_ns == net.clock_period_ns
     assert est.latency_cycles == sum(e.latency_cycles for e in est.layers)
+
+
+def test_csd_digits_against_naf_identity() -> None:
+    from trigkit.firmware.estimate import csd_digits
+
+    assert [csd_digits(c) for c in (0, 1, 32, 7, -5, 15, 23)] == [0, 1, 1, 2, 2, 2, 3]
+    for n in range(1, 4096):  # NAF weight = popcount(((3n) ^ n) >> 1)
+        assert csd_digits(n) == bin(((3 * n) ^ n) >> 1).count("1")
+
+
+def test_constant_multipliers_cost_csd_adders() -> None:
+    # weights 1, 0.5, 0.25 are powers of two: shifts, no multiplier LUTs; only the 3 adders remain
+    powers = estimate_dense(DenseCost(**{**TINY.__dict__, "csd_terms": 3}), 5.0)
+    assert powers.lut == 3 * 12
+    # one weight with two CSD digits (e.g. 7 = 8 - 1): one extra shift-add of 6 + 6 bits
+    assert estimate_dense(DenseCost(**{**TINY.__dict__, "csd_terms": 4}), 5.0).lut == 12 + 36
+    # a 6-bit constant weight times a 16-bit input still goes to LUTs at RF 1, to DSP at RF 3
+    wide_in = {**TINY.__dict__, "input_bits": 16, "csd_terms": 3}
+    assert estimate_dense(DenseCost(**wide_in), 5.0).dsp == 0
+    assert estimate_dense(DenseCost(**{**wide_in, "reuse_factor": 3}), 5.0).dsp == 1

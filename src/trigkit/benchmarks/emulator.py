@@ -1,9 +1,206 @@
-"""`trigkit bench emulator`: registers its command on the bench sub-app."""
+"""`trigkit bench emulator`: the fused numba menu pass vs the awkward-array implementation.
+
+Events: generated HH->4b, QCD and ttbar (``trigkit.events.generator``) with the baseline
+stand-in scores (cached per-jet fields), mixed and tiled to ``--events``. Contenders, timed in
+one process (best of ``--repeats``):
+
+* ``fused``: :func:`trigkit.emulator.fused.run_fused` on the flat buffers, 1 thread (per core)
+  and all numba threads;
+* ``awkward``: :func:`trigkit.emulator.vectorised.run_vectorised` on the awkward arrays
+  (on ``--awkward-events`` events, it scales linearly).
+
+Decisions are asserted identical (all L1 seeds and HLT paths) on the awkward subset. Goals:
+fused >= 10x awkward per core; >= 20 M events/s per core for the whole menu.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
 import typer
+
+GOAL_SPEEDUP = 10.0
+GOAL_EVENTS_PER_S_PER_CORE = 20e6
+
+
+@dataclass(frozen=True)
+class EmulatorBenchResult:
+    menu: str
+    n_events: int
+    awkward_events: int
+    n_triggers: int
+    bytes_per_event: float
+    threads: int
+    fused_1thread_s: float
+    fused_all_s: float
+    awkward_s: float
+    identical: bool
+    accept_fraction: dict[str, float]
+
+    @property
+    def fused_per_core(self) -> float:
+        return self.n_events / self.fused_1thread_s
+
+    @property
+    def fused_all(self) -> float:
+        return self.n_events / self.fused_all_s
+
+    @property
+    def awkward_per_s(self) -> float:
+        return self.awkward_events / self.awkward_s
+
+    @property
+    def speedup(self) -> float:
+        return self.fused_per_core / self.awkward_per_s
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self) | {
+            "fused_events_per_s_per_core": self.fused_per_core, "fused_events_per_s_all_threads": self.fused_all,
+            "awkward_events_per_s": self.awkward_per_s, "speedup_per_core": self.speedup,
+            "goals": {"speedup": GOAL_SPEEDUP, "events_per_s_per_core": GOAL_EVENTS_PER_S_PER_CORE},
+            "machine": machine_info(),
+        }
+
+
+def machine_info() -> dict[str, Any]:
+    import awkward
+    import numba
+    import numpy
+
+    return {"python": platform.python_version(), "platform": platform.platform(), "cpu_count": os.cpu_count(),
+            "numpy": numpy.__version__, "numba": numba.__version__, "awkward": awkward.__version__,
+            "numba_threads": numba.config.NUMBA_NUM_THREADS}
+
+
+def _base_events(n_base: int, seed: int):  # noqa: ANN202
+    from trigkit.emulator.scores import attach_baseline_scores
+    from trigkit.events.batch import EventBatch
+    from trigkit.events.generator import generate
+
+    parts = [generate(p, max(1, int(n_base * f)), seed + i) for i, (p, f) in
+             enumerate((("hh4b", 0.2), ("qcd", 0.6), ("ttbar", 0.2)))]
+    parts = [attach_baseline_scores(b) for b in parts]
+    for b in parts:
+        b.process = "mixed"
+        b.lumi_pb = 1.0
+    return EventBatch.concatenate(parts)
+
+
+def _tile(cols, n_events: int):  # noqa: ANN001, ANN202
+    """Repeat the columns' events up to ``n_events`` (same per-event content, bigger buffers)."""
+    import numpy as np
+
+    from trigkit.emulator.columns import Columns
+
+    reps = -(-n_events // cols.n_events)
+
+    def tile_off(off):  # noqa: ANN001, ANN202
+        counts = np.tile(np.diff(off), reps)[:n_events]
+        out = np.zeros(n_events + 1, dtype=np.int64)
+        np.cumsum(counts, out=out[1:])
+        return out
+
+    jo, fo = tile_off(cols.jet_offsets), tile_off(cols.fat_offsets)
+    nj, nf = int(jo[-1]), int(fo[-1])
+
+    def t1(a, n):  # noqa: ANN001, ANN202
+        return np.ascontiguousarray(np.tile(a, reps)[:n]) if len(a) else a
+
+    def t2(a, n):  # noqa: ANN001, ANN202
+        return np.ascontiguousarray(np.tile(a, (1, reps))[:, :n]) if a.shape[1] else a
+
+    return Columns(n_events, jo, t1(cols.jet_pt, nj), t1(cols.jet_eta, nj), t2(cols.jet_scores, nj), fo,
+                   t1(cols.fat_pt, nf), t1(cols.fat_eta, nf), t1(cols.fat_msd, nf), t2(cols.fat_scores, nf))
+
+
+def _best(fn, repeats: int) -> tuple[float, Any]:  # noqa: ANN001
+    best, out = float("inf"), None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def run_benchmark(menu_name: str = "run3_hh4b", n_events: int = 4_000_000, awkward_events: int = 100_000,
+                  n_base: int = 20_000, repeats: int = 5, seed: int = 1) -> EmulatorBenchResult:
+    import numba
+    import numpy as np
+
+    from trigkit.emulator.columns import columns_from_batch
+    from trigkit.emulator.compiled import compile_menu
+    from trigkit.emulator.fused import run_fused
+    from trigkit.emulator.schema import load_menu
+    from trigkit.emulator.vectorised import run_vectorised
+    from trigkit.errors import TrigkitError
+
+    menu = load_menu(menu_name)
+    cmenu = compile_menu(menu)
+    base = _base_events(n_base, seed)
+    sub = base[: min(awkward_events, len(base))] if awkward_events <= len(base) else base
+    base_cols = columns_from_batch(base, cmenu)
+    cols = _tile(base_cols, n_events)
+    # awkward contender on a tiled awkward batch of awkward_events
+    from trigkit.events.batch import EventBatch
+
+    reps = -(-awkward_events // len(base))
+    sub = EventBatch.concatenate([base] * reps)[:awkward_events] if reps > 1 else base[:awkward_events]
+    run_fused(cmenu, cols, 1)  # compile / warm up
+    t_vec, vec = _best(lambda: run_vectorised(menu, sub.jets, sub.fatjets), max(1, repeats // 2))
+    sub_fused = run_fused(cmenu, columns_from_batch(sub, cmenu))
+    identical = bool(np.array_equal(sub_fused, vec))
+    t1, out = _best(lambda: run_fused(cmenu, cols, 1), repeats)
+    threads = numba.config.NUMBA_NUM_THREADS
+    tall, out_all = _best(lambda: run_fused(cmenu, cols, threads), repeats)
+    identical &= bool(np.array_equal(out, out_all))
+    if not identical:
+        raise TrigkitError("bench emulator: fused and awkward decisions differ")
+    return EmulatorBenchResult(
+        menu=menu.name, n_events=n_events, awkward_events=len(sub), n_triggers=out.shape[1],
+        bytes_per_event=cols.nbytes / n_events, threads=threads, fused_1thread_s=t1, fused_all_s=tall,
+        awkward_s=t_vec, identical=identical,
+        accept_fraction={n: float(f) for n, f in zip(cmenu.trigger_names, out.mean(axis=0), strict=True)},
+    )
+
+
+def bench_emulator(
+    menu: str = typer.Option("run3_hh4b", "--menu", help="Menu file or shipped menu name."),
+    events: int = typer.Option(4_000_000, "--events", help="Events for the fused pass (tiled)."),
+    awkward_events: int = typer.Option(100_000, "--awkward-events", help="Events for the awkward contender."),
+    base: int = typer.Option(20_000, "--base", help="Distinct generated events (tiled up to --events)."),
+    repeats: int = typer.Option(5, "--repeats", help="Best of N timings."),
+    out: Path = typer.Option(Path("bench/results/emulator.json"), "--out", help="JSON output."),
+) -> None:
+    """Fused numba menu pass vs awkward-array implementation (identical decisions asserted)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from trigkit.atomic import write_text
+
+    with Console().status("benchmarking the menu emulator..."):
+        res = run_benchmark(menu, events, awkward_events, base, repeats)
+    write_text(out, json.dumps(res.to_json(), indent=2) + "\n")
+    t = Table(title=f"trigkit bench emulator: {res.menu} ({res.n_triggers} triggers, {res.bytes_per_event:.0f} B/event)")
+    for c in ("contender", "events", "best time (s)", "M events/s", "per core", "vs awkward"):
+        t.add_column(c, justify="left" if c == "contender" else "right")
+    t.add_row("awkward (vectorised)", f"{res.awkward_events:,}", f"{res.awkward_s:.3f}",
+              f"{res.awkward_per_s / 1e6:.2f}", f"{res.awkward_per_s / 1e6:.2f}", "1.0x")
+    t.add_row("fused numba, 1 thread", f"{res.n_events:,}", f"{res.fused_1thread_s:.3f}",
+              f"{res.fused_per_core / 1e6:.2f}", f"{res.fused_per_core / 1e6:.2f}", f"{res.speedup:.1f}x")
+    t.add_row(f"fused numba, {res.threads} threads", f"{res.n_events:,}", f"{res.fused_all_s:.3f}",
+              f"{res.fused_all / 1e6:.2f}", f"{res.fused_all / res.threads / 1e6:.2f}",
+              f"{res.fused_all / res.awkward_per_s:.1f}x")
+    console = Console()
+    console.print(t)
+    console.print(f"decisions identical: {res.identical}; goals: >= {GOAL_SPEEDUP:.0f}x awkward, "
+                  f">= {GOAL_EVENTS_PER_S_PER_CORE / 1e6:.0f} M events/s per core; JSON: {out}")
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("emulator")(bench_emulator)

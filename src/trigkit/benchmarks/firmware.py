@@ -88,10 +88,14 @@ def _c_stdout_silenced() -> Iterator[None]:
     sys.stdout.flush()
     saved = os.dup(1)
     devnull = os.open(os.devnull, os.O_WRONLY)
+    import ctypes
+
+    libc = ctypes.CDLL(None)
     try:
         os.dup2(devnull, 1)
         yield
     finally:
+        libc.fflush(None)  # C stdio buffers what it printed; drop it while fd 1 is /dev/null
         os.dup2(saved, 1)
         os.close(saved)
         os.close(devnull)

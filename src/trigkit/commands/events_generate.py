@@ -19,7 +19,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Generate HH->4b / QCD / ttbar events (jets, tracks, large-R jets, truth, weights)."""
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
         from trigkit.events.generator import get_process, iter_generate
         from trigkit.events.parquet_io import check_destination, write_parquet

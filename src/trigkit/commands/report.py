@@ -31,9 +31,10 @@ def _fpga_table(rep: Any) -> Any:
     t.add_column("source / note")
     a = rep.accuracy
     if a is not None:
-        t.add_row("reference samples", str(a.n), "reference.npz")
-        t.add_row("float vs firmware agreement", _fmt(100 * a.agreement, ".2f") + " %", "same top class")
-        t.add_row("max |float - firmware|", _fmt(a.max_abs_diff, ".4g"), "")
+        t.add_row("reference samples", str(a.n), "reference.npz (finite inputs)")
+        if a.agreement == a.agreement:  # not NaN: float outputs known
+            t.add_row("float vs firmware agreement", f"{100 * a.agreement:.2f} %", "same top class")
+            t.add_row("max |float - firmware|", _fmt(a.max_abs_diff, ".4g"), "")
         if a.float_accuracy is not None:
             t.add_row("accuracy float / firmware",
                       f"{100 * a.float_accuracy:.2f} % / {100 * a.firmware_accuracy:.2f} %",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import logging
 import tempfile
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -187,7 +188,9 @@ def _int8_stage(module: nn.Module, input_names: tuple[str, ...], tr: TensorData,
     from trigkit.compile.onnx_export import export_onnx, onnx_probabilities
 
     calib = dict(zip(input_names, tr.inputs, strict=True))
-    with tempfile.TemporaryDirectory(prefix="trigkit-int8-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="trigkit-int8-") as tmp, warnings.catch_warnings():
+        # the tracer warns about shape checks in the export wrapper; shapes are fixed per model
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
         fp32 = export_onnx(module, calib, Path(tmp) / "fp32.onnx")
         quantize_int8(fp32, opts.onnx_out, calib, Int8Config(calibration=opts.calibration))
     return onnx_probabilities(opts.onnx_out, dict(zip(input_names, va.inputs, strict=True)))

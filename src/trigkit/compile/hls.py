@@ -187,6 +187,8 @@ def check_conversion(network: FirmwareNetwork, hls_model: Any) -> None:
             s = layer.softmax
             assert s is not None
             w |= {k: getattr(s, k).hls() for k in ("exp_table_t", "inv_table_t", "inv_inp_t", "accum_t")}
+        if layer.sigmoid is not None:
+            w["table_t"] = layer.sigmoid.table_t.hls()
         want[layer.name] = w
     missing = [n for n in want if n not in got]
     extra = [n for n in got if n not in want]

@@ -28,7 +28,7 @@ from trigkit.firmware.fixed import FixedType
 from trigkit.firmware.spec import FirmwareLayer, FirmwareNetwork, SoftmaxSpec
 
 log = logging.getLogger(__name__)
-__all__ = ["LayerQuant", "QATConfig", "QATMLP", "network_from_qat", "quantize_module"]
+__all__ = ["LayerQuant", "QATConfig", "QATMLP", "network_from_qat", "quantize_module", "weight_overflow"]
 
 
 # ------------------------------------------------------------------------------------------
@@ -43,7 +43,7 @@ def dense_codes(
     acc_t, w_t, b_t = layer.accum_t, layer.weight_t, layer.bias_t
     assert acc_t is not None and w_t is not None and b_t is not None
     shift = acc_t.frac - in_t.frac - w_t.frac
-    if shift >= 0 and _sum_is_exact(layer, in_t):
+    if shift >= 0 and _sum_is_exact(layer, in_t, wc, bc):
         # every product fits accum_t exactly and no partial sum can overflow (or it wraps):
         # one float64 matmul is exact (< 2**53) and equals the step-by-step accumulation
         total = (xc.double() @ wc.double().T).long() << shift
@@ -60,15 +60,17 @@ def dense_codes(
     return ft.requantize(acc, acc_t.frac, layer.result_t)
 
 
-def _sum_is_exact(layer: FirmwareLayer, in_t: FixedType) -> bool:
-    acc_t, w_t = layer.accum_t, layer.weight_t
-    assert acc_t is not None and w_t is not None and layer.weight is not None and layer.bias is not None
+def _sum_is_exact(layer: FirmwareLayer, in_t: FixedType, wc: torch.Tensor, bc: torch.Tensor) -> bool:
+    """True when one exact sum equals hls4ml's step-by-step accumulation for these weights."""
+    acc_t, w_t, b_t = layer.accum_t, layer.weight_t, layer.bias_t
+    assert acc_t is not None and w_t is not None and b_t is not None
     if in_t.width + w_t.width + layer.n_in.bit_length() > 52:
         return False
     if acc_t.overflow == "AP_WRAP":
         return acc_t.width + layer.n_in.bit_length() < 60
     xmax = max(abs(in_t.min), abs(in_t.max))
-    bound = float((np.abs(layer.bias) + np.abs(layer.weight).sum(axis=1) * xmax).max())
+    w = ft.to_float(wc, w_t).abs().sum(dim=1) * xmax + ft.to_float(bc, b_t).abs()
+    bound = float(w.max()) if w.numel() else 0.0
     return bound <= acc_t.max and -bound >= acc_t.min
 
 
@@ -248,6 +250,7 @@ def quantize_module(
     prev_t, h = in_t, x
     relu_after = {i for i, m in enumerate(seq[:-1]) if isinstance(m, nn.Linear) and isinstance(seq[i + 1], nn.ReLU)}
     n_dense = 0
+    overflow: dict[str, dict[str, object]] = {}
     for i, m in enumerate(seq):
         if not isinstance(m, nn.Linear):
             continue
@@ -269,6 +272,8 @@ def quantize_module(
             res = _pin(pin.result) or _int_bits_signed(config.bits + 1, h_np, config.range_quantile, modes)
         else:
             res = _pin(pin.result) or _int_bits_signed(config.logit_bits, h_np, config.range_quantile, modes)
+        overflow[name] = {"weight": _n_saturated(w_np, wt), "bias": _n_saturated(b_np, bt),
+                          "weight_t": wt.hls(), "bias_t": bt.hls(), "max_abs_weight": float(np.abs(w_np).max())}
         layers.append(FirmwareLayer(name, "dense", m.in_features, m.out_features, res,
                                     weight=_on_grid(w_np, wt), bias=_on_grid(b_np, bt),
                                     weight_t=wt, bias_t=bt, accum_t=acc,
@@ -289,11 +294,25 @@ def quantize_module(
     fields: dict[str, object] = {
         "name": "qat_mlp",
         "input_names": tuple(f"x{i}" for i in range(linears[0].in_features)),
-        "meta": {"qat": config.to_dict()},
+        "meta": {"qat": config.to_dict(), "weight_overflow": overflow},
     }
+    for name, o in overflow.items():
+        if o["weight"] or o["bias"]:
+            log.warning("layer '%s': %s weights do not fit %s and %s biases do not fit %s (saturated)",
+                        name, o["weight"], o["weight_t"], o["bias"], o["bias_t"])  # fmt: skip
     fields.update(network_fields)
     plan = FirmwareNetwork(input_t=in_t, layers=tuple(layers), **fields)  # type: ignore[arg-type]
     return QATMLP([_copy_linear(m) for m in linears], plan)
+
+
+def _n_saturated(values: np.ndarray, t: FixedType) -> int:
+    """Values that ``t`` cannot hold to within half an LSB (they saturate or wrap)."""
+    return int(np.count_nonzero((values > t.max + t.lsb / 2) | (values < t.min - t.lsb / 2)))
+
+
+def weight_overflow(network: FirmwareNetwork) -> dict[str, dict[str, object]]:
+    """Per dense layer: how many weights / biases saturated when the network was quantized."""
+    return {k: v for k, v in network.meta.get("weight_overflow", {}).items() if v["weight"] or v["bias"]}
 
 
 def _pin(text: str | None) -> FixedType | None:

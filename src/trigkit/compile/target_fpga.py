@@ -54,6 +54,7 @@ class FpgaCompileConfig(BaseModel):
     clock_period_ns: float = Field(default=5.0, gt=0)
     n_reference: int = Field(default=1000, ge=10)
     seed: int = 0
+    allow_weight_overflow: bool = Field(default=False, description="accept weights that saturate")
 
 
 class FpgaTargetInfo(BaseModel):
@@ -73,6 +74,7 @@ class FpgaTargetInfo(BaseModel):
     qat_config: dict[str, Any] | None = None
     preprocessing: dict[str, Any] | None = None
     calibration: str = ""
+    weight_overflow: dict[str, Any] = Field(default_factory=dict)
 
 
 def compile_fpga(
@@ -88,7 +90,7 @@ def compile_fpga(
     ``calib``: preprocessed inputs that set the integer bits of unpinned types (default:
     synthetic N(0,1) rows). ``csim_dir``: keep the built C simulation project there.
     """
-    from trigkit.compile.qat import quantize_module
+    from trigkit.compile.qat import quantize_module, weight_overflow
     from trigkit.models.saved import load_model
 
     config = config or FpgaCompileConfig()
@@ -108,10 +110,17 @@ def compile_fpga(
         input_names=tuple(model.preprocessing.feature_names), output_names=tuple(model.class_names),
     )  # fmt: skip
     network = apply_build_options(qat.to_network(), config)
+    over = weight_overflow(network)
+    if over and not config.allow_weight_overflow:
+        detail = "; ".join(f"{name}: {o['weight']} weights > {o['weight_t']} (max |w| {o['max_abs_weight']:.3g}), "
+                           f"{o['bias']} biases > {o['bias_t']}" for name, o in over.items())  # fmt: skip
+        raise TrigkitError(f"{model_path}: precision too narrow, values would saturate - {detail}; "
+                           "widen the types or set allow_weight_overflow")  # fmt: skip
     info = {
         "qat_config": qcfg.to_dict(),
         "preprocessing": model.preprocessing.to_dict(),
         "calibration": source,
+        "weight_overflow": over,
     }
     bundle, _ = compile_network(network, out, config=config, qat=qat, info=info,
                                 input_name=model.preprocessing.input_names[0], csim_dir=csim_dir)  # fmt: skip

@@ -63,6 +63,19 @@ def inv_table(layer: FirmwareLayer, input_t: FixedType) -> np.ndarray:
     return _to_codes(inv, spec.inv_table_t)
 
 
+def sigmoid_table(layer: FirmwareLayer) -> np.ndarray:
+    """``init_sigmoid_table``: ``table_t(1 / (1 + expf(-x)))`` for x over [-8, 8) (float math)."""
+    spec = layer.sigmoid
+    assert spec is not None
+    n = spec.table_size
+    x = (16.0 * (np.arange(n, dtype=np.float64) - n / 2.0) / n).astype(np.float32)
+    with np.errstate(over="ignore"):
+        e = np.exp(-x.astype(np.float64)).astype(np.float32)  # std::exp(float)
+    d = (np.float32(1.0) + e).astype(np.float32)  # 1 + float -> float
+    value = (1.0 / d.astype(np.float64)).astype(np.float32)  # 1.0 / float -> double -> float
+    return _to_codes(value, spec.table_t)
+
+
 @dataclass(frozen=True, eq=False)
 class _Step:
     layer: FirmwareLayer
@@ -96,10 +109,7 @@ class FirmwareEmulator:
         if layer.kind == "softmax":
             return (exp_table(layer, in_t), inv_table(layer, in_t), kernels.reduce_plan(layer.n_in))
         if layer.kind == "sigmoid":
-            raise TrigkitError(
-                f"layer '{layer.name}': the bit-exact emulator does not implement sigmoid; "
-                "use softmax or a linear output"
-            )
+            return (sigmoid_table(layer),)
         return ()
 
     @classmethod
@@ -177,6 +187,9 @@ class FirmwareEmulator:
             return kernels.relu(v, in_t.frac, *res)
         if layer.kind == "linear":
             return kernels.cast(v, in_t.frac, *res)
+        if layer.kind == "sigmoid":
+            assert layer.sigmoid is not None
+            return kernels.sigmoid(v, in_t.frac, step.arrays[0], layer.sigmoid.table_t.frac, *res)
         spec = layer.softmax
         assert spec is not None
         exp_t, inv_t, plan = step.arrays

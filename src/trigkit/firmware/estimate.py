@@ -11,14 +11,17 @@ Cost model (per dense layer, hls4ml ``Latency`` strategy, ``io_parallel``):
 - Multiplications: one per **non-zero** weight (pruned weights are removed by HLS constant
   propagation and cost nothing). With reuse factor ``R`` the layer instantiates
   ``ceil(nnz / R)`` multipliers, each used ``R`` times; initiation interval ``II = R``.
-- Multiplier mapping: a product of a ``wa``-bit weight and ``wb``-bit input goes to LUTs when
-  ``max(wa, wb) <= LUT_MULT_MAX_BITS`` (10, Vivado's rule of thumb for constant products of
-  narrow operands under the Latency strategy); otherwise to DSP48E2 slices, each covering a
-  27x18 product (``ceil(a/27) * ceil(b/18)`` slices for a wider one). The ``Resource`` strategy
-  maps every multiplier to DSPs.
-- LUTs: ``LUT_PER_MULT_BIT2 * wa * wb`` per LUT multiplier; one adder of the accumulator width
-  per product (the bias initialises the accumulator), one LUT per bit (carry chain), i.e.
-  ``ceil(nnz / R) * accum_bits``.
+- Multiplier mapping: under the Latency strategy with ``R = 1`` the weights are constants and a
+  product with a ``wa <= LUT_MULT_MAX_BITS`` (10) bit weight goes to LUTs; with ``R > 1`` (weights
+  multiplexed) only products with ``max(wa, wb) <= 10`` do. Others go to DSP48E2 slices, each
+  covering a 27x18 product (``ceil(a/27) * ceil(b/18)`` slices for a wider one). The
+  ``Resource`` strategy maps every multiplier to DSPs.
+- LUTs of LUT multipliers: a constant weight with ``k`` non-zero canonical-signed-digit (CSD)
+  digits is ``k - 1`` shift-adds of ``wa + wb`` bits (a power of two is free wiring); when the
+  CSD count is unknown or weights are multiplexed, ``LUT_PER_MULT_BIT2 * wa * wb`` each.
+- LUTs of the accumulation: one adder per product (the bias initialises the accumulator), one
+  LUT per bit (carry chain), of ``min(accum_bits, wa + wb + ceil(log2(k_max + 1)))`` bits (HLS
+  trims accumulator bits that can never toggle).
 - FFs: registers after the multipliers (``wa + wb`` bits each) and on the layer output
   (``n_out * result_bits``); with ``R > 1`` the accumulators (``n_out * accum_bits``) too.
 - Latency: multiplier stage ``MULT_CYCLES_LUT`` / ``MULT_CYCLES_DSP`` cycles, then an adder
@@ -72,6 +75,7 @@ class DenseCost:
     result_bits: int
     reuse_factor: int = 1
     strategy: Strategy = "latency"
+    csd_terms: int | None = None  # total non-zero CSD digits over the non-zero weights
 
     def __post_init__(self) -> None:
         if self.n_in < 1 or self.n_out < 1:
@@ -143,18 +147,38 @@ def dsps_per_product(wa: int, wb: int) -> int:
     return math.ceil(a / DSP_A_BITS) * math.ceil(b / DSP_B_BITS)
 
 
+def csd_digits(code: int) -> int:
+    """Non-zero digits of the canonical signed-digit form of an integer (e.g. 7 = 8 - 1: 2)."""
+    n, count = abs(int(code)), 0
+    while n:
+        if n & 1:
+            count += 1
+            n = n + 1 if (n & 3) == 3 else n - 1
+        n >>= 1
+    return count
+
+
+def _lut_multiplier_cost(layer: DenseCost, hw_mults: int) -> int:
+    wa, wb = layer.weight_bits, layer.input_bits
+    if layer.reuse_factor == 1 and layer.csd_terms is not None:
+        return (layer.csd_terms - layer.nonzero) * (wa + wb)  # constant shift-add multipliers
+    return math.ceil(hw_mults * LUT_PER_MULT_BIT2 * wa * wb)
+
+
 def estimate_dense(layer: DenseCost, clock_period_ns: float) -> LayerEstimate:
     """Estimate one dense layer (see the module docstring for the model)."""
     rf = layer.reuse_factor
     hw_mults = math.ceil(layer.nonzero / rf)
     wa, wb = layer.weight_bits, layer.input_bits
-    to_lut = layer.strategy == "latency" and max(wa, wb) <= LUT_MULT_MAX_BITS
+    narrow = wa <= LUT_MULT_MAX_BITS if rf == 1 else max(wa, wb) <= LUT_MULT_MAX_BITS
+    to_lut = layer.strategy == "latency" and narrow
     lut_m, dsp_m = (hw_mults, 0) if to_lut else (0, hw_mults)
     depth = math.ceil(math.log2(layer.max_fan_in + 1)) if layer.max_fan_in > 0 else 0
     tree_cycles = math.ceil(depth / adder_levels_per_cycle(clock_period_ns))
     mult_cycles = 0 if hw_mults == 0 else (MULT_CYCLES_LUT if to_lut else MULT_CYCLES_DSP)
     latency = mult_cycles + tree_cycles + (rf - 1) + 1
-    lut = math.ceil(lut_m * LUT_PER_MULT_BIT2 * wa * wb) + hw_mults * layer.accum_bits
+    adder_bits = min(layer.accum_bits, wa + wb + depth)
+    lut = (_lut_multiplier_cost(layer, hw_mults) if to_lut else 0) + hw_mults * adder_bits
     ff = hw_mults * (wa + wb) + layer.n_out * layer.result_bits
     if rf > 1:
         ff += layer.n_out * layer.accum_bits
@@ -238,6 +262,7 @@ def layer_costs(network: FirmwareNetwork) -> list[DenseCost | ActivationCost]:
                 weight_bits=layer.weight_t.width, input_bits=in_t.width,
                 accum_bits=layer.accum_t.width, result_bits=layer.result_t.width,
                 reuse_factor=layer.reuse_factor, strategy=strategy,  # type: ignore[arg-type]
+                csd_terms=sum(csd_digits(c) for c in layer.weight_codes().ravel() if c),
             ))
         else:
             size = 1024

@@ -139,13 +139,16 @@ class FixedType:
         return int(quantize_float(float(x), *self.params()))
 
     def covering(self, lo: float, hi: float) -> FixedType:
-        """Same width and modes, with the fewest integer bits such that ``max(|lo|, |hi|)`` is
-        below ``2**(I - signed)`` (values within one LSB of the top saturate)."""
+        """Same width and modes, with the fewest integer bits such that ``max(|lo|, |hi|)`` rounds
+        to a representable value (it is at most ``max + lsb/2``)."""
         m = max(abs(lo), abs(hi))
         if not math.isfinite(m):
             raise TrigkitError(f"cannot choose integer bits for a non-finite range [{lo}, {hi}]")
         e = math.frexp(m)[1] if m > 0 else 1 - self.width
-        return FixedType(self.width, e + (1 if self.signed else 0), self.signed, self.rounding, self.overflow)
+        t = FixedType(self.width, e + (1 if self.signed else 0), self.signed, self.rounding, self.overflow)
+        if m > t.max + t.lsb / 2:  # would saturate by more than rounding: one more integer bit
+            t = FixedType(self.width, t.integer + 1, self.signed, self.rounding, self.overflow)
+        return t
 
 
 # ------------------------------------------------------------------------------------------

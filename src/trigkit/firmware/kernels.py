@@ -195,6 +195,47 @@ def softmax(
     return out
 
 
+@njit(cache=True, inline="always")
+def _trunc_div(a: int, b: int) -> int:
+    """C integer division (towards zero) for ``b > 0``."""
+    return a // b if a >= 0 else -((-a) // b)
+
+
+@njit(cache=True, parallel=True)
+def sigmoid(
+    x: np.ndarray,
+    fx: int,
+    table: np.ndarray,
+    f_table: int,
+    res_w: int,
+    res_f: int,
+    res_s: bool,
+    res_q: int,
+    res_o: int,
+) -> np.ndarray:
+    """``nnet::sigmoid``: ``index = int(x * N / 16) + N / 2`` clamped, ``res = table[index]``.
+
+    ``x * N / 16`` is an exact ap_fixed product divided (towards zero) by 16; its conversion
+    to ``int`` truncates towards zero as C does.
+    """
+    n_table = table.shape[0]
+    out = np.empty(x.shape, dtype=np.int64)
+    for r in prange(x.shape[0]):
+        for c in range(x.shape[1]):
+            q1 = _trunc_div(x[r, c] * n_table, 16)  # code of the quotient, fx fraction bits
+            if fx > 0:
+                data_round = _trunc_div(q1, 1 << fx)
+            else:
+                data_round = q1 << (-fx)
+            index = data_round + (8 * n_table) // 16
+            if index < 0:
+                index = 0
+            if index > n_table - 1:
+                index = n_table - 1
+            out[r, c] = requantize(table[index], f_table, res_w, res_f, res_s, res_q, res_o)
+    return out
+
+
 def reduce_plan(n: int) -> np.ndarray:
     """The adder tree of ``nnet::reduce<T, N, Op_add>`` as ``(dst, a, b)`` rows over a scratch
     buffer (inputs in slots ``0..n-1``, results from slot ``n`` on)."""

@@ -79,8 +79,14 @@ class SoftmaxSpec:
 
 @dataclass(frozen=True)
 class SigmoidSpec:
+    """hls4ml sigmoid table: ``table_size`` entries over [-8, 8) of ``table_t``."""
+
     table_size: int = 1024
     table_t: FixedType = FixedType(18, 8)
+
+    def __post_init__(self) -> None:
+        if not _pow2(self.table_size) or self.table_size < 16:
+            raise TrigkitError(f"sigmoid table_size {self.table_size} must be a power of two >= 16")
 
 
 @dataclass(frozen=True, eq=False)

@@ -69,15 +69,17 @@ def class_weights(labels: np.ndarray, n_classes: int) -> np.ndarray:
     return w
 
 
-def _loss(module: nn.Module, data: TensorData, crit: nn.Module, batch_size: int) -> float:
+def _loss(module: nn.Module, data: TensorData, weight: torch.Tensor, batch_size: int) -> float:
+    """Class-weighted mean cross-entropy over all of ``data`` (same normalisation as one batch)."""
     module.eval()
-    total = 0.0
+    total, norm = 0.0, 0.0
     with torch.no_grad():
         for i in range(0, len(data), batch_size):
             xs = [torch.from_numpy(x[i : i + batch_size]) for x in data.inputs]
             y = torch.from_numpy(data.labels[i : i + batch_size])
-            total += float(crit(module(*xs), y)) * len(y)
-    return total / max(len(data), 1)
+            total += float(nn.functional.cross_entropy(module(*xs), y, weight=weight, reduction="sum"))
+            norm += float(weight[y].sum())
+    return total / max(norm, 1e-12)
 
 
 def _as_tensors(d: TensorData | FeatureSet, pre: Preprocessing | None, what: str) -> TensorData:
@@ -105,7 +107,8 @@ def fit(module: nn.Module, train: TensorData | FeatureSet, val: TensorData | Fea
     if tr.labels.max() >= n_classes or tr.labels.min() < 0:
         raise TrigkitError(f"labels outside 0..{n_classes - 1} for a {n_classes}-class model")
     w = class_weights(tr.labels, n_classes) if balance_classes else np.ones(n_classes)
-    crit = nn.CrossEntropyLoss(weight=torch.tensor(w, dtype=torch.float32))
+    weight = torch.tensor(w, dtype=torch.float32)
+    crit = nn.CrossEntropyLoss(weight=weight)
     opt = torch.optim.Adam(module.parameters(), lr=lr, weight_decay=weight_decay)
     gen = torch.Generator().manual_seed(seed)
     tensors = [torch.from_numpy(x) for x in tr.inputs]
@@ -126,7 +129,7 @@ def fit(module: nn.Module, train: TensorData | FeatureSet, val: TensorData | Fea
                 opt.step()
                 run += loss.item() * len(idx)
             tl.append(run / len(tr))
-            vl.append(_loss(module, va, crit, 4 * batch_size))
+            vl.append(_loss(module, va, weight, 4 * batch_size))
             log.info("epoch %d: train loss %.4f, val loss %.4f", epoch + 1, tl[-1], vl[-1])
             bar.update(epoch + 1, tl[-1], vl[-1])
             if vl[-1] < best - 1e-6:

@@ -102,18 +102,22 @@ def _check(process: str, n_events: int, seed: int, lumi_pb: float, chunk_size: i
 def iter_generate(
     process: str, n_events: int, seed: int, *, lumi_pb: float = 1000.0, chunk_size: int = 100_000
 ) -> Iterator[EventBatch]:
-    """Yield the sample in chunks of at most ``chunk_size`` events."""
+    """Yield the sample in chunks of at most ``chunk_size`` events (arguments checked at once)."""
+    proc = _check(process, n_events, seed, lumi_pb, chunk_size)
+    return _chunks(proc, int(n_events), int(seed), float(lumi_pb), int(chunk_size))
+
+
+def _chunks(proc: Process, n_events: int, seed: int, lumi_pb: float, chunk_size: int) -> Iterator[EventBatch]:
     from trigkit.events.generator.build import generate_chunk, to_batch
 
-    proc = _check(process, n_events, seed, lumi_pb, chunk_size)
     strata = _strata(proc)
-    source = f"trigkit-generator:{process}:seed={seed}:n={n_events}"
+    source = f"trigkit-generator:{proc.name}:seed={seed}:n={n_events}"
     for first in range(0, n_events, chunk_size):
         n = min(chunk_size, n_events - first)
-        jets, fatjets, truth = generate_chunk(proc.proc_id, int(seed), first, n, strata)
-        weight = sample_weights(process, n_events, lumi_pb, first, n)
-        logger.debug("generated %s events %d..%d", process, first, first + n)
-        yield to_batch(jets, fatjets, truth, weight, process, float(lumi_pb), source)
+        jets, fatjets, truth = generate_chunk(proc.proc_id, seed, first, n, strata)
+        weight = sample_weights(proc.name, n_events, lumi_pb, first, n)
+        logger.debug("generated %s events %d..%d", proc.name, first, first + n)
+        yield to_batch(jets, fatjets, truth, weight, proc.name, lumi_pb, source)
 
 
 def generate(process: str, n_events: int, seed: int, *, lumi_pb: float = 1000.0) -> EventBatch:

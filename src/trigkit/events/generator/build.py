@@ -7,7 +7,14 @@ import numpy as np
 
 from trigkit.events.batch import EventBatch
 from trigkit.events.generator import constants as c
-from trigkit.events.generator.constituents import C_CHARGE, C_D0SIG, C_DETA, C_DPHI, C_PT, N_CON_COLS
+from trigkit.events.generator.constituents import (
+    C_CHARGE,
+    C_D0SIG,
+    C_DETA,
+    C_DPHI,
+    C_PT,
+    N_CON_COLS,
+)
 from trigkit.events.generator.kernels import (
     PASS_CONSTITUENTS,
     PASS_EVENT,

@@ -50,6 +50,37 @@ def permute_rows(arr: np.ndarray, order: np.ndarray) -> None:
         arr[:n] = arr[:n][order]
 
 
+@njit(cache=True)
+def one_event(
+    key: np.uint64, proc: int, g: int, strat_lo: np.ndarray, strat_hi: np.ndarray, strat_slope: np.ndarray,
+    jf: np.ndarray, ji: np.ndarray, ff: np.ndarray, fi: np.ndarray, fp: np.ndarray, truth: np.ndarray,
+) -> tuple[int, int]:
+    """Event g into its slots; return (n jets, n large-R jets)."""
+    st = stream(key, g)
+    part, pid, gsplit, res, rtype, rdau, rnd = new_partons()
+    for c in range(N_T):
+        truth[c] = np.nan
+    if proc == PROC_HH4B:
+        npart, nres, nhard = hh4b_event(st, part, pid, res, rtype, rdau, rnd, truth)
+    elif proc == PROC_QCD:
+        k = g % strat_lo.shape[0]
+        npart, nres, nhard = qcd_event(st, strat_lo[k], strat_hi[k], strat_slope[k], part, pid, truth)
+    else:
+        npart, nres, nhard = ttbar_event(st, part, pid, res, rtype, rdau, rnd)
+    npart = fsr(st, part, pid, npart, 0, nhard)
+    gluon_splitting(st, pid, gsplit, npart)
+    nf = make_fatjets(st, part, pid, gsplit, npart, res, rtype, rdau, rnd, nres, ff, fi, fp)
+    order = np.argsort(-ff[:nf, FF_PT])
+    permute_rows(ff, order)
+    permute_rows(fi, order)
+    permute_rows(fp, order)
+    nj = make_jets(st, part, pid, gsplit, npart, jf, ji)
+    order = np.argsort(-jf[:nj, JF_PT])
+    permute_rows(jf, order)
+    permute_rows(ji, order)
+    return nj, nf
+
+
 @njit(cache=True, parallel=True)
 def event_pass(
     key: np.uint64, proc: int, first: int, n: int,
@@ -57,33 +88,28 @@ def event_pass(
     jf: np.ndarray, ji: np.ndarray, njet: np.ndarray,
     ff: np.ndarray, fi: np.ndarray, fp: np.ndarray, nfat: np.ndarray, truth: np.ndarray,
 ) -> None:
-    nstrata = strat_lo.shape[0]
     for e in prange(n):
-        g = first + e
-        st = stream(key, g)
-        part, pid, gsplit, res, rtype, rdau, rnd = new_partons()
-        for c in range(N_T):
-            truth[e, c] = np.nan
-        if proc == PROC_HH4B:
-            npart, nres, nhard = hh4b_event(st, part, pid, res, rtype, rdau, rnd, truth[e])
-        elif proc == PROC_QCD:
-            k = g % nstrata
-            npart, nres, nhard = qcd_event(st, strat_lo[k], strat_hi[k], strat_slope[k], part, pid, truth[e])
-        else:
-            npart, nres, nhard = ttbar_event(st, part, pid, res, rtype, rdau, rnd)
-        npart = fsr(st, part, pid, npart, 0, nhard)
-        gluon_splitting(st, pid, gsplit, npart)
-        nf = make_fatjets(st, part, pid, gsplit, npart, res, rtype, rdau, rnd, nres, ff[e], fi[e], fp[e])
-        order = np.argsort(-ff[e, :nf, FF_PT])
-        permute_rows(ff[e], order)
-        permute_rows(fi[e], order)
-        permute_rows(fp[e], order)
-        nfat[e] = nf
-        nj = make_jets(st, part, pid, gsplit, npart, jf[e], ji[e])
-        order = np.argsort(-jf[e, :nj, JF_PT])
-        permute_rows(jf[e], order)
-        permute_rows(ji[e], order)
+        nj, nf = one_event(key, proc, first + e, strat_lo, strat_hi, strat_slope, jf[e], ji[e], ff[e], fi[e], fp[e], truth[e])
         njet[e] = nj
+        nfat[e] = nf
+
+
+@njit(cache=True)
+def event_tracks(
+    key: np.uint64, g: int, j0: int, j1: int, jf: np.ndarray, ji: np.ndarray, trk_offsets: np.ndarray, out: np.ndarray
+) -> None:
+    st = stream(key, g)
+    scratch = np.empty((MAXTRK, N_TRACK_COLS), dtype=np.float32)
+    for j in range(j0, j1):
+        a, b = trk_offsets[j], trk_offsets[j + 1]
+        if b > a:
+            jet_tracks(
+                st, jf[j, JF_PT], jf[j, 1], ji[j, JI_HCODE], jf[j, JF_XHAD], jf[j, JF_DZ],
+                ji[j, JI_NHAD], ji[j, JI_NFRAG], scratch,
+            )
+            for t in range(b - a):
+                for c in range(N_TRACK_COLS):
+                    out[c, a + t] = scratch[t, c]
 
 
 @njit(cache=True, parallel=True)
@@ -94,18 +120,23 @@ def track_pass(
     """jf/ji: flat per-jet columns of the event pass; out: float32[N_TRACK_COLS, n_tracks]."""
     n = jet_offsets.shape[0] - 1
     for e in prange(n):
-        st = stream(key, first + e)
-        scratch = np.empty((MAXTRK, N_TRACK_COLS), dtype=np.float32)
-        for j in range(jet_offsets[e], jet_offsets[e + 1]):
-            a, b = trk_offsets[j], trk_offsets[j + 1]
-            if b > a:
-                jet_tracks(
-                    st, jf[j, JF_PT], jf[j, 1], ji[j, JI_HCODE], jf[j, JF_XHAD], jf[j, JF_DZ],
-                    ji[j, JI_NHAD], ji[j, JI_NFRAG], scratch,
-                )
-                for t in range(b - a):
-                    for c in range(N_TRACK_COLS):
-                        out[c, a + t] = scratch[t, c]
+        event_tracks(key, first + e, jet_offsets[e], jet_offsets[e + 1], jf, ji, trk_offsets, out)
+
+
+@njit(cache=True)
+def event_constituents(
+    key: np.uint64, g: int, j0: int, j1: int, fat_pt: np.ndarray, prongs: np.ndarray, nprong: np.ndarray,
+    con_offsets: np.ndarray, out: np.ndarray,
+) -> None:
+    st = stream(key, g)
+    scratch = np.empty((MAXCON, N_CON_COLS), dtype=np.float32)
+    for j in range(j0, j1):
+        a, b = con_offsets[j], con_offsets[j + 1]
+        if b > a:
+            fatjet_constituents(st, fat_pt[j], prongs[j], nprong[j], b - a, scratch)
+            for t in range(b - a):
+                for c in range(N_CON_COLS):
+                    out[c, a + t] = scratch[t, c]
 
 
 @njit(cache=True, parallel=True)
@@ -116,12 +147,4 @@ def constituent_pass(
     """out: float32[N_CON_COLS, n_constituents]."""
     n = fat_offsets.shape[0] - 1
     for e in prange(n):
-        st = stream(key, first + e)
-        scratch = np.empty((MAXCON, N_CON_COLS), dtype=np.float32)
-        for j in range(fat_offsets[e], fat_offsets[e + 1]):
-            a, b = con_offsets[j], con_offsets[j + 1]
-            if b > a:
-                fatjet_constituents(st, fat_pt[j], prongs[j], nprong[j], b - a, scratch)
-                for t in range(b - a):
-                    for c in range(N_CON_COLS):
-                        out[c, a + t] = scratch[t, c]
+        event_constituents(key, first + e, fat_offsets[e], fat_offsets[e + 1], fat_pt, prongs, nprong, con_offsets, out)

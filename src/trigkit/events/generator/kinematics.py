@@ -13,20 +13,20 @@ from trigkit.events.generator.rng import uniform
 TWO_PI = 2.0 * np.pi
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def wrap_phi(phi: float) -> float:
     """Map an angle to [-pi, pi)."""
     return (phi + np.pi) % TWO_PI - np.pi
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def delta_r(eta1: float, phi1: float, eta2: float, phi2: float) -> float:
     dphi = wrap_phi(phi1 - phi2)
     deta = eta1 - eta2
     return np.sqrt(deta * deta + dphi * dphi)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def to_cartesian(pt: float, eta: float, phi: float, m: float) -> tuple[float, float, float, float]:
     px = pt * np.cos(phi)
     py = pt * np.sin(phi)
@@ -35,7 +35,7 @@ def to_cartesian(pt: float, eta: float, phi: float, m: float) -> tuple[float, fl
     return px, py, pz, e
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def to_ptetaphim(px: float, py: float, pz: float, e: float) -> tuple[float, float, float, float]:
     pt = np.sqrt(px * px + py * py)
     pt_safe = max(pt, 1e-9)
@@ -46,14 +46,14 @@ def to_ptetaphim(px: float, py: float, pz: float, e: float) -> tuple[float, floa
     return pt, eta, phi, m
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def from_mass_pt_y_phi(m: float, pt: float, y: float, phi: float) -> tuple[float, float, float, float]:
     """Four-vector of a system with mass, transverse momentum, rapidity and azimuth."""
     mt = np.sqrt(m * m + pt * pt)
     return pt * np.cos(phi), pt * np.sin(phi), mt * np.sinh(y), mt * np.cosh(y)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def boost(
     px: float, py: float, pz: float, e: float, bx: float, by: float, bz: float
 ) -> tuple[float, float, float, float]:
@@ -72,7 +72,7 @@ def boost(
     )
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def breakup_momentum(m: float, m1: float, m2: float) -> float:
     """Momentum of the daughters of m -> m1 m2 in the rest frame of m."""
     s = (m * m - (m1 + m2) ** 2) * (m * m - (m1 - m2) ** 2)

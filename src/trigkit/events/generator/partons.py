@@ -32,7 +32,7 @@ def new_partons() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.nd
     return part, pid, gsplit, res, rtype, rdau, rnd
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def add_parton(
     part: np.ndarray, pid: np.ndarray, n: int, p4: tuple[float, float, float, float], flavour: int
 ) -> int:

@@ -27,7 +27,7 @@ _S11 = np.uint64(11)
 _INV53 = 1.0 / 9007199254740992.0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def mix64(z: np.uint64) -> np.uint64:
     z = (z ^ (z >> _S30)) * _M1
     z = (z ^ (z >> _S27)) * _M2
@@ -42,7 +42,7 @@ def stream_key(seed: int, process_id: int, pass_id: int) -> np.uint64:
     return k
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def stream(key: np.uint64, index: int) -> np.ndarray:
     """Fresh state array for event ``index`` under ``key``."""
     st = np.empty(1, dtype=np.uint64)
@@ -50,19 +50,19 @@ def stream(key: np.uint64, index: int) -> np.ndarray:
     return st
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def next_u64(st: np.ndarray) -> np.uint64:
     st[0] += _GOLDEN
     return mix64(st[0])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def uniform(st: np.ndarray) -> float:
     """Uniform in (0, 1): never exactly 0, so log(u) is safe."""
     return (np.float64(next_u64(st) >> _S11) + 0.5) * _INV53
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def normal(st: np.ndarray) -> float:
     """Standard normal (Box-Muller, one of the pair)."""
     u1 = uniform(st)
@@ -70,7 +70,7 @@ def normal(st: np.ndarray) -> float:
     return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def exponential(st: np.ndarray) -> float:
     return -np.log(uniform(st))
 
@@ -116,7 +116,7 @@ def beta(st: np.ndarray, a: float, b: float) -> float:
     return x / (x + y)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def choice_index(st: np.ndarray, cumulative: np.ndarray) -> int:
     """Index drawn from a cumulative probability table (last entry 1)."""
     u = uniform(st)

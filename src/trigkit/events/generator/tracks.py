@@ -41,17 +41,17 @@ T_PT, T_DETA, T_DPHI, T_D0, T_Z0, T_D0SIG, T_Z0SIG = range(7)
 N_TRACK_COLS = 7
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def sigma_d0(pt: float, eta: float) -> float:
     return np.sqrt(0.012**2 + (0.085 * np.sqrt(np.cosh(eta)) / pt) ** 2)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def sigma_z0(pt: float, eta: float) -> float:
     return np.sqrt(0.030**2 + (0.100 * np.cosh(eta) ** 1.5 / pt) ** 2)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def smear(st: np.ndarray) -> float:
     """Resolution pull with non-Gaussian tails."""
     u = uniform(st)
@@ -59,7 +59,7 @@ def smear(st: np.ndarray) -> float:
     return scale * normal(st)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def signed(value: float, sign_arg: float) -> float:
     return abs(value) if sign_arg >= 0.0 else -abs(value)
 
