@@ -60,3 +60,50 @@ def test_report_gpu_bundle_shows_manifest(tmp_path: Path, capsys: pytest.Capture
 def test_report_not_a_bundle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", str(tmp_path)]) == 1
     assert "not a trigkit bundle" in capsys.readouterr().err
+
+
+def test_report_vendor_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.firmware.test_vendor_reports import CSYNTH_XML
+
+    write_fpga_bundle(tmp_path / "b", n=50)
+    syn = tmp_path / "synth_elsewhere" / "myproject_prj" / "solution1" / "syn" / "report"
+    syn.mkdir(parents=True)
+    (syn / "csynth.xml").write_text(CSYNTH_XML)
+    out_json = tmp_path / "r.json"
+    args = ["report", str(tmp_path / "b"), "--vendor-dir", str(tmp_path / "synth_elsewhere"),
+            "--budget-ns", "50", "--json", str(out_json)]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "7-9 cycles = 45 ns" in text and "63018" in text
+    data = json.loads(out_json.read_text())
+    assert data["latency"][0]["source"].startswith("vendor") and data["fits_budget"] is True
+    assert main(["report", str(tmp_path / "b"), "--vendor-dir", str(tmp_path / "nope")]) == 1
+
+
+def test_report_model_option_computes_float_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import numpy as np
+    import torch
+
+    from tests.firmware.report_bundles import float_forward
+    from trigkit.models.configs import MLPConfig
+    from trigkit.models.preprocessing import Preprocessing
+    from trigkit.models.saved import TrainedModel
+
+    net, ref = write_fpga_bundle(tmp_path / "b", n=120, float_outputs=False)
+    cfg = MLPConfig(n_features=4, n_classes=3, hidden=(6,))
+    module = cfg.build()
+    linears = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
+    dense = [layer for layer in net.layers if layer.kind == "dense"]
+    with torch.no_grad():
+        for lin, layer in zip(linears, dense, strict=True):
+            lin.weight.copy_(torch.from_numpy(layer.weight))
+            lin.bias.copy_(torch.from_numpy(layer.bias))
+    pre = Preprocessing("l1jets", ("jets",), net.input_names, (0.0,) * 4, (1.0,) * 4)
+    TrainedModel("tiny", module, pre, cfg, ("jets",), ("a", "b", "c")).save(tmp_path / "m.pt")
+    out_json = tmp_path / "r.json"
+    assert main(["report", str(tmp_path / "b"), "--model", str(tmp_path / "m.pt"), "--json", str(out_json)]) == 0
+    acc = json.loads(out_json.read_text())["accuracy"]
+    finite = np.all(np.isfinite(ref["x"]), axis=1)
+    want = np.mean(np.argmax(float_forward(net, ref["x"]), axis=1)[finite] == np.argmax(ref["fw"], axis=1)[finite])
+    assert acc["n"] == finite.sum() and acc["agreement"] == pytest.approx(want)
+    assert "agreement" in capsys.readouterr().out

@@ -115,9 +115,9 @@ def test_pinned_types_are_used(calib):
 
 
 def test_unsupported_layers_are_named(calib):
-    with pytest.raises(TrigkitError, match="Conv1d"):
+    with pytest.raises(TrigkitError, match=r"layer '0' \(Conv1d\)"):
         flatten_mlp(nn.Sequential(nn.Conv1d(1, 2, 3), nn.ReLU()))
-    with pytest.raises(TrigkitError, match="Tanh"):
+    with pytest.raises(TrigkitError, match=r"layer '1' \(Tanh\)"):
         quantize_module(nn.Sequential(nn.Linear(8, 4), nn.Tanh()), QATConfig(), calib)
     with pytest.raises(TrigkitError, match="calibration inputs"):
         quantize_module(_mlp(), QATConfig(), calib[:, :3])
@@ -147,3 +147,16 @@ def test_weight_overflow_is_reported_per_layer(calib, caplog):
     expected = int((m[0].weight.abs() > 0.96875).sum())
     assert list(over) == ["fc1"] and over["fc1"]["weight"] == expected >= 3
     assert "layer 'fc1'" in caplog.text and "saturated" in caplog.text
+
+
+def test_forward_that_is_not_the_layer_sequence_is_refused(calib):
+    class Skip(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = _mlp((8, 8, 8))
+
+        def forward(self, x):
+            return self.net(x) + x  # a residual connection hls4ml's Sequential path would lose
+
+    with pytest.raises(TrigkitError, match="not the plain sequence"):
+        quantize_module(Skip(), QATConfig(), calib)

@@ -151,3 +151,14 @@ def test_cli_bad_input(tmp_path, capsys, saved_model):
                  "--out", str(tmp_path / "b")]) == 1  # fmt: skip
     assert "backend" in capsys.readouterr().err
     assert not (tmp_path / "b").exists()
+
+
+def test_narrow_weight_precision_is_reported(saved_model, tmp_path):
+    from trigkit.compile.qat_config import LayerQuant, QATConfig
+    from trigkit.compile.target_fpga import FpgaCompileConfig, compile_fpga
+
+    narrow = QATConfig(bits=6, layers={"fc1": LayerQuant(weight="ap_fixed<4,-3,AP_RND,AP_SAT>")})
+    cfg = FpgaCompileConfig(qat=narrow, fail_on_weight_overflow=True)
+    with pytest.raises(TrigkitError, match=r"precision too narrow.*fc1: \d+ weights outside ap_fixed<4,-3"):
+        compile_fpga(saved_model, tmp_path / "b", config=cfg)
+    assert not (tmp_path / "b").exists()

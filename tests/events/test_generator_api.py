@@ -101,3 +101,25 @@ def test_cli_bad_input_is_one_line_error(tmp_path, capsys, argv, match):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:") and match in err[0]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_numba_cache_stamp_tracks_kernel_sources(tmp_path, monkeypatch):
+    from trigkit.events.generator import _cache
+
+    pkg = tmp_path / "gen"
+    (pkg / "__pycache__").mkdir(parents=True)
+    (pkg / "tracks.py").write_text("x = 1\n")
+    stale = pkg / "__pycache__" / "kernels.event_pass-1.py311.nbi"
+    stale.write_text("old")
+    monkeypatch.setattr(_cache, "_HERE", pkg)
+    _cache.sync_numba_cache()
+    assert not stale.exists()  # first sight of these sources: cache dropped
+    stale.write_text("new")
+    _cache.sync_numba_cache()
+    assert stale.exists()  # unchanged sources: cache kept
+    (pkg / "build.py").write_text("y = 2\n")  # not jitted: no effect
+    _cache.sync_numba_cache()
+    assert stale.exists()
+    (pkg / "tracks.py").write_text("x = 2\n")
+    _cache.sync_numba_cache()
+    assert not stale.exists()

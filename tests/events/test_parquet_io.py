@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 
 import awkward as ak
 import numpy as np
@@ -32,6 +33,14 @@ def test_round_trip_equal_with_metadata(tmp_path, batch):
     np.testing.assert_array_equal(back.weight, batch.weight)
     assert [len(b) for b in iter_parquet(path)] == [400, 500]
     assert pq.ParquetFile(path).num_row_groups == 2
+
+
+def test_output_has_umask_permissions(tmp_path, batch):
+    path = tmp_path / "p.parquet"
+    write_parquet([batch[:5]], path)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
 
 
 def test_same_input_same_bytes(tmp_path):

@@ -226,3 +226,12 @@ def test_no_reports_is_empty_and_garbage_is_refused(tmp_path: Path) -> None:
     util.write_text("| nothing | here |\n")
     with pytest.raises(TrigkitError, match="utilization"):
         parse_vivado_utilization(util)
+
+
+def test_only_listed_files_are_read(tmp_path: Path) -> None:
+    rep = tmp_path / "syn" / "report"
+    rep.mkdir(parents=True)
+    (rep / "csynth.xml").write_text(CSYNTH_XML)
+    (tmp_path / "vivado_synth.rpt").write_text(UTIL_RPT)
+    assert [r.lut for r in find_vendor_reports(tmp_path, only={"vivado_synth.rpt"})] == [28385]
+    assert find_vendor_reports(tmp_path, only=set()) == []

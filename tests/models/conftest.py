@@ -11,6 +11,17 @@ from trigkit.events.batch import EventBatch
 N_EVENTS = 2000
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread():
+    """Several torch threads on a shared 2-core machine are many times slower than one."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def hh4b() -> EventBatch:
     from trigkit.events.generator import generate
@@ -38,3 +49,12 @@ def small(hh4b: EventBatch, qcd: EventBatch) -> list[EventBatch]:
 
 def replace_jets(batch: EventBatch, jets: object) -> EventBatch:
     return dataclasses.replace(batch, jets=jets)
+
+
+@pytest.fixture(scope="session")
+def tiny_btag(small):
+    """A tiny DeepSets b-tagger trained for one epoch (plumbing tests only)."""
+    from trigkit.models.training import train
+
+    return train("btag-deepsets", small, epochs=1, seed=0, progress=False,
+                 overrides={"phi": (16, 16), "rho": (16,)})

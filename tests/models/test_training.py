@@ -79,8 +79,7 @@ def test_unknown_model_name():
 
 def test_learns_something(events):
     """A few epochs on ~2k events beat chance clearly and get near the IP3D-like baseline."""
-    torch.set_num_threads(2)
-    tm = train("l1-mlp", events, seed=0, epochs=6, batch_size=256, lr=3e-3, progress=False)
+    tm = train("l1-mlp", events, seed=0, epochs=4, batch_size=512, lr=3e-3, progress=False)
     ev = evaluate(tm, tm_val_features(tm, events))
     model_auc = ev.model.auc
     base_auc = ev.baselines[0].auc  # second-highest track d0 significance

@@ -37,6 +37,7 @@ def _compile(
     part: str = typer.Option("xcvu9p-flga2104-2L-e", "--part", help="[fpga] FPGA part."),
     clock_ns: float = typer.Option(5.0, "--clock-ns", help="[fpga] clock period in ns (5 = 200 MHz)."),
     n_reference: int = typer.Option(1000, "--n-reference", min=10, help="[fpga] reference inputs checked and stored."),
+    strict_overflow: bool = typer.Option(False, "--strict-overflow", help="[fpga] fail if a weight saturates."),
     keep_csim: Path | None = typer.Option(None, "--keep-csim", help="[fpga] keep the built C simulation project here."),
     # GPU
     precision: str = typer.Option("fp32", "--precision", help="[gpu] fp32, fp16 or int8."),
@@ -61,14 +62,22 @@ def _compile(
                              opt_batch=opt_batch, max_batch=max_batch, **kw)  # fmt: skip
     else:
         bundle = _compile_fpga(model, out, bits, softmax, backend, strategy, reuse_factor, part,
-                               clock_ns, n_reference, calib_events, keep_csim)  # fmt: skip
+                               clock_ns, n_reference, calib_events, keep_csim, strict_overflow)  # fmt: skip
     m = bundle.manifest
     con.print(f"wrote {m.target} bundle {bundle.path} ({m.backend}, {m.precision}, {len(m.files)} files)")
+    if target == "fpga":
+        info = m.target_info
+        con.print(f"{info['reference_rows']} reference inputs (random, extremes, NaN/Inf): numba emulation, "
+                  "torch QAT model and hls4ml C simulation agree bit for bit")  # fmt: skip
+        for name, o in info.get("weight_overflow", {}).items():
+            con.print(f"[yellow]overflow[/] layer {name}: {o['weight']} weights saturate in {o['weight_t']}, "
+                      f"{o['bias']} biases in {o['bias_t']}")  # fmt: skip
 
 
 def _compile_fpga(model: Path, out: Path, bits: int | None, softmax: bool, backend: str, strategy: str,
                   reuse_factor: int, part: str, clock_ns: float, n_reference: int,
-                  calib_events: Path | None, keep_csim: Path | None) -> object:  # fmt: skip
+                  calib_events: Path | None, keep_csim: Path | None,
+                  strict_overflow: bool) -> object:  # fmt: skip
     from pydantic import ValidationError
     from rich.console import Console
 
@@ -78,7 +87,8 @@ def _compile_fpga(model: Path, out: Path, bits: int | None, softmax: bool, backe
     try:
         qat = QATConfig(bits=bits, softmax=softmax) if bits is not None else (QATConfig(softmax=True) if softmax else None)
         config = FpgaCompileConfig(qat=qat, backend=backend, strategy=strategy, reuse_factor=reuse_factor,
-                                   part=part, clock_period_ns=clock_ns, n_reference=n_reference)  # fmt: skip
+                                   part=part, clock_period_ns=clock_ns, n_reference=n_reference,
+                                   fail_on_weight_overflow=strict_overflow)  # fmt: skip
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"])

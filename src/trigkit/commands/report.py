@@ -81,6 +81,9 @@ def report_cmd(
     rtl: bool = typer.Option(False, "--rtl", help="Run the RTL path now (da4ml + Verilator + yosys)."),
     rtl_dir: Path | None = typer.Option(None, "--rtl-dir", help="Where --rtl writes its project."),
     model: Path | None = typer.Option(None, "--model", help="Trained float model (.pt) to compare with."),
+    vendor_dir: Path | None = typer.Option(
+        None, "--vendor-dir", help="hls4ml project synthesised elsewhere (csynth.xml, vivado_synth.rpt)."
+    ),
 ) -> None:
     """Print accuracy, latency, II, resources and the budget verdict of a bundle."""
     import json
@@ -119,7 +122,8 @@ def report_cmd(
         if x is None:
             raise TrigkitError(f"{bundle}: --model needs exactly one reference input array")
         float_out = float_outputs_from_model(model, x, network)
-    rep = build_fpga_report(b, budget_ns=budget_ns, rtl_report=rtl_report, float_out=float_out)
+    rep = build_fpga_report(b, budget_ns=budget_ns, rtl_report=rtl_report, float_out=float_out,
+                            vendor_dir=vendor_dir)
     console.print(_fpga_table(rep))
     if json_out:
         write_text(json_out, json.dumps(rep.to_json(), indent=2, default=str))

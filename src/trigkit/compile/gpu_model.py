@@ -158,20 +158,14 @@ def _read_npz(path: Path, model: GpuModel) -> InputRows:
 
 
 def _read_events(path: Path, model: GpuModel) -> InputRows:
-    """Events file -> features -> the model's preprocessing (needs trigkit.models + readers)."""
-    pre = getattr(model.trained, "preprocessing", None)
-    if pre is None:
-        raise TrigkitError(f"{path}: reading events needs a saved trigkit model (with preprocessing)")
-    try:
-        from trigkit.events.io import read_events  # the readers' one entry point
-    except ImportError:
-        raise TrigkitError(
-            f"{path}: no events reader available here; pass an .npz with in_<input> arrays instead"
-        ) from None
-    from trigkit.models.features import extract
+    """Events file -> the model's own features and preprocessing (``TrainedModel`` API)."""
+    trained = model.trained
+    if trained is None or not hasattr(trained, "features"):
+        raise TrigkitError(f"{path}: reading events needs a saved trigkit model; pass an .npz of inputs instead")
+    from trigkit.events.sources import open_events
 
-    fs = extract(pre.kind, read_events(path), max_objects=pre.max_objects or None)
+    fs = trained.features(open_events(path))  # type: ignore[attr-defined]
     if len(fs) == 0:
         raise TrigkitError(f"{path}: no taggable objects in these events")
-    arrays = pre.transform(fs)
-    return InputRows(dict(zip(pre.input_names, arrays, strict=True)), fs.labels, str(path))
+    arrays = trained.model_inputs(fs)  # type: ignore[attr-defined]
+    return InputRows(dict(zip(model.input_names, arrays, strict=True)), np.asarray(fs.labels), str(path))

@@ -48,6 +48,7 @@ class Int8Config:
     calibration: Calibration = "entropy"
     percentile: float = 99.999
     per_channel: bool = True
+    histogram_bins: int = 2048  # percentile / entropy histograms (TensorRT uses 2048)
     batch: int = 512
     max_rows: int = 20_000
 
@@ -56,6 +57,8 @@ class Int8Config:
             raise TrigkitError(
                 f"unknown INT8 calibration '{self.calibration}'; valid: {', '.join(CALIBRATIONS)}"
             )
+        if self.histogram_bins < 256:
+            raise TrigkitError(f"histogram_bins {self.histogram_bins} too small; use >= 256 (int8 needs 128 quantized bins)")
         if not 0.0 < self.percentile <= 100.0:
             raise TrigkitError(f"calibration percentile {self.percentile} not in (0, 100]")
 
@@ -136,9 +139,9 @@ def _calibrate(fp32_onnx: Path, calib: dict[str, np.ndarray], step: int, cfg: In
     method, opts = {
         "max": (q.CalibrationMethod.MinMax, {"symmetric": True}),
         "percentile": (q.CalibrationMethod.Percentile,
-                       {"symmetric": True, "num_bins": 2048, "percentile": cfg.percentile}),
+                       {"symmetric": True, "num_bins": cfg.histogram_bins, "percentile": cfg.percentile}),
         "entropy": (q.CalibrationMethod.Entropy,
-                    {"symmetric": True, "num_bins": 2048, "num_quantized_bins": 128}),
+                    {"symmetric": True, "num_bins": cfg.histogram_bins, "num_quantized_bins": 128}),
     }[cfg.calibration]  # fmt: skip
     with contextlib.redirect_stdout(_LogWriter()):
         calibrator = create_calibrator(

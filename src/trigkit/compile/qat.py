@@ -202,12 +202,12 @@ def network_from_qat(qat: QATMLP, **overrides: object) -> FirmwareNetwork:
 # ------------------------------------------------------------------------------------------
 
 
-def flatten_mlp(module: nn.Module) -> list[nn.Module]:
+def flatten_mlp(module: nn.Module, prefix: str = "") -> list[nn.Module]:
     """The Linear/ReLU/Softmax sequence of an MLP; TrigkitError names any other layer."""
     if isinstance(module, nn.Sequential):
         out: list[nn.Module] = []
-        for child in module:
-            out.extend(flatten_mlp(child))
+        for name, child in module.named_children():
+            out.extend(flatten_mlp(child, f"{prefix}{name}."))
         return out
     if isinstance(module, (nn.Linear, nn.ReLU, nn.Softmax)):
         return [module]
@@ -215,10 +215,11 @@ def flatten_mlp(module: nn.Module) -> list[nn.Module]:
         return []
     children = list(module.named_children())
     if len(children) == 1 and isinstance(children[0][1], nn.Sequential):
-        return flatten_mlp(children[0][1])
+        return flatten_mlp(children[0][1], f"{prefix}{children[0][0]}.")
+    where = prefix.rstrip(".") or "<model>"
     raise TrigkitError(
-        f"layer '{type(module).__name__}' cannot be quantized for the FPGA; supported: an MLP of "
-        "nn.Linear / nn.ReLU / nn.Softmax (optionally inside one wrapper module)"
+        f"layer '{where}' ({type(module).__name__}) cannot be converted for the FPGA; supported: an "
+        "MLP of nn.Linear / nn.ReLU / nn.Softmax (optionally inside one wrapper module)"
     )
 
 
@@ -244,6 +245,7 @@ def quantize_module(
     x = torch.as_tensor(np.asarray(calib, dtype=np.float32))
     if x.ndim != 2 or x.shape[1] != linears[0].in_features or len(x) == 0:
         raise TrigkitError(f"calibration inputs: expected (n>0, {linears[0].in_features}), got {tuple(x.shape)}")
+    _check_same_function(module, seq, x[:64])
     modes = (config.rounding, config.overflow)
     in_t = _pin(config.input_type) or _int_bits_signed(config.input_bits, x.numpy(), config.range_quantile, modes)
     layers: list[FirmwareLayer] = []
@@ -259,10 +261,10 @@ def quantize_module(
         pin = config.layers.get(name, LayerQuant())
         with torch.no_grad():
             h = m(h)
-        w_np = m.weight.detach().double().numpy()
-        b_np = m.bias.detach().double().numpy() if m.bias is not None else np.zeros(m.out_features)
         if m.bias is None:
             raise TrigkitError(f"layer '{name}': nn.Linear without bias is not supported; use bias=True")
+        w_np = m.weight.detach().double().numpy()
+        b_np = m.bias.detach().double().numpy()
         wt = _pin(pin.weight) or _int_bits_signed(config.bits, w_np, 1.0, ("AP_RND_CONV", "AP_SAT"))
         bt = _pin(pin.bias) or _int_bits_signed(config.bits, b_np, 1.0, ("AP_RND_CONV", "AP_SAT"))
         acc = _pin(pin.accum) or _accum_type(prev_t, wt, bt, m.in_features, config)
@@ -313,6 +315,20 @@ def _n_saturated(values: np.ndarray, t: FixedType) -> int:
 def weight_overflow(network: FirmwareNetwork) -> dict[str, dict[str, object]]:
     """Per dense layer: how many weights / biases saturated when the network was quantized."""
     return {k: v for k, v in network.meta.get("weight_overflow", {}).items() if v["weight"] or v["bias"]}
+
+
+def _check_same_function(module: nn.Module, seq: list[nn.Module], x: torch.Tensor) -> None:
+    """The flattened layer sequence must compute what ``module.forward`` computes."""
+    with torch.no_grad():
+        want = module(x)
+        got = x
+        for m in seq:
+            got = m(got)
+    if want.shape != got.shape or not torch.allclose(want, got, rtol=1e-5, atol=1e-6):
+        raise TrigkitError(
+            f"{type(module).__name__}: its forward() is not the plain sequence of its layers "
+            "(Linear/ReLU/Softmax); only such MLPs can be converted for the FPGA"
+        )
 
 
 def _pin(text: str | None) -> FixedType | None:

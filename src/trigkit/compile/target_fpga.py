@@ -54,7 +54,9 @@ class FpgaCompileConfig(BaseModel):
     clock_period_ns: float = Field(default=5.0, gt=0)
     n_reference: int = Field(default=1000, ge=10)
     seed: int = 0
-    allow_weight_overflow: bool = Field(default=False, description="accept weights that saturate")
+    fail_on_weight_overflow: bool = Field(
+        default=False, description="refuse weights/biases that saturate (default: report them)"
+    )
 
 
 class FpgaTargetInfo(BaseModel):
@@ -111,11 +113,13 @@ def compile_fpga(
     )  # fmt: skip
     network = apply_build_options(qat.to_network(), config)
     over = weight_overflow(network)
-    if over and not config.allow_weight_overflow:
-        detail = "; ".join(f"{name}: {o['weight']} weights > {o['weight_t']} (max |w| {o['max_abs_weight']:.3g}), "
-                           f"{o['bias']} biases > {o['bias_t']}" for name, o in over.items())  # fmt: skip
-        raise TrigkitError(f"{model_path}: precision too narrow, values would saturate - {detail}; "
-                           "widen the types or set allow_weight_overflow")  # fmt: skip
+    if over:
+        detail = "; ".join(f"{name}: {o['weight']} weights outside {o['weight_t']} (max |w| "
+                           f"{o['max_abs_weight']:.3g}), {o['bias']} biases outside {o['bias_t']}"
+                           for name, o in over.items())  # fmt: skip
+        if config.fail_on_weight_overflow:
+            raise TrigkitError(f"{model_path}: precision too narrow, values saturate - {detail}")
+        log.warning("precision too narrow, values saturate (as in the QAT model) - %s", detail)
     info = {
         "qat_config": qcfg.to_dict(),
         "preprocessing": model.preprocessing.to_dict(),

@@ -45,6 +45,8 @@ class Int8Info(BaseModel):
     calibration: str
     calibration_rows: int
     calibration_source: str
+    max_abs_diff_vs_float: float
+    p99_abs_diff_vs_float: float
     auc_float: float | None = None
     auc_int8: float | None = None
     auc_relative_change: float | None = None
@@ -227,7 +229,9 @@ def _int8(model: GpuModel, fp32_path: Path, onnx_path: Path, rows: InputRows,
     p_int8 = onnx_export.onnx_probabilities(onnx_path, rows.inputs)
     diff = onnx_export.max_abs_diff(p_int8, p_float)
     info = {"calibration": cfg.calibration, "calibration_rows": len(p_float),  # type: ignore[attr-defined]
-            "calibration_source": rows.source, "auc_tolerance": int8.AUC_TOLERANCE}
+            "calibration_source": rows.source, "auc_tolerance": int8.AUC_TOLERANCE,
+            "max_abs_diff_vs_float": diff,
+            "p99_abs_diff_vs_float": float(np.percentile(np.abs(p_int8 - p_float).max(axis=1), 99))}
     if rows.labels is not None and len(np.unique(rows.labels == 0)) == 2:
         chk = int8.compare_auc(p_float, p_int8, rows.labels)
         info |= {"auc_float": chk.auc_float, "auc_int8": chk.auc_int8, "auc_relative_change": chk.auc_change}

@@ -42,6 +42,13 @@ def check_destination(path: Path) -> None:
             break
 
 
+def _default_permissions(path: Path) -> None:
+    """Temporary files are created 0600; give the final file the usual umask-based mode."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
 def _metadata(batch: EventBatch) -> dict[bytes, bytes]:
     return {
         FORMAT_KEY: FORMAT_VERSION,
@@ -97,6 +104,7 @@ def write_parquet(
             finally:
                 if writer is not None:
                     writer.close()
+            _default_permissions(tmp)
     except OSError as exc:
         raise TrigkitError(f"{dest}: cannot write ({exc.strerror or exc})") from exc
     logger.info("wrote %d events to %s", total, dest)

@@ -239,11 +239,11 @@ def quantize_float(x: float, width: int, frac: int, signed: bool, q: int, o: int
         return lo if math.copysign(1.0, x) < 0 else hi
     if x == 0.0:
         return 0
-    v = math.ldexp(x, frac)
-    if math.isinf(v):  # finite x, |x * 2**frac| >= 2**1024: a multiple of 2**971
+    if math.frexp(x)[1] + frac > 1024:  # finite x, |x * 2**frac| >= 2**1024: a multiple of 2**971
         if o == WRAP:
             return 0
         return lo if x < 0 else hi
+    v = math.ldexp(x, frac)
     if v == 0.0:  # underflow of a tiny x (frac < 0): the quotient is in (-1/2, 1/2)
         return -1 if (x < 0 and q == TRN) else 0
     t = np.floor(v)

@@ -109,10 +109,11 @@ class FpgaReport:
         best = self.best_latency()
         if best is None:
             return "no latency figure available"
+        ii = f", II {best.ii}" if best.ii is not None else ""
         if self.budget_ns is None:
-            return f"{best.ns:g} ns ({best.source}); no budget given"
+            return f"{best.ns:g} ns{ii} ({best.source}); no budget given"
         word = "FITS" if self.fits_budget else "EXCEEDS"
-        return f"{word} the {self.budget_ns:g} ns budget: {best.ns:g} ns ({best.source})"
+        return f"{word} the {self.budget_ns:g} ns budget: {best.ns:g} ns{ii} ({best.source})"
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -305,10 +306,12 @@ def vendor_figures(reports: list[Any], clock_period_ns: float | None) -> tuple[l
 
 
 def build_fpga_report(bundle: Any, budget_ns: float | None = None, rtl_report: Any = None,
-                      float_out: np.ndarray | None = None) -> FpgaReport:
+                      float_out: np.ndarray | None = None, vendor_dir: str | Path | None = None) -> FpgaReport:
     """Assemble the report of an FPGA bundle (already verified by ``load_bundle``).
 
     ``float_out``: float-model outputs on the reference inputs (else read from the bundle).
+    ``vendor_dir``: a copy of the project synthesised elsewhere, searched for vendor reports
+    besides the bundle's own (hash-verified) files.
     """
     from trigkit.firmware.rtl import RtlReport
     from trigkit.firmware.vendor_reports import find_vendor_reports
@@ -320,7 +323,12 @@ def build_fpga_report(bundle: Any, budget_ns: float | None = None, rtl_report: A
     notes: list[str] = []
     lat: list[LatencyFigure] = []
     res: list[ResourceFigure] = []
-    vl, vr = vendor_figures(find_vendor_reports(bundle.path), clock)
+    reports = find_vendor_reports(bundle.path, only=set(m.files))
+    if vendor_dir is not None:
+        if not Path(vendor_dir).is_dir():
+            raise TrigkitError(f"--vendor-dir {vendor_dir}: not a directory")
+        reports += find_vendor_reports(vendor_dir)
+    vl, vr = vendor_figures(reports, clock)
     lat += vl
     res += vr
     if rtl_report is None:

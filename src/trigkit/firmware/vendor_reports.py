@@ -205,8 +205,8 @@ _UTIL_NAMES = ("vivado_synth.rpt", "util.rpt", "utilization.rpt", "*_utilization
                "*_utilization_placed.rpt")
 
 
-def _pick_csynth_xml(root: Path) -> Path | None:
-    cands = sorted(root.rglob("*csynth.xml"))
+def _pick_csynth_xml(root: Path, allowed: set[Path] | None) -> Path | None:
+    cands = [p for p in sorted(root.rglob("*csynth.xml")) if allowed is None or p in allowed]
     if not cands:
         return None
     top_level = [p for p in cands if p.name == "csynth.xml"]
@@ -215,20 +215,26 @@ def _pick_csynth_xml(root: Path) -> Path | None:
     return min(cands, key=lambda p: (len(p.name), str(p)))  # <top>_csynth.xml beats sub-functions
 
 
-def find_vendor_reports(project_dir: str | Path) -> list[VendorReport]:
+def find_vendor_reports(project_dir: str | Path, only: set[str] | None = None) -> list[VendorReport]:
     """All vendor reports found under ``project_dir`` (HLS first, then Vivado utilization).
 
-    An HLS text report is used only when no ``csynth.xml`` exists. Unparseable files are logged
-    and skipped; an empty list means no vendor tool ran on this project.
+    ``only``: if given, the relative paths (posix) that may be read - e.g. the files a bundle's
+    manifest lists and hashes. An HLS text report is used only when no ``csynth.xml`` exists.
+    Unparseable files are logged and skipped; an empty list means no vendor tool ran here.
     """
     root = Path(project_dir)
     if not root.is_dir():
         return []
+    allowed = None if only is None else {root / name for name in only}
+
+    def ok(p: Path) -> bool:
+        return allowed is None or p in allowed
+
     found: list[VendorReport] = []
-    xml = _pick_csynth_xml(root)
-    hls_paths = [xml] if xml else sorted(root.rglob("*_csynth.rpt"))[:1]
+    xml = _pick_csynth_xml(root, allowed)
+    hls_paths = [xml] if xml else [p for p in sorted(root.rglob("*_csynth.rpt")) if ok(p)][:1]
     parsers = [(p, parse_csynth_xml if p.suffix == ".xml" else parse_csynth_rpt) for p in hls_paths]
-    util = sorted({p for pat in _UTIL_NAMES for p in root.rglob(pat)})
+    util = sorted({p for pat in _UTIL_NAMES for p in root.rglob(pat) if ok(p)})
     parsers += [(p, parse_vivado_utilization) for p in util[:1]]
     for p, parse in parsers:
         try:

@@ -1,5 +1,9 @@
 """onnxruntime runner: CPU execution provider, CUDA execution provider when onnxruntime has it.
 
+Q/DQ (int8) graphs run as written by default - quantize/dequantize in float around float
+kernels, numerically TensorRT's integer math - because onnxruntime's fused int8 CPU kernels may
+saturate 16-bit intermediates on CPUs without VNNI; ``fuse_qdq=True`` uses them anyway.
+
 Threads are configurable; by default one intra-op and one inter-op thread with spinning
 disabled (``session.intra_op.allow_spinning = 0``), so an idle onnxruntime pool does not burn
 the cores torch is being timed on.
@@ -45,6 +49,7 @@ class OnnxRuntimeRunner(Runner):
         intra_op_threads: int = 1,
         inter_op_threads: int = 1,
         allow_spinning: bool = False,
+        fuse_qdq: bool = False,
         nan_policy: NanPolicy = "reject",
     ) -> None:
         super().__init__(inputs, nan_policy=nan_policy, label=f"onnxruntime:{Path(onnx_path).name}")
@@ -56,6 +61,7 @@ class OnnxRuntimeRunner(Runner):
         self.intra_op_threads = intra_op_threads
         self.inter_op_threads = inter_op_threads
         self.allow_spinning = allow_spinning
+        self.fuse_qdq = fuse_qdq
         self._session: object | None = None
 
     def providers(self) -> list[str]:
@@ -79,6 +85,8 @@ class OnnxRuntimeRunner(Runner):
         spin = "1" if self.allow_spinning else "0"
         opts.add_session_config_entry("session.intra_op.allow_spinning", spin)
         opts.add_session_config_entry("session.inter_op.allow_spinning", spin)
+        if not self.fuse_qdq:
+            opts.add_session_config_entry("session.disable_quant_qdq", "1")
         opts.log_severity_level = 3
         try:
             self._session = ort.InferenceSession(str(self.onnx_path), opts, providers=self.providers())

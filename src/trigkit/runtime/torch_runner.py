@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from trigkit.compile.bundle import TensorSpec
-from trigkit.compile.onnx_export import ProbabilityHead
+from trigkit.compile.onnx_export import make_head
 from trigkit.errors import TrigkitError
 from trigkit.runtime.base import NanPolicy, Runner
 
@@ -91,10 +91,10 @@ class TorchRunner(Runner):
         self.device = resolve_device(self.device_name)
         if self.cuda_graph_batches and self.device.type != "cuda":
             raise TrigkitError("torch runner: CUDA graphs need device='cuda'")
-        import copy
-
-        base = copy.deepcopy(self.module).float().eval()
-        head = ProbabilityHead(base, None if self.dtype == "fp32" else DTYPES[self.dtype])
+        probe = tuple(
+            torch.zeros((1, *s.shape[1:]), dtype=_torch_dtype(s.dtype)) for s in self.inputs
+        )
+        head = make_head(self.module, probe, None if self.dtype == "fp32" else DTYPES[self.dtype])
         head = head.to(self.device).eval()
         if self.compile:
             head = torch.compile(head, dynamic=True)

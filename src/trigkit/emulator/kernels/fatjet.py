@@ -5,7 +5,7 @@ from __future__ import annotations
 from numba import njit
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def fatjet_pass(pt, eta, msd, xbb, f0, f1, pt_min, abs_eta, msd_min, xbb_min, n):  # noqa: ANN001, ANN201
     """True when at least ``n`` large-R jets in ``[f0, f1)`` have pt >= ``pt_min``,
     |eta| <= ``abs_eta``, msd >= ``msd_min`` and xbb >= ``xbb_min`` (pass ``-inf`` for no Xbb cut;

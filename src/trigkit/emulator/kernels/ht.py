@@ -5,7 +5,7 @@ from __future__ import annotations
 from numba import njit
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def ht_sum(pt, eta, j0, j1, jet_pt, abs_eta):  # noqa: ANN001, ANN201 - numba kernel
     """Sum (float64) of pt over jets with pt >= ``jet_pt`` and |eta| <= ``abs_eta``."""
     h = 0.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from numba import njit
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def jets_pass(pt, eta, j0, j1, thr, t0, nthr, abs_eta):  # noqa: ANN001, ANN201 - numba kernel
     """True when the i-th highest-pt jet with |eta| <= ``abs_eta`` has pt >= ``thr[t0 + i]`` for
     every i < ``nthr`` (``thr[t0:t0+nthr]`` sorted in decreasing order; jets pt-ordered)."""

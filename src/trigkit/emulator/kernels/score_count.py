@@ -5,7 +5,7 @@ from __future__ import annotations
 from numba import njit
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def score_count(pt, eta, score, j0, j1, jet_pt, abs_eta, wp, n_max):  # noqa: ANN001, ANN201
     """Count jets with pt >= ``jet_pt``, |eta| <= ``abs_eta`` and score >= ``wp``; counting
     stops at ``n_max`` (the cut's n), so ``score_count(...) >= n`` is the decision."""

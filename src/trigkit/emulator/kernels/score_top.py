@@ -6,7 +6,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def score_top_sum(pt, eta, score, j0, j1, jet_pt, abs_eta, k):  # noqa: ANN001, ANN201
     """Return (sum of the ``k`` highest scores, number of selected jets) over jets with
     pt >= ``jet_pt`` and |eta| <= ``abs_eta``. The sum is accumulated in float64 from the highest

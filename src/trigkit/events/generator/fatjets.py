@@ -85,6 +85,65 @@ def _prongs_from(part: np.ndarray, pid: np.ndarray, gsplit: np.ndarray, idx: np.
 
 
 @njit(cache=True)
+def _is_merged(part: np.ndarray, res: np.ndarray, r: int, rdau: np.ndarray, nd: int, used: np.ndarray) -> bool:
+    """anti-kT: the decay partons are pairwise closer than R (and near the resonance axis)."""
+    _, er, pr, _ = to_ptetaphim(res[r, 0], res[r, 1], res[r, 2], res[r, 3])
+    merged = True
+    for d in range(nd):
+        i = rdau[r, d]
+        _, e, p, _ = to_ptetaphim(part[i, 0], part[i, 1], part[i, 2], part[i, 3])
+        merged = merged and (not used[i]) and delta_r(e, p, er, pr) < FATJET_R
+        for d2 in range(d + 1, nd):
+            i2 = rdau[r, d2]
+            _, e2, p2, _ = to_ptetaphim(part[i2, 0], part[i2, 1], part[i2, 2], part[i2, 3])
+            merged = merged and delta_r(e, p, e2, p2) < FATJET_R
+    return merged
+
+
+@njit(cache=True)
+def _resonance_fatjet(
+    st: np.ndarray, part: np.ndarray, pid: np.ndarray, gsplit: np.ndarray, rtype: int, dau: np.ndarray,
+    nd: int, ff: np.ndarray, fi: np.ndarray, fp: np.ndarray, k: int,
+) -> bool:
+    m0 = M_H if rtype == 25 else M_TOP if rtype == 6 else M_W
+    scale = 0.97 + 0.08 * normal(st)
+    if uniform(st) < 0.15:
+        scale = 0.45 + 0.45 * uniform(st)
+    tau21 = beta(st, 3.0, 5.5) if nd == 2 else beta(st, 4.5, 4.5)
+    p4 = np.zeros(4)
+    for d in range(nd):
+        p4 += part[dau[d]]
+    label = 1 if rtype == 25 else 0
+    if not _store(st, ff, fi, fp, k, p4, m0 * scale, tau21, label, 24.0 if nd == 2 else 32.0):
+        return False
+    _prongs_from(part, pid, gsplit, dau, nd, p4, fp, k)
+    fi[k, FI_NPRONG] = nd
+    return True
+
+
+@njit(cache=True)
+def _parton_fatjet(
+    st: np.ndarray, part: np.ndarray, pid: int, gsplit: int, ff: np.ndarray, fi: np.ndarray, fp: np.ndarray, k: int
+) -> bool:
+    pt = np.sqrt(part[0] ** 2 + part[1] ** 2)
+    if uniform(st) < 0.2:
+        msd = 10.0 * uniform(st)
+    else:
+        msd = min(pt * FATJET_R * 0.11 * gamma(st, 1.6) * (1.25 if pid == 21 else 1.0), 0.45 * pt)
+    if not _store(st, ff, fi, fp, k, part, msd, beta(st, 6.0, 3.5), 0, 22.0 if pid == 21 else 16.0):
+        return False
+    fi[k, FI_NPRONG] = 2  # hard core + one soft wide-angle emission
+    fp[k, 0, 0], fp[k, 0, 1], fp[k, 0, 2] = 0.0, 0.0, 0.85 + 0.1 * uniform(st)
+    fp[k, 0, 3] = _flavour_strength(pid, gsplit)
+    dr = 0.1 + 0.5 * uniform(st)
+    ang = 2.0 * np.pi * uniform(st)
+    fp[k, 1, 0], fp[k, 1, 1] = dr * np.cos(ang), dr * np.sin(ang)
+    fp[k, 1, 2] = 1.0 - fp[k, 0, 2]
+    fp[k, 1, 3] = fp[k, 0, 3] if gsplit > 0 else 0.0
+    return True
+
+
+@njit(cache=True)
 def make_fatjets(
     st: np.ndarray, part: np.ndarray, pid: np.ndarray, gsplit: np.ndarray, n: int,
     res: np.ndarray, rtype: np.ndarray, rdau: np.ndarray, rnd: np.ndarray, nres: int,
@@ -95,52 +154,17 @@ def make_fatjets(
     k = 0
     for r in range(nres):
         nd = rnd[r]
-        _, er, pr, _ = to_ptetaphim(res[r, 0], res[r, 1], res[r, 2], res[r, 3])
-        merged = True  # anti-kT: hard partons closer than R end up in one jet
-        for d in range(nd):
-            i = rdau[r, d]
-            _, e, p, _ = to_ptetaphim(part[i, 0], part[i, 1], part[i, 2], part[i, 3])
-            merged = merged and (not used[i]) and delta_r(e, p, er, pr) < FATJET_R
-            for d2 in range(d + 1, nd):
-                i2 = rdau[r, d2]
-                _, e2, p2, _ = to_ptetaphim(part[i2, 0], part[i2, 1], part[i2, 2], part[i2, 3])
-                merged = merged and delta_r(e, p, e2, p2) < FATJET_R
-        if not merged or k >= MAXF:
+        if k >= MAXF or not _is_merged(part, res, r, rdau, nd, used):
             continue
-        m0 = M_H if rtype[r] == 25 else M_TOP if rtype[r] == 6 else M_W
-        scale = 0.97 + 0.08 * normal(st)
-        if uniform(st) < 0.15:
-            scale = 0.45 + 0.45 * uniform(st)
-        tau21 = beta(st, 3.0, 5.5) if nd == 2 else beta(st, 4.5, 4.5)
-        p4 = np.zeros(4)
-        for d in range(nd):
-            p4 += part[rdau[r, d]]
-        label = 1 if rtype[r] == 25 else 0
-        if _store(st, ff, fi, fp, k, p4, m0 * scale, tau21, label, 24.0 if nd == 2 else 32.0):
-            _prongs_from(part, pid, gsplit, rdau[r], nd, p4, fp, k)
-            fi[k, FI_NPRONG] = nd
+        if _resonance_fatjet(st, part, pid, gsplit, rtype[r], rdau[r], nd, ff, fi, fp, k):
             for d in range(nd):
                 used[rdau[r, d]] = True
             k += 1
     for i in range(n):
         if used[i] or k >= MAXF:
             continue
-        pt = np.sqrt(part[i, 0] ** 2 + part[i, 1] ** 2)
-        if pt < 0.8 * FATJET_PT_MIN:
+        if np.sqrt(part[i, 0] ** 2 + part[i, 1] ** 2) < 0.8 * FATJET_PT_MIN:
             continue
-        if uniform(st) < 0.2:
-            msd = 10.0 * uniform(st)
-        else:
-            msd = min(pt * FATJET_R * 0.11 * gamma(st, 1.6) * (1.25 if pid[i] == 21 else 1.0), 0.45 * pt)
-        gluon = pid[i] == 21
-        if _store(st, ff, fi, fp, k, part[i], msd, beta(st, 6.0, 3.5), 0, 22.0 if gluon else 16.0):
-            fi[k, FI_NPRONG] = 2
-            fp[k, 0, 0], fp[k, 0, 1], fp[k, 0, 2] = 0.0, 0.0, 0.85 + 0.1 * uniform(st)
-            fp[k, 0, 3] = _flavour_strength(pid[i], gsplit[i])
-            dr = 0.1 + 0.5 * uniform(st)
-            ang = 2.0 * np.pi * uniform(st)
-            fp[k, 1, 0], fp[k, 1, 1] = dr * np.cos(ang), dr * np.sin(ang)
-            fp[k, 1, 2] = 1.0 - fp[k, 0, 2]
-            fp[k, 1, 3] = fp[k, 0, 3] if gsplit[i] > 0 else 0.0
+        if _parton_fatjet(st, part[i], pid[i], gsplit[i], ff, fi, fp, k):
             k += 1
     return k

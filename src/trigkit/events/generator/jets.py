@@ -61,7 +61,7 @@ def resolution(pt: float, eta: float) -> float:
 def cluster(part: np.ndarray, pid: np.ndarray, gsplit: np.ndarray, n: int, out: np.ndarray, meta: np.ndarray) -> int:
     """Merge partons within R into proto-jets.
 
-    out[j] = summed (px, py, pz, E); meta[j] = (hadron flavour, parton flavour, hardest pT x 1000).
+    out[j] = summed (px, py, pz, E); meta[j] = (hadron flavour, parton flavour of the hardest).
     """
     pts = np.empty(n)
     for i in range(n):

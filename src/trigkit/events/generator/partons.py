@@ -15,11 +15,6 @@ from trigkit.events.generator.constants import MAXP
 MAXR = 4
 
 
-class Partons:  # documentation only: the kernels pass the arrays below positionally
-    """part float64[MAXP,4], pid int64[MAXP], gsplit int64[MAXP], res float64[MAXR,4],
-    rtype int64[MAXR], rdau int64[MAXR,3], rnd int64[MAXR]."""
-
-
 @njit(cache=True)
 def new_partons() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     part = np.zeros((MAXP, 4))

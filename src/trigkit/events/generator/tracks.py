@@ -77,6 +77,48 @@ def split_pt(st: np.ndarray, budget: float, n: int, out: np.ndarray) -> None:
 
 
 @njit(cache=True)
+def hadron_track_ip(
+    st: np.ndarray, pt: float, cosh_eta: float, had_eta: float, had_phi: float, pstar: float,
+    flight: float, cascade: float,
+) -> tuple[float, float, float, float]:
+    """(deta, dphi, true d0, true z0) of a heavy-hadron decay track, lifetime-signed."""
+    a_phi = pstar * normal(st) / pt
+    a_eta = pstar * normal(st) / pt
+    dphi = had_phi + a_phi
+    deta = had_eta + a_eta
+    if cascade > 0.0 and uniform(st) < 0.5:
+        flight += cascade  # from the secondary D vertex of a B -> D cascade
+    d0 = signed(flight * np.sin(min(abs(a_phi), 1.5)), dphi * a_phi)
+    z0 = signed(flight * cosh_eta * min(abs(a_eta), 1.5), deta * a_eta)
+    return deta, dphi, d0, z0
+
+
+@njit(cache=True)
+def prompt_track_ip(st: np.ndarray, pt: float, cosh_eta: float, dz: float) -> tuple[float, float, float, float]:
+    """(deta, dphi, true d0, true z0) of a fragmentation / pileup track (incl. V0 and material)."""
+    width = 0.03 + 0.25 / np.sqrt(pt)
+    dphi = width * normal(st)
+    deta = width * normal(st)
+    d0 = 0.0
+    z0 = 0.0
+    u = uniform(st)
+    if dz != 0.0:  # pileup jet
+        z0 = dz if not np.isnan(dz) else 60.0 * normal(st)
+        if uniform(st) < 0.1:
+            z0 = 0.0  # underlying-event track from the primary vertex
+        z0 = signed(z0, -deta * z0)  # lifetime sign: (eta_jet - eta_track) x z0
+    elif u < 0.03:  # K_S daughter
+        flight = 2.0 * pt * cosh_eta / M_KS * CTAU_KS * exponential(st) / cosh_eta
+        a = 0.206 * normal(st) / pt
+        d0 = (1.0 if uniform(st) < 0.7 else -1.0) * min(flight * abs(a), 25.0)
+        z0 = (1.0 if uniform(st) < 0.7 else -1.0) * min(flight * cosh_eta * abs(a), 50.0)
+    elif u < 0.035:  # material interaction
+        d0 = (1.0 if uniform(st) < 0.5 else -1.0) * 1.5 * exponential(st)
+        z0 = 2.0 * normal(st)
+    return deta, dphi, d0, z0
+
+
+@njit(cache=True)
 def jet_tracks(
     st: np.ndarray, jet_pt: float, jet_eta: float, hcode: int, xhad: float, dz: float,
     nhad: int, nfrag: int, out: np.ndarray,
@@ -99,35 +141,12 @@ def jet_tracks(
     lt_d = xhad * jet_pt * 0.6 / M_D * CTAU_D[int(2.0 * uniform(st))] * exponential(st)
     for t in range(ntot):
         pt = pts[t]
-        d0 = 0.0
-        z0 = 0.0
         if t < nhad:
-            a_phi = pstar * normal(st) / pt
-            a_eta = pstar * normal(st) / pt
-            dphi = had_phi + a_phi
-            deta = had_eta + a_eta
-            flight = lt + (lt_d if (is_b and uniform(st) < 0.5) else 0.0)
-            d0 = signed(flight * np.sin(min(abs(a_phi), 1.5)), dphi * a_phi)
-            z0 = signed(flight * cosh_eta * min(abs(a_eta), 1.5), deta * a_eta)
+            deta, dphi, d0, z0 = hadron_track_ip(
+                st, pt, cosh_eta, had_eta, had_phi, pstar, lt, lt_d if is_b else 0.0
+            )
         else:
-            width = 0.03 + 0.25 / np.sqrt(pt)
-            dphi = width * normal(st)
-            deta = width * normal(st)
-            u = uniform(st)
-            if dz != 0.0:  # pileup jet
-                z0 = dz if not np.isnan(dz) else 60.0 * normal(st)
-                if uniform(st) < 0.1:
-                    z0 = 0.0  # underlying-event track from the primary vertex
-                z0 = signed(z0, -deta * z0)  # lifetime sign: (eta_jet - eta_track) x z0
-            elif u < 0.03:  # K_S daughter
-                p_k = 2.0 * pt * cosh_eta
-                flight = p_k / M_KS * CTAU_KS * exponential(st) / cosh_eta
-                a = 0.206 * normal(st) / pt
-                d0 = (1.0 if uniform(st) < 0.7 else -1.0) * min(flight * abs(a), 25.0)
-                z0 = (1.0 if uniform(st) < 0.7 else -1.0) * min(flight * cosh_eta * abs(a), 50.0)
-            elif u < 0.035:  # material interaction
-                d0 = (1.0 if uniform(st) < 0.5 else -1.0) * 1.5 * exponential(st)
-                z0 = 2.0 * normal(st)
+            deta, dphi, d0, z0 = prompt_track_ip(st, pt, cosh_eta, dz)
         dphi = min(max(dphi, -JET_R), JET_R)
         deta = min(max(deta, -JET_R), JET_R)
         sd = sigma_d0(pt, jet_eta + deta)

@@ -1,0 +1,305 @@
+"""`trigkit demo`: the whole chain on generated events, into one output folder.
+
+generate hh4b / qcd / ttbar -> train the b-tagger, the Xbb tagger and the L1 tagger -> prune +
+quantize the L1 tagger -> compile it for the FPGA (hls4ml C simulation, bit-exact check) and the
+b-tagger for the GPU (ONNX, onnxruntime) -> score every jet with the compiled artifacts -> emulate
+the Run-3-like HH->4b menu -> tables, plots and a Markdown report.
+
+Every stage calls the same library functions as the corresponding CLI command; the demo only
+chooses sizes that fit in a few minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+
+from trigkit.events.batch import EventBatch
+
+log = logging.getLogger(__name__)
+
+PROCESSES = ("hh4b", "qcd", "ttbar")
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    out: Path
+    events: dict[str, int] = field(default_factory=lambda: {"hh4b": 40_000, "qcd": 60_000, "ttbar": 20_000})
+    seed: int = 1
+    epochs: int = 8
+    max_jets: int = 60_000
+    prune: float = 0.75
+    qat_bits: int = 8
+    menu: str = "run3_hh4b"
+    fpga: bool = True
+    gpu: bool = True
+
+
+@dataclass
+class DemoLog:
+    """Stage timings and the facts the report quotes."""
+
+    stages: list[tuple[str, float]] = field(default_factory=list)
+    facts: dict[str, object] = field(default_factory=dict)
+    sections: list[str] = field(default_factory=list)
+
+
+Say = Callable[[str], None]
+
+
+def _stage(log_: DemoLog, say: Say, name: str) -> Callable[[], None]:
+    say(f"[bold cyan]== {name}[/]")
+    t0 = time.perf_counter()
+
+    def done() -> None:
+        dt = time.perf_counter() - t0
+        log_.stages.append((name, dt))
+        say(f"   {name}: {dt:.1f} s")
+
+    return done
+
+
+def generate_samples(cfg: DemoConfig, say: Say) -> dict[str, Path]:
+    from trigkit.events.generator import iter_generate
+    from trigkit.events.parquet_io import write_parquet
+    from trigkit.events.sources import open_events
+    from trigkit.events.summary import summarize
+
+    paths = {}
+    for i, proc in enumerate(PROCESSES):
+        path = cfg.out / "events" / f"{proc}.parquet"
+        write_parquet(iter_generate(proc, cfg.events[proc], cfg.seed + i), path)
+        s = summarize(open_events(path))
+        say(f"   {proc}: {s.n_events} events, {s.mean_jets:.2f} jets/event -> {path}")
+        paths[proc] = path
+    return paths
+
+
+def train_taggers(cfg: DemoConfig, samples: dict[str, EventBatch], say: Say) -> dict[str, Path]:
+    from trigkit.models.training import train
+
+    jobs = {
+        "btag-deepsets": [samples["hh4b"], samples["qcd"], samples["ttbar"]],
+        "xbb-pfn": [samples["hh4b"], samples["qcd"]],
+        "l1-mlp": [samples["hh4b"], samples["qcd"], samples["ttbar"]],
+    }
+    paths = {}
+    for name, events in jobs.items():
+        model = train(name, events, seed=cfg.seed, epochs=cfg.epochs, max_jets=cfg.max_jets, progress=True)
+        path = model.save(cfg.out / "models" / f"{name}.pt")
+        paths[name] = path
+        m = model.metrics or {}
+        say(f"   {name}: validation " + ", ".join(f"{k}={_fmt(v)}" for k, v in list(_flat(m).items())[:4]))
+    return paths
+
+
+def _flat(d: object, prefix: str = "") -> dict[str, object]:
+    if not isinstance(d, dict):
+        return {prefix: d}
+    out: dict[str, object] = {}
+    for k, v in d.items():
+        out.update(_flat(v, f"{prefix}.{k}" if prefix else str(k)))
+    return out
+
+
+def _fmt(v: object) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def _with_object_field(objs: ak.Array, name: str, flat: np.ndarray) -> ak.Array:
+    return ak.with_field(objs, ak.unflatten(flat.astype(np.float32), ak.num(objs, axis=1)), name)
+
+
+def score_objects(batch: EventBatch, fs, scores: np.ndarray, collection: str, name: str) -> EventBatch:
+    """Write per-object ``scores`` (rows of the FeatureSet ``fs``) into ``batch.<collection>.<name>``.
+
+    Objects the tagger did not see (unknown flavour, outside acceptance) get score 0.
+    """
+    from dataclasses import replace
+
+    objs = batch.jets if collection == "jets" else batch.fatjets
+    offsets = np.concatenate([[0], np.cumsum(ak.to_numpy(ak.num(objs, axis=1)))])
+    flat = np.zeros(int(offsets[-1]), dtype=np.float32)
+    flat[offsets[fs.event_index] + fs.object_index] = scores
+    new = _with_object_field(objs, name, flat)
+    return replace(batch, jets=new) if collection == "jets" else replace(batch, fatjets=new)
+
+
+@dataclass(frozen=True)
+class Scorers:
+    btag: Callable[[EventBatch], EventBatch]
+    xbb: Callable[[EventBatch], EventBatch]
+    l1: Callable[[EventBatch], EventBatch]
+
+
+def make_scorers(models: dict[str, Path], gpu_bundle: Path | None, fpga_bundle: Path | None) -> Scorers:
+    """Score jets with the compiled artifacts: b-tag from the GPU bundle (onnxruntime), L1 from the
+    bit-exact firmware emulation of the FPGA bundle, Xbb from the torch model."""
+    from trigkit.models.saved import load_model
+
+    btag_model = load_model(models["btag-deepsets"])
+    xbb_model = load_model(models["xbb-pfn"])
+    l1_model = load_model(models["l1-mlp"])
+
+    def btag(batch: EventBatch) -> EventBatch:
+        fs = btag_model.features(batch)
+        if gpu_bundle is not None:
+            from trigkit.runtime import load_runner
+
+            inputs = dict(zip(btag_model.input_names, btag_model.model_inputs(fs), strict=True))
+            with load_runner(gpu_bundle, backend="onnxruntime") as runner:
+                probs = np.asarray(runner.infer(inputs))
+        else:
+            probs = btag_model.predict(fs)
+        return score_objects(batch, fs, probs[:, 0], "jets", "btag")
+
+    def xbb(batch: EventBatch) -> EventBatch:
+        fs = xbb_model.features(batch)
+        return score_objects(batch, fs, xbb_model.predict(fs)[:, 0], "fatjets", "xbb")
+
+    def l1(batch: EventBatch) -> EventBatch:
+        fs = l1_model.features(batch)
+        (x,) = l1_model.model_inputs(fs)
+        if fpga_bundle is not None:
+            from trigkit.firmware.emulate import FirmwareEmulator
+
+            probs = FirmwareEmulator.from_bundle(fpga_bundle).predict(np.asarray(x))
+        else:
+            probs = l1_model.predict(fs)
+        return score_objects(batch, fs, np.asarray(probs)[:, 0], "jets", "l1_score")
+
+    return Scorers(btag, xbb, l1)
+
+
+def run_demo(cfg: DemoConfig, say: Say) -> DemoLog:
+    """Run every stage; returns timings and facts (also written as ``demo.json``)."""
+    from trigkit.events.parquet_io import read_parquet, write_parquet
+
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    dl = DemoLog()
+    done = _stage(dl, say, "generate events")
+    paths = generate_samples(cfg, say)
+    samples = {p: read_parquet(path) for p, path in paths.items()}
+    done()
+
+    done = _stage(dl, say, "train taggers")
+    models = train_taggers(cfg, samples, say)
+    done()
+
+    done = _stage(dl, say, f"prune {cfg.prune:.0%} + {cfg.qat_bits}-bit QAT of the L1 tagger")
+    models["l1-mlp"] = compress_l1(cfg, models["l1-mlp"], samples, say, dl)
+    done()
+
+    fpga_bundle = gpu_bundle = None
+    if cfg.fpga:
+        done = _stage(dl, say, "compile L1 tagger for the FPGA (hls4ml C simulation)")
+        fpga_bundle = compile_fpga_bundle(cfg, models["l1-mlp"], samples, say, dl)
+        done()
+    if cfg.gpu:
+        done = _stage(dl, say, "compile b-tagger for the GPU (ONNX, onnxruntime)")
+        gpu_bundle = compile_gpu_bundle(cfg, models["btag-deepsets"], say, dl)
+        done()
+
+    done = _stage(dl, say, "score jets with the compiled taggers")
+    scorers = make_scorers(models, gpu_bundle, fpga_bundle)
+    scored = {}
+    for proc, batch in samples.items():
+        batch = scorers.l1(scorers.xbb(scorers.btag(batch)))
+        path = cfg.out / "events" / f"{proc}_scored.parquet"
+        write_parquet([batch], path)
+        scored[proc] = path
+    done()
+
+    done = _stage(dl, say, f"emulate menu {cfg.menu}")
+    emulate_menu(cfg, scored, fpga_bundle, say, dl)
+    done()
+    (cfg.out / "demo.json").write_text(json.dumps({"stages": dl.stages, "facts": dl.facts}, indent=2, default=str))
+    write_markdown(cfg, dl)
+    return dl
+
+
+def compress_l1(cfg: DemoConfig, model_path: Path, samples: dict[str, EventBatch], say: Say, dl: DemoLog) -> Path:
+    from trigkit.compile.compress import CompressConfig, QATOptions, compress
+    from trigkit.compile.prune import PruningSchedule
+    from trigkit.models.saved import load_model
+    from trigkit.models.training import features_of, split
+
+    model = load_model(model_path)
+    fs = features_of(model.name, list(samples.values()), None, cfg.max_jets, cfg.seed)
+    tr, va = split(fs, 0.2, cfg.seed)
+    conf = CompressConfig(
+        prune=PruningSchedule(target_sparsity=cfg.prune, steps=3, finetune_epochs=1),
+        qat=QATOptions(bits=cfg.qat_bits, epochs=2),
+        seed=cfg.seed,
+    )
+    res = compress(model, tr, va, conf)
+    for s in res.stages:
+        say(f"   {s.stage:>7}: AUC {s.auc:.4f}  accuracy {s.accuracy:.4f}  non-zero params {s.nonzero_params}/{s.n_params}")
+    dl.facts["l1_compression"] = [s.__dict__ for s in res.stages]
+    return res.model.save(cfg.out / "models" / "l1-mlp-compressed.pt")
+
+
+def compile_fpga_bundle(cfg: DemoConfig, model_path: Path, samples: dict[str, EventBatch], say: Say, dl: DemoLog) -> Path:
+    from trigkit.compile.target_fpga import compile_fpga
+    from trigkit.firmware.fpga_report import build_fpga_report
+    from trigkit.models.saved import load_model
+
+    model = load_model(model_path)
+    fs = model.features(samples["hh4b"])
+    (calib,) = model.model_inputs(fs)
+    out = cfg.out / "bundles" / "l1-fpga"
+    bundle = compile_fpga(model_path, out, calib=np.asarray(calib)[:20_000])
+    rep = build_fpga_report(bundle, budget_ns=100.0)
+    dl.facts["fpga_report"] = rep.to_json()
+    say(f"   firmware: {rep.verdict()}")
+    info = bundle.manifest.target_info
+    say(f"   {out}: {info.get('reference_rows')} reference inputs, {info.get('reference_mismatches')} mismatches "
+        "between the numba emulation and hls4ml's C simulation")
+    return out
+
+
+def compile_gpu_bundle(cfg: DemoConfig, model_path: Path, say: Say, dl: DemoLog) -> Path:
+    from trigkit.compile.target_gpu import compile_gpu
+
+    out = cfg.out / "bundles" / "btag-gpu"
+    bundle = compile_gpu(model_path, out, precision="fp32", engine="auto")
+    say(f"   {out}: {', '.join(bundle.manifest.files)}; tolerance {bundle.manifest.reference_tolerance:g}")
+    dl.facts["gpu_bundle"] = {"files": list(bundle.manifest.files), "tolerance": bundle.manifest.reference_tolerance}
+    return out
+
+
+def emulate_menu(cfg: DemoConfig, scored: dict[str, Path], fpga_bundle: Path | None, say: Say, dl: DemoLog) -> None:
+    from trigkit.emulator.api import BudgetRequest, EmulateRequest, run_emulation
+    from trigkit.report.write import write_report
+
+    cycles = None
+    if fpga_bundle is not None:
+        from trigkit.compile.bundle import load_bundle
+        from trigkit.firmware.estimate import estimate_network
+        from trigkit.firmware.fpga_report import load_network
+
+        cycles = estimate_network(load_network(load_bundle(fpga_bundle, target="fpga"))).latency_cycles
+    req = EmulateRequest(
+        menu=cfg.menu, signal=(scored["hh4b"],), background=(scored["qcd"], scored["ttbar"]),
+        budget=BudgetRequest(l1_latency_cycles=cycles, l1_clock_mhz=200.0, hlt_latency_ms=1.0, batch_size=1024),
+    )  # fmt: skip
+    res, agreement = run_emulation(req)
+    write_report(cfg.out / "emulation", res, agreement)
+    dl.sections.append((cfg.out / "emulation" / "report.md").read_text())
+
+
+def write_markdown(cfg: DemoConfig, dl: DemoLog) -> Path:
+    lines = ["# trigkit demo", "", "| stage | seconds |", "|---|---|"]
+    lines += [f"| {name} | {dt:.1f} |" for name, dt in dl.stages]
+    lines += ["", "## Facts", "", "```json", json.dumps(dl.facts, indent=2, default=str), "```", ""]
+    lines += dl.sections
+    path = cfg.out / "report.md"
+    path.write_text("\n".join(lines))
+    return path
