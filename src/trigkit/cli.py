@@ -31,9 +31,10 @@ def _root(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at INFO level."),
 ) -> None:
     _state["debug"] = debug
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Only trigkit's own loggers get louder: numba's DEBUG output is pages of compiler IR.
+    logging.getLogger("trigkit").setLevel(
+        logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
     )
 
 

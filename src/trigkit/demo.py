@@ -95,22 +95,19 @@ def train_taggers(cfg: DemoConfig, samples: dict[str, EventBatch], say: Say) -> 
         model = train(name, events, seed=cfg.seed, epochs=cfg.epochs, max_jets=cfg.max_jets, progress=True)
         path = model.save(cfg.out / "models" / f"{name}.pt")
         paths[name] = path
-        m = model.metrics or {}
-        say(f"   {name}: validation " + ", ".join(f"{k}={_fmt(v)}" for k, v in list(_flat(m).items())[:4]))
+        say(f"   {name}: {_metrics_line(model.metrics)}")
     return paths
 
 
-def _flat(d: object, prefix: str = "") -> dict[str, object]:
-    if not isinstance(d, dict):
-        return {prefix: d}
-    out: dict[str, object] = {}
-    for k, v in d.items():
-        out.update(_flat(v, f"{prefix}.{k}" if prefix else str(k)))
-    return out
-
-
-def _fmt(v: object) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
+def _metrics_line(metrics: dict | None) -> str:
+    """One line: AUC and rejection at 70 % of the model vs its first baseline (validation jets)."""
+    if not metrics:
+        return "no validation metrics"
+    model, base = metrics["model"], (metrics.get("baselines") or [None])[0]
+    line = f"{metrics['signal']} vs {metrics['background']}: AUC {model['auc']:.4f}, 1/eps_bkg@70% {model['rejection'].get('0.7', float('nan')):.1f}"
+    if base:
+        line += f" (baseline {base['name']}: AUC {base['auc']:.4f}, {base['rejection'].get('0.7', float('nan')):.1f})"
+    return line
 
 
 def _with_object_field(objs: ak.Array, name: str, flat: np.ndarray) -> ak.Array:
@@ -292,7 +289,7 @@ def emulate_menu(cfg: DemoConfig, scored: dict[str, Path], fpga_bundle: Path | N
     )  # fmt: skip
     res, agreement = run_emulation(req)
     write_report(cfg.out / "emulation", res, agreement)
-    dl.sections.append((cfg.out / "emulation" / "report.md").read_text())
+    dl.sections.append((cfg.out / "emulation" / "result.md").read_text())
 
 
 def write_markdown(cfg: DemoConfig, dl: DemoLog) -> Path:

@@ -115,6 +115,9 @@ def test_prune_stage_exact_and_metrics_checked(trained: TrainedModel, data: tupl
     back = load_model(path)
     assert back.name == "l1-mlp-pruned"
     assert back.extra["pruning"]["sparsity"] == pytest.approx(0.75, abs=1 / n)
+    assert [(s["stage"], s["auc"]) for s in back.extra["compression"]] == [
+        (s.stage, s.auc) for s in result.stages
+    ]
     got = sum(int((m.weight == 0).sum()) for m in back.module.modules() if isinstance(m, torch.nn.Linear))
     assert got == zeros
 
@@ -123,7 +126,6 @@ def test_prune_then_qat_keeps_zeros_and_file_reproduces_qat(
     trained: TrainedModel, data: tuple[FeatureSet, FeatureSet], tmp_path
 ) -> None:
     from trigkit.compile.qat import QATConfig, quantize_module
-    from trigkit.compile.width_scan import CALIB_ROWS
 
     train, val = data
     cfg = CompressConfig(
@@ -141,9 +143,12 @@ def test_prune_then_qat_keeps_zeros_and_file_reproduces_qat(
     # the saved file + its pinned QAT config rebuild the same quantized model, bit for bit
     back = load_model(result.model.save(tmp_path / "qat.pt"))
     assert back.name == "l1-mlp-pruned-qat6"
-    tr = TensorData.from_features(train, back.preprocessing)
-    rebuilt = quantize_module(back.module, QATConfig(**back.extra["qat"]), tr.inputs[0][:CALIB_ROWS])
-    assert rebuilt.plan.input_t.hls() == back.extra["qat_input_t"]
+    assert result.qat_module.qat.plan.input_t.hls() == back.extra["qat"]["input_type"]
+    other_calib = np.random.default_rng(5).normal(size=(100, 16)).astype(np.float32)  # types are pinned
+    rebuilt = quantize_module(back.module, QATConfig(**back.extra["qat"]), other_calib)
+    types = lambda plan: [(x.name, x.result_t, x.weight_t, x.bias_t, x.accum_t) for x in plan.layers]  # noqa: E731
+    assert rebuilt.plan.input_t == result.qat_module.qat.plan.input_t
+    assert types(rebuilt.plan) == types(result.qat_module.qat.plan)
     assert {k for k, v in back.extra["qat"]["layers"].items() if v["weight"].startswith("ap_fixed<6,")} == {
         "fc1", "fc2", "fc3", "fc4"}  # fmt: skip
     x = torch.from_numpy(TensorData.from_features(val, back.preprocessing).inputs[0])

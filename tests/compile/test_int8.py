@@ -35,14 +35,28 @@ def test_qdq_graph_and_auc(setup, calibration, bins):
     int8.quantize_int8(fp32, out, x, cfg)
     summary = int8.check_qdq(out)
     assert summary.quantize_nodes > 0 and summary.dequantize_nodes >= summary.quantize_nodes
-    # only MatMul / Gemm consume dequantized tensors (biases, softmax, sums stay float)
-    assert set(summary.quantized_ops) <= {"MatMul", "Gemm"}
+    assert {"MatMul", "Gemm"} <= set(summary.quantized_ops)
+    _every_matmul_fed_by_dq(out)
     p_f = onnx_export.onnx_probabilities(fp32, x)
     p_q = onnx_export.onnx_probabilities(out, x)
     chk = int8.compare_auc(p_f, p_q, y)
     assert chk.auc_float > 0.7  # a meaningful ranking to compare
     assert abs(chk.auc_change) <= int8.AUC_TOLERANCE
     assert 0 < chk.max_abs_diff <= onnx_export.TOLERANCE["int8"]  # it really is quantized
+
+
+def _every_matmul_fed_by_dq(path):
+    """Both operands of every MatMul/Gemm come out of a DequantizeLinear; biases stay float."""
+    import onnx
+
+    m = onnx.load(str(path))
+    dq = {o for n in m.graph.node if n.op_type == "DequantizeLinear" for o in n.output}
+    mm = [n for n in m.graph.node if n.op_type in ("MatMul", "Gemm")]
+    assert len(mm) == 6
+    for n in mm:
+        assert n.input[0] in dq and n.input[1] in dq, n.name
+        if n.op_type == "Gemm":
+            assert n.input[2] not in dq  # QuantizeBias=False
 
 
 def test_zero_points_and_axes(setup):

@@ -13,9 +13,9 @@ from trigkit.compile.prune import (
     apply_masks,
     make_permanent,
     masks_of,
+    prunable_layers,
     prune,
     prune_to,
-    prunable_layers,
     sparsity_report,
 )
 from trigkit.errors import TrigkitError

@@ -49,7 +49,8 @@ def synthetic_batch(n: int, seed: int, *, signal: bool = False, lumi_pb: float =
     btag = (np.round(btag * 40) / 40).astype(np.float32)  # coarse: ties + exact WPs
     l1 = (np.round(np.clip(btag + rng.normal(0, 0.1, tot), 0, 1) * 64) / 64).astype(np.float32)
     fields = {"pt": flat_pt, "eta": eta, "phi": rng.uniform(-np.pi, np.pi, tot).astype(np.float32),
-              "mass": (flat_pt * 0.1).astype(np.float32), "btag": btag, "l1_score": l1}
+              "mass": (flat_pt * 0.1).astype(np.float32), "btag": btag, "l1_score": l1,
+              "btag_deepflav": (np.round(np.clip(btag + rng.normal(0, 0.2, tot), 0, 1) * 40) / 40).astype(np.float32)}
     contents = {k: ak.unflatten(v, njet) for k, v in fields.items()}
     if with_tracks:
         ntrk = rng.poisson(4, tot)

@@ -93,7 +93,7 @@ def test_fused_equals_per_path_python_reference() -> None:
     np.testing.assert_array_equal(vec, ref)
     # every trigger fires sometimes and fails sometimes: the comparison is not vacuous
     frac = fused.mean(axis=0)
-    assert np.all(frac > 0) and np.all(frac < 1), dict(zip(cm.trigger_names, frac))
+    assert np.all(frac > 0) and np.all(frac < 1), dict(zip(cm.trigger_names, frac, strict=True))
 
 
 def test_fused_threads_do_not_change_decisions(bkg_batch) -> None:

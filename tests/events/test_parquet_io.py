@@ -83,6 +83,15 @@ def test_mixed_processes_refused(tmp_path, batch):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_layout_change_refused(tmp_path, batch):
+    import dataclasses
+
+    no_fat = dataclasses.replace(batch[:5], fatjets=None)
+    with pytest.raises(TrigkitError, match="does not match the layout.*fatjets"):
+        write_parquet([batch[:5], no_fat], tmp_path / "l.parquet")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_bad_destinations(tmp_path, batch):
     with pytest.raises(TrigkitError, match=r"\.parquet"):
         write_parquet([batch], tmp_path / "x.root")

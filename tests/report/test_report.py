@@ -14,7 +14,14 @@ from trigkit.emulator.pipeline import run_batches
 from trigkit.emulator.result import build_result
 from trigkit.emulator.schema import load_menu
 from trigkit.report.json_out import result_dict
-from trigkit.report.tables import budget_table, efficiency_table, rate_table, result_tables, to_markdown, to_rich
+from trigkit.report.tables import (
+    budget_table,
+    efficiency_table,
+    rate_table,
+    result_tables,
+    to_markdown,
+    to_rich,
+)
 from trigkit.report.write import write_report
 
 

@@ -58,7 +58,8 @@ def register(app: typer.Typer) -> None:
         console.print(f"{model.name}: {len(train)} training / {len(val)} validation jets from {len(files)} file(s)")
         if widths is not None:
             scan = W.scan(model, train, val, widths, finetune=not no_finetune, epochs=epochs, lr=lr, seed=seed,
-                          progress=True)  # fmt: skip
+                          progress=True, on_point=lambda p: console.print(
+                              f"  {p.bits} bits: AUC {p.auc:.4f}, accuracy {p.accuracy:.4f}"))  # fmt: skip
             png = plot or _sibling(out or model_path, "-width-scan.png")
             W.plot(scan, png)
             report.width_table(console, scan)

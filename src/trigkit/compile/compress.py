@@ -17,7 +17,7 @@ import copy
 import logging
 import tempfile
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -228,7 +228,7 @@ def compress(model: TrainedModel, train: FeatureSet, val: FeatureSet, config: Co
         stages.append(_stage("qat", model, qat_module, va, model.kind))
         copy_weights_back(qat_module, module)  # the saved model holds the QAT-trained weights
     return CompressResult(
-        model=_result_model(model, module, config, report, qat_config, qat_module),
+        model=_result_model(model, module, config, report, qat_config, stages),
         stages=tuple(stages), prune=report, qat_config=qat_config, qat_module=qat_module,
         int8_onnx=onnx_path,
     )  # fmt: skip
@@ -236,15 +236,15 @@ def compress(model: TrainedModel, train: FeatureSet, val: FeatureSet, config: Co
 
 def _result_model(model: TrainedModel, module: nn.Module, cfg: CompressConfig,
                   report: PruneReport | None, qat_config: object | None,
-                  qat_module: nn.Module | None) -> TrainedModel:  # fmt: skip
+                  stages: list[StageMetrics]) -> TrainedModel:  # fmt: skip
     extra = dict(model.extra)
+    extra["compression"] = [asdict(s) for s in stages]
     suffix = []
     if report is not None:
         extra["pruning"] = {**cfg.prune.model_dump(mode="json"), "sparsity": report.sparsity}  # type: ignore[union-attr]
         suffix.append("pruned")
     if qat_config is not None:
         extra["qat"] = qat_config.to_dict()  # type: ignore[attr-defined]
-        extra["qat_input_t"] = qat_module.qat.plan.input_t.hls()  # type: ignore[union-attr]
         suffix.append(f"qat{cfg.qat.bits}")  # type: ignore[union-attr]
     name = "-".join([model.name, *suffix]) if suffix else model.name
     module.eval()

@@ -19,12 +19,15 @@ import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from torch import nn
 
-from trigkit.compile.bundle import TensorSpec
 from trigkit.errors import TrigkitError
+
+if TYPE_CHECKING:
+    from trigkit.compile.bundle import TensorSpec
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,8 @@ class GpuModel:
         return "mask" in self.input_names
 
     def input_specs(self) -> list[TensorSpec]:
+        from trigkit.compile.bundle import TensorSpec
+
         features = _feature_names(self.trained)
         return [
             TensorSpec(

@@ -16,6 +16,7 @@ import logging
 import shutil
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -229,11 +230,46 @@ def build_csim(hls_model: Any) -> str:
     return buf.getvalue()
 
 
+@contextlib.contextmanager
+def c_stdout_silenced() -> Iterator[None]:
+    """Capture the C library's stdout/stderr while the C simulation runs.
+
+    ap_fixed prints one 'WARNING: assign NaN to fixed point value' line per NaN input; those are
+    dropped, anything else is passed on to the log.
+    """
+    import os
+    import sys
+    import tempfile
+
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    try:
+        fds = [sys.stdout.fileno(), sys.stderr.fileno()]
+    except (OSError, ValueError, AttributeError):  # no real file descriptors (e.g. captured)
+        yield
+        return
+    saved = [os.dup(fd) for fd in fds]
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        try:
+            for fd in fds:
+                os.dup2(sink.fileno(), fd)
+            yield
+        finally:
+            for fd, old in zip(fds, saved, strict=True):
+                os.dup2(old, fd)
+                os.close(old)
+            sink.seek(0)
+            text = sink.read().decode(errors="replace")
+    other = [line for line in text.splitlines() if line.strip() and "assign NaN to fixed point" not in line]
+    if other:
+        log.warning("C simulation output:\n%s", "\n".join(other[:50]))
+
+
 def csim_predict(hls_model: Any, x: np.ndarray, batch: int = 20_000) -> np.ndarray:
     """hls4ml C simulation outputs for float64 inputs ``[n, n_inputs]`` (the ``double`` bridge)."""
     x = np.ascontiguousarray(np.asarray(x, dtype=np.float64))
     outs = []
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), c_stdout_silenced():
         warnings.simplefilter("ignore")
         for start in range(0, len(x), batch):
             chunk = np.ascontiguousarray(x[start : start + batch])
@@ -268,6 +304,7 @@ class CsimLibrary:
         y = np.zeros((len(x), self.n_out), dtype=np.float64)
         xa, ya = x.ctypes.data, y.ctypes.data
         sx, sy = x.strides[0], y.strides[0]
-        for i in range(len(x)):
-            self._fn(xa + i * sx, ya + i * sy)
+        with c_stdout_silenced():
+            for i in range(len(x)):
+                self._fn(xa + i * sx, ya + i * sy)
         return y

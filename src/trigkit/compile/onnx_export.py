@@ -17,15 +17,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
 from trigkit.atomic import atomic_path
-from trigkit.compile.bundle import TensorSpec
 from trigkit.errors import TrigkitError
 from trigkit.lazy import require
+
+if TYPE_CHECKING:
+    from trigkit.compile.bundle import TensorSpec
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +75,8 @@ def make_head(module: nn.Module, example: tuple[torch.Tensor, ...],
 
 def specs_from_arrays(arrays: dict[str, np.ndarray]) -> list[TensorSpec]:
     """Input specs (batch axis = -1) from example arrays, in the dict's order."""
+    from trigkit.compile.bundle import TensorSpec
+
     return [
         TensorSpec(name=k, shape=(-1, *v.shape[1:]), dtype=str(v.dtype)) for k, v in arrays.items()
     ]

@@ -99,7 +99,8 @@ def quantize_at(
 
 
 def pinned_config(qat: nn.Module, config: object) -> object:
-    """``config`` with every dense layer's types pinned to what the QAT model resolved."""
+    """``config`` with the input type and every dense layer's types pinned to what the QAT model
+    resolved, so that ``quantize_module(weights, pinned, any_calibration)`` rebuilds it exactly."""
     from trigkit.compile.qat import LayerQuant
 
     plan = qat.plan  # type: ignore[attr-defined]
@@ -114,7 +115,7 @@ def pinned_config(qat: nn.Module, config: object) -> object:
             result=layer.result_t.hls(), activation=act.result_t.hls() if act else None,
             reuse_factor=layer.reuse_factor,
         )  # fmt: skip
-    return config.model_copy(update={"layers": pins})  # type: ignore[attr-defined]
+    return config.model_copy(update={"layers": pins, "input_type": plan.input_t.hls()})  # type: ignore[attr-defined]
 
 
 def qat_widths(config: object) -> dict[str, dict[str, str | None]]:

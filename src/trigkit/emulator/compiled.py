@@ -46,9 +46,6 @@ class CompiledMenu:
     l1_or_idx: np.ndarray
     hlt_seed_start: np.ndarray  # (n_hlt + 1,) int64, CSR into hlt_seed_idx
     hlt_seed_idx: np.ndarray
-    cut_q: np.ndarray  # (ncut,) the shared quantity each cut compares
-    q_int: np.ndarray  # (nq, 4) int64 (op, fld, n, t0) of each quantity
-    q_float: np.ndarray  # (nq, 4) float64 (a, b, c, d) of each quantity
     order: np.ndarray  # evaluation order: plain L1 seeds, L1 seeds with any_of, HLT paths
     gate_start: np.ndarray  # (n_l1 + n_hlt + 1,) CSR into gate_idx: triggers one of which must fire
     gate_idx: np.ndarray
@@ -112,7 +109,6 @@ def compile_menu(menu: Menu) -> CompiledMenu:
     )
     cut_int = np.array([(op, fld, n, t0) for op, fld, n, t0 in b.ints], dtype=np.int64).reshape(-1, 4)
     cut_float = np.array(b.floats, dtype=np.float64).reshape(-1, 4)
-    cut_q, q_int, q_float = _quantities(cut_int, cut_float, b.thr)
     return CompiledMenu(
         menu=menu,
         jet_fields=tuple(b.jet_fields),
@@ -127,9 +123,6 @@ def compile_menu(menu: Menu) -> CompiledMenu:
         l1_or_idx=or_idx,
         hlt_seed_start=seed_start,
         hlt_seed_idx=seed_idx,
-        cut_q=cut_q,
-        q_int=q_int,
-        q_float=q_float,
         order=order,
         gate_start=gate_start,
         gate_idx=gate_idx,
@@ -142,40 +135,3 @@ def _csr(rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
     idx = np.array([i for r in rows for i in r] or [0], dtype=np.int64)
     return start, idx
 
-
-def _quantities(ci: np.ndarray, cf: np.ndarray, thr: list[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Share one per-event quantity between cuts that differ only in their threshold.
-
-    HT(jet_pt, eta) is shared by all HT cuts with that jet selection; the top-k score sum by
-    ``btag_mean`` and ``btag_sum`` cuts with the same field, k and jet selection; a score count by
-    cuts with the same WP and selection (counting up to the largest n). Jet-multiplicity and
-    large-R cuts are shared only when identical. The fused pass computes each quantity at most
-    once per event, when a cut first needs it.
-    """
-    keys: dict[tuple, int] = {}
-    q_rows: list[list] = []
-    cut_q = np.zeros(len(ci), dtype=np.int64)
-    for c in range(len(ci)):
-        op, fld, n, t0 = (int(x) for x in ci[c])
-        a, b, v, d = (float(x) for x in cf[c])
-        if op == OP_JETS:
-            key: tuple = (op, tuple(thr[t0:t0 + n]), b)
-            row = [op, 0, n, t0, 0.0, b, 0.0, 0.0]
-        elif op == OP_HT:
-            key, row = (op, a, b), [op, 0, 0, 0, a, b, 0.0, 0.0]
-        elif op == OP_COUNT:
-            key, row = (op, fld, a, b, v), [op, fld, n, 0, a, b, v, 0.0]
-        elif op in (OP_MEAN, OP_SUM):
-            key, row = (OP_MEAN, fld, n, a, b), [OP_MEAN, fld, n, 0, a, b, 0.0, 0.0]
-        else:
-            key, row = (op, fld, n, a, b, v, d), [op, fld, n, 0, a, b, v, d]
-        if key not in keys:
-            keys[key] = len(q_rows)
-            q_rows.append(row)
-        q = keys[key]
-        if op == OP_COUNT:
-            q_rows[q][2] = max(q_rows[q][2], n)
-        cut_q[c] = q
-    q_int = np.array([r[:4] for r in q_rows] or [[0, 0, 0, 0]], dtype=np.int64).reshape(-1, 4)
-    q_float = np.array([r[4:] for r in q_rows] or [[0.0] * 4], dtype=np.float64).reshape(-1, 4)
-    return cut_q, q_int, q_float

@@ -16,7 +16,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from trigkit.emulator.compiled import compile_menu
-from trigkit.emulator.pipeline import RawChunk, assemble_sample, evaluate_batch, iter_file, sample_name
+from trigkit.emulator.pipeline import (
+    RawChunk,
+    assemble_sample,
+    evaluate_batch,
+    iter_file,
+    sample_name,
+)
 from trigkit.emulator.result import SampleEvents
 from trigkit.emulator.schema import Menu
 from trigkit.errors import TrigkitError

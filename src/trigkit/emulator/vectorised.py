@@ -11,7 +11,16 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 
-from trigkit.emulator.schema import FatJetCut, HLTPath, HTCut, JetsCut, L1Seed, Menu, ScoreCountCut, ScoreTopCut
+from trigkit.emulator.schema import (
+    FatJetCut,
+    HLTPath,
+    HTCut,
+    JetsCut,
+    L1Seed,
+    Menu,
+    ScoreCountCut,
+    ScoreTopCut,
+)
 
 
 def _f64(x: ak.Array) -> ak.Array:

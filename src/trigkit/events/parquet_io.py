@@ -49,6 +49,21 @@ def _default_permissions(path: Path) -> None:
     os.chmod(path, 0o666 & ~umask)
 
 
+def _conform(table, schema, dest: Path):
+    """``table`` with the file's schema; a batch of another layout is a TrigkitError."""
+    import pyarrow as pa
+
+    table = table.replace_schema_metadata(schema.metadata)
+    if table.schema.equals(schema, check_metadata=False):
+        return table
+    try:
+        return table.cast(schema)
+    except (pa.ArrowException, ValueError) as exc:
+        theirs = set(table.schema.names) ^ set(schema.names)
+        detail = f"fields differ: {sorted(theirs)}" if theirs else str(exc).splitlines()[0]
+        raise TrigkitError(f"{dest}: a batch does not match the layout of the first one ({detail})") from exc
+
+
 def _metadata(batch: EventBatch) -> dict[bytes, bytes]:
     return {
         FORMAT_KEY: FORMAT_VERSION,
@@ -93,7 +108,7 @@ def write_parquet(
                     if writer is None:
                         schema = table.schema.with_metadata({**(table.schema.metadata or {}), **_metadata(first)})
                         writer = pq.ParquetWriter(tmp, schema, compression="zstd")
-                    writer.write_table(table.replace_schema_metadata(writer.schema.metadata))
+                    writer.write_table(_conform(table, writer.schema, dest))
                     total += len(batch)
                     if progress is not None:
                         progress(len(batch))

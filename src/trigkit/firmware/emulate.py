@@ -81,6 +81,7 @@ class _Step:
     layer: FirmwareLayer
     in_t: FixedType
     arrays: tuple[np.ndarray, ...]
+    exact: bool = False  # dense layer on the exact-sum fast path (arrays hold w.T, accum bias)
 
 
 class FirmwareEmulator:
@@ -91,7 +92,8 @@ class FirmwareEmulator:
         self._steps: list[_Step] = []
         for i, layer in enumerate(network.layers):
             in_t = network.input_type_of(i)
-            self._steps.append(_Step(layer, in_t, self._prepare(layer, in_t, network)))
+            exact = layer.kind == "dense" and _exact_path_ok(layer, in_t)
+            self._steps.append(_Step(layer, in_t, self._prepare(layer, in_t, network), exact))
 
     @staticmethod
     def _prepare(layer: FirmwareLayer, in_t: FixedType, net: FirmwareNetwork) -> tuple[np.ndarray, ...]:
@@ -145,9 +147,21 @@ class FirmwareEmulator:
     def run_codes(self, codes: np.ndarray, upto: int | None = None) -> np.ndarray:
         """Run input codes through the layers (the first ``upto`` of them if given)."""
         v = np.ascontiguousarray(codes, dtype=np.int64)
-        for step in self._steps[:upto]:
-            v = self._run(step, v)
+        steps = self._steps[:upto]
+        k = 0
+        while k < len(steps):
+            nxt = steps[k + 1] if k + 1 < len(steps) else None
+            if nxt is not None and nxt.layer.kind == "relu" and self._fusable(steps[k]):
+                v = self._run(steps[k], v, relu=nxt.layer)  # dense + relu in one pass
+                k += 2
+            else:
+                v = self._run(steps[k], v)
+                k += 1
         return v
+
+    @staticmethod
+    def _fusable(step: _Step) -> bool:
+        return step.exact
 
     def predict_codes(self, x: np.ndarray) -> np.ndarray:
         return self.run_codes(self.quantize_inputs(x))
@@ -167,18 +181,20 @@ class FirmwareEmulator:
 
     # -- dispatch -----------------------------------------------------------------------
     @staticmethod
-    def _run(step: _Step, v: np.ndarray) -> np.ndarray:
+    def _run(step: _Step, v: np.ndarray, relu: FirmwareLayer | None = None) -> np.ndarray:
         layer, in_t = step.layer, step.in_t
         res = layer.result_t.params()
         if layer.kind == "dense":
             w, b = step.arrays
             acc = layer.accum_t
             assert acc is not None and layer.weight_t is not None
-            if w.shape[0] == layer.n_in and _exact_path_ok(layer, in_t):
+            if step.exact:
                 shift = acc.frac - in_t.frac - layer.weight_t.frac
+                post = (True, *relu.result_t.params()) if relu is not None else ()
                 return kernels.dense_exact(
-                    v, w, b, shift, acc.q, acc.width, acc.signed, acc.o, acc.frac, *res
+                    v, w, b, shift, acc.q, acc.width, acc.signed, acc.o, acc.frac, *res, *post
                 )
+            assert relu is None
             return kernels.dense(
                 v, in_t.frac, w, layer.weight_t.frac, b, layer.bias_t.frac,  # type: ignore[union-attr]
                 *layer.accum_t.params(), *res,  # type: ignore[union-attr]

@@ -75,11 +75,18 @@ def dense_exact(
     res_s: bool,
     res_q: int,
     res_o: int,
+    relu_on: bool = False,
+    rl_w: int = 2,
+    rl_f: int = 0,
+    rl_s: bool = True,
+    rl_q: int = 0,
+    rl_o: int = 0,
 ) -> np.ndarray:
     """Fast path of :func:`dense` when it is provably identical: no partial sum can overflow or
     the accumulator wraps (then one wrap of the exact total equals wrapping every step).
     ``shift = acc_f - fx - fw``: products are shifted left (``>= 0``) or rounded one by one.
     ``wt`` is the transposed weight ``(n_in, n_out)``; ``b_acc`` the bias already in accum_t.
+    With ``relu_on`` the following ReLU layer (result type ``rl_*``) is applied in the same pass.
     """
     n, n_in = x.shape
     n_out = wt.shape[1]
@@ -99,7 +106,10 @@ def dense_exact(
                         acc[j] += round_shift(xi * wt[i, j], d, acc_q)
         for j in range(n_out):
             a = overflow_code(b_acc[j] + (acc[j] << up), acc_w, acc_s, acc_o)
-            out[r, j] = requantize(a, acc_f, res_w, res_f, res_s, res_q, res_o)
+            v = requantize(a, acc_f, res_w, res_f, res_s, res_q, res_o)
+            if relu_on:
+                v = requantize(v if v > 0 else 0, res_f, rl_w, rl_f, rl_s, rl_q, rl_o)
+            out[r, j] = v
     return out
 
 

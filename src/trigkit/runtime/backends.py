@@ -73,7 +73,8 @@ def _probe_onnxruntime() -> tuple[bool, str]:
 
 
 def _probe_tensorrt() -> tuple[bool, str]:
-    from trigkit.compile.tensorrt_build import NO_GPU, current_gpu, probe as trt_probe
+    from trigkit.compile.tensorrt_build import NO_GPU, current_gpu
+    from trigkit.compile.tensorrt_build import probe as trt_probe
 
     ok, why = trt_probe()
     if not ok:

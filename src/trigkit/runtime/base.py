@@ -19,12 +19,14 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from trigkit.compile.bundle import TensorSpec
 from trigkit.errors import TrigkitError
+
+if TYPE_CHECKING:
+    from trigkit.compile.bundle import TensorSpec
 
 log = logging.getLogger(__name__)
 

@@ -14,14 +14,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from trigkit.compile.bundle import TensorSpec
 from trigkit.errors import TrigkitError
 from trigkit.lazy import require
 from trigkit.runtime.base import NanPolicy, Runner
+
+if TYPE_CHECKING:
+    from trigkit.compile.bundle import TensorSpec
 
 log = logging.getLogger(__name__)
 

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
 from torch import nn
 
-from trigkit.compile.bundle import TensorSpec
 from trigkit.compile.onnx_export import make_head
 from trigkit.errors import TrigkitError
 from trigkit.runtime.base import NanPolicy, Runner
+
+if TYPE_CHECKING:
+    from trigkit.compile.bundle import TensorSpec
 
 log = logging.getLogger(__name__)
 
