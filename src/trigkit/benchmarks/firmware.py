@@ -178,7 +178,7 @@ def run_rtl_bench(work_dir: Path | None = None, latency_cutoff: float = 5.0, syn
     rep = run_rtl_flow(net, work_dir, latency_cutoff=latency_cutoff, synth=synth)
     est = estimate_network(net)
     return {
-        "network": "16->64->32->32->5, 6-bit weights/activations (softmax not in RTL)",
+        "network": "16->64->32->32->5 + softmax, 6-bit weights/activations",
         "sparsity": sparsity, "latency_cutoff": latency_cutoff, "wall_s": time.perf_counter() - t0,
         "rtl": rep.to_json(),
         "estimate": {"latency_cycles": est.latency_cycles, "latency_ns": est.latency_ns, "ii": est.ii,

@@ -4,7 +4,9 @@ For each event (``prange`` over events) the kernel walks the trigger table in
 :attr:`CompiledMenu.order`: plain L1 seeds, then seeds with ``any_of``, then HLT paths. A trigger
 with a *gate* (the seeds an ``any_of`` seed or an HLT path requires) is evaluated only when one of
 them fired (unprescaled); its cuts are ANDed and the first failing cut stops it. The opcode
-dispatch is written inline in the loop. The output row of an HLT path is therefore
+dispatch is written inline in the loop, and the last HT and top-k score sum computed for the event
+are kept in scalar registers, so cuts differing only in their threshold (HTT320/HTT360, the
+PNet2BTagMean and 2BTagSum paths) compute them once per event. The output row of an HLT path is therefore
 "L1 seed (raw) AND HLT filters"; prescales are applied afterwards in
 :mod:`trigkit.emulator.stages` with deterministic counters, which need the events in order.
 """
@@ -27,6 +29,17 @@ def _fused(ci, cf, thr, cut_start, order, gate_start, gate_idx,  # noqa: ANN001,
     for e in prange(n_events):
         j0 = jo[e]
         j1 = jo[e + 1]
+        # one-entry caches (scalars, kept in registers): cuts that differ only in their threshold
+        # (L1_HTT320er / L1_HTT360er, the PNet2BTagMean / 2BTagSum paths) share one computation
+        ht_pt = -1.0
+        ht_eta = -1.0
+        ht_val = 0.0
+        top_fld = -1
+        top_k = -1
+        top_pt = -1.0
+        top_eta = -1.0
+        top_val = 0.0
+        top_n = 0
         for t in order:
             # gate: one of the referenced triggers (L1 seeds) must have fired; none = ungated
             ok = gate_start[t + 1] == gate_start[t]
@@ -40,7 +53,11 @@ def _fused(ci, cf, thr, cut_start, order, gate_start, gate_idx,  # noqa: ANN001,
                     if op == OP_JETS:
                         ok = jets_pass(pt, eta, j0, j1, thr, ci[c, 3], ci[c, 2], cf[c, 1])
                     elif op == OP_HT:
-                        ok = ht_sum(pt, eta, j0, j1, cf[c, 0], cf[c, 1]) >= cf[c, 2]
+                        if cf[c, 0] != ht_pt or cf[c, 1] != ht_eta:  # one-entry per-event cache
+                            ht_pt = cf[c, 0]
+                            ht_eta = cf[c, 1]
+                            ht_val = ht_sum(pt, eta, j0, j1, ht_pt, ht_eta)
+                        ok = ht_val >= cf[c, 2]
                     elif op == OP_COUNT:
                         n = ci[c, 2]
                         ok = score_count(pt, eta, sc[ci[c, 1]], j0, j1, cf[c, 0], cf[c, 1], cf[c, 2], n) >= n
@@ -49,7 +66,14 @@ def _fused(ci, cf, thr, cut_start, order, gate_start, gate_idx,  # noqa: ANN001,
                                          cf[c, 0], cf[c, 1], cf[c, 2], cf[c, 3], ci[c, 2])
                     else:
                         k = ci[c, 2]
-                        total, n = score_top_sum(pt, eta, sc[ci[c, 1]], j0, j1, cf[c, 0], cf[c, 1], k)
+                        if ci[c, 1] != top_fld or k != top_k or cf[c, 0] != top_pt or cf[c, 1] != top_eta:
+                            top_fld = ci[c, 1]
+                            top_k = k
+                            top_pt = cf[c, 0]
+                            top_eta = cf[c, 1]
+                            top_val, top_n = score_top_sum(pt, eta, sc[top_fld], j0, j1, top_pt, top_eta, k)
+                        total = top_val
+                        n = top_n
                         if n < k:
                             ok = False
                         elif op == OP_MEAN:
