@@ -8,8 +8,9 @@ bench_app = typer.Typer(help="Latency / throughput benchmarks (JSON + one summar
 
 
 def register(app: typer.Typer) -> None:
+    from trigkit.benchmarks import all as all_bench
     from trigkit.benchmarks import emulator, firmware, generator, gpu
 
-    for module in (generator, firmware, emulator, gpu):
+    for module in (generator, firmware, emulator, gpu, all_bench):
         module.register(bench_app)
     app.add_typer(bench_app, name="bench")

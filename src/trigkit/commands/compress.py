@@ -22,6 +22,7 @@ def register(app: typer.Typer) -> None:
         steps: int = typer.Option(4, "--steps", help="Pruning steps (cubic ramp).", min=1),
         qat_bits: int | None = typer.Option(None, "--qat-bits", help="Fixed-point QAT at this total width."),
         bits: str | None = typer.Option(None, "--bits", help="Width scan, e.g. 4..16 or 4,6,8: metric vs bits."),
+        range_quantile: float = typer.Option(1.0, "--range-quantile", help="QAT: size activation types for this quantile of the values (rest saturate)."),  # noqa: E501
         no_finetune: bool = typer.Option(False, "--no-finetune", help="Scan/QAT without fine-tuning (post-training)."),  # noqa: E501
         int8: bool = typer.Option(False, "--int8", help="Also write a calibrated INT8 Q/DQ ONNX graph."),
         calibration: str = typer.Option("entropy", "--calibration", help="INT8 calibration: max, percentile, entropy."),  # noqa: E501
@@ -58,7 +59,7 @@ def register(app: typer.Typer) -> None:
         console.print(f"{model.name}: {len(train)} training / {len(val)} validation jets from {len(files)} file(s)")
         if widths is not None:
             scan = W.scan(model, train, val, widths, finetune=not no_finetune, epochs=epochs, lr=lr, seed=seed,
-                          progress=True, on_point=lambda p: console.print(
+                          progress=True, range_quantile=range_quantile, on_point=lambda p: console.print(
                               f"  {p.bits} bits: AUC {p.auc:.4f}, accuracy {p.accuracy:.4f}"))  # fmt: skip
             png = plot or _sibling(out or model_path, "-width-scan.png")
             W.plot(scan, png)
@@ -73,7 +74,7 @@ def register(app: typer.Typer) -> None:
                 norm=norm, scope=scope,
             )  # fmt: skip
         if qat_bits is not None:
-            kw["qat"] = C.QATOptions(bits=qat_bits, epochs=0 if no_finetune else epochs)
+            kw["qat"] = C.QATOptions(bits=qat_bits, epochs=0 if no_finetune else epochs, range_quantile=range_quantile)
         if int8:
             kw["int8"] = C.Int8Options(calibration=calibration, onnx_out=onnx_out or _sibling(out, ".int8.onnx"))
         result = C.compress(model, train, val, C.CompressConfig(**kw))

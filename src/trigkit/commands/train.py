@@ -122,7 +122,6 @@ def _evaluate(
 
 def _list() -> None:
     """List the tagger models that can be trained."""
-    from rich.console import Console
     from rich.table import Table
 
     from trigkit.models.registry import get_spec, names
@@ -133,7 +132,7 @@ def _list() -> None:
         from trigkit.models.features import KINDS
 
         t.add_row(n, s.kind, "/".join(KINDS[s.kind].class_names), s.summary)
-    Console().print(t)
+    _console().print(t)
 
 
 def register(app: typer.Typer) -> None:

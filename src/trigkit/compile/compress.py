@@ -42,6 +42,7 @@ class QATOptions(Validated):
 
     bits: int = Field(ge=2, le=32)
     epochs: int = Field(default=3, ge=0, description="QAT fine-tuning epochs; 0 = post-training")
+    range_quantile: float = Field(default=1.0, gt=0.5, le=1.0, description="activation range quantile")
 
 
 class Int8Options(Validated):
@@ -177,7 +178,8 @@ def _qat_stage(module: nn.Module, tr: TensorData, va: TensorData,
 
     assert cfg.qat is not None
     return width_scan.quantize_at(
-        module, cfg.qat.bits, tr, epochs=cfg.qat.epochs, finetune=_finetuner(tr, va, cfg)
+        module, cfg.qat.bits, tr, epochs=cfg.qat.epochs, finetune=_finetuner(tr, va, cfg),
+        range_quantile=cfg.qat.range_quantile,
     )
 
 

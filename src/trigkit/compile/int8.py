@@ -103,6 +103,13 @@ def quantize_int8(
         # per output channel: MatMul weights are [in, out] (Gemm's transB=1 weights [out, in])
         "QDQOpTypePerChannelSupportToAxis": {"MatMul": 1},
     }
+    import inspect
+
+    if "calibration_cache_path" not in inspect.signature(q.quantize_static).parameters:
+        raise TrigkitError(
+            f"onnxruntime {_ort_version()} quantize_static cannot take precomputed calibration "
+            "ranges (calibration_cache_path); INT8 needs a newer onnxruntime (pip install -U onnxruntime)"
+        )
     with atomic_path(out, suffix=".onnx") as tmp, tempfile.TemporaryDirectory() as work:
         cache, method = _calibrate(Path(fp32_onnx), calib, step, cfg, Path(work))
         # onnxruntime prints its progress and nags about its optional pre-processing step
@@ -153,6 +160,12 @@ def _calibrate(fp32_onnx: Path, calib: dict[str, np.ndarray], step: int, cfg: In
     cache = work / "calibration.json"
     save_tensors_data(ranges, cache)
     return cache, method
+
+
+def _ort_version() -> str:
+    import onnxruntime
+
+    return str(onnxruntime.__version__)
 
 
 @contextlib.contextmanager

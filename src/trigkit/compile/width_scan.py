@@ -73,21 +73,26 @@ def quantize_at(
     epochs: int = 0,
     finetune: FineTune | None = None,
     calib_rows: int = CALIB_ROWS,
+    range_quantile: float = 1.0,
 ) -> tuple[nn.Module, object]:
     """(QAT model with float32 logits, resolved QATConfig) of ``module`` at ``bits``.
 
     With ``epochs > 0`` and ``finetune``, ``finetune(qat_model, epochs)`` trains it with
-    quantization in the loop; pruned (exactly zero) weights stay zero.
+    quantization in the loop; pruned (exactly zero) weights stay zero. ``range_quantile`` < 1
+    sizes the input/activation integer bits for that quantile of the calibration values (the
+    rest saturate), which buys fraction bits at small widths.
     """
     from trigkit.compile.qat import QATConfig, quantize_module
 
     if not MIN_BITS <= bits <= MAX_BITS:
         raise TrigkitError(f"QAT width {bits} outside {MIN_BITS}..{MAX_BITS}")
+    if not 0.5 < range_quantile <= 1.0:
+        raise TrigkitError(f"range quantile {range_quantile} outside (0.5, 1]")
     if len(train.inputs) != 1:
         raise TrigkitError(
             f"fixed-point QAT needs a per-jet MLP with one input; this model takes {len(train.inputs)}"
         )
-    config = QATConfig(bits=bits)
+    config = QATConfig(bits=bits, range_quantile=range_quantile)
     qat = quantize_module(copy.deepcopy(module).float(), config, train.inputs[0][:calib_rows])
     wrapped = Float32Logits(qat)
     if epochs > 0 and finetune is not None:
@@ -179,6 +184,7 @@ def scan(
     batch_size: int = 512,
     seed: int = 0,
     progress: bool = False,
+    range_quantile: float = 1.0,
     on_point: Callable[[WidthPoint], None] | None = None,
 ) -> WidthScan:
     """Metrics vs. width for ``model`` (an MLP tagger such as ``l1-mlp``)."""
@@ -201,7 +207,8 @@ def scan(
     points = []
     for b in bits:
         torch.manual_seed(seed)
-        qm, _ = quantize_at(model.module, int(b), tr, epochs=epochs if finetune else 0, finetune=tune)
+        qm, _ = quantize_at(model.module, int(b), tr, epochs=epochs if finetune else 0, finetune=tune,
+                            range_quantile=range_quantile)  # fmt: skip
         auc, acc = score(model, probabilities(qm, va), va.labels, model.kind)
         points.append(WidthPoint(int(b), auc, acc))
         log.info("width %d: AUC %.4f, accuracy %.4f", b, auc, acc)

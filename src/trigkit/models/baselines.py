@@ -22,6 +22,7 @@ import numpy as np
 from trigkit.errors import TrigkitError
 from trigkit.models.features import KINDS, FeatureSet
 
+
 def _edges(lo: float, hi: float, n: int) -> tuple[float, ...]:
     return tuple(float(v) for v in np.linspace(lo, hi, n + 1))
 
