@@ -25,6 +25,23 @@ app = typer.Typer(
 _state = {"debug": False}
 
 
+def _typer_exceptions() -> tuple[tuple[type[BaseException], ...], ...]:
+    """(usage, exit, abort) exception classes of click and of typer >= 0.2x's vendored click."""
+    usage: list[type[BaseException]] = [click.ClickException]
+    exits: list[type[BaseException]] = [click.exceptions.Exit, typer.Exit]
+    aborts: list[type[BaseException]] = [click.exceptions.Abort, typer.Abort]
+    try:
+        from typer._click.exceptions import ClickException as VendoredClickException
+    except ImportError:  # typer that still uses the click package
+        pass
+    else:
+        usage.append(VendoredClickException)
+    return tuple(usage), tuple(dict.fromkeys(exits)), tuple(dict.fromkeys(aborts))
+
+
+_USAGE_ERRORS, _EXITS, _ABORTS = _typer_exceptions()
+
+
 @app.callback()
 def _root(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
@@ -59,14 +76,14 @@ def main(argv: list[str] | None = None) -> int:
             raise
         typer.echo(f"error: {exc}", err=True)
         return 1
-    except click.exceptions.Abort:
+    except _ABORTS:
         typer.echo("aborted", err=True)
         return 130
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
+    except _USAGE_ERRORS as exc:
+        exc.show()  # type: ignore[attr-defined]
+        return int(exc.exit_code)  # type: ignore[attr-defined]
+    except _EXITS as exc:
+        return int(exc.exit_code)  # type: ignore[attr-defined]
     return 0
 
 

@@ -46,14 +46,16 @@ def test_qdq_graph_and_auc(setup, calibration, bins):
 
 
 def _every_matmul_fed_by_dq(path):
-    """Both operands of every MatMul/Gemm come out of a DequantizeLinear; biases stay float."""
+    """Both operands of every MatMul/Gemm but the first and last (kept float by default) come out
+    of a DequantizeLinear; biases stay float."""
     import onnx
 
     m = onnx.load(str(path))
     dq = {o for n in m.graph.node if n.op_type == "DequantizeLinear" for o in n.output}
     mm = [n for n in m.graph.node if n.op_type in ("MatMul", "Gemm")]
     assert len(mm) == 6
-    for n in mm:
+    assert mm[0].input[1] not in dq and mm[-1].input[1] not in dq
+    for n in mm[1:-1]:
         assert n.input[0] in dq and n.input[1] in dq, n.name
         if n.op_type == "Gemm":
             assert n.input[2] not in dq  # QuantizeBias=False
@@ -79,7 +81,20 @@ def test_zero_points_and_axes(setup):
                 axis = {a.name: a.i for a in node.attribute}["axis"]
                 assert q.dtype == np.int8 and q.shape[axis] == scale.shape[0]
                 assert q.shape[axis] in (64, 32, 3)  # the output widths of phi / rho layers
-    assert weights == 6  # 3 phi MatMuls + 3 rho Gemms
+    assert weights == 4  # 3 phi MatMuls + 3 rho Gemms, minus the float first and last layer
+
+
+def test_all_layers_quantized_on_request(setup, tmp_path):
+    _, x, _, fp32, _ = setup
+    out = int8.quantize_int8(fp32, tmp_path / "q.onnx", x,
+                             int8.Int8Config(calibration="max", max_rows=500, float_layers="none"))  # fmt: skip
+    import onnx
+
+    m = onnx.load(str(out))
+    dq = {o for n in m.graph.node if n.op_type == "DequantizeLinear" for o in n.output}
+    assert all(n.input[1] in dq for n in m.graph.node if n.op_type in ("MatMul", "Gemm"))
+    with pytest.raises(TrigkitError, match="float_layers 'all' unknown"):
+        int8.Int8Config(float_layers="all")  # type: ignore[arg-type]
 
 
 def test_check_qdq_rejects_asymmetric(setup, tmp_path):

@@ -7,6 +7,8 @@ once for the whole module (g++, ~1 min).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import shutil
 
 import numpy as np
@@ -21,6 +23,7 @@ from trigkit.firmware.random_net import edge_inputs
 from trigkit.firmware.spec import FirmwareNetwork
 
 N_CHECK = 100_000
+N_LABELLED = 150
 needs_tools = pytest.mark.fpga_tools
 
 
@@ -57,30 +60,44 @@ def saved_model(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def built(saved_model, tmp_path_factory):
-    """(bundle path, C-sim library, network) from one CLI run."""
+def calib_events(tmp_path_factory):
+    """A small labelled events file (the calibration + accuracy rows of the CLI run)."""
+    from trigkit.events.generator import generate
+    from trigkit.events.parquet_io import write_parquet
+
+    path = tmp_path_factory.mktemp("events") / "ttbar.parquet"
+    write_parquet([generate("ttbar", 60, seed=3)], path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def built(saved_model, calib_events, tmp_path_factory):
+    """(bundle path, C-sim library, network, CLI stdout) from one CLI run."""
     _tools_or_skip()
     from trigkit.compile.hls import CsimLibrary
 
     root = tmp_path_factory.mktemp("fpga")
-    rc = main(["compile", str(saved_model), "--target", "fpga", "--out", str(root / "bundle"),
-               "--bits", "6", "--softmax", "--keep-csim", str(root / "csim")])  # fmt: skip
-    assert rc == 0
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        rc = main(["compile", str(saved_model), "--target", "fpga", "--out", str(root / "bundle"),
+                   "--bits", "6", "--softmax", "--keep-csim", str(root / "csim"),
+                   "--calib-events", str(calib_events), "--n-labelled", str(N_LABELLED)])  # fmt: skip
+    assert rc == 0, out.getvalue()
     bundle = load_bundle(root / "bundle", target="fpga")
     net = FirmwareNetwork.from_json(bundle.manifest.target_info["network"])
-    return root / "bundle", CsimLibrary(root / "csim", net.n_inputs, net.n_outputs), net
+    return root / "bundle", CsimLibrary(root / "csim", net.n_inputs, net.n_outputs), net, out.getvalue()
 
 
 @pytest.fixture(scope="module")
 def central_inputs(built):
-    _, csim, net = built
+    _, csim, net, _ = built
     x = edge_inputs(net, N_CHECK, seed=11)
     return x, csim.predict(x)
 
 
 @needs_tools
 def test_bundle_manifest(built, saved_model):
-    path, _, net = built
+    path, _, net, _ = built
     m = load_bundle(path).manifest
     assert (m.target, m.backend, m.reference_tolerance) == ("fpga", "hls4ml-vitis", 0.0)
     assert m.inputs[0].name == "jets" and len(m.inputs[0].features) == 16
@@ -93,21 +110,23 @@ def test_bundle_manifest(built, saved_model):
     assert "hls4ml_prj/firmware/myproject.cpp" in m.files
     assert not any(name.endswith(".so") for name in m.files)
     ins, outs = load_bundle(path).reference()
-    assert ins["jets"].shape == (1000, 16) and outs["scores"].shape == (1000, 5)
+    n_lab = m.target_info["labelled_rows"]
+    assert 0 < n_lab <= N_LABELLED
+    assert ins["jets"].shape == (n_lab + 1000, 16) and outs["scores"].shape == (n_lab + 1000, 5)
     assert np.isnan(ins["jets"]).any() and np.isinf(ins["jets"]).any()
 
 
 @needs_tools
 @pytest.mark.parametrize("contender", ["numba emulator", "torch QAT model"])
-def test_bit_exact_with_hls4ml_csim(contender, built, central_inputs, saved_model):
+def test_bit_exact_with_hls4ml_csim(contender, built, central_inputs, saved_model, calib_events):
     """The conifer-style central test: every implementation gives the C simulation's bits."""
-    _, _, net = built
+    _, _, net, _ = built
     x, y_csim = central_inputs
     assert np.isnan(x).any() and np.isinf(x).any() and (np.abs(x[np.isfinite(x)]) > net.input_t.max).any()
     if contender == "numba emulator":
         y = FirmwareEmulator(net).predict(x)
     else:
-        qat = _rebuild_qat(saved_model, net)
+        qat = _rebuild_qat(saved_model, net, calib_events)
         with torch.no_grad():
             y = np.concatenate([qat.firmware_forward(torch.from_numpy(x[i : i + 10_000])).numpy()
                                 for i in range(0, len(x), 10_000)])  # fmt: skip
@@ -115,23 +134,67 @@ def test_bit_exact_with_hls4ml_csim(contender, built, central_inputs, saved_mode
     assert mismatches == 0, f"{mismatches} of {len(x)} rows differ"
 
 
-def _rebuild_qat(saved_model, net):
-    """The torch QAT model the CLI built (same config and synthetic calibration)."""
+def _rebuild_qat(saved_model, net, calib_events):
+    """The torch QAT model the CLI built (same config and calibration jets)."""
+    from trigkit.commands.compile import _calibration_rows
     from trigkit.compile.qat import quantize_module
     from trigkit.compile.qat_config import QATConfig
-    from trigkit.compile.target_fpga import _synthetic_calibration
     from trigkit.models.saved import load_model
 
     model = load_model(saved_model)
-    calib, _ = _synthetic_calibration(16, 0)
+    calib, _ = _calibration_rows(saved_model, [calib_events])
     qat = quantize_module(model.module.float(), QATConfig(bits=6, softmax=True), calib)
     assert qat.to_network().to_json()["layers"] == net.to_json()["layers"]
     return qat
 
 
 @needs_tools
+def test_reference_float_scores_labels_and_report(built, saved_model, calib_events, capsys):
+    """reference.npz carries the float model's softmax and the true classes; `trigkit report`
+    shows float vs firmware accuracy from them (no --model), matching a float64 recomputation."""
+    from trigkit.commands.compile import _calibration_rows
+    from trigkit.models.saved import load_model
+
+    path, _, net, _ = built
+    with np.load(path / "reference.npz") as npz:
+        x, fw, fl, labels = npz["in_jets"], npz["out_scores"], npz["float_scores"], npz["labels"]
+    n_lab = int(np.count_nonzero(labels >= 0))
+    assert n_lab == load_bundle(path).manifest.target_info["labelled_rows"]
+    assert (labels[n_lab:] == -1).all() and len(labels) == n_lab + 1000
+    rows, truth = _calibration_rows(saved_model, [calib_events])
+    # the labelled rows are calibration jets with their own true class
+    matches = [np.flatnonzero(np.all(rows == r, axis=1)) for r in x[:n_lab]]
+    assert all(len(m) >= 1 for m in matches)
+    assert all(labels[i] in truth[m] for i, m in enumerate(matches))
+    # float_scores: softmax of the float weights, recomputed in float64 numpy
+    lin = [m for m in load_model(saved_model).module.modules() if isinstance(m, torch.nn.Linear)]
+    h = x[:n_lab]
+    for i, layer in enumerate(lin):
+        h = h @ layer.weight.detach().double().numpy().T + layer.bias.detach().double().numpy()
+        h = np.maximum(h, 0.0) if i < len(lin) - 1 else h
+    e = np.exp(h - h.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(fl[:n_lab], e / e.sum(axis=1, keepdims=True), rtol=1e-5, atol=1e-6)
+    acc_f = np.mean(np.argmax(fl[:n_lab], axis=1) == labels[:n_lab])
+    acc_w = np.mean(np.argmax(fw[:n_lab], axis=1) == labels[:n_lab])
+    assert main(["report", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert f"{100 * acc_f:.2f} % / {100 * acc_w:.2f} %" in text
+    assert "pass --model" not in text
+
+
+@needs_tools
+def test_cli_output_has_no_hls4ml_chatter(built):
+    path, _, _, stdout = built
+    assert "Interpreting" not in stdout and "Topology" not in stdout
+    assert "accuracy on" in stdout and "labelled jets" in stdout
+    m = load_bundle(path).manifest
+    assert "logs/hls4ml_convert.log" in m.files
+    assert "Interpreting" in (path / "logs" / "hls4ml_convert.log").read_text()
+
+
+@needs_tools
 def test_emulator_from_bundle_and_tampering(built, tmp_path):
-    path, _, net = built
+    path, _, net, _ = built
     emu = FirmwareEmulator.from_bundle(path)
     assert emu.network.to_json() == net.to_json()
     copy = tmp_path / "copy"

@@ -69,7 +69,8 @@ def test_bundle_contents(bundles, prec, btag):
     info = read_target_info(b)
     assert info.onnx_opset >= 17 and info.batch_profile == (1, 256, 8192)
     assert "softmax" in info.output_semantics
-    assert info.max_abs_diff_vs_torch <= info.tolerance_vs_torch
+    if prec != "int8":  # int8: the bound is on the 99th percentile (test below)
+        assert info.max_abs_diff_vs_torch <= info.tolerance_vs_torch
     ins, outs = b.reference()
     assert ins["tracks"].shape == (256, 15, 6) and outs["probs"].shape == (256, 3)
     # reference outputs are what onnxruntime gives for the bundle's graph
@@ -90,6 +91,7 @@ def test_int8_records_calibration_and_auc(bundles, calib_npz):
     assert abs(info.auc_relative_change) <= info.auc_tolerance == 0.005
     assert info.auc_relative_change == pytest.approx((info.auc_int8 - info.auc_float) / info.auc_float)
     assert 0 < info.p99_abs_diff_vs_float <= info.max_abs_diff_vs_float
+    assert info.p99_abs_diff_vs_float <= onnx_export.TOLERANCE["int8"]
 
 
 @needs_trt
@@ -168,3 +170,16 @@ def test_cli_compile_gpu(btag, tmp_path):
                  "--max-batch", "1024"]) == 0  # fmt: skip
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["precision"] == "fp16" and manifest["target_info"]["batch_profile"] == [1, 1024, 1024]
+
+
+@needs_trt
+def test_triton_repository_with_engine(bundles, tmp_path):
+    from trigkit.runtime.triton import TritonOptions, export_triton
+
+    b = bundles["fp16"]
+    dest = export_triton(b.path, tmp_path / "repo")
+    assert (dest / "1" / "model.plan").read_bytes() == b.file("model.engine").read_bytes()
+    text = (dest / "config.pbtxt").read_text()
+    assert 'platform: "tensorrt_plan"' in text and "max_batch_size: 8192" in text
+    with pytest.raises(TrigkitError, match="exceeds the engine's profile maximum 8192"):
+        export_triton(b.path, tmp_path / "repo2", TritonOptions(max_batch_size=10000))

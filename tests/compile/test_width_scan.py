@@ -138,5 +138,19 @@ def test_refuses_what_it_cannot_quantize(setup) -> None:
     tr = TensorData.from_features(train, model.preprocessing)
     with pytest.raises(TrigkitError, match="outside 2..32"):
         W.quantize_at(model.module, 40, tr)
+    with pytest.raises(TrigkitError, match="range quantile"):
+        W.quantize_at(model.module, 6, tr, range_quantile=0.3)
     with pytest.raises(TrigkitError, match="LayerNorm"):
         W.quantize_at(torch.nn.Sequential(torch.nn.Linear(16, 4), torch.nn.LayerNorm(4)), 6, tr)
+
+
+def test_range_quantile_buys_fraction_bits(setup) -> None:
+    from trigkit.firmware.fixed import FixedType
+
+    model, train, _ = setup
+    tr = TensorData.from_features(train, model.preprocessing)
+    _, full = W.quantize_at(model.module, 6, tr)
+    _, q90 = W.quantize_at(model.module, 6, tr, range_quantile=0.9)
+    ints = lambda cfg: [FixedType.parse(cfg.layers[n].activation).integer for n in ("fc1", "fc2")]  # noqa: E731
+    assert all(a <= b for a, b in zip(ints(q90), ints(full), strict=True)) and ints(q90) != ints(full)
+    assert q90.range_quantile == 0.9 and FixedType.parse(q90.input_type).width == 16

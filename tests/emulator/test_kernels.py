@@ -83,3 +83,4 @@ def test_fatjet_hand_counts(fn) -> None:
     assert not fn(pt, eta, msd, xbb, 0, 3, 200.0, 2.5, 40.0, 0.6, 1)
     assert fn(pt, eta, msd, xbb, 0, 3, 200.0, 5.0, 0.0, 0.5, 3)
     assert not fn(pt, eta, msd, xbb, 0, 3, 200.0, 5.0, 0.0, 0.5, 4)
+

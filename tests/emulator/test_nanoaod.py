@@ -77,3 +77,17 @@ hlt:
     assert {p.name for p in res.paths} == {"L1_HTT120er", "L1_SingleJet60", "HLT_PFHT180"}
     for p in res.paths:
         assert p.confusion.sum() == len(b)
+
+
+def test_cli_nanoaod_agreement(tmp_path, capsys) -> None:
+    import json
+
+    from trigkit.cli import main
+
+    out = tmp_path / "nano"
+    assert main(["emulate", "--menu", "nano_tt_v12", "--nanoaod", str(TT), "--out", str(out)]) == 0
+    data = json.loads((out / "result.json").read_text())
+    p = data["nanoaod"]["paths"]["HLT_PFHT1050"]
+    assert p["agree"] == 1.0 and p["confusion_rec_x_emu"] == [[196, 0], [0, 4]]
+    assert "Agreement with recorded bits" in capsys.readouterr().out
+    assert sorted(x.name for x in out.iterdir()) == ["result.json", "result.md"]

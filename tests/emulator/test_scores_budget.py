@@ -133,6 +133,19 @@ def test_latency_from_bench_json(tmp_path) -> None:
     )
     assert latency_from_bench(p)[:2] == (1024, 9.0)
     assert latency_from_bench(p, 64)[:2] == (64, 1.5)
+    # the `trigkit bench gpu` layout: points with contender / batch / p50_us
+    g = tmp_path / "bench_gpu.json"
+    g.write_text(json.dumps({"benchmark": "gpu", "points": [
+        {"contender": "torch-graph-fp16", "batch": 256, "p50_us": 75.4, "mean_us": 80.0},
+        {"contender": "onnxruntime-cpu-fp32", "batch": 256, "p50_us": 1050.0},
+        {"contender": "torch-graph-fp16", "batch": 4096, "p50_us": 147.1},
+    ], "transfers": [{"batch": 256, "h2d_p50_us": 40.0}]}))
+    bs, ms, what = latency_from_bench(g, 256)
+    assert (bs, ms) == (256, pytest.approx(0.0754)) and "torch-graph-fp16" in what
+    assert latency_from_bench(g, 256, backend="onnxruntime-cpu-fp32")[1] == pytest.approx(1.05)
+    assert latency_from_bench(g)[:2] == (4096, pytest.approx(0.1471))
+    with pytest.raises(TrigkitError, match="present: onnxruntime-cpu-fp32, torch-graph-fp16"):
+        latency_from_bench(g, backend="tensorrt")
     with pytest.raises(TrigkitError, match="no latency measured at batch size 7"):
         latency_from_bench(p, 7)
     (tmp_path / "bad.json").write_text("{")
@@ -152,3 +165,33 @@ def test_calls_per_event_is_rate_weighted_over_l1_accepts() -> None:
         n_jets=np.array([4, 8, 50]),
     )
     assert hlt_calls_per_event([s]) == pytest.approx((4 + 3 * 8) / 4)
+
+
+def test_firmware_scores_from_real_emulator_drive_an_l1_tagger_seed() -> None:
+    pytest.importorskip("trigkit.firmware.emulate")
+    from tests.emulator.conftest import synthetic_batch
+    from trigkit.emulator.columns import columns_from_batch
+    from trigkit.emulator.compiled import compile_menu
+    from trigkit.emulator.fused import run_fused
+    from trigkit.emulator.schema import parse_menu
+    from trigkit.emulator.vectorised import run_vectorised
+    from trigkit.firmware.emulate import FirmwareEmulator
+    from trigkit.firmware.random_net import random_network
+
+    def features(ev):
+        j = ev.jets
+        cols = [ak.to_numpy(ak.flatten(j[f])).astype(np.float64) for f in ("pt", "eta", "btag")]
+        return np.stack([cols[0] / 100.0, cols[1], cols[2]], axis=1)
+
+    net = random_network((3, 8, 2), seed=3, softmax=None)
+    src = FirmwareScores.from_network(net, features)
+    batch = synthetic_batch(300, 9)
+    out = attach_scores(batch, [src])
+    expect = FirmwareEmulator(net).predict(features(batch))[:, -1]
+    np.testing.assert_array_equal(ak.to_numpy(ak.flatten(out.jets.l1_score)), expect.astype(np.float32))
+    wp = float(np.quantile(expect, 0.8))
+    menu = parse_menu(f"name: f\nl1:\n  L1_Tag: {{tagger: {{wp: {wp}, n: 1}}}}\nhlt:\n  H: {{seeds: [L1_Tag], ht: {{min: 50}}}}\n")
+    cm = compile_menu(menu)
+    fused = run_fused(cm, columns_from_batch(out, cm))
+    np.testing.assert_array_equal(fused, run_vectorised(menu, out.jets, out.fatjets))
+    assert 0 < fused[:, 0].sum() < len(batch)

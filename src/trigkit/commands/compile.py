@@ -12,16 +12,24 @@ from trigkit.errors import TrigkitError
 TARGET_NAMES = ("fpga", "gpu")
 
 
-def _calibration_rows(model_path: Path, events: Path) -> object:
-    """Preprocessed model inputs of the jets in ``events`` (for the integer bits of PTQ)."""
+def _calibration_rows(model_path: Path, events: list[Path]) -> tuple[object, object]:
+    """(preprocessed model inputs, true classes) of the labelled jets in ``events``."""
+    import numpy as np
+
     from trigkit.events.sources import open_events
     from trigkit.models.saved import load_model
 
     model = load_model(model_path)
-    rows = model.model_inputs(open_events(events))[0]
-    if len(rows) == 0:
-        raise TrigkitError(f"{events}: no jets to calibrate the fixed-point ranges with")
-    return rows
+    rows, labels = [], []
+    for path in events:
+        fs = model.features(open_events(path))
+        rows.append(model.model_inputs(fs)[0])
+        labels.append(np.asarray(fs.labels))
+    x, y = np.concatenate(rows), np.concatenate(labels)
+    if len(x) == 0:
+        raise TrigkitError(f"{', '.join(map(str, events))}: no jets to calibrate the fixed-point ranges with")
+    ok = y >= 0
+    return x[ok], y[ok]
 
 
 def _compile(
@@ -39,12 +47,15 @@ def _compile(
     n_reference: int = typer.Option(1000, "--n-reference", min=10, help="[fpga] reference inputs checked and stored."),
     strict_overflow: bool = typer.Option(False, "--strict-overflow", help="[fpga] fail if a weight saturates."),
     keep_csim: Path | None = typer.Option(None, "--keep-csim", help="[fpga] keep the built C simulation project here."),
+    rtl: bool = typer.Option(False, "--rtl", help="[fpga] also measure latency/II (Verilator) and LUT/FF/DSP (yosys)."),
+    rtl_dir: Path | None = typer.Option(None, "--rtl-dir", help="[fpga] keep the RTL flow's work directory here."),
+    n_labelled: int = typer.Option(10_000, "--n-labelled", min=0, help="[fpga] labelled --calib-events jets kept as reference rows (accuracy)."),
     # GPU
     precision: str = typer.Option("fp32", "--precision", help="[gpu] fp32, fp16 or int8."),
     min_batch: int = typer.Option(1, "--min-batch", min=1),
     opt_batch: int = typer.Option(1024, "--opt-batch", min=1),
     max_batch: int = typer.Option(65536, "--max-batch", min=1),
-    calib_events: Path | None = typer.Option(None, "--calib-events", help="Events for calibration (fpga ranges / gpu int8)."),
+    calib_events: list[Path] | None = typer.Option(None, "--calib-events", help="Events for calibration (fpga ranges + accuracy rows / gpu int8); repeat for several files."),
 ) -> None:
     """Compile a trained tagger into a bundle for the FPGA (hls4ml) or the GPU (ONNX/TensorRT)."""
     from rich.console import Console
@@ -57,27 +68,39 @@ def _compile(
     if target == "gpu":
         from trigkit.compile.target_gpu import compile_gpu
 
-        kw = {"calib_events": calib_events} if calib_events is not None else {}
+        if calib_events and len(calib_events) > 1:
+            raise TrigkitError("--calib-events: the gpu target takes one calibration file")
+        kw = {"calib_events": calib_events[0]} if calib_events else {}
         bundle = compile_gpu(model, out, precision=precision, min_batch=min_batch,
                              opt_batch=opt_batch, max_batch=max_batch, **kw)  # fmt: skip
     else:
-        bundle = _compile_fpga(model, out, bits, softmax, backend, strategy, reuse_factor, part,
-                               clock_ns, n_reference, calib_events, keep_csim, strict_overflow)  # fmt: skip
+        if rtl and (why := _rtl_missing()) is not None:
+            Console(stderr=True).print(f"[yellow]--rtl skipped[/]: {why}; the report will show the estimate only")
+            rtl = False
+        opts = {"backend": backend, "strategy": strategy, "reuse_factor": reuse_factor, "part": part,
+                "clock_period_ns": clock_ns, "n_reference": n_reference, "fail_on_weight_overflow": strict_overflow,
+                "softmax": softmax, "rtl": rtl, "n_labelled": n_labelled}  # fmt: skip
+        bundle = _compile_fpga(model, out, bits, opts, calib_events, keep_csim, rtl_dir)
     m = bundle.manifest
     con.print(f"wrote {m.target} bundle {bundle.path} ({m.backend}, {m.precision}, {len(m.files)} files)")
     if target == "fpga":
         info = m.target_info
         con.print(f"{info['reference_rows']} reference inputs (random, extremes, NaN/Inf): numba emulation, "
                   "torch QAT model and hls4ml C simulation agree bit for bit")  # fmt: skip
+        _print_fpga_summary(con, bundle)
         for name, o in info.get("weight_overflow", {}).items():
             con.print(f"[yellow]overflow[/] layer {name}: {o['weight']} weights saturate in {o['weight_t']}, "
                       f"{o['bias']} biases in {o['bias_t']}")  # fmt: skip
 
 
-def _compile_fpga(model: Path, out: Path, bits: int | None, softmax: bool, backend: str, strategy: str,
-                  reuse_factor: int, part: str, clock_ns: float, n_reference: int,
-                  calib_events: Path | None, keep_csim: Path | None,
-                  strict_overflow: bool) -> object:  # fmt: skip
+def _rtl_missing() -> str | None:
+    from trigkit.compile.target_fpga import rtl_missing
+
+    return rtl_missing()
+
+
+def _compile_fpga(model: Path, out: Path, bits: int | None, opts: dict, calib_events: list[Path] | None,
+                  keep_csim: Path | None, rtl_dir: Path | None) -> object:  # fmt: skip
     from pydantic import ValidationError
     from rich.console import Console
 
@@ -85,17 +108,36 @@ def _compile_fpga(model: Path, out: Path, bits: int | None, softmax: bool, backe
     from trigkit.compile.target_fpga import FpgaCompileConfig, compile_fpga
 
     try:
-        qat = QATConfig(bits=bits, softmax=softmax) if bits is not None else (QATConfig(softmax=True) if softmax else None)
-        config = FpgaCompileConfig(qat=qat, backend=backend, strategy=strategy, reuse_factor=reuse_factor,
-                                   part=part, clock_period_ns=clock_ns, n_reference=n_reference,
-                                   fail_on_weight_overflow=strict_overflow)  # fmt: skip
+        qat = QATConfig(bits=bits, softmax=bool(opts["softmax"])) if bits is not None else None
+        config = FpgaCompileConfig(qat=qat, **{**opts, "softmax": True if opts["softmax"] else None})
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"])
         raise TrigkitError(f"fpga compile option '{field}': {err['msg']}") from None
-    calib = _calibration_rows(model, calib_events) if calib_events is not None else None
-    with Console(stderr=True).status("hls4ml: converting, building the C simulation, verifying bit-exactness"):
-        return compile_fpga(model, out, config=config, calib=calib, csim_dir=keep_csim)  # type: ignore[arg-type]
+    calib, labels = _calibration_rows(model, calib_events) if calib_events else (None, None)
+    what = "hls4ml: converting, building the C simulation, verifying bit-exactness"
+    if config.rtl:
+        what += "; then the RTL flow (Verilator build: minutes)"
+    with Console(stderr=True).status(what):
+        return compile_fpga(model, out, config=config, calib=calib, labels=labels,  # type: ignore[arg-type]
+                            csim_dir=keep_csim, rtl_dir=rtl_dir)  # fmt: skip
+
+
+def _print_fpga_summary(con: object, bundle: object) -> None:
+    """Accuracy on the labelled reference rows and the RTL measurement, when the bundle has them."""
+    from trigkit.firmware.fpga_report import build_fpga_report
+
+    rep = build_fpga_report(bundle)
+    a = rep.accuracy
+    if a is not None and a.float_accuracy is not None:
+        con.print(f"accuracy on {a.n} labelled jets: float {100 * a.float_accuracy:.2f} %, "  # type: ignore[attr-defined]
+                  f"firmware {100 * a.firmware_accuracy:.2f} % (same top class {100 * a.agreement:.2f} %)")  # fmt: skip
+    for fig in rep.latency:
+        if fig.source.startswith("rtl"):
+            con.print(f"RTL ({fig.source}): {fig.worst_cycles} cycles = {fig.ns:g} ns, II {fig.ii}")  # type: ignore[attr-defined]
+    for r in rep.resources:
+        if r.source.startswith("rtl") and r.lut is not None:
+            con.print(f"RTL ({r.source}): {r.lut} LUT, {r.ff} FF, {r.dsp} DSP")  # type: ignore[attr-defined]
 
 
 def register(app: typer.Typer) -> None:

@@ -22,13 +22,14 @@ def register(app: typer.Typer) -> None:
         steps: int = typer.Option(4, "--steps", help="Pruning steps (cubic ramp).", min=1),
         qat_bits: int | None = typer.Option(None, "--qat-bits", help="Fixed-point QAT at this total width."),
         bits: str | None = typer.Option(None, "--bits", help="Width scan, e.g. 4..16 or 4,6,8: metric vs bits."),
-        range_quantile: float = typer.Option(1.0, "--range-quantile", help="QAT: size activation types for this quantile of the values (rest saturate)."),  # noqa: E501
+        range_quantile: float = typer.Option(0.999, "--range-quantile", help="QAT: size activation types for this quantile of the values (rest saturate)."),  # noqa: E501
         no_finetune: bool = typer.Option(False, "--no-finetune", help="Scan/QAT without fine-tuning (post-training)."),  # noqa: E501
         int8: bool = typer.Option(False, "--int8", help="Also write a calibrated INT8 Q/DQ ONNX graph."),
         calibration: str = typer.Option("entropy", "--calibration", help="INT8 calibration: max, percentile, entropy."),  # noqa: E501
         onnx_out: Path | None = typer.Option(None, "--onnx-out", help="INT8 ONNX output (default: OUT with .int8.onnx)."),  # noqa: E501
         plot: Path | None = typer.Option(None, "--plot", help="Width-scan PNG (default: OUT or MODEL stem + -width-scan.png)."),  # noqa: E501
         epochs: int = typer.Option(2, "--epochs", help="Fine-tuning epochs per pruning step and for QAT.", min=0),
+        qat_epochs: int | None = typer.Option(None, "--qat-epochs", help="QAT / width-scan fine-tuning epochs (default: --epochs).", min=1),  # noqa: E501
         lr: float = typer.Option(1e-3, "--lr", help="Fine-tuning learning rate."),
         max_jets: int | None = typer.Option(None, "--max-jets", help="Use at most this many jets.", min=10),
         val_fraction: float = typer.Option(0.2, "--val-fraction", help="Jets held out to measure the metrics (the same split as `trigkit train` for the same files and seed)."),  # noqa: E501
@@ -53,12 +54,13 @@ def register(app: typer.Typer) -> None:
         if int8 and out is None and onnx_out is None:
             raise TrigkitError("--int8 needs --onnx-out (or --out)")
         widths = W.parse_bits(bits) if bits is not None else None
+        q_epochs = epochs if qat_epochs is None else qat_epochs
         console = Console()
         model = load_model(model_path)
         train, val = C.load_features(model, files, max_jets=max_jets, val_fraction=val_fraction, seed=seed)
         console.print(f"{model.name}: {len(train)} training / {len(val)} validation jets from {len(files)} file(s)")
         if widths is not None:
-            scan = W.scan(model, train, val, widths, finetune=not no_finetune, epochs=epochs, lr=lr, seed=seed,
+            scan = W.scan(model, train, val, widths, finetune=not no_finetune, epochs=q_epochs, lr=lr, seed=seed,
                           progress=True, range_quantile=range_quantile, on_point=lambda p: console.print(
                               f"  {p.bits} bits: AUC {p.auc:.4f}, accuracy {p.accuracy:.4f}"))  # fmt: skip
             png = plot or _sibling(out or model_path, "-width-scan.png")
@@ -74,7 +76,7 @@ def register(app: typer.Typer) -> None:
                 norm=norm, scope=scope,
             )  # fmt: skip
         if qat_bits is not None:
-            kw["qat"] = C.QATOptions(bits=qat_bits, epochs=0 if no_finetune else epochs, range_quantile=range_quantile)
+            kw["qat"] = C.QATOptions(bits=qat_bits, epochs=0 if no_finetune else q_epochs, range_quantile=range_quantile)
         if int8:
             kw["int8"] = C.Int8Options(calibration=calibration, onnx_out=onnx_out or _sibling(out, ".int8.onnx"))
         result = C.compress(model, train, val, C.CompressConfig(**kw))

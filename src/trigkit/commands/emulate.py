@@ -58,6 +58,7 @@ def emulate(
     objects: str = typer.Option("offline", "--objects", help="NanoAOD objects: offline or trigobj."),
     bench_json: Path | None = typer.Option(None, "--bench-json", help="`trigkit bench gpu` JSON for HLT latency."),
     batch_size: int | None = typer.Option(None, "--batch-size", help="Runner batch size for the HLT budget."),
+    runner: str | None = typer.Option(None, "--runner", help="Runner (contender) in the bench JSON; default fastest."),
     hlt_latency_ms: float | None = typer.Option(None, "--hlt-latency-ms", help="Runner latency per batch (ms) if no JSON."),
     hlt_budget_ms: float = typer.Option(500.0, "--hlt-budget-ms", help="HLT per-event time budget (ms)."),
     l1_latency_cycles: int | None = typer.Option(None, "--l1-latency-cycles", help="L1 tagger firmware latency (cycles)."),
@@ -79,7 +80,7 @@ def emulate(
         inst_lumi=lumi, workers=workers, scheduler=scheduler,
         budget=BudgetRequest(era=era, l1_latency_cycles=l1_latency_cycles, l1_clock_mhz=l1_clock_mhz,
                              l1_overheads_ns=_overheads(l1_overhead_ns), bench_json=bench_json,
-                             batch_size=batch_size, hlt_latency_ms=hlt_latency_ms, hlt_budget_ms=hlt_budget_ms),
+                             batch_size=batch_size, runner=runner, hlt_latency_ms=hlt_latency_ms, hlt_budget_ms=hlt_budget_ms),
     )
     console = Console()
     with console.status("emulating menu...") as status:

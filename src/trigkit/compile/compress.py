@@ -42,7 +42,10 @@ class QATOptions(Validated):
 
     bits: int = Field(ge=2, le=32)
     epochs: int = Field(default=3, ge=0, description="QAT fine-tuning epochs; 0 = post-training")
-    range_quantile: float = Field(default=1.0, gt=0.5, le=1.0, description="activation range quantile")
+    range_quantile: float = Field(
+        default=0.999, gt=0.5, le=1.0,
+        description="input/activation types cover this quantile of the calibration values",
+    )  # fmt: skip
 
 
 class Int8Options(Validated):

@@ -119,6 +119,12 @@ def _check_exact_weights(network: FirmwareNetwork) -> None:
 
 def convert(network: FirmwareNetwork, out_dir: str | Path) -> Any:
     """Convert ``network`` to an hls4ml ``ModelGraph`` and write its project into ``out_dir``."""
+    return convert_logged(network, out_dir)[0]
+
+
+def convert_logged(network: FirmwareNetwork, out_dir: str | Path) -> tuple[Any, str]:
+    """:func:`convert`, also returning what hls4ml printed ("Interpreting Model ...", the
+    topology) instead of letting it reach the terminal."""
     hls4ml = require("hls4ml", "fpga")
     _check_exact_weights(network)
     for layer in network.layers:
@@ -132,7 +138,7 @@ def convert(network: FirmwareNetwork, out_dir: str | Path) -> Any:
     out_dir = Path(out_dir)
     buf = io.StringIO()
     try:
-        with contextlib.redirect_stdout(buf), warnings.catch_warnings():
+        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             hls_model = hls4ml.converters.convert_from_pytorch_model(
                 model,
@@ -151,7 +157,7 @@ def convert(network: FirmwareNetwork, out_dir: str | Path) -> Any:
     except Exception as exc:  # hls4ml raises bare Exceptions for unsupported layers
         raise TrigkitError(f"hls4ml could not convert network '{network.name}': {exc}") from exc
     log.debug("hls4ml conversion log:\n%s", buf.getvalue())
-    return hls_model
+    return hls_model, buf.getvalue()
 
 
 def hls_layer_types(hls_model: Any) -> dict[str, dict[str, str]]:

@@ -49,6 +49,9 @@ class Int8Config:
     percentile: float = 99.999
     per_channel: bool = True
     histogram_bins: int = 2048  # percentile / entropy histograms (TensorRT uses 2048)
+    # MatMul/Gemm layers left in float: the first sees raw features of very different ranges
+    # (one per-tensor int8 scale for all of them), the last feeds the softmax directly
+    float_layers: Literal["none", "first", "first_last"] = "first_last"
     batch: int = 512
     max_rows: int = 20_000
 
@@ -57,6 +60,8 @@ class Int8Config:
             raise TrigkitError(
                 f"unknown INT8 calibration '{self.calibration}'; valid: {', '.join(CALIBRATIONS)}"
             )
+        if self.float_layers not in ("none", "first", "first_last"):
+            raise TrigkitError(f"float_layers '{self.float_layers}' unknown; valid: none, first, first_last")
         if self.histogram_bins < 256:
             raise TrigkitError(f"histogram_bins {self.histogram_bins} too small; use >= 256 (int8 needs 128 quantized bins)")
         if not 0.0 < self.percentile <= 100.0:
@@ -123,6 +128,7 @@ def quantize_int8(
                 weight_type=q.QuantType.QInt8,
                 per_channel=cfg.per_channel,
                 op_types_to_quantize=list(QUANTIZED_OPS),
+                nodes_to_exclude=_float_nodes(Path(fp32_onnx), cfg.float_layers),
                 calibrate_method=method,
                 extra_options=extra,
                 calibration_cache_path=str(cache),
@@ -130,6 +136,15 @@ def quantize_int8(
         check_qdq(tmp)
     log.info("INT8 (%s calibration on %d rows) -> %s", cfg.calibration, rows, out)
     return out
+
+
+def _float_nodes(fp32_onnx: Path, policy: str) -> list[str]:
+    """Names of the MatMul/Gemm nodes kept in float (graph order: first = input layer)."""
+    onnx = require("onnx", "gpu")
+    names = [n.name for n in onnx.load(str(fp32_onnx)).graph.node if n.op_type in QUANTIZED_OPS]
+    if not names or policy == "none":
+        return []
+    return names[:1] if policy == "first" or len(names) == 1 else [names[0], names[-1]]
 
 
 def _calibrate(fp32_onnx: Path, calib: dict[str, np.ndarray], step: int, cfg: Int8Config,

@@ -7,9 +7,10 @@ dynamic ``batch`` axis; masks of track models are ``bool`` inputs that the model
 as float (no boolean indexing), which exports to plain ``Mul``.
 
 Tolerances (max abs difference on probabilities, onnxruntime vs. torch float32 on the same
-inputs) are stated in :data:`TOLERANCE`; ``int8`` is judged by the AUC change instead (see
-:mod:`trigkit.compile.int8`); its max abs difference is reported and only bounded loosely (0.5:
-rows near a decision boundary can move a lot, a broken quantization moves all rows by ~1).
+inputs) are stated in :data:`TOLERANCE`; ``int8`` is judged by the AUC change (see
+:mod:`trigkit.compile.int8`) and by the 99th percentile of the per-row max abs difference
+(<= 0.2); its max abs difference is reported only - a few rows near a decision boundary can
+move a lot while the ranking, which the trigger cuts on, stays.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ OPSET = 17
 BATCH_AXIS = "batch"
 OUTPUT_NAME = "probs"
 # max |p_onnx - p_torch| allowed per precision (probabilities in [0, 1])
-TOLERANCE: dict[str, float] = {"fp32": 1e-5, "fp16": 1e-2, "int8": 0.5}
+# (int8: the 99th percentile over rows of max |p_int8 - p_float|; its max is only reported)
+TOLERANCE: dict[str, float] = {"fp32": 1e-5, "fp16": 1e-2, "int8": 0.2}
 
 
 class ProbabilityHead(nn.Module):

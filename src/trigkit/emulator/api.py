@@ -31,6 +31,7 @@ class BudgetRequest:
     l1_overheads_ns: dict[str, float] = field(default_factory=dict)
     bench_json: Path | None = None
     batch_size: int | None = None
+    runner: str | None = None  # contender name in the bench JSON (fastest per jet when None)
     hlt_latency_ms: float | None = None  # explicit runner latency per batch
     hlt_overhead_ms: float = 0.0
     hlt_budget_ms: float = 500.0
@@ -59,7 +60,7 @@ def _budget(req: BudgetRequest, res: MenuResult) -> BudgetTable | None:
     hlt = None
     if req.bench_json is not None or req.hlt_latency_ms is not None:
         if req.bench_json is not None:
-            bs, ms, src = latency_from_bench(req.bench_json, req.batch_size)
+            bs, ms, src = latency_from_bench(req.bench_json, req.batch_size, req.runner)
         else:
             bs, ms, src = req.batch_size or 1, float(req.hlt_latency_ms), "given"
         hlt = HLTBudget(hlt_calls_per_event(res.samples), bs, ms, req.hlt_overhead_ms, req.hlt_budget_ms,

@@ -83,10 +83,38 @@ class BudgetTable:
     hlt: HLTBudget | None
 
 
+_BATCH_KEYS = ("batch_size", "batch")
+_LAT_KEYS = {"p50_us": 1e-3, "median_us": 1e-3, "mean_us": 1e-3,
+             "latency_ms": 1.0, "median_ms": 1.0, "p50_ms": 1.0, "mean_ms": 1.0}
+_NAME_KEYS = ("contender", "backend")
+
+
+def _batch(rec: dict[str, Any]) -> int | None:
+    for k in _BATCH_KEYS:
+        if isinstance(rec.get(k), int):
+            return int(rec[k])
+    return None
+
+
+def _record_ms(rec: dict[str, Any]) -> float | None:
+    """The median (else mean) latency of one record in ms; ``{"median": x}`` objects accepted."""
+    for k, scale in _LAT_KEYS.items():
+        v = rec.get(k)
+        if isinstance(v, dict):
+            v = v.get("median", v.get("p50", v.get("mean")))
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return float(v) * scale
+    return None
+
+
+def _name(rec: dict[str, Any]) -> str:
+    return next((str(rec[k]) for k in _NAME_KEYS if k in rec), "?")
+
+
 def _latency_records(obj: Any) -> list[dict[str, Any]]:
     out = []
     if isinstance(obj, dict):
-        if "batch_size" in obj and any(k in obj for k in _LAT_KEYS):
+        if _batch(obj) is not None and _record_ms(obj) is not None:
             out.append(obj)
         for v in obj.values():
             out += _latency_records(v)
@@ -96,42 +124,37 @@ def _latency_records(obj: Any) -> list[dict[str, Any]]:
     return out
 
 
-_LAT_KEYS = ("latency_ms", "median_ms", "p50_ms", "mean_ms")
-
-
-def _record_ms(rec: dict[str, Any]) -> float:
-    for k in _LAT_KEYS:
-        v = rec.get(k)
-        if isinstance(v, dict):
-            v = v.get("median", v.get("p50", v.get("mean")))
-        if isinstance(v, (int, float)):
-            return float(v)
-    raise KeyError
-
-
 def latency_from_bench(path: str | Path, batch_size: int | None = None, backend: str | None = None) -> tuple[int, float, str]:
     """(batch size, latency in ms, description) from a `trigkit bench gpu` JSON.
 
-    Records are objects with ``batch_size`` and one of ``latency_ms`` / ``median_ms`` /
-    ``p50_ms`` / ``mean_ms`` (a number, or an object with ``median``); optional ``backend``.
-    The record at ``batch_size`` is used (the largest batch when not given).
+    Records are objects (anywhere in the file, e.g. its ``points`` list) with a batch size
+    (``batch`` / ``batch_size``), a latency (``p50_us``, ``median_us``, ``mean_us``, ``latency_ms``,
+    ``median_ms``, ``p50_ms`` or ``mean_ms``) and a runner name (``contender`` / ``backend``).
+    Among the records of ``backend`` (all when None) at ``batch_size`` (when None: the largest
+    batch measured), the one with the lowest latency per jet is used.
     """
     p = Path(path)
     try:
         data = json.loads(p.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise TrigkitError(f"{p}: cannot read benchmark JSON ({exc})") from None
-    recs = [r for r in _latency_records(data) if backend is None or r.get("backend") == backend]
+    recs = [r for r in _latency_records(data) if backend is None or _name(r) == backend]
     if not recs:
-        raise TrigkitError(f"{p}: no records with batch_size and one of {', '.join(_LAT_KEYS)}")
+        names = sorted({_name(r) for r in _latency_records(data)})
+        raise TrigkitError(
+            f"{p}: no latency records" + (f" for runner '{backend}'; present: {', '.join(names)}" if backend else
+                                          " (objects with batch/batch_size and p50_us/latency_ms...)")
+        )
     if batch_size is not None:
-        recs = [r for r in recs if int(r["batch_size"]) == batch_size]
+        recs = [r for r in recs if _batch(r) == batch_size]
         if not recs:
             raise TrigkitError(f"{p}: no latency measured at batch size {batch_size}")
-    rec = max(recs, key=lambda r: int(r["batch_size"]))
-    ms = _record_ms(rec)
-    what = f"{p.name}: {rec.get('backend', '?')} at batch {rec['batch_size']}"
-    return int(rec["batch_size"]), ms, what
+    else:
+        top = max(_batch(r) or 0 for r in recs)
+        recs = [r for r in recs if _batch(r) == top]
+    rec = min(recs, key=lambda r: (_record_ms(r) or math.inf) / (_batch(r) or 1))
+    bs, ms = int(_batch(rec) or 1), float(_record_ms(rec) or 0.0)
+    return bs, ms, f"{p.name}: {_name(rec)} at batch {bs}"
 
 
 def hlt_calls_per_event(samples: list[Any]) -> float:

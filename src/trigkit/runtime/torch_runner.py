@@ -49,6 +49,7 @@ class _Graph:
             torch.zeros((batch, *s.shape[1:]), dtype=_torch_dtype(s.dtype), device=device) for s in specs
         ]
         self.host_in = [torch.empty_like(t, device="cpu").pin_memory() for t in self.inputs]
+        stream.wait_stream(torch.cuda.current_stream(device))  # inputs were zeroed on the default stream
         with torch.cuda.stream(stream), torch.no_grad():
             for _ in range(3):  # warm-up on the side stream before capture (cuBLAS handles etc.)
                 head(*self.inputs)

@@ -1,0 +1,306 @@
+"""Reliability pass (issue 7): every command, fed bad input, fails with ONE clear line on stderr
+starting with ``error:``, exit code 1, no traceback, and leaves no partial output behind.
+
+Expensive inputs (events, a 1-epoch model, a GPU bundle) are built once per module.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import pytest
+
+from trigkit.cli import main
+
+RANDOM = np.random.default_rng(7).bytes(4096)
+
+
+def _listing(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*")}
+
+
+def _fails(capsys: pytest.CaptureFixture[str], argv: list[str], out_root: Path,
+           match: str = "") -> str:  # fmt: skip
+    """Run the CLI; assert exit 1, one ``error:`` line, no traceback, nothing new in out_root."""
+    before = _listing(out_root)
+    rc = main(argv)
+    cap = capsys.readouterr()
+    lines = [ln for ln in cap.err.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.startswith("error:")]
+    assert rc == 1, f"{argv}: exit {rc}; stderr: {cap.err[-2000:]}"
+    assert "Traceback" not in cap.err + cap.out
+    assert len(errors) == 1 and lines[-1] == errors[0], cap.err[-2000:]
+    assert match.lower() in errors[0].lower(), errors[0]
+    assert _listing(out_root) == before, f"partial output left: {_listing(out_root) - before}"
+    return errors[0]
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Events, a 1-epoch model, a GPU bundle and corrupt files (built once)."""
+    root = tmp_path_factory.mktemp("inputs")
+    p = {k: root / v for k, v in {"hh": "hh.parquet", "qcd": "qcd.parquet", "model": "m.pt",
+                                   "bundle": "bundle", "nan": "nan.parquet"}.items()}  # fmt: skip
+    for proc in ("hh", "qcd"):
+        name = "hh4b" if proc == "hh" else "qcd"
+        assert main(["events", "generate", "-p", name, "-n", "300", "--out", str(p[proc])]) == 0
+    assert main(["train", "-m", "btag-deepsets", "-e", str(p["hh"]), str(p["qcd"]), "--out",
+                 str(p["model"]), "--epochs", "1", "--threads", "1"]) == 0  # fmt: skip
+    assert main(["compile", str(p["model"]), "--target", "gpu", "--out", str(p["bundle"])]) == 0
+    _write_nan_events(p["hh"], p["nan"])
+    for ext in ("parquet", "root", "h5", "pt", "onnx", "yaml"):
+        (root / f"corrupt.{ext}").write_bytes(RANDOM)
+        p[f"corrupt_{ext}"] = root / f"corrupt.{ext}"
+    p["missing"] = root / "does-not-exist.parquet"
+    return p
+
+
+def _write_nan_events(src: Path, dest: Path) -> None:
+    from trigkit.events.batch import EventBatch
+
+    arr = ak.from_parquet(src)
+    b = EventBatch.from_awkward(arr, process="hh4b", lumi_pb=1000.0)
+    flat = ak.flatten(b.jets.pt)
+    bad = np.asarray(flat, dtype=np.float64).copy()
+    bad[::3] = np.nan
+    bad[1::7] = np.inf
+    jets = ak.with_field(b.jets, ak.unflatten(bad.astype(np.float32), ak.num(b.jets.pt)), "pt")
+    nan_batch = EventBatch(jets=jets, weight=b.weight, truth=b.truth, fatjets=b.fatjets,
+                           process="hh4b", lumi_pb=1000.0)  # fmt: skip
+    out = nan_batch.to_awkward()
+    ak.to_parquet(out, dest)
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    d = tmp_path / "out"
+    d.mkdir()
+    return d
+
+
+# --- events ----------------------------------------------------------------------------------
+
+
+def test_generate_unknown_process(capsys, out: Path) -> None:  # noqa: ANN001
+    _fails(capsys, ["events", "generate", "-p", "hh4bb", "-n", "10", "--out", str(out / "x.parquet")],
+           out, "hh4bb")  # fmt: skip
+
+
+def test_generate_bad_destination(capsys, out: Path) -> None:  # noqa: ANN001
+    _fails(capsys, ["events", "generate", "-p", "hh4b", "-n", "10", "--out", str(out / "x.csv")], out)
+
+
+@pytest.mark.parametrize("kind", ["missing", "corrupt_parquet", "corrupt_root", "corrupt_h5"])
+@pytest.mark.parametrize("cmd", ["info", "read"])
+def test_events_bad_input(capsys, out: Path, work: dict[str, Path], kind: str, cmd: str) -> None:  # noqa: ANN001
+    argv = ["events", cmd, str(work[kind])] + (["--out", str(out / "x.parquet")] if cmd == "read" else [])
+    _fails(capsys, argv, out, work[kind].name)
+
+
+# --- models ----------------------------------------------------------------------------------
+
+
+def test_train_unknown_model(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
+    msg = _fails(capsys, ["train", "-m", "btag-deepset", "-e", str(work["hh"]), str(work["qcd"]),
+                          "--out", str(out / "m.pt"), "--epochs", "1"], out, "btag-deepset")  # fmt: skip
+    assert "btag-deepsets" in msg  # names the valid ones
+
+
+@pytest.mark.parametrize("kind", ["missing", "corrupt_parquet", "corrupt_root"])
+def test_train_bad_events(capsys, out: Path, work: dict[str, Path], kind: str) -> None:  # noqa: ANN001
+    _fails(capsys, ["train", "-m", "btag-deepsets", "-e", str(work[kind]), "--out", str(out / "m.pt"),
+                    "--epochs", "1"], out, work[kind].name)  # fmt: skip
+
+
+def test_train_nan_events(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
+    _fails(capsys, ["train", "-m", "btag-deepsets", "-e", str(work["nan"]), str(work["qcd"]),
+                    "--out", str(out / "m.pt"), "--epochs", "1", "--threads", "1"], out)  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["missing", "corrupt_pt", "corrupt_onnx"])
+def test_evaluate_bad_model(capsys, out: Path, work: dict[str, Path], kind: str) -> None:  # noqa: ANN001
+    _fails(capsys, ["evaluate", str(work[kind]), "-e", str(work["hh"]), "--out-dir", str(out / "ev")],
+           out, work[kind].name)  # fmt: skip
+
+
+def test_evaluate_corrupt_events(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
+    _fails(capsys, ["evaluate", str(work["model"]), "-e", str(work["corrupt_parquet"]), "--out-dir",
+                    str(out / "ev")], out, "corrupt.parquet")  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["missing", "corrupt_pt"])
+def test_compress_bad_model(capsys, out: Path, work: dict[str, Path], kind: str) -> None:  # noqa: ANN001
+    _fails(capsys, ["compress", str(work[kind]), "-e", str(work["hh"]), "--prune", "0.5", "--out",
+                    str(out / "c.pt")], out, work[kind].name)  # fmt: skip
+
+
+def test_compress_bad_sparsity(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
+    _fails(capsys, ["compress", str(work["model"]), "-e", str(work["hh"]), "--prune", "1.5", "--out",
+                    str(out / "c.pt")], out, "sparsity")  # fmt: skip
+
+
+# --- compile / report / export ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["gpu", "fpga"])
+@pytest.mark.parametrize("kind", ["missing", "corrupt_pt", "corrupt_onnx"])
+def test_compile_bad_model(capsys, out: Path, work: dict[str, Path], kind: str, target: str) -> None:  # noqa: ANN001
+    _fails(capsys, ["compile", str(work[kind]), "--target", target, "--out", str(out / "b")], out,
+           work[kind].name)  # fmt: skip
+
+
+def test_compile_unknown_target(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
+    msg = _fails(capsys, ["compile", str(work["model"]), "--target", "asic", "--out", str(out / "b")],
+                 out, "asic")  # fmt: skip
+    assert "fpga" in msg and "gpu" in msg
+
+
+def _tampered(work: dict[str, Path], tmp: Path) -> Path:
+    import shutil
+
+    dest = tmp / "tampered"
+    shutil.copytree(work["bundle"], dest)
+    with open(dest / "model.onnx", "r+b") as f:
+        f.seek(100)
+        byte = f.read(1)
+        f.seek(100)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    return dest
+
+
+def test_report_tampered_bundle(capsys, out: Path, work: dict[str, Path], tmp_path: Path) -> None:  # noqa: ANN001
+    b = _tampered(work, tmp_path)
+    _fails(capsys, ["report", str(b), "--json", str(out / "r.json")], out, "sha256 mismatch for 'model.onnx'")
+
+
+@pytest.mark.parametrize("kind", ["missing", "corrupt_onnx"])
+def test_report_not_a_bundle(capsys, out: Path, work: dict[str, Path], kind: str) -> None:  # noqa: ANN001
+    _fails(capsys, ["report", str(work[kind]), "--json", str(out / "r.json")], out, work[kind].name)
+
+
+def test_export_tampered_bundle(capsys, out: Path, work: dict[str, Path], tmp_path: Path) -> None:  # noqa: ANN001
+    b = _tampered(work, tmp_path)
+    _fails(capsys, ["export", "triton", str(b), str(out / "repo")], out, "sha256 mismatch")
+
+
+def test_export_missing_bundle(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
+    _fails(capsys, ["export", "triton", str(work["missing"]), str(out / "repo")], out, "does-not-exist")
+
+
+def test_export_bad_backend(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
+    _fails(capsys, ["export", "triton", str(work["bundle"]), str(out / "repo"), "--backend", "onnxx"],
+           out, "onnxx")  # fmt: skip
+
+
+# --- emulate ---------------------------------------------------------------------------------
+
+MENU_TYPO = """\
+name: typo
+l1:
+  L1_HTT320er:
+    ht: {min: 320, jet_pt: 30, jet_abs_eta: 2.4}
+hlt:
+  HLT_Quad:
+    seeds: [L1_HTT320er]
+    jets: {pt: [30, 30, 30, 30], abs_etaa: 2.5}
+"""
+
+
+def test_emulate_menu_typo(capsys, out: Path, work: dict[str, Path], tmp_path: Path) -> None:  # noqa: ANN001
+    menu = tmp_path / "menu.yaml"
+    menu.write_text(MENU_TYPO)
+    _fails(capsys, ["emulate", "--menu", str(menu), "--out", str(out / "e"), "--signal", str(work["hh"]),
+                    "--background", str(work["qcd"])], out, "abs_etaa")  # fmt: skip
+
+
+@pytest.mark.parametrize("menu", ["run3_hh4bb", "corrupt_yaml"])
+def test_emulate_bad_menu(capsys, out: Path, work: dict[str, Path], menu: str) -> None:  # noqa: ANN001
+    m = str(work[menu]) if menu in work else menu
+    _fails(capsys, ["emulate", "--menu", m, "--out", str(out / "e"), "--signal", str(work["hh"]),
+                    "--background", str(work["qcd"])], out)  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["missing", "corrupt_parquet", "corrupt_root"])
+def test_emulate_bad_events(capsys, out: Path, work: dict[str, Path], kind: str) -> None:  # noqa: ANN001
+    _fails(capsys, ["emulate", "--menu", "run3_hh4b", "--out", str(out / "e"), "--signal", str(work[kind]),
+                    "--background", str(work["qcd"]), "--no-plots"], out, work[kind].name)  # fmt: skip
+
+
+def test_emulate_nan_events(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
+    _fails(capsys, ["emulate", "--menu", "run3_hh4b", "--out", str(out / "e"), "--signal", str(work["nan"]),
+                    "--background", str(work["qcd"]), "--no-plots"], out, "nan.parquet")  # fmt: skip
+
+
+# --- bench / demo ----------------------------------------------------------------------------
+
+
+def test_bench_generator_unknown_process(capsys, out: Path) -> None:  # noqa: ANN001
+    _fails(capsys, ["bench", "generator", "--process", "qcdd", "-n", "10", "--out", str(out / "g.json")],
+           out, "qcdd")  # fmt: skip
+
+
+def test_bench_emulator_bad_menu(capsys, out: Path) -> None:  # noqa: ANN001
+    _fails(capsys, ["bench", "emulator", "--menu", "no_such_menu", "--events", "100", "--awkward-events",
+                    "10", "--base", "10", "--out", str(out / "e.json")], out, "no_such_menu")  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["missing", "corrupt_pt"])
+def test_bench_gpu_bad_model(capsys, out: Path, work: dict[str, Path], kind: str) -> None:  # noqa: ANN001
+    _fails(capsys, ["bench", "gpu", "--model", str(work[kind]), "--batches", "1", "--out", str(out / "g")],
+           out, work[kind].name)  # fmt: skip
+
+
+def test_bench_gpu_bad_batches(capsys, out: Path) -> None:  # noqa: ANN001
+    _fails(capsys, ["bench", "gpu", "--batches", "1,x", "--out", str(out / "g")], out, "--batches")
+
+
+def test_bench_all_unknown(capsys, out: Path) -> None:  # noqa: ANN001
+    _fails(capsys, ["bench", "all", "--only", "fpga", "--out", str(out / "a.json")], out, "fpga")
+
+
+def test_demo_bad_menu(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
+    _fails(capsys, ["demo", "--menu", str(work["missing"]), "--out", str(out / "demo")], out)
+
+
+# --- missing extras (subprocess: the module is blocked before trigkit imports it) -------------
+
+
+def _blocked(modules: list[str], argv: list[str]) -> subprocess.CompletedProcess[str]:
+    code = (
+        "import sys\n"
+        f"for m in {modules!r}: sys.modules[m] = None\n"
+        "from trigkit.cli import main\n"
+        f"sys.exit(main({argv!r}))\n"
+    )
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          check=False, env={**os.environ, "NUMBA_NUM_THREADS": "1"})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "blocked, target, extra",
+    [(["onnxruntime", "onnx"], "gpu", "trigkit[gpu]"), (["hls4ml"], "fpga", "trigkit[fpga]")],
+)
+def test_compile_missing_extra(work: dict[str, Path], tmp_path: Path, blocked: list[str], target: str,
+                               extra: str) -> None:  # fmt: skip
+    done = _blocked(blocked, ["compile", str(work["model"]), "--target", target, "--out", str(tmp_path / "b")])
+    lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert lines and lines[-1].startswith("error:") and extra in lines[-1], done.stderr[-2000:]
+    assert not (tmp_path / "b").exists() and [p.name for p in tmp_path.iterdir()] == []
+
+
+def test_emulate_workers_without_dask(work: dict[str, Path], tmp_path: Path) -> None:
+    done = _blocked(["dask", "distributed"], ["emulate", "--menu", "run3_hh4b", "--out", str(tmp_path / "e"),
+                                              "--workers", "2", "--signal", str(work["hh"]),
+                                              "--background", str(work["qcd"])])  # fmt: skip
+    lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert lines[-1].startswith("error:") and "trigkit[dist]" in lines[-1], done.stderr[-2000:]
+    assert list(tmp_path.iterdir()) == []
