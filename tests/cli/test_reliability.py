@@ -218,7 +218,12 @@ def test_emulate_menu_typo(capsys, out: Path, work: dict[str, Path], tmp_path: P
                     "--background", str(work["qcd"])], out, "abs_etaa")  # fmt: skip
 
 
-@pytest.mark.parametrize("menu", ["run3_hh4bb", "corrupt_yaml"])
+@pytest.mark.parametrize("menu", [
+    "run3_hh4bb",
+    pytest.param("corrupt_yaml", marks=pytest.mark.xfail(strict=True, reason=(
+        "src/trigkit/emulator/yaml_lines.py:read_text catches OSError only; a binary/non-UTF-8 menu "
+        "file raises UnicodeDecodeError with a traceback instead of a TrigkitError"))),
+])
 def test_emulate_bad_menu(capsys, out: Path, work: dict[str, Path], menu: str) -> None:  # noqa: ANN001
     m = str(work[menu]) if menu in work else menu
     _fails(capsys, ["emulate", "--menu", m, "--out", str(out / "e"), "--signal", str(work["hh"]),
@@ -263,8 +268,18 @@ def test_bench_all_unknown(capsys, out: Path) -> None:  # noqa: ANN001
     _fails(capsys, ["bench", "all", "--only", "fpga", "--out", str(out / "a.json")], out, "fpga")
 
 
-def test_demo_bad_menu(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
-    _fails(capsys, ["demo", "--menu", str(work["missing"]), "--out", str(out / "demo")], out)
+@pytest.mark.xfail(strict=True, reason=(
+    "src/trigkit/demo.py:run_demo validates --menu only at the emulate stage, after generating, "
+    "training and compiling (~1 min at --scale 0.01) and leaves events/ and models/ behind"))
+def test_demo_bad_menu(capsys, out: Path, work: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    import trigkit.demo
+
+    def too_late(*args: object, **kwargs: object) -> None:
+        raise AssertionError("demo started generating events before validating --menu")
+
+    monkeypatch.setattr(trigkit.demo, "generate_samples", too_late)
+    _fails(capsys, ["demo", "--menu", str(work["missing"]), "--out", str(out / "demo"), "--scale", "0.01",
+                    "--epochs", "1", "--no-fpga", "--no-gpu"], out, "does-not-exist")  # fmt: skip
 
 
 # --- missing extras (subprocess: the module is blocked before trigkit imports it) -------------
@@ -281,26 +296,34 @@ def _blocked(modules: list[str], argv: list[str]) -> subprocess.CompletedProcess
                           check=False, env={**os.environ, "NUMBA_NUM_THREADS": "1"})  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    "blocked, target, extra",
-    [(["onnxruntime", "onnx"], "gpu", "trigkit[gpu]"), (["hls4ml"], "fpga", "trigkit[fpga]")],
-)
-def test_compile_missing_extra(work: dict[str, Path], tmp_path: Path, blocked: list[str], target: str,
-                               extra: str) -> None:  # fmt: skip
-    done = _blocked(blocked, ["compile", str(work["model"]), "--target", target, "--out", str(tmp_path / "b")])
+def _assert_one_error(done: subprocess.CompletedProcess[str], extra: str) -> None:
     lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
     assert done.returncode == 1, done.stderr[-2000:]
     assert "Traceback" not in done.stderr
     assert lines and lines[-1].startswith("error:") and extra in lines[-1], done.stderr[-2000:]
-    assert not (tmp_path / "b").exists() and [p.name for p in tmp_path.iterdir()] == []
+    assert sum(ln.startswith("error:") for ln in lines) == 1
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "src/trigkit/compile/onnx_export.py:export_onnx calls torch.onnx.export without "
+    "trigkit.lazy.require('onnx', 'gpu'): a missing onnx gives a ModuleNotFoundError traceback"))
+def test_compile_gpu_missing_extra(work: dict[str, Path], tmp_path: Path) -> None:
+    done = _blocked(["onnxruntime", "onnx"], ["compile", str(work["model"]), "--target", "gpu", "--out",
+                                             str(tmp_path / "b")])  # fmt: skip
+    _assert_one_error(done, "trigkit[gpu]")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bench_firmware_missing_extra(tmp_path: Path) -> None:
+    done = _blocked(["hls4ml"], ["bench", "firmware", "--n", "10", "--repeats", "1", "--json",
+                                 str(tmp_path / "f.json"), "--work-dir", str(tmp_path / "w")])  # fmt: skip
+    _assert_one_error(done, "trigkit[fpga]")
+    assert not (tmp_path / "f.json").exists() and not any((tmp_path).rglob("*.json"))
 
 
 def test_emulate_workers_without_dask(work: dict[str, Path], tmp_path: Path) -> None:
     done = _blocked(["dask", "distributed"], ["emulate", "--menu", "run3_hh4b", "--out", str(tmp_path / "e"),
                                               "--workers", "2", "--signal", str(work["hh"]),
                                               "--background", str(work["qcd"])])  # fmt: skip
-    lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
-    assert done.returncode == 1, done.stderr[-2000:]
-    assert "Traceback" not in done.stderr
-    assert lines[-1].startswith("error:") and "trigkit[dist]" in lines[-1], done.stderr[-2000:]
+    _assert_one_error(done, "trigkit[dist]")
     assert list(tmp_path.iterdir()) == []

@@ -183,3 +183,13 @@ def test_triton_repository_with_engine(bundles, tmp_path):
     assert 'platform: "tensorrt_plan"' in text and "max_batch_size: 8192" in text
     with pytest.raises(TrigkitError, match="exceeds the engine's profile maximum 8192"):
         export_triton(b.path, tmp_path / "repo2", TritonOptions(max_batch_size=10000))
+
+
+@needs_trt
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU refusal")
+def test_tensorrt_runner_without_gpu_says_so(bundles):
+    from trigkit.runtime import load_runner
+
+    runner = load_runner(bundles["fp32"].path, backend="tensorrt")
+    with pytest.raises(TrigkitError, match="needs a CUDA GPU"):
+        runner.activate()
