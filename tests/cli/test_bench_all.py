@@ -66,6 +66,14 @@ def test_firmware_skip_reason(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "trigkit[fpga]" in (bench_all._needs_firmware() or "")
 
 
+def test_missing_module_is_a_skip(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(__import__("sys").modules, "awkward_blocked_for_test", None)
+    needs = bench_all._needs_modules("json", "awkward_blocked_for_test")
+    assert (needs() or "").startswith("awkward_blocked_for_test not importable (")
+    assert bench_all._needs_modules("json")() is None
+    assert [s.name for s in bench_all.BENCHMARKS] == ["generator", "emulator", "firmware", "gpu"]
+
+
 def test_quick_real_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Generator, emulator and GPU (CPU backends here) for real at --quick sizes; firmware is
     covered by tests/firmware and takes ~30 s, so it is left out here."""

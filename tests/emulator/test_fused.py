@@ -139,3 +139,54 @@ def test_fused_reference_awkward_agree_on_generated_events(generated, menu_name)
         np.testing.assert_array_equal(fused, run_reference(cm, cols))
         fired += fused.sum(axis=0)
     assert fired.sum() > 0
+
+
+def test_onepass_equals_per_path_pass_and_reference(generated) -> None:
+    """The generated one-pass kernel vs the opcode per-cut pass and the per-path Python reference,
+    on every menu, including the one with tagger counts, top-3/4 sums and an unseeded path."""
+    from trigkit.emulator.fused import run_perpath
+
+    for menu in [parse_menu(MIXED), *(load_menu(m) for m in shipped_menus())]:
+        cm = compile_menu(menu)
+        batches = [synthetic_batch(300, 11, signal=True)] if menu.name == "mixed" else list(generated.values())
+        for batch in batches:
+            try:
+                cols = columns_from_batch(batch, cm)
+            except Exception:  # noqa: BLE001 - menus reading NanoAOD-only fields
+                continue
+            one = run_fused(cm, cols)
+            np.testing.assert_array_equal(one, run_perpath(cm, cols))
+            np.testing.assert_array_equal(one, run_reference(cm, cols))
+
+
+def test_onepass_thresholds_at_float32_edges() -> None:
+    """Jets exactly at / one float32 ulp below each threshold: same decision as the reference."""
+    from trigkit.emulator.fused import run_perpath
+
+    menu = parse_menu(MIXED)
+    below = float(np.nextafter(np.float32(70), np.float32(0)))
+    events = [
+        [_j(70.0, 0.0, 0.6), _j(55.0, 2.5, 0.6), _j(40.0, -2.4, 0.6), _j(35.0, 0.0, 0.6), _j(30.0, 0.0, 0.5),
+         _j(30.0, 0.0, 0.5), _j(30.0, 0.1, 0.5), _j(30.0, 0.2, 0.5)],
+        [_j(below, 0.0, 0.6), _j(55.0, 0.0, 0.6), _j(40.0, 0.0, 0.6), _j(35.0, 0.0, 0.6), _j(30.0, 0.0, 0.6)],
+        [_j(200.0, 2.5000002, 0.9), _j(150.0, 0.0, float("nan")), _j(30.0, 0.0, 0.9)],
+    ]
+    b = make_batch(events, [[_f(250, 40, 0.5)], [], [_f(400, 130, 0.9)]])
+    cm = compile_menu(menu)
+    cols = columns_from_batch(b, cm)
+    one = run_fused(cm, cols)
+    np.testing.assert_array_equal(one, run_perpath(cm, cols))
+    np.testing.assert_array_equal(one, run_reference(cm, cols))
+    # L1_Quad: 70 / 55 at |eta| = 2.5 pass; HT(|eta| <= 2.4, the -2.4 jet is 2.4000001 in float32) = 225
+    assert one[0, 0] and not one[1, 0]  # leading jet at exactly 70 passes, one ulp below fails
+
+
+def test_onepass_kernel_source_is_cached_per_menu(tmp_path, monkeypatch) -> None:
+    from trigkit.emulator import onepass
+
+    monkeypatch.setenv("TRIGKIT_KERNEL_CACHE", str(tmp_path))
+    cm = compile_menu(parse_menu(MIXED.replace("min: 350", "min: 351.5")))
+    k1 = onepass.load_kernel(cm)
+    assert onepass.load_kernel(cm) is k1
+    files = list(tmp_path.glob("trigkit_onepass_*.py"))
+    assert len(files) == 1 and "351.5" in files[0].read_text()

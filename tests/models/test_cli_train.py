@@ -29,9 +29,10 @@ def parquet_files(small, tmp_path_factory):
 def test_train_then_evaluate(parquet_files, tmp_path, capsys):
     out = tmp_path / "model.pt"
     rc = main(["train", "--model", "l1-mlp", "--events", *map(str, parquet_files), "--out", str(out),
-               "--epochs", "2", "--seed", "1", "--threads", "1"])
+               "--epochs", "2", "--seed", "1", "--threads", "1", "--plot", str(tmp_path / "val.png")])
     assert rc == 0, capsys.readouterr().err
     assert out.is_file()
+    assert (tmp_path / "val.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "validation" in capsys.readouterr().out
 
     rc = main(["evaluate", str(out), "--events", *map(str, parquet_files), "--out-dir", str(tmp_path / "ev")])

@@ -12,6 +12,10 @@ def test_fit_standardizes_real_objects_in_float64(hh4b):
     fs = extract("btag-deepsets", hh4b)
     pre = Preprocessing.fit(fs)
     x64 = fs.inputs["tracks"].astype(np.float64)[fs.inputs["mask"]]
+    for f in ("d0_sig", "z0_sig"):  # heavy tails compressed with asinh before scaling
+        i = fs.feature_names.index(f)
+        x64[:, i] = np.arcsinh(x64[:, i])
+    assert pre.transforms == tuple("asinh" if f in ("d0_sig", "z0_sig") else "identity" for f in fs.feature_names)
     np.testing.assert_allclose(pre.offsets, x64.mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(pre.scales, x64.std(axis=0), rtol=1e-12)
     z, m = pre.transform(fs)
@@ -59,5 +63,7 @@ def test_bad_inputs(hh4b):
         Preprocessing.fit(fs.select(np.zeros(len(fs), bool)))
     with pytest.raises(TrigkitError, match="scales"):
         Preprocessing("l1jets", ("jets",), ("a",), (0.0,), (0.0,))
+    with pytest.raises(TrigkitError, match="transforms"):
+        Preprocessing("l1jets", ("jets",), ("a",), (0.0,), (1.0,), 0, ("log",))
     with pytest.raises(TrigkitError, match="malformed"):
         Preprocessing.from_dict({"kind": "l1jets"})

@@ -39,8 +39,10 @@ def toy(n: int = 2000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 def test_layer_sizes_of_the_l1_mlp_and_refusals() -> None:
     assert Q.torch_layer_sizes(l1_mlp()) == SIZES
     ds = DeepSetsConfig(n_features=6, n_classes=3, max_objects=4, phi=(8,), rho=(8,)).build()
-    with pytest.raises(TrigkitError, match="Linear/ReLU chain"):
+    with pytest.raises(TrigkitError, match="DeepSets"):
         Q.torch_layer_sizes(ds)
+    with pytest.raises(TrigkitError, match="Linear/ReLU chain"):
+        Q.torch_layer_sizes(torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Linear(4, 2)))
     with pytest.raises(TrigkitError, match="quantized_bits"):
         Q.QKerasSpec(bits=4, integer=4)
     with pytest.raises(TrigkitError, match="quantized_relu"):

@@ -127,8 +127,19 @@ def machine_info() -> dict[str, Any]:
 # --- the benchmarks --------------------------------------------------------------------------
 
 
-def _needs_nothing() -> str | None:
-    return None
+def _needs_modules(*modules: str) -> Callable[[], str | None]:
+    """A ``needs`` check: the first of ``modules`` that does not import, with why."""
+
+    def needs() -> str | None:
+        from trigkit.lazy import probe
+
+        for module in modules:
+            ok, why = probe(module)
+            if not ok:
+                return f"{module} not importable ({why})"
+        return None
+
+    return needs
 
 
 def _needs_firmware() -> str | None:
@@ -142,25 +153,19 @@ def _needs_firmware() -> str | None:
     return None
 
 
-def _needs_torch() -> str | None:
-    from trigkit.lazy import probe
-
-    ok, why = probe("torch")
-    return None if ok else f"torch not importable ({why})"
-
-
 def _run_generator(quick: bool, work: Path) -> dict[str, Any]:
     from trigkit.benchmarks import generator
 
     events, chunk = (20_000, 10_000) if quick else (1_000_000, 100_000)
-    return generator.run_generator_bench("hh4b", events, 1, chunk).to_json()
+    return generator.run_generator_bench(process="hh4b", events=events, seed=1, chunk_size=chunk).to_json()
 
 
 def _run_emulator(quick: bool, work: Path) -> dict[str, Any]:
     from trigkit.benchmarks import emulator
 
     if quick:
-        res = emulator.run_benchmark("run3_hh4b", 200_000, 5_000, 5_000, 2)
+        res = emulator.run_benchmark(menu_name="run3_hh4b", n_events=200_000, awkward_events=5_000,
+                                     n_base=5_000, repeats=2)  # fmt: skip
     else:
         res = emulator.run_benchmark()
     return res.to_json()
@@ -170,7 +175,7 @@ def _run_firmware(quick: bool, work: Path) -> dict[str, Any]:
     from trigkit.benchmarks import firmware
 
     n, repeats = (2_000, 1) if quick else (100_000, 3)
-    return firmware.run_firmware_bench(n, repeats, work / "firmware").to_json()
+    return firmware.run_firmware_bench(n=n, repeats=repeats, work_dir=work / "firmware").to_json()
 
 
 def _run_gpu(quick: bool, work: Path) -> dict[str, Any]:
@@ -208,10 +213,11 @@ def _gpu_headline(r: dict[str, Any]) -> str:
 
 
 BENCHMARKS: tuple[BenchSpec, ...] = (
-    BenchSpec("generator", _needs_nothing, _run_generator, _generator_headline),
-    BenchSpec("emulator", _needs_nothing, _run_emulator, _emulator_headline),
+    BenchSpec("generator", _needs_modules("numba", "awkward", "pyarrow"), _run_generator,
+              _generator_headline),  # fmt: skip
+    BenchSpec("emulator", _needs_modules("numba", "awkward"), _run_emulator, _emulator_headline),
     BenchSpec("firmware", _needs_firmware, _run_firmware, _firmware_headline),
-    BenchSpec("gpu", _needs_torch, _run_gpu, _gpu_headline),
+    BenchSpec("gpu", _needs_modules("torch"), _run_gpu, _gpu_headline),
 )
 
 

@@ -1,4 +1,6 @@
-"""ONE fused numba pass per event evaluating all L1 seeds and all HLT paths of a compiled menu.
+"""Per-cut fused numba pass (:func:`run_perpath`), and :func:`run_fused`, the entry point.
+
+:func:`run_perpath`: one numba pass per event evaluating all L1 seeds and all HLT paths of a compiled menu.
 
 For each event (``prange`` over events) the kernel walks the trigger table in
 :attr:`CompiledMenu.order`: plain L1 seeds, then seeds with ``any_of``, then HLT paths. A trigger
@@ -88,7 +90,17 @@ def _fused(ci, cf, thr, cut_start, order, gate_start, gate_idx,  # noqa: ANN001,
 
 def run_fused(cmenu: CompiledMenu, cols: Columns, n_threads: int | None = None) -> np.ndarray:
     """Raw decisions, bool (n_events, n_l1 + n_hlt), columns in :attr:`CompiledMenu.trigger_names`
-    order; HLT columns include their (unprescaled) L1 seed requirement."""
+    order; HLT columns include their (unprescaled) L1 seed requirement.
+
+    Runs the one-pass kernel (:func:`trigkit.emulator.onepass.run_onepass`: each event's jets read
+    once); :func:`run_perpath` is the previous opcode-interpreting pass, kept as a reference."""
+    from trigkit.emulator.onepass import run_onepass
+
+    return run_onepass(cmenu, cols, n_threads)
+
+
+def run_perpath(cmenu: CompiledMenu, cols: Columns, n_threads: int | None = None) -> np.ndarray:
+    """Same decisions as :func:`run_fused` from the opcode table, one jet loop per cut."""
     out = np.zeros((cols.n_events, cmenu.n_l1 + cmenu.n_hlt), dtype=np.bool_)
     previous = numba.get_num_threads()
     if n_threads is not None:

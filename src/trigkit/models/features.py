@@ -66,6 +66,7 @@ class KindSpec:
     class_names: tuple[str, ...]
     background_classes: tuple[int, ...]  # classes counted as background in rejection metrics
     default_max_objects: int = 0  # 0 for per-jet (non-sequence) kinds
+    asinh_features: tuple[str, ...] = ()  # heavy-tailed features compressed by asinh before scaling
 
     @property
     def is_sequence(self) -> bool:
@@ -73,9 +74,10 @@ class KindSpec:
 
 
 KINDS: dict[str, KindSpec] = {
-    "tracks": KindSpec("tracks", ("tracks", "mask"), TRACK_FEATURES, ("b", "c", "light"), (2,), 15),
+    "tracks": KindSpec("tracks", ("tracks", "mask"), TRACK_FEATURES, ("b", "c", "light"), (2,), 15,
+                       ("d0_sig", "z0_sig")),
     "constituents": KindSpec(
-        "constituents", ("constituents", "mask"), CONSTITUENT_FEATURES, ("hbb", "qcd"), (1,), 40
+        "constituents", ("constituents", "mask"), CONSTITUENT_FEATURES, ("hbb", "qcd"), (1,), 40, ("d0_sig",)
     ),
     "l1jets": KindSpec("l1jets", ("jets",), L1_FEATURES, L1_CLASSES, (2, 3)),
     "l1tracks": KindSpec("l1tracks", ("tracks", "mask"), TRACK_FEATURES, L1_CLASSES, (2, 3), 8),

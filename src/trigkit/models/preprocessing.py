@@ -1,4 +1,6 @@
-"""Feature scaling that travels with the model: ``(x - offset) / scale`` per feature.
+"""Feature scaling that travels with the model: ``(f(x) - offset) / scale`` per feature, where
+``f`` is the identity or ``asinh`` (for heavy-tailed impact-parameter significances, listed per
+feature kind in ``KindSpec.asinh_features``).
 
 Fitted on the training features (mean and standard deviation over real, unmasked objects, in
 float64) and saved inside the model file, so training, the GPU engine and the firmware all see
@@ -17,6 +19,8 @@ import numpy as np
 from trigkit.errors import TrigkitError
 from trigkit.models.features import KINDS, FeatureSet
 
+TRANSFORMS = ("identity", "asinh")
+
 
 @dataclass(frozen=True)
 class Preprocessing:
@@ -26,9 +30,12 @@ class Preprocessing:
     offsets: tuple[float, ...]
     scales: tuple[float, ...]
     max_objects: int = 0  # 0 for per-jet inputs
+    transforms: tuple[str, ...] = ()  # per feature: "identity" or "asinh"; () = all identity
 
     def __post_init__(self) -> None:
         n = len(self.feature_names)
+        if self.transforms and (len(self.transforms) != n or set(self.transforms) - set(TRANSFORMS)):
+            raise TrigkitError(f"preprocessing: transforms must be {n} of {', '.join(TRANSFORMS)}, got {self.transforms}")
         if len(self.offsets) != n or len(self.scales) != n:
             raise TrigkitError(f"preprocessing: {n} features but {len(self.offsets)} offsets and {len(self.scales)} scales")
         if any(not np.isfinite(s) or s <= 0 for s in self.scales):
@@ -50,12 +57,23 @@ class Preprocessing:
             return {self.input_names[0]: (self.max_objects, nf), "mask": (self.max_objects,)}
         return {self.input_names[0]: (nf,)}
 
+    def apply_transforms(self, x: np.ndarray) -> np.ndarray:
+        """The per-feature nonlinear map (before offset and scale), float64."""
+        x = np.asarray(x, dtype=np.float64)
+        if "asinh" not in self.transforms:
+            return x
+        cols = np.array([t == "asinh" for t in self.transforms])
+        return np.where(cols, np.arcsinh(x), x)
+
     @classmethod
     def fit(cls, fs: FeatureSet) -> Preprocessing:
         if len(fs) == 0:
             raise TrigkitError(f"cannot fit preprocessing on an empty training set ({fs.source})")
         spec = KINDS[fs.kind]
-        x = fs.inputs[spec.input_names[0]].astype(np.float64)
+        transforms = tuple("asinh" if f in spec.asinh_features else "identity" for f in fs.feature_names)
+        ident = cls(fs.kind, spec.input_names, fs.feature_names, (0.0,) * len(transforms),
+                    (1.0,) * len(transforms), 0, transforms)
+        x = ident.apply_transforms(fs.inputs[spec.input_names[0]])
         if "mask" in fs.inputs:
             x = x[fs.inputs["mask"]]
         x = x.reshape(-1, x.shape[-1])
@@ -71,6 +89,7 @@ class Preprocessing:
             offsets=tuple(float(v) for v in mean),
             scales=tuple(float(v) for v in std),
             max_objects=fs.inputs[spec.input_names[0]].shape[1] if spec.is_sequence else 0,
+            transforms=transforms,
         )
 
     def transform(self, data: FeatureSet | dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
@@ -83,6 +102,7 @@ class Preprocessing:
         x = np.asarray(inputs[key], dtype=np.float64)
         if x.shape[-1] != len(self.feature_names):
             raise TrigkitError(f"input '{key}' has {x.shape[-1]} features, the model expects {len(self.feature_names)}")
+        x = self.apply_transforms(x)
         off = np.asarray(self.offsets)
         scl = np.asarray(self.scales)
         if not self.max_objects:
@@ -107,6 +127,7 @@ class Preprocessing:
                 offsets=tuple(float(v) for v in d["offsets"]),
                 scales=tuple(float(v) for v in d["scales"]),
                 max_objects=int(d["max_objects"]),
+                transforms=tuple(str(t) for t in d.get("transforms", ())),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise TrigkitError(f"preprocessing record is malformed: {exc!r}") from None

@@ -74,7 +74,9 @@ def _qkeras() -> tuple[ModuleType, ModuleType]:
 
 def torch_layer_sizes(module: nn.Module) -> list[int]:
     """[n_in, hidden..., n_out] of a Linear/ReLU chain; anything else is refused."""
-    layers = [m for m in module.modules() if not list(m.children())]
+    from trigkit.compile.qat import flatten_mlp
+
+    layers = flatten_mlp(module)  # the FPGA path's own notion of an MLP; refuses set models
     linear = [m for m in layers if isinstance(m, nn.Linear)]
     expected: list[type[nn.Module]] = []
     for i in range(len(linear)):

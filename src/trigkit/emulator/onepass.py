@@ -1,0 +1,94 @@
+"""The whole menu in ONE read of each event's jets: per-event registers, then every trigger.
+
+For each event the kernel loops once over the event's jets (pt-ordered; the loop ends at the
+first jet below :attr:`OnePassPlan.pt_floor`) and updates, for every distinct jet selection of
+the menu (:mod:`trigkit.emulator.onepass_plan`), the leading selected pts, the HT, the top-k scores
+and the selected-jet counts. The triggers are then evaluated from those registers in
+:attr:`CompiledMenu.order` with the same gates as :mod:`trigkit.emulator.fused` (an HLT path or an
+``any_of`` seed is evaluated only when one of its seeds fired). Large-R jets, a separate short
+collection, are read by :func:`~trigkit.emulator.kernels.fatjet_pass` only for gated-in paths.
+
+The kernel is generated per menu (:mod:`trigkit.emulator.onepass_codegen`: registers are scalar
+locals, thresholds literals), written to ``$TRIGKIT_KERNEL_CACHE`` (default
+``~/.cache/trigkit/kernels``) under the hash of its source and compiled by numba with
+``cache=True``, so a menu compiles once per machine.
+
+Every comparison and sum is the one the per-path kernels make (float32 value converted to float64,
+HT summed in jet order, the same top-k insertion and summation order), so decisions are
+bit-identical to :func:`trigkit.emulator.fused.run_perpath` and the awkward implementation.
+No ``fastmath``: it would let LLVM reassociate the float64 sums and assume no -inf (missing
+scores are -inf).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numba
+import numpy as np
+
+from trigkit.atomic import write_text
+from trigkit.emulator.columns import Columns
+from trigkit.emulator.compiled import CompiledMenu
+from trigkit.emulator.onepass_codegen import generate_source
+from trigkit.emulator.onepass_plan import plan_menu
+
+log = logging.getLogger(__name__)
+CHUNK = 4096
+_LOADED: dict[str, Any] = {}
+
+
+def kernel_cache_dir() -> Path:
+    env = os.environ.get("TRIGKIT_KERNEL_CACHE")
+    base = Path(env) if env else Path.home() / ".cache" / "trigkit" / "kernels"
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        if os.access(base, os.W_OK):
+            return base
+    except OSError:
+        pass
+    fallback = Path(tempfile.gettempdir()) / f"trigkit-kernels-{os.getuid() if hasattr(os, 'getuid') else 0}"
+    fallback.mkdir(parents=True, exist_ok=True)
+    return fallback
+
+
+def load_kernel(cmenu: CompiledMenu) -> Any:  # noqa: ANN401 - a numba dispatcher
+    """The generated one-pass kernel of ``cmenu`` (generated, written and imported once)."""
+    src = generate_source(cmenu, plan_menu(cmenu))
+    key = hashlib.sha256(src.encode()).hexdigest()[:20]
+    if key in _LOADED:
+        return _LOADED[key]
+    path = kernel_cache_dir() / f"trigkit_onepass_{key}.py"
+    if not path.exists() or path.read_text() != src:
+        write_text(path, src)
+        log.debug("wrote one-pass kernel for menu %s to %s", cmenu.menu.name, path)
+    name = f"trigkit_onepass_{key}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod  # numba's cache re-imports the module by name when loading
+    spec.loader.exec_module(mod)
+    _LOADED[key] = mod.kernel
+    return mod.kernel
+
+
+def run_onepass(cmenu: CompiledMenu, cols: Columns, n_threads: int | None = None) -> np.ndarray:
+    """Raw decisions, bool (n_events, n_l1 + n_hlt), columns in :attr:`CompiledMenu.trigger_names`
+    order; HLT columns include their (unprescaled) L1 seed requirement."""
+    kernel = load_kernel(cmenu)
+    out = np.zeros((cols.n_events, cmenu.n_l1 + cmenu.n_hlt), dtype=np.bool_)
+    previous = numba.get_num_threads()
+    if n_threads is not None:
+        numba.set_num_threads(max(1, min(n_threads, numba.config.NUMBA_NUM_THREADS)))
+    try:
+        kernel(cols.jet_offsets, cols.jet_pt, cols.jet_eta, cols.jet_scores, cols.fat_offsets, cols.fat_pt,
+               cols.fat_eta, cols.fat_msd, cols.fat_scores, out, CHUNK)
+    finally:
+        numba.set_num_threads(previous)
+    return out
