@@ -2,8 +2,6 @@
 import numpy as np
 from numba import njit, prange
 
-from trigkit.emulator.kernels import fatjet_pass
-
 inf = np.inf
 
 
@@ -30,45 +28,45 @@ def kernel(jo, pt, eta, sc, fo, fpt, feta, fmsd, fsc, out, chunk):
                 if p < 30.0:
                     break
                 ae = abs(np.float64(eta[j]))
-                if ae <= 2.5:
-                    if nl0 == 0:
-                        l0_0 = p
-                    elif nl0 == 1:
-                        l0_1 = p
-                    elif nl0 == 2:
-                        l0_2 = p
-                    elif nl0 == 3:
-                        l0_3 = p
-                    nl0 += 1
-                if ae <= 5.0:
-                    if nl1 == 0:
-                        l1_0 = p
-                    nl1 += 1
-                if p >= 30.0 and ae <= 2.4:
-                    ht0 += p
-                if p >= 30.0 and ae <= 2.5:
-                    ht1 += p
-                if p >= 30.0 and ae <= 2.5:
-                    nq0 += 1
-                    v = np.float64(sc[0, j])
-                    if v > q0_0:
-                        q0_1 = q0_0
-                        q0_0 = v
-                    elif v > q0_1:
-                        q0_1 = v
-            t0 = (nl0 >= 4 and l0_0 >= 70.0 and l0_1 >= 55.0 and l0_2 >= 40.0 and l0_3 >= 35.0) and (ht0 >= 280.0)
+                c = ae <= 2.5
+                l0_0 = p if c & (nl0 == 0) else l0_0
+                l0_1 = p if c & (nl0 == 1) else l0_1
+                l0_2 = p if c & (nl0 == 2) else l0_2
+                l0_3 = p if c & (nl0 == 3) else l0_3
+                nl0 += c
+                c = ae <= 5.0
+                l1_0 = p if c & (nl1 == 0) else l1_0
+                nl1 += c
+                ht0 += p if (p >= 30.0) & (ae <= 2.4) else 0.0
+                ht1 += p if (p >= 30.0) & (ae <= 2.5) else 0.0
+                c = (p >= 30.0) & (ae <= 2.5)
+                nq0 += c
+                s = np.float64(sc[0, j])
+                v = s if c & (s > -inf) else -inf
+                w = v if v > q0_0 else q0_0
+                v = q0_0 if v > q0_0 else v
+                q0_0 = w
+                w = v if v > q0_1 else q0_1
+                q0_1 = w
+            fj0 = 0
+            for f in range(fo[e], fo[e + 1]):
+                fp = np.float64(fpt[f])
+                fa = abs(np.float64(feta[f]))
+                fm = np.float64(fmsd[f])
+                fj0 += (fp >= 250.0) & (fa <= 2.5) & (fm >= 40.0) & (np.float64(fsc[0, f]) >= 0.06)
+            t0 = ((nl0 >= 4) & (l0_0 >= 70.0) & (l0_1 >= 55.0) & (l0_2 >= 40.0) & (l0_3 >= 35.0)) & (ht0 >= 280.0)
             out[e, 0] = t0
             t1 = (ht0 >= 320.0)
             out[e, 1] = t1
             t2 = (ht0 >= 360.0)
             out[e, 2] = t2
-            t3 = (nl1 >= 1 and l1_0 >= 180.0)
+            t3 = ((nl1 >= 1) & (l1_0 >= 180.0))
             out[e, 3] = t3
-            t4 = (t0 or t1 or t2) and (nl0 >= 4 and l0_0 >= 30.0 and l0_1 >= 30.0 and l0_2 >= 30.0 and l0_3 >= 30.0) and (ht1 >= 280.0) and (nq0 >= 2 and (q0_0 + q0_1) / 2 >= 0.55)
+            t4 = (t0 | t1 | t2) & ((nl0 >= 4) & (l0_0 >= 30.0) & (l0_1 >= 30.0) & (l0_2 >= 30.0) & (l0_3 >= 30.0)) & (ht1 >= 280.0) & ((nq0 >= 2) & ((q0_0 + q0_1) / 2 >= 0.55))
             out[e, 4] = t4
-            t5 = (t0 or t1 or t2) and (nl0 >= 4 and l0_0 >= 70.0 and l0_1 >= 50.0 and l0_2 >= 40.0 and l0_3 >= 40.0) and (ht1 >= 340.0) and (nq0 >= 2 and (q0_0 + q0_1) / 2 >= 0.7)
+            t5 = (t0 | t1 | t2) & ((nl0 >= 4) & (l0_0 >= 70.0) & (l0_1 >= 50.0) & (l0_2 >= 40.0) & (l0_3 >= 40.0)) & (ht1 >= 340.0) & ((nq0 >= 2) & ((q0_0 + q0_1) / 2 >= 0.7))
             out[e, 5] = t5
-            t6 = (t0 or t1 or t2) and (nl0 >= 4 and l0_0 >= 70.0 and l0_1 >= 50.0 and l0_2 >= 40.0 and l0_3 >= 35.0) and (nq0 >= 2 and (q0_0 + q0_1) >= 0.65)
+            t6 = (t0 | t1 | t2) & ((nl0 >= 4) & (l0_0 >= 70.0) & (l0_1 >= 50.0) & (l0_2 >= 40.0) & (l0_3 >= 35.0)) & ((nq0 >= 2) & ((q0_0 + q0_1) >= 0.65))
             out[e, 6] = t6
-            t7 = (t3 or t2) and (fatjet_pass(fpt, feta, fmsd, fsc[0], fo[e], fo[e + 1], 250.0, 2.5, 40.0, 0.06, 1))
+            t7 = (t3 | t2) & (fj0 >= 1)
             out[e, 7] = t7

@@ -177,8 +177,10 @@ def make_scorers(models: dict[str, Path], gpu_bundle: Path | None, fpga_bundle: 
 
 def run_demo(cfg: DemoConfig, say: Say) -> DemoLog:
     """Run every stage; returns timings and facts (also written as ``demo.json``)."""
+    from trigkit.emulator.schema import load_menu
     from trigkit.events.parquet_io import read_parquet, write_parquet
 
+    load_menu(cfg.menu)  # a bad menu fails now, not after minutes of training
     cfg.out.mkdir(parents=True, exist_ok=True)
     dl = DemoLog()
     done = _stage(dl, say, "generate events")

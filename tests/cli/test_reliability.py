@@ -366,9 +366,6 @@ def test_bench_all_unknown(capsys, out: Path) -> None:  # noqa: ANN001
     _fails(capsys, ["bench", "all", "--only", "fpga", "--out", str(out / "a.json")], out, "fpga")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "src/trigkit/demo.py:run_demo validates --menu only at the emulate stage, after generating, "
-    "training and compiling (~1 min at --scale 0.01) and leaves events/ and models/ behind"))
 def test_demo_bad_menu(capsys, out: Path, work: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
     import trigkit.demo
 
@@ -402,9 +399,6 @@ def _assert_one_error(done: subprocess.CompletedProcess[str], extra: str) -> Non
     assert sum(ln.startswith("error:") for ln in lines) == 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "src/trigkit/compile/onnx_export.py:export_onnx calls torch.onnx.export without "
-    "trigkit.lazy.require('onnx', 'gpu'): a missing onnx gives a ModuleNotFoundError traceback"))
 def test_compile_gpu_missing_extra(work: dict[str, Path], tmp_path: Path) -> None:
     done = _blocked(["onnxruntime", "onnx"], ["compile", str(work["model"]), "--target", "gpu", "--out",
                                              str(tmp_path / "b")])  # fmt: skip

@@ -99,6 +99,7 @@ def export_onnx(
     """
     if opset < OPSET:
         raise TrigkitError(f"ONNX opset {opset} is too old; use >= {OPSET}")
+    require("onnx", "gpu")  # torch.onnx.export needs it; fail with the extra to install
     args = tuple(torch.from_numpy(np.ascontiguousarray(v[:2])) for v in examples.values())
     head = make_head(module, args, torch.float16 if half else None)
     names = list(examples)

@@ -5,8 +5,9 @@ first jet below :attr:`OnePassPlan.pt_floor`) and updates, for every distinct je
 the menu (:mod:`trigkit.emulator.onepass_plan`), the leading selected pts, the HT, the top-k scores
 and the selected-jet counts. The triggers are then evaluated from those registers in
 :attr:`CompiledMenu.order` with the same gates as :mod:`trigkit.emulator.fused` (an HLT path or an
-``any_of`` seed is evaluated only when one of its seeds fired). Large-R jets, a separate short
-collection, are read by :func:`~trigkit.emulator.kernels.fatjet_pass` only for gated-in paths.
+``any_of`` seed fires only when one of its seeds fired). The event's large-R jets are read once
+too, counting the jets passing each distinct large-R cut. All cuts are then combined with ``&`` /
+``|`` (no data-dependent jumps, which mispredict on real events).
 
 The kernel is generated per menu (:mod:`trigkit.emulator.onepass_codegen`: registers are scalar
 locals, thresholds literals), written to ``$TRIGKIT_KERNEL_CACHE`` (default

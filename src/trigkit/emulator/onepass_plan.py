@@ -9,7 +9,9 @@ for every distinct jet selection of the menu, the quantity its cuts need:
 * ``ht`` selections (jet pt, |eta|): the HT;
 * ``top`` selections (score field, jet pt, |eta|): the number of selected jets and their ``top_k``
   highest scores (k <= 4), for the top-k mean / sum cuts;
-* ``cnt`` selections (score field, jet pt, |eta|, working point): the number of jets above the WP.
+* ``cnt`` selections (score field, jet pt, |eta|, working point): the number of jets above the WP;
+* large-R cuts (field, pt, |eta|, msd, Xbb): the number of large-R jets passing (counted by the
+  generated large-R loop; not part of this plan's arrays).
 
 ``cut_reg[c]`` is the register (group / selection index) cut row ``c`` reads. ``pt_floor`` is the
 lowest pt threshold of any jet cut: jets are pt-ordered, so the first jet below it ends the loop.
@@ -54,6 +56,7 @@ def plan_menu(cm: CompiledMenu) -> OnePassPlan:
     ht: list[tuple] = []
     top: list[tuple] = []
     cnt: list[tuple] = []
+    fat: list[tuple] = []
     regs: list[int] = []
     floors: list[float] = []
     for c in range(len(cm.cut_int)):
@@ -70,7 +73,7 @@ def plan_menu(cm: CompiledMenu) -> OnePassPlan:
             r = _index(cnt, (fld, a, b, v))
             floors.append(a)
         elif op == OP_FATJET:
-            r = 0  # large-R jets are read by their own kernel
+            r = _index(fat, (fld, a, b, v, float(cm.cut_float[c, 3])))  # read in their own loop
         else:  # top-k mean / sum
             r = _index(top, (fld, a, b))
             floors.append(a)
