@@ -20,13 +20,19 @@ def main() -> int:
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--budget-s", type=float, default=3.0)
     ap.add_argument("--model", type=Path, default=None)
+    ap.add_argument("--only", default="", help="comma-separated contender names (default: all)")
+    ap.add_argument("--merge", default="", help="comma-separated result dirs to merge into --out")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from trigkit.benchmarks.gpu import run_bench, summary_rows
+    from trigkit.benchmarks.gpu import merge_results, run_bench, summary_rows
 
-    rec = run_bench(args.out, batches=tuple(int(b) for b in args.batches.split(",")),
-                    repeats=args.repeats, warmup=args.warmup, budget_s=args.budget_s,
-                    model_path=args.model, min_repeats=min(20, args.repeats))  # fmt: skip
+    if args.merge:
+        rec = merge_results([Path(d) for d in args.merge.split(",")], args.out)
+    else:
+        rec = run_bench(args.out, batches=tuple(int(b) for b in args.batches.split(",")),
+                        repeats=args.repeats, warmup=args.warmup, budget_s=args.budget_s,
+                        model_path=args.model, min_repeats=min(20, args.repeats),
+                        only=tuple(x for x in args.only.split(",") if x))  # fmt: skip
     print(f"device: {rec['environment']['device']}")
     print(f"{'contender':30s} {'batch':>7s} {'reps':>5s} {'p50 us':>10s} {'p99 us':>10s} {'jets/s':>10s}")
     for name, b, n, p50, p99, thr in summary_rows(rec):

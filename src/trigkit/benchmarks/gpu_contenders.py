@@ -15,6 +15,8 @@ host->device copy, the network and the device->host copy, then synchronizes:
 * ``pipeline-compiled-fp16-packed``: the pipeline with the torch.compile'd network;
 * ``fused-kernel-graph-io-fp32``: one hand-written CUDA kernel for the whole network
   (:mod:`trigkit.benchmarks.gpu_fused`, needs cupy), copies in the same graph;
+* ``fused-zerocopy-*``, ``tc-zerocopy-*``, ``tc-pipeline-*``: see
+  :mod:`trigkit.benchmarks.gpu_zerocopy` (no memcpy at all / tensor-core kernel pipelined);
 * CPU: ``onnxruntime-cpu-fp32`` (1 thread, no spinning) and ``torch-cpu-fp32``.
 """
 
@@ -116,7 +118,32 @@ def cuda_contenders(module: nn.Module, data: dict[str, np.ndarray]) -> list[Cont
         import logging
 
         logging.getLogger(__name__).warning("no fused-kernel contender: %s", exc)
+    out += _zerocopy_contenders(module, data)
     return out
+
+
+def _zerocopy_contenders(module: nn.Module, data: dict[str, np.ndarray]) -> list[Contender]:
+    try:
+        from trigkit.benchmarks import gpu_zerocopy as zc
+        from trigkit.benchmarks.gpu_persistent import persistent_factory
+
+        return [
+            Contender("fused-zerocopy-kernel-fp32", "fp32", zc.zerocopy_fused_factory(module, data, False),
+                      max_batch=4096, note="fused kernel reads/writes mapped pinned host memory; one launch"),
+            Contender("fused-zerocopy-graph-fp32", "fp32", zc.zerocopy_fused_factory(module, data, True),
+                      max_batch=4096, note="as fused-zerocopy-kernel, launched as a 1-node CUDA graph"),
+            Contender("tc-zerocopy-fp16-packed", "fp16", zc.tc_zerocopy_factory(module, data),
+                      note="tensor-core fused kernel, fp16+uint8 read from mapped host memory, one launch"),
+            Contender("tc-pipeline-fp16-packed", "fp16", zc.tc_pipeline_factory(module, data),
+                      sweep_min_batch=4096, note="tensor-core fused kernel, 8 chunks over 4 streams"),
+            Contender("fused-persistent-fp32", "fp32", persistent_factory(module, data), max_batch=256,
+                      note="kernel launched once, spins on a mapped host flag; no launch per call"),
+        ]  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - cupy absent or another architecture
+        import logging
+
+        logging.getLogger(__name__).warning("no zero-copy contenders: %s", exc)
+        return []
 
 
 def _capture(head: nn.Module, static: list[torch.Tensor], stream: torch.cuda.Stream,

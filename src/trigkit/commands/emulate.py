@@ -14,7 +14,8 @@ from trigkit.errors import TrigkitError
 
 EPILOG = (
     "Event files: --signal FILE... and --background FILE... (several files after one flag). "
-    "--menu takes a YAML file or a shipped menu name (run3_hh4b, atlas_2b2j, nano_tt_v12, ...)."
+    "--menu takes a YAML file or a shipped menu name (run3_hh4b, atlas_2b2j, nano_tt_v12, ...). "
+    "Scores: jets.btag from --btag-bundle, jets.l1_score from --l1-bundle; without them, baseline stand-ins."
 )
 
 
@@ -61,8 +62,14 @@ def emulate(
     runner: str | None = typer.Option(None, "--runner", help="Runner (contender) in the bench JSON; default fastest."),
     hlt_latency_ms: float | None = typer.Option(None, "--hlt-latency-ms", help="Runner latency per batch (ms) if no JSON."),
     hlt_budget_ms: float = typer.Option(500.0, "--hlt-budget-ms", help="HLT per-event time budget (ms)."),
-    l1_latency_cycles: int | None = typer.Option(None, "--l1-latency-cycles", help="L1 tagger firmware latency (cycles)."),
-    l1_clock_mhz: float = typer.Option(240.0, "--l1-clock-mhz", help="L1 firmware clock (MHz)."),
+    l1_latency_cycles: int | None = typer.Option(
+        None, "--l1-latency-cycles", help="L1 tagger firmware latency (cycles); default: the --l1-bundle estimate."),
+    l1_clock_mhz: float | None = typer.Option(None, "--l1-clock-mhz",
+                                              help="L1 firmware clock (MHz); default: the --l1-bundle clock, else 240."),
+    btag_bundle: Path | None = typer.Option(None, "--btag-bundle", help="GPU bundle scoring jets.btag (onnxruntime)."),
+    btag_model: Path | None = typer.Option(None, "--btag-model", help="Saved b-tag model: features + preprocessing."),
+    l1_bundle: Path | None = typer.Option(None, "--l1-bundle", help="FPGA bundle scoring jets.l1_score (bit-exact)."),
+    l1_model: Path | None = typer.Option(None, "--l1-model", help="Saved L1 model: features + preprocessing."),
     l1_overhead_ns: list[str] = typer.Option([], "--l1-overhead-ns", help="NAME=NS fixed L1 overhead (repeatable)."),
     era: str = typer.Option("run3", "--era", help="run3 (4 us, 100 kHz) or phase2 (12.5 us, 750 kHz)."),
     no_plots: bool = typer.Option(False, "--no-plots", help="Skip the PNG plots."),
@@ -77,7 +84,8 @@ def emulate(
     signal, background, nanoaod = split_file_args(list(ctx.args))
     req = EmulateRequest(
         menu=menu, signal=tuple(signal), background=tuple(background), nanoaod=tuple(nanoaod), objects=objects,
-        inst_lumi=lumi, workers=workers, scheduler=scheduler,
+        inst_lumi=lumi, workers=workers, scheduler=scheduler, btag_bundle=btag_bundle, btag_model=btag_model,
+        l1_bundle=l1_bundle, l1_model=l1_model,
         budget=BudgetRequest(era=era, l1_latency_cycles=l1_latency_cycles, l1_clock_mhz=l1_clock_mhz,
                              l1_overheads_ns=_overheads(l1_overhead_ns), bench_json=bench_json,
                              batch_size=batch_size, runner=runner, hlt_latency_ms=hlt_latency_ms, hlt_budget_ms=hlt_budget_ms),

@@ -27,7 +27,7 @@ from trigkit.errors import TrigkitError
 class BudgetRequest:
     era: str = "run3"  # run3 | phase2: L1 budget 4 / 12.5 us, L1 accept 100 / 750 kHz
     l1_latency_cycles: int | None = None
-    l1_clock_mhz: float = 240.0
+    l1_clock_mhz: float | None = None  # None: the --l1-bundle firmware clock, else DEFAULT_L1_CLOCK_MHZ
     l1_overheads_ns: dict[str, float] = field(default_factory=dict)
     bench_json: Path | None = None
     batch_size: int | None = None
@@ -49,6 +49,41 @@ class EmulateRequest:
     workers: int | None = None
     scheduler: str | None = None
     budget: BudgetRequest = field(default_factory=BudgetRequest)
+    btag_bundle: Path | None = None  # GPU bundle scoring jets.btag (onnxruntime)
+    btag_model: Path | None = None  # saved model giving its features + preprocessing
+    l1_bundle: Path | None = None  # FPGA bundle scoring jets.l1_score (firmware emulation)
+    l1_model: Path | None = None
+
+
+DEFAULT_L1_CLOCK_MHZ = 240.0
+
+
+def tagger_sources(req: EmulateRequest) -> list:
+    """Score sources of the trained taggers the request names (none: baseline stand-ins)."""
+    from trigkit.emulator.taggers import FpgaBundleScores, GpuBundleScores
+
+    if req.btag_model is not None and req.btag_bundle is None:
+        raise TrigkitError("--btag-model needs --btag-bundle (it supplies the bundle's features and preprocessing)")
+    if req.l1_model is not None and req.l1_bundle is None:
+        raise TrigkitError("--l1-model needs --l1-bundle (it supplies the bundle's features and preprocessing)")
+    out: list = []
+    if req.l1_bundle is not None:
+        out.append(FpgaBundleScores(Path(req.l1_bundle), req.l1_model))
+    if req.btag_bundle is not None:
+        out.append(GpuBundleScores(Path(req.btag_bundle), req.btag_model))
+    return out
+
+
+def _with_l1_bundle_budget(req: EmulateRequest) -> BudgetRequest:
+    """The L1 latency (and clock) from the FPGA bundle's estimate where not given explicitly."""
+    b = req.budget
+    if req.l1_bundle is None:
+        return b
+    from trigkit.emulator.taggers import l1_latency_cycles
+
+    cycles, mhz = l1_latency_cycles(Path(req.l1_bundle))
+    return replace(b, l1_latency_cycles=cycles if b.l1_latency_cycles is None else b.l1_latency_cycles,
+                   l1_clock_mhz=mhz if b.l1_clock_mhz is None else b.l1_clock_mhz)
 
 
 def _budget(req: BudgetRequest, res: MenuResult) -> BudgetTable | None:
@@ -56,7 +91,8 @@ def _budget(req: BudgetRequest, res: MenuResult) -> BudgetTable | None:
         raise TrigkitError(f"unknown era '{req.era}'; valid: {', '.join(L1_BUDGET_NS)}")
     l1 = None
     if req.l1_latency_cycles is not None:
-        l1 = L1Budget(req.l1_latency_cycles, req.l1_clock_mhz, dict(req.l1_overheads_ns), L1_BUDGET_NS[req.era])
+        clock = req.l1_clock_mhz if req.l1_clock_mhz is not None else DEFAULT_L1_CLOCK_MHZ
+        l1 = L1Budget(req.l1_latency_cycles, clock, dict(req.l1_overheads_ns), L1_BUDGET_NS[req.era])
     hlt = None
     if req.bench_json is not None or req.hlt_latency_ms is not None:
         if req.bench_json is not None:
@@ -76,17 +112,23 @@ def run_emulation(req: EmulateRequest, progress: Callable[[str], None] | None = 
         if not Path(p).is_file():
             raise TrigkitError(f"{p}: no such events file")
     res = None
+    sources = tagger_sources(req)
+    if sources and req.nanoaod:
+        raise TrigkitError("--btag-bundle / --l1-bundle score generated --signal/--background events; "
+                           "the NanoAOD comparison uses the recorded objects")
     if req.signal or req.background:
         paths = [*req.signal, *req.background]
+        if sources and (req.workers is not None or req.scheduler is not None):
+            raise TrigkitError("--btag-bundle / --l1-bundle run in a single process; drop --workers / --scheduler")
         if req.workers is not None or req.scheduler is not None:
             from trigkit.emulator.distributed import run_files_distributed
 
             samples = run_files_distributed(menu, paths, workers=req.workers, scheduler=req.scheduler, progress=progress)
         else:
-            samples = run_files(compile_menu(menu), paths, progress=progress)
+            samples = run_files(compile_menu(menu), paths, sources, progress=progress)
         n_sig = len(req.signal)
         res = build_result(menu.name, samples[:n_sig], samples[n_sig:], req.inst_lumi, req.cl)
-        res = replace(res, budget=_budget(req.budget, res))
+        res = replace(res, budget=_budget(_with_l1_bundle_budget(req), res))
     agreement = None
     if req.nanoaod:
         if req.objects not in ("offline", "trigobj"):

@@ -1,0 +1,183 @@
+"""Trained taggers as score sources for ``trigkit emulate``: a GPU bundle for the HLT b-tag, an
+FPGA bundle (bit-exact firmware emulation) for the L1 tagger.
+
+Both need the model's features and preprocessing: ``trigkit.models`` extracts the raw features
+of the model's kind (``TrainedModel.features`` / ``Preprocessing.transform``). They come from
+
+* GPU bundle: the saved model the bundle carries (``target_info.torch_model``, ``model.pt``), or
+  ``--btag-model MODEL.pt``;
+* FPGA bundle: ``target_info.preprocessing`` (what ``trigkit compile --target fpga`` stores), or
+  ``--l1-model MODEL.pt``.
+
+Feature rows map back to jets through ``event_index`` / ``object_index``; a jet the extractor
+skips (e.g. unknown flavour) gets a NaN score, which never passes a cut. The score is the
+probability of class ``b`` (class 0 when there is no ``b``); a firmware network without a
+softmax/sigmoid output layer gets a float64 softmax over its exact output values.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import numpy as np
+
+from trigkit.errors import TrigkitError
+from trigkit.events.batch import EventBatch
+
+log = logging.getLogger(__name__)
+JET_KINDS = ("tracks", "l1jets", "l1tracks", "nanojets")
+
+
+def _load_preprocessing_from_model(path: Path, what: str) -> Any:  # noqa: ANN401 - Preprocessing
+    from trigkit.models.saved import load_model
+
+    return load_model(path).preprocessing if Path(path).is_file() else _missing(path, what)
+
+
+def _missing(path: Path, what: str) -> Any:  # noqa: ANN401
+    raise TrigkitError(f"{what} {path}: model file not found")
+
+
+def _check_kind(pre: Any, where: str) -> None:  # noqa: ANN401
+    if pre.kind not in JET_KINDS:
+        raise TrigkitError(f"{where}: a '{pre.kind}' tagger does not score jets; valid kinds: {', '.join(JET_KINDS)}")
+
+
+def _score_column(class_names: tuple[str, ...] | list[str]) -> int:
+    names = list(class_names)
+    return names.index("b") if "b" in names else 0
+
+
+def jet_rows(batch: EventBatch, pre: Any) -> tuple[tuple[np.ndarray, ...], np.ndarray]:  # noqa: ANN401
+    """(preprocessed model inputs, flat jet index of each row) of ``batch`` for ``pre``."""
+    from trigkit.models.features import extract
+
+    fs = extract(pre.kind, batch, max_objects=pre.max_objects or None)
+    xs = pre.transform(fs)
+    off = np.zeros(len(batch) + 1, dtype=np.int64)
+    np.cumsum(ak.to_numpy(ak.num(batch.jets, axis=1)), out=off[1:])
+    return xs, off[np.asarray(fs.event_index, np.int64)] + np.asarray(fs.object_index, np.int64)
+
+
+def _scatter(batch: EventBatch, idx: np.ndarray, values: np.ndarray, what: str) -> np.ndarray:
+    n = int(ak.sum(ak.num(batch.jets, axis=1)))
+    out = np.full(n, np.nan, dtype=np.float32)
+    out[idx] = values
+    if len(idx) < n:
+        log.warning("%s: %d of %d jets have no tagger inputs (score NaN: never passes)", what, n - len(idx), n)
+    return out
+
+
+@dataclass
+class GpuBundleScores:
+    """``jets.<field>`` from a GPU bundle run by ``trigkit.runtime.load_runner`` (onnxruntime)."""
+
+    bundle: Path
+    model: Path | None = None
+    field: str = "btag"
+    backend: str = "onnxruntime"
+    collection: str = "jets"
+    calls: int = 0
+    _state: dict[str, Any] = dc_field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        from trigkit.compile.bundle import load_bundle
+
+        b = load_bundle(self.bundle, target="gpu")
+        info = b.manifest.target_info
+        src = self.model
+        if src is None:
+            name = info.get("torch_model")
+            if not (isinstance(name, str) and name in b.manifest.files):
+                raise TrigkitError(f"--btag-bundle {self.bundle}: the bundle carries no saved model to take the "
+                                   "features and preprocessing from; pass --btag-model MODEL.pt")
+            src = b.path / name
+        pre = _load_preprocessing_from_model(Path(src), "--btag-model")
+        _check_kind(pre, f"--btag-bundle {self.bundle}")
+        want = tuple(t.name for t in b.manifest.inputs)
+        if tuple(pre.input_names) != want:
+            raise TrigkitError(f"--btag-bundle {self.bundle}: bundle inputs {', '.join(want)} do not match the "
+                               f"model's {', '.join(pre.input_names)} ({src})")
+        self._state.update(pre=pre, col=_score_column(info.get("class_names") or b.manifest.outputs[0].features),
+                           max_batch=int((info.get("batch_profile") or (0, 0, 65536))[2]))
+
+    def _runner(self) -> Any:  # noqa: ANN401
+        if "runner" not in self._state:
+            from trigkit.runtime import load_runner
+
+            self._state["runner"] = load_runner(self.bundle, backend=self.backend).activate()
+        return self._state["runner"]
+
+    def flat_scores(self, batch: EventBatch) -> np.ndarray:
+        pre = self._state["pre"]
+        xs, idx = jet_rows(batch, pre)
+        runner, step = self._runner(), max(1, self._state["max_batch"])
+        probs = [np.asarray(runner.infer({n: x[i:i + step].astype(np.float32) for n, x in zip(pre.input_names, xs, strict=True)}))
+                 for i in range(0, len(idx), step)]
+        p = np.concatenate(probs) if probs else np.zeros((0, self._state["col"] + 1), np.float32)
+        self.calls += len(idx)
+        return _scatter(batch, idx, p[:, self._state["col"]], f"btag bundle {self.bundle}")
+
+
+@dataclass
+class FpgaBundleScores:
+    """``jets.<field>`` from the bit-exact emulation of an FPGA bundle's firmware."""
+
+    bundle: Path
+    model: Path | None = None
+    field: str = "l1_score"
+    collection: str = "jets"
+    calls: int = 0
+    _state: dict[str, Any] = dc_field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        from trigkit.compile.bundle import load_bundle
+        from trigkit.firmware.emulate import FirmwareEmulator
+        from trigkit.models.preprocessing import Preprocessing
+
+        emu = FirmwareEmulator.from_bundle(self.bundle)
+        data = load_bundle(self.bundle, target="fpga").manifest.target_info.get("preprocessing")
+        if self.model is not None:
+            pre = _load_preprocessing_from_model(self.model, "--l1-model")
+        elif isinstance(data, dict):
+            try:
+                pre = Preprocessing.from_dict(data)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise TrigkitError(f"--l1-bundle {self.bundle}: target_info.preprocessing invalid ({exc}); "
+                                   "pass --l1-model MODEL.pt") from None
+        else:
+            raise TrigkitError(f"--l1-bundle {self.bundle}: the bundle has no preprocessing to build the "
+                               "tagger features with; pass --l1-model MODEL.pt")
+        _check_kind(pre, f"--l1-bundle {self.bundle}")
+        net = emu.network
+        if len(pre.input_names) != 1 or len(pre.feature_names) != net.n_inputs:
+            raise TrigkitError(f"--l1-bundle {self.bundle}: firmware takes {net.n_inputs} inputs, the model's "
+                               f"preprocessing gives {len(pre.feature_names)} features in {len(pre.input_names)} input(s)")
+        soft = net.layers[-1].kind in ("softmax", "sigmoid")
+        self._state.update(pre=pre, emu=emu, col=_score_column(net.output_names), soft=soft)
+
+    def flat_scores(self, batch: EventBatch) -> np.ndarray:
+        xs, idx = jet_rows(batch, self._state["pre"])
+        y = self._state["emu"].predict(xs[0]) if len(idx) else np.zeros((0, self._state["emu"].network.n_outputs))
+        if not self._state["soft"] and y.shape[1] > 1:
+            z = np.exp(y - y.max(axis=1, keepdims=True))
+            y = z / z.sum(axis=1, keepdims=True)
+        self.calls += len(idx)
+        return _scatter(batch, idx, y[:, self._state["col"]].astype(np.float32), f"L1 bundle {self.bundle}")
+
+
+def l1_latency_cycles(bundle: Path) -> tuple[int, float]:
+    """(latency in cycles, clock in MHz) of an FPGA bundle's firmware from the analytic estimate."""
+    from trigkit.compile.bundle import load_bundle
+    from trigkit.firmware.estimate import estimate_network
+    from trigkit.firmware.fpga_report import load_network
+
+    net = load_network(load_bundle(bundle, target="fpga"))
+    if net is None:
+        raise TrigkitError(f"--l1-bundle {bundle}: no firmware network in the bundle")
+    return int(estimate_network(net).latency_cycles), 1e3 / float(net.clock_period_ns)
