@@ -9,6 +9,7 @@ preprocessing of a 1-epoch L1 model (no hls4ml C simulation needed). References:
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
