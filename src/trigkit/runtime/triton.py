@@ -91,10 +91,18 @@ def export_triton(bundle_path: Path, repo: Path, opts: TritonOptions | None = No
     bundle = load_bundle(bundle_path, target="gpu")
     info = read_target_info(bundle)
     backend = opts.backend
+    # Triton's tensorrt_plan platform deserializes with standard TensorRT: an engine built by
+    # TensorRT-RTX (e.g. the GPU-less CI build) is a different format, so it is never exported.
+    plan_ok = info.tensorrt is not None and info.tensorrt.library == "tensorrt"
     if backend == "auto":
-        backend = "tensorrt" if info.tensorrt is not None else "onnx"
+        backend = "tensorrt" if plan_ok else "onnx"
     if backend == "tensorrt" and info.tensorrt is None:
         raise TrigkitError(f"{bundle.path}: no TensorRT engine in this bundle; use --backend onnx")
+    if backend == "tensorrt" and not plan_ok:
+        raise TrigkitError(
+            f"{bundle.path}: the engine was built with {info.tensorrt.library} {info.tensorrt.version}, "
+            "which Triton's tensorrt_plan backend cannot load; use --backend onnx or rebuild with TensorRT"
+        )
     platform, src_name, dst_name = PLATFORMS[backend]
     engine_max = info.tensorrt.max_batch if (backend == "tensorrt" and info.tensorrt) else None
     max_batch = opts.max_batch_size or engine_max or info.batch_profile[2]
