@@ -145,9 +145,6 @@ def test_nan_events_refused(capsys, out: Path, work: dict[str, Path], cmd: str) 
     _fails(capsys, _nan_argv(cmd, work, out), out, "NaN/Inf")
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeWarning, reason=(
-    "src/trigkit/models/_extractors.py:tracks takes log(track pt / jet pt) before the NaN/Inf check, "
-    "so numpy's 'divide by zero encountered in log' RuntimeWarning reaches stderr ahead of the error"))
 def test_nan_events_no_warning_noise(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
     _fails(capsys, _nan_argv("train", work, out), out, "NaN/Inf")
 
@@ -315,9 +312,7 @@ def test_emulate_menu_errors(capsys, out: Path, work: dict[str, Path], tmp_path:
 
 @pytest.mark.parametrize("menu", [
     "run3_hh4bb",
-    pytest.param("corrupt_yaml", marks=pytest.mark.xfail(strict=True, reason=(
-        "src/trigkit/emulator/yaml_lines.py:read_text catches OSError only; a binary/non-UTF-8 menu "
-        "file raises UnicodeDecodeError with a traceback instead of a TrigkitError"))),
+    pytest.param("corrupt_yaml"),
 ])
 def test_emulate_bad_menu(capsys, out: Path, work: dict[str, Path], menu: str) -> None:  # noqa: ANN001
     m = str(work[menu]) if menu in work else menu
@@ -331,9 +326,6 @@ def test_emulate_bad_events(capsys, out: Path, work: dict[str, Path], kind: str)
                     "--background", str(work["qcd"]), "--no-plots"], out, work[kind].name)  # fmt: skip
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "src/trigkit/emulator/api.py:run_emulation (columns built in emulator/columns.py) accepts NaN/Inf "
-    "jet pt silently (exit 0, NaN jets just fail every cut) instead of refusing the file"))
 def test_emulate_nan_events(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
     _fails(capsys, ["emulate", "--menu", "run3_hh4b", "--out", str(out / "e"), "--signal", str(work["nan"]),
                     "--background", str(work["qcd"]), "--no-plots"], out, "nan.parquet")  # fmt: skip

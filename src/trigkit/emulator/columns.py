@@ -69,6 +69,15 @@ def sort_by_pt(arr: ak.Array) -> ak.Array:
     return arr[ak.argsort(arr["pt"], axis=1, ascending=False, stable=True)]
 
 
+def _require_finite(src: str, collection: str, **cols: np.ndarray) -> None:
+    """Kinematics must be finite: a NaN pt would silently fail (or an Inf pass) every cut."""
+    for name, v in cols.items():
+        bad = int(np.count_nonzero(~np.isfinite(v)))
+        if bad:
+            raise TrigkitError(f"{src or 'events'}: {bad} {collection} have a non-finite {name} (NaN/Inf); "
+                               "fix or drop those events before emulating")
+
+
 def columns_from_batch(batch: EventBatch, cmenu: CompiledMenu) -> Columns:
     """Extract the buffers the compiled menu needs; jets are re-sorted by pt if they are not.
 
@@ -83,6 +92,7 @@ def columns_from_batch(batch: EventBatch, cmenu: CompiledMenu) -> Columns:
         jets = sort_by_pt(jets)
         pt = _flat(jets, "pt", "jets", src, np.float32)
     eta = _flat(jets, "eta", "jets", src, np.float32)
+    _require_finite(src, "jets", pt=pt, eta=eta)
     scores = np.zeros((max(1, len(cmenu.jet_fields)), len(pt)), dtype=np.float32)
     for i, f in enumerate(cmenu.jet_fields):
         scores[i] = _flat(jets, f, "jets", src, np.float32)
@@ -96,6 +106,7 @@ def columns_from_batch(batch: EventBatch, cmenu: CompiledMenu) -> Columns:
         return Columns(len(batch), off, pt, eta, scores, no_fat, empty, empty, empty, np.zeros((1, 0), dtype=np.float32))
     foff = _offsets(fat)
     fpt = _flat(fat, "pt", "fatjets", src, np.float32)
+    _require_finite(src, "fatjets", pt=fpt)
     fscores = np.zeros((max(1, len(cmenu.fatjet_fields)), len(fpt)), dtype=np.float32)
     for i, f in enumerate(cmenu.fatjet_fields):
         fscores[i] = _flat(fat, f, "fatjets", src, np.float32)

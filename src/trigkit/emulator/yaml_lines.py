@@ -75,3 +75,5 @@ def read_text(path: str | Path) -> str:
         return p.read_text()
     except OSError as exc:
         raise TrigkitError(f"{p}: cannot read menu ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise TrigkitError(f"{p}: not a text (UTF-8) YAML menu file") from None

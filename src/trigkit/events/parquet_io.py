@@ -147,11 +147,16 @@ def _open(path: str | os.PathLike[str]):
         info = {
             "process": meta[b"trigkit.process"].decode(),
             "lumi_pb": float(json.loads(meta[b"trigkit.lumi_pb"])),
-            "source": meta.get(b"trigkit.source", str(p).encode()).decode(),
+            "source": _source(p, meta.get(b"trigkit.source", b"").decode()),
         }
     except (KeyError, ValueError) as exc:
         raise TrigkitError(f"{p}: trigkit metadata is incomplete or malformed ({exc})") from exc
     return pf, info
+
+
+def _source(path: Path, recorded: str) -> str:
+    """Messages name the file first; the recorded origin (e.g. the generator spec) follows."""
+    return f"{path} [{recorded}]" if recorded and recorded != str(path) else str(path)
 
 
 def iter_parquet(path: str | os.PathLike[str]) -> Iterator[EventBatch]:

@@ -78,6 +78,13 @@ def _l1_labels(jets: ak.Array, hf: np.ndarray) -> np.ndarray:
     return np.where(pu, 4, labels).astype(np.int64)
 
 
+def _log_ratio(num: ak.Array, den: ak.Array) -> ak.Array:
+    """log(num/den) with both clipped at _EPS; NaN/Inf inputs stay NaN/Inf (no numpy warning) so
+    the finite-feature check reports them with their field name."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.log(np.maximum(num, _EPS) / np.maximum(den, _EPS))
+
+
 def tracks(batch: EventBatch, spec: KindSpec, n_max: int) -> FeatureSet:
     require_fields(batch.jets, ("pt", "eta", "hadron_flavour", "tracks"), "jets.", batch)
     if spec.kind == "l1tracks":
@@ -89,7 +96,7 @@ def tracks(batch: EventBatch, spec: KindSpec, n_max: int) -> FeatureSet:
     cols = {
         "d0_sig": trk["d0_sig"],
         "z0_sig": trk["z0_sig"],
-        "log_pt_frac": np.log(np.maximum(trk["pt"], _EPS) / np.maximum(jet_pt, _EPS)),
+        "log_pt_frac": _log_ratio(trk["pt"], jet_pt),
         "deta": trk["deta"],
         "dphi": trk["dphi"],
         "d0": trk["d0"],
