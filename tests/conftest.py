@@ -1,4 +1,4 @@
-"""Shared test fixtures: the real CMS NanoAOD samples in ``<repo>/../shared/data``."""
+"""Shared test fixtures: one torch thread, and the real CMS NanoAOD samples in ``<repo>/../shared/data``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,18 @@ from pathlib import Path
 import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread():
+    """Tests use tiny tensors: several torch threads on a shared 2-core machine are many times
+    slower than one (measured), so every test runs with one."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

@@ -37,6 +37,7 @@ class DemoConfig:
     max_jets: int = 60_000
     prune: float = 0.75
     qat_bits: int = 8
+    qat_epochs: int = 3
     menu: str = "run3_hh4b"
     fpga: bool = True
     gpu: bool = True
@@ -235,7 +236,7 @@ def compress_l1(cfg: DemoConfig, model_path: Path, samples: dict[str, EventBatch
     tr, va = split(fs, 0.2, cfg.seed)
     conf = CompressConfig(
         prune=PruningSchedule(target_sparsity=cfg.prune, steps=3, finetune_epochs=1),
-        qat=QATOptions(bits=cfg.qat_bits, epochs=2),
+        qat=QATOptions(bits=cfg.qat_bits, epochs=cfg.qat_epochs),
         seed=cfg.seed,
     )
     res = compress(model, tr, va, conf)
@@ -251,10 +252,10 @@ def compile_fpga_bundle(cfg: DemoConfig, model_path: Path, samples: dict[str, Ev
     from trigkit.models.saved import load_model
 
     model = load_model(model_path)
-    fs = model.features(samples["hh4b"])
+    fs = model.features(samples["ttbar"])  # labelled jets of a sample the L1 tagger saw least of
     (calib,) = model.model_inputs(fs)
     out = cfg.out / "bundles" / "l1-fpga"
-    bundle = compile_fpga(model_path, out, calib=np.asarray(calib)[:20_000])
+    bundle = compile_fpga(model_path, out, calib=np.asarray(calib)[:20_000], labels=fs.labels[:20_000])
     rep = build_fpga_report(bundle, budget_ns=100.0)
     dl.facts["fpga_report"] = rep.to_json()
     say(f"   firmware: {rep.verdict()}")
@@ -297,8 +298,40 @@ def emulate_menu(cfg: DemoConfig, scored: dict[str, Path], fpga_bundle: Path | N
 def write_markdown(cfg: DemoConfig, dl: DemoLog) -> Path:
     lines = ["# trigkit demo", "", "| stage | seconds |", "|---|---|"]
     lines += [f"| {name} | {dt:.1f} |" for name, dt in dl.stages]
-    lines += ["", "## Facts", "", "```json", json.dumps(dl.facts, indent=2, default=str), "```", ""]
+    lines += _compression_md(dl.facts.get("l1_compression")) + _fpga_md(dl.facts.get("fpga_report"))
+    lines += ["", "Machine-readable facts: `demo.json`.", ""]
     lines += dl.sections
     path = cfg.out / "report.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def _compression_md(stages: list[dict] | None) -> list[str]:
+    if not stages:
+        return []
+    rows = [f"| {st['stage']} | {st['auc']:.4f} | {st['accuracy']:.4f} | {st['nonzero_params']}/{st['n_params']} |"
+            for st in stages]
+    return ["", "## L1 tagger compression (validation jets)", "", "| stage | AUC | accuracy | non-zero params |",
+            "|---|---|---|---|", *rows]
+
+
+def _fpga_md(rep: dict | None) -> list[str]:
+    if not rep:
+        return []
+    acc = rep.get("accuracy") or {}
+    lat = rep["latency"][0] if rep.get("latency") else {}
+    res = rep["resources"][0] if rep.get("resources") else {}
+    return [
+        "", f"## L1 tagger firmware ({rep['backend']}, {rep['part']}, {rep['clock_period_ns']} ns clock)", "",
+        "| quantity | value |", "|---|---|",
+        f"| float accuracy (labelled reference jets) | {_num(acc.get('float_accuracy'))} |",
+        f"| firmware accuracy | {_num(acc.get('firmware_accuracy'))} |",
+        f"| emulator vs stored C-simulation outputs | {acc.get('emulator_mismatches')} mismatches |",
+        f"| latency ({lat.get('source')}) | {lat.get('cycles')} cycles = {lat.get('ns')} ns, II {lat.get('ii')} |",
+        f"| resources ({res.get('source')}) | LUT {res.get('lut')}, FF {res.get('ff')}, DSP {res.get('dsp')} |",
+        f"| verdict | {rep.get('verdict')} |",
+    ]
+
+
+def _num(v: object) -> str:
+    return f"{v:.4f}" if isinstance(v, float) else "n/a"

@@ -26,15 +26,6 @@ def _mlp(sizes=(8, 16, 12, 4), seed=0) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny tensors: torch's thread pool only oversubscribes the (shared) CPU."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def calib() -> np.ndarray:
     return np.random.default_rng(0).normal(size=(500, 8)).astype(np.float32)

@@ -33,14 +33,6 @@ def _tools_or_skip() -> None:
         pytest.skip("g++ is not installed (needed for hls4ml's C simulation)")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def saved_model(tmp_path_factory):
     from trigkit.models.configs import MLPConfig

@@ -19,16 +19,6 @@ from trigkit.cli import main
 pytest.importorskip("onnxruntime")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory) -> dict[str, object]:
     from trigkit.compile.bundle import TensorSpec, new_manifest, write_bundle

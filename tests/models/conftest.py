@@ -11,17 +11,6 @@ from trigkit.events.batch import EventBatch
 N_EVENTS = 2000
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _one_torch_thread():
-    """Several torch threads on a shared 2-core machine are many times slower than one."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="session")
 def hh4b() -> EventBatch:
     from trigkit.events.generator import generate

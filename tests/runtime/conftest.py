@@ -7,16 +7,6 @@ import pytest
 from tests.runtime.gpu_helpers import save_untrained
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _one_torch_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="session")
 def btag_path(tmp_path_factory):
     return save_untrained("btag-deepsets", tmp_path_factory.mktemp("models") / "btag.pt")
