@@ -105,10 +105,16 @@ def _metrics_line(metrics: dict | None) -> str:
     if not metrics:
         return "no validation metrics"
     model, base = metrics["model"], (metrics.get("baselines") or [None])[0]
-    line = f"{metrics['signal']} vs {metrics['background']}: AUC {model['auc']:.4f}, 1/eps_bkg@70% {model['rejection'].get('0.7', float('nan')):.1f}"
+    line = f"{metrics['signal']} vs {metrics['background']}: AUC {model['auc']:.4f}, 1/eps_bkg@70% {_rej(model)}"
     if base:
-        line += f" (baseline {base['name']}: AUC {base['auc']:.4f}, {base['rejection'].get('0.7', float('nan')):.1f})"
+        line += f" (baseline {base['name']}: AUC {base['auc']:.4f}, {_rej(base)})"
     return line
+
+
+def _rej(row: dict) -> str:
+    """Rejection at 70 %; when no background object passes, the bound '>N' (N objects)."""
+    r = row["rejection"].get("0.7", float("nan"))
+    return f">{row['n_background']}" if r == float("inf") else f"{r:.1f}"
 
 
 def _with_object_field(objs: ak.Array, name: str, flat: np.ndarray) -> ak.Array:
@@ -212,13 +218,13 @@ def run_demo(cfg: DemoConfig, say: Say) -> DemoLog:
     scored = {}
     for proc, batch in samples.items():
         batch = scorers.l1(scorers.xbb(scorers.btag(batch)))
-        path = cfg.out / "events" / f"{proc}_scored.parquet"
+        path = cfg.out / "events" / "scored" / f"{proc}.parquet"
         write_parquet([batch], path)
         scored[proc] = path
     done()
 
     done = _stage(dl, say, f"emulate menu {cfg.menu}")
-    emulate_menu(cfg, scored, fpga_bundle, say, dl)
+    emulate_menu(cfg, scored, fpga_bundle, gpu_bundle, say, dl)
     done()
     (cfg.out / "demo.json").write_text(json.dumps({"stages": dl.stages, "facts": dl.facts}, indent=2, default=str))
     write_markdown(cfg, dl)
@@ -275,7 +281,25 @@ def compile_gpu_bundle(cfg: DemoConfig, model_path: Path, say: Say, dl: DemoLog)
     return out
 
 
-def emulate_menu(cfg: DemoConfig, scored: dict[str, Path], fpga_bundle: Path | None, say: Say, dl: DemoLog) -> None:
+def measure_runner_ms(bundle: Path, batch: int = 64, repeats: int = 200) -> tuple[int, float]:
+    """p50 wall time (ms) of one onnxruntime call on ``batch`` reference jets, after warm-up."""
+    from trigkit.compile.bundle import load_bundle
+    from trigkit.runtime import load_runner
+
+    ref_in, _ = load_bundle(bundle, target="gpu").reference()
+    inputs = {k: np.ascontiguousarray(np.resize(v, (batch, *v.shape[1:]))) for k, v in ref_in.items()}
+    times = []
+    with load_runner(bundle, backend="onnxruntime") as runner:
+        for i in range(repeats + 20):
+            t0 = time.perf_counter()
+            runner.infer(inputs)
+            if i >= 20:
+                times.append(time.perf_counter() - t0)
+    return batch, float(np.median(times) * 1e3)
+
+
+def emulate_menu(cfg: DemoConfig, scored: dict[str, Path], fpga_bundle: Path | None, gpu_bundle: Path | None,
+                 say: Say, dl: DemoLog) -> None:
     from trigkit.emulator.api import BudgetRequest, EmulateRequest, run_emulation
     from trigkit.report.write import write_report
 
@@ -286,9 +310,15 @@ def emulate_menu(cfg: DemoConfig, scored: dict[str, Path], fpga_bundle: Path | N
         from trigkit.firmware.fpga_report import load_network
 
         cycles = estimate_network(load_network(load_bundle(fpga_bundle, target="fpga"))).latency_cycles
+    hlt = {}
+    if gpu_bundle is not None:
+        batch, ms = measure_runner_ms(gpu_bundle)
+        hlt = {"hlt_latency_ms": ms, "batch_size": batch}
+        say(f"   b-tagger runner latency: {ms:.3f} ms per batch of {batch} jets (onnxruntime, this CPU, p50)")
+        dl.facts["hlt_runner_latency_ms"] = {"batch": batch, "p50_ms": ms, "backend": "onnxruntime (CPU)"}
     req = EmulateRequest(
         menu=cfg.menu, signal=(scored["hh4b"],), background=(scored["qcd"], scored["ttbar"]),
-        budget=BudgetRequest(l1_latency_cycles=cycles, l1_clock_mhz=200.0, hlt_latency_ms=1.0, batch_size=1024),
+        budget=BudgetRequest(l1_latency_cycles=cycles, l1_clock_mhz=200.0, **hlt),
     )  # fmt: skip
     res, agreement = run_emulation(req)
     write_report(cfg.out / "emulation", res, agreement)
