@@ -187,6 +187,11 @@ def test_compile_unknown_target(capsys, out: Path, work: dict[str, Path]) -> Non
     assert "fpga" in msg and "gpu" in msg
 
 
+def test_compile_int8_unknown_calibration(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
+    _fails(capsys, ["compile", str(work["model"]), "--target", "gpu", "--precision", "int8", "--calibration",
+                    "minmax", "--calib-events", str(work["hh"]), "--out", str(out / "b")], out, "minmax")  # fmt: skip
+
+
 def test_compile_fpga_set_model_refused(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
     _fails(capsys, ["compile", str(work["model"]), "--target", "fpga", "--out", str(out / "b")], out,
            "the FPGA target supports per-jet MLPs")  # fmt: skip

@@ -55,6 +55,7 @@ def _compile(
     min_batch: int = typer.Option(1, "--min-batch", min=1),
     opt_batch: int = typer.Option(1024, "--opt-batch", min=1),
     max_batch: int = typer.Option(65536, "--max-batch", min=1),
+    calibration: str = typer.Option("percentile", "--calibration", help="[gpu int8] max, percentile or entropy (percentile met the 0.5 % AUC goal; see bench/results/README.md)."),
     calib_events: list[Path] | None = typer.Option(None, "--calib-events", help="Events for calibration (fpga ranges + accuracy rows / gpu int8); repeat for several files."),
 ) -> None:
     """Compile a trained tagger into a bundle for the FPGA (hls4ml) or the GPU (ONNX/TensorRT)."""
@@ -71,8 +72,8 @@ def _compile(
         if calib_events and len(calib_events) > 1:
             raise TrigkitError("--calib-events: the gpu target takes one calibration file")
         kw = {"calib_events": calib_events[0]} if calib_events else {}
-        bundle = compile_gpu(model, out, precision=precision, min_batch=min_batch,
-                             opt_batch=opt_batch, max_batch=max_batch, **kw)  # fmt: skip
+        bundle = compile_gpu(model, out, precision=precision, min_batch=min_batch, opt_batch=opt_batch,
+                             max_batch=max_batch, calibration=calibration, **kw)  # fmt: skip
     else:
         if rtl and (why := _rtl_missing()) is not None:
             Console(stderr=True).print(f"[yellow]--rtl skipped[/]: {why}; the report will show the estimate only")
