@@ -176,13 +176,21 @@ def test_cli_compile_gpu(btag, tmp_path):
 def test_triton_repository_with_engine(bundles, tmp_path):
     from trigkit.runtime.triton import TritonOptions, export_triton
 
+    from trigkit.compile.target_gpu import read_target_info
+
     b = bundles["fp16"]
     dest = export_triton(b.path, tmp_path / "repo")
-    assert (dest / "1" / "model.plan").read_bytes() == b.file("model.engine").read_bytes()
     text = (dest / "config.pbtxt").read_text()
-    assert 'platform: "tensorrt_plan"' in text and "max_batch_size: 8192" in text
-    with pytest.raises(TrigkitError, match="exceeds the engine's profile maximum 8192"):
-        export_triton(b.path, tmp_path / "repo2", TritonOptions(max_batch_size=10000))
+    if read_target_info(b).tensorrt.library == "tensorrt":
+        assert (dest / "1" / "model.plan").read_bytes() == b.file("model.engine").read_bytes()
+        assert 'platform: "tensorrt_plan"' in text and "max_batch_size: 8192" in text
+        with pytest.raises(TrigkitError, match="exceeds the engine's profile maximum 8192"):
+            export_triton(b.path, tmp_path / "repo2", TritonOptions(max_batch_size=10000))
+    else:  # a TensorRT-RTX engine is not a plan Triton's (standard TensorRT) backend can load
+        assert not (dest / "1" / "model.plan").exists() and (dest / "1" / "model.onnx").is_file()
+        assert 'platform: "onnxruntime_onnx"' in text
+        with pytest.raises(TrigkitError, match="tensorrt_plan backend cannot load"):
+            export_triton(b.path, tmp_path / "repo2", TritonOptions(backend="tensorrt"))
 
 
 @needs_trt

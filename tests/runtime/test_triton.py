@@ -88,17 +88,3 @@ def test_cli_and_errors(fp32_bundle, tmp_path):
         TritonOptions(instance_count=0)
     assert main(["export", "triton", str(tmp_path / "nobundle"), str(tmp_path / "r")]) == 1
 
-
-def test_rtx_engine_is_not_exported_as_a_plan(btag_path, tmp_path):
-    """A TensorRT-RTX engine (what a GPU-less build makes) is not a Triton tensorrt_plan."""
-    pytest.importorskip("tensorrt_rtx", reason="needs tensorrt-rtx to build an engine without a GPU")
-    from trigkit.compile.target_gpu import compile_gpu, read_target_info
-
-    bundle = compile_gpu(btag_path, tmp_path / "b", precision="fp32", opt_batch=64, max_batch=64, engine="always")
-    info = read_target_info(bundle)
-    assert info.tensorrt is not None and info.tensorrt.library == "tensorrt_rtx"
-    model_dir = export_triton(bundle.path, tmp_path / "repo")  # auto -> onnx
-    assert (model_dir / "1" / "model.onnx").is_file() and not (model_dir / "1" / "model.plan").exists()
-    assert parse_pbtxt((model_dir / "config.pbtxt").read_text())["platform"] == "onnxruntime_onnx"
-    with pytest.raises(TrigkitError, match="tensorrt_plan backend cannot load"):
-        export_triton(bundle.path, tmp_path / "repo2", TritonOptions(backend="tensorrt"))
