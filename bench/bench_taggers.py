@@ -31,9 +31,11 @@ def _ratio(model: dict, base: dict, eff: str) -> tuple[float, bool]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", type=Path, default=Path("bench/results/taggers.json"))
-    ap.add_argument("--events", type=int, default=20_000)
+    ap.add_argument("--events", type=int, default=30_000)
     ap.add_argument("--test-events", type=int, default=20_000)
-    ap.add_argument("--epochs", type=int, default=15)
+    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--batch-size", type=int, default=1024)
+    ap.add_argument("--lr", type=float, default=2e-3)
     args = ap.parse_args()
     import torch
 
@@ -47,7 +49,8 @@ def main() -> int:
     test = [generate("hh4b", args.test_events, seed=101), generate("qcd", args.test_events, seed=102)]
     rows = []
     for name, (eff, goal) in GOALS.items():
-        model = train(name, training, seed=0, epochs=args.epochs, progress=False)
+        model = train(name, training, seed=0, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
+                      progress=False)
         from trigkit.models.features import FeatureSet
 
         fs = FeatureSet.concatenate([model.features(b) for b in test])
