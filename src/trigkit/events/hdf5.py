@@ -191,21 +191,31 @@ def _passthrough(table: np.ndarray, skip: set[str]) -> dict[str, np.ndarray]:
     return out
 
 
+def _valid_rows(
+    f: object, path: Path, name: str, parent: str, order: np.ndarray, n_parent: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The valid rows of a padded (n_parent, max) table such as ``tracks``, in ``order``, and
+    their count per parent object; None when the file has no such table."""
+    if name not in f:  # type: ignore[operator]
+        return None
+    table = _table(f, name, path, (VALID,), ndim=2)
+    if len(table) != n_parent:
+        raise TrigkitError(
+            f"{path}: '{name}' has {len(table)} rows but '{parent}' has {n_parent}; they must match"
+        )
+    table = table[order]
+    valid = table[VALID].astype(bool)
+    return table[valid], valid.sum(axis=1)
+
+
 def _tracks(
     f: object, path: Path, order: np.ndarray, n_jets: int, jet_eta: np.ndarray, jet_pt: np.ndarray
 ) -> ak.Array:
-    if "tracks" not in f:  # type: ignore[operator]
+    found = _valid_rows(f, path, "tracks", "jets", order, n_jets)
+    if found is None:
         empty = ak.zip({c.field: np.zeros(0, np.float32) for c in TRACK_COLUMNS})
         return ak.unflatten(empty, np.zeros(n_jets, dtype=np.int64))
-    tt = _table(f, "tracks", path, (VALID,), ndim=2)
-    if len(tt) != n_jets:
-        raise TrigkitError(
-            f"{path}: 'tracks' has {len(tt)} rows but 'jets' has {n_jets}; they must match"
-        )
-    tt = tt[order]
-    valid = tt[VALID].astype(bool)
-    counts = valid.sum(axis=1)
-    rows = tt[valid]
+    rows, counts = found
     cols = {k: v.astype(np.float64) for k, v in _columns(rows, TRACK_COLUMNS, {}).items()}
     names = rows.dtype.names or ()
     for c in TRACK_COLUMNS:
@@ -319,14 +329,9 @@ def _fatjets(f: object, path: Path, numbers: np.ndarray | None, n_events: int) -
 
 
 def _constituents(f: object, path: Path, order: np.ndarray, n_fatjets: int) -> ak.Array:
-    if "constituents" not in f:  # type: ignore[operator]
+    found = _valid_rows(f, path, "constituents", "fatjets", order, n_fatjets)
+    if found is None:
         empty = ak.zip({c.field: np.zeros(0, np.dtype(c.dtype)) for c in CONSTITUENT_COLUMNS})
         return ak.unflatten(empty, np.zeros(n_fatjets, dtype=np.int64))
-    ct = _table(f, "constituents", path, (VALID,), ndim=2)
-    if len(ct) != n_fatjets:
-        raise TrigkitError(
-            f"{path}: 'constituents' has {len(ct)} rows but 'fatjets' has {n_fatjets}"
-        )
-    ct = ct[order]
-    valid = ct[VALID].astype(bool)
-    return ak.unflatten(ak.zip(_columns(ct[valid], CONSTITUENT_COLUMNS, {})), valid.sum(axis=1))
+    rows, counts = found
+    return ak.unflatten(ak.zip(_columns(rows, CONSTITUENT_COLUMNS, {})), counts)
