@@ -124,62 +124,48 @@ def _with_object_field(objs: ak.Array, name: str, flat: np.ndarray) -> ak.Array:
 def score_objects(batch: EventBatch, fs, scores: np.ndarray, collection: str, name: str) -> EventBatch:
     """Write per-object ``scores`` (rows of the FeatureSet ``fs``) into ``batch.<collection>.<name>``.
 
-    Objects the tagger did not see (unknown flavour, outside acceptance) get score 0.
+    Objects the tagger did not see (e.g. unknown flavour) get NaN, which never passes a cut (as in
+    :mod:`trigkit.emulator.taggers`).
     """
     from dataclasses import replace
 
     objs = batch.jets if collection == "jets" else batch.fatjets
     offsets = np.concatenate([[0], np.cumsum(ak.to_numpy(ak.num(objs, axis=1)))])
-    flat = np.zeros(int(offsets[-1]), dtype=np.float32)
+    flat = np.full(int(offsets[-1]), np.nan, dtype=np.float32)
     flat[offsets[fs.event_index] + fs.object_index] = scores
     new = _with_object_field(objs, name, flat)
     return replace(batch, jets=new) if collection == "jets" else replace(batch, fatjets=new)
 
 
-@dataclass(frozen=True)
-class Scorers:
-    btag: Callable[[EventBatch], EventBatch]
-    xbb: Callable[[EventBatch], EventBatch]
-    l1: Callable[[EventBatch], EventBatch]
-
-
-def make_scorers(models: dict[str, Path], gpu_bundle: Path | None, fpga_bundle: Path | None) -> Scorers:
-    """Score jets with the compiled artifacts: b-tag from the GPU bundle (onnxruntime), L1 from the
-    bit-exact firmware emulation of the FPGA bundle, Xbb from the torch model."""
+def make_scorer(models: dict[str, Path], gpu_bundle: Path | None,
+                fpga_bundle: Path | None) -> Callable[[EventBatch], EventBatch]:
+    """Score jets with the compiled artifacts, through the same score sources as
+    ``trigkit emulate --btag-bundle/--l1-bundle``: b-tag from the GPU bundle (onnxruntime), L1
+    from the bit-exact firmware emulation of the FPGA bundle. Xbb (and a skipped target) come
+    from the torch model."""
+    from trigkit.emulator.scores import attach_scores
+    from trigkit.emulator.taggers import FpgaBundleScores, GpuBundleScores
     from trigkit.models.saved import load_model
 
-    btag_model = load_model(models["btag-deepsets"])
-    xbb_model = load_model(models["xbb-pfn"])
-    l1_model = load_model(models["l1-mlp"])
+    sources = []
+    torch_taggers = [(load_model(models["xbb-pfn"]), "fatjets", "xbb")]
+    if gpu_bundle is not None:
+        sources.append(GpuBundleScores(gpu_bundle))
+    else:
+        torch_taggers.append((load_model(models["btag-deepsets"]), "jets", "btag"))
+    if fpga_bundle is not None:
+        sources.append(FpgaBundleScores(fpga_bundle))
+    else:
+        torch_taggers.append((load_model(models["l1-mlp"]), "jets", "l1_score"))
 
-    def btag(batch: EventBatch) -> EventBatch:
-        fs = btag_model.features(batch)
-        if gpu_bundle is not None:
-            from trigkit.runtime import load_runner
+    def score(batch: EventBatch) -> EventBatch:
+        batch = attach_scores(batch, sources)
+        for model, collection, name in torch_taggers:
+            fs = model.features(batch)
+            batch = score_objects(batch, fs, model.predict(fs)[:, 0], collection, name)
+        return batch
 
-            inputs = dict(zip(btag_model.input_names, btag_model.model_inputs(fs), strict=True))
-            with load_runner(gpu_bundle, backend="onnxruntime") as runner:
-                probs = np.asarray(runner.infer(inputs))
-        else:
-            probs = btag_model.predict(fs)
-        return score_objects(batch, fs, probs[:, 0], "jets", "btag")
-
-    def xbb(batch: EventBatch) -> EventBatch:
-        fs = xbb_model.features(batch)
-        return score_objects(batch, fs, xbb_model.predict(fs)[:, 0], "fatjets", "xbb")
-
-    def l1(batch: EventBatch) -> EventBatch:
-        fs = l1_model.features(batch)
-        (x,) = l1_model.model_inputs(fs)
-        if fpga_bundle is not None:
-            from trigkit.firmware.emulate import FirmwareEmulator
-
-            probs = FirmwareEmulator.from_bundle(fpga_bundle).predict(np.asarray(x))
-        else:
-            probs = l1_model.predict(fs)
-        return score_objects(batch, fs, np.asarray(probs)[:, 0], "jets", "l1_score")
-
-    return Scorers(btag, xbb, l1)
+    return score
 
 
 def run_demo(cfg: DemoConfig, say: Say) -> DemoLog:
@@ -214,10 +200,10 @@ def run_demo(cfg: DemoConfig, say: Say) -> DemoLog:
         done()
 
     done = _stage(dl, say, "score jets with the compiled taggers")
-    scorers = make_scorers(models, gpu_bundle, fpga_bundle)
+    score = make_scorer(models, gpu_bundle, fpga_bundle)
     scored = {}
     for proc, batch in samples.items():
-        batch = scorers.l1(scorers.xbb(scorers.btag(batch)))
+        batch = score(batch)
         path = cfg.out / "events" / "scored" / f"{proc}.parquet"
         write_parquet([batch], path)
         scored[proc] = path
@@ -303,13 +289,11 @@ def emulate_menu(cfg: DemoConfig, scored: dict[str, Path], fpga_bundle: Path | N
     from trigkit.emulator.api import BudgetRequest, EmulateRequest, run_emulation
     from trigkit.report.write import write_report
 
-    cycles = None
+    cycles, clock_mhz = None, 200.0
     if fpga_bundle is not None:
-        from trigkit.compile.bundle import load_bundle
-        from trigkit.firmware.estimate import estimate_network
-        from trigkit.firmware.fpga_report import load_network
+        from trigkit.emulator.taggers import l1_latency_cycles
 
-        cycles = estimate_network(load_network(load_bundle(fpga_bundle, target="fpga"))).latency_cycles
+        cycles, clock_mhz = l1_latency_cycles(fpga_bundle)
     hlt = {}
     if gpu_bundle is not None:
         batch, ms = measure_runner_ms(gpu_bundle)
@@ -318,7 +302,7 @@ def emulate_menu(cfg: DemoConfig, scored: dict[str, Path], fpga_bundle: Path | N
         dl.facts["hlt_runner_latency_ms"] = {"batch": batch, "p50_ms": ms, "backend": "onnxruntime (CPU)"}
     req = EmulateRequest(
         menu=cfg.menu, signal=(scored["hh4b"],), background=(scored["qcd"], scored["ttbar"]),
-        budget=BudgetRequest(l1_latency_cycles=cycles, l1_clock_mhz=200.0, **hlt),
+        budget=BudgetRequest(l1_latency_cycles=cycles, l1_clock_mhz=clock_mhz, **hlt),
     )  # fmt: skip
     res, agreement = run_emulation(req)
     write_report(cfg.out / "emulation", res, agreement)
