@@ -2,23 +2,25 @@
 
 For each event the kernel loops once over the event's jets (pt-ordered; the loop ends at the
 first jet below :attr:`OnePassPlan.pt_floor`) and updates, for every distinct jet selection of
-the menu (:mod:`trigkit.emulator.onepass_plan`), the leading selected pts, the HT, the top-k scores
-and the selected-jet counts. The triggers are then evaluated from those registers in
+the menu (:mod:`trigkit.emulator.onepass_plan`), a buffer of the selected jets' pts, the HT, the
+top-k scores and the selected-jet counts. The triggers are then evaluated from those registers in
 :attr:`CompiledMenu.order` with the same gates as :mod:`trigkit.emulator.fused` (an HLT path or an
-``any_of`` seed fires only when one of its seeds fired). The event's large-R jets are read once
-too, counting the jets passing each distinct large-R cut. All cuts are then combined with ``&`` /
-``|`` (no data-dependent jumps, which mispredict on real events).
+``any_of`` seed fires only when one of its seeds fired). Large-R jets are read once per chunk of
+events, into running counts of the jets passing each distinct large-R cut. The per-jet updates
+and the cuts are selects, table loads and ``&`` / ``|`` (no data-dependent jumps, which
+mispredict on real events); the one jump left per event is the end of its jet loop.
 
 The kernel is generated per menu (:mod:`trigkit.emulator.onepass_codegen`: registers are scalar
-locals, thresholds literals), written to ``$TRIGKIT_KERNEL_CACHE`` (default
+locals, thresholds float32 constants), written to ``$TRIGKIT_KERNEL_CACHE`` (default
 ``~/.cache/trigkit/kernels``) under the hash of its source and compiled by numba with
 ``cache=True``, so a menu compiles once per machine.
 
-Every comparison and sum is the one the per-path kernels make (float32 value converted to float64,
-HT summed in jet order, the same top-k insertion and summation order), so decisions are
-bit-identical to :func:`trigkit.emulator.fused.run_perpath` and the awkward implementation.
-No ``fastmath``: it would let LLVM reassociate the float64 sums and assume no -inf (missing
-scores are -inf).
+Every decision is the one the per-path kernels make: comparisons on the float32 values use
+thresholds that decide exactly like the float64 comparison (:mod:`trigkit.emulator.f32`), the HT
+and the top-k scores are summed in float64 in the same order, so decisions are identical to
+:func:`trigkit.emulator.fused.run_perpath` and the awkward implementation (the codegen module
+says why each step is exact). No ``fastmath``: it would let LLVM reassociate the float64 sums and
+assume no -inf (missing scores are -inf).
 """
 
 from __future__ import annotations

@@ -22,7 +22,8 @@ def _trigger(trig: L1Seed | HLTPath, cm: CompiledMenu, c: Columns, e: int) -> bo
         thr = np.array(trig.jets.pt, dtype=np.float64)
         if not jets_pass.py_func(pt, eta, j0, j1, thr, 0, len(thr), trig.jets.abs_eta):
             return False
-    if trig.ht is not None and ht_sum.py_func(pt, eta, j0, j1, trig.ht.jet_pt, trig.ht.jet_abs_eta) < trig.ht.min:
+    # `not x >= min` (not `x < min`): a NaN sum (+inf and -inf scores) fails, as in the kernels
+    if trig.ht is not None and not ht_sum.py_func(pt, eta, j0, j1, trig.ht.jet_pt, trig.ht.jet_abs_eta) >= trig.ht.min:
         return False
     for attr in ("tagger", "btag_count"):
         cut = getattr(trig, attr, None)
@@ -36,7 +37,7 @@ def _trigger(trig: L1Seed | HLTPath, cm: CompiledMenu, c: Columns, e: int) -> bo
             sc = c.jet_scores[cm.jet_fields.index(cut.field)]
             total, n = score_top_sum.py_func(pt, eta, sc, j0, j1, cut.jet_pt, cut.jet_abs_eta, cut.top)
             value = total / cut.top if attr == "btag_mean" else total
-            if n < cut.top or value < cut.min:
+            if n < cut.top or not value >= cut.min:
                 return False
     fj = getattr(trig, "fatjet", None)
     if fj is not None:
