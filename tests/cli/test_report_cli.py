@@ -107,3 +107,27 @@ def test_report_model_option_computes_float_outputs(tmp_path: Path, capsys: pyte
     want = np.mean(np.argmax(float_forward(net, ref["x"]), axis=1)[finite] == np.argmax(ref["fw"], axis=1)[finite])
     assert acc["n"] == finite.sum() and acc["agreement"] == pytest.approx(want)
     assert "agreement" in capsys.readouterr().out
+
+
+def test_report_shows_rtl_timing_estimate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from trigkit.firmware.rtl import RtlDesign, RtlReport, RtlSimResult
+    from trigkit.firmware.rtl_cutoff import CutoffTrial
+    from trigkit.firmware.rtl_timing import LABEL, TimingResult
+
+    design = RtlDesign("/x", "t", 4, 3, (1, 4, 5), (1, 6, 6), 2, ("fc1",), ("softmax",), 5, 6, 100.0, 40, 3.0)
+    timing = TimingResult(4.8, 9, 3.0, 1.8, 6, "a", "b (FDRE.D)", (), {"b": 4.8}, 10, 0.3, 0.0, 1.0, 0.1)
+    trials = (CutoffTrial(5.0, 1, 6.0, 12, False), CutoffTrial(3.0, 2, 4.8, 9, False))
+    rep = RtlReport(design, RtlSimResult(3, 1, 100, 0, 5.0), None, timing, trials)
+    write_fpga_bundle(tmp_path / "b", n=50, extra_files={"rtl/rtl_report.json": json.dumps(rep.to_json())})
+    out_json = tmp_path / "r.json"
+    assert main(["report", str(tmp_path / "b"), "--budget-ns", "100", "--json", str(out_json)]) == 0
+    text = capsys.readouterr().out
+    # 4.8 ns > 5 ns x (1 - 10 %) = 4.5 ns: the clock is missed by 0.3 ns, fmax 1000 / 4.8 = 208 MHz
+    assert "4.80 ns, 9 levels, fmax ~208 MHz" in text and LABEL in text
+    assert "MISSES (slack -0.30 ns)" in text and "among 2" in text
+    data = json.loads(out_json.read_text())
+    assert data["verdict"] == ("FITS the 100 ns budget: 15 ns, II 1 (rtl: verilator); timing estimate (yosys, "
+                               "no place & route) MISSES the 5 ns clock (fmax ~208 MHz)")
+    t = data["timing"][0]
+    assert t["meets"] is False and t["required_ns"] == pytest.approx(4.5) and t["latency_cutoff"] == 3.0
+    assert t["fmax_mhz"] == pytest.approx(1000 / 4.8) and t["source"] == LABEL

@@ -7,6 +7,7 @@ when the tools are absent. One tiny network, built once per session.
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -145,3 +146,87 @@ def test_yosys_counts(tiny_rtl) -> None:
     # every flip-flop is a pipeline register bit of da4ml's design (yosys may drop constant ones)
     assert 0 < s.ff <= design.reg_bits + design.out_bw * design.n_out
     assert Path(design.path, "yosys.log").is_file()
+
+
+def test_rtl_report_round_trip_with_timing_and_search() -> None:
+    from trigkit.firmware.rtl_cutoff import CutoffTrial
+    from trigkit.firmware.rtl_timing import TimingResult
+
+    design = rtl.RtlDesign("/x", "t", 3, 2, (1, 4, 5), (1, 6, 6), 2, ("fc1",), (), 5, 6, 100.0, 40, 4.0)
+    timing = TimingResult(3.2, 5, 2.0, 1.2, 4, "a_q", "b (FDRE.D)", ("FDRE clk->Q 0.303",), {"b": 3.2}, 7,
+                          0.3, 0.0, 1.0, 0.1)
+    trials = (CutoffTrial(6.0, 1, 5.1, 8, False, 100, 50), CutoffTrial(4.0, 2, 3.2, 5, True, 110, 80))
+    rep = rtl.RtlReport(design, rtl.RtlSimResult(3, 1, 10, 0, 5.0), None, timing, trials)
+    again = rtl.RtlReport.from_json(json.loads(json.dumps(rep.to_json())))
+    assert again == rep and again.timing.meets(5.0) and trials[0].fmax_mhz == pytest.approx(1000 / 5.1)
+    old = rep.to_json()
+    del old["timing"], old["cutoff_search"]  # bundles written before the timing estimate
+    assert rtl.RtlReport.from_json(old).timing is None
+
+
+def test_cutoff_parsing_and_bisection() -> None:
+    from trigkit.firmware.rtl_cutoff import (
+        DEFAULT_CUTOFFS,
+        CutoffTrial,
+        bisect_fewest_stages,
+        parse_cutoffs,
+    )
+
+    assert parse_cutoffs("5") == (5.0,) and parse_cutoffs("auto") == DEFAULT_CUTOFFS
+    assert parse_cutoffs(" 3, 4.5,6 ") == (3.0, 4.5, 6.0)
+    for bad in ("fast", "0", "3,-1", ""):
+        with pytest.raises(TrigkitError, match="--rtl-cutoff"):
+            parse_cutoffs(bad)
+    cands = [(3, 12.0), (4, 9.0), (5, 7.0), (7, 5.0), (9, 4.0), (12, 3.0), (17, 2.0)]
+    calls: list[int] = []
+
+    def evaluate(stages: int, cutoff: float, need: int = 7) -> CutoffTrial:
+        calls.append(stages)
+        path = 30.0 / stages  # deeper pipeline, shorter path
+        return CutoffTrial(cutoff, stages, path, stages, stages >= need)
+
+    chosen, trials = bisect_fewest_stages(cands, evaluate)
+    assert chosen.stages == 7 and chosen.latency_cutoff == 5.0
+    assert len(calls) <= 3 and [t.stages for t in trials] == sorted(calls)
+    calls.clear()
+    chosen, trials = bisect_fewest_stages(cands, lambda s, c: evaluate(s, c, need=99))
+    assert chosen.stages == 17 and not chosen.meets  # none meets: the shortest path
+    failing = lambda s, c: CutoffTrial(c, s, None, None, False, error="no timing model for DSP48E2")  # noqa: E731
+    with pytest.raises(TrigkitError, match="cutoff 5: no timing model for DSP48E2"):
+        bisect_fewest_stages(cands, failing)
+
+
+@pytest.mark.fpga_tools
+@NEEDS_YOSYS
+def test_yosys_netlist_timing(tmp_path: Path) -> None:
+    from trigkit.firmware.rtl_timing import NETLIST_NAME, TimingModel, estimate_timing
+
+    # no softmax: its multipliers/tables map to DSP48E2/RAMB18E2, which the techlib does not time
+    design = rtl.generate_verilog(dense_relu_net(sizes=(4, 6, 3), seed=0), tmp_path / "prj")
+    rtl.synthesize(design)
+    t = estimate_timing(Path(design.path) / NETLIST_NAME)
+    assert t.critical_path_ns > 0 and t.logic_levels >= 1 and t.endpoints > 0
+    assert max(t.per_register.values()) == pytest.approx(t.critical_path_ns)
+    # the routing share is net_ns per routed hop
+    assert t.route_ns == pytest.approx(0.3 * t.routed_hops)
+    t0 = estimate_timing(Path(design.path) / NETLIST_NAME, TimingModel(net_ns=0.0))
+    assert t0.critical_path_ns <= t.critical_path_ns
+
+
+@pytest.mark.fpga_tools
+@NEEDS_VERILATOR
+@NEEDS_YOSYS
+def test_flow_chooses_cutoff_by_timing(tmp_path: Path) -> None:
+    from trigkit.firmware.rtl_flow import run_rtl_flow
+
+    net = dense_relu_net(sizes=(4, 6, 3), seed=0)
+    rep = run_rtl_flow(net, tmp_path, n_samples=100, cutoffs=(1.0, 2.0, 100.0))
+    assert rep.timing is not None and rep.synth is not None and rep.cutoff_search
+    assert rep.design.latency_cutoff in (1.0, 2.0, 100.0)
+    assert rep.sim.latency_cycles == rep.design.stages + 1 and rep.sim.mismatches == 0
+    chosen = next(t for t in rep.cutoff_search if t.latency_cutoff == rep.design.latency_cutoff)
+    assert chosen.critical_path_ns == rep.timing.critical_path_ns and chosen.stages == rep.design.stages
+    meeting = [t for t in rep.cutoff_search if t.meets]
+    if meeting:  # the fewest stages among those that meet the 5 ns clock
+        assert chosen.meets and chosen.stages == min(t.stages for t in meeting)
+    assert json.loads((tmp_path / rtl.RTL_REPORT_NAME).read_text())["timing"]["critical_path_ns"] > 0

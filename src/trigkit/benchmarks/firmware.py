@@ -238,6 +238,11 @@ def _rtl_cmd(
               str(est["lut"]), str(est["ff"]), str(est["dsp"]))
     t.add_row("hls4ml 6-bit QKeras (reference)", "-", "-", str(HLS4ML_6BIT_LUT), "-", str(HLS4ML_6BIT_DSP))
     Console().print(t)
+    tim = rec["rtl"].get("timing")
+    if tim:
+        ok = "meets" if tim["critical_path_ns"] <= clk * (1 - tim["uncertainty"]) else "MISSES"
+        Console().print(f"critical path {tim['critical_path_ns']:.2f} ns ({tim['logic_levels']} levels, "
+                        f"fmax ~{1000 / tim['critical_path_ns']:.0f} MHz; {tim['source']}): {ok} the {clk:g} ns clock")
     if json_out:
         write_text(json_out, json.dumps(rec, indent=2))
 

@@ -49,6 +49,7 @@ def _compile(
     keep_csim: Path | None = typer.Option(None, "--keep-csim", help="[fpga] keep the built C simulation project here."),
     rtl: bool = typer.Option(False, "--rtl", help="[fpga] also measure latency/II (Verilator) and LUT/FF/DSP (yosys)."),
     rtl_dir: Path | None = typer.Option(None, "--rtl-dir", help="[fpga] keep the RTL flow's work directory here."),
+    rtl_cutoff: str = typer.Option("5", "--rtl-cutoff", help="[fpga] da4ml latency cutoff (adder delays per stage); 'auto' or a list '3,4,6': the fewest stages whose yosys timing estimate meets --clock-ns."),
     n_labelled: int = typer.Option(10_000, "--n-labelled", min=0, help="[fpga] labelled --calib-events jets kept as reference rows (accuracy)."),
     # GPU
     precision: str = typer.Option("fp32", "--precision", help="[gpu] fp32, fp16 or int8."),
@@ -80,7 +81,8 @@ def _compile(
             rtl = False
         opts = {"backend": backend, "strategy": strategy, "reuse_factor": reuse_factor, "part": part,
                 "clock_period_ns": clock_ns, "n_reference": n_reference, "fail_on_weight_overflow": strict_overflow,
-                "softmax": softmax, "rtl": rtl, "n_labelled": n_labelled}  # fmt: skip
+                "softmax": softmax, "rtl": rtl, "n_labelled": n_labelled,
+                "rtl_cutoffs": _parse_cutoffs(rtl_cutoff)}  # fmt: skip
         bundle = _compile_fpga(model, out, bits, opts, calib_events, keep_csim, rtl_dir)
     m = bundle.manifest
     con.print(f"wrote {m.target} bundle {bundle.path} ({m.backend}, {m.precision}, {len(m.files)} files)")
@@ -92,6 +94,12 @@ def _compile(
         for name, o in info.get("weight_overflow", {}).items():
             con.print(f"[yellow]overflow[/] layer {name}: {o['weight']} weights saturate in {o['weight_t']}, "
                       f"{o['bias']} biases in {o['bias_t']}")  # fmt: skip
+
+
+def _parse_cutoffs(text: str) -> tuple[float, ...]:
+    from trigkit.firmware.rtl_cutoff import parse_cutoffs
+
+    return parse_cutoffs(text)
 
 
 def _rtl_missing() -> str | None:
@@ -139,6 +147,10 @@ def _print_fpga_summary(con: object, bundle: object) -> None:
     for r in rep.resources:
         if r.source.startswith("rtl") and r.lut is not None:
             con.print(f"RTL ({r.source}): {r.lut} LUT, {r.ff} FF, {r.dsp} DSP")  # type: ignore[attr-defined]
+    for t in rep.timing:
+        con.print(f"RTL critical path {t.critical_path_ns:.2f} ns ({t.logic_levels} levels, fmax ~{t.fmax_mhz:.0f} MHz, "  # type: ignore[attr-defined]
+                  f"{t.source}): {'meets' if t.meets else 'MISSES'} the {t.clock_period_ns:g} ns clock "
+                  f"with {100 * t.uncertainty:g} % uncertainty (latency cutoff {t.latency_cutoff:g})")
 
 
 def register(app: typer.Typer) -> None:

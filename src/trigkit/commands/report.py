@@ -45,6 +45,12 @@ def _fpga_table(rep: Any) -> Any:
         cyc = str(fig.cycles) if fig.cycles_max in (None, fig.cycles) else f"{fig.cycles}-{fig.cycles_max}"
         t.add_row("latency", f"{cyc} cycles = {fig.ns:g} ns", " ".join(x for x in (fig.source, fig.note) if x))
         t.add_row("  II", _fmt(fig.ii), fig.source)
+    for tf in rep.timing:
+        t.add_row("critical path", f"{tf.critical_path_ns:.2f} ns, {tf.logic_levels} levels, fmax ~{tf.fmax_mhz:.0f} MHz",
+                  f"{tf.source}; {tf.note}")
+        t.add_row(f"  at {tf.clock_period_ns:g} ns clock",
+                  f"{'meets' if tf.meets else 'MISSES'} (slack {tf.slack_ns:+.2f} ns)",
+                  f"path must be <= {tf.required_ns:.2f} ns ({100 * tf.uncertainty:g} % clock uncertainty)")
     for r in rep.resources:
         parts = [f"{k} {_fmt(getattr(r, k.lower() if k != 'BRAM18' else 'bram_18k'))}"
                  for k in ("LUT", "FF", "DSP", "BRAM18")]
@@ -80,6 +86,7 @@ def report_cmd(
     json_out: Path | None = typer.Option(None, "--json", help="Also write the report as JSON."),
     rtl: bool = typer.Option(False, "--rtl", help="Run the RTL path now (da4ml + Verilator + yosys)."),
     rtl_dir: Path | None = typer.Option(None, "--rtl-dir", help="Where --rtl writes its project."),
+    rtl_cutoff: str = typer.Option("5", "--rtl-cutoff", help="With --rtl: da4ml latency cutoff, or 'auto' / '3,4,6' to pick the fewest stages meeting the clock by the yosys timing estimate."),
     model: Path | None = typer.Option(None, "--model", help="Trained float model (.pt) to compare with."),
     vendor_dir: Path | None = typer.Option(
         None, "--vendor-dir", help="hls4ml project synthesised elsewhere (csynth.xml, vivado_synth.rpt)."
@@ -111,12 +118,15 @@ def report_cmd(
     network = load_network(b)
     rtl_report = float_out = None
     if rtl:
+        from trigkit.firmware.rtl_cutoff import parse_cutoffs
         from trigkit.firmware.rtl_flow import run_rtl_flow
 
         if network is None:
             raise TrigkitError(f"{bundle}: --rtl needs the firmware network (manifest target_info.network)")
+        cutoffs = parse_cutoffs(rtl_cutoff)
+        kw = {"latency_cutoff": cutoffs[0]} if len(cutoffs) == 1 else {"cutoffs": cutoffs}
         with console.status("RTL: da4ml -> Verilog -> Verilator -> yosys ..."):
-            rtl_report = run_rtl_flow(network, rtl_dir)
+            rtl_report = run_rtl_flow(network, rtl_dir, **kw)
     if model is not None:
         x = reference_inputs(b)
         if x is None:

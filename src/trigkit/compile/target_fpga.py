@@ -64,6 +64,10 @@ class FpgaCompileConfig(BaseModel):
     softmax: bool | None = Field(default=None, description="None: as the QAT config says; else add/drop the softmax")
     n_labelled: int = Field(default=10_000, ge=0, description="labelled calibration jets kept as reference rows")
     rtl: bool = Field(default=False, description="also run the RTL flow (Verilator, yosys) into rtl_report.json")
+    rtl_cutoffs: tuple[float, ...] = Field(
+        default=(5.0,), min_length=1,
+        description="da4ml latency cutoff; several: the fewest stages meeting the clock by the yosys timing estimate",
+    )
 
 
 class FpgaTargetInfo(BaseModel):
@@ -241,7 +245,7 @@ def compile_network(
         hls_model, convert_log = hls.convert_logged(network, csim_dir)
         build_log = hls.build_csim(hls_model)
         y = verify_agreement(network, hls_model, x, qat)
-        rtl_json = _rtl_report(network, rtl_dir, stack) if config.rtl else None
+        rtl_json = _rtl_report(network, rtl_dir, stack, config.rtl_cutoffs) if config.rtl else None
         with write_bundle(out, manifest) as writer:
             # the project without its C-sim library: the .so has the build directory baked in
             shutil.copytree(csim_dir, writer.path(PROJECT_DIR),
@@ -274,8 +278,10 @@ def rtl_missing() -> str | None:
     return None
 
 
-def _rtl_report(network: FirmwareNetwork, rtl_dir: Path | None, stack: contextlib.ExitStack) -> str | None:
-    """JSON of the RTL flow's report, or None (logged) when its tools are missing."""
+def _rtl_report(network: FirmwareNetwork, rtl_dir: Path | None, stack: contextlib.ExitStack,
+                cutoffs: tuple[float, ...] = (5.0,)) -> str | None:
+    """JSON of the RTL flow's report, or None (logged) when its tools are missing. One cutoff:
+    that pipeline; several: the fewest stages meeting the clock by the timing estimate."""
     from trigkit.firmware.tools import find_tool
 
     why = rtl_missing()
@@ -288,7 +294,10 @@ def _rtl_report(network: FirmwareNetwork, rtl_dir: Path | None, stack: contextli
 
     if rtl_dir is None:
         rtl_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="trigkit-rtl-")))
-    report = run_rtl_flow(network, rtl_dir, seed=0)
+    if len(cutoffs) == 1:
+        report = run_rtl_flow(network, rtl_dir, seed=0, latency_cutoff=cutoffs[0])
+    else:
+        report = run_rtl_flow(network, rtl_dir, seed=0, cutoffs=cutoffs)
     return json.dumps(report.to_json(), indent=2)
 
 

@@ -4,7 +4,9 @@ One :class:`FpgaReport` per bundle. Every latency and resource figure carries it
 label - ``"estimate"`` (analytic model, :mod:`trigkit.firmware.estimate`), ``"rtl: ..."``
 (da4ml Verilog simulated by Verilator / synthesised by yosys, :mod:`trigkit.firmware.rtl`) or
 ``"vendor: ..."`` (parsed Vivado/Vitis reports, :mod:`trigkit.firmware.vendor_reports`). The
-verdict uses the most authoritative latency available: vendor > RTL > estimate.
+verdict uses the most authoritative latency available: vendor > RTL > estimate; an RTL latency
+comes with the critical-path estimate of its netlist (:class:`TimingFigure`, "estimate (yosys,
+no place & route)"), and the verdict says when that estimate misses the clock.
 """
 
 from __future__ import annotations
@@ -77,6 +79,36 @@ class ResourceFigure:
 
 
 @dataclass(frozen=True)
+class TimingFigure:
+    """Critical-path estimate of the RTL netlist against the clock (:mod:`.rtl_timing`)."""
+
+    source: str
+    critical_path_ns: float
+    logic_levels: int
+    clock_period_ns: float
+    uncertainty: float
+    net_ns: float
+    latency_cutoff: float
+    note: str = ""
+
+    @property
+    def fmax_mhz(self) -> float:
+        return 1000.0 / self.critical_path_ns
+
+    @property
+    def required_ns(self) -> float:
+        return self.clock_period_ns * (1.0 - self.uncertainty)
+
+    @property
+    def slack_ns(self) -> float:
+        return self.required_ns - self.critical_path_ns
+
+    @property
+    def meets(self) -> bool:
+        return self.slack_ns >= 0.0
+
+
+@dataclass(frozen=True)
 class FpgaReport:
     bundle: str
     model_name: str
@@ -88,6 +120,7 @@ class FpgaReport:
     resources: tuple[ResourceFigure, ...] = ()
     budget_ns: float | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    timing: tuple[TimingFigure, ...] = ()
 
     def best_latency(self) -> LatencyFigure | None:
         """The most authoritative latency figure (vendor > rtl > estimate)."""
@@ -113,7 +146,11 @@ class FpgaReport:
         if self.budget_ns is None:
             return f"{best.ns:g} ns{ii} ({best.source}); no budget given"
         word = "FITS" if self.fits_budget else "EXCEEDS"
-        return f"{word} the {self.budget_ns:g} ns budget: {best.ns:g} ns{ii} ({best.source})"
+        text = f"{word} the {self.budget_ns:g} ns budget: {best.ns:g} ns{ii} ({best.source})"
+        if best.source.startswith("rtl"):
+            text += "".join(f"; timing {t.source} MISSES the {t.clock_period_ns:g} ns clock "
+                            f"(fmax ~{t.fmax_mhz:.0f} MHz)" for t in self.timing if not t.meets)
+        return text
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -121,6 +158,8 @@ class FpgaReport:
         out["fits_budget"] = self.fits_budget
         for fig, d in zip(self.latency, out["latency"], strict=True):
             d["ns"] = fig.ns
+        for tfig, d in zip(self.timing, out["timing"], strict=True):
+            d.update(fmax_mhz=tfig.fmax_mhz, required_ns=tfig.required_ns, slack_ns=tfig.slack_ns, meets=tfig.meets)
         if self.accuracy is not None:
             out["accuracy"]["accuracy_loss"] = self.accuracy.accuracy_loss
         return out
@@ -281,6 +320,18 @@ def estimate_figures(network: Any) -> tuple[LatencyFigure, ResourceFigure]:
     )
 
 
+def timing_figure(report: Any, clock_period_ns: float) -> TimingFigure | None:
+    """The critical-path estimate of an :class:`~trigkit.firmware.rtl.RtlReport`, if it has one."""
+    t = report.timing
+    if t is None:
+        return None
+    searched = len(report.cutoff_search)
+    note = (f"cutoff chosen by this estimate among {searched} pipeline depths" if searched
+            else f"net {t.net_ns:g} ns/hop, {100 * t.uncertainty:g} % clock uncertainty")
+    return TimingFigure(t.source, t.critical_path_ns, t.logic_levels, clock_period_ns, t.uncertainty,
+                        t.net_ns, report.design.latency_cutoff, note)
+
+
 def rtl_figures(report: Any, clock_period_ns: float) -> tuple[list[LatencyFigure], list[ResourceFigure]]:
     """Figures from an :class:`~trigkit.firmware.rtl.RtlReport` (latency from Verilator, resources from yosys)."""
     lat: list[LatencyFigure] = []
@@ -342,10 +393,13 @@ def build_fpga_report(bundle: Any, budget_ns: float | None = None, rtl_report: A
             import json
 
             rtl_report = RtlReport.from_json(json.loads(path.read_text()))
+    timing: list[TimingFigure] = []
     if rtl_report is not None and clock:
         rl, rr = rtl_figures(rtl_report, float(clock))
         lat += rl
         res += rr
+        tf = timing_figure(rtl_report, float(clock))
+        timing += [tf] if tf is not None else []
     if network is not None:
         el, er = estimate_figures(network)
         lat.append(el)
@@ -361,5 +415,5 @@ def build_fpga_report(bundle: Any, budget_ns: float | None = None, rtl_report: A
         bundle=str(bundle.path), model_name=m.model_name, backend=m.backend, part=part,
         clock_period_ns=float(clock) if clock else None,
         accuracy=accuracy, latency=tuple(lat), resources=tuple(res),
-        budget_ns=budget_ns, notes=tuple(notes),
+        budget_ns=budget_ns, notes=tuple(notes), timing=tuple(timing),
     )

@@ -11,7 +11,9 @@
    equal the reference outputs of :class:`~trigkit.firmware.emulate.FirmwareEmulator`, bit for
    bit, for every sample) and the initiation interval (the smallest input spacing for which all
    outputs are right; a new input every cycle means II = 1).
-4. :func:`synthesize` runs yosys ``synth_xilinx`` and parses LUT/FF/DSP/CARRY/BRAM counts.
+4. :func:`synthesize` runs yosys ``synth_xilinx`` and parses LUT/FF/DSP/CARRY/BRAM counts;
+   :mod:`trigkit.firmware.rtl_timing` estimates the critical path of its netlist, and
+   :mod:`trigkit.firmware.rtl_cutoff` can choose ``latency_cutoff`` by that estimate.
 
 Coverage: dense, relu, linear and a final softmax (hls4ml's lookup-table softmax rebuilt from
 da4ml ROMs, adders and one multiplier per output, :mod:`trigkit.firmware.rtl_softmax`).
@@ -32,7 +34,9 @@ import numpy as np
 
 from trigkit.errors import TrigkitError
 from trigkit.firmware.fixed import FixedType
+from trigkit.firmware.rtl_cutoff import CutoffTrial
 from trigkit.firmware.rtl_synth import SynthResult, parse_yosys_stat, synthesize
+from trigkit.firmware.rtl_timing import TimingResult
 from trigkit.firmware.spec import FirmwareLayer, FirmwareNetwork
 from trigkit.firmware.tools import require_tool, run_tool
 from trigkit.lazy import require
@@ -95,15 +99,23 @@ class RtlSimResult:
 
 @dataclass(frozen=True)
 class RtlReport:
-    """Everything the RTL path measured, JSON round-trippable (``rtl_report.json``)."""
+    """Everything the RTL path measured, JSON round-trippable (``rtl_report.json``).
+
+    ``timing``: the critical-path estimate of the synthesised netlist (:mod:`.rtl_timing`);
+    ``cutoff_search``: the pipeline depths tried when the cutoff was chosen by it (:mod:`.rtl_cutoff`).
+    """
 
     design: RtlDesign
     sim: RtlSimResult | None
     synth: SynthResult | None
+    timing: TimingResult | None = None
+    cutoff_search: tuple[CutoffTrial, ...] = ()
 
     def to_json(self) -> dict:
         return {"design": asdict(self.design), "sim": asdict(self.sim) if self.sim else None,
-                "synth": asdict(self.synth) if self.synth else None}
+                "synth": asdict(self.synth) if self.synth else None,
+                "timing": self.timing.to_json() if self.timing else None,
+                "cutoff_search": [asdict(t) for t in self.cutoff_search]}
 
     @classmethod
     def from_json(cls, data: dict) -> RtlReport:
@@ -113,7 +125,9 @@ class RtlReport:
                 d[key] = tuple(d[key])
             sim = RtlSimResult(**data["sim"]) if data.get("sim") else None
             synth = SynthResult(**data["synth"]) if data.get("synth") else None
-            return cls(RtlDesign(**d), sim, synth)
+            timing = TimingResult.from_json(data["timing"]) if data.get("timing") else None
+            trials = tuple(CutoffTrial(**t) for t in data.get("cutoff_search") or ())
+            return cls(RtlDesign(**d), sim, synth, timing, trials)
         except (KeyError, TypeError) as exc:
             raise TrigkitError(f"RTL report JSON: bad or missing field ({exc})") from None
 

@@ -1,8 +1,9 @@
-"""The whole RTL path in one call: Verilog -> Verilator measurement -> yosys resources.
+"""The whole RTL path in one call: Verilog -> Verilator measurement -> yosys resources + timing.
 
 :func:`run_rtl_flow` returns an :class:`~trigkit.firmware.rtl.RtlReport`; the simulated outputs
 are checked bit for bit against :class:`~trigkit.firmware.emulate.FirmwareEmulator` (a mismatch
-raises), so every latency it reports belongs to a design that computes the right numbers.
+raises), so every latency it reports belongs to a design that computes the right numbers. With
+``cutoffs`` the pipeline depth is chosen first by the timing estimate (:mod:`.rtl_cutoff`).
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
+from trigkit.errors import TrigkitError
 from trigkit.firmware import rtl
 from trigkit.firmware.emulate import FirmwareEmulator
 from trigkit.firmware.random_net import edge_inputs
+from trigkit.firmware.rtl_timing import NETLIST_NAME, TimingModel, TimingResult, estimate_timing
 from trigkit.firmware.spec import FirmwareNetwork
 from trigkit.firmware.tools import find_tool
 
@@ -28,21 +32,44 @@ def run_rtl_flow(
     latency_cutoff: float = rtl.DEFAULT_LATENCY_CUTOFF,
     synth: bool = True,
     seed: int = 0,
+    cutoffs: Sequence[float] | None = None,
+    timing_model: TimingModel | None = None,
 ) -> rtl.RtlReport:
-    """Generate, simulate (bit-exact check) and, if yosys is present and ``synth``, synthesise."""
+    """Generate, simulate (bit-exact check) and, if yosys is present and ``synth``, synthesise
+    and estimate the critical path. ``cutoffs``: choose ``latency_cutoff`` among them - the
+    fewest stages that meet ``network.clock_period_ns`` by the estimate (needs yosys)."""
     work = Path(work_dir) if work_dir is not None else Path(tempfile.mkdtemp(prefix="trigkit-rtl-"))
     log.info("RTL flow for '%s' in %s", network.name, work)
-    design = rtl.generate_verilog(network, work, latency_cutoff=latency_cutoff)
+    syn = timing = None
+    trials: tuple = ()
+    if cutoffs:
+        from trigkit.firmware.rtl_cutoff import search_cutoff
+
+        if find_tool("yosys") is None:
+            raise TrigkitError("choosing the latency cutoff by timing needs yosys (synth_xilinx); "
+                               "install it or give a single --rtl-cutoff")
+        found = search_cutoff(network, work, cutoffs, timing_model)
+        design, syn, timing, trials = found.design, found.synth, found.timing, found.trials
+    else:
+        design = rtl.generate_verilog(network, work, latency_cutoff=latency_cutoff)
     exe = rtl.build_simulator(design)
     emu = FirmwareEmulator(network)
     codes = emu.quantize_inputs(edge_inputs(network, n_samples, seed=seed))
     expected = emu.run_codes(codes, upto=len(design.covered))
     sim = rtl.simulate(design, exe, codes, expected, network.clock_period_ns)
-    syn = None
-    if synth and find_tool("yosys") is not None:
+    if syn is None and synth and find_tool("yosys") is not None:
         syn = rtl.synthesize(design)
-    elif synth:
-        log.warning("yosys not found: RTL resources not measured")
-    report = rtl.RtlReport(design, sim, syn)
+        timing = _timing(design, timing_model)
+    elif syn is None and synth:
+        log.warning("yosys not found: RTL resources and timing not measured")
+    report = rtl.RtlReport(design, sim, syn, timing, trials)
     (work / rtl.RTL_REPORT_NAME).write_text(json.dumps(report.to_json(), indent=2))
     return report
+
+
+def _timing(design: rtl.RtlDesign, model: TimingModel | None) -> TimingResult | None:
+    try:
+        return estimate_timing(Path(design.path) / NETLIST_NAME, model)
+    except TrigkitError as exc:  # e.g. a cell type without timing arcs: resources still count
+        log.warning("no RTL timing estimate: %s", exc)
+        return None

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trigkit.errors import TrigkitError
+from trigkit.firmware.rtl_timing import NETLIST_NAME
 from trigkit.firmware.tools import require_tool, run_tool
 
 if TYPE_CHECKING:
@@ -61,7 +62,8 @@ def parse_yosys_stat(text: str, family: str) -> SynthResult:
 
 
 def synthesize(design: RtlDesign, family: str = "xcup", timeout_s: float = 1800.0) -> SynthResult:
-    """yosys ``synth_xilinx -flatten`` of the design; LUT/FF/DSP/CARRY/BRAM counts."""
+    """yosys ``synth_xilinx -flatten`` of the design; LUT/FF/DSP/CARRY/BRAM counts. The mapped
+    netlist is left in ``<design>/netlist.json`` for :func:`~trigkit.firmware.rtl_timing.estimate_timing`."""
     yosys = require_tool("yosys", "RTL resource counts")
     root = Path(design.path)
     sources = sorted((root / "src").glob(f"{design.top}*.v"))
@@ -79,9 +81,12 @@ def synthesize(design: RtlDesign, family: str = "xcup", timeout_s: float = 1800.
             sources[i] = ydir / p.name
             sources[i].write_text(re.sub(r"\(\*\s*rom_style[^*]*\*\)", "", p.read_text()))
     script, stat_file = root / "synth.ys", root / "yosys_stat.txt"
+    # the netlist for the timing estimate (rtl_timing); the techlib's cell modules go first, as
+    # write_json cannot write their processes (the estimate reads their timing separately)
     script.write_text(
         "".join(f"read_verilog -defer -sv {p}\n" for p in sources)
         + f"synth_xilinx -top {design.top} -family {family} -flatten\ntee -o {stat_file} stat\n"
+        + f"delete =A:whitebox =A:blackbox\nwrite_json {root / NETLIST_NAME}\n"
     )
     proc = run_tool([yosys.path, "-q", "-s", script], cwd=root / "src" / "memfiles", tool=yosys,
                     log_file=root / "yosys.log", timeout_s=timeout_s)

@@ -1,0 +1,154 @@
+"""Pipeline depth chosen by the timing estimate: the fewest stages whose critical path meets the clock.
+
+da4ml puts a register stage every ``latency_cutoff`` units of its own delay model (roughly one
+adder each) and then re-balances the stages, so cutoffs that give the same number of stages give
+the same pipeline; one candidate per stage count is tried - the largest cutoff that gives it.
+Each try is a yosys ``synth_xilinx`` plus :func:`~trigkit.firmware.rtl_timing.estimate_timing`
+(an estimate, not a sign-off: see that module). The candidates are bisected by stage count,
+assuming a deeper pipeline never has a longer critical path; every try is recorded, so the
+report shows what was measured, not just the pick. When no candidate meets the clock, the one
+with the shortest estimated critical path is kept (and the report says it misses the clock).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from trigkit.errors import TrigkitError
+from trigkit.firmware.rtl_timing import NETLIST_NAME, TimingModel, TimingResult, estimate_timing
+
+if TYPE_CHECKING:
+    from trigkit.firmware.rtl import RtlDesign
+    from trigkit.firmware.rtl_synth import SynthResult
+    from trigkit.firmware.spec import FirmwareNetwork
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CUTOFFS = (1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.0, 9.0, 12.0)
+
+
+@dataclass(frozen=True)
+class CutoffTrial:
+    """One pipeline depth tried: its timing estimate and yosys resources."""
+
+    latency_cutoff: float
+    stages: int
+    critical_path_ns: float | None  # None: no estimate (see ``error``)
+    logic_levels: int | None
+    meets: bool
+    lut: int | None = None
+    ff: int | None = None
+    error: str = ""
+
+    @property
+    def fmax_mhz(self) -> float | None:
+        return 1000.0 / self.critical_path_ns if self.critical_path_ns else None
+
+
+@dataclass(frozen=True)
+class CutoffSearch:
+    """The chosen design (with its synthesis and timing) and every trial, by stage count."""
+
+    design: RtlDesign
+    synth: SynthResult
+    timing: TimingResult
+    trials: tuple[CutoffTrial, ...]
+
+
+def parse_cutoffs(text: str) -> tuple[float, ...]:
+    """``"5"`` -> (5.0,); ``"auto"`` -> :data:`DEFAULT_CUTOFFS`; ``"3,4.5,6"`` -> a search list."""
+    t = text.strip().lower()
+    if t == "auto":
+        return DEFAULT_CUTOFFS
+    try:
+        values = tuple(float(v) for v in t.split(",") if v.strip())
+    except ValueError:
+        raise TrigkitError(f"--rtl-cutoff '{text}': expected a number, a comma-separated list or 'auto'") from None
+    if not values or any(not v > 0 for v in values):
+        raise TrigkitError(f"--rtl-cutoff '{text}': cutoffs must be positive numbers")
+    return values
+
+
+def candidates_by_stages(network: FirmwareNetwork, cutoffs: Sequence[float]) -> list[tuple[int, float]]:
+    """``(stages, largest cutoff giving them)`` for the distinct stage counts, fewest stages first."""
+    from trigkit.firmware import rtl
+    from trigkit.lazy import require
+
+    pipeline = require("da4ml.trace.pipeline", "fpga")
+    comb = rtl.trace_network(network)
+    best: dict[int, float] = {}
+    for c in sorted(set(cutoffs)):
+        try:
+            n = len(pipeline.to_pipeline(comb, c, verbose=False).solutions)
+        except AssertionError as exc:  # da4ml: an atomic operation longer than the cutoff
+            log.info("latency cutoff %g refused by da4ml: %s", c, exc)
+            continue
+        best[n] = max(best.get(n, c), c)
+    if not best:
+        raise TrigkitError(f"no latency cutoff in {list(cutoffs)} gives a da4ml pipeline for '{network.name}'")
+    return sorted(best.items())
+
+
+def bisect_fewest_stages(
+    candidates: Sequence[tuple[int, float]], evaluate: Callable[[int, float], CutoffTrial]
+) -> tuple[CutoffTrial, tuple[CutoffTrial, ...]]:
+    """The first candidate (fewest stages) whose trial meets the clock, by bisection.
+
+    ``candidates`` are ``(stages, cutoff)`` sorted by stages; returns the pick and the trials
+    made (by stages). None meeting: the trial with the shortest critical path.
+    """
+    tried: dict[int, CutoffTrial] = {}
+    lo, hi, first = 0, len(candidates) - 1, None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        tried[mid] = evaluate(*candidates[mid])
+        if tried[mid].meets:
+            first, hi = mid, mid - 1
+        else:
+            lo = mid + 1
+    trials = tuple(tried[i] for i in sorted(tried))
+    if first is not None:
+        return tried[first], trials
+    timed = [t for t in trials if t.critical_path_ns is not None]
+    if not timed:
+        raise TrigkitError("no timing estimate for any latency cutoff tried: "
+                           + "; ".join(f"cutoff {t.latency_cutoff:g}: {t.error}" for t in trials))
+    return min(timed, key=lambda t: (t.critical_path_ns, -t.stages)), trials
+
+
+def search_cutoff(
+    network: FirmwareNetwork, work_dir: str | Path, cutoffs: Sequence[float] = DEFAULT_CUTOFFS,
+    model: TimingModel | None = None,
+) -> CutoffSearch:
+    """Generate + synthesise + time candidate pipelines in ``work_dir/cutoff-<c>``; keep the
+    fewest stages that meet ``network.clock_period_ns`` (see the module docstring)."""
+    from trigkit.firmware import rtl
+
+    model = model or TimingModel()
+    clock = network.clock_period_ns
+    work = Path(work_dir)
+    done: dict[float, tuple[RtlDesign, SynthResult, TimingResult]] = {}
+
+    def evaluate(stages: int, cutoff: float) -> CutoffTrial:
+        design = rtl.generate_verilog(network, work / f"cutoff-{cutoff:g}", latency_cutoff=cutoff)
+        syn = rtl.synthesize(design)
+        try:
+            timing = estimate_timing(Path(design.path) / NETLIST_NAME, model)
+        except TrigkitError as exc:
+            return CutoffTrial(cutoff, design.stages, None, None, False, syn.lut, syn.ff, str(exc))
+        done[cutoff] = (design, syn, timing)
+        log.info("latency cutoff %g: %d stages, critical path %.3f ns (%s the %g ns clock)", cutoff,
+                 design.stages, timing.critical_path_ns, "meets" if timing.meets(clock) else "misses", clock)
+        return CutoffTrial(cutoff, design.stages, timing.critical_path_ns, timing.logic_levels,
+                           timing.meets(clock), syn.lut, syn.ff)
+
+    chosen, trials = bisect_fewest_stages(candidates_by_stages(network, cutoffs), evaluate)
+    if not chosen.meets:
+        log.warning("no latency cutoff tried meets the %g ns clock by the timing estimate; keeping %g "
+                    "(%d stages, %.3f ns)", clock, chosen.latency_cutoff, chosen.stages, chosen.critical_path_ns)
+    design, syn, timing = done[chosen.latency_cutoff]
+    return CutoffSearch(design, syn, timing, trials)
