@@ -103,3 +103,96 @@ def test_cli_menu_missing_score_field(files, tmp_path, capsys) -> None:
     rc = main(["emulate", "--menu", str(menu), "--signal", str(files["hh4b"]), "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert rc == 1 and "no field 'deepjet'" in err and not (tmp_path / "o").exists()
+
+
+def test_budget_options_are_checked_before_any_event_is_read(files, tmp_path, monkeypatch) -> None:
+    import trigkit.emulator.api as api
+    from trigkit.emulator.api import BudgetRequest, EmulateRequest, run_emulation
+    from trigkit.errors import TrigkitError
+
+    def no_events(*a, **k):
+        raise AssertionError("events were read before the budget options were checked")
+
+    monkeypatch.setattr(api, "run_files", no_events)
+    bench = tmp_path / "bench.json"
+    bench.write_text(json.dumps({"points": [{"contender": "x", "batch": 16, "p50_us": 50.0},
+                                            {"contender": "x", "batch": 256, "p50_us": 70.0}]}))
+    cases = [
+        (BudgetRequest(era="run4"), "unknown era 'run4'; valid: run3, phase2"),
+        (BudgetRequest(bench_json=bench, batch_size=3), "no latency measured at batch size 3; measured: 16, 256"),
+        (BudgetRequest(bench_json=tmp_path / "none.json"), "cannot read benchmark JSON"),
+        (BudgetRequest(hlt_latency_ms=-1.0), "--hlt-latency-ms must be >= 0"),
+        (BudgetRequest(l1_latency_cycles=10, l1_clock_mhz=0.0), "--l1-clock-mhz must be > 0"),
+    ]
+    for budget, msg in cases:
+        with pytest.raises(TrigkitError, match=msg.replace("(", r"\(").replace(")", r"\)")):
+            run_emulation(EmulateRequest(menu="run3_hh4b", signal=(files["hh4b"],), budget=budget))
+    with pytest.raises(TrigkitError, match="--lumi must be a positive"):
+        run_emulation(EmulateRequest(menu="run3_hh4b", signal=(files["hh4b"],), inst_lumi=-2e34))
+
+
+def test_repeated_file_stems_get_distinct_sample_names(files, tmp_path) -> None:
+    import shutil
+
+    from trigkit.emulator.api import EmulateRequest, run_emulation
+
+    other = tmp_path / "b"
+    other.mkdir()
+    shutil.copy(files["qcd"], other / "qcd.parquet")
+    res, _ = run_emulation(EmulateRequest(menu="run3_hh4b", signal=(files["hh4b"],),
+                                          background=(files["qcd"], other / "qcd.parquet")))
+    assert [s.name for s in res.samples] == ["hh4b", "qcd", "qcd_2"]
+    assert list(res.sample_rates) == ["qcd", "qcd_2"]
+    # the same events twice: each copy gives the same rate contribution
+    assert res.sample_rates["qcd"]["OR"].rate_hz == pytest.approx(res.sample_rates["qcd_2"]["OR"].rate_hz)
+
+
+def test_hlt_calls_per_event_come_from_the_background_files_whatever_their_process(files, tmp_path) -> None:
+    """The L1 accept stream is made of the --background samples; a --signal file is not part of it
+    even when its process is not hh4b (and a background file counts whatever its process)."""
+    from trigkit.emulator.api import BudgetRequest, EmulateRequest, run_emulation
+    from trigkit.emulator.budget import hlt_calls_per_event
+
+    budget = BudgetRequest(hlt_latency_ms=1.0, batch_size=64)
+    res, _ = run_emulation(EmulateRequest(menu="run3_hh4b", signal=(files["qcd"],),
+                                          background=(files["hh4b"],), budget=budget))
+    assert res.budget.hlt.calls_per_event == pytest.approx(hlt_calls_per_event(res.samples[1:]))
+    assert res.budget.hlt.calls_per_event != pytest.approx(hlt_calls_per_event(res.samples[:1]))
+
+
+def test_cli_l1_accept_rate_sets_the_gpu_count(files, tmp_path) -> None:
+    import math
+
+    out = tmp_path / "r"
+    rc = main(["emulate", "--menu", "run3_hh4b", "--signal", str(files["hh4b"]), "--background", str(files["qcd"]),
+               "--out", str(out), "--no-plots", "--hlt-latency-ms", "3", "--batch-size", "16",
+               "--era", "phase2", "--l1-accept-khz", "500"])
+    assert rc == 0
+    hlt = json.loads((out / "result.json").read_text())["budget"]["hlt"]
+    assert hlt["l1_accept_hz"] == 500e3
+    ms = hlt["calls_per_event"] * 3.0 / 16
+    assert hlt["gpu_ms_per_event"] == pytest.approx(ms)
+    assert hlt["gpus_needed"] == math.ceil(500e3 * ms * 1e-3 / 0.8)
+    assert hlt["gpus_needed"] != math.ceil(750e3 * ms * 1e-3 / 0.8)  # not the phase-2 default
+    assert "GPUs for 500 kHz L1 accept" in (out / "result.md").read_text()
+    rc = main(["emulate", "--menu", "run3_hh4b", "--signal", str(files["hh4b"]), "--out", str(tmp_path / "bad"),
+               "--hlt-latency-ms", "3", "--l1-accept-khz", "0"])
+    assert rc == 1 and not (tmp_path / "bad").exists()
+
+
+def test_dask_info_logs_stay_quiet_unless_verbose(files, tmp_path) -> None:
+    """`--workers` used to print ~30 INFO lines of dask scheduler/nanny chatter on every run."""
+    pytest.importorskip("distributed")
+    import subprocess
+    import sys
+
+    def run(*flags: str) -> str:
+        args = [*flags, "emulate", "--menu", "run3_hh4b", "--signal", str(files["hh4b"]),
+                "--out", str(tmp_path / f"o{len(flags)}"), "--no-plots", "--workers", "1"]
+        code = f"from trigkit.cli import main; raise SystemExit(main({args!r}))"
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stderr
+
+    assert "distributed.scheduler" not in run()
+    assert "INFO distributed.scheduler" in run("-v")  # kept for -v

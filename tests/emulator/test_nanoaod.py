@@ -91,3 +91,17 @@ def test_cli_nanoaod_agreement(tmp_path, capsys) -> None:
     assert p["agree"] == 1.0 and p["confusion_rec_x_emu"] == [[196, 0], [0, 4]]
     assert "Agreement with recorded bits" in capsys.readouterr().out
     assert sorted(x.name for x in out.iterdir()) == ["result.json", "result.md"]
+
+
+def test_agreement_table_lists_triggers_without_a_recorded_bit(tt_batch) -> None:
+    from trigkit.report.tables import agreement_table
+
+    menu = load_menu("nano_tt_v12")
+    t = agreement_table(compare_to_recorded(menu, [tt_batch]))
+    rows = {r[0]: r for r in t.rows}
+    assert set(rows) == set(menu.hlt) | set(menu.l1)
+    for name in menu.l1:  # this file records HLT bits only
+        assert rows[name][1:] == ("no recorded bit", "-", "-", "-", "-")
+    for name in menu.hlt:
+        both_pass, both_fail, emu_only, rec_only = (int(x) for x in rows[name][2:])
+        assert both_pass + both_fail + emu_only + rec_only == len(tt_batch)

@@ -81,3 +81,48 @@ def test_empty_trigger_and_bad_yaml() -> None:
         parse_menu("name: x\nl1: [\n")
     with pytest.raises(TrigkitError, match="not a shipped menu"):
         load_menu("no_such_menu")
+
+
+def test_duplicate_keys_are_refused_with_both_lines() -> None:
+    # YAML keeps the last of two equal keys: a copy-pasted path would silently replace the first
+    dup = GOOD + "  HLT_X:\n    seeds: [L1_B]\n    ht: {min: 500}\n"
+    with pytest.raises(TrigkitError) as exc:
+        parse_menu(dup, "m.yaml")
+    msg = str(exc.value)
+    assert "m.yaml line 14: duplicate key 'HLT_X' in hlt (first defined at line 11)" == msg
+    nested = GOOD.replace("    ht: {min: 300}", "    ht: {min: 300, min: 400}")
+    with pytest.raises(TrigkitError, match=r"line 6: duplicate key 'min' in l1.L1_B.ht"):
+        parse_menu(nested)
+
+
+def test_atlas_working_points_follow_their_efficiency_names() -> None:
+    """ATLAS "bNN" keeps NN % of b jets: a higher NN is a looser cut, i.e. a lower score threshold."""
+    import re
+
+    m = load_menu("atlas_2b2j")
+    wps = {}
+    for name, path in m.hlt.items():
+        hit = re.search(r"b(\d\d)(?:_|$)", name)
+        if hit and path.btag_count is not None:
+            wps.setdefault(int(hit.group(1)), set()).add(path.btag_count.wp)
+    assert sorted(wps) == [77, 85] and all(len(v) == 1 for v in wps.values())
+    assert max(wps[85]) < min(wps[77])
+
+
+def test_atlas_working_points_give_their_b_efficiency_on_generated_b_jets() -> None:
+    import awkward as ak
+    import numpy as np
+
+    from trigkit.emulator.scores import baseline_btag
+    from trigkit.events.generator import generate
+
+    jets = generate("ttbar", 1500, seed=3).jets
+    score = baseline_btag(jets)
+    flat = ak.flatten(jets)
+    b = ak.to_numpy((flat.hadron_flavour == 5) & (flat.pt > 35) & (abs(flat.eta) < 2.5))
+    m = load_menu("atlas_2b2j")
+    wp77 = m.hlt["HLT_2j35_0eta240_2j35_0eta240_2b77"].btag_count.wp
+    wp85 = m.hlt["HLT_2j35_2j35_2b85_pf_ftf_presel4j25_L1HT190"].btag_count.wp
+    assert b.sum() > 1000
+    assert np.mean(score[b] >= wp77) == pytest.approx(0.77, abs=0.025)
+    assert np.mean(score[b] >= wp85) == pytest.approx(0.85, abs=0.025)

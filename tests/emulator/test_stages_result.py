@@ -43,7 +43,35 @@ hlt:
     assert d.l1[:, 0].astype(int).tolist() == [1, 0, 1, 0, 1, 0]
     # H's prescaler counts the L1-accepted events 0, 2, 4 and keeps the 1st and 3rd
     assert d.hlt[:, 0].astype(int).tolist() == [1, 0, 0, 0, 1, 0]
-    assert d.hlt[:, 1].all() and d.hlt_accept.all()
+    # the unseeded U runs on every L1-accepted event (A after its prescale; B never fires)
+    assert d.hlt[:, 1].astype(int).tolist() == [1, 0, 1, 0, 1, 0]
+    assert d.hlt_accept.tolist() == d.l1_accept.tolist()
+
+
+def test_unseeded_path_only_sees_l1_accepted_events() -> None:
+    """The HLT never sees an L1-rejected event: an unseeded path passes at most the L1 OR, and
+    its prescaler counts L1-accepted events only."""
+    menu = parse_menu("""
+name: u
+l1:
+  A: {ht: {min: 100}}
+  B: {jets: {pt: [200]}}
+hlt:
+  U: {seeds: [], ht: {min: 10}, prescale: 2}
+  V: {seeds: [], ht: {min: 10}}
+""")
+    cm = compile_menu(menu)
+    raw = np.zeros((6, 4), bool)
+    raw[:, 0] = [1, 0, 0, 1, 0, 1]  # A
+    raw[:, 1] = [0, 0, 1, 1, 0, 0]  # B
+    raw[:, 2] = True  # U's filters pass everywhere (raw bits of unseeded paths carry no L1 part)
+    raw[:, 3] = [1, 1, 1, 0, 1, 1]
+    d = apply_stages(cm, raw)
+    assert d.l1_accept.astype(int).tolist() == [1, 0, 1, 1, 0, 1]
+    # U's prescaler counts the L1-accepted events 0, 2, 3, 5 and keeps the 1st and 3rd
+    assert d.hlt[:, 0].astype(int).tolist() == [1, 0, 0, 1, 0, 0]
+    assert d.hlt[:, 1].astype(int).tolist() == [1, 0, 1, 0, 0, 1]
+    assert not (d.hlt_accept & ~d.l1_accept).any()
 
 
 @pytest.mark.parametrize(("k", "n"), [(0, 10), (3, 10), (10, 10), (57, 200), (1, 1)])

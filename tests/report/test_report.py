@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -47,10 +48,53 @@ def test_efficiency_and_rate_tables_match_result(result) -> None:
 
 def test_markdown_and_rich(result) -> None:
     md = to_markdown(result_tables(result))
-    assert md.count("### ") == 4
+    # scores, efficiency, rate, overlap, budget (one background: no per-sample rate table)
+    assert md.count("### ") == 5
     header = next(line for line in md.splitlines() if line.startswith("| path | rate"))
     assert header.count("|") == 6
-    assert len(to_rich(result_tables(result))) == 4
+    assert len(to_rich(result_tables(result))) == 5
+
+
+def test_rates_by_background_sample_add_up_and_are_reported() -> None:
+    from trigkit.report.tables import sample_rate_table
+
+    menu = load_menu("run3_hh4b")
+    qcd, tt = synthetic_batch(700, 31), synthetic_batch(500, 32)
+    tt = replace(tt, process="ttbar", weight=tt.weight * 0.01)
+    samples = run_batches(menu, {"hh4b": synthetic_batch(300, 33, signal=True), "qcd": qcd, "ttbar": tt})
+    res = build_result(menu.name, samples[:1], samples[1:], inst_lumi=2e34)
+    assert list(res.sample_rates) == ["qcd", "ttbar"]
+    for key in (*res.hlt_names, "OR", *res.l1_names, "L1 OR"):
+        parts = [res.sample_rates[s][key].rate_hz for s in ("qcd", "ttbar")]
+        assert sum(parts) == pytest.approx(res.rates[key].rate_hz, rel=1e-12)
+        errs = [res.sample_rates[s][key].error_hz for s in ("qcd", "ttbar")]
+        assert np.hypot(*errs) == pytest.approx(res.rates[key].error_hz, rel=1e-12)
+    # by hand for one path: the weights of qcd events passing it, x L / lumi_pb x 1e-36
+    path = res.hlt_names[0]
+    passed = samples[1].decisions.path(path)
+    assert res.sample_rates["qcd"][path].rate_hz == pytest.approx(qcd.weight[passed].sum() / qcd.lumi_pb * 2e34 * 1e-36)
+    t = sample_rate_table(res)
+    assert t.headers == ("path", "qcd", "ttbar")
+    assert any(t.title == x.title for x in result_tables(res))
+    back = json.loads(json.dumps(result_dict(res), allow_nan=False))
+    assert back["rates_by_sample_hz"]["ttbar"]["OR"]["rate"] == pytest.approx(res.sample_rates["ttbar"]["OR"].rate_hz)
+
+
+def test_score_provenance_names_stand_ins_and_file_fields(tmp_path) -> None:
+    menu = load_menu("run3_hh4b")
+    with_btag = synthetic_batch(200, 41, signal=True)
+    no_btag = synthetic_batch(200, 42, with_tracks=True)
+    no_btag = replace(no_btag, jets=no_btag.jets[[f for f in no_btag.jets.fields if f != "btag"]],
+                      fatjets=no_btag.fatjets[[f for f in no_btag.fatjets.fields if f != "xbb"]])
+    samples = run_batches(menu, {"sig": with_btag, "bkg": no_btag})
+    assert samples[0].scores == {"jets.btag": "events file field 'btag'", "fatjets.xbb": "events file field 'xbb'"}
+    assert samples[1].scores["jets.btag"].startswith("baseline stand-in, not a trained tagger")
+    assert samples[1].scores["fatjets.xbb"].startswith("baseline stand-in, not a trained tagger")
+    res = build_result(menu.name, samples[:1], samples[1:])
+    d = result_dict(res)
+    assert d["samples"][1]["scores"]["jets.btag"] == samples[1].scores["jets.btag"]
+    md = to_markdown(result_tables(res))
+    assert "### Tagger scores" in md and "| jets.btag | bkg | baseline stand-in" in md
 
 
 def test_budget_table_numbers(result) -> None:

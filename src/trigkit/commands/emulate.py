@@ -72,6 +72,8 @@ def emulate(
     l1_model: Path | None = typer.Option(None, "--l1-model", help="Saved L1 model: features + preprocessing."),
     l1_overhead_ns: list[str] = typer.Option([], "--l1-overhead-ns", help="NAME=NS fixed L1 overhead (repeatable)."),
     era: str = typer.Option("run3", "--era", help="run3 (4 us, 100 kHz) or phase2 (12.5 us, 750 kHz)."),
+    l1_accept_khz: float | None = typer.Option(
+        None, "--l1-accept-khz", help="L1 accept rate the HLT GPUs must sustain (kHz); default: the --era's."),
     no_plots: bool = typer.Option(False, "--no-plots", help="Skip the PNG plots."),
 ) -> None:
     """Emulate a trigger menu on signal/background (or NanoAOD) events: efficiencies, rates, budgets."""
@@ -88,7 +90,8 @@ def emulate(
         l1_bundle=l1_bundle, l1_model=l1_model,
         budget=BudgetRequest(era=era, l1_latency_cycles=l1_latency_cycles, l1_clock_mhz=l1_clock_mhz,
                              l1_overheads_ns=_overheads(l1_overhead_ns), bench_json=bench_json,
-                             batch_size=batch_size, runner=runner, hlt_latency_ms=hlt_latency_ms, hlt_budget_ms=hlt_budget_ms),
+                             batch_size=batch_size, runner=runner, hlt_latency_ms=hlt_latency_ms, hlt_budget_ms=hlt_budget_ms,
+                             l1_accept_hz=None if l1_accept_khz is None else l1_accept_khz * 1e3),
     )
     console = Console()
     with console.status("emulating menu...") as status:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,7 +19,7 @@ from trigkit.emulator.budget import (
 from trigkit.emulator.compiled import compile_menu
 from trigkit.emulator.nanoaod import NanoAgreement, compare_to_recorded
 from trigkit.emulator.pipeline import iter_file, run_files
-from trigkit.emulator.result import MenuResult, build_result
+from trigkit.emulator.result import MenuResult, SampleEvents, build_result
 from trigkit.emulator.schema import Menu, load_menu
 from trigkit.errors import TrigkitError
 
@@ -35,6 +36,7 @@ class BudgetRequest:
     hlt_latency_ms: float | None = None  # explicit runner latency per batch
     hlt_overhead_ms: float = 0.0
     hlt_budget_ms: float = 500.0
+    l1_accept_hz: float | None = None  # L1 accept rate for the GPU count; None: the era's (100 / 750 kHz)
 
 
 @dataclass(frozen=True)
@@ -86,32 +88,66 @@ def _with_l1_bundle_budget(req: EmulateRequest) -> BudgetRequest:
                    l1_clock_mhz=mhz if b.l1_clock_mhz is None else b.l1_clock_mhz)
 
 
-def _budget(req: BudgetRequest, res: MenuResult) -> BudgetTable | None:
+def _hlt_latency(req: BudgetRequest) -> tuple[int, float, str] | None:
+    """(batch size, runner latency per batch in ms, where from), checked before any event is read."""
     if req.era not in L1_BUDGET_NS:
         raise TrigkitError(f"unknown era '{req.era}'; valid: {', '.join(L1_BUDGET_NS)}")
+    if req.batch_size is not None and req.batch_size < 1:
+        raise TrigkitError(f"--batch-size must be >= 1, got {req.batch_size}")
+    if req.l1_latency_cycles is not None and req.l1_latency_cycles < 0:
+        raise TrigkitError(f"--l1-latency-cycles must be >= 0, got {req.l1_latency_cycles}")
+    if req.l1_clock_mhz is not None and not req.l1_clock_mhz > 0:
+        raise TrigkitError(f"--l1-clock-mhz must be > 0, got {req.l1_clock_mhz}")
+    if not req.hlt_budget_ms > 0:
+        raise TrigkitError(f"--hlt-budget-ms must be > 0, got {req.hlt_budget_ms}")
+    if req.l1_accept_hz is not None and not (req.l1_accept_hz > 0 and math.isfinite(req.l1_accept_hz)):
+        raise TrigkitError(f"--l1-accept-khz must be > 0, got {req.l1_accept_hz / 1e3:g}")
+    if req.bench_json is not None:
+        return latency_from_bench(req.bench_json, req.batch_size, req.runner)
+    if req.hlt_latency_ms is not None:
+        if not req.hlt_latency_ms >= 0:
+            raise TrigkitError(f"--hlt-latency-ms must be >= 0, got {req.hlt_latency_ms}")
+        return req.batch_size or 1, float(req.hlt_latency_ms), "given"
+    return None
+
+
+def _budget(req: BudgetRequest, res: MenuResult, latency: tuple[int, float, str] | None) -> BudgetTable | None:
     l1 = None
     if req.l1_latency_cycles is not None:
         clock = req.l1_clock_mhz if req.l1_clock_mhz is not None else DEFAULT_L1_CLOCK_MHZ
         l1 = L1Budget(req.l1_latency_cycles, clock, dict(req.l1_overheads_ns), L1_BUDGET_NS[req.era])
     hlt = None
-    if req.bench_json is not None or req.hlt_latency_ms is not None:
-        if req.bench_json is not None:
-            bs, ms, src = latency_from_bench(req.bench_json, req.batch_size, req.runner)
-        else:
-            bs, ms, src = req.batch_size or 1, float(req.hlt_latency_ms), "given"
-        hlt = HLTBudget(hlt_calls_per_event(res.samples), bs, ms, req.hlt_overhead_ms, req.hlt_budget_ms,
-                        L1_ACCEPT_HZ[req.era], latency_source=src)
+    if latency is not None:
+        bs, ms, src = latency
+        stream = res.samples[len(res.signals):] or res.samples  # the backgrounds make the L1 accepts
+        accept = req.l1_accept_hz if req.l1_accept_hz is not None else L1_ACCEPT_HZ[req.era]
+        hlt = HLTBudget(hlt_calls_per_event(stream), bs, ms, req.hlt_overhead_ms, req.hlt_budget_ms,
+                        accept, latency_source=src)
     return BudgetTable(l1, hlt) if (l1 or hlt) else None
+
+
+def unique_sample_names(samples: list[SampleEvents]) -> list[SampleEvents]:
+    """Samples named after their file stems, with ``_2``, ``_3``... appended to repeated stems
+    (``a/qcd.parquet`` and ``b/qcd.parquet``), so that tables, JSON keys and plot files stay apart."""
+    seen: dict[str, int] = {}
+    out = []
+    for s in samples:
+        n = seen[s.name] = seen.get(s.name, 0) + 1
+        out.append(s if n == 1 else replace(s, name=f"{s.name}_{n}"))
+    return out
 
 
 def run_emulation(req: EmulateRequest, progress: Callable[[str], None] | None = None) -> tuple[MenuResult | None, NanoAgreement | None]:
     menu: Menu = load_menu(req.menu)
+    if not (req.inst_lumi > 0 and math.isfinite(req.inst_lumi)):
+        raise TrigkitError(f"--lumi must be a positive instantaneous luminosity in cm^-2 s^-1, got {req.inst_lumi}")
     if not (req.signal or req.background or req.nanoaod):
         raise TrigkitError("no events: give --signal and/or --background files (or --nanoaod)")
     for p in (*req.signal, *req.background, *req.nanoaod):
         if not Path(p).is_file():
             raise TrigkitError(f"{p}: no such events file")
     res = None
+    latency = _hlt_latency(req.budget)
     sources = tagger_sources(req)
     if sources and req.nanoaod:
         raise TrigkitError("--btag-bundle / --l1-bundle score generated --signal/--background events; "
@@ -126,9 +162,10 @@ def run_emulation(req: EmulateRequest, progress: Callable[[str], None] | None = 
             samples = run_files_distributed(menu, paths, workers=req.workers, scheduler=req.scheduler, progress=progress)
         else:
             samples = run_files(compile_menu(menu), paths, sources, progress=progress)
+        samples = unique_sample_names(samples)
         n_sig = len(req.signal)
         res = build_result(menu.name, samples[:n_sig], samples[n_sig:], req.inst_lumi, req.cl)
-        res = replace(res, budget=_budget(_with_l1_bundle_budget(req), res))
+        res = replace(res, budget=_budget(_with_l1_bundle_budget(req), res, latency))
     agreement = None
     if req.nanoaod:
         if req.objects not in ("offline", "trigobj"):

@@ -146,9 +146,12 @@ def latency_from_bench(path: str | Path, batch_size: int | None = None, backend:
                                           " (objects with batch/batch_size and p50_us/latency_ms...)")
         )
     if batch_size is not None:
+        measured = sorted({b for r in recs if (b := _batch(r)) is not None})
         recs = [r for r in recs if _batch(r) == batch_size]
         if not recs:
-            raise TrigkitError(f"{p}: no latency measured at batch size {batch_size}")
+            who = f" for runner '{backend}'" if backend else ""
+            raise TrigkitError(f"{p}: no latency measured at batch size {batch_size}{who}; "
+                               f"measured: {', '.join(map(str, measured))}")
     else:
         top = max(_batch(r) or 0 for r in recs)
         recs = [r for r in recs if _batch(r) == top]
@@ -159,12 +162,12 @@ def latency_from_bench(path: str | Path, batch_size: int | None = None, backend:
 
 def hlt_calls_per_event(samples: list[Any]) -> float:
     """Tagger calls per HLT-processed event: the rate-weighted mean number of offline jets
-    (pt > 30 GeV, |eta| < 2.5) in L1-accepted background events (all samples if none given)."""
+    (pt > 30 GeV, |eta| < 2.5) in the L1-accepted events of ``samples`` (the caller passes the
+    background samples, which make up the L1 accept stream; the signal ones when there are none)."""
     import numpy as np
 
-    bkg = [s for s in samples if s.process not in ("hh4b", "signal")] or samples
     num = den = 0.0
-    for s in bkg:
+    for s in samples:
         acc = s.decisions.l1_accept
         w = np.abs(s.weight / s.lumi_pb)[acc]
         num += float((w * s.n_jets[acc]).sum())

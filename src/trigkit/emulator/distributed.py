@@ -46,6 +46,11 @@ def run_files_distributed(menu: Menu, paths: Sequence[str | Path], *, workers: i
         raise TrigkitError(f"--workers must be >= 1, got {workers}")
     dd = require("distributed", "dist")
     cluster = None
+    # dask logs every scheduler/nanny/worker start and stop at INFO; keep them for -v / --debug
+    dlog = logging.getLogger("distributed")
+    old_level = dlog.level
+    if not logging.getLogger("trigkit").isEnabledFor(logging.INFO):
+        dlog.setLevel(logging.WARNING)
     try:
         if scheduler is not None:
             try:
@@ -69,3 +74,4 @@ def run_files_distributed(menu: Menu, paths: Sequence[str | Path], *, workers: i
     finally:
         if cluster is not None:
             cluster.close()
+        dlog.setLevel(old_level)

@@ -21,7 +21,13 @@ from trigkit.emulator.compiled import CompiledMenu, compile_menu
 from trigkit.emulator.fused import run_fused
 from trigkit.emulator.result import SampleEvents
 from trigkit.emulator.schema import Menu
-from trigkit.emulator.scores import ScoreSource, attach_baseline_scores, attach_scores
+from trigkit.emulator.scores import (
+    BASELINE_DESCRIPTIONS,
+    ScoreSource,
+    attach_baseline_scores,
+    attach_scores,
+    describe_source,
+)
 from trigkit.emulator.stages import apply_stages
 from trigkit.errors import TrigkitError
 from trigkit.events.batch import EventBatch
@@ -46,6 +52,7 @@ class RawChunk:
     n_jets: np.ndarray
     process: str
     source: str
+    scores: tuple[tuple[str, str], ...] = ()  # ("jets.btag", where its values came from), see score_provenance
 
 
 def offline_observables(batch: EventBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -76,12 +83,47 @@ def prepare_batch(batch: EventBatch, menu: Menu, sources: Sequence[ScoreSource] 
     return attach_baseline_scores(batch, missing) if missing else batch
 
 
+def score_provenance(batch: EventBatch, menu: Menu, sources: Sequence[ScoreSource] = (),
+                     baseline: bool = True) -> tuple[tuple[str, str], ...]:
+    """Where each score field the menu cuts on comes from, for ``batch`` as read from its file:
+    a given source (a compiled tagger), a field already in the file, or a baseline stand-in."""
+    given = {f"{s.collection}.{s.field}": describe_source(s) for s in sources}
+    out = []
+    for coll, fields in (("jets", menu.jet_fields()), ("fatjets", menu.fatjet_fields())):
+        objs = batch.jets if coll == "jets" else batch.fatjets
+        for f in fields:
+            key = f"{coll}.{f}"
+            if key in given:
+                out.append((key, given[key]))
+            elif objs is None:
+                out.append((key, f"no {coll} in the events file"))
+            elif f in objs.fields:
+                out.append((key, f"events file field '{f}'"))
+            elif baseline and f in BASELINE_DESCRIPTIONS:
+                out.append((key, BASELINE_DESCRIPTIONS[f]))
+            else:
+                out.append((key, "missing"))
+    return tuple(out)
+
+
 def evaluate_batch(cmenu: CompiledMenu, batch: EventBatch, sources: Sequence[ScoreSource] = (),
                    baseline: bool = True, n_threads: int | None = None) -> RawChunk:
+    provenance = score_provenance(batch, cmenu.menu, sources, baseline)
     batch = prepare_batch(batch, cmenu.menu, sources, baseline)
     raw = run_fused(cmenu, columns_from_batch(batch, cmenu), n_threads)
     mhh, lead, ht, n_jets = offline_observables(batch)
-    return RawChunk(raw, batch.weight, float(batch.lumi_pb), mhh, lead, ht, n_jets, batch.process, batch.source)
+    return RawChunk(raw, batch.weight, float(batch.lumi_pb), mhh, lead, ht, n_jets, batch.process, batch.source,
+                    provenance)
+
+
+def _merge_provenance(chunks: list[RawChunk]) -> dict[str, str]:
+    """One description per field; chunks that disagree (a field in some files only) are all named."""
+    seen: dict[str, list[str]] = {}
+    for c in chunks:
+        for key, desc in c.scores:
+            if desc not in seen.setdefault(key, []):
+                seen[key].append(desc)
+    return {k: " / ".join(v) for k, v in seen.items()}
 
 
 def assemble_sample(cmenu: CompiledMenu, name: str, chunks: list[RawChunk]) -> SampleEvents:
@@ -98,6 +140,7 @@ def assemble_sample(cmenu: CompiledMenu, name: str, chunks: list[RawChunk]) -> S
         lead_pt=np.concatenate([c.lead_pt for c in chunks]),
         ht=np.concatenate([c.ht for c in chunks]),
         n_jets=np.concatenate([c.n_jets for c in chunks]),
+        scores=_merge_provenance(chunks),
     )
 
 

@@ -88,6 +88,7 @@ class SampleEvents:
     lead_pt: np.ndarray
     ht: np.ndarray
     n_jets: np.ndarray  # offline jets (pt > 30, |eta| < 2.5): HLT tagger calls per event
+    scores: dict[str, str] = field(default_factory=dict)  # "jets.btag" -> where its values came from
 
     def __len__(self) -> int:
         return len(self.weight)
@@ -122,6 +123,8 @@ class MenuResult:
     overlap: np.ndarray  # (n_hlt, n_hlt) background-rate overlap fractions
     samples: list[SampleEvents] = field(repr=False, default_factory=list)
     budget: object | None = None
+    #: background sample -> trigger -> its rate from that sample alone (pure/shared not split)
+    sample_rates: dict[str, dict[str, RateSummary]] = field(default_factory=dict)
 
     def decisions(self, sample: str) -> Decisions:
         for s in self.samples:
@@ -183,6 +186,17 @@ def summarize_rates(backgrounds: list[SampleEvents], inst_lumi: float) -> tuple[
     return rates, overlap
 
 
+def rates_by_sample(backgrounds: list[SampleEvents], inst_lumi: float) -> dict[str, dict[str, RateSummary]]:
+    """Each background sample's own contribution to every trigger's rate (they add up to the
+    total rate, as the weights do)."""
+    out: dict[str, dict[str, RateSummary]] = {}
+    for b in backgrounds:
+        w_hz = b.weight / b.lumi_pb * inst_lumi * PB_TO_CM2
+        out[b.name] = {k: RateSummary(k, float(w_hz[m].sum()), float(np.sqrt((w_hz[m] ** 2).sum())))
+                       for k, m in _paths(b.decisions).items()}
+    return out
+
+
 def build_result(menu_name: str, signals: list[SampleEvents], backgrounds: list[SampleEvents],
                  inst_lumi: float = 2.0e34, cl: float = 0.683,
                  edges: dict[str, np.ndarray] | None = None) -> MenuResult:
@@ -198,4 +212,5 @@ def build_result(menu_name: str, signals: list[SampleEvents], backgrounds: list[
         rates=rates,
         overlap=overlap,
         samples=[*signals, *backgrounds],
+        sample_rates=rates_by_sample(backgrounds, inst_lumi),
     )

@@ -11,7 +11,8 @@ A menu has L1 seeds and HLT paths, each an AND of cuts (the *primitives*, one nu
 ``fatjet``     at least ``n`` large-R jets with pt, soft-drop mass and Xbb score above thresholds
 
 An L1 seed may also require ``any_of`` other seeds (an OR of seeds); an HLT path lists the
-``seeds`` it runs on (their OR; an empty list means unseeded). ``prescale: N`` keeps every N-th
+``seeds`` it runs on (their OR; an empty list means unseeded: it runs on every L1-accepted
+event). ``prescale: N`` keeps every N-th
 candidate event (a deterministic counter; 0 disables the trigger).
 
 Every model forbids unknown keys: :func:`load_menu` reports a typo with its YAML line and the

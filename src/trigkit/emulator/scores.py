@@ -168,6 +168,26 @@ def baseline_xbb(fatjets: ak.Array) -> np.ndarray:
     return np.clip(np.nan_to_num(x, nan=0.0), 0.0, 1.0).astype(np.float32)
 
 
+#: what each baseline stand-in is, as written into the results (they are not trained taggers)
+BASELINE_DESCRIPTIONS: dict[str, str] = {
+    "btag": "baseline stand-in, not a trained tagger: sigmoid((s2 - 3) / 1.5), s2 = 2nd-highest track d0/sigma",
+    "l1_score": "baseline stand-in, not a trained tagger: the btag stand-in on integer d0/sigma, rounded to 1/64",
+    "xbb": "baseline stand-in, not a trained tagger: exp(-(msd - 125 GeV)^2 / (2 (20 GeV)^2)) x (1 - tau21)",
+}
+
+
+def describe_source(src: ScoreSource) -> str:
+    """One line naming where a score source's values come from (for the result files)."""
+    desc = getattr(src, "description", None)
+    if isinstance(desc, str) and desc:
+        return desc
+    if isinstance(src, CachedScores):
+        return f"events file field '{src.from_field or src.field}'"
+    if isinstance(src, _Computed) and src.field in BASELINE_DESCRIPTIONS:
+        return BASELINE_DESCRIPTIONS[src.field]
+    return type(src).__name__
+
+
 @dataclass(frozen=True)
 class _Computed:
     field: str

@@ -5,9 +5,11 @@ The fused pass gives raw bits (HLT rows already require an unprescaled L1 seed).
 1. L1: seed ``s`` with prescale N keeps its 1st, (N+1)-th, (2N+1)-th ... firing event (counting
    in event order over everything processed, so splitting the input into files or chunks does
    not change which events are kept); N = 0 disables it.
-2. An HLT path runs on events where one of its seeds fired *after* L1 prescales (unseeded paths
-   on every event); its prescaler counts those events (as CMS's HLTPrescaler sits right after
-   the L1 seed filter) and keeps every N-th; the path accepts when it is kept and its filters pass.
+2. An HLT path runs on events where one of its seeds fired *after* L1 prescales; an unseeded
+   path (``seeds: []``) runs on every L1-accepted event (the OR of the prescaled seeds), since
+   the HLT never sees an event the L1 rejected. Its prescaler counts those events (as CMS's
+   HLTPrescaler sits right after the L1 seed filter) and keeps every N-th; the path accepts when
+   it is kept and its filters pass.
 """
 
 from __future__ import annotations
@@ -51,9 +53,10 @@ class Decisions:
 def apply_stages(cmenu: CompiledMenu, raw: np.ndarray) -> Decisions:
     """Turn the fused pass output (all events, in order) into final decisions.
 
-    ``raw[:, n_l1 + p]`` is "a raw seed fired AND the filters passed"; with L1 prescales of 1
-    the seed part is already exact, and otherwise the seed requirement is recomputed from the
-    prescaled L1 bits (a subset of the raw ones, so raw AND prescaled-seed is exact).
+    ``raw[:, n_l1 + p]`` is "a raw seed fired AND the filters passed" (for an unseeded path:
+    the filters passed); with L1 prescales of 1 the seed part is already exact, and otherwise the
+    seed requirement is recomputed from the prescaled L1 bits (a subset of the raw ones, so raw
+    AND prescaled-seed is exact). Unseeded paths are ANDed with the L1 accept here.
     """
     menu = cmenu.menu
     n_l1 = cmenu.n_l1
@@ -62,9 +65,10 @@ def apply_stages(cmenu: CompiledMenu, raw: np.ndarray) -> Decisions:
     for i, seed in enumerate(menu.l1.values()):
         l1[:, i] = prescale_mask(l1_raw[:, i], seed.prescale)
     hlt = np.zeros((raw.shape[0], cmenu.n_hlt), dtype=bool)
+    l1_accept = np.asarray(l1.any(axis=1), dtype=bool)
     for p, path in enumerate(menu.hlt.values()):
         refs = [menu.l1_names.index(s) for s in path.seeds]
-        seeded = l1[:, refs].any(axis=1) if refs else np.ones(raw.shape[0], dtype=bool)
+        seeded = l1[:, refs].any(axis=1) if refs else l1_accept
         kept = prescale_mask(seeded, path.prescale)
         hlt[:, p] = kept & raw[:, n_l1 + p]
     return Decisions(
@@ -73,6 +77,6 @@ def apply_stages(cmenu: CompiledMenu, raw: np.ndarray) -> Decisions:
         l1_raw=l1_raw.copy(),
         l1=l1,
         hlt=hlt,
-        l1_accept=l1.any(axis=1),
+        l1_accept=l1_accept,
         hlt_accept=hlt.any(axis=1),
     )

@@ -106,6 +106,10 @@ class GpuBundleScores:
         self._state.update(pre=pre, col=_score_column(info.get("class_names") or b.manifest.outputs[0].features),
                            max_batch=int((info.get("batch_profile") or (0, 0, 65536))[2]))
 
+    @property
+    def description(self) -> str:
+        return f"GPU bundle {self.bundle} ({self.backend})"
+
     def _runner(self) -> Any:  # noqa: ANN401
         if "runner" not in self._state:
             from trigkit.runtime import load_runner
@@ -160,6 +164,10 @@ class FpgaBundleScores:
                                f"preprocessing gives {len(pre.feature_names)} features in {len(pre.input_names)} input(s)")
         soft = net.layers[-1].kind in ("softmax", "sigmoid")
         self._state.update(pre=pre, emu=emu, col=_score_column(net.output_names), soft=soft)
+
+    @property
+    def description(self) -> str:
+        return f"bit-exact firmware emulation of FPGA bundle {self.bundle}"
 
     def flat_scores(self, batch: EventBatch) -> np.ndarray:
         xs, idx = jet_rows(batch, self._state["pre"])

@@ -15,22 +15,28 @@ from trigkit.errors import TrigkitError
 Loc = tuple[str | int, ...]
 
 
-def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> Any:
+def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int], source: str) -> Any:
     lines.setdefault(loc, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             key = _scalar(key_node)
             child = (*loc, key)
-            lines[child] = key_node.start_mark.line + 1
-            out[key] = _walk(value_node, child, lines)
+            line = key_node.start_mark.line + 1
+            if key in out:
+                # YAML would silently keep the last one: a copy-pasted path would vanish from the menu
+                where = ".".join(str(p) for p in loc) or "the menu"
+                raise TrigkitError(f"{source} line {line}: duplicate key '{key}' in {where} "
+                                   f"(first defined at line {lines[child]})")
+            lines[child] = line
+            out[key] = _walk(value_node, child, lines, source)
         return out
     if isinstance(node, yaml.SequenceNode):
         items = []
         for i, item in enumerate(node.value):
             child = (*loc, i)
             lines[child] = item.start_mark.line + 1
-            items.append(_walk(item, child, lines))
+            items.append(_walk(item, child, lines, source))
         return items
     return _scalar(node)
 
@@ -57,7 +63,7 @@ def load_with_lines(text: str, source: str) -> tuple[Any, dict[Loc, int]]:
     if node is None:
         raise TrigkitError(f"{source}: empty menu file")
     lines: dict[Loc, int] = {}
-    data = _walk(node, (), lines)
+    data = _walk(node, (), lines, source)
     return data, lines
 
 

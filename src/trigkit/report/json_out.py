@@ -76,8 +76,10 @@ def result_dict(res: MenuResult, agreement: NanoAgreement | None = None) -> dict
         "rates_hz": {k: {"rate": r.rate_hz, "error": r.error_hz, "pure": r.pure_hz, "shared": r.shared_hz}
                      for k, r in res.rates.items()},
         "overlap": {"paths": list(res.hlt_names), "matrix": res.overlap},
+        "rates_by_sample_hz": {name: {k: {"rate": r.rate_hz, "error": r.error_hz} for k, r in rates.items()}
+                               for name, rates in res.sample_rates.items()},
         "samples": [{"name": s.name, "process": s.process, "n_events": len(s),
-                     "sum_weights": float(np.sum(s.weight))} for s in res.samples],
+                     "sum_weights": float(np.sum(s.weight)), "scores": dict(s.scores)} for s in res.samples],
         "budget": _budget(res.budget) if isinstance(res.budget, BudgetTable) else None,
         "nanoaod": agreement_dict(agreement) if agreement is not None else None,
     }

@@ -51,6 +51,31 @@ def rate_table(res: MenuResult) -> Table:
     )
 
 
+def sample_rate_table(res: MenuResult) -> Table:
+    """Each background sample's contribution (rate +- stat. error, Hz) to every trigger."""
+    names = list(res.sample_rates)
+    rows: list[tuple[str, ...]] = []
+    for name in (*res.hlt_names, OR_NAME, *res.l1_names, "L1 OR"):
+        cells = []
+        for s in names:
+            r = res.sample_rates[s][name]
+            cells.append(f"{_hz(r.rate_hz)} ± {_hz(r.error_hz)}")
+        rows.append((name, *cells))
+    return Table(f"Background rate by sample at L = {res.inst_lumi:.3g} cm^-2 s^-1 (Hz)", ("path", *names), rows)
+
+
+def scores_table(res: MenuResult) -> Table:
+    """Where the tagger scores the menu cuts on came from, per sample (stand-ins are named)."""
+    rows: list[tuple[str, ...]] = []
+    by_key: dict[tuple[str, str], list[str]] = {}
+    for s in res.samples:
+        for field, desc in s.scores.items():
+            by_key.setdefault((field, desc), []).append(s.name)
+    for (field, desc), samples in by_key.items():
+        rows.append((field, ", ".join(samples), desc))
+    return Table("Tagger scores", ("score", "samples", "source"), rows)
+
+
 def overlap_table(res: MenuResult) -> Table:
     short = [f"[{i}]" for i in range(len(res.hlt_names))]
     rows = []
@@ -81,6 +106,8 @@ def agreement_table(a: NanoAgreement) -> Table:
     for p in a.paths:
         c = p.confusion
         rows.append((p.name, f"{100 * p.agree:.1f}", str(c[1, 1]), str(c[0, 0]), str(c[0, 1]), str(c[1, 0])))
+    # menu triggers the file has no bit for: listed, so that a reader sees they were not compared
+    rows += [(name, "no recorded bit", "-", "-", "-", "-") for name in a.not_recorded]
     return Table(
         f"Agreement with recorded bits ({a.objects} objects, {a.source})",
         ("path", "agree %", "both pass", "both fail", "emulated only", "recorded only"),
@@ -90,10 +117,15 @@ def agreement_table(a: NanoAgreement) -> Table:
 
 def result_tables(res: MenuResult) -> list[Table]:
     out = []
+    if any(s.scores for s in res.samples):
+        out.append(scores_table(res))
     if res.signals:
         out.append(efficiency_table(res))
     if res.rates:
-        out += [rate_table(res), overlap_table(res)]
+        out.append(rate_table(res))
+        if len(res.sample_rates) > 1:
+            out.append(sample_rate_table(res))
+        out.append(overlap_table(res))
     if isinstance(res.budget, BudgetTable):
         out.append(budget_table(res.budget))
     return out
