@@ -156,8 +156,8 @@ def test_hlt_calls_per_event_come_from_the_background_files_whatever_their_proce
     budget = BudgetRequest(hlt_latency_ms=1.0, batch_size=64)
     res, _ = run_emulation(EmulateRequest(menu="run3_hh4b", signal=(files["qcd"],),
                                           background=(files["hh4b"],), budget=budget))
-    assert res.budget.hlt.calls_per_event == pytest.approx(hlt_calls_per_event(res.samples[1:]))
-    assert res.budget.hlt.calls_per_event != pytest.approx(hlt_calls_per_event(res.samples[:1]))
+    assert res.budget.hlt.jets_per_event == pytest.approx(hlt_calls_per_event(res.samples[1:]))
+    assert res.budget.hlt.jets_per_event != pytest.approx(hlt_calls_per_event(res.samples[:1]))
 
 
 def test_cli_l1_accept_rate_sets_the_gpu_count(files, tmp_path) -> None:
@@ -170,11 +170,18 @@ def test_cli_l1_accept_rate_sets_the_gpu_count(files, tmp_path) -> None:
     assert rc == 0
     hlt = json.loads((out / "result.json").read_text())["budget"]["hlt"]
     assert hlt["l1_accept_hz"] == 500e3
-    ms = hlt["calls_per_event"] * 3.0 / 16
+    ms = hlt["jets_per_event"] * 3.0 / 16
     assert hlt["gpu_ms_per_event"] == pytest.approx(ms)
     assert hlt["gpus_needed"] == math.ceil(500e3 * ms * 1e-3 / 0.8)
     assert hlt["gpus_needed"] != math.ceil(750e3 * ms * 1e-3 / 0.8)  # not the phase-2 default
     assert "GPUs for 500 kHz L1 accept" in (out / "result.md").read_text()
+    # --batch-size (= --hlt-batch) pools events: the batch fill time is added to each event's latency
+    assert hlt["pooled"] and hlt["fill_ms"] == pytest.approx(16 / (hlt["jets_per_event"] * 500e3) * 1e3)
+    assert hlt["total_ms"] == pytest.approx(hlt["fill_ms"] + 3.0)
+    # the L1 OR rate is compared with the same accept rate
+    data = json.loads((out / "result.json").read_text())
+    assert data["budget"]["l1_rate"]["l1_or_hz"] == pytest.approx(data["rates_hz"]["L1 OR"]["rate"])
+    assert data["budget"]["l1_rate"]["l1_accept_hz"] == 500e3
     rc = main(["emulate", "--menu", "run3_hh4b", "--signal", str(files["hh4b"]), "--out", str(tmp_path / "bad"),
                "--hlt-latency-ms", "3", "--l1-accept-khz", "0"])
     assert rc == 1 and not (tmp_path / "bad").exists()

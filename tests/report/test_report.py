@@ -33,7 +33,7 @@ def result():
     menu = load_menu("run3_hh4b")
     samples = run_batches(menu, {"hh4b": synthetic_batch(500, 21, signal=True), "qcd": synthetic_batch(600, 22)})
     res = build_result(menu.name, samples[:1], samples[1:], inst_lumi=2e34)
-    return replace(res, budget=BudgetTable(L1Budget(48, 240.0, {"links": 1500.0}), HLTBudget(5.0, 256, 2.0)))
+    return replace(res, budget=BudgetTable(L1Budget(48, 240.0, {"links": 1500.0}), HLTBudget(5.0, 256, 2.0, pooled=True)))
 
 
 def test_efficiency_and_rate_tables_match_result(result) -> None:

@@ -58,7 +58,14 @@ def emulate(
     scheduler: str | None = typer.Option(None, "--scheduler", help="Connect to a dask scheduler ADDRESS."),
     objects: str = typer.Option("offline", "--objects", help="NanoAOD objects: offline or trigobj."),
     bench_json: Path | None = typer.Option(None, "--bench-json", help="`trigkit bench gpu` JSON for HLT latency."),
-    batch_size: int | None = typer.Option(None, "--batch-size", help="Runner batch size for the HLT budget."),
+    batch_size: int | None = typer.Option(
+        None, "--hlt-batch", "--batch-size",
+        help="Pool events into runner batches of N jets for the HLT GPU count (adds the batch fill time to "
+             "each event's latency); default: one event per call, at the smallest measured batch >= its jets."),
+    hlt_jets_quantile: float | None = typer.Option(
+        None, "--hlt-jets-quantile",
+        help="Size the per-event batch for this quantile (0-1] of tagged jets per L1-accepted event; default: the mean."),
+    hlt_tagger_calls: int = typer.Option(1, "--hlt-tagger-calls", help="Tagger invocations per HLT event."),
     runner: str | None = typer.Option(None, "--runner", help="Runner (contender) in the bench JSON; default fastest."),
     hlt_latency_ms: float | None = typer.Option(None, "--hlt-latency-ms", help="Runner latency per batch (ms) if no JSON."),
     hlt_budget_ms: float = typer.Option(500.0, "--hlt-budget-ms", help="HLT per-event time budget (ms)."),
@@ -91,7 +98,8 @@ def emulate(
         budget=BudgetRequest(era=era, l1_latency_cycles=l1_latency_cycles, l1_clock_mhz=l1_clock_mhz,
                              l1_overheads_ns=_overheads(l1_overhead_ns), bench_json=bench_json,
                              batch_size=batch_size, runner=runner, hlt_latency_ms=hlt_latency_ms, hlt_budget_ms=hlt_budget_ms,
-                             l1_accept_hz=None if l1_accept_khz is None else l1_accept_khz * 1e3),
+                             l1_accept_hz=None if l1_accept_khz is None else l1_accept_khz * 1e3,
+                             hlt_jets_quantile=hlt_jets_quantile, hlt_tagger_calls=hlt_tagger_calls),
     )
     console = Console()
     with console.status("emulating menu...") as status:

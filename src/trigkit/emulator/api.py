@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -13,8 +14,11 @@ from trigkit.emulator.budget import (
     BudgetTable,
     HLTBudget,
     L1Budget,
+    L1RateCheck,
+    bench_latencies,
+    event_batch,
     hlt_calls_per_event,
-    latency_from_bench,
+    hlt_jets_quantile,
 )
 from trigkit.emulator.compiled import compile_menu
 from trigkit.emulator.nanoaod import NanoAgreement, compare_to_recorded
@@ -23,6 +27,7 @@ from trigkit.emulator.result import MenuResult, SampleEvents, build_result
 from trigkit.emulator.schema import Menu, load_menu
 from trigkit.errors import TrigkitError
 
+log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class BudgetRequest:
@@ -31,12 +36,16 @@ class BudgetRequest:
     l1_clock_mhz: float | None = None  # None: the --l1-bundle firmware clock, else DEFAULT_L1_CLOCK_MHZ
     l1_overheads_ns: dict[str, float] = field(default_factory=dict)
     bench_json: Path | None = None
+    #: --hlt-batch (alias --batch-size): pool events into runner batches of this size for the GPU
+    #: count (adds the batch fill time to each event's latency); None: one event per call
     batch_size: int | None = None
     runner: str | None = None  # contender name in the bench JSON (fastest per jet when None)
     hlt_latency_ms: float | None = None  # explicit runner latency per batch
     hlt_overhead_ms: float = 0.0
     hlt_budget_ms: float = 500.0
     l1_accept_hz: float | None = None  # L1 accept rate for the GPU count; None: the era's (100 / 750 kHz)
+    hlt_jets_quantile: float | None = None  # jets/event quantile choosing the per-event batch; None: the mean
+    hlt_tagger_calls: int = 1  # tagger invocations per HLT event
 
 
 @dataclass(frozen=True)
@@ -88,12 +97,12 @@ def _with_l1_bundle_budget(req: EmulateRequest) -> BudgetRequest:
                    l1_clock_mhz=mhz if b.l1_clock_mhz is None else b.l1_clock_mhz)
 
 
-def _hlt_latency(req: BudgetRequest) -> tuple[int, float, str] | None:
-    """(batch size, runner latency per batch in ms, where from), checked before any event is read."""
+def _hlt_latency(req: BudgetRequest) -> dict[int, tuple[float, str]] | None:
+    """Batch size -> (runner latency per batch in ms, where from), checked before any event is read."""
     if req.era not in L1_BUDGET_NS:
         raise TrigkitError(f"unknown era '{req.era}'; valid: {', '.join(L1_BUDGET_NS)}")
     if req.batch_size is not None and req.batch_size < 1:
-        raise TrigkitError(f"--batch-size must be >= 1, got {req.batch_size}")
+        raise TrigkitError(f"--hlt-batch must be >= 1, got {req.batch_size}")
     if req.l1_latency_cycles is not None and req.l1_latency_cycles < 0:
         raise TrigkitError(f"--l1-latency-cycles must be >= 0, got {req.l1_latency_cycles}")
     if req.l1_clock_mhz is not None and not req.l1_clock_mhz > 0:
@@ -102,28 +111,58 @@ def _hlt_latency(req: BudgetRequest) -> tuple[int, float, str] | None:
         raise TrigkitError(f"--hlt-budget-ms must be > 0, got {req.hlt_budget_ms}")
     if req.l1_accept_hz is not None and not (req.l1_accept_hz > 0 and math.isfinite(req.l1_accept_hz)):
         raise TrigkitError(f"--l1-accept-khz must be > 0, got {req.l1_accept_hz / 1e3:g}")
+    if req.hlt_jets_quantile is not None and not 0 < req.hlt_jets_quantile <= 1:
+        raise TrigkitError(f"--hlt-jets-quantile must be in (0, 1], got {req.hlt_jets_quantile}")
+    if req.hlt_tagger_calls < 1:
+        raise TrigkitError(f"--hlt-tagger-calls must be >= 1, got {req.hlt_tagger_calls}")
     if req.bench_json is not None:
-        return latency_from_bench(req.bench_json, req.batch_size, req.runner)
+        lat = bench_latencies(req.bench_json, req.runner)
+        if req.batch_size is not None and req.batch_size not in lat:
+            who = f" for runner '{req.runner}'" if req.runner else ""
+            raise TrigkitError(f"{req.bench_json}: no latency measured at batch size {req.batch_size}{who}; "
+                               f"measured: {', '.join(map(str, lat))}")
+        return lat
     if req.hlt_latency_ms is not None:
         if not req.hlt_latency_ms >= 0:
             raise TrigkitError(f"--hlt-latency-ms must be >= 0, got {req.hlt_latency_ms}")
-        return req.batch_size or 1, float(req.hlt_latency_ms), "given"
+        return {req.batch_size or 1: (float(req.hlt_latency_ms), "given")}
     return None
 
 
-def _budget(req: BudgetRequest, res: MenuResult, latency: tuple[int, float, str] | None) -> BudgetTable | None:
+def _l1_rate_check(req: BudgetRequest, res: MenuResult) -> L1RateCheck | None:
+    """The L1 OR rate vs the L1 accept rate (logged when it exceeds it); None without backgrounds."""
+    r = res.rates.get("L1 OR")
+    if r is None:
+        return None
+    accept = req.l1_accept_hz if req.l1_accept_hz is not None else L1_ACCEPT_HZ[req.era]
+    check = L1RateCheck(r.rate_hz, r.error_hz, accept)
+    if check.exceeds:
+        log.warning("menu %s: L1 OR rate %.4g kHz exceeds the %.4g kHz L1 accept rate (x%.3g)",
+                    res.menu_name, r.rate_hz / 1e3, accept / 1e3, check.ratio)
+    return check
+
+
+def _budget(req: BudgetRequest, res: MenuResult, latency: dict[int, tuple[float, str]] | None) -> BudgetTable | None:
     l1 = None
     if req.l1_latency_cycles is not None:
         clock = req.l1_clock_mhz if req.l1_clock_mhz is not None else DEFAULT_L1_CLOCK_MHZ
         l1 = L1Budget(req.l1_latency_cycles, clock, dict(req.l1_overheads_ns), L1_BUDGET_NS[req.era])
     hlt = None
     if latency is not None:
-        bs, ms, src = latency
         stream = res.samples[len(res.signals):] or res.samples  # the backgrounds make the L1 accepts
         accept = req.l1_accept_hz if req.l1_accept_hz is not None else L1_ACCEPT_HZ[req.era]
-        hlt = HLTBudget(hlt_calls_per_event(stream), bs, ms, req.hlt_overhead_ms, req.hlt_budget_ms,
-                        accept, latency_source=src)
-    return BudgetTable(l1, hlt) if (l1 or hlt) else None
+        jets = hlt_calls_per_event(stream)
+        q = req.hlt_jets_quantile
+        ev_jets = jets if q is None else hlt_jets_quantile(stream, q)
+        be = event_batch(latency, ev_jets)
+        pooled = req.batch_size is not None
+        bs = req.batch_size if pooled else be
+        hlt = HLTBudget(jets, bs, latency[bs][0], req.hlt_overhead_ms, req.hlt_budget_ms, accept,
+                        latency_source=latency[bs][1], pooled=pooled, tagger_calls=req.hlt_tagger_calls,
+                        event_jets=ev_jets, jets_quantile=q, event_batch_size=be,
+                        event_latency_ms=latency[be][0], event_latency_source=latency[be][1])
+    l1_rate = _l1_rate_check(req, res)
+    return BudgetTable(l1, hlt, l1_rate) if (l1 or hlt or l1_rate) else None
 
 
 def unique_sample_names(samples: list[SampleEvents]) -> list[SampleEvents]:

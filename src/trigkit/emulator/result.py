@@ -1,10 +1,25 @@
 """`MenuResult`: per-path decisions, efficiencies with Clopper-Pearson intervals, rates, overlaps.
 
 Conventions:
-* Efficiencies count events (unweighted k / n) with a central Clopper-Pearson interval at ``cl``.
+* Efficiencies: when a signal sample's weights are all equal (generated samples) they count events,
+  k / n, with a central Clopper-Pearson interval at ``cl``. When the weights differ (NanoAOD
+  ``genWeight``, reweighted HH) the efficiency is the weighted one, sum(w_pass) / sum(w), and the
+  interval is Clopper-Pearson on the effective counts n_eff = (sum w)^2 / sum w^2 and
+  k_eff = eff x n_eff (the standard approximation for weighted events; exact for uniform weights,
+  where n_eff = n). See :func:`weighted_efficiency` for negative weights. Curves do the same per bin.
+* Curves fold every event into the binning: underflow goes into the first bin and overflow into
+  the last (their counts are kept in ``Curve.underflow`` / ``Curve.overflow``); only events whose
+  variable is not finite (e.g. no mHH for a sample without truth) are left out, counted in
+  ``Curve.nonfinite``, so ``sum(total) + nonfinite`` is the number of events.
 * A background event contributes ``weight / lumi_pb`` pb of cross-section; its rate is that times
   the instantaneous luminosity: rate [Hz] = sum(w_pass) / lumi_pb [pb^-1] x L [cm^-2 s^-1]
   x 1e-36 [cm^2 / pb]; the uncertainty uses sqrt(sum w_pass^2).
+* A trigger that no background event passes gets, besides its central 0 +- 0, a one-sided
+  ``RATE_UL_CL`` (95 %) CL Poisson upper limit: -ln(0.05) = 2.996 events times the *mean* per-event
+  rate weight of a background sample (mean of |w| / lumi_pb x L x 1e-36); with several samples
+  the largest of those means is used, which is the projection of the Poisson limit on the total
+  count (no event in any sample) onto the rate, hence conservative. ``RateSummary.upper_hz`` holds
+  it (NaN when some event passed).
 * Pure rate of a path: events accepted by this path and no other HLT path of the menu; that is
   also its *unique* rate, the rate the menu loses when the path is removed (OR minus OR-without).
   Shared rate: each event's rate split equally among the paths that accept it (sums to the OR).
@@ -22,6 +37,9 @@ from trigkit.emulator.stages import Decisions
 
 PB_TO_CM2 = 1e-36
 OR_NAME = "OR"
+RATE_UL_CL = 0.95
+#: one-sided Poisson upper limit on the mean for 0 observed events at RATE_UL_CL: -ln(1 - CL)
+POISSON_UL_ZERO = float(-np.log(1.0 - RATE_UL_CL))
 
 
 def clopper_pearson(k: np.ndarray | int, n: np.ndarray | int, cl: float = 0.683) -> tuple[np.ndarray, np.ndarray]:
@@ -37,24 +55,69 @@ def clopper_pearson(k: np.ndarray | int, n: np.ndarray | int, cl: float = 0.683)
     return lo, hi
 
 
+def uniform_weights(w: np.ndarray | None) -> bool:
+    """True when every weight is the same (or there are none): efficiencies then count events."""
+    if w is None:
+        return True
+    w = np.asarray(w)
+    return w.size == 0 or bool(np.all(w == w.flat[0]))
+
+
+def weighted_efficiency(sum_w: np.ndarray | float, sum_w_pass: np.ndarray | float, sum_w2: np.ndarray | float,
+                        cl: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(value, low, high, n_eff) of a weighted efficiency.
+
+    value = sum(w_pass) / sum(w); the interval is the Clopper-Pearson interval for
+    k_eff = value x n_eff successes in n_eff = (sum w)^2 / sum w^2 trials (non-integer counts
+    enter the beta quantiles directly). This effective-count approximation is the standard one for
+    weighted events; it reduces to plain Clopper-Pearson for equal weights.
+
+    Negative weights: the value is the plain ratio and may then leave [0, 1]; n_eff still uses
+    sum w^2 (so it is smaller than the event count, a wider interval); k_eff is clipped into
+    [0, n_eff] for the interval. Where sum(w) <= 0 everything is NaN (no meaningful efficiency).
+    """
+    sw = np.asarray(sum_w, dtype=np.float64)
+    swp = np.asarray(sum_w_pass, dtype=np.float64)
+    sw2 = np.asarray(sum_w2, dtype=np.float64)
+    good = (sw > 0) & (sw2 > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = np.where(good, swp / np.where(good, sw, 1.0), np.nan)
+        n_eff = np.where(good, sw**2 / np.where(good, sw2, 1.0), 0.0)
+    k_eff = np.clip(np.nan_to_num(value), 0.0, 1.0) * n_eff
+    lo, hi = clopper_pearson(k_eff, n_eff, cl)
+    return value, lo, hi, n_eff
+
+
 @dataclass(frozen=True)
 class Efficiency:
-    passed: int
+    passed: int  # events (unweighted) in every case
     total: int
     value: float
     low: float
     high: float
+    weighted: bool = False
+    sum_w: float = float("nan")
+    sum_w_passed: float = float("nan")
+    n_eff: float = float("nan")  # (sum w)^2 / sum w^2; = total for uniform weights
 
     @classmethod
-    def of(cls, mask: np.ndarray, cl: float) -> Efficiency:
+    def of(cls, mask: np.ndarray, cl: float, weight: np.ndarray | None = None) -> Efficiency:
         k, n = int(np.count_nonzero(mask)), int(len(mask))
-        lo, hi = clopper_pearson(k, n, cl)
-        return cls(k, n, k / n if n else float("nan"), float(lo), float(hi))
+        w = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
+        sw, swp = float(w.sum()), float(w[mask].sum())
+        if uniform_weights(weight):
+            lo, hi = clopper_pearson(k, n, cl)
+            return cls(k, n, k / n if n else float("nan"), float(lo), float(hi), False, sw, swp, float(n))
+        value, lo, hi, n_eff = weighted_efficiency(sw, swp, float((w**2).sum()), cl)
+        return cls(k, n, float(value), float(lo), float(hi), True, sw, swp, float(n_eff))
 
 
 @dataclass(frozen=True)
 class Curve:
-    """Efficiency in bins of ``variable`` (edges in GeV)."""
+    """Efficiency in bins of ``variable`` (edges in GeV). The first bin also holds the underflow
+    (x < edges[0]) and the last the overflow (x > edges[-1]); bins are [lo, hi) except the last,
+    [lo, hi] as in ``np.histogram``. ``passed`` / ``total`` are event counts; for weighted samples
+    ``value`` / ``low`` / ``high`` come from the per-bin weight sums (see ``weighted_efficiency``)."""
 
     variable: str
     edges: np.ndarray
@@ -63,16 +126,42 @@ class Curve:
     value: np.ndarray
     low: np.ndarray
     high: np.ndarray
+    underflow: int = 0  # events folded into the first bin
+    overflow: int = 0  # events folded into the last bin
+    nonfinite: int = 0  # events left out: variable NaN / inf
+    weighted: bool = False
+    sum_w: np.ndarray | None = None
+    sum_w_passed: np.ndarray | None = None
+    n_eff: np.ndarray | None = None
 
     @classmethod
-    def of(cls, variable: str, x: np.ndarray, mask: np.ndarray, edges: np.ndarray, cl: float) -> Curve:
+    def of(cls, variable: str, x: np.ndarray, mask: np.ndarray, edges: np.ndarray, cl: float,
+           weight: np.ndarray | None = None) -> Curve:
+        edges = np.asarray(edges, float)
+        x = np.asarray(x, np.float64)
+        nb = len(edges) - 1
         ok = np.isfinite(x)
-        total, _ = np.histogram(x[ok], bins=edges)
-        passed, _ = np.histogram(x[ok & mask], bins=edges)
-        lo, hi = clopper_pearson(passed, total, cl)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            value = np.where(total > 0, passed / np.maximum(total, 1), np.nan)
-        return cls(variable, np.asarray(edges, float), passed, total, value, lo, hi)
+        xs = x[ok]
+        idx = np.searchsorted(edges, xs, side="right") - 1
+        under = int(np.count_nonzero(xs < edges[0]))
+        over = int(np.count_nonzero(xs > edges[-1]))
+        idx = np.clip(idx, 0, nb - 1)
+        m = np.asarray(mask, bool)[ok]
+        total = np.bincount(idx, minlength=nb)
+        passed = np.bincount(idx[m], minlength=nb)
+        w = np.ones(len(x)) if weight is None else np.asarray(weight, np.float64)
+        sw = np.bincount(idx, weights=w[ok], minlength=nb)
+        swp = np.bincount(idx[m], weights=w[ok][m], minlength=nb)
+        if uniform_weights(weight):
+            lo, hi = clopper_pearson(passed, total, cl)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                value = np.where(total > 0, passed / np.maximum(total, 1), np.nan)
+            return cls(variable, edges, passed, total, value, lo, hi, under, over, int(np.count_nonzero(~ok)),
+                       False, sw, swp, total.astype(np.float64))
+        sw2 = np.bincount(idx, weights=w[ok] ** 2, minlength=nb)
+        value, lo, hi, n_eff = weighted_efficiency(sw, swp, sw2, cl)
+        return cls(variable, edges, passed, total, value, lo, hi, under, over, int(np.count_nonzero(~ok)),
+                   True, sw, swp, n_eff)
 
 
 @dataclass(frozen=True)
@@ -100,6 +189,7 @@ class SignalSummary:
     n_events: int
     efficiency: dict[str, Efficiency]  # HLT paths, L1 seeds, "L1 OR", "OR"
     curves: dict[str, dict[str, Curve]]  # variable -> path/OR -> curve
+    weighted: bool = False  # weights differ: weighted efficiencies, effective-count intervals
 
 
 @dataclass(frozen=True)
@@ -109,6 +199,8 @@ class RateSummary:
     error_hz: float
     pure_hz: float = float("nan")
     shared_hz: float = float("nan")
+    #: RATE_UL_CL one-sided upper limit when no event passed (rate_hz is then 0), else NaN
+    upper_hz: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -151,13 +243,23 @@ def _paths(d: Decisions) -> dict[str, np.ndarray]:
 def summarize_signal(s: SampleEvents, cl: float, edges: dict[str, np.ndarray] | None = None) -> SignalSummary:
     edges = {**DEFAULT_EDGES, **(edges or {})}
     masks = _paths(s.decisions)
-    eff = {name: Efficiency.of(m, cl) for name, m in masks.items()}
+    w = None if uniform_weights(s.weight) else np.asarray(s.weight, np.float64)
+    eff = {name: Efficiency.of(m, cl, w) for name, m in masks.items()}
     curve_paths = [*s.decisions.hlt_names, OR_NAME]
     curves = {
-        var: {p: Curve.of(var, x, masks[p], edges[var], cl) for p in curve_paths}
+        var: {p: Curve.of(var, x, masks[p], edges[var], cl, w) for p in curve_paths}
         for var, x in (("mhh", s.mhh), ("lead_pt", s.lead_pt), ("ht", s.ht))
     }
-    return SignalSummary(s.name, len(s), eff, curves)
+    return SignalSummary(s.name, len(s), eff, curves, w is not None)
+
+
+def _ul_unit_hz(w_hz: np.ndarray) -> float:
+    """Mean per-event rate weight (Hz) of one sample, the rate one average event stands for."""
+    return float(np.mean(np.abs(w_hz))) if len(w_hz) else float("nan")
+
+
+def _upper(n_passed: int, unit_hz: float) -> float:
+    return POISSON_UL_ZERO * unit_hz if n_passed == 0 else float("nan")
 
 
 def summarize_rates(backgrounds: list[SampleEvents], inst_lumi: float) -> tuple[dict[str, RateSummary], np.ndarray]:
@@ -165,20 +267,24 @@ def summarize_rates(backgrounds: list[SampleEvents], inst_lumi: float) -> tuple[
         return {}, np.zeros((0, 0))
     hlt = np.concatenate([b.decisions.hlt for b in backgrounds])
     masks = {k: np.concatenate([_paths(b.decisions)[k] for b in backgrounds]) for k in _paths(backgrounds[0].decisions)}
-    w_hz = np.concatenate([b.weight / b.lumi_pb for b in backgrounds]) * inst_lumi * PB_TO_CM2
+    per_sample_hz = [b.weight / b.lumi_pb * inst_lumi * PB_TO_CM2 for b in backgrounds]
+    w_hz = np.concatenate(per_sample_hz)
+    # conservative across samples: the largest mean weight (see module docstring)
+    unit = max((_ul_unit_hz(x) for x in per_sample_hz if len(x)), default=float("nan"))
     names = backgrounds[0].decisions.hlt_names
     n_fired = hlt.sum(axis=1)
     rates: dict[str, RateSummary] = {}
     for key, m in masks.items():
         r = float(w_hz[m].sum())
         err = float(np.sqrt((w_hz[m] ** 2).sum()))
+        ul = _upper(int(np.count_nonzero(m)), unit)
         if key in names:
             i = names.index(key)
             pure = float(w_hz[m & (n_fired == 1)].sum())
             share = np.where(hlt[:, i], 1.0 / np.maximum(n_fired, 1), 0.0)
-            rates[key] = RateSummary(key, r, err, pure, float((w_hz * share).sum()))
+            rates[key] = RateSummary(key, r, err, pure, float((w_hz * share).sum()), ul)
         else:
-            rates[key] = RateSummary(key, r, err)
+            rates[key] = RateSummary(key, r, err, upper_hz=ul)
     both = (hlt.T.astype(np.float64) * w_hz) @ hlt.astype(np.float64)
     diag = np.diag(both).copy()
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -192,7 +298,9 @@ def rates_by_sample(backgrounds: list[SampleEvents], inst_lumi: float) -> dict[s
     out: dict[str, dict[str, RateSummary]] = {}
     for b in backgrounds:
         w_hz = b.weight / b.lumi_pb * inst_lumi * PB_TO_CM2
-        out[b.name] = {k: RateSummary(k, float(w_hz[m].sum()), float(np.sqrt((w_hz[m] ** 2).sum())))
+        unit = _ul_unit_hz(w_hz)
+        out[b.name] = {k: RateSummary(k, float(w_hz[m].sum()), float(np.sqrt((w_hz[m] ** 2).sum())),
+                                      upper_hz=_upper(int(np.count_nonzero(m)), unit))
                        for k, m in _paths(b.decisions).items()}
     return out
 

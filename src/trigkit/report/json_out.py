@@ -13,7 +13,7 @@ import numpy as np
 from trigkit.atomic import write_text
 from trigkit.emulator.budget import BudgetTable
 from trigkit.emulator.nanoaod import NanoAgreement
-from trigkit.emulator.result import Curve, Efficiency, MenuResult
+from trigkit.emulator.result import RATE_UL_CL, Curve, Efficiency, MenuResult, RateSummary
 
 SCHEMA = "trigkit.emulate/1"
 
@@ -33,21 +33,43 @@ def _clean(x: Any) -> Any:
 
 
 def _eff(e: Efficiency) -> dict[str, Any]:
-    return {"passed": e.passed, "total": e.total, "value": e.value, "low": e.low, "high": e.high}
+    return {"passed": e.passed, "total": e.total, "value": e.value, "low": e.low, "high": e.high,
+            "weighted": e.weighted, "sum_w": e.sum_w, "sum_w_passed": e.sum_w_passed, "n_eff": e.n_eff}
 
 
 def _curve(c: Curve) -> dict[str, Any]:
-    return {"edges": c.edges, "passed": c.passed, "total": c.total, "value": c.value, "low": c.low, "high": c.high}
+    """Every event is in a bin: the first bin includes the underflow, the last the overflow
+    (``underflow_in_first_bin`` / ``overflow_in_last_bin`` say how many); ``nonfinite`` events
+    (variable NaN) are left out, so sum(total) + nonfinite = n_events."""
+    return {"edges": c.edges, "passed": c.passed, "total": c.total, "value": c.value, "low": c.low, "high": c.high,
+            "underflow_in_first_bin": c.underflow, "overflow_in_last_bin": c.overflow, "nonfinite": c.nonfinite,
+            "weighted": c.weighted, "sum_w": c.sum_w, "sum_w_passed": c.sum_w_passed, "n_eff": c.n_eff}
+
+
+def _rate(r: RateSummary, pure: bool = True) -> dict[str, Any]:
+    """Central rate and error, plus the one-sided upper limit (null unless no event passed)."""
+    out = {"rate": r.rate_hz, "error": r.error_hz}
+    if pure:
+        out.update(pure=r.pure_hz, shared=r.shared_hz)
+    out.update(upper_limit=r.upper_hz, upper_limit_cl=RATE_UL_CL)
+    return out
 
 
 def _budget(b: BudgetTable) -> dict[str, Any]:
-    out: dict[str, Any] = {"l1": None, "hlt": None}
+    out: dict[str, Any] = {"l1": None, "hlt": None, "l1_rate": None}
     if b.l1 is not None:
         out["l1"] = {**asdict(b.l1), "tagger_ns": b.l1.tagger_ns, "total_ns": b.l1.total_ns, "fits": b.l1.fits}
     if b.hlt is not None:
         h = b.hlt
-        out["hlt"] = {**asdict(h), "gpu_ms_per_event": h.gpu_ms_per_event, "total_ms": h.total_ms,
-                      "fits": h.fits, "gpus_needed": h.gpus_needed}
+        out["hlt"] = {**asdict(h), "event_calls": h.event_calls, "event_tagger_ms": h.event_tagger_ms,
+                      "fill_ms": h.fill_ms, "tagger_ms": h.tagger_ms, "total_ms": h.total_ms, "fits": h.fits,
+                      "gpu_ms_per_event": h.gpu_ms_per_event, "gpus_needed": h.gpus_needed}
+        # defaults filled in: the batch, jets and latency that made (a)
+        out["hlt"].update(event_jets=h._event_jets, event_batch_size=h._event_batch, event_latency_ms=h._event_ms,
+                          event_latency_source=h.event_latency_source or h.latency_source)
+    if b.l1_rate is not None:
+        r = b.l1_rate
+        out["l1_rate"] = {**asdict(r), "ratio": r.ratio, "exceeds": r.exceeds, "verdict": r.verdict}
     return out
 
 
@@ -70,13 +92,13 @@ def result_dict(res: MenuResult, agreement: NanoAgreement | None = None) -> dict
         "signal": [
             {"name": s.name, "n_events": s.n_events,
              "efficiency": {k: _eff(e) for k, e in s.efficiency.items()},
+             "weighted": s.weighted,
              "curves": {var: {p: _curve(c) for p, c in cs.items()} for var, cs in s.curves.items()}}
             for s in res.signals
         ],
-        "rates_hz": {k: {"rate": r.rate_hz, "error": r.error_hz, "pure": r.pure_hz, "shared": r.shared_hz}
-                     for k, r in res.rates.items()},
+        "rates_hz": {k: _rate(r) for k, r in res.rates.items()},
         "overlap": {"paths": list(res.hlt_names), "matrix": res.overlap},
-        "rates_by_sample_hz": {name: {k: {"rate": r.rate_hz, "error": r.error_hz} for k, r in rates.items()}
+        "rates_by_sample_hz": {name: {k: _rate(r, pure=False) for k, r in rates.items()}
                                for name, rates in res.sample_rates.items()},
         "samples": [{"name": s.name, "process": s.process, "n_events": len(s),
                      "sum_weights": float(np.sum(s.weight)), "scores": dict(s.scores)} for s in res.samples],

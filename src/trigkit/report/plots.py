@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trigkit.emulator.result import OR_NAME, Curve, MenuResult
+from trigkit.emulator.result import OR_NAME, RATE_UL_CL, Curve, MenuResult
 
 log = logging.getLogger(__name__)
 LABELS = {"mhh": r"$m_{HH}$ [GeV]", "lead_pt": r"leading-jet $p_T$ [GeV]", "ht": r"offline $H_T$ [GeV]"}
@@ -44,7 +44,10 @@ def plot_curves(res: MenuResult, out_dir: Path) -> list[Path]:
             for name, c in curves.items():
                 _draw_curve(ax, c, "OR of all paths" if name == OR_NAME else name)
             ax.set_xlabel(LABELS.get(var, var))
-            ax.set_ylabel("efficiency")
+            ax.set_ylabel("weighted efficiency" if s.weighted else "efficiency")
+            # every event is drawn: the end bins hold the under- and overflow
+            ax.text(0.99, 0.01, "first bin includes underflow, last bin overflow", transform=ax.transAxes,
+                    ha="right", va="bottom", fontsize=8)
             ax.set_ylim(0, 1.3)
             ax.legend(fontsize=9, loc="upper left")
             ax.set_title(f"{s.name}: {res.menu_name}", fontsize=12)
@@ -67,6 +70,9 @@ def plot_rates(res: MenuResult, out_dir: Path) -> list[Path]:
     y = np.arange(len(names))
     ax.barh(y, rates, xerr=errs, label="rate", color="tab:blue", alpha=0.7)
     ax.barh(y, np.nan_to_num(pure), label="pure rate", color="tab:orange", alpha=0.9, height=0.4)
+    upper = np.array([res.rates[n].upper_hz for n in names])
+    if np.isfinite(upper).any():  # no event passed: a one-sided upper limit instead of a 0 bar
+        ax.plot(upper, y, "<", color="tab:red", label=f"{100 * RATE_UL_CL:.0f}% CL upper limit (no event passed)")
     ax.set_yticks(y, names, fontsize=8)
     ax.set_xlabel(f"rate [Hz] at L = {res.inst_lumi:.2g} cm$^{{-2}}$s$^{{-1}}$")
     ax.legend(fontsize=9)

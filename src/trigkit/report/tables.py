@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from trigkit.emulator.budget import BudgetTable
 from trigkit.emulator.nanoaod import NanoAgreement
-from trigkit.emulator.result import OR_NAME, MenuResult
+from trigkit.emulator.result import OR_NAME, RATE_UL_CL, MenuResult, RateSummary
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,19 @@ def _hz(v: float) -> str:
     return f"{v:.3g}" if v < 1e4 else f"{v:.4g}"
 
 
+_UL_NOTE = f"; '< x': {100 * RATE_UL_CL:.0f}% CL upper limit where no event passed"
+
+
+def _rate_cells(r: RateSummary) -> tuple[str, str]:
+    """(rate, error) cells: "< x" and "-" instead of "0" and "0" where no event passed."""
+    if math.isfinite(r.upper_hz):
+        return f"< {_hz(r.upper_hz)}", "-"
+    return _hz(r.rate_hz), _hz(r.error_hz)
+
+
 def efficiency_table(res: MenuResult) -> Table:
-    headers = ("path", *(f"{s.name} eff % [{100 * res.cl:.0f}% CL]" for s in res.signals))
+    headers = ("path", *(f"{s.name} {'weighted ' if s.weighted else ''}eff % [{100 * res.cl:.0f}% CL]"
+                         for s in res.signals))
     rows = []
     for name in (*res.hlt_names, OR_NAME, *res.l1_names, "L1 OR"):
         cells = []
@@ -36,16 +47,20 @@ def efficiency_table(res: MenuResult) -> Table:
             e = s.efficiency[name]
             cells.append(f"{_pct(e.value)} [{_pct(e.low)}, {_pct(e.high)}]")
         rows.append((name, *cells))
-    return Table("Signal efficiency (Clopper-Pearson)", headers, rows)
+    title = "Signal efficiency (Clopper-Pearson"
+    if any(s.weighted for s in res.signals):
+        title += "; weighted samples: sum w_pass / sum w, interval on effective counts (sum w)^2 / sum w^2"
+    return Table(title + ")", headers, rows)
 
 
 def rate_table(res: MenuResult) -> Table:
     rows = []
     for name in (*res.hlt_names, OR_NAME, *res.l1_names, "L1 OR"):
         r = res.rates[name]
-        rows.append((name, _hz(r.rate_hz), _hz(r.error_hz), _hz(r.pure_hz), _hz(r.shared_hz)))
+        rate, err = _rate_cells(r)
+        rows.append((name, rate, err, _hz(r.pure_hz), _hz(r.shared_hz)))
     return Table(
-        f"Background rate at L = {res.inst_lumi:.3g} cm^-2 s^-1 (Hz)",
+        f"Background rate at L = {res.inst_lumi:.3g} cm^-2 s^-1 (Hz){_UL_NOTE}",
         ("path", "rate", "stat. error", "pure (unique)", "shared"),
         rows,
     )
@@ -59,9 +74,11 @@ def sample_rate_table(res: MenuResult) -> Table:
         cells = []
         for s in names:
             r = res.sample_rates[s][name]
-            cells.append(f"{_hz(r.rate_hz)} ± {_hz(r.error_hz)}")
+            rate, err = _rate_cells(r)
+            cells.append(rate if math.isfinite(r.upper_hz) else f"{rate} ± {err}")
         rows.append((name, *cells))
-    return Table(f"Background rate by sample at L = {res.inst_lumi:.3g} cm^-2 s^-1 (Hz)", ("path", *names), rows)
+    return Table(f"Background rate by sample at L = {res.inst_lumi:.3g} cm^-2 s^-1 (Hz){_UL_NOTE}",
+                 ("path", *names), rows)
 
 
 def scores_table(res: MenuResult) -> Table:
@@ -91,14 +108,33 @@ def budget_table(b: BudgetTable) -> Table:
             rows.append(("L1", what, f"{ns:.1f} ns"))
         verdict = "fits" if b.l1.fits else "EXCEEDS"
         rows.append(("L1", f"total vs budget {b.l1.budget_ns:.0f} ns", f"{b.l1.total_ns:.1f} ns ({verdict})"))
+    if b.l1_rate is not None:
+        r = b.l1_rate
+        verdict = f"EXCEEDS, x{r.ratio:.3g}" if r.exceeds else "fits"
+        rows.append(("L1", f"L1 OR rate vs {r.l1_accept_hz / 1e3:.4g} kHz L1 accept",
+                     f"{r.l1_or_hz / 1e3:.4g} ± {r.l1_or_error_hz / 1e3:.2g} kHz ({verdict})"))
     if b.hlt is not None:
         h = b.hlt
-        rows.append(("HLT", f"tagger: {h.calls_per_event:.2f} calls/event x {h.batch_latency_ms:.4g} ms / batch {h.batch_size} ({h.latency_source})", f"{h.gpu_ms_per_event:.4g} ms"))
+        jets = f"mean {h.jets_per_event:.2f}" + ("" if h.jets_quantile is None else f", q{h.jets_quantile:g} {h._event_jets:.0f}")
+        rows.append(("HLT", f"tagged jets per L1-accepted event ({jets})", f"-> batch {h._event_batch}"))
+        rows.append(("HLT", f"(a) tagger, one event per call: {h.event_calls} x runner latency at batch {h._event_batch} "
+                            f"({h.event_latency_source or h.latency_source})", f"{h.event_tagger_ms:.4g} ms"))
+        if h.pooled:
+            rows.append(("HLT", f"batch fill time: {h.batch_size} jets / ({h.jets_per_event:.2f} jets/event x "
+                                f"{h.l1_accept_hz / 1e3:.4g} kHz)", f"{h.fill_ms:.4g} ms"))
+            rows.append(("HLT", f"runner latency at pooled batch {h.batch_size} ({h.latency_source}) x {h._calls(h.batch_size)}",
+                         f"{h.tagger_ms - h.fill_ms:.4g} ms"))
         rows.append(("HLT", "fixed overhead per event", f"{h.overhead_ms:.4g} ms"))
         verdict = "fits" if h.fits else "EXCEEDS"
-        rows.append(("HLT", f"total vs budget {h.budget_ms:.4g} ms/event", f"{h.total_ms:.4g} ms ({verdict})"))
-        rows.append(("HLT", f"GPUs for {h.l1_accept_hz / 1e3:.0f} kHz L1 accept (<= {100 * h.max_utilisation:.0f}% busy)", str(h.gpus_needed)))
-    return Table("Latency budget", ("level", "item", "time"), rows)
+        what = "fill + pooled batch + overhead" if h.pooled else "tagger + overhead"
+        rows.append(("HLT", f"(a) latency added to an event ({what}) vs budget {h.budget_ms:.4g} ms",
+                     f"{h.total_ms:.4g} ms ({verdict})"))
+        how = (f"{h.tagger_calls} x {h.batch_latency_ms:.4g} ms x {h.jets_per_event:.2f} jets / {h.batch_size}, amortised"
+               if h.pooled else "one event per call")
+        rows.append(("HLT", f"(b) GPU time per event at batch {h.batch_size} ({how})", f"{h.gpu_ms_per_event:.4g} ms"))
+        rows.append(("HLT", f"(b) GPUs for {h.l1_accept_hz / 1e3:.0f} kHz L1 accept at batch {h.batch_size} "
+                            f"(<= {100 * h.max_utilisation:.0f}% busy)", str(h.gpus_needed)))
+    return Table("Latency budget", ("level", "item", "value"), rows)
 
 
 def agreement_table(a: NanoAgreement) -> Table:
