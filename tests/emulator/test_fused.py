@@ -190,3 +190,57 @@ def test_onepass_kernel_source_is_cached_per_menu(tmp_path, monkeypatch) -> None
     assert onepass.load_kernel(cm) is k1
     files = list(tmp_path.glob("trigkit_onepass_*.py"))
     assert len(files) == 1 and "351.5" in files[0].read_text()
+
+
+LEADING_HT = """\
+name: leading_ht
+l1:
+  L1_HT2: {ht: {min: 150, jet_pt: 15, jet_abs_eta: 2.1, leading: 2}}
+  L1_HT3: {ht: {min: 150, jet_pt: 15, jet_abs_eta: 2.1, leading: 3}}
+  L1_HTall: {ht: {min: 150, jet_pt: 15, jet_abs_eta: 2.1}}
+hlt:
+  H_HT5: {seeds: [], ht: {min: 190, jet_pt: 15, jet_abs_eta: 2.1, leading: 5}}
+"""
+
+
+def test_leading_ht_hand_counted_in_every_implementation() -> None:
+    """``ht: {leading: N}`` sums the first N selected jets (pt >= 15, |eta| <= 2.1) in pt order:
+    jets failing |eta| or pt are skipped, not counted; fewer than N selected jets sum them all."""
+    from trigkit.emulator.fused import run_perpath
+
+    def jets(*pt_eta):
+        return [_j(pt, eta, 0.5) for pt, eta in pt_eta]
+
+    events = [
+        # 0: selected 100, 40, 30, 20 (60 at |eta| 2.5, 14 below 15): HT2 140, HT3 170, all 190, HT5 190
+        jets((100, 0.0), (60, 2.5), (40, 0.0), (30, 1.0), (20, 0.0), (14, 0.0)),
+        # 1: 7 selected: HT2 110, HT3 150, all 237, HT5 200
+        jets((60, 0.0), (50, 0.0), (40, 0.0), (30, 0.0), (20, 0.0), (19, 0.0), (18, 0.0)),
+        # 2: 7 selected: HT2 90, HT3 120, all 240, HT5 180 (the all-jets HT passes, the 5-jet one not)
+        jets((50, 0.0), (40, 0.0), (30, 0.0), (30, 0.0), (30, 0.0), (30, 0.0), (30, 0.0)),
+        # 3: exactly 5 selected, |eta| failures interleaved (80 at -2.2, 30 at 3.0; float32(2.1) < 2.1
+        #    passes): 90, 50, 40, 20, 16 -> HT2 140, HT3 180, all = HT5 = 216
+        jets((90, 0.0), (80, -2.2), (50, 1.0), (40, 2.1), (30, 3.0), (20, -2.0), (16, 0.5)),
+        # 4: fewer than 2 selected: 145 everywhere
+        jets((100, 0.0), (45, -1.0)),
+        # 5: no jets
+        [],
+        # 6: not pt-ordered in the input (re-sorted when the columns are built): 100, 60, 50, 20
+        jets((20, 0.0), (100, 0.0), (60, 0.0), (50, 0.0)),
+    ]
+    menu = parse_menu(LEADING_HT)
+    batch = make_batch(events)
+    fused, vec, cm, cols = _all_three(menu, batch)
+    expect = {
+        "L1_HT2": [0, 0, 0, 0, 0, 0, 1], "L1_HT3": [1, 1, 0, 1, 0, 0, 1],
+        "L1_HTall": [1, 1, 1, 1, 0, 0, 1], "H_HT5": [1, 1, 0, 1, 0, 0, 1],
+    }
+    got = {name: fused[:, i].astype(int).tolist() for i, name in enumerate(cm.trigger_names)}
+    assert got == expect
+    np.testing.assert_array_equal(run_perpath(cm, cols), fused)
+    np.testing.assert_array_equal(run_reference(cm, cols), fused)
+    np.testing.assert_array_equal(vec, fused)
+    from trigkit.emulator.vectorised import ht_value
+
+    assert ht_value(batch.jets, 15.0, 2.1, 5).tolist() == [190, 200, 180, 216, 145, 0, 230]
+    assert ht_value(batch.jets, 15.0, 2.1, 2).tolist() == [140, 110, 90, 140, 145, 0, 160]

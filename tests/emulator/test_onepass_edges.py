@@ -89,11 +89,32 @@ def _empty_columns(n: int, cm: CompiledMenu) -> Columns:
                    np.zeros((max(1, len(cm.fatjet_fields)), 0), F32))
 
 
-MENUS = ["mixed", *shipped_menus()]
+# Leading-N HT (``ht: {leading: N}``) next to the all-jets HT of the same selection, sharing its
+# jet counter with a ``jets:`` group (HT jet_pt at the pt floor, same |eta|), with a top-k sum or
+# with another leading-N HT (two N on one selection), and the same register under two thresholds.
+LEADING = """\
+name: leading
+l1:
+  L1_Quad: {jets: {pt: [60, 40, 30, 15], abs_eta: 2.1}}
+  L1_HT5: {ht: {min: 150, jet_pt: 15, jet_abs_eta: 2.1, leading: 5}}
+  L1_HTall: {ht: {min: 150, jet_pt: 15, jet_abs_eta: 2.1}}
+  L1_HT2: {ht: {min: 90, jet_pt: 15, jet_abs_eta: 2.1, leading: 2}}
+  L1_HT1: {ht: {min: 45, jet_pt: 30, jet_abs_eta: 2.5, leading: 1}}
+  L1_Or: {any_of: [L1_HT5, L1_HT1], ht: {min: 100, jet_pt: 20, jet_abs_eta: 1.5, leading: 3}}
+hlt:
+  H_a: {seeds: [L1_HT5], jets: {pt: [35, 35, 35, 35], abs_eta: 2.5},
+        ht: {min: 120, jet_pt: 25, jet_abs_eta: 2.5, leading: 4}, btag_sum: {min: 1.2, top: 2, jet_pt: 25}}
+  H_b: {seeds: [], ht: {min: 140, jet_pt: 25, jet_abs_eta: 2.5, leading: 4}}
+  H_c: {seeds: [L1_Quad, L1_Or], ht: {min: 70, jet_pt: 40, jet_abs_eta: 1.5, leading: 2}}
+  H_d: {seeds: [L1_HTall], ht: {min: 170, jet_pt: 15, jet_abs_eta: 2.1, leading: 5}}
+  H_e: {seeds: [], ht: {min: 40, jet_pt: 20, jet_abs_eta: 1.5, leading: 1}}
+"""
+MENUS = ["mixed", "leading", *shipped_menus()]
 
 
 def _menu(name: str):  # noqa: ANN202
-    return compile_menu(parse_menu(MIXED) if name == "mixed" else load_menu(name))
+    text = {"mixed": MIXED, "leading": LEADING}.get(name)
+    return compile_menu(parse_menu(text) if text else load_menu(name))
 
 
 @pytest.mark.parametrize("menu_name", MENUS)
@@ -134,3 +155,36 @@ def test_float32_thresholds_decide_like_float64() -> None:
             assert (float(x) >= t) == (x >= lo) and (float(x) < t) == (x < lo), (t, x)
             assert (float(x) <= t) == (x <= hi), (t, x)
     assert math.isnan(at_least(math.nan)) and math.isnan(at_most(math.nan))
+
+
+def test_leading_ht_edges_cover_more_exactly_and_fewer_selected_jets() -> None:
+    """The adversarial events for the leading-N menu have more than, exactly and fewer than N
+    selected jets, with jets failing |eta| before and among the N leading ones; the leading-N
+    HT differs from the all-jets HT, and every implementation agrees."""
+    from trigkit.emulator.vectorised import run_vectorised
+
+    cm = _menu("leading")
+    cols = _adversarial_columns(cm, 20_000, seed=5)
+    off, pt, eta = cols.jet_offsets, cols.jet_pt.astype(np.float64), np.abs(cols.jet_eta.astype(np.float64))
+    sel = (pt >= 15.0) & (eta <= 2.1)
+    n_sel = np.add.reduceat(np.append(sel, False).astype(int), off[:-1])[: cols.n_events] * (np.diff(off) > 0)
+    assert np.sum(n_sel > 5) > 100 and np.sum(n_sel == 5) > 100 and np.sum((n_sel > 0) & (n_sel < 5)) > 100
+    # a jet failing |eta| (pt above the cut) ahead of the 5th selected jet
+    interleaved = 0
+    for e in np.flatnonzero(n_sel >= 5)[:2000]:
+        s = sel[off[e]:off[e + 1]]
+        fifth = np.flatnonzero(s)[4]
+        interleaved += bool(np.any(~s[:fifth] & (pt[off[e]:off[e] + fifth] >= 15.0)))
+    assert interleaved > 100
+    one = run_fused(cm, cols)
+    names = cm.trigger_names
+    ht5, htall = one[:, names.index("L1_HT5")], one[:, names.index("L1_HTall")]
+    assert np.sum(htall & ~ht5) > 20 and not np.any(ht5 & ~htall)  # 5 leading <= all
+    np.testing.assert_array_equal(one, run_perpath(cm, cols))
+    # the awkward implementation (sorts, does not assume pt order) on the same values
+    import awkward as ak
+
+    counts = np.diff(off)
+    jets = ak.zip({"pt": ak.unflatten(cols.jet_pt, counts), "eta": ak.unflatten(cols.jet_eta, counts),
+                   "btag": ak.unflatten(cols.jet_scores[0], counts)})
+    np.testing.assert_array_equal(one, run_vectorised(cm.menu, jets))

@@ -126,3 +126,21 @@ def test_atlas_working_points_give_their_b_efficiency_on_generated_b_jets() -> N
     assert b.sum() > 1000
     assert np.mean(score[b] >= wp77) == pytest.approx(0.77, abs=0.025)
     assert np.mean(score[b] >= wp85) == pytest.approx(0.85, abs=0.025)
+
+
+def test_ht_leading_is_a_positive_int_reported_with_its_line() -> None:
+    m = parse_menu(GOOD.replace("ht: {min: 300}", "ht: {min: 300, leading: 5}"))
+    assert m.l1["L1_B"].ht.leading == 5
+    assert parse_menu(GOOD).l1["L1_B"].ht.leading is None  # omitted: every selected jet
+    for bad, why in (("0", "greater than or equal to 1"), ("-2", "greater than or equal to 1"),
+                     ("2.5", "valid integer"), ("5.0", "valid integer"), ("'5'", "valid integer"),
+                     ("true", "valid integer"), ("101", "less than or equal to 100")):
+        menu = GOOD.replace("    ht: {min: 300}", f"    ht:\n      min: 300\n      leading: {bad}")
+        with pytest.raises(TrigkitError, match=rf"m.yaml line 8: l1.L1_B.ht.leading: .*{why}"):
+            parse_menu(menu, "m.yaml")
+
+
+def test_atlas_ht_seed_sums_the_5_leading_jets() -> None:
+    """L1_HT190-J15s5pETA21: HT > 190 of the 5 leading ("s5") jets with pt > 15, |eta| < 2.1."""
+    ht = load_menu("atlas_2b2j").l1["L1_HT190-J15s5pETA21"].ht
+    assert (ht.min, ht.jet_pt, ht.jet_abs_eta, ht.leading) == (190.0, 15.0, 2.1, 5)

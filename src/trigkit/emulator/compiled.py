@@ -7,7 +7,7 @@ cuts stored in CSR form (``trig_cut_start``); each cut is one row of ``cut_int``
 op      cut_int (op, fld, n, t0)  cut_float (a, b, c, d)
 ======  =====================  =====================================================
 JETS    (op, -, nthr, t0)      (-, abs_eta, -, -)   thresholds ``thr[t0:t0+nthr]``
-HT      (op, -, -, -)          (jet_pt, abs_eta, min, -)
+HT      (op, -, lead, -)       (jet_pt, abs_eta, min, -)    the leading ``lead`` jets; 0: all
 COUNT   (op, fld, n, -)        (jet_pt, abs_eta, wp, -)
 MEAN    (op, fld, k, -)        (jet_pt, abs_eta, min, -)    mean of top-k >= min
 SUM     (op, fld, k, -)        (jet_pt, abs_eta, min, -)    sum of top-k >= min
@@ -72,7 +72,7 @@ class _Builder:
             self.floats.append((0.0, trig.jets.abs_eta, 0.0, 0.0))
         if trig.ht is not None:
             h = trig.ht
-            self.ints.append((OP_HT, 0, 0, 0))
+            self.ints.append((OP_HT, 0, h.leading or 0, 0))  # 0: all selected jets
             self.floats.append((h.jet_pt, h.jet_abs_eta, h.min, 0.0))
         for attr, op in (("tagger", OP_COUNT), ("btag_count", OP_COUNT), ("btag_mean", OP_MEAN), ("btag_sum", OP_SUM)):
             cut = getattr(trig, attr, None)

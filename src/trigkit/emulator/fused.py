@@ -35,6 +35,7 @@ def _fused(ci, cf, thr, cut_start, order, gate_start, gate_idx,  # noqa: ANN001,
         # (L1_HTT320er / L1_HTT360er, the PNet2BTagMean / 2BTagSum paths) share one computation
         ht_pt = -1.0
         ht_eta = -1.0
+        ht_lead = -1
         ht_val = 0.0
         top_fld = -1
         top_k = -1
@@ -55,10 +56,12 @@ def _fused(ci, cf, thr, cut_start, order, gate_start, gate_idx,  # noqa: ANN001,
                     if op == OP_JETS:
                         ok = jets_pass(pt, eta, j0, j1, thr, ci[c, 3], ci[c, 2], cf[c, 1])
                     elif op == OP_HT:
-                        if cf[c, 0] != ht_pt or cf[c, 1] != ht_eta:  # one-entry per-event cache
+                        # one-entry per-event cache, keyed by the selection and the leading-N limit
+                        if cf[c, 0] != ht_pt or cf[c, 1] != ht_eta or ci[c, 2] != ht_lead:
                             ht_pt = cf[c, 0]
                             ht_eta = cf[c, 1]
-                            ht_val = ht_sum(pt, eta, j0, j1, ht_pt, ht_eta)
+                            ht_lead = ci[c, 2]
+                            ht_val = ht_sum(pt, eta, j0, j1, ht_pt, ht_eta, ht_lead)
                         ok = ht_val >= cf[c, 2]
                     elif op == OP_COUNT:
                         n = ci[c, 2]

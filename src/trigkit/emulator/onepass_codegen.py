@@ -20,7 +20,10 @@ Why each step gives exactly the per-path kernels' decision:
   (``lb[min(k, n)] = p; k += sel``: a store and an add, no branch); jets are pt-ordered, so
   ``lb[i]`` is the i-th selected jet, the one the reference compares with ``thr[i]``;
 * HT: ``ht += float64(p) * ONE[sel]`` adds ``p`` or ``+-0.0`` (pts are finite, see
-  :func:`~trigkit.emulator.columns.columns_from_batch`), the float64 sum in jet order;
+  :func:`~trigkit.emulator.columns.columns_from_batch`), the float64 sum in jet order; a
+  leading-N HT (``ht: {leading: N}``) masks with ``sel & (k <= N)``, ``k`` counting the selected
+  jets up to and including this one (incremented before), so exactly the first N selected jets
+  (pt-ordered: the N leading) are added, the ones the reference adds before it stops;
 * top-k: ``v = min(max(-inf, s), CAP[sel])`` is the score, or -inf for a NaN score or an
   unselected jet (which the reference never inserts; inserting -inf changes nothing), and a
   max / min chain keeps the k highest in order, summed from the highest down as the reference does.
@@ -157,8 +160,14 @@ def _jet_loop(plan: OnePassPlan, top_k: list[int], cs: _Consts) -> list[str]:
         count(c, f"k{g}")
         after += [f"{I2}l{g}_{i} = lb{g}[{i}]" for i in range(int(n))]
     for h in range(len(plan.ht_pt)):
+        c = sel(float(plan.ht_pt[h]), float(plan.ht_eta[h]))
+        lead = int(plan.ht_lead[h])
+        if lead > 0:  # the first `lead` selected jets: a counter incremented before this line
+            if c not in counted:
+                count(c, f"kh{h}")
+            c = f"{c} & ({counted[c]} <= {lead})"
         init.append(f"{I2}ht{h} = 0.0")
-        body.append(f"{I3}ht{h} += pd * ONE[np.uint64({sel(float(plan.ht_pt[h]), float(plan.ht_eta[h]))})]")
+        body.append(f"{I3}ht{h} += pd * ONE[np.uint64({c})]")
     for q, k in enumerate(top_k):
         c = sel(float(plan.top_pt[q]), float(plan.top_eta[q]))
         count(c, f"nq{q}")

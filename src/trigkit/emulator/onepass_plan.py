@@ -6,7 +6,8 @@ for every distinct jet selection of the menu, the quantity its cuts need:
 * ``lead`` groups (one per distinct ``abs_eta`` of the ``jets:`` multiplicity cuts): the pt of the
   first ``lead_n`` jets within |eta| (jets are pt-ordered, so "N jets above t1 >= t2 >= ..." is
   "the i-th selected jet has pt >= t_i");
-* ``ht`` selections (jet pt, |eta|): the HT;
+* ``ht`` selections (jet pt, |eta|, leading N; N = 0: every selected jet): the HT; a leading-N
+  HT is its own register (the sum of the first N selected jets), next to the all-jets HT;
 * ``top`` selections (score field, jet pt, |eta|): the number of selected jets and their ``top_k``
   highest scores (k <= 4), for the top-k mean / sum cuts;
 * ``cnt`` selections (score field, jet pt, |eta|, working point): the number of jets above the WP;
@@ -32,6 +33,7 @@ class OnePassPlan:
     lead_n: np.ndarray  # int64 (n_lead,)
     ht_pt: np.ndarray  # float64 (n_ht,)
     ht_eta: np.ndarray
+    ht_lead: np.ndarray  # int64 (n_ht,): sum the first N selected jets; 0: all of them
     top_fld: np.ndarray  # int64 (n_top,)
     top_pt: np.ndarray  # float64 (n_top,)
     top_eta: np.ndarray
@@ -67,7 +69,7 @@ def plan_menu(cm: CompiledMenu) -> OnePassPlan:
             lead_n[r] = max(lead_n.get(r, 0), n)
             floors.append(float(np.min(cm.thr[t0:t0 + n])))
         elif op == OP_HT:
-            r = _index(ht, (a, b))
+            r = _index(ht, (a, b, n))
             floors.append(a)
         elif op == OP_COUNT:
             r = _index(cnt, (fld, a, b, v))
@@ -83,6 +85,7 @@ def plan_menu(cm: CompiledMenu) -> OnePassPlan:
         lead_eta=np.array([k[0] for k in lead], dtype=f64),
         lead_n=np.array([lead_n[r] for r in range(len(lead))], dtype=i64),
         ht_pt=np.array([k[0] for k in ht], dtype=f64), ht_eta=np.array([k[1] for k in ht], dtype=f64),
+        ht_lead=np.array([k[2] for k in ht], dtype=i64),
         top_fld=np.array([k[0] for k in top], dtype=i64), top_pt=np.array([k[1] for k in top], dtype=f64),
         top_eta=np.array([k[2] for k in top], dtype=f64),
         cnt_fld=np.array([k[0] for k in cnt], dtype=i64), cnt_pt=np.array([k[1] for k in cnt], dtype=f64),

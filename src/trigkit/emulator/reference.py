@@ -23,7 +23,8 @@ def _trigger(trig: L1Seed | HLTPath, cm: CompiledMenu, c: Columns, e: int) -> bo
         if not jets_pass.py_func(pt, eta, j0, j1, thr, 0, len(thr), trig.jets.abs_eta):
             return False
     # `not x >= min` (not `x < min`): a NaN sum (+inf and -inf scores) fails, as in the kernels
-    if trig.ht is not None and not ht_sum.py_func(pt, eta, j0, j1, trig.ht.jet_pt, trig.ht.jet_abs_eta) >= trig.ht.min:
+    ht = trig.ht
+    if ht is not None and not ht_sum.py_func(pt, eta, j0, j1, ht.jet_pt, ht.jet_abs_eta, ht.leading or 0) >= ht.min:
         return False
     for attr in ("tagger", "btag_count"):
         cut = getattr(trig, attr, None)

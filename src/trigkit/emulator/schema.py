@@ -3,7 +3,8 @@
 A menu has L1 seeds and HLT paths, each an AND of cuts (the *primitives*, one numba kernel each):
 
 ``jets``       N jets above per-jet pt thresholds within |eta| (``pt: [70, 55, 40, 35]``)
-``ht``         scalar sum of jet pt (jets above their own pt / |eta| threshold) above ``min``
+``ht``         scalar sum of jet pt (jets above their own pt / |eta| threshold) above ``min``;
+               ``leading: N`` sums only the N leading such jets (ATLAS ``HT190-J15s5pETA21``)
 ``tagger``     (L1) at least ``n`` jets with an L1 tagger score (``l1_score``) above ``wp``
 ``btag_count`` (HLT) at least ``n`` jets with a b-tag score above ``wp``
 ``btag_mean``  (HLT) mean of the ``top`` highest b-tag scores among the selected jets >= ``min``
@@ -33,6 +34,7 @@ from trigkit.errors import TrigkitError
 
 Pt = Annotated[float, Field(ge=0.0)]
 Eta = Annotated[float, Field(gt=0.0, le=10.0)]
+MAX_LEADING = 100  # ht.leading: a positive int up to this (more is every selected jet in practice)
 
 
 class _Strict(BaseModel):
@@ -53,11 +55,16 @@ class JetsCut(_Strict):
 
 
 class HTCut(_Strict):
-    """HT = sum of pt of jets with pt >= ``jet_pt`` and |eta| <= ``jet_abs_eta``; HT >= ``min``."""
+    """HT = sum of pt of jets with pt >= ``jet_pt`` and |eta| <= ``jet_abs_eta``; HT >= ``min``.
+
+    ``leading: N`` sums only the first N of those jets in pt order (the N leading selected jets,
+    e.g. ATLAS ``L1_HT190-J15s5pETA21``: the 5 leading jets with pt > 15 and |eta| < 2.1); an
+    event with fewer selected jets sums them all. Omitted: every selected jet."""
 
     min: Pt
     jet_pt: Pt = 30.0
     jet_abs_eta: Eta = 2.5
+    leading: Annotated[int, Field(strict=True, ge=1, le=MAX_LEADING)] | None = None
 
 
 class ScoreCountCut(_Strict):

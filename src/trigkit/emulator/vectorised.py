@@ -41,12 +41,17 @@ def jets_cut(jets: ak.Array, cut: JetsCut) -> np.ndarray:
     return ok
 
 
-def ht_value(jets: ak.Array, jet_pt: float, abs_eta: float) -> np.ndarray:
-    return ak.to_numpy(ak.sum(ak.where(_sel(jets, jet_pt, abs_eta), _f64(jets.pt), 0.0), axis=1))
+def ht_value(jets: ak.Array, jet_pt: float, abs_eta: float, leading: int | None = None) -> np.ndarray:
+    """HT of the selected jets; with ``leading``, of the ``leading`` highest-pt selected jets only
+    (sorted here, not assumed ordered; summed from the highest down, the order of the kernels)."""
+    if leading is None:
+        return ak.to_numpy(ak.sum(ak.where(_sel(jets, jet_pt, abs_eta), _f64(jets.pt), 0.0), axis=1))
+    pts = _f64(jets.pt)[_sel(jets, jet_pt, abs_eta)]
+    return ak.to_numpy(ak.sum(ak.sort(pts, axis=1, ascending=False)[:, :leading], axis=1))
 
 
 def ht_cut(jets: ak.Array, cut: HTCut) -> np.ndarray:
-    return ht_value(jets, cut.jet_pt, cut.jet_abs_eta) >= np.float64(cut.min)
+    return ht_value(jets, cut.jet_pt, cut.jet_abs_eta, cut.leading) >= np.float64(cut.min)
 
 
 def count_cut(jets: ak.Array, cut: ScoreCountCut) -> np.ndarray:
