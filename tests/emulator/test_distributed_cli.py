@@ -203,3 +203,102 @@ def test_dask_info_logs_stay_quiet_unless_verbose(files, tmp_path) -> None:
 
     assert "distributed.scheduler" not in run()
     assert "INFO distributed.scheduler" in run("-v")  # kept for -v
+
+
+@pytest.fixture(scope="module")
+def six_groups(tmp_path_factory) -> Path:
+    """One background file of 1200 events in six row groups of 200."""
+    from trigkit.events.parquet_io import write_parquet
+
+    path = tmp_path_factory.mktemp("one") / "qcd.parquet"
+    batch = synthetic_batch(1200, 21)
+    write_parquet([batch[i:i + 200] for i in range(0, 1200, 200)], path)
+    return path
+
+
+def test_plan_splits_one_file_into_row_group_ranges(six_groups, files) -> None:
+    from trigkit.emulator.distributed import plan_slices
+
+    plan = plan_slices([six_groups], 2, min_events=1)  # 2 workers x 3 tasks -> one row group each
+    assert [(s.kind, s.start, s.stop, s.first_event, s.events) for s in plan] == [
+        ("row groups", i, i + 1, 200 * i, 200) for i in range(6)]
+    assert plan[3].describe() == f"{six_groups}, row group 3 (events 600-799)"
+    two = plan_slices([six_groups], 1, min_events=1, tasks_per_worker=2)
+    assert [(s.start, s.stop) for s in two] == [(0, 3), (3, 6)]
+    assert two[1].describe() == f"{six_groups}, row groups 3-5 (events 600-1199)"
+    # at least MIN_TASK_EVENTS per task: small files stay whole; slices keep the input order
+    assert len(plan_slices([six_groups], 8)) == 1
+    many = plan_slices([files["qcd"], six_groups, files["ttbar"]], 4, min_events=250)
+    assert [s.file_index for s in many] == sorted(s.file_index for s in many)
+    assert sum(s.events for s in many) == 800 + 1200 + 500  # files of two row groups: 300 + 500, 300 + 200
+    assert [(s.file_index, s.events) for s in many] == [
+        (0, 300), (0, 500), (1, 200), (1, 400), (1, 200), (1, 400), (2, 300), (2, 200)]
+
+
+def test_one_file_with_prescales_workers_2_gives_identical_result_json(six_groups, tmp_path, monkeypatch) -> None:
+    """The one large file is spread over both workers, and result.json is byte-identical."""
+    pytest.importorskip("distributed")
+    import trigkit.emulator.distributed as dist
+    from trigkit.emulator.schema import resolve_menu_path
+
+    text = resolve_menu_path("run3_hh4b").read_text()
+    for key, n in (("  L1_HTT320er:\n", 2), ("  HLT_PFHT280_QuadPFJet30_PNet2BTagMean0p55:\n", 3)):
+        assert key in text
+        text = text.replace(key, f"{key}    prescale: {n}\n")
+    menu = tmp_path / "prescaled.yaml"
+    menu.write_text(text)
+    plans = []
+    real_plan = dist.plan_slices
+    monkeypatch.setattr(dist, "MIN_TASK_EVENTS", 1)
+    monkeypatch.setattr(dist, "plan_slices", lambda *a, **k: plans.append(real_plan(*a, **k)) or plans[-1])
+
+    def emulate(out: str, *extra: str) -> bytes:
+        rc = main(["emulate", "--menu", str(menu), "--background", str(six_groups), "--out", str(tmp_path / out),
+                   "--no-plots", *extra])
+        assert rc == 0
+        return (tmp_path / out / "result.json").read_bytes()
+
+    single = emulate("single")
+    assert emulate("dask", "--workers", "2") == single
+    assert len(plans) == 1 and len(plans[0]) == 6
+    assert json.loads(single)["rates_hz"]["HLT_PFHT280_QuadPFJet30_PNet2BTagMean0p55"]["rate"] > 0
+
+
+def test_bad_slice_error_names_the_file_and_rows(six_groups, tmp_path, monkeypatch) -> None:
+    pytest.importorskip("distributed")
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    from trigkit.emulator.distributed import run_files_distributed
+    from trigkit.errors import TrigkitError
+
+    bad = tmp_path / "bad.parquet"
+    shutil.copy(six_groups, bad)
+    col = pq.ParquetFile(bad).metadata.row_group(4).column(0)
+    with bad.open("r+b") as f:  # the footer stays readable; row group 4's first page does not
+        f.seek(col.data_page_offset)
+        f.write(b"\xff" * 64)
+    monkeypatch.setattr("trigkit.emulator.distributed.MIN_TASK_EVENTS", 1)
+    with pytest.raises(TrigkitError) as err:
+        run_files_distributed(load_menu("run3_hh4b"), [bad], workers=2, processes=False)
+    msg = str(err.value)
+    assert msg.startswith(f"{bad}, row group 4 (events 800-999): ") and "\n" not in msg, msg
+
+
+def test_nanoaod_is_split_into_entry_ranges_read_as_in_one_pass(nano_tt, monkeypatch) -> None:
+    """NanoAOD slices are whole reader chunks (NANOAOD_STEP entries), so they give the same batches."""
+    import trigkit.emulator.distributed as dist
+    from trigkit.events.nanoaod import iter_nanoaod
+
+    monkeypatch.setattr(dist, "NANOAOD_STEP", 30)
+    plan = dist.plan_slices([nano_tt], 2, min_events=60)  # 200 entries: 7 chunks of 30 -> 3 slices
+    assert [(s.kind, s.first_event, s.events) for s in plan] == [("entries", 0, 60), ("entries", 60, 60),
+                                                                 ("entries", 120, 80)]
+    assert plan[2].describe() == f"{nano_tt}, events 120-199"
+    whole = list(iter_nanoaod(nano_tt, step_size=30))
+    sliced = [b for s in plan for b in dist._read_slice(s)]
+    assert [len(b) for b in sliced] == [len(b) for b in whole]
+    for a, b in zip(whole, sliced, strict=True):
+        np.testing.assert_array_equal(a.weight, b.weight)
+        assert a.jets.pt.tolist() == b.jets.pt.tolist()

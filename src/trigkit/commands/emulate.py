@@ -81,6 +81,10 @@ def emulate(
     era: str = typer.Option("run3", "--era", help="run3 (4 us, 100 kHz) or phase2 (12.5 us, 750 kHz)."),
     l1_accept_khz: float | None = typer.Option(
         None, "--l1-accept-khz", help="L1 accept rate the HLT GPUs must sustain (kHz); default: the --era's."),
+    prescale_mode: str = typer.Option(
+        "counter", "--prescale-mode",
+        help="counter: prescale counters keep every N-th event (as the hardware); expected: weight each event "
+             "by its probability of surviving the prescales (smooth rates/efficiencies on weighted MC)."),
     no_plots: bool = typer.Option(False, "--no-plots", help="Skip the PNG plots."),
 ) -> None:
     """Emulate a trigger menu on signal/background (or NanoAOD) events: efficiencies, rates, budgets."""
@@ -94,7 +98,7 @@ def emulate(
     req = EmulateRequest(
         menu=menu, signal=tuple(signal), background=tuple(background), nanoaod=tuple(nanoaod), objects=objects,
         inst_lumi=lumi, workers=workers, scheduler=scheduler, btag_bundle=btag_bundle, btag_model=btag_model,
-        l1_bundle=l1_bundle, l1_model=l1_model,
+        l1_bundle=l1_bundle, l1_model=l1_model, prescale_mode=prescale_mode,
         budget=BudgetRequest(era=era, l1_latency_cycles=l1_latency_cycles, l1_clock_mhz=l1_clock_mhz,
                              l1_overheads_ns=_overheads(l1_overhead_ns), bench_json=bench_json,
                              batch_size=batch_size, runner=runner, hlt_latency_ms=hlt_latency_ms, hlt_budget_ms=hlt_budget_ms,

@@ -23,6 +23,7 @@ from trigkit.emulator.budget import (
 from trigkit.emulator.compiled import compile_menu
 from trigkit.emulator.nanoaod import NanoAgreement, compare_to_recorded
 from trigkit.emulator.pipeline import iter_file, run_files
+from trigkit.emulator.prescale_expected import PRESCALE_MODES
 from trigkit.emulator.result import MenuResult, SampleEvents, build_result
 from trigkit.emulator.schema import Menu, load_menu
 from trigkit.errors import TrigkitError
@@ -64,6 +65,9 @@ class EmulateRequest:
     btag_model: Path | None = None  # saved model giving its features + preprocessing
     l1_bundle: Path | None = None  # FPGA bundle scoring jets.l1_score (firmware emulation)
     l1_model: Path | None = None
+    #: "counter": prescale counters (as the hardware); "expected": weight each event by its
+    #: probability of surviving the prescales (smooth rates on weighted MC; prescale_expected.py)
+    prescale_mode: str = "counter"
 
 
 DEFAULT_L1_CLOCK_MHZ = 240.0
@@ -185,6 +189,8 @@ def run_emulation(req: EmulateRequest, progress: Callable[[str], None] | None = 
     for p in (*req.signal, *req.background, *req.nanoaod):
         if not Path(p).is_file():
             raise TrigkitError(f"{p}: no such events file")
+    if req.prescale_mode not in PRESCALE_MODES:
+        raise TrigkitError(f"--prescale-mode must be one of {', '.join(PRESCALE_MODES)}, got '{req.prescale_mode}'")
     res = None
     latency = _hlt_latency(req.budget)
     sources = tagger_sources(req)
@@ -203,7 +209,8 @@ def run_emulation(req: EmulateRequest, progress: Callable[[str], None] | None = 
             samples = run_files(compile_menu(menu), paths, sources, progress=progress)
         samples = unique_sample_names(samples)
         n_sig = len(req.signal)
-        res = build_result(menu.name, samples[:n_sig], samples[n_sig:], req.inst_lumi, req.cl)
+        res = build_result(menu.name, samples[:n_sig], samples[n_sig:], req.inst_lumi, req.cl,
+                           prescale_mode=req.prescale_mode)
         res = replace(res, budget=_budget(_with_l1_bundle_budget(req), res, latency))
     agreement = None
     if req.nanoaod:

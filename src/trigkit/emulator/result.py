@@ -24,15 +24,30 @@ Conventions:
   also its *unique* rate, the rate the menu loses when the path is removed (OR minus OR-without).
   Shared rate: each event's rate split equally among the paths that accept it (sums to the OR).
 * Overlap matrix ``[i][j]``: rate accepted by both i and j divided by the rate of i.
+* ``prescale_mode``: "counter" (default) uses the 0/1 decisions of the prescale counters
+  (:mod:`trigkit.emulator.stages`). "expected" replaces each event's 0/1 bits by its probability p
+  of surviving the prescales (:mod:`trigkit.emulator.prescale_expected`) in every sum above: rate
+  sum w p (error sqrt(sum (w p)^2)), OR with 1 - prod(1 - p_i), pure with p_i prod_{j != i}(1 - p_j),
+  shared with E[X_i / N], overlap numerators sum w p_i p_j (diagonal: sum w p_i); efficiencies are
+  sum w p / sum w with the effective-count interval above (a path whose p are all 0 or 1 keeps the
+  counter mode's numbers exactly). ``passed`` then counts events with p > 0, and the zero-rate
+  upper limit applies where no event has p > 0.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.stats import beta
 
+from trigkit.emulator.prescale_expected import (
+    PRESCALE_MODES,
+    hlt_probabilities,
+    path_probabilities,
+    pure_probabilities,
+    shared_probabilities,
+)
 from trigkit.emulator.stages import Decisions
 
 PB_TO_CM2 = 1e-36
@@ -111,6 +126,25 @@ class Efficiency:
         value, lo, hi, n_eff = weighted_efficiency(sw, swp, float((w**2).sum()), cl)
         return cls(k, n, float(value), float(lo), float(hi), True, sw, swp, float(n_eff))
 
+    @classmethod
+    def expected(cls, prob: np.ndarray, cl: float, weight: np.ndarray | None = None) -> Efficiency:
+        """``--prescale-mode expected``: sum(w p) / sum(w), effective-count interval; ``passed``
+        counts events with p > 0. Exactly :meth:`of` when every p is 0 or 1."""
+        prob = np.asarray(prob, dtype=np.float64)
+        if _deterministic(prob):
+            return cls.of(prob == 1.0, cl, weight)
+        n = len(prob)
+        w = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
+        sw, swp = float(w.sum()), float((w * prob).sum())
+        value, lo, hi, n_eff = weighted_efficiency(sw, swp, float((w**2).sum()), cl)
+        return cls(int(np.count_nonzero(prob > 0)), n, float(value), float(lo), float(hi), True, sw, swp,
+                   float(n_eff))
+
+
+def _deterministic(prob: np.ndarray) -> bool:
+    """Every probability exactly 0 or 1 (no prescale in play): the counter mode's bits."""
+    return bool(np.all((prob == 0.0) | (prob == 1.0)))
+
 
 @dataclass(frozen=True)
 class Curve:
@@ -162,6 +196,29 @@ class Curve:
         value, lo, hi, n_eff = weighted_efficiency(sw, swp, sw2, cl)
         return cls(variable, edges, passed, total, value, lo, hi, under, over, int(np.count_nonzero(~ok)),
                    True, sw, swp, n_eff)
+
+    @classmethod
+    def expected(cls, variable: str, x: np.ndarray, prob: np.ndarray, edges: np.ndarray, cl: float,
+                 weight: np.ndarray | None = None) -> Curve:
+        """``--prescale-mode expected``: per bin sum(w p) / sum(w) (see :meth:`Efficiency.expected`)."""
+        prob = np.asarray(prob, dtype=np.float64)
+        if _deterministic(prob):
+            return cls.of(variable, x, prob == 1.0, edges, cl, weight)
+        edges = np.asarray(edges, float)
+        x = np.asarray(x, np.float64)
+        nb = len(edges) - 1
+        ok = np.isfinite(x)
+        xs = x[ok]
+        idx = np.clip(np.searchsorted(edges, xs, side="right") - 1, 0, nb - 1)
+        w = (np.ones(len(x)) if weight is None else np.asarray(weight, np.float64))[ok]
+        p = prob[ok]
+        total = np.bincount(idx, minlength=nb)
+        passed = np.bincount(idx[p > 0], minlength=nb)
+        sw = np.bincount(idx, weights=w, minlength=nb)
+        swp = np.bincount(idx, weights=w * p, minlength=nb)
+        value, lo, hi, n_eff = weighted_efficiency(sw, swp, np.bincount(idx, weights=w**2, minlength=nb), cl)
+        return cls(variable, edges, passed, total, value, lo, hi, int(np.count_nonzero(xs < edges[0])),
+                   int(np.count_nonzero(xs > edges[-1])), int(np.count_nonzero(~ok)), True, sw, swp, n_eff)
 
 
 @dataclass(frozen=True)
@@ -217,6 +274,8 @@ class MenuResult:
     budget: object | None = None
     #: background sample -> trigger -> its rate from that sample alone (pure/shared not split)
     sample_rates: dict[str, dict[str, RateSummary]] = field(default_factory=dict)
+    #: "counter" (prescale counters, as the hardware) or "expected" (survival-probability weights)
+    prescale_mode: str = "counter"
 
     def decisions(self, sample: str) -> Decisions:
         for s in self.samples:
@@ -240,7 +299,10 @@ def _paths(d: Decisions) -> dict[str, np.ndarray]:
     return out
 
 
-def summarize_signal(s: SampleEvents, cl: float, edges: dict[str, np.ndarray] | None = None) -> SignalSummary:
+def summarize_signal(s: SampleEvents, cl: float, edges: dict[str, np.ndarray] | None = None,
+                     prescale_mode: str = "counter") -> SignalSummary:
+    if prescale_mode == "expected":
+        return _summarize_signal_expected(s, cl, edges)
     edges = {**DEFAULT_EDGES, **(edges or {})}
     masks = _paths(s.decisions)
     w = None if uniform_weights(s.weight) else np.asarray(s.weight, np.float64)
@@ -253,6 +315,19 @@ def summarize_signal(s: SampleEvents, cl: float, edges: dict[str, np.ndarray] | 
     return SignalSummary(s.name, len(s), eff, curves, w is not None)
 
 
+def _summarize_signal_expected(s: SampleEvents, cl: float, edges: dict[str, np.ndarray] | None) -> SignalSummary:
+    edges = {**DEFAULT_EDGES, **(edges or {})}
+    probs = path_probabilities(s.decisions)
+    w = None if uniform_weights(s.weight) else np.asarray(s.weight, np.float64)
+    eff = {name: Efficiency.expected(p, cl, w) for name, p in probs.items()}
+    curve_paths = [*s.decisions.hlt_names, OR_NAME]
+    curves = {
+        var: {p: Curve.expected(var, x, probs[p], edges[var], cl, w) for p in curve_paths}
+        for var, x in (("mhh", s.mhh), ("lead_pt", s.lead_pt), ("ht", s.ht))
+    }
+    return SignalSummary(s.name, len(s), eff, curves, w is not None or any(e.weighted for e in eff.values()))
+
+
 def _ul_unit_hz(w_hz: np.ndarray) -> float:
     """Mean per-event rate weight (Hz) of one sample, the rate one average event stands for."""
     return float(np.mean(np.abs(w_hz))) if len(w_hz) else float("nan")
@@ -262,9 +337,12 @@ def _upper(n_passed: int, unit_hz: float) -> float:
     return POISSON_UL_ZERO * unit_hz if n_passed == 0 else float("nan")
 
 
-def summarize_rates(backgrounds: list[SampleEvents], inst_lumi: float) -> tuple[dict[str, RateSummary], np.ndarray]:
+def summarize_rates(backgrounds: list[SampleEvents], inst_lumi: float,
+                    prescale_mode: str = "counter") -> tuple[dict[str, RateSummary], np.ndarray]:
     if not backgrounds:
         return {}, np.zeros((0, 0))
+    if prescale_mode == "expected":
+        return _summarize_rates_expected(backgrounds, inst_lumi)
     hlt = np.concatenate([b.decisions.hlt for b in backgrounds])
     masks = {k: np.concatenate([_paths(b.decisions)[k] for b in backgrounds]) for k in _paths(backgrounds[0].decisions)}
     per_sample_hz = [b.weight / b.lumi_pb * inst_lumi * PB_TO_CM2 for b in backgrounds]
@@ -292,10 +370,53 @@ def summarize_rates(backgrounds: list[SampleEvents], inst_lumi: float) -> tuple[
     return rates, overlap
 
 
-def rates_by_sample(backgrounds: list[SampleEvents], inst_lumi: float) -> dict[str, dict[str, RateSummary]]:
+def _expected_rate(key: str, w_hz: np.ndarray, p: np.ndarray, unit: float) -> RateSummary:
+    """sum(w p) +- sqrt(sum (w p)^2); summed over the events with p > 0 only, so that 0/1
+    probabilities give the counter mode's sums bit for bit."""
+    m = p > 0
+    wp = w_hz[m] * p[m]
+    return RateSummary(key, float(wp.sum()), float(np.sqrt((wp**2).sum())),
+                       upper_hz=_upper(int(np.count_nonzero(m)), unit))
+
+
+def _summarize_rates_expected(backgrounds: list[SampleEvents],
+                              inst_lumi: float) -> tuple[dict[str, RateSummary], np.ndarray]:
+    """As :func:`summarize_rates` with survival probabilities for the 0/1 bits (module docstring)."""
+    per = [path_probabilities(b.decisions) for b in backgrounds]
+    probs = {k: np.concatenate([q[k] for q in per]) for k in per[0]}
+    hlt = np.concatenate([hlt_probabilities(b.decisions) for b in backgrounds])
+    per_sample_hz = [b.weight / b.lumi_pb * inst_lumi * PB_TO_CM2 for b in backgrounds]
+    w_hz = np.concatenate(per_sample_hz)
+    unit = max((_ul_unit_hz(x) for x in per_sample_hz if len(x)), default=float("nan"))
+    names = backgrounds[0].decisions.hlt_names
+    pure, shared = pure_probabilities(hlt), shared_probabilities(hlt)
+    rates: dict[str, RateSummary] = {}
+    for key, p in probs.items():
+        r = _expected_rate(key, w_hz, p, unit)
+        if key in names:
+            i = names.index(key)
+            r = replace(r, pure_hz=_expected_rate(key, w_hz, pure[:, i], unit).rate_hz,
+                        shared_hz=float((w_hz * shared[:, i]).sum()))
+        rates[key] = r
+    both = (hlt.T * w_hz) @ hlt  # off-diagonal: sum w p_i p_j (independent prescalers)
+    both[np.diag_indices_from(both)] += (hlt * (1.0 - hlt)).T @ w_hz  # diagonal: sum w p_i
+    diag = np.diag(both).copy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        overlap = np.where(diag[:, None] > 0, both / diag[:, None], np.nan)
+    return rates, overlap
+
+
+def rates_by_sample(backgrounds: list[SampleEvents], inst_lumi: float,
+                    prescale_mode: str = "counter") -> dict[str, dict[str, RateSummary]]:
     """Each background sample's own contribution to every trigger's rate (they add up to the
     total rate, as the weights do)."""
     out: dict[str, dict[str, RateSummary]] = {}
+    if prescale_mode == "expected":
+        for b in backgrounds:
+            w_hz = b.weight / b.lumi_pb * inst_lumi * PB_TO_CM2
+            unit = _ul_unit_hz(w_hz)
+            out[b.name] = {k: _expected_rate(k, w_hz, p, unit) for k, p in path_probabilities(b.decisions).items()}
+        return out
     for b in backgrounds:
         w_hz = b.weight / b.lumi_pb * inst_lumi * PB_TO_CM2
         unit = _ul_unit_hz(w_hz)
@@ -307,18 +428,21 @@ def rates_by_sample(backgrounds: list[SampleEvents], inst_lumi: float) -> dict[s
 
 def build_result(menu_name: str, signals: list[SampleEvents], backgrounds: list[SampleEvents],
                  inst_lumi: float = 2.0e34, cl: float = 0.683,
-                 edges: dict[str, np.ndarray] | None = None) -> MenuResult:
+                 edges: dict[str, np.ndarray] | None = None, prescale_mode: str = "counter") -> MenuResult:
+    if prescale_mode not in PRESCALE_MODES:
+        raise ValueError(f"prescale_mode must be one of {', '.join(PRESCALE_MODES)}, got '{prescale_mode}'")
     first = (signals or backgrounds)[0].decisions
-    rates, overlap = summarize_rates(backgrounds, inst_lumi)
+    rates, overlap = summarize_rates(backgrounds, inst_lumi, prescale_mode)
     return MenuResult(
         menu_name=menu_name,
         l1_names=first.l1_names,
         hlt_names=first.hlt_names,
         inst_lumi=inst_lumi,
         cl=cl,
-        signals=[summarize_signal(s, cl, edges) for s in signals],
+        signals=[summarize_signal(s, cl, edges, prescale_mode) for s in signals],
         rates=rates,
         overlap=overlap,
         samples=[*signals, *backgrounds],
-        sample_rates=rates_by_sample(backgrounds, inst_lumi),
+        sample_rates=rates_by_sample(backgrounds, inst_lumi, prescale_mode),
+        prescale_mode=prescale_mode,
     )

@@ -10,6 +10,12 @@ The fused pass gives raw bits (HLT rows already require an unprescaled L1 seed).
    the HLT never sees an event the L1 rejected. Its prescaler counts those events (as CMS's
    HLTPrescaler sits right after the L1 seed filter) and keeps every N-th; the path accepts when
    it is kept and its filters pass.
+
+That is what the hardware does. For rate / efficiency estimates on weighted MC, where which
+events a counter keeps is arbitrary, ``trigkit emulate --prescale-mode expected`` instead weights
+every event by the probability that it survives the prescales (see
+:mod:`trigkit.emulator.prescale_expected`); :class:`Decisions` therefore also carries the raw HLT
+bits, the prescales and the seed indices.
 """
 
 from __future__ import annotations
@@ -43,6 +49,11 @@ class Decisions:
     hlt: np.ndarray  # (n, n_hlt) bool, final accept
     l1_accept: np.ndarray  # (n,) OR of prescaled L1 seeds
     hlt_accept: np.ndarray  # (n,) OR of HLT paths
+    # for --prescale-mode expected (prescale_expected.py): the inputs of the counters
+    hlt_raw: np.ndarray | None = None  # (n, n_hlt) bool: raw seed AND filters (unseeded: filters)
+    l1_prescale: tuple[int, ...] = ()
+    hlt_prescale: tuple[int, ...] = ()
+    hlt_seeds: tuple[tuple[int, ...], ...] = ()  # L1 column indices; () = unseeded (the L1 OR)
 
     def path(self, name: str) -> np.ndarray:
         if name in self.hlt_names:
@@ -66,8 +77,9 @@ def apply_stages(cmenu: CompiledMenu, raw: np.ndarray) -> Decisions:
         l1[:, i] = prescale_mask(l1_raw[:, i], seed.prescale)
     hlt = np.zeros((raw.shape[0], cmenu.n_hlt), dtype=bool)
     l1_accept = np.asarray(l1.any(axis=1), dtype=bool)
+    seeds = tuple(tuple(menu.l1_names.index(s) for s in path.seeds) for path in menu.hlt.values())
     for p, path in enumerate(menu.hlt.values()):
-        refs = [menu.l1_names.index(s) for s in path.seeds]
+        refs = list(seeds[p])
         seeded = l1[:, refs].any(axis=1) if refs else l1_accept
         kept = prescale_mask(seeded, path.prescale)
         hlt[:, p] = kept & raw[:, n_l1 + p]
@@ -79,4 +91,8 @@ def apply_stages(cmenu: CompiledMenu, raw: np.ndarray) -> Decisions:
         hlt=hlt,
         l1_accept=l1_accept,
         hlt_accept=hlt.any(axis=1),
+        hlt_raw=raw[:, n_l1:n_l1 + cmenu.n_hlt].copy(),
+        l1_prescale=tuple(int(seed.prescale) for seed in menu.l1.values()),
+        hlt_prescale=tuple(int(path.prescale) for path in menu.hlt.values()),
+        hlt_seeds=seeds,
     )

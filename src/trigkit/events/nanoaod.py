@@ -342,8 +342,12 @@ def iter_nanoaod(
     step_size: int = 100_000,
     lumi_pb: float = 1.0,
     xsec_pb: float | None = None,
+    entry_start: int | None = None,
+    entry_stop: int | None = None,
 ) -> Iterator[EventBatch]:
-    """Yield one :class:`EventBatch` per chunk of ``step_size`` events of a NanoAOD file.
+    """Yield one :class:`EventBatch` per chunk of ``step_size`` events of a NanoAOD file
+    (of entries ``entry_start:entry_stop`` only, when given; weights are still normalised
+    over the whole file).
 
     Raises :class:`TrigkitError` (one line naming the file) for a missing, truncated or corrupt
     file, a file without an ``Events`` TTree or ``Jet_*`` branches, or a branch of the wrong type.
@@ -358,7 +362,8 @@ def iter_nanoaod(
         plan = _plan(tree, path)
         scale = _weight_scale(tree, plan, lumi_pb, xsec_pb)
         log.info("%s: %d events, %d trigger bits", path, tree.num_entries, len(plan.triggers))
-        chunks = tree.iterate(plan.branches, step_size=step_size, library="ak")
+        chunks = tree.iterate(plan.branches, step_size=step_size, library="ak",
+                              entry_start=entry_start, entry_stop=entry_stop)
         while True:
             try:
                 chunk = next(chunks)
@@ -375,6 +380,13 @@ def iter_nanoaod(
                     f"{path}: inconsistent NanoAOD collections ({_first_line(exc)})"
                 ) from exc
             yield batch
+
+
+def count_entries(path: str | Path) -> int:
+    """Entries in the ``Events`` tree of a NanoAOD file (from its header; no baskets are read)."""
+    root, tree = _open_events(Path(path))
+    with root:
+        return int(tree.num_entries)
 
 
 def read_nanoaod(path: str | Path, **kw: object) -> EventBatch:

@@ -159,12 +159,18 @@ def _source(path: Path, recorded: str) -> str:
     return f"{path} [{recorded}]" if recorded and recorded != str(path) else str(path)
 
 
-def iter_parquet(path: str | os.PathLike[str]) -> Iterator[EventBatch]:
-    """Yield one EventBatch per row group."""
+def row_group_sizes(path: str | os.PathLike[str]) -> list[int]:
+    """Events in each row group of a trigkit Parquet file (from the footer; no data is read)."""
+    pf, _ = _open(path)
+    return [pf.metadata.row_group(i).num_rows for i in range(pf.num_row_groups)]
+
+
+def iter_parquet(path: str | os.PathLike[str], row_groups: range | None = None) -> Iterator[EventBatch]:
+    """Yield one EventBatch per row group (all of them, or those in ``row_groups``)."""
     import pyarrow as pa
 
     pf, info = _open(path)
-    for i in range(pf.num_row_groups):
+    for i in range(pf.num_row_groups) if row_groups is None else row_groups:
         try:
             table = pf.read_row_group(i)
             arr = ak.from_arrow(table)

@@ -89,6 +89,7 @@ def result_dict(res: MenuResult, agreement: NanoAgreement | None = None) -> dict
         "hlt_paths": list(res.hlt_names),
         "inst_lumi_cm2s": res.inst_lumi,
         "confidence_level": res.cl,
+        "prescale_mode": res.prescale_mode,
         "signal": [
             {"name": s.name, "n_events": s.n_events,
              "efficiency": {k: _eff(e) for k, e in s.efficiency.items()},

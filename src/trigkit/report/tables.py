@@ -27,6 +27,18 @@ def _hz(v: float) -> str:
     return f"{v:.3g}" if v < 1e4 else f"{v:.4g}"
 
 
+def prescale_note(mode: str) -> str:
+    """One line saying how prescales entered the numbers (result.md header, expected-mode titles)."""
+    if mode == "expected":
+        return ("expected (each event weighted by its probability of surviving the L1 and HLT prescales, "
+                "independent prescalers)")
+    return "counter (prescale counters keep every N-th event, as the hardware)"
+
+
+def _mode_suffix(res: MenuResult) -> str:
+    return "; prescales: expected (survival-probability weights)" if res.prescale_mode == "expected" else ""
+
+
 _UL_NOTE = f"; '< x': {100 * RATE_UL_CL:.0f}% CL upper limit where no event passed"
 
 
@@ -50,7 +62,7 @@ def efficiency_table(res: MenuResult) -> Table:
     title = "Signal efficiency (Clopper-Pearson"
     if any(s.weighted for s in res.signals):
         title += "; weighted samples: sum w_pass / sum w, interval on effective counts (sum w)^2 / sum w^2"
-    return Table(title + ")", headers, rows)
+    return Table(title + _mode_suffix(res) + ")", headers, rows)
 
 
 def rate_table(res: MenuResult) -> Table:
@@ -60,7 +72,7 @@ def rate_table(res: MenuResult) -> Table:
         rate, err = _rate_cells(r)
         rows.append((name, rate, err, _hz(r.pure_hz), _hz(r.shared_hz)))
     return Table(
-        f"Background rate at L = {res.inst_lumi:.3g} cm^-2 s^-1 (Hz){_UL_NOTE}",
+        f"Background rate at L = {res.inst_lumi:.3g} cm^-2 s^-1 (Hz){_UL_NOTE}{_mode_suffix(res)}",
         ("path", "rate", "stat. error", "pure (unique)", "shared"),
         rows,
     )

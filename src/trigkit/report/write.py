@@ -8,7 +8,7 @@ from trigkit.atomic import atomic_dir
 from trigkit.emulator.nanoaod import NanoAgreement
 from trigkit.emulator.result import MenuResult
 from trigkit.report.json_out import agreement_dict, result_dict, write_json
-from trigkit.report.tables import Table, agreement_table, result_tables, to_markdown
+from trigkit.report.tables import Table, agreement_table, prescale_note, result_tables, to_markdown
 
 
 def all_tables(res: MenuResult | None, agreement: NanoAgreement | None) -> list[Table]:
@@ -27,6 +27,8 @@ def write_report(out_dir: str | Path, res: MenuResult | None, agreement: NanoAgr
         data = result_dict(res, agreement) if res is not None else {"schema": "trigkit.emulate/1", "nanoaod": agreement_dict(agreement)}
         write_json(tmp / "result.json", data)
         title = f"# trigkit emulate: {res.menu_name if res else 'NanoAOD agreement'}\n\n"
+        if res is not None:
+            title += f"Prescale mode: {prescale_note(res.prescale_mode)}\n\n"
         (tmp / "result.md").write_text(title + to_markdown(all_tables(res, agreement)))
         names = ["result.json", "result.md"]
         if plots and res is not None:
