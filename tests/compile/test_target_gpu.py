@@ -174,9 +174,8 @@ def test_cli_compile_gpu(btag, tmp_path):
 
 @needs_trt
 def test_triton_repository_with_engine(bundles, tmp_path):
-    from trigkit.runtime.triton import TritonOptions, export_triton
-
     from trigkit.compile.target_gpu import read_target_info
+    from trigkit.runtime.triton import TritonOptions, export_triton
 
     b = bundles["fp16"]
     dest = export_triton(b.path, tmp_path / "repo")

@@ -18,12 +18,14 @@ import pytest
 
 from trigkit.errors import TrigkitError
 from trigkit.firmware.rtl_timing import (
+    TIMING_PRESETS,
     CellTiming,
     TimingModel,
     TimingResult,
     analyse_netlist,
     estimate_timing,
     load_cell_library,
+    timing_model_for,
 )
 from trigkit.firmware.tools import find_tool
 
@@ -128,6 +130,49 @@ def test_result_json_round_trip_and_verdict() -> None:
         TimingResult.from_json({"path": []})
 
 
+# FloPoCo src/Targets/VirtexUltrascalePlus.hpp (xcvu3p-2), copied here as literals, in ns
+US_LUT2, US_FF, US_S_CO, US_S_O, US_CI_CO, US_CI_O = 0.050, 0.150, 0.115, 0.116, 0.015, 0.116
+US_NET, US_FANOUT, US_CASCADE, US_LUT_S = 0.180, 1 / 65, 0.026, 0.011
+
+
+def test_ultrascale_plus_preset_hand_count() -> None:
+    """The same netlist under the UltraScale+ preset: FloPoCo's cell numbers replace the
+    library's (LUT2, FF clock-to-Q, carry arcs), setup stays; dedicated wires cost their own."""
+    us = TIMING_PRESETS["ultrascale+"]
+    r = analyse_netlist(_netlist(), LIB, us)
+    # B: fc clk->Q, routed hop with 2 loads (la.I1, lc.I0), LUT2, LUT->S wire, S->CO, cascade
+    #    CO->CI, CI->O, routed hop, setup D (0.05, from LIB: FloPoCo has no setup)
+    b = (US_FF + (US_NET + US_FANOUT) + US_LUT2 + US_LUT_S + US_S_CO + US_CASCADE + US_CI_O
+         + US_NET + 0.05)
+    assert r.critical_path_ns == pytest.approx(b)
+    assert (r.logic_levels, r.routed_hops) == (3, 2)  # the 0.011/0.026 wires are not routed hops
+    # A: fa clk->Q, hop with 2 loads (la.I0, lb.I1), LUT2 (every pin 0.050), hop, LUT2, hop, setup
+    a = US_FF + (US_NET + US_FANOUT) + US_LUT2 + US_NET + US_LUT2 + US_NET + 0.05
+    assert r.per_register == pytest.approx({"fb": a, "out": b})
+    assert r.cells == "ultrascale+" and "FloPoCo" in r.library
+    # the 7-series preset is the techlib library as it is (the hand count of the first test)
+    assert analyse_netlist(_netlist(), LIB, TIMING_PRESETS["7series"]).critical_path_ns == pytest.approx(1.95)
+
+
+def test_timing_model_follows_the_part() -> None:
+    us, s7 = TIMING_PRESETS["ultrascale+"], TIMING_PRESETS["7series"]
+    for part in ("xcvu9p-flga2104-2L-e", "xcvu13p-fhga2104-2-e", "xcku15p-ffva1760-2-e", "xczu9eg-ffvb1156-2-e",
+                 "xcau25p-ffvb676-2-e", "XCVU9P"):
+        assert timing_model_for(part) == us
+    for part in ("xc7a35tcpg236-1", "xc7k325tffg900-2", "xc7vx690tffg1761-2", "xc7z020clg400-1"):
+        assert timing_model_for(part) == s7 and s7 == TimingModel()
+    assert timing_model_for("xcvu9p-flga2104-2L-e", "7series") == s7  # an explicit choice wins
+    assert timing_model_for("xcku040-ffva1156-2-e", "ultrascale+") == us
+    # UltraScale (not +), Versal, other vendors: no preset - the error names the valid ones
+    for part in ("xcku040-ffva1156-2-e", "xcvc1902-vsva2197-2MP-e-S", "10AX115N2F40E2LG"):
+        with pytest.raises(TrigkitError, match="no RTL timing preset.*7series.*ultrascale\\+.*--timing-model"):
+            timing_model_for(part)
+    with pytest.raises(TrigkitError, match="--timing-model 'versal' unknown; valid: auto, 7series, ultrascale\\+"):
+        timing_model_for("xcvu9p", "versal")
+    with pytest.raises(TrigkitError, match="cells 'virtex4' unknown"):
+        TimingModel(cells="virtex4")
+
+
 # -- through yosys ------------------------------------------------------------------------------
 
 # delays from yosys techlibs/xilinx/cells_sim.v (Artix-7, prjxray-db), in ns
@@ -209,3 +254,23 @@ def test_carry_cascade_against_hand_count(tmp_path: Path) -> None:
     #   -> (routed) r1.D
     assert r.critical_path_ns == pytest.approx(FDRE_CLK_Q + 0.3 + CARRY4_S0_CO3 + CARRY4_CI_O3 + 0.3)
     assert (r.logic_levels, r.routed_hops) == (2, 2)
+
+
+@pytest.mark.fpga_tools
+@NEEDS_YOSYS
+def test_carry_cascade_and_lut_chain_under_ultrascale_plus(tmp_path: Path) -> None:
+    us = TIMING_PRESETS["ultrascale+"]
+    netlist, _ = _synth(tmp_path, "cc", CARRY_V)
+    r = estimate_timing(netlist, us)
+    # r0.Q -> routed (single load) c0.S[0] -> CO[3] -> cascade wire -> c1.CI -> O[3] -> routed r1.D
+    assert r.critical_path_ns == pytest.approx(US_FF + US_NET + US_S_CO + US_CASCADE + US_CI_O + US_NET)
+    assert (r.logic_levels, r.routed_hops) == (2, 2) and r.cells == "ultrascale+"
+    chain = tmp_path / "chain"
+    chain.mkdir()
+    netlist, _ = _synth(chain, "chain", CHAIN_V.format(n=3))
+    r = estimate_timing(netlist, us)
+    # every LUT pin costs the same here, so the path starts at ``en``, which fans out to all three
+    # LUTs (I1): one hop with 2 extra loads, then the chain's two single-load hops and the last one
+    assert r.critical_path_ns == pytest.approx(US_FF + (US_NET + 2 * US_FANOUT) + US_LUT2
+                                               + 2 * (US_NET + US_LUT2) + US_NET)
+    assert r.startpoint == "en"

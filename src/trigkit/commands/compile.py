@@ -50,6 +50,8 @@ def _compile(
     rtl: bool = typer.Option(False, "--rtl", help="[fpga] also measure latency/II (Verilator) and LUT/FF/DSP (yosys)."),
     rtl_dir: Path | None = typer.Option(None, "--rtl-dir", help="[fpga] keep the RTL flow's work directory here."),
     rtl_cutoff: str = typer.Option("5", "--rtl-cutoff", help="[fpga] da4ml latency cutoff (adder delays per stage); 'auto' or a list '3,4,6': the fewest stages whose yosys timing estimate meets --clock-ns."),
+    rtl_delay_model: str = typer.Option("da4ml", "--rtl-delay-model", help="[fpga] pipeline cuts: 'da4ml' (adder count) or 'carry' (estimated carry-chain delay; --rtl-cutoff in ns of logic per stage)."),
+    timing_model: str = typer.Option("auto", "--timing-model", help="[fpga] RTL timing preset: auto (from --part), 7series or ultrascale+."),
     n_labelled: int = typer.Option(10_000, "--n-labelled", min=0, help="[fpga] labelled --calib-events jets kept as reference rows (accuracy)."),
     # GPU
     precision: str = typer.Option("fp32", "--precision", help="[gpu] fp32, fp16 or int8."),
@@ -82,7 +84,12 @@ def _compile(
         opts = {"backend": backend, "strategy": strategy, "reuse_factor": reuse_factor, "part": part,
                 "clock_period_ns": clock_ns, "n_reference": n_reference, "fail_on_weight_overflow": strict_overflow,
                 "softmax": softmax, "rtl": rtl, "n_labelled": n_labelled,
-                "rtl_cutoffs": _parse_cutoffs(rtl_cutoff)}  # fmt: skip
+                "rtl_cutoffs": _parse_cutoffs(rtl_cutoff, rtl_delay_model), "rtl_delay_model": rtl_delay_model,
+                "timing_model": timing_model}  # fmt: skip
+        if rtl:
+            from trigkit.firmware.rtl_timing import timing_model_for
+
+            timing_model_for(part, timing_model)  # an unknown family or preset fails before compiling
         bundle = _compile_fpga(model, out, bits, opts, calib_events, keep_csim, rtl_dir)
     m = bundle.manifest
     con.print(f"wrote {m.target} bundle {bundle.path} ({m.backend}, {m.precision}, {len(m.files)} files)")
@@ -96,10 +103,12 @@ def _compile(
                       f"{o['bias']} biases in {o['bias_t']}")  # fmt: skip
 
 
-def _parse_cutoffs(text: str) -> tuple[float, ...]:
+def _parse_cutoffs(text: str, delay_model: str = "da4ml") -> tuple[float, ...]:
     from trigkit.firmware.rtl_cutoff import parse_cutoffs
 
-    return parse_cutoffs(text)
+    if delay_model not in ("da4ml", "carry"):
+        raise TrigkitError(f"--rtl-delay-model '{delay_model}' unknown; valid: da4ml, carry")
+    return parse_cutoffs(text, delay_model)
 
 
 def _rtl_missing() -> str | None:

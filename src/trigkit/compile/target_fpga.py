@@ -68,6 +68,10 @@ class FpgaCompileConfig(BaseModel):
         default=(5.0,), min_length=1,
         description="da4ml latency cutoff; several: the fewest stages meeting the clock by the yosys timing estimate",
     )
+    rtl_delay_model: Literal["da4ml", "carry"] = Field(
+        default="da4ml", description="pipeline cuts by da4ml's adder count, or by carry-chain delay (cutoff in ns)"
+    )
+    timing_model: str = Field(default="auto", description="RTL timing preset: auto (from the part), 7series, ultrascale+")
 
 
 class FpgaTargetInfo(BaseModel):
@@ -245,7 +249,8 @@ def compile_network(
         hls_model, convert_log = hls.convert_logged(network, csim_dir)
         build_log = hls.build_csim(hls_model)
         y = verify_agreement(network, hls_model, x, qat)
-        rtl_json = _rtl_report(network, rtl_dir, stack, config.rtl_cutoffs) if config.rtl else None
+        rtl_json = (_rtl_report(network, rtl_dir, stack, config.rtl_cutoffs, config.rtl_delay_model,
+                                config.timing_model) if config.rtl else None)
         with write_bundle(out, manifest) as writer:
             # the project without its C-sim library: the .so has the build directory baked in
             shutil.copytree(csim_dir, writer.path(PROJECT_DIR),
@@ -279,7 +284,8 @@ def rtl_missing() -> str | None:
 
 
 def _rtl_report(network: FirmwareNetwork, rtl_dir: Path | None, stack: contextlib.ExitStack,
-                cutoffs: tuple[float, ...] = (5.0,)) -> str | None:
+                cutoffs: tuple[float, ...] = (5.0,), delay_model: str = "da4ml",
+                timing_model: str = "auto") -> str | None:
     """JSON of the RTL flow's report, or None (logged) when its tools are missing. One cutoff:
     that pipeline; several: the fewest stages meeting the clock by the timing estimate."""
     from trigkit.firmware.tools import find_tool
@@ -295,9 +301,11 @@ def _rtl_report(network: FirmwareNetwork, rtl_dir: Path | None, stack: contextli
     if rtl_dir is None:
         rtl_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="trigkit-rtl-")))
     if len(cutoffs) == 1:
-        report = run_rtl_flow(network, rtl_dir, seed=0, latency_cutoff=cutoffs[0])
+        report = run_rtl_flow(network, rtl_dir, seed=0, latency_cutoff=cutoffs[0], delay_model=delay_model,
+                              timing_model=timing_model)
     else:
-        report = run_rtl_flow(network, rtl_dir, seed=0, cutoffs=cutoffs)
+        report = run_rtl_flow(network, rtl_dir, seed=0, cutoffs=cutoffs, delay_model=delay_model,
+                              timing_model=timing_model)
     return json.dumps(report.to_json(), indent=2)
 
 

@@ -30,6 +30,7 @@ from trigkit.emulator.pipeline import (
     RawChunk,
     assemble_sample,
     evaluate_batch,
+    file_fields,
     iter_file,
     sample_name,
 )
@@ -122,24 +123,25 @@ def plan_slices(paths: Sequence[str | Path], n_workers: int, *, min_events: int 
             for s in _split_file(i, str(p), kind, sizes, target, min_events)]
 
 
-def _read_slice(piece: Slice) -> Iterator[EventBatch]:
+def _read_slice(piece: Slice, menu: Menu | None = None) -> Iterator[EventBatch]:
+    """The batches of ``piece``; with ``menu``, Parquet is read for the fields it needs only."""
     if piece.kind == "row groups":
         from trigkit.events.parquet_io import iter_parquet
 
-        return iter_parquet(piece.path, range(piece.start, piece.stop))
+        return iter_parquet(piece.path, range(piece.start, piece.stop), columns=file_fields(piece.path, menu))
     if piece.kind == "entries":
         from trigkit.events.nanoaod import iter_nanoaod
 
         return iter_nanoaod(piece.path, step_size=NANOAOD_STEP, entry_start=piece.first_event,
                             entry_stop=piece.first_event + piece.events)
-    return iter_file(piece.path)
+    return iter_file(piece.path, menu)
 
 
 def evaluate_slice(menu: Menu, piece: Slice) -> list[RawChunk]:
     """Worker task: every chunk of one slice (cached or baseline scores). Errors name the slice."""
     cmenu = compile_menu(menu)
     try:
-        return [evaluate_batch(cmenu, b, n_threads=1) for b in _read_slice(piece)]
+        return [evaluate_batch(cmenu, b, n_threads=1) for b in _read_slice(piece, menu)]
     except (TrigkitError, OSError, ValueError, KeyError) as exc:
         if piece.kind == "file" and isinstance(exc, TrigkitError):
             raise

@@ -23,6 +23,7 @@ from trigkit.emulator.result import SampleEvents
 from trigkit.emulator.schema import Menu
 from trigkit.emulator.scores import (
     BASELINE_DESCRIPTIONS,
+    CachedScores,
     ScoreSource,
     attach_baseline_scores,
     attach_scores,
@@ -144,11 +145,58 @@ def assemble_sample(cmenu: CompiledMenu, name: str, chunks: list[RawChunk]) -> S
     )
 
 
-def iter_file(path: str | Path) -> Iterator[EventBatch]:
-    """EventBatches from one file (Parquet from the generator, NanoAOD, HDF5)."""
+def needed_fields(menu: Menu, available: Sequence[str], sources: Sequence[ScoreSource] = (),
+                  baseline: bool = True) -> list[str] | None:
+    """The leaf fields (dotted, as :func:`trigkit.events.parquet_io.leaf_fields` names them) that
+    emulating ``menu`` reads from a file holding ``available``: kinematics, score fields already
+    in the file, else what their baseline stand-in is computed from (track d0/sigma, large-R jet
+    msd and tau21). None (read everything) when a tagger source may read any field, or when a
+    score is missing, so that the error message lists every field of the file."""
+    if any(not isinstance(s, CachedScores) for s in sources):
+        return None
+    have = set(available)
+    given = {f"{s.collection}.{s.field}": s for s in sources if isinstance(s, CachedScores)}
+    out = ["jets.pt", "jets.eta"]
+    if menu.uses_fatjets() or menu.fatjet_fields():
+        out += ["fatjets.pt", "fatjets.eta", "fatjets.msd"]
+    for coll, fields in (("jets", menu.jet_fields()), ("fatjets", menu.fatjet_fields())):
+        for f in fields:
+            key = f"{coll}.{f}"
+            src = given.get(key)
+            if src is not None:
+                out.append(f"{coll}.{src.from_field or src.field}")
+            elif key in have:
+                out.append(key)
+            elif baseline and coll == "jets" and f in ("btag", "l1_score") and "jets.tracks.d0_sig" in have:
+                out.append("jets.tracks.d0_sig")
+            elif baseline and coll == "fatjets" and f == "xbb":
+                out += ["fatjets.msd", "fatjets.tau21"]
+            else:
+                return None
+    return out
+
+
+def file_fields(path: str | Path, menu: Menu | None, sources: Sequence[ScoreSource] = ()) -> list[str] | None:
+    """:func:`needed_fields` for a Parquet ``path`` (None for other formats, or without a menu)."""
+    if menu is None or Path(path).suffix != ".parquet":
+        return None
+    from trigkit.events.parquet_io import leaf_fields
+
+    return needed_fields(menu, leaf_fields(path), sources)
+
+
+def iter_file(path: str | Path, menu: Menu | None = None, sources: Sequence[ScoreSource] = ()) -> Iterator[EventBatch]:
+    """EventBatches from one file (Parquet from the generator, NanoAOD, HDF5). With ``menu``, a
+    Parquet file is read for the fields that emulating ``menu`` (with ``sources``) needs only."""
     p = Path(path)
     if not p.exists():
         raise TrigkitError(f"{p}: no such events file")
+    columns = file_fields(p, menu, sources)
+    if columns is not None:
+        from trigkit.events.parquet_io import iter_parquet
+
+        yield from iter_parquet(p, columns=columns)
+        return
     try:
         from trigkit.events.sources import iter_events
     except ImportError:
@@ -173,7 +221,7 @@ def run_files(cmenu: CompiledMenu, paths: Sequence[str | Path], sources: Sequenc
     """Single-process: one SampleEvents per file, chunk by chunk."""
     out = []
     for path in paths:
-        chunks = [evaluate_batch(cmenu, b, sources) for b in iter_file(path)]
+        chunks = [evaluate_batch(cmenu, b, sources) for b in iter_file(path, cmenu.menu, sources)]
         out.append(assemble_sample(cmenu, sample_name(path), chunks))
         if progress:
             progress(str(path))

@@ -55,7 +55,7 @@ def hlt_probabilities(d: Decisions, l1p: np.ndarray | None = None) -> np.ndarray
     assert d.hlt_raw is not None
     l1_or = any_probability(l1p)
     out = np.zeros(d.hlt_raw.shape, dtype=np.float64)
-    for i, (refs, ps) in enumerate(zip(d.hlt_seeds, d.hlt_prescale)):
+    for i, (refs, ps) in enumerate(zip(d.hlt_seeds, d.hlt_prescale, strict=True)):
         chain = any_probability(l1p[:, list(refs)]) if refs else l1_or
         out[:, i] = keep_probability(d.hlt_raw[:, i], ps) * chain
     return out

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import awkward as ak
@@ -165,15 +166,92 @@ def row_group_sizes(path: str | os.PathLike[str]) -> list[int]:
     return [pf.metadata.row_group(i).num_rows for i in range(pf.num_row_groups)]
 
 
-def iter_parquet(path: str | os.PathLike[str], row_groups: range | None = None) -> Iterator[EventBatch]:
-    """Yield one EventBatch per row group (all of them, or those in ``row_groups``)."""
+def leaf_fields(path: str | os.PathLike[str]) -> list[str]:
+    """Dotted names of the leaf fields in a trigkit Parquet file (``jets.pt``,
+    ``jets.tracks.d0_sig``, ``weight``...), from the footer; no data is read."""
+    pf, _ = _open(path)
+    return [_dotted(pf.schema.column(i).path) for i in range(len(pf.schema))]
+
+
+def _dotted(parquet_path: str) -> str:
+    return parquet_path.replace(".list.element", "").replace(".list.item", "")
+
+
+#: awkward registers its Arrow extension type process-wide; a projected read unregisters it for
+#: the duration of the read (pyarrow cannot prune inside an extension type), under this lock
+_EXT_LOCK = threading.Lock()
+
+
+def _like(field, full):
+    """The projected storage ``field`` with the nullability of the same field in ``full`` (the
+    file's schema with awkward's extension types): the storage types of a projected read have
+    nullable list items, which awkward would turn into option types."""
+    import pyarrow as pa
+
+    ft = full.type
+    while isinstance(ft, pa.ExtensionType):
+        ft = ft.storage_type
+    t = field.type
+    if pa.types.is_large_list(t) or pa.types.is_list(t):
+        item = _like(t.value_field, ft.value_field)
+        t = pa.large_list(item) if pa.types.is_large_list(t) else pa.list_(item)
+    elif pa.types.is_struct(t):
+        t = pa.struct([_like(f, ft.field(f.name)) for f in t])
+    return pa.field(field.name, t, nullable=full.nullable)
+
+
+def _projection_supported() -> bool:
+    """Whether this awkward exposes the extension type a projected read re-registers (a private
+    module: with another awkward version every read is a full read, just slower)."""
+    try:
+        from awkward._connect.pyarrow.extn_types import AwkwardArrowType  # noqa: F401
+    except ImportError:
+        logger.warning("column projection off: awkward %s has no AwkwardArrowType; reading every field", ak.__version__)
+        return False
+    return True
+
+
+def _read_projected(path: str | os.PathLike[str], full_schema, i: int, columns: list[str]):
+    """Row group ``i`` with only the Parquet leaf ``columns``, as an awkward array of the same
+    types (less fields) as a full read."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from awkward._connect.pyarrow.extn_types import AwkwardArrowType
+
+    with _EXT_LOCK:
+        pa.unregister_extension_type("awkward")
+        try:
+            table = pq.ParquetFile(path).read_row_group(i, columns=columns)
+        finally:
+            pa.register_extension_type(AwkwardArrowType(pa.null(), None, None, None, None, None, None))
+    schema = pa.schema([_like(f, full_schema.field(f.name)) for f in table.schema])
+    return ak.from_arrow(table.cast(schema))
+
+
+def iter_parquet(path: str | os.PathLike[str], row_groups: range | None = None,
+                 columns: Sequence[str] | None = None) -> Iterator[EventBatch]:
+    """Yield one EventBatch per row group (all of them, or those in ``row_groups``).
+
+    ``columns``: read only these leaf fields (dotted, e.g. ``jets.pt``, ``jets.tracks.d0_sig``;
+    see :func:`leaf_fields`); names not in the file are skipped. ``weight`` and ``truth`` are
+    always read. None reads every field.
+    """
     import pyarrow as pa
 
     pf, info = _open(path)
+    parquet_cols = None
+    if columns is not None and _projection_supported():
+        wanted = set(columns)
+        leaves = [pf.schema.column(k).path for k in range(len(pf.schema))]
+        parquet_cols = [c for c in leaves if _dotted(c) in wanted or _dotted(c).split(".")[0] in ("weight", "truth")]
     for i in range(pf.num_row_groups) if row_groups is None else row_groups:
         try:
-            table = pf.read_row_group(i)
-            arr = ak.from_arrow(table)
+            if parquet_cols is not None:
+                arr = _read_projected(path, pf.schema_arrow, i, parquet_cols)
+            else:
+                with _EXT_LOCK:  # not while a projected read in another thread has unregistered the type
+                    table = pf.read_row_group(i)
+                arr = ak.from_arrow(table)
             yield EventBatch.from_awkward(arr, **info)
         except (pa.ArrowException, OSError, ValueError, KeyError) as exc:
             raise TrigkitError(f"{path}: row group {i} is corrupt or not trigkit events ({exc})") from exc

@@ -36,7 +36,7 @@ from trigkit.errors import TrigkitError
 from trigkit.firmware.fixed import FixedType
 from trigkit.firmware.rtl_cutoff import CutoffTrial
 from trigkit.firmware.rtl_synth import SynthResult, parse_yosys_stat, synthesize
-from trigkit.firmware.rtl_timing import TimingResult
+from trigkit.firmware.rtl_timing import TimingModel, TimingResult
 from trigkit.firmware.spec import FirmwareLayer, FirmwareNetwork
 from trigkit.firmware.tools import require_tool, run_tool
 from trigkit.lazy import require
@@ -48,6 +48,7 @@ __all__ = [
 ]
 
 DEFAULT_LATENCY_CUTOFF = 5.0
+DEFAULT_DELAY_MODEL = "da4ml"
 RTL_REPORT_NAME = "rtl_report.json"
 RTL_KINDS = ("dense", "relu", "linear")
 _ROUND = {"AP_TRN": "TRN", "AP_RND": "RND"}
@@ -72,6 +73,7 @@ class RtlDesign:
     da4ml_lut_estimate: float
     reg_bits: int
     latency_cutoff: float
+    delay_model: str = "da4ml"  # 'carry': latency_cutoff is ns of estimated logic per stage
 
     @property
     def in_bw(self) -> int:
@@ -234,14 +236,26 @@ def _max_kif(qints) -> tuple[int, int, int]:  # noqa: ANN001
 
 def generate_verilog(
     network: FirmwareNetwork, out_dir: str | Path, latency_cutoff: float = DEFAULT_LATENCY_CUTOFF,
-    top: str = "trignet",
+    top: str = "trignet", delay_model: str = DEFAULT_DELAY_MODEL, timing_model: TimingModel | None = None,
 ) -> RtlDesign:
-    """Write a pipelined Verilog project for ``network`` into ``out_dir`` (created)."""
+    """Write a pipelined Verilog project for ``network`` into ``out_dir`` (created).
+
+    ``delay_model`` 'da4ml': a stage every ``latency_cutoff`` da4ml adder delays; 'carry': every
+    ``latency_cutoff`` ns of logic estimated from carry-chain widths with ``timing_model`` (default:
+    the preset of ``network.part``), see :mod:`trigkit.firmware.rtl_pipeline`."""
     pipeline = require("da4ml.trace.pipeline", "fpga")
     codegen = require("da4ml.codegen", "fpga")
     n = rtl_layer_count(network)
     comb = trace_network(network, n)
-    pipe = pipeline.to_pipeline(comb, latency_cutoff, verbose=False)
+    if delay_model == "carry":
+        from trigkit.firmware.rtl_pipeline import delay_pipeline
+        from trigkit.firmware.rtl_timing import timing_model_for
+
+        pipe = delay_pipeline(comb, latency_cutoff, timing_model or timing_model_for(network.part))
+    elif delay_model == "da4ml":
+        pipe = pipeline.to_pipeline(comb, latency_cutoff, verbose=False)
+    else:
+        raise TrigkitError(f"delay model '{delay_model}' unknown; valid: da4ml, carry")
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     model = codegen.VerilogModel(pipe, top, out_dir, latency_cutoff=latency_cutoff,
@@ -258,7 +272,7 @@ def generate_verilog(
         excluded=tuple(layer.name for layer in network.layers[n:]),
         input_frac=network.input_t.frac, output_frac=network.layers[n - 1].result_t.frac,
         da4ml_lut_estimate=float(pipe.cost), reg_bits=int(pipe.reg_bits),
-        latency_cutoff=float(latency_cutoff),
+        latency_cutoff=float(latency_cutoff), delay_model=delay_model,
     )
     (out_dir / "trigkit_design.json").write_text(json.dumps(asdict(design), indent=2))
     return design

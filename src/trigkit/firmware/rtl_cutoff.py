@@ -3,6 +3,8 @@
 da4ml puts a register stage every ``latency_cutoff`` units of its own delay model (roughly one
 adder each) and then re-balances the stages, so cutoffs that give the same number of stages give
 the same pipeline; one candidate per stage count is tried - the largest cutoff that gives it.
+With the delay model 'carry' (:mod:`.rtl_pipeline`) the cutoffs are ns of estimated logic per
+stage and the stages are balanced by carry-chain delay instead of adder count.
 Each try is a yosys ``synth_xilinx`` plus :func:`~trigkit.firmware.rtl_timing.estimate_timing`
 (an estimate, not a sign-off: see that module). The candidates are bisected by stage count,
 assuming a deeper pipeline never has a longer critical path; every try is recorded, so the
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_CUTOFFS = (1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.0, 9.0, 12.0)
+# delay model 'carry': cutoffs are ns of estimated logic per stage (trigkit.firmware.rtl_pipeline)
+DEFAULT_CUTOFFS_NS = (1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.7, 5.4, 7.0, 9.0, 13.0)
 
 
 @dataclass(frozen=True)
@@ -59,11 +63,12 @@ class CutoffSearch:
     trials: tuple[CutoffTrial, ...]
 
 
-def parse_cutoffs(text: str) -> tuple[float, ...]:
-    """``"5"`` -> (5.0,); ``"auto"`` -> :data:`DEFAULT_CUTOFFS`; ``"3,4.5,6"`` -> a search list."""
+def parse_cutoffs(text: str, delay_model: str = "da4ml") -> tuple[float, ...]:
+    """``"5"`` -> (5.0,); ``"auto"`` -> :data:`DEFAULT_CUTOFFS` (delay model 'carry':
+    :data:`DEFAULT_CUTOFFS_NS`); ``"3,4.5,6"`` -> a search list."""
     t = text.strip().lower()
     if t == "auto":
-        return DEFAULT_CUTOFFS
+        return DEFAULT_CUTOFFS_NS if delay_model == "carry" else DEFAULT_CUTOFFS
     try:
         values = tuple(float(v) for v in t.split(",") if v.strip())
     except ValueError:
@@ -73,17 +78,29 @@ def parse_cutoffs(text: str) -> tuple[float, ...]:
     return values
 
 
-def candidates_by_stages(network: FirmwareNetwork, cutoffs: Sequence[float]) -> list[tuple[int, float]]:
+def candidates_by_stages(
+    network: FirmwareNetwork, cutoffs: Sequence[float], delay_model: str = "da4ml",
+    model: TimingModel | None = None,
+) -> list[tuple[int, float]]:
     """``(stages, largest cutoff giving them)`` for the distinct stage counts, fewest stages first."""
     from trigkit.firmware import rtl
+    from trigkit.firmware.rtl_pipeline import op_delays, op_delays_for, split_pipeline
+    from trigkit.firmware.rtl_timing import timing_model_for
     from trigkit.lazy import require
 
     pipeline = require("da4ml.trace.pipeline", "fpga")
     comb = rtl.trace_network(network)
+    if delay_model == "carry":
+        model = model or timing_model_for(network.part)
+        delays = op_delays(comb, op_delays_for(model))
+    fanout_ns = model.fanout_ns if model is not None else 0.0
     best: dict[int, float] = {}
     for c in sorted(set(cutoffs)):
         try:
-            n = len(pipeline.to_pipeline(comb, c, verbose=False).solutions)
+            if delay_model == "carry":
+                n = len(split_pipeline(comb, delays, c, fanout_ns).solutions)
+            else:
+                n = len(pipeline.to_pipeline(comb, c, verbose=False).solutions)
         except AssertionError as exc:  # da4ml: an atomic operation longer than the cutoff
             log.info("latency cutoff %g refused by da4ml: %s", c, exc)
             continue
@@ -122,19 +139,21 @@ def bisect_fewest_stages(
 
 def search_cutoff(
     network: FirmwareNetwork, work_dir: str | Path, cutoffs: Sequence[float] = DEFAULT_CUTOFFS,
-    model: TimingModel | None = None,
+    model: TimingModel | None = None, delay_model: str = "da4ml",
 ) -> CutoffSearch:
     """Generate + synthesise + time candidate pipelines in ``work_dir/cutoff-<c>``; keep the
     fewest stages that meet ``network.clock_period_ns`` (see the module docstring)."""
     from trigkit.firmware import rtl
+    from trigkit.firmware.rtl_timing import timing_model_for
 
-    model = model or TimingModel()
+    model = model or timing_model_for(network.part)
     clock = network.clock_period_ns
     work = Path(work_dir)
     done: dict[float, tuple[RtlDesign, SynthResult, TimingResult]] = {}
 
     def evaluate(stages: int, cutoff: float) -> CutoffTrial:
-        design = rtl.generate_verilog(network, work / f"cutoff-{cutoff:g}", latency_cutoff=cutoff)
+        design = rtl.generate_verilog(network, work / f"cutoff-{cutoff:g}", latency_cutoff=cutoff,
+                                      delay_model=delay_model, timing_model=model)
         syn = rtl.synthesize(design)
         try:
             timing = estimate_timing(Path(design.path) / NETLIST_NAME, model)
@@ -146,7 +165,7 @@ def search_cutoff(
         return CutoffTrial(cutoff, design.stages, timing.critical_path_ns, timing.logic_levels,
                            timing.meets(clock), syn.lut, syn.ff)
 
-    chosen, trials = bisect_fewest_stages(candidates_by_stages(network, cutoffs), evaluate)
+    chosen, trials = bisect_fewest_stages(candidates_by_stages(network, cutoffs, delay_model, model), evaluate)
     if not chosen.meets:
         log.warning("no latency cutoff tried meets the %g ns clock by the timing estimate; keeping %g "
                     "(%d stages, %.3f ns)", clock, chosen.latency_cutoff, chosen.stages, chosen.critical_path_ns)

@@ -18,7 +18,13 @@ from trigkit.errors import TrigkitError
 from trigkit.firmware import rtl
 from trigkit.firmware.emulate import FirmwareEmulator
 from trigkit.firmware.random_net import edge_inputs
-from trigkit.firmware.rtl_timing import NETLIST_NAME, TimingModel, TimingResult, estimate_timing
+from trigkit.firmware.rtl_timing import (
+    NETLIST_NAME,
+    TimingModel,
+    TimingResult,
+    estimate_timing,
+    timing_model_for,
+)
 from trigkit.firmware.spec import FirmwareNetwork
 from trigkit.firmware.tools import find_tool
 
@@ -33,11 +39,20 @@ def run_rtl_flow(
     synth: bool = True,
     seed: int = 0,
     cutoffs: Sequence[float] | None = None,
-    timing_model: TimingModel | None = None,
+    timing_model: TimingModel | str | None = None,
+    delay_model: str = rtl.DEFAULT_DELAY_MODEL,
 ) -> rtl.RtlReport:
     """Generate, simulate (bit-exact check) and, if yosys is present and ``synth``, synthesise
     and estimate the critical path. ``cutoffs``: choose ``latency_cutoff`` among them - the
-    fewest stages that meet ``network.clock_period_ns`` by the estimate (needs yosys)."""
+    fewest stages that meet ``network.clock_period_ns`` by the estimate (needs yosys).
+    ``timing_model``: a :class:`TimingModel`, a preset name or None/'auto' (the preset of
+    ``network.part``, :func:`~trigkit.firmware.rtl_timing.timing_model_for`); ``delay_model``:
+    how the pipeline is cut (:func:`~trigkit.firmware.rtl.generate_verilog`)."""
+    model: TimingModel | None = None
+    if isinstance(timing_model, TimingModel):
+        model = timing_model
+    elif cutoffs or delay_model == "carry" or (synth and find_tool("yosys") is not None):
+        model = timing_model_for(network.part, timing_model or "auto")  # an unknown family: an error
     work = Path(work_dir) if work_dir is not None else Path(tempfile.mkdtemp(prefix="trigkit-rtl-"))
     log.info("RTL flow for '%s' in %s", network.name, work)
     syn = timing = None
@@ -48,10 +63,11 @@ def run_rtl_flow(
         if find_tool("yosys") is None:
             raise TrigkitError("choosing the latency cutoff by timing needs yosys (synth_xilinx); "
                                "install it or give a single --rtl-cutoff")
-        found = search_cutoff(network, work, cutoffs, timing_model)
+        found = search_cutoff(network, work, cutoffs, model, delay_model=delay_model)
         design, syn, timing, trials = found.design, found.synth, found.timing, found.trials
     else:
-        design = rtl.generate_verilog(network, work, latency_cutoff=latency_cutoff)
+        design = rtl.generate_verilog(network, work, latency_cutoff=latency_cutoff, delay_model=delay_model,
+                                      timing_model=model)
     exe = rtl.build_simulator(design)
     emu = FirmwareEmulator(network)
     codes = emu.quantize_inputs(edge_inputs(network, n_samples, seed=seed))
@@ -59,7 +75,7 @@ def run_rtl_flow(
     sim = rtl.simulate(design, exe, codes, expected, network.clock_period_ns)
     if syn is None and synth and find_tool("yosys") is not None:
         syn = rtl.synthesize(design)
-        timing = _timing(design, timing_model)
+        timing = _timing(design, model)
     elif syn is None and synth:
         log.warning("yosys not found: RTL resources and timing not measured")
     report = rtl.RtlReport(design, sim, syn, timing, trials)

@@ -31,12 +31,32 @@ the fast LUT pins; here every INV is a LUT level and each arc uses the pin yosys
 the techlib gives no arcs (DSP48E2, RAMB18E2: a softmax's multipliers and tables) stop the
 estimate with an error naming them. The result is an estimate of fmax to choose a pipeline
 depth with, not a timing sign-off.
+
+**Part-aware presets** (:func:`timing_model_for`; ``--timing-model`` on the command line):
+
+* ``7series`` (xc7a/xc7k/xc7v/xc7z/xc7s parts): the techlib numbers as they are (Artix-7),
+  0.3 ns per routed hop, no delay on dedicated wires.
+* ``ultrascale+`` (xcvu*p, xcku*p, xczu*, xcau* parts - the default VU9P is one): the cell delays
+  of FloPoCo's Virtex UltraScale+ target (``src/Targets/VirtexUltrascalePlus.hpp``, revision in
+  OreganeD/flopoco-mpt-ilp @ f5d7e29; numbers cut by its authors from Vivado timing reports of an
+  xcvu3p-2): every LUT arc of LUT1/LUT2/INV 0.050 ns (``lut2Delay_``), of LUT3-LUT6 0.148 ns
+  (``lut6Delay_``; FloPoCo's 0.035 ns ``lut5Delay_`` is not used - the slow side); flip-flop
+  clock-to-Q 0.150 ns (``ffDelay_``); carry: S/DI -> CO 0.115 ns (``initCarryDelay_``, S -> CO7 of
+  a CARRY8), S/DI -> O 0.116 ns, CI -> CO 0.015 ns (``carry8Delay_``, CIN -> COUT of a whole
+  CARRY8, charged to every CARRY4 yosys emits - yosys 0.23 maps ``-family xcup`` adders to
+  CARRY4, two per CARRY8, so this counts each CARRY8 twice), CI -> O 0.116 ns
+  (``finalCarryDelay_``); routing 0.180 ns per hop (``typicalLocalRoutingDelay_``) plus 1/65 ns
+  per extra load (``fanoutConstant_``), carry cascade CO -> CI 0.026 ns (``interCarryNetDelay_``,
+  charged at every CARRY4 boundary), LUT -> carry S 0.011 ns (``lut_to_carry_net``). FloPoCo has
+  no setup times or MUXF7/8/9 delays: those keep the (slower) techlib Artix-7 values. Still an
+  estimate: no placement, no Vivado mapping, pin-independent LUT delays.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import re
 import tempfile
 from collections import defaultdict, deque
 from dataclasses import asdict, dataclass, field
@@ -48,6 +68,14 @@ from trigkit.firmware.tools import require_tool, run_tool
 
 LABEL = "estimate (yosys, no place & route)"
 LIBRARY = "yosys techlibs/xilinx/cells_sim.v specify delays (Artix-7, prjxray-db)"
+US_PLUS_LIBRARY = ("FloPoCo VirtexUltrascalePlus.hpp (xcvu3p-2) LUT/FF/CARRY8 delays; "
+                   "setup and MUXF from yosys techlibs/xilinx/cells_sim.v (Artix-7)")
+CELL_SETS = ("artix7", "ultrascale+")
+
+# FloPoCo src/Targets/VirtexUltrascalePlus.hpp (OreganeD/flopoco-mpt-ilp @ f5d7e29), in ns
+US_LUT2, US_LUT6, US_FF_CLK_Q = 0.050, 0.148, 0.150
+US_CARRY_S_CO, US_CARRY_S_O, US_CARRY_CI_CO, US_CARRY_CI_O = 0.115, 0.116, 0.015, 0.116
+US_NET, US_FANOUT, US_CASCADE, US_LUT_TO_CARRY = 0.180, 1.0 / 65, 0.026, 0.011
 NETLIST_NAME = "netlist.json"
 # cell types whose techlib model has no timing arcs, timed like a sibling that has them
 ALIASES = {"MUXF9": "MUXF8"}
@@ -58,20 +86,59 @@ Pin = tuple[str, int]  # (port, bit index)
 
 @dataclass(frozen=True)
 class TimingModel:
-    """The documented assumptions of the estimate (see the module docstring). ``cell_scale``
-    multiplies every techlib delay (1.0: the Artix-7 numbers as they are)."""
+    """The documented assumptions of the estimate (see the module docstring). ``cells``: the cell
+    delays (``artix7``: the techlib as it is; ``ultrascale+``: FloPoCo's numbers); ``cell_scale``
+    multiplies every cell delay; ``cascade_ns`` / ``lut_to_carry_ns``: the dedicated carry
+    cascade CO -> CI and LUT -> carry S wires (0: free). Presets: :func:`timing_model_for`."""
 
     net_ns: float = 0.3
     fanout_ns: float = 0.0
     cell_scale: float = 1.0
     uncertainty: float = 0.1
+    cells: str = "artix7"
+    cascade_ns: float = 0.0
+    lut_to_carry_ns: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("net_ns", "fanout_ns", "cell_scale"):
+        if self.cells not in CELL_SETS:
+            raise TrigkitError(f"timing model: cells '{self.cells}' unknown; valid: {', '.join(CELL_SETS)}")
+        for name in ("net_ns", "fanout_ns", "cell_scale", "cascade_ns", "lut_to_carry_ns"):
             if not getattr(self, name) >= 0:
                 raise TrigkitError(f"timing model: {name} {getattr(self, name)} must be >= 0")
         if not 0 <= self.uncertainty < 1:
             raise TrigkitError(f"timing model: uncertainty {self.uncertainty} must be in [0, 1)")
+
+
+TIMING_PRESETS: dict[str, TimingModel] = {
+    "7series": TimingModel(),
+    "ultrascale+": TimingModel(net_ns=US_NET, fanout_ns=US_FANOUT, cells="ultrascale+",
+                               cascade_ns=US_CASCADE, lut_to_carry_ns=US_LUT_TO_CARRY),
+}
+_FAMILIES = (  # (part-name pattern, preset)
+    (re.compile(r"^xc7[akvzs]"), "7series"),
+    (re.compile(r"^(xcvu\d+p|xcku\d+p|xczu|xcau)"), "ultrascale+"),
+)
+FAMILY_HELP = "7series: xc7a/xc7k/xc7v/xc7z/xc7s; ultrascale+: xcvu*p, xcku*p, xczu*, xcau*"
+
+
+def timing_model_for(part: str, choice: str = "auto") -> TimingModel:
+    """The timing preset for an FPGA part (``choice`` 'auto') or the one named by ``choice``."""
+    c = choice.strip().lower()
+    if c != "auto":
+        if c not in TIMING_PRESETS:
+            raise TrigkitError(f"--timing-model '{choice}' unknown; valid: auto, {', '.join(TIMING_PRESETS)}")
+        return TIMING_PRESETS[c]
+    p = part.strip().lower()
+    for pattern, name in _FAMILIES:
+        if pattern.match(p):
+            return TIMING_PRESETS[name]
+    raise TrigkitError(f"part '{part}': no RTL timing preset for its family (known: {FAMILY_HELP}); "
+                       f"name one with --timing-model {' / '.join(TIMING_PRESETS)}")
+
+
+def timing_preset_name(model: TimingModel) -> str:
+    """The preset's name, or 'custom'."""
+    return next((n for n, m in TIMING_PRESETS.items() if m == model), "custom")
 
 
 @dataclass(frozen=True)
@@ -105,6 +172,7 @@ class TimingResult:
     uncertainty: float
     library: str = LIBRARY
     source: str = LABEL
+    cells: str = "artix7"
 
     @property
     def fmax_mhz(self) -> float:
@@ -201,6 +269,31 @@ def _library_from(yosys: str) -> dict[str, CellTiming]:
         script.write_text(f"read_verilog -lib -specify +/xilinx/cells_sim.v\nproc\nwrite_json {out}\n")
         run_tool([yosys, "-q", "-s", script], cwd=Path(tmp), log_file=Path(tmp) / "lib.log", timeout_s=300)
         return parse_cell_library(json.loads(out.read_text()))
+
+
+def _us_plus_cell(name: str, t: CellTiming) -> CellTiming:
+    """One cell's timing with FloPoCo's UltraScale+ numbers (module docstring); others as given."""
+    if name.startswith("LUT") or name == "INV":
+        ns = US_LUT2 if name in ("LUT1", "LUT2", "INV") else US_LUT6
+        return CellTiming(t.outputs, {o: tuple((i, ns) for i, _ in a) for o, a in t.arcs.items()},
+                          t.clk_to_q, t.setup)
+    if name.startswith("FD"):
+        return CellTiming(t.outputs, t.arcs, {q: US_FF_CLK_Q for q in t.clk_to_q}, t.setup)
+    if name.startswith("CARRY"):
+        def carry_ns(o: Pin, i: Pin) -> float:
+            if i[0] == "CI":
+                return US_CARRY_CI_CO if o[0] == "CO" else US_CARRY_CI_O
+            return US_CARRY_S_CO if o[0] == "CO" else US_CARRY_S_O
+        return CellTiming(t.outputs, {o: tuple((i, carry_ns(o, i)) for i, _ in a) for o, a in t.arcs.items()},
+                          t.clk_to_q, t.setup)
+    return t
+
+
+def library_for(lib: dict[str, CellTiming], cells: str) -> dict[str, CellTiming]:
+    """``lib`` (the techlib's Artix-7 timing) as the cell set ``cells`` of a :class:`TimingModel`."""
+    if cells == "artix7":
+        return lib
+    return {name: _us_plus_cell(name, t) for name, t in lib.items()}
 
 
 def load_cell_library() -> dict[str, CellTiming]:
@@ -308,7 +401,9 @@ class _Graph:
         if _is_dedicated(dt, dport, self.type_of(sink), sink_port):
             rivals = sum(_is_dedicated(dt, dport, self.type_of(c), p) for c, p, _ in n.loads)
             if rivals == 1:
-                return 0.0
+                if dt.startswith("CARRY"):
+                    return self.model.cascade_ns
+                return self.model.lut_to_carry_ns if self.type_of(sink).startswith("CARRY") else 0.0
         return self.model.net_ns + self.model.fanout_ns * max(len(n.loads) - 1, 0)
 
     def arrivals(self) -> dict[int, _Step]:
@@ -364,6 +459,7 @@ def analyse_netlist(
 ) -> TimingResult:
     """Longest register-to-register path of a flattened yosys JSON netlist (see module docstring)."""
     model = model or TimingModel()
+    library = library_for(library, model.cells)
     g = _Graph(_top_module(netlist, where)[1], library, model, where)
     steps = g.arrivals()
     worst: tuple[float, int, str, Pin, float] | None = None  # (ns incl. setup, bit, cell, pin, setup)
@@ -387,13 +483,17 @@ def analyse_netlist(
     etype = g.type_of(end_cell)
     net = g.hop(b, end_cell, end_pin)
     path = [f"{etype} setup {end_pin} {su:.3f} (+net {net:.3f})"]
-    cell_ns, route_ns, hops, levels = su, net, int(net > 0), 0
+
+    def routed(x: float) -> int:  # a general-routing hop (not a dedicated carry/LUT->S wire)
+        return int(x > 0 and x >= model.net_ns)
+
+    cell_ns, route_ns, hops, levels = su, net, routed(net), 0
     cur: int | None = b
     start = ""
     while cur is not None:
         st = steps[cur]
         path.append(f"{st.label} {st.cell_ns:.3f}" + (f" (+net {st.net_ns:.3f})" if st.src is not None else ""))
-        cell_ns, route_ns, hops = cell_ns + st.cell_ns, route_ns + st.net_ns, hops + int(st.net_ns > 0)
+        cell_ns, route_ns, hops = cell_ns + st.cell_ns, route_ns + st.net_ns, hops + routed(st.net_ns)
         if st.src is None:
             start = g.nets[cur].name or st.label
         else:
@@ -405,6 +505,7 @@ def analyse_netlist(
         endpoint=f"{g.register_name(end_cell)} ({etype}.{end_pin})", path=tuple(reversed(path)),
         per_register=dict(sorted(per_reg.items())), endpoints=n_end, net_ns=model.net_ns,
         fanout_ns=model.fanout_ns, cell_scale=model.cell_scale, uncertainty=model.uncertainty,
+        library=LIBRARY if model.cells == "artix7" else US_PLUS_LIBRARY, cells=model.cells,
     )
 
 
