@@ -301,28 +301,18 @@ def _paths(d: Decisions) -> dict[str, np.ndarray]:
 
 def summarize_signal(s: SampleEvents, cl: float, edges: dict[str, np.ndarray] | None = None,
                      prescale_mode: str = "counter") -> SignalSummary:
+    """Efficiencies and curves per path: from the 0/1 decisions (``counter``) or from each event's
+    probability of surviving the prescales (``expected``)."""
+    edges = {**DEFAULT_EDGES, **(edges or {})}
+    w = None if uniform_weights(s.weight) else np.asarray(s.weight, np.float64)
     if prescale_mode == "expected":
-        return _summarize_signal_expected(s, cl, edges)
-    edges = {**DEFAULT_EDGES, **(edges or {})}
-    masks = _paths(s.decisions)
-    w = None if uniform_weights(s.weight) else np.asarray(s.weight, np.float64)
-    eff = {name: Efficiency.of(m, cl, w) for name, m in masks.items()}
+        values, eff_of, curve_of = path_probabilities(s.decisions), Efficiency.expected, Curve.expected
+    else:
+        values, eff_of, curve_of = _paths(s.decisions), Efficiency.of, Curve.of
+    eff = {name: eff_of(v, cl, w) for name, v in values.items()}
     curve_paths = [*s.decisions.hlt_names, OR_NAME]
     curves = {
-        var: {p: Curve.of(var, x, masks[p], edges[var], cl, w) for p in curve_paths}
-        for var, x in (("mhh", s.mhh), ("lead_pt", s.lead_pt), ("ht", s.ht))
-    }
-    return SignalSummary(s.name, len(s), eff, curves, w is not None)
-
-
-def _summarize_signal_expected(s: SampleEvents, cl: float, edges: dict[str, np.ndarray] | None) -> SignalSummary:
-    edges = {**DEFAULT_EDGES, **(edges or {})}
-    probs = path_probabilities(s.decisions)
-    w = None if uniform_weights(s.weight) else np.asarray(s.weight, np.float64)
-    eff = {name: Efficiency.expected(p, cl, w) for name, p in probs.items()}
-    curve_paths = [*s.decisions.hlt_names, OR_NAME]
-    curves = {
-        var: {p: Curve.expected(var, x, probs[p], edges[var], cl, w) for p in curve_paths}
+        var: {p: curve_of(var, x, values[p], edges[var], cl, w) for p in curve_paths}
         for var, x in (("mhh", s.mhh), ("lead_pt", s.lead_pt), ("ht", s.ht))
     }
     return SignalSummary(s.name, len(s), eff, curves, w is not None or any(e.weighted for e in eff.values()))
