@@ -105,3 +105,62 @@ def test_agreement_table_lists_triggers_without_a_recorded_bit(tt_batch) -> None
     for name in menu.hlt:
         both_pass, both_fail, emu_only, rec_only = (int(x) for x in rows[name][2:])
         assert both_pass + both_fail + emu_only + rec_only == len(tt_batch)
+
+
+@pytest.mark.skipif(not DIMUON.exists(), reason="dimuon sample not present")
+def test_recorded_l1_seeds_gate_hlt_by_the_files_l1_bits() -> None:
+    """--l1-seeds recorded: HLT = its filters AND the OR of its recorded seed bits (hand count)."""
+    from trigkit.events.nanoaod import read_nanoaod
+
+    b = read_nanoaod(DIMUON)
+    seeds = ["L1_SingleMu22", "L1_DoubleMu8_SQ"]
+    menu = parse_menu(f"""
+name: d
+l1:
+  L1_SingleMu22: {{ht: {{min: 1.0e9}}}}
+  L1_DoubleMu8_SQ: {{ht: {{min: 1.0e9}}}}
+hlt:
+  HLT_PFHT30: {{seeds: [{', '.join(seeds)}], ht: {{min: 30, jet_pt: 30, jet_abs_eta: 2.5}}}}
+  HLT_AnyHT30: {{ht: {{min: 30, jet_pt: 30, jet_abs_eta: 2.5}}}}
+""")
+    emulated = compare_to_recorded(menu, [b])
+    recorded = compare_to_recorded(menu, [b], l1_seeds="recorded")
+    # the emulated L1 never fires (HT > 1e9), so the seeded path never fires either
+    assert emulated.l1_seeds == "emulated" and recorded.l1_seeds == "recorded"
+    import awkward as ak
+
+    pt, eta = b.jets.pt, abs(b.jets.eta)
+    ht = ak.to_numpy(ak.sum(ak.where((pt >= 30) & (eta <= 2.5), pt, 0.0), axis=1)) >= 30
+    seed_or = np.asarray(b.triggers[seeds[0]], bool) | np.asarray(b.triggers[seeds[1]], bool)
+    rec = {p.name: p for p in recorded.paths}
+    # no recorded bit for these HLT names: compare through the emulated decisions instead
+    assert "HLT_PFHT30" in recorded.not_recorded and "HLT_AnyHT30" in recorded.not_recorded
+    assert rec["L1_SingleMu22"].confusion[1].sum() == int(np.sum(b.triggers["L1_SingleMu22"]))
+    from trigkit.emulator.compiled import compile_menu
+    from trigkit.emulator.nanoaod import _unseeded, with_recorded_seeds
+    from trigkit.emulator.pipeline import evaluate_batch
+    from trigkit.emulator.stages import apply_stages
+
+    cm = compile_menu(menu)
+    d = apply_stages(cm, evaluate_batch(cm, b, baseline=False).raw)
+    filters = evaluate_batch(compile_menu(_unseeded(menu)), b, baseline=False).raw[:, cm.n_l1:]
+    out = with_recorded_seeds(menu, d, filters, b.triggers, "dimuon")
+    assert not d.hlt[:, 0].any()  # emulated seeds never fire
+    assert np.array_equal(out.hlt[:, 0], ht & seed_or) and (ht & seed_or).any()
+    assert np.array_equal(out.hlt[:, 1], ht)  # unseeded: no seed requirement on recorded events
+
+
+def test_recorded_l1_seeds_absent_in_file_is_a_clear_error(tt_batch) -> None:
+    from trigkit.errors import TrigkitError
+
+    with pytest.raises(TrigkitError, match=r"nano_tt_v12.root: --l1-seeds recorded: seed\(s\) .*not recorded in the file \(0 L1 bits"):
+        compare_to_recorded(load_menu("nano_tt_v12"), [tt_batch], l1_seeds="recorded")
+
+
+def test_cli_rejects_unknown_l1_seeds_before_reading(tmp_path, capsys) -> None:
+    from trigkit.cli import main
+
+    out = tmp_path / "nano"
+    rc = main(["emulate", "--menu", "nano_tt_v12", "--nanoaod", str(TT), "--l1-seeds", "both", "--out", str(out)])
+    assert rc == 1 and not out.exists()
+    assert "--l1-seeds must be one of emulated, recorded, got 'both'" in capsys.readouterr().err

@@ -57,6 +57,9 @@ def emulate(
     workers: int | None = typer.Option(None, "--workers", help="Run files on a dask LocalCluster with N workers."),
     scheduler: str | None = typer.Option(None, "--scheduler", help="Connect to a dask scheduler ADDRESS."),
     objects: str = typer.Option("offline", "--objects", help="NanoAOD objects: offline or trigobj."),
+    l1_seeds: str = typer.Option(
+        "emulated", "--l1-seeds",
+        help="NanoAOD agreement: seed the HLT paths with the menu's emulated L1 or the file's recorded L1_* bits."),
     bench_json: Path | None = typer.Option(None, "--bench-json", help="`trigkit bench gpu` JSON for HLT latency."),
     batch_size: int | None = typer.Option(
         None, "--hlt-batch", "--batch-size",
@@ -97,6 +100,7 @@ def emulate(
     signal, background, nanoaod = split_file_args(list(ctx.args))
     req = EmulateRequest(
         menu=menu, signal=tuple(signal), background=tuple(background), nanoaod=tuple(nanoaod), objects=objects,
+        l1_seeds=l1_seeds,
         inst_lumi=lumi, workers=workers, scheduler=scheduler, btag_bundle=btag_bundle, btag_model=btag_model,
         l1_bundle=l1_bundle, l1_model=l1_model, prescale_mode=prescale_mode,
         budget=BudgetRequest(era=era, l1_latency_cycles=l1_latency_cycles, l1_clock_mhz=l1_clock_mhz,

@@ -21,7 +21,7 @@ from trigkit.emulator.budget import (
     hlt_jets_quantile,
 )
 from trigkit.emulator.compiled import compile_menu
-from trigkit.emulator.nanoaod import NanoAgreement, compare_to_recorded
+from trigkit.emulator.nanoaod import L1_SEEDS, NanoAgreement, compare_to_recorded
 from trigkit.emulator.pipeline import iter_file, run_files
 from trigkit.emulator.prescale_expected import PRESCALE_MODES
 from trigkit.emulator.result import MenuResult, SampleEvents, build_result
@@ -56,6 +56,7 @@ class EmulateRequest:
     background: tuple[Path, ...] = ()
     nanoaod: tuple[Path, ...] = ()
     objects: str = "offline"
+    l1_seeds: str = "emulated"  # NanoAOD agreement: HLT seeds from the emulated or the recorded L1
     inst_lumi: float = 2.0e34
     cl: float = 0.683
     workers: int | None = None
@@ -189,6 +190,8 @@ def run_emulation(req: EmulateRequest, progress: Callable[[str], None] | None = 
     for p in (*req.signal, *req.background, *req.nanoaod):
         if not Path(p).is_file():
             raise TrigkitError(f"{p}: no such events file")
+    if req.l1_seeds not in L1_SEEDS:
+        raise TrigkitError(f"--l1-seeds must be one of {', '.join(L1_SEEDS)}, got '{req.l1_seeds}'")
     if req.prescale_mode not in PRESCALE_MODES:
         raise TrigkitError(f"--prescale-mode must be one of {', '.join(PRESCALE_MODES)}, got '{req.prescale_mode}'")
     res = None
@@ -217,5 +220,5 @@ def run_emulation(req: EmulateRequest, progress: Callable[[str], None] | None = 
         if req.objects not in ("offline", "trigobj"):
             raise TrigkitError(f"--objects must be offline or trigobj, got '{req.objects}'")
         batches = [b for p in req.nanoaod for b in iter_file(p)]
-        agreement = compare_to_recorded(menu, batches, req.objects)  # type: ignore[arg-type]
+        agreement = compare_to_recorded(menu, batches, req.objects, req.l1_seeds)  # type: ignore[arg-type]
     return res, agreement

@@ -4,6 +4,11 @@ Objects: ``offline`` (the ``Jet``/``FatJet`` collections, with their PNet/DeepJe
 ``trigobj`` (jets built from ``TrigObj`` entries with ``id == 1``, pt-ordered, no b-tag scores:
 score cuts on them fail). Offline jets are not the HLT's PF jets (different calibration,
 pileup mitigation and b-tag training), so agreement below 100 % is expected near thresholds.
+
+L1 seeds of the HLT paths: ``emulated`` (the menu's L1 on the same objects, as in ``trigkit
+emulate``) or ``recorded`` (the file's own ``L1_*`` bits), which isolates the HLT emulation from
+the L1 one. With ``recorded``, a path without seeds has no seed requirement (every event in a
+file passed some L1 seed), and every seed a path names must be recorded in the file.
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ from trigkit.emulator.columns import sort_by_pt
 from trigkit.emulator.compiled import compile_menu
 from trigkit.emulator.pipeline import evaluate_batch
 from trigkit.emulator.schema import Menu
-from trigkit.emulator.stages import Decisions, apply_stages
+from trigkit.emulator.stages import Decisions, apply_stages, prescale_mask
 from trigkit.errors import TrigkitError
 from trigkit.events.batch import EventBatch
 
 Objects = Literal["offline", "trigobj"]
+L1Seeds = Literal["emulated", "recorded"]
+L1_SEEDS = ("emulated", "recorded")
 TRIGOBJ_JET_ID = 1
 
 
@@ -48,6 +55,7 @@ class NanoAgreement:
     objects: str
     paths: list[PathAgreement]
     not_recorded: list[str]  # menu triggers without a recorded bit
+    l1_seeds: str = "emulated"  # where the HLT paths' L1 seeds came from
 
 
 def trigobj_jets(batch: EventBatch) -> EventBatch:
@@ -66,7 +74,8 @@ def confusion_matrix(recorded: np.ndarray, emulated: np.ndarray) -> np.ndarray:
     return np.array([[np.sum(~r & ~e), np.sum(~r & e)], [np.sum(r & ~e), np.sum(r & e)]], dtype=np.int64)
 
 
-def agreement(decisions: Decisions, triggers: dict[str, np.ndarray], source: str, objects: str) -> NanoAgreement:
+def agreement(decisions: Decisions, triggers: dict[str, np.ndarray], source: str, objects: str,
+              l1_seeds: str = "emulated") -> NanoAgreement:
     rows, missing = [], []
     for names, bits in ((decisions.hlt_names, decisions.hlt), (decisions.l1_names, decisions.l1)):
         for i, name in enumerate(names):
@@ -76,22 +85,57 @@ def agreement(decisions: Decisions, triggers: dict[str, np.ndarray], source: str
             rec = np.asarray(triggers[name], bool)
             cm = confusion_matrix(rec, bits[:, i])
             rows.append(PathAgreement(name, len(rec), float(np.mean(rec == bits[:, i])), cm))
-    return NanoAgreement(source, objects, rows, missing)
+    return NanoAgreement(source, objects, rows, missing, l1_seeds)
 
 
-def compare_to_recorded(menu: Menu, batches: list[EventBatch], objects: Objects = "offline") -> NanoAgreement:
-    """Emulate ``menu`` on the batches (in order) and compare per path with the recorded bits."""
+def _unseeded(menu: Menu) -> Menu:
+    """``menu`` with every HLT path's seeds removed: its raw bit is then its filters alone."""
+    hlt = {name: path.model_copy(update={"seeds": []}) for name, path in menu.hlt.items()}
+    return menu.model_copy(update={"hlt": hlt})
+
+
+def with_recorded_seeds(menu: Menu, decisions: Decisions, filters: np.ndarray,
+                        triggers: dict[str, np.ndarray], source: str) -> Decisions:
+    """``decisions`` with each HLT path re-seeded by the recorded L1 bits: its filters (``filters``,
+    one column per path) AND the OR of its recorded seeds, then its prescale."""
+    hlt = np.zeros_like(decisions.hlt)
+    for p, path in enumerate(menu.hlt.values()):
+        absent = [s for s in path.seeds if s not in triggers]
+        if absent:
+            recorded = sorted(k for k in triggers if k.startswith("L1_"))
+            raise TrigkitError(
+                f"{source}: --l1-seeds recorded: seed(s) {', '.join(absent)} of {menu.hlt_names[p]} not "
+                f"recorded in the file ({len(recorded)} L1 bits recorded"
+                f"{': ' + ', '.join(recorded[:8]) + (' ...' if len(recorded) > 8 else '') if recorded else ''})")
+        seeded = (np.any([np.asarray(triggers[s], bool) for s in path.seeds], axis=0) if path.seeds
+                  else np.ones(len(filters), dtype=bool))
+        hlt[:, p] = prescale_mask(seeded, path.prescale) & filters[:, p]
+    return replace(decisions, hlt=hlt, hlt_accept=hlt.any(axis=1))
+
+
+def compare_to_recorded(menu: Menu, batches: list[EventBatch], objects: Objects = "offline",
+                        l1_seeds: L1Seeds = "emulated") -> NanoAgreement:
+    """Emulate ``menu`` on the batches (in order) and compare per path with the recorded bits;
+    ``l1_seeds`` says where the HLT paths' seeds come from (module docstring)."""
     if not batches:
         raise TrigkitError("no NanoAOD events to compare")
+    if l1_seeds not in L1_SEEDS:
+        raise TrigkitError(f"--l1-seeds must be one of {', '.join(L1_SEEDS)}, got '{l1_seeds}'")
     cmenu = compile_menu(menu)
-    raws, trig = [], []
+    cfilters = compile_menu(_unseeded(menu)) if l1_seeds == "recorded" else None
+    raws, filters, trig = [], [], []
     for b in batches:
         if not b.triggers:
             raise TrigkitError(f"{b.source or 'events'}: no recorded HLT_*/L1_* bits to compare with")
         b = trigobj_jets(b) if objects == "trigobj" else b
         raws.append(evaluate_batch(cmenu, b, baseline=False).raw)
+        if cfilters is not None:
+            filters.append(evaluate_batch(cfilters, b, baseline=False).raw[:, cmenu.n_l1:])
         trig.append(b.triggers)
     decisions = apply_stages(cmenu, np.concatenate(raws))
     common = set.intersection(*(set(t) for t in trig))
     triggers = {k: np.concatenate([t[k] for t in trig]) for k in common}
-    return agreement(decisions, triggers, batches[0].source, objects)
+    source = batches[0].source
+    if cfilters is not None:
+        decisions = with_recorded_seeds(menu, decisions, np.concatenate(filters), triggers, source)
+    return agreement(decisions, triggers, source, objects, l1_seeds)

@@ -75,7 +75,7 @@ def _budget(b: BudgetTable) -> dict[str, Any]:
 
 def agreement_dict(a: NanoAgreement) -> dict[str, Any]:
     return _clean({
-        "source": a.source, "objects": a.objects, "not_recorded": a.not_recorded,
+        "source": a.source, "objects": a.objects, "l1_seeds": a.l1_seeds, "not_recorded": a.not_recorded,
         "paths": {p.name: {"n_events": p.n_events, "agree": p.agree, "confusion_rec_x_emu": p.confusion,
                            "recorded_rate": p.recorded_rate, "emulated_rate": p.emulated_rate} for p in a.paths},
     })
