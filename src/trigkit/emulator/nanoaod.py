@@ -121,21 +121,22 @@ def compare_to_recorded(menu: Menu, batches: list[EventBatch], objects: Objects 
         raise TrigkitError("no NanoAOD events to compare")
     if l1_seeds not in L1_SEEDS:
         raise TrigkitError(f"--l1-seeds must be one of {', '.join(L1_SEEDS)}, got '{l1_seeds}'")
-    cmenu = compile_menu(menu)
-    cfilters = compile_menu(_unseeded(menu)) if l1_seeds == "recorded" else None
-    raws, filters, trig = [], [], []
+    recorded = l1_seeds == "recorded"
+    # with recorded seeds, one pass of the unseeded menu gives the emulated L1 bits and each HLT
+    # path's filters alone; with_recorded_seeds then gates the filters by the recorded seeds
+    cmenu = compile_menu(_unseeded(menu) if recorded else menu)
+    raws, trig = [], []
     for b in batches:
         if not b.triggers:
             raise TrigkitError(f"{b.source or 'events'}: no recorded HLT_*/L1_* bits to compare with")
         b = trigobj_jets(b) if objects == "trigobj" else b
         raws.append(evaluate_batch(cmenu, b, baseline=False).raw)
-        if cfilters is not None:
-            filters.append(evaluate_batch(cfilters, b, baseline=False).raw[:, cmenu.n_l1:])
         trig.append(b.triggers)
-    decisions = apply_stages(cmenu, np.concatenate(raws))
+    raw = np.concatenate(raws)
+    decisions = apply_stages(cmenu, raw)
     common = set.intersection(*(set(t) for t in trig))
     triggers = {k: np.concatenate([t[k] for t in trig]) for k in common}
     source = batches[0].source
-    if cfilters is not None:
-        decisions = with_recorded_seeds(menu, decisions, np.concatenate(filters), triggers, source)
+    if recorded:
+        decisions = with_recorded_seeds(menu, decisions, raw[:, cmenu.n_l1:], triggers, source)
     return agreement(decisions, triggers, source, objects, l1_seeds)
