@@ -146,6 +146,17 @@ def _deterministic(prob: np.ndarray) -> bool:
     return bool(np.all((prob == 0.0) | (prob == 1.0)))
 
 
+def _bins(x: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int, int]:
+    """(finite mask, bin index of each finite x, underflow, overflow, non-finite count): bins as
+    ``np.histogram``'s, with the underflow folded into the first bin and the overflow into the last."""
+    x = np.asarray(x, np.float64)
+    ok = np.isfinite(x)
+    xs = x[ok]
+    idx = np.clip(np.searchsorted(edges, xs, side="right") - 1, 0, len(edges) - 2)
+    return (ok, idx, int(np.count_nonzero(xs < edges[0])), int(np.count_nonzero(xs > edges[-1])),
+            int(np.count_nonzero(~ok)))
+
+
 @dataclass(frozen=True)
 class Curve:
     """Efficiency in bins of ``variable`` (edges in GeV). The first bin also holds the underflow
@@ -172,14 +183,8 @@ class Curve:
     def of(cls, variable: str, x: np.ndarray, mask: np.ndarray, edges: np.ndarray, cl: float,
            weight: np.ndarray | None = None) -> Curve:
         edges = np.asarray(edges, float)
-        x = np.asarray(x, np.float64)
         nb = len(edges) - 1
-        ok = np.isfinite(x)
-        xs = x[ok]
-        idx = np.searchsorted(edges, xs, side="right") - 1
-        under = int(np.count_nonzero(xs < edges[0]))
-        over = int(np.count_nonzero(xs > edges[-1]))
-        idx = np.clip(idx, 0, nb - 1)
+        ok, idx, under, over, nonfinite = _bins(x, edges)
         m = np.asarray(mask, bool)[ok]
         total = np.bincount(idx, minlength=nb)
         passed = np.bincount(idx[m], minlength=nb)
@@ -190,11 +195,11 @@ class Curve:
             lo, hi = clopper_pearson(passed, total, cl)
             with np.errstate(invalid="ignore", divide="ignore"):
                 value = np.where(total > 0, passed / np.maximum(total, 1), np.nan)
-            return cls(variable, edges, passed, total, value, lo, hi, under, over, int(np.count_nonzero(~ok)),
+            return cls(variable, edges, passed, total, value, lo, hi, under, over, nonfinite,
                        False, sw, swp, total.astype(np.float64))
         sw2 = np.bincount(idx, weights=w[ok] ** 2, minlength=nb)
         value, lo, hi, n_eff = weighted_efficiency(sw, swp, sw2, cl)
-        return cls(variable, edges, passed, total, value, lo, hi, under, over, int(np.count_nonzero(~ok)),
+        return cls(variable, edges, passed, total, value, lo, hi, under, over, nonfinite,
                    True, sw, swp, n_eff)
 
     @classmethod
@@ -205,20 +210,16 @@ class Curve:
         if _deterministic(prob):
             return cls.of(variable, x, prob == 1.0, edges, cl, weight)
         edges = np.asarray(edges, float)
-        x = np.asarray(x, np.float64)
         nb = len(edges) - 1
-        ok = np.isfinite(x)
-        xs = x[ok]
-        idx = np.clip(np.searchsorted(edges, xs, side="right") - 1, 0, nb - 1)
-        w = (np.ones(len(x)) if weight is None else np.asarray(weight, np.float64))[ok]
+        ok, idx, under, over, nonfinite = _bins(x, edges)
+        w = (np.ones(len(ok)) if weight is None else np.asarray(weight, np.float64))[ok]
         p = prob[ok]
         total = np.bincount(idx, minlength=nb)
         passed = np.bincount(idx[p > 0], minlength=nb)
         sw = np.bincount(idx, weights=w, minlength=nb)
         swp = np.bincount(idx, weights=w * p, minlength=nb)
         value, lo, hi, n_eff = weighted_efficiency(sw, swp, np.bincount(idx, weights=w**2, minlength=nb), cl)
-        return cls(variable, edges, passed, total, value, lo, hi, int(np.count_nonzero(xs < edges[0])),
-                   int(np.count_nonzero(xs > edges[-1])), int(np.count_nonzero(~ok)), True, sw, swp, n_eff)
+        return cls(variable, edges, passed, total, value, lo, hi, under, over, nonfinite, True, sw, swp, n_eff)
 
 
 @dataclass(frozen=True)
@@ -318,6 +319,18 @@ def summarize_signal(s: SampleEvents, cl: float, edges: dict[str, np.ndarray] | 
     return SignalSummary(s.name, len(s), eff, curves, w is not None or any(e.weighted for e in eff.values()))
 
 
+def _rate_weights(b: SampleEvents, inst_lumi: float) -> np.ndarray:
+    """Each event's weight as a rate in Hz at ``inst_lumi``."""
+    return b.weight / b.lumi_pb * inst_lumi * PB_TO_CM2
+
+
+def _overlap(both: np.ndarray) -> np.ndarray:
+    """Rows normalised by their diagonal (NaN where a path has no rate)."""
+    diag = np.diag(both).copy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(diag[:, None] > 0, both / diag[:, None], np.nan)
+
+
 def _ul_unit_hz(w_hz: np.ndarray) -> float:
     """Mean per-event rate weight (Hz) of one sample, the rate one average event stands for."""
     return float(np.mean(np.abs(w_hz))) if len(w_hz) else float("nan")
@@ -335,7 +348,7 @@ def summarize_rates(backgrounds: list[SampleEvents], inst_lumi: float,
         return _summarize_rates_expected(backgrounds, inst_lumi)
     hlt = np.concatenate([b.decisions.hlt for b in backgrounds])
     masks = {k: np.concatenate([_paths(b.decisions)[k] for b in backgrounds]) for k in _paths(backgrounds[0].decisions)}
-    per_sample_hz = [b.weight / b.lumi_pb * inst_lumi * PB_TO_CM2 for b in backgrounds]
+    per_sample_hz = [_rate_weights(b, inst_lumi) for b in backgrounds]
     w_hz = np.concatenate(per_sample_hz)
     # conservative across samples: the largest mean weight (see module docstring)
     unit = max((_ul_unit_hz(x) for x in per_sample_hz if len(x)), default=float("nan"))
@@ -353,16 +366,13 @@ def summarize_rates(backgrounds: list[SampleEvents], inst_lumi: float,
             rates[key] = RateSummary(key, r, err, pure, float((w_hz * share).sum()), ul)
         else:
             rates[key] = RateSummary(key, r, err, upper_hz=ul)
-    both = (hlt.T.astype(np.float64) * w_hz) @ hlt.astype(np.float64)
-    diag = np.diag(both).copy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        overlap = np.where(diag[:, None] > 0, both / diag[:, None], np.nan)
-    return rates, overlap
+    return rates, _overlap((hlt.T.astype(np.float64) * w_hz) @ hlt.astype(np.float64))
 
 
-def _expected_rate(key: str, w_hz: np.ndarray, p: np.ndarray, unit: float) -> RateSummary:
-    """sum(w p) +- sqrt(sum (w p)^2); summed over the events with p > 0 only, so that 0/1
-    probabilities give the counter mode's sums bit for bit."""
+def _rate(key: str, w_hz: np.ndarray, p: np.ndarray, unit: float) -> RateSummary:
+    """sum(w p) +- sqrt(sum (w p)^2) for pass probabilities ``p`` (0/1 for the counter mode's bits);
+    summed over the events with p > 0 only, so that 0/1 probabilities give the sums over the
+    passing events bit for bit."""
     m = p > 0
     wp = w_hz[m] * p[m]
     return RateSummary(key, float(wp.sum()), float(np.sqrt((wp**2).sum())),
@@ -375,25 +385,22 @@ def _summarize_rates_expected(backgrounds: list[SampleEvents],
     per = [path_probabilities(b.decisions) for b in backgrounds]
     probs = {k: np.concatenate([q[k] for q in per]) for k in per[0]}
     hlt = np.concatenate([hlt_probabilities(b.decisions) for b in backgrounds])
-    per_sample_hz = [b.weight / b.lumi_pb * inst_lumi * PB_TO_CM2 for b in backgrounds]
+    per_sample_hz = [_rate_weights(b, inst_lumi) for b in backgrounds]
     w_hz = np.concatenate(per_sample_hz)
     unit = max((_ul_unit_hz(x) for x in per_sample_hz if len(x)), default=float("nan"))
     names = backgrounds[0].decisions.hlt_names
     pure, shared = pure_probabilities(hlt), shared_probabilities(hlt)
     rates: dict[str, RateSummary] = {}
     for key, p in probs.items():
-        r = _expected_rate(key, w_hz, p, unit)
+        r = _rate(key, w_hz, p, unit)
         if key in names:
             i = names.index(key)
-            r = replace(r, pure_hz=_expected_rate(key, w_hz, pure[:, i], unit).rate_hz,
+            r = replace(r, pure_hz=_rate(key, w_hz, pure[:, i], unit).rate_hz,
                         shared_hz=float((w_hz * shared[:, i]).sum()))
         rates[key] = r
     both = (hlt.T * w_hz) @ hlt  # off-diagonal: sum w p_i p_j (independent prescalers)
     both[np.diag_indices_from(both)] += (hlt * (1.0 - hlt)).T @ w_hz  # diagonal: sum w p_i
-    diag = np.diag(both).copy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        overlap = np.where(diag[:, None] > 0, both / diag[:, None], np.nan)
-    return rates, overlap
+    return rates, _overlap(both)
 
 
 def rates_by_sample(backgrounds: list[SampleEvents], inst_lumi: float,
@@ -401,18 +408,12 @@ def rates_by_sample(backgrounds: list[SampleEvents], inst_lumi: float,
     """Each background sample's own contribution to every trigger's rate (they add up to the
     total rate, as the weights do)."""
     out: dict[str, dict[str, RateSummary]] = {}
-    if prescale_mode == "expected":
-        for b in backgrounds:
-            w_hz = b.weight / b.lumi_pb * inst_lumi * PB_TO_CM2
-            unit = _ul_unit_hz(w_hz)
-            out[b.name] = {k: _expected_rate(k, w_hz, p, unit) for k, p in path_probabilities(b.decisions).items()}
-        return out
     for b in backgrounds:
-        w_hz = b.weight / b.lumi_pb * inst_lumi * PB_TO_CM2
+        w_hz = _rate_weights(b, inst_lumi)
         unit = _ul_unit_hz(w_hz)
-        out[b.name] = {k: RateSummary(k, float(w_hz[m].sum()), float(np.sqrt((w_hz[m] ** 2).sum())),
-                                      upper_hz=_upper(int(np.count_nonzero(m)), unit))
-                       for k, m in _paths(b.decisions).items()}
+        probs = (path_probabilities(b.decisions) if prescale_mode == "expected"
+                 else {k: m.astype(np.float64) for k, m in _paths(b.decisions).items()})
+        out[b.name] = {k: _rate(k, w_hz, p, unit) for k, p in probs.items()}
     return out
 
 
