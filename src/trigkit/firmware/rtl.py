@@ -1,8 +1,9 @@
 """RTL path (extra ``fpga``): da4ml -> Verilog -> Verilator cycle-by-cycle sim; yosys resources.
 
 1. :func:`generate_verilog` traces the fixed-point network with da4ml 0.6 (every constant
-   matrix-vector product becomes a distributed-arithmetic adder graph, every cast a bit-exact
-   ``quantize``) and writes a pipelined Verilog project (da4ml's ``VerilogModel``), one register
+   matrix-vector product becomes a distributed-arithmetic adder graph - the shallowest one by
+   default, ``delay_constraint=0`` - every cast a bit-exact ``quantize``; a dense layer with its
+   ReLU gets the shallow form of :mod:`trigkit.firmware.rtl_dense`) and writes a pipelined Verilog project (da4ml's ``VerilogModel``), one register
    stage per ``latency_cutoff`` adder delays (da4ml's own default: 5 at 5 ns).
 2. :func:`build_simulator` verilates the design with a small C++ testbench of ours
    (``verilator --cc --exe --build``) that applies one input vector per clock edge and records the
@@ -49,6 +50,7 @@ __all__ = [
 
 DEFAULT_LATENCY_CUTOFF = 5.0
 DEFAULT_DELAY_MODEL = "da4ml"
+DEFAULT_DELAY_CONSTRAINT = 0  # da4ml hard_dc: shallowest adder trees
 RTL_REPORT_NAME = "rtl_report.json"
 RTL_KINDS = ("dense", "relu", "linear")
 _ROUND = {"AP_TRN": "TRN", "AP_RND": "RND"}
@@ -74,6 +76,7 @@ class RtlDesign:
     reg_bits: int
     latency_cutoff: float
     delay_model: str = "da4ml"  # 'carry': latency_cutoff is ns of estimated logic per stage
+    delay_constraint: int = -1  # da4ml hard_dc of the adder trees (-1: none; reports older than it)
 
     @property
     def in_bw(self) -> int:
@@ -187,17 +190,41 @@ def _check_dense(layer: FirmwareLayer, in_t: FixedType) -> None:
                                "the RTL path needs AP_WRAP or a wider accumulator")
 
 
-def trace_network(network: FirmwareNetwork, upto: int | None = None):  # noqa: ANN201 - da4ml CombLogic
-    """Trace the first ``upto`` layers (default: all RTL-able) into a da4ml ``CombLogic``."""
+def trace_network(network: FirmwareNetwork, upto: int | None = None,
+                  delay_constraint: int = DEFAULT_DELAY_CONSTRAINT):  # noqa: ANN201 - da4ml CombLogic
+    """Trace the first ``upto`` layers (default: all RTL-able) into a da4ml ``CombLogic``.
+
+    ``delay_constraint``: da4ml's ``hard_dc`` for every constant matrix-vector product - how many
+    adder levels an output may have beyond the shallowest possible tree (0: the shallowest, a few
+    % more adders; -1: no limit, da4ml's default). A dense layer and the ReLU after it are traced
+    by :func:`trigkit.firmware.rtl_dense.dense_block` (one constant add, one bit-test cap) where
+    its identities hold."""
+    from trigkit.firmware.rtl_dense import dense_block, dense_last
+
     trace = require("da4ml.trace", "fpga")
     n = rtl_layer_count(network) if upto is None else upto
-    inp = trace.FixedVariableArrayInput(network.n_inputs, hwconf=trace.HWConfig(1, -1, -1))
+    inp = trace.FixedVariableArrayInput(network.n_inputs, hwconf=trace.HWConfig(1, -1, -1),
+                                        solver_options={"hard_dc": int(delay_constraint)})
     x = inp.quantize(*_kif(network.input_t))  # declares the input codes' width (already input_t)
-    for index, layer in enumerate(network.layers[:n]):
-        in_t = network.input_type_of(index)
+    layers = network.layers[:n]
+    index = 0
+    while index < len(layers):
+        layer, in_t = layers[index], network.input_type_of(index)
         where = f"layer '{layer.name}'"
+        nxt = layers[index + 1] if index + 1 < len(layers) else None
         if layer.kind == "dense":
             _check_dense(layer, in_t)
+            if nxt is not None and nxt.kind == "relu" and all(
+                    t.rounding in _ROUND for t in (layer.result_t, nxt.result_t)):
+                fused = dense_block(x, layer, nxt, in_t)
+                if fused is not None:
+                    x, index = fused, index + 2
+                    continue
+            elif layer.result_t.rounding in _ROUND:
+                fused = dense_last(x, layer, in_t)
+                if fused is not None:
+                    x, index = fused, index + 1
+                    continue
             assert layer.weight is not None and layer.bias is not None and layer.accum_t is not None
             acc = _cast(x @ layer.weight.T.astype(np.float64) + layer.bias, layer.accum_t, where)
             x = _cast(acc, layer.result_t, where)
@@ -207,6 +234,7 @@ def trace_network(network: FirmwareNetwork, upto: int | None = None):  # noqa: A
             x = _softmax(x, layer, in_t)
         else:  # linear
             x = _cast(x, layer.result_t, where)
+        index += 1
     return trace.comb_trace(inp, x, keep_dead_inputs=True)
 
 
@@ -237,6 +265,7 @@ def _max_kif(qints) -> tuple[int, int, int]:  # noqa: ANN001
 def generate_verilog(
     network: FirmwareNetwork, out_dir: str | Path, latency_cutoff: float = DEFAULT_LATENCY_CUTOFF,
     top: str = "trignet", delay_model: str = DEFAULT_DELAY_MODEL, timing_model: TimingModel | None = None,
+    delay_constraint: int = DEFAULT_DELAY_CONSTRAINT,
 ) -> RtlDesign:
     """Write a pipelined Verilog project for ``network`` into ``out_dir`` (created).
 
@@ -246,7 +275,7 @@ def generate_verilog(
     pipeline = require("da4ml.trace.pipeline", "fpga")
     codegen = require("da4ml.codegen", "fpga")
     n = rtl_layer_count(network)
-    comb = trace_network(network, n)
+    comb = trace_network(network, n, delay_constraint)
     if delay_model == "carry":
         from trigkit.firmware.rtl_pipeline import delay_pipeline
         from trigkit.firmware.rtl_timing import timing_model_for
@@ -272,7 +301,7 @@ def generate_verilog(
         excluded=tuple(layer.name for layer in network.layers[n:]),
         input_frac=network.input_t.frac, output_frac=network.layers[n - 1].result_t.frac,
         da4ml_lut_estimate=float(pipe.cost), reg_bits=int(pipe.reg_bits),
-        latency_cutoff=float(latency_cutoff), delay_model=delay_model,
+        latency_cutoff=float(latency_cutoff), delay_model=delay_model, delay_constraint=int(delay_constraint),
     )
     (out_dir / "trigkit_design.json").write_text(json.dumps(asdict(design), indent=2))
     return design
