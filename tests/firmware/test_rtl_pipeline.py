@@ -17,11 +17,14 @@ pytest.importorskip("da4ml", reason="da4ml (extra 'fpga') not installed")
 from trigkit.firmware import rtl  # noqa: E402
 from trigkit.firmware.rtl_pipeline import (  # noqa: E402
     annotate,
+    cutoff_for_stages,
     delay_pipeline,
     fanouts,
     op_delays,
     op_delays_for,
+    rebalanced_delays,
     split_pipeline,
+    stage_of_ops,
 )
 from trigkit.firmware.rtl_timing import TIMING_PRESETS  # noqa: E402
 
@@ -105,3 +108,79 @@ def test_auto_cutoffs_of_the_carry_model_are_ns() -> None:
     cands = candidates_by_stages(net, (0.8, 1.5, 100.0), "carry", TIMING_PRESETS["ultrascale+"])
     stages = [s for s, _ in cands]
     assert stages == sorted(set(stages)) and stages[0] == 1 and cands[0][1] == 100.0
+
+
+def test_rebalancing_scales_each_stage_by_its_netlist_path() -> None:
+    comb = _add_bias_relu()
+    d = op_delays(comb, op_delays_for(TIMING_PRESETS["ultrascale+"]))
+    # cut every 0.6 ns: adder, constant add and ReLU each in its own stage (see above)
+    assert stage_of_ops(comb, d, 0.6) == [-1, -1, -1, -1, 0, 1, 2]
+    # stage 0 came out twice as long as the cutoff, stage 1 as long, stage 2 untimed
+    got = rebalanced_delays(comb, d, 0.6, [1.2, 0.6, None])
+    assert got == pytest.approx(d[:4] + [d[4] * 2 ** 0.5, d[5], d[6]])
+    assert rebalanced_delays(comb, d, 0.6, [1.2, 0.3, None], damping=1.0)[4:6] == pytest.approx([2 * d[4], d[5] / 2])
+    with pytest.raises(TrigkitError, match="damping"):
+        rebalanced_delays(comb, d, 0.6, [1.0, 1.0, 1.0], damping=0.0)
+
+
+def test_cutoff_for_stages_is_the_smallest_keeping_the_count() -> None:
+    comb = _add_bias_relu()
+    d = op_delays(comb, op_delays_for(TIMING_PRESETS["ultrascale+"]))
+    for stages in (1, 2, 3):
+        c = cutoff_for_stages(comb, d, stages, tol=0.001)
+        assert len(split_pipeline(comb, d, c).solutions) <= stages
+        assert len(split_pipeline(comb, d, c - 0.002).solutions) > stages
+    assert cutoff_for_stages(comb, d, 1, tol=0.001) == pytest.approx(sum(d), abs=0.001)
+
+
+def test_stage_paths_follow_da4ml_register_names() -> None:
+    from types import SimpleNamespace
+
+    from trigkit.firmware.rtl_cutoff import stage_paths
+
+    timing = SimpleNamespace(per_register={"stage1.model_inp": 1.5, "stage3.model_inp": 0.7, "model_out": 2.0})
+    assert stage_paths(timing, 4) == [1.5, None, 0.7, 2.0]
+
+
+@pytest.mark.fpga_tools
+@pytest.mark.skipif(find_tool("verilator") is None or find_tool("yosys") is None,
+                    reason="verilator and yosys needed")
+def test_rebalanced_flow_keeps_the_best_design_and_stays_bit_exact(tmp_path: Path) -> None:
+    from trigkit.firmware.rtl_flow import run_rtl_flow
+
+    net = dense_relu_net(sizes=(4, 6, 3), seed=0).with_(clock_period_ns=0.5)  # never met: every step runs
+    with pytest.raises(TrigkitError, match="carry"):
+        run_rtl_flow(net, tmp_path / "da4ml", n_samples=50, rebalance=1)
+    rep = run_rtl_flow(net, tmp_path / "carry", n_samples=200, latency_cutoff=0.8, delay_model="carry", rebalance=2)
+    trials = rep.cutoff_search
+    assert [t.rebalance_step for t in trials] == [0, 1, 2]
+    assert all(t.stages <= trials[0].stages and t.critical_path_ns for t in trials)
+    best = min(trials, key=lambda t: t.critical_path_ns)
+    assert rep.timing.critical_path_ns == pytest.approx(best.critical_path_ns)
+    assert rep.design.rebalance_step == best.rebalance_step and rep.design.stages == best.stages
+    assert rep.sim.mismatches == 0 and rep.sim.ii == 1 and rep.sim.latency_cycles == rep.design.stages + 1
+
+
+@pytest.mark.fpga_tools
+@pytest.mark.skipif(find_tool("verilator") is None or find_tool("yosys") is None,
+                    reason="verilator and yosys needed")
+def test_cutoff_search_rebalances_candidates_that_miss(tmp_path: Path) -> None:
+    from trigkit.firmware.rtl_flow import run_rtl_flow
+
+    net = dense_relu_net(sizes=(4, 6, 3), seed=0).with_(clock_period_ns=0.5)
+    rep = run_rtl_flow(net, tmp_path, n_samples=100, cutoffs=(0.8, 100.0), delay_model="carry", rebalance=1)
+    steps = {(t.stages, t.rebalance_step) for t in rep.cutoff_search}
+    assert any(step == 1 for _, step in steps) and any(step == 0 for _, step in steps)
+    timed = [t for t in rep.cutoff_search if t.critical_path_ns is not None]
+    assert rep.timing.critical_path_ns == pytest.approx(min(t.critical_path_ns for t in timed))
+    assert rep.sim.mismatches == 0
+
+
+def test_rebalance_config_needs_the_carry_model() -> None:
+    from pydantic import ValidationError
+
+    from trigkit.compile.target_fpga import FpgaCompileConfig
+
+    assert FpgaCompileConfig(rtl_rebalance=2, rtl_delay_model="carry").rtl_rebalance == 2
+    with pytest.raises(ValidationError, match="carry"):
+        FpgaCompileConfig(rtl_rebalance=2)

@@ -52,6 +52,7 @@ def _compile(
     rtl_cutoff: str = typer.Option("5", "--rtl-cutoff", help="[fpga] da4ml latency cutoff (adder delays per stage); 'auto' or a list '3,4,6': the fewest stages whose yosys timing estimate meets --clock-ns."),
     rtl_delay_model: str = typer.Option("da4ml", "--rtl-delay-model", help="[fpga] pipeline cuts: 'da4ml' (adder count) or 'carry' (estimated carry-chain delay; --rtl-cutoff in ns of logic per stage)."),
     timing_model: str = typer.Option("auto", "--timing-model", help="[fpga] RTL timing preset: auto (from --part), 7series or ultrascale+."),
+    rtl_rebalance: int = typer.Option(0, "--rtl-rebalance", min=0, max=10, help="[fpga] with --rtl-delay-model carry: re-cut a design that misses the clock up to N times, steered by its synthesised stage paths (needs yosys)."),
     n_labelled: int = typer.Option(10_000, "--n-labelled", min=0, help="[fpga] labelled --calib-events jets kept as reference rows (accuracy)."),
     # GPU
     precision: str = typer.Option("fp32", "--precision", help="[gpu] fp32, fp16 or int8."),
@@ -85,7 +86,7 @@ def _compile(
                 "clock_period_ns": clock_ns, "n_reference": n_reference, "fail_on_weight_overflow": strict_overflow,
                 "softmax": softmax, "rtl": rtl, "n_labelled": n_labelled,
                 "rtl_cutoffs": _parse_cutoffs(rtl_cutoff, rtl_delay_model), "rtl_delay_model": rtl_delay_model,
-                "timing_model": timing_model}  # fmt: skip
+                "timing_model": timing_model, "rtl_rebalance": rtl_rebalance}  # fmt: skip
         if rtl:
             from trigkit.firmware.rtl_timing import timing_model_for
 

@@ -89,6 +89,7 @@ def report_cmd(
     rtl_cutoff: str = typer.Option("5", "--rtl-cutoff", help="With --rtl: da4ml latency cutoff, or 'auto' / '3,4,6' to pick the fewest stages meeting the clock by the yosys timing estimate."),
     rtl_delay_model: str = typer.Option("da4ml", "--rtl-delay-model", help="With --rtl: pipeline cuts by 'da4ml' adder count or 'carry' chain delay (--rtl-cutoff in ns)."),
     timing_model: str = typer.Option("auto", "--timing-model", help="With --rtl: timing preset auto (from the bundle's part), 7series or ultrascale+."),
+    rtl_rebalance: int = typer.Option(0, "--rtl-rebalance", min=0, max=10, help="With --rtl and --rtl-delay-model carry: re-cut a design that misses the clock up to N times, steered by its synthesised stage paths."),
     model: Path | None = typer.Option(None, "--model", help="Trained float model (.pt) to compare with."),
     vendor_dir: Path | None = typer.Option(
         None, "--vendor-dir", help="hls4ml project synthesised elsewhere (csynth.xml, vivado_synth.rpt)."
@@ -130,7 +131,8 @@ def report_cmd(
         cutoffs = parse_cutoffs(rtl_cutoff, rtl_delay_model)
         kw = {"latency_cutoff": cutoffs[0]} if len(cutoffs) == 1 else {"cutoffs": cutoffs}
         with console.status("RTL: da4ml -> Verilog -> Verilator -> yosys ..."):
-            rtl_report = run_rtl_flow(network, rtl_dir, delay_model=rtl_delay_model, timing_model=timing_model, **kw)
+            rtl_report = run_rtl_flow(network, rtl_dir, delay_model=rtl_delay_model, timing_model=timing_model,
+                                      rebalance=rtl_rebalance, **kw)
     if model is not None:
         x = reference_inputs(b)
         if x is None:

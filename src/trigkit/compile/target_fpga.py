@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from trigkit.compile.bundle import (
     REFERENCE,
@@ -72,6 +72,13 @@ class FpgaCompileConfig(BaseModel):
         default="da4ml", description="pipeline cuts by da4ml's adder count, or by carry-chain delay (cutoff in ns)"
     )
     timing_model: str = Field(default="auto", description="RTL timing preset: auto (from the part), 7series, ultrascale+")
+    rtl_rebalance: int = Field(default=0, ge=0, le=10, description="re-cuts of a design missing the clock, by its netlist")
+
+    @model_validator(mode="after")
+    def _rebalance_needs_carry(self) -> FpgaCompileConfig:
+        if self.rtl_rebalance and self.rtl_delay_model != "carry":
+            raise ValueError("rtl_rebalance re-cuts by per-op delays: it needs rtl_delay_model 'carry'")
+        return self
 
 
 class FpgaTargetInfo(BaseModel):
@@ -250,7 +257,7 @@ def compile_network(
         build_log = hls.build_csim(hls_model)
         y = verify_agreement(network, hls_model, x, qat)
         rtl_json = (_rtl_report(network, rtl_dir, stack, config.rtl_cutoffs, config.rtl_delay_model,
-                                config.timing_model) if config.rtl else None)
+                                config.timing_model, config.rtl_rebalance) if config.rtl else None)
         with write_bundle(out, manifest) as writer:
             # the project without its C-sim library: the .so has the build directory baked in
             shutil.copytree(csim_dir, writer.path(PROJECT_DIR),
@@ -285,7 +292,7 @@ def rtl_missing() -> str | None:
 
 def _rtl_report(network: FirmwareNetwork, rtl_dir: Path | None, stack: contextlib.ExitStack,
                 cutoffs: tuple[float, ...] = (5.0,), delay_model: str = "da4ml",
-                timing_model: str = "auto") -> str | None:
+                timing_model: str = "auto", rebalance: int = 0) -> str | None:
     """JSON of the RTL flow's report, or None (logged) when its tools are missing. One cutoff:
     that pipeline; several: the fewest stages meeting the clock by the timing estimate."""
     from trigkit.firmware.tools import find_tool
@@ -300,12 +307,9 @@ def _rtl_report(network: FirmwareNetwork, rtl_dir: Path | None, stack: contextli
 
     if rtl_dir is None:
         rtl_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="trigkit-rtl-")))
-    if len(cutoffs) == 1:
-        report = run_rtl_flow(network, rtl_dir, seed=0, latency_cutoff=cutoffs[0], delay_model=delay_model,
-                              timing_model=timing_model)
-    else:
-        report = run_rtl_flow(network, rtl_dir, seed=0, cutoffs=cutoffs, delay_model=delay_model,
-                              timing_model=timing_model)
+    kw = {"latency_cutoff": cutoffs[0]} if len(cutoffs) == 1 else {"cutoffs": cutoffs}
+    report = run_rtl_flow(network, rtl_dir, seed=0, delay_model=delay_model, timing_model=timing_model,
+                          rebalance=rebalance, **kw)
     return json.dumps(report.to_json(), indent=2)
 
 

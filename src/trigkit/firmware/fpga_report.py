@@ -328,7 +328,9 @@ def timing_figure(report: Any, clock_period_ns: float) -> TimingFigure | None:
     searched = len(report.cutoff_search)
     cells = getattr(t, "cells", "artix7")
     cuts = "carry-delay cuts" if getattr(report.design, "delay_model", "da4ml") == "carry" else "da4ml cuts"
-    note = (f"cutoff chosen by this estimate among {searched} pipeline depths" if searched
+    if step := getattr(report.design, "rebalance_step", 0):
+        cuts += f" rebalanced by the netlist ({step} step{'s' if step > 1 else ''})"
+    note = (f"pipeline chosen by this estimate among {searched} designs tried" if searched
             else f"net {t.net_ns:g} ns/hop, {100 * t.uncertainty:g} % clock uncertainty")
     note = f"{cells} cell delays, {cuts}; {note}"
     return TimingFigure(t.source, t.critical_path_ns, t.logic_levels, clock_period_ns, t.uncertainty,

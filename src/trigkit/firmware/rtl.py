@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -77,6 +78,7 @@ class RtlDesign:
     latency_cutoff: float
     delay_model: str = "da4ml"  # 'carry': latency_cutoff is ns of estimated logic per stage
     delay_constraint: int = -1  # da4ml hard_dc of the adder trees (-1: none; reports older than it)
+    rebalance_step: int = 0  # >0: cut by op delays rescaled from the synthesised netlist (rtl_cutoff)
 
     @property
     def in_bw(self) -> int:
@@ -265,13 +267,15 @@ def _max_kif(qints) -> tuple[int, int, int]:  # noqa: ANN001
 def generate_verilog(
     network: FirmwareNetwork, out_dir: str | Path, latency_cutoff: float = DEFAULT_LATENCY_CUTOFF,
     top: str = "trignet", delay_model: str = DEFAULT_DELAY_MODEL, timing_model: TimingModel | None = None,
-    delay_constraint: int = DEFAULT_DELAY_CONSTRAINT,
+    delay_constraint: int = DEFAULT_DELAY_CONSTRAINT, op_delays: Sequence[float] | None = None,
+    rebalance_step: int = 0,
 ) -> RtlDesign:
     """Write a pipelined Verilog project for ``network`` into ``out_dir`` (created).
 
     ``delay_model`` 'da4ml': a stage every ``latency_cutoff`` da4ml adder delays; 'carry': every
     ``latency_cutoff`` ns of logic estimated from carry-chain widths with ``timing_model`` (default:
-    the preset of ``network.part``), see :mod:`trigkit.firmware.rtl_pipeline`."""
+    the preset of ``network.part``), see :mod:`trigkit.firmware.rtl_pipeline`; ``op_delays``
+    replaces those per-op estimates (netlist rebalancing, :func:`trigkit.firmware.rtl_cutoff.rebalance`)."""
     pipeline = require("da4ml.trace.pipeline", "fpga")
     codegen = require("da4ml.codegen", "fpga")
     n = rtl_layer_count(network)
@@ -280,7 +284,9 @@ def generate_verilog(
         from trigkit.firmware.rtl_pipeline import delay_pipeline
         from trigkit.firmware.rtl_timing import timing_model_for
 
-        pipe = delay_pipeline(comb, latency_cutoff, timing_model or timing_model_for(network.part))
+        pipe = delay_pipeline(comb, latency_cutoff, timing_model or timing_model_for(network.part), delays=op_delays)
+    elif op_delays is not None:
+        raise TrigkitError("per-op delays only steer the 'carry' delay model")
     elif delay_model == "da4ml":
         pipe = pipeline.to_pipeline(comb, latency_cutoff, verbose=False)
     else:
@@ -302,6 +308,7 @@ def generate_verilog(
         input_frac=network.input_t.frac, output_frac=network.layers[n - 1].result_t.frac,
         da4ml_lut_estimate=float(pipe.cost), reg_bits=int(pipe.reg_bits),
         latency_cutoff=float(latency_cutoff), delay_model=delay_model, delay_constraint=int(delay_constraint),
+        rebalance_step=int(rebalance_step),
     )
     (out_dir / "trigkit_design.json").write_text(json.dumps(asdict(design), indent=2))
     return design

@@ -47,6 +47,7 @@ class CutoffTrial:
     lut: int | None = None
     ff: int | None = None
     error: str = ""
+    rebalance_step: int = 0  # >0: the same stage count re-cut by the netlist's stage paths
 
     @property
     def fmax_mhz(self) -> float | None:
@@ -137,19 +138,76 @@ def bisect_fewest_stages(
     return min(timed, key=lambda t: (t.critical_path_ns, -t.stages)), trials
 
 
+Built = tuple["RtlDesign", "SynthResult", TimingResult]
+
+
+def stage_paths(timing: TimingResult, stages: int) -> list[float | None]:
+    """The estimated critical path ending at each stage's output registers (None: none timed)."""
+    keys = [f"stage{k + 1}.model_inp" for k in range(stages - 1)] + ["model_out"]
+    return [timing.per_register.get(k) for k in keys]
+
+
+def rebalance(
+    network: FirmwareNetwork, work_dir: str | Path, start: Built, steps: int, model: TimingModel,
+) -> tuple[Built, tuple[CutoffTrial, ...]]:
+    """Re-cut ``start`` (a 'carry'-cut design, synthesised and timed) at the same stage count up
+    to ``steps`` times, each time with the op delays of every stage scaled by how long that stage
+    came out in the netlist (:func:`~trigkit.firmware.rtl_pipeline.rebalanced_delays`), and keep
+    the design with the shortest estimated critical path. Stops early once the clock is met.
+    Registers move; the arithmetic does not."""
+    from trigkit.firmware import rtl
+    from trigkit.firmware.rtl_pipeline import (
+        cutoff_for_stages,
+        op_delays,
+        op_delays_for,
+        rebalanced_delays,
+    )
+
+    design, _, timing = start
+    if design.delay_model != "carry":
+        raise TrigkitError("rebalancing re-cuts by per-op delays: it needs the 'carry' delay model")
+    clock, fanout = network.clock_period_ns, model.fanout_ns
+    comb = rtl.trace_network(network, delay_constraint=design.delay_constraint)
+    delays = op_delays(comb, op_delays_for(model))
+    cut = cutoff_for_stages(comb, delays, design.stages, fanout)
+    best, trials, current = start, [], timing
+    for step in range(1, steps + 1):
+        if current.meets(clock):
+            break
+        delays = rebalanced_delays(comb, delays, cut, stage_paths(current, design.stages), fanout)
+        cut = cutoff_for_stages(comb, delays, design.stages, fanout)
+        built = rtl.generate_verilog(network, Path(work_dir) / f"rebalance-{design.stages}-{step}",
+                                     latency_cutoff=cut, delay_model="carry", timing_model=model,
+                                     delay_constraint=design.delay_constraint, op_delays=delays, rebalance_step=step)
+        syn = rtl.synthesize(built)
+        try:
+            current = estimate_timing(Path(built.path) / NETLIST_NAME, model)
+        except TrigkitError as exc:
+            trials.append(CutoffTrial(cut, built.stages, None, None, False, syn.lut, syn.ff, str(exc), step))
+            break
+        log.info("rebalanced %d stages, step %d: critical path %.3f ns", built.stages, step, current.critical_path_ns)
+        trials.append(CutoffTrial(cut, built.stages, current.critical_path_ns, current.logic_levels,
+                                  current.meets(clock), syn.lut, syn.ff, rebalance_step=step))
+        if current.critical_path_ns < best[2].critical_path_ns:
+            best = (built, syn, current)
+    return best, tuple(trials)
+
+
 def search_cutoff(
     network: FirmwareNetwork, work_dir: str | Path, cutoffs: Sequence[float] = DEFAULT_CUTOFFS,
-    model: TimingModel | None = None, delay_model: str = "da4ml",
+    model: TimingModel | None = None, delay_model: str = "da4ml", rebalance_steps: int = 0,
 ) -> CutoffSearch:
     """Generate + synthesise + time candidate pipelines in ``work_dir/cutoff-<c>``; keep the
-    fewest stages that meet ``network.clock_period_ns`` (see the module docstring)."""
+    fewest stages that meet ``network.clock_period_ns`` (see the module docstring).
+    ``rebalance_steps``: a candidate that misses the clock is first :func:`rebalance`-d."""
     from trigkit.firmware import rtl
     from trigkit.firmware.rtl_timing import timing_model_for
 
     model = model or timing_model_for(network.part)
     clock = network.clock_period_ns
     work = Path(work_dir)
-    done: dict[float, tuple[RtlDesign, SynthResult, TimingResult]] = {}
+    done: dict[tuple[int, int], Built] = {}
+    extra: list[CutoffTrial] = []
 
     def evaluate(stages: int, cutoff: float) -> CutoffTrial:
         design = rtl.generate_verilog(network, work / f"cutoff-{cutoff:g}", latency_cutoff=cutoff,
@@ -159,15 +217,26 @@ def search_cutoff(
             timing = estimate_timing(Path(design.path) / NETLIST_NAME, model)
         except TrigkitError as exc:
             return CutoffTrial(cutoff, design.stages, None, None, False, syn.lut, syn.ff, str(exc))
-        done[cutoff] = (design, syn, timing)
+        done[(design.stages, 0)] = (design, syn, timing)
         log.info("latency cutoff %g: %d stages, critical path %.3f ns (%s the %g ns clock)", cutoff,
                  design.stages, timing.critical_path_ns, "meets" if timing.meets(clock) else "misses", clock)
-        return CutoffTrial(cutoff, design.stages, timing.critical_path_ns, timing.logic_levels,
-                           timing.meets(clock), syn.lut, syn.ff)
+        trial = CutoffTrial(cutoff, design.stages, timing.critical_path_ns, timing.logic_levels,
+                            timing.meets(clock), syn.lut, syn.ff)
+        if rebalance_steps and not trial.meets:
+            best, steps = rebalance(network, work, (design, syn, timing), rebalance_steps, model)
+            for t in steps:
+                extra.append(t)
+            done[(best[0].stages, best[0].rebalance_step)] = best
+            better = [t for t in steps if t.critical_path_ns is not None and t.rebalance_step == best[0].rebalance_step]
+            if better:
+                extra.append(trial)
+                return better[0]
+        return trial
 
     chosen, trials = bisect_fewest_stages(candidates_by_stages(network, cutoffs, delay_model, model), evaluate)
+    trials = tuple(sorted(set(trials) | set(extra), key=lambda t: (t.stages, t.rebalance_step)))
     if not chosen.meets:
         log.warning("no latency cutoff tried meets the %g ns clock by the timing estimate; keeping %g "
                     "(%d stages, %.3f ns)", clock, chosen.latency_cutoff, chosen.stages, chosen.critical_path_ns)
-    design, syn, timing = done[chosen.latency_cutoff]
+    design, syn, timing = done[(chosen.stages, chosen.rebalance_step)]
     return CutoffSearch(design, syn, timing, trials)

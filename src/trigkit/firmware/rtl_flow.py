@@ -41,13 +41,16 @@ def run_rtl_flow(
     cutoffs: Sequence[float] | None = None,
     timing_model: TimingModel | str | None = None,
     delay_model: str = rtl.DEFAULT_DELAY_MODEL,
+    rebalance: int = 0,
 ) -> rtl.RtlReport:
     """Generate, simulate (bit-exact check) and, if yosys is present and ``synth``, synthesise
     and estimate the critical path. ``cutoffs``: choose ``latency_cutoff`` among them - the
     fewest stages that meet ``network.clock_period_ns`` by the estimate (needs yosys).
     ``timing_model``: a :class:`TimingModel`, a preset name or None/'auto' (the preset of
     ``network.part``, :func:`~trigkit.firmware.rtl_timing.timing_model_for`); ``delay_model``:
-    how the pipeline is cut (:func:`~trigkit.firmware.rtl.generate_verilog`)."""
+    how the pipeline is cut (:func:`~trigkit.firmware.rtl.generate_verilog`); ``rebalance``: up
+    to this many re-cuts of a design that misses the clock, steered by its synthesised stage
+    paths (delay model 'carry', needs yosys; :func:`~trigkit.firmware.rtl_cutoff.rebalance`)."""
     model: TimingModel | None = None
     if isinstance(timing_model, TimingModel):
         model = timing_model
@@ -57,14 +60,18 @@ def run_rtl_flow(
     log.info("RTL flow for '%s' in %s", network.name, work)
     syn = timing = None
     trials: tuple = ()
+    if rebalance and delay_model != "carry":
+        raise TrigkitError("--rtl-rebalance re-cuts by per-op delays: use it with --rtl-delay-model carry")
+    if (cutoffs or rebalance) and find_tool("yosys") is None:
+        raise TrigkitError("choosing or rebalancing the pipeline by timing needs yosys (synth_xilinx); "
+                           "install it, or give a single --rtl-cutoff without --rtl-rebalance")
     if cutoffs:
         from trigkit.firmware.rtl_cutoff import search_cutoff
 
-        if find_tool("yosys") is None:
-            raise TrigkitError("choosing the latency cutoff by timing needs yosys (synth_xilinx); "
-                               "install it or give a single --rtl-cutoff")
-        found = search_cutoff(network, work, cutoffs, model, delay_model=delay_model)
+        found = search_cutoff(network, work, cutoffs, model, delay_model=delay_model, rebalance_steps=rebalance)
         design, syn, timing, trials = found.design, found.synth, found.timing, found.trials
+    elif rebalance:
+        design, syn, timing, trials = _rebalanced(network, work, latency_cutoff, model, rebalance)
     else:
         design = rtl.generate_verilog(network, work, latency_cutoff=latency_cutoff, delay_model=delay_model,
                                       timing_model=model)
@@ -81,6 +88,20 @@ def run_rtl_flow(
     report = rtl.RtlReport(design, sim, syn, timing, trials)
     (work / rtl.RTL_REPORT_NAME).write_text(json.dumps(report.to_json(), indent=2))
     return report
+
+
+def _rebalanced(network: FirmwareNetwork, work: Path, cutoff: float, model: TimingModel | None, steps: int) -> tuple:
+    from trigkit.firmware.rtl_cutoff import CutoffTrial, rebalance
+
+    assert model is not None
+    design = rtl.generate_verilog(network, work, latency_cutoff=cutoff, delay_model="carry", timing_model=model)
+    syn = rtl.synthesize(design)
+    timing = estimate_timing(Path(design.path) / NETLIST_NAME, model)
+    clock = network.clock_period_ns
+    first = CutoffTrial(cutoff, design.stages, timing.critical_path_ns, timing.logic_levels, timing.meets(clock),
+                        syn.lut, syn.ff)
+    (design, syn, timing), more = rebalance(network, work, (design, syn, timing), steps, model)
+    return design, syn, timing, (first, *more)
 
 
 def _timing(design: rtl.RtlDesign, model: TimingModel | None) -> TimingResult | None:

@@ -36,6 +36,7 @@ Per-op delay, ns (``w``: output width in bits, ``n = ceil(w / 4)`` CARRY4s as yo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from math import ceil, floor
 from typing import Any
@@ -181,12 +182,14 @@ def split_pipeline(comb: Any, delays: list[float], cutoff: float, fanout_ns: flo
     return pipeline.to_pipeline(annotate(comb, delays, cutoff, fanout_ns), cutoff, retiming=False, verbose=False)
 
 
-def delay_pipeline(comb: Any, cutoff: float, model: TimingModel, tol: float = 0.005) -> Any:
+def delay_pipeline(comb: Any, cutoff: float, model: TimingModel, tol: float = 0.005,
+                   delays: Sequence[float] | None = None) -> Any:
     """A da4ml ``Pipeline`` of ``comb`` cut every ``cutoff`` ns of estimated logic delay, then
-    retimed: the smallest cutoff (to ``tol`` ns) giving no more stages than the first split."""
+    retimed: the smallest cutoff (to ``tol`` ns) giving no more stages than the first split.
+    ``delays``: per-op delays to cut by (default: :func:`op_delays` of ``model``)."""
     if not cutoff > 0:
         raise TrigkitError(f"delay cutoff {cutoff} ns must be > 0")
-    delays = op_delays(comb, op_delays_for(model))
+    delays = list(delays) if delays is not None else op_delays(comb, op_delays_for(model))
     best = split_pipeline(comb, delays, cutoff, model.fanout_ns)
     n = len(best.solutions)
     lo, hi = max(max(delays, default=0.0), cutoff * 0.05), cutoff
@@ -198,3 +201,40 @@ def delay_pipeline(comb: Any, cutoff: float, model: TimingModel, tol: float = 0.
         else:
             lo = mid
     return best
+
+
+# -- balancing by the synthesised netlist -----------------------------------------------------
+
+
+def stage_of_ops(comb: Any, delays: Sequence[float], cutoff: float, fanout_ns: float = 0.0) -> list[int]:
+    """The stage da4ml's ``to_pipeline`` puts each op in (-1 for ops without delay)."""
+    a = annotate(comb, list(delays), cutoff, fanout_ns)
+    return [floor(op.latency / (cutoff + 1e-9)) if dt > 0 else -1 for op, dt in zip(a.ops, delays, strict=True)]
+
+
+def cutoff_for_stages(comb: Any, delays: Sequence[float], stages: int, fanout_ns: float = 0.0,
+                      tol: float = 0.005) -> float:
+    """The smallest cutoff (to ``tol`` ns) whose split has no more than ``stages`` stages."""
+    delays = list(delays)
+    lo, hi = max(delays, default=0.0), max(sum(delays), 1e-3)
+    while hi - lo > tol:
+        mid = (lo + hi) / 2
+        if len(split_pipeline(comb, delays, mid, fanout_ns).solutions) <= stages:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def rebalanced_delays(comb: Any, delays: Sequence[float], cutoff: float, stage_ns: Sequence[float | None],
+                      fanout_ns: float = 0.0, damping: float = 0.5) -> list[float]:
+    """Op delays rescaled so that the next cut follows the synthesised netlist: every op of stage
+    ``k`` is scaled by ``(stage_ns[k] / cutoff) ** damping``, ``stage_ns[k]`` being the estimated
+    critical path ending at that stage's output registers (None: unknown, left alone). The
+    damping (0.5, a square root) keeps the stages from swapping roles from one step to the next."""
+    if not 0 < damping <= 1:
+        raise TrigkitError(f"rebalancing damping {damping} must be in (0, 1]")
+    stage = stage_of_ops(comb, delays, cutoff, fanout_ns)
+    scale = [((t / cutoff) ** damping if t else 1.0) for t in stage_ns]
+    last = len(scale) - 1
+    return [dt * scale[min(k, last)] if k >= 0 else dt for dt, k in zip(delays, stage, strict=True)]
