@@ -107,3 +107,20 @@ def _literal(monkeypatch: pytest.MonkeyPatch, net: FirmwareNetwork) -> int:
         m.setattr(rtl_dense, "dense_block", lambda *a, **k: None)
         m.setattr(rtl_dense, "dense_last", lambda *a, **k: None)
         return _const_adds(net)
+
+
+def test_truncating_a_negated_sum_needs_no_negation() -> None:
+    """da4ml holds ``-(x0 + 2 x1) + c`` negated; floor(-u) = ~floor(u - lsb) avoids its negation adder."""
+    from da4ml.trace import FixedVariableArray, FixedVariableArrayInput, HWConfig, comb_trace
+
+    inp = FixedVariableArrayInput(2, hwconf=HWConfig(1, -1, -1))
+    x = inp.quantize(1, 4, 4)  # ap_fixed<9,5>: step 1/16
+    v = (-(x._vars[0]) - x._vars[1] * 2 + 0.3125)
+    assert v._factor < 0  # the case being tested
+    t = rtl_dense._truncate(v, 1)  # to a grid of 1/2
+    comb = comb_trace(inp, FixedVariableArray(np.array([t]), None, hwconf=v.hwconf))
+    assert -3 not in [op.opcode for op in comb.ops]
+    grid = np.arange(-16 * 16, 16 * 16) / 16.0  # every ap_fixed<9,5> code
+    xs = np.stack(np.meshgrid(grid, grid[::7]), -1).reshape(-1, 2)
+    want = np.floor((-xs[:, 0] - 2 * xs[:, 1] + 0.3125) * 2) / 2
+    np.testing.assert_array_equal(comb.predict(xs).ravel(), want)

@@ -108,6 +108,16 @@ def _cap(r: Any, cap: FixedType) -> Any:  # noqa: ANN401 - da4ml FixedVariable i
     return _over(r, top_bits).msb_mux(cap.max, r.quantize(0, top_bits, cap.frac, "WRAP", "TRN"))
 
 
+def _truncate(v: Any, frac: int) -> Any:  # noqa: ANN401 - da4ml FixedVariable in and out
+    """``floor(v)`` on the grid ``2**-frac``. da4ml holds some sums negated (``v = -u``) and would
+    negate ``u`` with a carry chain before truncating; ``floor(-u) = ~floor(u - lsb)`` (``lsb``:
+    the grid of ``u``, so ``u - lsb`` joins the constant add) needs only a bitwise NOT."""
+    if v._factor > 0 or float(v.step) >= 2.0 ** -frac:
+        return v.quantize(1, _WIDE, frac, "WRAP", "TRN")
+    w = (-v - float(v.step)).quantize(1, _WIDE, frac, "WRAP", "TRN", _force_factor_clear=True)
+    return ~w
+
+
 def dense_block(x: Any, dense: FirmwareLayer, relu: FirmwareLayer, in_t: FixedType) -> Any:  # noqa: ANN401
     """``relu(dense(x))`` with hls4ml's casts, traced shallow; None when the identities don't hold."""
     plan = _plan(dense, relu, in_t)
@@ -117,10 +127,10 @@ def dense_block(x: Any, dense: FirmwareLayer, relu: FirmwareLayer, in_t: FixedTy
     half, frac, cap = plan
     assert dense.weight is not None and dense.bias is not None
     s = x @ dense.weight.T.astype(np.float64) + (dense.bias + half)
-    r = s.quantize(1, _WIDE, frac, "WRAP", "TRN").relu()
+    r = [_truncate(v, frac).relu() for v in s._vars.ravel()]
     if cap is not None:
-        out = np.array([_cap(v, cap) for v in r._vars.ravel()], dtype=object).reshape(r._vars.shape)
-        r = trace.FixedVariableArray(out, r.solver_options, hwconf=r.hwconf)
+        r = [_cap(v, cap) for v in r]
+    r = trace.FixedVariableArray(np.array(r, dtype=object).reshape(s._vars.shape), s.solver_options, hwconf=s.hwconf)
     act = relu.result_t
     return r.quantize(*_kif(act), "WRAP", "TRN")  # declares the ReLU type; every value fits it
 
