@@ -127,7 +127,8 @@ def test_report_shows_rtl_timing_estimate(tmp_path: Path, capsys: pytest.Capture
     assert "MISSES (slack -0.30 ns)" in text and "among 2" in text
     data = json.loads(out_json.read_text())
     assert data["verdict"] == ("FITS the 100 ns budget: 15 ns, II 1 (rtl: verilator); timing estimate (yosys, "
-                               "no place & route) MISSES the 5 ns clock (fmax ~208 MHz)")
+                               "no place & route) MISSES the 5 ns clock (fmax ~208 MHz); "
+                               "16.00 ns at the clock it closes")  # 3 cycles x 4.8 / 0.9
     t = data["timing"][0]
     assert t["meets"] is False and t["required_ns"] == pytest.approx(4.5) and t["latency_cutoff"] == 3.0
     assert t["fmax_mhz"] == pytest.approx(1000 / 4.8) and t["source"] == LABEL

@@ -47,6 +47,21 @@ def test_verdict_uses_most_authoritative_latency() -> None:
     assert FpgaReport("b", "m", "V", None, None, None).fits_budget is None
 
 
+def test_budget_counts_rtl_cycles_at_the_clock_the_estimate_closes() -> None:
+    from trigkit.firmware.fpga_report import TimingFigure
+
+    rtl6 = (LatencyFigure("rtl: verilator", 6, 5.0, ii=1),)
+    miss = TimingFigure("estimate (yosys)", 4.507, 16, 5.0, 0.1, 0.18, 4.1)
+    rep = FpgaReport("b", "m", "Vitis", "p", 5.0, None, latency=rtl6, timing=(miss,), budget_ns=30.0)
+    # 6 cycles x 5 ns = 30 ns, but the path needs 4.507 / 0.9 = 5.008 ns per cycle: 30.05 ns
+    assert rep.closing_latency_ns() == pytest.approx(6 * 4.507 / 0.9)
+    assert rep.fits_budget is False
+    assert rep.verdict().startswith("EXCEEDS the 30 ns budget: 30 ns, II 1") and "30.05 ns at the clock" in rep.verdict()
+    meets = TimingFigure("estimate (yosys)", 4.2, 16, 5.0, 0.1, 0.18, 4.1)
+    ok = FpgaReport("b", "m", "Vitis", "p", 5.0, None, latency=rtl6, timing=(meets,), budget_ns=30.0)
+    assert ok.closing_latency_ns() is None and ok.fits_budget is True
+
+
 def test_fpga_bundle_report(tmp_path: Path) -> None:
     net, ref = write_fpga_bundle(tmp_path / "b")
     rep = build_fpga_report(load_bundle(tmp_path / "b", target="fpga"), budget_ns=100.0)
