@@ -197,6 +197,11 @@ def test_compile_fpga_set_model_refused(capsys, out: Path, work: dict[str, Path]
            "the FPGA target supports per-jet MLPs")  # fmt: skip
 
 
+def test_compile_fpga_rebalance_needs_carry_cuts(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
+    _fails(capsys, ["compile", str(work["model"]), "--target", "fpga", "--rtl-rebalance", "2",
+                    "--out", str(out / "b")], out, "--rtl-delay-model carry")  # fmt: skip
+
+
 def _tampered(work: dict[str, Path], tmp: Path) -> Path:
     import shutil
 

@@ -82,6 +82,8 @@ def _compile(
         if rtl and (why := _rtl_missing()) is not None:
             Console(stderr=True).print(f"[yellow]--rtl skipped[/]: {why}; the report will show the estimate only")
             rtl = False
+        if rtl_rebalance and rtl_delay_model != "carry":
+            raise TrigkitError("--rtl-rebalance re-cuts by per-op delays: use it with --rtl-delay-model carry")
         opts = {"backend": backend, "strategy": strategy, "reuse_factor": reuse_factor, "part": part,
                 "clock_period_ns": clock_ns, "n_reference": n_reference, "fail_on_weight_overflow": strict_overflow,
                 "softmax": softmax, "rtl": rtl, "n_labelled": n_labelled,
