@@ -202,6 +202,7 @@ def trace_network(network: FirmwareNetwork, upto: int | None = None,
     by :func:`trigkit.firmware.rtl_dense.dense_block` (one constant add, one bit-test cap) where
     its identities hold."""
     from trigkit.firmware.rtl_dense import dense_block, dense_last
+    from trigkit.firmware.rtl_graph import sink_constant_adds
 
     trace = require("da4ml.trace", "fpga")
     n = rtl_layer_count(network) if upto is None else upto
@@ -237,7 +238,7 @@ def trace_network(network: FirmwareNetwork, upto: int | None = None,
         else:  # linear
             x = _cast(x, layer.result_t, where)
         index += 1
-    return trace.comb_trace(inp, x, keep_dead_inputs=True)
+    return sink_constant_adds(trace.comb_trace(inp, x, keep_dead_inputs=True))
 
 
 def _softmax(x, layer: FirmwareLayer, in_t: FixedType):  # noqa: ANN001, ANN202 - da4ml arrays
