@@ -153,10 +153,8 @@ def rebalance(
     """Re-cut ``start`` (a 'carry'-cut design, synthesised and timed) at the same stage count up
     to ``steps`` times, each time with the op delays of every stage scaled by how long that stage
     came out in the netlist (:func:`~trigkit.firmware.rtl_pipeline.rebalanced_delays`), and keep
-    the design with the shortest estimated critical path. A step that comes out slower than the
-    best so far is undone and the next one starts from the best with half the damping exponent
-    (step-size decay: the raw iteration swings). Stops early once the clock is met. Registers
-    move; the arithmetic does not."""
+    the design with the shortest estimated critical path. Stops early once the clock is met.
+    Registers move; the arithmetic does not."""
     from trigkit.firmware import rtl
     from trigkit.firmware.rtl_pipeline import (
         cutoff_for_stages,
@@ -173,12 +171,10 @@ def rebalance(
     delays = op_delays(comb, op_delays_for(model))
     cut = cutoff_for_stages(comb, delays, design.stages, fanout)
     best, trials, current = start, [], timing
-    anchor, damping = (delays, cut, timing), 0.5  # the best design's cut
     for step in range(1, steps + 1):
         if current.meets(clock):
             break
-        delays, cut, current = anchor
-        delays = rebalanced_delays(comb, delays, cut, stage_paths(current, design.stages), fanout, damping)
+        delays = rebalanced_delays(comb, delays, cut, stage_paths(current, design.stages), fanout)
         cut = cutoff_for_stages(comb, delays, design.stages, fanout)
         built = rtl.generate_verilog(network, Path(work_dir) / f"rebalance-{design.stages}-{step}",
                                      latency_cutoff=cut, delay_model="carry", timing_model=model,
@@ -193,9 +189,7 @@ def rebalance(
         trials.append(CutoffTrial(cut, built.stages, current.critical_path_ns, current.logic_levels,
                                   current.meets(clock), syn.lut, syn.ff, rebalance_step=step))
         if current.critical_path_ns < best[2].critical_path_ns:
-            best, anchor = (built, syn, current), (delays, cut, current)
-        else:
-            damping /= 2
+            best = (built, syn, current)
     return best, tuple(trials)
 
 
