@@ -71,6 +71,12 @@ class FixedType:
         return self.width - self.integer
 
     @property
+    def kif(self) -> tuple[int, int, int]:
+        """``(sign bit, integer bits without it, fraction bits)`` - da4ml's ``quantize(k, i, f)``."""
+        k = int(self.signed)
+        return k, self.integer - k, self.frac
+
+    @property
     def min_code(self) -> int:
         return -(1 << (self.width - 1)) if self.signed else 0
 

@@ -161,16 +161,11 @@ def rtl_layer_count(network: FirmwareNetwork) -> int:
     return n
 
 
-def _kif(t: FixedType) -> tuple[int, int, int]:
-    k = int(t.signed)
-    return k, t.integer - k, t.width - t.integer
-
-
 def _cast(x, t: FixedType, where: str):  # noqa: ANN001, ANN202 - da4ml array in, out
     if t.rounding not in _ROUND:
         raise TrigkitError(f"{where}: rounding {t.rounding} of {t.hls()} has no da4ml equivalent; "
                            "valid for RTL: AP_TRN, AP_RND")
-    k, i, f = _kif(t)
+    k, i, f = t.kif
     return x.quantize(k, i, f, _OVERFLOW[t.overflow], _ROUND[t.rounding])
 
 
@@ -208,7 +203,7 @@ def trace_network(network: FirmwareNetwork, upto: int | None = None,
     n = rtl_layer_count(network) if upto is None else upto
     inp = trace.FixedVariableArrayInput(network.n_inputs, hwconf=trace.HWConfig(1, -1, -1),
                                         solver_options={"hard_dc": int(delay_constraint)})
-    x = inp.quantize(*_kif(network.input_t))  # declares the input codes' width (already input_t)
+    x = inp.quantize(*network.input_t.kif)  # declares the input codes' width (already input_t)
     layers = network.layers[:n]
     index = 0
     while index < len(layers):

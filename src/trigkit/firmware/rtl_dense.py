@@ -104,7 +104,7 @@ def _cap(r: Any, cap: FixedType) -> Any:  # noqa: ANN401 - da4ml FixedVariable i
     """``min(r, cap.max)`` for ``r >= 0`` by a bit test above ``2**I``."""
     if float(r.high) <= cap.max:
         return r
-    top_bits = cap.integer - int(cap.signed)
+    top_bits = cap.kif[1]
     return _over(r, top_bits).msb_mux(cap.max, r.quantize(0, top_bits, cap.frac, "WRAP", "TRN"))
 
 
@@ -132,12 +132,7 @@ def dense_block(x: Any, dense: FirmwareLayer, relu: FirmwareLayer, in_t: FixedTy
         r = [_cap(v, cap) for v in r]
     r = trace.FixedVariableArray(np.array(r, dtype=object).reshape(s._vars.shape), s.solver_options, hwconf=s.hwconf)
     act = relu.result_t
-    return r.quantize(*_kif(act), "WRAP", "TRN")  # declares the ReLU type; every value fits it
-
-
-def _kif(t: FixedType) -> tuple[int, int, int]:
-    k = int(t.signed)
-    return k, t.integer - k, t.frac
+    return r.quantize(*act.kif, "WRAP", "TRN")  # declares the ReLU type; every value fits it
 
 
 def _over(r: Any, top_bits: int) -> Any:  # noqa: ANN401 - da4ml FixedVariable in and out
@@ -154,7 +149,7 @@ def _clamp(t: Any, cap: FixedType) -> Any:  # noqa: ANN401
     """``t`` saturated to ``cap``'s range (``t`` on its grid), both bounds tested in parallel on bits:
     ``t > max`` iff a bit >= ``2**I`` of ``relu(t)`` is set, ``t < min`` iff one of ``relu(~t)`` is
     (``~t = -t - lsb``)."""
-    top_bits = cap.integer - int(cap.signed)
+    top_bits = cap.kif[1]
     low = t.quantize(int(cap.signed), top_bits, cap.frac, "WRAP", "TRN")
     if float(t.low) < cap.min:
         low = _over((~t).relu(), top_bits).msb_mux(cap.min, low)
@@ -182,4 +177,4 @@ def dense_last(x: Any, dense: FirmwareLayer, in_t: FixedType) -> Any:  # noqa: A
     # factor cleared: the bitwise NOT in _clamp must see the value, not a negated representation
     out = [_clamp(v.quantize(1, _WIDE, frac, "WRAP", "TRN", _force_factor_clear=True), res) for v in s._vars.ravel()]
     y = trace.FixedVariableArray(np.array(out, dtype=object).reshape(s._vars.shape), s.solver_options, hwconf=s.hwconf)
-    return y.quantize(*_kif(res), "WRAP", "TRN")
+    return y.quantize(*res.kif, "WRAP", "TRN")

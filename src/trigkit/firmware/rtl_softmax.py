@@ -16,18 +16,13 @@ from trigkit.firmware.fixed import FixedType, requantize
 from trigkit.firmware.spec import FirmwareLayer
 
 
-def _kif(t: FixedType) -> tuple[int, int, int]:
-    k = int(t.signed)
-    return k, t.integer - k, t.width - t.integer
-
-
 def _mode(t: FixedType) -> tuple[str, str]:
     return ("SAT" if t.overflow == "AP_SAT" else "WRAP"), ("RND" if t.rounding == "AP_RND" else "TRN")
 
 
 def _top_bits(x, t: FixedType, n_bits: int):  # noqa: ANN001, ANN202 - da4ml arrays
     """``x`` (of type ``t``) truncated to its top ``n_bits`` raw bits, and that grid's frac."""
-    k, i, f = _kif(t)
+    k, i, f = t.kif
     f_top = f - (t.width - n_bits)
     return x.quantize(k, i, f_top, "WRAP", "TRN"), f_top
 
@@ -60,21 +55,21 @@ def trace_softmax(x, layer: FirmwareLayer, in_t: FixedType):  # noqa: ANN001, AN
         xmax = np.amax(x)
         diff = np.array([xmax - x[c] for c in range(layer.n_in)], dtype=object)
         d = type(x)(diff, x.solver_options, hwconf=x.hwconf)
-        d = d.quantize(*_kif(norm_t), "WRAP", "TRN")  # ap_ufixed<W-1, I-1> wraps
+        d = d.quantize(*norm_t.kif, "WRAP", "TRN")  # ap_ufixed<W-1, I-1> wraps
         src, f_idx = _top_bits(d, norm_t, exp_bits)
     else:
         src, f_idx = _top_bits(x, in_t, exp_bits)
-    e = src.apply(_table_fn(exp_acc, f_idx, exp_bits, acc.frac)).quantize(*_kif(acc), "WRAP", "TRN")
+    e = src.apply(_table_fn(exp_acc, f_idx, exp_bits, acc.frac)).quantize(*acc.kif, "WRAP", "TRN")
     scratch = [e[c] for c in range(layer.n_in)]
     over = _mode(acc)[0]
     plan = reduce_plan(layer.n_in)
     for dst, a, b in plan:
         assert dst == len(scratch)
-        scratch.append((scratch[a] + scratch[b]).quantize(*_kif(acc), over, "TRN"))
+        scratch.append((scratch[a] + scratch[b]).quantize(*acc.kif, over, "TRN"))
     total = scratch[-1]
-    s = total.quantize(*_kif(ii_t), *_mode(ii_t))
+    s = total.quantize(*ii_t.kif, *_mode(ii_t))
     s_arr = type(e)(np.array([s]), e.solver_options, hwconf=e.hwconf)
     src2, f_idx2 = _top_bits(s_arr, ii_t, inv_bits)
-    inv = src2.apply(_table_fn(inv_codes, f_idx2, inv_bits, inv_t.frac)).quantize(*_kif(inv_t), "WRAP", "TRN")
+    inv = src2.apply(_table_fn(inv_codes, f_idx2, inv_bits, inv_t.frac)).quantize(*inv_t.kif, "WRAP", "TRN")
     res = layer.result_t
-    return (e * inv[0]).quantize(*_kif(res), *_mode(res))
+    return (e * inv[0]).quantize(*res.kif, *_mode(res))
