@@ -33,7 +33,7 @@ from trigkit.firmware.fixed import FixedType
 from trigkit.firmware.spec import FirmwareLayer
 from trigkit.lazy import require
 
-__all__ = ["dense_block", "sum_range"]
+__all__ = ["dense_block", "dense_last", "sum_range"]
 
 _WIDE = 64  # integer bits of a truncation that must not wrap
 
@@ -62,16 +62,27 @@ def _covers(t: FixedType, lo: float, hi: float) -> bool:
     return t.min <= lo and hi <= t.max
 
 
-def _plan(dense: FirmwareLayer, relu: FirmwareLayer, in_t: FixedType) -> tuple[float, int, FixedType | None] | None:
-    """(constant added to the sum, fraction bits kept, type whose maximum caps the output)."""
-    acc, res, act = dense.accum_t, dense.result_t, relu.result_t
+def _exact_sum(dense: FirmwareLayer, in_t: FixedType) -> tuple[float, float, int] | None:
+    """``(lo, hi, fraction bits)`` of the exact sum ``x @ W.T + b``; None when the accumulator
+    would round or wrap it (then hls4ml's literal casts are traced)."""
+    acc = dense.accum_t
     assert acc is not None and dense.weight_t is not None
     lo, hi = sum_range(dense, in_t)
     acc_frac = in_t.frac + dense.weight_t.frac
     if dense.bias_t is not None:
         acc_frac = max(acc_frac, dense.bias_t.frac)
     if not _covers(acc, lo, hi) or acc.frac < acc_frac:
-        return None  # the accumulator rounds or wraps: keep hls4ml's literal casts
+        return None
+    return lo, hi, acc_frac
+
+
+def _plan(dense: FirmwareLayer, relu: FirmwareLayer, in_t: FixedType) -> tuple[float, int, FixedType | None] | None:
+    """(constant added to the sum, fraction bits kept, type whose maximum caps the output)."""
+    res, act = dense.result_t, relu.result_t
+    exact = _exact_sum(dense, in_t)
+    if exact is None:
+        return None
+    lo, hi, acc_frac = exact
     res_rounds = res.frac < acc_frac
     act_rounds = act.frac < (res.frac if res_rounds else acc_frac)
     res_sat = res.overflow == "AP_SAT"
@@ -160,14 +171,14 @@ def _clamp(t: Any, cap: FixedType) -> Any:  # noqa: ANN401
 
 def dense_last(x: Any, dense: FirmwareLayer, in_t: FixedType) -> Any:  # noqa: ANN401
     """``dense(x)`` with its cast (no ReLU after it), traced shallow; None when identity 1 fails."""
-    acc, res = dense.accum_t, dense.result_t
-    assert acc is not None and dense.weight_t is not None and dense.weight is not None and dense.bias is not None
-    lo, hi = sum_range(dense, in_t)
-    acc_frac = in_t.frac + dense.weight_t.frac
-    if dense.bias_t is not None:
-        acc_frac = max(acc_frac, dense.bias_t.frac)
+    res = dense.result_t
+    assert dense.weight is not None and dense.bias is not None
+    exact = _exact_sum(dense, in_t)
+    if exact is None or not res.signed:
+        return None
+    lo, hi, acc_frac = exact
     half = _rounding_of(acc_frac, res)
-    if half is None or not _covers(acc, lo, hi) or acc.frac < acc_frac or not res.signed:
+    if half is None:
         return None
     if res.overflow != "AP_SAT" and not _covers(res, lo, hi + 1.0):
         return None  # the output can wrap
