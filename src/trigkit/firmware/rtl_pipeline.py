@@ -190,17 +190,10 @@ def delay_pipeline(comb: Any, cutoff: float, model: TimingModel, tol: float = 0.
     if not cutoff > 0:
         raise TrigkitError(f"delay cutoff {cutoff} ns must be > 0")
     delays = list(delays) if delays is not None else op_delays(comb, op_delays_for(model))
-    best = split_pipeline(comb, delays, cutoff, model.fanout_ns)
-    n = len(best.solutions)
-    lo, hi = max(max(delays, default=0.0), cutoff * 0.05), cutoff
-    while hi - lo > tol:
-        mid = (lo + hi) / 2
-        p = split_pipeline(comb, delays, mid, model.fanout_ns)
-        if len(p.solutions) <= n:
-            hi, best = mid, p
-        else:
-            lo = mid
-    return best
+    n = len(split_pipeline(comb, delays, cutoff, model.fanout_ns).solutions)
+    best = cutoff_for_stages(comb, delays, n, model.fanout_ns, tol,
+                             lo=max(max(delays, default=0.0), cutoff * 0.05), hi=cutoff)
+    return split_pipeline(comb, delays, best, model.fanout_ns)
 
 
 # -- balancing by the synthesised netlist -----------------------------------------------------
@@ -213,10 +206,12 @@ def stage_of_ops(comb: Any, delays: Sequence[float], cutoff: float, fanout_ns: f
 
 
 def cutoff_for_stages(comb: Any, delays: Sequence[float], stages: int, fanout_ns: float = 0.0,
-                      tol: float = 0.005) -> float:
-    """The smallest cutoff (to ``tol`` ns) whose split has no more than ``stages`` stages."""
+                      tol: float = 0.005, lo: float | None = None, hi: float | None = None) -> float:
+    """The smallest cutoff (to ``tol`` ns, bisected in ``[lo, hi]``: by default from the longest
+    op to the sum of all) whose split has no more than ``stages`` stages."""
     delays = list(delays)
-    lo, hi = max(delays, default=0.0), max(sum(delays), 1e-3)
+    lo = max(delays, default=0.0) if lo is None else lo
+    hi = max(sum(delays), 1e-3) if hi is None else hi
     while hi - lo > tol:
         mid = (lo + hi) / 2
         if len(split_pipeline(comb, delays, mid, fanout_ns).solutions) <= stages:
