@@ -141,6 +141,13 @@ def bisect_fewest_stages(
 Built = tuple["RtlDesign", "SynthResult", TimingResult]
 
 
+def timed_trial(cutoff: float, built: Built, clock_period_ns: float) -> CutoffTrial:
+    """The :class:`CutoffTrial` row of a synthesised and timed design."""
+    design, syn, timing = built
+    return CutoffTrial(cutoff, design.stages, timing.critical_path_ns, timing.logic_levels,
+                       timing.meets(clock_period_ns), syn.lut, syn.ff, rebalance_step=design.rebalance_step)
+
+
 def stage_paths(timing: TimingResult, stages: int) -> list[float | None]:
     """The estimated critical path ending at each stage's output registers (None: none timed)."""
     keys = [f"stage{k + 1}.model_inp" for k in range(stages - 1)] + ["model_out"]
@@ -186,8 +193,7 @@ def rebalance(
             trials.append(CutoffTrial(cut, built.stages, None, None, False, syn.lut, syn.ff, str(exc), step))
             break
         log.info("rebalanced %d stages, step %d: critical path %.3f ns", built.stages, step, current.critical_path_ns)
-        trials.append(CutoffTrial(cut, built.stages, current.critical_path_ns, current.logic_levels,
-                                  current.meets(clock), syn.lut, syn.ff, rebalance_step=step))
+        trials.append(timed_trial(cut, (built, syn, current), clock))
         if current.critical_path_ns < best[2].critical_path_ns:
             best = (built, syn, current)
     return best, tuple(trials)
@@ -220,18 +226,16 @@ def search_cutoff(
         done[(design.stages, 0)] = (design, syn, timing)
         log.info("latency cutoff %g: %d stages, critical path %.3f ns (%s the %g ns clock)", cutoff,
                  design.stages, timing.critical_path_ns, "meets" if timing.meets(clock) else "misses", clock)
-        trial = CutoffTrial(cutoff, design.stages, timing.critical_path_ns, timing.logic_levels,
-                            timing.meets(clock), syn.lut, syn.ff)
-        if rebalance_steps and not trial.meets:
-            best, steps = rebalance(network, work, (design, syn, timing), rebalance_steps, model)
-            for t in steps:
-                extra.append(t)
-            done[(best[0].stages, best[0].rebalance_step)] = best
-            better = [t for t in steps if t.critical_path_ns is not None and t.rebalance_step == best[0].rebalance_step]
-            if better:
-                extra.append(trial)
-                return better[0]
-        return trial
+        trial = timed_trial(cutoff, (design, syn, timing), clock)
+        if not rebalance_steps or trial.meets:
+            return trial
+        best, steps = rebalance(network, work, (design, syn, timing), rebalance_steps, model)
+        extra.extend(steps)
+        if not best[0].rebalance_step:  # no step beat the carry cut
+            return trial
+        done[(best[0].stages, best[0].rebalance_step)] = best
+        extra.append(trial)
+        return next(t for t in steps if t.rebalance_step == best[0].rebalance_step)
 
     chosen, trials = bisect_fewest_stages(candidates_by_stages(network, cutoffs, delay_model, model), evaluate)
     trials = tuple(sorted(set(trials) | set(extra), key=lambda t: (t.stages, t.rebalance_step)))

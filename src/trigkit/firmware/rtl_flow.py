@@ -91,17 +91,13 @@ def run_rtl_flow(
 
 
 def _rebalanced(network: FirmwareNetwork, work: Path, cutoff: float, model: TimingModel | None, steps: int) -> tuple:
-    from trigkit.firmware.rtl_cutoff import CutoffTrial, rebalance
+    from trigkit.firmware.rtl_cutoff import rebalance, timed_trial
 
     assert model is not None
     design = rtl.generate_verilog(network, work, latency_cutoff=cutoff, delay_model="carry", timing_model=model)
-    syn = rtl.synthesize(design)
-    timing = estimate_timing(Path(design.path) / NETLIST_NAME, model)
-    clock = network.clock_period_ns
-    first = CutoffTrial(cutoff, design.stages, timing.critical_path_ns, timing.logic_levels, timing.meets(clock),
-                        syn.lut, syn.ff)
-    (design, syn, timing), more = rebalance(network, work, (design, syn, timing), steps, model)
-    return design, syn, timing, (first, *more)
+    start = (design, rtl.synthesize(design), estimate_timing(Path(design.path) / NETLIST_NAME, model))
+    (design, syn, timing), more = rebalance(network, work, start, steps, model)
+    return design, syn, timing, (timed_trial(cutoff, start, network.clock_period_ns), *more)
 
 
 def _timing(design: rtl.RtlDesign, model: TimingModel | None) -> TimingResult | None:
