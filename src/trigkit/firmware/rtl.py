@@ -3,8 +3,10 @@
 1. :func:`generate_verilog` traces the fixed-point network with da4ml 0.6 (every constant
    matrix-vector product becomes a distributed-arithmetic adder graph - the shallowest one by
    default, ``delay_constraint=0`` - every cast a bit-exact ``quantize``; a dense layer with its
-   ReLU gets the shallow form of :mod:`trigkit.firmware.rtl_dense`) and writes a pipelined Verilog project (da4ml's ``VerilogModel``), one register
-   stage per ``latency_cutoff`` adder delays (da4ml's own default: 5 at 5 ns).
+   ReLU gets the shallow form of :mod:`trigkit.firmware.rtl_dense`, constant adds are sunk by
+   :mod:`trigkit.firmware.rtl_graph`) and writes a pipelined Verilog project (da4ml's
+   ``VerilogModel``), one register stage per ``latency_cutoff`` adder delays (da4ml's own
+   default: 5 at 5 ns).
 2. :func:`build_simulator` verilates the design with a small C++ testbench of ours
    (``verilator --cc --exe --build``) that applies one input vector per clock edge and records the
    outputs after every edge.

@@ -59,11 +59,11 @@ def _push(ops: list[Any], i: int, side: int) -> int:
     a = ops[a_idx]
     const = c.data * c.qint.step
     if side == 0:  # c + (p +/- q 2^s) = (p + c) +/- q 2^s
-        x, k, unit = ops[a.id0], const, c.qint.step
+        moved, k, unit = a.id0, const, c.qint.step
     else:  # p + (q + c 2^-s) 2^s, or p - (q - c 2^-s) 2^s
-        x, k, unit = ops[a.id1], const * 2.0 ** -a.data * (1 if a.opcode == _ADD else -1), c.qint.step * 2.0 ** -a.data
+        moved, k, unit = a.id1, const * 2.0 ** -a.data * (1 if a.opcode == _ADD else -1), c.qint.step * 2.0 ** -a.data
+    x = ops[moved]
     qint = _shifted(x.qint, k, _pow2_step(k, unit))
-    moved = a.id0 if side == 0 else a.id1
     ops[a_idx] = a._replace(id0=moved, id1=-1, opcode=_CADD, data=round(k / qint.step), qint=qint,
                             latency=x.latency, cost=c.cost)
     ops[i] = a._replace(**({"id0": a_idx} if side == 0 else {"id1": a_idx}), qint=c.qint, latency=c.latency)
