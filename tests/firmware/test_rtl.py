@@ -122,6 +122,9 @@ def test_verilator_cycle_by_cycle_bit_exact(tiny_rtl) -> None:
     assert res.ii == 1  # a new input on every edge, every output right
     assert res.latency_ns == res.latency_cycles * 5.0
     assert design.excluded == () and design.covered[-1] == "softmax"
+    # the Vivado project da4ml writes targets the network's part, not da4ml's default
+    tcl = (Path(design.path) / "build_vivado_prj.tcl").read_text()
+    assert f'set device "{net.part}"' in tcl
 
 
 @pytest.mark.fpga_tools

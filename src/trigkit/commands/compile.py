@@ -53,6 +53,7 @@ def _compile(
     rtl_delay_model: str = typer.Option("da4ml", "--rtl-delay-model", help="[fpga] pipeline cuts: 'da4ml' (adder count) or 'carry' (estimated carry-chain delay; --rtl-cutoff in ns of logic per stage)."),
     timing_model: str = typer.Option("auto", "--timing-model", help="[fpga] RTL timing preset: auto (from --part), 7series or ultrascale+."),
     rtl_rebalance: int = typer.Option(0, "--rtl-rebalance", min=0, max=10, help="[fpga] with --rtl-delay-model carry: re-cut a design that misses the clock up to N times, steered by its synthesised stage paths (needs yosys)."),
+    rtl_max_fanout: int = typer.Option(0, "--rtl-max-fanout", min=0, help="[fpga] replicate every pipeline register bit read by more than N ops (N >= 2; 0: off), so no register drives a long high-fanout net."),
     n_labelled: int = typer.Option(10_000, "--n-labelled", min=0, help="[fpga] labelled --calib-events jets kept as reference rows (accuracy)."),
     # GPU
     precision: str = typer.Option("fp32", "--precision", help="[gpu] fp32, fp16 or int8."),
@@ -88,7 +89,8 @@ def _compile(
                 "clock_period_ns": clock_ns, "n_reference": n_reference, "fail_on_weight_overflow": strict_overflow,
                 "softmax": softmax, "rtl": rtl, "n_labelled": n_labelled,
                 "rtl_cutoffs": _parse_cutoffs(rtl_cutoff, rtl_delay_model), "rtl_delay_model": rtl_delay_model,
-                "timing_model": timing_model, "rtl_rebalance": rtl_rebalance}  # fmt: skip
+                "timing_model": timing_model, "rtl_rebalance": rtl_rebalance,
+                "rtl_max_fanout": rtl_max_fanout}  # fmt: skip
         if rtl:
             from trigkit.firmware.rtl_timing import timing_model_for
 

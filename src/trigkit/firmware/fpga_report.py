@@ -345,6 +345,8 @@ def timing_figure(report: Any, clock_period_ns: float) -> TimingFigure | None:
     cuts = "carry-delay cuts" if getattr(report.design, "delay_model", "da4ml") == "carry" else "da4ml cuts"
     if step := getattr(report.design, "rebalance_step", 0):
         cuts += f" rebalanced by the netlist ({step} step{'s' if step > 1 else ''})"
+    if fanout := getattr(report.design, "max_fanout", 0):
+        cuts += f", registers replicated to <= {fanout} ops per bit"
     note = (f"pipeline chosen by this estimate among {searched} designs tried" if searched
             else f"net {t.net_ns:g} ns/hop, {100 * t.uncertainty:g} % clock uncertainty")
     note = f"{cells} cell delays, {cuts}; {note}"
@@ -363,6 +365,8 @@ def rtl_figures(report: Any, clock_period_ns: float) -> tuple[list[LatencyFigure
                                  ii=report.sim.ii, note=note))
     if report.synth is not None:
         s = report.synth
+        if copies := getattr(report.design, "replicated_ffs", 0):
+            note = "; ".join(filter(None, (note, f"FF includes {copies} replicated register bits")))
         res.append(ResourceFigure(s.source, lut=s.lut, ff=s.ff, dsp=s.dsp, bram_18k=s.bram, note=note))
     return lat, res
 

@@ -81,6 +81,8 @@ class RtlDesign:
     delay_model: str = "da4ml"  # 'carry': latency_cutoff is ns of estimated logic per stage
     delay_constraint: int = -1  # da4ml hard_dc of the adder trees (-1: none; reports older than it)
     rebalance_step: int = 0  # >0: cut by op delays rescaled from the synthesised netlist (rtl_cutoff)
+    max_fanout: int = 0  # >0: input register bits read by more ops are replicated (rtl_replicate)
+    replicated_ffs: int = 0  # flip-flops those copies added
 
     @property
     def in_bw(self) -> int:
@@ -266,14 +268,16 @@ def generate_verilog(
     network: FirmwareNetwork, out_dir: str | Path, latency_cutoff: float = DEFAULT_LATENCY_CUTOFF,
     top: str = "trignet", delay_model: str = DEFAULT_DELAY_MODEL, timing_model: TimingModel | None = None,
     delay_constraint: int = DEFAULT_DELAY_CONSTRAINT, op_delays: Sequence[float] | None = None,
-    rebalance_step: int = 0,
+    rebalance_step: int = 0, max_fanout: int = 0,
 ) -> RtlDesign:
     """Write a pipelined Verilog project for ``network`` into ``out_dir`` (created).
 
     ``delay_model`` 'da4ml': a stage every ``latency_cutoff`` da4ml adder delays; 'carry': every
     ``latency_cutoff`` ns of logic estimated from carry-chain widths with ``timing_model`` (default:
     the preset of ``network.part``), see :mod:`trigkit.firmware.rtl_pipeline`; ``op_delays``
-    replaces those per-op estimates (netlist rebalancing, :func:`trigkit.firmware.rtl_cutoff.rebalance`)."""
+    replaces those per-op estimates (netlist rebalancing, :func:`trigkit.firmware.rtl_cutoff.rebalance`);
+    ``max_fanout`` > 0 replicates every stage input register bit read by more ops
+    (:mod:`trigkit.firmware.rtl_replicate`)."""
     pipeline = require("da4ml.trace.pipeline", "fpga")
     codegen = require("da4ml.codegen", "fpga")
     n = rtl_layer_count(network)
@@ -292,8 +296,13 @@ def generate_verilog(
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     model = codegen.VerilogModel(pipe, top, out_dir, latency_cutoff=latency_cutoff,
-                                 print_latency=False, clock_period=network.clock_period_ns)
+                                 print_latency=False, clock_period=network.clock_period_ns, part_name=network.part)
     model.write()
+    added = 0
+    if max_fanout:
+        from trigkit.firmware.rtl_replicate import replicate_registers
+
+        added = replicate_registers(out_dir / "src", top, len(pipe.solutions), max_fanout)
     in_kif, out_kif = _max_kif(pipe.inp_qint), _max_kif(pipe.out_qint)
     for what, kif in (("input", in_kif), ("output", out_kif)):
         if sum(kif) > 32:
@@ -306,7 +315,7 @@ def generate_verilog(
         input_frac=network.input_t.frac, output_frac=network.layers[n - 1].result_t.frac,
         da4ml_lut_estimate=float(pipe.cost), reg_bits=int(pipe.reg_bits),
         latency_cutoff=float(latency_cutoff), delay_model=delay_model, delay_constraint=int(delay_constraint),
-        rebalance_step=int(rebalance_step),
+        rebalance_step=int(rebalance_step), max_fanout=int(max_fanout), replicated_ffs=added,
     )
     (out_dir / "trigkit_design.json").write_text(json.dumps(asdict(design), indent=2))
     return design
@@ -360,9 +369,15 @@ def build_simulator(design: RtlDesign, jobs: int = 2, timeout_s: float = 900.0) 
     wrapper = f"{design.top}_wrapper"
     (tb_dir / "tb.cpp").write_text(_TB.format(wrapper=wrapper, n_in=design.n_in, n_out=design.n_out,
                                               in_bw=design.in_bw, out_bw=design.out_bw))
+    primitives = []
+    if design.replicated_ffs:  # Vivado has FDRE in its unisim library, Verilator needs a model
+        from trigkit.firmware.rtl_replicate import FDRE_SIM, FDRE_SIM_NAME
+
+        (tb_dir / FDRE_SIM_NAME).write_text(FDRE_SIM)
+        primitives.append(FDRE_SIM_NAME)
     run_tool(
         [verilator.path, "--cc", "--exe", "--build", "-j", str(jobs), "--top-module", wrapper,
-         "-Wno-fatal", "tb.cpp", f"../src/{wrapper}.v", "-I../src", "-I../src/static",
+         "-Wno-fatal", "tb.cpp", f"../src/{wrapper}.v", *primitives, "-I../src", "-I../src/static",
          "-CFLAGS", "-std=c++17 -O1", "-o", "Vtb"],
         cwd=tb_dir, tool=verilator, log_file=tb_dir / "verilator.log", timeout_s=timeout_s,
     )

@@ -149,9 +149,11 @@ def timed_trial(cutoff: float, built: Built, clock_period_ns: float) -> CutoffTr
 
 
 def stage_paths(timing: TimingResult, stages: int) -> list[float | None]:
-    """The estimated critical path ending at each stage's output registers (None: none timed)."""
-    keys = [f"stage{k + 1}.model_inp" for k in range(stages - 1)] + ["model_out"]
-    return [timing.per_register.get(k) for k in keys]
+    """The estimated critical path ending at each stage's output registers (None: none timed),
+    the replicated copies (``model_dup``, :mod:`.rtl_replicate`) included."""
+    paths = timing.per_register
+    ends = [(f"stage{k + 1}.model_inp", f"stage{k + 1}.model_dup") for k in range(stages - 1)] + [("model_out",)]
+    return [max((paths[k] for k in keys if k in paths), default=None) for keys in ends]
 
 
 def rebalance(
@@ -185,7 +187,8 @@ def rebalance(
         cut = cutoff_for_stages(comb, delays, design.stages, fanout)
         built = rtl.generate_verilog(network, Path(work_dir) / f"rebalance-{design.stages}-{step}",
                                      latency_cutoff=cut, delay_model="carry", timing_model=model,
-                                     delay_constraint=design.delay_constraint, op_delays=delays, rebalance_step=step)
+                                     delay_constraint=design.delay_constraint, op_delays=delays, rebalance_step=step,
+                                     max_fanout=design.max_fanout)
         syn = rtl.synthesize(built)
         try:
             current = estimate_timing(Path(built.path) / NETLIST_NAME, model)
@@ -201,11 +204,12 @@ def rebalance(
 
 def search_cutoff(
     network: FirmwareNetwork, work_dir: str | Path, cutoffs: Sequence[float] = DEFAULT_CUTOFFS,
-    model: TimingModel | None = None, delay_model: str = "da4ml", rebalance_steps: int = 0,
+    model: TimingModel | None = None, delay_model: str = "da4ml", rebalance_steps: int = 0, max_fanout: int = 0,
 ) -> CutoffSearch:
     """Generate + synthesise + time candidate pipelines in ``work_dir/cutoff-<c>``; keep the
     fewest stages that meet ``network.clock_period_ns`` (see the module docstring).
-    ``rebalance_steps``: a candidate that misses the clock is first :func:`rebalance`-d."""
+    ``rebalance_steps``: a candidate that misses the clock is first :func:`rebalance`-d;
+    ``max_fanout``: register replication of every candidate (:mod:`.rtl_replicate`)."""
     from trigkit.firmware import rtl
     from trigkit.firmware.rtl_timing import timing_model_for
 
@@ -217,7 +221,7 @@ def search_cutoff(
 
     def evaluate(stages: int, cutoff: float) -> CutoffTrial:
         design = rtl.generate_verilog(network, work / f"cutoff-{cutoff:g}", latency_cutoff=cutoff,
-                                      delay_model=delay_model, timing_model=model)
+                                      delay_model=delay_model, timing_model=model, max_fanout=max_fanout)
         syn = rtl.synthesize(design)
         try:
             timing = estimate_timing(Path(design.path) / NETLIST_NAME, model)

@@ -42,6 +42,7 @@ def run_rtl_flow(
     timing_model: TimingModel | str | None = None,
     delay_model: str = rtl.DEFAULT_DELAY_MODEL,
     rebalance: int = 0,
+    max_fanout: int = 0,
 ) -> rtl.RtlReport:
     """Generate, simulate (bit-exact check) and, if yosys is present and ``synth``, synthesise
     and estimate the critical path. ``cutoffs``: choose ``latency_cutoff`` among them - the
@@ -50,7 +51,9 @@ def run_rtl_flow(
     ``network.part``, :func:`~trigkit.firmware.rtl_timing.timing_model_for`); ``delay_model``:
     how the pipeline is cut (:func:`~trigkit.firmware.rtl.generate_verilog`); ``rebalance``: up
     to this many re-cuts of a design that misses the clock, steered by its synthesised stage
-    paths (delay model 'carry', needs yosys; :func:`~trigkit.firmware.rtl_cutoff.rebalance`)."""
+    paths (delay model 'carry', needs yosys; :func:`~trigkit.firmware.rtl_cutoff.rebalance`);
+    ``max_fanout``: stage input register bits read by more ops are replicated
+    (:mod:`~trigkit.firmware.rtl_replicate`; 0: none)."""
     model: TimingModel | None = None
     if isinstance(timing_model, TimingModel):
         model = timing_model
@@ -68,13 +71,14 @@ def run_rtl_flow(
     if cutoffs:
         from trigkit.firmware.rtl_cutoff import search_cutoff
 
-        found = search_cutoff(network, work, cutoffs, model, delay_model=delay_model, rebalance_steps=rebalance)
+        found = search_cutoff(network, work, cutoffs, model, delay_model=delay_model, rebalance_steps=rebalance,
+                              max_fanout=max_fanout)
         design, syn, timing, trials = found.design, found.synth, found.timing, found.trials
     elif rebalance:
-        design, syn, timing, trials = _rebalanced(network, work, latency_cutoff, model, rebalance)
+        design, syn, timing, trials = _rebalanced(network, work, latency_cutoff, model, rebalance, max_fanout)
     else:
         design = rtl.generate_verilog(network, work, latency_cutoff=latency_cutoff, delay_model=delay_model,
-                                      timing_model=model)
+                                      timing_model=model, max_fanout=max_fanout)
     exe = rtl.build_simulator(design)
     emu = FirmwareEmulator(network)
     codes = emu.quantize_inputs(edge_inputs(network, n_samples, seed=seed))
@@ -90,11 +94,13 @@ def run_rtl_flow(
     return report
 
 
-def _rebalanced(network: FirmwareNetwork, work: Path, cutoff: float, model: TimingModel | None, steps: int) -> tuple:
+def _rebalanced(network: FirmwareNetwork, work: Path, cutoff: float, model: TimingModel | None, steps: int,
+                max_fanout: int) -> tuple:
     from trigkit.firmware.rtl_cutoff import rebalance, timed_trial
 
     assert model is not None
-    design = rtl.generate_verilog(network, work, latency_cutoff=cutoff, delay_model="carry", timing_model=model)
+    design = rtl.generate_verilog(network, work, latency_cutoff=cutoff, delay_model="carry", timing_model=model,
+                                  max_fanout=max_fanout)
     start = (design, rtl.synthesize(design), estimate_timing(Path(design.path) / NETLIST_NAME, model))
     (design, syn, timing), more = rebalance(network, work, start, steps, model)
     return design, syn, timing, (timed_trial(cutoff, start, network.clock_period_ns), *more)
