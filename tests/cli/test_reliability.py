@@ -202,6 +202,11 @@ def test_compile_fpga_rebalance_needs_carry_cuts(capsys, out: Path, work: dict[s
                     "--out", str(out / "b")], out, "--rtl-delay-model carry")  # fmt: skip
 
 
+def test_compile_fpga_max_fanout_one_refused(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
+    _fails(capsys, ["compile", str(work["model"]), "--target", "fpga", "--rtl-max-fanout", "1",
+                    "--out", str(out / "b")], out, ">= 2 ops per register bit")  # fmt: skip
+
+
 def _tampered(work: dict[str, Path], tmp: Path) -> Path:
     import shutil
 

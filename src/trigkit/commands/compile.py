@@ -85,6 +85,8 @@ def _compile(
             rtl = False
         if rtl_rebalance and rtl_delay_model != "carry":
             raise TrigkitError("--rtl-rebalance re-cuts by per-op delays: use it with --rtl-delay-model carry")
+        if rtl_max_fanout == 1:
+            raise TrigkitError("--rtl-max-fanout 1: give 0 (no replication) or >= 2 ops per register bit")
         opts = {"backend": backend, "strategy": strategy, "reuse_factor": reuse_factor, "part": part,
                 "clock_period_ns": clock_ns, "n_reference": n_reference, "fail_on_weight_overflow": strict_overflow,
                 "softmax": softmax, "rtl": rtl, "n_labelled": n_labelled,

@@ -208,7 +208,7 @@ def replicate_registers(src_dir: str | Path, top: str, stages: int, max_fanout: 
     """Replicate the high-fanout input register bits of every stage of the da4ml project in
     ``src_dir`` (``<top>.v``, ``<top>_stage<k>.v``); return how many flip-flops were added."""
     if max_fanout < 2:
-        raise TrigkitError(f"max fanout {max_fanout}: must be >= 2 loads per register bit")
+        raise TrigkitError(f"max fanout {max_fanout}: give >= 2 ops per register bit (0: no replication)")
     src = Path(src_dir)
     top_path = src / f"{top}.v"
     top_text = top_path.read_text()
