@@ -159,16 +159,13 @@ def replicate_stage(text: str, max_fanout: int) -> tuple[str, list[Copy]]:
         width, offset, tap_line = st.taps[name]
         for c, group in enumerate(_groups(reads, max_fanout)[1:], start=1):
             used = set().union(*(bits for _, bits in group))
-            src = []
-            for b in range(width - 1, -1, -1):
-                if b in used:
-                    src.append(f"model_dup[{len(copies)}]")
-                    copies.append(Copy(len(copies), offset + b))
-                else:
-                    src.append(f"{name}[{b}]")
+            src = [f"{name}[{b}]" for b in range(width)]
+            for b in sorted(used):
+                src[b] = f"model_dup[{len(copies)}]"
+                copies.append(Copy(len(copies), offset + b))
             alias = f"{name}_c{c}"
             decls.setdefault(tap_line, []).append(
-                f"    wire [{width - 1}:0] {alias}; assign {alias}[{width - 1}:0] = {_concat(src)};")
+                f"    wire [{width - 1}:0] {alias}; assign {alias}[{width - 1}:0] = {_concat(src[::-1])};")
             group_of.update(((name, j), c) for j, _ in group)
     if not copies:
         return text, []
