@@ -207,6 +207,11 @@ def test_compile_fpga_max_fanout_one_refused(capsys, out: Path, work: dict[str, 
                     "--out", str(out / "b")], out, ">= 2 ops per register bit")  # fmt: skip
 
 
+def test_compile_fpga_min_slack_needs_rebalancing(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
+    _fails(capsys, ["compile", str(work["model"]), "--target", "fpga", "--rtl-min-slack", "0.1",
+                    "--out", str(out / "b")], out, "--rtl-rebalance N")  # fmt: skip
+
+
 def _tampered(work: dict[str, Path], tmp: Path) -> Path:
     import shutil
 

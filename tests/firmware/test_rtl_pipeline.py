@@ -176,6 +176,24 @@ def test_cutoff_search_rebalances_candidates_that_miss(tmp_path: Path) -> None:
     assert rep.sim.mismatches == 0
 
 
+@pytest.mark.fpga_tools
+@pytest.mark.skipif(find_tool("verilator") is None or find_tool("yosys") is None,
+                    reason="verilator and yosys needed")
+def test_rebalancing_goes_on_until_the_slack_asked_for(tmp_path: Path) -> None:
+    from trigkit.firmware.rtl_flow import run_rtl_flow
+
+    net = dense_relu_net(sizes=(4, 6, 3), seed=0).with_(clock_period_ns=50.0)  # met at once
+    kw = {"n_samples": 50, "latency_cutoff": 0.8, "delay_model": "carry", "rebalance": 2}
+    just = run_rtl_flow(net, tmp_path / "met", **kw)
+    assert [t.rebalance_step for t in just.cutoff_search] == [0] and just.timing.meets(50.0)
+    # 1000 ns of slack is never reached: every step runs, the fastest design is kept
+    far = run_rtl_flow(net, tmp_path / "slack", min_slack=1000.0, **kw)
+    assert [t.rebalance_step for t in far.cutoff_search] == [0, 1, 2]
+    assert far.timing.critical_path_ns == pytest.approx(min(t.critical_path_ns for t in far.cutoff_search))
+    with pytest.raises(TrigkitError, match="--rtl-rebalance"):
+        run_rtl_flow(net, tmp_path / "no", min_slack=0.1, **{**kw, "rebalance": 0})
+
+
 def test_rebalance_config_needs_the_carry_model() -> None:
     from pydantic import ValidationError
 
@@ -184,3 +202,6 @@ def test_rebalance_config_needs_the_carry_model() -> None:
     assert FpgaCompileConfig(rtl_rebalance=2, rtl_delay_model="carry").rtl_rebalance == 2
     with pytest.raises(ValidationError, match="carry"):
         FpgaCompileConfig(rtl_rebalance=2)
+    assert FpgaCompileConfig(rtl_rebalance=2, rtl_delay_model="carry", rtl_min_slack_ns=0.1).rtl_min_slack_ns == 0.1
+    with pytest.raises(ValidationError, match="rtl_rebalance"):
+        FpgaCompileConfig(rtl_min_slack_ns=0.1)

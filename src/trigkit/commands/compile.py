@@ -54,6 +54,7 @@ def _compile(
     timing_model: str = typer.Option("auto", "--timing-model", help="[fpga] RTL timing preset: auto (from --part), 7series or ultrascale+."),
     rtl_rebalance: int = typer.Option(0, "--rtl-rebalance", min=0, max=10, help="[fpga] with --rtl-delay-model carry: re-cut a design that misses the clock up to N times, steered by its synthesised stage paths (needs yosys)."),
     rtl_max_fanout: int = typer.Option(0, "--rtl-max-fanout", min=0, help="[fpga] replicate every pipeline register bit read by more than N ops (N >= 2; 0: off), so no register drives a long high-fanout net."),
+    rtl_min_slack: float = typer.Option(0.0, "--rtl-min-slack", min=0.0, help="[fpga] with --rtl-rebalance: keep re-cutting until the timing estimate meets the clock with this many ns to spare (0: just meets)."),
     n_labelled: int = typer.Option(10_000, "--n-labelled", min=0, help="[fpga] labelled --calib-events jets kept as reference rows (accuracy)."),
     # GPU
     precision: str = typer.Option("fp32", "--precision", help="[gpu] fp32, fp16 or int8."),
@@ -85,6 +86,8 @@ def _compile(
             rtl = False
         if rtl_rebalance and rtl_delay_model != "carry":
             raise TrigkitError("--rtl-rebalance re-cuts by per-op delays: use it with --rtl-delay-model carry")
+        if rtl_min_slack and not rtl_rebalance:
+            raise TrigkitError("--rtl-min-slack is what rebalancing aims for: give --rtl-rebalance N too")
         if rtl_max_fanout == 1:
             raise TrigkitError("--rtl-max-fanout 1: give 0 (no replication) or >= 2 ops per register bit")
         opts = {"backend": backend, "strategy": strategy, "reuse_factor": reuse_factor, "part": part,
@@ -92,7 +95,7 @@ def _compile(
                 "softmax": softmax, "rtl": rtl, "n_labelled": n_labelled,
                 "rtl_cutoffs": _parse_cutoffs(rtl_cutoff, rtl_delay_model), "rtl_delay_model": rtl_delay_model,
                 "timing_model": timing_model, "rtl_rebalance": rtl_rebalance,
-                "rtl_max_fanout": rtl_max_fanout}  # fmt: skip
+                "rtl_max_fanout": rtl_max_fanout, "rtl_min_slack_ns": rtl_min_slack}  # fmt: skip
         if rtl:
             from trigkit.firmware.rtl_timing import timing_model_for
 

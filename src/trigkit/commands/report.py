@@ -91,6 +91,7 @@ def report_cmd(
     timing_model: str = typer.Option("auto", "--timing-model", help="With --rtl: timing preset auto (from the bundle's part), 7series or ultrascale+."),
     rtl_rebalance: int = typer.Option(0, "--rtl-rebalance", min=0, max=10, help="With --rtl and --rtl-delay-model carry: re-cut a design that misses the clock up to N times, steered by its synthesised stage paths."),
     rtl_max_fanout: int = typer.Option(0, "--rtl-max-fanout", min=0, help="With --rtl: replicate every pipeline register bit read by more than N ops (N >= 2; 0: off)."),
+    rtl_min_slack: float = typer.Option(0.0, "--rtl-min-slack", min=0.0, help="With --rtl-rebalance: keep re-cutting until the timing estimate meets the clock with this many ns to spare."),
     model: Path | None = typer.Option(None, "--model", help="Trained float model (.pt) to compare with."),
     vendor_dir: Path | None = typer.Option(
         None, "--vendor-dir", help="hls4ml project synthesised elsewhere (csynth.xml, vivado_synth.rpt)."
@@ -133,7 +134,8 @@ def report_cmd(
         kw = {"latency_cutoff": cutoffs[0]} if len(cutoffs) == 1 else {"cutoffs": cutoffs}
         with console.status("RTL: da4ml -> Verilog -> Verilator -> yosys ..."):
             rtl_report = run_rtl_flow(network, rtl_dir, delay_model=rtl_delay_model, timing_model=timing_model,
-                                      rebalance=rtl_rebalance, max_fanout=rtl_max_fanout, **kw)
+                                      rebalance=rtl_rebalance, max_fanout=rtl_max_fanout,
+                                      min_slack=rtl_min_slack, **kw)
     if model is not None:
         x = reference_inputs(b)
         if x is None:

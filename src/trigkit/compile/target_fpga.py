@@ -74,11 +74,14 @@ class FpgaCompileConfig(BaseModel):
     timing_model: str = Field(default="auto", description="RTL timing preset: auto (from the part), 7series, ultrascale+")
     rtl_rebalance: int = Field(default=0, ge=0, le=10, description="re-cuts of a design missing the clock, by its netlist")
     rtl_max_fanout: int = Field(default=0, ge=0, description="replicate stage input register bits read by more ops (0: off)")
+    rtl_min_slack_ns: float = Field(default=0.0, ge=0.0, description="rebalance until the estimate has this slack")
 
     @model_validator(mode="after")
     def _rtl_options_consistent(self) -> FpgaCompileConfig:
         if self.rtl_rebalance and self.rtl_delay_model != "carry":
             raise ValueError("rtl_rebalance re-cuts by per-op delays: it needs rtl_delay_model 'carry'")
+        if self.rtl_min_slack_ns and not self.rtl_rebalance:
+            raise ValueError("rtl_min_slack_ns is what rebalancing aims for: it needs rtl_rebalance > 0")
         if self.rtl_max_fanout == 1:
             raise ValueError("rtl_max_fanout 1: 0 (off) or >= 2 ops per register bit")
         return self
@@ -260,7 +263,8 @@ def compile_network(
         build_log = hls.build_csim(hls_model)
         y = verify_agreement(network, hls_model, x, qat)
         rtl_json = (_rtl_report(network, rtl_dir, stack, config.rtl_cutoffs, config.rtl_delay_model,
-                                config.timing_model, config.rtl_rebalance, config.rtl_max_fanout) if config.rtl else None)
+                                config.timing_model, config.rtl_rebalance, config.rtl_max_fanout,
+                                config.rtl_min_slack_ns) if config.rtl else None)
         with write_bundle(out, manifest) as writer:
             # the project without its C-sim library: the .so has the build directory baked in
             shutil.copytree(csim_dir, writer.path(PROJECT_DIR),
@@ -295,7 +299,8 @@ def rtl_missing() -> str | None:
 
 def _rtl_report(network: FirmwareNetwork, rtl_dir: Path | None, stack: contextlib.ExitStack,
                 cutoffs: tuple[float, ...] = (5.0,), delay_model: str = "da4ml",
-                timing_model: str = "auto", rebalance: int = 0, max_fanout: int = 0) -> str | None:
+                timing_model: str = "auto", rebalance: int = 0, max_fanout: int = 0,
+                min_slack: float = 0.0) -> str | None:
     """JSON of the RTL flow's report, or None (logged) when its tools are missing. One cutoff:
     that pipeline; several: the fewest stages meeting the clock by the timing estimate."""
     from trigkit.firmware.tools import find_tool
@@ -312,7 +317,7 @@ def _rtl_report(network: FirmwareNetwork, rtl_dir: Path | None, stack: contextli
         rtl_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="trigkit-rtl-")))
     kw = {"latency_cutoff": cutoffs[0]} if len(cutoffs) == 1 else {"cutoffs": cutoffs}
     report = run_rtl_flow(network, rtl_dir, seed=0, delay_model=delay_model, timing_model=timing_model,
-                          rebalance=rebalance, max_fanout=max_fanout, **kw)
+                          rebalance=rebalance, max_fanout=max_fanout, min_slack=min_slack, **kw)
     return json.dumps(report.to_json(), indent=2)
 
 

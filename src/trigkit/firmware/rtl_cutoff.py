@@ -158,12 +158,13 @@ def stage_paths(timing: TimingResult, stages: int) -> list[float | None]:
 
 def rebalance(
     network: FirmwareNetwork, work_dir: str | Path, start: Built, steps: int, model: TimingModel,
+    min_slack: float = 0.0,
 ) -> tuple[Built, tuple[CutoffTrial, ...]]:
     """Re-cut ``start`` (a 'carry'-cut design, synthesised and timed) at the same stage count up
     to ``steps`` times, each time with the op delays of every stage scaled by how long that stage
     came out in the netlist (:func:`~trigkit.firmware.rtl_pipeline.rebalanced_delays`), and keep
-    the design with the shortest estimated critical path. Stops early once the clock is met.
-    Registers move; the arithmetic does not."""
+    the design with the shortest estimated critical path. Stops early once the clock is met with
+    ``min_slack`` ns to spare (0: just met). Registers move; the arithmetic does not."""
     from trigkit.firmware import rtl
     from trigkit.firmware.rtl_pipeline import (
         cutoff_for_stages,
@@ -181,7 +182,7 @@ def rebalance(
     cut = cutoff_for_stages(comb, delays, design.stages, fanout)
     best, trials, current = start, [], timing
     for step in range(1, steps + 1):
-        if current.meets(clock):
+        if current.slack_ns(clock) >= min_slack:
             break
         delays = rebalanced_delays(comb, delays, cut, stage_paths(current, design.stages), fanout)
         cut = cutoff_for_stages(comb, delays, design.stages, fanout)
@@ -205,10 +206,12 @@ def rebalance(
 def search_cutoff(
     network: FirmwareNetwork, work_dir: str | Path, cutoffs: Sequence[float] = DEFAULT_CUTOFFS,
     model: TimingModel | None = None, delay_model: str = "da4ml", rebalance_steps: int = 0, max_fanout: int = 0,
+    min_slack: float = 0.0,
 ) -> CutoffSearch:
     """Generate + synthesise + time candidate pipelines in ``work_dir/cutoff-<c>``; keep the
     fewest stages that meet ``network.clock_period_ns`` (see the module docstring).
-    ``rebalance_steps``: a candidate that misses the clock is first :func:`rebalance`-d;
+    ``rebalance_steps``: a candidate that misses the clock, or meets it with less than ``min_slack``
+    ns to spare, is first :func:`rebalance`-d;
     ``max_fanout``: register replication of every candidate (:mod:`.rtl_replicate`)."""
     from trigkit.firmware import rtl
     from trigkit.firmware.rtl_timing import timing_model_for
@@ -231,9 +234,9 @@ def search_cutoff(
         log.info("latency cutoff %g: %d stages, critical path %.3f ns (%s the %g ns clock)", cutoff,
                  design.stages, timing.critical_path_ns, "meets" if timing.meets(clock) else "misses", clock)
         trial = timed_trial(cutoff, (design, syn, timing), clock)
-        if not rebalance_steps or trial.meets:
+        if not rebalance_steps or timing.slack_ns(clock) >= min_slack:
             return trial
-        best, steps = rebalance(network, work, (design, syn, timing), rebalance_steps, model)
+        best, steps = rebalance(network, work, (design, syn, timing), rebalance_steps, model, min_slack)
         extra.extend(steps)
         if not best[0].rebalance_step:  # no step beat the carry cut
             return trial

@@ -43,6 +43,7 @@ def run_rtl_flow(
     delay_model: str = rtl.DEFAULT_DELAY_MODEL,
     rebalance: int = 0,
     max_fanout: int = 0,
+    min_slack: float = 0.0,
 ) -> rtl.RtlReport:
     """Generate, simulate (bit-exact check) and, if yosys is present and ``synth``, synthesise
     and estimate the critical path. ``cutoffs``: choose ``latency_cutoff`` among them - the
@@ -53,7 +54,8 @@ def run_rtl_flow(
     to this many re-cuts of a design that misses the clock, steered by its synthesised stage
     paths (delay model 'carry', needs yosys; :func:`~trigkit.firmware.rtl_cutoff.rebalance`);
     ``max_fanout``: stage input register bits read by more ops are replicated
-    (:mod:`~trigkit.firmware.rtl_replicate`; 0: none)."""
+    (:mod:`~trigkit.firmware.rtl_replicate`; 0: none); ``min_slack``: rebalancing goes on until the
+    estimate meets the clock with this many ns to spare (or the steps run out)."""
     model: TimingModel | None = None
     if isinstance(timing_model, TimingModel):
         model = timing_model
@@ -65,6 +67,8 @@ def run_rtl_flow(
     trials: tuple = ()
     if rebalance and delay_model != "carry":
         raise TrigkitError("--rtl-rebalance re-cuts by per-op delays: use it with --rtl-delay-model carry")
+    if min_slack and not rebalance:
+        raise TrigkitError("--rtl-min-slack is what rebalancing aims for: give --rtl-rebalance N too")
     if (cutoffs or rebalance) and find_tool("yosys") is None:
         raise TrigkitError("choosing or rebalancing the pipeline by timing needs yosys (synth_xilinx); "
                            "install it, or give a single --rtl-cutoff without --rtl-rebalance")
@@ -72,10 +76,11 @@ def run_rtl_flow(
         from trigkit.firmware.rtl_cutoff import search_cutoff
 
         found = search_cutoff(network, work, cutoffs, model, delay_model=delay_model, rebalance_steps=rebalance,
-                              max_fanout=max_fanout)
+                              max_fanout=max_fanout, min_slack=min_slack)
         design, syn, timing, trials = found.design, found.synth, found.timing, found.trials
     elif rebalance:
-        design, syn, timing, trials = _rebalanced(network, work, latency_cutoff, model, rebalance, max_fanout)
+        design, syn, timing, trials = _rebalanced(network, work, latency_cutoff, model, rebalance, max_fanout,
+                                                  min_slack)
     else:
         design = rtl.generate_verilog(network, work, latency_cutoff=latency_cutoff, delay_model=delay_model,
                                       timing_model=model, max_fanout=max_fanout)
@@ -95,14 +100,14 @@ def run_rtl_flow(
 
 
 def _rebalanced(network: FirmwareNetwork, work: Path, cutoff: float, model: TimingModel | None, steps: int,
-                max_fanout: int) -> tuple:
+                max_fanout: int, min_slack: float) -> tuple:
     from trigkit.firmware.rtl_cutoff import rebalance, timed_trial
 
     assert model is not None
     design = rtl.generate_verilog(network, work, latency_cutoff=cutoff, delay_model="carry", timing_model=model,
                                   max_fanout=max_fanout)
     start = (design, rtl.synthesize(design), estimate_timing(Path(design.path) / NETLIST_NAME, model))
-    (design, syn, timing), more = rebalance(network, work, start, steps, model)
+    (design, syn, timing), more = rebalance(network, work, start, steps, model, min_slack)
     return design, syn, timing, (timed_trial(cutoff, start, network.clock_period_ns), *more)
 
 
