@@ -6,14 +6,19 @@ read by 40 ops costs ~0.6 ns of routing on the path it starts. Vivado would repl
 register in ``phys_opt_design``; the estimate does not assume it. :func:`replicate_registers`
 does it in the generated Verilog instead, so that every tool sees the same netlist:
 
-* in each da4ml stage module, the ops (lines) that read an input tap ``vN = model_inp[hi:lo]``
-  are split, in order, into groups whose load on every bit is at most ``max_fanout`` ops
-  (balanced: 17 loads at 16 become 9 + 8, at 5 they become 5 + 4 + 4 + 4); group 0 keeps the original register, group ``c``
-  reads ``vN_c<c>``, whose loaded bits come from a new port ``model_dup``;
+* in each da4ml stage module, the ops (lines) that read an input tap ``vN = model_inp[hi:lo]``,
+  directly or through pure-wiring aliases ``vM = vN[hi:lo]``, are split in order into groups
+  that load every bit with at most ``max_fanout`` ops, balanced (17 loads at 16 become 9 + 8, at
+  5 they become 5 + 4 + 4 + 4); group 0 keeps the original register, group ``c`` reads
+  ``vN_c<c>``, whose loaded bits come from a new port ``model_dup``;
 * the top module feeds ``model_dup`` from one Xilinx ``FDRE`` per copied bit, clocked like the
-  stage's input register and with the same D. They are primitives with ``keep`` (and yosys's
-  ``opt_merge`` only merges its internal cells), so neither yosys nor Vivado merges them back
-  into the original. Verilator gets a behavioural ``FDRE`` (:data:`FDRE_SIM`).
+  stage's input register and with the same D. yosys's ``opt_merge`` merges only its internal
+  cells, so the primitives survive synthesis (behavioural copies do not, even with ``keep``);
+  ``(* keep = "true" *)`` asks Vivado not to merge them either. Verilator gets a behavioural
+  ``FDRE`` (:data:`FDRE_SIM`) in the testbench only. The copies make a design Xilinx-only.
+
+``max_fanout`` counts op reads, not LUT pins: one read is ~2-4 netlist loads of a bit (a shifted
+add reads it once per operand, a sign bit is also extended).
 
 The arithmetic is untouched: every copy holds the same value as its original every cycle, which
 the bit-exact Verilator check of the flow confirms.
@@ -73,23 +78,9 @@ class _Stage:
                 name, width = m.group(2), int(m.group(1)) + 1
                 taps[name] = (width, int(m.group(4)), j)
                 roots[name] = [(name, b) for b in range(width)]
-                continue
-            m = _ALIAS.match(line)
-            if m and m.group(5) in roots and int(m.group(3)) == int(m.group(1)) and m.group(4) == "0":
-                src, hi, lo = roots[m.group(5)], int(m.group(6)), int(m.group(7))
-                if hi - lo == int(m.group(1)):
-                    roots[m.group(2)] = src[lo:hi + 1]
-                    continue
-            decl = _DECL.match(line)
-            at = decl.end() if decl else 0  # the declared wire is not a read
-            refs = []
-            for r in _REF.finditer(line, at):
-                if r.group(1) in roots:
-                    src = roots[r.group(1)]
-                    hi = int(r.group(2)) if r.group(2) else len(src) - 1
-                    lo = int(r.group(3)) if r.group(3) else (hi if r.group(2) else 0)
-                    refs.append((r.start(), r.end(), src[lo:hi + 1]))
-            if refs:
+            elif alias := _alias(line, roots):
+                roots[alias[0]] = alias[1]
+            elif refs := _reads(line, roots):
                 reads[j] = refs
         return cls(lines, taps, roots, reads)
 
@@ -104,6 +95,30 @@ class _Stage:
             for name, b in bits.items():
                 out[name].append((j, frozenset(b)))
         return out
+
+
+def _alias(line: str, roots: dict[str, list[Bit]]) -> tuple[str, list[Bit]] | None:
+    """``(name, tap bits)`` when ``line`` declares a whole wire as a slice of a tap or alias."""
+    m = _ALIAS.match(line)
+    if m is None or m.group(5) not in roots:
+        return None
+    width, hi, lo = int(m.group(1)), int(m.group(6)), int(m.group(7))
+    if int(m.group(3)) != width or m.group(4) != "0" or hi - lo != width:
+        return None
+    return m.group(2), roots[m.group(5)][lo:hi + 1]
+
+
+def _reads(line: str, roots: dict[str, list[Bit]]) -> list[tuple[int, int, list[Bit]]]:
+    """``(start, end, tap bits)`` of every reference to a tap or alias in ``line``."""
+    decl = _DECL.match(line)
+    refs = []
+    for r in _REF.finditer(line, decl.end() if decl else 0):  # the declared wire is not a read
+        if r.group(1) in roots:
+            src = roots[r.group(1)]
+            hi = int(r.group(2)) if r.group(2) else len(src) - 1
+            lo = int(r.group(3)) if r.group(3) else (hi if r.group(2) else 0)
+            refs.append((r.start(), r.end(), src[lo:hi + 1]))
+    return refs
 
 
 def _groups(reads: list[tuple[int, frozenset[int]]], max_fanout: int) -> list[list[tuple[int, frozenset[int]]]]:
