@@ -152,10 +152,12 @@ def test_rtl_step_writes_the_flow_report(monkeypatch, tmp_path):
     rep = rtl.RtlReport(design, rtl.RtlSimResult(3, 1, 10, 0, 5.0), None)
     seen = []
     monkeypatch.setattr(target_fpga, "rtl_missing", lambda: None)
-    monkeypatch.setattr(rtl_flow, "run_rtl_flow", lambda net, work, **kw: seen.append(work) or rep)
+    monkeypatch.setattr(rtl_flow, "run_rtl_flow", lambda net, work, **kw: seen.append((work, kw)) or rep)
     with contextlib.ExitStack() as stack:
-        text = target_fpga._rtl_report(dense_relu_net(), tmp_path / "rtl", stack)
-    assert seen == [tmp_path / "rtl"]
+        text = target_fpga._rtl_report(dense_relu_net(), tmp_path / "rtl", stack, (3.0, 4.0), "carry", "auto", 2, 4, 0.1)
+    assert [w for w, _ in seen] == [tmp_path / "rtl"]
+    assert {k: seen[0][1][k] for k in ("cutoffs", "rebalance", "max_fanout", "min_slack")} == {
+        "cutoffs": (3.0, 4.0), "rebalance": 2, "max_fanout": 4, "min_slack": 0.1}
     assert rtl.RtlReport.from_json(json.loads(text)) == rep
     monkeypatch.setattr(target_fpga, "rtl_missing", lambda: "verilator not found")
     with contextlib.ExitStack() as stack:
