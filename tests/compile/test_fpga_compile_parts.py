@@ -154,11 +154,13 @@ def test_rtl_step_writes_the_flow_report(monkeypatch, tmp_path):
     monkeypatch.setattr(target_fpga, "rtl_missing", lambda: None)
     monkeypatch.setattr(rtl_flow, "run_rtl_flow", lambda net, work, **kw: seen.append((work, kw)) or rep)
     with contextlib.ExitStack() as stack:
-        text = target_fpga._rtl_report(dense_relu_net(), tmp_path / "rtl", stack, (3.0, 4.0), "carry", "auto", 2, 4, 0.1)
+        config = target_fpga.FpgaCompileConfig(rtl_cutoffs=(3.0, 4.0), rtl_delay_model="carry", rtl_rebalance=2,
+                                               rtl_max_fanout=4, rtl_min_slack_ns=0.1)
+        text = target_fpga._rtl_report(dense_relu_net(), tmp_path / "rtl", stack, config)
     assert [w for w, _ in seen] == [tmp_path / "rtl"]
     assert {k: seen[0][1][k] for k in ("cutoffs", "rebalance", "max_fanout", "min_slack")} == {
         "cutoffs": (3.0, 4.0), "rebalance": 2, "max_fanout": 4, "min_slack": 0.1}
     assert rtl.RtlReport.from_json(json.loads(text)) == rep
     monkeypatch.setattr(target_fpga, "rtl_missing", lambda: "verilator not found")
     with contextlib.ExitStack() as stack:
-        assert target_fpga._rtl_report(dense_relu_net(), None, stack) is None
+        assert target_fpga._rtl_report(dense_relu_net(), None, stack, target_fpga.FpgaCompileConfig()) is None

@@ -84,12 +84,9 @@ def _compile(
         if rtl and (why := _rtl_missing()) is not None:
             Console(stderr=True).print(f"[yellow]--rtl skipped[/]: {why}; the report will show the estimate only")
             rtl = False
-        if rtl_rebalance and rtl_delay_model != "carry":
-            raise TrigkitError("--rtl-rebalance re-cuts by per-op delays: use it with --rtl-delay-model carry")
-        if rtl_min_slack and not rtl_rebalance:
-            raise TrigkitError("--rtl-min-slack is what rebalancing aims for: give --rtl-rebalance N too")
-        if rtl_max_fanout == 1:
-            raise TrigkitError("--rtl-max-fanout 1: give 0 (no replication) or >= 2 ops per register bit")
+        from trigkit.firmware.rtl_options import check_rtl_options
+
+        check_rtl_options(rtl_delay_model, rtl_rebalance, rtl_max_fanout, rtl_min_slack)
         opts = {"backend": backend, "strategy": strategy, "reuse_factor": reuse_factor, "part": part,
                 "clock_period_ns": clock_ns, "n_reference": n_reference, "fail_on_weight_overflow": strict_overflow,
                 "softmax": softmax, "rtl": rtl, "n_labelled": n_labelled,

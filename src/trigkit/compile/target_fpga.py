@@ -78,12 +78,12 @@ class FpgaCompileConfig(BaseModel):
 
     @model_validator(mode="after")
     def _rtl_options_consistent(self) -> FpgaCompileConfig:
-        if self.rtl_rebalance and self.rtl_delay_model != "carry":
-            raise ValueError("rtl_rebalance re-cuts by per-op delays: it needs rtl_delay_model 'carry'")
-        if self.rtl_min_slack_ns and not self.rtl_rebalance:
-            raise ValueError("rtl_min_slack_ns is what rebalancing aims for: it needs rtl_rebalance > 0")
-        if self.rtl_max_fanout == 1:
-            raise ValueError("rtl_max_fanout 1: 0 (off) or >= 2 ops per register bit")
+        from trigkit.firmware.rtl_options import FIELDS, rtl_option_problem
+
+        why = rtl_option_problem(self.rtl_delay_model, self.rtl_rebalance, self.rtl_max_fanout,
+                                 self.rtl_min_slack_ns, FIELDS)
+        if why is not None:
+            raise ValueError(why)
         return self
 
 
@@ -262,9 +262,7 @@ def compile_network(
         hls_model, convert_log = hls.convert_logged(network, csim_dir)
         build_log = hls.build_csim(hls_model)
         y = verify_agreement(network, hls_model, x, qat)
-        rtl_json = (_rtl_report(network, rtl_dir, stack, config.rtl_cutoffs, config.rtl_delay_model,
-                                config.timing_model, config.rtl_rebalance, config.rtl_max_fanout,
-                                config.rtl_min_slack_ns) if config.rtl else None)
+        rtl_json = _rtl_report(network, rtl_dir, stack, config) if config.rtl else None
         with write_bundle(out, manifest) as writer:
             # the project without its C-sim library: the .so has the build directory baked in
             shutil.copytree(csim_dir, writer.path(PROJECT_DIR),
@@ -298,11 +296,10 @@ def rtl_missing() -> str | None:
 
 
 def _rtl_report(network: FirmwareNetwork, rtl_dir: Path | None, stack: contextlib.ExitStack,
-                cutoffs: tuple[float, ...] = (5.0,), delay_model: str = "da4ml",
-                timing_model: str = "auto", rebalance: int = 0, max_fanout: int = 0,
-                min_slack: float = 0.0) -> str | None:
-    """JSON of the RTL flow's report, or None (logged) when its tools are missing. One cutoff:
-    that pipeline; several: the fewest stages meeting the clock by the timing estimate."""
+                config: FpgaCompileConfig) -> str | None:
+    """JSON of the RTL flow's report with the ``rtl_*`` options of ``config``, or None (logged)
+    when its tools are missing. One cutoff: that pipeline; several: the fewest stages meeting the
+    clock by the timing estimate."""
     from trigkit.firmware.tools import find_tool
 
     why = rtl_missing()
@@ -315,9 +312,11 @@ def _rtl_report(network: FirmwareNetwork, rtl_dir: Path | None, stack: contextli
 
     if rtl_dir is None:
         rtl_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="trigkit-rtl-")))
+    cutoffs = config.rtl_cutoffs
     kw = {"latency_cutoff": cutoffs[0]} if len(cutoffs) == 1 else {"cutoffs": cutoffs}
-    report = run_rtl_flow(network, rtl_dir, seed=0, delay_model=delay_model, timing_model=timing_model,
-                          rebalance=rebalance, max_fanout=max_fanout, min_slack=min_slack, **kw)
+    report = run_rtl_flow(network, rtl_dir, seed=0, delay_model=config.rtl_delay_model,
+                          timing_model=config.timing_model, rebalance=config.rtl_rebalance,
+                          max_fanout=config.rtl_max_fanout, min_slack=config.rtl_min_slack_ns, **kw)
     return json.dumps(report.to_json(), indent=2)
 
 

@@ -18,6 +18,7 @@ from trigkit.errors import TrigkitError
 from trigkit.firmware import rtl
 from trigkit.firmware.emulate import FirmwareEmulator
 from trigkit.firmware.random_net import edge_inputs
+from trigkit.firmware.rtl_options import check_rtl_options
 from trigkit.firmware.rtl_timing import (
     NETLIST_NAME,
     TimingModel,
@@ -65,10 +66,7 @@ def run_rtl_flow(
     log.info("RTL flow for '%s' in %s", network.name, work)
     syn = timing = None
     trials: tuple = ()
-    if rebalance and delay_model != "carry":
-        raise TrigkitError("--rtl-rebalance re-cuts by per-op delays: use it with --rtl-delay-model carry")
-    if min_slack and not rebalance:
-        raise TrigkitError("--rtl-min-slack is what rebalancing aims for: give --rtl-rebalance N too")
+    check_rtl_options(delay_model, rebalance, max_fanout, min_slack)
     if (cutoffs or rebalance) and find_tool("yosys") is None:
         raise TrigkitError("choosing or rebalancing the pipeline by timing needs yosys (synth_xilinx); "
                            "install it, or give a single --rtl-cutoff without --rtl-rebalance")
