@@ -7,9 +7,11 @@ from pathlib import Path
 
 import typer
 
+from trigkit.commands import _rtl_options as opt
 from trigkit.errors import TrigkitError
 
 TARGET_NAMES = ("fpga", "gpu")
+FPGA = "\\[fpga]"  # escaped: rich would read [fpga] as markup
 
 
 def _calibration_rows(model_path: Path, events: list[Path]) -> tuple[object, object]:
@@ -49,12 +51,12 @@ def _compile(
     keep_csim: Path | None = typer.Option(None, "--keep-csim", help="\\[fpga] keep the built C simulation project here."),
     rtl: bool = typer.Option(False, "--rtl", help="\\[fpga] also measure latency/II (Verilator) and LUT/FF/DSP (yosys)."),
     rtl_dir: Path | None = typer.Option(None, "--rtl-dir", help="\\[fpga] keep the RTL flow's work directory here."),
-    rtl_cutoff: str = typer.Option("5", "--rtl-cutoff", help="\\[fpga] da4ml latency cutoff (adder delays per stage); 'auto' or a list '3,4,6': the fewest stages whose yosys timing estimate meets --clock-ns."),
-    rtl_delay_model: str = typer.Option("da4ml", "--rtl-delay-model", help="\\[fpga] pipeline cuts: 'da4ml' (adder count) or 'carry' (estimated carry-chain delay; --rtl-cutoff in ns of logic per stage)."),
-    timing_model: str = typer.Option("auto", "--timing-model", help="\\[fpga] RTL timing preset: auto (from --part), 7series or ultrascale+."),
-    rtl_rebalance: int = typer.Option(0, "--rtl-rebalance", min=0, max=10, help="\\[fpga] with --rtl-delay-model carry: re-cut a design that misses the clock up to N times, steered by its synthesised stage paths (needs yosys)."),
-    rtl_max_fanout: int = typer.Option(0, "--rtl-max-fanout", min=0, help="\\[fpga] replicate every pipeline register bit read by more than N ops (N >= 2; 0: off), so no register drives a long high-fanout net."),
-    rtl_min_slack: float = typer.Option(0.0, "--rtl-min-slack", min=0.0, help="\\[fpga] with --rtl-rebalance: keep re-cutting until the timing estimate meets the clock with this many ns to spare (0: just meets)."),
+    rtl_cutoff: str = opt.rtl_cutoff(FPGA),
+    rtl_delay_model: str = opt.rtl_delay_model(FPGA),
+    timing_model: str = opt.timing_model(FPGA),
+    rtl_rebalance: int = opt.rtl_rebalance(FPGA),
+    rtl_max_fanout: int = opt.rtl_max_fanout(FPGA),
+    rtl_min_slack: float = opt.rtl_min_slack(FPGA),
     n_labelled: int = typer.Option(10_000, "--n-labelled", min=0, help="\\[fpga] labelled --calib-events jets kept as reference rows (accuracy)."),
     # GPU
     precision: str = typer.Option("fp32", "--precision", help="\\[gpu] fp32, fp16 or int8."),

@@ -12,6 +12,8 @@ from typing import Any
 
 import typer
 
+from trigkit.commands import _rtl_options as opt
+
 
 def _fmt(v: Any, spec: str = "") -> str:
     if v is None:
@@ -86,12 +88,12 @@ def report_cmd(
     json_out: Path | None = typer.Option(None, "--json", help="Also write the report as JSON."),
     rtl: bool = typer.Option(False, "--rtl", help="Run the RTL path now (da4ml + Verilator + yosys)."),
     rtl_dir: Path | None = typer.Option(None, "--rtl-dir", help="Where --rtl writes its project."),
-    rtl_cutoff: str = typer.Option("5", "--rtl-cutoff", help="With --rtl: da4ml latency cutoff, or 'auto' / '3,4,6' to pick the fewest stages meeting the clock by the yosys timing estimate."),
-    rtl_delay_model: str = typer.Option("da4ml", "--rtl-delay-model", help="With --rtl: pipeline cuts by 'da4ml' adder count or 'carry' chain delay (--rtl-cutoff in ns)."),
-    timing_model: str = typer.Option("auto", "--timing-model", help="With --rtl: timing preset auto (from the bundle's part), 7series or ultrascale+."),
-    rtl_rebalance: int = typer.Option(0, "--rtl-rebalance", min=0, max=10, help="With --rtl and --rtl-delay-model carry: re-cut a design that misses the clock up to N times, steered by its synthesised stage paths."),
-    rtl_max_fanout: int = typer.Option(0, "--rtl-max-fanout", min=0, help="With --rtl: replicate every pipeline register bit read by more than N ops (N >= 2; 0: off)."),
-    rtl_min_slack: float = typer.Option(0.0, "--rtl-min-slack", min=0.0, help="With --rtl-rebalance: keep re-cutting until the timing estimate meets the clock with this many ns to spare."),
+    rtl_cutoff: str = opt.rtl_cutoff("With --rtl:"),
+    rtl_delay_model: str = opt.rtl_delay_model("With --rtl:"),
+    timing_model: str = opt.timing_model("With --rtl:"),
+    rtl_rebalance: int = opt.rtl_rebalance("With --rtl:"),
+    rtl_max_fanout: int = opt.rtl_max_fanout("With --rtl:"),
+    rtl_min_slack: float = opt.rtl_min_slack("With --rtl:"),
     model: Path | None = typer.Option(None, "--model", help="Trained float model (.pt) to compare with."),
     vendor_dir: Path | None = typer.Option(
         None, "--vendor-dir", help="hls4ml project synthesised elsewhere (csynth.xml, vivado_synth.rpt)."
