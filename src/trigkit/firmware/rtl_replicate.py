@@ -31,6 +31,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from trigkit.atomic import write_text
 from trigkit.errors import TrigkitError
 
 _TAP = re.compile(r"^\s*wire \[(\d+):0\] (v\d+); assign \2\[\d+:0\] = model_inp\[(\d+):(\d+)\];$")
@@ -226,17 +227,16 @@ def replicate_registers(src_dir: str | Path, top: str, stages: int, max_fanout: 
     top_text = top_path.read_text()
     if "\n    always @(posedge clk)" not in top_text:
         raise TrigkitError(f"register replication: {top_path} has no 'always @(posedge clk)' block")
+    rewritten: dict[Path, str] = {}  # every file is rewritten only once all of them are ready
     added = 0
     for k in range(stages):
         path = src / f"{top}_stage{k}.v"
         new, copies = replicate_stage(path.read_text(), max_fanout)
         if copies:
-            tmp = path.with_suffix(".v.tmp")
-            tmp.write_text(new)
-            tmp.replace(path)
+            rewritten[path] = new
             top_text = _top_with_copies(top_text, k, "model_inp" if k == 0 else f"stage{k - 1}_out", copies)
             added += len(copies)
-    tmp = top_path.with_suffix(".v.tmp")
-    tmp.write_text(top_text)
-    tmp.replace(top_path)
+    rewritten[top_path] = top_text
+    for path, text in rewritten.items():
+        write_text(path, text)
     return added
