@@ -119,7 +119,30 @@ def cuda_contenders(module: nn.Module, data: dict[str, np.ndarray]) -> list[Cont
 
         logging.getLogger(__name__).warning("no fused-kernel contender: %s", exc)
     out += _zerocopy_contenders(module, data)
+    out += _mma_contenders(module, data)
     return out
+
+
+def _mma_contenders(module: nn.Module, data: dict[str, np.ndarray]) -> list[Contender]:
+    try:
+        from trigkit.benchmarks import gpu_mma_run as mr
+
+        k = mr.MmaKernels(module)
+        return [
+            Contender("mma-zerocopy-graph-fp16", "fp16", mr.zerocopy_factory(k, data),
+                      note="register-resident tensor-core kernel, reads/writes mapped host memory, 1-node graph"),
+            Contender("mma-graph-io-fp16", "fp16", mr.graph_io_factory(k, data),
+                      note="register-resident tensor-core kernel, H2D + kernel + D2H in one CUDA graph"),
+            Contender("mma-pipeline-graph-fp16", "fp16", mr.pipeline_factory(k, data), sweep_min_batch=4096,
+                      note="8 chunks over 4 streams (copies overlap kernels), captured as one CUDA graph"),
+            Contender("mma-persistent-fp16", "fp16", mr.persistent_factory(k, data), max_batch=256,
+                      note="launched once; polls a mapped request counter; 16-byte result+counter stores"),
+        ]  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - cupy absent, no sm_80+ GPU
+        import logging
+
+        logging.getLogger(__name__).warning("no mma contenders: %s", exc)
+        return []
 
 
 def _zerocopy_contenders(module: nn.Module, data: dict[str, np.ndarray]) -> list[Contender]:
