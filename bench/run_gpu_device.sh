@@ -24,4 +24,8 @@ run() {  # run NAME SECONDS CONTENDERS [BATCHES]
   run others 70 torch-eager-fp32,torch-graph-fp32,torch-graph-fp16,onnxruntime-cpu-fp32
   python bench/bench_gpu.py --out "$OUT" --merge "$WORK/mma,$WORK/base,$WORK/others"
   echo "rc=$?"
+  # the GPU tests of the kernel and its runtime backend (skipped in CI, which has no GPU)
+  timeout 120 python -m pytest -q -p no:cacheprovider tests/runtime/test_kernel_runner.py tests/runtime/test_gpu_mma.py \
+    || timeout 120 python -m pytest -q -p no:cacheprovider -W default tests/runtime/test_kernel_runner.py
+  echo "=== pytest rc=$?"
 } 2>&1 | tee "$OUT/log.txt"

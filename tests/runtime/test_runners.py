@@ -97,10 +97,10 @@ def test_lifecycle_and_registry(fp32_bundle):
     with r:
         assert r.is_active
     assert not r.is_active
-    with pytest.raises(TrigkitError, match="unknown runtime backend 'tensorflow'; valid: onnxruntime, torch, tensorrt"):
+    with pytest.raises(TrigkitError, match="unknown runtime backend 'tensorflow'; valid: onnxruntime, torch, tensorrt, cuda-kernel"):
         load_runner(fp32_bundle.path, backend="tensorflow")
     names = [row[0] for row in RUNNERS.status()]
-    assert names == ["onnxruntime", "torch", "tensorrt"]
+    assert names == ["onnxruntime", "torch", "tensorrt", "cuda-kernel"]
 
 
 def test_corrupt_onnx_is_named(tmp_path, fp32_bundle):

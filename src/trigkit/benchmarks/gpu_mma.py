@@ -16,7 +16,8 @@ Entry points (compiled at run time by cupy/NVRTC, no headers):
   straight from mapped pinned host memory (zero-copy; volatile loads);
 * ``dips_mma_serve``: persistent - launched once, polls a request counter in mapped host memory
   (``ld.acquire.sys``), reads the jets from mapped host memory and writes each jet's
-  probabilities together with the request number as one 16-byte store, which the host polls.
+  probabilities together with the request number as one 16-byte store, which the host polls;
+  up to 32 blocks, each polling the counter itself, so batches up to 128 jets get one jet a warp.
 
 Fragment layouts are those of the PTX ISA ("Matrix Fragments for mma.m16n8k16 / m16n8k8",
 floating-point types); :func:`fragment_coords` states them once for the packer and the tests.
@@ -235,15 +236,18 @@ __device__ __forceinline__ unsigned long long now_ns() {
   return t;
 }
 
-// ctrl (mapped host memory): [0] request number written by the host (> 0; < 0 = stop).
+// ctrl (mapped host memory): [0] request number written by the host (> 0; < 0 = stop),
+// [1] set to -2 by a block that leaves after idle_ns without a request (the host relaunches).
+// Blocks poll independently; block b runs warp groups b*WARPS+w, b*WARPS+w + gridDim.x*WARPS, ...
 extern "C" __global__ void __launch_bounds__(128) dips_mma_serve(const uint4* params, const u16* x,
-    const unsigned char* mask, float* out, const int* ctrl, int n, long long idle_ns) {
+    const unsigned char* mask, float* out, int* ctrl, int n, long long idle_ns, int seen0) {
   __shared__ __align__(16) u32 P[PARAM_WORDS];
   __shared__ int cmd;
   load_params(P, params);
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  int seen = 0;
-  const int group = min(16, max(1, (n + WARPS - 1) / WARPS));
+  int seen = seen0;
+  const int warps = gridDim.x * WARPS;
+  const int group = min(16, max(1, (n + warps - 1) / warps));
   const int ngroups = (n + group - 1) / group;
   while (true) {
     if (threadIdx.x == 0) {
@@ -253,7 +257,11 @@ extern "C" __global__ void __launch_bounds__(128) dips_mma_serve(const uint4* pa
         int req;
         asm volatile("ld.acquire.sys.global.s32 %0, [%1];" : "=r"(req) : "l"(ctrl) : "memory");
         if (req != seen) c = req;
-        else if ((long long)(now_ns() - t0) > idle_ns) c = -1;
+        else if ((long long)(now_ns() - t0) > idle_ns) c = -2;
+      }
+      if (c == -2) {
+        asm volatile("st.volatile.global.s32 [%0], %1;" :: "l"(ctrl + 1), "r"(-2) : "memory");
+        __threadfence_system();
       }
       cmd = c;
     }
@@ -261,7 +269,7 @@ extern "C" __global__ void __launch_bounds__(128) dips_mma_serve(const uint4* pa
     const int c = cmd;
     if (c < 0) return;
     seen = c;
-    for (int gi = warp; gi < ngroups; gi += WARPS)
+    for (int gi = blockIdx.x * WARPS + warp; gi < ngroups; gi += warps)
       run_group<true, true>(P, x, mask, out, (long long)gi * group, min(group, n - gi * group), lane, (u32)c);
     __syncthreads();  // cmd is rewritten only after every thread has read it
   }

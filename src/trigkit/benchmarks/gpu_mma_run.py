@@ -1,18 +1,21 @@
-"""Contenders built on the register-resident tensor-core kernel of :mod:`gpu_mma` (issue 5 goals).
+"""Host side of the register-resident tensor-core kernel of :mod:`gpu_mma`: launch geometry,
+CUDA-graph capture, the chunked copy/compute pipeline and the persistent server - shared by the
+``mma-*`` contenders of `trigkit bench gpu` and the ``cuda-kernel`` runtime backend.
+
+Contenders (issue 5 goals):
 
 * ``mma-zerocopy-graph-fp16``: the kernel reads fp16 tracks + uint8 mask straight from mapped
   pinned host memory and writes the probabilities there; a call is a 1-node CUDA graph and a
   synchronize (no memcpy);
 * ``mma-graph-io-fp16``: device buffers; H2D copies, kernel and D2H copy in one CUDA graph;
-* ``mma-pipeline-graph-fp16``: the batch split in chunks over 4 streams (the H2D copy of one
-  chunk overlaps the kernels of earlier ones), the whole fork/join captured as one CUDA graph so
-  a call is one launch however many chunks;
-* ``mma-persistent-fp16``: one block launched once per batch size, polling a request counter in
-  mapped host memory; a call writes the counter and spins until every jet's 16-byte result
+* ``mma-pipeline-graph-fp16``: the batch split in chunks of 4096 jets over 4 streams (the H2D
+  copy of one chunk overlaps the kernels of earlier ones), the whole fork/join captured as one
+  CUDA graph, so a call is one launch however many chunks;
+* ``mma-persistent-fp16``: the kernel launched once per batch size, polling a request counter
+  in mapped host memory; a call writes the counter and spins until every jet's 16-byte result
   carries it - no launch and no synchronize per call.
 
-All need cupy (NVRTC) and an sm_80+ GPU; every contender goes through the harness' agreement
-check against onnxruntime before it is timed.
+All need cupy (NVRTC) and an sm_80+ GPU.
 """
 
 from __future__ import annotations
@@ -34,9 +37,14 @@ from trigkit.benchmarks.gpu_mma import (
 )
 from trigkit.benchmarks.gpu_zerocopy import _packed, mapped
 
+__all__ = ["MmaKernels", "Server", "capture", "mapped", "pipelined_launch"]
+
 IDLE_NS = 500_000_000
 HOST_TIMEOUT_S = 1.0
 SMEM_PER_SM = 227 * 1024
+CHUNK = 4096
+SERVER_MAX_BLOCKS = 32
+EXITED = -2
 
 
 class MmaKernels:
@@ -54,22 +62,105 @@ class MmaKernels:
         self.max_blocks = n_sm * max(1, per_sm)
 
     def launch(self, kernel: object, n: int, x: object, m: object, out: object) -> None:
+        """One launch on cupy's current stream over ``n`` jets (device or mapped pointers)."""
         group = group_size(n, self.max_blocks * WARPS)
         grid = launch_grid(n, group, self.max_blocks)
         kernel((grid,), (32 * WARPS,), (self.params, x, m, out, np.int32(n), np.int32(group)))  # type: ignore[operator]
 
 
-def _capture(launch: Callable[[], None], stream: torch.cuda.Stream) -> torch.cuda.CUDAGraph:
+def capture(launch: Callable[[], None], stream: torch.cuda.Stream) -> torch.cuda.CUDAGraph:
+    """Warm ``launch`` up on ``stream`` (NVRTC compile), then capture it as one CUDA graph."""
     import cupy
 
     with torch.cuda.stream(stream), cupy.cuda.ExternalStream(stream.cuda_stream):
-        launch()  # compile (NVRTC) and warm up outside the capture
+        launch()
     stream.synchronize()
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph, stream=stream):
         with cupy.cuda.ExternalStream(torch.cuda.current_stream().cuda_stream):
             launch()
     return graph
+
+
+def pipelined_launch(k: MmaKernels, x: torch.Tensor, m: torch.Tensor, res: torch.Tensor,
+                     chunk: int = CHUNK, n_streams: int = 4) -> Callable[[], None]:
+    """Enqueue H2D -> kernel -> D2H per chunk of pinned ``x``/``m`` over side streams forked from
+    and joined back to the current stream (capturable as one graph)."""
+    import cupy
+
+    n = len(x)
+    dx, dm = torch.empty_like(x, device="cuda"), torch.empty_like(m, device="cuda")
+    dres = torch.zeros((n, 3), device="cuda")
+    side = [torch.cuda.Stream() for _ in range(n_streams)]
+
+    def launch() -> None:
+        root = torch.cuda.current_stream()
+        for s in side:
+            s.wait_stream(root)
+        for j, lo in enumerate(range(0, n, chunk)):
+            hi, s = min(n, lo + chunk), side[j % n_streams]
+            with torch.cuda.stream(s), cupy.cuda.ExternalStream(s.cuda_stream):
+                dx[lo:hi].copy_(x[lo:hi], non_blocking=True)
+                dm[lo:hi].copy_(m[lo:hi], non_blocking=True)
+                k.launch(k.one, hi - lo, cupy.asarray(dx[lo:hi]), cupy.asarray(dm[lo:hi]), cupy.asarray(dres[lo:hi]))
+                res[lo:hi].copy_(dres[lo:hi], non_blocking=True)
+        for s in side:
+            root.wait_stream(s)
+
+    return launch
+
+
+class Server:
+    """The persistent kernel over pinned ``x``/``m`` (fp16 / uint8) and ``out`` (float32 [n, 4])."""
+
+    def __init__(self, k: MmaKernels, x: torch.Tensor, m: torch.Tensor, out: torch.Tensor,
+                 idle_ns: int = IDLE_NS) -> None:
+        self.k, self.n, self.idle_ns = k, len(x), idle_ns
+        out.zero_()  # no stale request numbers from an earlier server on the same buffer
+        self.ctrl = torch.zeros(4, dtype=torch.int32).pin_memory()
+        self.ctrl_np, self.out_np = self.ctrl.numpy(), out.numpy()
+        self.done = self.out_np.view(np.int32)[:, 3]
+        self.blocks = int(min(SERVER_MAX_BLOCKS, max(1, -(-self.n // WARPS))))
+        self.stream = torch.cuda.Stream()
+        self.args = [k.params, mapped(x), mapped(m), mapped(out), mapped(self.ctrl), np.int32(self.n),
+                     np.int64(idle_ns)]  # fmt: skip
+        self.seq = 0
+        self._start(0)
+
+    def _start(self, seen: int) -> None:
+        """Launch the kernel; it treats request number ``seen`` as already answered."""
+        import cupy
+
+        self.ctrl_np[1] = 0
+        with cupy.cuda.ExternalStream(self.stream.cuda_stream):
+            self.k.serve((self.blocks,), (32 * WARPS,), (*self.args, np.int32(seen)))  # type: ignore[operator]
+
+    def _restart(self, seen: int) -> None:
+        self.stream.synchronize()  # every block of the idle kernel has left
+        self._start(seen)
+
+    def request(self) -> np.ndarray:
+        """Ask for the current inputs; returns a view of the probabilities [n, 3]."""
+        if self.ctrl_np[1] == EXITED:  # idle timeout since the last call: launch it again
+            self._restart(self.seq)
+        seq = self.seq = self.seq + 1
+        self.ctrl_np[0] = seq
+        t0, spins, done, n = time.perf_counter(), 0, self.done, self.n
+        while not (done[-1] == seq and (n == 1 or (done == seq).all())):
+            spins += 1
+            if spins & 0xFFF == 0:
+                if self.ctrl_np[1] == EXITED:  # it left just before this request arrived
+                    self._restart(seq - 1)
+                elif time.perf_counter() - t0 > HOST_TIMEOUT_S:
+                    raise TimeoutError(f"persistent kernel did not answer request {seq} within {HOST_TIMEOUT_S} s")
+        return self.out_np[:, :3]
+
+    def stop(self) -> None:
+        self.ctrl_np[0] = -1
+        self.stream.synchronize()
+
+
+# ---- bench contenders -------------------------------------------------------------------------
 
 
 def _replayer(graph: torch.cuda.CUDAGraph, res: torch.Tensor) -> Callable[[], np.ndarray]:
@@ -86,8 +177,7 @@ def zerocopy_factory(k: MmaKernels, data: dict[str, np.ndarray]) -> Callable[[in
         x, m = _packed(data, n)
         res = torch.zeros((n, 3)).pin_memory()
         args = (mapped(x), mapped(m), mapped(res))
-        graph = _capture(lambda: k.launch(k.mapped, n, *args), torch.cuda.Stream())
-        call = _replayer(graph, res)
+        call = _replayer(capture(lambda: k.launch(k.mapped, n, *args), torch.cuda.Stream()), res)
         call.keep = (x, m, args)  # type: ignore[attr-defined]
         return call
 
@@ -95,92 +185,32 @@ def zerocopy_factory(k: MmaKernels, data: dict[str, np.ndarray]) -> Callable[[in
 
 
 def graph_io_factory(k: MmaKernels, data: dict[str, np.ndarray]) -> Callable[[int], Callable[[], np.ndarray]]:
-    import cupy
-
     def prepare(n: int) -> Callable[[], np.ndarray]:
         x, m = _packed(data, n)
-        dx, dm = torch.empty_like(x, device="cuda"), torch.empty_like(m, device="cuda")
-        dres = torch.zeros((n, 3), device="cuda")
         res = torch.zeros((n, 3)).pin_memory()
-        args = (cupy.asarray(dx), cupy.asarray(dm), cupy.asarray(dres))
-
-        def launch() -> None:
-            dx.copy_(x, non_blocking=True)
-            dm.copy_(m, non_blocking=True)
-            k.launch(k.one, n, *args)
-            res.copy_(dres, non_blocking=True)
-
-        return _replayer(_capture(launch, torch.cuda.Stream()), res)
+        return _replayer(capture(pipelined_launch(k, x, m, res, chunk=n, n_streams=1), torch.cuda.Stream()), res)
 
     return prepare
 
 
-def pipeline_factory(k: MmaKernels, data: dict[str, np.ndarray], n_streams: int = 4,
-                     n_chunks: int = 8) -> Callable[[int], Callable[[], np.ndarray]]:
-    import cupy
-
+def pipeline_factory(k: MmaKernels, data: dict[str, np.ndarray]) -> Callable[[int], Callable[[], np.ndarray]]:
     def prepare(n: int) -> Callable[[], np.ndarray]:
         x, m = _packed(data, n)
-        dx, dm = torch.empty_like(x, device="cuda"), torch.empty_like(m, device="cuda")
-        dres = torch.zeros((n, 3), device="cuda")
         res = torch.zeros((n, 3)).pin_memory()
-        chunk = -(-n // n_chunks)
-        side = [torch.cuda.Stream() for _ in range(n_streams)]
-
-        def launch() -> None:
-            root = torch.cuda.current_stream()
-            for s in side:
-                s.wait_stream(root)
-            for j, lo in enumerate(range(0, n, chunk)):
-                hi, s = min(n, lo + chunk), side[j % n_streams]
-                with torch.cuda.stream(s), cupy.cuda.ExternalStream(s.cuda_stream):
-                    dx[lo:hi].copy_(x[lo:hi], non_blocking=True)
-                    dm[lo:hi].copy_(m[lo:hi], non_blocking=True)
-                    k.launch(k.one, hi - lo, cupy.asarray(dx[lo:hi]), cupy.asarray(dm[lo:hi]), cupy.asarray(dres[lo:hi]))
-                    res[lo:hi].copy_(dres[lo:hi], non_blocking=True)
-            for s in side:
-                root.wait_stream(s)
-
-        return _replayer(_capture(launch, torch.cuda.Stream()), res)
+        return _replayer(capture(pipelined_launch(k, x, m, res), torch.cuda.Stream()), res)
 
     return prepare
 
 
 def persistent_factory(k: MmaKernels, data: dict[str, np.ndarray]) -> Callable[[int], Callable[[], np.ndarray]]:
-    import cupy
-
-    running: list[tuple[np.ndarray, torch.cuda.Stream]] = []
-
-    def stop_previous() -> None:
-        while running:
-            ctrl_np, stream = running.pop()
-            ctrl_np[0] = -1
-            stream.synchronize()
+    running: list[Server] = []
 
     def prepare(n: int) -> Callable[[], np.ndarray]:
-        stop_previous()
+        while running:
+            running.pop().stop()
         x, m = _packed(data, n)
-        res = torch.zeros((n, 4)).pin_memory()
-        ctrl = torch.zeros(4, dtype=torch.int32).pin_memory()
-        ctrl_np, res_np = ctrl.numpy(), res.numpy()
-        done = res_np.view(np.int32)[:, 3]
-        stream = torch.cuda.Stream()
-        args = (k.params, mapped(x), mapped(m), mapped(res), mapped(ctrl), np.int32(n), np.int64(IDLE_NS))
-        with cupy.cuda.ExternalStream(stream.cuda_stream):
-            k.serve((1,), (32 * WARPS,), args)
-        running.append((ctrl_np, stream))
-        state = {"seq": 0, "keep": (x, m, res, ctrl, args)}
-
-        def call() -> np.ndarray:
-            seq = state["seq"] = state["seq"] + 1
-            ctrl_np[0] = seq
-            t0, spins = time.perf_counter(), 0
-            while not (done[-1] == seq and (n == 1 or (done == seq).all())):
-                spins += 1
-                if spins & 0xFFFF == 0 and time.perf_counter() - t0 > HOST_TIMEOUT_S:
-                    raise TimeoutError(f"persistent kernel did not answer request {seq} within {HOST_TIMEOUT_S} s")
-            return res_np[:, :3]
-
-        return call
+        server = Server(k, x, m, torch.zeros((n, 4)).pin_memory())
+        running.append(server)
+        return server.request
 
     return prepare

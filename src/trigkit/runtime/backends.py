@@ -53,6 +53,32 @@ def _tensorrt(bundle: Any, **opts: Any) -> Any:
     return TensorRTRunner(bundle.file("model.engine"), info.tensorrt, bundle.manifest.inputs, **opts)
 
 
+def _cuda_kernel(bundle: Any, **opts: Any) -> Any:
+    from trigkit.compile.gpu_model import load_gpu_model
+    from trigkit.compile.target_gpu import read_target_info
+    from trigkit.runtime.kernel_runner import KernelRunner
+
+    info = read_target_info(bundle)
+    if info.torch_model is None:
+        raise TrigkitError(f"{bundle.path}: bundle has no torch model (model.pt) to take the kernel's weights from")
+    model = load_gpu_model(bundle.file(info.torch_model))
+    return KernelRunner(model.module, bundle.manifest.inputs, label=f"cuda-kernel ({bundle.path})", **opts)
+
+
+def _probe_cuda_kernel() -> tuple[bool, str]:
+    ok, why = probe("cupy")
+    if not ok:
+        return False, f"{why} (pip install cupy-cuda12x or cupy-cuda13x)"
+    import torch
+
+    if not torch.cuda.is_available():
+        return False, "cupy importable, but torch sees no CUDA GPU"
+    cap = torch.cuda.get_device_capability(0)
+    if cap < (8, 0):
+        return False, f"needs compute capability >= 8.0, {torch.cuda.get_device_name(0)} has {cap[0]}.{cap[1]}"
+    return True, f"hand-written tensor-core DeepSets kernel on {torch.cuda.get_device_name(0)}"
+
+
 def _probe_torch() -> tuple[bool, str]:
     ok, why = probe("torch")
     if not ok:
@@ -88,3 +114,5 @@ def _probe_tensorrt() -> tuple[bool, str]:
 RUNNERS.register("onnxruntime", _onnxruntime, _probe_onnxruntime, "ONNX Runtime (CPU EP; CUDA EP when present)")
 RUNNERS.register("torch", _torch, _probe_torch, "PyTorch eager / torch.compile / CUDA graphs, fp32/fp16/bf16")
 RUNNERS.register("tensorrt", _tensorrt, _probe_tensorrt, "TensorRT engine, CUDA stream, pinned async copies")
+RUNNERS.register("cuda-kernel", _cuda_kernel, _probe_cuda_kernel,
+                 "hand-written fp16 tensor-core kernel, DIPS-like DeepSets only; zero-copy graphs or persistent")

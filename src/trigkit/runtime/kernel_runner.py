@@ -1,0 +1,189 @@
+"""cuda-kernel runner: the hand-written tensor-core DeepSets kernel (:mod:`trigkit.benchmarks.gpu_mma`).
+
+For the DIPS-like b-tagger only (phi 6-64-64-64 with ReLUs, masked *sum*, rho 64-64-32-3, 15
+tracks): at construction the torch module is run side by side with the float64 model of the
+kernel's fp16 arithmetic on synthetic jets, and any other network (other widths, mean pooling,
+a missing ReLU...) is refused with the difference found. Arithmetic is fp16 with fp32
+accumulation, so inputs whose magnitude exceeds the fp16 range (65504) are refused too.
+
+Inputs are staged into pinned host buffers (fp16 tracks, uint8 mask), results come back through
+pinned host memory. ``mode``:
+
+* ``"graph"`` (default): per batch size one CUDA graph, captured on first use; up to
+  ``ZEROCOPY_MAX`` jets the kernel reads the staging buffers straight from mapped host memory
+  (one kernel node, no memcpy - the batch-1 path), above that the batch is copied in chunks of
+  ``CHUNK`` jets over 4 streams so copies overlap the kernels of earlier chunks;
+* ``"persistent"``: per batch size the kernel is launched once and polls a request counter in
+  mapped host memory; a call writes the counter and spins until every jet's result carries it
+  (no launch, no synchronize; occupies up to 32 SMs while active; batches up to 256).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from trigkit.errors import TrigkitError
+from trigkit.runtime.base import NanPolicy, Runner
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from trigkit.compile.bundle import TensorSpec
+
+Mode = Literal["graph", "persistent"]
+FP16_MAX = 65504.0
+ZEROCOPY_MAX = 2048
+CHUNK = 4096
+PERSISTENT_MAX = 256
+STRUCTURE_TOL = 1e-2
+SHAPES = {"tracks": (15, 6), "mask": (15,)}
+
+
+def kernel_equivalence(module: nn.Module, n: int = 256) -> float:
+    """max |torch softmax - kernel model| over ``n`` synthetic jets; raises for other layer shapes."""
+    import torch
+
+    from trigkit.benchmarks.gpu_mma import dense_weights, reference_mma
+
+    dense_weights(module)  # other layer shapes -> ValueError before running anything
+    rng = np.random.default_rng(7)
+    counts = rng.integers(0, 16, size=n)
+    mask = (np.arange(15)[None, :] < counts[:, None]).astype(np.float32)
+    tracks = rng.standard_normal((n, 15, 6)).astype(np.float32) * mask[..., None]
+    with torch.no_grad():
+        logits = module(torch.from_numpy(tracks), torch.from_numpy(mask)).double()
+    want = torch.softmax(logits, dim=1).numpy()
+    with np.errstate(over="ignore", invalid="ignore"):
+        got = reference_mma(module, tracks, mask)
+    diff = np.abs(got - want).max()
+    return float(diff) if np.isfinite(diff) else float("inf")
+
+
+def check_kernel_model(module: nn.Module, inputs: Sequence[TensorSpec], label: str) -> None:
+    names = [s.name for s in inputs]
+    if names != list(SHAPES):
+        raise TrigkitError(f"{label}: the kernel takes inputs {list(SHAPES)}, the model has {names}")
+    for s in inputs:
+        if tuple(s.shape[1:]) != SHAPES[s.name] or s.dtype != "float32":
+            raise TrigkitError(f"{label}: input '{s.name}' must be float32 [batch, {', '.join(map(str, SHAPES[s.name]))}], "
+                               f"the model has {s.dtype} {list(s.shape)}")  # fmt: skip
+    module = module.eval().float()
+    try:
+        diff = kernel_equivalence(module)
+    except ValueError as exc:  # other layer shapes
+        raise TrigkitError(f"{label}: {exc}; use backend 'tensorrt', 'onnxruntime' or 'torch'") from None
+    if not diff <= STRUCTURE_TOL:
+        raise TrigkitError(
+            f"{label}: the model is not the network the kernel computes (phi Linear+ReLU x3, masked sum, "
+            f"rho 64-64-32-3): outputs differ by {diff:.3g} > {STRUCTURE_TOL} on synthetic jets "
+            "(mean pooling, another activation, or activations beyond the fp16 range?)"
+        )
+
+
+class KernelRunner(Runner):
+    backend = "cuda-kernel"
+
+    def __init__(self, module: nn.Module, inputs: Sequence[TensorSpec], *, mode: Mode = "graph",
+                 max_batch: int = 65536, nan_policy: NanPolicy = "reject", label: str = "") -> None:
+        super().__init__(inputs, nan_policy=nan_policy, label=label or "cuda-kernel")
+        if mode not in ("graph", "persistent"):
+            raise TrigkitError(f"{self.label}: mode '{mode}' unknown; valid: graph, persistent")
+        limit = PERSISTENT_MAX if mode == "persistent" else 1 << 24
+        if not 1 <= max_batch <= limit:
+            raise TrigkitError(f"{self.label}: max_batch {max_batch} outside 1..{limit} for mode '{mode}'")
+        check_kernel_model(module, inputs, self.label)
+        self.module, self.mode, self.max_batch = module, mode, max_batch
+        self._state: _Device | None = None
+
+    def _activate_impl(self) -> None:
+        self._state = _Device(self.module, self.max_batch, self.label)
+
+    def _deactivate_impl(self) -> None:
+        if self._state is not None:
+            self._state.close()
+        self._state = None
+
+    def _infer_impl(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        tracks, mask = feed["tracks"], feed["mask"]
+        n = len(tracks)
+        if n > self.max_batch:
+            raise TrigkitError(f"{self.label}: batch {n} > max_batch {self.max_batch} given at construction")
+        if n == 0:
+            return np.zeros((0, 3), dtype=np.float32)
+        big = np.abs(np.nan_to_num(tracks, nan=0.0)) > FP16_MAX
+        if big.any():
+            raise TrigkitError(f"{self.label}: {int(big.sum())} values of input 'tracks' beyond the fp16 range "
+                               f"(|x| > {FP16_MAX:g}); this backend computes in fp16 - use 'torch' or 'onnxruntime'")  # fmt: skip
+        assert self._state is not None
+        return self._state.run(tracks, mask, n, self.mode)
+
+
+class _Device:
+    """Staging buffers, compiled kernels, captured graphs and persistent servers of one runner."""
+
+    def __init__(self, module: nn.Module, max_batch: int, label: str) -> None:
+        import torch
+
+        if not torch.cuda.is_available():
+            raise TrigkitError(f"{label}: needs a CUDA GPU (compute capability >= 8.0); torch sees none")
+        cap = torch.cuda.get_device_capability(0)
+        if cap < (8, 0):
+            raise TrigkitError(f"{label}: needs compute capability >= 8.0 (mma.sync fp16), this GPU has {cap[0]}.{cap[1]}")
+        try:
+            import cupy  # noqa: F401
+        except ImportError as exc:
+            raise TrigkitError(f"{label}: needs cupy (pip install cupy-cuda12x or cupy-cuda13x): {exc}") from None
+        from trigkit.benchmarks.gpu_mma_run import MmaKernels
+
+        self.k = MmaKernels(module)
+        self.x = torch.zeros((max_batch, 15, 6), dtype=torch.float16).pin_memory()
+        self.m = torch.zeros((max_batch, 15), dtype=torch.uint8).pin_memory()
+        self.out = torch.zeros((max_batch, 4)).pin_memory()
+        self.graphs: dict[int, tuple[object, torch.Tensor]] = {}
+        self.server: tuple[int, object] | None = None
+
+    def run(self, tracks: np.ndarray, mask: np.ndarray, n: int, mode: Mode) -> np.ndarray:
+        np.copyto(self.x.numpy()[:n], tracks, casting="same_kind")
+        np.not_equal(mask, 0, out=self.m.numpy()[:n].view(bool))
+        if mode == "persistent":
+            return self._serve(n)
+        if n not in self.graphs:
+            self.graphs[n] = self._capture(n)
+        graph, res = self.graphs[n]
+        import torch
+
+        graph.replay()  # type: ignore[attr-defined]
+        torch.cuda.current_stream().synchronize()
+        return res.numpy()[:n].copy()
+
+    def _capture(self, n: int) -> tuple[object, object]:
+        import torch
+
+        from trigkit.benchmarks import gpu_mma_run as mr
+
+        res = torch.zeros((n, 3)).pin_memory()
+        if n <= ZEROCOPY_MAX:
+            args = (mr.mapped(self.x[:n]), mr.mapped(self.m[:n]), mr.mapped(res))
+            return mr.capture(lambda: self.k.launch(self.k.mapped, n, *args), torch.cuda.Stream()), res
+        launch = mr.pipelined_launch(self.k, self.x[:n], self.m[:n], res, chunk=CHUNK)
+        return mr.capture(launch, torch.cuda.Stream()), res
+
+    def _serve(self, n: int) -> np.ndarray:
+        from trigkit.benchmarks import gpu_mma_run as mr
+
+        if self.server is None or self.server[0] != n:
+            self._stop()
+            self.server = (n, mr.Server(self.k, self.x[:n], self.m[:n], self.out[:n]))
+        return self.server[1].request().copy()  # type: ignore[attr-defined]
+
+    def _stop(self) -> None:
+        if self.server is not None:
+            self.server[1].stop()  # type: ignore[attr-defined]
+            self.server = None
+
+    def close(self) -> None:
+        self._stop()
+        self.graphs.clear()
