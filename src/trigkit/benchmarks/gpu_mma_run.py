@@ -8,12 +8,12 @@ Contenders (issue 5 goals):
   pinned host memory and writes the probabilities there; a call is a 1-node CUDA graph and a
   synchronize (no memcpy);
 * ``mma-graph-io-fp16``: device buffers; H2D copies, kernel and D2H copy in one CUDA graph;
-* ``mma-pipeline-graph-fp16``: the batch split in chunks of 4096 jets over 4 streams (the H2D
-  copy of one chunk overlaps the kernels of earlier ones), the whole fork/join captured as one
-  CUDA graph, so a call is one launch however many chunks;
+* ``mma-pipeline-graph-fp16``: the batch split in 8 chunks (at least 4096 jets each), copied
+  in order on one copy stream while the kernels and D2H copies of chunks already landed run on
+  two compute streams; the whole fork/join captured as one CUDA graph (one launch per call);
 * ``mma-persistent-fp16``: the kernel launched once per batch size, polling a request counter
-  in mapped host memory; a call writes the counter and spins until every jet's 16-byte result
-  carries it - no launch and no synchronize per call.
+  in mapped host memory (one block per 16 jets, up to 32); a call writes the counter and spins
+  until every jet's 16-byte result carries it - no launch and no synchronize per call.
 
 All need cupy (NVRTC) and an sm_80+ GPU.
 """
@@ -42,8 +42,10 @@ __all__ = ["MmaKernels", "Server", "capture", "mapped", "pipelined_launch"]
 IDLE_NS = 500_000_000
 HOST_TIMEOUT_S = 1.0
 SMEM_PER_SM = 227 * 1024
-CHUNK = 4096
+CHUNKS = 8
+MIN_CHUNK = 4096
 SERVER_MAX_BLOCKS = 32
+SERVER_JETS_PER_BLOCK = 16
 EXITED = -2
 
 
@@ -82,29 +84,41 @@ def capture(launch: Callable[[], None], stream: torch.cuda.Stream) -> torch.cuda
     return graph
 
 
+def chunk_size(n: int, chunks: int = CHUNKS) -> int:
+    """Jets per pipeline chunk: ``n / chunks``, but no chunk under ``MIN_CHUNK`` jets."""
+    return int(max(min(n, MIN_CHUNK), -(-n // chunks)))
+
+
 def pipelined_launch(k: MmaKernels, x: torch.Tensor, m: torch.Tensor, res: torch.Tensor,
-                     chunk: int = CHUNK, n_streams: int = 4) -> Callable[[], None]:
-    """Enqueue H2D -> kernel -> D2H per chunk of pinned ``x``/``m`` over side streams forked from
-    and joined back to the current stream (capturable as one graph)."""
+                     chunk: int, n_compute: int = 2) -> Callable[[], None]:
+    """Enqueue the batch in chunks of pinned ``x``/``m``: every H2D copy in order on one copy
+    stream (so chunk 0 lands first and the copy engine never idles), each chunk's kernel and D2H
+    copy on a compute stream that waits for that chunk's copy only; forked from and joined back
+    to the current stream (capturable as one graph)."""
     import cupy
 
     n = len(x)
     dx, dm = torch.empty_like(x, device="cuda"), torch.empty_like(m, device="cuda")
     dres = torch.zeros((n, 3), device="cuda")
-    side = [torch.cuda.Stream() for _ in range(n_streams)]
+    copy = torch.cuda.Stream()
+    compute = [torch.cuda.Stream() for _ in range(n_compute)]
 
     def launch() -> None:
         root = torch.cuda.current_stream()
-        for s in side:
+        for s in (copy, *compute):
             s.wait_stream(root)
         for j, lo in enumerate(range(0, n, chunk)):
-            hi, s = min(n, lo + chunk), side[j % n_streams]
-            with torch.cuda.stream(s), cupy.cuda.ExternalStream(s.cuda_stream):
+            hi, s = min(n, lo + chunk), compute[j % n_compute]
+            with torch.cuda.stream(copy):
                 dx[lo:hi].copy_(x[lo:hi], non_blocking=True)
                 dm[lo:hi].copy_(m[lo:hi], non_blocking=True)
+                landed = torch.cuda.Event()
+                landed.record(copy)
+            s.wait_event(landed)
+            with torch.cuda.stream(s), cupy.cuda.ExternalStream(s.cuda_stream):
                 k.launch(k.one, hi - lo, cupy.asarray(dx[lo:hi]), cupy.asarray(dm[lo:hi]), cupy.asarray(dres[lo:hi]))
                 res[lo:hi].copy_(dres[lo:hi], non_blocking=True)
-        for s in side:
+        for s in (copy, *compute):
             root.wait_stream(s)
 
     return launch
@@ -120,7 +134,7 @@ class Server:
         self.ctrl = torch.zeros(4, dtype=torch.int32).pin_memory()
         self.ctrl_np, self.out_np = self.ctrl.numpy(), out.numpy()
         self.done = self.out_np.view(np.int32)[:, 3]
-        self.blocks = int(min(SERVER_MAX_BLOCKS, max(1, -(-self.n // WARPS))))
+        self.blocks = int(min(SERVER_MAX_BLOCKS, max(1, -(-self.n // SERVER_JETS_PER_BLOCK))))
         self.stream = torch.cuda.Stream()
         self.args = [k.params, mapped(x), mapped(m), mapped(out), mapped(self.ctrl), np.int32(self.n),
                      np.int64(idle_ns)]  # fmt: skip
@@ -188,7 +202,7 @@ def graph_io_factory(k: MmaKernels, data: dict[str, np.ndarray]) -> Callable[[in
     def prepare(n: int) -> Callable[[], np.ndarray]:
         x, m = _packed(data, n)
         res = torch.zeros((n, 3)).pin_memory()
-        return _replayer(capture(pipelined_launch(k, x, m, res, chunk=n, n_streams=1), torch.cuda.Stream()), res)
+        return _replayer(capture(pipelined_launch(k, x, m, res, chunk=n, n_compute=1), torch.cuda.Stream()), res)
 
     return prepare
 
@@ -197,7 +211,7 @@ def pipeline_factory(k: MmaKernels, data: dict[str, np.ndarray]) -> Callable[[in
     def prepare(n: int) -> Callable[[], np.ndarray]:
         x, m = _packed(data, n)
         res = torch.zeros((n, 3)).pin_memory()
-        return _replayer(capture(pipelined_launch(k, x, m, res), torch.cuda.Stream()), res)
+        return _replayer(capture(pipelined_launch(k, x, m, res, chunk_size(n)), torch.cuda.Stream()), res)
 
     return prepare
 

@@ -11,11 +11,12 @@ pinned host memory. ``mode``:
 
 * ``"graph"`` (default): per batch size one CUDA graph, captured on first use; up to
   ``ZEROCOPY_MAX`` jets the kernel reads the staging buffers straight from mapped host memory
-  (one kernel node, no memcpy - the batch-1 path), above that the batch is copied in chunks of
-  ``CHUNK`` jets over 4 streams so copies overlap the kernels of earlier chunks;
+  (one kernel node, no memcpy - the batch-1 path); above that the batch is copied in 8 chunks
+  in order on a copy stream while the kernels of chunks already landed run (copies overlap
+  compute);
 * ``"persistent"``: per batch size the kernel is launched once and polls a request counter in
   mapped host memory; a call writes the counter and spins until every jet's result carries it
-  (no launch, no synchronize; occupies up to 32 SMs while active; batches up to 256).
+  (no launch, no synchronize; one SM per 16 jets, up to 16 SMs, while active; batches up to 256).
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 Mode = Literal["graph", "persistent"]
 FP16_MAX = 65504.0
 ZEROCOPY_MAX = 2048
-CHUNK = 4096
 PERSISTENT_MAX = 256
 STRUCTURE_TOL = 1e-2
 SHAPES = {"tracks": (15, 6), "mask": (15,)}
@@ -168,7 +168,7 @@ class _Device:
         if n <= ZEROCOPY_MAX:
             args = (mr.mapped(self.x[:n]), mr.mapped(self.m[:n]), mr.mapped(res))
             return mr.capture(lambda: self.k.launch(self.k.mapped, n, *args), torch.cuda.Stream()), res
-        launch = mr.pipelined_launch(self.k, self.x[:n], self.m[:n], res, chunk=CHUNK)
+        launch = mr.pipelined_launch(self.k, self.x[:n], self.m[:n], res, mr.chunk_size(n))
         return mr.capture(launch, torch.cuda.Stream()), res
 
     def _serve(self, n: int) -> np.ndarray:
