@@ -118,6 +118,10 @@ def agreement(cupy: object, module: torch.nn.Module) -> dict[str, float]:
     hres = torch.zeros((n, 3)).pin_memory()
     k.launch(k.mapped, n, mapped(hx), mapped(hm), mapped(hres))
     cupy.cuda.Device().synchronize()
+    from trigkit.benchmarks.gpu_mma_run import _records
+
+    rec_out = cupy.zeros((n, 3), dtype=np.float32)
+    k.launch_records(k.one, n, cupy.asarray(_records({"tracks": tracks, "mask": mask}, n).cuda()), rec_out)
     with torch.no_grad():
         logits = module(torch.from_numpy(tracks), torch.from_numpy(mask)).double()
     want32 = torch.softmax(logits, dim=1).numpy()
@@ -129,7 +133,8 @@ def agreement(cupy: object, module: torch.nn.Module) -> dict[str, float]:
         one[str(b)] = float(np.abs(o.get() - ref[:b]).max())
     return {"vs_fp16_model": float(np.abs(got - ref).max()), "vs_torch_fp32": float(np.abs(got - want32).max()),
             "fp16_model_vs_torch_fp32": float(np.abs(ref - want32).max()),
-            "mapped_vs_device": float(np.abs(hres.numpy() - got).max()), "small_batches_vs_model": one,
+            "mapped_vs_device": float(np.abs(hres.numpy() - got).max()),
+            "records_vs_planar": float(np.abs(rec_out.get() - got).max()), "small_batches_vs_model": one,
             "max_blocks": k.max_blocks, "num_regs": int(k.one.num_regs)}  # fmt: skip
 
 

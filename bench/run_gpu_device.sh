@@ -19,7 +19,7 @@ run() {  # run NAME SECONDS CONTENDERS [BATCHES]
   nvidia-smi || true
   python -c "import torch, onnxruntime, cupy; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.is_available()); print('onnxruntime', onnxruntime.__version__, 'cupy', cupy.__version__)"
   timeout 60 python bench/gpu_diagnostics.py --out "$OUT"; echo "=== diagnostics rc=$?"
-  run mma 100 mma-zerocopy-graph-fp16,mma-graph-io-fp16,mma-pipeline-graph-fp16,mma-persistent-fp16 "$BATCHES,262144"
+  run mma 120 mma-zerocopy-graph-fp16,mma-graph-io-fp16,mma-pipeline-graph-fp16,mma-pipeline-streams-graph-fp16,mma-persistent-fp16 "$BATCHES,262144"
   run base 70 fused-zerocopy-graph-fp32,tc-pipeline-fp16-packed,torch-graph-io-fp16-packed,pipeline-fp16-packed
   run others 70 torch-eager-fp32,torch-graph-fp32,torch-graph-fp16,onnxruntime-cpu-fp32
   python bench/bench_gpu.py --out "$OUT" --merge "$WORK/mma,$WORK/base,$WORK/others"

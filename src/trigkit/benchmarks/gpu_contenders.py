@@ -131,10 +131,12 @@ def _mma_contenders(module: nn.Module, data: dict[str, np.ndarray]) -> list[Cont
         return [
             Contender("mma-zerocopy-graph-fp16", "fp16", mr.zerocopy_factory(k, data),
                       note="register-resident tensor-core kernel, reads/writes mapped host memory, 1-node graph"),
-            Contender("mma-graph-io-fp16", "fp16", mr.graph_io_factory(k, data),
+            Contender("mma-graph-io-fp16", "fp16", mr.pipeline_factory(k, data, None),
                       note="register-resident tensor-core kernel, H2D + kernel + D2H in one CUDA graph"),
-            Contender("mma-pipeline-graph-fp16", "fp16", mr.pipeline_factory(k, data), sweep_min_batch=4096,
-                      note="8 chunks over 4 streams (copies overlap kernels), captured as one CUDA graph"),
+            Contender("mma-pipeline-graph-fp16", "fp16", mr.pipeline_factory(k, data, mr.CHUNKS), sweep_min_batch=4096,
+                      note="8 chunks: H2D in order on a copy stream, kernel + D2H on 2 compute streams; one graph"),
+            Contender("mma-pipeline-streams-graph-fp16", "fp16", mr.pipeline_factory(k, data, mr.CHUNKS, "streams"),
+                      sweep_min_batch=4096, note="8 chunks, H2D + kernel + D2H of chunk j on stream j mod 4; one graph"),
             Contender("mma-persistent-fp16", "fp16", mr.persistent_factory(k, data), max_batch=256,
                       note="launched once; polls a mapped request counter; 16-byte result+counter stores"),
         ]  # fmt: skip

@@ -7,8 +7,9 @@ tile), so phi's three layers never leave registers; the masked sum over tracks i
 shuffles; the pooled vectors of up to 16 jets are packed straight into the A fragment of rho,
 whose three layers then run as tensor-core tiles too (one row per jet), followed by the softmax.
 Weights and biases are pre-arranged on the host in fragment order (``pack_params``) so each lane
-reads its two B registers with one 64-bit shared-memory load. Inputs: fp16 tracks [n,15,6],
-uint8 mask [n,15]; output fp32 probabilities [n,3].
+reads its two B registers with one 64-bit shared-memory load. Inputs: fp16 tracks [n,15,6] and
+a uint8 mask [n,15], either as two arrays or as one 196-byte record per jet (180 bytes of
+tracks, 15 mask bytes, 1 pad byte: one copy per batch); output fp32 probabilities [n,3].
 
 Entry points (compiled at run time by cupy/NVRTC, no headers):
 
@@ -34,6 +35,8 @@ OFF = {"w1": 0, "w2": 256, "w3": 2304, "r1": 4352, "r2": 6400, "r3": 7424,
        "b1": 7552, "b2": 7616, "b3": 7680, "c1": 7744, "c2": 7808, "c3": 7840}  # fmt: skip
 PARAM_WORDS = 7848
 WARPS = 4  # warps per block
+RECORD_BYTES = 196  # one jet: 15x6 fp16 tracks (180 B), 15 mask bytes, 1 pad byte
+MASK_OFFSET = 180
 MAX_GROUP = 16  # jets per warp group (rows of rho's A tile)
 
 MMA_KERNEL = r"""
@@ -73,17 +76,19 @@ template <bool MAPPED> __device__ __forceinline__ float ldmask(const unsigned ch
 }
 
 // lane (g, t): rows g and g+8 of the jet (row 15 is padding), features 2t, 2t+1 (t < 3)
+// jet j's tracks start at x + j*xs (halfs), its mask bytes at mask + j*ms: planar arrays
+// (xs 90, ms 15) or 196-byte jet records (xs 98, ms 196, mask = x + 180 bytes)
 template <bool MAPPED>
-__device__ __forceinline__ void load_jet(const u16* x, const unsigned char* mask, long long jet,
-                                         int g, int t, u32& xa0, u32& xa1, float& m0, float& m1) {
-  const u16* xj = x + jet * 90;
+__device__ __forceinline__ void load_jet(const u16* x, const unsigned char* mask, long long jet, int xs,
+                                         int ms, int g, int t, u32& xa0, u32& xa1, float& m0, float& m1) {
+  const u16* xj = x + jet * xs;
   xa0 = 0; xa1 = 0;
   if (t < 3) {
     xa0 = ld32<MAPPED>(xj + g * 6 + 2 * t);
     if (g < 7) xa1 = ld32<MAPPED>(xj + (g + 8) * 6 + 2 * t);
   }
-  m0 = ldmask<MAPPED>(mask + jet * 15 + g);
-  m1 = g < 7 ? ldmask<MAPPED>(mask + jet * 15 + g + 8) : 0.f;
+  m0 = ldmask<MAPPED>(mask + jet * ms + g);
+  m1 = g < 7 ? ldmask<MAPPED>(mask + jet * ms + g + 8) : 0.f;
 }
 
 // C fragments of n-tiles 2kt, 2kt+1 -> A fragment of k-tile kt, with ReLU, as fp16 pairs
@@ -137,8 +142,8 @@ __device__ __forceinline__ void write_jet(float* out, long long jet, float z0, f
 
 // one warp: jets jet0 .. jet0+nj-1 (nj <= 16) through phi, the masked sum, rho and the softmax
 template <bool MAPPED, bool SEQ>
-__device__ void run_group(const u32* P, const u16* x, const unsigned char* mask, float* out,
-                          long long jet0, int nj, int lane, u32 seq) {
+__device__ void run_group(const u32* P, const u16* x, const unsigned char* mask, int xs, int ms,
+                          float* out, long long jet0, int nj, int lane, u32 seq) {
   const int g = lane >> 2, t = lane & 3;
   const float* fb = reinterpret_cast<const float*>(P);
   u32 ra[4][4];
@@ -146,7 +151,7 @@ __device__ void run_group(const u32* P, const u16* x, const unsigned char* mask,
   for (int kt = 0; kt < 4; ++kt) { ra[kt][0] = 0; ra[kt][1] = 0; ra[kt][2] = 0; ra[kt][3] = 0; }
   u32 xa0, xa1;
   float m0, m1;
-  load_jet<MAPPED>(x, mask, jet0, g, t, xa0, xa1, m0, m1);
+  load_jet<MAPPED>(x, mask, jet0, xs, ms, g, t, xa0, xa1, m0, m1);
   for (int i = 0; i < nj; ++i) {
     float c[8][4];
 #pragma unroll
@@ -156,7 +161,7 @@ __device__ void run_group(const u32* P, const u16* x, const unsigned char* mask,
       mma8(c[nt], xa0, xa1, P[OFF_W1 + nt * 32 + lane]);
     }
     const float cm0 = m0, cm1 = m1;
-    if (i + 1 < nj) load_jet<MAPPED>(x, mask, jet0 + i + 1, g, t, xa0, xa1, m0, m1);  // prefetch
+    if (i + 1 < nj) load_jet<MAPPED>(x, mask, jet0 + i + 1, xs, ms, g, t, xa0, xa1, m0, m1);  // prefetch
     u32 a[4][4];
     relu_pack<4>(c, a);
     dense<4, 8>(c, a, P + OFF_W2, fb + OFF_B2, lane, t);
@@ -209,25 +214,25 @@ __device__ __forceinline__ void load_params(u32* P, const uint4* params) {
 
 template <bool MAPPED>
 __device__ void one_shot(const uint4* params, const u16* x, const unsigned char* mask, float* out,
-                         int n, int group) {
+                         int n, int group, int xs, int ms) {
   __shared__ __align__(16) u32 P[PARAM_WORDS];
   load_params(P, params);
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int ngroups = (n + group - 1) / group;
   for (int gi = blockIdx.x * WARPS + warp; gi < ngroups; gi += gridDim.x * WARPS) {
     const long long jet0 = (long long)gi * group;
-    run_group<MAPPED, false>(P, x, mask, out, jet0, (int)min((long long)group, n - jet0), lane, 0u);
+    run_group<MAPPED, false>(P, x, mask, xs, ms, out, jet0, (int)min((long long)group, n - jet0), lane, 0u);
   }
 }
 
 extern "C" __global__ void __launch_bounds__(128) dips_mma(const uint4* params, const u16* x,
-    const unsigned char* mask, float* out, int n, int group) {
-  one_shot<false>(params, x, mask, out, n, group);
+    const unsigned char* mask, float* out, int n, int group, int xs, int ms) {
+  one_shot<false>(params, x, mask, out, n, group, xs, ms);
 }
 
 extern "C" __global__ void __launch_bounds__(128) dips_mma_mapped(const uint4* params, const u16* x,
-    const unsigned char* mask, float* out, int n, int group) {
-  one_shot<true>(params, x, mask, out, n, group);
+    const unsigned char* mask, float* out, int n, int group, int xs, int ms) {
+  one_shot<true>(params, x, mask, out, n, group, xs, ms);
 }
 
 __device__ __forceinline__ unsigned long long now_ns() {
@@ -240,7 +245,7 @@ __device__ __forceinline__ unsigned long long now_ns() {
 // [1] set to -2 by a block that leaves after idle_ns without a request (the host relaunches).
 // Blocks poll independently; block b runs warp groups b*WARPS+w, b*WARPS+w + gridDim.x*WARPS, ...
 extern "C" __global__ void __launch_bounds__(128) dips_mma_serve(const uint4* params, const u16* x,
-    const unsigned char* mask, float* out, int* ctrl, int n, long long idle_ns, int seen0) {
+    const unsigned char* mask, float* out, int* ctrl, int n, long long idle_ns, int seen0, int xs, int ms) {
   __shared__ __align__(16) u32 P[PARAM_WORDS];
   __shared__ int cmd;
   load_params(P, params);
@@ -270,7 +275,7 @@ extern "C" __global__ void __launch_bounds__(128) dips_mma_serve(const uint4* pa
     if (c < 0) return;
     seen = c;
     for (int gi = blockIdx.x * WARPS + warp; gi < ngroups; gi += warps)
-      run_group<true, true>(P, x, mask, out, (long long)gi * group, min(group, n - gi * group), lane, (u32)c);
+      run_group<true, true>(P, x, mask, xs, ms, out, (long long)gi * group, min(group, n - gi * group), lane, (u32)c);
     __syncthreads();  // cmd is rewritten only after every thread has read it
   }
 }

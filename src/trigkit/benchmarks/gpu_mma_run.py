@@ -28,16 +28,18 @@ import torch
 from torch import nn
 
 from trigkit.benchmarks.gpu_mma import (
+    MASK_OFFSET,
     MMA_KERNEL,
     PARAM_WORDS,
+    RECORD_BYTES,
     WARPS,
     group_size,
     launch_grid,
     pack_params,
 )
-from trigkit.benchmarks.gpu_zerocopy import _packed, mapped
+from trigkit.benchmarks.gpu_zerocopy import _pinned, mapped
 
-__all__ = ["MmaKernels", "Server", "capture", "mapped", "pipelined_launch"]
+__all__ = ["MmaKernels", "Server", "capture", "fill_records", "mapped", "pipelined_launch"]
 
 IDLE_NS = 500_000_000
 HOST_TIMEOUT_S = 1.0
@@ -63,11 +65,30 @@ class MmaKernels:
         n_sm = torch.cuda.get_device_properties(0).multi_processor_count
         self.max_blocks = n_sm * max(1, per_sm)
 
-    def launch(self, kernel: object, n: int, x: object, m: object, out: object) -> None:
-        """One launch on cupy's current stream over ``n`` jets (device or mapped pointers)."""
+    def launch(self, kernel: object, n: int, x: object, m: object, out: object, xs: int = 90, ms: int = 15) -> None:
+        """One launch on cupy's current stream over ``n`` jets (device or mapped pointers); jet j
+        at ``x + j*xs`` halfs and ``m + j*ms`` bytes (planar arrays by default)."""
         group = group_size(n, self.max_blocks * WARPS)
         grid = launch_grid(n, group, self.max_blocks)
-        kernel((grid,), (32 * WARPS,), (self.params, x, m, out, np.int32(n), np.int32(group)))  # type: ignore[operator]
+        args = (self.params, x, m, out, np.int32(n), np.int32(group), np.int32(xs), np.int32(ms))
+        kernel((grid,), (32 * WARPS,), args)  # type: ignore[operator]
+
+    def launch_records(self, kernel: object, n: int, rec: object, out: object) -> None:
+        """As :meth:`launch` over a cupy uint8 [n, 196] view of jet records."""
+        self.launch(kernel, n, rec, rec[:, MASK_OFFSET:], out, RECORD_BYTES // 2, RECORD_BYTES)  # type: ignore[index]
+
+
+def fill_records(rec: np.ndarray, tracks: np.ndarray, mask: np.ndarray) -> None:
+    """Write float tracks [n,15,6] / mask [n,15] into uint8 jet records ``rec`` [n, 196]."""
+    n = len(tracks)
+    np.copyto(rec[:, :MASK_OFFSET].view(np.float16), tracks.reshape(n, 90), casting="same_kind")
+    np.not_equal(mask, 0, out=rec[:, MASK_OFFSET : MASK_OFFSET + 15].view(bool))
+
+
+def _records(data: dict[str, np.ndarray], n: int) -> torch.Tensor:
+    rec = np.zeros((n, RECORD_BYTES), dtype=np.uint8)
+    fill_records(rec, data["tracks"][:n], data["mask"][:n])
+    return _pinned(rec)
 
 
 def capture(launch: Callable[[], None], stream: torch.cuda.Stream) -> torch.cuda.CUDAGraph:
@@ -89,34 +110,35 @@ def chunk_size(n: int, chunks: int = CHUNKS) -> int:
     return int(max(min(n, MIN_CHUNK), -(-n // chunks)))
 
 
-def pipelined_launch(k: MmaKernels, x: torch.Tensor, m: torch.Tensor, res: torch.Tensor,
-                     chunk: int, n_compute: int = 2) -> Callable[[], None]:
-    """Enqueue the batch in chunks of pinned ``x``/``m``: every H2D copy in order on one copy
-    stream (so chunk 0 lands first and the copy engine never idles), each chunk's kernel and D2H
-    copy on a compute stream that waits for that chunk's copy only; forked from and joined back
-    to the current stream (capturable as one graph)."""
+def pipelined_launch(k: MmaKernels, rec: torch.Tensor, res: torch.Tensor, chunk: int,
+                     design: str = "copy-stream") -> Callable[[], None]:
+    """Enqueue pinned jet records ``rec`` [n, 196] in chunks - H2D copy, kernel, D2H copy - on
+    side streams forked from and joined back to the current stream (capturable as one graph).
+    ``design``: ``"copy-stream"`` puts every H2D copy in order on one copy stream and each chunk's
+    kernel + D2H on one of two compute streams that waits for that chunk only; ``"streams"``
+    puts all three steps of chunk j on stream j mod 4."""
     import cupy
 
-    n = len(x)
-    dx, dm = torch.empty_like(x, device="cuda"), torch.empty_like(m, device="cuda")
+    n = len(rec)
+    drec = torch.empty_like(rec, device="cuda")
     dres = torch.zeros((n, 3), device="cuda")
     copy = torch.cuda.Stream()
-    compute = [torch.cuda.Stream() for _ in range(n_compute)]
+    compute = [torch.cuda.Stream() for _ in range(2 if design == "copy-stream" else 4)]
 
     def launch() -> None:
         root = torch.cuda.current_stream()
         for s in (copy, *compute):
             s.wait_stream(root)
         for j, lo in enumerate(range(0, n, chunk)):
-            hi, s = min(n, lo + chunk), compute[j % n_compute]
-            with torch.cuda.stream(copy):
-                dx[lo:hi].copy_(x[lo:hi], non_blocking=True)
-                dm[lo:hi].copy_(m[lo:hi], non_blocking=True)
+            hi, s = min(n, lo + chunk), compute[j % len(compute)]
+            with torch.cuda.stream(copy if design == "copy-stream" else s):
+                drec[lo:hi].copy_(rec[lo:hi], non_blocking=True)
+            if design == "copy-stream":
                 landed = torch.cuda.Event()
                 landed.record(copy)
-            s.wait_event(landed)
+                s.wait_event(landed)
             with torch.cuda.stream(s), cupy.cuda.ExternalStream(s.cuda_stream):
-                k.launch(k.one, hi - lo, cupy.asarray(dx[lo:hi]), cupy.asarray(dm[lo:hi]), cupy.asarray(dres[lo:hi]))
+                k.launch_records(k.one, hi - lo, cupy.asarray(drec[lo:hi]), cupy.asarray(dres[lo:hi]))
                 res[lo:hi].copy_(dres[lo:hi], non_blocking=True)
         for s in (copy, *compute):
             root.wait_stream(s)
@@ -125,18 +147,18 @@ def pipelined_launch(k: MmaKernels, x: torch.Tensor, m: torch.Tensor, res: torch
 
 
 class Server:
-    """The persistent kernel over pinned ``x``/``m`` (fp16 / uint8) and ``out`` (float32 [n, 4])."""
+    """The persistent kernel over pinned jet records ``rec`` [n, 196] and ``out`` (float32 [n, 4])."""
 
-    def __init__(self, k: MmaKernels, x: torch.Tensor, m: torch.Tensor, out: torch.Tensor,
-                 idle_ns: int = IDLE_NS) -> None:
-        self.k, self.n, self.idle_ns = k, len(x), idle_ns
+    def __init__(self, k: MmaKernels, rec: torch.Tensor, out: torch.Tensor, idle_ns: int = IDLE_NS) -> None:
+        self.k, self.n, self.idle_ns = k, len(rec), idle_ns
         out.zero_()  # no stale request numbers from an earlier server on the same buffer
         self.ctrl = torch.zeros(4, dtype=torch.int32).pin_memory()
         self.ctrl_np, self.out_np = self.ctrl.numpy(), out.numpy()
         self.done = self.out_np.view(np.int32)[:, 3]
         self.blocks = int(min(SERVER_MAX_BLOCKS, max(1, -(-self.n // SERVER_JETS_PER_BLOCK))))
         self.stream = torch.cuda.Stream()
-        self.args = [k.params, mapped(x), mapped(m), mapped(out), mapped(self.ctrl), np.int32(self.n),
+        mrec = mapped(rec)
+        self.args = [k.params, mrec, mrec[:, MASK_OFFSET:], mapped(out), mapped(self.ctrl), np.int32(self.n),
                      np.int64(idle_ns)]  # fmt: skip
         self.seq = 0
         self._start(0)
@@ -147,7 +169,8 @@ class Server:
 
         self.ctrl_np[1] = 0
         with cupy.cuda.ExternalStream(self.stream.cuda_stream):
-            self.k.serve((self.blocks,), (32 * WARPS,), (*self.args, np.int32(seen)))  # type: ignore[operator]
+            args = (*self.args, np.int32(seen), np.int32(RECORD_BYTES // 2), np.int32(RECORD_BYTES))
+            self.k.serve((self.blocks,), (32 * WARPS,), args)  # type: ignore[operator]
 
     def _restart(self, seen: int) -> None:
         self.stream.synchronize()  # every block of the idle kernel has left
@@ -188,30 +211,25 @@ def _replayer(graph: torch.cuda.CUDAGraph, res: torch.Tensor) -> Callable[[], np
 
 def zerocopy_factory(k: MmaKernels, data: dict[str, np.ndarray]) -> Callable[[int], Callable[[], np.ndarray]]:
     def prepare(n: int) -> Callable[[], np.ndarray]:
-        x, m = _packed(data, n)
+        rec = _records(data, n)
         res = torch.zeros((n, 3)).pin_memory()
-        args = (mapped(x), mapped(m), mapped(res))
-        call = _replayer(capture(lambda: k.launch(k.mapped, n, *args), torch.cuda.Stream()), res)
-        call.keep = (x, m, args)  # type: ignore[attr-defined]
+        mrec, mres = mapped(rec), mapped(res)
+        call = _replayer(capture(lambda: k.launch_records(k.mapped, n, mrec, mres), torch.cuda.Stream()), res)
+        call.keep = (rec, mrec, mres)  # type: ignore[attr-defined]
         return call
 
     return prepare
 
 
-def graph_io_factory(k: MmaKernels, data: dict[str, np.ndarray]) -> Callable[[int], Callable[[], np.ndarray]]:
+def pipeline_factory(k: MmaKernels, data: dict[str, np.ndarray], chunks: int | None,
+                     design: str = "copy-stream") -> Callable[[int], Callable[[], np.ndarray]]:
+    """``chunks=None``: the whole batch as one chunk (copy in, kernel, copy out)."""
+
     def prepare(n: int) -> Callable[[], np.ndarray]:
-        x, m = _packed(data, n)
+        rec = _records(data, n)
         res = torch.zeros((n, 3)).pin_memory()
-        return _replayer(capture(pipelined_launch(k, x, m, res, chunk=n, n_compute=1), torch.cuda.Stream()), res)
-
-    return prepare
-
-
-def pipeline_factory(k: MmaKernels, data: dict[str, np.ndarray]) -> Callable[[int], Callable[[], np.ndarray]]:
-    def prepare(n: int) -> Callable[[], np.ndarray]:
-        x, m = _packed(data, n)
-        res = torch.zeros((n, 3)).pin_memory()
-        return _replayer(capture(pipelined_launch(k, x, m, res, chunk_size(n)), torch.cuda.Stream()), res)
+        chunk = n if chunks is None else chunk_size(n, chunks)
+        return _replayer(capture(pipelined_launch(k, rec, res, chunk, design), torch.cuda.Stream()), res)
 
     return prepare
 
@@ -222,8 +240,7 @@ def persistent_factory(k: MmaKernels, data: dict[str, np.ndarray]) -> Callable[[
     def prepare(n: int) -> Callable[[], np.ndarray]:
         while running:
             running.pop().stop()
-        x, m = _packed(data, n)
-        server = Server(k, x, m, torch.zeros((n, 4)).pin_memory())
+        server = Server(k, _records(data, n), torch.zeros((n, 4)).pin_memory())
         running.append(server)
         return server.request
 
