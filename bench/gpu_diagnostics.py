@@ -12,7 +12,10 @@ DIR/diagnostics.json and prints it:
 * ``launch_floor_us``: an empty kernel as a 1-node CUDA graph (and as a plain launch) plus a
   stream synchronize, timed like the benchmark's calls;
 * ``kernel_us``: kernel-only time per launch (CUDA events, inputs already on the device) of
-  the mma kernel and of the previous tensor-core kernel, over batch sizes.
+  the mma kernel and of the previous tensor-core kernel, over batch sizes;
+* ``runner_us``: p50 of ``KernelRunner.infer`` (the ``cuda-kernel`` backend) from float32 numpy
+  inputs to a numpy copy of the probabilities - input validation (NaN check on or off), staging
+  into the pinned jet records and the kernel call - per mode and batch size.
 """
 
 from __future__ import annotations
@@ -150,7 +153,7 @@ def pcie_round_trip(cupy: object) -> float:
 
 
 def _p50(call: object, n: int = 2000) -> float:
-    for _ in range(200):
+    for _ in range(min(200, n)):
         call()  # type: ignore[operator]
     t = np.empty(n)
     for i in range(n):
@@ -216,6 +219,26 @@ def kernel_times(cupy: object, module: torch.nn.Module, sizes: tuple[int, ...]) 
     return res
 
 
+class _Spec:
+    def __init__(self, name: str, shape: tuple[int, ...]) -> None:
+        self.name, self.shape, self.dtype = name, shape, "float32"
+
+
+def runner_times(module: torch.nn.Module) -> dict[str, float]:
+    from trigkit.runtime.kernel_runner import KernelRunner
+
+    specs = [_Spec("tracks", (-1, 15, 6)), _Spec("mask", (-1, 15))]
+    out: dict[str, float] = {}
+    for mode, sizes in (("persistent", (1, 16, 256)), ("graph", (1, 16, 256, 4096, 65536))):
+        for policy in ("reject", "pass"):
+            with KernelRunner(module, specs, mode=mode, max_batch=max(sizes), nan_policy=policy) as r:  # type: ignore[arg-type]
+                for n in sizes:
+                    tracks, mask = _jets(n)
+                    feed = {"tracks": tracks, "mask": mask}
+                    out[f"{mode}/nan_{policy}/{n}"] = _p50(lambda f=feed: r.infer(f), 500 if n < 4096 else 100)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", type=Path, required=True)
@@ -228,7 +251,8 @@ def main() -> int:
     rec: dict[str, object] = {"device": torch.cuda.get_device_name(0)}
     steps = (("fragments", lambda: fragments(cupy)), ("agreement", lambda: agreement(cupy, module)),
              ("pcie_round_trip_ns", lambda: pcie_round_trip(cupy)), ("launch_floor_us", lambda: launch_floor(cupy)),
-             ("kernel_us", lambda: kernel_times(cupy, module, (1, 16, 256, 4096, 65536, 262144))))  # fmt: skip
+             ("kernel_us", lambda: kernel_times(cupy, module, (1, 16, 256, 4096, 65536, 262144))),
+             ("runner_us", lambda: runner_times(module)))  # fmt: skip
     for name, step in steps:
         try:
             rec[name] = step()

@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BATCHES = (1, 16, 256, 4096, 65536)
 AGREE_TOL = {"fp32": 1e-4, "fp16": 1e-2, "bf16": 5e-2}
+GOAL_BATCH1_US = 20.0  # issue 5 goals on an H100, end to end incl. copies
+GOAL_JETS_PER_S = 150e6
 
 
 @dataclass(frozen=True)
@@ -326,12 +328,18 @@ def _plot(points: list[dict[str, object]], path: Path, device: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
-    for name in dict.fromkeys(p["contender"] for p in points):
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5))
+    names = list(dict.fromkeys(p["contender"] for p in points))
+    colors = plt.get_cmap("tab20")
+    for i, name in enumerate(names):
         pts = [p for p in points if p["contender"] == name and "error" not in p]
         b = [p["batch"] for p in pts]
-        ax1.plot(b, [p["p50_us"] for p in pts], "o-", label=name)
-        ax2.plot(b, [p["jets_per_s"] for p in pts], "o-", label=name)
+        style = {"color": colors(i % 20), "marker": "os^Dv"[i % 5], "label": name,
+                 "linestyle": "-" if name.startswith(("mma-", "fused-", "tc-")) else "--"}  # fmt: skip
+        ax1.plot(b, [p["p50_us"] for p in pts], **style)
+        ax2.plot(b, [p["jets_per_s"] for p in pts], **style)
+    ax1.axhline(GOAL_BATCH1_US, color="k", lw=0.8, ls=":", label=f"goal: batch 1 <= {GOAL_BATCH1_US:g} us")
+    ax2.axhline(GOAL_JETS_PER_S, color="k", lw=0.8, ls=":", label=f"goal: >= {GOAL_JETS_PER_S / 1e6:g} M jets/s")
     for ax, label in ((ax1, "p50 latency per call [us]"), (ax2, "throughput [jets/s]")):
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -339,6 +347,7 @@ def _plot(points: list[dict[str, object]], path: Path, device: str) -> None:
         ax.set_ylabel(label)
         ax.grid(True, which="both", alpha=0.3)
     ax1.legend(fontsize=7)
+    ax2.legend(handles=ax2.get_lines()[-1:], fontsize=7, loc="upper left")
     fig.suptitle(f"b-tagger (DIPS-like) end to end incl. host<->device copies - {device}")
     fig.tight_layout()
     from trigkit.atomic import atomic_path
