@@ -236,6 +236,10 @@ def runner_times(module: torch.nn.Module) -> dict[str, float]:
                     tracks, mask = _jets(n)
                     feed = {"tracks": tracks, "mask": mask}
                     out[f"{mode}/nan_{policy}/{n}"] = _p50(lambda f=feed: r.infer(f), 500 if n < 4096 else 100)
+                    if policy == "pass":
+                        xs, ms = r.staging(n)
+                        xs[:], ms[:] = tracks, mask != 0
+                        out[f"{mode}/staged/{n}"] = _p50(lambda k=n: r.infer_staged(k), 500 if n < 4096 else 100)
     return out
 
 

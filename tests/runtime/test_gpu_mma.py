@@ -184,13 +184,16 @@ def test_launch_geometry_covers_every_jet_once(n):
         assert group == 1  # small batches: one jet per warp, spread over blocks
 
 
-def test_jet_records_hold_fp16_tracks_then_the_mask_bytes():
-    from trigkit.benchmarks.gpu_mma_run import fill_records
+@pytest.mark.parametrize("n", [7, 100])  # numpy and torch conversions
+def test_jet_records_hold_fp16_tracks_then_the_mask_bytes(n):
+    from trigkit.benchmarks.gpu_mma_run import fill_records, record_views
 
-    tracks, mask = _jets(7, seed=5)
-    rec = np.full((7, gm.RECORD_BYTES), 0xAB, dtype=np.uint8)
+    tracks, mask = _jets(n, seed=5)
+    rec = np.full((n, gm.RECORD_BYTES), 0xAB, dtype=np.uint8)
     fill_records(rec, tracks, mask)
-    assert np.array_equal(rec[:, : gm.MASK_OFFSET].view(np.float16).reshape(7, 15, 6), tracks.astype(np.float16))
+    assert np.array_equal(rec[:, : gm.MASK_OFFSET].view(np.float16).reshape(n, 15, 6), tracks.astype(np.float16))
     assert np.array_equal(rec[:, gm.MASK_OFFSET : gm.MASK_OFFSET + 15], (mask != 0).astype(np.uint8))
+    xs, ms = record_views(rec)
+    assert np.array_equal(xs, tracks.astype(np.float16)) and np.array_equal(ms, mask != 0)
     assert (rec[:, -1] == 0xAB).all()  # the pad byte is left alone
     assert gm.RECORD_BYTES % 4 == 0 and gm.MASK_OFFSET == 15 * 6 * 2  # 32-bit loads stay aligned

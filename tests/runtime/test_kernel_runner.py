@@ -91,6 +91,14 @@ def test_bad_options_are_refused(module):
         KernelRunner(module, SPECS, mode="persistent", max_batch=1000)
 
 
+def test_staging_needs_an_active_runner(module):
+    runner = KernelRunner(module, SPECS, max_batch=8)
+    with pytest.raises(TrigkitError, match="not active"):
+        runner.staging(4)
+    with pytest.raises(TrigkitError, match="not active"):
+        runner.infer_staged(4)
+
+
 @pytest.mark.skipif(_gpu(), reason="checks the refusal on machines without a usable GPU")
 def test_activation_without_a_gpu_says_why(module):
     runner = KernelRunner(module, SPECS)
@@ -167,3 +175,19 @@ def test_a_compiled_btag_bundle_loads_behind_the_kernel(request):
         got = runner.infer(feed)
     with load_runner(bundle.path, backend="onnxruntime") as ort:
         assert np.abs(got - ort.infer(feed)).max() < 1e-2
+
+
+@gpu
+@pytest.mark.parametrize("mode", ["graph", "persistent"])
+def test_staged_batches_give_the_same_probabilities(module, mode):
+    feed = _jets(40, seed=11)
+    with KernelRunner(module, SPECS, mode=mode, max_batch=64) as r:
+        want = r.infer(feed)
+        xs, ms = r.staging(40)
+        xs[:] = 0
+        ms[:] = 0
+        xs[:] = feed["tracks"].astype(np.float16)
+        ms[:] = feed["mask"] != 0
+        assert np.array_equal(r.infer_staged(40), want)
+        with pytest.raises(TrigkitError, match=r"batch 65 outside 1\.\.max_batch 64"):
+            r.staging(65)

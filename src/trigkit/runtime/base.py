@@ -117,7 +117,7 @@ class Runner(ABC):
         bad = {
             k: int(np.count_nonzero(~np.isfinite(v)))
             for k, v in feed.items()
-            if np.issubdtype(v.dtype, np.floating)
+            if np.issubdtype(v.dtype, np.floating) and not np.isfinite(v).all()
         }
         bad = {k: n for k, n in bad.items() if n}
         if bad:
