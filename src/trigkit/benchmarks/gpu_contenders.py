@@ -17,6 +17,9 @@ host->device copy, the network and the device->host copy, then synchronizes:
   (:mod:`trigkit.benchmarks.gpu_fused`, needs cupy), copies in the same graph;
 * ``fused-zerocopy-*``, ``tc-zerocopy-*``, ``tc-pipeline-*``: see
   :mod:`trigkit.benchmarks.gpu_zerocopy` (no memcpy at all / tensor-core kernel pipelined);
+* ``mma-*``: the register-resident tensor-core kernel (:mod:`trigkit.benchmarks.gpu_mma`, host
+  side in :mod:`trigkit.benchmarks.gpu_mma_run`) - zero-copy graph, graph with copies, chunked
+  copy/compute pipelines, persistent kernel; the fastest rows (issue 5 goals);
 * CPU: ``onnxruntime-cpu-fp32`` (1 thread, no spinning) and ``torch-cpu-fp32``.
 """
 
