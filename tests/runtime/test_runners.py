@@ -69,6 +69,11 @@ def test_bad_inputs_name_the_input(backend, fp32_bundle):
             r.infer({"tracks": ins["tracks"], "mask": ins["mask"][:10]})
         with pytest.raises(TrigkitError, match="must be a numpy array"):
             r.infer({"tracks": ins["tracks"].tolist(), "mask": ins["mask"]})
+        with pytest.raises(TrigkitError, match=r"\(missing: mask\) \(unknown: jets\)"):
+            r.infer({"tracks": ins["tracks"], "jets": ins["mask"]})
+        with pytest.raises(TrigkitError, match=r"input 'tracks' shape expected \[batch, 15, 6\], got \[256, 90\]"):
+            r.infer({"tracks": ins["tracks"].reshape(256, 90), "mask": ins["mask"]})
+        assert list(r.validate({"mask": ins["mask"], "tracks": ins["tracks"]})) == ["tracks", "mask"]  # model order
 
 
 def test_nan_inputs_rejected_with_count_or_passed(fp32_bundle):

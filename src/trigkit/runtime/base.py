@@ -49,6 +49,9 @@ class Runner(ABC):
         self.nan_policy = nan_policy
         self.label = label or self.backend
         self.is_active = False
+        # per input: name, dtype, shape beyond the batch axis, float? - looked up once, not per call
+        self._expect = [(s.name, _np_dtype(s.dtype), tuple(s.shape[1:]), len(s.shape)) for s in self.inputs]
+        self._names = [s.name for s in self.inputs]
 
     # lifecycle ------------------------------------------------------------------------------
     def activate(self) -> Runner:
@@ -78,7 +81,11 @@ class Runner(ABC):
 
     def validate(self, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The checks of :meth:`infer`; returns the feed in the model's input order."""
-        names = [s.name for s in self.inputs]
+        if len(feed) == len(self._names) and all(isinstance(v, np.ndarray) for v in feed.values()):
+            fast = self._validate_fast(feed)  # the common case, cheap at batch 1; None: find the error
+            if fast is not None:
+                return fast
+        names = self._names
         unknown = [k for k in feed if k not in names]
         missing = [n for n in names if n not in feed]
         if unknown or missing:
@@ -111,13 +118,28 @@ class Runner(ABC):
         self._check_finite(out)
         return out
 
+    def _validate_fast(self, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray] | None:
+        out: dict[str, np.ndarray] = {}
+        batch = -1
+        for name, dtype, shape, ndim in self._expect:
+            arr = feed.get(name)
+            if arr is None or arr.dtype != dtype or arr.ndim != ndim or arr.shape[1:] != shape:
+                return None
+            if batch < 0:
+                batch = arr.shape[0]
+            elif arr.shape[0] != batch:
+                return None
+            out[name] = arr
+        self._check_finite(out)
+        return out
+
     def _check_finite(self, feed: dict[str, np.ndarray]) -> None:
         if self.nan_policy == "pass":
             return
         bad = {
             k: int(np.count_nonzero(~np.isfinite(v)))
             for k, v in feed.items()
-            if np.issubdtype(v.dtype, np.floating) and not np.isfinite(v).all()
+            if v.dtype.kind == "f" and not np.isfinite(v).all()
         }
         bad = {k: n for k, n in bad.items() if n}
         if bad:
@@ -136,6 +158,13 @@ class Runner(ABC):
 
     def _deactivate_impl(self) -> None:
         return None
+
+
+def _np_dtype(name: str) -> np.dtype | None:
+    try:
+        return np.dtype(name)
+    except TypeError:
+        return None  # not a numpy dtype name: every feed fails the fast path and gets the full message
 
 
 def check_against_reference(runner: Runner, inputs: dict[str, np.ndarray],
