@@ -56,8 +56,23 @@ def _torch_probs(module: torch.nn.Module, feed: dict[str, np.ndarray]) -> np.nda
 
 
 def test_the_dips_anchor_is_the_kernels_network(module):
-    assert kernel_equivalence(module) < 1e-3
+    exact, rounded = kernel_equivalence(module)
+    assert exact < 1e-6 and 1e-7 < rounded < 1e-3
     KernelRunner(module, SPECS)  # accepted
+
+
+def test_a_network_fp16_cannot_carry_is_refused(module):
+    import copy
+
+    big = copy.deepcopy(module)
+    with torch.no_grad():  # the same function (ReLU is homogeneous), activations past the fp16 range
+        for layer in (big.phi[0], big.phi[2], big.phi[4]):
+            layer.bias.mul_(30000.0)
+        big.phi[0].weight.mul_(30000.0)
+        big.rho[0].weight.div_(30000.0)
+    assert kernel_equivalence(big)[0] < 1e-5
+    with pytest.raises(TrigkitError, match="fp16 arithmetic moves its probabilities"):
+        KernelRunner(big, SPECS)
 
 
 def test_mean_pooling_with_the_same_layers_is_refused(module):

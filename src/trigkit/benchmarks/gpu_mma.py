@@ -372,13 +372,19 @@ def unpack_b(block: np.ndarray, name: str, k: int, n: int) -> np.ndarray:
     return w
 
 
-def _f16(a: np.ndarray) -> np.ndarray:
+def _round16(a: np.ndarray) -> np.ndarray:
     return a.astype(np.float16).astype(np.float64)
 
 
-def reference_mma(module: nn.Module, tracks: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def _same(a: np.ndarray) -> np.ndarray:
+    return a
+
+
+def reference_mma(module: nn.Module, tracks: np.ndarray, mask: np.ndarray, fp16: bool = True) -> np.ndarray:
     """float64 numpy model of what the kernel computes: fp16 weights, inputs and activations at
-    each point where the kernel rounds to fp16 (A fragments), exact sums otherwise."""
+    each point where the kernel rounds to fp16 (A fragments), exact sums otherwise; with
+    ``fp16=False`` the same network without any rounding."""
+    _f16 = _round16 if fp16 else _same
     w1, b1, w2, b2, w3, b3, r1, c1, r2, c2, r3, c3 = dense_weights(module)
     w1, w2, w3, r1, r2, r3 = (_f16(w) for w in (w1, w2, w3, r1, r2, r3))
     x = np.zeros((*tracks.shape[:2], 8))
