@@ -98,10 +98,9 @@ def fragments(cupy: object) -> dict[str, float]:
 
 
 def _jets(n: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(3)
-    counts = rng.integers(0, 16, size=n)
-    mask = (np.arange(15)[None, :] < counts[:, None]).astype(np.float32)
-    return rng.standard_normal((n, 15, 6)).astype(np.float32) * mask[..., None], mask
+    from trigkit.compile.gpu_model import synthetic_objects
+
+    return synthetic_objects(n, 15, 6, seed=3)
 
 
 def agreement(cupy: object, module: torch.nn.Module) -> dict[str, float]:

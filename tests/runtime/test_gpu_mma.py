@@ -10,6 +10,7 @@ import torch
 
 from trigkit.benchmarks import gpu_mma as gm
 from trigkit.benchmarks.gpu_contenders import local_dips
+from trigkit.compile.gpu_model import synthetic_objects
 
 LANES = np.arange(32)
 G, T = LANES >> 2, LANES & 3
@@ -21,10 +22,7 @@ def module() -> torch.nn.Module:
 
 
 def _jets(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    counts = rng.integers(0, 16, size=n)
-    mask = (np.arange(15)[None, :] < counts[:, None]).astype(np.float32)
-    return rng.normal(size=(n, 15, 6)).astype(np.float32) * mask[..., None], mask
+    return synthetic_objects(n, 15, 6, seed=seed)
 
 
 def test_fragment_coords_cover_each_tile_once():

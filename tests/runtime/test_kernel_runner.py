@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from trigkit.benchmarks.gpu_contenders import local_dips
+from trigkit.compile.gpu_model import synthetic_objects
 from trigkit.errors import TrigkitError
 from trigkit.runtime.kernel_runner import KernelRunner, kernel_equivalence
 
@@ -43,10 +44,8 @@ def module() -> torch.nn.Module:
 
 
 def _jets(n: int, seed: int = 4) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    counts = rng.integers(0, 16, size=n)
-    mask = (np.arange(15)[None, :] < counts[:, None]).astype(np.float32)
-    return {"tracks": rng.normal(size=(n, 15, 6)).astype(np.float32) * mask[..., None], "mask": mask}
+    tracks, mask = synthetic_objects(n, 15, 6, seed=seed)
+    return {"tracks": tracks, "mask": mask}
 
 
 def _torch_probs(module: torch.nn.Module, feed: dict[str, np.ndarray]) -> np.ndarray:

@@ -106,21 +106,24 @@ def load_gpu_model(path: Path) -> GpuModel:
 
 def synthetic_inputs(model: GpuModel, n: int, seed: int = 0) -> dict[str, np.ndarray]:
     """``n`` preprocessed-looking rows: N(0,1) features, prefix masks, padded slots 0."""
-    rng = np.random.default_rng(seed)
-    out: dict[str, np.ndarray] = {}
     feat = model.input_names[0]
     shape = model.input_shapes[feat]
-    x = rng.standard_normal((n, *shape)).astype(np.float32)
-    if model.is_sequence:
-        n_obj = shape[0]
-        counts = rng.integers(0, n_obj + 1, size=n)
-        mask = (np.arange(n_obj)[None, :] < counts[:, None]).astype(np.float32)
-        x *= mask[..., None]
-        out[feat] = x
-        out["mask"] = mask
-    else:
-        out[feat] = x
+    if not model.is_sequence:
+        return {feat: np.random.default_rng(seed).standard_normal((n, *shape)).astype(np.float32)}
+    x, mask = synthetic_objects(n, *shape, seed=seed)
+    out = {feat: x, "mask": mask}
     return {k: out[k] for k in model.input_names}
+
+
+def synthetic_objects(n: int, n_obj: int, n_feat: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` sets of up to ``n_obj`` objects: float32 N(0,1) features [n, n_obj, n_feat] with the
+    padded slots 0, and the float32 prefix mask [n, n_obj] (0..n_obj real objects per row)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, n_obj, n_feat)).astype(np.float32)
+    counts = rng.integers(0, n_obj + 1, size=n)
+    mask = (np.arange(n_obj)[None, :] < counts[:, None]).astype(np.float32)
+    x *= mask[..., None]
+    return x, mask
 
 
 @dataclass(frozen=True)

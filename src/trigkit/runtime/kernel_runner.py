@@ -55,12 +55,10 @@ def kernel_equivalence(module: nn.Module, n: int = 256) -> tuple[float, float]:
     import torch
 
     from trigkit.benchmarks.gpu_mma import dense_weights, reference_mma
+    from trigkit.compile.gpu_model import synthetic_objects
 
     dense_weights(module)  # other layer shapes -> ValueError before running anything
-    rng = np.random.default_rng(7)
-    counts = rng.integers(0, 16, size=n)
-    mask = (np.arange(15)[None, :] < counts[:, None]).astype(np.float32)
-    tracks = rng.standard_normal((n, 15, 6)).astype(np.float32) * mask[..., None]
+    tracks, mask = synthetic_objects(n, *SHAPES["tracks"], seed=7)
     with torch.no_grad():
         logits = module(torch.from_numpy(tracks), torch.from_numpy(mask)).double()
     want = torch.softmax(logits, dim=1).numpy()
