@@ -39,7 +39,8 @@ from trigkit.benchmarks.gpu_mma import (
 )
 from trigkit.benchmarks.gpu_zerocopy import _pinned, mapped
 
-__all__ = ["MmaKernels", "Server", "capture", "fill_records", "mapped", "pipelined_launch", "record_views"]
+__all__ = ["MmaKernels", "Server", "capture", "fill_records", "mapped", "pipelined_launch", "record_views",
+           "replayer"]
 
 IDLE_NS = 500_000_000
 HOST_TIMEOUT_S = 1.0
@@ -49,6 +50,7 @@ MIN_CHUNK = 4096
 SERVER_MAX_BLOCKS = 32
 SERVER_JETS_PER_BLOCK = 16
 EXITED = -2
+PIPELINE_DESIGNS = ("copy-stream", "streams")
 
 
 class MmaKernels:
@@ -118,6 +120,17 @@ def capture(launch: Callable[[], None], stream: torch.cuda.Stream) -> torch.cuda
     return graph
 
 
+def replayer(graph: torch.cuda.CUDAGraph, res: torch.Tensor) -> Callable[[], np.ndarray]:
+    """A call that replays ``graph``, synchronizes and returns ``res`` (pinned host) as numpy."""
+
+    def call() -> np.ndarray:
+        graph.replay()
+        torch.cuda.current_stream().synchronize()
+        return res.numpy()
+
+    return call
+
+
 def chunk_size(n: int, chunks: int = CHUNKS) -> int:
     """Jets per pipeline chunk: ``n / chunks``, but no chunk under ``MIN_CHUNK`` jets."""
     return int(max(min(n, MIN_CHUNK), -(-n // chunks)))
@@ -132,6 +145,8 @@ def pipelined_launch(k: MmaKernels, rec: torch.Tensor, res: torch.Tensor, chunk:
     puts all three steps of chunk j on stream j mod 4."""
     import cupy
 
+    if design not in PIPELINE_DESIGNS:
+        raise ValueError(f"pipeline design '{design}' unknown; valid: {', '.join(PIPELINE_DESIGNS)}")
     n = len(rec)
     drec = torch.empty_like(rec, device="cuda")
     dres = torch.zeros((n, 3), device="cuda")
@@ -163,7 +178,7 @@ class Server:
     """The persistent kernel over pinned jet records ``rec`` [n, 196] and ``out`` (float32 [n, 4])."""
 
     def __init__(self, k: MmaKernels, rec: torch.Tensor, out: torch.Tensor, idle_ns: int = IDLE_NS) -> None:
-        self.k, self.n, self.idle_ns = k, len(rec), idle_ns
+        self.k, self.n = k, len(rec)
         out.zero_()  # no stale request numbers from an earlier server on the same buffer
         self.ctrl = torch.zeros(4, dtype=torch.int32).pin_memory()
         self.ctrl_np, self.out_np = self.ctrl.numpy(), out.numpy()
@@ -213,21 +228,12 @@ class Server:
 # ---- bench contenders -------------------------------------------------------------------------
 
 
-def _replayer(graph: torch.cuda.CUDAGraph, res: torch.Tensor) -> Callable[[], np.ndarray]:
-    def call() -> np.ndarray:
-        graph.replay()
-        torch.cuda.current_stream().synchronize()
-        return res.numpy()
-
-    return call
-
-
 def zerocopy_factory(k: MmaKernels, data: dict[str, np.ndarray]) -> Callable[[int], Callable[[], np.ndarray]]:
     def prepare(n: int) -> Callable[[], np.ndarray]:
         rec = _records(data, n)
         res = torch.zeros((n, 3)).pin_memory()
         mrec, mres = mapped(rec), mapped(res)
-        call = _replayer(capture(lambda: k.launch_records(k.mapped, n, mrec, mres), torch.cuda.Stream()), res)
+        call = replayer(capture(lambda: k.launch_records(k.mapped, n, mrec, mres), torch.cuda.Stream()), res)
         call.keep = (rec, mrec, mres)  # type: ignore[attr-defined]
         return call
 
@@ -242,7 +248,7 @@ def pipeline_factory(k: MmaKernels, data: dict[str, np.ndarray], chunks: int | N
         rec = _records(data, n)
         res = torch.zeros((n, 3)).pin_memory()
         chunk = n if chunks is None else chunk_size(n, chunks)
-        return _replayer(capture(pipelined_launch(k, rec, res, chunk, design), torch.cuda.Stream()), res)
+        return replayer(capture(pipelined_launch(k, rec, res, chunk, design), torch.cuda.Stream()), res)
 
     return prepare
 
