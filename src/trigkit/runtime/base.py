@@ -49,8 +49,8 @@ class Runner(ABC):
         self.nan_policy = nan_policy
         self.label = label or self.backend
         self.is_active = False
-        # per input: name, dtype, shape beyond the batch axis, float? - looked up once, not per call
-        self._expect = [(s.name, _np_dtype(s.dtype), tuple(s.shape[1:]), len(s.shape)) for s in self.inputs]
+        # per input: spec, numpy dtype, shape beyond the batch axis - looked up once, not per call
+        self._expect = [(s, _np_dtype(s.dtype), tuple(s.shape[1:])) for s in self.inputs]
         self._names = [s.name for s in self.inputs]
 
     # lifecycle ------------------------------------------------------------------------------
@@ -71,24 +71,23 @@ class Runner(ABC):
     def __exit__(self, *exc: object) -> None:
         self.deactivate()
 
+    def require_active(self) -> None:
+        if not self.is_active:
+            raise TrigkitError(f"{self.label}: runner is not active; use `with runner:` or activate()")
+
     # inference ------------------------------------------------------------------------------
     def infer(self, feed: Mapping[str, np.ndarray]) -> np.ndarray:
         """Validate ``feed`` (input name -> array) and return probabilities [batch, classes]."""
-        if not self.is_active:
-            raise TrigkitError(f"{self.label}: runner is not active; use `with runner:` or activate()")
+        self.require_active()
         ordered = self.validate(feed)
         return self._infer_impl(ordered)
 
     def validate(self, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The checks of :meth:`infer`; returns the feed in the model's input order."""
-        if len(feed) == len(self._names) and all(isinstance(v, np.ndarray) for v in feed.values()):
-            fast = self._validate_fast(feed)  # the common case, cheap at batch 1; None: find the error
-            if fast is not None:
-                return fast
         names = self._names
-        unknown = [k for k in feed if k not in names]
-        missing = [n for n in names if n not in feed]
-        if unknown or missing:
+        if len(feed) != len(names) or any(n not in feed for n in names):
+            unknown = [k for k in feed if k not in names]
+            missing = [n for n in names if n not in feed]
             raise TrigkitError(
                 f"{self.label}: inputs {sorted(feed)} do not match the model's {names}"
                 + (f" (missing: {', '.join(missing)})" if missing else "")
@@ -96,14 +95,13 @@ class Runner(ABC):
             )
         out: dict[str, np.ndarray] = {}
         batch: int | None = None
-        for spec in self.inputs:
+        for spec, dtype, want in self._expect:
             arr = feed[spec.name]
             if not isinstance(arr, np.ndarray):
                 raise TrigkitError(f"{self.label}: input '{spec.name}' must be a numpy array, got {type(arr).__name__}")
-            if str(arr.dtype) != spec.dtype:
+            if dtype is None or arr.dtype != dtype:
                 raise TrigkitError(f"{self.label}: input '{spec.name}' dtype expected {spec.dtype}, got {arr.dtype}")
-            want = tuple(spec.shape[1:])
-            if arr.ndim != len(spec.shape) or tuple(arr.shape[1:]) != want:
+            if arr.ndim != len(spec.shape) or arr.shape[1:] != want:
                 expected = "[batch, " + ", ".join(map(str, want)) + "]" if want else "[batch]"
                 raise TrigkitError(
                     f"{self.label}: input '{spec.name}' shape expected {expected}, got {list(arr.shape)}"
@@ -115,21 +113,6 @@ class Runner(ABC):
                     f"{self.label}: input '{spec.name}' has batch {arr.shape[0]}, other inputs have {batch}"
                 )
             out[spec.name] = arr
-        self._check_finite(out)
-        return out
-
-    def _validate_fast(self, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray] | None:
-        out: dict[str, np.ndarray] = {}
-        batch = -1
-        for name, dtype, shape, ndim in self._expect:
-            arr = feed.get(name)
-            if arr is None or arr.dtype != dtype or arr.ndim != ndim or arr.shape[1:] != shape:
-                return None
-            if batch < 0:
-                batch = arr.shape[0]
-            elif arr.shape[0] != batch:
-                return None
-            out[name] = arr
         self._check_finite(out)
         return out
 
@@ -161,10 +144,12 @@ class Runner(ABC):
 
 
 def _np_dtype(name: str) -> np.dtype | None:
+    """The numpy dtype whose name is exactly ``name`` (None: no array can match it)."""
     try:
-        return np.dtype(name)
+        dtype = np.dtype(name)
     except TypeError:
-        return None  # not a numpy dtype name: every feed fails the fast path and gets the full message
+        return None
+    return dtype if str(dtype) == name else None
 
 
 def check_against_reference(runner: Runner, inputs: dict[str, np.ndarray],

@@ -25,7 +25,7 @@ and calls :meth:`KernelRunner.infer_staged`, which is the kernel path `trigkit b
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -153,8 +153,7 @@ class KernelRunner(Runner):
         return self._state.run(n, self.mode)
 
     def _check_batch(self, n: int) -> None:
-        if not self.is_active:
-            raise TrigkitError(f"{self.label}: runner is not active; use `with runner:` or activate()")
+        self.require_active()
         if not 1 <= n <= self.max_batch:
             raise TrigkitError(f"{self.label}: batch {n} outside 1..max_batch {self.max_batch}")
 
@@ -179,7 +178,7 @@ class _Device:
         self.k = MmaKernels(module)
         self.rec = torch.zeros((max_batch, RECORD_BYTES), dtype=torch.uint8).pin_memory()
         self.out = torch.zeros((max_batch, 4)).pin_memory()
-        self.graphs: dict[int, tuple[object, torch.Tensor]] = {}
+        self.graphs: dict[int, Callable[[], np.ndarray]] = {}  # batch size -> replay + synchronize
         self.server: tuple[int, object] | None = None
 
     def stage(self, tracks: np.ndarray, mask: np.ndarray, n: int) -> None:
@@ -192,14 +191,9 @@ class _Device:
             return self._serve(n)
         if n not in self.graphs:
             self.graphs[n] = self._capture(n)
-        graph, res = self.graphs[n]
-        import torch
+        return self.graphs[n]().copy()
 
-        graph.replay()  # type: ignore[attr-defined]
-        torch.cuda.current_stream().synchronize()
-        return res.numpy()[:n].copy()
-
-    def _capture(self, n: int) -> tuple[object, object]:
+    def _capture(self, n: int) -> Callable[[], np.ndarray]:
         import torch
 
         from trigkit.benchmarks import gpu_mma_run as mr
@@ -207,9 +201,12 @@ class _Device:
         res = torch.zeros((n, 3)).pin_memory()
         if n <= ZEROCOPY_MAX:
             rec, out = mr.mapped(self.rec[:n]), mr.mapped(res)
-            return mr.capture(lambda: self.k.launch_records(self.k.mapped, n, rec, out), torch.cuda.Stream()), res
-        launch = mr.pipelined_launch(self.k, self.rec[:n], res, mr.chunk_size(n), PIPELINE)
-        return mr.capture(launch, torch.cuda.Stream()), res
+
+            def launch() -> None:
+                self.k.launch_records(self.k.mapped, n, rec, out)
+        else:
+            launch = mr.pipelined_launch(self.k, self.rec[:n], res, mr.chunk_size(n), PIPELINE)
+        return mr.replayer(mr.capture(launch, torch.cuda.Stream()), res)
 
     def _serve(self, n: int) -> np.ndarray:
         from trigkit.benchmarks import gpu_mma_run as mr
