@@ -218,15 +218,11 @@ def kernel_times(cupy: object, module: torch.nn.Module, sizes: tuple[int, ...]) 
     return res
 
 
-class _Spec:
-    def __init__(self, name: str, shape: tuple[int, ...]) -> None:
-        self.name, self.shape, self.dtype = name, shape, "float32"
-
-
 def runner_times(module: torch.nn.Module) -> dict[str, float]:
+    from trigkit.benchmarks.gpu import _Spec
     from trigkit.runtime.kernel_runner import KernelRunner
 
-    specs = [_Spec("tracks", (-1, 15, 6)), _Spec("mask", (-1, 15))]
+    specs = [_Spec("tracks", (-1, 15, 6), "float32"), _Spec("mask", (-1, 15), "float32")]
     out: dict[str, float] = {}
     for mode, sizes in (("persistent", (1, 16, 256)), ("graph", (1, 16, 256, 4096, 65536))):
         for policy in ("reject", "pass"):
