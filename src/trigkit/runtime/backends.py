@@ -22,14 +22,21 @@ def _onnxruntime(bundle: Any, **opts: Any) -> Any:
     return OnnxRuntimeRunner(bundle.file("model.onnx"), bundle.manifest.inputs, **opts)
 
 
-def _torch(bundle: Any, **opts: Any) -> Any:
-    from trigkit.compile.gpu_model import load_gpu_model
+def _torch_model_file(bundle: Any, instead: str) -> Any:
+    """The bundle's saved torch model; a bundle without one is refused, saying ``instead``."""
     from trigkit.compile.target_gpu import read_target_info
-    from trigkit.runtime.torch_runner import TorchRunner
 
     info = read_target_info(bundle)
     if info.torch_model is None:
-        raise TrigkitError(f"{bundle.path}: bundle has no torch model (model.pt); use backend 'onnxruntime'")
+        raise TrigkitError(f"{bundle.path}: bundle has no torch model (model.pt){instead}")
+    return bundle.file(info.torch_model)
+
+
+def _torch(bundle: Any, **opts: Any) -> Any:
+    from trigkit.compile.gpu_model import load_gpu_model
+    from trigkit.runtime.torch_runner import TorchRunner
+
+    model_file = _torch_model_file(bundle, "; use backend 'onnxruntime'")
     precision = bundle.manifest.precision
     if "dtype" not in opts:
         if precision == "int8":
@@ -38,8 +45,7 @@ def _torch(bundle: Any, **opts: Any) -> Any:
                 "or 'tensorrt', or pass dtype='fp32' to run the float model"
             )
         opts["dtype"] = precision
-    model = load_gpu_model(bundle.file(info.torch_model))
-    return TorchRunner(model.module, bundle.manifest.inputs, **opts)
+    return TorchRunner(load_gpu_model(model_file).module, bundle.manifest.inputs, **opts)
 
 
 def _tensorrt(bundle: Any, **opts: Any) -> Any:
@@ -55,14 +61,10 @@ def _tensorrt(bundle: Any, **opts: Any) -> Any:
 
 def _cuda_kernel(bundle: Any, **opts: Any) -> Any:
     from trigkit.compile.gpu_model import load_gpu_model
-    from trigkit.compile.target_gpu import read_target_info
     from trigkit.runtime.kernel_runner import KernelRunner
 
-    info = read_target_info(bundle)
-    if info.torch_model is None:
-        raise TrigkitError(f"{bundle.path}: bundle has no torch model (model.pt) to take the kernel's weights from")
-    model = load_gpu_model(bundle.file(info.torch_model))
-    return KernelRunner(model.module, bundle.manifest.inputs, label=f"cuda-kernel ({bundle.path})", **opts)
+    module = load_gpu_model(_torch_model_file(bundle, " to take the kernel's weights from")).module
+    return KernelRunner(module, bundle.manifest.inputs, label=f"cuda-kernel ({bundle.path})", **opts)
 
 
 def _probe_cuda_kernel() -> tuple[bool, str]:
