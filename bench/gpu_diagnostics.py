@@ -259,7 +259,9 @@ def main() -> int:
             rec[name] = f"failed: {type(exc).__name__}: {exc}"
         print(name, json.dumps(rec[name]), flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "diagnostics.json").write_text(json.dumps(rec, indent=2))
+    from trigkit.atomic import write_text
+
+    write_text(args.out / "diagnostics.json", json.dumps(rec, indent=2))  # temp file, then rename
     return 0
 
 
