@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from trigkit.cli import main
+from trigkit.cli.app import main
 
 if __name__ == "__main__":
     sys.exit(main(["bench", "emulator", *sys.argv[1:]]))

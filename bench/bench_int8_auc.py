@@ -3,7 +3,7 @@
 `python bench/bench_int8_auc.py --out bench/results/int8_auc.json [--events N --epochs E]`:
 generates HH->4b and QCD events (training and an independent calibration/test sample), trains
 btag-deepsets (the DIPS-like tagger), compiles gpu bundles at fp32 / fp16 / int8 (max,
-percentile, entropy) with `trigkit.compile.target_gpu.compile_gpu`, and reports the AUC of
+percentile, entropy) with `trigkit.compile.targets.gpu.compile_gpu`, and reports the AUC of
 D_b (b vs light+c) for each precision on the test events, computed here from the bundle's
 onnxruntime outputs.
 """
@@ -30,7 +30,7 @@ def main() -> int:
 
     torch.set_num_threads(1)
     from trigkit.compile.int8 import auc, discriminant
-    from trigkit.compile.target_gpu import compile_gpu, read_target_info
+    from trigkit.compile.targets.gpu import compile_gpu, read_target_info
     from trigkit.events.generator import generate
     from trigkit.events.parquet_io import write_parquet
     from trigkit.models.training import train
@@ -49,7 +49,13 @@ def main() -> int:
         feed = dict(zip(model.input_names, model.model_inputs(fs), strict=True))
         is_b = fs.labels == 0
         path = model.save(tmp / "btag.pt")
-        for prec, cal in [("fp32", None), ("fp16", None), ("int8", "max"), ("int8", "percentile"), ("int8", "entropy")]:
+        for prec, cal in [
+            ("fp32", None),
+            ("fp16", None),
+            ("int8", "max"),
+            ("int8", "percentile"),
+            ("int8", "entropy"),
+        ]:
             kw = {"calib_events": calib, "calibration": cal} if cal else {}
             try:
                 b = compile_gpu(path, tmp / f"b_{prec}_{cal}", precision=prec, engine="never", **kw)
@@ -59,20 +65,38 @@ def main() -> int:
             with load_runner(b.path, backend="onnxruntime") as r:
                 probs = r.infer(feed)
             info = read_target_info(b)
-            rows.append({"precision": prec, "calibration": cal, "test_jets": int(len(is_b)),
-                         "auc_test": auc(discriminant(probs), is_b),
-                         "compile_check": info.int8.model_dump() if info.int8 else None})
+            rows.append(
+                {
+                    "precision": prec,
+                    "calibration": cal,
+                    "test_jets": int(len(is_b)),
+                    "auc_test": auc(discriminant(probs), is_b),
+                    "compile_check": info.int8.model_dump() if info.int8 else None,
+                }
+            )
     ref = next(r["auc_test"] for r in rows if r["precision"] == "fp32")
     for r in rows:
         if "auc_test" in r:
             r["auc_relative_change_vs_fp32"] = (r["auc_test"] - ref) / ref
-    rec = {"benchmark": "int8_auc", "model": "btag-deepsets", "events_per_sample": args.events,
-           "epochs": args.epochs, "goal": "INT8 AUC within 0.5 % of float", "rows": rows,
-           "seconds": time.time() - t0}
+    rec = {
+        "benchmark": "int8_auc",
+        "model": "btag-deepsets",
+        "events_per_sample": args.events,
+        "epochs": args.epochs,
+        "goal": "INT8 AUC within 0.5 % of float",
+        "rows": rows,
+        "seconds": time.time() - t0,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(rec, indent=2))
     for r in rows:
-        print(r["precision"], r["calibration"], r.get("auc_test"), r.get("auc_relative_change_vs_fp32"), r.get("error", ""))
+        print(
+            r["precision"],
+            r["calibration"],
+            r.get("auc_test"),
+            r.get("auc_relative_change_vs_fp32"),
+            r.get("error", ""),
+        )
     return 0 if np.isfinite(ref) else 1
 
 

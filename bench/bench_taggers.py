@@ -46,24 +46,54 @@ def main() -> int:
 
     t0 = time.time()
     training = [generate("hh4b", args.events, seed=1), generate("qcd", args.events, seed=2)]
-    test = [generate("hh4b", args.test_events, seed=101), generate("qcd", args.test_events, seed=102)]
+    test = [
+        generate("hh4b", args.test_events, seed=101),
+        generate("qcd", args.test_events, seed=102),
+    ]
     rows = []
     for name, (eff, goal) in GOALS.items():
-        model = train(name, training, seed=0, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
-                      progress=False)
+        model = train(
+            name,
+            training,
+            seed=0,
+            epochs=args.epochs,
+            lr=args.lr,
+            batch_size=args.batch_size,
+            progress=False,
+        )
         from trigkit.models.features import FeatureSet
 
         fs = FeatureSet.concatenate([model.features(b) for b in test])
         ev = evaluate(model, fs).as_dict()
         base = ev["baselines"][0]
         ratio, bound = _ratio(ev["model"], base, eff)
-        rows.append({"model": name, "baseline": base["name"], "signal_eff": float(eff), "goal_ratio": goal,
-                     "ratio": ratio, "ratio_is_lower_bound": bound, "met": ratio >= goal, "evaluation": ev})
-        print(f"{name}: rejection ratio vs {base['name']} at eff {eff}: "
-              f"{'>' if bound else ''}{ratio:.2f} (goal >= {goal}); AUC {ev['model']['auc']:.4f} vs {base['auc']:.4f}")
-    out = {"command": " ".join(["python", *sys.argv]), "seconds": time.time() - t0,
-           "machine": {"platform": platform.platform(), "processor": platform.processor(), "python": platform.python_version(),
-                       "torch": torch.__version__}, "results": rows}
+        rows.append(
+            {
+                "model": name,
+                "baseline": base["name"],
+                "signal_eff": float(eff),
+                "goal_ratio": goal,
+                "ratio": ratio,
+                "ratio_is_lower_bound": bound,
+                "met": ratio >= goal,
+                "evaluation": ev,
+            }
+        )
+        print(
+            f"{name}: rejection ratio vs {base['name']} at eff {eff}: "
+            f"{'>' if bound else ''}{ratio:.2f} (goal >= {goal}); AUC {ev['model']['auc']:.4f} vs {base['auc']:.4f}"
+        )
+    out = {
+        "command": " ".join(["python", *sys.argv]),
+        "seconds": time.time() - t0,
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+        },
+        "results": rows,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2, default=float))
     return 0 if all(r["met"] for r in rows) else 1

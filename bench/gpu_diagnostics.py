@@ -4,7 +4,7 @@
 DIR/diagnostics.json and prints it:
 
 * ``fragments``: one m16n8k16 and one m16n8k8 ``mma.sync`` on random fp16 tiles whose registers
-  were filled through :func:`trigkit.benchmarks.gpu_mma.fragment_coords`, decoded the same way
+  were filled through :func:`trigkit.runtime.cuda.mma.fragment_coords`, decoded the same way
   and compared with numpy (checks the layout every packed weight relies on);
 * ``agreement``: the tensor-core kernel (device buffers and mapped host memory) on 4096 jets
   against the float64 model of its fp16 roundings and against torch float32;
@@ -62,7 +62,7 @@ extern "C" __global__ void nop() {}
 
 
 def _regs(kind: str, mat: np.ndarray) -> np.ndarray:
-    from trigkit.benchmarks.gpu_mma import fragment_coords
+    from trigkit.runtime.cuda.mma import fragment_coords
 
     n_regs = {"a16": 4, "b16": 2, "a8": 2, "b8": 1}[kind]
     halves = np.zeros((32, n_regs, 2), dtype=np.float16)
@@ -74,7 +74,7 @@ def _regs(kind: str, mat: np.ndarray) -> np.ndarray:
 
 
 def _decode_c(c: np.ndarray) -> np.ndarray:
-    from trigkit.benchmarks.gpu_mma import fragment_coords
+    from trigkit.runtime.cuda.mma import fragment_coords
 
     out = np.zeros((16, 8))
     for lane in range(32):
@@ -85,7 +85,10 @@ def _decode_c(c: np.ndarray) -> np.ndarray:
 
 def fragments(cupy: object) -> dict[str, float]:
     rng = np.random.default_rng(0)
-    a16, b16 = rng.normal(size=(16, 16)).astype(np.float16), rng.normal(size=(16, 8)).astype(np.float16)
+    a16, b16 = (
+        rng.normal(size=(16, 16)).astype(np.float16),
+        rng.normal(size=(16, 8)).astype(np.float16),
+    )
     a8, b8 = rng.normal(size=(16, 8)).astype(np.float16), rng.normal(size=(8, 8)).astype(np.float16)
     k = cupy.RawKernel(PROBE, "probe")
     c16, c8 = cupy.zeros(128, dtype=np.float32), cupy.zeros(128, dtype=np.float32)
@@ -104,9 +107,9 @@ def _jets(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def agreement(cupy: object, module: torch.nn.Module) -> dict[str, float]:
-    from trigkit.benchmarks.gpu_mma import reference_mma
-    from trigkit.benchmarks.gpu_mma_run import MmaKernels
     from trigkit.benchmarks.gpu_zerocopy import mapped
+    from trigkit.runtime.cuda.mma import reference_mma
+    from trigkit.runtime.cuda.mma_run import MmaKernels
 
     n = 4096
     tracks, mask = _jets(n)
@@ -120,10 +123,12 @@ def agreement(cupy: object, module: torch.nn.Module) -> dict[str, float]:
     hres = torch.zeros((n, 3)).pin_memory()
     k.launch(k.mapped, n, mapped(hx), mapped(hm), mapped(hres))
     cupy.cuda.Device().synchronize()
-    from trigkit.benchmarks.gpu_mma_run import _records
+    from trigkit.runtime.cuda.mma_run import _records
 
     rec_out = cupy.zeros((n, 3), dtype=np.float32)
-    k.launch_records(k.one, n, cupy.asarray(_records({"tracks": tracks, "mask": mask}, n).cuda()), rec_out)
+    k.launch_records(
+        k.one, n, cupy.asarray(_records({"tracks": tracks, "mask": mask}, n).cuda()), rec_out
+    )
     with torch.no_grad():
         logits = module(torch.from_numpy(tracks), torch.from_numpy(mask)).double()
     want32 = torch.softmax(logits, dim=1).numpy()
@@ -187,9 +192,11 @@ def launch_floor(cupy: object) -> dict[str, float]:
     return {"graph_replay_sync": _p50(replay), "plain_launch_sync": _p50(plain)}
 
 
-def kernel_times(cupy: object, module: torch.nn.Module, sizes: tuple[int, ...]) -> dict[str, dict[str, float]]:
-    from trigkit.benchmarks.gpu_mma_run import MmaKernels
+def kernel_times(
+    cupy: object, module: torch.nn.Module, sizes: tuple[int, ...]
+) -> dict[str, dict[str, float]]:
     from trigkit.benchmarks.gpu_tc import TC_KERNEL, tc_weights
+    from trigkit.runtime.cuda.mma_run import MmaKernels
 
     n_max = max(sizes)
     tracks, mask = _jets(n_max)
@@ -220,21 +227,27 @@ def kernel_times(cupy: object, module: torch.nn.Module, sizes: tuple[int, ...]) 
 
 def runner_times(module: torch.nn.Module) -> dict[str, float]:
     from trigkit.benchmarks.gpu import _Spec
-    from trigkit.runtime.kernel_runner import KernelRunner
+    from trigkit.runtime.backends.cuda_kernel import KernelRunner
 
     specs = [_Spec("tracks", (-1, 15, 6), "float32"), _Spec("mask", (-1, 15), "float32")]
     out: dict[str, float] = {}
     for mode, sizes in (("persistent", (1, 16, 256)), ("graph", (1, 16, 256, 4096, 65536))):
         for policy in ("reject", "pass"):
-            with KernelRunner(module, specs, mode=mode, max_batch=max(sizes), nan_policy=policy) as r:  # type: ignore[arg-type]
+            with KernelRunner(
+                module, specs, mode=mode, max_batch=max(sizes), nan_policy=policy
+            ) as r:  # type: ignore[arg-type]
                 for n in sizes:
                     tracks, mask = _jets(n)
                     feed = {"tracks": tracks, "mask": mask}
-                    out[f"{mode}/nan_{policy}/{n}"] = _p50(lambda f=feed: r.infer(f), 500 if n < 4096 else 100)
+                    out[f"{mode}/nan_{policy}/{n}"] = _p50(
+                        lambda f=feed: r.infer(f), 500 if n < 4096 else 100
+                    )
                     if policy == "pass":
                         xs, ms = r.staging(n)
                         xs[:], ms[:] = tracks, mask != 0
-                        out[f"{mode}/staged/{n}"] = _p50(lambda k=n: r.infer_staged(k), 500 if n < 4096 else 100)
+                        out[f"{mode}/staged/{n}"] = _p50(
+                            lambda k=n: r.infer_staged(k), 500 if n < 4096 else 100
+                        )
     return out
 
 
@@ -259,7 +272,7 @@ def main() -> int:
             rec[name] = f"failed: {type(exc).__name__}: {exc}"
         print(name, json.dumps(rec[name]), flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    from trigkit.atomic import write_text
+    from trigkit.core.atomic import write_text
 
     write_text(args.out / "diagnostics.json", json.dumps(rec, indent=2))  # temp file, then rename
     return 0

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from trigkit.atomic import atomic_dir, atomic_path, write_text
+from trigkit.core.atomic import atomic_dir, atomic_path, write_text
 
 
 def _umask() -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from trigkit.cli import main
+from trigkit.cli.app import main
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""trigkit.lazy.require / probe and the MissingDependency message."""
+"""trigkit.core.lazy.require / probe and the MissingDependency message."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from trigkit import lazy
-from trigkit.errors import MissingDependency, TrigkitError
+from trigkit.core import lazy
+from trigkit.core.errors import MissingDependency, TrigkitError
 
 
 def test_require_names_the_extra() -> None:

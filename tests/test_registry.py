@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from trigkit.errors import TrigkitError
-from trigkit.registry import Registry
+from trigkit.core.errors import TrigkitError
+from trigkit.core.registry import Registry
 
 
 def _reg() -> Registry[str]:

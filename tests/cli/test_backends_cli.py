@@ -11,7 +11,7 @@ HEAVY_FOR_CLI = ("onnxruntime", "hls4ml", "tensorflow", "tensorrt")
 
 def _trigkit(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "trigkit.cli", *args],
+        [sys.executable, "-m", "trigkit.cli.app", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -49,4 +49,4 @@ def test_import_trigkit_is_light() -> None:
 
 
 def test_cli_import_skips_optional_backends() -> None:
-    assert _loaded_after("import trigkit.cli", HEAVY_FOR_CLI) == []
+    assert _loaded_after("import trigkit.cli.app", HEAVY_FOR_CLI) == []

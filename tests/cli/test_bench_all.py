@@ -8,17 +8,21 @@ from pathlib import Path
 import pytest
 
 from trigkit.benchmarks import all as bench_all
-from trigkit.cli import main
-from trigkit.errors import TrigkitError
+from trigkit.cli.app import main
+from trigkit.core.errors import TrigkitError
 
 
-def _fake(name: str, needs: str | None = None, fail: Exception | None = None) -> bench_all.BenchSpec:
+def _fake(
+    name: str, needs: str | None = None, fail: Exception | None = None
+) -> bench_all.BenchSpec:
     def run(quick: bool, work: Path) -> dict[str, object]:
         if fail is not None:
             raise fail
         return {"name": name, "quick": quick, "value": len(name)}
 
-    return bench_all.BenchSpec(name, lambda: needs, run, lambda r: f"{r['name']} value {r['value']}")
+    return bench_all.BenchSpec(
+        name, lambda: needs, run, lambda r: f"{r['name']} value {r['value']}"
+    )
 
 
 def test_collects_skips_and_fails(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
@@ -60,9 +64,9 @@ def test_only_and_unknown(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
 
 def test_firmware_skip_reason(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bench_all.shutil, "which", lambda name: None)
-    monkeypatch.setattr("trigkit.lazy.probe", lambda m: (True, "importable"))
+    monkeypatch.setattr("trigkit.core.lazy.probe", lambda m: (True, "importable"))
     assert "g++ not found" in (bench_all._needs_firmware() or "")
-    monkeypatch.setattr("trigkit.lazy.probe", lambda m: (False, "ModuleNotFoundError: hls4ml"))
+    monkeypatch.setattr("trigkit.core.lazy.probe", lambda m: (False, "ModuleNotFoundError: hls4ml"))
     assert "trigkit[fpga]" in (bench_all._needs_firmware() or "")
 
 
@@ -78,7 +82,10 @@ def test_quick_real_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     """Generator, emulator and GPU (CPU backends here) for real at --quick sizes; firmware is
     covered by tests/firmware and takes ~30 s, so it is left out here."""
     out = tmp_path / "all.json"
-    assert main(["bench", "all", "--quick", "--only", "generator,emulator,gpu", "--out", str(out)]) == 0
+    assert (
+        main(["bench", "all", "--quick", "--only", "generator,emulator,gpu", "--out", str(out)])
+        == 0
+    )
     printed = capsys.readouterr().out
     rec = json.loads(out.read_text())
     res = rec["results"]

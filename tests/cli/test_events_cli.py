@@ -12,7 +12,7 @@ import uproot
 
 from tests.events._bad_inputs import BAD_INPUTS
 from tests.events.test_hdf5 import hand_batch
-from trigkit.cli import main
+from trigkit.cli.app import main
 from trigkit.events.hdf5 import read_hdf5, write_hdf5
 
 needs_parquet = pytest.mark.skipif(

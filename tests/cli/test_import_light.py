@@ -1,4 +1,4 @@
-"""`import trigkit, trigkit.cli` stays light; every trigkit submodule imports cleanly."""
+"""`import trigkit, trigkit.cli.app` stays light; every trigkit submodule imports cleanly."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import trigkit
-from trigkit.errors import MissingDependency
+from trigkit.core.errors import MissingDependency
 
 HEAVY = ("torch", "onnxruntime", "hls4ml", "tensorflow", "onnx", "dask")
 # optional libraries a submodule may legitimately need at import time (its extra is missing)
@@ -20,17 +20,19 @@ OPTIONAL_ROOTS = {"onnx", "onnxruntime", "onnxscript", "hls4ml", "da4ml", "tenso
 
 def test_import_trigkit_and_cli_is_light() -> None:
     code = (
-        "import sys, trigkit, trigkit.cli; "
+        "import sys, trigkit, trigkit.cli.app; "
         f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "", f"heavy modules imported by trigkit / trigkit.cli: {done.stdout}"
+    assert done.stdout.strip() == "", (
+        f"heavy modules imported by trigkit / trigkit.cli.app: {done.stdout}"
+    )
 
 
 def test_help_exits_zero() -> None:
-    done = subprocess.run([sys.executable, "-m", "trigkit.cli", "--help"], capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "trigkit.cli.app", "--help"], capture_output=True,
                           text=True, timeout=120, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "Usage" in done.stdout and "Traceback" not in done.stderr
@@ -45,7 +47,7 @@ def _all_modules() -> list[str]:
 
 def test_walk_finds_the_packages() -> None:
     names = set(_all_modules())
-    for expected in ("trigkit.cli", "trigkit.events.batch", "trigkit.compile.bundle",
+    for expected in ("trigkit.cli.app", "trigkit.events.batch", "trigkit.bundle.manifest",
                      "trigkit.benchmarks.all", "trigkit.emulator.schema"):  # fmt: skip
         assert expected in names
 

@@ -16,8 +16,8 @@ import awkward as ak
 import numpy as np
 import pytest
 
-from trigkit.cli import main
-from trigkit.errors import TrigkitError
+from trigkit.cli.app import main
+from trigkit.core.errors import TrigkitError
 
 RANDOM = np.random.default_rng(7).bytes(4096)
 
@@ -93,17 +93,23 @@ def test_generate_unknown_process(capsys, out: Path) -> None:  # noqa: ANN001
 
 
 def test_generate_bad_destination(capsys, out: Path) -> None:  # noqa: ANN001
-    _fails(capsys, ["events", "generate", "-p", "hh4b", "-n", "10", "--out", str(out / "x.csv")], out)
+    _fails(
+        capsys, ["events", "generate", "-p", "hh4b", "-n", "10", "--out", str(out / "x.csv")], out
+    )
 
 
 @pytest.mark.parametrize("kind", ["missing", "corrupt_parquet", "corrupt_root", "corrupt_h5"])
 @pytest.mark.parametrize("cmd", ["info", "read"])
 def test_events_bad_input(capsys, out: Path, work: dict[str, Path], kind: str, cmd: str) -> None:  # noqa: ANN001
-    argv = ["events", cmd, str(work[kind])] + (["--out", str(out / "x.parquet")] if cmd == "read" else [])
+    argv = ["events", cmd, str(work[kind])] + (
+        ["--out", str(out / "x.parquet")] if cmd == "read" else []
+    )
     _fails(capsys, argv, out, work[kind].name)
 
 
-def test_generate_failure_midway_leaves_nothing(capsys, out: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+def test_generate_failure_midway_leaves_nothing(
+    capsys, out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: ANN001
     import trigkit.events.generator as gen
 
     real = gen.iter_generate
@@ -176,7 +182,9 @@ def test_compress_bad_sparsity(capsys, out: Path, work: dict[str, Path]) -> None
 
 @pytest.mark.parametrize("target", ["gpu", "fpga"])
 @pytest.mark.parametrize("kind", ["missing", "corrupt_pt", "corrupt_onnx"])
-def test_compile_bad_model(capsys, out: Path, work: dict[str, Path], kind: str, target: str) -> None:  # noqa: ANN001
+def test_compile_bad_model(
+    capsys, out: Path, work: dict[str, Path], kind: str, target: str
+) -> None:  # noqa: ANN001
     _fails(capsys, ["compile", str(work[kind]), "--target", target, "--out", str(out / "b")], out,
            work[kind].name)  # fmt: skip
 
@@ -241,7 +249,12 @@ def test_compile_failure_midway_keeps_old_bundle(capsys, out: Path, work: dict[s
         raise TrigkitError("simulated: onnxruntime disagrees with torch")
 
     monkeypatch.setattr(ox, "check_against_torch", disagree)
-    _fails(capsys, ["compile", str(work["model"]), "--target", "gpu", "--out", str(dest)], out, "simulated")
+    _fails(
+        capsys,
+        ["compile", str(work["model"]), "--target", "gpu", "--out", str(dest)],
+        out,
+        "simulated",
+    )
     after = {p.name: p.read_bytes() for p in dest.iterdir()} if existing else {}
     assert after == before
 
@@ -257,24 +270,37 @@ def _edited_manifest(work: dict[str, Path], tmp: Path, **changes: object) -> Pat
     return dest
 
 
-def test_export_fpga_bundle_refused(capsys, out: Path, work: dict[str, Path], tmp_path: Path) -> None:  # noqa: ANN001
+def test_export_fpga_bundle_refused(
+    capsys, out: Path, work: dict[str, Path], tmp_path: Path
+) -> None:  # noqa: ANN001
     b = _edited_manifest(work, tmp_path, target="fpga")
     _fails(capsys, ["export", "triton", str(b), str(out / "repo")], out, "expected a 'gpu' bundle")
 
 
 @pytest.mark.parametrize("cmd", ["report", "export"])
-def test_bad_manifest_refused(capsys, out: Path, work: dict[str, Path], tmp_path: Path, cmd: str) -> None:  # noqa: ANN001
+def test_bad_manifest_refused(
+    capsys, out: Path, work: dict[str, Path], tmp_path: Path, cmd: str
+) -> None:  # noqa: ANN001
     b = _edited_manifest(work, tmp_path, format_version=99)
-    argv = ["report", str(b)] if cmd == "report" else ["export", "triton", str(b), str(out / "repo")]
+    argv = (
+        ["report", str(b)] if cmd == "report" else ["export", "triton", str(b), str(out / "repo")]
+    )
     _fails(capsys, argv, out, "bundle format 99")
     b2 = _edited_manifest(work, tmp_path / "2", model_nmae="typo")
-    argv = ["report", str(b2)] if cmd == "report" else ["export", "triton", str(b2), str(out / "repo")]
+    argv = (
+        ["report", str(b2)] if cmd == "report" else ["export", "triton", str(b2), str(out / "repo")]
+    )
     _fails(capsys, argv, out, "invalid manifest")
 
 
 def test_report_tampered_bundle(capsys, out: Path, work: dict[str, Path], tmp_path: Path) -> None:  # noqa: ANN001
     b = _tampered(work, tmp_path)
-    _fails(capsys, ["report", str(b), "--json", str(out / "r.json")], out, "sha256 mismatch for 'model.onnx'")
+    _fails(
+        capsys,
+        ["report", str(b), "--json", str(out / "r.json")],
+        out,
+        "sha256 mismatch for 'model.onnx'",
+    )
 
 
 @pytest.mark.parametrize("kind", ["missing", "corrupt_onnx"])
@@ -288,7 +314,9 @@ def test_export_tampered_bundle(capsys, out: Path, work: dict[str, Path], tmp_pa
 
 
 def test_export_missing_bundle(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
-    _fails(capsys, ["export", "triton", str(work["missing"]), str(out / "repo")], out, "does-not-exist")
+    _fails(
+        capsys, ["export", "triton", str(work["missing"]), str(out / "repo")], out, "does-not-exist"
+    )
 
 
 def test_export_bad_backend(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
@@ -318,10 +346,14 @@ def test_emulate_menu_typo(capsys, out: Path, work: dict[str, Path], tmp_path: P
 
 
 MENU_TOP_TYPO = MENU_TYPO.replace("hlt:", "hlt_paths:")
-MENU_BAD_SEED = MENU_TYPO.replace("seeds: [L1_HTT320er]", "seeds: [L1_HTT320]").replace("abs_etaa", "abs_eta")
+MENU_BAD_SEED = MENU_TYPO.replace("seeds: [L1_HTT320er]", "seeds: [L1_HTT320]").replace(
+    "abs_etaa", "abs_eta"
+)
 
 
-@pytest.mark.parametrize("text, match", [(MENU_TOP_TYPO, "hlt_paths"), (MENU_BAD_SEED, "L1_HTT320")])
+@pytest.mark.parametrize(
+    "text, match", [(MENU_TOP_TYPO, "hlt_paths"), (MENU_BAD_SEED, "L1_HTT320")]
+)
 def test_emulate_menu_errors(capsys, out: Path, work: dict[str, Path], tmp_path: Path, text: str,  # noqa: ANN001
                              match: str) -> None:  # fmt: skip
     menu = tmp_path / "menu.yaml"
@@ -330,10 +362,13 @@ def test_emulate_menu_errors(capsys, out: Path, work: dict[str, Path], tmp_path:
                     "--background", str(work["qcd"])], out, match)  # fmt: skip
 
 
-@pytest.mark.parametrize("menu", [
-    "run3_hh4bb",
-    pytest.param("corrupt_yaml"),
-])
+@pytest.mark.parametrize(
+    "menu",
+    [
+        "run3_hh4bb",
+        pytest.param("corrupt_yaml"),
+    ],
+)
 def test_emulate_bad_menu(capsys, out: Path, work: dict[str, Path], menu: str) -> None:  # noqa: ANN001
     m = str(work[menu]) if menu in work else menu
     _fails(capsys, ["emulate", "--menu", m, "--out", str(out / "e"), "--signal", str(work["hh"]),
@@ -378,13 +413,15 @@ def test_bench_all_unknown(capsys, out: Path) -> None:  # noqa: ANN001
     _fails(capsys, ["bench", "all", "--only", "fpga", "--out", str(out / "a.json")], out, "fpga")
 
 
-def test_demo_bad_menu(capsys, out: Path, work: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
-    import trigkit.demo
+def test_demo_bad_menu(
+    capsys, out: Path, work: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: ANN001
+    import trigkit.cli.demo_steps
 
     def too_late(*args: object, **kwargs: object) -> None:
         raise AssertionError("demo started generating events before validating --menu")
 
-    monkeypatch.setattr(trigkit.demo, "generate_samples", too_late)
+    monkeypatch.setattr(trigkit.cli.demo_steps, "generate_samples", too_late)
     _fails(capsys, ["demo", "--menu", str(work["missing"]), "--out", str(out / "demo"), "--scale", "0.01",
                     "--epochs", "1", "--no-fpga", "--no-gpu"], out, "does-not-exist")  # fmt: skip
 
@@ -396,7 +433,7 @@ def _blocked(modules: list[str], argv: list[str]) -> subprocess.CompletedProcess
     code = (
         "import sys\n"
         f"for m in {modules!r}: sys.modules[m] = None\n"
-        "from trigkit.cli import main\n"
+        "from trigkit.cli.app import main\n"
         f"sys.exit(main({argv!r}))\n"
     )
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
@@ -419,7 +456,9 @@ def test_compile_gpu_missing_extra(work: dict[str, Path], tmp_path: Path) -> Non
 
 
 def test_compile_fpga_missing_extra(work: dict[str, Path], tmp_path: Path) -> None:
-    done = _blocked(["hls4ml"], ["compile", str(work["l1"]), "--target", "fpga", "--out", str(tmp_path / "b")])
+    done = _blocked(
+        ["hls4ml"], ["compile", str(work["l1"]), "--target", "fpga", "--out", str(tmp_path / "b")]
+    )
     _assert_one_error(done, "trigkit[fpga]")
     assert list(tmp_path.iterdir()) == []
 
@@ -442,7 +481,9 @@ def test_emulate_workers_without_dask(work: dict[str, Path], tmp_path: Path) -> 
 # --- usage errors (typer's own click): usage message, exit 2, never a traceback ---------------
 
 
-@pytest.mark.parametrize("argv", [["train", "--no-such-option"], ["compile"], ["events", "generate", "-n", "0"]])
+@pytest.mark.parametrize(
+    "argv", [["train", "--no-such-option"], ["compile"], ["events", "generate", "-n", "0"]]
+)
 def test_usage_errors_exit_2(capsys, argv: list[str]) -> None:  # noqa: ANN001
     rc = main(argv)
     cap = capsys.readouterr()

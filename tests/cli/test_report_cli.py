@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.firmware.report_bundles import write_fpga_bundle, write_gpu_bundle
-from trigkit.cli import main
+from trigkit.cli.app import main
 from trigkit.firmware.estimate import estimate_network
 
 
@@ -17,7 +17,9 @@ def _wide(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "200")
 
 
-def test_report_fpga_bundle_table_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_fpga_bundle_table_and_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     net, _ = write_fpga_bundle(tmp_path / "b", n=200)
     out_json = tmp_path / "rep.json"
     assert main(["report", str(tmp_path / "b"), "--budget-ns", "100", "--json", str(out_json)]) == 0
@@ -49,7 +51,9 @@ def test_report_refuses_tampered_bundle(tmp_path: Path, capsys: pytest.CaptureFi
     assert len(err) == 1 and "sha256 mismatch" in err[0] and "reference.npz" in err[0]
 
 
-def test_report_gpu_bundle_shows_manifest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_gpu_bundle_shows_manifest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     write_gpu_bundle(tmp_path / "g")
     assert main(["report", str(tmp_path / "g")]) == 0
     text = capsys.readouterr().out
@@ -70,8 +74,16 @@ def test_report_vendor_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     syn.mkdir(parents=True)
     (syn / "csynth.xml").write_text(CSYNTH_XML)
     out_json = tmp_path / "r.json"
-    args = ["report", str(tmp_path / "b"), "--vendor-dir", str(tmp_path / "synth_elsewhere"),
-            "--budget-ns", "50", "--json", str(out_json)]
+    args = [
+        "report",
+        str(tmp_path / "b"),
+        "--vendor-dir",
+        str(tmp_path / "synth_elsewhere"),
+        "--budget-ns",
+        "50",
+        "--json",
+        str(out_json),
+    ]
     assert main(args) == 0
     text = capsys.readouterr().out
     assert "7-9 cycles = 45 ns" in text and "63018" in text
@@ -80,7 +92,9 @@ def test_report_vendor_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert main(["report", str(tmp_path / "b"), "--vendor-dir", str(tmp_path / "nope")]) == 1
 
 
-def test_report_model_option_computes_float_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_model_option_computes_float_outputs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import numpy as np
     import torch
 
@@ -101,24 +115,47 @@ def test_report_model_option_computes_float_outputs(tmp_path: Path, capsys: pyte
     pre = Preprocessing("l1jets", ("jets",), net.input_names, (0.0,) * 4, (1.0,) * 4)
     TrainedModel("tiny", module, pre, cfg, ("jets",), ("a", "b", "c")).save(tmp_path / "m.pt")
     out_json = tmp_path / "r.json"
-    assert main(["report", str(tmp_path / "b"), "--model", str(tmp_path / "m.pt"), "--json", str(out_json)]) == 0
+    assert (
+        main(
+            [
+                "report",
+                str(tmp_path / "b"),
+                "--model",
+                str(tmp_path / "m.pt"),
+                "--json",
+                str(out_json),
+            ]
+        )
+        == 0
+    )
     acc = json.loads(out_json.read_text())["accuracy"]
     finite = np.all(np.isfinite(ref["x"]), axis=1)
-    want = np.mean(np.argmax(float_forward(net, ref["x"]), axis=1)[finite] == np.argmax(ref["fw"], axis=1)[finite])
+    want = np.mean(
+        np.argmax(float_forward(net, ref["x"]), axis=1)[finite]
+        == np.argmax(ref["fw"], axis=1)[finite]
+    )
     assert acc["n"] == finite.sum() and acc["agreement"] == pytest.approx(want)
     assert "agreement" in capsys.readouterr().out
 
 
-def test_report_shows_rtl_timing_estimate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from trigkit.firmware.rtl import RtlDesign, RtlReport, RtlSimResult
-    from trigkit.firmware.rtl_cutoff import CutoffTrial
-    from trigkit.firmware.rtl_timing import LABEL, TimingResult
+def test_report_shows_rtl_timing_estimate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from trigkit.firmware.rtl.cutoff import CutoffTrial
+    from trigkit.firmware.rtl.generate import RtlDesign, RtlReport, RtlSimResult
+    from trigkit.firmware.rtl.timing import LABEL, TimingResult
 
-    design = RtlDesign("/x", "t", 4, 3, (1, 4, 5), (1, 6, 6), 2, ("fc1",), ("softmax",), 5, 6, 100.0, 40, 3.0)
-    timing = TimingResult(4.8, 9, 3.0, 1.8, 6, "a", "b (FDRE.D)", (), {"b": 4.8}, 10, 0.3, 0.0, 1.0, 0.1)
+    design = RtlDesign(
+        "/x", "t", 4, 3, (1, 4, 5), (1, 6, 6), 2, ("fc1",), ("softmax",), 5, 6, 100.0, 40, 3.0
+    )
+    timing = TimingResult(
+        4.8, 9, 3.0, 1.8, 6, "a", "b (FDRE.D)", (), {"b": 4.8}, 10, 0.3, 0.0, 1.0, 0.1
+    )
     trials = (CutoffTrial(5.0, 1, 6.0, 12, False), CutoffTrial(3.0, 2, 4.8, 9, False))
     rep = RtlReport(design, RtlSimResult(3, 1, 100, 0, 5.0), None, timing, trials)
-    write_fpga_bundle(tmp_path / "b", n=50, extra_files={"rtl/rtl_report.json": json.dumps(rep.to_json())})
+    write_fpga_bundle(
+        tmp_path / "b", n=50, extra_files={"rtl/rtl_report.json": json.dumps(rep.to_json())}
+    )
     out_json = tmp_path / "r.json"
     assert main(["report", str(tmp_path / "b"), "--budget-ns", "100", "--json", str(out_json)]) == 0
     text = capsys.readouterr().out
@@ -126,9 +163,15 @@ def test_report_shows_rtl_timing_estimate(tmp_path: Path, capsys: pytest.Capture
     assert "4.80 ns, 9 levels, fmax ~208 MHz" in text and LABEL in text
     assert "MISSES (slack -0.30 ns)" in text and "among 2" in text
     data = json.loads(out_json.read_text())
-    assert data["verdict"] == ("FITS the 100 ns budget: 15 ns, II 1 (rtl: verilator); timing estimate (yosys, "
-                               "no place & route) MISSES the 5 ns clock (fmax ~208 MHz); "
-                               "16.00 ns at the clock it closes")  # 3 cycles x 4.8 / 0.9
+    assert data["verdict"] == (
+        "FITS the 100 ns budget: 15 ns, II 1 (rtl: verilator); timing estimate (yosys, "
+        "no place & route) MISSES the 5 ns clock (fmax ~208 MHz); "
+        "16.00 ns at the clock it closes"
+    )  # 3 cycles x 4.8 / 0.9
     t = data["timing"][0]
-    assert t["meets"] is False and t["required_ns"] == pytest.approx(4.5) and t["latency_cutoff"] == 3.0
+    assert (
+        t["meets"] is False
+        and t["required_ns"] == pytest.approx(4.5)
+        and t["latency_cutoff"] == 3.0
+    )
     assert t["fmax_mhz"] == pytest.approx(1000 / 4.8) and t["source"] == LABEL

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trigkit.compile.bundle import (
+from trigkit.bundle.manifest import (
     FORMAT_VERSION,
     MANIFEST,
     REFERENCE,
@@ -19,7 +19,7 @@ from trigkit.compile.bundle import (
     sha256_file,
     write_bundle,
 )
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 
 X = np.arange(12, dtype=np.float32).reshape(3, 4)
 Y = np.array([[0.25, 0.75], [0.5, 0.5], [1.0, 0.0]], dtype=np.float32)
@@ -113,7 +113,10 @@ def test_missing_manifest(tmp_path: Path) -> None:
     [
         (lambda m: "{not json", "invalid manifest"),
         (lambda m: json.dumps({**m, "targte": "gpu"}), "invalid manifest"),
-        (lambda m: json.dumps({k: v for k, v in m.items() if k != "model_name"}), "invalid manifest"),
+        (
+            lambda m: json.dumps({k: v for k, v in m.items() if k != "model_name"}),
+            "invalid manifest",
+        ),
         (lambda m: json.dumps({**m, "target": "asic"}), "invalid manifest"),
         (lambda m: json.dumps({**m, "format_version": FORMAT_VERSION + 1}), "bundle format"),
     ],

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from trigkit.cli import main
+from trigkit.cli.app import main
 from trigkit.compile.compress import (
     CompressConfig,
     Int8Options,
@@ -18,7 +18,7 @@ from trigkit.compile.compress import (
     compress,
     load_features,
 )
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
 from trigkit.models.features import KINDS, FeatureSet
 from trigkit.models.saved import TrainedModel, load_model
@@ -53,7 +53,9 @@ def mann_whitney(scores: np.ndarray, sig: np.ndarray) -> float:
     return float(((s > b).sum() + 0.5 * (s == b).sum()) / (s.size * b.size))
 
 
-def reference_metrics(model: TrainedModel, probs: np.ndarray, fs: FeatureSet) -> tuple[float, float]:
+def reference_metrics(
+    model: TrainedModel, probs: np.ndarray, fs: FeatureSet
+) -> tuple[float, float]:
     spec = KINDS[fs.kind]
     sel = (fs.labels == 0) | np.isin(fs.labels, spec.background_classes)
     auc = mann_whitney(model.discriminant(probs)[sel], fs.labels[sel] == 0)
@@ -118,7 +120,9 @@ def test_prune_stage_exact_and_metrics_checked(trained: TrainedModel, data: tupl
     assert [(s["stage"], s["auc"]) for s in back.extra["compression"]] == [
         (s.stage, s.auc) for s in result.stages
     ]
-    got = sum(int((m.weight == 0).sum()) for m in back.module.modules() if isinstance(m, torch.nn.Linear))
+    got = sum(
+        int((m.weight == 0).sum()) for m in back.module.modules() if isinstance(m, torch.nn.Linear)
+    )
     assert got == zeros
 
 
@@ -144,9 +148,13 @@ def test_prune_then_qat_keeps_zeros_and_file_reproduces_qat(
     back = load_model(result.model.save(tmp_path / "qat.pt"))
     assert back.name == "l1-mlp-pruned-qat6"
     assert result.qat_module.qat.plan.input_t.hls() == back.extra["qat"]["input_type"]
-    other_calib = np.random.default_rng(5).normal(size=(100, 16)).astype(np.float32)  # types are pinned
+    # types are pinned: other calibration data rebuilds the same types
+    other_calib = np.random.default_rng(5).normal(size=(100, 16)).astype(np.float32)
     rebuilt = quantize_module(back.module, QATConfig(**back.extra["qat"]), other_calib)
-    types = lambda plan: [(x.name, x.result_t, x.weight_t, x.bias_t, x.accum_t) for x in plan.layers]  # noqa: E731
+
+    def types(plan):
+        return [(x.name, x.result_t, x.weight_t, x.bias_t, x.accum_t) for x in plan.layers]
+
     assert rebuilt.plan.input_t == result.qat_module.qat.plan.input_t
     assert types(rebuilt.plan) == types(result.qat_module.qat.plan)
     assert {k for k, v in back.extra["qat"]["layers"].items() if v["weight"].startswith("ap_fixed<6,")} == {
@@ -168,7 +176,9 @@ def test_int8_stage_measured_in_onnxruntime(trained: TrainedModel, data: tuple[F
 
     train, val = data
     out = tmp_path / "m.int8.onnx"
-    result = compress(trained, train, val, CompressConfig(int8=Int8Options(calibration="max", onnx_out=out)))
+    result = compress(
+        trained, train, val, CompressConfig(int8=Int8Options(calibration="max", onnx_out=out))
+    )
     assert result.int8_onnx == out and out.is_file()
     assert check_qdq(out).quantize_nodes > 0
     va = TensorData.from_features(val, trained.preprocessing)
@@ -234,15 +244,32 @@ def _read(files: dict[str, str]) -> list[EventBatch]:
         (["--prune", "0.5", "--norm", "l3"], "norm"),
     ],
 )
-def test_cli_bad_input_is_one_line(files: dict[str, str], capsys, args: list[str], message: str) -> None:
-    rc = main(["compress", files["model"], "--events", files["hh4b"], "--out", f"{files['dir']}/x.pt", *args])
+def test_cli_bad_input_is_one_line(
+    files: dict[str, str], capsys, args: list[str], message: str
+) -> None:
+    rc = main(
+        [
+            "compress",
+            files["model"],
+            "--events",
+            files["hh4b"],
+            "--out",
+            f"{files['dir']}/x.pt",
+            *args,
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 1
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
 
 
 def test_cli_missing_files(files: dict[str, str], capsys) -> None:
-    assert main(["compress", f"{files['dir']}/nope.pt", "--events", files["hh4b"], "--out", "x.pt"]) == 1
+    assert (
+        main(["compress", f"{files['dir']}/nope.pt", "--events", files["hh4b"], "--out", "x.pt"])
+        == 1
+    )
     assert "does not exist" in capsys.readouterr().err
-    assert main(["compress", files["model"], "--out", f"{files['dir']}/x.pt", "--prune", "0.5"]) == 1
+    assert (
+        main(["compress", files["model"], "--out", f"{files['dir']}/x.pt", "--prune", "0.5"]) == 1
+    )
     assert "no event files" in capsys.readouterr().err

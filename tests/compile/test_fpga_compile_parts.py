@@ -13,10 +13,10 @@ import pytest
 import torch
 
 from tests.firmware.fpga_nets import dense_relu_net
-from trigkit.compile.bundle import LayerInfo, TensorSpec, load_bundle, new_manifest, write_bundle
+from trigkit.bundle.manifest import LayerInfo, TensorSpec, load_bundle, new_manifest, write_bundle
 from trigkit.compile.fpga_reference import NO_LABEL, reference_set
-from trigkit.compile.target_fpga import FpgaCompileConfig, quantized_network
-from trigkit.errors import TrigkitError
+from trigkit.compile.targets.fpga import FpgaCompileConfig, quantized_network
+from trigkit.core.errors import TrigkitError
 from trigkit.firmware.emulate import FirmwareEmulator
 from trigkit.firmware.fpga_report import reference_accuracy
 
@@ -50,7 +50,9 @@ def _qat_saved(trained):
     from trigkit.models.training import TensorData
 
     tm, x, y = trained
-    wrapped, pinned = quantize_at(copy.deepcopy(tm.module), 6, TensorData((x,), y), range_quantile=0.99)
+    wrapped, pinned = quantize_at(
+        copy.deepcopy(tm.module), 6, TensorData((x,), y), range_quantile=0.99
+    )
     return replace(tm, extra={"qat": pinned.to_dict()}), wrapped.qat
 
 
@@ -96,7 +98,9 @@ def test_reference_set_labelled_rows_first():
     ref = reference_set(net, 30, rows=rows, labels=labels, n_labelled=20)
     assert ref.x.shape == (50, 4) and ref.n_labelled == 20
     assert (ref.labels[20:] == NO_LABEL).all()
-    for r, lab in zip(ref.x[:20], ref.labels[:20], strict=True):  # each a calibration row, own label
+    for r, lab in zip(
+        ref.x[:20], ref.labels[:20], strict=True
+    ):  # each a calibration row, own label
         i = np.flatnonzero(np.all(rows == r, axis=1))
         assert len(i) == 1 and labels[i[0]] == lab
     assert reference_set(net, 30).labels is None
@@ -123,7 +127,9 @@ def test_report_accuracy_uses_labelled_rows_only(tmp_path):
         target_info={"network": net.to_json()},
     )  # fmt: skip
     with write_bundle(tmp_path / "b", manifest) as w:
-        np.savez_compressed(w.path("reference.npz"), in_x=x, out_scores=fw, float_scores=fl, labels=labels)
+        np.savez_compressed(
+            w.path("reference.npz"), in_x=x, out_scores=fw, float_scores=fl, labels=labels
+        )
     acc = reference_accuracy(load_bundle(tmp_path / "b"), net)
     assert acc.n == 200 and acc.emulator_mismatches == 0
     assert acc.float_accuracy == pytest.approx(np.mean(np.argmax(fl[:200], 1) == labels[:200]))
@@ -132,8 +138,8 @@ def test_report_accuracy_uses_labelled_rows_only(tmp_path):
 
 
 def test_rtl_missing_names_the_tool(monkeypatch):
-    from trigkit.compile import target_fpga
-    from trigkit.firmware import tools
+    from trigkit.compile.targets import fpga as target_fpga
+    from trigkit.core import tools
 
     pytest.importorskip("da4ml", reason="da4ml (extra 'fpga') not installed")
     monkeypatch.setattr(tools, "find_tool", lambda name: None)
@@ -144,23 +150,40 @@ def test_rtl_step_writes_the_flow_report(monkeypatch, tmp_path):
     """_rtl_report returns the flow's RtlReport as JSON (the flow itself is tested in test_rtl)."""
     import contextlib
 
-    from trigkit.compile import target_fpga
-    from trigkit.firmware import rtl, rtl_flow
+    from trigkit.compile.targets import fpga as target_fpga
+    from trigkit.firmware.rtl import flow as rtl_flow
+    from trigkit.firmware.rtl import generate as rtl
 
     pytest.importorskip("da4ml", reason="da4ml (extra 'fpga') not installed")
-    design = rtl.RtlDesign("/x", "t", 3, 2, (1, 4, 5), (1, 6, 6), 2, ("fc1",), (), 5, 6, 100.0, 40, 5.0)
+    design = rtl.RtlDesign(
+        "/x", "t", 3, 2, (1, 4, 5), (1, 6, 6), 2, ("fc1",), (), 5, 6, 100.0, 40, 5.0
+    )
     rep = rtl.RtlReport(design, rtl.RtlSimResult(3, 1, 10, 0, 5.0), None)
     seen = []
     monkeypatch.setattr(target_fpga, "rtl_missing", lambda: None)
-    monkeypatch.setattr(rtl_flow, "run_rtl_flow", lambda net, work, **kw: seen.append((work, kw)) or rep)
+    monkeypatch.setattr(
+        rtl_flow, "run_rtl_flow", lambda net, work, **kw: seen.append((work, kw)) or rep
+    )
     with contextlib.ExitStack() as stack:
-        config = target_fpga.FpgaCompileConfig(rtl_cutoffs=(3.0, 4.0), rtl_delay_model="carry", rtl_rebalance=2,
-                                               rtl_max_fanout=4, rtl_min_slack_ns=0.1)
+        config = target_fpga.FpgaCompileConfig(
+            rtl_cutoffs=(3.0, 4.0),
+            rtl_delay_model="carry",
+            rtl_rebalance=2,
+            rtl_max_fanout=4,
+            rtl_min_slack_ns=0.1,
+        )
         text = target_fpga._rtl_report(dense_relu_net(), tmp_path / "rtl", stack, config)
     assert [w for w, _ in seen] == [tmp_path / "rtl"]
     assert {k: seen[0][1][k] for k in ("cutoffs", "rebalance", "max_fanout", "min_slack")} == {
-        "cutoffs": (3.0, 4.0), "rebalance": 2, "max_fanout": 4, "min_slack": 0.1}
+        "cutoffs": (3.0, 4.0),
+        "rebalance": 2,
+        "max_fanout": 4,
+        "min_slack": 0.1,
+    }
     assert rtl.RtlReport.from_json(json.loads(text)) == rep
     monkeypatch.setattr(target_fpga, "rtl_missing", lambda: "verilator not found")
     with contextlib.ExitStack() as stack:
-        assert target_fpga._rtl_report(dense_relu_net(), None, stack, target_fpga.FpgaCompileConfig()) is None
+        assert (
+            target_fpga._rtl_report(dense_relu_net(), None, stack, target_fpga.FpgaCompileConfig())
+            is None
+        )

@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from trigkit.compile import hls
-from trigkit.errors import TrigkitError
-from trigkit.firmware.fixed import FixedType
-from trigkit.firmware.random_net import random_network
-from trigkit.firmware.spec import FirmwareLayer, FirmwareNetwork, SoftmaxSpec
+from trigkit.core.errors import TrigkitError
+from trigkit.firmware import hls4ml as hls
+from trigkit.fixedpoint.fixed import FixedType
+from trigkit.fixedpoint.network import FirmwareLayer, FirmwareNetwork, SoftmaxSpec
+from trigkit.fixedpoint.random_net import random_network
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,9 @@ def test_invalid_reuse_factor_is_refused(tmp_path):
     pytest.importorskip("hls4ml")
     net = random_network((6, 10, 4), seed=4, softmax=None, strategy="Resource",
                          accum_t=FixedType(24, 10, True, "AP_TRN", "AP_WRAP"))  # fmt: skip
-    bad = net.with_(layers=(FirmwareLayer(**(net.layers[0].__dict__ | {"reuse_factor": 7})), *net.layers[1:]))
+    bad = net.with_(
+        layers=(FirmwareLayer(**(net.layers[0].__dict__ | {"reuse_factor": 7})), *net.layers[1:])
+    )
     with pytest.raises(TrigkitError, match="layer 'fc1': reuse factor 7 is not valid"):
         hls.convert(bad, tmp_path / "prj")
 
@@ -74,7 +76,9 @@ def test_layers_hls4ml_cannot_take_are_refused(tmp_path):
     wide = FixedType(30, 4)
     layer = net.layers[0]
     w = np.full_like(layer.weight, 1.0 + 2.0**-25)
-    wide_net = net.with_(layers=(FirmwareLayer(**(layer.__dict__ | {"weight": w, "weight_t": wide})),))
+    wide_net = net.with_(
+        layers=(FirmwareLayer(**(layer.__dict__ | {"weight": w, "weight_t": wide})),)
+    )
     with pytest.raises(TrigkitError, match="layer 'fc1'.*float32"):
         hls.convert(wide_net, tmp_path / "prj2")
 

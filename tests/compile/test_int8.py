@@ -11,7 +11,7 @@ import torch
 from tests.runtime.gpu_helpers import saved_model, toy_labels
 from trigkit.compile import int8, onnx_export
 from trigkit.compile.gpu_model import synthetic_inputs
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 
 pytest.importorskip("onnxruntime")
 
@@ -27,7 +27,9 @@ def setup(tmp_path_factory):
     return model, x, y, fp32, d
 
 
-@pytest.mark.parametrize(("calibration", "bins"), [("max", 2048), ("percentile", 2048), ("entropy", 512)])
+@pytest.mark.parametrize(
+    ("calibration", "bins"), [("max", 2048), ("percentile", 2048), ("entropy", 512)]
+)
 def test_qdq_graph_and_auc(setup, calibration, bins):
     model, x, y, fp32, d = setup
     out = d / f"q_{calibration}.onnx"
@@ -66,7 +68,9 @@ def test_zero_points_and_axes(setup):
     from onnx import numpy_helper
 
     model, x, _, fp32, d = setup
-    out = int8.quantize_int8(fp32, d / "q.onnx", x, int8.Int8Config(calibration="max", max_rows=500))
+    out = int8.quantize_int8(
+        fp32, d / "q.onnx", x, int8.Int8Config(calibration="max", max_rows=500)
+    )
     m = onnx.load(str(out))
     inits = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
     weights = 0
@@ -102,7 +106,9 @@ def test_check_qdq_rejects_asymmetric(setup, tmp_path):
     from onnx import numpy_helper
 
     _, x, _, fp32, d = setup
-    out = int8.quantize_int8(fp32, tmp_path / "q.onnx", x, int8.Int8Config(calibration="max", max_rows=500))
+    out = int8.quantize_int8(
+        fp32, tmp_path / "q.onnx", x, int8.Int8Config(calibration="max", max_rows=500)
+    )
     m = onnx.load(str(out))
     for init in m.graph.initializer:
         if init.name.endswith("zero_point") and not numpy_helper.to_array(init).shape:

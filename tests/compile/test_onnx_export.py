@@ -10,7 +10,7 @@ from tests.runtime.gpu_helpers import saved_model
 from trigkit.compile import onnx_export
 from trigkit.compile.fp16 import export_fp16, fp16_overflow_risk
 from trigkit.compile.gpu_model import synthetic_inputs
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 
 
 @pytest.fixture(scope="module", params=["btag-deepsets", "l1-mlp"])
@@ -48,7 +48,12 @@ def test_fp32_export_dynamic_batch_and_tolerance(model, tmp_path):
     x = synthetic_inputs(model, 64, seed=5)
     diff = onnx_export.check_against_torch(path, model.module, x, "fp32")
     assert diff == pytest.approx(
-        np.max(np.abs(onnx_export.onnx_probabilities(path, x) - onnx_export.torch_probabilities(model.module, x)))
+        np.max(
+            np.abs(
+                onnx_export.onnx_probabilities(path, x)
+                - onnx_export.torch_probabilities(model.module, x)
+            )
+        )
     )
 
 
@@ -60,7 +65,9 @@ def test_mask_is_honoured(tmp_path):
     noisy = {k: v.copy() for k, v in x.items()}
     noisy["tracks"] += 5.0 * (1.0 - noisy["mask"])[..., None]
     np.testing.assert_allclose(
-        onnx_export.onnx_probabilities(path, noisy), onnx_export.onnx_probabilities(path, x), atol=1e-6
+        onnx_export.onnx_probabilities(path, noisy),
+        onnx_export.onnx_probabilities(path, x),
+        atol=1e-6,
     )
 
 
@@ -92,7 +99,12 @@ def test_corrupt_and_missing_onnx_named(tmp_path):
     with pytest.raises(TrigkitError, match=r"absent\.onnx: ONNX file not found"):
         onnx_export.load_onnx(tmp_path / "absent.onnx")
     with pytest.raises(TrigkitError, match="opset 13 is too old"):
-        onnx_export.export_onnx(torch.nn.Linear(2, 2), {"x": np.zeros((2, 2), np.float32)}, tmp_path / "o.onnx", opset=13)
+        onnx_export.export_onnx(
+            torch.nn.Linear(2, 2),
+            {"x": np.zeros((2, 2), np.float32)},
+            tmp_path / "o.onnx",
+            opset=13,
+        )
 
 
 def test_fp16_overflow_risk():

@@ -18,7 +18,7 @@ from trigkit.compile.prune import (
     prune_to,
     sparsity_report,
 )
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 
 
 def mlp(seed: int = 0) -> nn.Sequential:
@@ -101,7 +101,9 @@ def test_layer_selection_and_bad_names() -> None:
 
 def test_global_unstructured_exact_at_every_step() -> None:
     model = mlp()
-    original = {n: m.weight.detach().clone() for n, m in model.named_modules() if isinstance(m, nn.Linear)}
+    original = {
+        n: m.weight.detach().clone() for n, m in model.named_modules() if isinstance(m, nn.Linear)
+    }
     sched = PruningSchedule(target_sparsity=0.75, steps=3, finetune_epochs=0)
     layers = prunable_layers(model, sched)
     n_total = sum(m.weight.numel() for _, m in layers)
@@ -123,7 +125,11 @@ def test_global_unstructured_exact_at_every_step() -> None:
 def test_per_layer_unstructured_exact() -> None:
     model = mlp()
     report = prune(model, PruningSchedule(target_sparsity=0.6, steps=2, scope="layer"))
-    for row, (_, m) in zip(report.rows, [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Linear)], strict=True):
+    for row, (_, m) in zip(
+        report.rows,
+        [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Linear)],
+        strict=True,
+    ):
         expected = round(0.6 * m.weight.numel()) if row.pruned else 0
         assert zeros(m.weight) == expected == row.n_zero
         assert row.sparsity == pytest.approx(expected / m.weight.numel())
@@ -144,7 +150,9 @@ def test_structured_removes_whole_rows(norm: str) -> None:
         row = next(r for r in report.rows if r.layer == name)
         assert row.n_rows_zero == int(dead.sum()) and row.n_zero == int(dead.sum()) * m.in_features
     dead2 = (model[2].weight == 0).all(1)
-    assert set(torch.argsort(norms, stable=True)[:16].tolist()) == set(torch.nonzero(dead2).flatten().tolist())
+    assert set(torch.argsort(norms, stable=True)[:16].tolist()) == set(
+        torch.nonzero(dead2).flatten().tolist()
+    )
 
 
 # --- masks through fine-tuning -----------------------------------------------------------------
@@ -172,7 +180,11 @@ def test_masks_survive_finetuning_and_become_permanent() -> None:
     keys = set(model.state_dict())
     assert not any(k.endswith(("_orig", "_mask")) for k in keys)
     n_total = sum(m.weight.numel() for _, m in prunable_layers(model, sched))
-    assert report.n_zero == round(0.8 * n_total) == sum(zeros(m.weight) for _, m in prunable_layers(model, sched))
+    assert (
+        report.n_zero
+        == round(0.8 * n_total)
+        == sum(zeros(m.weight) for _, m in prunable_layers(model, sched))
+    )
     assert isinstance(model[0].weight, nn.Parameter)
 
 
@@ -226,8 +238,13 @@ def test_metric_before_and_after() -> None:
             return float((m(x).argmax(1) == y).double().mean())
 
     ref_before = acc(copy.deepcopy(model))
-    report = prune(model, PruningSchedule(target_sparsity=0.5, steps=2, finetune_epochs=1),
-                   finetune=adam_finetune(x, y), evaluate=acc, metric_name="accuracy")
+    report = prune(
+        model,
+        PruningSchedule(target_sparsity=0.5, steps=2, finetune_epochs=1),
+        finetune=adam_finetune(x, y),
+        evaluate=acc,
+        metric_name="accuracy",
+    )
     assert report.metric_before == pytest.approx(ref_before)
     assert report.metric_after == pytest.approx(acc(model))
     assert report.metric_after > report.metric_before  # fine-tuning learnt the toy task

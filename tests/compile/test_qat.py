@@ -7,13 +7,13 @@ import pytest
 import torch
 from torch import nn
 
-from trigkit.compile import fixed_torch as ft
 from trigkit.compile.qat import LayerQuant, QATConfig, flatten_mlp, quantize_module
-from trigkit.errors import TrigkitError
-from trigkit.firmware import kernels
+from trigkit.core.errors import TrigkitError
 from trigkit.firmware.emulate import FirmwareEmulator
-from trigkit.firmware.fixed import FixedType
-from trigkit.firmware.random_net import edge_inputs
+from trigkit.fixedpoint import kernels
+from trigkit.fixedpoint import torch_ops as ft
+from trigkit.fixedpoint.fixed import FixedType
+from trigkit.fixedpoint.random_net import edge_inputs
 
 
 def _mlp(sizes=(8, 16, 12, 4), seed=0) -> nn.Sequential:
@@ -102,7 +102,11 @@ def test_pinned_types_are_used(calib):
     net = quantize_module(_mlp(), cfg, calib).to_network()
     fc1 = net.layers[0]
     assert net.input_t.hls() == "ap_fixed<12,4,AP_RND,AP_SAT>"
-    assert (fc1.weight_t.hls(), fc1.accum_t.hls(), fc1.reuse_factor) == ("ap_fixed<5,1>", "ap_fixed<20,8>", 2)
+    assert (fc1.weight_t.hls(), fc1.accum_t.hls(), fc1.reuse_factor) == (
+        "ap_fixed<5,1>",
+        "ap_fixed<20,8>",
+        2,
+    )
 
 
 def test_unsupported_layers_are_named(calib):
@@ -123,7 +127,13 @@ def test_wrapper_module_is_flattened(calib):
         def forward(self, x):
             return self.net(x)
 
-    assert [type(m).__name__ for m in flatten_mlp(Wrapper())] == ["Linear", "ReLU", "Linear", "ReLU", "Linear"]
+    assert [type(m).__name__ for m in flatten_mlp(Wrapper())] == [
+        "Linear",
+        "ReLU",
+        "Linear",
+        "ReLU",
+        "Linear",
+    ]
 
 
 def test_weight_overflow_is_reported_per_layer(calib, caplog):

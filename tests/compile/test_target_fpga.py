@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 import torch
 
-from trigkit.cli import main
-from trigkit.compile.bundle import load_bundle
-from trigkit.errors import TrigkitError
+from trigkit.bundle.manifest import load_bundle
+from trigkit.cli.app import main
+from trigkit.core.errors import TrigkitError
 from trigkit.firmware.emulate import FirmwareEmulator
-from trigkit.firmware.random_net import edge_inputs
-from trigkit.firmware.spec import FirmwareNetwork
+from trigkit.fixedpoint.network import FirmwareNetwork
+from trigkit.fixedpoint.random_net import edge_inputs
 
 N_CHECK = 100_000
 N_LABELLED = 150
@@ -45,7 +45,9 @@ def saved_model(tmp_path_factory):
     n = len(spec.feature_names)
     pre = Preprocessing(kind="l1jets", input_names=spec.input_names, feature_names=spec.feature_names,
                         offsets=(0.0,) * n, scales=(1.0,) * n)  # fmt: skip
-    cfg = MLPConfig(n_features=n, n_classes=len(spec.class_names), hidden=(16, 12))  # small: fast C-sim
+    cfg = MLPConfig(
+        n_features=n, n_classes=len(spec.class_names), hidden=(16, 12)
+    )  # small: fast C-sim
     tm = TrainedModel(name="l1-mlp-small", module=cfg.build(), preprocessing=pre, config=cfg,
                       input_names=spec.input_names, class_names=spec.class_names)  # fmt: skip
     return tm.save(tmp_path_factory.mktemp("model") / "l1.pt")
@@ -66,7 +68,7 @@ def calib_events(tmp_path_factory):
 def built(saved_model, calib_events, tmp_path_factory):
     """(bundle path, C-sim library, network, CLI stdout) from one CLI run."""
     _tools_or_skip()
-    from trigkit.compile.hls import CsimLibrary
+    from trigkit.firmware.hls4ml import CsimLibrary
 
     root = tmp_path_factory.mktemp("fpga")
     out = io.StringIO()
@@ -77,7 +79,12 @@ def built(saved_model, calib_events, tmp_path_factory):
     assert rc == 0, out.getvalue()
     bundle = load_bundle(root / "bundle", target="fpga")
     net = FirmwareNetwork.from_json(bundle.manifest.target_info["network"])
-    return root / "bundle", CsimLibrary(root / "csim", net.n_inputs, net.n_outputs), net, out.getvalue()
+    return (
+        root / "bundle",
+        CsimLibrary(root / "csim", net.n_inputs, net.n_outputs),
+        net,
+        out.getvalue(),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +105,9 @@ def test_bundle_manifest(built, saved_model):
     for info, layer in zip(m.layers, net.layers, strict=True):
         assert info.precision == layer.precisions()
         assert info.reuse_factor == layer.reuse_factor
-    assert all(w == 6 for w in (layer.weight_t.width for layer in net.layers if layer.kind == "dense"))
+    assert all(
+        w == 6 for w in (layer.weight_t.width for layer in net.layers if layer.kind == "dense")
+    )
     assert "hls4ml_prj/firmware/myproject.cpp" in m.files
     assert not any(name.endswith(".so") for name in m.files)
     ins, outs = load_bundle(path).reference()
@@ -114,7 +123,11 @@ def test_bit_exact_with_hls4ml_csim(contender, built, central_inputs, saved_mode
     """The conifer-style central test: every implementation gives the C simulation's bits."""
     _, _, net, _ = built
     x, y_csim = central_inputs
-    assert np.isnan(x).any() and np.isinf(x).any() and (np.abs(x[np.isfinite(x)]) > net.input_t.max).any()
+    assert (
+        np.isnan(x).any()
+        and np.isinf(x).any()
+        and (np.abs(x[np.isfinite(x)]) > net.input_t.max).any()
+    )
     if contender == "numba emulator":
         y = FirmwareEmulator(net).predict(x)
     else:
@@ -128,7 +141,7 @@ def test_bit_exact_with_hls4ml_csim(contender, built, central_inputs, saved_mode
 
 def _rebuild_qat(saved_model, net, calib_events):
     """The torch QAT model the CLI built (same config and calibration jets)."""
-    from trigkit.commands.compile import _calibration_rows
+    from trigkit.cli.compile import _calibration_rows
     from trigkit.compile.qat import quantize_module
     from trigkit.compile.qat_config import QATConfig
     from trigkit.models.saved import load_model
@@ -144,7 +157,7 @@ def _rebuild_qat(saved_model, net, calib_events):
 def test_reference_float_scores_labels_and_report(built, saved_model, calib_events, capsys):
     """reference.npz carries the float model's softmax and the true classes; `trigkit report`
     shows float vs firmware accuracy from them (no --model), matching a float64 recomputation."""
-    from trigkit.commands.compile import _calibration_rows
+    from trigkit.cli.compile import _calibration_rows
     from trigkit.models.saved import load_model
 
     path, _, net, _ = built
@@ -198,9 +211,16 @@ def test_emulator_from_bundle_and_tampering(built, tmp_path):
 
 
 def test_cli_bad_input(tmp_path, capsys, saved_model):
-    assert main(["compile", str(saved_model), "--target", "asic", "--out", str(tmp_path / "b")]) == 1
+    assert (
+        main(["compile", str(saved_model), "--target", "asic", "--out", str(tmp_path / "b")]) == 1
+    )
     assert "--target 'asic' unknown; valid: fpga, gpu" in capsys.readouterr().err
-    assert main(["compile", str(tmp_path / "none.pt"), "--target", "fpga", "--out", str(tmp_path / "b")]) == 1
+    assert (
+        main(
+            ["compile", str(tmp_path / "none.pt"), "--target", "fpga", "--out", str(tmp_path / "b")]
+        )
+        == 1
+    )
     assert "no such model file" in capsys.readouterr().err
     assert main(["compile", str(saved_model), "--target", "fpga", "--backend", "Quartus",
                  "--out", str(tmp_path / "b")]) == 1  # fmt: skip
@@ -210,10 +230,12 @@ def test_cli_bad_input(tmp_path, capsys, saved_model):
 
 def test_narrow_weight_precision_is_reported(saved_model, tmp_path):
     from trigkit.compile.qat_config import LayerQuant, QATConfig
-    from trigkit.compile.target_fpga import FpgaCompileConfig, compile_fpga
+    from trigkit.compile.targets.fpga import FpgaCompileConfig, compile_fpga
 
     narrow = QATConfig(bits=6, layers={"fc1": LayerQuant(weight="ap_fixed<4,-3,AP_RND,AP_SAT>")})
     cfg = FpgaCompileConfig(qat=narrow, fail_on_weight_overflow=True)
-    with pytest.raises(TrigkitError, match=r"precision too narrow.*fc1: \d+ weights outside ap_fixed<4,-3"):
+    with pytest.raises(
+        TrigkitError, match=r"precision too narrow.*fc1: \d+ weights outside ap_fixed<4,-3"
+    ):
         compile_fpga(saved_model, tmp_path / "b", config=cfg)
     assert not (tmp_path / "b").exists()

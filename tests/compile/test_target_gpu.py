@@ -12,9 +12,9 @@ import torch
 from tests.runtime.gpu_helpers import save_untrained, saved_model, toy_labels
 from trigkit.compile import onnx_export
 from trigkit.compile.gpu_model import synthetic_inputs
-from trigkit.compile.target_gpu import compile_gpu, read_target_info
 from trigkit.compile.targets import TARGETS
-from trigkit.errors import TrigkitError
+from trigkit.compile.targets.gpu import compile_gpu, read_target_info
+from trigkit.core.errors import TrigkitError
 
 
 def _have_trt() -> bool:
@@ -23,7 +23,9 @@ def _have_trt() -> bool:
     return probe()[0]
 
 
-needs_trt = pytest.mark.skipif(not _have_trt(), reason="no TensorRT / TensorRT-RTX library installed")
+needs_trt = pytest.mark.skipif(
+    not _have_trt(), reason="no TensorRT / TensorRT-RTX library installed"
+)
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +65,13 @@ def test_bundle_contents(bundles, prec, btag):
     m = b.manifest
     assert (m.target, m.precision, m.model_name) == ("gpu", prec, "btag-deepsets")
     assert [(s.name, s.shape, s.dtype) for s in m.inputs] == [
-        ("tracks", (-1, 15, 6), "float32"), ("mask", (-1, 15), "float32")]
+        ("tracks", (-1, 15, 6), "float32"),
+        ("mask", (-1, 15), "float32"),
+    ]
     assert m.outputs[0].shape == (-1, 3) and m.outputs[0].features == ("b", "c", "light")
-    assert {"model.onnx", "reference.npz", "model.pt", "manifest.json"} - {"manifest.json"} <= set(m.files)
+    assert {"model.onnx", "reference.npz", "model.pt", "manifest.json"} - {"manifest.json"} <= set(
+        m.files
+    )
     info = read_target_info(b)
     assert info.onnx_opset >= 17 and info.batch_profile == (1, 256, 8192)
     assert "softmax" in info.output_semantics
@@ -89,7 +95,9 @@ def test_int8_records_calibration_and_auc(bundles, calib_npz):
     assert info is not None and info.calibration == "max"
     assert info.calibration_source == str(calib_npz) and info.calibration_rows == 1024
     assert abs(info.auc_relative_change) <= info.auc_tolerance == 0.005
-    assert info.auc_relative_change == pytest.approx((info.auc_int8 - info.auc_float) / info.auc_float)
+    assert info.auc_relative_change == pytest.approx(
+        (info.auc_int8 - info.auc_float) / info.auc_float
+    )
     assert 0 < info.p99_abs_diff_vs_float <= info.max_abs_diff_vs_float
     assert info.p99_abs_diff_vs_float <= onnx_export.TOLERANCE["int8"]
 
@@ -132,7 +140,9 @@ def test_engine_from_other_version_or_gpu_refused(bundles):
     with pytest.raises(TrigkitError, match=r"built with .* 9\.9\.9, this machine has .*rebuild"):
         check_engine_compatible(other, bundles["fp32"].file("model.engine"))
     other = info.model_copy(update={"gpu_name": "NVIDIA H100 80GB HBM3"})
-    with pytest.raises(TrigkitError, match="built for GPU 'NVIDIA H100 80GB HBM3', this machine has"):
+    with pytest.raises(
+        TrigkitError, match="built for GPU 'NVIDIA H100 80GB HBM3', this machine has"
+    ):
         check_engine_compatible(other, bundles["fp32"].file("model.engine"))
 
 
@@ -163,18 +173,22 @@ def test_bad_options(btag, tmp_path):
 
 
 def test_cli_compile_gpu(btag, tmp_path):
-    from trigkit.cli import main
+    from trigkit.cli.app import main
 
     out = tmp_path / "cli"
     assert main(["compile", str(btag), "--target", "gpu", "--precision", "fp16", "--out", str(out),
                  "--max-batch", "1024"]) == 0  # fmt: skip
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["precision"] == "fp16" and manifest["target_info"]["batch_profile"] == [1, 1024, 1024]
+    assert manifest["precision"] == "fp16" and manifest["target_info"]["batch_profile"] == [
+        1,
+        1024,
+        1024,
+    ]
 
 
 @needs_trt
 def test_triton_repository_with_engine(bundles, tmp_path):
-    from trigkit.compile.target_gpu import read_target_info
+    from trigkit.compile.targets.gpu import read_target_info
     from trigkit.runtime.triton import TritonOptions, export_triton
 
     b = bundles["fp16"]

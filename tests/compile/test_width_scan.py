@@ -8,7 +8,7 @@ import torch
 
 from trigkit.compile import width_scan as W
 from trigkit.compile.prune import PruningSchedule, prune
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 from trigkit.models.configs import MLPConfig
 from trigkit.models.features import KINDS, FeatureSet
 from trigkit.models.preprocessing import Preprocessing
@@ -52,13 +52,17 @@ def independent(model: TrainedModel, logits: np.ndarray, val: FeatureSet) -> tup
 
 
 @pytest.mark.parametrize(
-    ("text", "widths"), [("4..8", (4, 5, 6, 7, 8)), ("6", (6,)), ("8,4,6,4", (4, 6, 8)), (" 4 .. 5 ", (4, 5))]
+    ("text", "widths"),
+    [("4..8", (4, 5, 6, 7, 8)), ("6", (6,)), ("8,4,6,4", (4, 6, 8)), (" 4 .. 5 ", (4, 5))],
 )
 def test_parse_bits(text: str, widths: tuple[int, ...]) -> None:
     assert W.parse_bits(text) == widths
 
 
-@pytest.mark.parametrize(("text", "message"), [("8..4", "above"), ("1..4", "outside"), ("4-8", "expected"), ("", "expected")])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("8..4", "above"), ("1..4", "outside"), ("4-8", "expected"), ("", "expected")],
+)
 def test_parse_bits_errors(text: str, message: str) -> None:
     with pytest.raises(TrigkitError, match=message):
         W.parse_bits(text)
@@ -90,7 +94,9 @@ def test_qat_finetuning_holds_pruned_zeros(setup) -> None:
     model, train, val = setup
     pruned = TrainedModel(**{**model.__dict__, "module": _pruned_copy(model.module)})
     tr = TensorData.from_features(train, model.preprocessing)
-    zeros_before = [lin.weight == 0 for lin in pruned.module.modules() if isinstance(lin, torch.nn.Linear)]
+    zeros_before = [
+        lin.weight == 0 for lin in pruned.module.modules() if isinstance(lin, torch.nn.Linear)
+    ]
     calls = []
 
     def finetune(m: torch.nn.Module, epochs: int) -> None:
@@ -132,7 +138,9 @@ def test_finetuned_scan_and_plot(setup, tmp_path) -> None:
 
 def test_refuses_what_it_cannot_quantize(setup) -> None:
     model, train, _ = setup
-    two = TensorData((np.zeros((4, 3), np.float32), np.ones((4, 3), np.float32)), np.zeros(4, np.int64))
+    two = TensorData(
+        (np.zeros((4, 3), np.float32), np.ones((4, 3), np.float32)), np.zeros(4, np.int64)
+    )
     with pytest.raises(TrigkitError, match="one input"):
         W.quantize_at(model.module, 6, two)
     tr = TensorData.from_features(train, model.preprocessing)
@@ -145,12 +153,14 @@ def test_refuses_what_it_cannot_quantize(setup) -> None:
 
 
 def test_range_quantile_buys_fraction_bits(setup) -> None:
-    from trigkit.firmware.fixed import FixedType
+    from trigkit.fixedpoint.fixed import FixedType
 
     model, train, _ = setup
     tr = TensorData.from_features(train, model.preprocessing)
     _, full = W.quantize_at(model.module, 6, tr)
     _, q90 = W.quantize_at(model.module, 6, tr, range_quantile=0.9)
     ints = lambda cfg: [FixedType.parse(cfg.layers[n].activation).integer for n in ("fc1", "fc2")]  # noqa: E731
-    assert all(a <= b for a, b in zip(ints(q90), ints(full), strict=True)) and ints(q90) != ints(full)
+    assert all(a <= b for a, b in zip(ints(q90), ints(full), strict=True)) and ints(q90) != ints(
+        full
+    )
     assert q90.range_quantile == 0.9 and FixedType.parse(q90.input_type).width == 16

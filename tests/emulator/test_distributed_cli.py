@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests.emulator.conftest import synthetic_batch
-from trigkit.cli import main
+from trigkit.cli.app import main
 from trigkit.emulator.compiled import compile_menu
 from trigkit.emulator.pipeline import run_files
 from trigkit.emulator.schema import load_menu
@@ -21,8 +21,11 @@ def files(tmp_path_factory) -> dict[str, Path]:
 
     d = tmp_path_factory.mktemp("events")
     out = {}
-    for name, batch in (("hh4b", synthetic_batch(600, 11, signal=True)), ("qcd", synthetic_batch(800, 12)),
-                        ("ttbar", synthetic_batch(500, 13))):
+    for name, batch in (
+        ("hh4b", synthetic_batch(600, 11, signal=True)),
+        ("qcd", synthetic_batch(800, 12)),
+        ("ttbar", synthetic_batch(500, 13)),
+    ):
         out[name] = d / f"{name}.parquet"
         write_parquet([batch[:300], batch[300:]], out[name])  # two chunks per file
     return out
@@ -32,9 +35,14 @@ def test_localcluster_equals_single_process(files) -> None:
     pytest.importorskip("distributed")
     from trigkit.emulator.distributed import run_files_distributed
 
-    menu = load_menu("run3_hh4b").model_copy(update={"hlt": {
-        k: v.model_copy(update={"prescale": 3}) if i == 0 else v
-        for i, (k, v) in enumerate(load_menu("run3_hh4b").hlt.items())}})
+    menu = load_menu("run3_hh4b").model_copy(
+        update={
+            "hlt": {
+                k: v.model_copy(update={"prescale": 3}) if i == 0 else v
+                for i, (k, v) in enumerate(load_menu("run3_hh4b").hlt.items())
+            }
+        }
+    )
     paths = [files["hh4b"], files["qcd"], files["ttbar"]]
     single = run_files(compile_menu(menu), paths)
     dist = run_files_distributed(menu, paths, workers=2, processes=False)
@@ -48,13 +56,40 @@ def test_localcluster_equals_single_process(files) -> None:
 
 def test_cli_end_to_end(files, tmp_path, capsys) -> None:
     out = tmp_path / "result"
-    rc = main(["emulate", "--menu", "run3_hh4b", "--signal", str(files["hh4b"]),
-               "--background", str(files["qcd"]), str(files["ttbar"]), "--out", str(out), "--lumi", "1e34",
-               "--l1-latency-cycles", "48", "--l1-overhead-ns", "links=1500", "--hlt-latency-ms", "3",
-               "--batch-size", "256"])
+    rc = main(
+        [
+            "emulate",
+            "--menu",
+            "run3_hh4b",
+            "--signal",
+            str(files["hh4b"]),
+            "--background",
+            str(files["qcd"]),
+            str(files["ttbar"]),
+            "--out",
+            str(out),
+            "--lumi",
+            "1e34",
+            "--l1-latency-cycles",
+            "48",
+            "--l1-overhead-ns",
+            "links=1500",
+            "--hlt-latency-ms",
+            "3",
+            "--batch-size",
+            "256",
+        ]
+    )
     assert rc == 0
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["eff_hh4b_ht.png", "eff_hh4b_lead_pt.png", "eff_hh4b_mhh.png", "rates.png", "result.json", "result.md"]
+    assert names == [
+        "eff_hh4b_ht.png",
+        "eff_hh4b_lead_pt.png",
+        "eff_hh4b_mhh.png",
+        "rates.png",
+        "result.json",
+        "result.md",
+    ]
     data = json.loads((out / "result.json").read_text())
     assert data["menu"] == "run3_hh4b" and data["inst_lumi_cm2s"] == 1e34
     assert [s["name"] for s in data["samples"]] == ["hh4b", "qcd", "ttbar"]
@@ -78,7 +113,11 @@ def test_cli_bad_menu_one_line_and_no_output(files, tmp_path, capsys) -> None:
     rc = main(["emulate", "--menu", str(bad), "--signal", str(files["hh4b"]), "--out", str(out)])
     err = capsys.readouterr().err.strip()
     assert rc == 1 and err.count("\n") == 0
-    assert "line 3" in err and "unknown key 'minn'" in err and "allowed keys: min, jet_pt, jet_abs_eta" in err
+    assert (
+        "line 3" in err
+        and "unknown key 'minn'" in err
+        and "allowed keys: min, jet_pt, jet_abs_eta" in err
+    )
     assert not out.exists() and list(tmp_path.iterdir()) == [bad]
 
 
@@ -88,8 +127,12 @@ def test_cli_bad_events_one_line_and_existing_output_kept(files, tmp_path, capsy
     (out / "keep.txt").write_text("old")
     broken = tmp_path / "broken.parquet"
     broken.write_bytes(b"not parquet at all")
-    for args in (["--signal", str(broken)], ["--signal", str(tmp_path / "missing.parquet")],
-                 [str(files["hh4b"])], ["--signall", str(files["hh4b"])]):
+    for args in (
+        ["--signal", str(broken)],
+        ["--signal", str(tmp_path / "missing.parquet")],
+        [str(files["hh4b"])],
+        ["--signall", str(files["hh4b"])],
+    ):
         rc = main(["emulate", "--menu", "run3_hh4b", *args, "--out", str(out)])
         err = capsys.readouterr().err.strip()
         assert rc == 1 and err.startswith("error:") and "\n" not in err, err
@@ -99,27 +142,50 @@ def test_cli_bad_events_one_line_and_existing_output_kept(files, tmp_path, capsy
 
 def test_cli_menu_missing_score_field(files, tmp_path, capsys) -> None:
     menu = tmp_path / "m.yaml"
-    menu.write_text("name: m\nl1: {A: {ht: {min: 10}}}\nhlt: {H: {seeds: [A], btag_count: {field: deepjet, wp: 0.5}}}\n")
-    rc = main(["emulate", "--menu", str(menu), "--signal", str(files["hh4b"]), "--out", str(tmp_path / "o")])
+    menu.write_text(
+        "name: m\nl1: {A: {ht: {min: 10}}}\nhlt: {H: {seeds: [A], btag_count: {field: deepjet, wp: 0.5}}}\n"
+    )
+    rc = main(
+        [
+            "emulate",
+            "--menu",
+            str(menu),
+            "--signal",
+            str(files["hh4b"]),
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 1 and "no field 'deepjet'" in err and not (tmp_path / "o").exists()
 
 
 def test_budget_options_are_checked_before_any_event_is_read(files, tmp_path, monkeypatch) -> None:
     import trigkit.emulator.api as api
+    from trigkit.core.errors import TrigkitError
     from trigkit.emulator.api import BudgetRequest, EmulateRequest, run_emulation
-    from trigkit.errors import TrigkitError
 
     def no_events(*a, **k):
         raise AssertionError("events were read before the budget options were checked")
 
     monkeypatch.setattr(api, "run_files", no_events)
     bench = tmp_path / "bench.json"
-    bench.write_text(json.dumps({"points": [{"contender": "x", "batch": 16, "p50_us": 50.0},
-                                            {"contender": "x", "batch": 256, "p50_us": 70.0}]}))
+    bench.write_text(
+        json.dumps(
+            {
+                "points": [
+                    {"contender": "x", "batch": 16, "p50_us": 50.0},
+                    {"contender": "x", "batch": 256, "p50_us": 70.0},
+                ]
+            }
+        )
+    )
     cases = [
         (BudgetRequest(era="run4"), "unknown era 'run4'; valid: run3, phase2"),
-        (BudgetRequest(bench_json=bench, batch_size=3), "no latency measured at batch size 3; measured: 16, 256"),
+        (
+            BudgetRequest(bench_json=bench, batch_size=3),
+            "no latency measured at batch size 3; measured: 16, 256",
+        ),
         (BudgetRequest(bench_json=tmp_path / "none.json"), "cannot read benchmark JSON"),
         (BudgetRequest(hlt_latency_ms=-1.0), "--hlt-latency-ms must be >= 0"),
         (BudgetRequest(l1_latency_cycles=10, l1_clock_mhz=0.0), "--l1-clock-mhz must be > 0"),
@@ -139,23 +205,35 @@ def test_repeated_file_stems_get_distinct_sample_names(files, tmp_path) -> None:
     other = tmp_path / "b"
     other.mkdir()
     shutil.copy(files["qcd"], other / "qcd.parquet")
-    res, _ = run_emulation(EmulateRequest(menu="run3_hh4b", signal=(files["hh4b"],),
-                                          background=(files["qcd"], other / "qcd.parquet")))
+    res, _ = run_emulation(
+        EmulateRequest(
+            menu="run3_hh4b",
+            signal=(files["hh4b"],),
+            background=(files["qcd"], other / "qcd.parquet"),
+        )
+    )
     assert [s.name for s in res.samples] == ["hh4b", "qcd", "qcd_2"]
     assert list(res.sample_rates) == ["qcd", "qcd_2"]
     # the same events twice: each copy gives the same rate contribution
-    assert res.sample_rates["qcd"]["OR"].rate_hz == pytest.approx(res.sample_rates["qcd_2"]["OR"].rate_hz)
+    assert res.sample_rates["qcd"]["OR"].rate_hz == pytest.approx(
+        res.sample_rates["qcd_2"]["OR"].rate_hz
+    )
 
 
-def test_hlt_calls_per_event_come_from_the_background_files_whatever_their_process(files, tmp_path) -> None:
+def test_hlt_calls_per_event_come_from_the_background_files_whatever_their_process(
+    files, tmp_path
+) -> None:
     """The L1 accept stream is made of the --background samples; a --signal file is not part of it
     even when its process is not hh4b (and a background file counts whatever its process)."""
     from trigkit.emulator.api import BudgetRequest, EmulateRequest, run_emulation
     from trigkit.emulator.budget import hlt_calls_per_event
 
     budget = BudgetRequest(hlt_latency_ms=1.0, batch_size=64)
-    res, _ = run_emulation(EmulateRequest(menu="run3_hh4b", signal=(files["qcd"],),
-                                          background=(files["hh4b"],), budget=budget))
+    res, _ = run_emulation(
+        EmulateRequest(
+            menu="run3_hh4b", signal=(files["qcd"],), background=(files["hh4b"],), budget=budget
+        )
+    )
     assert res.budget.hlt.jets_per_event == pytest.approx(hlt_calls_per_event(res.samples[1:]))
     assert res.budget.hlt.jets_per_event != pytest.approx(hlt_calls_per_event(res.samples[:1]))
 
@@ -164,9 +242,28 @@ def test_cli_l1_accept_rate_sets_the_gpu_count(files, tmp_path) -> None:
     import math
 
     out = tmp_path / "r"
-    rc = main(["emulate", "--menu", "run3_hh4b", "--signal", str(files["hh4b"]), "--background", str(files["qcd"]),
-               "--out", str(out), "--no-plots", "--hlt-latency-ms", "3", "--batch-size", "16",
-               "--era", "phase2", "--l1-accept-khz", "500"])
+    rc = main(
+        [
+            "emulate",
+            "--menu",
+            "run3_hh4b",
+            "--signal",
+            str(files["hh4b"]),
+            "--background",
+            str(files["qcd"]),
+            "--out",
+            str(out),
+            "--no-plots",
+            "--hlt-latency-ms",
+            "3",
+            "--batch-size",
+            "16",
+            "--era",
+            "phase2",
+            "--l1-accept-khz",
+            "500",
+        ]
+    )
     assert rc == 0
     hlt = json.loads((out / "result.json").read_text())["budget"]["hlt"]
     assert hlt["l1_accept_hz"] == 500e3
@@ -176,14 +273,29 @@ def test_cli_l1_accept_rate_sets_the_gpu_count(files, tmp_path) -> None:
     assert hlt["gpus_needed"] != math.ceil(750e3 * ms * 1e-3 / 0.8)  # not the phase-2 default
     assert "GPUs for 500 kHz L1 accept" in (out / "result.md").read_text()
     # --batch-size (= --hlt-batch) pools events: the batch fill time is added to each event's latency
-    assert hlt["pooled"] and hlt["fill_ms"] == pytest.approx(16 / (hlt["jets_per_event"] * 500e3) * 1e3)
+    assert hlt["pooled"] and hlt["fill_ms"] == pytest.approx(
+        16 / (hlt["jets_per_event"] * 500e3) * 1e3
+    )
     assert hlt["total_ms"] == pytest.approx(hlt["fill_ms"] + 3.0)
     # the L1 OR rate is compared with the same accept rate
     data = json.loads((out / "result.json").read_text())
     assert data["budget"]["l1_rate"]["l1_or_hz"] == pytest.approx(data["rates_hz"]["L1 OR"]["rate"])
     assert data["budget"]["l1_rate"]["l1_accept_hz"] == 500e3
-    rc = main(["emulate", "--menu", "run3_hh4b", "--signal", str(files["hh4b"]), "--out", str(tmp_path / "bad"),
-               "--hlt-latency-ms", "3", "--l1-accept-khz", "0"])
+    rc = main(
+        [
+            "emulate",
+            "--menu",
+            "run3_hh4b",
+            "--signal",
+            str(files["hh4b"]),
+            "--out",
+            str(tmp_path / "bad"),
+            "--hlt-latency-ms",
+            "3",
+            "--l1-accept-khz",
+            "0",
+        ]
+    )
     assert rc == 1 and not (tmp_path / "bad").exists()
 
 
@@ -194,10 +306,23 @@ def test_dask_info_logs_stay_quiet_unless_verbose(files, tmp_path) -> None:
     import sys
 
     def run(*flags: str) -> str:
-        args = [*flags, "emulate", "--menu", "run3_hh4b", "--signal", str(files["hh4b"]),
-                "--out", str(tmp_path / f"o{len(flags)}"), "--no-plots", "--workers", "1"]
-        code = f"from trigkit.cli import main; raise SystemExit(main({args!r}))"
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+        args = [
+            *flags,
+            "emulate",
+            "--menu",
+            "run3_hh4b",
+            "--signal",
+            str(files["hh4b"]),
+            "--out",
+            str(tmp_path / f"o{len(flags)}"),
+            "--no-plots",
+            "--workers",
+            "1",
+        ]
+        code = f"from trigkit.cli.app import main; raise SystemExit(main({args!r}))"
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+        )
         assert done.returncode == 0, done.stderr[-2000:]
         return done.stderr
 
@@ -212,7 +337,7 @@ def six_groups(tmp_path_factory) -> Path:
 
     path = tmp_path_factory.mktemp("one") / "qcd.parquet"
     batch = synthetic_batch(1200, 21)
-    write_parquet([batch[i:i + 200] for i in range(0, 1200, 200)], path)
+    write_parquet([batch[i : i + 200] for i in range(0, 1200, 200)], path)
     return path
 
 
@@ -221,7 +346,8 @@ def test_plan_splits_one_file_into_row_group_ranges(six_groups, files) -> None:
 
     plan = plan_slices([six_groups], 2, min_events=1)  # 2 workers x 3 tasks -> one row group each
     assert [(s.kind, s.start, s.stop, s.first_event, s.events) for s in plan] == [
-        ("row groups", i, i + 1, 200 * i, 200) for i in range(6)]
+        ("row groups", i, i + 1, 200 * i, 200) for i in range(6)
+    ]
     assert plan[3].describe() == f"{six_groups}, row group 3 (events 600-799)"
     two = plan_slices([six_groups], 1, min_events=1, tasks_per_worker=2)
     assert [(s.start, s.stop) for s in two] == [(0, 3), (3, 6)]
@@ -230,12 +356,24 @@ def test_plan_splits_one_file_into_row_group_ranges(six_groups, files) -> None:
     assert len(plan_slices([six_groups], 8)) == 1
     many = plan_slices([files["qcd"], six_groups, files["ttbar"]], 4, min_events=250)
     assert [s.file_index for s in many] == sorted(s.file_index for s in many)
-    assert sum(s.events for s in many) == 800 + 1200 + 500  # files of two row groups: 300 + 500, 300 + 200
+    assert (
+        sum(s.events for s in many) == 800 + 1200 + 500
+    )  # files of two row groups: 300 + 500, 300 + 200
     assert [(s.file_index, s.events) for s in many] == [
-        (0, 300), (0, 500), (1, 200), (1, 400), (1, 200), (1, 400), (2, 300), (2, 200)]
+        (0, 300),
+        (0, 500),
+        (1, 200),
+        (1, 400),
+        (1, 200),
+        (1, 400),
+        (2, 300),
+        (2, 200),
+    ]
 
 
-def test_one_file_with_prescales_workers_2_gives_identical_result_json(six_groups, tmp_path, monkeypatch) -> None:
+def test_one_file_with_prescales_workers_2_gives_identical_result_json(
+    six_groups, tmp_path, monkeypatch
+) -> None:
     """The one large file is spread over both workers, and result.json is byte-identical."""
     pytest.importorskip("distributed")
     import trigkit.emulator.distributed as dist
@@ -250,11 +388,24 @@ def test_one_file_with_prescales_workers_2_gives_identical_result_json(six_group
     plans = []
     real_plan = dist.plan_slices
     monkeypatch.setattr(dist, "MIN_TASK_EVENTS", 1)
-    monkeypatch.setattr(dist, "plan_slices", lambda *a, **k: plans.append(real_plan(*a, **k)) or plans[-1])
+    monkeypatch.setattr(
+        dist, "plan_slices", lambda *a, **k: plans.append(real_plan(*a, **k)) or plans[-1]
+    )
 
     def emulate(out: str, *extra: str) -> bytes:
-        rc = main(["emulate", "--menu", str(menu), "--background", str(six_groups), "--out", str(tmp_path / out),
-                   "--no-plots", *extra])
+        rc = main(
+            [
+                "emulate",
+                "--menu",
+                str(menu),
+                "--background",
+                str(six_groups),
+                "--out",
+                str(tmp_path / out),
+                "--no-plots",
+                *extra,
+            ]
+        )
         assert rc == 0
         return (tmp_path / out / "result.json").read_bytes()
 
@@ -270,8 +421,8 @@ def test_bad_slice_error_names_the_file_and_rows(six_groups, tmp_path, monkeypat
 
     import pyarrow.parquet as pq
 
+    from trigkit.core.errors import TrigkitError
     from trigkit.emulator.distributed import run_files_distributed
-    from trigkit.errors import TrigkitError
 
     bad = tmp_path / "bad.parquet"
     shutil.copy(six_groups, bad)
@@ -293,8 +444,11 @@ def test_nanoaod_is_split_into_entry_ranges_read_as_in_one_pass(nano_tt, monkeyp
 
     monkeypatch.setattr(dist, "NANOAOD_STEP", 30)
     plan = dist.plan_slices([nano_tt], 2, min_events=60)  # 200 entries: 7 chunks of 30 -> 3 slices
-    assert [(s.kind, s.first_event, s.events) for s in plan] == [("entries", 0, 60), ("entries", 60, 60),
-                                                                 ("entries", 120, 80)]
+    assert [(s.kind, s.first_event, s.events) for s in plan] == [
+        ("entries", 0, 60),
+        ("entries", 60, 60),
+        ("entries", 120, 80),
+    ]
     assert plan[2].describe() == f"{nano_tt}, events 120-199"
     whole = list(iter_nanoaod(nano_tt, step_size=30))
     sliced = [b for s in plan for b in dist._read_slice(s)]

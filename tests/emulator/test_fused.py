@@ -57,10 +57,15 @@ def test_hand_counted_decisions() -> None:
     out = run_fused(cm, columns_from_batch(batch, cm))
     names = cm.trigger_names
     expect = {
-        "L1_Quad": [1, 0, 0, 0], "L1_HT": [0, 1, 0, 0], "L1_Tag": [0, 1, 0, 0], "L1_Or": [0, 1, 0, 0],
-        "H_mean": [1, 0, 0, 0], "H_sum3": [1, 0, 0, 0],
+        "L1_Quad": [1, 0, 0, 0],
+        "L1_HT": [0, 1, 0, 0],
+        "L1_Tag": [0, 1, 0, 0],
+        "L1_Or": [0, 1, 0, 0],
+        "H_mean": [1, 0, 0, 0],
+        "H_sum3": [1, 0, 0, 0],
         "H_count": [0, 1, 0, 0],  # event 1: 0.95, 0.9, 0.81 (pt 26 >= 25)
-        "H_fat": [1, 0, 1, 0], "H_fat_noxbb": [0, 1, 0, 0],
+        "H_fat": [1, 0, 1, 0],
+        "H_fat_noxbb": [0, 1, 0, 0],
         "H_top4": [0, 0, 0, 0],  # event 1 has only 3 jets above 20 GeV
     }
     for name, col in expect.items():
@@ -100,20 +105,24 @@ def test_fused_threads_do_not_change_decisions(bkg_batch) -> None:
     menu = load_menu("run3_hh4b")
     cm = compile_menu(menu)
     cols = columns_from_batch(bkg_batch, cm)
-    np.testing.assert_array_equal(run_fused(cm, cols, n_threads=1), run_fused(cm, cols, n_threads=2))
+    np.testing.assert_array_equal(
+        run_fused(cm, cols, n_threads=1), run_fused(cm, cols, n_threads=2)
+    )
 
 
 def test_unsorted_jets_are_sorted_first() -> None:
     menu = parse_menu(MIXED)
-    b = make_batch([[_j(45, -1.0, 0.1), _j(60, 1.0, 0.85, 0.8), _j(100, 0.1, 0.9), _j(80, 0.5, 0.7)]],
-                   [[_f(400, 130, 0.9)]])
+    b = make_batch(
+        [[_j(45, -1.0, 0.1), _j(60, 1.0, 0.85, 0.8), _j(100, 0.1, 0.9), _j(80, 0.5, 0.7)]],
+        [[_f(400, 130, 0.9)]],
+    )
     fused, vec, _, _ = _all_three(menu, b)
     np.testing.assert_array_equal(fused, vec)
     assert fused[0, 0]  # L1_Quad
 
 
 def test_missing_score_field_is_one_line_error() -> None:
-    from trigkit.errors import TrigkitError
+    from trigkit.core.errors import TrigkitError
 
     b = make_batch([[{"pt": 50.0, "eta": 0.0}]], [[_f(400, 130, 0.9)]])
     cm = compile_menu(parse_menu(MIXED))
@@ -126,7 +135,10 @@ def generated():
     gen = pytest.importorskip("trigkit.events.generator")
     from trigkit.emulator.scores import attach_baseline_scores
 
-    return {p: attach_baseline_scores(gen.generate(p, n, seed=5)) for p, n in (("hh4b", 300), ("qcd", 400), ("ttbar", 200))}
+    return {
+        p: attach_baseline_scores(gen.generate(p, n, seed=5))
+        for p, n in (("hh4b", 300), ("qcd", 400), ("ttbar", 200))
+    }
 
 
 @pytest.mark.parametrize("menu_name", ["run3_hh4b", "atlas_2b2j"])
@@ -148,7 +160,11 @@ def test_onepass_equals_per_path_pass_and_reference(generated) -> None:
 
     for menu in [parse_menu(MIXED), *(load_menu(m) for m in shipped_menus())]:
         cm = compile_menu(menu)
-        batches = [synthetic_batch(300, 11, signal=True)] if menu.name == "mixed" else list(generated.values())
+        batches = (
+            [synthetic_batch(300, 11, signal=True)]
+            if menu.name == "mixed"
+            else list(generated.values())
+        )
         for batch in batches:
             try:
                 cols = columns_from_batch(batch, cm)
@@ -166,9 +182,23 @@ def test_onepass_thresholds_at_float32_edges() -> None:
     menu = parse_menu(MIXED)
     below = float(np.nextafter(np.float32(70), np.float32(0)))
     events = [
-        [_j(70.0, 0.0, 0.6), _j(55.0, 2.5, 0.6), _j(40.0, -2.4, 0.6), _j(35.0, 0.0, 0.6), _j(30.0, 0.0, 0.5),
-         _j(30.0, 0.0, 0.5), _j(30.0, 0.1, 0.5), _j(30.0, 0.2, 0.5)],
-        [_j(below, 0.0, 0.6), _j(55.0, 0.0, 0.6), _j(40.0, 0.0, 0.6), _j(35.0, 0.0, 0.6), _j(30.0, 0.0, 0.6)],
+        [
+            _j(70.0, 0.0, 0.6),
+            _j(55.0, 2.5, 0.6),
+            _j(40.0, -2.4, 0.6),
+            _j(35.0, 0.0, 0.6),
+            _j(30.0, 0.0, 0.5),
+            _j(30.0, 0.0, 0.5),
+            _j(30.0, 0.1, 0.5),
+            _j(30.0, 0.2, 0.5),
+        ],
+        [
+            _j(below, 0.0, 0.6),
+            _j(55.0, 0.0, 0.6),
+            _j(40.0, 0.0, 0.6),
+            _j(35.0, 0.0, 0.6),
+            _j(30.0, 0.0, 0.6),
+        ],
         [_j(200.0, 2.5000002, 0.9), _j(150.0, 0.0, float("nan")), _j(30.0, 0.0, 0.9)],
     ]
     b = make_batch(events, [[_f(250, 40, 0.5)], [], [_f(400, 130, 0.9)]])
@@ -232,8 +262,10 @@ def test_leading_ht_hand_counted_in_every_implementation() -> None:
     batch = make_batch(events)
     fused, vec, cm, cols = _all_three(menu, batch)
     expect = {
-        "L1_HT2": [0, 0, 0, 0, 0, 0, 1], "L1_HT3": [1, 1, 0, 1, 0, 0, 1],
-        "L1_HTall": [1, 1, 1, 1, 0, 0, 1], "H_HT5": [1, 1, 0, 1, 0, 0, 1],
+        "L1_HT2": [0, 0, 0, 0, 0, 0, 1],
+        "L1_HT3": [1, 1, 0, 1, 0, 0, 1],
+        "L1_HTall": [1, 1, 1, 1, 0, 0, 1],
+        "H_HT5": [1, 1, 0, 1, 0, 0, 1],
     }
     got = {name: fused[:, i].astype(int).tolist() for i, name in enumerate(cm.trigger_names)}
     assert got == expect

@@ -44,11 +44,15 @@ def test_ht_hand_sum(fn) -> None:
 def test_ht_leading_hand_sum(fn) -> None:
     # selected (pt >= 30, |eta| <= 2.5): 100, 60, 45, 31 (80 at |eta| 2.6 is skipped, not counted)
     assert fn(PT, ETA, 0, 6, 30.0, 2.5, 1) == 100.0
-    assert fn(PT, ETA, 0, 6, 30.0, 2.5, 2) == 160.0  # 100 + 60: the failing-|eta| 80 is not one of the 2
+    assert (
+        fn(PT, ETA, 0, 6, 30.0, 2.5, 2) == 160.0
+    )  # 100 + 60: the failing-|eta| 80 is not one of the 2
     assert fn(PT, ETA, 0, 6, 30.0, 2.5, 3) == 205.0
     assert fn(PT, ETA, 0, 6, 30.0, 2.5, 4) == 236.0  # exactly 4 selected
     assert fn(PT, ETA, 0, 6, 30.0, 2.5, 5) == 236.0  # fewer than 5 selected: all of them
-    assert fn(PT, ETA, 0, 6, 30.0, 2.5, 0) == 236.0  # 0: no limit (what omitting `leading` compiles to)
+    assert (
+        fn(PT, ETA, 0, 6, 30.0, 2.5, 0) == 236.0
+    )  # 0: no limit (what omitting `leading` compiles to)
     assert fn(PT, ETA, 0, 6, 0.0, 5.0, 2) == 180.0  # |eta| <= 5: 100 + 80
     assert fn(PT, ETA, 0, 6, 0.0, 5.0, 6) == pytest.approx(float(PT.astype(np.float64).sum()))
     assert fn(PT, ETA, 1, 6, 30.0, 2.5, 2) == 105.0  # from the 2nd jet on: 60 + 45
@@ -92,10 +96,11 @@ def test_fatjet_hand_counts(fn) -> None:
     eta = np.array([0.0, 2.6, 1.0], dtype=np.float32)
     msd = np.array([30.0, 120.0, 100.0], dtype=np.float32)
     xbb = np.array([0.9, 0.9, 0.5], dtype=np.float32)
-    assert fn(pt, eta, msd, xbb, 0, 3, 250.0, 3.0, 40.0, 0.06, 1)  # the 260 GeV one (|eta| 2.6 <= 3)
+    assert fn(
+        pt, eta, msd, xbb, 0, 3, 250.0, 3.0, 40.0, 0.06, 1
+    )  # the 260 GeV one (|eta| 2.6 <= 3)
     assert not fn(pt, eta, msd, xbb, 0, 3, 250.0, 2.5, 40.0, 0.06, 1)
     assert fn(pt, eta, msd, xbb, 0, 3, 200.0, 2.5, 40.0, -np.inf, 1)
     assert not fn(pt, eta, msd, xbb, 0, 3, 200.0, 2.5, 40.0, 0.6, 1)
     assert fn(pt, eta, msd, xbb, 0, 3, 200.0, 5.0, 0.0, 0.5, 3)
     assert not fn(pt, eta, msd, xbb, 0, 3, 200.0, 5.0, 0.0, 0.5, 4)
-

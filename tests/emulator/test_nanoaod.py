@@ -82,7 +82,7 @@ hlt:
 def test_cli_nanoaod_agreement(tmp_path, capsys) -> None:
     import json
 
-    from trigkit.cli import main
+    from trigkit.cli.app import main
 
     out = tmp_path / "nano"
     assert main(["emulate", "--menu", "nano_tt_v12", "--nanoaod", str(TT), "--out", str(out)]) == 0
@@ -120,7 +120,7 @@ l1:
   L1_SingleMu22: {{ht: {{min: 1.0e9}}}}
   L1_DoubleMu8_SQ: {{ht: {{min: 1.0e9}}}}
 hlt:
-  HLT_PFHT30: {{seeds: [{', '.join(seeds)}], ht: {{min: 30, jet_pt: 30, jet_abs_eta: 2.5}}}}
+  HLT_PFHT30: {{seeds: [{", ".join(seeds)}], ht: {{min: 30, jet_pt: 30, jet_abs_eta: 2.5}}}}
   HLT_AnyHT30: {{ht: {{min: 30, jet_pt: 30, jet_abs_eta: 2.5}}}}
 """)
     emulated = compare_to_recorded(menu, [b])
@@ -143,7 +143,7 @@ hlt:
 
     cm = compile_menu(menu)
     d = apply_stages(cm, evaluate_batch(cm, b, baseline=False).raw)
-    filters = evaluate_batch(compile_menu(_unseeded(menu)), b, baseline=False).raw[:, cm.n_l1:]
+    filters = evaluate_batch(compile_menu(_unseeded(menu)), b, baseline=False).raw[:, cm.n_l1 :]
     out = with_recorded_seeds(menu, d, filters, b.triggers, "dimuon")
     assert not d.hlt[:, 0].any()  # emulated seeds never fire
     assert np.array_equal(out.hlt[:, 0], ht & seed_or) and (ht & seed_or).any()
@@ -151,16 +151,31 @@ hlt:
 
 
 def test_recorded_l1_seeds_absent_in_file_is_a_clear_error(tt_batch) -> None:
-    from trigkit.errors import TrigkitError
+    from trigkit.core.errors import TrigkitError
 
-    with pytest.raises(TrigkitError, match=r"nano_tt_v12.root: --l1-seeds recorded: seed\(s\) .*not recorded in the file \(0 L1 bits"):
+    with pytest.raises(
+        TrigkitError,
+        match=r"nano_tt_v12.root: --l1-seeds recorded: seed\(s\) .*not recorded in the file \(0 L1 bits",
+    ):
         compare_to_recorded(load_menu("nano_tt_v12"), [tt_batch], l1_seeds="recorded")
 
 
 def test_cli_rejects_unknown_l1_seeds_before_reading(tmp_path, capsys) -> None:
-    from trigkit.cli import main
+    from trigkit.cli.app import main
 
     out = tmp_path / "nano"
-    rc = main(["emulate", "--menu", "nano_tt_v12", "--nanoaod", str(TT), "--l1-seeds", "both", "--out", str(out)])
+    rc = main(
+        [
+            "emulate",
+            "--menu",
+            "nano_tt_v12",
+            "--nanoaod",
+            str(TT),
+            "--l1-seeds",
+            "both",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 1 and not out.exists()
     assert "--l1-seeds must be one of emulated, recorded, got 'both'" in capsys.readouterr().err

@@ -60,7 +60,9 @@ def _adversarial_columns(cm: CompiledMenu, n: int, seed: int) -> Columns:
     thr = _thresholds(cm)
     pt_vals = _around(thr["pt"])
     eta_vals = np.concatenate([_around(thr["eta"]), [F32(9.5)]])
-    score_vals = np.concatenate([_around(thr["score"] + [0.5, 1.0]), np.array([np.nan, -np.inf, np.inf], F32)])
+    score_vals = np.concatenate(
+        [_around(thr["score"] + [0.5, 1.0]), np.array([np.nan, -np.inf, np.inf], F32)]
+    )
 
     def flat(count: np.ndarray, vals: np.ndarray) -> np.ndarray:
         return rng.choice(vals, int(count.sum())).astype(F32)
@@ -70,23 +72,40 @@ def _adversarial_columns(cm: CompiledMenu, n: int, seed: int) -> Columns:
     off = np.concatenate([[0], np.cumsum(njet)]).astype(np.int64)
     pt = flat(njet, pt_vals)
     for e in range(n):  # pt-ordered within the event, as Columns guarantees
-        pt[off[e]:off[e + 1]] = np.sort(pt[off[e]:off[e + 1]])[::-1]
+        pt[off[e] : off[e + 1]] = np.sort(pt[off[e] : off[e + 1]])[::-1]
     eta = flat(njet, eta_vals) * rng.choice(np.array([-1, 1], F32), len(pt))
     scores = np.stack([flat(njet, score_vals) for _ in range(max(1, len(cm.jet_fields)))])
     nfat = rng.integers(0, 4, n)
     foff = np.concatenate([[0], np.cumsum(nfat)]).astype(np.int64)
-    fpt, feta = flat(nfat, pt_vals), flat(nfat, eta_vals) * rng.choice(np.array([-1, 1], F32), int(nfat.sum()))
+    fpt, feta = (
+        flat(nfat, pt_vals),
+        flat(nfat, eta_vals) * rng.choice(np.array([-1, 1], F32), int(nfat.sum())),
+    )
     fmsd = flat(nfat, _around(thr["msd"]))
-    fsc = np.stack([flat(nfat, np.concatenate([_around(thr["xbb"]), [F32(np.nan), F32(-np.inf)]]))
-                    for _ in range(max(1, len(cm.fatjet_fields)))])
+    fsc = np.stack(
+        [
+            flat(nfat, np.concatenate([_around(thr["xbb"]), [F32(np.nan), F32(-np.inf)]]))
+            for _ in range(max(1, len(cm.fatjet_fields)))
+        ]
+    )
     return Columns(n, off, pt, eta, scores, foff, fpt, feta, fmsd, fsc)
 
 
 def _empty_columns(n: int, cm: CompiledMenu) -> Columns:
     z = np.zeros(0, dtype=F32)
     off = np.zeros(n + 1, dtype=np.int64)
-    return Columns(n, off, z, z, np.zeros((max(1, len(cm.jet_fields)), 0), F32), off, z, z, z,
-                   np.zeros((max(1, len(cm.fatjet_fields)), 0), F32))
+    return Columns(
+        n,
+        off,
+        z,
+        z,
+        np.zeros((max(1, len(cm.jet_fields)), 0), F32),
+        off,
+        z,
+        z,
+        z,
+        np.zeros((max(1, len(cm.fatjet_fields)), 0), F32),
+    )
 
 
 # Leading-N HT (``ht: {leading: N}``) next to the all-jets HT of the same selection, sharing its
@@ -125,7 +144,9 @@ def test_onepass_equals_perpath_on_threshold_edges(menu_name: str) -> None:
     np.testing.assert_array_equal(one, run_perpath(cm, cols))
     np.testing.assert_array_equal(one, run_fused(cm, cols, n_threads=2))
     frac = one.mean(axis=0)  # not vacuous: most triggers both fire and fail
-    assert np.sum((frac > 0) & (frac < 1)) >= len(frac) // 2, dict(zip(cm.trigger_names, frac, strict=True))
+    assert np.sum((frac > 0) & (frac < 1)) >= len(frac) // 2, dict(
+        zip(cm.trigger_names, frac, strict=True)
+    )
 
 
 @pytest.mark.parametrize("menu_name", MENUS)
@@ -144,13 +165,38 @@ def test_onepass_without_any_jets(menu_name: str) -> None:
 
 def test_float32_thresholds_decide_like_float64() -> None:
     rng = np.random.default_rng(0)
-    ts = [*rng.normal(0, 50, 300), 0.0, -0.0, 2.4, 0.06, 1e-46, -1e-46, 3.5e38, -3.5e38, 1e300, math.inf, -math.inf]
+    ts = [
+        *rng.normal(0, 50, 300),
+        0.0,
+        -0.0,
+        2.4,
+        0.06,
+        1e-46,
+        -1e-46,
+        3.5e38,
+        -3.5e38,
+        1e300,
+        math.inf,
+        -math.inf,
+    ]
     for t in ts:
         lo, hi = at_least(t), at_most(t)
         with np.errstate(over="ignore"):  # nextafter(float32 max, inf) = inf
-            xs = np.array([lo, hi, np.nextafter(lo, F32(math.inf)), np.nextafter(lo, F32(-math.inf)),
-                           np.nextafter(hi, F32(math.inf)), np.nextafter(hi, F32(-math.inf)), np.nan, np.inf,
-                           -np.inf, *rng.normal(0, 50, 20)], dtype=F32)
+            xs = np.array(
+                [
+                    lo,
+                    hi,
+                    np.nextafter(lo, F32(math.inf)),
+                    np.nextafter(lo, F32(-math.inf)),
+                    np.nextafter(hi, F32(math.inf)),
+                    np.nextafter(hi, F32(-math.inf)),
+                    np.nan,
+                    np.inf,
+                    -np.inf,
+                    *rng.normal(0, 50, 20),
+                ],
+                dtype=F32,
+            )
         for x in xs:
             assert (float(x) >= t) == (x >= lo) and (float(x) < t) == (x < lo), (t, x)
             assert (float(x) <= t) == (x <= hi), (t, x)
@@ -165,16 +211,26 @@ def test_leading_ht_edges_cover_more_exactly_and_fewer_selected_jets() -> None:
 
     cm = _menu("leading")
     cols = _adversarial_columns(cm, 20_000, seed=5)
-    off, pt, eta = cols.jet_offsets, cols.jet_pt.astype(np.float64), np.abs(cols.jet_eta.astype(np.float64))
+    off, pt, eta = (
+        cols.jet_offsets,
+        cols.jet_pt.astype(np.float64),
+        np.abs(cols.jet_eta.astype(np.float64)),
+    )
     sel = (pt >= 15.0) & (eta <= 2.1)
-    n_sel = np.add.reduceat(np.append(sel, False).astype(int), off[:-1])[: cols.n_events] * (np.diff(off) > 0)
-    assert np.sum(n_sel > 5) > 100 and np.sum(n_sel == 5) > 100 and np.sum((n_sel > 0) & (n_sel < 5)) > 100
+    n_sel = np.add.reduceat(np.append(sel, False).astype(int), off[:-1])[: cols.n_events] * (
+        np.diff(off) > 0
+    )
+    assert (
+        np.sum(n_sel > 5) > 100
+        and np.sum(n_sel == 5) > 100
+        and np.sum((n_sel > 0) & (n_sel < 5)) > 100
+    )
     # a jet failing |eta| (pt above the cut) ahead of the 5th selected jet
     interleaved = 0
     for e in np.flatnonzero(n_sel >= 5)[:2000]:
-        s = sel[off[e]:off[e + 1]]
+        s = sel[off[e] : off[e + 1]]
         fifth = np.flatnonzero(s)[4]
-        interleaved += bool(np.any(~s[:fifth] & (pt[off[e]:off[e] + fifth] >= 15.0)))
+        interleaved += bool(np.any(~s[:fifth] & (pt[off[e] : off[e] + fifth] >= 15.0)))
     assert interleaved > 100
     one = run_fused(cm, cols)
     names = cm.trigger_names
@@ -185,6 +241,11 @@ def test_leading_ht_edges_cover_more_exactly_and_fewer_selected_jets() -> None:
     import awkward as ak
 
     counts = np.diff(off)
-    jets = ak.zip({"pt": ak.unflatten(cols.jet_pt, counts), "eta": ak.unflatten(cols.jet_eta, counts),
-                   "btag": ak.unflatten(cols.jet_scores[0], counts)})
+    jets = ak.zip(
+        {
+            "pt": ak.unflatten(cols.jet_pt, counts),
+            "eta": ak.unflatten(cols.jet_eta, counts),
+            "btag": ak.unflatten(cols.jet_scores[0], counts),
+        }
+    )
     np.testing.assert_array_equal(one, run_vectorised(cm.menu, jets))

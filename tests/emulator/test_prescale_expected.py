@@ -32,17 +32,24 @@ hlt:
 
 def _sample(d, w, name: str = "s") -> SampleEvents:
     n = len(w)
-    return SampleEvents(name=name, process="qcd", decisions=d, weight=np.asarray(w, np.float64),
-                        lumi_pb=np.ones(n), mhh=np.full(n, 400.0), lead_pt=np.full(n, 50.0),
-                        ht=np.full(n, 100.0), n_jets=np.ones(n, np.int64))
+    return SampleEvents(
+        name=name,
+        process="qcd",
+        decisions=d,
+        weight=np.asarray(w, np.float64),
+        lumi_pb=np.ones(n),
+        mhh=np.full(n, 400.0),
+        lead_pt=np.full(n, 50.0),
+        ht=np.full(n, 100.0),
+        n_jets=np.ones(n, np.int64),
+    )
 
 
 def _hand_decisions():
     # columns: A B Z | H D U (HLT raw = raw seed AND filters; U unseeded: filters only)
-    raw = np.array([[1, 1, 1, 1, 1, 1],
-                    [1, 0, 0, 1, 0, 1],
-                    [0, 1, 1, 0, 1, 0],
-                    [0, 0, 0, 0, 0, 1]], bool)
+    raw = np.array(
+        [[1, 1, 1, 1, 1, 1], [1, 0, 0, 1, 0, 1], [0, 1, 1, 0, 1, 0], [0, 0, 0, 0, 0, 1]], bool
+    )
     return apply_stages(compile_menu(HAND_MENU), raw)
 
 
@@ -59,7 +66,9 @@ def test_probabilities_by_hand() -> None:
 
 def test_rates_pure_shared_overlap_by_hand() -> None:
     w = [1.0, 10.0, 100.0, 1000.0]
-    res = build_result("hand", [], [_sample(_hand_decisions(), w)], inst_lumi=1e36, prescale_mode="expected")
+    res = build_result(
+        "hand", [], [_sample(_hand_decisions(), w)], inst_lumi=1e36, prescale_mode="expected"
+    )
     r = res.rates  # 1 Hz per unit weight (lumi_pb 1, L 1e36)
     assert res.prescale_mode == "expected"
     assert r["H"].rate_hz == pytest.approx(5 / 24 + 10 / 6)
@@ -77,7 +86,9 @@ def test_rates_pure_shared_overlap_by_hand() -> None:
     assert r["H"].shared_hz == pytest.approx(5 / 24 * 143 / 192 + 10 * (1 / 6) * 7 / 8)
     assert sum(r[k].shared_hz for k in "HDU") == pytest.approx(r["OR"].rate_hz)
     h = 5 / 24 + 10 / 6
-    assert res.overlap[0].tolist() == pytest.approx([1.0, (5 / 24 / 4) / h, (25 / 384 + 10 / 24) / h])
+    assert res.overlap[0].tolist() == pytest.approx(
+        [1.0, (5 / 24 / 4) / h, (25 / 384 + 10 / 24) / h]
+    )
     assert res.sample_rates["s"]["H"].rate_hz == pytest.approx(h)
 
 
@@ -105,7 +116,11 @@ def test_signal_efficiency_expected_by_hand() -> None:
     c = res.signals[0].curves["ht"]["H"]
     assert np.nansum(c.sum_w_passed) == pytest.approx(5 / 24 + 1 / 6)
     w = np.array([1.0, 2.0, 3.0, 4.0])
-    e = build_result("hand", [_sample(d, w)], [], prescale_mode="expected").signals[0].efficiency["U"]
+    e = (
+        build_result("hand", [_sample(d, w)], [], prescale_mode="expected")
+        .signals[0]
+        .efficiency["U"]
+    )
     assert e.value == pytest.approx((5 / 16 + 2 / 4) / 10) and e.n_eff == pytest.approx(100 / 30)
 
 
@@ -134,7 +149,9 @@ def test_prescales_one_give_identical_results(uniform_signal: bool) -> None:
     counter = result_dict(build_result("unit", samples[:1], samples[1:]))
     expected = result_dict(build_result("unit", samples[:1], samples[1:], prescale_mode="expected"))
     assert (counter.pop("prescale_mode"), expected.pop("prescale_mode")) == ("counter", "expected")
-    assert counter["rates_hz"]["A"]["rate"] > 0 and any(counter["rates_hz"][k]["pure"] for k in "ABCU")
+    assert counter["rates_hz"]["A"]["rate"] > 0 and any(
+        counter["rates_hz"][k]["pure"] for k in "ABCU"
+    )
     assert expected == counter  # exactly: every float bit for bit
 
 
@@ -168,7 +185,10 @@ def test_counter_converges_to_expected(unseeded: bool) -> None:
     hlt_raw = filters & np.column_stack([l1_raw, np.ones(n, bool)])
     d = apply_stages(cm, np.column_stack([l1_raw, hlt_raw[:, :k]]))
     s = _sample(d, np.full(n, 2.0))
-    res = {m: build_result("conv", [], [s], inst_lumi=1e36, prescale_mode=m) for m in ("counter", "expected")}
+    res = {
+        m: build_result("conv", [], [s], inst_lumi=1e36, prescale_mode=m)
+        for m in ("counter", "expected")
+    }
     p = path_probabilities(d)
     keys = ("H", "D", "E", "L1_A", "L1_B", "L1_C", "L1 OR", *(("U",) if unseeded else ("OR",)))
     for key in keys:
@@ -181,7 +201,10 @@ def test_counter_converges_to_expected(unseeded: bool) -> None:
         return
     for key in ("H", "D", "E"):  # no L1 seed shared: the independence of the prescalers is exact
         for what in ("pure_hz", "shared_hz"):
-            got, want = getattr(res["counter"].rates[key], what), getattr(res["expected"].rates[key], what)
+            got, want = (
+                getattr(res["counter"].rates[key], what),
+                getattr(res["expected"].rates[key], what),
+            )
             assert abs(got - want) <= 0.03 * want, (key, what, got, want)
     np.testing.assert_allclose(res["counter"].overlap, res["expected"].overlap, atol=0.01)
 
@@ -189,20 +212,37 @@ def test_counter_converges_to_expected(unseeded: bool) -> None:
 def test_cli_prescale_mode(tmp_path, capsys) -> None:
     import json
 
-    from trigkit.cli import main
+    from trigkit.cli.app import main
     from trigkit.events.parquet_io import write_parquet
 
     menu = tmp_path / "m.yaml"
     menu.write_text(CONV_MENU.replace("min: 1}", "min: 100}") + UNSEEDED)
     files = {}
-    for name, batch in (("hh4b", synthetic_batch(400, 21, signal=True)), ("qcd", synthetic_batch(600, 22))):
+    for name, batch in (
+        ("hh4b", synthetic_batch(400, 21, signal=True)),
+        ("qcd", synthetic_batch(600, 22)),
+    ):
         files[name] = tmp_path / f"{name}.parquet"
         write_parquet([batch], files[name])
     data = {}
     for mode in ("counter", "expected"):
         out = tmp_path / mode
-        rc = main(["emulate", "--menu", str(menu), "--signal", str(files["hh4b"]), "--background",
-                   str(files["qcd"]), "--out", str(out), "--no-plots", "--prescale-mode", mode])
+        rc = main(
+            [
+                "emulate",
+                "--menu",
+                str(menu),
+                "--signal",
+                str(files["hh4b"]),
+                "--background",
+                str(files["qcd"]),
+                "--out",
+                str(out),
+                "--no-plots",
+                "--prescale-mode",
+                mode,
+            ]
+        )
         assert rc == 0
         data[mode] = json.loads((out / "result.json").read_text())
         assert data[mode]["prescale_mode"] == mode
@@ -210,6 +250,17 @@ def test_cli_prescale_mode(tmp_path, capsys) -> None:
     assert data["counter"]["rates_hz"]["L1_C"] == data["expected"]["rates_hz"]["L1_C"]  # prescale 1
     assert data["counter"]["rates_hz"]["H"] != data["expected"]["rates_hz"]["H"]
     capsys.readouterr()
-    rc = main(["emulate", "--menu", str(menu), "--signal", str(files["hh4b"]), "--out", str(tmp_path / "x"),
-               "--prescale-mode", "random"])
+    rc = main(
+        [
+            "emulate",
+            "--menu",
+            str(menu),
+            "--signal",
+            str(files["hh4b"]),
+            "--out",
+            str(tmp_path / "x"),
+            "--prescale-mode",
+            "random",
+        ]
+    )
     assert rc != 0 and "--prescale-mode must be one of counter, expected" in capsys.readouterr().err

@@ -47,8 +47,15 @@ def test_projected_read_equals_full_read_for_the_fields_read(qcd) -> None:
             a, b = _get(getattr(part, coll), rest), _get(getattr(full, coll), rest)
             assert a.type == b.type and ak.array_equal(a, b), c
         np.testing.assert_array_equal(part.weight, full.weight)
-        assert ak.array_equal(part.truth, full.truth, equal_nan=True) and part.truth.type == full.truth.type
-        assert (part.process, part.lumi_pb, part.source) == (full.process, full.lumi_pb, full.source)
+        assert (
+            ak.array_equal(part.truth, full.truth, equal_nan=True)
+            and part.truth.type == full.truth.type
+        )
+        assert (part.process, part.lumi_pb, part.source) == (
+            full.process,
+            full.lumi_pb,
+            full.source,
+        )
     assert next(iter_parquet(qcd, columns=["jets.pt"])).fatjets is None
 
 
@@ -74,8 +81,12 @@ def test_needed_fields_prefers_a_score_in_the_file_and_reads_all_for_taggers(tmp
     assert "jets.btag" in fields and "fatjets.xbb" in fields
     assert not any(".tracks." in f or ".constituents." in f or f == "fatjets.tau21" for f in fields)
     assert needed_fields(menu, leaf_fields(path), [RunnerScores(runner=None, inputs=dict)]) is None
-    assert "jets.btag" in needed_fields(menu, ["jets.pt"], [CachedScores("btag", from_field="btag")])
-    assert needed_fields(menu, ["jets.pt", "jets.eta"]) is None  # no score, no tracks: the full read reports it
+    assert "jets.btag" in needed_fields(
+        menu, ["jets.pt"], [CachedScores("btag", from_field="btag")]
+    )
+    assert (
+        needed_fields(menu, ["jets.pt", "jets.eta"]) is None
+    )  # no score, no tracks: the full read reports it
 
 
 def test_second_highest_matches_the_sorted_reference() -> None:
@@ -85,8 +96,13 @@ def test_second_highest_matches_the_sorted_reference() -> None:
     vals[:3] = -np.inf
     d0 = ak.unflatten(ak.unflatten(vals, counts), [100] * 4)
     jets = ak.zip({"tracks": ak.zip({"d0_sig": d0})}, depth_limit=2)
-    np.testing.assert_array_equal(_second_highest(jets.tracks.d0_sig), _second_highest_sorted(jets.tracks.d0_sig))
+    np.testing.assert_array_equal(
+        _second_highest(jets.tracks.d0_sig), _second_highest_sorted(jets.tracks.d0_sig)
+    )
     assert baseline_btag(jets).dtype == np.float32 and baseline_l1_score(jets).dtype == np.float32
-    with_nan = ak.zip({"tracks": ak.zip({"d0_sig": ak.Array([[[np.float32(np.nan), np.float32(1.0)]]])})}, depth_limit=2)
+    with_nan = ak.zip(
+        {"tracks": ak.zip({"d0_sig": ak.Array([[[np.float32(np.nan), np.float32(1.0)]]])})},
+        depth_limit=2,
+    )
     assert _second_highest(with_nan.tracks.d0_sig) is None  # NaN: the awkward sort decides
     assert baseline_btag(with_nan).shape == (1,)

@@ -25,17 +25,35 @@ CL = 0.683
 A2 = (1 - CL) / 2
 
 
-def _sample(name: str, hlt: np.ndarray, weight, *, mhh=None, lead_pt=None, ht=None, lumi_pb: float = 1.0,
-            process: str = "hh4b") -> SampleEvents:
+def _sample(
+    name: str,
+    hlt: np.ndarray,
+    weight,
+    *,
+    mhh=None,
+    lead_pt=None,
+    ht=None,
+    lumi_pb: float = 1.0,
+    process: str = "hh4b",
+) -> SampleEvents:
     hlt = np.asarray(hlt, bool)
     n = len(hlt)
     l1 = np.ones((n, 1), bool)
-    d = Decisions(("L1",), tuple("ABC"[: hlt.shape[1]]), l1, l1, hlt, l1.any(axis=1), hlt.any(axis=1))
+    d = Decisions(
+        ("L1",), tuple("ABC"[: hlt.shape[1]]), l1, l1, hlt, l1.any(axis=1), hlt.any(axis=1)
+    )
     x = np.linspace(300, 900, n)
-    return SampleEvents(name, process, d, np.asarray(weight, np.float64), np.full(n, lumi_pb),
-                        x if mhh is None else np.asarray(mhh, float),
-                        x / 3 if lead_pt is None else np.asarray(lead_pt, float),
-                        x if ht is None else np.asarray(ht, float), np.zeros(n, np.int32))
+    return SampleEvents(
+        name,
+        process,
+        d,
+        np.asarray(weight, np.float64),
+        np.full(n, lumi_pb),
+        x if mhh is None else np.asarray(mhh, float),
+        x / 3 if lead_pt is None else np.asarray(lead_pt, float),
+        x if ht is None else np.asarray(ht, float),
+        np.zeros(n, np.int32),
+    )
 
 
 def _cp_hand(k: float, n: float) -> tuple[float, float]:
@@ -46,6 +64,7 @@ def _cp_hand(k: float, n: float) -> tuple[float, float]:
 
 # ---------------------------------------------------------------- 1. weighted efficiencies
 
+
 def test_uniform_weights_give_exactly_the_counting_numbers() -> None:
     rng = np.random.default_rng(1)
     mask = rng.random(200) < 0.3
@@ -54,7 +73,13 @@ def test_uniform_weights_give_exactly_the_counting_numbers() -> None:
     for w in (None, np.full(n, 2.5), np.full(n, 1e-3)):
         e = Efficiency.of(mask, CL, w)
         assert (e.passed, e.total, e.value, e.low, e.high, e.weighted) == (
-            plain.passed, plain.total, plain.value, plain.low, plain.high, False)
+            plain.passed,
+            plain.total,
+            plain.value,
+            plain.low,
+            plain.high,
+            False,
+        )
     assert plain.value == k / n
     assert (plain.low, plain.high) == pytest.approx(_cp_hand(k, n), rel=1e-12)
     # curve: identical to the former np.histogram counting for in-range x
@@ -115,7 +140,9 @@ def test_weighted_efficiency_and_curves_vs_numpy() -> None:
         sw2, _ = np.histogram(xc, bins=c.edges, weights=w**2)
         np.testing.assert_allclose(c.value, swp / sw, rtol=1e-12)
         np.testing.assert_allclose(c.n_eff, sw**2 / sw2, rtol=1e-12)
-        lo_hi = np.array([_cp_hand(v * ne, ne) for v, ne in zip(swp / sw, sw**2 / sw2, strict=True)])
+        lo_hi = np.array(
+            [_cp_hand(v * ne, ne) for v, ne in zip(swp / sw, sw**2 / sw2, strict=True)]
+        )
         np.testing.assert_allclose(c.low, lo_hi[:, 0], rtol=1e-9, atol=1e-14)
         np.testing.assert_allclose(c.high, lo_hi[:, 1], rtol=1e-9)
     t = efficiency_table(res)
@@ -128,7 +155,9 @@ def test_weighted_efficiency_and_curves_vs_numpy() -> None:
 
 def test_negative_weights_documented_behaviour() -> None:
     # sum w > 0: plain ratio, k_eff clipped into [0, n_eff]
-    v, lo, hi, n_eff = weighted_efficiency(4.0, 5.0, 30.0, CL)  # a ratio above 1 (negative failing weights)
+    v, lo, hi, n_eff = weighted_efficiency(
+        4.0, 5.0, 30.0, CL
+    )  # a ratio above 1 (negative failing weights)
     assert v == pytest.approx(1.25) and n_eff == pytest.approx(16 / 30)
     assert hi == 1.0 and lo == pytest.approx(beta.ppf(A2, 16 / 30, 1.0), rel=1e-12)
     e = Efficiency.of(np.array([True, True, False]), CL, np.array([2.0, -1.0, 3.0]))
@@ -139,6 +168,7 @@ def test_negative_weights_documented_behaviour() -> None:
 
 
 # ---------------------------------------------------------------- 2. upper limit where nothing passes
+
 
 def test_rate_upper_limit_when_no_event_passes() -> None:
     ul95 = 0.5 * chi2.ppf(0.95, 2)  # Poisson upper limit on the mean for 0 observed, 95 % CL
@@ -166,7 +196,9 @@ def test_rate_upper_limit_when_no_event_passes() -> None:
     assert res.sample_rates["tt"]["A"].upper_hz == pytest.approx(ul95 * wt.mean() * hz_t, rel=1e-12)
     assert res.sample_rates["tt"]["OR"].rate_hz == 0.0
     assert np.isnan(res.sample_rates["qcd"]["A"].upper_hz)
-    assert res.sample_rates["qcd"]["C"].upper_hz == pytest.approx(ul95 * wq.mean() * hz_q, rel=1e-12)
+    assert res.sample_rates["qcd"]["C"].upper_hz == pytest.approx(
+        ul95 * wq.mean() * hz_q, rel=1e-12
+    )
     # table: "< x" instead of "0 +- 0"
     rows = {r[0]: r for r in rate_table(res).rows}
     assert rows["C"][1] == f"< {ul95 * unit:.3g}" and rows["C"][2] == "-"
@@ -180,10 +212,13 @@ def test_rate_upper_limit_when_no_event_passes() -> None:
     assert d["rates_hz"]["C"]["upper_limit"] == pytest.approx(ul95 * unit)
     assert d["rates_hz"]["C"]["upper_limit_cl"] == 0.95
     assert d["rates_hz"]["A"]["upper_limit"] is None
-    assert d["rates_by_sample_hz"]["tt"]["OR"]["upper_limit"] == pytest.approx(ul95 * wt.mean() * hz_t)
+    assert d["rates_by_sample_hz"]["tt"]["OR"]["upper_limit"] == pytest.approx(
+        ul95 * wt.mean() * hz_t
+    )
 
 
 # ---------------------------------------------------------------- 3. under/overflow
+
 
 def test_curve_folds_underflow_and_overflow() -> None:
     edges = np.array([0.0, 10.0, 20.0, 30.0])
@@ -218,7 +253,9 @@ def test_every_event_is_in_the_curves_and_json() -> None:
                 assert c.underflow == np.count_nonzero(x < c.edges[0])
                 if c.weighted:
                     assert c.sum_w.sum() == pytest.approx(w[np.isfinite(x)].sum(), rel=1e-12)
-                    assert c.sum_w_passed.sum() == pytest.approx(w[m & np.isfinite(x)].sum(), rel=1e-12)
+                    assert c.sum_w_passed.sum() == pytest.approx(
+                        w[m & np.isfinite(x)].sum(), rel=1e-12
+                    )
                 j = d["curves"][var][p]
                 assert sum(j["total"]) + j["nonfinite"] == n
                 assert j["overflow_in_last_bin"] == c.overflow

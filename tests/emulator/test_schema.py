@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from trigkit.core.errors import TrigkitError
 from trigkit.emulator.schema import load_menu, parse_menu, shipped_menus
-from trigkit.errors import TrigkitError
 
 GOOD = """\
 name: t
@@ -37,8 +37,12 @@ def test_shipped_menus_load(name: str) -> None:
 def test_run3_menu_has_the_cms_paths() -> None:
     m = load_menu("run3_hh4b")
     assert "L1_HTT280er_QuadJet_70_55_40_35_er2p5" in m.l1
-    for p in ("HLT_PFHT280_QuadPFJet30_PNet2BTagMean0p55", "HLT_PFHT340_QuadPFJet70_50_40_40_PNet2BTagMean0p70",
-              "HLT_QuadPFJet70_50_40_35_PFBTagParticleNet_2BTagSum0p65", "HLT_AK8PFJet250_SoftDropMass40_PNetBB0p06"):
+    for p in (
+        "HLT_PFHT280_QuadPFJet30_PNet2BTagMean0p55",
+        "HLT_PFHT340_QuadPFJet70_50_40_40_PNet2BTagMean0p70",
+        "HLT_QuadPFJet70_50_40_35_PFBTagParticleNet_2BTagSum0p65",
+        "HLT_AK8PFJet250_SoftDropMass40_PNetBB0p06",
+    ):
         assert p in m.hlt
 
 
@@ -54,7 +58,9 @@ def test_typo_names_line_and_allowed_keys() -> None:
 
 def test_nested_typo_names_line_and_cut_keys() -> None:
     bad = GOOD.replace("    ht: {min: 300}", "    ht:\n      min: 300\n      jet_ptt: 20")
-    with pytest.raises(TrigkitError, match=r"line 8: unknown key 'jet_ptt'.*allowed keys: min, jet_pt, jet_abs_eta"):
+    with pytest.raises(
+        TrigkitError, match=r"line 8: unknown key 'jet_ptt'.*allowed keys: min, jet_pt, jet_abs_eta"
+    ):
         parse_menu(bad)
 
 
@@ -68,7 +74,10 @@ def test_bad_value_and_missing_key_lines() -> None:
 
 
 def test_unknown_seed_reference_and_any_of() -> None:
-    with pytest.raises(TrigkitError, match=r"line 12: hlt.HLT_X.seeds: unknown L1 seed 'L1_Z'; defined: L1_A, L1_B, L1_AB"):
+    with pytest.raises(
+        TrigkitError,
+        match=r"line 12: hlt.HLT_X.seeds: unknown L1 seed 'L1_Z'; defined: L1_A, L1_B, L1_AB",
+    ):
         parse_menu(GOOD.replace("seeds: [L1_A]", "seeds: [L1_Z]"))
     with pytest.raises(TrigkitError, match=r"line 8: l1.L1_AB.any_of: 'L1_AB'"):
         parse_menu(GOOD.replace("any_of: [L1_A, L1_B]", "any_of: [L1_A, L1_AB]"))
@@ -132,9 +141,15 @@ def test_ht_leading_is_a_positive_int_reported_with_its_line() -> None:
     m = parse_menu(GOOD.replace("ht: {min: 300}", "ht: {min: 300, leading: 5}"))
     assert m.l1["L1_B"].ht.leading == 5
     assert parse_menu(GOOD).l1["L1_B"].ht.leading is None  # omitted: every selected jet
-    for bad, why in (("0", "greater than or equal to 1"), ("-2", "greater than or equal to 1"),
-                     ("2.5", "valid integer"), ("5.0", "valid integer"), ("'5'", "valid integer"),
-                     ("true", "valid integer"), ("101", "less than or equal to 100")):
+    for bad, why in (
+        ("0", "greater than or equal to 1"),
+        ("-2", "greater than or equal to 1"),
+        ("2.5", "valid integer"),
+        ("5.0", "valid integer"),
+        ("'5'", "valid integer"),
+        ("true", "valid integer"),
+        ("101", "less than or equal to 100"),
+    ):
         menu = GOOD.replace("    ht: {min: 300}", f"    ht:\n      min: 300\n      leading: {bad}")
         with pytest.raises(TrigkitError, match=rf"m.yaml line 8: l1.L1_B.ht.leading: .*{why}"):
             parse_menu(menu, "m.yaml")

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tests.emulator.conftest import make_batch
+from trigkit.core.errors import TrigkitError
 from trigkit.emulator.budget import (
     HLTBudget,
     L1Budget,
@@ -27,7 +28,6 @@ from trigkit.emulator.scores import (
     attach_baseline_scores,
     attach_scores,
 )
-from trigkit.errors import TrigkitError
 
 
 def _batch_with_tracks():
@@ -113,16 +113,27 @@ def test_l1_budget_by_hand() -> None:
 
 def test_hlt_budget_and_gpus_by_hand() -> None:
     # pooled batches of 512 jets (--hlt-batch 512): amortised GPU time, fill time added to the latency
-    h = HLTBudget(jets_per_event=6.0, batch_size=512, batch_latency_ms=4.0, overhead_ms=1.0, budget_ms=2.0,
-                  l1_accept_hz=100e3, max_utilisation=0.8, pooled=True,
-                  event_batch_size=16, event_latency_ms=0.5)
+    h = HLTBudget(
+        jets_per_event=6.0,
+        batch_size=512,
+        batch_latency_ms=4.0,
+        overhead_ms=1.0,
+        budget_ms=2.0,
+        l1_accept_hz=100e3,
+        max_utilisation=0.8,
+        pooled=True,
+        event_batch_size=16,
+        event_latency_ms=0.5,
+    )
     assert h.gpu_ms_per_event == pytest.approx(6 * 4.0 / 512)
     # 100 kHz x 0.046875 ms = 4.6875 GPU-seconds per second -> /0.8 = 5.86 -> 6 GPUs
     assert h.gpus_needed == 6
     # 512 jets / (6 jets x 100 kHz) = 0.8533 ms to fill; + 4 ms batch + 1 ms overhead
     assert h.fill_ms == pytest.approx(512 / 600e3 * 1e3)
     assert h.total_ms == pytest.approx(0.853333 + 4.0 + 1.0, rel=1e-5) and not h.fits
-    assert h.event_calls == 1 and h.event_tagger_ms == pytest.approx(0.5)  # one event per call, for reference
+    assert h.event_calls == 1 and h.event_tagger_ms == pytest.approx(
+        0.5
+    )  # one event per call, for reference
     # default: one event per call at batch 16 (6 jets fit): latency 0.5 ms, GPU time 0.5 ms per event
     e = HLTBudget(6.0, 16, 0.5, overhead_ms=1.0, budget_ms=2.0)
     assert e.fill_ms == 0.0 and e.total_ms == pytest.approx(1.5) and e.fits
@@ -130,7 +141,11 @@ def test_hlt_budget_and_gpus_by_hand() -> None:
     assert e.gpus_needed == 63  # 100 kHz x 0.5 ms = 50 busy GPUs / 0.8 = 62.5
     # an event with more jets than the batch needs ceil(jets / batch) calls; --hlt-tagger-calls multiplies
     m = HLTBudget(6.0, 4, 0.5, tagger_calls=3)
-    assert m.event_calls == 6 and m.total_ms == pytest.approx(3.0) and m.gpu_ms_per_event == pytest.approx(3.0)
+    assert (
+        m.event_calls == 6
+        and m.total_ms == pytest.approx(3.0)
+        and m.gpu_ms_per_event == pytest.approx(3.0)
+    )
 
 
 def test_l1_rate_check_by_hand() -> None:
@@ -143,11 +158,29 @@ def test_event_batch_and_jets_quantile() -> None:
     from types import SimpleNamespace
 
     lat = {1: 0, 16: 0, 256: 0}
-    assert [event_batch(lat, j) for j in (0.0, 1.0, 1.2, 16.0, 16.01, 300.0)] == [1, 1, 16, 16, 256, 256]
-    s = SimpleNamespace(decisions=SimpleNamespace(l1_accept=np.array([True, True, True, False])),
-                        weight=np.array([1.0, 1.0, 2.0, 50.0]), lumi_pb=np.ones(4), n_jets=np.array([2, 9, 4, 40]))
+    assert [event_batch(lat, j) for j in (0.0, 1.0, 1.2, 16.0, 16.01, 300.0)] == [
+        1,
+        1,
+        16,
+        16,
+        256,
+        256,
+    ]
+    s = SimpleNamespace(
+        decisions=SimpleNamespace(l1_accept=np.array([True, True, True, False])),
+        weight=np.array([1.0, 1.0, 2.0, 50.0]),
+        lumi_pb=np.ones(4),
+        n_jets=np.array([2, 9, 4, 40]),
+    )
     # accepted: 2 jets (w 1), 4 jets (w 2), 9 jets (w 1): cumulative 0.25, 0.75, 1.0
-    assert [hlt_jets_quantile([s], q) for q in (0.2, 0.25, 0.5, 0.75, 0.9, 1.0)] == [2, 2, 4, 4, 9, 9]
+    assert [hlt_jets_quantile([s], q) for q in (0.2, 0.25, 0.5, 0.75, 0.9, 1.0)] == [
+        2,
+        2,
+        4,
+        4,
+        9,
+        9,
+    ]
 
 
 def test_latency_from_bench_json(tmp_path) -> None:
@@ -167,18 +200,37 @@ def test_latency_from_bench_json(tmp_path) -> None:
     assert latency_from_bench(p, 64)[:2] == (64, 1.5)
     # the `trigkit bench gpu` layout: points with contender / batch / p50_us
     g = tmp_path / "bench_gpu.json"
-    g.write_text(json.dumps({"benchmark": "gpu", "points": [
-        {"contender": "torch-graph-fp16", "batch": 256, "p50_us": 75.4, "mean_us": 80.0},
-        {"contender": "onnxruntime-cpu-fp32", "batch": 256, "p50_us": 1050.0},
-        {"contender": "torch-graph-fp16", "batch": 4096, "p50_us": 147.1},
-    ], "transfers": [{"batch": 256, "h2d_p50_us": 40.0}]}))
+    g.write_text(
+        json.dumps(
+            {
+                "benchmark": "gpu",
+                "points": [
+                    {
+                        "contender": "torch-graph-fp16",
+                        "batch": 256,
+                        "p50_us": 75.4,
+                        "mean_us": 80.0,
+                    },
+                    {"contender": "onnxruntime-cpu-fp32", "batch": 256, "p50_us": 1050.0},
+                    {"contender": "torch-graph-fp16", "batch": 4096, "p50_us": 147.1},
+                ],
+                "transfers": [{"batch": 256, "h2d_p50_us": 40.0}],
+            }
+        )
+    )
     bs, ms, what = latency_from_bench(g, 256)
     assert (bs, ms) == (256, pytest.approx(0.0754)) and "torch-graph-fp16" in what
     assert latency_from_bench(g, 256, backend="onnxruntime-cpu-fp32")[1] == pytest.approx(1.05)
     assert latency_from_bench(g)[:2] == (4096, pytest.approx(0.1471))
     lat = bench_latencies(g)
-    assert list(lat) == [256, 4096] and lat[256][0] == pytest.approx(0.0754) and "torch-graph-fp16" in lat[256][1]
-    assert bench_latencies(g, "onnxruntime-cpu-fp32") == {256: (pytest.approx(1.05), "bench_gpu.json: onnxruntime-cpu-fp32 at batch 256")}
+    assert (
+        list(lat) == [256, 4096]
+        and lat[256][0] == pytest.approx(0.0754)
+        and "torch-graph-fp16" in lat[256][1]
+    )
+    assert bench_latencies(g, "onnxruntime-cpu-fp32") == {
+        256: (pytest.approx(1.05), "bench_gpu.json: onnxruntime-cpu-fp32 at batch 256")
+    }
     with pytest.raises(TrigkitError, match="present: onnxruntime-cpu-fp32, torch-graph-fp16"):
         latency_from_bench(g, backend="tensorrt")
     with pytest.raises(TrigkitError, match="no latency measured at batch size 7"):
@@ -211,7 +263,7 @@ def test_firmware_scores_from_real_emulator_drive_an_l1_tagger_seed() -> None:
     from trigkit.emulator.schema import parse_menu
     from trigkit.emulator.vectorised import run_vectorised
     from trigkit.firmware.emulate import FirmwareEmulator
-    from trigkit.firmware.random_net import random_network
+    from trigkit.fixedpoint.random_net import random_network
 
     def features(ev):
         j = ev.jets
@@ -223,9 +275,13 @@ def test_firmware_scores_from_real_emulator_drive_an_l1_tagger_seed() -> None:
     batch = synthetic_batch(300, 9)
     out = attach_scores(batch, [src])
     expect = FirmwareEmulator(net).predict(features(batch))[:, -1]
-    np.testing.assert_array_equal(ak.to_numpy(ak.flatten(out.jets.l1_score)), expect.astype(np.float32))
+    np.testing.assert_array_equal(
+        ak.to_numpy(ak.flatten(out.jets.l1_score)), expect.astype(np.float32)
+    )
     wp = float(np.quantile(expect, 0.8))
-    menu = parse_menu(f"name: f\nl1:\n  L1_Tag: {{tagger: {{wp: {wp}, n: 1}}}}\nhlt:\n  H: {{seeds: [L1_Tag], ht: {{min: 50}}}}\n")
+    menu = parse_menu(
+        f"name: f\nl1:\n  L1_Tag: {{tagger: {{wp: {wp}, n: 1}}}}\nhlt:\n  H: {{seeds: [L1_Tag], ht: {{min: 50}}}}\n"
+    )
     cm = compile_menu(menu)
     fused = run_fused(cm, columns_from_batch(out, cm))
     np.testing.assert_array_equal(fused, run_vectorised(menu, out.jets, out.fatjets))
@@ -245,17 +301,37 @@ def test_budget_table_by_hand_from_synthetic_bench_and_rates(tmp_path, caplog) -
     from trigkit.report.tables import budget_table
 
     bench = tmp_path / "bench.json"
-    bench.write_text(json.dumps({"points": [
-        {"contender": "a", "batch": 1, "p50_us": 40.0}, {"contender": "b", "batch": 1, "p50_us": 50.0},
-        {"contender": "a", "batch": 16, "p50_us": 60.0}, {"contender": "b", "batch": 16, "p50_us": 55.0},
-        {"contender": "a", "batch": 256, "p50_us": 200.0},
-    ]}))
-    bkg = SimpleNamespace(decisions=SimpleNamespace(l1_accept=np.array([True, True, False])),
-                          weight=np.array([1.0, 3.0, 10.0]), lumi_pb=np.ones(3), n_jets=np.array([3, 5, 40]))
-    sig = SimpleNamespace(decisions=SimpleNamespace(l1_accept=np.array([True])), weight=np.ones(1),
-                          lumi_pb=np.ones(1), n_jets=np.array([100]))
-    res = SimpleNamespace(menu_name="m", signals=[object()], samples=[sig, bkg],
-                          rates={"L1 OR": RateSummary("L1 OR", 250e3, 5e3)})
+    bench.write_text(
+        json.dumps(
+            {
+                "points": [
+                    {"contender": "a", "batch": 1, "p50_us": 40.0},
+                    {"contender": "b", "batch": 1, "p50_us": 50.0},
+                    {"contender": "a", "batch": 16, "p50_us": 60.0},
+                    {"contender": "b", "batch": 16, "p50_us": 55.0},
+                    {"contender": "a", "batch": 256, "p50_us": 200.0},
+                ]
+            }
+        )
+    )
+    bkg = SimpleNamespace(
+        decisions=SimpleNamespace(l1_accept=np.array([True, True, False])),
+        weight=np.array([1.0, 3.0, 10.0]),
+        lumi_pb=np.ones(3),
+        n_jets=np.array([3, 5, 40]),
+    )
+    sig = SimpleNamespace(
+        decisions=SimpleNamespace(l1_accept=np.array([True])),
+        weight=np.ones(1),
+        lumi_pb=np.ones(1),
+        n_jets=np.array([100]),
+    )
+    res = SimpleNamespace(
+        menu_name="m",
+        signals=[object()],
+        samples=[sig, bkg],
+        rates={"L1 OR": RateSummary("L1 OR", 250e3, 5e3)},
+    )
 
     # default: one event per call; mean 4.5 jets -> batch 16, fastest there is b (0.055 ms)
     req = BudgetRequest(bench_json=bench, hlt_budget_ms=1.0)
@@ -269,17 +345,37 @@ def test_budget_table_by_hand_from_synthetic_bench_and_rates(tmp_path, caplog) -
     rows = {r[1]: r[2] for r in budget_table(b).rows}
     assert rows["L1 OR rate vs 100 kHz L1 accept"] == "250 ± 5 kHz (EXCEEDS, x2.5)"
     assert rows["tagged jets per L1-accepted event (mean 4.50)"] == "-> batch 16"
-    assert rows["(a) tagger, one event per call: 1 x runner latency at batch 16 (bench.json: b at batch 16)"] == "0.055 ms"
-    assert rows["(a) latency added to an event (tagger + overhead) vs budget 1 ms"] == "0.055 ms (fits)"
+    assert (
+        rows[
+            "(a) tagger, one event per call: 1 x runner latency at batch 16 (bench.json: b at batch 16)"
+        ]
+        == "0.055 ms"
+    )
+    assert (
+        rows["(a) latency added to an event (tagger + overhead) vs budget 1 ms"]
+        == "0.055 ms (fits)"
+    )
     assert rows["(b) GPU time per event at batch 16 (one event per call)"] == "0.055 ms"
     assert rows["(b) GPUs for 100 kHz L1 accept at batch 16 (<= 80% busy)"] == "7"
     d = budget_json(b)
-    assert d["l1_rate"] == {"l1_or_hz": 250e3, "l1_or_error_hz": 5e3, "l1_accept_hz": 100e3, "ratio": 2.5,
-                            "exceeds": True, "verdict": "exceeds"}
-    assert d["hlt"]["event_batch_size"] == 16 and d["hlt"]["fill_ms"] == 0.0 and d["hlt"]["gpus_needed"] == 7
+    assert d["l1_rate"] == {
+        "l1_or_hz": 250e3,
+        "l1_or_error_hz": 5e3,
+        "l1_accept_hz": 100e3,
+        "ratio": 2.5,
+        "exceeds": True,
+        "verdict": "exceeds",
+    }
+    assert (
+        d["hlt"]["event_batch_size"] == 16
+        and d["hlt"]["fill_ms"] == 0.0
+        and d["hlt"]["gpus_needed"] == 7
+    )
 
     # the 0.75 quantile (5 jets) also fits batch 16; 3 tagger calls per event
-    req = BudgetRequest(bench_json=bench, hlt_jets_quantile=0.75, hlt_tagger_calls=3, l1_accept_hz=400e3)
+    req = BudgetRequest(
+        bench_json=bench, hlt_jets_quantile=0.75, hlt_tagger_calls=3, l1_accept_hz=400e3
+    )
     b = _budget(req, res, _hlt_latency(req))
     assert b.hlt.event_jets == 5 and b.hlt.total_ms == pytest.approx(3 * 0.055)
     assert b.hlt.gpus_needed == 83  # 400 kHz x 0.165 ms = 66 / 0.8 = 82.5
@@ -297,12 +393,23 @@ def test_budget_table_by_hand_from_synthetic_bench_and_rates(tmp_path, caplog) -
     rows = {r[1]: r[2] for r in budget_table(b).rows}
     assert rows["batch fill time: 256 jets / (4.50 jets/event x 100 kHz)"] == "0.5689 ms"
     assert rows["runner latency at pooled batch 256 (bench.json: a at batch 256) x 1"] == "0.2 ms"
-    assert rows["(a) latency added to an event (fill + pooled batch + overhead) vs budget 0.7 ms"] == "0.7789 ms (EXCEEDS)"
-    assert rows["(b) GPU time per event at batch 256 (1 x 0.2 ms x 4.50 jets / 256, amortised)"] == "0.003516 ms"
+    assert (
+        rows["(a) latency added to an event (fill + pooled batch + overhead) vs budget 0.7 ms"]
+        == "0.7789 ms (EXCEEDS)"
+    )
+    assert (
+        rows["(b) GPU time per event at batch 256 (1 x 0.2 ms x 4.50 jets / 256, amortised)"]
+        == "0.003516 ms"
+    )
 
     # explicit latency, no batch: measured at batch 1 only -> ceil(4.5) = 5 calls per event
     req = BudgetRequest(hlt_latency_ms=0.1)
     b = _budget(req, res, _hlt_latency(req))
     assert b.hlt.event_calls == 5 and b.hlt.total_ms == pytest.approx(0.5)
     # no background: no L1 OR row
-    assert _budget(BudgetRequest(), SimpleNamespace(menu_name="m", signals=[], samples=[], rates={}), None) is None
+    assert (
+        _budget(
+            BudgetRequest(), SimpleNamespace(menu_name="m", signals=[], samples=[], rates={}), None
+        )
+        is None
+    )

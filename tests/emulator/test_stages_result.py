@@ -79,15 +79,17 @@ def test_clopper_pearson_matches_beta_quantiles(k: int, n: int) -> None:
     lo, hi = clopper_pearson(k, n, 0.95)
     exp_lo = 0.0 if k == 0 else beta.ppf(0.025, k, n - k + 1)
     exp_hi = 1.0 if k == n else beta.ppf(0.975, k + 1, n - k)
-    assert float(lo) == pytest.approx(exp_lo, abs=1e-12) and float(hi) == pytest.approx(exp_hi, abs=1e-12)
+    assert float(lo) == pytest.approx(exp_lo, abs=1e-12) and float(hi) == pytest.approx(
+        exp_hi, abs=1e-12
+    )
 
 
 def test_clopper_pearson_known_values() -> None:
     # 0 of 10: upper limit 1 - 0.025^(1/10); 10 of 10: lower limit 0.025^(1/10)
     _, hi = clopper_pearson(0, 10, 0.95)
     lo, _ = clopper_pearson(10, 10, 0.95)
-    assert float(hi) == pytest.approx(1 - 0.025 ** 0.1, rel=1e-9)
-    assert float(lo) == pytest.approx(0.025 ** 0.1, rel=1e-9)
+    assert float(hi) == pytest.approx(1 - 0.025**0.1, rel=1e-9)
+    assert float(lo) == pytest.approx(0.025**0.1, rel=1e-9)
     # textbook: 5 of 10 at 95%: [0.187086, 0.812914]
     lo, hi = clopper_pearson(5, 10, 0.95)
     assert (float(lo), float(hi)) == pytest.approx((0.187086, 0.812914), abs=1e-6)

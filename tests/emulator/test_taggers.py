@@ -14,19 +14,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trigkit.cli import main
+from trigkit.cli.app import main
 
 pytest.importorskip("onnxruntime")
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory) -> dict[str, object]:
-    from trigkit.compile.bundle import TensorSpec, new_manifest, write_bundle
-    from trigkit.compile.target_gpu import compile_gpu
+    from trigkit.bundle.manifest import TensorSpec, new_manifest, write_bundle
+    from trigkit.compile.targets.gpu import compile_gpu
     from trigkit.events.generator import generate
     from trigkit.events.parquet_io import write_parquet
     from trigkit.firmware.emulate import FirmwareEmulator
-    from trigkit.firmware.random_net import edge_inputs, random_network
+    from trigkit.fixedpoint.random_net import edge_inputs, random_network
     from trigkit.models.features import KINDS
     from trigkit.models.training import train
 
@@ -45,10 +45,15 @@ def setup(tmp_path_factory) -> dict[str, object]:
     net = net.with_(input_names=spec.feature_names, output_names=spec.class_names)
     x = edge_inputs(net, 64, seed=1)
     for name, pre in (("fpga", l1.preprocessing.to_dict()), ("fpga_nopre", None)):
-        man = new_manifest(target="fpga", backend="emulation", model_name="l1-random", precision="fixed",
-                           inputs=[TensorSpec(name="jets", shape=(-1, net.n_inputs), dtype="float64")],
-                           outputs=[TensorSpec(name="probs", shape=(-1, net.n_outputs), dtype="float64")],
-                           target_info={"network": net.to_json(), "preprocessing": pre})
+        man = new_manifest(
+            target="fpga",
+            backend="emulation",
+            model_name="l1-random",
+            precision="fixed",
+            inputs=[TensorSpec(name="jets", shape=(-1, net.n_inputs), dtype="float64")],
+            outputs=[TensorSpec(name="probs", shape=(-1, net.n_outputs), dtype="float64")],
+            target_info={"network": net.to_json(), "preprocessing": pre},
+        )
         with write_bundle(d / name, man) as w:
             w.save_reference({"jets": x}, {"probs": FirmwareEmulator(net).predict(x)})
     return {"dir": d, "sig": sig, "bkg": bkg, "btag": btag, "l1": l1, "net": net}
@@ -77,7 +82,7 @@ def _copy_without_model(src: Path, dest: Path) -> None:
     """A GPU bundle without the saved model it normally carries (features must come from --btag-model)."""
     import shutil
 
-    from trigkit.compile.bundle import MANIFEST
+    from trigkit.bundle.manifest import MANIFEST
 
     shutil.copytree(src, dest)
     (dest / "model.pt").unlink()
@@ -95,11 +100,19 @@ def references(setup) -> dict[str, np.ndarray]:
     """Per-jet reference scores of the first N_REF signal events: torch b-tag, firmware L1."""
     from trigkit.firmware.emulate import FirmwareEmulator
 
-    batch, btag, l1, emu = setup["sig"][:N_REF], setup["btag"], setup["l1"], FirmwareEmulator(setup["net"])
+    batch, btag, l1, emu = (
+        setup["sig"][:N_REF],
+        setup["btag"],
+        setup["l1"],
+        FirmwareEmulator(setup["net"]),
+    )
     return {
-        "btag": _per_event_reference(batch, lambda b: (btag.features(b).object_index, btag.predict(b)[:, 0])),
+        "btag": _per_event_reference(
+            batch, lambda b: (btag.features(b).object_index, btag.predict(b)[:, 0])
+        ),
         "l1_score": _per_event_reference(
-            batch, lambda b: (l1.features(b).object_index, emu.predict(l1.model_inputs(b)[0])[:, 0])),
+            batch, lambda b: (l1.features(b).object_index, emu.predict(l1.model_inputs(b)[0])[:, 0])
+        ),
     }
 
 
@@ -142,7 +155,7 @@ hlt:
 
 
 def test_emulate_cli_uses_bundles_and_l1_latency(setup, references, tmp_path) -> None:
-    from trigkit.compile.bundle import load_bundle
+    from trigkit.bundle.manifest import load_bundle
     from trigkit.emulator.columns import columns_from_batch
     from trigkit.emulator.compiled import compile_menu
     from trigkit.emulator.pipeline import evaluate_batch
@@ -155,9 +168,24 @@ def test_emulate_cli_uses_bundles_and_l1_latency(setup, references, tmp_path) ->
 
     d = setup["dir"]
     (tmp_path / "menu.yaml").write_text(MENU)
-    rc = main(["emulate", "--menu", str(tmp_path / "menu.yaml"), "--out", str(tmp_path / "res"), "--no-plots",
-               "--btag-bundle", str(d / "gpu"), "--l1-bundle", str(d / "fpga"),
-               "--signal", str(d / "hh4b.parquet"), "--background", str(d / "qcd.parquet")])
+    rc = main(
+        [
+            "emulate",
+            "--menu",
+            str(tmp_path / "menu.yaml"),
+            "--out",
+            str(tmp_path / "res"),
+            "--no-plots",
+            "--btag-bundle",
+            str(d / "gpu"),
+            "--l1-bundle",
+            str(d / "fpga"),
+            "--signal",
+            str(d / "hh4b.parquet"),
+            "--background",
+            str(d / "qcd.parquet"),
+        ]
+    )
     assert rc == 0
     res = json.loads(next((tmp_path / "res").glob("*.json")).read_text())
     est = estimate_network(load_network(load_bundle(d / "fpga")))
@@ -167,8 +195,9 @@ def test_emulate_cli_uses_bundles_and_l1_latency(setup, references, tmp_path) ->
     cm = compile_menu(parse_menu(MENU))
     batch = setup["sig"][:N_REF]
     raw = evaluate_batch(cm, batch, [FpgaBundleScores(d / "fpga"), GpuBundleScores(d / "gpu")]).raw
-    ref_batch = attach_scores(batch, [
-        _Fixed("btag", references["btag"]), _Fixed("l1_score", references["l1_score"])])
+    ref_batch = attach_scores(
+        batch, [_Fixed("btag", references["btag"]), _Fixed("l1_score", references["l1_score"])]
+    )
     ref = run_reference(cm, columns_from_batch(ref_batch, cm))
     np.testing.assert_array_equal(raw, ref)
     frac = raw.mean(axis=0)
@@ -182,10 +211,16 @@ def test_emulate_cli_bad_bundles_one_line(setup, tmp_path, capsys) -> None:
         (["--btag-bundle", str(tmp_path)], "not a trigkit bundle"),
         (["--btag-bundle", str(d / "fpga")], "expected a 'gpu' bundle"),
         (["--l1-bundle", str(d / "fpga_nopre")], "pass --l1-model"),
-        (["--l1-bundle", str(d / "fpga"), "--l1-model", str(d / "hh4b.parquet")], "not a trigkit model file"),
+        (
+            ["--l1-bundle", str(d / "fpga"), "--l1-model", str(d / "hh4b.parquet")],
+            "not a trigkit model file",
+        ),
         (["--btag-model", str(d / "btag.pt")], "--btag-model needs --btag-bundle"),
         (["--btag-bundle", str(d / "gpu_nomodel")], "pass --btag-model"),
-        (["--btag-bundle", str(d / "gpu"), "--btag-model", str(d / "l1.pt")], "do not match the model's"),
+        (
+            ["--btag-bundle", str(d / "gpu"), "--btag-model", str(d / "l1.pt")],
+            "do not match the model's",
+        ),
     ]
     for i, (extra, msg) in enumerate(cases):
         out = tmp_path / f"out{i}"
@@ -199,12 +234,32 @@ def test_models_supply_missing_preprocessing(setup, tmp_path) -> None:
     from trigkit.emulator.taggers import FpgaBundleScores, GpuBundleScores
 
     d, batch = setup["dir"], setup["sig"][:N_REF]
-    np.testing.assert_array_equal(GpuBundleScores(d / "gpu_nomodel", d / "btag.pt").flat_scores(batch),
-                                  GpuBundleScores(d / "gpu").flat_scores(batch))
-    np.testing.assert_array_equal(FpgaBundleScores(d / "fpga_nopre", d / "l1.pt").flat_scores(batch),
-                                  FpgaBundleScores(d / "fpga").flat_scores(batch))
-    rc = main(["emulate", "--menu", "atlas_2b2j", "--out", str(tmp_path / "r"), "--no-plots",
-               "--l1-bundle", str(d / "fpga_nopre"), "--l1-model", str(d / "l1.pt"),
-               "--btag-bundle", str(d / "gpu_nomodel"), "--btag-model", str(d / "btag.pt"),
-               "--signal", str(d / "hh4b.parquet")])
+    np.testing.assert_array_equal(
+        GpuBundleScores(d / "gpu_nomodel", d / "btag.pt").flat_scores(batch),
+        GpuBundleScores(d / "gpu").flat_scores(batch),
+    )
+    np.testing.assert_array_equal(
+        FpgaBundleScores(d / "fpga_nopre", d / "l1.pt").flat_scores(batch),
+        FpgaBundleScores(d / "fpga").flat_scores(batch),
+    )
+    rc = main(
+        [
+            "emulate",
+            "--menu",
+            "atlas_2b2j",
+            "--out",
+            str(tmp_path / "r"),
+            "--no-plots",
+            "--l1-bundle",
+            str(d / "fpga_nopre"),
+            "--l1-model",
+            str(d / "l1.pt"),
+            "--btag-bundle",
+            str(d / "gpu_nomodel"),
+            "--btag-model",
+            str(d / "btag.pt"),
+            "--signal",
+            str(d / "hh4b.parquet"),
+        ]
+    )
     assert rc == 0

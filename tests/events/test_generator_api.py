@@ -9,15 +9,17 @@ import numba
 import numpy as np
 import pytest
 
-from trigkit.cli import main
-from trigkit.errors import TrigkitError
+from trigkit.cli.app import main
+from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
 from trigkit.events.generator import generate, iter_generate
 from trigkit.events.parquet_io import read_parquet
 
 
 def same(a: EventBatch, b: EventBatch) -> bool:
-    return ak.array_equal(a.to_awkward(), b.to_awkward(), equal_nan=True) and np.array_equal(a.weight, b.weight)
+    return ak.array_equal(a.to_awkward(), b.to_awkward(), equal_nan=True) and np.array_equal(
+        a.weight, b.weight
+    )
 
 
 def sha(path) -> str:

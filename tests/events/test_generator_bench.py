@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from trigkit.benchmarks.generator import run_generator_bench
-from trigkit.cli import main
+from trigkit.cli.app import main
 from trigkit.events.generator import iter_generate
 
 
@@ -32,7 +32,10 @@ def test_digest_changes_with_seed():
 
 def test_cli_writes_json(tmp_path):
     out = tmp_path / "r" / "gen.json"
-    assert main(["bench", "generator", "--process", "ttbar", "--events", "300", "--out", str(out)]) == 0
+    assert (
+        main(["bench", "generator", "--process", "ttbar", "--events", "300", "--out", str(out)])
+        == 0
+    )
     record = json.loads(out.read_text())
     assert record["benchmark"] == "generator" and record["identical"] is True
     assert record["process"] == "ttbar" and len(record["contenders"]) >= 1

@@ -39,7 +39,9 @@ def test_higgs_truth_ordering_and_nan_for_backgrounds():
 
 def test_hh4b_has_many_b_jets():
     jets = sample("hh4b").jets
-    nb = ak.to_numpy(ak.sum((jets.hadron_flavour == 5) & (jets.pt > 20) & (abs(jets.eta) < ETA_TRACKER), axis=1))
+    nb = ak.to_numpy(
+        ak.sum((jets.hadron_flavour == 5) & (jets.pt > 20) & (abs(jets.eta) < ETA_TRACKER), axis=1)
+    )
     assert np.mean(nb >= 3) > 0.6
     assert np.mean(nb >= 4) > 0.3
 
@@ -59,7 +61,9 @@ def test_track_resolution_matches_parametrisation():
     jets = sample("ttbar").jets
     jets = jets[abs(jets.eta) < ETA_TRACKER]
     trk = jets.tracks
-    eta = ak.to_numpy(ak.flatten(ak.broadcast_arrays(jets.eta, trk.pt)[0], axis=None)).astype(np.float64)
+    eta = ak.to_numpy(ak.flatten(ak.broadcast_arrays(jets.eta, trk.pt)[0], axis=None)).astype(
+        np.float64
+    )
     pt = ak.to_numpy(ak.flatten(trk.pt, axis=None)).astype(np.float64)
     deta = ak.to_numpy(ak.flatten(trk.deta, axis=None)).astype(np.float64)
     d0 = ak.to_numpy(ak.flatten(trk.d0, axis=None)).astype(np.float64)
@@ -94,7 +98,9 @@ def test_fatjets_boosted_higgs_vs_qcd():
     msd_h = ak.to_numpy(ak.flatten(h.msd))
     assert len(msd_h) > 500
     assert abs(np.median(msd_h) - M_H) < 0.1 * M_H
-    assert np.median(ak.to_numpy(ak.flatten(h.tau21))) < np.median(ak.to_numpy(ak.flatten(qcd.tau21)))
+    assert np.median(ak.to_numpy(ak.flatten(h.tau21))) < np.median(
+        ak.to_numpy(ak.flatten(qcd.tau21))
+    )
     assert ak.all(qcd.label == 0)
     # merged H jets come from boosted Higgs bosons: their pT is large
     assert np.median(ak.to_numpy(ak.flatten(h.pt))) > 250.0

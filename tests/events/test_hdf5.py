@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.events._bad_inputs import BAD_INPUTS
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
 from trigkit.events.hdf5 import read_hdf5, write_hdf5
 from trigkit.events.nanoaod import read_nanoaod

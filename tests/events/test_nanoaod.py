@@ -10,7 +10,7 @@ import pytest
 import uproot
 
 from tests.events._bad_inputs import BAD_INPUTS
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
 from trigkit.events.nanoaod import iter_nanoaod, read_nanoaod
 

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 from trigkit.events.generator import generate, iter_generate
 from trigkit.events.parquet_io import iter_parquet, read_parquet, write_parquet
 
@@ -27,10 +27,14 @@ def test_round_trip_equal_with_metadata(tmp_path, batch):
     assert write_parquet([batch[:400], batch[400:]], path, progress=seen.append) == 900
     assert seen == [400, 500]
     back = read_parquet(path)
-    assert ak.array_equal(back.to_awkward(), batch.to_awkward(), equal_nan=True, check_parameters=True)
+    assert ak.array_equal(
+        back.to_awkward(), batch.to_awkward(), equal_nan=True, check_parameters=True
+    )
     assert back.jets.type == batch.jets.type and back.fatjets.type == batch.fatjets.type
     assert (back.process, back.lumi_pb) == (batch.process, batch.lumi_pb)
-    assert back.source.startswith(str(path)) and batch.source in back.source  # file first, origin kept
+    assert (
+        back.source.startswith(str(path)) and batch.source in back.source
+    )  # file first, origin kept
     np.testing.assert_array_equal(back.weight, batch.weight)
     assert [len(b) for b in iter_parquet(path)] == [400, 500]
     assert pq.ParquetFile(path).num_row_groups == 2

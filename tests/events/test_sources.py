@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.events.test_hdf5 import hand_batch
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
 from trigkit.events.hdf5 import write_hdf5
 from trigkit.events.nanoaod import read_nanoaod

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from trigkit.firmware.fixed import FixedType
-from trigkit.firmware.spec import FirmwareLayer, FirmwareNetwork
+from trigkit.fixedpoint.fixed import FixedType
+from trigkit.fixedpoint.network import FirmwareLayer, FirmwareNetwork
 
 
-def _on_grid(rng: np.random.Generator, shape: tuple[int, ...], t: FixedType, keep: float) -> np.ndarray:
+def _on_grid(
+    rng: np.random.Generator, shape: tuple[int, ...], t: FixedType, keep: float
+) -> np.ndarray:
     codes = rng.integers(t.min_code, t.max_code + 1, size=shape)
     codes = np.where(rng.random(shape) < keep, codes, 0)
     return np.ldexp(codes.astype(np.float64), -t.frac)
@@ -36,20 +38,37 @@ def dense_relu_net(
         acc_frac = prev_t.frac + w_t.frac
         acc_t = FixedType(acc_frac + 12, 12)
         dense_t = FixedType(bits + 6, 6, rounding="AP_RND", overflow="AP_SAT") if last else acc_t
-        layers.append(FirmwareLayer(
-            name=f"fc{i + 1}", kind="dense", n_in=n_in, n_out=n_out, result_t=dense_t,
-            weight=_on_grid(rng, (n_out, n_in), w_t, keep), bias=_on_grid(rng, (n_out,), b_t, 1.0),
-            weight_t=w_t, bias_t=b_t, accum_t=acc_t, reuse_factor=reuse_factor,
-        ))
+        layers.append(
+            FirmwareLayer(
+                name=f"fc{i + 1}",
+                kind="dense",
+                n_in=n_in,
+                n_out=n_out,
+                result_t=dense_t,
+                weight=_on_grid(rng, (n_out, n_in), w_t, keep),
+                bias=_on_grid(rng, (n_out,), b_t, 1.0),
+                weight_t=w_t,
+                bias_t=b_t,
+                accum_t=acc_t,
+                reuse_factor=reuse_factor,
+            )
+        )
         prev_t = dense_t
         if not last:
             layers.append(FirmwareLayer(f"relu{i + 1}", "relu", n_out, n_out, act_t))
             prev_t = act_t
     if softmax:
-        layers.append(FirmwareLayer("softmax", "softmax", sizes[-1], sizes[-1], FixedType(16, 2, signed=False)))
+        layers.append(
+            FirmwareLayer(
+                "softmax", "softmax", sizes[-1], sizes[-1], FixedType(16, 2, signed=False)
+            )
+        )
     return FirmwareNetwork(
-        name="tiny", input_t=in_t, input_names=tuple(f"x{i}" for i in range(sizes[0])),
-        layers=tuple(layers), clock_period_ns=5.0,
+        name="tiny",
+        input_t=in_t,
+        input_names=tuple(f"x{i}" for i in range(sizes[0])),
+        layers=tuple(layers),
+        clock_period_ns=5.0,
     )
 
 

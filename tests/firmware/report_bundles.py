@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from tests.firmware.fpga_nets import dense_relu_net, random_inputs
-from trigkit.compile.bundle import LayerInfo, TensorSpec, new_manifest, write_bundle
+from trigkit.bundle.manifest import LayerInfo, TensorSpec, new_manifest, write_bundle
 from trigkit.firmware.emulate import FirmwareEmulator
-from trigkit.firmware.spec import FirmwareNetwork
+from trigkit.fixedpoint.network import FirmwareNetwork
 
 
 def float_forward(net: FirmwareNetwork, x: np.ndarray) -> np.ndarray:
@@ -26,9 +26,13 @@ def float_forward(net: FirmwareNetwork, x: np.ndarray) -> np.ndarray:
     return h
 
 
-def write_fpga_bundle(dest: Path, net: FirmwareNetwork | None = None, n: int = 400,
-                      extra_files: dict[str, str] | None = None,
-                      float_outputs: bool = True) -> tuple[FirmwareNetwork, dict]:
+def write_fpga_bundle(
+    dest: Path,
+    net: FirmwareNetwork | None = None,
+    n: int = 400,
+    extra_files: dict[str, str] | None = None,
+    float_outputs: bool = True,
+) -> tuple[FirmwareNetwork, dict]:
     net = net or dense_relu_net(sizes=(4, 6, 3), seed=0, softmax=True)
     x = random_inputs(net, n, seed=5)
     fw = FirmwareEmulator(net).predict(x)
@@ -36,12 +40,31 @@ def write_fpga_bundle(dest: Path, net: FirmwareNetwork | None = None, n: int = 4
     rng = np.random.default_rng(2)
     labels = np.where(rng.random(n) < 0.8, np.argmax(fl, axis=1), rng.integers(0, fl.shape[1], n))
     manifest = new_manifest(
-        target="fpga", backend=net.backend, model_name="tiny", precision="ap_fixed",
-        inputs=[TensorSpec(name="x", shape=(-1, net.n_inputs), dtype="float64", features=net.input_names)],
+        target="fpga",
+        backend=net.backend,
+        model_name="tiny",
+        precision="ap_fixed",
+        inputs=[
+            TensorSpec(
+                name="x", shape=(-1, net.n_inputs), dtype="float64", features=net.input_names
+            )
+        ],
         outputs=[TensorSpec(name="y", shape=(-1, net.n_outputs), dtype="float64")],
-        layers=[LayerInfo(name=layer.name, kind=layer.kind, precision=layer.precisions(),
-                          reuse_factor=layer.reuse_factor, sparsity=layer.sparsity) for layer in net.layers],
-        target_info={"part": net.part, "clock_period_ns": net.clock_period_ns, "network": net.to_json()},
+        layers=[
+            LayerInfo(
+                name=layer.name,
+                kind=layer.kind,
+                precision=layer.precisions(),
+                reuse_factor=layer.reuse_factor,
+                sparsity=layer.sparsity,
+            )
+            for layer in net.layers
+        ],
+        target_info={
+            "part": net.part,
+            "clock_period_ns": net.clock_period_ns,
+            "network": net.to_json(),
+        },
     )
     with write_bundle(dest, manifest) as w:
         extra = {"float_y": fl, "labels": labels} if float_outputs else {}
@@ -53,7 +76,10 @@ def write_fpga_bundle(dest: Path, net: FirmwareNetwork | None = None, n: int = 4
 
 def write_gpu_bundle(dest: Path) -> None:
     manifest = new_manifest(
-        target="gpu", backend="onnxruntime", model_name="btag", precision="fp16",
+        target="gpu",
+        backend="onnxruntime",
+        model_name="btag",
+        precision="fp16",
         inputs=[TensorSpec(name="tracks", shape=(-1, 10, 6), dtype="float32")],
         outputs=[TensorSpec(name="score", shape=(-1, 1), dtype="float32")],
         reference_tolerance=2e-3,

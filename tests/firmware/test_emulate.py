@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 
 from tests.firmware.test_fixed import ref_overflow, ref_quantize_float, ref_quantize_value
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 from trigkit.firmware.emulate import FirmwareEmulator, exp_table, inv_table, sigmoid_table
-from trigkit.firmware.fixed import FixedType
-from trigkit.firmware.kernels import reduce_plan
-from trigkit.firmware.random_net import edge_inputs, random_network
-from trigkit.firmware.spec import FirmwareLayer, FirmwareNetwork, SigmoidSpec, SoftmaxSpec
+from trigkit.fixedpoint.fixed import FixedType
+from trigkit.fixedpoint.kernels import reduce_plan
+from trigkit.fixedpoint.network import FirmwareLayer, FirmwareNetwork, SigmoidSpec, SoftmaxSpec
+from trigkit.fixedpoint.random_net import edge_inputs, random_network
 
 
 def _val(code: int, t: FixedType) -> Fraction:
@@ -52,7 +52,10 @@ def ref_softmax(xc: list[int], in_t: FixedType, layer: FirmwareLayer) -> list[in
     total = ref_quantize_value(_val(slots[-1], s.accum_t), s.inv_inp_t)
     raw = total % (1 << s.inv_inp_t.width)
     inv = int(i_tab[raw >> (s.inv_inp_t.width - nb_i)])
-    return [ref_quantize_value(_val(e, s.accum_t) * _val(inv, s.inv_table_t), layer.result_t) for e in exp_res]
+    return [
+        ref_quantize_value(_val(e, s.accum_t) * _val(inv, s.inv_table_t), layer.result_t)
+        for e in exp_res
+    ]
 
 
 def ref_sigmoid(xc: list[int], in_t: FixedType, layer: FirmwareLayer) -> list[int]:
@@ -113,7 +116,9 @@ def test_trace_and_predict_are_consistent():
     trace = emu.trace(x)
     assert list(trace) == [layer.name for layer in net.layers]
     np.testing.assert_array_equal(trace["softmax"], emu.predict(x))
-    logits = np.ldexp(emu.run_codes(emu.quantize_inputs(x), upto=3).astype(float), -net.layers[2].result_t.frac)
+    logits = np.ldexp(
+        emu.run_codes(emu.quantize_inputs(x), upto=3).astype(float), -net.layers[2].result_t.frac
+    )
     np.testing.assert_array_equal(trace["fc2"], logits)
 
 
@@ -122,7 +127,9 @@ def test_json_round_trip_keeps_everything():
     back = FirmwareNetwork.from_json(net.to_json())
     assert back.to_json() == net.to_json()
     x = edge_inputs(net, 50)
-    np.testing.assert_array_equal(FirmwareEmulator(back).predict(x), FirmwareEmulator(net).predict(x))
+    np.testing.assert_array_equal(
+        FirmwareEmulator(back).predict(x), FirmwareEmulator(net).predict(x)
+    )
     assert 0.0 < net.layers[0].sparsity < 1.0
 
 
@@ -150,7 +157,9 @@ def test_bad_inputs_are_reported():
 
 
 def test_sigmoid_equals_reference():
-    net = random_network((5, 6, 3), seed=6, softmax=None, logit_t=FixedType(12, 5, True, "AP_RND", "AP_SAT"))
+    net = random_network(
+        (5, 6, 3), seed=6, softmax=None, logit_t=FixedType(12, 5, True, "AP_RND", "AP_SAT")
+    )
     sig = FirmwareLayer("sig", "sigmoid", 3, 3, FixedType(10, 1, False, "AP_RND", "AP_SAT"),
                         sigmoid=SigmoidSpec(256, FixedType(14, 2)))  # fmt: skip
     net = net.with_(layers=(*net.layers, sig))

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 from trigkit.firmware.estimate import (
     ActivationCost,
     DenseCost,
@@ -17,8 +17,17 @@ from trigkit.firmware.estimate import (
 )
 
 # 3 inputs -> 2 outputs, weights [[1, 0], [0.5, 0], [0, 0.25]]: 3 non-zero, output 0 has fan-in 2.
-TINY = DenseCost("d1", n_in=3, n_out=2, nonzero=3, max_fan_in=2, weight_bits=6, input_bits=6,
-                 accum_bits=12, result_bits=8)
+TINY = DenseCost(
+    "d1",
+    n_in=3,
+    n_out=2,
+    nonzero=3,
+    max_fan_in=2,
+    weight_bits=6,
+    input_bits=6,
+    accum_bits=12,
+    result_bits=8,
+)
 
 
 def test_tiny_dense_hand_count_rf1() -> None:
@@ -54,8 +63,17 @@ def test_wide_operands_go_to_dsp() -> None:
 
 
 def test_pruned_weights_cost_nothing() -> None:
-    dense = DenseCost("d", 16, 64, nonzero=16 * 64, max_fan_in=16, weight_bits=6, input_bits=6,
-                      accum_bits=16, result_bits=6)
+    dense = DenseCost(
+        "d",
+        16,
+        64,
+        nonzero=16 * 64,
+        max_fan_in=16,
+        weight_bits=6,
+        input_bits=6,
+        accum_bits=16,
+        result_bits=6,
+    )
     pruned = DenseCost(**{**dense.__dict__, "nonzero": 16 * 64 // 4, "max_fan_in": 4})
     full, quarter = estimate_dense(dense, 5.0), estimate_dense(pruned, 5.0)
     assert quarter.multiplications * 4 == full.multiplications
@@ -93,14 +111,24 @@ def test_layer_costs_from_firmware_network() -> None:
 
     net = dense_relu_net(sizes=(4, 6, 3), seed=0, keep=0.5, softmax=True, reuse_factor=2)
     costs = layer_costs(net)
-    assert [type(c).__name__ for c in costs] == ["DenseCost", "ActivationCost", "DenseCost", "ActivationCost"]
+    assert [type(c).__name__ for c in costs] == [
+        "DenseCost",
+        "ActivationCost",
+        "DenseCost",
+        "ActivationCost",
+    ]
     fc1 = net.layers[0]
     d = costs[0]
     assert d.nonzero == int((fc1.weight != 0).sum()) and d.reuse_factor == 2
     assert d.max_fan_in == int((fc1.weight != 0).sum(axis=1).max())
-    assert (d.weight_bits, d.input_bits, d.accum_bits) == (fc1.weight_t.width, net.input_t.width, fc1.accum_t.width)
+    assert (d.weight_bits, d.input_bits, d.accum_bits) == (
+        fc1.weight_t.width,
+        net.input_t.width,
+        fc1.accum_t.width,
+    )
     assert costs[3].kind == "softmax" and costs[3].table_size == max(
-        net.layers[3].softmax.table_sizes(net.layers[2].result_t))
+        net.layers[3].softmax.table_sizes(net.layers[2].result_t)
+    )
     est = estimate_network(net)
     assert est.ii == 2 and est.clock_period_ns == net.clock_period_ns
     assert est.latency_cycles == sum(e.latency_cycles for e in est.layers)

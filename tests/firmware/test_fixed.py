@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trigkit.errors import TrigkitError
-from trigkit.firmware import kernels
-from trigkit.firmware.fixed import FixedType, quantize_float, requantize
+from trigkit.core.errors import TrigkitError
+from trigkit.fixedpoint import kernels
+from trigkit.fixedpoint.fixed import FixedType, quantize_float, requantize
 
 ROUND = ("AP_TRN", "AP_RND", "AP_RND_CONV")
 OVER = ("AP_WRAP", "AP_SAT")
@@ -58,7 +58,9 @@ def fixed_types(draw, max_width: int = 40) -> FixedType:
     signed = draw(st.booleans())
     width = draw(st.integers(2 if signed else 1, max_width))
     integer = draw(st.integers(-6, width + 6))
-    return FixedType(width, integer, signed, draw(st.sampled_from(ROUND)), draw(st.sampled_from(OVER)))
+    return FixedType(
+        width, integer, signed, draw(st.sampled_from(ROUND)), draw(st.sampled_from(OVER))
+    )
 
 
 @st.composite
@@ -72,7 +74,11 @@ def type_and_float(draw):
     elif kind == "tie":
         x = (draw(st.integers(-(1 << (t.width + 1)), 1 << (t.width + 1))) + 0.5) * t.lsb
     else:
-        x = draw(st.sampled_from([t.min, t.max, t.max + t.lsb / 2, t.min - t.lsb / 2, 2.0**80, -(2.0**80)]))
+        x = draw(
+            st.sampled_from(
+                [t.min, t.max, t.max + t.lsb / 2, t.min - t.lsb / 2, 2.0**80, -(2.0**80)]
+            )
+        )
         x = x + draw(st.sampled_from([0.0, t.lsb / 4, -t.lsb / 4]))
     return t, x
 
@@ -114,7 +120,12 @@ def test_batch_kernel_equals_scalar_primitive():
 
 @pytest.mark.parametrize(
     "text",
-    ["ap_fixed<16,6>", "ap_ufixed<8,0,AP_RND,AP_SAT>", "ap_fixed<6,-2,AP_RND_CONV>", "ap_fixed<12,4,AP_TRN,AP_SAT>"],
+    [
+        "ap_fixed<16,6>",
+        "ap_ufixed<8,0,AP_RND,AP_SAT>",
+        "ap_fixed<6,-2,AP_RND_CONV>",
+        "ap_fixed<12,4,AP_TRN,AP_SAT>",
+    ],
 )
 def test_hls_string_round_trip(text):
     assert FixedType.parse(text).hls() == text

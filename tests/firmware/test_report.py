@@ -10,8 +10,8 @@ import pytest
 
 from tests.firmware.report_bundles import write_fpga_bundle
 from tests.firmware.test_vendor_reports import CSYNTH_XML
-from trigkit.compile.bundle import load_bundle
-from trigkit.errors import TrigkitError
+from trigkit.bundle.manifest import load_bundle
+from trigkit.core.errors import TrigkitError
 from trigkit.firmware.estimate import estimate_network
 from trigkit.firmware.fpga_report import (
     Accuracy,
@@ -20,7 +20,7 @@ from trigkit.firmware.fpga_report import (
     build_fpga_report,
     compare_outputs,
 )
-from trigkit.firmware.rtl import RtlDesign, RtlReport, RtlSimResult
+from trigkit.firmware.rtl.generate import RtlDesign, RtlReport, RtlSimResult
 
 
 def test_compare_outputs_by_hand() -> None:
@@ -37,8 +37,11 @@ def test_compare_outputs_by_hand() -> None:
 
 
 def test_verdict_uses_most_authoritative_latency() -> None:
-    figs = (LatencyFigure("estimate", 4, 5.0, ii=1), LatencyFigure("rtl: verilator", 10, 5.0, ii=1),
-            LatencyFigure("vendor: HLS csynth.xml", 7, 5.0, ii=1, cycles_max=9))
+    figs = (
+        LatencyFigure("estimate", 4, 5.0, ii=1),
+        LatencyFigure("rtl: verilator", 10, 5.0, ii=1),
+        LatencyFigure("vendor: HLS csynth.xml", 7, 5.0, ii=1, cycles_max=9),
+    )
     rep = FpgaReport("b", "m", "Vitis", "p", 5.0, None, latency=figs, budget_ns=40.0)
     assert rep.best_latency().source.startswith("vendor") and rep.best_latency().ns == 45.0
     assert rep.fits_budget is False and rep.verdict().startswith("EXCEEDS")
@@ -52,13 +55,20 @@ def test_budget_counts_rtl_cycles_at_the_clock_the_estimate_closes() -> None:
 
     rtl6 = (LatencyFigure("rtl: verilator", 6, 5.0, ii=1),)
     miss = TimingFigure("estimate (yosys)", 4.507, 16, 5.0, 0.1, 0.18, 4.1)
-    rep = FpgaReport("b", "m", "Vitis", "p", 5.0, None, latency=rtl6, timing=(miss,), budget_ns=30.0)
+    rep = FpgaReport(
+        "b", "m", "Vitis", "p", 5.0, None, latency=rtl6, timing=(miss,), budget_ns=30.0
+    )
     # 6 cycles x 5 ns = 30 ns, but the path needs 4.507 / 0.9 = 5.008 ns per cycle: 30.05 ns
     assert rep.closing_latency_ns() == pytest.approx(6 * 4.507 / 0.9)
     assert rep.fits_budget is False
-    assert rep.verdict().startswith("EXCEEDS the 30 ns budget: 30 ns, II 1") and "30.05 ns at the clock" in rep.verdict()
+    assert (
+        rep.verdict().startswith("EXCEEDS the 30 ns budget: 30 ns, II 1")
+        and "30.05 ns at the clock" in rep.verdict()
+    )
     meets = TimingFigure("estimate (yosys)", 4.2, 16, 5.0, 0.1, 0.18, 4.1)
-    ok = FpgaReport("b", "m", "Vitis", "p", 5.0, None, latency=rtl6, timing=(meets,), budget_ns=30.0)
+    ok = FpgaReport(
+        "b", "m", "Vitis", "p", 5.0, None, latency=rtl6, timing=(meets,), budget_ns=30.0
+    )
     assert ok.closing_latency_ns() is None and ok.fits_budget is True
 
 
@@ -87,16 +97,37 @@ def test_fpga_bundle_report(tmp_path: Path) -> None:
 
 
 def test_fpga_bundle_with_vendor_and_rtl_numbers(tmp_path: Path) -> None:
-    design = RtlDesign("/x", "t", 4, 3, (1, 4, 5), (1, 6, 6), 2, ("fc1", "relu1", "fc2"), ("softmax",),
-                       5, 6, 100.0, 40, 5.0)
+    design = RtlDesign(
+        "/x",
+        "t",
+        4,
+        3,
+        (1, 4, 5),
+        (1, 6, 6),
+        2,
+        ("fc1", "relu1", "fc2"),
+        ("softmax",),
+        5,
+        6,
+        100.0,
+        40,
+        5.0,
+    )
     rtl_json = json.dumps(RtlReport(design, RtlSimResult(3, 1, 100, 0, 5.0), None).to_json())
-    write_fpga_bundle(tmp_path / "b", extra_files={
-        "hls4ml_prj/myproject_prj/solution1/syn/report/csynth.xml": CSYNTH_XML,
-        "rtl/rtl_report.json": rtl_json,
-    })
+    write_fpga_bundle(
+        tmp_path / "b",
+        extra_files={
+            "hls4ml_prj/myproject_prj/solution1/syn/report/csynth.xml": CSYNTH_XML,
+            "rtl/rtl_report.json": rtl_json,
+        },
+    )
     rep = build_fpga_report(load_bundle(tmp_path / "b"), budget_ns=40.0)
     sources = [fig.source for fig in rep.latency]
-    assert sources[0].startswith("vendor") and sources[1] == "rtl: verilator" and sources[2] == "estimate"
+    assert (
+        sources[0].startswith("vendor")
+        and sources[1] == "rtl: verilator"
+        and sources[2] == "estimate"
+    )
     vendor = rep.latency[0]
     assert (vendor.cycles, vendor.cycles_max, vendor.ii, vendor.ns) == (7, 9, 2, 45.0)
     assert rep.resources[0].lut == 63018 and rep.resources[0].dsp == 38
@@ -116,9 +147,14 @@ def test_missing_float_outputs_are_noted(tmp_path: Path) -> None:
     net, ref = write_fpga_bundle(tmp_path / "b", n=60, float_outputs=False)
     b = load_bundle(tmp_path / "b")
     rep = build_fpga_report(b)
-    assert rep.accuracy.emulator_mismatches == 0 and rep.accuracy.agreement != rep.accuracy.agreement
+    assert (
+        rep.accuracy.emulator_mismatches == 0 and rep.accuracy.agreement != rep.accuracy.agreement
+    )
     assert any("--model" in note for note in rep.notes)
     given = build_fpga_report(b, float_out=ref["float"])  # e.g. computed by --model
-    assert given.accuracy.agreement == pytest.approx(compare_outputs(
-        ref["float"][np.all(np.isfinite(ref["x"]), axis=1)],
-        ref["fw"][np.all(np.isfinite(ref["x"]), axis=1)]).agreement)
+    assert given.accuracy.agreement == pytest.approx(
+        compare_outputs(
+            ref["float"][np.all(np.isfinite(ref["x"]), axis=1)],
+            ref["fw"][np.all(np.isfinite(ref["x"]), axis=1)],
+        ).agreement
+    )

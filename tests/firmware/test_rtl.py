@@ -14,17 +14,19 @@ import numpy as np
 import pytest
 
 from tests.firmware.fpga_nets import dense_relu_net, random_inputs
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
+from trigkit.core.tools import find_tool
 from trigkit.firmware.emulate import FirmwareEmulator
-from trigkit.firmware.fixed import FixedType
-from trigkit.firmware.spec import FirmwareLayer
-from trigkit.firmware.tools import find_tool
+from trigkit.fixedpoint.fixed import FixedType
+from trigkit.fixedpoint.network import FirmwareLayer
 
 pytest.importorskip("da4ml", reason="da4ml (extra 'fpga') not installed")
 
-from trigkit.firmware import rtl  # noqa: E402
+from trigkit.firmware.rtl import generate as rtl
 
-NEEDS_VERILATOR = pytest.mark.skipif(find_tool("verilator") is None, reason="verilator not installed")
+NEEDS_VERILATOR = pytest.mark.skipif(
+    find_tool("verilator") is None, reason="verilator not installed"
+)
 NEEDS_YOSYS = pytest.mark.skipif(find_tool("yosys") is None, reason="yosys not installed")
 
 
@@ -42,7 +44,9 @@ def test_da4ml_trace_is_bit_exact_with_emulator() -> None:
     # and without the softmax: the logits
     n = len(net.layers) - 1
     logits = rtl.trace_network(net, n).predict(x)
-    want = np.ldexp(emu.run_codes(codes, upto=n).astype(np.float64), -net.layers[n - 1].result_t.frac)
+    want = np.ldexp(
+        emu.run_codes(codes, upto=n).astype(np.float64), -net.layers[n - 1].result_t.frac
+    )
     np.testing.assert_array_equal(logits, want)
 
 
@@ -89,9 +93,12 @@ def test_parse_yosys_stat_counts() -> None:
 
 
 def test_rtl_report_json_round_trip() -> None:
-    design = rtl.RtlDesign("/x", "t", 3, 2, (1, 4, 5), (1, 6, 6), 2, ("fc1",), ("softmax",), 5, 6,
-                           100.0, 40, 5.0)
-    rep = rtl.RtlReport(design, rtl.RtlSimResult(3, 1, 10, 0, 5.0), rtl.parse_yosys_stat(YOSYS_STAT, "xcup"))
+    design = rtl.RtlDesign(
+        "/x", "t", 3, 2, (1, 4, 5), (1, 6, 6), 2, ("fc1",), ("softmax",), 5, 6, 100.0, 40, 5.0
+    )
+    rep = rtl.RtlReport(
+        design, rtl.RtlSimResult(3, 1, 10, 0, 5.0), rtl.parse_yosys_stat(YOSYS_STAT, "xcup")
+    )
     again = rtl.RtlReport.from_json(rep.to_json())
     assert again == rep and again.sim.latency_ns == 15.0
     with pytest.raises(TrigkitError):
@@ -152,23 +159,44 @@ def test_yosys_counts(tiny_rtl) -> None:
 
 
 def test_rtl_report_round_trip_with_timing_and_search() -> None:
-    from trigkit.firmware.rtl_cutoff import CutoffTrial
-    from trigkit.firmware.rtl_timing import TimingResult
+    from trigkit.firmware.rtl.cutoff import CutoffTrial
+    from trigkit.firmware.rtl.timing import TimingResult
 
-    design = rtl.RtlDesign("/x", "t", 3, 2, (1, 4, 5), (1, 6, 6), 2, ("fc1",), (), 5, 6, 100.0, 40, 4.0)
-    timing = TimingResult(3.2, 5, 2.0, 1.2, 4, "a_q", "b (FDRE.D)", ("FDRE clk->Q 0.303",), {"b": 3.2}, 7,
-                          0.3, 0.0, 1.0, 0.1)
-    trials = (CutoffTrial(6.0, 1, 5.1, 8, False, 100, 50), CutoffTrial(4.0, 2, 3.2, 5, True, 110, 80))
+    design = rtl.RtlDesign(
+        "/x", "t", 3, 2, (1, 4, 5), (1, 6, 6), 2, ("fc1",), (), 5, 6, 100.0, 40, 4.0
+    )
+    timing = TimingResult(
+        3.2,
+        5,
+        2.0,
+        1.2,
+        4,
+        "a_q",
+        "b (FDRE.D)",
+        ("FDRE clk->Q 0.303",),
+        {"b": 3.2},
+        7,
+        0.3,
+        0.0,
+        1.0,
+        0.1,
+    )
+    trials = (
+        CutoffTrial(6.0, 1, 5.1, 8, False, 100, 50),
+        CutoffTrial(4.0, 2, 3.2, 5, True, 110, 80),
+    )
     rep = rtl.RtlReport(design, rtl.RtlSimResult(3, 1, 10, 0, 5.0), None, timing, trials)
     again = rtl.RtlReport.from_json(json.loads(json.dumps(rep.to_json())))
-    assert again == rep and again.timing.meets(5.0) and trials[0].fmax_mhz == pytest.approx(1000 / 5.1)
+    assert (
+        again == rep and again.timing.meets(5.0) and trials[0].fmax_mhz == pytest.approx(1000 / 5.1)
+    )
     old = rep.to_json()
     del old["timing"], old["cutoff_search"]  # bundles written before the timing estimate
     assert rtl.RtlReport.from_json(old).timing is None
 
 
 def test_cutoff_parsing_and_bisection() -> None:
-    from trigkit.firmware.rtl_cutoff import (
+    from trigkit.firmware.rtl.cutoff import (
         DEFAULT_CUTOFFS,
         CutoffTrial,
         bisect_fewest_stages,
@@ -202,7 +230,7 @@ def test_cutoff_parsing_and_bisection() -> None:
 @pytest.mark.fpga_tools
 @NEEDS_YOSYS
 def test_yosys_netlist_timing(tmp_path: Path) -> None:
-    from trigkit.firmware.rtl_timing import NETLIST_NAME, TimingModel, estimate_timing
+    from trigkit.firmware.rtl.timing import NETLIST_NAME, TimingModel, estimate_timing
 
     # no softmax: its multipliers/tables map to DSP48E2/RAMB18E2, which the techlib does not time
     design = rtl.generate_verilog(dense_relu_net(sizes=(4, 6, 3), seed=0), tmp_path / "prj")
@@ -220,7 +248,7 @@ def test_yosys_netlist_timing(tmp_path: Path) -> None:
 @NEEDS_VERILATOR
 @NEEDS_YOSYS
 def test_flow_chooses_cutoff_by_timing(tmp_path: Path) -> None:
-    from trigkit.firmware.rtl_flow import run_rtl_flow
+    from trigkit.firmware.rtl.flow import run_rtl_flow
 
     net = dense_relu_net(sizes=(4, 6, 3), seed=0)
     rep = run_rtl_flow(net, tmp_path, n_samples=100, cutoffs=(1.0, 2.0, 100.0))
@@ -228,8 +256,13 @@ def test_flow_chooses_cutoff_by_timing(tmp_path: Path) -> None:
     assert rep.design.latency_cutoff in (1.0, 2.0, 100.0)
     assert rep.sim.latency_cycles == rep.design.stages + 1 and rep.sim.mismatches == 0
     chosen = next(t for t in rep.cutoff_search if t.latency_cutoff == rep.design.latency_cutoff)
-    assert chosen.critical_path_ns == rep.timing.critical_path_ns and chosen.stages == rep.design.stages
+    assert (
+        chosen.critical_path_ns == rep.timing.critical_path_ns
+        and chosen.stages == rep.design.stages
+    )
     meeting = [t for t in rep.cutoff_search if t.meets]
     if meeting:  # the fewest stages among those that meet the 5 ns clock
         assert chosen.meets and chosen.stages == min(t.stages for t in meeting)
-    assert json.loads((tmp_path / rtl.RTL_REPORT_NAME).read_text())["timing"]["critical_path_ns"] > 0
+    assert (
+        json.loads((tmp_path / rtl.RTL_REPORT_NAME).read_text())["timing"]["critical_path_ns"] > 0
+    )

@@ -16,12 +16,13 @@ import pytest
 
 from tests.firmware.fpga_nets import _on_grid, random_inputs
 from trigkit.firmware.emulate import FirmwareEmulator
-from trigkit.firmware.fixed import FixedType
-from trigkit.firmware.spec import FirmwareLayer, FirmwareNetwork
+from trigkit.fixedpoint.fixed import FixedType
+from trigkit.fixedpoint.network import FirmwareLayer, FirmwareNetwork
 
 pytest.importorskip("da4ml", reason="da4ml (extra 'fpga') not installed")
 
-from trigkit.firmware import rtl, rtl_dense  # noqa: E402
+from trigkit.firmware.rtl import dense as rtl_dense
+from trigkit.firmware.rtl import generate as rtl
 
 IN_T = FixedType(12, 4, rounding="AP_RND", overflow="AP_SAT")
 W_T = FixedType(6, 2)
@@ -29,20 +30,41 @@ B_T = FixedType(6, 1)
 ACC_T = FixedType(28, 14)
 
 CASES = {  # name: (dense result_t, relu result_t, last dense result_t)
-    "dense rounds, same grid": (FixedType(7, 4, rounding="AP_RND", overflow="AP_SAT"),
-                                FixedType(6, 3, False, "AP_RND", "AP_SAT"), FixedType(12, 6, rounding="AP_RND", overflow="AP_SAT")),
-    "dense rounds, relu finer and tighter": (FixedType(8, 5, rounding="AP_RND", overflow="AP_SAT"),
-                                             FixedType(8, 3, False, "AP_TRN", "AP_SAT"), FixedType(10, 4, rounding="AP_TRN", overflow="AP_SAT")),
-    "dense truncates, dense tighter": (FixedType(6, 2, rounding="AP_TRN", overflow="AP_SAT"),
-                                       FixedType(8, 4, False, "AP_TRN", "AP_SAT"), FixedType(9, 5, rounding="AP_RND", overflow="AP_SAT")),
-    "exact dense, relu rounds (hls4ml default)": (ACC_T, FixedType(6, 3, False, "AP_RND", "AP_SAT"),
-                                                  FixedType(16, 8, rounding="AP_RND", overflow="AP_SAT")),
-    "exact dense, relu truncates, signed relu type": (ACC_T, FixedType(7, 4, True, "AP_TRN", "AP_SAT"),
-                                                      FixedType(8, 3, rounding="AP_RND", overflow="AP_SAT")),
-    "relu wraps (literal casts)": (FixedType(7, 4, rounding="AP_RND", overflow="AP_SAT"),
-                                   FixedType(5, 2, False, "AP_RND", "AP_WRAP"), FixedType(12, 6, overflow="AP_WRAP")),
-    "dense wraps (literal casts)": (FixedType(7, 3, rounding="AP_RND", overflow="AP_WRAP"),
-                                    FixedType(6, 3, False, "AP_RND", "AP_SAT"), ACC_T),
+    "dense rounds, same grid": (
+        FixedType(7, 4, rounding="AP_RND", overflow="AP_SAT"),
+        FixedType(6, 3, False, "AP_RND", "AP_SAT"),
+        FixedType(12, 6, rounding="AP_RND", overflow="AP_SAT"),
+    ),
+    "dense rounds, relu finer and tighter": (
+        FixedType(8, 5, rounding="AP_RND", overflow="AP_SAT"),
+        FixedType(8, 3, False, "AP_TRN", "AP_SAT"),
+        FixedType(10, 4, rounding="AP_TRN", overflow="AP_SAT"),
+    ),
+    "dense truncates, dense tighter": (
+        FixedType(6, 2, rounding="AP_TRN", overflow="AP_SAT"),
+        FixedType(8, 4, False, "AP_TRN", "AP_SAT"),
+        FixedType(9, 5, rounding="AP_RND", overflow="AP_SAT"),
+    ),
+    "exact dense, relu rounds (hls4ml default)": (
+        ACC_T,
+        FixedType(6, 3, False, "AP_RND", "AP_SAT"),
+        FixedType(16, 8, rounding="AP_RND", overflow="AP_SAT"),
+    ),
+    "exact dense, relu truncates, signed relu type": (
+        ACC_T,
+        FixedType(7, 4, True, "AP_TRN", "AP_SAT"),
+        FixedType(8, 3, rounding="AP_RND", overflow="AP_SAT"),
+    ),
+    "relu wraps (literal casts)": (
+        FixedType(7, 4, rounding="AP_RND", overflow="AP_SAT"),
+        FixedType(5, 2, False, "AP_RND", "AP_WRAP"),
+        FixedType(12, 6, overflow="AP_WRAP"),
+    ),
+    "dense wraps (literal casts)": (
+        FixedType(7, 3, rounding="AP_RND", overflow="AP_WRAP"),
+        FixedType(6, 3, False, "AP_RND", "AP_SAT"),
+        ACC_T,
+    ),
 }
 
 
@@ -51,14 +73,31 @@ def _net(dense_t: FixedType, act_t: FixedType, last_t: FixedType, seed: int) -> 
     sizes = (6, 9, 4)
 
     def dense(name: str, n_in: int, n_out: int, result_t: FixedType) -> FirmwareLayer:
-        return FirmwareLayer(name=name, kind="dense", n_in=n_in, n_out=n_out, result_t=result_t,
-                             weight=_on_grid(rng, (n_out, n_in), W_T, 0.7), bias=_on_grid(rng, (n_out,), B_T, 1.0),
-                             weight_t=W_T, bias_t=B_T, accum_t=ACC_T)
+        return FirmwareLayer(
+            name=name,
+            kind="dense",
+            n_in=n_in,
+            n_out=n_out,
+            result_t=result_t,
+            weight=_on_grid(rng, (n_out, n_in), W_T, 0.7),
+            bias=_on_grid(rng, (n_out,), B_T, 1.0),
+            weight_t=W_T,
+            bias_t=B_T,
+            accum_t=ACC_T,
+        )
 
-    layers = (dense("fc1", sizes[0], sizes[1], dense_t), FirmwareLayer("relu1", "relu", sizes[1], sizes[1], act_t),
-              dense("fc2", sizes[1], sizes[2], last_t))
-    return FirmwareNetwork(name="casts", input_t=IN_T, input_names=tuple(f"x{i}" for i in range(sizes[0])),
-                           layers=layers, clock_period_ns=5.0)
+    layers = (
+        dense("fc1", sizes[0], sizes[1], dense_t),
+        FirmwareLayer("relu1", "relu", sizes[1], sizes[1], act_t),
+        dense("fc2", sizes[1], sizes[2], last_t),
+    )
+    return FirmwareNetwork(
+        name="casts",
+        input_t=IN_T,
+        input_names=tuple(f"x{i}" for i in range(sizes[0])),
+        layers=layers,
+        clock_period_ns=5.0,
+    )
 
 
 def _check(net: FirmwareNetwork, n: int = 4000) -> None:
@@ -68,7 +107,9 @@ def _check(net: FirmwareNetwork, n: int = 4000) -> None:
     got = rtl.trace_network(net).predict(x)
     want = np.ldexp(emu.run_codes(codes).astype(np.float64), -net.output_t.frac)
     np.testing.assert_array_equal(got, want)
-    hidden = net.with_(layers=net.layers[:2], output_names=tuple(f"h{i}" for i in range(net.layers[1].n_out)))
+    hidden = net.with_(
+        layers=net.layers[:2], output_names=tuple(f"h{i}" for i in range(net.layers[1].n_out))
+    )
     got = rtl.trace_network(hidden).predict(x)
     want = np.ldexp(emu.run_codes(codes, upto=2).astype(np.float64), -net.layers[1].result_t.frac)
     np.testing.assert_array_equal(got, want)
@@ -83,8 +124,12 @@ def test_shallow_trace_is_bit_exact(case: str, seed: int) -> None:
 def test_large_weights_saturate_every_cap() -> None:
     """Weights at the type's extremes drive most outputs into both saturation bounds."""
     net = _net(*CASES["dense rounds, same grid"], seed=3)
-    big = [dataclasses.replace(layer, weight=np.sign(layer.weight) * W_T.max) if layer.kind == "dense" else layer
-           for layer in net.layers]
+    big = [
+        dataclasses.replace(layer, weight=np.sign(layer.weight) * W_T.max)
+        if layer.kind == "dense"
+        else layer
+        for layer in net.layers
+    ]
     _check(net.with_(layers=tuple(big)))
 
 
@@ -95,7 +140,9 @@ def _const_adds(net: FirmwareNetwork) -> int:
 def test_shallow_path_taken_only_where_the_identities_hold(monkeypatch: pytest.MonkeyPatch) -> None:
     fused = _net(*CASES["dense rounds, same grid"], seed=0)
     literal_adds = _literal(monkeypatch, fused)
-    assert _const_adds(fused) < literal_adds  # one constant add per output, not bias + half-LSB + bounds
+    assert (
+        _const_adds(fused) < literal_adds
+    )  # one constant add per output, not bias + half-LSB + bounds
     wraps = _net(*CASES["relu wraps (literal casts)"], seed=0)
     assert rtl_dense._plan(wraps.layers[0], wraps.layers[1], IN_T) is None
     narrow_acc = dataclasses.replace(fused.layers[0], accum_t=FixedType(12, 4))
@@ -115,7 +162,7 @@ def test_truncating_a_negated_sum_needs_no_negation() -> None:
 
     inp = FixedVariableArrayInput(2, hwconf=HWConfig(1, -1, -1))
     x = inp.quantize(1, 4, 4)  # ap_fixed<9,5>: step 1/16
-    v = (-(x._vars[0]) - x._vars[1] * 2 + 0.3125)
+    v = -(x._vars[0]) - x._vars[1] * 2 + 0.3125
     assert v._factor < 0  # the case being tested
     t = rtl_dense._truncate(v, 1)  # to a grid of 1/2
     comb = comb_trace(inp, FixedVariableArray(np.array([t]), None, hwconf=v.hwconf))

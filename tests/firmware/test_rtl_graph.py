@@ -9,7 +9,7 @@ pytest.importorskip("da4ml", reason="da4ml (extra 'fpga') not installed")
 
 from da4ml.trace import FixedVariableArray, FixedVariableArrayInput, HWConfig, comb_trace  # noqa: E402
 
-from trigkit.firmware.rtl_graph import sink_constant_adds  # noqa: E402
+from trigkit.firmware.rtl.graph import sink_constant_adds  # noqa: E402
 
 
 def _tree(const: float):
@@ -35,14 +35,24 @@ def test_sunk_constant_gives_the_same_values_on_a_shorter_path(const: float) -> 
     sunk = sink_constant_adds(comb)
     codes = np.arange(-32, 32) / 4.0
     rng = np.random.default_rng(0)
-    x = np.concatenate([rng.choice(codes, size=(3000, 5)), np.full((1, 5), codes.min()), np.full((1, 5), codes.max())])
+    x = np.concatenate(
+        [
+            rng.choice(codes, size=(3000, 5)),
+            np.full((1, 5), codes.min()),
+            np.full((1, 5), codes.max()),
+        ]
+    )
     np.testing.assert_array_equal(sunk.predict(x), comb.predict(x))
-    np.testing.assert_array_equal(comb.predict(x).ravel(), (x[:, 0] + 2 * x[:, 1]) - (x[:, 2] + x[:, 3]) + 4 * x[:, 4] + const)
+    np.testing.assert_array_equal(
+        comb.predict(x).ravel(), (x[:, 0] + 2 * x[:, 1]) - (x[:, 2] + x[:, 3]) + 4 * x[:, 4] + const
+    )
     out = comb.out_idxs[0]
     assert comb.ops[out].opcode == 4  # da4ml adds the constant last ...
     assert sunk.ops[out].opcode in (0, 1)  # ... the rewrite puts it on the early branch
     assert _depth(sunk, out) == _depth(comb, out) - 1
-    assert sorted(op.opcode for op in sunk.ops) == sorted(op.opcode for op in comb.ops)  # no op added
+    assert sorted(op.opcode for op in sunk.ops) == sorted(
+        op.opcode for op in comb.ops
+    )  # no op added
 
 
 def test_a_shared_sum_keeps_its_constant_on_top() -> None:
@@ -76,7 +86,9 @@ def test_random_trees_with_constants_keep_their_values(seed: int) -> None:
         return v, vv
 
     outs = [build(4) for _ in range(3)]
-    comb = comb_trace(inp, FixedVariableArray(np.array([o for o, _ in outs]), None, hwconf=xv[0].hwconf))
+    comb = comb_trace(
+        inp, FixedVariableArray(np.array([o for o, _ in outs]), None, hwconf=xv[0].hwconf)
+    )
     want = np.stack([w for _, w in outs], axis=1)
     np.testing.assert_array_equal(comb.predict(x), want)
     np.testing.assert_array_equal(sink_constant_adds(comb).predict(x), want)

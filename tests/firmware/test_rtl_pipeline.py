@@ -1,4 +1,4 @@
-"""Pipeline cuts by carry-chain delay (trigkit.firmware.rtl_pipeline): hand counts on a tiny
+"""Pipeline cuts by carry-chain delay (trigkit.firmware.rtl.pipeline): hand counts on a tiny
 traced graph, and a Verilator bit-exact check of a network cut that way."""
 
 from __future__ import annotations
@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 from tests.firmware.fpga_nets import dense_relu_net, random_inputs
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
+from trigkit.core.tools import find_tool
 from trigkit.firmware.emulate import FirmwareEmulator
-from trigkit.firmware.tools import find_tool
 
 pytest.importorskip("da4ml", reason="da4ml (extra 'fpga') not installed")
 
-from trigkit.firmware import rtl  # noqa: E402
-from trigkit.firmware.rtl_pipeline import (  # noqa: E402
+from trigkit.firmware.rtl import generate as rtl
+from trigkit.firmware.rtl.pipeline import (  # noqa: E402
     annotate,
     cutoff_for_stages,
     delay_pipeline,
@@ -26,7 +26,7 @@ from trigkit.firmware.rtl_pipeline import (  # noqa: E402
     split_pipeline,
     stage_of_ops,
 )
-from trigkit.firmware.rtl_timing import TIMING_PRESETS  # noqa: E402
+from trigkit.firmware.rtl.timing import TIMING_PRESETS  # noqa: E402
 
 # FloPoCo VirtexUltrascalePlus.hpp numbers (ns), as literals
 NET, LUT2, L2C, S_CO, CI_CO, CASCADE, CI_O = 0.180, 0.050, 0.011, 0.115, 0.015, 0.026, 0.116
@@ -91,19 +91,24 @@ def test_carry_cuts_are_bit_exact_in_verilator(tmp_path: Path) -> None:
     exe = rtl.build_simulator(design)
     emu = FirmwareEmulator(net)
     codes = emu.quantize_inputs(random_inputs(net, 300, seed=5))
-    res = rtl.simulate(design, exe, codes, emu.run_codes(codes, upto=len(design.covered)), net.clock_period_ns)
+    res = rtl.simulate(
+        design, exe, codes, emu.run_codes(codes, upto=len(design.covered)), net.clock_period_ns
+    )
     assert res.mismatches == 0 and res.ii == 1 and res.latency_cycles == design.stages + 1
 
 
 def test_auto_cutoffs_of_the_carry_model_are_ns() -> None:
-    from trigkit.firmware.rtl_cutoff import (
+    from trigkit.firmware.rtl.cutoff import (
         DEFAULT_CUTOFFS,
         DEFAULT_CUTOFFS_NS,
         candidates_by_stages,
         parse_cutoffs,
     )
 
-    assert parse_cutoffs("auto", "carry") == DEFAULT_CUTOFFS_NS and parse_cutoffs("auto") == DEFAULT_CUTOFFS
+    assert (
+        parse_cutoffs("auto", "carry") == DEFAULT_CUTOFFS_NS
+        and parse_cutoffs("auto") == DEFAULT_CUTOFFS
+    )
     net = dense_relu_net(sizes=(4, 6, 3), seed=0)
     cands = candidates_by_stages(net, (0.8, 1.5, 100.0), "carry", TIMING_PRESETS["ultrascale+"])
     stages = [s for s, _ in cands]
@@ -117,8 +122,10 @@ def test_rebalancing_scales_each_stage_by_its_netlist_path() -> None:
     assert stage_of_ops(comb, d, 0.6) == [-1, -1, -1, -1, 0, 1, 2]
     # stage 0 came out twice as long as the cutoff, stage 1 as long, stage 2 untimed
     got = rebalanced_delays(comb, d, 0.6, [1.2, 0.6, None])
-    assert got == pytest.approx(d[:4] + [d[4] * 2 ** 0.5, d[5], d[6]])
-    assert rebalanced_delays(comb, d, 0.6, [1.2, 0.3, None], damping=1.0)[4:6] == pytest.approx([2 * d[4], d[5] / 2])
+    assert got == pytest.approx(d[:4] + [d[4] * 2**0.5, d[5], d[6]])
+    assert rebalanced_delays(comb, d, 0.6, [1.2, 0.3, None], damping=1.0)[4:6] == pytest.approx(
+        [2 * d[4], d[5] / 2]
+    )
     with pytest.raises(TrigkitError, match="damping"):
         rebalanced_delays(comb, d, 0.6, [1.0, 1.0, 1.0], damping=0.0)
 
@@ -136,39 +143,55 @@ def test_cutoff_for_stages_is_the_smallest_keeping_the_count() -> None:
 def test_stage_paths_follow_da4ml_register_names() -> None:
     from types import SimpleNamespace
 
-    from trigkit.firmware.rtl_cutoff import stage_paths
+    from trigkit.firmware.rtl.cutoff import stage_paths
 
-    timing = SimpleNamespace(per_register={"stage1.model_inp": 1.5, "stage3.model_inp": 0.7, "model_out": 2.0})
+    timing = SimpleNamespace(
+        per_register={"stage1.model_inp": 1.5, "stage3.model_inp": 0.7, "model_out": 2.0}
+    )
     assert stage_paths(timing, 4) == [1.5, None, 0.7, 2.0]
 
 
 @pytest.mark.fpga_tools
-@pytest.mark.skipif(find_tool("verilator") is None or find_tool("yosys") is None,
-                    reason="verilator and yosys needed")
+@pytest.mark.skipif(
+    find_tool("verilator") is None or find_tool("yosys") is None,
+    reason="verilator and yosys needed",
+)
 def test_rebalanced_flow_keeps_the_best_design_and_stays_bit_exact(tmp_path: Path) -> None:
-    from trigkit.firmware.rtl_flow import run_rtl_flow
+    from trigkit.firmware.rtl.flow import run_rtl_flow
 
-    net = dense_relu_net(sizes=(4, 6, 3), seed=0).with_(clock_period_ns=0.5)  # never met: every step runs
+    net = dense_relu_net(sizes=(4, 6, 3), seed=0).with_(
+        clock_period_ns=0.5
+    )  # never met: every step runs
     with pytest.raises(TrigkitError, match="carry"):
         run_rtl_flow(net, tmp_path / "da4ml", n_samples=50, rebalance=1)
-    rep = run_rtl_flow(net, tmp_path / "carry", n_samples=200, latency_cutoff=0.8, delay_model="carry", rebalance=2)
+    rep = run_rtl_flow(
+        net, tmp_path / "carry", n_samples=200, latency_cutoff=0.8, delay_model="carry", rebalance=2
+    )
     trials = rep.cutoff_search
     assert [t.rebalance_step for t in trials] == [0, 1, 2]
     assert all(t.stages <= trials[0].stages and t.critical_path_ns for t in trials)
     best = min(trials, key=lambda t: t.critical_path_ns)
     assert rep.timing.critical_path_ns == pytest.approx(best.critical_path_ns)
     assert rep.design.rebalance_step == best.rebalance_step and rep.design.stages == best.stages
-    assert rep.sim.mismatches == 0 and rep.sim.ii == 1 and rep.sim.latency_cycles == rep.design.stages + 1
+    assert (
+        rep.sim.mismatches == 0
+        and rep.sim.ii == 1
+        and rep.sim.latency_cycles == rep.design.stages + 1
+    )
 
 
 @pytest.mark.fpga_tools
-@pytest.mark.skipif(find_tool("verilator") is None or find_tool("yosys") is None,
-                    reason="verilator and yosys needed")
+@pytest.mark.skipif(
+    find_tool("verilator") is None or find_tool("yosys") is None,
+    reason="verilator and yosys needed",
+)
 def test_cutoff_search_rebalances_candidates_that_miss(tmp_path: Path) -> None:
-    from trigkit.firmware.rtl_flow import run_rtl_flow
+    from trigkit.firmware.rtl.flow import run_rtl_flow
 
     net = dense_relu_net(sizes=(4, 6, 3), seed=0).with_(clock_period_ns=0.5)
-    rep = run_rtl_flow(net, tmp_path, n_samples=100, cutoffs=(0.8, 100.0), delay_model="carry", rebalance=1)
+    rep = run_rtl_flow(
+        net, tmp_path, n_samples=100, cutoffs=(0.8, 100.0), delay_model="carry", rebalance=1
+    )
     steps = {(t.stages, t.rebalance_step) for t in rep.cutoff_search}
     assert any(step == 1 for _, step in steps) and any(step == 0 for _, step in steps)
     timed = [t for t in rep.cutoff_search if t.critical_path_ns is not None]
@@ -177,10 +200,12 @@ def test_cutoff_search_rebalances_candidates_that_miss(tmp_path: Path) -> None:
 
 
 @pytest.mark.fpga_tools
-@pytest.mark.skipif(find_tool("verilator") is None or find_tool("yosys") is None,
-                    reason="verilator and yosys needed")
+@pytest.mark.skipif(
+    find_tool("verilator") is None or find_tool("yosys") is None,
+    reason="verilator and yosys needed",
+)
 def test_rebalancing_goes_on_until_the_slack_asked_for(tmp_path: Path) -> None:
-    from trigkit.firmware.rtl_flow import run_rtl_flow
+    from trigkit.firmware.rtl.flow import run_rtl_flow
 
     net = dense_relu_net(sizes=(4, 6, 3), seed=0).with_(clock_period_ns=50.0)  # met at once
     kw = {"n_samples": 50, "latency_cutoff": 0.8, "delay_model": "carry", "rebalance": 2}
@@ -189,7 +214,9 @@ def test_rebalancing_goes_on_until_the_slack_asked_for(tmp_path: Path) -> None:
     # 1000 ns of slack is never reached: every step runs, the fastest design is kept
     far = run_rtl_flow(net, tmp_path / "slack", min_slack=1000.0, **kw)
     assert [t.rebalance_step for t in far.cutoff_search] == [0, 1, 2]
-    assert far.timing.critical_path_ns == pytest.approx(min(t.critical_path_ns for t in far.cutoff_search))
+    assert far.timing.critical_path_ns == pytest.approx(
+        min(t.critical_path_ns for t in far.cutoff_search)
+    )
     with pytest.raises(TrigkitError, match="--rtl-rebalance"):
         run_rtl_flow(net, tmp_path / "no", min_slack=0.1, **{**kw, "rebalance": 0})
 
@@ -197,11 +224,16 @@ def test_rebalancing_goes_on_until_the_slack_asked_for(tmp_path: Path) -> None:
 def test_rebalance_config_needs_the_carry_model() -> None:
     from pydantic import ValidationError
 
-    from trigkit.compile.target_fpga import FpgaCompileConfig
+    from trigkit.compile.targets.fpga import FpgaCompileConfig
 
     assert FpgaCompileConfig(rtl_rebalance=2, rtl_delay_model="carry").rtl_rebalance == 2
     with pytest.raises(ValidationError, match="carry"):
         FpgaCompileConfig(rtl_rebalance=2)
-    assert FpgaCompileConfig(rtl_rebalance=2, rtl_delay_model="carry", rtl_min_slack_ns=0.1).rtl_min_slack_ns == 0.1
+    assert (
+        FpgaCompileConfig(
+            rtl_rebalance=2, rtl_delay_model="carry", rtl_min_slack_ns=0.1
+        ).rtl_min_slack_ns
+        == 0.1
+    )
     with pytest.raises(ValidationError, match="rtl_rebalance"):
         FpgaCompileConfig(rtl_min_slack_ns=0.1)

@@ -1,4 +1,4 @@
-"""Register replication (trigkit.firmware.rtl_replicate): hand counts on a hand-written da4ml
+"""Register replication (trigkit.firmware.rtl.replicate): hand counts on a hand-written da4ml
 stage module, and a network whose replicated design stays bit-exact in Verilator and whose
 copies survive yosys."""
 
@@ -12,16 +12,16 @@ from pathlib import Path
 import pytest
 
 from tests.firmware.fpga_nets import dense_relu_net, random_inputs
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
+from trigkit.core.tools import find_tool
 from trigkit.firmware.emulate import FirmwareEmulator
-from trigkit.firmware.rtl_replicate import (
+from trigkit.firmware.rtl.replicate import (
     _concat,
     _groups,
     _Stage,
     replicate_registers,
     replicate_stage,
 )
-from trigkit.firmware.tools import find_tool
 
 # v0 (model_inp[5:2]) is read by 5 ops: 3 directly, 2 through the alias v2 = v0[3:1]; v1 by one op
 STAGE = """module net_stage1 (
@@ -58,7 +58,9 @@ def test_parse_follows_aliases_to_the_register_bits() -> None:
 def test_groups_are_balanced_and_in_order() -> None:
     reads = [(j, frozenset({0})) for j in range(17)]
     groups = _groups(reads, 16)
-    assert [len(g) for g in groups] == [9, 8] and [j for g in groups for j, _ in g] == list(range(17))
+    assert [len(g) for g in groups] == [9, 8] and [j for g in groups for j, _ in g] == list(
+        range(17)
+    )
     assert _groups(reads, 17) == [reads]
     assert [len(g) for g in _groups(reads, 5)] == [5, 4, 4, 4]
 
@@ -96,7 +98,9 @@ def test_bad_input_is_refused(tmp_path: Path) -> None:
     (tmp_path / "net_stage0.v").write_text(STAGE)
     with pytest.raises(TrigkitError, match="stage0 is not instantiated"):
         replicate_registers(tmp_path, "net", 1, 2)
-    assert (tmp_path / "net.v").read_text() == top and (tmp_path / "net_stage0.v").read_text() == STAGE
+    assert (tmp_path / "net.v").read_text() == top and (
+        tmp_path / "net_stage0.v"
+    ).read_text() == STAGE
 
 
 def test_max_fanout_config_and_stage_paths() -> None:
@@ -104,23 +108,27 @@ def test_max_fanout_config_and_stage_paths() -> None:
 
     from pydantic import ValidationError
 
-    from trigkit.compile.target_fpga import FpgaCompileConfig
-    from trigkit.firmware.rtl_cutoff import stage_paths
+    from trigkit.compile.targets.fpga import FpgaCompileConfig
+    from trigkit.firmware.rtl.cutoff import stage_paths
 
     assert FpgaCompileConfig(rtl_max_fanout=4).rtl_max_fanout == 4
     with pytest.raises(ValidationError, match="rtl_max_fanout"):
         FpgaCompileConfig(rtl_max_fanout=1)
-    timing = SimpleNamespace(per_register={"stage1.model_inp": 1.5, "stage1.model_dup": 1.7, "model_out": 2.0})
+    timing = SimpleNamespace(
+        per_register={"stage1.model_inp": 1.5, "stage1.model_dup": 1.7, "model_out": 2.0}
+    )
     assert stage_paths(timing, 2) == [1.7, 2.0]
 
 
 @pytest.mark.fpga_tools
-@pytest.mark.skipif(find_tool("verilator") is None or find_tool("yosys") is None,
-                    reason="verilator and yosys needed")
+@pytest.mark.skipif(
+    find_tool("verilator") is None or find_tool("yosys") is None,
+    reason="verilator and yosys needed",
+)
 def test_replicated_design_is_bit_exact_and_its_copies_survive_synthesis(tmp_path: Path) -> None:
     pytest.importorskip("da4ml", reason="da4ml (extra 'fpga') not installed")
-    from trigkit.firmware import rtl
-    from trigkit.firmware.rtl_timing import (
+    from trigkit.firmware.rtl import generate as rtl
+    from trigkit.firmware.rtl.timing import (
         NETLIST_NAME,
         _Graph,
         library_for,
@@ -138,20 +146,34 @@ def test_replicated_design_is_bit_exact_and_its_copies_survive_synthesis(tmp_pat
     exe = rtl.build_simulator(rep)
     emu = FirmwareEmulator(net)
     codes = emu.quantize_inputs(random_inputs(net, 400, seed=3))
-    res = rtl.simulate(rep, exe, codes, emu.run_codes(codes, upto=len(rep.covered)), net.clock_period_ns)
+    res = rtl.simulate(
+        rep, exe, codes, emu.run_codes(codes, upto=len(rep.covered)), net.clock_period_ns
+    )
     assert res.mismatches == 0 and res.ii == 1 and res.latency_cycles == rep.stages + 1
     syn_base, syn_rep = rtl.synthesize(base), rtl.synthesize(rep)
     assert syn_rep.ff >= syn_base.ff + rep.replicated_ffs // 2 and syn_rep.lut >= syn_base.lut
 
     def netlist(design: rtl.RtlDesign) -> dict:
-        return next(iter(json.loads((Path(design.path) / NETLIST_NAME).read_text())["modules"].values()))
+        return next(
+            iter(json.loads((Path(design.path) / NETLIST_NAME).read_text())["modules"].values())
+        )
 
-    copies = [c["type"] for name, c in netlist(rep)["cells"].items() if re.fullmatch(r"stage\d+_dup_\d+", name)]
+    copies = [
+        c["type"]
+        for name, c in netlist(rep)["cells"].items()
+        if re.fullmatch(r"stage\d+_dup_\d+", name)
+    ]
     assert copies == ["FDRE"] * rep.replicated_ffs  # yosys merged none of the copies back
 
     def worst_register_fanout(design: rtl.RtlDesign) -> int:
         model = timing_model_for(net.part)
-        g = _Graph(netlist(design), library_for(load_cell_library(), model.cells), model, design.path)
-        return max(len(n.loads) for n in g.nets.values() if n.driver and g.type_of(n.driver[0]).startswith("FD"))
+        g = _Graph(
+            netlist(design), library_for(load_cell_library(), model.cells), model, design.path
+        )
+        return max(
+            len(n.loads)
+            for n in g.nets.values()
+            if n.driver and g.type_of(n.driver[0]).startswith("FD")
+        )
 
     assert worst_register_fanout(rep) < worst_register_fanout(base)

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from trigkit.errors import TrigkitError
-from trigkit.firmware.rtl_timing import (
+from trigkit.core.errors import TrigkitError
+from trigkit.core.tools import find_tool
+from trigkit.firmware.rtl.timing import (
     TIMING_PRESETS,
     CellTiming,
     TimingModel,
@@ -27,19 +28,23 @@ from trigkit.firmware.rtl_timing import (
     load_cell_library,
     timing_model_for,
 )
-from trigkit.firmware.tools import find_tool
 
 NEEDS_YOSYS = pytest.mark.skipif(find_tool("yosys") is None, reason="yosys not installed")
 
 # -- a hand-built library and netlist -------------------------------------------------------------
 
 LIB = {
-    "FD": CellTiming(frozenset({"Q"}), clk_to_q={("Q", 0): 0.3}, setup={("D", 0): 0.05, ("CE", 0): 0.1}),
+    "FD": CellTiming(
+        frozenset({"Q"}), clk_to_q={("Q", 0): 0.3}, setup={("D", 0): 0.05, ("CE", 0): 0.1}
+    ),
     "LUT2": CellTiming(frozenset({"O"}), arcs={("O", 0): ((("I0", 0), 0.2), (("I1", 0), 0.1))}),
-    "CARRY4": CellTiming(frozenset({"CO", "O"}), arcs={
-        ("CO", 3): ((("S", 0), 0.5), (("CI", 0), 0.1)),
-        ("O", 3): ((("S", 0), 0.6), (("CI", 0), 0.3)),
-    }),
+    "CARRY4": CellTiming(
+        frozenset({"CO", "O"}),
+        arcs={
+            ("CO", 3): ((("S", 0), 0.5), (("CI", 0), 0.1)),
+            ("O", 3): ((("S", 0), 0.6), (("CI", 0), 0.3)),
+        },
+    ),
 }
 
 
@@ -56,12 +61,21 @@ def _netlist(extra: dict | None = None) -> dict:
         "lb": _cell("LUT2", I0=[20], I1=[10], O=[21]),
         "fb": _cell("FD", C=[2], D=[21], CE=["1"], Q=[30]),
         "lc": _cell("LUT2", I0=[11], I1=["0"], O=[40]),
-        "c1": _cell("CARRY4", CI=["0"], S=[40, "1", "1", "1"], CO=[50, 51, 52, 41], O=[53, 54, 55, 56]),
-        "c2": _cell("CARRY4", CI=[41], S=["1", "1", "1", "1"], CO=[60, 61, 62, 63], O=[64, 65, 66, 42]),
+        "c1": _cell(
+            "CARRY4", CI=["0"], S=[40, "1", "1", "1"], CO=[50, 51, 52, 41], O=[53, 54, 55, 56]
+        ),
+        "c2": _cell(
+            "CARRY4", CI=[41], S=["1", "1", "1", "1"], CO=[60, 61, 62, 63], O=[64, 65, 66, 42]
+        ),
         "fd": _cell("FD", C=[2], D=[42], CE=["1"], Q=[31]),
     }
     cells.update(extra or {})
-    names = {"a_q": {"bits": [10]}, "c_q": {"bits": [11]}, "sum": {"bits": [42]}, "out": {"bits": [31]}}
+    names = {
+        "a_q": {"bits": [10]},
+        "c_q": {"bits": [11]},
+        "sum": {"bits": [42]},
+        "out": {"bits": [31]},
+    }
     return {"modules": {"top": {"attributes": {"top": "1"}, "cells": cells, "netnames": names}}}
 
 
@@ -93,7 +107,11 @@ def test_zero_routing_and_fanout_term() -> None:
 
 def test_shared_lut_output_is_routed_to_both_carries() -> None:
     """A LUT can sit in the slice of one carry chain only: two S loads -> both routed."""
-    extra = {"c3": _cell("CARRY4", CI=["0"], S=[40, "1", "1", "1"], CO=[70, 71, 72, 73], O=[74, 75, 76, 77])}
+    extra = {
+        "c3": _cell(
+            "CARRY4", CI=["0"], S=[40, "1", "1", "1"], CO=[70, 71, 72, 73], O=[74, 75, 76, 77]
+        )
+    }
     r = analyse_netlist(_netlist(extra), LIB, TimingModel(net_ns=0.3))
     assert r.critical_path_ns == pytest.approx(1.95 + 0.3) and r.routed_hops == 3
 
@@ -111,7 +129,12 @@ def test_errors_name_the_problem() -> None:
     only_luts = {"modules": {"t": {"cells": {"l": _cell("LUT2", I0=[1], I1=[2], O=[3])}}}}
     with pytest.raises(TrigkitError, match="no register-to-register path"):
         analyse_netlist(only_luts, LIB)
-    loop = _netlist({"l1": _cell("LUT2", I0=[90], I1=[10], O=[91]), "l2": _cell("LUT2", I0=[91], I1=[10], O=[90])})
+    loop = _netlist(
+        {
+            "l1": _cell("LUT2", I0=[90], I1=[10], O=[91]),
+            "l2": _cell("LUT2", I0=[91], I1=[10], O=[90]),
+        }
+    )
     with pytest.raises(TrigkitError, match="combinational loop"):
         analyse_netlist(loop, LIB)
     with pytest.raises(TrigkitError, match="modules"):
@@ -142,8 +165,17 @@ def test_ultrascale_plus_preset_hand_count() -> None:
     r = analyse_netlist(_netlist(), LIB, us)
     # B: fc clk->Q, routed hop with 2 loads (la.I1, lc.I0), LUT2, LUT->S wire, S->CO, cascade
     #    CO->CI, CI->O, routed hop, setup D (0.05, from LIB: FloPoCo has no setup)
-    b = (US_FF + (US_NET + US_FANOUT) + US_LUT2 + US_LUT_S + US_S_CO + US_CASCADE + US_CI_O
-         + US_NET + 0.05)
+    b = (
+        US_FF
+        + (US_NET + US_FANOUT)
+        + US_LUT2
+        + US_LUT_S
+        + US_S_CO
+        + US_CASCADE
+        + US_CI_O
+        + US_NET
+        + 0.05
+    )
     assert r.critical_path_ns == pytest.approx(b)
     assert (r.logic_levels, r.routed_hops) == (3, 2)  # the 0.011/0.026 wires are not routed hops
     # A: fa clk->Q, hop with 2 loads (la.I0, lb.I1), LUT2 (every pin 0.050), hop, LUT2, hop, setup
@@ -151,13 +183,21 @@ def test_ultrascale_plus_preset_hand_count() -> None:
     assert r.per_register == pytest.approx({"fb": a, "out": b})
     assert r.cells == "ultrascale+" and "FloPoCo" in r.library
     # the 7-series preset is the techlib library as it is (the hand count of the first test)
-    assert analyse_netlist(_netlist(), LIB, TIMING_PRESETS["7series"]).critical_path_ns == pytest.approx(1.95)
+    assert analyse_netlist(
+        _netlist(), LIB, TIMING_PRESETS["7series"]
+    ).critical_path_ns == pytest.approx(1.95)
 
 
 def test_timing_model_follows_the_part() -> None:
     us, s7 = TIMING_PRESETS["ultrascale+"], TIMING_PRESETS["7series"]
-    for part in ("xcvu9p-flga2104-2L-e", "xcvu13p-fhga2104-2-e", "xcku15p-ffva1760-2-e", "xczu9eg-ffvb1156-2-e",
-                 "xcau25p-ffvb676-2-e", "XCVU9P"):
+    for part in (
+        "xcvu9p-flga2104-2L-e",
+        "xcvu13p-fhga2104-2-e",
+        "xcku15p-ffva1760-2-e",
+        "xczu9eg-ffvb1156-2-e",
+        "xcau25p-ffvb676-2-e",
+        "XCVU9P",
+    ):
         assert timing_model_for(part) == us
     for part in ("xc7a35tcpg236-1", "xc7k325tffg900-2", "xc7vx690tffg1761-2", "xc7z020clg400-1"):
         assert timing_model_for(part) == s7 and s7 == TimingModel()
@@ -165,9 +205,13 @@ def test_timing_model_follows_the_part() -> None:
     assert timing_model_for("xcku040-ffva1156-2-e", "ultrascale+") == us
     # UltraScale (not +), Versal, other vendors: no preset - the error names the valid ones
     for part in ("xcku040-ffva1156-2-e", "xcvc1902-vsva2197-2MP-e-S", "10AX115N2F40E2LG"):
-        with pytest.raises(TrigkitError, match="no RTL timing preset.*7series.*ultrascale\\+.*--timing-model"):
+        with pytest.raises(
+            TrigkitError, match="no RTL timing preset.*7series.*ultrascale\\+.*--timing-model"
+        ):
             timing_model_for(part)
-    with pytest.raises(TrigkitError, match="--timing-model 'versal' unknown; valid: auto, 7series, ultrascale\\+"):
+    with pytest.raises(
+        TrigkitError, match="--timing-model 'versal' unknown; valid: auto, 7series, ultrascale\\+"
+    ):
         timing_model_for("xcvu9p", "versal")
     with pytest.raises(TrigkitError, match="cells 'virtex4' unknown"):
         TimingModel(cells="virtex4")
@@ -210,9 +254,11 @@ def _synth(tmp: Path, top: str, verilog: str, sta: bool = False) -> tuple[Path, 
     assert yosys is not None
     (tmp / f"{top}.v").write_text(verilog)
     netlist = tmp / "netlist.json"
-    script = (f"read_verilog {top}.v\nsynth_xilinx -top {top} -family xcup -flatten\n"
-              + ("tee -o sta.txt sta\n" if sta else "")
-              + f"delete =A:whitebox =A:blackbox\nwrite_json {netlist}\n")
+    script = (
+        f"read_verilog {top}.v\nsynth_xilinx -top {top} -family xcup -flatten\n"
+        + ("tee -o sta.txt sta\n" if sta else "")
+        + f"delete =A:whitebox =A:blackbox\nwrite_json {netlist}\n"
+    )
     (tmp / "s.ys").write_text(script)
     subprocess.run([str(yosys.path), "-q", "-s", "s.ys"], cwd=tmp, check=True, capture_output=True)
     return netlist, (tmp / "sta.txt").read_text() if sta else ""
@@ -236,7 +282,9 @@ def test_lut_chain_against_hand_count_and_yosys_sta(tmp_path: Path, n: int) -> N
     net = 0.3
     r = estimate_timing(netlist, TimingModel(net_ns=net))
     # r0 clk->Q, then per LUT a routed hop + LUT2 I0->O, then a routed hop to r2.D (setup 0)
-    assert r.critical_path_ns == pytest.approx(FDRE_CLK_Q + n * (net + LUT2_I0) + net + FDRE_SETUP_D)
+    assert r.critical_path_ns == pytest.approx(
+        FDRE_CLK_Q + n * (net + LUT2_I0) + net + FDRE_SETUP_D
+    )
     assert (r.logic_levels, r.routed_hops) == (n, n + 1)
     assert r.fmax_mhz == pytest.approx(1000 / r.critical_path_ns)
     # yosys's sta (no routing delay) includes the clock buffer on the launch side
@@ -252,7 +300,9 @@ def test_carry_cascade_against_hand_count(tmp_path: Path) -> None:
     r = estimate_timing(netlist, TimingModel(net_ns=0.3))
     # r0.Q -> (routed: S from a flip-flop, not a LUT) c0.S[0] -> CO[3] -> (cascade) c1.CI -> O[3]
     #   -> (routed) r1.D
-    assert r.critical_path_ns == pytest.approx(FDRE_CLK_Q + 0.3 + CARRY4_S0_CO3 + CARRY4_CI_O3 + 0.3)
+    assert r.critical_path_ns == pytest.approx(
+        FDRE_CLK_Q + 0.3 + CARRY4_S0_CO3 + CARRY4_CI_O3 + 0.3
+    )
     assert (r.logic_levels, r.routed_hops) == (2, 2)
 
 
@@ -263,7 +313,9 @@ def test_carry_cascade_and_lut_chain_under_ultrascale_plus(tmp_path: Path) -> No
     netlist, _ = _synth(tmp_path, "cc", CARRY_V)
     r = estimate_timing(netlist, us)
     # r0.Q -> routed (single load) c0.S[0] -> CO[3] -> cascade wire -> c1.CI -> O[3] -> routed r1.D
-    assert r.critical_path_ns == pytest.approx(US_FF + US_NET + US_S_CO + US_CASCADE + US_CI_O + US_NET)
+    assert r.critical_path_ns == pytest.approx(
+        US_FF + US_NET + US_S_CO + US_CASCADE + US_CI_O + US_NET
+    )
     assert (r.logic_levels, r.routed_hops) == (2, 2) and r.cells == "ultrascale+"
     chain = tmp_path / "chain"
     chain.mkdir()
@@ -271,6 +323,7 @@ def test_carry_cascade_and_lut_chain_under_ultrascale_plus(tmp_path: Path) -> No
     r = estimate_timing(netlist, us)
     # every LUT pin costs the same here, so the path starts at ``en``, which fans out to all three
     # LUTs (I1): one hop with 2 extra loads, then the chain's two single-load hops and the last one
-    assert r.critical_path_ns == pytest.approx(US_FF + (US_NET + 2 * US_FANOUT) + US_LUT2
-                                               + 2 * (US_NET + US_LUT2) + US_NET)
+    assert r.critical_path_ns == pytest.approx(
+        US_FF + (US_NET + 2 * US_FANOUT) + US_LUT2 + 2 * (US_NET + US_LUT2) + US_NET
+    )
     assert r.startpoint == "en"

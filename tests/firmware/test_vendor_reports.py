@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 from trigkit.firmware.vendor_reports import (
     find_vendor_reports,
     parse_csynth_rpt,

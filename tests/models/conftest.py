@@ -45,5 +45,11 @@ def tiny_btag(small):
     """A tiny DeepSets b-tagger trained for one epoch (plumbing tests only)."""
     from trigkit.models.training import train
 
-    return train("btag-deepsets", small, epochs=1, seed=0, progress=False,
-                 overrides={"phi": (16, 16), "rho": (16,)})
+    return train(
+        "btag-deepsets",
+        small,
+        epochs=1,
+        seed=0,
+        progress=False,
+        overrides={"phi": (16, 16), "rho": (16,)},
+    )

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 from trigkit.models import baselines as B
 from trigkit.models import metrics as M
 from trigkit.models.features import FeatureSet, extract
@@ -18,10 +18,18 @@ def _tiny_tracks() -> FeatureSet:
     x[0, 0, :2], x[0, 1, :2], mask[0, :2] = (12.0, 1.0), (5.0, 0.0), True
     x[1, 0, :2], mask[1, 0] = (0.5, 0.0), True
     x[2, 0, :2], mask[2, 0] = (3.0, 0.0), True
-    return FeatureSet("tracks", {"tracks": x, "mask": mask},
-                      ("d0_sig", "z0_sig", "log_pt_frac", "deta", "dphi", "d0"),
-                      np.array([0, 2, 1]), ("b", "c", "light"), np.arange(3), np.zeros(3, np.int64),
-                      np.ones(3), {}, "tiny")
+    return FeatureSet(
+        "tracks",
+        {"tracks": x, "mask": mask},
+        ("d0_sig", "z0_sig", "log_pt_frac", "deta", "dphi", "d0"),
+        np.array([0, 2, 1]),
+        ("b", "c", "light"),
+        np.arange(3),
+        np.zeros(3, np.int64),
+        np.ones(3),
+        {},
+        "tiny",
+    )
 
 
 def test_ip3d_templates_by_hand():
@@ -43,7 +51,9 @@ def test_ip3d_templates_by_hand():
 
 def test_second_track_d0sig():
     fs = _tiny_tracks()
-    np.testing.assert_array_equal(B.Baseline("d0sig-2nd", "tracks").score(fs), [5.0, B.MISSING, B.MISSING])
+    np.testing.assert_array_equal(
+        B.Baseline("d0sig-2nd", "tracks").score(fs), [5.0, B.MISSING, B.MISSING]
+    )
 
 
 def test_baselines_separate_on_generated_events(events):
@@ -60,8 +70,18 @@ def test_baselines_separate_on_generated_events(events):
 
 def test_mass_tau21_lookup_by_hand():
     aux = {"msd": np.array([125.0, 30.0, 125.0]), "tau21": np.array([0.21, 0.8, 0.22])}
-    fs = FeatureSet("constituents", {}, (), np.array([0, 1, 0]), ("hbb", "qcd"), np.arange(3),
-                    np.zeros(3, np.int64), np.ones(3), aux, "tiny")
+    fs = FeatureSet(
+        "constituents",
+        {},
+        (),
+        np.array([0, 1, 0]),
+        ("hbb", "qcd"),
+        np.arange(3),
+        np.zeros(3, np.int64),
+        np.ones(3),
+        aux,
+        "tiny",
+    )
     mt = B.fit_mass_tau21(fs)
     n = 30 * 20
     p_sig = (2 + B.PSEUDO) / (2 + n * B.PSEUDO)  # both signal jets share bin (12, 4)

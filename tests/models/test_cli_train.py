@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from trigkit.cli import main
+from trigkit.cli.app import main
 from trigkit.models.features import FeatureSet
 
 from .test_metrics import mann_whitney_auc
@@ -28,14 +28,40 @@ def parquet_files(small, tmp_path_factory):
 
 def test_train_then_evaluate(parquet_files, tmp_path, capsys):
     out = tmp_path / "model.pt"
-    rc = main(["train", "--model", "l1-mlp", "--events", *map(str, parquet_files), "--out", str(out),
-               "--epochs", "2", "--seed", "1", "--threads", "1", "--plot", str(tmp_path / "val.png")])
+    rc = main(
+        [
+            "train",
+            "--model",
+            "l1-mlp",
+            "--events",
+            *map(str, parquet_files),
+            "--out",
+            str(out),
+            "--epochs",
+            "2",
+            "--seed",
+            "1",
+            "--threads",
+            "1",
+            "--plot",
+            str(tmp_path / "val.png"),
+        ]
+    )
     assert rc == 0, capsys.readouterr().err
     assert out.is_file()
     assert (tmp_path / "val.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "validation" in capsys.readouterr().out
 
-    rc = main(["evaluate", str(out), "--events", *map(str, parquet_files), "--out-dir", str(tmp_path / "ev")])
+    rc = main(
+        [
+            "evaluate",
+            str(out),
+            "--events",
+            *map(str, parquet_files),
+            "--out-dir",
+            str(tmp_path / "ev"),
+        ]
+    )
     assert rc == 0, capsys.readouterr().err
     text = capsys.readouterr().out
     assert "AUC" in text and "d0sig-2nd" in text and "l1-mlp" in text
@@ -63,12 +89,24 @@ def test_train_then_evaluate(parquet_files, tmp_path, capsys):
 
 
 def test_cli_errors_are_one_line(parquet_files, tmp_path, capsys):
-    rc = main(["train", "--model", "nope", "--events", str(parquet_files[0]), "--out", str(tmp_path / "m.pt")])
+    rc = main(
+        [
+            "train",
+            "--model",
+            "nope",
+            "--events",
+            str(parquet_files[0]),
+            "--out",
+            str(tmp_path / "m.pt"),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 1 and "unknown model 'nope'; valid:" in err and "Traceback" not in err
     bad = tmp_path / "bad.pt"
     bad.write_text("x")
-    rc = main(["evaluate", str(bad), "--events", str(parquet_files[0]), "--out-dir", str(tmp_path / "o")])
+    rc = main(
+        ["evaluate", str(bad), "--events", str(parquet_files[0]), "--out-dir", str(tmp_path / "o")]
+    )
     assert rc == 1 and "not a trigkit model file" in capsys.readouterr().err
     assert not (tmp_path / "m.pt").exists() and not (tmp_path / "o").exists()
 
@@ -76,5 +114,12 @@ def test_cli_errors_are_one_line(parquet_files, tmp_path, capsys):
 def test_models_list(capsys):
     assert main(["models"]) == 0
     out = capsys.readouterr().out
-    for name in ("btag-deepsets", "btag-gn2lite", "xbb-pfn", "xbb-attention", "l1-mlp", "l1-deepsets"):
+    for name in (
+        "btag-deepsets",
+        "btag-gn2lite",
+        "xbb-pfn",
+        "xbb-attention",
+        "l1-mlp",
+        "l1-deepsets",
+    ):
         assert name in out

@@ -7,7 +7,7 @@ import awkward as ak
 import numpy as np
 import pytest
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 from trigkit.models.features import KINDS, L1_FEATURES, FeatureSet, extract
 
 from .conftest import replace_jets
@@ -78,8 +78,13 @@ def test_l1_features_match_python_loop(hh4b):
         assert x[col["d0sig_1"]] == pytest.approx(d0s[0], rel=1e-5, abs=1e-6)
         assert x[col["d0sig_2"]] == pytest.approx(d0s[1], rel=1e-5, abs=1e-6)
         assert x[col["n_d0sig_gt3"]] == sum(t["d0_sig"] > 3 for t in trk)
-        want_label = 4 if jet["is_pileup"] else {5: 0, 4: 1}.get(int(jet["hadron_flavour"]),
-                                                                3 if abs(int(jet["parton_flavour"])) == 21 else 2)
+        want_label = (
+            4
+            if jet["is_pileup"]
+            else {5: 0, 4: 1}.get(
+                int(jet["hadron_flavour"]), 3 if abs(int(jet["parton_flavour"])) == 21 else 2
+            )
+        )
         assert fs.labels[row] == want_label
 
 

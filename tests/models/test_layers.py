@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 from trigkit.models.configs import with_overrides
 from trigkit.models.registry import get_spec, names
 

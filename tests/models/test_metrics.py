@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 from trigkit.models import metrics as M
 from trigkit.models.configs import AttentionConfig, DeepSetsConfig, MLPConfig
 
@@ -90,11 +90,15 @@ def test_params_and_macs_by_hand():
     shapes = {"tracks": (15, 6), "mask": (15,)}
     assert M.macs(ds, shapes, ("tracks", "mask")) == 15 * (6 * 8 + 8 * 4) + 4 * 5 + 5 * 3
 
-    at = AttentionConfig(n_features=6, n_classes=3, max_objects=10, dim=8, heads=2, layers=1,
-                         ff=16, head=(4,)).build()
+    at = AttentionConfig(
+        n_features=6, n_classes=3, max_objects=10, dim=8, heads=2, layers=1, ff=16, head=(4,)
+    ).build()
     n, d = 10, 8
     embed = n * (6 * d + d * d)
     layer = n * (4 * d * d) + 2 * n * n * d + n * (d * 16 + 16 * d)
     pool = n * d * 1
     head = d * 4 + 4 * 3
-    assert M.macs(at, {"tracks": (n, 6), "mask": (n,)}, ("tracks", "mask")) == embed + layer + pool + head
+    assert (
+        M.macs(at, {"tracks": (n, 6), "mask": (n,)}, ("tracks", "mask"))
+        == embed + layer + pool + head
+    )

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 from trigkit.models.features import extract
 from trigkit.models.preprocessing import Preprocessing
 
@@ -15,7 +15,9 @@ def test_fit_standardizes_real_objects_in_float64(hh4b):
     for f in ("d0_sig", "z0_sig"):  # heavy tails compressed with asinh before scaling
         i = fs.feature_names.index(f)
         x64[:, i] = np.arcsinh(x64[:, i])
-    assert pre.transforms == tuple("asinh" if f in ("d0_sig", "z0_sig") else "identity" for f in fs.feature_names)
+    assert pre.transforms == tuple(
+        "asinh" if f in ("d0_sig", "z0_sig") else "identity" for f in fs.feature_names
+    )
     np.testing.assert_allclose(pre.offsets, x64.mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(pre.scales, x64.std(axis=0), rtol=1e-12)
     z, m = pre.transform(fs)

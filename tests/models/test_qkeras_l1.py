@@ -11,12 +11,14 @@ import numpy as np
 import pytest
 import torch
 
-from trigkit.errors import MissingDependency, TrigkitError
+from trigkit.core.errors import MissingDependency, TrigkitError
 from trigkit.models import qkeras_l1 as Q
 from trigkit.models.configs import DeepSetsConfig, MLPConfig
 
 HAVE_QKERAS = importlib.util.find_spec("qkeras") is not None
-needs_qkeras = pytest.mark.skipif(not HAVE_QKERAS, reason="qkeras not installed (run scripts/test-qkeras)")
+needs_qkeras = pytest.mark.skipif(
+    not HAVE_QKERAS, reason="qkeras not installed (run scripts/test-qkeras)"
+)
 
 SIZES = [16, 64, 32, 32, 5]
 
@@ -98,7 +100,9 @@ def test_weights_convert_and_forward_matches_reference() -> None:
     out = Q.predict(Q.from_torch(module, spec), x)
     expected = np_forward(module, x, spec)
     close = np.isclose(out, expected, atol=1e-5)
-    assert close.mean() > 0.99  # float32 sums can land a ReLU input on the other side of a rounding edge
+    assert (
+        close.mean() > 0.99
+    )  # float32 sums can land a ReLU input on the other side of a rounding edge
     assert np.max(np.abs(out - ref)) > 1e-2  # 6 bits really quantizes
 
 
@@ -118,7 +122,9 @@ def test_training_learns_the_toy_task() -> None:
 
 @pytest.mark.qkeras
 @needs_qkeras
-@pytest.mark.filterwarnings("ignore:.*keras.constraints.serialize:UserWarning")  # QKeras vs tf-keras
+@pytest.mark.filterwarnings(
+    "ignore:.*keras.constraints.serialize:UserWarning"
+)  # QKeras vs tf-keras
 def test_hls4ml_keras_frontend(tmp_path) -> None:
     spec = Q.QKerasSpec(bits=6, integer=0, act_bits=6, act_integer=3)
     model = Q.from_torch(l1_mlp(), spec)
@@ -128,7 +134,9 @@ def test_hls4ml_keras_frontend(tmp_path) -> None:
         if layer.get_attr("weight_t") is not None
     }  # fmt: skip
     assert set(precisions) == {"dense1", "dense2", "dense3", "logits"}
-    assert all((p.width, p.integer, p.signed) == (6, 1, True) for p in precisions.values()), precisions
+    assert all((p.width, p.integer, p.signed) == (6, 1, True) for p in precisions.values()), (
+        precisions
+    )
     if shutil.which("g++") is None or os.environ.get("TRIGKIT_SKIP_CSIM"):
         pytest.skip("g++ not available for the hls4ml C simulation")
     graph.compile()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 from trigkit.models.saved import FORMAT_VERSION, load_model
 
 
@@ -62,7 +62,9 @@ def test_incompatible_version_and_content(tiny_btag, tmp_path):
     with pytest.raises(TrigkitError, match="weights do not fit"):
         load_model(_rewrite(good, tmp_path / "w.pt", config=cfg))
     with pytest.raises(TrigkitError, match="invalid model config"):
-        load_model(_rewrite(good, tmp_path / "c.pt", config=dict(rec["config"], architecture="cnn")))
+        load_model(
+            _rewrite(good, tmp_path / "c.pt", config=dict(rec["config"], architecture="cnn"))
+        )
 
 
 def test_save_is_atomic_on_failure(tiny_btag, tmp_path, monkeypatch):

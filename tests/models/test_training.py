@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 from trigkit.models import metrics as M
 from trigkit.models.evaluation import evaluate
 from trigkit.models.features import FeatureSet, extract
@@ -29,7 +29,9 @@ def test_fit_is_deterministic_and_restores_best(small):
     for _ in range(2):
         torch.manual_seed(3)
         m = cfg.build()
-        hists.append(fit(m, tr, va, preprocessing=pre, epochs=2, batch_size=128, seed=7, progress=False))
+        hists.append(
+            fit(m, tr, va, preprocessing=pre, epochs=2, batch_size=128, seed=7, progress=False)
+        )
         states.append(m.state_dict())
     assert hists[0] == hists[1]
     for k in states[0]:
@@ -38,9 +40,13 @@ def test_fit_is_deterministic_and_restores_best(small):
     assert h.best_val_loss == min(h.val_loss)
     # the restored weights give the best validation loss again
     vd = TensorData.from_features(va, pre)
-    crit = torch.nn.CrossEntropyLoss(weight=torch.tensor(class_weights(tr.labels, 3), dtype=torch.float32))
+    crit = torch.nn.CrossEntropyLoss(
+        weight=torch.tensor(class_weights(tr.labels, 3), dtype=torch.float32)
+    )
     with torch.no_grad():
-        loss = float(crit(m(*(torch.from_numpy(x) for x in vd.inputs)), torch.from_numpy(vd.labels)))
+        loss = float(
+            crit(m(*(torch.from_numpy(x) for x in vd.inputs)), torch.from_numpy(vd.labels))
+        )
     assert loss == pytest.approx(h.best_val_loss, rel=1e-4)
     assert not m.training
 
@@ -51,7 +57,9 @@ def test_early_stopping_stops(small):
     torch.manual_seed(0)
     m = cfg.build()
     # a huge learning rate makes the validation loss stop improving quickly
-    h = fit(m, fs, fs, preprocessing=pre, epochs=40, lr=5.0, batch_size=64, patience=1, progress=False)
+    h = fit(
+        m, fs, fs, preprocessing=pre, epochs=40, lr=5.0, batch_size=64, patience=1, progress=False
+    )
     assert h.stopped_early and len(h.train_loss) < 40
     assert len(h.train_loss) == h.best_epoch + 2
 
@@ -68,8 +76,12 @@ def test_empty_training_set_is_refused(small):
         train("btag-deepsets", [], epochs=1, progress=False)
     fs, pre = _data(small)
     with pytest.raises(TrigkitError, match="empty training set"):
-        fit(get_spec("btag-deepsets").config.build(), fs.select(slice(0, 0)), preprocessing=pre,
-            progress=False)
+        fit(
+            get_spec("btag-deepsets").config.build(),
+            fs.select(slice(0, 0)),
+            preprocessing=pre,
+            progress=False,
+        )
 
 
 def test_unknown_model_name():
@@ -97,8 +109,14 @@ def tm_val_features(tm, events):
 
 
 def test_train_with_overrides_and_max_jets(small):
-    tm = train("btag-gn2lite", small, epochs=1, max_jets=300, progress=False,
-               overrides={"dim": 8, "heads": 2, "layers": 1, "ff": 8, "head": (8,)})
+    tm = train(
+        "btag-gn2lite",
+        small,
+        epochs=1,
+        max_jets=300,
+        progress=False,
+        overrides={"dim": 8, "heads": 2, "layers": 1, "ff": 8, "head": (8,)},
+    )
     assert tm.extra["n_train"] + tm.extra["n_val"] == 300
     assert tm.config.dim == 8
     p = tm.predict(small[0])

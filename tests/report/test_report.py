@@ -31,9 +31,16 @@ def result():
     from dataclasses import replace
 
     menu = load_menu("run3_hh4b")
-    samples = run_batches(menu, {"hh4b": synthetic_batch(500, 21, signal=True), "qcd": synthetic_batch(600, 22)})
+    samples = run_batches(
+        menu, {"hh4b": synthetic_batch(500, 21, signal=True), "qcd": synthetic_batch(600, 22)}
+    )
     res = build_result(menu.name, samples[:1], samples[1:], inst_lumi=2e34)
-    return replace(res, budget=BudgetTable(L1Budget(48, 240.0, {"links": 1500.0}), HLTBudget(5.0, 256, 2.0, pooled=True)))
+    return replace(
+        res,
+        budget=BudgetTable(
+            L1Budget(48, 240.0, {"links": 1500.0}), HLTBudget(5.0, 256, 2.0, pooled=True)
+        ),
+    )
 
 
 def test_efficiency_and_rate_tables_match_result(result) -> None:
@@ -61,7 +68,9 @@ def test_rates_by_background_sample_add_up_and_are_reported() -> None:
     menu = load_menu("run3_hh4b")
     qcd, tt = synthetic_batch(700, 31), synthetic_batch(500, 32)
     tt = replace(tt, process="ttbar", weight=tt.weight * 0.01)
-    samples = run_batches(menu, {"hh4b": synthetic_batch(300, 33, signal=True), "qcd": qcd, "ttbar": tt})
+    samples = run_batches(
+        menu, {"hh4b": synthetic_batch(300, 33, signal=True), "qcd": qcd, "ttbar": tt}
+    )
     res = build_result(menu.name, samples[:1], samples[1:], inst_lumi=2e34)
     assert list(res.sample_rates) == ["qcd", "ttbar"]
     for key in (*res.hlt_names, "OR", *res.l1_names, "L1 OR"):
@@ -72,22 +81,32 @@ def test_rates_by_background_sample_add_up_and_are_reported() -> None:
     # by hand for one path: the weights of qcd events passing it, x L / lumi_pb x 1e-36
     path = res.hlt_names[0]
     passed = samples[1].decisions.path(path)
-    assert res.sample_rates["qcd"][path].rate_hz == pytest.approx(qcd.weight[passed].sum() / qcd.lumi_pb * 2e34 * 1e-36)
+    assert res.sample_rates["qcd"][path].rate_hz == pytest.approx(
+        qcd.weight[passed].sum() / qcd.lumi_pb * 2e34 * 1e-36
+    )
     t = sample_rate_table(res)
     assert t.headers == ("path", "qcd", "ttbar")
     assert any(t.title == x.title for x in result_tables(res))
     back = json.loads(json.dumps(result_dict(res), allow_nan=False))
-    assert back["rates_by_sample_hz"]["ttbar"]["OR"]["rate"] == pytest.approx(res.sample_rates["ttbar"]["OR"].rate_hz)
+    assert back["rates_by_sample_hz"]["ttbar"]["OR"]["rate"] == pytest.approx(
+        res.sample_rates["ttbar"]["OR"].rate_hz
+    )
 
 
 def test_score_provenance_names_stand_ins_and_file_fields(tmp_path) -> None:
     menu = load_menu("run3_hh4b")
     with_btag = synthetic_batch(200, 41, signal=True)
     no_btag = synthetic_batch(200, 42, with_tracks=True)
-    no_btag = replace(no_btag, jets=no_btag.jets[[f for f in no_btag.jets.fields if f != "btag"]],
-                      fatjets=no_btag.fatjets[[f for f in no_btag.fatjets.fields if f != "xbb"]])
+    no_btag = replace(
+        no_btag,
+        jets=no_btag.jets[[f for f in no_btag.jets.fields if f != "btag"]],
+        fatjets=no_btag.fatjets[[f for f in no_btag.fatjets.fields if f != "xbb"]],
+    )
     samples = run_batches(menu, {"sig": with_btag, "bkg": no_btag})
-    assert samples[0].scores == {"jets.btag": "events file field 'btag'", "fatjets.xbb": "events file field 'xbb'"}
+    assert samples[0].scores == {
+        "jets.btag": "events file field 'btag'",
+        "fatjets.xbb": "events file field 'xbb'",
+    }
     assert samples[1].scores["jets.btag"].startswith("baseline stand-in, not a trained tagger")
     assert samples[1].scores["fatjets.xbb"].startswith("baseline stand-in, not a trained tagger")
     res = build_result(menu.name, samples[:1], samples[1:])

@@ -42,8 +42,9 @@ def saved_model(name: str, path: Path, seed: int = 0) -> GpuModel:
     return load_gpu_model(save_untrained(name, path, seed))
 
 
-def toy_labels(model: GpuModel, inputs: dict[str, np.ndarray], seed: int = 1,
-               temperature: float = 0.05) -> np.ndarray:
+def toy_labels(
+    model: GpuModel, inputs: dict[str, np.ndarray], seed: int = 1, temperature: float = 0.05
+) -> np.ndarray:
     """Labels drawn from the float model's sharpened probabilities (Gumbel-max sampling).
 
     The float discriminant then separates class 0 from the rest with an AUC well above 0.5,

@@ -58,7 +58,7 @@ def test_merge_of_per_process_runs_keeps_every_row(cpu_run, tmp_path):
 
 
 def test_merge_without_any_result_is_a_clear_error(tmp_path):
-    from trigkit.errors import TrigkitError
+    from trigkit.core.errors import TrigkitError
 
     with pytest.raises(TrigkitError, match="no bench_gpu.json"):
         merge_results([tmp_path / "a"], tmp_path / "out")

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from trigkit.benchmarks import gpu_mma as gm
 from trigkit.benchmarks.gpu_contenders import local_dips
 from trigkit.compile.gpu_model import synthetic_objects
+from trigkit.runtime.cuda import mma as gm
 
 LANES = np.arange(32)
 G, T = LANES >> 2, LANES & 3
@@ -26,8 +26,18 @@ def _jets(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_fragment_coords_cover_each_tile_once():
-    for kind, shape, regs in (("a16", (16, 16), 4), ("b16", (16, 8), 2), ("a8", (16, 8), 2), ("b8", (8, 8), 1)):
-        seen = {gm.fragment_coords(kind, lane, r, h) for lane in range(32) for r in range(regs) for h in range(2)}
+    for kind, shape, regs in (
+        ("a16", (16, 16), 4),
+        ("b16", (16, 8), 2),
+        ("a8", (16, 8), 2),
+        ("b8", (8, 8), 1),
+    ):
+        seen = {
+            gm.fragment_coords(kind, lane, r, h)
+            for lane in range(32)
+            for r in range(regs)
+            for h in range(2)
+        }
         assert seen == {(i, j) for i in range(shape[0]) for j in range(shape[1])}, kind
     assert {gm.fragment_coords("c", lane, r, 0) for lane in range(32) for r in range(4)} == {
         (i, j) for i in range(16) for j in range(8)}  # fmt: skip
@@ -41,7 +51,9 @@ def test_packed_fragments_give_the_weights_back(module):
     dense = gm.dense_weights(module)
     for name, w, (k, n) in zip(("w1", "w2", "w3", "r1", "r2", "r3"), dense[0::2],
                                [(8, 64), (64, 64), (64, 64), (64, 64), (64, 32), (32, 8)], strict=True):  # fmt: skip
-        assert np.array_equal(gm.unpack_b(block, name, k, n), w.astype(np.float16).astype(np.float64)), name
+        assert np.array_equal(
+            gm.unpack_b(block, name, k, n), w.astype(np.float16).astype(np.float64)
+        ), name
     for name, b in zip(("b1", "b2", "b3", "c1", "c2", "c3"), dense[1::2], strict=True):
         got = block[gm.OFF[name] : gm.OFF[name] + len(b)].view(np.float32)
         assert np.array_equal(got, b.astype(np.float32)), name
@@ -53,7 +65,9 @@ def test_packed_fragments_give_the_weights_back(module):
 def test_fp16_model_matches_torch(module):
     tracks, mask = _jets(256)
     with torch.no_grad():
-        want = torch.softmax(module(torch.from_numpy(tracks), torch.from_numpy(mask)).double(), dim=1).numpy()
+        want = torch.softmax(
+            module(torch.from_numpy(tracks), torch.from_numpy(mask)).double(), dim=1
+        ).numpy()
     got = gm.reference_mma(module, tracks, mask)
     assert np.allclose(got.sum(axis=1), 1.0)
     assert 0 < np.abs(got - want).max() < 1e-2
@@ -83,7 +97,9 @@ def _decode(kind: str, regs: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 def _mma(c: np.ndarray, a: np.ndarray, b: np.ndarray, k: int) -> np.ndarray:
     """c [32,4] f32 += A [16,k] @ B [k,8], the operands given as per-lane registers."""
-    prod = _decode("a16" if k == 16 else "a8", a, (16, k)) @ _decode("b16" if k == 16 else "b8", b, (k, 8))
+    prod = _decode("a16" if k == 16 else "a8", a, (16, k)) @ _decode(
+        "b16" if k == 16 else "b8", b, (k, 8)
+    )
     out = c.copy()
     for lane in range(32):
         for r in range(4):
@@ -114,7 +130,9 @@ def _dense(a: list[np.ndarray], p: np.ndarray, w: str, b: str, n_tiles: int) -> 
     return c
 
 
-def _run_group(p: np.ndarray, x: np.ndarray, mask: np.ndarray, jet0: int, nj: int, out: np.ndarray) -> None:
+def _run_group(
+    p: np.ndarray, x: np.ndarray, mask: np.ndarray, jet0: int, nj: int, out: np.ndarray
+) -> None:
     ra = [np.zeros((32, 4), dtype=np.uint32) for _ in range(4)]
     for i in range(nj):
         jet = jet0 + i
@@ -123,9 +141,14 @@ def _run_group(p: np.ndarray, x: np.ndarray, mask: np.ndarray, jet0: int, nj: in
         for r, row in enumerate(rows):
             ok = (T < 3) & (row < 15)
             f = np.where(ok, 2 * T, 0)
-            vals = x[jet, np.minimum(row, 14), :][np.arange(32)[:, None], f[:, None] + np.array([0, 1])]
+            vals = x[jet, np.minimum(row, 14), :][
+                np.arange(32)[:, None], f[:, None] + np.array([0, 1])
+            ]
             xa[:, r] = np.where(ok, _pack2(vals[:, 0], vals[:, 1]), 0)
-        m = [(mask[jet, G] != 0).astype(np.float32), np.where(G < 7, mask[jet, np.minimum(G + 8, 14)] != 0, 0)]
+        m = [
+            (mask[jet, G] != 0).astype(np.float32),
+            np.where(G < 7, mask[jet, np.minimum(G + 8, 14)] != 0, 0),
+        ]
         c = [_mma(_bias(p, "b1", nt), xa, p[gm.OFF["w1"] + nt * 32 : gm.OFF["w1"] + nt * 32 + 32][:, None], 8)
              for nt in range(8)]  # fmt: skip
         c = _dense(_relu_pack(c), p, "w2", "b2", 8)
@@ -159,7 +182,9 @@ def test_lane_level_data_flow_matches_the_fp16_model(module, group):
     p = gm.pack_params(module)
     out = np.full((n, 3), np.nan)
     for jet0 in range(0, n, group):
-        _run_group(p, tracks.astype(np.float16), mask.astype(np.uint8), jet0, min(group, n - jet0), out)
+        _run_group(
+            p, tracks.astype(np.float16), mask.astype(np.uint8), jet0, min(group, n - jet0), out
+        )
     want = gm.reference_mma(module, tracks, mask)
     assert not np.isnan(out).any()
     assert np.abs(out - want).max() < 2e-3
@@ -184,13 +209,17 @@ def test_launch_geometry_covers_every_jet_once(n):
 
 @pytest.mark.parametrize("n", [7, 100])  # numpy and torch conversions
 def test_jet_records_hold_fp16_tracks_then_the_mask_bytes(n):
-    from trigkit.benchmarks.gpu_mma_run import fill_records, record_views
+    from trigkit.runtime.cuda.mma_run import fill_records, record_views
 
     tracks, mask = _jets(n, seed=5)
     rec = np.full((n, gm.RECORD_BYTES), 0xAB, dtype=np.uint8)
     fill_records(rec, tracks, mask)
-    assert np.array_equal(rec[:, : gm.MASK_OFFSET].view(np.float16).reshape(n, 15, 6), tracks.astype(np.float16))
-    assert np.array_equal(rec[:, gm.MASK_OFFSET : gm.MASK_OFFSET + 15], (mask != 0).astype(np.uint8))
+    assert np.array_equal(
+        rec[:, : gm.MASK_OFFSET].view(np.float16).reshape(n, 15, 6), tracks.astype(np.float16)
+    )
+    assert np.array_equal(
+        rec[:, gm.MASK_OFFSET : gm.MASK_OFFSET + 15], (mask != 0).astype(np.uint8)
+    )
     xs, ms = record_views(rec)
     assert np.array_equal(xs, tracks.astype(np.float16)) and np.array_equal(ms, mask != 0)
     assert (rec[:, -1] == 0xAB).all()  # the pad byte is left alone

@@ -11,8 +11,8 @@ import torch
 from trigkit.benchmarks.gpu import _Spec
 from trigkit.benchmarks.gpu_contenders import local_dips
 from trigkit.compile.gpu_model import synthetic_objects
-from trigkit.errors import TrigkitError
-from trigkit.runtime.kernel_runner import KernelRunner, kernel_equivalence
+from trigkit.core.errors import TrigkitError
+from trigkit.runtime.backends.cuda_kernel import KernelRunner, kernel_equivalence
 
 
 def Spec(name: str, shape: tuple[int, ...]) -> _Spec:  # noqa: N802 - reads like the spec it builds
@@ -31,7 +31,9 @@ def _gpu() -> bool:
 
 
 def gpu(test):  # noqa: ANN001, ANN201 - decorator
-    return pytest.mark.gpu(pytest.mark.skipif(not _gpu(), reason="needs a CUDA GPU (sm_80+) and cupy")(test))
+    return pytest.mark.gpu(
+        pytest.mark.skipif(not _gpu(), reason="needs a CUDA GPU (sm_80+) and cupy")(test)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +62,9 @@ def test_a_network_fp16_cannot_carry_is_refused(module):
     import copy
 
     big = copy.deepcopy(module)
-    with torch.no_grad():  # the same function (ReLU is homogeneous), activations past the fp16 range
+    with (
+        torch.no_grad()
+    ):  # the same function (ReLU is homogeneous), activations past the fp16 range
         for layer in (big.phi[0], big.phi[2], big.phi[4]):
             layer.bias.mul_(30000.0)
         big.phi[0].weight.mul_(30000.0)
@@ -77,7 +81,9 @@ def test_mean_pooling_with_the_same_layers_is_refused(module):
             self.inner = inner
 
         def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-            pooled = (self.inner.phi(x) * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True).clamp(min=1)
+            pooled = (self.inner.phi(x) * mask.unsqueeze(-1)).sum(1) / mask.sum(
+                1, keepdim=True
+            ).clamp(min=1)
             return self.inner.rho(pooled)
 
     with pytest.raises(TrigkitError, match="not the network the kernel computes"):
@@ -97,7 +103,9 @@ def test_other_widths_and_inputs_are_refused(module):
 def test_bad_options_are_refused(module):
     with pytest.raises(TrigkitError, match="mode 'fast' unknown; valid: graph, persistent"):
         KernelRunner(module, SPECS, mode="fast")  # type: ignore[arg-type]
-    with pytest.raises(TrigkitError, match=r"max_batch 1000 outside 1\.\.256 for mode 'persistent'"):
+    with pytest.raises(
+        TrigkitError, match=r"max_batch 1000 outside 1\.\.256 for mode 'persistent'"
+    ):
         KernelRunner(module, SPECS, mode="persistent", max_batch=1000)
 
 
@@ -141,7 +149,7 @@ def test_graph_mode_matches_torch(module, n):
 def test_persistent_mode_matches_torch_and_survives_idle(module):
     import time
 
-    from trigkit.benchmarks.gpu_mma_run import IDLE_NS
+    from trigkit.runtime.cuda.mma_run import IDLE_NS
 
     with KernelRunner(module, SPECS, mode="persistent", max_batch=64) as r:
         for n in (1, 5, 64, 5):  # a new batch size restarts the server

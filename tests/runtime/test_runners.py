@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 from trigkit.runtime import load_runner
 from trigkit.runtime.backends import RUNNERS
 
@@ -57,7 +57,10 @@ def test_torch_bf16_and_compile_flags(fp32_bundle):
 def test_bad_inputs_name_the_input(backend, fp32_bundle):
     ins, _ = fp32_bundle.reference()
     with load_runner(fp32_bundle.path, backend=backend) as r:
-        with pytest.raises(TrigkitError, match=r"input 'tracks' shape expected \[batch, 15, 6\], got \[256, 15, 5\]"):
+        with pytest.raises(
+            TrigkitError,
+            match=r"input 'tracks' shape expected \[batch, 15, 6\], got \[256, 15, 5\]",
+        ):
             r.infer({"tracks": ins["tracks"][..., :5], "mask": ins["mask"]})
         with pytest.raises(TrigkitError, match="input 'mask' dtype expected float32, got bool"):
             r.infer({"tracks": ins["tracks"], "mask": ins["mask"].astype(bool)})
@@ -71,9 +74,14 @@ def test_bad_inputs_name_the_input(backend, fp32_bundle):
             r.infer({"tracks": ins["tracks"].tolist(), "mask": ins["mask"]})
         with pytest.raises(TrigkitError, match=r"\(missing: mask\) \(unknown: jets\)"):
             r.infer({"tracks": ins["tracks"], "jets": ins["mask"]})
-        with pytest.raises(TrigkitError, match=r"input 'tracks' shape expected \[batch, 15, 6\], got \[256, 90\]"):
+        with pytest.raises(
+            TrigkitError, match=r"input 'tracks' shape expected \[batch, 15, 6\], got \[256, 90\]"
+        ):
             r.infer({"tracks": ins["tracks"].reshape(256, 90), "mask": ins["mask"]})
-        assert list(r.validate({"mask": ins["mask"], "tracks": ins["tracks"]})) == ["tracks", "mask"]  # model order
+        assert list(r.validate({"mask": ins["mask"], "tracks": ins["tracks"]})) == [
+            "tracks",
+            "mask",
+        ]  # model order
 
 
 def test_nan_inputs_rejected_with_count_or_passed(fp32_bundle):
@@ -83,7 +91,9 @@ def test_nan_inputs_rejected_with_count_or_passed(fp32_bundle):
     bad["tracks"][7, 1, 2] = np.inf
     bad["mask"][5, 0] = np.nan
     with load_runner(fp32_bundle.path, backend="onnxruntime") as r:
-        with pytest.raises(TrigkitError, match=r"3 NaN/Inf input values \(2 in 'tracks', 1 in 'mask'\)"):
+        with pytest.raises(
+            TrigkitError, match=r"3 NaN/Inf input values \(2 in 'tracks', 1 in 'mask'\)"
+        ):
             r.infer(bad)
     with load_runner(fp32_bundle.path, backend="onnxruntime", nan_policy="pass") as r:
         got = r.infer(bad)
@@ -102,14 +112,17 @@ def test_lifecycle_and_registry(fp32_bundle):
     with r:
         assert r.is_active
     assert not r.is_active
-    with pytest.raises(TrigkitError, match="unknown runtime backend 'tensorflow'; valid: onnxruntime, torch, tensorrt, cuda-kernel"):
+    with pytest.raises(
+        TrigkitError,
+        match="unknown runtime backend 'tensorflow'; valid: onnxruntime, torch, tensorrt, cuda-kernel",
+    ):
         load_runner(fp32_bundle.path, backend="tensorflow")
     names = [row[0] for row in RUNNERS.status()]
     assert names == ["onnxruntime", "torch", "tensorrt", "cuda-kernel"]
 
 
 def test_corrupt_onnx_is_named(tmp_path, fp32_bundle):
-    from trigkit.runtime.onnxrt import OnnxRuntimeRunner
+    from trigkit.runtime.backends.onnxrt import OnnxRuntimeRunner
 
     bad = tmp_path / "broken.onnx"
     bad.write_bytes(fp32_bundle.file("model.onnx").read_bytes()[:300])
@@ -135,7 +148,7 @@ def test_tensorrt_backend_needs_an_engine(fp32_bundle):
 
 
 def test_int8_bundle_not_run_by_torch_by_default(fp32_bundle, tmp_path):
-    from trigkit.compile.bundle import load_bundle
+    from trigkit.bundle.manifest import load_bundle
 
     bundle = load_bundle(fp32_bundle.path)
     from trigkit.runtime.backends import _torch

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from trigkit.cli import main
-from trigkit.errors import TrigkitError
+from trigkit.cli.app import main
+from trigkit.core.errors import TrigkitError
 from trigkit.runtime.triton import TritonOptions, export_triton
 
 _TOKEN = re.compile(r'\s*(?:(\{|\}|\[|\]|:|,)|"([^"]*)"|([A-Za-z0-9_.\-]+))')
@@ -67,13 +67,18 @@ def test_onnx_repository(fp32_bundle, tmp_path):
     assert cfg["max_batch_size"] == 4096  # the bundle's profile maximum
     ins = cfg["input"]
     assert [(i["name"], i["data_type"], i["dims"]) for i in ins] == [
-        ("tracks", "TYPE_FP32", [15, 6]), ("mask", "TYPE_FP32", [15])]  # no batch axis
+        ("tracks", "TYPE_FP32", [15, 6]),
+        ("mask", "TYPE_FP32", [15]),
+    ]  # no batch axis
     out = cfg["output"]
     out = out[0] if isinstance(out, list) else out
     assert (out["name"], out["data_type"], out["dims"]) == ("probs", "TYPE_FP32", [3])
     group = cfg["instance_group"][0]
     assert group == {"count": 2, "kind": "KIND_GPU"}
-    assert cfg["dynamic_batching"] == {"preferred_batch_size": [64, 256], "max_queue_delay_microseconds": 100}
+    assert cfg["dynamic_batching"] == {
+        "preferred_batch_size": [64, 256],
+        "max_queue_delay_microseconds": 100,
+    }
 
 
 def test_cli_and_errors(fp32_bundle, tmp_path):
@@ -87,4 +92,3 @@ def test_cli_and_errors(fp32_bundle, tmp_path):
     with pytest.raises(TrigkitError, match="instance_count must be >= 1"):
         TritonOptions(instance_count=0)
     assert main(["export", "triton", str(tmp_path / "nobundle"), str(tmp_path / "r")]) == 1
-

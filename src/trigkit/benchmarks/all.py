@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import typer
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ def _needs_modules(*modules: str) -> Callable[[], str | None]:
     """A ``needs`` check: the first of ``modules`` that does not import, with why."""
 
     def needs() -> str | None:
-        from trigkit.lazy import probe
+        from trigkit.core.lazy import probe
 
         for module in modules:
             ok, why = probe(module)
@@ -143,7 +143,7 @@ def _needs_modules(*modules: str) -> Callable[[], str | None]:
 
 
 def _needs_firmware() -> str | None:
-    from trigkit.lazy import probe
+    from trigkit.core.lazy import probe
 
     ok, why = probe("hls4ml")
     if not ok:
@@ -157,7 +157,9 @@ def _run_generator(quick: bool, work: Path) -> dict[str, Any]:
     from trigkit.benchmarks import generator
 
     events, chunk = (20_000, 10_000) if quick else (1_000_000, 100_000)
-    return generator.run_generator_bench(process="hh4b", events=events, seed=1, chunk_size=chunk).to_json()
+    return generator.run_generator_bench(
+        process="hh4b", events=events, seed=1, chunk_size=chunk
+    ).to_json()
 
 
 def _run_emulator(quick: bool, work: Path) -> dict[str, Any]:
@@ -213,8 +215,12 @@ def _gpu_headline(r: dict[str, Any]) -> str:
 
 
 BENCHMARKS: tuple[BenchSpec, ...] = (
-    BenchSpec("generator", _needs_modules("numba", "awkward", "pyarrow"), _run_generator,
-              _generator_headline),  # fmt: skip
+    BenchSpec(
+        "generator",
+        _needs_modules("numba", "awkward", "pyarrow"),
+        _run_generator,
+        _generator_headline,
+    ),  # fmt: skip
     BenchSpec("emulator", _needs_modules("numba", "awkward"), _run_emulator, _emulator_headline),
     BenchSpec("firmware", _needs_firmware, _run_firmware, _firmware_headline),
     BenchSpec("gpu", _needs_modules("torch"), _run_gpu, _gpu_headline),
@@ -252,13 +258,17 @@ def run_all(
     names = [s.name for s in BENCHMARKS]
     unknown = [n for n in only if n not in names]
     if unknown:
-        raise TrigkitError(f"--only {','.join(unknown)}: unknown benchmark; valid: {', '.join(names)}")
+        raise TrigkitError(
+            f"--only {','.join(unknown)}: unknown benchmark; valid: {', '.join(names)}"
+        )
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="trigkit-bench-all-") as tmp:
         work = Path(work_dir) if work_dir is not None else Path(tmp)
         for spec in BENCHMARKS:
             if only and spec.name not in only:
-                outcomes.append(BenchOutcome(spec.name, "skipped", 0.0, reason="not selected (--only)"))
+                outcomes.append(
+                    BenchOutcome(spec.name, "skipped", 0.0, reason="not selected (--only)")
+                )
                 continue
             if on_start is not None:
                 on_start(spec.name)
@@ -269,13 +279,15 @@ def run_all(
 def bench_all(
     out: Path = typer.Option(Path("bench/results/all.json"), "--out", help="JSON output file."),
     quick: bool = typer.Option(False, "--quick", help="Small sizes (CI / smoke test)."),
-    only: str = typer.Option("", "--only", help="Comma-separated subset: generator,emulator,firmware,gpu."),
+    only: str = typer.Option(
+        "", "--only", help="Comma-separated subset: generator,emulator,firmware,gpu."
+    ),
 ) -> None:
     """Every benchmark this machine can run, one JSON with machine info, one summary table."""
     from rich.console import Console
     from rich.table import Table
 
-    from trigkit.atomic import write_text
+    from trigkit.core.atomic import write_text
 
     selected = tuple(s.strip() for s in only.split(",") if s.strip())
     if out.exists() and out.is_dir():

@@ -74,8 +74,10 @@ class EmulatorBenchResult:
             "fused_events_per_s_per_core": self.fused_per_core,
             "fused_events_per_cpu_s": self.fused_per_core_cpu,
             "perpath_events_per_s_per_core": self.n_events / self.perpath_1thread_s,
-            "perpath_events_per_cpu_s": self.n_events / self.perpath_1thread_cpu_s, "fused_events_per_s_all_threads": self.fused_all,
-            "awkward_events_per_s": self.awkward_per_s, "speedup_per_core": self.speedup,
+            "perpath_events_per_cpu_s": self.n_events / self.perpath_1thread_cpu_s,
+            "fused_events_per_s_all_threads": self.fused_all,
+            "awkward_events_per_s": self.awkward_per_s,
+            "speedup_per_core": self.speedup,
             "goals": {"speedup": GOAL_SPEEDUP, "events_per_s_per_core": GOAL_EVENTS_PER_S_PER_CORE},
             "machine": machine_info(),
         }
@@ -86,9 +88,15 @@ def machine_info() -> dict[str, Any]:
     import numba
     import numpy
 
-    return {"python": platform.python_version(), "platform": platform.platform(), "cpu_count": os.cpu_count(),
-            "numpy": numpy.__version__, "numba": numba.__version__, "awkward": awkward.__version__,
-            "numba_threads": numba.config.NUMBA_NUM_THREADS}
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "numpy": numpy.__version__,
+        "numba": numba.__version__,
+        "awkward": awkward.__version__,
+        "numba_threads": numba.config.NUMBA_NUM_THREADS,
+    }
 
 
 def _base_events(n_base: int, seed: int):  # noqa: ANN202
@@ -96,8 +104,10 @@ def _base_events(n_base: int, seed: int):  # noqa: ANN202
     from trigkit.events.batch import EventBatch
     from trigkit.events.generator import generate
 
-    parts = [generate(p, max(1, int(n_base * f)), seed + i) for i, (p, f) in
-             enumerate((("hh4b", 0.2), ("qcd", 0.6), ("ttbar", 0.2)))]
+    parts = [
+        generate(p, max(1, int(n_base * f)), seed + i)
+        for i, (p, f) in enumerate((("hh4b", 0.2), ("qcd", 0.6), ("ttbar", 0.2)))
+    ]
     parts = [attach_baseline_scores(b) for b in parts]
     for b in parts:
         b.process = "mixed"
@@ -128,8 +138,18 @@ def _tile(cols, n_events: int):  # noqa: ANN001, ANN202
     def t2(a, n):  # noqa: ANN001, ANN202
         return np.ascontiguousarray(np.tile(a, (1, reps))[:, :n]) if a.shape[1] else a
 
-    return Columns(n_events, jo, t1(cols.jet_pt, nj), t1(cols.jet_eta, nj), t2(cols.jet_scores, nj), fo,
-                   t1(cols.fat_pt, nf), t1(cols.fat_eta, nf), t1(cols.fat_msd, nf), t2(cols.fat_scores, nf))
+    return Columns(
+        n_events,
+        jo,
+        t1(cols.jet_pt, nj),
+        t1(cols.jet_eta, nj),
+        t2(cols.jet_scores, nj),
+        fo,
+        t1(cols.fat_pt, nf),
+        t1(cols.fat_eta, nf),
+        t1(cols.fat_msd, nf),
+        t2(cols.fat_scores, nf),
+    )
 
 
 def _best(fn, repeats: int) -> tuple[float, Any]:  # noqa: ANN001
@@ -147,17 +167,23 @@ def _best_cpu(fn, repeats: int) -> tuple[float, float, Any]:  # noqa: ANN001
     return best, cpu, out
 
 
-def run_benchmark(menu_name: str = "run3_hh4b", n_events: int = 4_000_000, awkward_events: int = 100_000,
-                  n_base: int = 20_000, repeats: int = 5, seed: int = 1) -> EmulatorBenchResult:
+def run_benchmark(
+    menu_name: str = "run3_hh4b",
+    n_events: int = 4_000_000,
+    awkward_events: int = 100_000,
+    n_base: int = 20_000,
+    repeats: int = 5,
+    seed: int = 1,
+) -> EmulatorBenchResult:
     import numba
     import numpy as np
 
+    from trigkit.core.errors import TrigkitError
     from trigkit.emulator.columns import columns_from_batch
     from trigkit.emulator.compiled import compile_menu
     from trigkit.emulator.fused import run_fused, run_perpath
     from trigkit.emulator.schema import load_menu
     from trigkit.emulator.vectorised import run_vectorised
-    from trigkit.errors import TrigkitError
 
     menu = load_menu(menu_name)
     cmenu = compile_menu(menu)
@@ -169,7 +195,11 @@ def run_benchmark(menu_name: str = "run3_hh4b", n_events: int = 4_000_000, awkwa
     from trigkit.events.batch import EventBatch
 
     reps = -(-awkward_events // len(base))
-    sub = EventBatch.concatenate([base] * reps)[:awkward_events] if reps > 1 else base[:awkward_events]
+    sub = (
+        EventBatch.concatenate([base] * reps)[:awkward_events]
+        if reps > 1
+        else base[:awkward_events]
+    )
     run_fused(cmenu, cols, 1)  # compile / warm up
     run_perpath(cmenu, base_cols, 1)
     t_vec, vec = _best(lambda: run_vectorised(menu, sub.jets, sub.fatjets), max(1, repeats // 2))
@@ -184,19 +214,34 @@ def run_benchmark(menu_name: str = "run3_hh4b", n_events: int = 4_000_000, awkwa
     if not identical:
         raise TrigkitError("bench emulator: fused and awkward decisions differ")
     return EmulatorBenchResult(
-        menu=menu.name, n_events=n_events, awkward_events=len(sub), n_triggers=out.shape[1],
-        bytes_per_event=cols.nbytes / n_events, threads=threads, fused_1thread_s=t1, fused_1thread_cpu_s=c1,
-        perpath_1thread_s=tp, perpath_1thread_cpu_s=cp, fused_all_s=tall,
-        awkward_s=t_vec, identical=identical,
-        accept_fraction={n: float(f) for n, f in zip(cmenu.trigger_names, out.mean(axis=0), strict=True)},
+        menu=menu.name,
+        n_events=n_events,
+        awkward_events=len(sub),
+        n_triggers=out.shape[1],
+        bytes_per_event=cols.nbytes / n_events,
+        threads=threads,
+        fused_1thread_s=t1,
+        fused_1thread_cpu_s=c1,
+        perpath_1thread_s=tp,
+        perpath_1thread_cpu_s=cp,
+        fused_all_s=tall,
+        awkward_s=t_vec,
+        identical=identical,
+        accept_fraction={
+            n: float(f) for n, f in zip(cmenu.trigger_names, out.mean(axis=0), strict=True)
+        },
     )
 
 
 def bench_emulator(
     menu: str = typer.Option("run3_hh4b", "--menu", help="Menu file or shipped menu name."),
     events: int = typer.Option(4_000_000, "--events", help="Events for the fused pass (tiled)."),
-    awkward_events: int = typer.Option(100_000, "--awkward-events", help="Events for the awkward contender."),
-    base: int = typer.Option(20_000, "--base", help="Distinct generated events (tiled up to --events)."),
+    awkward_events: int = typer.Option(
+        100_000, "--awkward-events", help="Events for the awkward contender."
+    ),
+    base: int = typer.Option(
+        20_000, "--base", help="Distinct generated events (tiled up to --events)."
+    ),
     repeats: int = typer.Option(5, "--repeats", help="Best of N timings."),
     out: Path = typer.Option(Path("bench/results/emulator.json"), "--out", help="JSON output."),
 ) -> None:
@@ -204,30 +249,67 @@ def bench_emulator(
     from rich.console import Console
     from rich.table import Table
 
-    from trigkit.atomic import write_text
+    from trigkit.core.atomic import write_text
 
     with Console().status("benchmarking the menu emulator..."):
         res = run_benchmark(menu, events, awkward_events, base, repeats)
     write_text(out, json.dumps(res.to_json(), indent=2) + "\n")
-    t = Table(title=f"trigkit bench emulator: {res.menu} ({res.n_triggers} triggers, {res.bytes_per_event:.0f} B/event)")
-    for c in ("contender", "events", "best time (s)", "M events/s", "per core", "per CPU s", "vs awkward"):
+    t = Table(
+        title=f"trigkit bench emulator: {res.menu} ({res.n_triggers} triggers, {res.bytes_per_event:.0f} B/event)"
+    )
+    for c in (
+        "contender",
+        "events",
+        "best time (s)",
+        "M events/s",
+        "per core",
+        "per CPU s",
+        "vs awkward",
+    ):
         t.add_column(c, justify="left" if c == "contender" else "right")
-    t.add_row("awkward (vectorised)", f"{res.awkward_events:,}", f"{res.awkward_s:.3f}",
-              f"{res.awkward_per_s / 1e6:.2f}", f"{res.awkward_per_s / 1e6:.2f}", "", "1.0x")
+    t.add_row(
+        "awkward (vectorised)",
+        f"{res.awkward_events:,}",
+        f"{res.awkward_s:.3f}",
+        f"{res.awkward_per_s / 1e6:.2f}",
+        f"{res.awkward_per_s / 1e6:.2f}",
+        "",
+        "1.0x",
+    )
     pp = res.n_events / res.perpath_1thread_s
-    t.add_row("per-path numba (previous), 1 thread", f"{res.n_events:,}", f"{res.perpath_1thread_s:.3f}",
-              f"{pp / 1e6:.2f}", f"{pp / 1e6:.2f}", f"{res.n_events / res.perpath_1thread_cpu_s / 1e6:.2f}",
-              f"{pp / res.awkward_per_s:.1f}x")
-    t.add_row("one-pass numba, 1 thread", f"{res.n_events:,}", f"{res.fused_1thread_s:.3f}",
-              f"{res.fused_per_core / 1e6:.2f}", f"{res.fused_per_core / 1e6:.2f}",
-              f"{res.fused_per_core_cpu / 1e6:.2f}", f"{res.speedup:.1f}x")
-    t.add_row(f"one-pass numba, {res.threads} threads", f"{res.n_events:,}", f"{res.fused_all_s:.3f}",
-              f"{res.fused_all / 1e6:.2f}", f"{res.fused_all / res.threads / 1e6:.2f}",
-              "", f"{res.fused_all / res.awkward_per_s:.1f}x")
+    t.add_row(
+        "per-path numba (previous), 1 thread",
+        f"{res.n_events:,}",
+        f"{res.perpath_1thread_s:.3f}",
+        f"{pp / 1e6:.2f}",
+        f"{pp / 1e6:.2f}",
+        f"{res.n_events / res.perpath_1thread_cpu_s / 1e6:.2f}",
+        f"{pp / res.awkward_per_s:.1f}x",
+    )
+    t.add_row(
+        "one-pass numba, 1 thread",
+        f"{res.n_events:,}",
+        f"{res.fused_1thread_s:.3f}",
+        f"{res.fused_per_core / 1e6:.2f}",
+        f"{res.fused_per_core / 1e6:.2f}",
+        f"{res.fused_per_core_cpu / 1e6:.2f}",
+        f"{res.speedup:.1f}x",
+    )
+    t.add_row(
+        f"one-pass numba, {res.threads} threads",
+        f"{res.n_events:,}",
+        f"{res.fused_all_s:.3f}",
+        f"{res.fused_all / 1e6:.2f}",
+        f"{res.fused_all / res.threads / 1e6:.2f}",
+        "",
+        f"{res.fused_all / res.awkward_per_s:.1f}x",
+    )
     console = Console()
     console.print(t)
-    console.print(f"decisions identical: {res.identical}; goals: >= {GOAL_SPEEDUP:.0f}x awkward, "
-                  f">= {GOAL_EVENTS_PER_S_PER_CORE / 1e6:.0f} M events/s per core; JSON: {out}")
+    console.print(
+        f"decisions identical: {res.identical}; goals: >= {GOAL_SPEEDUP:.0f}x awkward, "
+        f">= {GOAL_EVENTS_PER_S_PER_CORE / 1e6:.0f} M events/s per core; JSON: {out}"
+    )
 
 
 def register(app: typer.Typer) -> None:

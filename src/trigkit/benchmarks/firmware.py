@@ -54,16 +54,25 @@ class FirmwareBenchResult:
         return self.hls4ml_s / self.emulator_s
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self) | {"emulator_per_s": self.emulator_per_s, "hls4ml_per_s": self.hls4ml_per_s,
-                               "speedup": self.speedup, "machine": machine_info()}
+        return asdict(self) | {
+            "emulator_per_s": self.emulator_per_s,
+            "hls4ml_per_s": self.hls4ml_per_s,
+            "speedup": self.speedup,
+            "machine": machine_info(),
+        }
 
 
 def machine_info() -> dict[str, Any]:
     import numba
     import numpy
 
-    info: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform(),
-                            "cpu_count": os.cpu_count(), "numpy": numpy.__version__, "numba": numba.__version__}
+    info: dict[str, Any] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "numpy": numpy.__version__,
+        "numba": numba.__version__,
+    }
     try:
         import hls4ml
 
@@ -101,17 +110,18 @@ def _c_stdout_silenced() -> Iterator[None]:
         os.close(devnull)
 
 
-def run_firmware_bench(n: int = 100_000, repeats: int = 3, work_dir: Path | None = None,
-                       seed: int = 0) -> FirmwareBenchResult:
+def run_firmware_bench(
+    n: int = 100_000, repeats: int = 3, work_dir: Path | None = None, seed: int = 0
+) -> FirmwareBenchResult:
     """Time emulator vs hls4ml C simulation on the same ``n`` inputs and compare the outputs."""
     import tempfile
     import warnings
 
     import numpy as np
 
-    from trigkit.compile.hls import build_csim, convert
     from trigkit.firmware.emulate import FirmwareEmulator
-    from trigkit.firmware.random_net import edge_inputs, random_network
+    from trigkit.firmware.hls4ml import build_csim, convert
+    from trigkit.fixedpoint.random_net import edge_inputs, random_network
 
     net = random_network(seed=seed)
     work = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="trigkit-bench-fw-"))
@@ -139,29 +149,40 @@ def run_firmware_bench(n: int = 100_000, repeats: int = 3, work_dir: Path | None
     with _c_stdout_silenced():  # one "assign NaN" line per NaN from the C simulation
         y_special = hls_predict(x_special)
     bad += int(np.count_nonzero(np.any(emu.predict(x_special) != y_special, axis=1)))
-    sizes = "->".join([str(net.n_inputs)] + [str(lay.n_out) for lay in net.layers if lay.kind == "dense"])
-    return FirmwareBenchResult(n, repeats, t_emu, t_hls, bad, first, f"{net.name} {sizes} + softmax")
+    sizes = "->".join(
+        [str(net.n_inputs)] + [str(lay.n_out) for lay in net.layers if lay.kind == "dense"]
+    )
+    return FirmwareBenchResult(
+        n, repeats, t_emu, t_hls, bad, first, f"{net.name} {sizes} + softmax"
+    )
 
 
 def jet_tagger_6bit() -> Any:
     """The jet-tagger benchmark size 16->64->32->32->5, 6-bit weights and activations."""
-    from trigkit.firmware.fixed import FixedType
-    from trigkit.firmware.random_net import random_network
+    from trigkit.fixedpoint.fixed import FixedType
+    from trigkit.fixedpoint.random_net import random_network
 
     return random_network(
-        input_t=FixedType(16, 6, True, "AP_RND", "AP_SAT"), weight_t=FixedType(6, 1),
-        bias_t=FixedType(6, 1), accum_t=FixedType(28, 12),
-        act_t=FixedType(6, 0, False, "AP_RND", "AP_SAT"), logit_t=FixedType(16, 6),
+        input_t=FixedType(16, 6, True, "AP_RND", "AP_SAT"),
+        weight_t=FixedType(6, 1),
+        bias_t=FixedType(6, 1),
+        accum_t=FixedType(28, 12),
+        act_t=FixedType(6, 0, False, "AP_RND", "AP_SAT"),
+        logit_t=FixedType(16, 6),
     )
 
 
-def run_rtl_bench(work_dir: Path | None = None, latency_cutoff: float = 5.0, synth: bool = True,
-                  sparsity: float = 0.0) -> dict[str, Any]:
+def run_rtl_bench(
+    work_dir: Path | None = None,
+    latency_cutoff: float = 5.0,
+    synth: bool = True,
+    sparsity: float = 0.0,
+) -> dict[str, Any]:
     """RTL flow on the 6-bit jet tagger; returns a JSON-able record with the estimate beside it."""
     import numpy as np
 
     from trigkit.firmware.estimate import estimate_network
-    from trigkit.firmware.rtl_flow import run_rtl_flow
+    from trigkit.firmware.rtl.flow import run_rtl_flow
 
     net = jet_tagger_6bit()
     if sparsity > 0:
@@ -179,10 +200,18 @@ def run_rtl_bench(work_dir: Path | None = None, latency_cutoff: float = 5.0, syn
     est = estimate_network(net)
     return {
         "network": "16->64->32->32->5 + softmax, 6-bit weights/activations",
-        "sparsity": sparsity, "latency_cutoff": latency_cutoff, "wall_s": time.perf_counter() - t0,
+        "sparsity": sparsity,
+        "latency_cutoff": latency_cutoff,
+        "wall_s": time.perf_counter() - t0,
         "rtl": rep.to_json(),
-        "estimate": {"latency_cycles": est.latency_cycles, "latency_ns": est.latency_ns, "ii": est.ii,
-                     "lut": est.total("lut"), "ff": est.total("ff"), "dsp": est.total("dsp")},
+        "estimate": {
+            "latency_cycles": est.latency_cycles,
+            "latency_ns": est.latency_ns,
+            "ii": est.ii,
+            "lut": est.total("lut"),
+            "ff": est.total("ff"),
+            "dsp": est.total("dsp"),
+        },
         "reference_hls4ml_6bit": {"lut": HLS4ML_6BIT_LUT, "dsp": HLS4ML_6BIT_DSP},
         "machine": machine_info(),
     }
@@ -198,15 +227,25 @@ def _firmware_cmd(
     from rich.console import Console
     from rich.table import Table
 
-    from trigkit.atomic import write_text
+    from trigkit.core.atomic import write_text
 
     res = run_firmware_bench(n, repeats, work_dir)
     t = Table(title=f"firmware emulation, {res.network}, {n} inputs (best of {repeats})")
     for col in ("contender", "seconds", "inputs / s", "bit-exact"):
         t.add_column(col, justify="right" if col != "contender" else "left")
     ok = "yes" if res.mismatching_samples == 0 else f"NO ({res.mismatching_samples} differ)"
-    t.add_row("trigkit FirmwareEmulator (numba)", f"{res.emulator_s:.4f}", f"{res.emulator_per_s:,.0f}", ok)
-    t.add_row("hls4ml predict (C simulation)", f"{res.hls4ml_s:.4f}", f"{res.hls4ml_per_s:,.0f}", "reference")
+    t.add_row(
+        "trigkit FirmwareEmulator (numba)",
+        f"{res.emulator_s:.4f}",
+        f"{res.emulator_per_s:,.0f}",
+        ok,
+    )
+    t.add_row(
+        "hls4ml predict (C simulation)",
+        f"{res.hls4ml_s:.4f}",
+        f"{res.hls4ml_per_s:,.0f}",
+        "reference",
+    )
     t.add_row("speedup", f"{res.speedup:.1f}x", "goal >= 20x", "")
     Console().print(t)
     if json_out:
@@ -216,7 +255,9 @@ def _firmware_cmd(
 def _rtl_cmd(
     json_out: Path | None = typer.Option(None, "--json", help="Write the result as JSON."),
     work_dir: Path | None = typer.Option(None, "--work-dir", help="Where the RTL project goes."),
-    latency_cutoff: float = typer.Option(5.0, "--latency-cutoff", help="Adder delays per pipeline stage."),
+    latency_cutoff: float = typer.Option(
+        5.0, "--latency-cutoff", help="Adder delays per pipeline stage."
+    ),
     sparsity: float = typer.Option(0.0, "--sparsity", help="Fraction of weights pruned at random."),
     no_synth: bool = typer.Option(False, "--no-synth", help="Skip yosys."),
 ) -> None:
@@ -224,7 +265,7 @@ def _rtl_cmd(
     from rich.console import Console
     from rich.table import Table
 
-    from trigkit.atomic import write_text
+    from trigkit.core.atomic import write_text
 
     rec = run_rtl_bench(work_dir, latency_cutoff, not no_synth, sparsity)
     sim, syn, est = rec["rtl"]["sim"], rec["rtl"]["synth"], rec["estimate"]
@@ -232,17 +273,31 @@ def _rtl_cmd(
     for col in ("source", "latency", "II", "LUT", "FF", "DSP"):
         t.add_column(col)
     clk = sim["clock_period_ns"]
-    t.add_row("rtl (verilator / yosys)", f"{sim['latency_cycles']} cyc = {sim['latency_cycles'] * clk:g} ns",
-              str(sim["ii"]), *(str(syn[k]) if syn else "-" for k in ("lut", "ff", "dsp")))
-    t.add_row("estimate", f"{est['latency_cycles']} cyc = {est['latency_ns']:g} ns", str(est["ii"]),
-              str(est["lut"]), str(est["ff"]), str(est["dsp"]))
-    t.add_row("hls4ml 6-bit QKeras (reference)", "-", "-", str(HLS4ML_6BIT_LUT), "-", str(HLS4ML_6BIT_DSP))
+    t.add_row(
+        "rtl (verilator / yosys)",
+        f"{sim['latency_cycles']} cyc = {sim['latency_cycles'] * clk:g} ns",
+        str(sim["ii"]),
+        *(str(syn[k]) if syn else "-" for k in ("lut", "ff", "dsp")),
+    )
+    t.add_row(
+        "estimate",
+        f"{est['latency_cycles']} cyc = {est['latency_ns']:g} ns",
+        str(est["ii"]),
+        str(est["lut"]),
+        str(est["ff"]),
+        str(est["dsp"]),
+    )
+    t.add_row(
+        "hls4ml 6-bit QKeras (reference)", "-", "-", str(HLS4ML_6BIT_LUT), "-", str(HLS4ML_6BIT_DSP)
+    )
     Console().print(t)
     tim = rec["rtl"].get("timing")
     if tim:
         ok = "meets" if tim["critical_path_ns"] <= clk * (1 - tim["uncertainty"]) else "MISSES"
-        Console().print(f"critical path {tim['critical_path_ns']:.2f} ns ({tim['logic_levels']} levels, "
-                        f"fmax ~{1000 / tim['critical_path_ns']:.0f} MHz; {tim['source']}): {ok} the {clk:g} ns clock")
+        Console().print(
+            f"critical path {tim['critical_path_ns']:.2f} ns ({tim['logic_levels']} levels, "
+            f"fmax ~{1000 / tim['critical_path_ns']:.0f} MHz; {tim['source']}): {ok} the {clk:g} ns clock"
+        )
     if json_out:
         write_text(json_out, json.dumps(rec, indent=2))
 

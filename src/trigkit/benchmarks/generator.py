@@ -20,8 +20,8 @@ from pathlib import Path
 
 import typer
 
-from trigkit.atomic import write_text
-from trigkit.errors import TrigkitError
+from trigkit.core.atomic import write_text
+from trigkit.core.errors import TrigkitError
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,11 @@ class GeneratorBenchResult:
     def to_json(self) -> dict[str, object]:
         out = asdict(self)
         out["contenders"] = [
-            {**asdict(c), "events_per_minute": c.events_per_minute, "events_per_cpu_minute": c.events_per_cpu_minute}
+            {
+                **asdict(c),
+                "events_per_minute": c.events_per_minute,
+                "events_per_cpu_minute": c.events_per_cpu_minute,
+            }
             for c in self.contenders
         ]
         out["load_average"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
@@ -73,7 +77,9 @@ def machine_info() -> dict[str, str]:
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
         "cpu_count": str(os.cpu_count()),
-        "affinity_cpus": str(len(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity") else "?",
+        "affinity_cpus": str(len(os.sched_getaffinity(0)))
+        if hasattr(os, "sched_getaffinity")
+        else "?",
         "python": platform.python_version(),
         "numpy": numpy.__version__,
         "numba": numba.__version__,
@@ -138,17 +144,23 @@ def run_generator_bench(
         if on_contender is not None:
             on_contender(c)
     identical = len({c.digest for c in contenders}) == 1
-    return GeneratorBenchResult(process, events, chunk_size, tuple(contenders), identical, machine_info())
+    return GeneratorBenchResult(
+        process, events, chunk_size, tuple(contenders), identical, machine_info()
+    )
 
 
 def register(app: typer.Typer) -> None:
     @app.command("generator")
     def bench_generator(
         process: str = typer.Option("hh4b", "--process", help="hh4b, qcd or ttbar."),
-        events: int = typer.Option(1_000_000, "--events", "-n", min=1, help="Events per contender."),
+        events: int = typer.Option(
+            1_000_000, "--events", "-n", min=1, help="Events per contender."
+        ),
         seed: int = typer.Option(1, "--seed", min=0),
         chunk_size: int = typer.Option(100_000, "--chunk-size", min=1),
-        out: Path = typer.Option(Path("bench/results/generator.json"), "--out", help="JSON result file."),
+        out: Path = typer.Option(
+            Path("bench/results/generator.json"), "--out", help="JSON result file."
+        ),
     ) -> None:
         """Generator throughput: events/minute with 1 thread vs all threads (identical output)."""
         from rich.console import Console
@@ -162,14 +174,27 @@ def register(app: typer.Typer) -> None:
             result = run_generator_bench(process, events, seed, chunk_size)
         write_text(out, json.dumps(result.to_json(), indent=2) + "\n")
         table = Table(title=f"generator: {process}, {events} events, jets+tracks+large-R jets")
-        for col in ("contender", "wall s", "events / min", "CPU s", "events / CPU-min", "identical output"):
+        for col in (
+            "contender",
+            "wall s",
+            "events / min",
+            "CPU s",
+            "events / CPU-min",
+            "identical output",
+        ):
             table.add_column(col)
         for c in result.contenders:
             table.add_row(
-                c.name, f"{c.seconds:.2f}", f"{c.events_per_minute:,.0f}", f"{c.cpu_seconds:.2f}",
-                f"{c.events_per_cpu_minute:,.0f}", str(result.identical),
+                c.name,
+                f"{c.seconds:.2f}",
+                f"{c.events_per_minute:,.0f}",
+                f"{c.cpu_seconds:.2f}",
+                f"{c.events_per_cpu_minute:,.0f}",
+                str(result.identical),
             )
         Console().print(table)
         console.print(f"wrote {out}")
         if not result.identical:
-            raise TrigkitError("generator output differs between thread counts (see the JSON digests)")
+            raise TrigkitError(
+                "generator output differs between thread counts (see the JSON digests)"
+            )

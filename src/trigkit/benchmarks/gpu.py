@@ -155,7 +155,9 @@ def run_bench(
             reference = onnx_export.onnx_probabilities(onnx_path, check)
             ref_name = "onnxruntime-cpu-fp32"
         except Exception as exc:  # noqa: BLE001 - a machine without onnx/onnxruntime still benches torch
-            notes.append(f"no ONNX/onnxruntime contender: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            notes.append(
+                f"no ONNX/onnxruntime contender: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            )
             onnx_path, ref_name = None, "torch-cpu-fp32"
             reference = onnx_export.torch_probabilities(model.module, check)
         contenders = gc.cpu_contenders(model.module, data, onnx_path, specs)
@@ -184,7 +186,7 @@ def run_bench(
         "transfers": _transfers(data, batches) if torch.cuda.is_available() else [],
     }  # fmt: skip
     out_dir.mkdir(parents=True, exist_ok=True)
-    from trigkit.atomic import write_text
+    from trigkit.core.atomic import write_text
 
     write_text(out_dir / "bench_gpu.json", json.dumps(record, indent=2))
     try:
@@ -196,8 +198,8 @@ def run_bench(
 
 def merge_results(dirs: list[Path], out_dir: Path) -> dict[str, object]:
     """Merge ``bench_gpu.json`` of runs done in separate processes (one CUDA context each)."""
-    from trigkit.atomic import write_text
-    from trigkit.errors import TrigkitError
+    from trigkit.core.atomic import write_text
+    from trigkit.core.errors import TrigkitError
 
     recs = []
     for d in dirs:
@@ -259,7 +261,7 @@ def _registry_model() -> object:
 
 
 def _agreement(contenders, check, reference) -> dict[str, dict[str, float]]:
-    from trigkit.errors import TrigkitError
+    from trigkit.core.errors import TrigkitError
 
     out = {}
     n = len(reference)
@@ -338,8 +340,16 @@ def _plot(points: list[dict[str, object]], path: Path, device: str) -> None:
                  "linestyle": "-" if name.startswith(("mma-", "fused-", "tc-")) else "--"}  # fmt: skip
         ax1.plot(b, [p["p50_us"] for p in pts], **style)
         ax2.plot(b, [p["jets_per_s"] for p in pts], **style)
-    ax1.axhline(GOAL_BATCH1_US, color="k", lw=0.8, ls=":", label=f"goal: batch 1 <= {GOAL_BATCH1_US:g} us")
-    ax2.axhline(GOAL_JETS_PER_S, color="k", lw=0.8, ls=":", label=f"goal: >= {GOAL_JETS_PER_S / 1e6:g} M jets/s")
+    ax1.axhline(
+        GOAL_BATCH1_US, color="k", lw=0.8, ls=":", label=f"goal: batch 1 <= {GOAL_BATCH1_US:g} us"
+    )
+    ax2.axhline(
+        GOAL_JETS_PER_S,
+        color="k",
+        lw=0.8,
+        ls=":",
+        label=f"goal: >= {GOAL_JETS_PER_S / 1e6:g} M jets/s",
+    )
     for ax, label in ((ax1, "p50 latency per call [us]"), (ax2, "throughput [jets/s]")):
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -350,7 +360,7 @@ def _plot(points: list[dict[str, object]], path: Path, device: str) -> None:
     ax2.legend(handles=ax2.get_lines()[-1:], fontsize=7, loc="upper left")
     fig.suptitle(f"b-tagger (DIPS-like) end to end incl. host<->device copies - {device}")
     fig.tight_layout()
-    from trigkit.atomic import atomic_path
+    from trigkit.core.atomic import atomic_path
 
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=110, format="png")
@@ -367,23 +377,31 @@ def register(app: typer.Typer) -> None:
 
     @app.command("gpu")
     def bench_gpu(
-        out: Path = typer.Option(Path("bench/results"), "--out", help="Directory for bench_gpu.json/.png."),
+        out: Path = typer.Option(
+            Path("bench/results"), "--out", help="Directory for bench_gpu.json/.png."
+        ),
         batches: str = typer.Option(",".join(map(str, DEFAULT_BATCHES)), "--batches"),
         repeats: int = typer.Option(200, "--repeats", min=1),
         warmup: int = typer.Option(20, "--warmup", min=0),
-        budget_s: float = typer.Option(3.0, "--budget-s", help="Max seconds per (backend, batch) point."),
-        model: Path | None = typer.Option(None, "--model", help="Saved model (default: DIPS-like anchor)."),
+        budget_s: float = typer.Option(
+            3.0, "--budget-s", help="Max seconds per (backend, batch) point."
+        ),
+        model: Path | None = typer.Option(
+            None, "--model", help="Saved model (default: DIPS-like anchor)."
+        ),
     ) -> None:
         """Batch sweep over every available backend: p50/p99 latency, jets/s, copies; JSON + PNG."""
         from rich.console import Console
         from rich.table import Table
 
-        from trigkit.errors import TrigkitError
+        from trigkit.core.errors import TrigkitError
 
         try:
             sizes = tuple(int(b) for b in batches.split(","))
         except ValueError:
-            raise TrigkitError(f"--batches '{batches}': expected comma-separated integers") from None
+            raise TrigkitError(
+                f"--batches '{batches}': expected comma-separated integers"
+            ) from None
         rec = run_bench(out, batches=sizes, repeats=repeats, warmup=warmup, budget_s=budget_s,
                         model_path=model, min_repeats=min(20, repeats))  # fmt: skip
         table = Table(title=f"bench gpu ({rec['environment']['device']})")  # type: ignore[index]

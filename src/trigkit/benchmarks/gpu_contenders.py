@@ -17,8 +17,8 @@ host->device copy, the network and the device->host copy, then synchronizes:
   (:mod:`trigkit.benchmarks.gpu_fused`, needs cupy), copies in the same graph;
 * ``fused-zerocopy-*``, ``tc-zerocopy-*``, ``tc-pipeline-*``: see
   :mod:`trigkit.benchmarks.gpu_zerocopy` (no memcpy at all / tensor-core kernel pipelined);
-* ``mma-*``: the register-resident tensor-core kernel (:mod:`trigkit.benchmarks.gpu_mma`, host
-  side in :mod:`trigkit.benchmarks.gpu_mma_run`) - zero-copy graph, graph with copies, chunked
+* ``mma-*``: the register-resident tensor-core kernel (:mod:`trigkit.runtime.cuda.mma`, host
+  side in :mod:`trigkit.runtime.cuda.mma_run`) - zero-copy graph, graph with copies, chunked
   copy/compute pipelines, persistent kernel; the fastest rows (issue 5 goals);
 * CPU: ``onnxruntime-cpu-fp32`` (1 thread, no spinning) and ``torch-cpu-fp32``.
 """
@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 from trigkit.compile.onnx_export import make_head
+from trigkit.runtime.cuda.pinned import pinned
 
 
 @dataclass
@@ -57,7 +58,9 @@ class PackedHead(nn.Module):
         return self.head(tracks, mask.to(tracks.dtype))
 
 
-def _heads(module: nn.Module, example: tuple[torch.Tensor, ...], device: torch.device) -> dict[str, nn.Module]:
+def _heads(
+    module: nn.Module, example: tuple[torch.Tensor, ...], device: torch.device
+) -> dict[str, nn.Module]:
     return {
         "fp32": make_head(module, example).to(device),
         "fp16": make_head(module, example, torch.float16).to(device),
@@ -65,13 +68,13 @@ def _heads(module: nn.Module, example: tuple[torch.Tensor, ...], device: torch.d
     }
 
 
-def _pinned(arrays: dict[str, np.ndarray], n: int, packed: bool) -> list[torch.Tensor]:
+def _pinned_all(arrays: dict[str, np.ndarray], n: int, packed: bool) -> list[torch.Tensor]:
     out = []
     for k, v in arrays.items():
         a = v[:n]
         if packed:
             a = a.astype(np.uint8) if k == "mask" else a.astype(np.float16)
-        out.append(torch.from_numpy(np.ascontiguousarray(a)).pin_memory())
+        out.append(pinned(a))
     return out
 
 
@@ -83,7 +86,7 @@ def cuda_contenders(module: nn.Module, data: dict[str, np.ndarray]) -> list[Cont
     out: list[Contender] = []
 
     def eager(n: int) -> Callable[[], np.ndarray]:
-        host = _pinned(data, n, False)
+        host = _pinned_all(data, n, False)
         res = torch.empty((n, heads["fp32"](*[t[:1].to(dev) for t in host]).shape[1])).pin_memory()
 
         def call() -> np.ndarray:
@@ -97,7 +100,11 @@ def cuda_contenders(module: nn.Module, data: dict[str, np.ndarray]) -> list[Cont
 
     out.append(Contender("torch-eager-fp32", "fp32", eager))
     for prec in ("fp32", "fp16", "bf16"):
-        out.append(Contender(f"torch-graph-{prec}", prec, _graph_factory(heads[prec], data, stream, False, False)))
+        out.append(
+            Contender(
+                f"torch-graph-{prec}", prec, _graph_factory(heads[prec], data, stream, False, False)
+            )
+        )
     packed = PackedHead(heads["fp16"])
     out.append(Contender("torch-graph-io-fp16-packed", "fp16", _graph_factory(packed, data, stream, True, True),
                          note="H2D + forward + D2H captured in one CUDA graph; fp16 tracks, uint8 mask"))  # fmt: skip
@@ -128,7 +135,7 @@ def cuda_contenders(module: nn.Module, data: dict[str, np.ndarray]) -> list[Cont
 
 def _mma_contenders(module: nn.Module, data: dict[str, np.ndarray]) -> list[Contender]:
     try:
-        from trigkit.benchmarks import gpu_mma_run as mr
+        from trigkit.runtime.cuda import mma_run as mr
 
         k = mr.MmaKernels(module)
         return [
@@ -174,10 +181,16 @@ def _zerocopy_contenders(module: nn.Module, data: dict[str, np.ndarray]) -> list
         return []
 
 
-def _capture(head: nn.Module, static: list[torch.Tensor], stream: torch.cuda.Stream,
-             host_in: list[torch.Tensor] | None = None,
-             host_out: torch.Tensor | None = None) -> tuple[torch.cuda.CUDAGraph, torch.Tensor]:
-    stream.wait_stream(torch.cuda.current_stream())  # static inputs were filled on the default stream
+def _capture(
+    head: nn.Module,
+    static: list[torch.Tensor],
+    stream: torch.cuda.Stream,
+    host_in: list[torch.Tensor] | None = None,
+    host_out: torch.Tensor | None = None,
+) -> tuple[torch.cuda.CUDAGraph, torch.Tensor]:
+    stream.wait_stream(
+        torch.cuda.current_stream()
+    )  # static inputs were filled on the default stream
     with torch.cuda.stream(stream), torch.no_grad():
         for _ in range(3):
             head(*static)
@@ -193,10 +206,15 @@ def _capture(head: nn.Module, static: list[torch.Tensor], stream: torch.cuda.Str
     return graph, result
 
 
-def _graph_factory(head: nn.Module, data: dict[str, np.ndarray], stream: torch.cuda.Stream,
-                   packed: bool, io_in_graph: bool) -> Callable[[int], Callable[[], np.ndarray]]:
+def _graph_factory(
+    head: nn.Module,
+    data: dict[str, np.ndarray],
+    stream: torch.cuda.Stream,
+    packed: bool,
+    io_in_graph: bool,
+) -> Callable[[int], Callable[[], np.ndarray]]:
     def prepare(n: int) -> Callable[[], np.ndarray]:
-        host = _pinned(data, n, packed)
+        host = _pinned_all(data, n, packed)
         static = [t.to("cuda") for t in host]
         with torch.no_grad():
             n_cls = head(*[s[:1] for s in static]).shape[1]
@@ -226,11 +244,12 @@ def _graph_factory(head: nn.Module, data: dict[str, np.ndarray], stream: torch.c
     return prepare
 
 
-def _pipeline_factory(head: nn.Module, data: dict[str, np.ndarray], n_streams: int = 4,
-                      n_chunks: int = 4) -> Callable[[int], Callable[[], np.ndarray]]:
+def _pipeline_factory(
+    head: nn.Module, data: dict[str, np.ndarray], n_streams: int = 4, n_chunks: int = 4
+) -> Callable[[int], Callable[[], np.ndarray]]:
     def prepare(n: int) -> Callable[[], np.ndarray]:
         chunk = -(-n // n_chunks)
-        host = _pinned(data, n, True)
+        host = _pinned_all(data, n, True)
         streams = [torch.cuda.Stream() for _ in range(n_streams)]
         graphs = []
         for s in streams:
@@ -259,10 +278,11 @@ def _pipeline_factory(head: nn.Module, data: dict[str, np.ndarray], n_streams: i
     return prepare
 
 
-def cpu_contenders(module: nn.Module, data: dict[str, np.ndarray], onnx_path: object,
-                   specs: list) -> list[Contender]:
-    from trigkit.runtime.onnxrt import OnnxRuntimeRunner
-    from trigkit.runtime.torch_runner import TorchRunner
+def cpu_contenders(
+    module: nn.Module, data: dict[str, np.ndarray], onnx_path: object, specs: list
+) -> list[Contender]:
+    from trigkit.runtime.backends.onnxrt import OnnxRuntimeRunner
+    from trigkit.runtime.backends.torch import TorchRunner
 
     torch_runner = TorchRunner(module, specs, device="cpu").activate()
 
@@ -275,7 +295,9 @@ def cpu_contenders(module: nn.Module, data: dict[str, np.ndarray], onnx_path: ob
 
     out = [Contender("torch-cpu-fp32", "fp32", via(torch_runner), max_batch=4096)]
     if onnx_path is not None:
-        ort_runner = OnnxRuntimeRunner(onnx_path, specs, intra_op_threads=1, allow_spinning=False).activate()  # type: ignore[arg-type]
+        ort_runner = OnnxRuntimeRunner(
+            onnx_path, specs, intra_op_threads=1, allow_spinning=False
+        ).activate()  # type: ignore[arg-type]
         out.insert(0, Contender("onnxruntime-cpu-fp32", "fp32", via(ort_runner), max_batch=4096,
                                 note="1 intra-op thread, spinning off"))  # fmt: skip
     return out
@@ -288,7 +310,9 @@ class _DipsLike(nn.Module):
         super().__init__()
         self.phi = nn.Sequential(nn.Linear(6, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
                                  nn.Linear(64, 64), nn.ReLU())  # fmt: skip
-        self.rho = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 3))
+        self.rho = nn.Sequential(
+            nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 3)
+        )
 
     def forward(self, tracks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return self.rho((self.phi(tracks) * mask.unsqueeze(-1)).sum(dim=1))

@@ -84,7 +84,9 @@ def _weights(module: nn.Module) -> list[torch.Tensor]:
     linears = [m for m in module.modules() if isinstance(m, nn.Linear)]
     shapes = [(m.in_features, m.out_features) for m in linears]
     if shapes != [(6, 64), (64, 64), (64, 64), (64, 64), (64, 32), (32, 3)]:
-        raise ValueError(f"fused kernel only for the 6-64-64-64 / 64-64-32-3 DeepSets, got {shapes}")
+        raise ValueError(
+            f"fused kernel only for the 6-64-64-64 / 64-64-32-3 DeepSets, got {shapes}"
+        )
     out = []
     for m in linears:
         out.append(m.weight.detach().float().t().contiguous().cuda())
@@ -92,8 +94,9 @@ def _weights(module: nn.Module) -> list[torch.Tensor]:
     return out
 
 
-def fused_factory(module: nn.Module, data: dict[str, np.ndarray],
-                  stream: torch.cuda.Stream) -> Callable[[int], Callable[[], np.ndarray]]:
+def fused_factory(
+    module: nn.Module, data: dict[str, np.ndarray], stream: torch.cuda.Stream
+) -> Callable[[int], Callable[[], np.ndarray]]:
     import cupy
 
     kernel = cupy.RawKernel(KERNEL, "dips")

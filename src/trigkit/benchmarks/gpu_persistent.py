@@ -117,11 +117,13 @@ extern "C" __global__ void dips_persist(const volatile float* x, const volatile 
 """
 
 
-def persistent_factory(module: nn.Module, data: dict[str, np.ndarray]) -> Callable[[int], Callable[[], np.ndarray]]:
+def persistent_factory(
+    module: nn.Module, data: dict[str, np.ndarray]
+) -> Callable[[int], Callable[[], np.ndarray]]:
     import cupy
 
     from trigkit.benchmarks.gpu_fused import _weights
-    from trigkit.benchmarks.gpu_zerocopy import _pinned, mapped
+    from trigkit.runtime.cuda.pinned import mapped, pinned
 
     kernel = cupy.RawKernel(PERSIST_KERNEL, "dips_persist")
     weights = [cupy.asarray(w) for w in _weights(module)]
@@ -135,13 +137,21 @@ def persistent_factory(module: nn.Module, data: dict[str, np.ndarray]) -> Callab
 
     def prepare(n: int) -> Callable[[], np.ndarray]:
         stop_previous()
-        x = _pinned(data["tracks"][:n].astype(np.float32))
-        m = _pinned(data["mask"][:n].astype(np.float32))
+        x = pinned(data["tracks"][:n].astype(np.float32))
+        m = pinned(data["mask"][:n].astype(np.float32))
         res = torch.zeros((n, 3)).pin_memory()
         ctrl = torch.zeros(4, dtype=torch.int32).pin_memory()
         ctrl_np = ctrl.numpy()
         stream = torch.cuda.Stream()
-        args = (mapped(x), mapped(m), *weights, mapped(res), mapped(ctrl), np.int32(n), np.int64(IDLE_NS))
+        args = (
+            mapped(x),
+            mapped(m),
+            *weights,
+            mapped(res),
+            mapped(ctrl),
+            np.int32(n),
+            np.int64(IDLE_NS),
+        )
         with cupy.cuda.ExternalStream(stream.cuda_stream):
             kernel((1,), (15 * 64,), args)
         running.append((ctrl_np, stream))
@@ -153,7 +163,9 @@ def persistent_factory(module: nn.Module, data: dict[str, np.ndarray]) -> Callab
             deadline = time.perf_counter() + HOST_TIMEOUT_S
             while ctrl_np[1] != seq:
                 if time.perf_counter() > deadline:
-                    raise TimeoutError(f"persistent kernel did not answer request {seq} within {HOST_TIMEOUT_S} s")
+                    raise TimeoutError(
+                        f"persistent kernel did not answer request {seq} within {HOST_TIMEOUT_S} s"
+                    )
             return res.numpy()
 
         return call

@@ -184,7 +184,9 @@ def tc_weights(module: nn.Module) -> list[np.ndarray]:
     linears = [m for m in module.modules() if isinstance(m, nn.Linear)]
     shapes = [(m.in_features, m.out_features) for m in linears]
     if shapes != LAYER_SHAPES:
-        raise ValueError(f"tensor-core kernel only for the 6-64-64-64 / 64-64-32-3 DeepSets, got {shapes}")
+        raise ValueError(
+            f"tensor-core kernel only for the 6-64-64-64 / 64-64-32-3 DeepSets, got {shapes}"
+        )
     out: list[np.ndarray] = []
     for i, m in enumerate(linears):
         wt = m.weight.detach().double().t().numpy()
@@ -207,4 +209,3 @@ def reference_tc(weights: list[np.ndarray], tracks: np.ndarray, mask: np.ndarray
     z = q @ r3 + c3
     e = np.exp(z - z.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
-

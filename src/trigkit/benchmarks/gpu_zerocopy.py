@@ -20,33 +20,20 @@ import numpy as np
 import torch
 from torch import nn
 
+from trigkit.runtime.cuda.pinned import mapped, pinned
+
 BLOCKS_PER_SM = 4
 
 
-def _pinned(a: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(a)).pin_memory()
-
-
-def mapped(t: torch.Tensor) -> object:
-    """A cupy view of pinned host tensor ``t`` through its device-side (mapped) address."""
-    import cupy
-
-    ptr = t.data_ptr()
-    try:
-        dptr = int(cupy.cuda.runtime.hostGetDevicePointer(ptr, 0))
-    except Exception:  # noqa: BLE001 - with unified addressing the device pointer is the host one
-        dptr = ptr
-    nbytes = t.numel() * t.element_size()
-    mem = cupy.cuda.UnownedMemory(dptr, nbytes, t, 0)
-    return cupy.ndarray(tuple(t.shape), dtype=t.numpy().dtype, memptr=cupy.cuda.MemoryPointer(mem, 0))
-
-
 def _packed(data: dict[str, np.ndarray], n: int) -> tuple[torch.Tensor, torch.Tensor]:
-    return _pinned(data["tracks"][:n].astype(np.float16)), _pinned((data["mask"][:n] != 0).astype(np.uint8))
+    return pinned(data["tracks"][:n].astype(np.float16)), pinned(
+        (data["mask"][:n] != 0).astype(np.uint8)
+    )
 
 
-def zerocopy_fused_factory(module: nn.Module, data: dict[str, np.ndarray],
-                           use_graph: bool) -> Callable[[int], Callable[[], np.ndarray]]:
+def zerocopy_fused_factory(
+    module: nn.Module, data: dict[str, np.ndarray], use_graph: bool
+) -> Callable[[int], Callable[[], np.ndarray]]:
     import cupy
 
     from trigkit.benchmarks.gpu_fused import KERNEL, _weights
@@ -55,7 +42,10 @@ def zerocopy_fused_factory(module: nn.Module, data: dict[str, np.ndarray],
     weights = [cupy.asarray(w) for w in _weights(module)]
 
     def prepare(n: int) -> Callable[[], np.ndarray]:
-        host = [_pinned(data["tracks"][:n].astype(np.float32)), _pinned(data["mask"][:n].astype(np.float32))]
+        host = [
+            pinned(data["tracks"][:n].astype(np.float32)),
+            pinned(data["mask"][:n].astype(np.float32)),
+        ]
         res = torch.zeros((n, 3)).pin_memory()
         args = (mapped(host[0]), mapped(host[1]), *weights, mapped(res))
         stream = torch.cuda.Stream()
@@ -68,6 +58,7 @@ def zerocopy_fused_factory(module: nn.Module, data: dict[str, np.ndarray],
         launch()  # compile (NVRTC) and warm up
         stream.synchronize()
         if not use_graph:
+
             def call() -> np.ndarray:
                 launch()
                 stream.synchronize()
@@ -104,7 +95,9 @@ def _grid(n: int, max_blocks: int) -> tuple[int]:
     return (max(1, min(-(-n // 4), max_blocks)),)
 
 
-def tc_zerocopy_factory(module: nn.Module, data: dict[str, np.ndarray]) -> Callable[[int], Callable[[], np.ndarray]]:
+def tc_zerocopy_factory(
+    module: nn.Module, data: dict[str, np.ndarray]
+) -> Callable[[int], Callable[[], np.ndarray]]:
     import cupy
 
     kernel, weights, max_blocks = _tc_setup(module)
@@ -128,8 +121,9 @@ def tc_zerocopy_factory(module: nn.Module, data: dict[str, np.ndarray]) -> Calla
     return prepare
 
 
-def tc_pipeline_factory(module: nn.Module, data: dict[str, np.ndarray], n_streams: int = 4,
-                        n_chunks: int = 8) -> Callable[[int], Callable[[], np.ndarray]]:
+def tc_pipeline_factory(
+    module: nn.Module, data: dict[str, np.ndarray], n_streams: int = 4, n_chunks: int = 8
+) -> Callable[[int], Callable[[], np.ndarray]]:
     import cupy
 
     kernel, weights, max_blocks = _tc_setup(module)
@@ -147,7 +141,16 @@ def tc_pipeline_factory(module: nn.Module, data: dict[str, np.ndarray], n_stream
             s = streams[j % n_streams]
             args = (cupy.asarray(dx[lo:hi]), cupy.asarray(dm[lo:hi]), *weights,
                     cupy.asarray(dres[lo:hi]), np.int32(hi - lo))  # fmt: skip
-            plan.append((lo, hi, s, cupy.cuda.ExternalStream(s.cuda_stream), args, _grid(hi - lo, max_blocks)))
+            plan.append(
+                (
+                    lo,
+                    hi,
+                    s,
+                    cupy.cuda.ExternalStream(s.cuda_stream),
+                    args,
+                    _grid(hi - lo, max_blocks),
+                )
+            )
         torch.cuda.synchronize()
 
         def call() -> np.ndarray:

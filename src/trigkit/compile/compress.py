@@ -26,9 +26,9 @@ import torch
 from pydantic import Field, model_validator
 from torch import nn
 
-from trigkit.compile._validated import Validated
 from trigkit.compile.prune import PruneReport, PruningSchedule, prune
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
+from trigkit.core.validated import Validated
 from trigkit.models import metrics as M
 from trigkit.models.features import KINDS, FeatureSet
 from trigkit.models.saved import TrainedModel
@@ -139,7 +139,9 @@ def probabilities(module: nn.Module, data: TensorData, batch_size: int = 8192) -
     return np.concatenate(out) if out else np.zeros((0, 0))
 
 
-def score(model: TrainedModel, probs: np.ndarray, labels: np.ndarray, kind: str) -> tuple[float, float]:
+def score(
+    model: TrainedModel, probs: np.ndarray, labels: np.ndarray, kind: str
+) -> tuple[float, float]:
     """(AUC of the model's discriminant for class 0 vs. background classes, accuracy)."""
     spec = KINDS[kind]
     sel = (labels == 0) | np.isin(labels, spec.background_classes)
@@ -147,7 +149,9 @@ def score(model: TrainedModel, probs: np.ndarray, labels: np.ndarray, kind: str)
     return M.auc(curve), M.accuracy(probs, labels)
 
 
-def _stage(name: str, model: TrainedModel, module: nn.Module, val: TensorData, kind: str) -> StageMetrics:
+def _stage(
+    name: str, model: TrainedModel, module: nn.Module, val: TensorData, kind: str
+) -> StageMetrics:
     auc, acc = score(model, probabilities(module, val), val.labels, kind)
     return StageMetrics(name, auc, acc, M.n_params(module, nonzero=True), M.n_params(module))
 
@@ -181,7 +185,11 @@ def _qat_stage(module: nn.Module, tr: TensorData, va: TensorData,
 
     assert cfg.qat is not None
     return width_scan.quantize_at(
-        module, cfg.qat.bits, tr, epochs=cfg.qat.epochs, finetune=_finetuner(tr, va, cfg),
+        module,
+        cfg.qat.bits,
+        tr,
+        epochs=cfg.qat.epochs,
+        finetune=_finetuner(tr, va, cfg),
         range_quantile=cfg.qat.range_quantile,
     )
 
@@ -201,11 +209,15 @@ def _int8_stage(module: nn.Module, input_names: tuple[str, ...], tr: TensorData,
     return onnx_probabilities(opts.onnx_out, dict(zip(input_names, va.inputs, strict=True)))
 
 
-def compress(model: TrainedModel, train: FeatureSet, val: FeatureSet, config: CompressConfig) -> CompressResult:
+def compress(
+    model: TrainedModel, train: FeatureSet, val: FeatureSet, config: CompressConfig
+) -> CompressResult:
     """Prune / quantize a copy of ``model``; ``model`` itself is left untouched."""
     for what, fs in (("training", train), ("validation", val)):
         if len(fs) == 0:
-            raise TrigkitError(f"compress: the {what} set is empty (no labelled jets in the events)")
+            raise TrigkitError(
+                f"compress: the {what} set is empty (no labelled jets in the events)"
+            )
         if fs.kind != model.kind:
             raise TrigkitError(f"compress: model '{model.name}' uses {model.kind} features, "
                                f"the {what} set has {fs.kind}")  # fmt: skip

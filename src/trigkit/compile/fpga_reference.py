@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 
 if TYPE_CHECKING:
     from torch import nn
 
-    from trigkit.firmware.spec import FirmwareNetwork
+    from trigkit.fixedpoint.network import FirmwareNetwork
 
 NO_LABEL = -1
 
@@ -59,7 +59,7 @@ def reference_set(
     n_labelled: int = 0,
 ) -> ReferenceSet:
     """Up to ``n_labelled`` labelled ``rows`` (first), then ``n_synthetic`` synthetic rows."""
-    from trigkit.firmware.random_net import edge_inputs
+    from trigkit.fixedpoint.random_net import edge_inputs
 
     synthetic = edge_inputs(network, n_synthetic, seed=seed)
     if labels is None or rows is None or n_labelled == 0:
@@ -72,7 +72,9 @@ def reference_set(
             f"got {rows.shape} and {lab.shape}"
         )
     if len(lab) and (lab.min() < 0 or lab.max() >= network.n_outputs):
-        raise TrigkitError(f"labels must be class indices in 0..{network.n_outputs - 1}, got {lab.min()}..{lab.max()}")
+        raise TrigkitError(
+            f"labels must be class indices in 0..{network.n_outputs - 1}, got {lab.min()}..{lab.max()}"
+        )
     if len(rows) > n_labelled:  # an even spread, not the first file's jets only
         keep = np.sort(np.random.default_rng(seed).choice(len(rows), n_labelled, replace=False))
         rows, lab = rows[keep], lab[keep]
@@ -81,7 +83,9 @@ def reference_set(
     return ReferenceSet(x, y)
 
 
-def float_outputs(module: nn.Module, x: np.ndarray, softmax: bool, batch: int = 65_536) -> np.ndarray:
+def float_outputs(
+    module: nn.Module, x: np.ndarray, softmax: bool, batch: int = 65_536
+) -> np.ndarray:
     """The float model's outputs on preprocessed rows ``x`` (float64; NaN rows give NaN)."""
     import torch
 
@@ -89,12 +93,16 @@ def float_outputs(module: nn.Module, x: np.ndarray, softmax: bool, batch: int = 
     out = []
     with torch.no_grad():
         for i in range(0, len(x), batch):
-            z = module(torch.from_numpy(np.ascontiguousarray(x[i : i + batch], dtype=np.float32))).double()
+            z = module(
+                torch.from_numpy(np.ascontiguousarray(x[i : i + batch], dtype=np.float32))
+            ).double()
             out.append(torch.softmax(z, dim=1) if softmax else z)
     return torch.cat(out).numpy() if out else np.zeros((0, 0))
 
 
-def with_float_outputs(ref: ReferenceSet, module: nn.Module, network: FirmwareNetwork) -> ReferenceSet:
+def with_float_outputs(
+    ref: ReferenceSet, module: nn.Module, network: FirmwareNetwork
+) -> ReferenceSet:
     """``ref`` plus the float model's outputs in the firmware's output space."""
     softmax = network.layers[-1].kind == "softmax"
     return ReferenceSet(ref.x, ref.labels, float_outputs(module, ref.x, softmax))

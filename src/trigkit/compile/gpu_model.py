@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from torch import nn
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 
 if TYPE_CHECKING:
-    from trigkit.compile.bundle import TensorSpec
+    from trigkit.bundle.manifest import TensorSpec
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class GpuModel:
         return "mask" in self.input_names
 
     def input_specs(self) -> list[TensorSpec]:
-        from trigkit.compile.bundle import TensorSpec
+        from trigkit.bundle.manifest import TensorSpec
 
         features = _feature_names(self.trained)
         return [
@@ -115,7 +115,9 @@ def synthetic_inputs(model: GpuModel, n: int, seed: int = 0) -> dict[str, np.nda
     return {k: out[k] for k in model.input_names}
 
 
-def synthetic_objects(n: int, n_obj: int, n_feat: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def synthetic_objects(
+    n: int, n_obj: int, n_feat: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """``n`` sets of up to ``n_obj`` objects: float32 N(0,1) features [n, n_obj, n_feat] with the
     padded slots 0, and the float32 prefix mask [n, n_obj] (0..n_obj real objects per row)."""
     rng = np.random.default_rng(seed)
@@ -153,7 +155,9 @@ def _read_npz(path: Path, model: GpuModel) -> InputRows:
     for name in model.input_names:
         key = f"in_{name}"
         if key not in arrays:
-            raise TrigkitError(f"{path}: no array '{key}' (needs in_<input> for {', '.join(model.input_names)})")
+            raise TrigkitError(
+                f"{path}: no array '{key}' (needs in_<input> for {', '.join(model.input_names)})"
+            )
         arr = np.asarray(arrays[key], dtype=np.float32)
         if arr.shape[1:] != tuple(model.input_shapes[name]):
             raise TrigkitError(
@@ -169,11 +173,15 @@ def _read_events(path: Path, model: GpuModel) -> InputRows:
     """Events file -> the model's own features and preprocessing (``TrainedModel`` API)."""
     trained = model.trained
     if trained is None or not hasattr(trained, "features"):
-        raise TrigkitError(f"{path}: reading events needs a saved trigkit model; pass an .npz of inputs instead")
+        raise TrigkitError(
+            f"{path}: reading events needs a saved trigkit model; pass an .npz of inputs instead"
+        )
     from trigkit.events.sources import open_events
 
     fs = trained.features(open_events(path))  # type: ignore[attr-defined]
     if len(fs) == 0:
         raise TrigkitError(f"{path}: no taggable objects in these events")
     arrays = trained.model_inputs(fs)  # type: ignore[attr-defined]
-    return InputRows(dict(zip(model.input_names, arrays, strict=True)), np.asarray(fs.labels), str(path))
+    return InputRows(
+        dict(zip(model.input_names, arrays, strict=True)), np.asarray(fs.labels), str(path)
+    )

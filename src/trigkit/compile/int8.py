@@ -28,9 +28,9 @@ from typing import Literal
 
 import numpy as np
 
-from trigkit.atomic import atomic_path
-from trigkit.errors import TrigkitError
-from trigkit.lazy import require
+from trigkit.core.atomic import atomic_path
+from trigkit.core.errors import TrigkitError
+from trigkit.core.lazy import require
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +61,13 @@ class Int8Config:
                 f"unknown INT8 calibration '{self.calibration}'; valid: {', '.join(CALIBRATIONS)}"
             )
         if self.float_layers not in ("none", "first", "first_last"):
-            raise TrigkitError(f"float_layers '{self.float_layers}' unknown; valid: none, first, first_last")
+            raise TrigkitError(
+                f"float_layers '{self.float_layers}' unknown; valid: none, first, first_last"
+            )
         if self.histogram_bins < 256:
-            raise TrigkitError(f"histogram_bins {self.histogram_bins} too small; use >= 256 (int8 needs 128 quantized bins)")
+            raise TrigkitError(
+                f"histogram_bins {self.histogram_bins} too small; use >= 256 (int8 needs 128 quantized bins)"
+            )
         if not 0.0 < self.percentile <= 100.0:
             raise TrigkitError(f"calibration percentile {self.percentile} not in (0, 100]")
 
@@ -147,8 +151,9 @@ def _float_nodes(fp32_onnx: Path, policy: str) -> list[str]:
     return names[:1] if policy == "first" or len(names) == 1 else [names[0], names[-1]]
 
 
-def _calibrate(fp32_onnx: Path, calib: dict[str, np.ndarray], step: int, cfg: Int8Config,
-               work: Path) -> tuple[Path, object]:
+def _calibrate(
+    fp32_onnx: Path, calib: dict[str, np.ndarray], step: int, cfg: Int8Config, work: Path
+) -> tuple[Path, object]:
     """Run onnxruntime's calibrator with TensorRT-like histogram settings; return its range cache.
 
     ``quantize_static`` alone gives the entropy calibrator 128 histogram bins for 128 quantized
@@ -253,7 +258,9 @@ def auc(scores: np.ndarray, is_signal: np.ndarray) -> float:
     y = np.asarray(is_signal, dtype=bool)
     n_sig, n_bkg = int(y.sum()), int((~y).sum())
     if n_sig == 0 or n_bkg == 0:
-        raise TrigkitError(f"AUC needs signal and background; got {n_sig} signal, {n_bkg} background")
+        raise TrigkitError(
+            f"AUC needs signal and background; got {n_sig} signal, {n_bkg} background"
+        )
     ranks = rankdata(s)
     return float((ranks[y].sum() - n_sig * (n_sig + 1) / 2) / (n_sig * n_bkg))
 
@@ -287,6 +294,4 @@ def compare_auc(
     """AUC of the class-0 discriminant for float and int8 probabilities on labelled rows."""
     sig = np.asarray(labels) == signal_class
     diff = float(np.max(np.abs(float_probs.astype(np.float64) - int8_probs))) if len(sig) else 0.0
-    return Int8Check(
-        auc(discriminant(float_probs), sig), auc(discriminant(int8_probs), sig), diff
-    )
+    return Int8Check(auc(discriminant(float_probs), sig), auc(discriminant(int8_probs), sig), diff)

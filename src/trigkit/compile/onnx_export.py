@@ -24,12 +24,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from trigkit.atomic import atomic_path
-from trigkit.errors import TrigkitError
-from trigkit.lazy import require
+from trigkit.core.atomic import atomic_path
+from trigkit.core.errors import TrigkitError
+from trigkit.core.lazy import require
 
 if TYPE_CHECKING:
-    from trigkit.compile.bundle import TensorSpec
+    from trigkit.bundle.manifest import TensorSpec
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,9 @@ class ProbabilityHead(nn.Module):
     the graph and the probabilities are cast back to float32, so the interface stays float32.
     """
 
-    def __init__(self, module: nn.Module, dtype: torch.dtype | None = None,
-                 single_logit: bool = False) -> None:
+    def __init__(
+        self, module: nn.Module, dtype: torch.dtype | None = None, single_logit: bool = False
+    ) -> None:
         super().__init__()
         self.module = module.to(dtype) if dtype is not None else module
         self.dtype = dtype
@@ -66,8 +67,9 @@ class ProbabilityHead(nn.Module):
         return probs.float()
 
 
-def make_head(module: nn.Module, example: tuple[torch.Tensor, ...],
-              dtype: torch.dtype | None = None) -> ProbabilityHead:
+def make_head(
+    module: nn.Module, example: tuple[torch.Tensor, ...], dtype: torch.dtype | None = None
+) -> ProbabilityHead:
     """A ProbabilityHead on a float32 copy of ``module``; one probe call decides sigmoid/softmax."""
     base = _copy_module(module)
     with torch.no_grad():
@@ -77,7 +79,7 @@ def make_head(module: nn.Module, example: tuple[torch.Tensor, ...],
 
 def specs_from_arrays(arrays: dict[str, np.ndarray]) -> list[TensorSpec]:
     """Input specs (batch axis = -1) from example arrays, in the dict's order."""
-    from trigkit.compile.bundle import TensorSpec
+    from trigkit.bundle.manifest import TensorSpec
 
     return [
         TensorSpec(name=k, shape=(-1, *v.shape[1:]), dtype=str(v.dtype)) for k, v in arrays.items()
@@ -137,7 +139,9 @@ def load_onnx(path: Path) -> object:
         onnx.checker.check_model(model)
     except Exception as exc:  # noqa: BLE001 - onnx raises DecodeError, ValidationError, ...
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise TrigkitError(f"{path}: not a valid ONNX model ({type(exc).__name__}: {first})") from None
+        raise TrigkitError(
+            f"{path}: not a valid ONNX model ({type(exc).__name__}: {first})"
+        ) from None
     return model
 
 
@@ -163,7 +167,9 @@ def onnx_probabilities(path: Path, inputs: dict[str, np.ndarray]) -> np.ndarray:
     try:
         sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     except Exception as exc:  # noqa: BLE001
-        raise TrigkitError(f"{path}: onnxruntime cannot load it ({str(exc).splitlines()[0]})") from None
+        raise TrigkitError(
+            f"{path}: onnxruntime cannot load it ({str(exc).splitlines()[0]})"
+        ) from None
     return sess.run([OUTPUT_NAME], dict(inputs))[0]
 
 
@@ -182,7 +188,9 @@ def check_against_torch(
     """Max abs difference on probabilities, onnxruntime vs. torch float32; raise if too large."""
     tol = TOLERANCE[precision] if tolerance is None else tolerance
     diff = max_abs_diff(onnx_probabilities(path, inputs), torch_probabilities(module, inputs))
-    log.info("%s: max |onnxruntime - torch| = %.3g (tolerance %.3g, %s)", path, diff, tol, precision)
+    log.info(
+        "%s: max |onnxruntime - torch| = %.3g (tolerance %.3g, %s)", path, diff, tol, precision
+    )
     if not diff <= tol:
         raise TrigkitError(
             f"{path}: {precision} graph disagrees with torch by {diff:.3g} on '{OUTPUT_NAME}' "

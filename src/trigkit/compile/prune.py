@@ -26,8 +26,8 @@ from pydantic import Field, model_validator
 from torch import nn
 from torch.nn.utils import prune as tprune
 
-from trigkit.compile._validated import Validated
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
+from trigkit.core.validated import Validated
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,9 @@ Evaluate = Callable[[nn.Module], float]
 class PruningSchedule(Validated):
     """How far, in how many steps, and what to prune."""
 
-    target_sparsity: float = Field(ge=0.0, lt=1.0, description="fraction of weights (or rows) zeroed")
+    target_sparsity: float = Field(
+        ge=0.0, lt=1.0, description="fraction of weights (or rows) zeroed"
+    )
     steps: int = Field(default=4, ge=1, le=100)
     finetune_epochs: int = Field(default=2, ge=0, description="fine-tuning epochs after each step")
     ramp: Literal["linear", "cubic"] = "cubic"
@@ -224,7 +226,9 @@ def _apply_drop(layer: nn.Module, drop: torch.Tensor, structured: bool) -> None:
         _set_mask(layer, "weight", (~drop).view_as(w))
 
 
-def prune_to(layers: list[tuple[str, nn.Module]], sparsity: float, schedule: PruningSchedule) -> None:
+def prune_to(
+    layers: list[tuple[str, nn.Module]], sparsity: float, schedule: PruningSchedule
+) -> None:
     """Set masks so that exactly round(sparsity * n) weights (or rows) are pruned."""
     with torch.no_grad():
         scores = [_scores(m, schedule) for _, m in layers]
@@ -234,7 +238,9 @@ def prune_to(layers: list[tuple[str, nn.Module]], sparsity: float, schedule: Pru
             return
         flat = torch.cat(scores)
         drop = _lowest(flat, round(sparsity * flat.numel()))
-        for (_, m), part in zip(layers, torch.split(drop, [s.numel() for s in scores]), strict=True):
+        for (_, m), part in zip(
+            layers, torch.split(drop, [s.numel() for s in scores]), strict=True
+        ):
             _apply_drop(m, part, schedule.structured)
 
 
@@ -264,7 +270,9 @@ def apply_masks(module: nn.Module, masks: dict[str, torch.Tensor]) -> None:
         lname, _, name = key.rpartition(".")
         layer = mods.get(lname)
         if layer is None or getattr(layer, name, None) is None:
-            raise TrigkitError(f"mask for {key!r} has no matching parameter in {type(module).__name__}")
+            raise TrigkitError(
+                f"mask for {key!r} has no matching parameter in {type(module).__name__}"
+            )
         if getattr(layer, name).shape != keep.shape:
             raise TrigkitError(
                 f"mask for {key!r} has shape {tuple(keep.shape)}, "

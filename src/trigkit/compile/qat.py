@@ -20,15 +20,23 @@ import numpy as np
 import torch
 from torch import nn
 
-from trigkit.compile import fixed_torch as ft
-from trigkit.compile.fixed_torch import fixed_quantize
 from trigkit.compile.qat_config import LayerQuant, QATConfig
-from trigkit.errors import TrigkitError
-from trigkit.firmware.fixed import FixedType
-from trigkit.firmware.spec import FirmwareLayer, FirmwareNetwork, SoftmaxSpec
+from trigkit.core.errors import TrigkitError
+from trigkit.fixedpoint import torch_ops as ft
+from trigkit.fixedpoint.fixed import FixedType
+from trigkit.fixedpoint.network import FirmwareLayer, FirmwareNetwork, SoftmaxSpec
+from trigkit.fixedpoint.torch_ops import fixed_quantize
+from trigkit.models.layers import flatten_mlp
 
 log = logging.getLogger(__name__)
-__all__ = ["LayerQuant", "QATConfig", "QATMLP", "network_from_qat", "quantize_module", "weight_overflow"]
+__all__ = [
+    "LayerQuant",
+    "QATConfig",
+    "QATMLP",
+    "network_from_qat",
+    "quantize_module",
+    "weight_overflow",
+]
 
 
 # ------------------------------------------------------------------------------------------
@@ -60,7 +68,9 @@ def dense_codes(
     return ft.requantize(acc, acc_t.frac, layer.result_t)
 
 
-def _sum_is_exact(layer: FirmwareLayer, in_t: FixedType, wc: torch.Tensor, bc: torch.Tensor) -> bool:
+def _sum_is_exact(
+    layer: FirmwareLayer, in_t: FixedType, wc: torch.Tensor, bc: torch.Tensor
+) -> bool:
     """True when one exact sum equals hls4ml's step-by-step accumulation for these weights."""
     acc_t, w_t, b_t = layer.accum_t, layer.weight_t, layer.bias_t
     assert acc_t is not None and w_t is not None and b_t is not None
@@ -77,7 +87,7 @@ def _sum_is_exact(layer: FirmwareLayer, in_t: FixedType, wc: torch.Tensor, bc: t
 def softmax_codes(xc: torch.Tensor, in_t: FixedType, layer: FirmwareLayer) -> torch.Tensor:
     """hls4ml's table softmax ('stable' or 'latency') on int64 codes."""
     from trigkit.firmware.emulate import exp_table, inv_table
-    from trigkit.firmware.kernels import reduce_plan
+    from trigkit.fixedpoint.kernels import reduce_plan
 
     s = layer.softmax
     assert s is not None
@@ -99,7 +109,9 @@ def softmax_codes(xc: torch.Tensor, in_t: FixedType, layer: FirmwareLayer) -> to
     total = ft.requantize(slots[-1], s.accum_t.frac, s.inv_inp_t)
     raw = total & ((1 << s.inv_inp_t.width) - 1)
     inv = i_tab[(raw >> (s.inv_inp_t.width - i_bits)) & ((1 << i_bits) - 1)]
-    return ft.requantize(exp_res * inv[:, None], s.accum_t.frac + s.inv_table_t.frac, layer.result_t)
+    return ft.requantize(
+        exp_res * inv[:, None], s.accum_t.frac + s.inv_table_t.frac, layer.result_t
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -127,7 +139,9 @@ class QATMLP(nn.Module):
     def _dense_layers(self) -> list[FirmwareLayer]:
         return [layer for layer in self.plan.layers if layer.kind == "dense"]
 
-    def _run(self, x: torch.Tensor, *, with_softmax: bool) -> tuple[torch.Tensor, torch.Tensor, FixedType]:
+    def _run(
+        self, x: torch.Tensor, *, with_softmax: bool
+    ) -> tuple[torch.Tensor, torch.Tensor, FixedType]:
         """(float STE value, exact codes, type) after the network (or up to the logits)."""
         t = self.plan.input_t
         y = fixed_quantize(x.double(), t)
@@ -157,7 +171,9 @@ class QATMLP(nn.Module):
                     codes = softmax_codes(codes, in_t, layer)
                 y_float = torch.softmax(y, dim=-1)
             else:
-                raise TrigkitError(f"layer '{layer.name}': kind '{layer.kind}' not supported by QATMLP")
+                raise TrigkitError(
+                    f"layer '{layer.name}': kind '{layer.kind}' not supported by QATMLP"
+                )
             exact = ft.to_float(codes, layer.result_t)
             y = y_float + (exact - y_float).detach()
             t = layer.result_t
@@ -202,27 +218,6 @@ def network_from_qat(qat: QATMLP, **overrides: object) -> FirmwareNetwork:
 # ------------------------------------------------------------------------------------------
 
 
-def flatten_mlp(module: nn.Module, prefix: str = "") -> list[nn.Module]:
-    """The Linear/ReLU/Softmax sequence of an MLP; TrigkitError names any other layer."""
-    if isinstance(module, nn.Sequential):
-        out: list[nn.Module] = []
-        for name, child in module.named_children():
-            out.extend(flatten_mlp(child, f"{prefix}{name}."))
-        return out
-    if isinstance(module, (nn.Linear, nn.ReLU, nn.Softmax)):
-        return [module]
-    if isinstance(module, (nn.Identity, nn.Dropout)):
-        return []
-    children = list(module.named_children())
-    if len(children) == 1 and isinstance(children[0][1], nn.Sequential):
-        return flatten_mlp(children[0][1], f"{prefix}{children[0][0]}.")
-    where = prefix.rstrip(".") or "<model>"
-    raise TrigkitError(
-        f"layer '{where}' ({type(module).__name__}) cannot be converted for the FPGA; supported: an "
-        "MLP of nn.Linear / nn.ReLU / nn.Softmax (optionally inside one wrapper module)"
-    )
-
-
 def _int_bits_signed(width: int, values: np.ndarray, q: float, modes: tuple[str, str]) -> FixedType:
     m = float(np.quantile(np.abs(values), q)) if values.size else 0.0
     return FixedType(width, 1, True, *modes).covering(-m, m)  # type: ignore[arg-type]
@@ -244,13 +239,21 @@ def quantize_module(
         raise TrigkitError("quantize_module: nn.Softmax is only supported as the last layer")
     x = torch.as_tensor(np.asarray(calib, dtype=np.float32))
     if x.ndim != 2 or x.shape[1] != linears[0].in_features or len(x) == 0:
-        raise TrigkitError(f"calibration inputs: expected (n>0, {linears[0].in_features}), got {tuple(x.shape)}")
+        raise TrigkitError(
+            f"calibration inputs: expected (n>0, {linears[0].in_features}), got {tuple(x.shape)}"
+        )
     _check_same_function(module, seq, x[:64])
     modes = (config.rounding, config.overflow)
-    in_t = _pin(config.input_type) or _int_bits_signed(config.input_bits, x.numpy(), config.range_quantile, modes)
+    in_t = _pin(config.input_type) or _int_bits_signed(
+        config.input_bits, x.numpy(), config.range_quantile, modes
+    )
     layers: list[FirmwareLayer] = []
     prev_t, h = in_t, x
-    relu_after = {i for i, m in enumerate(seq[:-1]) if isinstance(m, nn.Linear) and isinstance(seq[i + 1], nn.ReLU)}
+    relu_after = {
+        i
+        for i, m in enumerate(seq[:-1])
+        if isinstance(m, nn.Linear) and isinstance(seq[i + 1], nn.ReLU)
+    }
     n_dense = 0
     overflow: dict[str, dict[str, object]] = {}
     for i, m in enumerate(seq):
@@ -262,7 +265,9 @@ def quantize_module(
         with torch.no_grad():
             h = m(h)
         if m.bias is None:
-            raise TrigkitError(f"layer '{name}': nn.Linear without bias is not supported; use bias=True")
+            raise TrigkitError(
+                f"layer '{name}': nn.Linear without bias is not supported; use bias=True"
+            )
         w_np = m.weight.detach().double().numpy()
         b_np = m.bias.detach().double().numpy()
         wt = _pin(pin.weight) or _int_bits_signed(config.bits, w_np, 1.0, ("AP_RND_CONV", "AP_SAT"))
@@ -271,11 +276,20 @@ def quantize_module(
         hidden = i in relu_after
         h_np = h.numpy().astype(np.float64)
         if hidden:
-            res = _pin(pin.result) or _int_bits_signed(config.bits + 1, h_np, config.range_quantile, modes)
+            res = _pin(pin.result) or _int_bits_signed(
+                config.bits + 1, h_np, config.range_quantile, modes
+            )
         else:
-            res = _pin(pin.result) or _int_bits_signed(config.logit_bits, h_np, config.range_quantile, modes)
-        overflow[name] = {"weight": _n_saturated(w_np, wt), "bias": _n_saturated(b_np, bt),
-                          "weight_t": wt.hls(), "bias_t": bt.hls(), "max_abs_weight": float(np.abs(w_np).max())}
+            res = _pin(pin.result) or _int_bits_signed(
+                config.logit_bits, h_np, config.range_quantile, modes
+            )
+        overflow[name] = {
+            "weight": _n_saturated(w_np, wt),
+            "bias": _n_saturated(b_np, bt),
+            "weight_t": wt.hls(),
+            "bias_t": bt.hls(),
+            "max_abs_weight": float(np.abs(w_np).max()),
+        }
         layers.append(FirmwareLayer(name, "dense", m.in_features, m.out_features, res,
                                     weight=_on_grid(w_np, wt), bias=_on_grid(b_np, bt),
                                     weight_t=wt, bias_t=bt, accum_t=acc,
@@ -286,7 +300,9 @@ def quantize_module(
             act = _pin(pin.activation) or FixedType(config.bits, 1, False, *modes).covering(  # type: ignore[arg-type]
                 0.0, float(np.quantile(h.numpy(), config.range_quantile))
             )
-            layers.append(FirmwareLayer(f"relu{n_dense}", "relu", m.out_features, m.out_features, act))
+            layers.append(
+                FirmwareLayer(f"relu{n_dense}", "relu", m.out_features, m.out_features, act)
+            )
             prev_t = act
     n_out = linears[-1].out_features
     if config.softmax or isinstance(seq[-1], nn.Softmax):
@@ -314,7 +330,9 @@ def _n_saturated(values: np.ndarray, t: FixedType) -> int:
 
 def weight_overflow(network: FirmwareNetwork) -> dict[str, dict[str, object]]:
     """Per dense layer: how many weights / biases saturated when the network was quantized."""
-    return {k: v for k, v in network.meta.get("weight_overflow", {}).items() if v["weight"] or v["bias"]}
+    return {
+        k: v for k, v in network.meta.get("weight_overflow", {}).items() if v["weight"] or v["bias"]
+    }
 
 
 def _check_same_function(module: nn.Module, seq: list[nn.Module], x: torch.Tensor) -> None:
@@ -339,7 +357,9 @@ def _on_grid(values: np.ndarray, t: FixedType) -> np.ndarray:
     return ft.to_float(ft.quantize_codes(torch.from_numpy(values), t), t).numpy()
 
 
-def _accum_type(in_t: FixedType, wt: FixedType, bt: FixedType, n_in: int, config: QATConfig) -> FixedType:
+def _accum_type(
+    in_t: FixedType, wt: FixedType, bt: FixedType, n_in: int, config: QATConfig
+) -> FixedType:
     """Exact accumulator (no rounding, no overflow) unless ``accum_bits`` is set."""
     frac = max(in_t.frac + wt.frac, bt.frac)
     grow = (n_in + 1).bit_length()

@@ -32,7 +32,9 @@ class QATConfig(BaseModel):
     rounding: Literal["AP_TRN", "AP_RND", "AP_RND_CONV"] = "AP_RND"
     overflow: Literal["AP_WRAP", "AP_SAT"] = "AP_SAT"
     range_quantile: float = Field(default=1.0, gt=0.5, le=1.0)
-    input_type: str | None = Field(default=None, description="pin the input type, e.g. ap_fixed<16,6>")
+    input_type: str | None = Field(
+        default=None, description="pin the input type, e.g. ap_fixed<16,6>"
+    )
     softmax: bool = False
     softmax_table_size: int = 1024
     layers: dict[str, LayerQuant] = Field(default_factory=dict)

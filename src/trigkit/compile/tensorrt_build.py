@@ -23,9 +23,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from trigkit.atomic import atomic_path
-from trigkit.compile.bundle import TensorSpec
-from trigkit.errors import MissingDependency, TrigkitError
+from trigkit.bundle.manifest import TensorSpec
+from trigkit.core.atomic import atomic_path
+from trigkit.core.errors import MissingDependency, TrigkitError
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +102,10 @@ def parse_onnx(onnx_path: Path) -> tuple[ModuleType, object, object]:
     trt = import_tensorrt()
     builder = trt.Builder(_logger(trt))
     flags = 0
-    if hasattr(trt.NetworkDefinitionCreationFlag, "EXPLICIT_BATCH") and int(
-        trt.__version__.split(".")[0]
-    ) < 10:
+    if (
+        hasattr(trt.NetworkDefinitionCreationFlag, "EXPLICIT_BATCH")
+        and int(trt.__version__.split(".")[0]) < 10
+    ):
         flags |= 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
     network = builder.create_network(flags)
     parser = trt.OnnxParser(network, _logger(trt))
@@ -175,7 +176,9 @@ def _load_timing_cache(config: object, path: Path | None) -> object | None:
     blob = Path(path).read_bytes() if Path(path).is_file() else b""
     cache = config.create_timing_cache(blob)  # type: ignore[attr-defined]
     if cache is None or not config.set_timing_cache(cache, ignore_mismatch=False):  # type: ignore[attr-defined]
-        raise TrigkitError(f"{path}: timing cache could not be used (built by another TensorRT/GPU?)")
+        raise TrigkitError(
+            f"{path}: timing cache could not be used (built by another TensorRT/GPU?)"
+        )
     return cache
 
 

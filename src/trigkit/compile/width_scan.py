@@ -21,9 +21,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from trigkit.atomic import atomic_path
 from trigkit.compile.prune import keep_zeros
-from trigkit.errors import TrigkitError
+from trigkit.core.atomic import atomic_path
+from trigkit.core.errors import TrigkitError
 from trigkit.models.features import FeatureSet
 from trigkit.models.saved import TrainedModel
 from trigkit.models.training import TensorData, fit
@@ -98,7 +98,9 @@ def quantize_at(
     if epochs > 0 and finetune is not None:
         with keep_zeros(wrapped) as n_held:
             finetune(wrapped, epochs)
-        log.info("QAT %d bits: fine-tuned %d epochs (%d pruned weights held at 0)", bits, epochs, n_held)
+        log.info(
+            "QAT %d bits: fine-tuned %d epochs (%d pruned weights held at 0)", bits, epochs, n_held
+        )
     wrapped.eval()
     return wrapped, pinned_config(qat, config)
 
@@ -227,7 +229,10 @@ def plot(result: WidthScan, path: str | Path) -> Path:
     path = Path(path)
     bits = np.array([p.bits for p in result.points])
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), constrained_layout=True)
-    for ax, metric, ref in ((axes[0], "accuracy", result.float_accuracy), (axes[1], "auc", result.float_auc)):
+    for ax, metric, ref in (
+        (axes[0], "accuracy", result.float_accuracy),
+        (axes[1], "auc", result.float_auc),
+    ):
         ax.plot(bits, [getattr(p, metric) for p in result.points], "o-",
                 label="QAT" if result.finetuned else "post-training")  # fmt: skip
         ax.axhline(ref, ls="--", color="gray", label="float")

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from trigkit.core.errors import TrigkitError
 from trigkit.emulator.budget import (
     L1_ACCEPT_HZ,
     L1_BUDGET_NS,
@@ -26,15 +27,17 @@ from trigkit.emulator.pipeline import iter_file, run_files
 from trigkit.emulator.prescale_expected import PRESCALE_MODES
 from trigkit.emulator.result import MenuResult, SampleEvents, build_result
 from trigkit.emulator.schema import Menu, load_menu
-from trigkit.errors import TrigkitError
 
 log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class BudgetRequest:
     era: str = "run3"  # run3 | phase2: L1 budget 4 / 12.5 us, L1 accept 100 / 750 kHz
     l1_latency_cycles: int | None = None
-    l1_clock_mhz: float | None = None  # None: the --l1-bundle firmware clock, else DEFAULT_L1_CLOCK_MHZ
+    l1_clock_mhz: float | None = (
+        None  # None: the --l1-bundle firmware clock, else DEFAULT_L1_CLOCK_MHZ
+    )
     l1_overheads_ns: dict[str, float] = field(default_factory=dict)
     bench_json: Path | None = None
     #: --hlt-batch (alias --batch-size): pool events into runner batches of this size for the GPU
@@ -44,8 +47,12 @@ class BudgetRequest:
     hlt_latency_ms: float | None = None  # explicit runner latency per batch
     hlt_overhead_ms: float = 0.0
     hlt_budget_ms: float = 500.0
-    l1_accept_hz: float | None = None  # L1 accept rate for the GPU count; None: the era's (100 / 750 kHz)
-    hlt_jets_quantile: float | None = None  # jets/event quantile choosing the per-event batch; None: the mean
+    l1_accept_hz: float | None = (
+        None  # L1 accept rate for the GPU count; None: the era's (100 / 750 kHz)
+    )
+    hlt_jets_quantile: float | None = (
+        None  # jets/event quantile choosing the per-event batch; None: the mean
+    )
     hlt_tagger_calls: int = 1  # tagger invocations per HLT event
 
 
@@ -79,9 +86,13 @@ def tagger_sources(req: EmulateRequest) -> list:
     from trigkit.emulator.taggers import FpgaBundleScores, GpuBundleScores
 
     if req.btag_model is not None and req.btag_bundle is None:
-        raise TrigkitError("--btag-model needs --btag-bundle (it supplies the bundle's features and preprocessing)")
+        raise TrigkitError(
+            "--btag-model needs --btag-bundle (it supplies the bundle's features and preprocessing)"
+        )
     if req.l1_model is not None and req.l1_bundle is None:
-        raise TrigkitError("--l1-model needs --l1-bundle (it supplies the bundle's features and preprocessing)")
+        raise TrigkitError(
+            "--l1-model needs --l1-bundle (it supplies the bundle's features and preprocessing)"
+        )
     out: list = []
     if req.l1_bundle is not None:
         out.append(FpgaBundleScores(Path(req.l1_bundle), req.l1_model))
@@ -98,8 +109,11 @@ def _with_l1_bundle_budget(req: EmulateRequest) -> BudgetRequest:
     from trigkit.emulator.taggers import l1_latency_cycles
 
     cycles, mhz = l1_latency_cycles(Path(req.l1_bundle))
-    return replace(b, l1_latency_cycles=cycles if b.l1_latency_cycles is None else b.l1_latency_cycles,
-                   l1_clock_mhz=mhz if b.l1_clock_mhz is None else b.l1_clock_mhz)
+    return replace(
+        b,
+        l1_latency_cycles=cycles if b.l1_latency_cycles is None else b.l1_latency_cycles,
+        l1_clock_mhz=mhz if b.l1_clock_mhz is None else b.l1_clock_mhz,
+    )
 
 
 def _hlt_latency(req: BudgetRequest) -> dict[int, tuple[float, str]] | None:
@@ -114,7 +128,9 @@ def _hlt_latency(req: BudgetRequest) -> dict[int, tuple[float, str]] | None:
         raise TrigkitError(f"--l1-clock-mhz must be > 0, got {req.l1_clock_mhz}")
     if not req.hlt_budget_ms > 0:
         raise TrigkitError(f"--hlt-budget-ms must be > 0, got {req.hlt_budget_ms}")
-    if req.l1_accept_hz is not None and not (req.l1_accept_hz > 0 and math.isfinite(req.l1_accept_hz)):
+    if req.l1_accept_hz is not None and not (
+        req.l1_accept_hz > 0 and math.isfinite(req.l1_accept_hz)
+    ):
         raise TrigkitError(f"--l1-accept-khz must be > 0, got {req.l1_accept_hz / 1e3:g}")
     if req.hlt_jets_quantile is not None and not 0 < req.hlt_jets_quantile <= 1:
         raise TrigkitError(f"--hlt-jets-quantile must be in (0, 1], got {req.hlt_jets_quantile}")
@@ -124,8 +140,10 @@ def _hlt_latency(req: BudgetRequest) -> dict[int, tuple[float, str]] | None:
         lat = bench_latencies(req.bench_json, req.runner)
         if req.batch_size is not None and req.batch_size not in lat:
             who = f" for runner '{req.runner}'" if req.runner else ""
-            raise TrigkitError(f"{req.bench_json}: no latency measured at batch size {req.batch_size}{who}; "
-                               f"measured: {', '.join(map(str, lat))}")
+            raise TrigkitError(
+                f"{req.bench_json}: no latency measured at batch size {req.batch_size}{who}; "
+                f"measured: {', '.join(map(str, lat))}"
+            )
         return lat
     if req.hlt_latency_ms is not None:
         if not req.hlt_latency_ms >= 0:
@@ -142,19 +160,30 @@ def _l1_rate_check(req: BudgetRequest, res: MenuResult) -> L1RateCheck | None:
     accept = req.l1_accept_hz if req.l1_accept_hz is not None else L1_ACCEPT_HZ[req.era]
     check = L1RateCheck(r.rate_hz, r.error_hz, accept)
     if check.exceeds:
-        log.warning("menu %s: L1 OR rate %.4g kHz exceeds the %.4g kHz L1 accept rate (x%.3g)",
-                    res.menu_name, r.rate_hz / 1e3, accept / 1e3, check.ratio)
+        log.warning(
+            "menu %s: L1 OR rate %.4g kHz exceeds the %.4g kHz L1 accept rate (x%.3g)",
+            res.menu_name,
+            r.rate_hz / 1e3,
+            accept / 1e3,
+            check.ratio,
+        )
     return check
 
 
-def _budget(req: BudgetRequest, res: MenuResult, latency: dict[int, tuple[float, str]] | None) -> BudgetTable | None:
+def _budget(
+    req: BudgetRequest, res: MenuResult, latency: dict[int, tuple[float, str]] | None
+) -> BudgetTable | None:
     l1 = None
     if req.l1_latency_cycles is not None:
         clock = req.l1_clock_mhz if req.l1_clock_mhz is not None else DEFAULT_L1_CLOCK_MHZ
-        l1 = L1Budget(req.l1_latency_cycles, clock, dict(req.l1_overheads_ns), L1_BUDGET_NS[req.era])
+        l1 = L1Budget(
+            req.l1_latency_cycles, clock, dict(req.l1_overheads_ns), L1_BUDGET_NS[req.era]
+        )
     hlt = None
     if latency is not None:
-        stream = res.samples[len(res.signals):] or res.samples  # the backgrounds make the L1 accepts
+        stream = (
+            res.samples[len(res.signals) :] or res.samples
+        )  # the backgrounds make the L1 accepts
         accept = req.l1_accept_hz if req.l1_accept_hz is not None else L1_ACCEPT_HZ[req.era]
         jets = hlt_calls_per_event(stream)
         q = req.hlt_jets_quantile
@@ -162,10 +191,22 @@ def _budget(req: BudgetRequest, res: MenuResult, latency: dict[int, tuple[float,
         be = event_batch(latency, ev_jets)
         pooled = req.batch_size is not None
         bs = req.batch_size if pooled else be
-        hlt = HLTBudget(jets, bs, latency[bs][0], req.hlt_overhead_ms, req.hlt_budget_ms, accept,
-                        latency_source=latency[bs][1], pooled=pooled, tagger_calls=req.hlt_tagger_calls,
-                        event_jets=ev_jets, jets_quantile=q, event_batch_size=be,
-                        event_latency_ms=latency[be][0], event_latency_source=latency[be][1])
+        hlt = HLTBudget(
+            jets,
+            bs,
+            latency[bs][0],
+            req.hlt_overhead_ms,
+            req.hlt_budget_ms,
+            accept,
+            latency_source=latency[bs][1],
+            pooled=pooled,
+            tagger_calls=req.hlt_tagger_calls,
+            event_jets=ev_jets,
+            jets_quantile=q,
+            event_batch_size=be,
+            event_latency_ms=latency[be][0],
+            event_latency_source=latency[be][1],
+        )
     l1_rate = _l1_rate_check(req, res)
     return BudgetTable(l1, hlt, l1_rate) if (l1 or hlt or l1_rate) else None
 
@@ -181,10 +222,14 @@ def unique_sample_names(samples: list[SampleEvents]) -> list[SampleEvents]:
     return out
 
 
-def run_emulation(req: EmulateRequest, progress: Callable[[str], None] | None = None) -> tuple[MenuResult | None, NanoAgreement | None]:
+def run_emulation(
+    req: EmulateRequest, progress: Callable[[str], None] | None = None
+) -> tuple[MenuResult | None, NanoAgreement | None]:
     menu: Menu = load_menu(req.menu)
     if not (req.inst_lumi > 0 and math.isfinite(req.inst_lumi)):
-        raise TrigkitError(f"--lumi must be a positive instantaneous luminosity in cm^-2 s^-1, got {req.inst_lumi}")
+        raise TrigkitError(
+            f"--lumi must be a positive instantaneous luminosity in cm^-2 s^-1, got {req.inst_lumi}"
+        )
     if not (req.signal or req.background or req.nanoaod):
         raise TrigkitError("no events: give --signal and/or --background files (or --nanoaod)")
     for p in (*req.signal, *req.background, *req.nanoaod):
@@ -193,27 +238,41 @@ def run_emulation(req: EmulateRequest, progress: Callable[[str], None] | None = 
     if req.l1_seeds not in L1_SEEDS:
         raise TrigkitError(f"--l1-seeds must be one of {', '.join(L1_SEEDS)}, got '{req.l1_seeds}'")
     if req.prescale_mode not in PRESCALE_MODES:
-        raise TrigkitError(f"--prescale-mode must be one of {', '.join(PRESCALE_MODES)}, got '{req.prescale_mode}'")
+        raise TrigkitError(
+            f"--prescale-mode must be one of {', '.join(PRESCALE_MODES)}, got '{req.prescale_mode}'"
+        )
     res = None
     latency = _hlt_latency(req.budget)
     sources = tagger_sources(req)
     if sources and req.nanoaod:
-        raise TrigkitError("--btag-bundle / --l1-bundle score generated --signal/--background events; "
-                           "the NanoAOD comparison uses the recorded objects")
+        raise TrigkitError(
+            "--btag-bundle / --l1-bundle score generated --signal/--background events; "
+            "the NanoAOD comparison uses the recorded objects"
+        )
     if req.signal or req.background:
         paths = [*req.signal, *req.background]
         if sources and (req.workers is not None or req.scheduler is not None):
-            raise TrigkitError("--btag-bundle / --l1-bundle run in a single process; drop --workers / --scheduler")
+            raise TrigkitError(
+                "--btag-bundle / --l1-bundle run in a single process; drop --workers / --scheduler"
+            )
         if req.workers is not None or req.scheduler is not None:
             from trigkit.emulator.distributed import run_files_distributed
 
-            samples = run_files_distributed(menu, paths, workers=req.workers, scheduler=req.scheduler, progress=progress)
+            samples = run_files_distributed(
+                menu, paths, workers=req.workers, scheduler=req.scheduler, progress=progress
+            )
         else:
             samples = run_files(compile_menu(menu), paths, sources, progress=progress)
         samples = unique_sample_names(samples)
         n_sig = len(req.signal)
-        res = build_result(menu.name, samples[:n_sig], samples[n_sig:], req.inst_lumi, req.cl,
-                           prescale_mode=req.prescale_mode)
+        res = build_result(
+            menu.name,
+            samples[:n_sig],
+            samples[n_sig:],
+            req.inst_lumi,
+            req.cl,
+            prescale_mode=req.prescale_mode,
+        )
         res = replace(res, budget=_budget(_with_l1_bundle_budget(req), res, latency))
     agreement = None
     if req.nanoaod:

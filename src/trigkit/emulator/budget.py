@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 
 L1_BUDGET_NS = {"run3": 4000.0, "phase2": 12500.0}
 L1_ACCEPT_HZ = {"run3": 100e3, "phase2": 750e3}
@@ -61,7 +61,12 @@ class L1Budget:
         return self.total_ns <= self.budget_ns
 
     def rows(self) -> list[tuple[str, float]]:
-        rows = [(f"tagger firmware ({self.latency_cycles} cycles @ {self.clock_mhz:g} MHz)", self.tagger_ns)]
+        rows = [
+            (
+                f"tagger firmware ({self.latency_cycles} cycles @ {self.clock_mhz:g} MHz)",
+                self.tagger_ns,
+            )
+        ]
         rows += list(self.overheads_ns.items())
         return rows
 
@@ -109,7 +114,9 @@ class HLTBudget:
     event_jets: float | None = None  # jets/event that chose the event batch (None: jets_per_event)
     jets_quantile: float | None = None  # the quantile event_jets is (None: the mean)
     event_batch_size: int | None = None  # None: batch_size
-    event_latency_ms: float | None = None  # runner latency at event_batch_size (None: batch_latency_ms)
+    event_latency_ms: float | None = (
+        None  # runner latency at event_batch_size (None: batch_latency_ms)
+    )
     event_latency_source: str | None = None
 
     @property
@@ -183,8 +190,15 @@ class BudgetTable:
 
 
 _BATCH_KEYS = ("batch_size", "batch")
-_LAT_KEYS = {"p50_us": 1e-3, "median_us": 1e-3, "mean_us": 1e-3,
-             "latency_ms": 1.0, "median_ms": 1.0, "p50_ms": 1.0, "mean_ms": 1.0}
+_LAT_KEYS = {
+    "p50_us": 1e-3,
+    "median_us": 1e-3,
+    "mean_us": 1e-3,
+    "latency_ms": 1.0,
+    "median_ms": 1.0,
+    "p50_ms": 1.0,
+    "mean_ms": 1.0,
+}
 _NAME_KEYS = ("contender", "backend")
 
 
@@ -233,8 +247,12 @@ def _bench_records(path: str | Path, backend: str | None) -> tuple[Path, list[di
     if not recs:
         names = sorted({_name(r) for r in _latency_records(data)})
         raise TrigkitError(
-            f"{p}: no latency records" + (f" for runner '{backend}'; present: {', '.join(names)}" if backend else
-                                          " (objects with batch/batch_size and p50_us/latency_ms...)")
+            f"{p}: no latency records"
+            + (
+                f" for runner '{backend}'; present: {', '.join(names)}"
+                if backend
+                else " (objects with batch/batch_size and p50_us/latency_ms...)"
+            )
         )
     return p, recs
 
@@ -250,7 +268,9 @@ def bench_latencies(path: str | Path, backend: str | None = None) -> dict[int, t
     return out
 
 
-def latency_from_bench(path: str | Path, batch_size: int | None = None, backend: str | None = None) -> tuple[int, float, str]:
+def latency_from_bench(
+    path: str | Path, batch_size: int | None = None, backend: str | None = None
+) -> tuple[int, float, str]:
     """(batch size, latency in ms, description) from a `trigkit bench gpu` JSON.
 
     Records are objects (anywhere in the file, e.g. its ``points`` list) with a batch size
@@ -264,8 +284,10 @@ def latency_from_bench(path: str | Path, batch_size: int | None = None, backend:
         batch_size = max(lat)
     if batch_size not in lat:
         who = f" for runner '{backend}'" if backend else ""
-        raise TrigkitError(f"{Path(path)}: no latency measured at batch size {batch_size}{who}; "
-                           f"measured: {', '.join(map(str, lat))}")
+        raise TrigkitError(
+            f"{Path(path)}: no latency measured at batch size {batch_size}{who}; "
+            f"measured: {', '.join(map(str, lat))}"
+        )
     ms, what = lat[batch_size]
     return batch_size, ms, what
 
@@ -293,8 +315,16 @@ def hlt_calls_per_event(samples: list[Any]) -> float:
 def hlt_jets_quantile(samples: list[Any], q: float) -> float:
     """The rate-weighted ``q`` quantile of the tagged jets per L1-accepted event of ``samples``
     (the smallest n such that events with <= n jets carry at least a fraction q of the rate)."""
-    n = np.concatenate([np.asarray(s.n_jets)[s.decisions.l1_accept] for s in samples]) if samples else np.zeros(0)
-    w = np.concatenate([np.abs(s.weight / s.lumi_pb)[s.decisions.l1_accept] for s in samples]) if samples else np.zeros(0)
+    n = (
+        np.concatenate([np.asarray(s.n_jets)[s.decisions.l1_accept] for s in samples])
+        if samples
+        else np.zeros(0)
+    )
+    w = (
+        np.concatenate([np.abs(s.weight / s.lumi_pb)[s.decisions.l1_accept] for s in samples])
+        if samples
+        else np.zeros(0)
+    )
     if not len(n) or not w.sum() > 0:
         return 0.0
     order = np.argsort(n, kind="stable")

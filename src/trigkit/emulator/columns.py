@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import awkward as ak
 import numpy as np
 
+from trigkit.core.errors import TrigkitError
 from trigkit.emulator.compiled import CompiledMenu
-from trigkit.errors import TrigkitError
 from trigkit.events.batch import EventBatch
 
 
@@ -33,8 +33,17 @@ class Columns:
     def nbytes(self) -> int:
         return sum(
             a.nbytes
-            for a in (self.jet_offsets, self.jet_pt, self.jet_eta, self.jet_scores, self.fat_offsets,
-                      self.fat_pt, self.fat_eta, self.fat_msd, self.fat_scores)
+            for a in (
+                self.jet_offsets,
+                self.jet_pt,
+                self.jet_eta,
+                self.jet_scores,
+                self.fat_offsets,
+                self.fat_pt,
+                self.fat_eta,
+                self.fat_msd,
+                self.fat_scores,
+            )
         )
 
 
@@ -45,7 +54,9 @@ def _offsets(arr: ak.Array) -> np.ndarray:
     return out
 
 
-def _flat(arr: ak.Array, field: str, what: str, source: str, dtype: type | None = None) -> np.ndarray:
+def _flat(
+    arr: ak.Array, field: str, what: str, source: str, dtype: type | None = None
+) -> np.ndarray:
     if field not in arr.fields:
         raise TrigkitError(
             f"{source or 'events'}: {what} have no field '{field}' needed by the menu; "
@@ -74,8 +85,10 @@ def _require_finite(src: str, collection: str, **cols: np.ndarray) -> None:
     for name, v in cols.items():
         bad = int(np.count_nonzero(~np.isfinite(v)))
         if bad:
-            raise TrigkitError(f"{src or 'events'}: {bad} {collection} have a non-finite {name} (NaN/Inf); "
-                               "fix or drop those events before emulating")
+            raise TrigkitError(
+                f"{src or 'events'}: {bad} {collection} have a non-finite {name} (NaN/Inf); "
+                "fix or drop those events before emulating"
+            )
 
 
 def columns_from_batch(batch: EventBatch, cmenu: CompiledMenu) -> Columns:
@@ -100,10 +113,23 @@ def columns_from_batch(batch: EventBatch, cmenu: CompiledMenu) -> Columns:
     fat = batch.fatjets
     if fat is None or not cmenu.menu.uses_fatjets():
         if cmenu.menu.uses_fatjets():
-            raise TrigkitError(f"{src or 'events'}: the menu cuts on large-R jets but the events have no fatjets")
+            raise TrigkitError(
+                f"{src or 'events'}: the menu cuts on large-R jets but the events have no fatjets"
+            )
         empty = np.zeros(0, dtype=np.float32)
         no_fat = np.zeros(len(batch) + 1, dtype=np.int64)
-        return Columns(len(batch), off, pt, eta, scores, no_fat, empty, empty, empty, np.zeros((1, 0), dtype=np.float32))
+        return Columns(
+            len(batch),
+            off,
+            pt,
+            eta,
+            scores,
+            no_fat,
+            empty,
+            empty,
+            empty,
+            np.zeros((1, 0), dtype=np.float32),
+        )
     foff = _offsets(fat)
     fpt = _flat(fat, "pt", "fatjets", src, np.float32)
     _require_finite(src, "fatjets", pt=fpt)
@@ -112,6 +138,14 @@ def columns_from_batch(batch: EventBatch, cmenu: CompiledMenu) -> Columns:
         fscores[i] = _flat(fat, f, "fatjets", src, np.float32)
     fscores[np.isnan(fscores)] = -np.inf
     return Columns(
-        len(batch), off, pt, eta, scores, foff, fpt,
-        _flat(fat, "eta", "fatjets", src, fpt.dtype), _flat(fat, "msd", "fatjets", src, fpt.dtype), fscores,
+        len(batch),
+        off,
+        pt,
+        eta,
+        scores,
+        foff,
+        fpt,
+        _flat(fat, "eta", "fatjets", src, fpt.dtype),
+        _flat(fat, "msd", "fatjets", src, fpt.dtype),
+        fscores,
     )

@@ -74,7 +74,12 @@ class _Builder:
             h = trig.ht
             self.ints.append((OP_HT, 0, h.leading or 0, 0))  # 0: all selected jets
             self.floats.append((h.jet_pt, h.jet_abs_eta, h.min, 0.0))
-        for attr, op in (("tagger", OP_COUNT), ("btag_count", OP_COUNT), ("btag_mean", OP_MEAN), ("btag_sum", OP_SUM)):
+        for attr, op in (
+            ("tagger", OP_COUNT),
+            ("btag_count", OP_COUNT),
+            ("btag_mean", OP_MEAN),
+            ("btag_sum", OP_SUM),
+        ):
             cut = getattr(trig, attr, None)
             if cut is None:
                 continue
@@ -97,17 +102,23 @@ def compile_menu(menu: Menu) -> CompiledMenu:
         b.add_trigger(trig)
         starts.append(len(b.ints))
     l1_index = {name: i for i, name in enumerate(menu.l1)}
-    or_start, or_idx = _csr([[l1_index[s] for s in (seed.any_of or [])] for seed in menu.l1.values()])
+    or_start, or_idx = _csr(
+        [[l1_index[s] for s in (seed.any_of or [])] for seed in menu.l1.values()]
+    )
     seed_start, seed_idx = _csr([[l1_index[s] for s in path.seeds] for path in menu.hlt.values()])
     # Row layout is (op, fld, n, t0); see the module docstring.
     plain = [i for i, seed in enumerate(menu.l1.values()) if not seed.any_of]
     with_or = [i for i, seed in enumerate(menu.l1.values()) if seed.any_of]
-    order = np.array([*plain, *with_or, *range(len(menu.l1), len(menu.l1) + len(menu.hlt))], dtype=np.int64)
+    order = np.array(
+        [*plain, *with_or, *range(len(menu.l1), len(menu.l1) + len(menu.hlt))], dtype=np.int64
+    )
     gate_start, gate_idx = _csr(
         [[l1_index[s] for s in (seed.any_of or [])] for seed in menu.l1.values()]
         + [[l1_index[s] for s in path.seeds] for path in menu.hlt.values()]
     )
-    cut_int = np.array([(op, fld, n, t0) for op, fld, n, t0 in b.ints], dtype=np.int64).reshape(-1, 4)
+    cut_int = np.array([(op, fld, n, t0) for op, fld, n, t0 in b.ints], dtype=np.int64).reshape(
+        -1, 4
+    )
     cut_float = np.array(b.floats, dtype=np.float64).reshape(-1, 4)
     return CompiledMenu(
         menu=menu,
@@ -134,4 +145,3 @@ def _csr(rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
     start[1:] = np.cumsum([len(r) for r in rows])
     idx = np.array([i for r in rows for i in r] or [0], dtype=np.int64)
     return start, idx
-

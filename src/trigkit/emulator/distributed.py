@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from trigkit.core.errors import TrigkitError
+from trigkit.core.lazy import require
 from trigkit.emulator.compiled import compile_menu
 from trigkit.emulator.pipeline import (
     RawChunk,
@@ -36,9 +38,7 @@ from trigkit.emulator.pipeline import (
 )
 from trigkit.emulator.result import SampleEvents
 from trigkit.emulator.schema import Menu
-from trigkit.errors import TrigkitError
 from trigkit.events.batch import EventBatch
-from trigkit.lazy import require
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,11 @@ class Slice:
             return self.path
         rows = f"events {self.first_event}-{self.first_event + self.events - 1}"
         if self.kind == "row groups":
-            groups = f" {self.start}" if self.stop == self.start + 1 else f"s {self.start}-{self.stop - 1}"
+            groups = (
+                f" {self.start}"
+                if self.stop == self.start + 1
+                else f"s {self.start}-{self.stop - 1}"
+            )
             return f"{self.path}, row group{groups} ({rows})"
         return f"{self.path}, {rows}"
 
@@ -101,17 +105,25 @@ def _group(sizes: list[int], target: float, min_events: int) -> list[range]:
     return [range(a, b) for a, b in pairwise(bounds)]
 
 
-def _split_file(index: int, path: str, kind: str, sizes: list[int] | None, target: float,
-                min_events: int) -> list[Slice]:
+def _split_file(
+    index: int, path: str, kind: str, sizes: list[int] | None, target: float, min_events: int
+) -> list[Slice]:
     if sizes is None or len(sizes) <= 1:
         return [Slice(index, path, events=sum(sizes or []))]
     first = [0, *np.cumsum(sizes).tolist()]
-    return [Slice(index, path, kind, r.start, r.stop, first[r.start], first[r.stop] - first[r.start])
-            for r in _group(sizes, target, min_events)]
+    return [
+        Slice(index, path, kind, r.start, r.stop, first[r.start], first[r.stop] - first[r.start])
+        for r in _group(sizes, target, min_events)
+    ]
 
 
-def plan_slices(paths: Sequence[str | Path], n_workers: int, *, min_events: int | None = None,
-                tasks_per_worker: int = TASKS_PER_WORKER) -> list[Slice]:
+def plan_slices(
+    paths: Sequence[str | Path],
+    n_workers: int,
+    *,
+    min_events: int | None = None,
+    tasks_per_worker: int = TASKS_PER_WORKER,
+) -> list[Slice]:
     """The tasks for ``paths`` in input order: each file cut into slices of about
     ``max(min_events, total events / (n_workers * tasks_per_worker))`` events (``min_events``:
     ``MIN_TASK_EVENTS``). Reads only file footers / headers; an unreadable file is a TrigkitError."""
@@ -119,8 +131,11 @@ def plan_slices(paths: Sequence[str | Path], n_workers: int, *, min_events: int 
     units = [_unit_sizes(str(p)) for p in paths]
     total = sum(sum(s) for _, s in units if s)
     target = max(min_events, total / max(1, n_workers * tasks_per_worker), 1)
-    return [s for i, (p, (kind, sizes)) in enumerate(zip(paths, units, strict=True))
-            for s in _split_file(i, str(p), kind, sizes, target, min_events)]
+    return [
+        s
+        for i, (p, (kind, sizes)) in enumerate(zip(paths, units, strict=True))
+        for s in _split_file(i, str(p), kind, sizes, target, min_events)
+    ]
 
 
 def _read_slice(piece: Slice, menu: Menu | None = None) -> Iterator[EventBatch]:
@@ -128,12 +143,18 @@ def _read_slice(piece: Slice, menu: Menu | None = None) -> Iterator[EventBatch]:
     if piece.kind == "row groups":
         from trigkit.events.parquet_io import iter_parquet
 
-        return iter_parquet(piece.path, range(piece.start, piece.stop), columns=file_fields(piece.path, menu))
+        return iter_parquet(
+            piece.path, range(piece.start, piece.stop), columns=file_fields(piece.path, menu)
+        )
     if piece.kind == "entries":
         from trigkit.events.nanoaod import iter_nanoaod
 
-        return iter_nanoaod(piece.path, step_size=NANOAOD_STEP, entry_start=piece.first_event,
-                            entry_stop=piece.first_event + piece.events)
+        return iter_nanoaod(
+            piece.path,
+            step_size=NANOAOD_STEP,
+            entry_start=piece.first_event,
+            entry_stop=piece.first_event + piece.events,
+        )
     return iter_file(piece.path, menu)
 
 
@@ -145,23 +166,41 @@ def evaluate_slice(menu: Menu, piece: Slice) -> list[RawChunk]:
     except (TrigkitError, OSError, ValueError, KeyError) as exc:
         if piece.kind == "file" and isinstance(exc, TrigkitError):
             raise
-        msg = str(exc).removeprefix(f"{piece.path}: ").splitlines()[0] if str(exc) else type(exc).__name__
+        msg = (
+            str(exc).removeprefix(f"{piece.path}: ").splitlines()[0]
+            if str(exc)
+            else type(exc).__name__
+        )
         raise TrigkitError(f"{piece.describe()}: {msg}") from None
 
 
 def _submit(client, menu: Menu, plan: list[Slice]) -> list:
-    return [client.submit(evaluate_slice, menu, s, pure=False,
-                          key=f"trigkit-emulate-{j}-{Path(s.path).name}-{s.start}")
-            for j, s in enumerate(plan)]
+    return [
+        client.submit(
+            evaluate_slice,
+            menu,
+            s,
+            pure=False,
+            key=f"trigkit-emulate-{j}-{Path(s.path).name}-{s.start}",
+        )
+        for j, s in enumerate(plan)
+    ]
 
 
-def _gather_in_order(menu: Menu, paths: Sequence[str | Path], plan: list[Slice], futures: list,
-                     progress: Callable[[str], None] | None) -> list[SampleEvents]:
+def _gather_in_order(
+    menu: Menu,
+    paths: Sequence[str | Path],
+    plan: list[Slice],
+    futures: list,
+    progress: Callable[[str], None] | None,
+) -> list[SampleEvents]:
     """One SampleEvents per file: its slices' chunks concatenated in order, then prescales."""
     cmenu = compile_menu(menu)
     out = []
     for i, path in enumerate(paths):
-        chunks = [c for s, f in zip(plan, futures, strict=True) if s.file_index == i for c in f.result()]
+        chunks = [
+            c for s, f in zip(plan, futures, strict=True) if s.file_index == i for c in f.result()
+        ]
         out.append(assemble_sample(cmenu, sample_name(path), chunks))
         if progress:
             progress(str(path))
@@ -175,14 +214,21 @@ def _connect(dd, workers: int | None, scheduler: str | None, processes: bool):
             return dd.Client(scheduler, timeout="10s"), None
         except OSError as exc:
             raise TrigkitError(f"cannot connect to dask scheduler {scheduler}: {exc}") from None
-    cluster = dd.LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
-                              dashboard_address=None)
+    cluster = dd.LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=processes, dashboard_address=None
+    )
     return dd.Client(cluster), cluster
 
 
-def run_files_distributed(menu: Menu, paths: Sequence[str | Path], *, workers: int | None = None,
-                          scheduler: str | None = None, processes: bool = True,
-                          progress: Callable[[str], None] | None = None) -> list[SampleEvents]:
+def run_files_distributed(
+    menu: Menu,
+    paths: Sequence[str | Path],
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    processes: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> list[SampleEvents]:
     if (workers is None) == (scheduler is None):
         raise TrigkitError("give exactly one of --workers N or --scheduler ADDRESS")
     if workers is not None and workers < 1:
@@ -195,7 +241,9 @@ def run_files_distributed(menu: Menu, paths: Sequence[str | Path], *, workers: i
     if not logging.getLogger("trigkit").isEnabledFor(logging.INFO):
         dlog.setLevel(logging.WARNING)
     try:
-        plan = plan_slices(paths, workers) if workers else None  # a bad file fails before the cluster starts
+        plan = (
+            plan_slices(paths, workers) if workers else None
+        )  # a bad file fails before the cluster starts
         client, cluster = _connect(dd, workers, scheduler, processes)
         with client:
             plan = plan or plan_slices(paths, sum(client.nthreads().values()))

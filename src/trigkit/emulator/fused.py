@@ -25,8 +25,25 @@ from trigkit.emulator.kernels import fatjet_pass, ht_sum, jets_pass, score_count
 
 
 @njit(cache=True, parallel=True)
-def _fused(ci, cf, thr, cut_start, order, gate_start, gate_idx,  # noqa: ANN001, ANN201
-           jo, pt, eta, sc, fo, fpt, feta, fmsd, fsc, out):
+def _fused(
+    ci,
+    cf,
+    thr,
+    cut_start,
+    order,
+    gate_start,
+    gate_idx,  # noqa: ANN001, ANN201
+    jo,
+    pt,
+    eta,
+    sc,
+    fo,
+    fpt,
+    feta,
+    fmsd,
+    fsc,
+    out,
+):
     n_events = len(jo) - 1
     for e in prange(n_events):
         j0 = jo[e]
@@ -65,18 +82,41 @@ def _fused(ci, cf, thr, cut_start, order, gate_start, gate_idx,  # noqa: ANN001,
                         ok = ht_val >= cf[c, 2]
                     elif op == OP_COUNT:
                         n = ci[c, 2]
-                        ok = score_count(pt, eta, sc[ci[c, 1]], j0, j1, cf[c, 0], cf[c, 1], cf[c, 2], n) >= n
+                        ok = (
+                            score_count(
+                                pt, eta, sc[ci[c, 1]], j0, j1, cf[c, 0], cf[c, 1], cf[c, 2], n
+                            )
+                            >= n
+                        )
                     elif op == OP_FATJET:
-                        ok = fatjet_pass(fpt, feta, fmsd, fsc[ci[c, 1]], fo[e], fo[e + 1],
-                                         cf[c, 0], cf[c, 1], cf[c, 2], cf[c, 3], ci[c, 2])
+                        ok = fatjet_pass(
+                            fpt,
+                            feta,
+                            fmsd,
+                            fsc[ci[c, 1]],
+                            fo[e],
+                            fo[e + 1],
+                            cf[c, 0],
+                            cf[c, 1],
+                            cf[c, 2],
+                            cf[c, 3],
+                            ci[c, 2],
+                        )
                     else:
                         k = ci[c, 2]
-                        if ci[c, 1] != top_fld or k != top_k or cf[c, 0] != top_pt or cf[c, 1] != top_eta:
+                        if (
+                            ci[c, 1] != top_fld
+                            or k != top_k
+                            or cf[c, 0] != top_pt
+                            or cf[c, 1] != top_eta
+                        ):
                             top_fld = ci[c, 1]
                             top_k = k
                             top_pt = cf[c, 0]
                             top_eta = cf[c, 1]
-                            top_val, top_n = score_top_sum(pt, eta, sc[top_fld], j0, j1, top_pt, top_eta, k)
+                            top_val, top_n = score_top_sum(
+                                pt, eta, sc[top_fld], j0, j1, top_pt, top_eta, k
+                            )
                         total = top_val
                         n = top_n
                         if n < k:
@@ -110,9 +150,23 @@ def run_perpath(cmenu: CompiledMenu, cols: Columns, n_threads: int | None = None
         numba.set_num_threads(max(1, min(n_threads, numba.config.NUMBA_NUM_THREADS)))
     try:
         _fused(
-            cmenu.cut_int, cmenu.cut_float, cmenu.thr, cmenu.trig_cut_start, cmenu.order,
-            cmenu.gate_start, cmenu.gate_idx, cols.jet_offsets, cols.jet_pt, cols.jet_eta, cols.jet_scores,
-            cols.fat_offsets, cols.fat_pt, cols.fat_eta, cols.fat_msd, cols.fat_scores, out,
+            cmenu.cut_int,
+            cmenu.cut_float,
+            cmenu.thr,
+            cmenu.trig_cut_start,
+            cmenu.order,
+            cmenu.gate_start,
+            cmenu.gate_idx,
+            cols.jet_offsets,
+            cols.jet_pt,
+            cols.jet_eta,
+            cols.jet_scores,
+            cols.fat_offsets,
+            cols.fat_pt,
+            cols.fat_eta,
+            cols.fat_msd,
+            cols.fat_scores,
+            out,
         )
     finally:
         numba.set_num_threads(previous)

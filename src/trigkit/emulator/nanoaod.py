@@ -19,12 +19,12 @@ from typing import Literal
 import awkward as ak
 import numpy as np
 
+from trigkit.core.errors import TrigkitError
 from trigkit.emulator.columns import sort_by_pt
 from trigkit.emulator.compiled import compile_menu
 from trigkit.emulator.pipeline import evaluate_batch
 from trigkit.emulator.schema import Menu
 from trigkit.emulator.stages import Decisions, apply_stages, prescale_mask
-from trigkit.errors import TrigkitError
 from trigkit.events.batch import EventBatch
 
 Objects = Literal["offline", "trigobj"]
@@ -61,21 +61,32 @@ class NanoAgreement:
 def trigobj_jets(batch: EventBatch) -> EventBatch:
     """Replace ``jets`` by the TrigObj jets (id 1), pt-ordered; scores NaN."""
     if batch.trigobj is None:
-        raise TrigkitError(f"{batch.source or 'events'}: no TrigObj collection; use --objects offline")
+        raise TrigkitError(
+            f"{batch.source or 'events'}: no TrigObj collection; use --objects offline"
+        )
     to = batch.trigobj[batch.trigobj.id == TRIGOBJ_JET_ID]
     nan = ak.values_astype(to.pt * np.nan, np.float32)
-    jets = sort_by_pt(ak.zip({"pt": to.pt, "eta": to.eta, "phi": to.phi, "btag": nan, "l1_score": nan}))
+    jets = sort_by_pt(
+        ak.zip({"pt": to.pt, "eta": to.eta, "phi": to.phi, "btag": nan, "l1_score": nan})
+    )
     return replace(batch, jets=jets)
 
 
 def confusion_matrix(recorded: np.ndarray, emulated: np.ndarray) -> np.ndarray:
     r = np.asarray(recorded, bool)
     e = np.asarray(emulated, bool)
-    return np.array([[np.sum(~r & ~e), np.sum(~r & e)], [np.sum(r & ~e), np.sum(r & e)]], dtype=np.int64)
+    return np.array(
+        [[np.sum(~r & ~e), np.sum(~r & e)], [np.sum(r & ~e), np.sum(r & e)]], dtype=np.int64
+    )
 
 
-def agreement(decisions: Decisions, triggers: dict[str, np.ndarray], source: str, objects: str,
-              l1_seeds: str = "emulated") -> NanoAgreement:
+def agreement(
+    decisions: Decisions,
+    triggers: dict[str, np.ndarray],
+    source: str,
+    objects: str,
+    l1_seeds: str = "emulated",
+) -> NanoAgreement:
     rows, missing = [], []
     for names, bits in ((decisions.hlt_names, decisions.hlt), (decisions.l1_names, decisions.l1)):
         for i, name in enumerate(names):
@@ -94,8 +105,13 @@ def _unseeded(menu: Menu) -> Menu:
     return menu.model_copy(update={"hlt": hlt})
 
 
-def with_recorded_seeds(menu: Menu, decisions: Decisions, filters: np.ndarray,
-                        triggers: dict[str, np.ndarray], source: str) -> Decisions:
+def with_recorded_seeds(
+    menu: Menu,
+    decisions: Decisions,
+    filters: np.ndarray,
+    triggers: dict[str, np.ndarray],
+    source: str,
+) -> Decisions:
     """``decisions`` with each HLT path re-seeded by the recorded L1 bits: its filters (``filters``,
     one column per path) AND the OR of its recorded seeds, then its prescale."""
     hlt = np.zeros_like(decisions.hlt)
@@ -106,15 +122,23 @@ def with_recorded_seeds(menu: Menu, decisions: Decisions, filters: np.ndarray,
             raise TrigkitError(
                 f"{source}: --l1-seeds recorded: seed(s) {', '.join(absent)} of {menu.hlt_names[p]} not "
                 f"recorded in the file ({len(recorded)} L1 bits recorded"
-                f"{': ' + ', '.join(recorded[:8]) + (' ...' if len(recorded) > 8 else '') if recorded else ''})")
-        seeded = (np.any([np.asarray(triggers[s], bool) for s in path.seeds], axis=0) if path.seeds
-                  else np.ones(len(filters), dtype=bool))
+                f"{': ' + ', '.join(recorded[:8]) + (' ...' if len(recorded) > 8 else '') if recorded else ''})"
+            )
+        seeded = (
+            np.any([np.asarray(triggers[s], bool) for s in path.seeds], axis=0)
+            if path.seeds
+            else np.ones(len(filters), dtype=bool)
+        )
         hlt[:, p] = prescale_mask(seeded, path.prescale) & filters[:, p]
     return replace(decisions, hlt=hlt, hlt_accept=hlt.any(axis=1))
 
 
-def compare_to_recorded(menu: Menu, batches: list[EventBatch], objects: Objects = "offline",
-                        l1_seeds: L1Seeds = "emulated") -> NanoAgreement:
+def compare_to_recorded(
+    menu: Menu,
+    batches: list[EventBatch],
+    objects: Objects = "offline",
+    l1_seeds: L1Seeds = "emulated",
+) -> NanoAgreement:
     """Emulate ``menu`` on the batches (in order) and compare per path with the recorded bits;
     ``l1_seeds`` says where the HLT paths' seeds come from (module docstring)."""
     if not batches:
@@ -128,7 +152,9 @@ def compare_to_recorded(menu: Menu, batches: list[EventBatch], objects: Objects 
     raws, trig = [], []
     for b in batches:
         if not b.triggers:
-            raise TrigkitError(f"{b.source or 'events'}: no recorded HLT_*/L1_* bits to compare with")
+            raise TrigkitError(
+                f"{b.source or 'events'}: no recorded HLT_*/L1_* bits to compare with"
+            )
         b = trigobj_jets(b) if objects == "trigobj" else b
         raws.append(evaluate_batch(cmenu, b, baseline=False).raw)
         trig.append(b.triggers)
@@ -138,5 +164,5 @@ def compare_to_recorded(menu: Menu, batches: list[EventBatch], objects: Objects 
     triggers = {k: np.concatenate([t[k] for t in trig]) for k in common}
     source = batches[0].source
     if recorded:
-        decisions = with_recorded_seeds(menu, decisions, raw[:, cmenu.n_l1:], triggers, source)
+        decisions = with_recorded_seeds(menu, decisions, raw[:, cmenu.n_l1 :], triggers, source)
     return agreement(decisions, triggers, source, objects, l1_seeds)

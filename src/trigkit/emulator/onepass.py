@@ -37,7 +37,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from trigkit.atomic import write_text
+from trigkit.core.atomic import write_text
 from trigkit.emulator.columns import Columns
 from trigkit.emulator.compiled import CompiledMenu
 from trigkit.emulator.onepass_codegen import generate_source
@@ -57,7 +57,10 @@ def kernel_cache_dir() -> Path:
             return base
     except OSError:
         pass
-    fallback = Path(tempfile.gettempdir()) / f"trigkit-kernels-{os.getuid() if hasattr(os, 'getuid') else 0}"
+    fallback = (
+        Path(tempfile.gettempdir())
+        / f"trigkit-kernels-{os.getuid() if hasattr(os, 'getuid') else 0}"
+    )
     fallback.mkdir(parents=True, exist_ok=True)
     return fallback
 
@@ -90,8 +93,19 @@ def run_onepass(cmenu: CompiledMenu, cols: Columns, n_threads: int | None = None
     if n_threads is not None:
         numba.set_num_threads(max(1, min(n_threads, numba.config.NUMBA_NUM_THREADS)))
     try:
-        kernel(cols.jet_offsets, cols.jet_pt, cols.jet_eta, cols.jet_scores, cols.fat_offsets, cols.fat_pt,
-               cols.fat_eta, cols.fat_msd, cols.fat_scores, out, CHUNK)
+        kernel(
+            cols.jet_offsets,
+            cols.jet_pt,
+            cols.jet_eta,
+            cols.jet_scores,
+            cols.fat_offsets,
+            cols.fat_pt,
+            cols.fat_eta,
+            cols.fat_msd,
+            cols.fat_scores,
+            out,
+            CHUNK,
+        )
     finally:
         numba.set_num_threads(previous)
     return out

@@ -99,7 +99,9 @@ class _Consts:
         if (op, t) not in self.names:
             self.names[op, t] = name = f"C{len(self.names)}"
             value = "nan" if c != c else _lit(c)
-            self.lines.append(f"{name} = np.float32({value})  # x {op} {c!r} <=> float64(x) {op} {_lit(t)}")
+            self.lines.append(
+                f"{name} = np.float32({value})  # x {op} {c!r} <=> float64(x) {op} {_lit(t)}"
+            )
         return self.names[op, t]
 
 
@@ -172,14 +174,24 @@ def _jet_loop(plan: OnePassPlan, top_k: list[int], cs: _Consts) -> list[str]:
         c = sel(float(plan.top_pt[q]), float(plan.top_eta[q]))
         count(c, f"nq{q}")
         init += [f"{I2}q{q}_{i} = -inf" for i in range(k)]
-        body += [f"{I3}v = min(max(-inf, np.float64(s{int(plan.top_fld[q])}[j])), CAP[np.uint64({c})])",
-                 *_insert(q, k)]
+        body += [
+            f"{I3}v = min(max(-inf, np.float64(s{int(plan.top_fld[q])}[j])), CAP[np.uint64({c})])",
+            *_insert(q, k),
+        ]
     for r in range(len(plan.cnt_pt)):
         c = sel(float(plan.cnt_pt[r]), float(plan.cnt_eta[r]))
         init.append(f"{I2}nc{r} = 0")
-        body.append(f"{I3}nc{r} += {c} & (s{int(plan.cnt_fld[r])}[j] >= {cs.ge(float(plan.cnt_wp[r]))})")
-    head = [f"{I2}for j in range(j0, j1):", f"{I3}p = pt[j]", f"{I3}if p < {cs.ge(plan.pt_floor)}:",
-            f"{I4}break", f"{I3}ae = abs(eta[j])", f"{I3}pd = np.float64(p)"]
+        body.append(
+            f"{I3}nc{r} += {c} & (s{int(plan.cnt_fld[r])}[j] >= {cs.ge(float(plan.cnt_wp[r]))})"
+        )
+    head = [
+        f"{I2}for j in range(j0, j1):",
+        f"{I3}p = pt[j]",
+        f"{I3}if p < {cs.ge(plan.pt_floor)}:",
+        f"{I4}break",
+        f"{I3}ae = abs(eta[j])",
+        f"{I3}pd = np.float64(p)",
+    ]
     return init + head + body + after
 
 
@@ -201,8 +213,17 @@ def _fatjet_chunk(cm: CompiledMenu, plan: OnePassPlan, cs: _Consts) -> list[str]
         return []
     out = [f"{i2}fb = np.uint64(fo[e0])", f"{i2}fe = np.uint64(fo[e1])", f"{i2}f1 = np.uint64(0)"]
     for r in rows:
-        out += [f"{i2}fn{r} = np.empty(fe - fb + U1, dtype=np.int64)", f"{i2}fn{r}[0] = 0", f"{i2}m{r} = 0"]
-    out += [f"{i2}for f in range(fb, fe):", f"{i3}fp = fpt[f]", f"{i3}fa = abs(feta[f])", f"{i3}fm = fmsd[f]"]
+        out += [
+            f"{i2}fn{r} = np.empty(fe - fb + U1, dtype=np.int64)",
+            f"{i2}fn{r}[0] = 0",
+            f"{i2}m{r} = 0",
+        ]
+    out += [
+        f"{i2}for f in range(fb, fe):",
+        f"{i3}fp = fpt[f]",
+        f"{i3}fa = abs(feta[f])",
+        f"{i3}fm = fmsd[f]",
+    ]
     for r, c in rows.items():
         a, b, v, d = (float(x) for x in cm.cut_float[c])
         cond = f"(fp >= {cs.ge(a)}) & (fa <= {cs.le(b)}) & (fm >= {cs.ge(v)})"
@@ -216,10 +237,18 @@ def _cut_expr(cm: CompiledMenu, plan: OnePassPlan, c: int, cs: _Consts) -> str:
     op, fld, n, t0 = (int(v) for v in cm.cut_int[c])
     v = float(cm.cut_float[c, 2])
     r = int(plan.cut_reg[c])
-    if op == OP_JETS:  # the buffer holds jets above the floor: a threshold at the floor always passes
+    if (
+        op == OP_JETS
+    ):  # the buffer holds jets above the floor: a threshold at the floor always passes
         floor = float(at_least(plan.pt_floor))
-        return " & ".join([f"(k{r} >= {n})"] + [f"(l{r}_{i} >= {cs.ge(cm.thr[t0 + i])})" for i in range(n)
-                                                if float(at_least(cm.thr[t0 + i])) > floor])
+        return " & ".join(
+            [f"(k{r} >= {n})"]
+            + [
+                f"(l{r}_{i} >= {cs.ge(cm.thr[t0 + i])})"
+                for i in range(n)
+                if float(at_least(cm.thr[t0 + i])) > floor
+            ]
+        )
     if op == OP_HT:
         return f"ht{r} >= {_lit(v)}"
     if op == OP_COUNT:
@@ -234,7 +263,10 @@ def _cut_expr(cm: CompiledMenu, plan: OnePassPlan, c: int, cs: _Consts) -> str:
 def _triggers(cm: CompiledMenu, plan: OnePassPlan, cs: _Consts) -> list[str]:
     lines = []
     for t in (int(x) for x in cm.order):
-        gate = [f"t{int(cm.gate_idx[g])}" for g in range(int(cm.gate_start[t]), int(cm.gate_start[t + 1]))]
+        gate = [
+            f"t{int(cm.gate_idx[g])}"
+            for g in range(int(cm.gate_start[t]), int(cm.gate_start[t + 1]))
+        ]
         rows = range(int(cm.trig_cut_start[t]), int(cm.trig_cut_start[t + 1]))
         # cuts combine with & (selects, no jumps): every register is already filled
         cuts = [f"({_cut_expr(cm, plan, c, cs)})" for c in rows]
@@ -253,9 +285,24 @@ def generate_source(cm: CompiledMenu, plan: OnePassPlan) -> str:
     triggers = _triggers(cm, plan, cs)
     fields = {int(f) for f in (*plan.top_fld, *plan.cnt_fld)}
     rows = [f"    s{f} = sc[{f}]" for f in sorted(fields)]
-    rows += [f"    fs{f} = fsc[{f}]" for f in sorted({int(cm.cut_int[c, 1]) for c in _fatjet_rows(cm, plan).values()
-                                                    if float(cm.cut_float[c, 3]) > -1.0e300})]
-    lead = [f"        lb{g} = np.zeros({int(n) + 1}, dtype=np.float32)" for g, n in enumerate(plan.lead_n)]
-    head = HEADER.format(name=cm.menu.name, consts="\n".join(cs.lines), rows="\n".join(rows),
-                         chunk="\n".join(lead + fat))
+    rows += [
+        f"    fs{f} = fsc[{f}]"
+        for f in sorted(
+            {
+                int(cm.cut_int[c, 1])
+                for c in _fatjet_rows(cm, plan).values()
+                if float(cm.cut_float[c, 3]) > -1.0e300
+            }
+        )
+    ]
+    lead = [
+        f"        lb{g} = np.zeros({int(n) + 1}, dtype=np.float32)"
+        for g, n in enumerate(plan.lead_n)
+    ]
+    head = HEADER.format(
+        name=cm.menu.name,
+        consts="\n".join(cs.lines),
+        rows="\n".join(rows),
+        chunk="\n".join(lead + fat),
+    )
     return "\n".join([*head.splitlines(), *jets, *per_event, *triggers]) + "\n"

@@ -67,7 +67,7 @@ def plan_menu(cm: CompiledMenu) -> OnePassPlan:
         if op == OP_JETS:
             r = _index(lead, (b,))
             lead_n[r] = max(lead_n.get(r, 0), n)
-            floors.append(float(np.min(cm.thr[t0:t0 + n])))
+            floors.append(float(np.min(cm.thr[t0 : t0 + n])))
         elif op == OP_HT:
             r = _index(ht, (a, b, n))
             floors.append(a)
@@ -84,12 +84,16 @@ def plan_menu(cm: CompiledMenu) -> OnePassPlan:
     return OnePassPlan(
         lead_eta=np.array([k[0] for k in lead], dtype=f64),
         lead_n=np.array([lead_n[r] for r in range(len(lead))], dtype=i64),
-        ht_pt=np.array([k[0] for k in ht], dtype=f64), ht_eta=np.array([k[1] for k in ht], dtype=f64),
+        ht_pt=np.array([k[0] for k in ht], dtype=f64),
+        ht_eta=np.array([k[1] for k in ht], dtype=f64),
         ht_lead=np.array([k[2] for k in ht], dtype=i64),
-        top_fld=np.array([k[0] for k in top], dtype=i64), top_pt=np.array([k[1] for k in top], dtype=f64),
+        top_fld=np.array([k[0] for k in top], dtype=i64),
+        top_pt=np.array([k[1] for k in top], dtype=f64),
         top_eta=np.array([k[2] for k in top], dtype=f64),
-        cnt_fld=np.array([k[0] for k in cnt], dtype=i64), cnt_pt=np.array([k[1] for k in cnt], dtype=f64),
-        cnt_eta=np.array([k[2] for k in cnt], dtype=f64), cnt_wp=np.array([k[3] for k in cnt], dtype=f64),
+        cnt_fld=np.array([k[0] for k in cnt], dtype=i64),
+        cnt_pt=np.array([k[1] for k in cnt], dtype=f64),
+        cnt_eta=np.array([k[2] for k in cnt], dtype=f64),
+        cnt_wp=np.array([k[3] for k in cnt], dtype=f64),
         cut_reg=np.array(regs, dtype=i64),
         pt_floor=min(floors) if floors else np.inf,
     )

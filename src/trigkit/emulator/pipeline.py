@@ -16,6 +16,7 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
+from trigkit.core.errors import TrigkitError
 from trigkit.emulator.columns import columns_from_batch
 from trigkit.emulator.compiled import CompiledMenu, compile_menu
 from trigkit.emulator.fused import run_fused
@@ -30,7 +31,6 @@ from trigkit.emulator.scores import (
     describe_source,
 )
 from trigkit.emulator.stages import apply_stages
-from trigkit.errors import TrigkitError
 from trigkit.events.batch import EventBatch
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,9 @@ class RawChunk:
     n_jets: np.ndarray
     process: str
     source: str
-    scores: tuple[tuple[str, str], ...] = ()  # ("jets.btag", where its values came from), see score_provenance
+    scores: tuple[
+        tuple[str, str], ...
+    ] = ()  # ("jets.btag", where its values came from), see score_provenance
 
 
 def offline_observables(batch: EventBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -65,12 +67,18 @@ def offline_observables(batch: EventBatch) -> tuple[np.ndarray, np.ndarray, np.n
     sel = (pt > OFFLINE_JET_PT) & (abs(jets.eta) < OFFLINE_JET_ETA)
     ht = ak.to_numpy(ak.sum(ak.where(sel, pt, 0.0), axis=1))
     truth = batch.truth
-    mhh = ak.to_numpy(truth["mhh"]).astype(np.float64) if "mhh" in ak.fields(truth) else np.full(len(batch), np.nan)
+    mhh = (
+        ak.to_numpy(truth["mhh"]).astype(np.float64)
+        if "mhh" in ak.fields(truth)
+        else np.full(len(batch), np.nan)
+    )
     n_jets = ak.to_numpy(ak.sum(sel, axis=1)).astype(np.int32)
     return mhh, np.asarray(lead, np.float64), np.asarray(ht, np.float64), n_jets
 
 
-def prepare_batch(batch: EventBatch, menu: Menu, sources: Sequence[ScoreSource] = (), baseline: bool = True) -> EventBatch:
+def prepare_batch(
+    batch: EventBatch, menu: Menu, sources: Sequence[ScoreSource] = (), baseline: bool = True
+) -> EventBatch:
     """Attach the given score sources, then baseline stand-ins for fields still missing."""
     batch = attach_scores(batch, list(sources))
     if not baseline:
@@ -78,14 +86,16 @@ def prepare_batch(batch: EventBatch, menu: Menu, sources: Sequence[ScoreSource] 
     missing = tuple(
         f for f in ("btag", "l1_score") if f in menu.jet_fields() and f not in batch.jets.fields
     ) + tuple(
-        f for f in ("xbb",)
+        f
+        for f in ("xbb",)
         if f in menu.fatjet_fields() and batch.fatjets is not None and f not in batch.fatjets.fields
     )
     return attach_baseline_scores(batch, missing) if missing else batch
 
 
-def score_provenance(batch: EventBatch, menu: Menu, sources: Sequence[ScoreSource] = (),
-                     baseline: bool = True) -> tuple[tuple[str, str], ...]:
+def score_provenance(
+    batch: EventBatch, menu: Menu, sources: Sequence[ScoreSource] = (), baseline: bool = True
+) -> tuple[tuple[str, str], ...]:
     """Where each score field the menu cuts on comes from, for ``batch`` as read from its file:
     a given source (a compiled tagger), a field already in the file, or a baseline stand-in."""
     given = {f"{s.collection}.{s.field}": describe_source(s) for s in sources}
@@ -107,14 +117,29 @@ def score_provenance(batch: EventBatch, menu: Menu, sources: Sequence[ScoreSourc
     return tuple(out)
 
 
-def evaluate_batch(cmenu: CompiledMenu, batch: EventBatch, sources: Sequence[ScoreSource] = (),
-                   baseline: bool = True, n_threads: int | None = None) -> RawChunk:
+def evaluate_batch(
+    cmenu: CompiledMenu,
+    batch: EventBatch,
+    sources: Sequence[ScoreSource] = (),
+    baseline: bool = True,
+    n_threads: int | None = None,
+) -> RawChunk:
     provenance = score_provenance(batch, cmenu.menu, sources, baseline)
     batch = prepare_batch(batch, cmenu.menu, sources, baseline)
     raw = run_fused(cmenu, columns_from_batch(batch, cmenu), n_threads)
     mhh, lead, ht, n_jets = offline_observables(batch)
-    return RawChunk(raw, batch.weight, float(batch.lumi_pb), mhh, lead, ht, n_jets, batch.process, batch.source,
-                    provenance)
+    return RawChunk(
+        raw,
+        batch.weight,
+        float(batch.lumi_pb),
+        mhh,
+        lead,
+        ht,
+        n_jets,
+        batch.process,
+        batch.source,
+        provenance,
+    )
 
 
 def _merge_provenance(chunks: list[RawChunk]) -> dict[str, str]:
@@ -145,8 +170,9 @@ def assemble_sample(cmenu: CompiledMenu, name: str, chunks: list[RawChunk]) -> S
     )
 
 
-def needed_fields(menu: Menu, available: Sequence[str], sources: Sequence[ScoreSource] = (),
-                  baseline: bool = True) -> list[str] | None:
+def needed_fields(
+    menu: Menu, available: Sequence[str], sources: Sequence[ScoreSource] = (), baseline: bool = True
+) -> list[str] | None:
     """The leaf fields (dotted, as :func:`trigkit.events.parquet_io.leaf_fields` names them) that
     emulating ``menu`` reads from a file holding ``available``: kinematics, score fields already
     in the file, else what their baseline stand-in is computed from (track d0/sigma, large-R jet
@@ -167,7 +193,12 @@ def needed_fields(menu: Menu, available: Sequence[str], sources: Sequence[ScoreS
                 out.append(f"{coll}.{src.from_field or src.field}")
             elif key in have:
                 out.append(key)
-            elif baseline and coll == "jets" and f in ("btag", "l1_score") and "jets.tracks.d0_sig" in have:
+            elif (
+                baseline
+                and coll == "jets"
+                and f in ("btag", "l1_score")
+                and "jets.tracks.d0_sig" in have
+            ):
                 out.append("jets.tracks.d0_sig")
             elif baseline and coll == "fatjets" and f == "xbb":
                 out += ["fatjets.msd", "fatjets.tau21"]
@@ -176,7 +207,9 @@ def needed_fields(menu: Menu, available: Sequence[str], sources: Sequence[ScoreS
     return out
 
 
-def file_fields(path: str | Path, menu: Menu | None, sources: Sequence[ScoreSource] = ()) -> list[str] | None:
+def file_fields(
+    path: str | Path, menu: Menu | None, sources: Sequence[ScoreSource] = ()
+) -> list[str] | None:
     """:func:`needed_fields` for a Parquet ``path`` (None for other formats, or without a menu)."""
     if menu is None or Path(path).suffix != ".parquet":
         return None
@@ -185,7 +218,9 @@ def file_fields(path: str | Path, menu: Menu | None, sources: Sequence[ScoreSour
     return needed_fields(menu, leaf_fields(path), sources)
 
 
-def iter_file(path: str | Path, menu: Menu | None = None, sources: Sequence[ScoreSource] = ()) -> Iterator[EventBatch]:
+def iter_file(
+    path: str | Path, menu: Menu | None = None, sources: Sequence[ScoreSource] = ()
+) -> Iterator[EventBatch]:
     """EventBatches from one file (Parquet from the generator, NanoAOD, HDF5). With ``menu``, a
     Parquet file is read for the fields that emulating ``menu`` (with ``sources``) needs only."""
     p = Path(path)
@@ -216,8 +251,12 @@ def sample_name(path: str | Path) -> str:
     return Path(path).stem
 
 
-def run_files(cmenu: CompiledMenu, paths: Sequence[str | Path], sources: Sequence[ScoreSource] = (),
-              progress: Callable[[str], None] | None = None) -> list[SampleEvents]:
+def run_files(
+    cmenu: CompiledMenu,
+    paths: Sequence[str | Path],
+    sources: Sequence[ScoreSource] = (),
+    progress: Callable[[str], None] | None = None,
+) -> list[SampleEvents]:
     """Single-process: one SampleEvents per file, chunk by chunk."""
     out = []
     for path in paths:
@@ -228,6 +267,11 @@ def run_files(cmenu: CompiledMenu, paths: Sequence[str | Path], sources: Sequenc
     return out
 
 
-def run_batches(menu: Menu, batches: dict[str, EventBatch], sources: Sequence[ScoreSource] = ()) -> list[SampleEvents]:
+def run_batches(
+    menu: Menu, batches: dict[str, EventBatch], sources: Sequence[ScoreSource] = ()
+) -> list[SampleEvents]:
     cmenu = compile_menu(menu)
-    return [assemble_sample(cmenu, name, [evaluate_batch(cmenu, b, sources)]) for name, b in batches.items()]
+    return [
+        assemble_sample(cmenu, name, [evaluate_batch(cmenu, b, sources)])
+        for name, b in batches.items()
+    ]

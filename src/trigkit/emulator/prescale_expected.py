@@ -93,7 +93,7 @@ def shared_probabilities(p: np.ndarray) -> np.ndarray:
     out = p * (1.0 / np.maximum(n_fired, 1.0))[:, None]
     rows = np.flatnonzero(~det)
     for start in range(0, len(rows), _CHUNK):
-        r = rows[start:start + _CHUNK]
+        r = rows[start : start + _CHUNK]
         out[r] = p[r] * _mean_inverse_others(p[r])
     return out
 
@@ -111,7 +111,13 @@ _CHUNK = 1 << 15
 
 
 def _require(d: Decisions) -> None:
-    if (d.hlt_raw is None or len(d.l1_prescale) != len(d.l1_names) or len(d.hlt_prescale) != len(d.hlt_names)
-            or len(d.hlt_seeds) != len(d.hlt_names)):
-        raise ValueError("Decisions lack the raw bits / prescales that --prescale-mode expected needs "
-                         "(build them with stages.apply_stages)")
+    if (
+        d.hlt_raw is None
+        or len(d.l1_prescale) != len(d.l1_names)
+        or len(d.hlt_prescale) != len(d.hlt_names)
+        or len(d.hlt_seeds) != len(d.hlt_names)
+    ):
+        raise ValueError(
+            "Decisions lack the raw bits / prescales that --prescale-mode expected needs "
+            "(build them with stages.apply_stages)"
+        )

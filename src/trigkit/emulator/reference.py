@@ -24,19 +24,28 @@ def _trigger(trig: L1Seed | HLTPath, cm: CompiledMenu, c: Columns, e: int) -> bo
             return False
     # `not x >= min` (not `x < min`): a NaN sum (+inf and -inf scores) fails, as in the kernels
     ht = trig.ht
-    if ht is not None and not ht_sum.py_func(pt, eta, j0, j1, ht.jet_pt, ht.jet_abs_eta, ht.leading or 0) >= ht.min:
+    if (
+        ht is not None
+        and not ht_sum.py_func(pt, eta, j0, j1, ht.jet_pt, ht.jet_abs_eta, ht.leading or 0)
+        >= ht.min
+    ):
         return False
     for attr in ("tagger", "btag_count"):
         cut = getattr(trig, attr, None)
         if cut is not None:
             sc = c.jet_scores[cm.jet_fields.index(cut.field)]
-            if score_count.py_func(pt, eta, sc, j0, j1, cut.jet_pt, cut.jet_abs_eta, cut.wp, cut.n) < cut.n:
+            if (
+                score_count.py_func(pt, eta, sc, j0, j1, cut.jet_pt, cut.jet_abs_eta, cut.wp, cut.n)
+                < cut.n
+            ):
                 return False
     for attr in ("btag_mean", "btag_sum"):
         cut = getattr(trig, attr, None)
         if cut is not None:
             sc = c.jet_scores[cm.jet_fields.index(cut.field)]
-            total, n = score_top_sum.py_func(pt, eta, sc, j0, j1, cut.jet_pt, cut.jet_abs_eta, cut.top)
+            total, n = score_top_sum.py_func(
+                pt, eta, sc, j0, j1, cut.jet_pt, cut.jet_abs_eta, cut.top
+            )
             value = total / cut.top if attr == "btag_mean" else total
             if n < cut.top or not value >= cut.min:
                 return False
@@ -45,7 +54,9 @@ def _trigger(trig: L1Seed | HLTPath, cm: CompiledMenu, c: Columns, e: int) -> bo
         f0, f1 = int(c.fat_offsets[e]), int(c.fat_offsets[e + 1])
         xbb = c.fat_scores[cm.fatjet_fields.index(fj.xbb_field)] if fj.xbb is not None else c.fat_pt
         xmin = -np.inf if fj.xbb is None else fj.xbb
-        if not fatjet_pass.py_func(c.fat_pt, c.fat_eta, c.fat_msd, xbb, f0, f1, fj.pt, fj.abs_eta, fj.msd, xmin, fj.n):
+        if not fatjet_pass.py_func(
+            c.fat_pt, c.fat_eta, c.fat_msd, xbb, f0, f1, fj.pt, fj.abs_eta, fj.msd, xmin, fj.n
+        ):
             return False
     return True
 

@@ -57,7 +57,9 @@ RATE_UL_CL = 0.95
 POISSON_UL_ZERO = float(-np.log(1.0 - RATE_UL_CL))
 
 
-def clopper_pearson(k: np.ndarray | int, n: np.ndarray | int, cl: float = 0.683) -> tuple[np.ndarray, np.ndarray]:
+def clopper_pearson(
+    k: np.ndarray | int, n: np.ndarray | int, cl: float = 0.683
+) -> tuple[np.ndarray, np.ndarray]:
     """Central Clopper-Pearson interval for k successes in n trials (NaN where n = 0)."""
     k = np.asarray(k, dtype=np.float64)
     n = np.asarray(n, dtype=np.float64)
@@ -78,8 +80,9 @@ def uniform_weights(w: np.ndarray | None) -> bool:
     return w.size == 0 or bool(np.all(w == w.flat[0]))
 
 
-def weighted_efficiency(sum_w: np.ndarray | float, sum_w_pass: np.ndarray | float, sum_w2: np.ndarray | float,
-                        cl: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def weighted_efficiency(
+    sum_w: np.ndarray | float, sum_w_pass: np.ndarray | float, sum_w2: np.ndarray | float, cl: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(value, low, high, n_eff) of a weighted efficiency.
 
     value = sum(w_pass) / sum(w); the interval is the Clopper-Pearson interval for
@@ -122,7 +125,9 @@ class Efficiency:
         sw, swp = float(w.sum()), float(w[mask].sum())
         if uniform_weights(weight):
             lo, hi = clopper_pearson(k, n, cl)
-            return cls(k, n, k / n if n else float("nan"), float(lo), float(hi), False, sw, swp, float(n))
+            return cls(
+                k, n, k / n if n else float("nan"), float(lo), float(hi), False, sw, swp, float(n)
+            )
         value, lo, hi, n_eff = weighted_efficiency(sw, swp, float((w**2).sum()), cl)
         return cls(k, n, float(value), float(lo), float(hi), True, sw, swp, float(n_eff))
 
@@ -137,8 +142,17 @@ class Efficiency:
         w = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
         sw, swp = float(w.sum()), float((w * prob).sum())
         value, lo, hi, n_eff = weighted_efficiency(sw, swp, float((w**2).sum()), cl)
-        return cls(int(np.count_nonzero(prob > 0)), n, float(value), float(lo), float(hi), True, sw, swp,
-                   float(n_eff))
+        return cls(
+            int(np.count_nonzero(prob > 0)),
+            n,
+            float(value),
+            float(lo),
+            float(hi),
+            True,
+            sw,
+            swp,
+            float(n_eff),
+        )
 
 
 def _deterministic(prob: np.ndarray) -> bool:
@@ -153,8 +167,13 @@ def _bins(x: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, int
     ok = np.isfinite(x)
     xs = x[ok]
     idx = np.clip(np.searchsorted(edges, xs, side="right") - 1, 0, len(edges) - 2)
-    return (ok, idx, int(np.count_nonzero(xs < edges[0])), int(np.count_nonzero(xs > edges[-1])),
-            int(np.count_nonzero(~ok)))
+    return (
+        ok,
+        idx,
+        int(np.count_nonzero(xs < edges[0])),
+        int(np.count_nonzero(xs > edges[-1])),
+        int(np.count_nonzero(~ok)),
+    )
 
 
 @dataclass(frozen=True)
@@ -180,8 +199,15 @@ class Curve:
     n_eff: np.ndarray | None = None
 
     @classmethod
-    def of(cls, variable: str, x: np.ndarray, mask: np.ndarray, edges: np.ndarray, cl: float,
-           weight: np.ndarray | None = None) -> Curve:
+    def of(
+        cls,
+        variable: str,
+        x: np.ndarray,
+        mask: np.ndarray,
+        edges: np.ndarray,
+        cl: float,
+        weight: np.ndarray | None = None,
+    ) -> Curve:
         edges = np.asarray(edges, float)
         nb = len(edges) - 1
         ok, idx, under, over, nonfinite = _bins(x, edges)
@@ -195,16 +221,51 @@ class Curve:
             lo, hi = clopper_pearson(passed, total, cl)
             with np.errstate(invalid="ignore", divide="ignore"):
                 value = np.where(total > 0, passed / np.maximum(total, 1), np.nan)
-            return cls(variable, edges, passed, total, value, lo, hi, under, over, nonfinite,
-                       False, sw, swp, total.astype(np.float64))
+            return cls(
+                variable,
+                edges,
+                passed,
+                total,
+                value,
+                lo,
+                hi,
+                under,
+                over,
+                nonfinite,
+                False,
+                sw,
+                swp,
+                total.astype(np.float64),
+            )
         sw2 = np.bincount(idx, weights=w[ok] ** 2, minlength=nb)
         value, lo, hi, n_eff = weighted_efficiency(sw, swp, sw2, cl)
-        return cls(variable, edges, passed, total, value, lo, hi, under, over, nonfinite,
-                   True, sw, swp, n_eff)
+        return cls(
+            variable,
+            edges,
+            passed,
+            total,
+            value,
+            lo,
+            hi,
+            under,
+            over,
+            nonfinite,
+            True,
+            sw,
+            swp,
+            n_eff,
+        )
 
     @classmethod
-    def expected(cls, variable: str, x: np.ndarray, prob: np.ndarray, edges: np.ndarray, cl: float,
-                 weight: np.ndarray | None = None) -> Curve:
+    def expected(
+        cls,
+        variable: str,
+        x: np.ndarray,
+        prob: np.ndarray,
+        edges: np.ndarray,
+        cl: float,
+        weight: np.ndarray | None = None,
+    ) -> Curve:
         """``--prescale-mode expected``: per bin sum(w p) / sum(w) (see :meth:`Efficiency.expected`)."""
         prob = np.asarray(prob, dtype=np.float64)
         if _deterministic(prob):
@@ -218,8 +279,25 @@ class Curve:
         passed = np.bincount(idx[p > 0], minlength=nb)
         sw = np.bincount(idx, weights=w, minlength=nb)
         swp = np.bincount(idx, weights=w * p, minlength=nb)
-        value, lo, hi, n_eff = weighted_efficiency(sw, swp, np.bincount(idx, weights=w**2, minlength=nb), cl)
-        return cls(variable, edges, passed, total, value, lo, hi, under, over, nonfinite, True, sw, swp, n_eff)
+        value, lo, hi, n_eff = weighted_efficiency(
+            sw, swp, np.bincount(idx, weights=w**2, minlength=nb), cl
+        )
+        return cls(
+            variable,
+            edges,
+            passed,
+            total,
+            value,
+            lo,
+            hi,
+            under,
+            over,
+            nonfinite,
+            True,
+            sw,
+            swp,
+            n_eff,
+        )
 
 
 @dataclass(frozen=True)
@@ -235,7 +313,9 @@ class SampleEvents:
     lead_pt: np.ndarray
     ht: np.ndarray
     n_jets: np.ndarray  # offline jets (pt > 30, |eta| < 2.5): HLT tagger calls per event
-    scores: dict[str, str] = field(default_factory=dict)  # "jets.btag" -> where its values came from
+    scores: dict[str, str] = field(
+        default_factory=dict
+    )  # "jets.btag" -> where its values came from
 
     def __len__(self) -> int:
         return len(self.weight)
@@ -300,14 +380,22 @@ def _paths(d: Decisions) -> dict[str, np.ndarray]:
     return out
 
 
-def summarize_signal(s: SampleEvents, cl: float, edges: dict[str, np.ndarray] | None = None,
-                     prescale_mode: str = "counter") -> SignalSummary:
+def summarize_signal(
+    s: SampleEvents,
+    cl: float,
+    edges: dict[str, np.ndarray] | None = None,
+    prescale_mode: str = "counter",
+) -> SignalSummary:
     """Efficiencies and curves per path: from the 0/1 decisions (``counter``) or from each event's
     probability of surviving the prescales (``expected``)."""
     edges = {**DEFAULT_EDGES, **(edges or {})}
     w = None if uniform_weights(s.weight) else np.asarray(s.weight, np.float64)
     if prescale_mode == "expected":
-        values, eff_of, curve_of = path_probabilities(s.decisions), Efficiency.expected, Curve.expected
+        values, eff_of, curve_of = (
+            path_probabilities(s.decisions),
+            Efficiency.expected,
+            Curve.expected,
+        )
     else:
         values, eff_of, curve_of = _paths(s.decisions), Efficiency.of, Curve.of
     eff = {name: eff_of(v, cl, w) for name, v in values.items()}
@@ -316,7 +404,9 @@ def summarize_signal(s: SampleEvents, cl: float, edges: dict[str, np.ndarray] | 
         var: {p: curve_of(var, x, values[p], edges[var], cl, w) for p in curve_paths}
         for var, x in (("mhh", s.mhh), ("lead_pt", s.lead_pt), ("ht", s.ht))
     }
-    return SignalSummary(s.name, len(s), eff, curves, w is not None or any(e.weighted for e in eff.values()))
+    return SignalSummary(
+        s.name, len(s), eff, curves, w is not None or any(e.weighted for e in eff.values())
+    )
 
 
 def _rate_weights(b: SampleEvents, inst_lumi: float) -> np.ndarray:
@@ -340,14 +430,18 @@ def _upper(n_passed: int, unit_hz: float) -> float:
     return POISSON_UL_ZERO * unit_hz if n_passed == 0 else float("nan")
 
 
-def summarize_rates(backgrounds: list[SampleEvents], inst_lumi: float,
-                    prescale_mode: str = "counter") -> tuple[dict[str, RateSummary], np.ndarray]:
+def summarize_rates(
+    backgrounds: list[SampleEvents], inst_lumi: float, prescale_mode: str = "counter"
+) -> tuple[dict[str, RateSummary], np.ndarray]:
     if not backgrounds:
         return {}, np.zeros((0, 0))
     if prescale_mode == "expected":
         return _summarize_rates_expected(backgrounds, inst_lumi)
     hlt = np.concatenate([b.decisions.hlt for b in backgrounds])
-    masks = {k: np.concatenate([_paths(b.decisions)[k] for b in backgrounds]) for k in _paths(backgrounds[0].decisions)}
+    masks = {
+        k: np.concatenate([_paths(b.decisions)[k] for b in backgrounds])
+        for k in _paths(backgrounds[0].decisions)
+    }
     per_sample_hz = [_rate_weights(b, inst_lumi) for b in backgrounds]
     w_hz = np.concatenate(per_sample_hz)
     # conservative across samples: the largest mean weight (see module docstring)
@@ -375,12 +469,17 @@ def _rate(key: str, w_hz: np.ndarray, p: np.ndarray, unit: float) -> RateSummary
     passing events bit for bit."""
     m = p > 0
     wp = w_hz[m] * p[m]
-    return RateSummary(key, float(wp.sum()), float(np.sqrt((wp**2).sum())),
-                       upper_hz=_upper(int(np.count_nonzero(m)), unit))
+    return RateSummary(
+        key,
+        float(wp.sum()),
+        float(np.sqrt((wp**2).sum())),
+        upper_hz=_upper(int(np.count_nonzero(m)), unit),
+    )
 
 
-def _summarize_rates_expected(backgrounds: list[SampleEvents],
-                              inst_lumi: float) -> tuple[dict[str, RateSummary], np.ndarray]:
+def _summarize_rates_expected(
+    backgrounds: list[SampleEvents], inst_lumi: float
+) -> tuple[dict[str, RateSummary], np.ndarray]:
     """As :func:`summarize_rates` with survival probabilities for the 0/1 bits (module docstring)."""
     per = [path_probabilities(b.decisions) for b in backgrounds]
     probs = {k: np.concatenate([q[k] for q in per]) for k in per[0]}
@@ -395,33 +494,48 @@ def _summarize_rates_expected(backgrounds: list[SampleEvents],
         r = _rate(key, w_hz, p, unit)
         if key in names:
             i = names.index(key)
-            r = replace(r, pure_hz=_rate(key, w_hz, pure[:, i], unit).rate_hz,
-                        shared_hz=float((w_hz * shared[:, i]).sum()))
+            r = replace(
+                r,
+                pure_hz=_rate(key, w_hz, pure[:, i], unit).rate_hz,
+                shared_hz=float((w_hz * shared[:, i]).sum()),
+            )
         rates[key] = r
     both = (hlt.T * w_hz) @ hlt  # off-diagonal: sum w p_i p_j (independent prescalers)
     both[np.diag_indices_from(both)] += (hlt * (1.0 - hlt)).T @ w_hz  # diagonal: sum w p_i
     return rates, _overlap(both)
 
 
-def rates_by_sample(backgrounds: list[SampleEvents], inst_lumi: float,
-                    prescale_mode: str = "counter") -> dict[str, dict[str, RateSummary]]:
+def rates_by_sample(
+    backgrounds: list[SampleEvents], inst_lumi: float, prescale_mode: str = "counter"
+) -> dict[str, dict[str, RateSummary]]:
     """Each background sample's own contribution to every trigger's rate (they add up to the
     total rate, as the weights do)."""
     out: dict[str, dict[str, RateSummary]] = {}
     for b in backgrounds:
         w_hz = _rate_weights(b, inst_lumi)
         unit = _ul_unit_hz(w_hz)
-        probs = (path_probabilities(b.decisions) if prescale_mode == "expected"
-                 else {k: m.astype(np.float64) for k, m in _paths(b.decisions).items()})
+        probs = (
+            path_probabilities(b.decisions)
+            if prescale_mode == "expected"
+            else {k: m.astype(np.float64) for k, m in _paths(b.decisions).items()}
+        )
         out[b.name] = {k: _rate(k, w_hz, p, unit) for k, p in probs.items()}
     return out
 
 
-def build_result(menu_name: str, signals: list[SampleEvents], backgrounds: list[SampleEvents],
-                 inst_lumi: float = 2.0e34, cl: float = 0.683,
-                 edges: dict[str, np.ndarray] | None = None, prescale_mode: str = "counter") -> MenuResult:
+def build_result(
+    menu_name: str,
+    signals: list[SampleEvents],
+    backgrounds: list[SampleEvents],
+    inst_lumi: float = 2.0e34,
+    cl: float = 0.683,
+    edges: dict[str, np.ndarray] | None = None,
+    prescale_mode: str = "counter",
+) -> MenuResult:
     if prescale_mode not in PRESCALE_MODES:
-        raise ValueError(f"prescale_mode must be one of {', '.join(PRESCALE_MODES)}, got '{prescale_mode}'")
+        raise ValueError(
+            f"prescale_mode must be one of {', '.join(PRESCALE_MODES)}, got '{prescale_mode}'"
+        )
     first = (signals or backgrounds)[0].decisions
     rates, overlap = summarize_rates(backgrounds, inst_lumi, prescale_mode)
     return MenuResult(

@@ -29,8 +29,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from trigkit.core.errors import TrigkitError
 from trigkit.emulator.yaml_lines import Loc, line_of, load_with_lines, read_text
-from trigkit.errors import TrigkitError
 
 Pt = Annotated[float, Field(ge=0.0)]
 Eta = Annotated[float, Field(gt=0.0, le=10.0)]
@@ -137,8 +137,17 @@ class HLTPath(_Strict):
 
     @model_validator(mode="after")
     def _not_empty(self) -> HLTPath:
-        if not (self.jets or self.ht or self.btag_count or self.btag_mean or self.btag_sum or self.fatjet):
-            raise ValueError("an HLT path needs at least one of: jets, ht, btag_count, btag_mean, btag_sum, fatjet")
+        if not (
+            self.jets
+            or self.ht
+            or self.btag_count
+            or self.btag_mean
+            or self.btag_sum
+            or self.fatjet
+        ):
+            raise ValueError(
+                "an HLT path needs at least one of: jets, ht, btag_count, btag_mean, btag_sum, fatjet"
+            )
         return self
 
 
@@ -160,7 +169,9 @@ class Menu(_Strict):
         """Per-jet score fields the menu reads (in a fixed order)."""
         out: list[str] = []
         for trig in [*self.l1.values(), *self.hlt.values()]:
-            for cut in (getattr(trig, a, None) for a in ("tagger", "btag_count", "btag_mean", "btag_sum")):
+            for cut in (
+                getattr(trig, a, None) for a in ("tagger", "btag_count", "btag_mean", "btag_sum")
+            ):
                 if cut is not None and cut.field not in out:
                     out.append(cut.field)
         return out
@@ -168,7 +179,11 @@ class Menu(_Strict):
     def fatjet_fields(self) -> list[str]:
         out: list[str] = []
         for path in self.hlt.values():
-            if path.fatjet is not None and path.fatjet.xbb is not None and path.fatjet.xbb_field not in out:
+            if (
+                path.fatjet is not None
+                and path.fatjet.xbb is not None
+                and path.fatjet.xbb_field not in out
+            ):
                 out.append(path.fatjet.xbb_field)
         return out
 

@@ -23,7 +23,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import awkward as ak
 import numpy as np
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
 
 log = logging.getLogger(__name__)
@@ -100,8 +100,10 @@ class FirmwareScores:
     calls: int = 0
 
     @classmethod
-    def from_network(cls, network: Any, features: Callable[[EventBatch], np.ndarray], **kw: Any) -> FirmwareScores:
-        from trigkit.lazy import require
+    def from_network(
+        cls, network: Any, features: Callable[[EventBatch], np.ndarray], **kw: Any
+    ) -> FirmwareScores:
+        from trigkit.core.lazy import require
 
         emulate = require("trigkit.firmware.emulate", "fpga")
         return cls(emulator=emulate.FirmwareEmulator(network), features=features, **kw)
@@ -119,7 +121,9 @@ def attach_scores(batch: EventBatch, sources: list[ScoreSource]) -> EventBatch:
     for src in sources:
         objs = jets if src.collection == "jets" else fat
         if objs is None:
-            raise TrigkitError(f"{batch.source or 'events'}: no {src.collection} to attach '{src.field}' to")
+            raise TrigkitError(
+                f"{batch.source or 'events'}: no {src.collection} to attach '{src.field}' to"
+            )
         flat = np.asarray(src.flat_scores(replace(batch, jets=jets, fatjets=fat)), dtype=np.float32)
         counts = ak.num(objs, axis=1)
         if len(flat) != int(ak.sum(counts)):
@@ -221,13 +225,18 @@ class _Computed:
         return self.fn(_objects(batch, self.collection))
 
 
-def attach_baseline_scores(batch: EventBatch, fields: tuple[str, ...] = ("btag", "l1_score", "xbb"),
-                           overwrite: bool = False) -> EventBatch:
+def attach_baseline_scores(
+    batch: EventBatch,
+    fields: tuple[str, ...] = ("btag", "l1_score", "xbb"),
+    overwrite: bool = False,
+) -> EventBatch:
     """Attach the baseline stand-in scores (``jets.btag``, ``jets.l1_score``, ``fatjets.xbb``)
     that are missing (or all, with ``overwrite``). Logged, since they are not a trained tagger."""
     sources: list[ScoreSource] = []
     table: dict[str, tuple[Collection, Callable[[ak.Array], np.ndarray]]] = {
-        "btag": ("jets", baseline_btag), "l1_score": ("jets", baseline_l1_score), "xbb": ("fatjets", baseline_xbb),
+        "btag": ("jets", baseline_btag),
+        "l1_score": ("jets", baseline_l1_score),
+        "xbb": ("fatjets", baseline_xbb),
     }
     for name in fields:
         coll, fn = table[name]
@@ -235,8 +244,13 @@ def attach_baseline_scores(batch: EventBatch, fields: tuple[str, ...] = ("btag",
         if objs is None or (name in objs.fields and not overwrite):
             continue
         if coll == "jets" and "tracks" not in objs.fields:
-            raise TrigkitError(f"{batch.source or 'events'}: jets have no tracks to compute a baseline {name} from")
+            raise TrigkitError(
+                f"{batch.source or 'events'}: jets have no tracks to compute a baseline {name} from"
+            )
         sources.append(_Computed(name, coll, fn))
     if sources:
-        log.info("using baseline stand-in scores (no tagger given): %s", ", ".join(s.field for s in sources))
+        log.info(
+            "using baseline stand-in scores (no tagger given): %s",
+            ", ".join(s.field for s in sources),
+        )
     return attach_scores(batch, sources)

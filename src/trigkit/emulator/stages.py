@@ -91,7 +91,7 @@ def apply_stages(cmenu: CompiledMenu, raw: np.ndarray) -> Decisions:
         hlt=hlt,
         l1_accept=l1_accept,
         hlt_accept=hlt.any(axis=1),
-        hlt_raw=raw[:, n_l1:n_l1 + cmenu.n_hlt].copy(),
+        hlt_raw=raw[:, n_l1 : n_l1 + cmenu.n_hlt].copy(),
         l1_prescale=tuple(int(seed.prescale) for seed in menu.l1.values()),
         hlt_prescale=tuple(int(path.prescale) for path in menu.hlt.values()),
         hlt_seeds=seeds,

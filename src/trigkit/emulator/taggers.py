@@ -26,7 +26,7 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,9 @@ def _missing(path: Path, what: str) -> Any:  # noqa: ANN401
 
 def _check_kind(pre: Any, where: str) -> None:  # noqa: ANN401
     if pre.kind not in JET_KINDS:
-        raise TrigkitError(f"{where}: a '{pre.kind}' tagger does not score jets; valid kinds: {', '.join(JET_KINDS)}")
+        raise TrigkitError(
+            f"{where}: a '{pre.kind}' tagger does not score jets; valid kinds: {', '.join(JET_KINDS)}"
+        )
 
 
 def _score_column(class_names: tuple[str, ...] | list[str]) -> int:
@@ -69,7 +71,12 @@ def _scatter(batch: EventBatch, idx: np.ndarray, values: np.ndarray, what: str) 
     out = np.full(n, np.nan, dtype=np.float32)
     out[idx] = values
     if len(idx) < n:
-        log.warning("%s: %d of %d jets have no tagger inputs (score NaN: never passes)", what, n - len(idx), n)
+        log.warning(
+            "%s: %d of %d jets have no tagger inputs (score NaN: never passes)",
+            what,
+            n - len(idx),
+            n,
+        )
     return out
 
 
@@ -86,7 +93,7 @@ class GpuBundleScores:
     _state: dict[str, Any] = dc_field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        from trigkit.compile.bundle import load_bundle
+        from trigkit.bundle.manifest import load_bundle
 
         b = load_bundle(self.bundle, target="gpu")
         info = b.manifest.target_info
@@ -94,17 +101,24 @@ class GpuBundleScores:
         if src is None:
             name = info.get("torch_model")
             if not (isinstance(name, str) and name in b.manifest.files):
-                raise TrigkitError(f"--btag-bundle {self.bundle}: the bundle carries no saved model to take the "
-                                   "features and preprocessing from; pass --btag-model MODEL.pt")
+                raise TrigkitError(
+                    f"--btag-bundle {self.bundle}: the bundle carries no saved model to take the "
+                    "features and preprocessing from; pass --btag-model MODEL.pt"
+                )
             src = b.path / name
         pre = _load_preprocessing_from_model(Path(src), "--btag-model")
         _check_kind(pre, f"--btag-bundle {self.bundle}")
         want = tuple(t.name for t in b.manifest.inputs)
         if tuple(pre.input_names) != want:
-            raise TrigkitError(f"--btag-bundle {self.bundle}: bundle inputs {', '.join(want)} do not match the "
-                               f"model's {', '.join(pre.input_names)} ({src})")
-        self._state.update(pre=pre, col=_score_column(info.get("class_names") or b.manifest.outputs[0].features),
-                           max_batch=int((info.get("batch_profile") or (0, 0, 65536))[2]))
+            raise TrigkitError(
+                f"--btag-bundle {self.bundle}: bundle inputs {', '.join(want)} do not match the "
+                f"model's {', '.join(pre.input_names)} ({src})"
+            )
+        self._state.update(
+            pre=pre,
+            col=_score_column(info.get("class_names") or b.manifest.outputs[0].features),
+            max_batch=int((info.get("batch_profile") or (0, 0, 65536))[2]),
+        )
 
     @property
     def description(self) -> str:
@@ -121,8 +135,17 @@ class GpuBundleScores:
         pre = self._state["pre"]
         xs, idx = jet_rows(batch, pre)
         runner, step = self._runner(), max(1, self._state["max_batch"])
-        probs = [np.asarray(runner.infer({n: x[i:i + step].astype(np.float32) for n, x in zip(pre.input_names, xs, strict=True)}))
-                 for i in range(0, len(idx), step)]
+        probs = [
+            np.asarray(
+                runner.infer(
+                    {
+                        n: x[i : i + step].astype(np.float32)
+                        for n, x in zip(pre.input_names, xs, strict=True)
+                    }
+                )
+            )
+            for i in range(0, len(idx), step)
+        ]
         p = np.concatenate(probs) if probs else np.zeros((0, self._state["col"] + 1), np.float32)
         self.calls += len(idx)
         return _scatter(batch, idx, p[:, self._state["col"]], f"btag bundle {self.bundle}")
@@ -140,7 +163,7 @@ class FpgaBundleScores:
     _state: dict[str, Any] = dc_field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        from trigkit.compile.bundle import load_bundle
+        from trigkit.bundle.manifest import load_bundle
         from trigkit.firmware.emulate import FirmwareEmulator
         from trigkit.models.preprocessing import Preprocessing
 
@@ -152,16 +175,22 @@ class FpgaBundleScores:
             try:
                 pre = Preprocessing.from_dict(data)
             except (KeyError, TypeError, ValueError) as exc:
-                raise TrigkitError(f"--l1-bundle {self.bundle}: target_info.preprocessing invalid ({exc}); "
-                                   "pass --l1-model MODEL.pt") from None
+                raise TrigkitError(
+                    f"--l1-bundle {self.bundle}: target_info.preprocessing invalid ({exc}); "
+                    "pass --l1-model MODEL.pt"
+                ) from None
         else:
-            raise TrigkitError(f"--l1-bundle {self.bundle}: the bundle has no preprocessing to build the "
-                               "tagger features with; pass --l1-model MODEL.pt")
+            raise TrigkitError(
+                f"--l1-bundle {self.bundle}: the bundle has no preprocessing to build the "
+                "tagger features with; pass --l1-model MODEL.pt"
+            )
         _check_kind(pre, f"--l1-bundle {self.bundle}")
         net = emu.network
         if len(pre.input_names) != 1 or len(pre.feature_names) != net.n_inputs:
-            raise TrigkitError(f"--l1-bundle {self.bundle}: firmware takes {net.n_inputs} inputs, the model's "
-                               f"preprocessing gives {len(pre.feature_names)} features in {len(pre.input_names)} input(s)")
+            raise TrigkitError(
+                f"--l1-bundle {self.bundle}: firmware takes {net.n_inputs} inputs, the model's "
+                f"preprocessing gives {len(pre.feature_names)} features in {len(pre.input_names)} input(s)"
+            )
         soft = net.layers[-1].kind in ("softmax", "sigmoid")
         self._state.update(pre=pre, emu=emu, col=_score_column(net.output_names), soft=soft)
 
@@ -171,17 +200,23 @@ class FpgaBundleScores:
 
     def flat_scores(self, batch: EventBatch) -> np.ndarray:
         xs, idx = jet_rows(batch, self._state["pre"])
-        y = self._state["emu"].predict(xs[0]) if len(idx) else np.zeros((0, self._state["emu"].network.n_outputs))
+        y = (
+            self._state["emu"].predict(xs[0])
+            if len(idx)
+            else np.zeros((0, self._state["emu"].network.n_outputs))
+        )
         if not self._state["soft"] and y.shape[1] > 1:
             z = np.exp(y - y.max(axis=1, keepdims=True))
             y = z / z.sum(axis=1, keepdims=True)
         self.calls += len(idx)
-        return _scatter(batch, idx, y[:, self._state["col"]].astype(np.float32), f"L1 bundle {self.bundle}")
+        return _scatter(
+            batch, idx, y[:, self._state["col"]].astype(np.float32), f"L1 bundle {self.bundle}"
+        )
 
 
 def l1_latency_cycles(bundle: Path) -> tuple[int, float]:
     """(latency in cycles, clock in MHz) of an FPGA bundle's firmware from the analytic estimate."""
-    from trigkit.compile.bundle import load_bundle
+    from trigkit.bundle.manifest import load_bundle
     from trigkit.firmware.estimate import estimate_network
     from trigkit.firmware.fpga_report import load_network
 

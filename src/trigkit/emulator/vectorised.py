@@ -41,11 +41,15 @@ def jets_cut(jets: ak.Array, cut: JetsCut) -> np.ndarray:
     return ok
 
 
-def ht_value(jets: ak.Array, jet_pt: float, abs_eta: float, leading: int | None = None) -> np.ndarray:
+def ht_value(
+    jets: ak.Array, jet_pt: float, abs_eta: float, leading: int | None = None
+) -> np.ndarray:
     """HT of the selected jets; with ``leading``, of the ``leading`` highest-pt selected jets only
     (sorted here, not assumed ordered; summed from the highest down, the order of the kernels)."""
     if leading is None:
-        return ak.to_numpy(ak.sum(ak.where(_sel(jets, jet_pt, abs_eta), _f64(jets.pt), 0.0), axis=1))
+        return ak.to_numpy(
+            ak.sum(ak.where(_sel(jets, jet_pt, abs_eta), _f64(jets.pt), 0.0), axis=1)
+        )
     pts = _f64(jets.pt)[_sel(jets, jet_pt, abs_eta)]
     return ak.to_numpy(ak.sum(ak.sort(pts, axis=1, ascending=False)[:, :leading], axis=1))
 
@@ -59,7 +63,9 @@ def count_cut(jets: ak.Array, cut: ScoreCountCut) -> np.ndarray:
     return ak.to_numpy(ak.sum(good, axis=1)) >= cut.n
 
 
-def top_sum(jets: ak.Array, field: str, top: int, jet_pt: float, abs_eta: float) -> tuple[np.ndarray, np.ndarray]:
+def top_sum(
+    jets: ak.Array, field: str, top: int, jet_pt: float, abs_eta: float
+) -> tuple[np.ndarray, np.ndarray]:
     """(sum of the ``top`` highest scores, number of selected jets)."""
     scores = _f64(jets[field])
     scores = ak.where(np.isnan(scores), -np.inf, scores)[_sel(jets, jet_pt, abs_eta)]
@@ -115,6 +121,8 @@ def run_vectorised(menu: Menu, jets: ak.Array, fatjets: ak.Array | None = None) 
             l1[name] = l1[name] & np.any([l1[r] for r in seed.any_of], axis=0)
     cols = list(l1.values())
     for path in menu.hlt.values():
-        seeded = np.any([l1[s] for s in path.seeds], axis=0) if path.seeds else np.ones(n, dtype=bool)
+        seeded = (
+            np.any([l1[s] for s in path.seeds], axis=0) if path.seeds else np.ones(n, dtype=bool)
+        )
         cols.append(seeded & trigger_cuts(path, jets, fatjets))
     return np.stack(cols, axis=1) if cols else np.zeros((n, 0), dtype=bool)

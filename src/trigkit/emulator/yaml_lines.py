@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 
 Loc = tuple[str | int, ...]
 
@@ -26,8 +26,10 @@ def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int], source: str) -> Any:
             if key in out:
                 # YAML would silently keep the last one: a copy-pasted path would vanish from the menu
                 where = ".".join(str(p) for p in loc) or "the menu"
-                raise TrigkitError(f"{source} line {line}: duplicate key '{key}' in {where} "
-                                   f"(first defined at line {lines[child]})")
+                raise TrigkitError(
+                    f"{source} line {line}: duplicate key '{key}' in {where} "
+                    f"(first defined at line {lines[child]})"
+                )
             lines[child] = line
             out[key] = _walk(value_node, child, lines, source)
         return out

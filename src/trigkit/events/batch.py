@@ -68,7 +68,9 @@ class EventBatch:
         checks += [(f"triggers[{k}]", len(v)) for k, v in self.triggers.items()]
         for name, length in checks:
             if length != n:
-                raise ValueError(f"EventBatch from {self.source or '?'}: {name} has {length} entries, jets has {n}")
+                raise ValueError(
+                    f"EventBatch from {self.source or '?'}: {name} has {length} entries, jets has {n}"
+                )
 
     def __len__(self) -> int:
         return len(self.jets)
@@ -127,4 +129,6 @@ class EventBatch:
             raise ValueError("EventBatch.concatenate needs at least one batch")
         first = batches[0]
         arr = ak.concatenate([b.to_awkward() for b in batches])
-        return cls.from_awkward(arr, process=first.process, lumi_pb=first.lumi_pb, source=first.source)
+        return cls.from_awkward(
+            arr, process=first.process, lumi_pb=first.lumi_pb, source=first.source
+        )

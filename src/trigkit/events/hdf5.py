@@ -31,7 +31,7 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
 from trigkit.events.hdf5_layout import (
     CONSTITUENT_COLUMNS,

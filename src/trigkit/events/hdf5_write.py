@@ -7,8 +7,8 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from trigkit.atomic import atomic_path
-from trigkit.errors import TrigkitError
+from trigkit.core.atomic import atomic_path
+from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
 from trigkit.events.hdf5_layout import (
     CONSTITUENT_COLUMNS,

@@ -37,7 +37,7 @@ import awkward as ak
 import numpy as np
 import uproot
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import CONSTITUENT_FIELDS, TRACK_FIELDS, EventBatch
 
 log = logging.getLogger(__name__)
@@ -362,8 +362,13 @@ def iter_nanoaod(
         plan = _plan(tree, path)
         scale = _weight_scale(tree, plan, lumi_pb, xsec_pb)
         log.info("%s: %d events, %d trigger bits", path, tree.num_entries, len(plan.triggers))
-        chunks = tree.iterate(plan.branches, step_size=step_size, library="ak",
-                              entry_start=entry_start, entry_stop=entry_stop)
+        chunks = tree.iterate(
+            plan.branches,
+            step_size=step_size,
+            library="ak",
+            entry_start=entry_start,
+            entry_stop=entry_stop,
+        )
         while True:
             try:
                 chunk = next(chunks)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import awkward as ak
 
-from trigkit.atomic import atomic_path
-from trigkit.errors import TrigkitError
+from trigkit.core.atomic import atomic_path
+from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,9 @@ def _conform(table, schema, dest: Path):
     except (pa.ArrowException, ValueError) as exc:
         theirs = set(table.schema.names) ^ set(schema.names)
         detail = f"fields differ: {sorted(theirs)}" if theirs else str(exc).splitlines()[0]
-        raise TrigkitError(f"{dest}: a batch does not match the layout of the first one ({detail})") from exc
+        raise TrigkitError(
+            f"{dest}: a batch does not match the layout of the first one ({detail})"
+        ) from exc
 
 
 def _metadata(batch: EventBatch) -> dict[bytes, bytes]:
@@ -107,7 +109,9 @@ def write_parquet(
                         continue
                     table = ak.to_arrow_table(batch.to_awkward(), extensionarray=True)
                     if writer is None:
-                        schema = table.schema.with_metadata({**(table.schema.metadata or {}), **_metadata(first)})
+                        schema = table.schema.with_metadata(
+                            {**(table.schema.metadata or {}), **_metadata(first)}
+                        )
                         writer = pq.ParquetWriter(tmp, schema, compression="zstd")
                     writer.write_table(_conform(table, writer.schema, dest))
                     total += len(batch)
@@ -143,7 +147,9 @@ def _open(path: str | os.PathLike[str]):
     meta = pf.schema_arrow.metadata or {}
     if meta.get(FORMAT_KEY) != FORMAT_VERSION:
         found = meta.get(FORMAT_KEY, b"none").decode(errors="replace")
-        raise TrigkitError(f"{p}: not a trigkit event file (format {found!r}, expected {FORMAT_VERSION.decode()!r})")
+        raise TrigkitError(
+            f"{p}: not a trigkit event file (format {found!r}, expected {FORMAT_VERSION.decode()!r})"
+        )
     try:
         info = {
             "process": meta[b"trigkit.process"].decode(),
@@ -206,7 +212,10 @@ def _projection_supported() -> bool:
     try:
         from awkward._connect.pyarrow.extn_types import AwkwardArrowType  # noqa: F401
     except ImportError:
-        logger.warning("column projection off: awkward %s has no AwkwardArrowType; reading every field", ak.__version__)
+        logger.warning(
+            "column projection off: awkward %s has no AwkwardArrowType; reading every field",
+            ak.__version__,
+        )
         return False
     return True
 
@@ -223,13 +232,18 @@ def _read_projected(path: str | os.PathLike[str], full_schema, i: int, columns: 
         try:
             table = pq.ParquetFile(path).read_row_group(i, columns=columns)
         finally:
-            pa.register_extension_type(AwkwardArrowType(pa.null(), None, None, None, None, None, None))
+            pa.register_extension_type(
+                AwkwardArrowType(pa.null(), None, None, None, None, None, None)
+            )
     schema = pa.schema([_like(f, full_schema.field(f.name)) for f in table.schema])
     return ak.from_arrow(table.cast(schema))
 
 
-def iter_parquet(path: str | os.PathLike[str], row_groups: range | None = None,
-                 columns: Sequence[str] | None = None) -> Iterator[EventBatch]:
+def iter_parquet(
+    path: str | os.PathLike[str],
+    row_groups: range | None = None,
+    columns: Sequence[str] | None = None,
+) -> Iterator[EventBatch]:
     """Yield one EventBatch per row group (all of them, or those in ``row_groups``).
 
     ``columns``: read only these leaf fields (dotted, e.g. ``jets.pt``, ``jets.tracks.d0_sig``;
@@ -243,18 +257,26 @@ def iter_parquet(path: str | os.PathLike[str], row_groups: range | None = None,
     if columns is not None and _projection_supported():
         wanted = set(columns)
         leaves = [pf.schema.column(k).path for k in range(len(pf.schema))]
-        parquet_cols = [c for c in leaves if _dotted(c) in wanted or _dotted(c).split(".")[0] in ("weight", "truth")]
+        parquet_cols = [
+            c
+            for c in leaves
+            if _dotted(c) in wanted or _dotted(c).split(".")[0] in ("weight", "truth")
+        ]
     for i in range(pf.num_row_groups) if row_groups is None else row_groups:
         try:
             if parquet_cols is not None:
                 arr = _read_projected(path, pf.schema_arrow, i, parquet_cols)
             else:
-                with _EXT_LOCK:  # not while a projected read in another thread has unregistered the type
+                with (
+                    _EXT_LOCK
+                ):  # not while a projected read in another thread has unregistered the type
                     table = pf.read_row_group(i)
                 arr = ak.from_arrow(table)
             yield EventBatch.from_awkward(arr, **info)
         except (pa.ArrowException, OSError, ValueError, KeyError) as exc:
-            raise TrigkitError(f"{path}: row group {i} is corrupt or not trigkit events ({exc})") from exc
+            raise TrigkitError(
+                f"{path}: row group {i} is corrupt or not trigkit events ({exc})"
+            ) from exc
 
 
 def read_parquet(path: str | os.PathLike[str]) -> EventBatch:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
 
 FORMATS = {".root": "nanoaod", ".h5": "hdf5", ".hdf5": "hdf5", ".parquet": "parquet"}

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from trigkit.errors import TrigkitError
-from trigkit.firmware import kernels
-from trigkit.firmware.fixed import FixedType, requantize
-from trigkit.firmware.spec import FirmwareLayer, FirmwareNetwork
+from trigkit.core.errors import TrigkitError
+from trigkit.fixedpoint import kernels
+from trigkit.fixedpoint.fixed import FixedType, requantize
+from trigkit.fixedpoint.network import FirmwareLayer, FirmwareNetwork
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,9 @@ class FirmwareEmulator:
             self._steps.append(_Step(layer, in_t, self._prepare(layer, in_t, network), exact))
 
     @staticmethod
-    def _prepare(layer: FirmwareLayer, in_t: FixedType, net: FirmwareNetwork) -> tuple[np.ndarray, ...]:
+    def _prepare(
+        layer: FirmwareLayer, in_t: FixedType, net: FirmwareNetwork
+    ) -> tuple[np.ndarray, ...]:
         if layer.kind == "dense":
             strategy = layer.strategy or net.strategy
             if strategy == "Resource" and layer.accum_t.overflow == "AP_SAT":  # type: ignore[union-attr]
@@ -105,7 +107,10 @@ class FirmwareEmulator:
             if _exact_path_ok(layer, in_t):
                 acc = layer.accum_t
                 assert acc is not None and layer.bias_t is not None
-                b_acc = np.array([requantize(int(v), layer.bias_t.frac, *acc.params()) for v in b], dtype=np.int64)
+                b_acc = np.array(
+                    [requantize(int(v), layer.bias_t.frac, *acc.params()) for v in b],
+                    dtype=np.int64,
+                )
                 return (np.ascontiguousarray(w.T), b_acc)
             return (np.ascontiguousarray(w), np.ascontiguousarray(b))
         if layer.kind == "softmax":
@@ -117,7 +122,7 @@ class FirmwareEmulator:
     @classmethod
     def from_bundle(cls, path: str | Path) -> FirmwareEmulator:
         """The emulator of an FPGA bundle (hashes verified), checked against its reference outputs."""
-        from trigkit.compile.bundle import load_bundle
+        from trigkit.bundle.manifest import load_bundle
 
         bundle = load_bundle(path, target="fpga")
         data = bundle.manifest.target_info.get("network")
@@ -130,7 +135,9 @@ class FirmwareEmulator:
         x, y = next(iter(ins.values())), next(iter(outs.values()))
         bad = int(np.count_nonzero(np.any(emu.predict(x) != y, axis=1)))
         if bad:
-            raise TrigkitError(f"{path}: the emulator disagrees with {bad} stored reference outputs")
+            raise TrigkitError(
+                f"{path}: the emulator disagrees with {bad} stored reference outputs"
+            )
         return emu
 
     # -- public API ---------------------------------------------------------------------
@@ -196,8 +203,14 @@ class FirmwareEmulator:
                 )
             assert relu is None
             return kernels.dense(
-                v, in_t.frac, w, layer.weight_t.frac, b, layer.bias_t.frac,  # type: ignore[union-attr]
-                *layer.accum_t.params(), *res,  # type: ignore[union-attr]
+                v,
+                in_t.frac,
+                w,
+                layer.weight_t.frac,
+                b,
+                layer.bias_t.frac,  # type: ignore[union-attr]
+                *layer.accum_t.params(),
+                *res,  # type: ignore[union-attr]
             )
         if layer.kind == "relu":
             return kernels.relu(v, in_t.frac, *res)
@@ -222,7 +235,11 @@ def _accum_bound(layer: FirmwareLayer, in_t: FixedType) -> float:
     """An upper bound of ``|partial sum|`` at any step of the dense accumulation."""
     assert layer.weight is not None and layer.bias is not None and layer.accum_t is not None
     xmax = max(abs(in_t.min), abs(in_t.max))
-    bound = np.abs(layer.bias) + np.abs(layer.weight).sum(axis=1) * xmax + layer.n_in * layer.accum_t.lsb
+    bound = (
+        np.abs(layer.bias)
+        + np.abs(layer.weight).sum(axis=1) * xmax
+        + layer.n_in * layer.accum_t.lsb
+    )
     return float(bound.max()) if bound.size else 0.0
 
 

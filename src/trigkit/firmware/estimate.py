@@ -42,10 +42,10 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 
 if TYPE_CHECKING:
-    from trigkit.firmware.spec import FirmwareNetwork
+    from trigkit.fixedpoint.network import FirmwareNetwork
 
 LABEL = "estimate"
 LUT_MULT_MAX_BITS = 10
@@ -83,7 +83,9 @@ class DenseCost:
         if not 0 <= self.nonzero <= self.n_in * self.n_out:
             raise TrigkitError(f"layer '{self.name}': nonzero={self.nonzero} outside 0..n_in*n_out")
         if self.reuse_factor < 1:
-            raise TrigkitError(f"layer '{self.name}': reuse_factor must be >= 1, got {self.reuse_factor}")
+            raise TrigkitError(
+                f"layer '{self.name}': reuse_factor must be >= 1, got {self.reuse_factor}"
+            )
 
 
 @dataclass(frozen=True)
@@ -210,21 +212,34 @@ def estimate_activation(act: ActivationCost, clock_period_ns: float) -> LayerEst
     if kind == "linear":
         return LayerEstimate(act.name, kind)
     if kind == "relu":
-        return LayerEstimate(act.name, kind, latency_cycles=1, lut=act.n * act.out_bits,
-                             ff=act.n * act.out_bits)
+        return LayerEstimate(
+            act.name, kind, latency_cycles=1, lut=act.n * act.out_bits, ff=act.n * act.out_bits
+        )
     if kind in ("sigmoid", "tanh"):
         lut, bram = _table_cost(act.table_size, act.out_bits)
-        return LayerEstimate(act.name, kind, latency_cycles=1, lut=lut + act.n, ff=act.n * act.out_bits,
-                             bram_18k=bram)
+        return LayerEstimate(
+            act.name,
+            kind,
+            latency_cycles=1,
+            lut=lut + act.n,
+            ff=act.n * act.out_bits,
+            bram_18k=bram,
+        )
     if kind == "softmax":
         lut_e, bram_e = _table_cost(act.table_size, act.out_bits)
         depth = math.ceil(math.log2(max(act.n, 2)))
         cycles = SOFTMAX_BASE_CYCLES + math.ceil(depth / adder_levels_per_cycle(clock_period_ns))
         mult_lut = math.ceil(act.n * LUT_PER_MULT_BIT2 * act.out_bits * act.out_bits)
         return LayerEstimate(
-            act.name, kind, multiplications=act.n, lut_multipliers=act.n, adder_depth=depth,
-            latency_cycles=cycles, lut=2 * lut_e + mult_lut + act.n * act.out_bits,
-            ff=3 * act.n * act.out_bits, bram_18k=2 * bram_e,
+            act.name,
+            kind,
+            multiplications=act.n,
+            lut_multipliers=act.n,
+            adder_depth=depth,
+            latency_cycles=cycles,
+            lut=2 * lut_e + mult_lut + act.n * act.out_bits,
+            ff=3 * act.n * act.out_bits,
+            bram_18k=2 * bram_e,
         )
     raise TrigkitError(
         f"layer '{act.name}': no estimate for activation '{act.kind}'; "
@@ -248,30 +263,45 @@ def estimate_layers(
 
 
 def layer_costs(network: FirmwareNetwork) -> list[DenseCost | ActivationCost]:
-    """Translate a :class:`~trigkit.firmware.spec.FirmwareNetwork` into cost-model inputs."""
+    """Translate a :class:`~trigkit.fixedpoint.network.FirmwareNetwork` into cost-model inputs."""
     costs: list[DenseCost | ActivationCost] = []
     for index, layer in enumerate(network.layers):
         in_t = network.input_type_of(index)
         if layer.kind == "dense":
-            assert layer.weight is not None and layer.weight_t is not None and layer.accum_t is not None
+            assert (
+                layer.weight is not None
+                and layer.weight_t is not None
+                and layer.accum_t is not None
+            )
             strategy = (layer.strategy or network.strategy).lower()
             fan_in = np.count_nonzero(layer.weight, axis=1)
-            costs.append(DenseCost(
-                name=layer.name, n_in=layer.n_in, n_out=layer.n_out, nonzero=layer.n_mult,
-                max_fan_in=int(fan_in.max()) if fan_in.size else 0,
-                weight_bits=layer.weight_t.width, input_bits=in_t.width,
-                accum_bits=layer.accum_t.width, result_bits=layer.result_t.width,
-                reuse_factor=layer.reuse_factor, strategy=strategy,  # type: ignore[arg-type]
-                csd_terms=sum(csd_digits(c) for c in layer.weight_codes().ravel() if c),
-            ))
+            costs.append(
+                DenseCost(
+                    name=layer.name,
+                    n_in=layer.n_in,
+                    n_out=layer.n_out,
+                    nonzero=layer.n_mult,
+                    max_fan_in=int(fan_in.max()) if fan_in.size else 0,
+                    weight_bits=layer.weight_t.width,
+                    input_bits=in_t.width,
+                    accum_bits=layer.accum_t.width,
+                    result_bits=layer.result_t.width,
+                    reuse_factor=layer.reuse_factor,
+                    strategy=strategy,  # type: ignore[arg-type]
+                    csd_terms=sum(csd_digits(c) for c in layer.weight_codes().ravel() if c),
+                )
+            )
         else:
             size = 1024
             if layer.softmax is not None:
                 size = max(layer.softmax.table_sizes(in_t))
             elif layer.sigmoid is not None:
                 size = layer.sigmoid.table_size
-            costs.append(ActivationCost(layer.name, layer.kind, layer.n_out, in_t.width,
-                                        layer.result_t.width, size))
+            costs.append(
+                ActivationCost(
+                    layer.name, layer.kind, layer.n_out, in_t.width, layer.result_t.width, size
+                )
+            )
     return costs
 
 

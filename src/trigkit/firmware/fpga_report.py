@@ -2,7 +2,7 @@
 
 One :class:`FpgaReport` per bundle. Every latency and resource figure carries its ``source``
 label - ``"estimate"`` (analytic model, :mod:`trigkit.firmware.estimate`), ``"rtl: ..."``
-(da4ml Verilog simulated by Verilator / synthesised by yosys, :mod:`trigkit.firmware.rtl`) or
+(da4ml Verilog simulated by Verilator / synthesised by yosys, :mod:`trigkit.firmware.rtl.generate`) or
 ``"vendor: ..."`` (parsed Vivado/Vitis reports, :mod:`trigkit.firmware.vendor_reports`). The
 verdict uses the most authoritative latency available: vendor > RTL > estimate; an RTL latency
 comes with the critical-path estimate of its netlist (:class:`TimingFigure`, "estimate (yosys,
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 
 _AUTHORITY = ("vendor", "rtl", "estimate")
 
@@ -160,8 +160,12 @@ class FpgaReport:
         word = "FITS" if self.fits_budget else "EXCEEDS"
         text = f"{word} the {self.budget_ns:g} ns budget: {best.ns:g} ns{ii} ({best.source})"
         if best.source.startswith("rtl"):
-            text += "".join(f"; timing {t.source} MISSES the {t.clock_period_ns:g} ns clock "
-                            f"(fmax ~{t.fmax_mhz:.0f} MHz)" for t in self.timing if not t.meets)
+            text += "".join(
+                f"; timing {t.source} MISSES the {t.clock_period_ns:g} ns clock "
+                f"(fmax ~{t.fmax_mhz:.0f} MHz)"
+                for t in self.timing
+                if not t.meets
+            )
         if (closing := self.closing_latency_ns()) is not None:
             text += f"; {closing:.2f} ns at the clock it closes"
         return text
@@ -174,7 +178,12 @@ class FpgaReport:
         for fig, d in zip(self.latency, out["latency"], strict=True):
             d["ns"] = fig.ns
         for tfig, d in zip(self.timing, out["timing"], strict=True):
-            d.update(fmax_mhz=tfig.fmax_mhz, required_ns=tfig.required_ns, slack_ns=tfig.slack_ns, meets=tfig.meets)
+            d.update(
+                fmax_mhz=tfig.fmax_mhz,
+                required_ns=tfig.required_ns,
+                slack_ns=tfig.slack_ns,
+                meets=tfig.meets,
+            )
         if self.accuracy is not None:
             out["accuracy"]["accuracy_loss"] = self.accuracy.accuracy_loss
         return out
@@ -196,7 +205,9 @@ def compare_outputs(
     w = np.asarray(firmware_out, dtype=np.float64)
     f, w = f.reshape(len(f), -1), w.reshape(len(w), -1)
     if f.shape != w.shape or len(f) == 0:
-        raise TrigkitError(f"float outputs {f.shape} and firmware outputs {w.shape} must have the same non-empty shape")
+        raise TrigkitError(
+            f"float outputs {f.shape} and firmware outputs {w.shape} must have the same non-empty shape"
+        )
     tf, tw = _top(f, threshold), _top(w, threshold)
     diff = np.abs(f - w)
     fa = wa = None
@@ -206,10 +217,16 @@ def compare_outputs(
             lab = lab.astype(np.int64)
             fa, wa = float(np.mean(tf == lab)), float(np.mean(tw == lab))
         else:
-            raise TrigkitError(f"labels: expected {len(f)} class indices, got shape {np.shape(labels)}")
+            raise TrigkitError(
+                f"labels: expected {len(f)} class indices, got shape {np.shape(labels)}"
+            )
     return Accuracy(
-        n=len(f), agreement=float(np.mean(tf == tw)), max_abs_diff=float(np.nanmax(diff)),
-        mean_abs_diff=float(np.nanmean(diff)), float_accuracy=fa, firmware_accuracy=wa,
+        n=len(f),
+        agreement=float(np.mean(tf == tw)),
+        max_abs_diff=float(np.nanmax(diff)),
+        mean_abs_diff=float(np.nanmean(diff)),
+        float_accuracy=fa,
+        firmware_accuracy=wa,
         emulator_mismatches=emulator_mismatches,
     )
 
@@ -230,14 +247,14 @@ def _bundle_file(bundle: Any, key: str, default: str) -> Any:
 
 
 def load_network(bundle: Any) -> Any:
-    """The bundle's :class:`~trigkit.firmware.spec.FirmwareNetwork`, or None.
+    """The bundle's :class:`~trigkit.fixedpoint.network.FirmwareNetwork`, or None.
 
     Read from ``manifest.target_info["network"]`` (what ``compile_fpga`` writes) or, failing
     that, a ``network.json`` file listed in the manifest.
     """
     import json
 
-    from trigkit.firmware.spec import FirmwareNetwork
+    from trigkit.fixedpoint.network import FirmwareNetwork
 
     data = bundle.manifest.target_info.get("network")
     where = f"{bundle.path}: target_info.network"
@@ -256,7 +273,9 @@ def load_network(bundle: Any) -> Any:
         raise TrigkitError(f"{where}: not a valid firmware network: {exc}") from None
 
 
-def float_outputs_from_model(model_path: str | Path, x: np.ndarray, network: Any = None) -> np.ndarray:
+def float_outputs_from_model(
+    model_path: str | Path, x: np.ndarray, network: Any = None
+) -> np.ndarray:
     """The trained float model's outputs on preprocessed inputs ``x`` (softmax applied when the
     firmware network ends in a softmax, so both sides are probabilities)."""
     import torch
@@ -272,7 +291,9 @@ def float_outputs_from_model(model_path: str | Path, x: np.ndarray, network: Any
     return z.double().numpy()
 
 
-def reference_accuracy(bundle: Any, network: Any = None, float_out: np.ndarray | None = None) -> Accuracy | None:
+def reference_accuracy(
+    bundle: Any, network: Any = None, float_out: np.ndarray | None = None
+) -> Accuracy | None:
     """Float vs firmware on ``reference.npz``; re-runs the emulator when the network is known.
 
     Firmware outputs are the reference ``out_<name>`` arrays. Float outputs: ``float_out`` if
@@ -281,7 +302,7 @@ def reference_accuracy(bundle: Any, network: Any = None, float_out: np.ndarray |
     comparison, and so are rows labelled ``-1`` (synthetic rows) when some rows carry a true
     class; the emulator re-run covers every row.
     """
-    from trigkit.compile.bundle import REFERENCE
+    from trigkit.bundle.manifest import REFERENCE
 
     if REFERENCE not in bundle.manifest.files:
         return None
@@ -302,8 +323,13 @@ def reference_accuracy(bundle: Any, network: Any = None, float_out: np.ndarray |
     if float_out is None:
         float_out = arrays.get(f"float_{key}")
     if float_out is None:
-        return Accuracy(n=len(firmware), agreement=float("nan"), max_abs_diff=float("nan"),
-                        mean_abs_diff=float("nan"), emulator_mismatches=mismatches)
+        return Accuracy(
+            n=len(firmware),
+            agreement=float("nan"),
+            max_abs_diff=float("nan"),
+            mean_abs_diff=float("nan"),
+            emulator_mismatches=mismatches,
+        )
     float_out = np.asarray(float_out, dtype=np.float64).reshape(firmware.shape)
     keep = np.all(np.isfinite(float_out), axis=1)
     if len(inputs) == 1:
@@ -313,8 +339,12 @@ def reference_accuracy(bundle: Any, network: Any = None, float_out: np.ndarray |
         labels = np.asarray(labels).reshape(-1)
         if len(labels) == len(keep) and (labels >= 0).any():
             keep &= labels >= 0
-    return compare_outputs(float_out[keep], firmware[keep], None if labels is None else labels[keep],
-                           emulator_mismatches=mismatches)
+    return compare_outputs(
+        float_out[keep],
+        firmware[keep],
+        None if labels is None else labels[keep],
+        emulator_mismatches=mismatches,
+    )
 
 
 def reference_inputs(bundle: Any) -> np.ndarray | None:
@@ -328,72 +358,122 @@ def estimate_figures(network: Any) -> tuple[LatencyFigure, ResourceFigure]:
 
     est = estimate_network(network)
     return (
-        LatencyFigure(LABEL, est.latency_cycles, est.clock_period_ns, ii=est.ii,
-                      note="analytic model, not synthesis"),
-        ResourceFigure(LABEL, lut=est.total("lut"), ff=est.total("ff"), dsp=est.total("dsp"),
-                       bram_18k=est.total("bram_18k"), note="analytic model, not synthesis"),
+        LatencyFigure(
+            LABEL,
+            est.latency_cycles,
+            est.clock_period_ns,
+            ii=est.ii,
+            note="analytic model, not synthesis",
+        ),
+        ResourceFigure(
+            LABEL,
+            lut=est.total("lut"),
+            ff=est.total("ff"),
+            dsp=est.total("dsp"),
+            bram_18k=est.total("bram_18k"),
+            note="analytic model, not synthesis",
+        ),
     )
 
 
 def timing_figure(report: Any, clock_period_ns: float) -> TimingFigure | None:
-    """The critical-path estimate of an :class:`~trigkit.firmware.rtl.RtlReport`, if it has one."""
+    """The critical-path estimate of an :class:`~trigkit.firmware.rtl.generate.RtlReport`, if it has one."""
     t = report.timing
     if t is None:
         return None
     searched = len(report.cutoff_search)
     cells = getattr(t, "cells", "artix7")
-    cuts = "carry-delay cuts" if getattr(report.design, "delay_model", "da4ml") == "carry" else "da4ml cuts"
+    cuts = (
+        "carry-delay cuts"
+        if getattr(report.design, "delay_model", "da4ml") == "carry"
+        else "da4ml cuts"
+    )
     if step := getattr(report.design, "rebalance_step", 0):
         cuts += f" rebalanced by the netlist ({step} step{'s' if step > 1 else ''})"
     if fanout := getattr(report.design, "max_fanout", 0):
         cuts += f", registers replicated to <= {fanout} ops per bit"
-    note = (f"pipeline chosen by this estimate among {searched} designs tried" if searched
-            else f"net {t.net_ns:g} ns/hop, {100 * t.uncertainty:g} % clock uncertainty")
+    note = (
+        f"pipeline chosen by this estimate among {searched} designs tried"
+        if searched
+        else f"net {t.net_ns:g} ns/hop, {100 * t.uncertainty:g} % clock uncertainty"
+    )
     note = f"{cells} cell delays, {cuts}; {note}"
-    return TimingFigure(t.source, t.critical_path_ns, t.logic_levels, clock_period_ns, t.uncertainty,
-                        t.net_ns, report.design.latency_cutoff, note)
+    return TimingFigure(
+        t.source,
+        t.critical_path_ns,
+        t.logic_levels,
+        clock_period_ns,
+        t.uncertainty,
+        t.net_ns,
+        report.design.latency_cutoff,
+        note,
+    )
 
 
-def rtl_figures(report: Any, clock_period_ns: float) -> tuple[list[LatencyFigure], list[ResourceFigure]]:
-    """Figures from an :class:`~trigkit.firmware.rtl.RtlReport` (latency from Verilator, resources from yosys)."""
+def rtl_figures(
+    report: Any, clock_period_ns: float
+) -> tuple[list[LatencyFigure], list[ResourceFigure]]:
+    """Figures from an :class:`~trigkit.firmware.rtl.generate.RtlReport` (latency from Verilator, resources from yosys)."""
     lat: list[LatencyFigure] = []
     res: list[ResourceFigure] = []
     excluded = report.design.excluded
     note = f"without {', '.join(excluded)} (not in RTL)" if excluded else ""
     if report.sim is not None:
-        lat.append(LatencyFigure("rtl: verilator", report.sim.latency_cycles, clock_period_ns,
-                                 ii=report.sim.ii, note=note))
+        lat.append(
+            LatencyFigure(
+                "rtl: verilator",
+                report.sim.latency_cycles,
+                clock_period_ns,
+                ii=report.sim.ii,
+                note=note,
+            )
+        )
     if report.synth is not None:
         s = report.synth
         if copies := getattr(report.design, "replicated_ffs", 0):
             note = "; ".join(filter(None, (note, f"FF includes {copies} replicated register bits")))
-        res.append(ResourceFigure(s.source, lut=s.lut, ff=s.ff, dsp=s.dsp, bram_18k=s.bram, note=note))
+        res.append(
+            ResourceFigure(s.source, lut=s.lut, ff=s.ff, dsp=s.dsp, bram_18k=s.bram, note=note)
+        )
     return lat, res
 
 
-def vendor_figures(reports: list[Any], clock_period_ns: float | None) -> tuple[list[LatencyFigure], list[ResourceFigure]]:
+def vendor_figures(
+    reports: list[Any], clock_period_ns: float | None
+) -> tuple[list[LatencyFigure], list[ResourceFigure]]:
     lat: list[LatencyFigure] = []
     res: list[ResourceFigure] = []
     for r in reports:
         clock = r.target_clock_ns or clock_period_ns
         if r.latency_best is not None and clock:
-            lat.append(LatencyFigure(r.source, r.latency_best, clock, ii=r.interval_max,
-                                     cycles_max=r.latency_worst))
+            lat.append(
+                LatencyFigure(
+                    r.source, r.latency_best, clock, ii=r.interval_max, cycles_max=r.latency_worst
+                )
+            )
         if r.lut is not None:
-            res.append(ResourceFigure(r.source, lut=r.lut, ff=r.ff, dsp=r.dsp, bram_18k=r.bram_18k,
-                                      uram=r.uram))
+            res.append(
+                ResourceFigure(
+                    r.source, lut=r.lut, ff=r.ff, dsp=r.dsp, bram_18k=r.bram_18k, uram=r.uram
+                )
+            )
     return lat, res
 
 
-def build_fpga_report(bundle: Any, budget_ns: float | None = None, rtl_report: Any = None,
-                      float_out: np.ndarray | None = None, vendor_dir: str | Path | None = None) -> FpgaReport:
+def build_fpga_report(
+    bundle: Any,
+    budget_ns: float | None = None,
+    rtl_report: Any = None,
+    float_out: np.ndarray | None = None,
+    vendor_dir: str | Path | None = None,
+) -> FpgaReport:
     """Assemble the report of an FPGA bundle (already verified by ``load_bundle``).
 
     ``float_out``: float-model outputs on the reference inputs (else read from the bundle).
     ``vendor_dir``: a copy of the project synthesised elsewhere, searched for vendor reports
     besides the bundle's own (hash-verified) files.
     """
-    from trigkit.firmware.rtl import RtlReport
+    from trigkit.firmware.rtl.generate import RtlReport
     from trigkit.firmware.vendor_reports import find_vendor_reports
 
     m = bundle.manifest
@@ -436,8 +516,15 @@ def build_fpga_report(bundle: Any, budget_ns: float | None = None, rtl_report: A
     if accuracy is not None and accuracy.agreement != accuracy.agreement:  # NaN: no float outputs
         notes.append("no float-model outputs in the bundle: pass --model MODEL.pt to compare")
     return FpgaReport(
-        bundle=str(bundle.path), model_name=m.model_name, backend=m.backend, part=part,
+        bundle=str(bundle.path),
+        model_name=m.model_name,
+        backend=m.backend,
+        part=part,
         clock_period_ns=float(clock) if clock else None,
-        accuracy=accuracy, latency=tuple(lat), resources=tuple(res),
-        budget_ns=budget_ns, notes=tuple(notes), timing=tuple(timing),
+        accuracy=accuracy,
+        latency=tuple(lat),
+        resources=tuple(res),
+        budget_ns=budget_ns,
+        notes=tuple(notes),
+        timing=tuple(timing),
     )

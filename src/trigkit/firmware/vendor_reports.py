@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,9 @@ def parse_csynth_xml(path: str | Path) -> VendorReport:
     except (OSError, ET.ParseError) as exc:
         raise TrigkitError(f"{path}: not a readable csynth.xml report ({exc})") from None
     if root.find("PerformanceEstimates") is None and root.find("AreaEstimates") is None:
-        raise TrigkitError(f"{path}: no PerformanceEstimates/AreaEstimates - not an HLS csynth.xml report")
+        raise TrigkitError(
+            f"{path}: no PerformanceEstimates/AreaEstimates - not an HLS csynth.xml report"
+        )
     res = root.find("AreaEstimates/Resources")
     area: dict[str, int | None] = {}
     if res is not None:
@@ -89,7 +91,8 @@ def parse_csynth_xml(path: str | Path) -> VendorReport:
         top=(_xml_text(root, "UserAssignments/TopModelName") or "").strip() or None,
         target_clock_ns=_num(_xml_text(root, "UserAssignments/TargetClockPeriod"), float),  # type: ignore[arg-type]
         estimated_clock_ns=_num(
-            _xml_text(root, "PerformanceEstimates/SummaryOfTimingAnalysis/EstimatedClockPeriod"), float
+            _xml_text(root, "PerformanceEstimates/SummaryOfTimingAnalysis/EstimatedClockPeriod"),
+            float,
         ),  # type: ignore[arg-type]
         latency_best=_num(_xml_text(root, lat + "Best-caseLatency")),  # type: ignore[arg-type]
         latency_worst=_num(_xml_text(root, lat + "Worst-caseLatency")),  # type: ignore[arg-type]
@@ -104,7 +107,11 @@ def parse_csynth_xml(path: str | Path) -> VendorReport:
 
 
 def _table_rows(lines: list[str]) -> list[list[str]]:
-    return [[c.strip() for c in ln.strip().strip("|").split("|")] for ln in lines if ln.strip().startswith("|")]
+    return [
+        [c.strip() for c in ln.strip().strip("|").split("|")]
+        for ln in lines
+        if ln.strip().startswith("|")
+    ]
 
 
 def parse_csynth_rpt(path: str | Path) -> VendorReport:
@@ -137,7 +144,9 @@ def parse_csynth_rpt(path: str | Path) -> VendorReport:
         if m:
             fields[m.group(1)] = m.group(2).strip()
     if "latency_best" not in fields and "lut" not in fields:
-        raise TrigkitError(f"{path}: no latency or utilization table found - not an HLS csynth.rpt report")
+        raise TrigkitError(
+            f"{path}: no latency or utilization table found - not an HLS csynth.rpt report"
+        )
     return VendorReport(
         source=f"vendor: HLS {path.name}",
         path=str(path),
@@ -149,8 +158,17 @@ def parse_csynth_rpt(path: str | Path) -> VendorReport:
 
 
 _NUMERIC = {
-    "target_clock_ns", "estimated_clock_ns", "latency_best", "latency_worst", "interval_min",
-    "interval_max", "bram_18k", "dsp", "ff", "lut", "uram",
+    "target_clock_ns",
+    "estimated_clock_ns",
+    "latency_best",
+    "latency_worst",
+    "interval_min",
+    "interval_max",
+    "bram_18k",
+    "dsp",
+    "ff",
+    "lut",
+    "uram",
 }
 
 
@@ -179,10 +197,17 @@ def parse_vivado_utilization(path: str | Path) -> VendorReport:
             if key not in got and re.match(pat, row[0]):
                 got[key] = _num(row[1], float)  # type: ignore[assignment]
     if "lut" not in got:
-        raise TrigkitError(f"{path}: no 'CLB LUTs'/'Slice LUTs' row - not a Vivado utilization report")
+        raise TrigkitError(
+            f"{path}: no 'CLB LUTs'/'Slice LUTs' row - not a Vivado utilization report"
+        )
     tiles = got.get("bram_tiles")
-    version = next((m.group(1) for ln in lines if (m := re.search(r"Tool Version\s*:\s*(.+)", ln))), None)
-    device = next((m.group(1).strip() for ln in lines if (m := re.search(r"\|\s*Device\s*:\s*(\S+)", ln))), None)
+    version = next(
+        (m.group(1) for ln in lines if (m := re.search(r"Tool Version\s*:\s*(.+)", ln))), None
+    )
+    device = next(
+        (m.group(1).strip() for ln in lines if (m := re.search(r"\|\s*Device\s*:\s*(\S+)", ln))),
+        None,
+    )
 
     def _int(key: str) -> int | None:
         v = got.get(key)
@@ -201,8 +226,13 @@ def parse_vivado_utilization(path: str | Path) -> VendorReport:
     )
 
 
-_UTIL_NAMES = ("vivado_synth.rpt", "util.rpt", "utilization.rpt", "*_utilization_synth.rpt",
-               "*_utilization_placed.rpt")
+_UTIL_NAMES = (
+    "vivado_synth.rpt",
+    "util.rpt",
+    "utilization.rpt",
+    "*_utilization_synth.rpt",
+    "*_utilization_placed.rpt",
+)
 
 
 def _pick_csynth_xml(root: Path, allowed: set[Path] | None) -> Path | None:
@@ -215,7 +245,9 @@ def _pick_csynth_xml(root: Path, allowed: set[Path] | None) -> Path | None:
     return min(cands, key=lambda p: (len(p.name), str(p)))  # <top>_csynth.xml beats sub-functions
 
 
-def find_vendor_reports(project_dir: str | Path, only: set[str] | None = None) -> list[VendorReport]:
+def find_vendor_reports(
+    project_dir: str | Path, only: set[str] | None = None
+) -> list[VendorReport]:
     """All vendor reports found under ``project_dir`` (HLS first, then Vivado utilization).
 
     ``only``: if given, the relative paths (posix) that may be read - e.g. the files a bundle's

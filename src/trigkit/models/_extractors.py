@@ -7,7 +7,7 @@ from collections.abc import Callable
 import awkward as ak
 import numpy as np
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
 from trigkit.models.features import NANO_SCORE_FIELDS, FeatureSet, KindSpec, require_fields
 
@@ -43,8 +43,16 @@ def _sequence(cols: dict[str, ak.Array], n_max: int, n: int) -> tuple[np.ndarray
     return x.astype(np.float32), mask
 
 
-def _make(batch: EventBatch, spec: KindSpec, inputs: dict[str, np.ndarray], labels: np.ndarray,
-          ev: np.ndarray, obj: np.ndarray, aux: dict[str, np.ndarray], keep: np.ndarray) -> FeatureSet:
+def _make(
+    batch: EventBatch,
+    spec: KindSpec,
+    inputs: dict[str, np.ndarray],
+    labels: np.ndarray,
+    ev: np.ndarray,
+    obj: np.ndarray,
+    aux: dict[str, np.ndarray],
+    keep: np.ndarray,
+) -> FeatureSet:
     return FeatureSet(
         kind=spec.kind,
         inputs={k: v[keep] for k, v in inputs.items()},
@@ -104,15 +112,23 @@ def tracks(batch: EventBatch, spec: KindSpec, n_max: int) -> FeatureSet:
     x, mask = _sequence(cols, n_max, len(jets))
     hf = _np(jets["hadron_flavour"]).astype(np.int64)
     labels = _l1_labels(jets, hf) if spec.kind == "l1tracks" else _flavour_labels(hf)
-    aux = {"pt": _np(jet_pt), "eta": _np(jets["eta"]), "hadron_flavour": hf.astype(np.float64),
-           "n_tracks": _np(ak.num(trk, axis=1))}
+    aux = {
+        "pt": _np(jet_pt),
+        "eta": _np(jets["eta"]),
+        "hadron_flavour": hf.astype(np.float64),
+        "n_tracks": _np(ak.num(trk, axis=1)),
+    }
     return _make(batch, spec, {"tracks": x, "mask": mask}, labels, ev, obj, aux, labels >= 0)
 
 
 def constituents(batch: EventBatch, spec: KindSpec, n_max: int) -> FeatureSet:
     if batch.fatjets is None:
-        raise TrigkitError(f"{batch.source or batch.process}: events have no field 'fatjets' needed for Xbb features")
-    require_fields(batch.fatjets, ("pt", "eta", "msd", "tau21", "label", "constituents"), "fatjets.", batch)
+        raise TrigkitError(
+            f"{batch.source or batch.process}: events have no field 'fatjets' needed for Xbb features"
+        )
+    require_fields(
+        batch.fatjets, ("pt", "eta", "msd", "tau21", "label", "constituents"), "fatjets.", batch
+    )
     fat, ev, obj = _flat(batch.fatjets)
     con = fat["constituents"]
     require_fields(con, ("pt", "deta", "dphi", "d0_sig", "charge"), "fatjets.constituents.", batch)
@@ -128,8 +144,16 @@ def constituents(batch: EventBatch, spec: KindSpec, n_max: int) -> FeatureSet:
     labels = np.where(_np(fat["label"]) == 1, 0, 1).astype(np.int64)
     aux = {k: _np(fat[k]) for k in ("pt", "eta", "msd", "tau21")}
     aux["mass"] = _np(fat["mass"]) if "mass" in fat.fields else aux["msd"]
-    return _make(batch, spec, {"constituents": x, "mask": mask}, labels, ev, obj, aux,
-                 np.ones(len(labels), bool))
+    return _make(
+        batch,
+        spec,
+        {"constituents": x, "mask": mask},
+        labels,
+        ev,
+        obj,
+        aux,
+        np.ones(len(labels), bool),
+    )
 
 
 def _nth(values: ak.Array, k: int, fill: float) -> np.ndarray:
@@ -138,24 +162,36 @@ def _nth(values: ak.Array, k: int, fill: float) -> np.ndarray:
 
 
 def l1jets(batch: EventBatch, spec: KindSpec, n_max: int) -> FeatureSet:
-    require_fields(batch.jets, ("pt", "eta", "mass", "hadron_flavour", "parton_flavour",
-                                "is_pileup", "tracks"), "jets.", batch)
+    require_fields(
+        batch.jets,
+        ("pt", "eta", "mass", "hadron_flavour", "parton_flavour", "is_pileup", "tracks"),
+        "jets.",
+        batch,
+    )
     jets, ev, obj = _flat(batch.jets)
     trk = jets["tracks"]
-    require_fields(trk, ("pt", "deta", "dphi", "d0", "z0", "d0_sig", "z0_sig"), "jets.tracks.", batch)
+    require_fields(
+        trk, ("pt", "deta", "dphi", "d0", "z0", "d0_sig", "z0_sig"), "jets.tracks.", batch
+    )
     pt = np.maximum(_np(jets["pt"]), _EPS)
     tpt = trk["pt"]
     sum_pt = _np(ak.sum(tpt, axis=1))
     dr = np.sqrt(trk["deta"] ** 2 + trk["dphi"] ** 2)
     d0s = trk["d0_sig"]
     cols = [
-        np.log(pt), np.abs(_np(jets["eta"])), _np(jets["mass"]) / pt,
-        _np(ak.num(trk, axis=1)), sum_pt / pt,
+        np.log(pt),
+        np.abs(_np(jets["eta"])),
+        _np(jets["mass"]) / pt,
+        _np(ak.num(trk, axis=1)),
+        sum_pt / pt,
         _np(ak.fill_none(ak.max(tpt, axis=1), 0.0)) / pt,
         _np(ak.sum(tpt * dr, axis=1)) / np.maximum(sum_pt, _EPS),
-        _nth(d0s, 0, 0.0), _nth(d0s, 1, 0.0), _nth(d0s, 2, 0.0),
+        _nth(d0s, 0, 0.0),
+        _nth(d0s, 1, 0.0),
+        _nth(d0s, 2, 0.0),
         _np(ak.fill_none(ak.max(trk["d0"], axis=1), 0.0)),
-        _np(ak.sum(d0s > 2.0, axis=1)), _np(ak.sum(d0s > 3.0, axis=1)),
+        _np(ak.sum(d0s > 2.0, axis=1)),
+        _np(ak.sum(d0s > 3.0, axis=1)),
         _np(ak.sum(ak.where(d0s > 20.0, 20.0, ak.where(d0s > 0.0, d0s, 0.0)), axis=1)),
         _np(ak.sum(np.abs(trk["z0"]), axis=1)) / np.maximum(_np(ak.num(trk, axis=1)), 1.0),
         _np(ak.fill_none(ak.max(np.abs(trk["z0_sig"]), axis=1), 0.0)),
@@ -171,8 +207,10 @@ def nanojets(batch: EventBatch, spec: KindSpec, n_max: int) -> FeatureSet:
     fields = set(batch.jets.fields)
     score = next((f for f in NANO_SCORE_FIELDS if f in fields), None)
     if score is None:
-        raise TrigkitError(f"{batch.source or batch.process}: events have no jet b-tag score field "
-                           f"(one of {', '.join('jets.' + f for f in NANO_SCORE_FIELDS)}) for nanojets features")
+        raise TrigkitError(
+            f"{batch.source or batch.process}: events have no jet b-tag score field "
+            f"(one of {', '.join('jets.' + f for f in NANO_SCORE_FIELDS)}) for nanojets features"
+        )
     require_fields(batch.jets, ("pt", "eta", "mass", "hadron_flavour"), "jets.", batch)
     jets, ev, obj = _flat(batch.jets)
     pt = np.maximum(_np(jets["pt"]), _EPS)

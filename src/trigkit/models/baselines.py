@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 from trigkit.models.features import KINDS, FeatureSet
 
 
@@ -60,20 +60,30 @@ class Baseline:
         return table[_bin(x, ex), _bin(y, ey)]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "edges": [list(e) for e in self.edges],
-                "log_ratio": list(self.log_ratio)}
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "edges": [list(e) for e in self.edges],
+            "log_ratio": list(self.log_ratio),
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Baseline:
         try:
-            return cls(str(d["name"]), str(d["kind"]), tuple(tuple(float(v) for v in e) for e in d["edges"]),
-                       tuple(float(v) for v in d["log_ratio"]))
+            return cls(
+                str(d["name"]),
+                str(d["kind"]),
+                tuple(tuple(float(v) for v in e) for e in d["edges"]),
+                tuple(float(v) for v in d["log_ratio"]),
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise TrigkitError(f"baseline record is malformed: {exc!r}") from None
 
 
 def _bin(v: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    return np.clip(np.searchsorted(edges, np.asarray(v, dtype=np.float64), side="right") - 1, 0, len(edges) - 2)
+    return np.clip(
+        np.searchsorted(edges, np.asarray(v, dtype=np.float64), side="right") - 1, 0, len(edges) - 2
+    )
 
 
 def _track_ip(fs: FeatureSet) -> tuple[np.ndarray, np.ndarray]:
@@ -93,8 +103,9 @@ def _second_d0sig(fs: FeatureSet) -> np.ndarray:
     return np.where(np.isfinite(second), second, MISSING)
 
 
-def _template_ratio(x: np.ndarray, y: np.ndarray, is_sig: np.ndarray,
-                    edges: tuple[tuple[float, ...], ...]) -> tuple[float, ...]:
+def _template_ratio(
+    x: np.ndarray, y: np.ndarray, is_sig: np.ndarray, edges: tuple[tuple[float, ...], ...]
+) -> tuple[float, ...]:
     ex, ey = (np.asarray(e) for e in edges)
     shape = (len(ex) - 1, len(ey) - 1)
 
@@ -105,7 +116,9 @@ def _template_ratio(x: np.ndarray, y: np.ndarray, is_sig: np.ndarray,
         return h / h.sum()
 
     if not is_sig.any() or is_sig.all():
-        raise TrigkitError("baseline templates need both signal and background objects in the training set")
+        raise TrigkitError(
+            "baseline templates need both signal and background objects in the training set"
+        )
     return tuple(float(v) for v in np.log(density(is_sig) / density(~is_sig)).ravel())
 
 

@@ -11,8 +11,13 @@ from trigkit.models.configs import AttentionConfig, DeepSetsConfig
 from trigkit.models.features import KINDS
 
 _T = KINDS["tracks"]
-_BASE = {"n_features": len(_T.feature_names), "n_classes": len(_T.class_names),
-         "max_objects": _T.default_max_objects}
+_BASE = {
+    "n_features": len(_T.feature_names),
+    "n_classes": len(_T.class_names),
+    "max_objects": _T.default_max_objects,
+}
 
 DEEPSETS = DeepSetsConfig(**_BASE, phi=(64, 64, 64), rho=(64, 32), pooling="sum")
-GN2LITE = AttentionConfig(**_BASE, dim=64, heads=4, layers=3, ff=128, head=(64, 32), pooling="attention")
+GN2LITE = AttentionConfig(
+    **_BASE, dim=64, heads=4, layers=3, ff=128, head=(64, 32), pooling="attention"
+)

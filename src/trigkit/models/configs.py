@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 from torch import nn
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 
 Sizes = tuple[Annotated[int, Field(ge=1, le=4096)], ...]
 
@@ -21,7 +21,9 @@ class _Base(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     n_features: int = Field(ge=1)
     n_classes: int = Field(ge=2)
-    max_objects: int = Field(0, ge=0, description="objects per jet for set models; 0 for per-jet inputs")
+    max_objects: int = Field(
+        0, ge=0, description="objects per jet for set models; 0 for per-jet inputs"
+    )
 
 
 class MLPConfig(_Base):
@@ -72,15 +74,27 @@ class AttentionConfig(_Base):
     def build(self) -> nn.Module:
         from trigkit.models.layers import SetTransformer
 
-        return SetTransformer(self.n_features, self.dim, self.heads, self.layers, self.ff,
-                              self.head, self.n_classes, self.pooling)
+        return SetTransformer(
+            self.n_features,
+            self.dim,
+            self.heads,
+            self.layers,
+            self.ff,
+            self.head,
+            self.n_classes,
+            self.pooling,
+        )
 
 
-ModelConfig = Annotated[MLPConfig | DeepSetsConfig | AttentionConfig, Field(discriminator="architecture")]
+ModelConfig = Annotated[
+    MLPConfig | DeepSetsConfig | AttentionConfig, Field(discriminator="architecture")
+]
 _ADAPTER: TypeAdapter[MLPConfig | DeepSetsConfig | AttentionConfig] = TypeAdapter(ModelConfig)
 
 
-def parse_config(data: dict[str, object], where: str) -> MLPConfig | DeepSetsConfig | AttentionConfig:
+def parse_config(
+    data: dict[str, object], where: str
+) -> MLPConfig | DeepSetsConfig | AttentionConfig:
     """Validate a config dict (from a saved model or overrides); errors name ``where``."""
     try:
         return _ADAPTER.validate_python(data)
@@ -90,6 +104,7 @@ def parse_config(data: dict[str, object], where: str) -> MLPConfig | DeepSetsCon
         raise TrigkitError(f"{where}: invalid model config at '{loc}': {first['msg']}") from None
 
 
-def with_overrides(cfg: MLPConfig | DeepSetsConfig | AttentionConfig, overrides: dict[str, object],
-                   where: str) -> MLPConfig | DeepSetsConfig | AttentionConfig:
+def with_overrides(
+    cfg: MLPConfig | DeepSetsConfig | AttentionConfig, overrides: dict[str, object], where: str
+) -> MLPConfig | DeepSetsConfig | AttentionConfig:
     return parse_config({**cfg.model_dump(), **overrides}, where)

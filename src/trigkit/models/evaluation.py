@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 from trigkit.models import metrics as M
 from trigkit.models.baselines import Baseline, fit_baselines
 from trigkit.models.features import KINDS, FeatureSet
@@ -35,12 +35,22 @@ class Evaluation:
         return self.rows[1:]
 
     def as_dict(self) -> dict[str, object]:
-        return {"signal": self.signal, "background": self.background, "n_objects": self.n_objects,
-                "model": self.model.as_dict(), "baselines": [b.as_dict() for b in self.baselines]}
+        return {
+            "signal": self.signal,
+            "background": self.background,
+            "n_objects": self.n_objects,
+            "model": self.model.as_dict(),
+            "baselines": [b.as_dict() for b in self.baselines],
+        }
 
 
-def evaluate(model: TrainedModel, fs: FeatureSet, *, baselines: tuple[Baseline, ...] | None = None,
-             weights: np.ndarray | None = None) -> Evaluation:
+def evaluate(
+    model: TrainedModel,
+    fs: FeatureSet,
+    *,
+    baselines: tuple[Baseline, ...] | None = None,
+    weights: np.ndarray | None = None,
+) -> Evaluation:
     """Model and baseline metrics on the signal and background objects of ``fs``.
 
     Rejections are for ``KindSpec.background_classes`` (e.g. light jets); accuracy is over all
@@ -51,16 +61,23 @@ def evaluate(model: TrainedModel, fs: FeatureSet, *, baselines: tuple[Baseline, 
         raise TrigkitError(f"model '{model.name}' uses {model.kind} features, got {fs.kind}")
     sel = (fs.labels == 0) | np.isin(fs.labels, spec.background_classes)
     if not (fs.labels[sel] == 0).any() or (fs.labels[sel] == 0).all():
-        raise TrigkitError(f"{fs.source}: need both {spec.class_names[0]} and background "
-                           f"({'/'.join(spec.class_names[c] for c in spec.background_classes)}) objects to evaluate")
+        raise TrigkitError(
+            f"{fs.source}: need both {spec.class_names[0]} and background "
+            f"({'/'.join(spec.class_names[c] for c in spec.background_classes)}) objects to evaluate"
+        )
     probs = model.predict(fs)
     y = fs.labels[sel] == 0
     w = None if weights is None else np.asarray(weights)[sel]
     extra = _extra(model, probs, fs)
     row, curve = M.summarize(
-        model.name, model.discriminant(probs)[sel], y, w,
-        accuracy=M.accuracy(probs, fs.labels), n_params=M.n_params(model.module),
-        macs=M.macs(model.module, model.preprocessing.input_shapes(), model.input_names), extra=extra,
+        model.name,
+        model.discriminant(probs)[sel],
+        y,
+        w,
+        accuracy=M.accuracy(probs, fs.labels),
+        n_params=M.n_params(model.module),
+        macs=M.macs(model.module, model.preprocessing.input_shapes(), model.input_names),
+        extra=extra,
     )
     rows, rocs = [row], [curve]
     if baselines is None:

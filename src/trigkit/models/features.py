@@ -39,7 +39,7 @@ from typing import Literal
 import awkward as ak
 import numpy as np
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
 
 Kind = Literal["tracks", "constituents", "l1jets", "l1tracks", "nanojets"]
@@ -74,10 +74,23 @@ class KindSpec:
 
 
 KINDS: dict[str, KindSpec] = {
-    "tracks": KindSpec("tracks", ("tracks", "mask"), TRACK_FEATURES, ("b", "c", "light"), (2,), 15,
-                       ("d0_sig", "z0_sig")),
+    "tracks": KindSpec(
+        "tracks",
+        ("tracks", "mask"),
+        TRACK_FEATURES,
+        ("b", "c", "light"),
+        (2,),
+        15,
+        ("d0_sig", "z0_sig"),
+    ),
     "constituents": KindSpec(
-        "constituents", ("constituents", "mask"), CONSTITUENT_FEATURES, ("hbb", "qcd"), (1,), 40, ("d0_sig",)
+        "constituents",
+        ("constituents", "mask"),
+        CONSTITUENT_FEATURES,
+        ("hbb", "qcd"),
+        (1,),
+        40,
+        ("d0_sig",),
     ),
     "l1jets": KindSpec("l1jets", ("jets",), L1_FEATURES, L1_CLASSES, (2, 3)),
     "l1tracks": KindSpec("l1tracks", ("tracks", "mask"), TRACK_FEATURES, L1_CLASSES, (2, 3), 8),
@@ -132,10 +145,14 @@ class FeatureSet:
         first = sets[0]
         for s in sets[1:]:
             if s.kind != first.kind or s.feature_names != first.feature_names:
-                raise TrigkitError(f"cannot combine {s.kind} features from {s.source} with {first.kind} features from {first.source}")
+                raise TrigkitError(
+                    f"cannot combine {s.kind} features from {s.source} with {first.kind} features from {first.source}"
+                )
             shapes = {k: v.shape[1:] for k, v in s.inputs.items()}
             if shapes != {k: v.shape[1:] for k, v in first.inputs.items()}:
-                raise TrigkitError(f"feature shapes of {s.source} ({shapes}) differ from {first.source}")
+                raise TrigkitError(
+                    f"feature shapes of {s.source} ({shapes}) differ from {first.source}"
+                )
         cat = lambda arrs: np.concatenate(arrs, axis=0)  # noqa: E731
         return replace(
             first,
@@ -144,7 +161,9 @@ class FeatureSet:
             event_index=cat([s.event_index for s in sets]),
             object_index=cat([s.object_index for s in sets]),
             weights=cat([s.weights for s in sets]),
-            aux={k: cat([s.aux[k] for s in sets]) for k in first.aux if all(k in s.aux for s in sets)},
+            aux={
+                k: cat([s.aux[k] for s in sets]) for k in first.aux if all(k in s.aux for s in sets)
+            },
             source=", ".join(dict.fromkeys(s.source for s in sets)),
         )
 
@@ -171,7 +190,9 @@ def extract(name: str, batch: EventBatch, *, max_objects: int | None = None) -> 
     return fs
 
 
-def require_fields(arr: ak.Array | None, fields: tuple[str, ...], where: str, batch: EventBatch) -> None:
+def require_fields(
+    arr: ak.Array | None, fields: tuple[str, ...], where: str, batch: EventBatch
+) -> None:
     """Raise naming the first missing field of ``arr`` (a jagged record array)."""
     present = set(arr.fields) if arr is not None else set()
     for f in fields:

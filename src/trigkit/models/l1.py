@@ -13,7 +13,17 @@ from trigkit.models.features import KINDS
 
 _J, _T, _N = KINDS["l1jets"], KINDS["l1tracks"], KINDS["nanojets"]
 
-L1_MLP = MLPConfig(n_features=len(_J.feature_names), n_classes=len(_J.class_names), hidden=(64, 32, 32))
-L1_DEEPSETS = DeepSetsConfig(n_features=len(_T.feature_names), n_classes=len(_T.class_names),
-                             max_objects=_T.default_max_objects, phi=(16, 16), rho=(16,), pooling="sum")
-JET_MLP = MLPConfig(n_features=len(_N.feature_names), n_classes=len(_N.class_names), hidden=(32, 16))
+L1_MLP = MLPConfig(
+    n_features=len(_J.feature_names), n_classes=len(_J.class_names), hidden=(64, 32, 32)
+)
+L1_DEEPSETS = DeepSetsConfig(
+    n_features=len(_T.feature_names),
+    n_classes=len(_T.class_names),
+    max_objects=_T.default_max_objects,
+    phi=(16, 16),
+    rho=(16,),
+    pooling="sum",
+)
+JET_MLP = MLPConfig(
+    n_features=len(_N.feature_names), n_classes=len(_N.class_names), hidden=(32, 16)
+)

@@ -18,6 +18,8 @@ import math
 import torch
 from torch import nn
 
+from trigkit.core.errors import TrigkitError
+
 MASK_NEG = -1.0e4  # large negative logit for padded keys; representable in float16
 
 
@@ -45,8 +47,14 @@ class JetMLP(nn.Module):
 class DeepSets(nn.Module):
     """phi (per object) -> masked sum or mean -> rho -> logits (DIPS / Energy-Flow-Network style)."""
 
-    def __init__(self, n_features: int, phi: tuple[int, ...], rho: tuple[int, ...],
-                 n_classes: int, pooling: str = "sum") -> None:
+    def __init__(
+        self,
+        n_features: int,
+        phi: tuple[int, ...],
+        rho: tuple[int, ...],
+        n_classes: int,
+        pooling: str = "sum",
+    ) -> None:
         super().__init__()
         self.phi = mlp([n_features, *phi], final_relu=True)
         self.rho = mlp([phi[-1], *rho, n_classes], final_relu=False)
@@ -105,8 +113,17 @@ class EncoderLayer(nn.Module):
 class SetTransformer(nn.Module):
     """Embedding -> encoder layers -> masked mean or attention pooling -> head -> logits."""
 
-    def __init__(self, n_features: int, dim: int, heads: int, layers: int, ff: int,
-                 head: tuple[int, ...], n_classes: int, pooling: str = "attention") -> None:
+    def __init__(
+        self,
+        n_features: int,
+        dim: int,
+        heads: int,
+        layers: int,
+        ff: int,
+        head: tuple[int, ...],
+        n_classes: int,
+        pooling: str = "attention",
+    ) -> None:
         super().__init__()
         self.embed = mlp([n_features, dim, dim], final_relu=False)
         self.layers = nn.ModuleList(EncoderLayer(dim, heads, ff) for _ in range(layers))
@@ -127,3 +144,24 @@ class SetTransformer(nn.Module):
         else:
             pooled = (h * m).sum(dim=1) / m.sum(dim=1).clamp(min=1.0)
         return self.head(pooled)
+
+
+def flatten_mlp(module: nn.Module, prefix: str = "") -> list[nn.Module]:
+    """The Linear/ReLU/Softmax sequence of an MLP; TrigkitError names any other layer."""
+    if isinstance(module, nn.Sequential):
+        out: list[nn.Module] = []
+        for name, child in module.named_children():
+            out.extend(flatten_mlp(child, f"{prefix}{name}."))
+        return out
+    if isinstance(module, (nn.Linear, nn.ReLU, nn.Softmax)):
+        return [module]
+    if isinstance(module, (nn.Identity, nn.Dropout)):
+        return []
+    children = list(module.named_children())
+    if len(children) == 1 and isinstance(children[0][1], nn.Sequential):
+        return flatten_mlp(children[0][1], f"{prefix}{children[0][0]}.")
+    where = prefix.rstrip(".") or "<model>"
+    raise TrigkitError(
+        f"layer '{where}' ({type(module).__name__}) cannot be converted for the FPGA; supported: an "
+        "MLP of nn.Linear / nn.ReLU / nn.Softmax (optionally inside one wrapper module)"
+    )

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 
 WORKING_POINTS = (0.5, 0.7, 0.8)
 
@@ -39,7 +39,9 @@ def roc(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = Non
         raise TrigkitError(f"roc: {int((~np.isfinite(s)).sum())} scores are NaN/Inf")
     tot_s, tot_b = w[y].sum(), w[~y].sum()
     if tot_s <= 0 or tot_b <= 0:
-        raise TrigkitError(f"roc needs signal and background (sum of weights {tot_s:g} signal, {tot_b:g} background)")
+        raise TrigkitError(
+            f"roc needs signal and background (sum of weights {tot_s:g} signal, {tot_b:g} background)"
+        )
     order = np.argsort(-s, kind="stable")
     s, y, w = s[order], y[order], w[order]
     cs = np.cumsum(np.where(y, w, 0.0))
@@ -83,7 +85,9 @@ def discriminant_b(p: np.ndarray, f_c: float = 0.05) -> np.ndarray:
     added to light). Probabilities are clipped at 1e-12."""
     p = np.asarray(p, dtype=np.float64)
     if p.ndim != 2 or p.shape[1] < 3:
-        raise TrigkitError(f"discriminant_b needs [n, >=3] probabilities (b, c, light), got {p.shape}")
+        raise TrigkitError(
+            f"discriminant_b needs [n, >=3] probabilities (b, c, light), got {p.shape}"
+        )
     eps = 1e-12
     light = p[:, 2:].sum(axis=1)
     return np.log(np.maximum(p[:, 0], eps) / np.maximum(f_c * p[:, 1] + (1.0 - f_c) * light, eps))
@@ -96,7 +100,9 @@ def n_params(module: nn.Module, *, nonzero: bool = False) -> int:
     return int(sum(p.numel() for p in module.parameters()))
 
 
-def macs(module: nn.Module, input_shapes: dict[str, tuple[int, ...]], input_names: tuple[str, ...]) -> int:
+def macs(
+    module: nn.Module, input_shapes: dict[str, tuple[int, ...]], input_names: tuple[str, ...]
+) -> int:
     """Multiply-accumulates per jet of every Linear layer and of the attention products
     (Q K^T and A V), counted from layer shapes on one jet with every object present."""
     from trigkit.models.layers import MaskedSelfAttention
@@ -151,10 +157,21 @@ class TaggerMetrics:
         return d
 
 
-def summarize(name: str, scores: np.ndarray, is_signal: np.ndarray, weights: np.ndarray | None = None,
-              **info: object) -> tuple[TaggerMetrics, Roc]:
+def summarize(
+    name: str,
+    scores: np.ndarray,
+    is_signal: np.ndarray,
+    weights: np.ndarray | None = None,
+    **info: object,
+) -> tuple[TaggerMetrics, Roc]:
     curve = roc(scores, is_signal, weights)
     rej = {f"{e:g}": rejection_at(curve, e) for e in WORKING_POINTS}
     y = np.asarray(is_signal).astype(bool)
-    return TaggerMetrics(name=name, auc=auc(curve), rejection=rej, n_signal=int(y.sum()),
-                         n_background=int((~y).sum()), **info), curve  # type: ignore[arg-type]
+    return TaggerMetrics(
+        name=name,
+        auc=auc(curve),
+        rejection=rej,
+        n_signal=int(y.sum()),
+        n_background=int((~y).sum()),
+        **info,
+    ), curve  # type: ignore[arg-type]

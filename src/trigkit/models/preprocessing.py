@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 from trigkit.models.features import KINDS, FeatureSet
 
 TRANSFORMS = ("identity", "asinh")
@@ -34,10 +34,16 @@ class Preprocessing:
 
     def __post_init__(self) -> None:
         n = len(self.feature_names)
-        if self.transforms and (len(self.transforms) != n or set(self.transforms) - set(TRANSFORMS)):
-            raise TrigkitError(f"preprocessing: transforms must be {n} of {', '.join(TRANSFORMS)}, got {self.transforms}")
+        if self.transforms and (
+            len(self.transforms) != n or set(self.transforms) - set(TRANSFORMS)
+        ):
+            raise TrigkitError(
+                f"preprocessing: transforms must be {n} of {', '.join(TRANSFORMS)}, got {self.transforms}"
+            )
         if len(self.offsets) != n or len(self.scales) != n:
-            raise TrigkitError(f"preprocessing: {n} features but {len(self.offsets)} offsets and {len(self.scales)} scales")
+            raise TrigkitError(
+                f"preprocessing: {n} features but {len(self.offsets)} offsets and {len(self.scales)} scales"
+            )
         if any(not np.isfinite(s) or s <= 0 for s in self.scales):
             raise TrigkitError(f"preprocessing: scales must be finite and > 0, got {self.scales}")
 
@@ -70,9 +76,18 @@ class Preprocessing:
         if len(fs) == 0:
             raise TrigkitError(f"cannot fit preprocessing on an empty training set ({fs.source})")
         spec = KINDS[fs.kind]
-        transforms = tuple("asinh" if f in spec.asinh_features else "identity" for f in fs.feature_names)
-        ident = cls(fs.kind, spec.input_names, fs.feature_names, (0.0,) * len(transforms),
-                    (1.0,) * len(transforms), 0, transforms)
+        transforms = tuple(
+            "asinh" if f in spec.asinh_features else "identity" for f in fs.feature_names
+        )
+        ident = cls(
+            fs.kind,
+            spec.input_names,
+            fs.feature_names,
+            (0.0,) * len(transforms),
+            (1.0,) * len(transforms),
+            0,
+            transforms,
+        )
         x = ident.apply_transforms(fs.inputs[spec.input_names[0]])
         if "mask" in fs.inputs:
             x = x[fs.inputs["mask"]]
@@ -95,13 +110,17 @@ class Preprocessing:
     def transform(self, data: FeatureSet | dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
         inputs = data.inputs if isinstance(data, FeatureSet) else data
         if isinstance(data, FeatureSet) and data.feature_names != self.feature_names:
-            raise TrigkitError(f"features {data.feature_names} do not match the model's {self.feature_names}")
+            raise TrigkitError(
+                f"features {data.feature_names} do not match the model's {self.feature_names}"
+            )
         key = self.feature_input
         if key not in inputs:
             raise TrigkitError(f"model input '{key}' missing; got {', '.join(inputs)}")
         x = np.asarray(inputs[key], dtype=np.float64)
         if x.shape[-1] != len(self.feature_names):
-            raise TrigkitError(f"input '{key}' has {x.shape[-1]} features, the model expects {len(self.feature_names)}")
+            raise TrigkitError(
+                f"input '{key}' has {x.shape[-1]} features, the model expects {len(self.feature_names)}"
+            )
         x = self.apply_transforms(x)
         off = np.asarray(self.offsets)
         scl = np.asarray(self.scales)
@@ -135,7 +154,9 @@ class Preprocessing:
 
 def _fit_length(x: np.ndarray, mask: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     if x.ndim != 3 or mask.shape != x.shape[:2]:
-        raise TrigkitError(f"sequence input must be [n, objects, features] with mask [n, objects]; got {x.shape} and {mask.shape}")
+        raise TrigkitError(
+            f"sequence input must be [n, objects, features] with mask [n, objects]; got {x.shape} and {mask.shape}"
+        )
     if x.shape[1] >= n:
         return x[:, :n], mask[:, :n]
     pad = n - x.shape[1]

@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from trigkit.errors import TrigkitError
-from trigkit.lazy import require
+from trigkit.core.errors import TrigkitError
+from trigkit.core.lazy import require
+from trigkit.models.layers import flatten_mlp
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +75,6 @@ def _qkeras() -> tuple[ModuleType, ModuleType]:
 
 def torch_layer_sizes(module: nn.Module) -> list[int]:
     """[n_in, hidden..., n_out] of a Linear/ReLU chain; anything else is refused."""
-    from trigkit.compile.qat import flatten_mlp
-
     layers = flatten_mlp(module)  # the FPGA path's own notion of an MLP; refuses set models
     linear = [m for m in layers if isinstance(m, nn.Linear)]
     expected: list[type[nn.Module]] = []
@@ -163,7 +162,9 @@ def train(
 
 def predict(model: Any, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
     """Logits as float64."""
-    return np.asarray(model.predict(np.asarray(x, np.float32), batch_size=batch_size, verbose=0), np.float64)
+    return np.asarray(
+        model.predict(np.asarray(x, np.float32), batch_size=batch_size, verbose=0), np.float64
+    )
 
 
 @contextlib.contextmanager
@@ -205,7 +206,9 @@ def to_hls4ml(
     kwargs: dict[str, Any] = {"part": part} if part else {}
     with _keras2_as_keras(), warnings.catch_warnings():
         # QKeras quantizers sit in the constraint slots; tf-keras warns when serialising them
-        warnings.filterwarnings("ignore", message=".*keras.constraints.serialize", category=UserWarning)
+        warnings.filterwarnings(
+            "ignore", message=".*keras.constraints.serialize", category=UserWarning
+        )
         config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend=backend)
         graph = hls4ml.converters.convert_from_keras_model(
             model, hls_config=config, output_dir=str(Path(output_dir)), backend=backend,

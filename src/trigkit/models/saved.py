@@ -27,8 +27,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from trigkit.atomic import atomic_path
-from trigkit.errors import TrigkitError
+from trigkit.core.atomic import atomic_path
+from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
 from trigkit.models.baselines import Baseline
 from trigkit.models.configs import AttentionConfig, DeepSetsConfig, MLPConfig, parse_config
@@ -39,7 +39,15 @@ from trigkit.models.preprocessing import Preprocessing
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-_KEYS = ("format_version", "name", "config", "state_dict", "preprocessing", "input_names", "class_names")
+_KEYS = (
+    "format_version",
+    "name",
+    "config",
+    "state_dict",
+    "preprocessing",
+    "input_names",
+    "class_names",
+)
 
 
 @dataclass
@@ -72,7 +80,9 @@ class TrainedModel:
         out = []
         with torch.no_grad():
             for i in range(0, len(xs[0]), batch_size):
-                out.append(self.module(*(torch.from_numpy(x[i : i + batch_size]) for x in xs)).numpy())
+                out.append(
+                    self.module(*(torch.from_numpy(x[i : i + batch_size]) for x in xs)).numpy()
+                )
         if not out:
             return np.zeros((0, len(self.class_names)), np.float32)
         return np.concatenate(out)
@@ -94,7 +104,9 @@ class TrainedModel:
             "format_version": FORMAT_VERSION,
             "name": self.name,
             "config": self.config.model_dump(mode="json"),
-            "state_dict": {k: v.detach().cpu().clone() for k, v in self.module.state_dict().items()},
+            "state_dict": {
+                k: v.detach().cpu().clone() for k, v in self.module.state_dict().items()
+            },
             "preprocessing": self.preprocessing.to_dict(),
             "input_names": list(self.input_names),
             "class_names": list(self.class_names),
@@ -120,8 +132,10 @@ def load_model(path: str | os.PathLike[str]) -> TrainedModel:
         missing = [k for k in _KEYS if not isinstance(rec, dict) or k not in rec]
         raise TrigkitError(f"{p} is not a trigkit model file (missing {', '.join(missing)})")
     if rec["format_version"] != FORMAT_VERSION:
-        raise TrigkitError(f"{p}: model format version {rec['format_version']} is not supported "
-                           f"(this trigkit reads version {FORMAT_VERSION}); retrain or convert it")
+        raise TrigkitError(
+            f"{p}: model format version {rec['format_version']} is not supported "
+            f"(this trigkit reads version {FORMAT_VERSION}); retrain or convert it"
+        )
     config = parse_config(rec["config"], str(p))
     pre = Preprocessing.from_dict(rec["preprocessing"])
     if pre.kind not in KINDS:
@@ -131,7 +145,9 @@ def load_model(path: str | os.PathLike[str]) -> TrainedModel:
         module.load_state_dict(rec["state_dict"])
     except (RuntimeError, TypeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise TrigkitError(f"{p}: weights do not fit the {config.architecture} config: {first}") from None
+        raise TrigkitError(
+            f"{p}: weights do not fit the {config.architecture} config: {first}"
+        ) from None
     module.eval()
     return TrainedModel(
         name=str(rec["name"]),

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
 from trigkit.models.features import FeatureSet, extract
 from trigkit.models.preprocessing import Preprocessing
@@ -38,7 +38,9 @@ class TensorData:
 
     def __post_init__(self) -> None:
         if any(len(x) != len(self.labels) for x in self.inputs):
-            raise TrigkitError(f"inputs of lengths {[len(x) for x in self.inputs]} for {len(self.labels)} labels")
+            raise TrigkitError(
+                f"inputs of lengths {[len(x) for x in self.inputs]} for {len(self.labels)} labels"
+            )
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -77,7 +79,9 @@ def _loss(module: nn.Module, data: TensorData, weight: torch.Tensor, batch_size:
         for i in range(0, len(data), batch_size):
             xs = [torch.from_numpy(x[i : i + batch_size]) for x in data.inputs]
             y = torch.from_numpy(data.labels[i : i + batch_size])
-            total += float(nn.functional.cross_entropy(module(*xs), y, weight=weight, reduction="sum"))
+            total += float(
+                nn.functional.cross_entropy(module(*xs), y, weight=weight, reduction="sum")
+            )
             norm += float(weight[y].sum())
     return total / max(norm, 1e-12)
 
@@ -90,10 +94,21 @@ def _as_tensors(d: TensorData | FeatureSet, pre: Preprocessing | None, what: str
     return TensorData.from_features(d, pre)
 
 
-def fit(module: nn.Module, train: TensorData | FeatureSet, val: TensorData | FeatureSet | None = None, *,
-        preprocessing: Preprocessing | None = None, epochs: int = 30, lr: float = 1e-3,
-        batch_size: int = 512, patience: int = 5, seed: int = 0, weight_decay: float = 0.0,
-        progress: bool = True, balance_classes: bool = True) -> TrainingHistory:
+def fit(
+    module: nn.Module,
+    train: TensorData | FeatureSet,
+    val: TensorData | FeatureSet | None = None,
+    *,
+    preprocessing: Preprocessing | None = None,
+    epochs: int = 30,
+    lr: float = 1e-3,
+    batch_size: int = 512,
+    patience: int = 5,
+    seed: int = 0,
+    weight_decay: float = 0.0,
+    progress: bool = True,
+    balance_classes: bool = True,
+) -> TrainingHistory:
     """Train ``module`` in place; restores the weights of the epoch with the best validation
     loss (training loss when ``val`` is None) and leaves the module in eval mode."""
     tr = _as_tensors(train, preprocessing, "train")
@@ -101,7 +116,9 @@ def fit(module: nn.Module, train: TensorData | FeatureSet, val: TensorData | Fea
     if len(tr) == 0:
         raise TrigkitError("empty training set: no labelled jets to train on")
     if epochs < 1 or batch_size < 1 or lr <= 0:
-        raise TrigkitError(f"need epochs >= 1, batch_size >= 1, lr > 0 (got {epochs}, {batch_size}, {lr})")
+        raise TrigkitError(
+            f"need epochs >= 1, batch_size >= 1, lr > 0 (got {epochs}, {batch_size}, {lr})"
+        )
     with torch.no_grad():
         n_classes = int(module(*(torch.from_numpy(x[:1]) for x in tr.inputs)).shape[1])
     if tr.labels.max() >= n_classes or tr.labels.min() < 0:
@@ -133,7 +150,12 @@ def fit(module: nn.Module, train: TensorData | FeatureSet, val: TensorData | Fea
             log.info("epoch %d: train loss %.4f, val loss %.4f", epoch + 1, tl[-1], vl[-1])
             bar.update(epoch + 1, tl[-1], vl[-1])
             if vl[-1] < best - 1e-6:
-                best, best_state, best_epoch, bad = vl[-1], copy.deepcopy(module.state_dict()), epoch, 0
+                best, best_state, best_epoch, bad = (
+                    vl[-1],
+                    copy.deepcopy(module.state_dict()),
+                    epoch,
+                    0,
+                )
             else:
                 bad += 1
                 if bad >= patience:
@@ -159,15 +181,23 @@ class _progress:
                 TimeElapsedColumn,
             )
 
-            self._p = Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(),
-                               TextColumn("{task.description}"), TimeElapsedColumn(), transient=True)
+            self._p = Progress(
+                TextColumn("training"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                transient=True,
+            )
             self._p.start()
             self._task = self._p.add_task("", total=self.epochs)
         return self
 
     def update(self, epoch: int, train_loss: float, val_loss: float) -> None:
         if self._p is not None:
-            self._p.update(self._task, completed=epoch, description=f"loss {train_loss:.4f} val {val_loss:.4f}")
+            self._p.update(
+                self._task, completed=epoch, description=f"loss {train_loss:.4f} val {val_loss:.4f}"
+            )
 
     def __exit__(self, *exc: object) -> None:
         if self._p is not None:
@@ -183,8 +213,13 @@ def split(fs: FeatureSet, val_fraction: float, seed: int) -> tuple[FeatureSet, F
     return fs.select(np.sort(perm[n_val:])), fs.select(np.sort(perm[:n_val]))
 
 
-def features_of(model_name: str, events: Sequence[EventBatch], max_objects: int | None = None,
-                max_jets: int | None = None, seed: int = 0) -> FeatureSet:
+def features_of(
+    model_name: str,
+    events: Sequence[EventBatch],
+    max_objects: int | None = None,
+    max_jets: int | None = None,
+    seed: int = 0,
+) -> FeatureSet:
     """Features of all ``events`` for ``model_name``, optionally subsampled to ``max_jets``."""
     from trigkit.models.registry import get_spec
 
@@ -199,10 +234,21 @@ def features_of(model_name: str, events: Sequence[EventBatch], max_objects: int 
     return fs
 
 
-def train(model_name: str, events: Sequence[EventBatch], *, seed: int = 0, epochs: int = 30,
-          lr: float = 1e-3, batch_size: int = 512, patience: int = 5, val_fraction: float = 0.2,
-          max_jets: int | None = None, max_objects: int | None = None,
-          overrides: dict[str, object] | None = None, progress: bool = True) -> TrainedModel:
+def train(
+    model_name: str,
+    events: Sequence[EventBatch],
+    *,
+    seed: int = 0,
+    epochs: int = 30,
+    lr: float = 1e-3,
+    batch_size: int = 512,
+    patience: int = 5,
+    val_fraction: float = 0.2,
+    max_jets: int | None = None,
+    max_objects: int | None = None,
+    overrides: dict[str, object] | None = None,
+    progress: bool = True,
+) -> TrainedModel:
     """Events -> features -> preprocessing -> trained module (+ baselines and validation metrics)."""
     from trigkit.models.baselines import fit_baselines
     from trigkit.models.configs import with_overrides
@@ -213,19 +259,43 @@ def train(model_name: str, events: Sequence[EventBatch], *, seed: int = 0, epoch
     spec = get_spec(model_name)
     fs = features_of(model_name, events, max_objects, max_jets, seed)
     if len(fs) == 0:
-        raise TrigkitError(f"empty training set: no labelled {spec.kind} objects in {fs.source or 'the events'}")
+        raise TrigkitError(
+            f"empty training set: no labelled {spec.kind} objects in {fs.source or 'the events'}"
+        )
     tr, va = split(fs, val_fraction, seed)
     pre = Preprocessing.fit(tr)
     updates = {**(overrides or {}), **({"max_objects": pre.max_objects} if pre.max_objects else {})}
     config = with_overrides(spec.config, updates, f"model '{model_name}'")
     torch.manual_seed(seed)
     module = config.build()
-    history = fit(module, tr, va if len(va) else None, preprocessing=pre, epochs=epochs, lr=lr,
-                  batch_size=batch_size, patience=patience, seed=seed, progress=progress)
-    model = TrainedModel(model_name, module, pre, config, pre.input_names, fs.class_names,
-                         baselines=tuple(fit_baselines(tr)),
-                         extra={"seed": seed, "epochs_run": len(history.train_loss),
-                                "best_epoch": history.best_epoch, "n_train": len(tr), "n_val": len(va)})
+    history = fit(
+        module,
+        tr,
+        va if len(va) else None,
+        preprocessing=pre,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        patience=patience,
+        seed=seed,
+        progress=progress,
+    )
+    model = TrainedModel(
+        model_name,
+        module,
+        pre,
+        config,
+        pre.input_names,
+        fs.class_names,
+        baselines=tuple(fit_baselines(tr)),
+        extra={
+            "seed": seed,
+            "epochs_run": len(history.train_loss),
+            "best_epoch": history.best_epoch,
+            "n_train": len(tr),
+            "n_val": len(va),
+        },
+    )
     if len(va):
         try:
             model.metrics = evaluate(model, va).as_dict()

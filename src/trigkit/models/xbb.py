@@ -10,8 +10,13 @@ from trigkit.models.configs import AttentionConfig, DeepSetsConfig
 from trigkit.models.features import KINDS
 
 _C = KINDS["constituents"]
-_BASE = {"n_features": len(_C.feature_names), "n_classes": len(_C.class_names),
-         "max_objects": _C.default_max_objects}
+_BASE = {
+    "n_features": len(_C.feature_names),
+    "n_classes": len(_C.class_names),
+    "max_objects": _C.default_max_objects,
+}
 
 PFN = DeepSetsConfig(**_BASE, phi=(64, 64, 64), rho=(64, 32), pooling="sum")
-ATTENTION = AttentionConfig(**_BASE, dim=32, heads=4, layers=2, ff=64, head=(32, 16), pooling="attention")
+ATTENTION = AttentionConfig(
+    **_BASE, dim=32, heads=4, layers=2, ff=64, head=(32, 16), pooling="attention"
+)

@@ -10,7 +10,11 @@ import numpy as np
 from trigkit.emulator.result import OR_NAME, RATE_UL_CL, Curve, MenuResult
 
 log = logging.getLogger(__name__)
-LABELS = {"mhh": r"$m_{HH}$ [GeV]", "lead_pt": r"leading-jet $p_T$ [GeV]", "ht": r"offline $H_T$ [GeV]"}
+LABELS = {
+    "mhh": r"$m_{HH}$ [GeV]",
+    "lead_pt": r"leading-jet $p_T$ [GeV]",
+    "ht": r"offline $H_T$ [GeV]",
+}
 
 
 def _pyplot():  # noqa: ANN202
@@ -32,7 +36,15 @@ def _draw_curve(ax, c: Curve, label: str) -> None:  # noqa: ANN001
     centers = 0.5 * (c.edges[1:] + c.edges[:-1])
     ok = c.total > 0
     yerr = np.vstack([c.value - c.low, c.high - c.value])[:, ok]
-    ax.errorbar(centers[ok], c.value[ok], yerr=yerr, xerr=0.5 * np.diff(c.edges)[ok], fmt="o", ms=3, label=label)
+    ax.errorbar(
+        centers[ok],
+        c.value[ok],
+        yerr=yerr,
+        xerr=0.5 * np.diff(c.edges)[ok],
+        fmt="o",
+        ms=3,
+        label=label,
+    )
 
 
 def plot_curves(res: MenuResult, out_dir: Path) -> list[Path]:
@@ -46,8 +58,15 @@ def plot_curves(res: MenuResult, out_dir: Path) -> list[Path]:
             ax.set_xlabel(LABELS.get(var, var))
             ax.set_ylabel("weighted efficiency" if s.weighted else "efficiency")
             # every event is drawn: the end bins hold the under- and overflow
-            ax.text(0.99, 0.01, "first bin includes underflow, last bin overflow", transform=ax.transAxes,
-                    ha="right", va="bottom", fontsize=8)
+            ax.text(
+                0.99,
+                0.01,
+                "first bin includes underflow, last bin overflow",
+                transform=ax.transAxes,
+                ha="right",
+                va="bottom",
+                fontsize=8,
+            )
             ax.set_ylim(0, 1.3)
             ax.legend(fontsize=9, loc="upper left")
             ax.set_title(f"{s.name}: {res.menu_name}", fontsize=12)
@@ -72,7 +91,13 @@ def plot_rates(res: MenuResult, out_dir: Path) -> list[Path]:
     ax.barh(y, np.nan_to_num(pure), label="pure rate", color="tab:orange", alpha=0.9, height=0.4)
     upper = np.array([res.rates[n].upper_hz for n in names])
     if np.isfinite(upper).any():  # no event passed: a one-sided upper limit instead of a 0 bar
-        ax.plot(upper, y, "<", color="tab:red", label=f"{100 * RATE_UL_CL:.0f}% CL upper limit (no event passed)")
+        ax.plot(
+            upper,
+            y,
+            "<",
+            color="tab:red",
+            label=f"{100 * RATE_UL_CL:.0f}% CL upper limit (no event passed)",
+        )
     ax.set_yticks(y, names, fontsize=8)
     ax.set_xlabel(f"rate [Hz] at L = {res.inst_lumi:.2g} cm$^{{-2}}$s$^{{-1}}$")
     ax.legend(fontsize=9)

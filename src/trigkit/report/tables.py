@@ -30,13 +30,19 @@ def _hz(v: float) -> str:
 def prescale_note(mode: str) -> str:
     """One line saying how prescales entered the numbers (result.md header, expected-mode titles)."""
     if mode == "expected":
-        return ("expected (each event weighted by its probability of surviving the L1 and HLT prescales, "
-                "independent prescalers)")
+        return (
+            "expected (each event weighted by its probability of surviving the L1 and HLT prescales, "
+            "independent prescalers)"
+        )
     return "counter (prescale counters keep every N-th event, as the hardware)"
 
 
 def _mode_suffix(res: MenuResult) -> str:
-    return "; prescales: expected (survival-probability weights)" if res.prescale_mode == "expected" else ""
+    return (
+        "; prescales: expected (survival-probability weights)"
+        if res.prescale_mode == "expected"
+        else ""
+    )
 
 
 _UL_NOTE = f"; '< x': {100 * RATE_UL_CL:.0f}% CL upper limit where no event passed"
@@ -50,8 +56,13 @@ def _rate_cells(r: RateSummary) -> tuple[str, str]:
 
 
 def efficiency_table(res: MenuResult) -> Table:
-    headers = ("path", *(f"{s.name} {'weighted ' if s.weighted else ''}eff % [{100 * res.cl:.0f}% CL]"
-                         for s in res.signals))
+    headers = (
+        "path",
+        *(
+            f"{s.name} {'weighted ' if s.weighted else ''}eff % [{100 * res.cl:.0f}% CL]"
+            for s in res.signals
+        ),
+    )
     rows = []
     for name in (*res.hlt_names, OR_NAME, *res.l1_names, "L1 OR"):
         cells = []
@@ -89,8 +100,11 @@ def sample_rate_table(res: MenuResult) -> Table:
             rate, err = _rate_cells(r)
             cells.append(rate if math.isfinite(r.upper_hz) else f"{rate} ± {err}")
         rows.append((name, *cells))
-    return Table(f"Background rate by sample at L = {res.inst_lumi:.3g} cm^-2 s^-1 (Hz){_UL_NOTE}",
-                 ("path", *names), rows)
+    return Table(
+        f"Background rate by sample at L = {res.inst_lumi:.3g} cm^-2 s^-1 (Hz){_UL_NOTE}",
+        ("path", *names),
+        rows,
+    )
 
 
 def scores_table(res: MenuResult) -> Table:
@@ -109,8 +123,14 @@ def overlap_table(res: MenuResult) -> Table:
     short = [f"[{i}]" for i in range(len(res.hlt_names))]
     rows = []
     for i, name in enumerate(res.hlt_names):
-        rows.append((f"[{i}] {name}", *(_pct(float(res.overlap[i, j])) for j in range(len(res.hlt_names)))))
-    return Table("Background overlap: % of row path's rate also accepted by column path", ("path", *short), rows)
+        rows.append(
+            (f"[{i}] {name}", *(_pct(float(res.overlap[i, j])) for j in range(len(res.hlt_names))))
+        )
+    return Table(
+        "Background overlap: % of row path's rate also accepted by column path",
+        ("path", *short),
+        rows,
+    )
 
 
 def budget_table(b: BudgetTable) -> Table:
@@ -119,33 +139,85 @@ def budget_table(b: BudgetTable) -> Table:
         for what, ns in b.l1.rows():
             rows.append(("L1", what, f"{ns:.1f} ns"))
         verdict = "fits" if b.l1.fits else "EXCEEDS"
-        rows.append(("L1", f"total vs budget {b.l1.budget_ns:.0f} ns", f"{b.l1.total_ns:.1f} ns ({verdict})"))
+        rows.append(
+            (
+                "L1",
+                f"total vs budget {b.l1.budget_ns:.0f} ns",
+                f"{b.l1.total_ns:.1f} ns ({verdict})",
+            )
+        )
     if b.l1_rate is not None:
         r = b.l1_rate
         verdict = f"EXCEEDS, x{r.ratio:.3g}" if r.exceeds else "fits"
-        rows.append(("L1", f"L1 OR rate vs {r.l1_accept_hz / 1e3:.4g} kHz L1 accept",
-                     f"{r.l1_or_hz / 1e3:.4g} ± {r.l1_or_error_hz / 1e3:.2g} kHz ({verdict})"))
+        rows.append(
+            (
+                "L1",
+                f"L1 OR rate vs {r.l1_accept_hz / 1e3:.4g} kHz L1 accept",
+                f"{r.l1_or_hz / 1e3:.4g} ± {r.l1_or_error_hz / 1e3:.2g} kHz ({verdict})",
+            )
+        )
     if b.hlt is not None:
         h = b.hlt
-        jets = f"mean {h.jets_per_event:.2f}" + ("" if h.jets_quantile is None else f", q{h.jets_quantile:g} {h._event_jets:.0f}")
-        rows.append(("HLT", f"tagged jets per L1-accepted event ({jets})", f"-> batch {h._event_batch}"))
-        rows.append(("HLT", f"(a) tagger, one event per call: {h.event_calls} x runner latency at batch {h._event_batch} "
-                            f"({h.event_latency_source or h.latency_source})", f"{h.event_tagger_ms:.4g} ms"))
+        jets = f"mean {h.jets_per_event:.2f}" + (
+            "" if h.jets_quantile is None else f", q{h.jets_quantile:g} {h._event_jets:.0f}"
+        )
+        rows.append(
+            ("HLT", f"tagged jets per L1-accepted event ({jets})", f"-> batch {h._event_batch}")
+        )
+        rows.append(
+            (
+                "HLT",
+                f"(a) tagger, one event per call: {h.event_calls} x runner latency at batch {h._event_batch} "
+                f"({h.event_latency_source or h.latency_source})",
+                f"{h.event_tagger_ms:.4g} ms",
+            )
+        )
         if h.pooled:
-            rows.append(("HLT", f"batch fill time: {h.batch_size} jets / ({h.jets_per_event:.2f} jets/event x "
-                                f"{h.l1_accept_hz / 1e3:.4g} kHz)", f"{h.fill_ms:.4g} ms"))
-            rows.append(("HLT", f"runner latency at pooled batch {h.batch_size} ({h.latency_source}) x {h._calls(h.batch_size)}",
-                         f"{h.tagger_ms - h.fill_ms:.4g} ms"))
+            rows.append(
+                (
+                    "HLT",
+                    f"batch fill time: {h.batch_size} jets / ({h.jets_per_event:.2f} jets/event x "
+                    f"{h.l1_accept_hz / 1e3:.4g} kHz)",
+                    f"{h.fill_ms:.4g} ms",
+                )
+            )
+            rows.append(
+                (
+                    "HLT",
+                    f"runner latency at pooled batch {h.batch_size} ({h.latency_source}) x {h._calls(h.batch_size)}",
+                    f"{h.tagger_ms - h.fill_ms:.4g} ms",
+                )
+            )
         rows.append(("HLT", "fixed overhead per event", f"{h.overhead_ms:.4g} ms"))
         verdict = "fits" if h.fits else "EXCEEDS"
         what = "fill + pooled batch + overhead" if h.pooled else "tagger + overhead"
-        rows.append(("HLT", f"(a) latency added to an event ({what}) vs budget {h.budget_ms:.4g} ms",
-                     f"{h.total_ms:.4g} ms ({verdict})"))
-        how = (f"{h.tagger_calls} x {h.batch_latency_ms:.4g} ms x {h.jets_per_event:.2f} jets / {h.batch_size}, amortised"
-               if h.pooled else "one event per call")
-        rows.append(("HLT", f"(b) GPU time per event at batch {h.batch_size} ({how})", f"{h.gpu_ms_per_event:.4g} ms"))
-        rows.append(("HLT", f"(b) GPUs for {h.l1_accept_hz / 1e3:.0f} kHz L1 accept at batch {h.batch_size} "
-                            f"(<= {100 * h.max_utilisation:.0f}% busy)", str(h.gpus_needed)))
+        rows.append(
+            (
+                "HLT",
+                f"(a) latency added to an event ({what}) vs budget {h.budget_ms:.4g} ms",
+                f"{h.total_ms:.4g} ms ({verdict})",
+            )
+        )
+        how = (
+            f"{h.tagger_calls} x {h.batch_latency_ms:.4g} ms x {h.jets_per_event:.2f} jets / {h.batch_size}, amortised"
+            if h.pooled
+            else "one event per call"
+        )
+        rows.append(
+            (
+                "HLT",
+                f"(b) GPU time per event at batch {h.batch_size} ({how})",
+                f"{h.gpu_ms_per_event:.4g} ms",
+            )
+        )
+        rows.append(
+            (
+                "HLT",
+                f"(b) GPUs for {h.l1_accept_hz / 1e3:.0f} kHz L1 accept at batch {h.batch_size} "
+                f"(<= {100 * h.max_utilisation:.0f}% busy)",
+                str(h.gpus_needed),
+            )
+        )
     return Table("Latency budget", ("level", "item", "value"), rows)
 
 
@@ -153,7 +225,9 @@ def agreement_table(a: NanoAgreement) -> Table:
     rows = []
     for p in a.paths:
         c = p.confusion
-        rows.append((p.name, f"{100 * p.agree:.1f}", str(c[1, 1]), str(c[0, 0]), str(c[0, 1]), str(c[1, 0])))
+        rows.append(
+            (p.name, f"{100 * p.agree:.1f}", str(c[1, 1]), str(c[0, 0]), str(c[0, 1]), str(c[1, 0]))
+        )
     # menu triggers the file has no bit for: listed, so that a reader sees they were not compared
     rows += [(name, "no recorded bit", "-", "-", "-", "-") for name in a.not_recorded]
     return Table(
@@ -182,7 +256,12 @@ def result_tables(res: MenuResult) -> list[Table]:
 def to_markdown(tables: list[Table]) -> str:
     parts = []
     for t in tables:
-        lines = [f"### {t.title}", "", "| " + " | ".join(t.headers) + " |", "|" + "---|" * len(t.headers)]
+        lines = [
+            f"### {t.title}",
+            "",
+            "| " + " | ".join(t.headers) + " |",
+            "|" + "---|" * len(t.headers),
+        ]
         lines += ["| " + " | ".join(r) + " |" for r in t.rows]
         parts.append("\n".join(lines))
     return "\n\n".join(parts) + "\n"

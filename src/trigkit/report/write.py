@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from trigkit.atomic import atomic_dir
+from trigkit.core.atomic import atomic_dir
 from trigkit.emulator.nanoaod import NanoAgreement
 from trigkit.emulator.result import MenuResult
 from trigkit.report.json_out import agreement_dict, result_dict, write_json
@@ -18,13 +18,18 @@ def all_tables(res: MenuResult | None, agreement: NanoAgreement | None) -> list[
     return tables
 
 
-def write_report(out_dir: str | Path, res: MenuResult | None, agreement: NanoAgreement | None,
-                 plots: bool = True) -> list[Path]:
+def write_report(
+    out_dir: str | Path, res: MenuResult | None, agreement: NanoAgreement | None, plots: bool = True
+) -> list[Path]:
     """Everything is built in a temporary sibling and swapped in only when complete."""
     from trigkit.report.plots import write_plots
 
     with atomic_dir(out_dir) as tmp:
-        data = result_dict(res, agreement) if res is not None else {"schema": "trigkit.emulate/1", "nanoaod": agreement_dict(agreement)}
+        data = (
+            result_dict(res, agreement)
+            if res is not None
+            else {"schema": "trigkit.emulate/1", "nanoaod": agreement_dict(agreement)}
+        )
         write_json(tmp / "result.json", data)
         title = f"# trigkit emulate: {res.menu_name if res else 'NanoAOD agreement'}\n\n"
         if res is not None:

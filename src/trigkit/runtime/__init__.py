@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 def load_runner(bundle_path: str | Path, backend: str = "onnxruntime", **opts: Any) -> Runner:
     """Load the gpu bundle at ``bundle_path`` behind runtime backend ``backend``."""
-    from trigkit.compile.bundle import load_bundle
+    from trigkit.bundle.manifest import load_bundle
     from trigkit.runtime.backends import RUNNERS
 
     RUNNERS.entry(backend)  # unknown name -> TrigkitError listing the valid ones

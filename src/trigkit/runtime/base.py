@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 
 if TYPE_CHECKING:
-    from trigkit.compile.bundle import TensorSpec
+    from trigkit.bundle.manifest import TensorSpec
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +39,13 @@ class Runner(ABC):
 
     backend: str = "base"
 
-    def __init__(self, inputs: Sequence[TensorSpec], *, nan_policy: NanPolicy = "reject",
-                 label: str = "") -> None:
+    def __init__(
+        self, inputs: Sequence[TensorSpec], *, nan_policy: NanPolicy = "reject", label: str = ""
+    ) -> None:
         if nan_policy not in NAN_POLICIES:
-            raise TrigkitError(f"unknown nan_policy '{nan_policy}'; valid: {', '.join(NAN_POLICIES)}")
+            raise TrigkitError(
+                f"unknown nan_policy '{nan_policy}'; valid: {', '.join(NAN_POLICIES)}"
+            )
         if not inputs:
             raise TrigkitError(f"{label or self.backend}: a runner needs at least one input spec")
         self.inputs = list(inputs)
@@ -73,7 +76,9 @@ class Runner(ABC):
 
     def require_active(self) -> None:
         if not self.is_active:
-            raise TrigkitError(f"{self.label}: runner is not active; use `with runner:` or activate()")
+            raise TrigkitError(
+                f"{self.label}: runner is not active; use `with runner:` or activate()"
+            )
 
     # inference ------------------------------------------------------------------------------
     def infer(self, feed: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -98,9 +103,13 @@ class Runner(ABC):
         for spec, dtype, want in self._expect:
             arr = feed[spec.name]
             if not isinstance(arr, np.ndarray):
-                raise TrigkitError(f"{self.label}: input '{spec.name}' must be a numpy array, got {type(arr).__name__}")
+                raise TrigkitError(
+                    f"{self.label}: input '{spec.name}' must be a numpy array, got {type(arr).__name__}"
+                )
             if dtype is None or arr.dtype != dtype:
-                raise TrigkitError(f"{self.label}: input '{spec.name}' dtype expected {spec.dtype}, got {arr.dtype}")
+                raise TrigkitError(
+                    f"{self.label}: input '{spec.name}' dtype expected {spec.dtype}, got {arr.dtype}"
+                )
             if arr.ndim != len(spec.shape) or arr.shape[1:] != want:
                 expected = "[batch, " + ", ".join(map(str, want)) + "]" if want else "[batch]"
                 raise TrigkitError(
@@ -152,12 +161,15 @@ def _np_dtype(name: str) -> np.dtype | None:
     return dtype if str(dtype) == name else None
 
 
-def check_against_reference(runner: Runner, inputs: dict[str, np.ndarray],
-                            expected: np.ndarray, tolerance: float) -> float:
+def check_against_reference(
+    runner: Runner, inputs: dict[str, np.ndarray], expected: np.ndarray, tolerance: float
+) -> float:
     """Run ``inputs`` and return max |out - expected|; raise if above ``tolerance``."""
     got = runner.infer(inputs)
     if got.shape != expected.shape:
-        raise TrigkitError(f"{runner.label}: output shape {got.shape}, reference has {expected.shape}")
+        raise TrigkitError(
+            f"{runner.label}: output shape {got.shape}, reference has {expected.shape}"
+        )
     diff = float(np.max(np.abs(got.astype(np.float64) - expected))) if got.size else 0.0
     if not diff <= tolerance:
         raise TrigkitError(

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from trigkit.atomic import atomic_dir
-from trigkit.compile.bundle import TensorSpec, load_bundle
-from trigkit.errors import TrigkitError
+from trigkit.bundle.manifest import TensorSpec, load_bundle
+from trigkit.core.atomic import atomic_dir
+from trigkit.core.errors import TrigkitError
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +65,14 @@ def _tensor_block(specs: list[TensorSpec]) -> str:
     return "[\n" + ",\n".join(items) + "\n]"
 
 
-def render_config(name: str, platform: str, max_batch: int, inputs: list[TensorSpec],
-                  outputs: list[TensorSpec], opts: TritonOptions) -> str:
+def render_config(
+    name: str,
+    platform: str,
+    max_batch: int,
+    inputs: list[TensorSpec],
+    outputs: list[TensorSpec],
+    opts: TritonOptions,
+) -> str:
     """The ``config.pbtxt`` text (protobuf text format of Triton's ModelConfig)."""
     preferred = [b for b in opts.preferred_batch_sizes if b <= max_batch] or [max_batch]
     return (
@@ -85,7 +91,7 @@ def render_config(name: str, platform: str, max_batch: int, inputs: list[TensorS
 
 def export_triton(bundle_path: Path, repo: Path, opts: TritonOptions | None = None) -> Path:
     """Write ``<repo>/<model>/`` for the gpu bundle at ``bundle_path``; return that directory."""
-    from trigkit.compile.target_gpu import read_target_info
+    from trigkit.compile.targets.gpu import read_target_info
 
     opts = opts or TritonOptions()
     bundle = load_bundle(bundle_path, target="gpu")
@@ -107,13 +113,17 @@ def export_triton(bundle_path: Path, repo: Path, opts: TritonOptions | None = No
     engine_max = info.tensorrt.max_batch if (backend == "tensorrt" and info.tensorrt) else None
     max_batch = opts.max_batch_size or engine_max or info.batch_profile[2]
     if engine_max is not None and max_batch > engine_max:
-        raise TrigkitError(f"max_batch_size {max_batch} exceeds the engine's profile maximum {engine_max}")
+        raise TrigkitError(
+            f"max_batch_size {max_batch} exceeds the engine's profile maximum {engine_max}"
+        )
     if max_batch < 1:
         raise TrigkitError(f"max_batch_size must be >= 1, got {max_batch}")
     name = opts.model_name or bundle.manifest.model_name
     if not name or "/" in name or name.startswith("."):
         raise TrigkitError(f"invalid Triton model name '{name}'")
-    text = render_config(name, platform, max_batch, bundle.manifest.inputs, bundle.manifest.outputs, opts)
+    text = render_config(
+        name, platform, max_batch, bundle.manifest.inputs, bundle.manifest.outputs, opts
+    )
     dest = Path(repo) / name
     with atomic_dir(dest) as tmp:
         (tmp / "config.pbtxt").write_text(text)

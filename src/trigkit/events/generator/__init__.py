@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trigkit.errors import TrigkitError
+from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,9 @@ def _processes() -> dict[str, Process]:
 
     return {
         "hh4b": Process("hh4b", PROC_HH4B, hh4b.SIGMA_PB, "gg->HH->4b, 13.6 TeV"),
-        "qcd": Process("qcd", PROC_QCD, float(qcd.PTHAT_SIGMA_PB.sum()), "QCD 2->2 multijet, pT-hat > 15 GeV"),
+        "qcd": Process(
+            "qcd", PROC_QCD, float(qcd.PTHAT_SIGMA_PB.sum()), "QCD 2->2 multijet, pT-hat > 15 GeV"
+        ),
         "ttbar": Process("ttbar", PROC_TTBAR, ttbar.SIGMA_PB, "ttbar all-hadronic, 13.6 TeV"),
     }
 
@@ -108,7 +110,9 @@ def iter_generate(
     return _chunks(proc, int(n_events), int(seed), float(lumi_pb), int(chunk_size))
 
 
-def _chunks(proc: Process, n_events: int, seed: int, lumi_pb: float, chunk_size: int) -> Iterator[EventBatch]:
+def _chunks(
+    proc: Process, n_events: int, seed: int, lumi_pb: float, chunk_size: int
+) -> Iterator[EventBatch]:
     from trigkit.events.generator.build import generate_chunk, to_batch
 
     strata = _strata(proc)

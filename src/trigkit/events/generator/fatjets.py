@@ -52,8 +52,16 @@ def _flavour_strength(pid: int, gsplit: int) -> float:
 
 @njit(cache=True)
 def _store(
-    st: np.ndarray, ff: np.ndarray, fi: np.ndarray, fp: np.ndarray, k: int,
-    p4: np.ndarray, msd: float, tau21: float, label: int, ncon_mean: float,
+    st: np.ndarray,
+    ff: np.ndarray,
+    fi: np.ndarray,
+    fp: np.ndarray,
+    k: int,
+    p4: np.ndarray,
+    msd: float,
+    tau21: float,
+    label: int,
+    ncon_mean: float,
 ) -> bool:
     pt0, eta0, phi0, _ = to_ptetaphim(p4[0], p4[1], p4[2], p4[3])
     pt = pt0 * (0.98 + np.sqrt(0.05**2 + 1.0 / pt0) * normal(st))
@@ -65,13 +73,23 @@ def _store(
     ff[k, FF_MASS] = np.sqrt(msd * msd + (pt * 0.05 * (1.0 + exponential(st))) ** 2)
     ff[k, FF_TAU21] = tau21
     fi[k, FI_LABEL] = label
-    fi[k, FI_NCON] = min(MAXCON, 4 + poisson(st, ncon_mean * (1.0 + 0.35 * np.log(pt / FATJET_PT_MIN))))
+    fi[k, FI_NCON] = min(
+        MAXCON, 4 + poisson(st, ncon_mean * (1.0 + 0.35 * np.log(pt / FATJET_PT_MIN)))
+    )
     return True
 
 
 @njit(cache=True)
-def _prongs_from(part: np.ndarray, pid: np.ndarray, gsplit: np.ndarray, idx: np.ndarray, nd: int,
-                 axis: np.ndarray, fp: np.ndarray, k: int) -> None:
+def _prongs_from(
+    part: np.ndarray,
+    pid: np.ndarray,
+    gsplit: np.ndarray,
+    idx: np.ndarray,
+    nd: int,
+    axis: np.ndarray,
+    fp: np.ndarray,
+    k: int,
+) -> None:
     _, ea, pa, _ = to_ptetaphim(axis[0], axis[1], axis[2], axis[3])
     total = 0.0
     for d in range(nd):
@@ -85,7 +103,9 @@ def _prongs_from(part: np.ndarray, pid: np.ndarray, gsplit: np.ndarray, idx: np.
 
 
 @njit(cache=True)
-def _is_merged(part: np.ndarray, res: np.ndarray, r: int, rdau: np.ndarray, nd: int, used: np.ndarray) -> bool:
+def _is_merged(
+    part: np.ndarray, res: np.ndarray, r: int, rdau: np.ndarray, nd: int, used: np.ndarray
+) -> bool:
     """anti-kT: the decay partons are pairwise closer than R (and near the resonance axis)."""
     _, er, pr, _ = to_ptetaphim(res[r, 0], res[r, 1], res[r, 2], res[r, 3])
     merged = True
@@ -102,8 +122,17 @@ def _is_merged(part: np.ndarray, res: np.ndarray, r: int, rdau: np.ndarray, nd: 
 
 @njit(cache=True)
 def _resonance_fatjet(
-    st: np.ndarray, part: np.ndarray, pid: np.ndarray, gsplit: np.ndarray, rtype: int, dau: np.ndarray,
-    nd: int, ff: np.ndarray, fi: np.ndarray, fp: np.ndarray, k: int,
+    st: np.ndarray,
+    part: np.ndarray,
+    pid: np.ndarray,
+    gsplit: np.ndarray,
+    rtype: int,
+    dau: np.ndarray,
+    nd: int,
+    ff: np.ndarray,
+    fi: np.ndarray,
+    fp: np.ndarray,
+    k: int,
 ) -> bool:
     m0 = M_H if rtype == 25 else M_TOP if rtype == 6 else M_W
     scale = 0.97 + 0.08 * normal(st)
@@ -123,7 +152,14 @@ def _resonance_fatjet(
 
 @njit(cache=True)
 def _parton_fatjet(
-    st: np.ndarray, part: np.ndarray, pid: int, gsplit: int, ff: np.ndarray, fi: np.ndarray, fp: np.ndarray, k: int
+    st: np.ndarray,
+    part: np.ndarray,
+    pid: int,
+    gsplit: int,
+    ff: np.ndarray,
+    fi: np.ndarray,
+    fp: np.ndarray,
+    k: int,
 ) -> bool:
     pt = np.sqrt(part[0] ** 2 + part[1] ** 2)
     if uniform(st) < 0.2:
@@ -145,9 +181,19 @@ def _parton_fatjet(
 
 @njit(cache=True)
 def make_fatjets(
-    st: np.ndarray, part: np.ndarray, pid: np.ndarray, gsplit: np.ndarray, n: int,
-    res: np.ndarray, rtype: np.ndarray, rdau: np.ndarray, rnd: np.ndarray, nres: int,
-    ff: np.ndarray, fi: np.ndarray, fp: np.ndarray,
+    st: np.ndarray,
+    part: np.ndarray,
+    pid: np.ndarray,
+    gsplit: np.ndarray,
+    n: int,
+    res: np.ndarray,
+    rtype: np.ndarray,
+    rdau: np.ndarray,
+    rnd: np.ndarray,
+    nres: int,
+    ff: np.ndarray,
+    fi: np.ndarray,
+    fp: np.ndarray,
 ) -> int:
     """Fill large-R jets (unsorted) into ff/fi/fp; return the count."""
     used = np.zeros(MAXP, dtype=np.bool_)

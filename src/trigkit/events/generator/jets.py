@@ -58,7 +58,9 @@ def resolution(pt: float, eta: float) -> float:
 
 
 @njit(cache=True)
-def cluster(part: np.ndarray, pid: np.ndarray, gsplit: np.ndarray, n: int, out: np.ndarray, meta: np.ndarray) -> int:
+def cluster(
+    part: np.ndarray, pid: np.ndarray, gsplit: np.ndarray, n: int, out: np.ndarray, meta: np.ndarray
+) -> int:
     """Merge partons within R into proto-jets.
 
     out[j] = summed (px, py, pz, E); meta[j] = (hadron flavour, parton flavour of the hardest).
@@ -113,7 +115,15 @@ def hadron(st: np.ndarray, hf: int, pf: int) -> tuple[int, float, int]:
         return HCODE_B, beta(st, 7.0, 3.0), 1 + poisson(st, 3.3)
     if hf == 4:
         u = uniform(st)
-        code = HCODE_D0 if u < 0.55 else HCODE_DPLUS if u < 0.80 else HCODE_DS if u < 0.90 else HCODE_LAMBDAC
+        code = (
+            HCODE_D0
+            if u < 0.55
+            else HCODE_DPLUS
+            if u < 0.80
+            else HCODE_DS
+            if u < 0.90
+            else HCODE_LAMBDAC
+        )
         return code, beta(st, 5.0, 3.5), 1 + poisson(st, 1.2)
     return HCODE_NONE, 0.0, 0
 
@@ -128,8 +138,17 @@ def n_fragmentation(st: np.ndarray, pt: float, pf: int, pileup: bool) -> int:
 
 @njit(cache=True)
 def fill_jet(
-    st: np.ndarray, jf: np.ndarray, ji: np.ndarray, j: int, pt: float, eta: float, phi: float, m: float,
-    hf: int, pf: int, pileup: bool,
+    st: np.ndarray,
+    jf: np.ndarray,
+    ji: np.ndarray,
+    j: int,
+    pt: float,
+    eta: float,
+    phi: float,
+    m: float,
+    hf: int,
+    pf: int,
+    pileup: bool,
 ) -> None:
     """Write one jet and draw its hadron content and track multiplicity."""
     jf[j, JF_PT], jf[j, JF_ETA], jf[j, JF_PHI], jf[j, JF_MASS] = pt, eta, phi, m
@@ -150,8 +169,13 @@ def fill_jet(
 
 @njit(cache=True)
 def make_jets(
-    st: np.ndarray, part: np.ndarray, pid: np.ndarray, gsplit: np.ndarray, n: int,
-    jf: np.ndarray, ji: np.ndarray,
+    st: np.ndarray,
+    part: np.ndarray,
+    pid: np.ndarray,
+    gsplit: np.ndarray,
+    n: int,
+    jf: np.ndarray,
+    ji: np.ndarray,
 ) -> int:
     """Hard-scatter jets then pileup jets into jf/ji (unsorted); return the count."""
     proto = np.empty((MAXP, 4))

@@ -52,8 +52,18 @@ def permute_rows(arr: np.ndarray, order: np.ndarray) -> None:
 
 @njit(cache=True)
 def one_event(
-    key: np.uint64, proc: int, g: int, strat_lo: np.ndarray, strat_hi: np.ndarray, strat_slope: np.ndarray,
-    jf: np.ndarray, ji: np.ndarray, ff: np.ndarray, fi: np.ndarray, fp: np.ndarray, truth: np.ndarray,
+    key: np.uint64,
+    proc: int,
+    g: int,
+    strat_lo: np.ndarray,
+    strat_hi: np.ndarray,
+    strat_slope: np.ndarray,
+    jf: np.ndarray,
+    ji: np.ndarray,
+    ff: np.ndarray,
+    fi: np.ndarray,
+    fp: np.ndarray,
+    truth: np.ndarray,
 ) -> tuple[int, int]:
     """Event g into its slots; return (n jets, n large-R jets)."""
     st = stream(key, g)
@@ -64,7 +74,9 @@ def one_event(
         npart, nres, nhard = hh4b_event(st, part, pid, res, rtype, rdau, rnd, truth)
     elif proc == PROC_QCD:
         k = g % strat_lo.shape[0]
-        npart, nres, nhard = qcd_event(st, strat_lo[k], strat_hi[k], strat_slope[k], part, pid, truth)
+        npart, nres, nhard = qcd_event(
+            st, strat_lo[k], strat_hi[k], strat_slope[k], part, pid, truth
+        )
     else:
         npart, nres, nhard = ttbar_event(st, part, pid, res, rtype, rdau, rnd)
     npart = fsr(st, part, pid, npart, 0, nhard)
@@ -83,20 +95,51 @@ def one_event(
 
 @njit(cache=True, parallel=True)
 def event_pass(
-    key: np.uint64, proc: int, first: int, n: int,
-    strat_lo: np.ndarray, strat_hi: np.ndarray, strat_slope: np.ndarray,
-    jf: np.ndarray, ji: np.ndarray, njet: np.ndarray,
-    ff: np.ndarray, fi: np.ndarray, fp: np.ndarray, nfat: np.ndarray, truth: np.ndarray,
+    key: np.uint64,
+    proc: int,
+    first: int,
+    n: int,
+    strat_lo: np.ndarray,
+    strat_hi: np.ndarray,
+    strat_slope: np.ndarray,
+    jf: np.ndarray,
+    ji: np.ndarray,
+    njet: np.ndarray,
+    ff: np.ndarray,
+    fi: np.ndarray,
+    fp: np.ndarray,
+    nfat: np.ndarray,
+    truth: np.ndarray,
 ) -> None:
     for e in prange(n):
-        nj, nf = one_event(key, proc, first + e, strat_lo, strat_hi, strat_slope, jf[e], ji[e], ff[e], fi[e], fp[e], truth[e])
+        nj, nf = one_event(
+            key,
+            proc,
+            first + e,
+            strat_lo,
+            strat_hi,
+            strat_slope,
+            jf[e],
+            ji[e],
+            ff[e],
+            fi[e],
+            fp[e],
+            truth[e],
+        )
         njet[e] = nj
         nfat[e] = nf
 
 
 @njit(cache=True)
 def event_tracks(
-    key: np.uint64, g: int, j0: int, j1: int, jf: np.ndarray, ji: np.ndarray, trk_offsets: np.ndarray, out: np.ndarray
+    key: np.uint64,
+    g: int,
+    j0: int,
+    j1: int,
+    jf: np.ndarray,
+    ji: np.ndarray,
+    trk_offsets: np.ndarray,
+    out: np.ndarray,
 ) -> None:
     st = stream(key, g)
     scratch = np.empty((MAXTRK, N_TRACK_COLS), dtype=np.float32)
@@ -104,8 +147,15 @@ def event_tracks(
         a, b = trk_offsets[j], trk_offsets[j + 1]
         if b > a:
             jet_tracks(
-                st, jf[j, JF_PT], jf[j, 1], ji[j, JI_HCODE], jf[j, JF_XHAD], jf[j, JF_DZ],
-                ji[j, JI_NHAD], ji[j, JI_NFRAG], scratch,
+                st,
+                jf[j, JF_PT],
+                jf[j, 1],
+                ji[j, JI_HCODE],
+                jf[j, JF_XHAD],
+                jf[j, JF_DZ],
+                ji[j, JI_NHAD],
+                ji[j, JI_NFRAG],
+                scratch,
             )
             for t in range(b - a):
                 for c in range(N_TRACK_COLS):
@@ -114,8 +164,13 @@ def event_tracks(
 
 @njit(cache=True, parallel=True)
 def track_pass(
-    key: np.uint64, first: int, jet_offsets: np.ndarray, jf: np.ndarray, ji: np.ndarray,
-    trk_offsets: np.ndarray, out: np.ndarray,
+    key: np.uint64,
+    first: int,
+    jet_offsets: np.ndarray,
+    jf: np.ndarray,
+    ji: np.ndarray,
+    trk_offsets: np.ndarray,
+    out: np.ndarray,
 ) -> None:
     """jf/ji: flat per-jet columns of the event pass; out: float32[N_TRACK_COLS, n_tracks]."""
     n = jet_offsets.shape[0] - 1
@@ -125,8 +180,15 @@ def track_pass(
 
 @njit(cache=True)
 def event_constituents(
-    key: np.uint64, g: int, j0: int, j1: int, fat_pt: np.ndarray, prongs: np.ndarray, nprong: np.ndarray,
-    con_offsets: np.ndarray, out: np.ndarray,
+    key: np.uint64,
+    g: int,
+    j0: int,
+    j1: int,
+    fat_pt: np.ndarray,
+    prongs: np.ndarray,
+    nprong: np.ndarray,
+    con_offsets: np.ndarray,
+    out: np.ndarray,
 ) -> None:
     st = stream(key, g)
     scratch = np.empty((MAXCON, N_CON_COLS), dtype=np.float32)
@@ -141,10 +203,26 @@ def event_constituents(
 
 @njit(cache=True, parallel=True)
 def constituent_pass(
-    key: np.uint64, first: int, fat_offsets: np.ndarray, fat_pt: np.ndarray, prongs: np.ndarray,
-    nprong: np.ndarray, con_offsets: np.ndarray, out: np.ndarray,
+    key: np.uint64,
+    first: int,
+    fat_offsets: np.ndarray,
+    fat_pt: np.ndarray,
+    prongs: np.ndarray,
+    nprong: np.ndarray,
+    con_offsets: np.ndarray,
+    out: np.ndarray,
 ) -> None:
     """out: float32[N_CON_COLS, n_constituents]."""
     n = fat_offsets.shape[0] - 1
     for e in prange(n):
-        event_constituents(key, first + e, fat_offsets[e], fat_offsets[e + 1], fat_pt, prongs, nprong, con_offsets, out)
+        event_constituents(
+            key,
+            first + e,
+            fat_offsets[e],
+            fat_offsets[e + 1],
+            fat_pt,
+            prongs,
+            nprong,
+            con_offsets,
+            out,
+        )

@@ -47,7 +47,9 @@ def to_ptetaphim(px: float, py: float, pz: float, e: float) -> tuple[float, floa
 
 
 @njit(cache=True)
-def from_mass_pt_y_phi(m: float, pt: float, y: float, phi: float) -> tuple[float, float, float, float]:
+def from_mass_pt_y_phi(
+    m: float, pt: float, y: float, phi: float
+) -> tuple[float, float, float, float]:
     """Four-vector of a system with mass, transverse momentum, rapidity and azimuth."""
     mt = np.sqrt(m * m + pt * pt)
     return pt * np.cos(phi), pt * np.sin(phi), mt * np.sinh(y), mt * np.cosh(y)
@@ -81,7 +83,11 @@ def breakup_momentum(m: float, m1: float, m2: float) -> float:
 
 @njit(cache=True)
 def decay_two_body(
-    st: np.ndarray, parent: tuple[float, float, float, float], m1: float, m2: float, cos_theta: float
+    st: np.ndarray,
+    parent: tuple[float, float, float, float],
+    m1: float,
+    m2: float,
+    cos_theta: float,
 ) -> tuple[tuple[float, float, float, float], tuple[float, float, float, float]]:
     """Decay ``parent`` (lab four-vector) to m1 m2; isotropic if cos_theta is outside [-1, 1].
 

@@ -16,7 +16,9 @@ MAXR = 4
 
 
 @njit(cache=True)
-def new_partons() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def new_partons() -> tuple[
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
+]:
     part = np.zeros((MAXP, 4))
     pid = np.zeros(MAXP, dtype=np.int64)
     gsplit = np.zeros(MAXP, dtype=np.int64)

@@ -23,17 +23,52 @@ from trigkit.events.generator.radiation import isr
 from trigkit.events.generator.rng import normal, uniform
 
 PTHAT_EDGES = np.array(
-    [15.0, 30.0, 50.0, 80.0, 120.0, 170.0, 300.0, 470.0, 600.0, 800.0, 1000.0, 1400.0, 1800.0, 2400.0, 3200.0, 4500.0]
+    [
+        15.0,
+        30.0,
+        50.0,
+        80.0,
+        120.0,
+        170.0,
+        300.0,
+        470.0,
+        600.0,
+        800.0,
+        1000.0,
+        1400.0,
+        1800.0,
+        2400.0,
+        3200.0,
+        4500.0,
+    ]
 )
 PTHAT_SIGMA_PB = np.array(
-    [1.246e9, 1.066e8, 1.57e7, 2.34e6, 4.07e5, 1.04e5, 6.83e3, 5.52e2, 1.56e2, 2.6e1, 7.47, 6.48e-1, 8.74e-2, 5.22e-3, 1.35e-4]
+    [
+        1.246e9,
+        1.066e8,
+        1.57e7,
+        2.34e6,
+        4.07e5,
+        1.04e5,
+        6.83e3,
+        5.52e2,
+        1.56e2,
+        2.6e1,
+        7.47,
+        6.48e-1,
+        8.74e-2,
+        5.22e-3,
+        1.35e-4,
+    ]
 )
 # quark flavour mix in qg / qq channels (d, u, s, c, b)
 QUARK_CUMULATIVE = np.cumsum(np.array([0.30, 0.47, 0.12, 0.085, 0.025]))
 QUARK_IDS = np.array([1, 2, 3, 4, 5])
 
 
-def stratum_slopes(edges: np.ndarray = PTHAT_EDGES, sigma: np.ndarray = PTHAT_SIGMA_PB) -> np.ndarray:
+def stratum_slopes(
+    edges: np.ndarray = PTHAT_EDGES, sigma: np.ndarray = PTHAT_SIGMA_PB
+) -> np.ndarray:
     """Local power-law index n (dsigma/dpT ~ pT^-n) per stratum from neighbouring bin densities."""
     density = sigma / np.diff(edges)
     mid = np.sqrt(edges[:-1] * edges[1:])
@@ -82,7 +117,13 @@ def flavours(st: np.ndarray, pthat: float) -> tuple[int, int]:
 
 @njit(cache=True)
 def qcd_event(
-    st: np.ndarray, lo: float, hi: float, slope: float, part: np.ndarray, pid: np.ndarray, truth: np.ndarray
+    st: np.ndarray,
+    lo: float,
+    hi: float,
+    slope: float,
+    part: np.ndarray,
+    pid: np.ndarray,
+    truth: np.ndarray,
 ) -> tuple[int, int, int]:
     """Fill two hard partons then ISR; return (n partons, 0 resonances, 2 hard partons)."""
     pthat = sample_power_law(st, lo, hi, slope)

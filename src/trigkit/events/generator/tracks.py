@@ -78,8 +78,14 @@ def split_pt(st: np.ndarray, budget: float, n: int, out: np.ndarray) -> None:
 
 @njit(cache=True)
 def hadron_track_ip(
-    st: np.ndarray, pt: float, cosh_eta: float, had_eta: float, had_phi: float, pstar: float,
-    flight: float, cascade: float,
+    st: np.ndarray,
+    pt: float,
+    cosh_eta: float,
+    had_eta: float,
+    had_phi: float,
+    pstar: float,
+    flight: float,
+    cascade: float,
 ) -> tuple[float, float, float, float]:
     """(deta, dphi, true d0, true z0) of a heavy-hadron decay track, lifetime-signed."""
     a_phi = pstar * normal(st) / pt
@@ -94,7 +100,9 @@ def hadron_track_ip(
 
 
 @njit(cache=True)
-def prompt_track_ip(st: np.ndarray, pt: float, cosh_eta: float, dz: float) -> tuple[float, float, float, float]:
+def prompt_track_ip(
+    st: np.ndarray, pt: float, cosh_eta: float, dz: float
+) -> tuple[float, float, float, float]:
     """(deta, dphi, true d0, true z0) of a fragmentation / pileup track (incl. V0 and material)."""
     width = 0.03 + 0.25 / np.sqrt(pt)
     dphi = width * normal(st)
@@ -120,8 +128,15 @@ def prompt_track_ip(st: np.ndarray, pt: float, cosh_eta: float, dz: float) -> tu
 
 @njit(cache=True)
 def jet_tracks(
-    st: np.ndarray, jet_pt: float, jet_eta: float, hcode: int, xhad: float, dz: float,
-    nhad: int, nfrag: int, out: np.ndarray,
+    st: np.ndarray,
+    jet_pt: float,
+    jet_eta: float,
+    hcode: int,
+    xhad: float,
+    dz: float,
+    nhad: int,
+    nfrag: int,
+    out: np.ndarray,
 ) -> None:
     """Fill rows 0..nhad+nfrag-1 of ``out`` (float32 columns above), sorted by decreasing |d0_sig|."""
     ntot = nhad + nfrag

@@ -1,0 +1,1 @@
+"""trigkit.cli.app."""

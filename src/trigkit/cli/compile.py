@@ -1,0 +1,224 @@
+"""`trigkit compile --target fpga|gpu MODEL.pt --out BUNDLE` (FPGA work; gpu dispatches to
+:func:`trigkit.compile.targets.gpu.compile_gpu`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from trigkit.cli import rtl_options as opt
+from trigkit.core.errors import TrigkitError
+
+TARGET_NAMES = ("fpga", "gpu")
+FPGA = "\\[fpga]"  # escaped: rich would read [fpga] as markup
+
+
+def _calibration_rows(model_path: Path, events: list[Path]) -> tuple[object, object]:
+    """(preprocessed model inputs, true classes) of the labelled jets in ``events``."""
+    import numpy as np
+
+    from trigkit.events.sources import open_events
+    from trigkit.models.saved import load_model
+
+    model = load_model(model_path)
+    rows, labels = [], []
+    for path in events:
+        fs = model.features(open_events(path))
+        rows.append(model.model_inputs(fs)[0])
+        labels.append(np.asarray(fs.labels))
+    x, y = np.concatenate(rows), np.concatenate(labels)
+    if len(x) == 0:
+        raise TrigkitError(
+            f"{', '.join(map(str, events))}: no jets to calibrate the fixed-point ranges with"
+        )
+    ok = y >= 0
+    return x[ok], y[ok]
+
+
+def _compile(
+    model: Path = typer.Argument(
+        ..., help="Saved model (.pt) from `trigkit train` / `trigkit compress`."
+    ),
+    target: str = typer.Option(..., "--target", "-t", help="fpga or gpu."),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Bundle directory to write (replaced atomically)."
+    ),
+    # FPGA
+    bits: int | None = typer.Option(
+        None, "--bits", help="\\[fpga] ap_fixed width of weights/activations (PTQ)."
+    ),
+    softmax: bool = typer.Option(
+        False, "--softmax/--no-softmax", help="\\[fpga] put hls4ml's table softmax on the output."
+    ),
+    backend: str = typer.Option(
+        "Vitis", "--backend", help="\\[fpga] hls4ml backend: Vitis or Vivado."
+    ),
+    strategy: str = typer.Option("Latency", "--strategy", help="\\[fpga] Latency or Resource."),
+    reuse_factor: int = typer.Option(
+        1, "--reuse-factor", min=1, help="\\[fpga] reuse factor of every dense layer."
+    ),
+    part: str = typer.Option("xcvu9p-flga2104-2L-e", "--part", help="\\[fpga] FPGA part."),
+    clock_ns: float = typer.Option(
+        5.0, "--clock-ns", help="\\[fpga] clock period in ns (5 = 200 MHz)."
+    ),
+    n_reference: int = typer.Option(
+        1000, "--n-reference", min=10, help="\\[fpga] reference inputs checked and stored."
+    ),
+    strict_overflow: bool = typer.Option(
+        False, "--strict-overflow", help="\\[fpga] fail if a weight saturates."
+    ),
+    keep_csim: Path | None = typer.Option(
+        None, "--keep-csim", help="\\[fpga] keep the built C simulation project here."
+    ),
+    rtl: bool = typer.Option(
+        False, "--rtl", help="\\[fpga] also measure latency/II (Verilator) and LUT/FF/DSP (yosys)."
+    ),
+    rtl_dir: Path | None = typer.Option(
+        None, "--rtl-dir", help="\\[fpga] keep the RTL flow's work directory here."
+    ),
+    rtl_cutoff: str = opt.rtl_cutoff(FPGA),
+    rtl_delay_model: str = opt.rtl_delay_model(FPGA),
+    timing_model: str = opt.timing_model(FPGA),
+    rtl_rebalance: int = opt.rtl_rebalance(FPGA),
+    rtl_max_fanout: int = opt.rtl_max_fanout(FPGA),
+    rtl_min_slack: float = opt.rtl_min_slack(FPGA),
+    n_labelled: int = typer.Option(
+        10_000,
+        "--n-labelled",
+        min=0,
+        help="\\[fpga] labelled --calib-events jets kept as reference rows (accuracy).",
+    ),
+    # GPU
+    precision: str = typer.Option("fp32", "--precision", help="\\[gpu] fp32, fp16 or int8."),
+    min_batch: int = typer.Option(1, "--min-batch", min=1),
+    opt_batch: int = typer.Option(1024, "--opt-batch", min=1),
+    max_batch: int = typer.Option(65536, "--max-batch", min=1),
+    calibration: str = typer.Option(
+        "percentile",
+        "--calibration",
+        help="\\[gpu int8] max, percentile or entropy (percentile met the 0.5 % AUC goal; see bench/results/README.md).",
+    ),
+    calib_events: list[Path] | None = typer.Option(
+        None,
+        "--calib-events",
+        help="Events for calibration (fpga ranges + accuracy rows / gpu int8); repeat for several files.",
+    ),
+) -> None:
+    """Compile a trained tagger into a bundle for the FPGA (hls4ml) or the GPU (ONNX/TensorRT)."""
+    from rich.console import Console
+
+    if target not in TARGET_NAMES:
+        raise TrigkitError(f"--target '{target}' unknown; valid: {', '.join(TARGET_NAMES)}")
+    if not model.is_file():
+        raise TrigkitError(f"{model}: no such model file")
+    con = Console()
+    if target == "gpu":
+        from trigkit.compile.targets.gpu import compile_gpu
+
+        if calib_events and len(calib_events) > 1:
+            raise TrigkitError("--calib-events: the gpu target takes one calibration file")
+        kw = {"calib_events": calib_events[0]} if calib_events else {}
+        bundle = compile_gpu(model, out, precision=precision, min_batch=min_batch, opt_batch=opt_batch,
+                             max_batch=max_batch, calibration=calibration, **kw)  # fmt: skip
+    else:
+        if rtl and (why := _rtl_missing()) is not None:
+            Console(stderr=True).print(
+                f"[yellow]--rtl skipped[/]: {why}; the report will show the estimate only"
+            )
+            rtl = False
+        from trigkit.firmware.rtl.options import check_rtl_options
+
+        check_rtl_options(rtl_delay_model, rtl_rebalance, rtl_max_fanout, rtl_min_slack)
+        opts = {"backend": backend, "strategy": strategy, "reuse_factor": reuse_factor, "part": part,
+                "clock_period_ns": clock_ns, "n_reference": n_reference, "fail_on_weight_overflow": strict_overflow,
+                "softmax": softmax, "rtl": rtl, "n_labelled": n_labelled,
+                "rtl_cutoffs": _parse_cutoffs(rtl_cutoff, rtl_delay_model), "rtl_delay_model": rtl_delay_model,
+                "timing_model": timing_model, "rtl_rebalance": rtl_rebalance,
+                "rtl_max_fanout": rtl_max_fanout, "rtl_min_slack_ns": rtl_min_slack}  # fmt: skip
+        if rtl:
+            from trigkit.firmware.rtl.timing import timing_model_for
+
+            timing_model_for(
+                part, timing_model
+            )  # an unknown family or preset fails before compiling
+        bundle = _compile_fpga(model, out, bits, opts, calib_events, keep_csim, rtl_dir)
+    m = bundle.manifest
+    con.print(
+        f"wrote {m.target} bundle {bundle.path} ({m.backend}, {m.precision}, {len(m.files)} files)"
+    )
+    if target == "fpga":
+        info = m.target_info
+        con.print(f"{info['reference_rows']} reference inputs (random, extremes, NaN/Inf): numba emulation, "
+                  "torch QAT model and hls4ml C simulation agree bit for bit")  # fmt: skip
+        _print_fpga_summary(con, bundle)
+        for name, o in info.get("weight_overflow", {}).items():
+            con.print(f"[yellow]overflow[/] layer {name}: {o['weight']} weights saturate in {o['weight_t']}, "
+                      f"{o['bias']} biases in {o['bias_t']}")  # fmt: skip
+
+
+def _parse_cutoffs(text: str, delay_model: str = "da4ml") -> tuple[float, ...]:
+    from trigkit.firmware.rtl.cutoff import parse_cutoffs
+
+    if delay_model not in ("da4ml", "carry"):
+        raise TrigkitError(f"--rtl-delay-model '{delay_model}' unknown; valid: da4ml, carry")
+    return parse_cutoffs(text, delay_model)
+
+
+def _rtl_missing() -> str | None:
+    from trigkit.compile.targets.fpga import rtl_missing
+
+    return rtl_missing()
+
+
+def _compile_fpga(model: Path, out: Path, bits: int | None, opts: dict, calib_events: list[Path] | None,
+                  keep_csim: Path | None, rtl_dir: Path | None) -> object:  # fmt: skip
+    from pydantic import ValidationError
+    from rich.console import Console
+
+    from trigkit.compile.qat_config import QATConfig
+    from trigkit.compile.targets.fpga import FpgaCompileConfig, compile_fpga
+
+    try:
+        qat = QATConfig(bits=bits, softmax=bool(opts["softmax"])) if bits is not None else None
+        config = FpgaCompileConfig(
+            qat=qat, **{**opts, "softmax": True if opts["softmax"] else None}
+        )
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise TrigkitError(f"fpga compile option '{field}': {err['msg']}") from None
+    calib, labels = _calibration_rows(model, calib_events) if calib_events else (None, None)
+    what = "hls4ml: converting, building the C simulation, verifying bit-exactness"
+    if config.rtl:
+        what += "; then the RTL flow (Verilator build: minutes)"
+    with Console(stderr=True).status(what):
+        return compile_fpga(model, out, config=config, calib=calib, labels=labels,  # type: ignore[arg-type]
+                            csim_dir=keep_csim, rtl_dir=rtl_dir)  # fmt: skip
+
+
+def _print_fpga_summary(con: object, bundle: object) -> None:
+    """Accuracy on the labelled reference rows and the RTL measurement, when the bundle has them."""
+    from trigkit.firmware.fpga_report import build_fpga_report
+
+    rep = build_fpga_report(bundle)
+    a = rep.accuracy
+    if a is not None and a.float_accuracy is not None:
+        con.print(f"accuracy on {a.n} labelled jets: float {100 * a.float_accuracy:.2f} %, "  # type: ignore[attr-defined]
+                  f"firmware {100 * a.firmware_accuracy:.2f} % (same top class {100 * a.agreement:.2f} %)")  # fmt: skip
+    for fig in rep.latency:
+        if fig.source.startswith("rtl"):
+            con.print(f"RTL ({fig.source}): {fig.worst_cycles} cycles = {fig.ns:g} ns, II {fig.ii}")  # type: ignore[attr-defined]
+    for r in rep.resources:
+        if r.source.startswith("rtl") and r.lut is not None:
+            con.print(f"RTL ({r.source}): {r.lut} LUT, {r.ff} FF, {r.dsp} DSP")  # type: ignore[attr-defined]
+    for t in rep.timing:
+        con.print(
+            f"RTL critical path {t.critical_path_ns:.2f} ns ({t.logic_levels} levels, fmax ~{t.fmax_mhz:.0f} MHz, "  # type: ignore[attr-defined]
+            f"{t.source}): {'meets' if t.meets else 'MISSES'} the {t.clock_period_ns:g} ns clock "
+            f"with {100 * t.uncertainty:g} % uncertainty (latency cutoff {t.latency_cutoff:g})"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("compile")(_compile)

@@ -1,0 +1,185 @@
+"""`trigkit train` and `trigkit evaluate` (owned by the models work).
+
+Event files may follow ``--events`` one after another (``--events hh4b.parquet qcd.parquet``)
+or repeat the option.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from trigkit.core.errors import TrigkitError
+
+
+def _console():  # type: ignore[no-untyped-def]
+    """A console wide enough for the metrics table even when output is not a terminal."""
+    import sys
+
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 160)
+
+
+def _read(paths: list[Path], max_events: int | None = None) -> list:
+    """Read event files through the events layer (any format it supports)."""
+    try:
+        from trigkit.events.sources import open_events
+    except ImportError:  # pragma: no cover - the events layer without sources
+        from trigkit.events.parquet_io import read_parquet as open_events
+
+    if not paths:
+        raise TrigkitError("no event files given; pass --events FILE [FILE ...]")
+    batches = []
+    for p in paths:
+        b = open_events(p)
+        batches.append(b[:max_events] if max_events else b)
+    return batches
+
+
+def _train(
+    model: str = typer.Option(
+        ..., "--model", "-m", help="Model name, e.g. btag-deepsets (see `trigkit train --list`)."
+    ),
+    events: list[Path] = typer.Option(
+        [], "--events", "-e", help="Event files (.parquet, .root, .h5)."
+    ),
+    more: list[Path] = typer.Argument(
+        None, help="More event files (after --events).", show_default=False
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Where to write the trained model (.pt)."),
+    epochs: int = typer.Option(30, "--epochs", min=1),
+    seed: int = typer.Option(0, "--seed"),
+    max_jets: int | None = typer.Option(
+        None, "--max-jets", min=1, help="Subsample to this many jets."
+    ),
+    batch_size: int = typer.Option(512, "--batch-size", min=1),
+    lr: float = typer.Option(1e-3, "--lr", min=0.0),
+    patience: int = typer.Option(5, "--patience", min=1, help="Early-stopping patience (epochs)."),
+    plot: Path | None = typer.Option(
+        None, "--plot", help="Also write the validation ROC (PNG) here."
+    ),
+    threads: int | None = typer.Option(
+        None, "--threads", min=1, help="torch CPU threads (1 is fastest on a busy machine)."
+    ),
+) -> None:
+    """Train a tagger on event files and save weights + preprocessing + config."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+    from trigkit.models.registry import get_spec
+    from trigkit.models.training import train
+
+    get_spec(model)  # unknown names fail before reading any file
+    batches = _read([*events, *(more or [])])
+    tm = train(
+        model,
+        batches,
+        seed=seed,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        patience=patience,
+        max_jets=max_jets,
+    )
+    tm.save(out)
+    con = _console()
+    con.print(
+        f"trained {model}: {tm.extra['n_train']} training / {tm.extra['n_val']} validation "
+        f"objects, best epoch {tm.extra['best_epoch'] + 1} of {tm.extra['epochs_run']}"
+    )
+    if tm.metrics:
+        from trigkit.report.metrics_table import metrics_table
+
+        con.print(metrics_table(tm.metrics, title="validation"))
+    if plot is not None:
+        _validation_plot(tm, batches, seed, plot)
+    con.print(f"wrote {out}")
+
+
+def _validation_plot(tm: object, batches: list, seed: int, plot: Path) -> None:
+    from trigkit.models.evaluation import evaluate
+    from trigkit.models.training import features_of, split
+    from trigkit.report.roc import plot_roc
+
+    fs = features_of(tm.name, batches, tm.preprocessing.max_objects or None)  # type: ignore[attr-defined]
+    _, va = split(fs, 0.2, seed)
+    ev = evaluate(tm, va)  # type: ignore[arg-type]
+    plot_roc(
+        [(r.name, c) for r, c in zip(ev.rows, ev.rocs, strict=True)],
+        plot,
+        signal=ev.signal,
+        background=ev.background,
+    )
+
+
+def _evaluate(
+    paths: list[Path] = typer.Argument(..., help="MODEL.pt, optionally followed by event files."),
+    events: list[Path] = typer.Option([], "--events", "-e", help="Event files to evaluate on."),
+    out_dir: Path = typer.Option(
+        ..., "--out-dir", "-o", help="Directory for metrics.json and roc.png."
+    ),
+    max_events: int | None = typer.Option(
+        None, "--max-events", min=1, help="Read at most this many events per file."
+    ),
+) -> None:
+    """Evaluate a trained tagger and its baselines on the same jets; write roc.png + metrics.json."""
+    import json
+
+    from trigkit.core.atomic import write_text
+    from trigkit.models.evaluation import evaluate
+    from trigkit.models.features import FeatureSet
+    from trigkit.models.saved import load_model
+    from trigkit.report.metrics_table import metrics_table
+    from trigkit.report.roc import plot_roc
+
+    model = load_model(paths[0])
+    batches = _read([*events, *paths[1:]], max_events)
+    fs = FeatureSet.concatenate([model.features(b) for b in batches])
+    ev = evaluate(model, fs)
+    result = {
+        "model_file": str(paths[0]),
+        "events": [str(p) for p in [*events, *paths[1:]]],
+        **ev.as_dict(),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_text(out_dir / "metrics.json", json.dumps(result, indent=2) + "\n")
+    plot_roc(
+        [(r.name, c) for r, c in zip(ev.rows, ev.rocs, strict=True)],
+        out_dir / "roc.png",
+        signal=ev.signal,
+        background=ev.background,
+        title=model.name,
+    )
+    con = _console()
+    con.print(
+        metrics_table(
+            ev.as_dict(),
+            title=f"{model.name}: {ev.n_objects} {ev.signal} + {ev.background} objects",
+        )
+    )
+    con.print(f"wrote {out_dir / 'metrics.json'} and {out_dir / 'roc.png'}")
+
+
+def _list() -> None:
+    """List the tagger models that can be trained."""
+    from rich.table import Table
+
+    from trigkit.models.registry import get_spec, names
+
+    t = Table("model", "features", "classes", "description")
+    for n in names():
+        s = get_spec(n)
+        from trigkit.models.features import KINDS
+
+        t.add_row(n, s.kind, "/".join(KINDS[s.kind].class_names), s.summary)
+    _console().print(t)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(_train)
+    app.command("evaluate")(_evaluate)
+    app.command("models")(_list)

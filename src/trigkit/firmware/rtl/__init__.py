@@ -1,0 +1,1 @@
+"""trigkit.firmware.rtl.generate."""
