@@ -46,7 +46,9 @@ def detect_format(path: Path) -> Kind:
     elif head[0] == 0x08:
         kind = "onnx"
     else:
-        raise TrigkitError(f"{path}: unknown model format (first bytes {head[:4]!r}); valid: {VALID}")
+        raise TrigkitError(
+            f"{path}: unknown model format (first bytes {head[:4]!r}); valid: {VALID}"
+        )
     hint = EXTENSIONS.get(path.suffix.lower())
     if hint is None and path.suffix:
         raise TrigkitError(f"{path}: unknown extension '{path.suffix}'; valid: {VALID}")

@@ -52,7 +52,9 @@ class Op:
 
     def __post_init__(self) -> None:
         if self.kind not in OP_KINDS:
-            raise TrigkitError(f"op '{self.name}': kind '{self.kind}'; valid: {', '.join(OP_KINDS)}")
+            raise TrigkitError(
+                f"op '{self.name}': kind '{self.kind}'; valid: {', '.join(OP_KINDS)}"
+            )
         if self.kind != "dense":
             return
         if self.weight is None or self.weight.ndim != 2:

@@ -115,14 +115,23 @@ def _build(
                 ops.append(Op(name, act, result_t=t))  # type: ignore[arg-type]
         else:
             ops.append(_activation(where, name, lcls, cfg))
-    return ImportedModel(source=path, format=fmt, name=config.get("config", {}).get("name") or  # type: ignore[arg-type]
-                         path.stem, inputs=(spec,), ops=tuple(ops), input_t=input_t)  # fmt: skip
+    name = config.get("config", {}).get("name") or path.stem
+    return ImportedModel(
+        source=path,
+        format=fmt,
+        name=name,
+        inputs=(spec,),
+        ops=tuple(ops),  # type: ignore[arg-type]
+        input_t=input_t,
+    )
 
 
 def _input(path: Path, config: dict[str, Any], layers: list, shapes: dict) -> InputSpec:
     first = layers[0].get("config", {}) if layers else {}
-    name = first.get("name", "input") if layers and layers[0].get("class_name") == "InputLayer" else (
-        "input"
+    name = (
+        first.get("name", "input")
+        if layers and layers[0].get("class_name") == "InputLayer"
+        else ("input")
     )
     shape = first.get("batch_shape") or first.get("batch_input_shape")
     if name in shapes:
@@ -180,5 +189,6 @@ def _fold_bn(where: str, ops: list[Op], cfg: dict, vars_: list[np.ndarray]) -> O
     beta = next(it) if cfg.get("center", True) else np.zeros(n)
     mean, var = next(it), next(it)
     scale = gamma / np.sqrt(var + float(cfg.get("epsilon", 1e-3)))
-    return replace(last, weight=last.weight * scale[:, None], bias=(last.bias - mean) * scale + beta,  # type: ignore[index, operator]
-                   weight_t=None, bias_t=None)  # fmt: skip
+    w = last.weight * scale[:, None]  # type: ignore[index]
+    b = (last.bias - mean) * scale + beta
+    return replace(last, weight=w, bias=b, weight_t=None, bias_t=None)

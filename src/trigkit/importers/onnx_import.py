@@ -71,10 +71,13 @@ def import_onnx_proto(
     for node in g.node:
         walker.visit(node)
     if g.output[0].name != walker.current:
-        raise TrigkitError(f"{source}: graph output '{g.output[0].name}' is not the end of the chain")
+        raise TrigkitError(
+            f"{source}: graph output '{g.output[0].name}' is not the end of the chain"
+        )
     fixed = _fix_shapes(model, spec)
     return ImportedModel(
-        source=source, format=fmt, name=source.stem, inputs=(spec,), ops=tuple(walker.ops),  # type: ignore[arg-type]
+        source=source, format=fmt, name=source.stem,  # type: ignore[arg-type]
+        inputs=(spec,), ops=tuple(walker.ops),
         output_names=tuple(o.name for o in g.output), input_t=walker.input_t,
         onnx=fixed.SerializeToString(),
         channels_first=walker.channels_first_input,
@@ -82,7 +85,9 @@ def import_onnx_proto(
 
 
 def _input_spec(inp: Any, shapes: dict[str, tuple[int, ...]], source: Path) -> InputSpec:
-    dims = [d.dim_value if d.HasField("dim_value") else None for d in inp.type.tensor_type.shape.dim]
+    dims = [
+        d.dim_value if d.HasField("dim_value") else None for d in inp.type.tensor_type.shape.dim
+    ]
     if inp.name in shapes:
         given = shapes[inp.name]
         if len(given) != len(dims) - 1:
@@ -151,8 +156,10 @@ class _Walker:
                 f"{self.where(node)}: dynamic control flow is not supported; export the model "
                 "without data-dependent branches or loops"
             )
-        if node.op_type not in SUPPORTED_OPS or node.domain not in ("", "ai.onnx") and (
-            node.op_type != "Quant"
+        if (
+            node.op_type not in SUPPORTED_OPS
+            or node.domain not in ("", "ai.onnx")
+            and (node.op_type != "Quant")
         ):
             raise TrigkitError(
                 f"{self.where(node)}: unsupported op; supported: {', '.join(SUPPORTED_OPS)}"
@@ -224,7 +231,8 @@ class _Walker:
         if last is None or last.kind != "dense" or self.pending_bias != self.current:
             raise TrigkitError(f"{self.where(node)}: Add is supported only as a MatMul's bias")
         c = next(i for i in node.input if i in self.consts)
-        bias = last.bias + np.broadcast_to(self.consts[c], last.bias.shape)  # type: ignore[operator]
+        assert last.bias is not None
+        bias = last.bias + np.broadcast_to(self.consts[c], last.bias.shape)
         self.ops[-1] = replace(last, bias=bias, bias_t=self._wtype(c))
         self.pending_bias = None
 
@@ -256,7 +264,8 @@ class _Walker:
 
     def _act(self, node: Any, kind: str, alpha: float = 0.0) -> None:
         per = self.layout != "flat"
-        self.ops.append(Op(_name(node), kind, alpha=alpha, per_constituent=per))  # type: ignore[arg-type]
+        op = Op(_name(node), kind, alpha=alpha, per_constituent=per)  # type: ignore[arg-type]
+        self.ops.append(op)
 
     def _op_batchnormalization(self, node: Any) -> None:
         last = self.ops[-1] if self.ops else None
@@ -274,7 +283,12 @@ class _Walker:
         if w.ndim != 3:
             raise TrigkitError(f"{self.where(node)}: only Conv1D (3-D weights) supported")
         plain = all(int(v) in (0, 1) for v in [*a.get("pads", []), *a.get("dilations", [1])])
-        if w.shape[2] != 1 or int(a.get("group", 1)) != 1 or not plain or a.get("strides", [1]) != [1]:
+        if (
+            w.shape[2] != 1
+            or int(a.get("group", 1)) != 1
+            or not plain
+            or a.get("strides", [1]) != [1]
+        ):
             raise TrigkitError(
                 f"{self.where(node)}: Conv1D kernel {w.shape[2]}, group {a.get('group', 1)}; "
                 "only kernel 1 (a per-constituent dense), stride 1, no padding is supported"

@@ -62,7 +62,8 @@ def qonnx_type(
     frac = -pow2_exponent(float(np.ravel(scale)[0]), where)
     signed = bool(int(attrs.get("signed", 1)))
     width = int(bits)
-    return FixedType(width, width - frac, signed, modes[rounding], "AP_SAT")  # type: ignore[arg-type]
+    mode = modes[rounding]
+    return FixedType(width, width - frac, signed, mode, "AP_SAT")  # type: ignore[arg-type]
 
 
 def qkeras_type(spec: Any, where: str) -> FixedType | None:

@@ -54,7 +54,9 @@ def import_torch_export(path: Path, shapes: dict[str, tuple[int, ...]]) -> Impor
             warnings.simplefilter("ignore")
             program = torch.export.load(str(path))
     except Exception as exc:  # noqa: BLE001
-        raise TrigkitError(f"{path}: cannot load as a torch.export program ({_first(exc)})") from None
+        raise TrigkitError(
+            f"{path}: cannot load as a torch.export program ({_first(exc)})"
+        ) from None
     for node in program.graph.nodes:
         target = str(getattr(node, "target", ""))
         if node.op == "call_function" and any(f in target for f in _CONTROL_FLOW_EXPORT):
@@ -81,7 +83,9 @@ def _frozen_graph(torch: Any, module: Any, path: Path) -> Any:
             warnings.simplefilter("ignore")
             return torch.jit.freeze(module.eval()).graph
     except Exception as exc:  # noqa: BLE001
-        raise TrigkitError(f"{path}: cannot freeze the TorchScript module ({_first(exc)})") from None
+        raise TrigkitError(
+            f"{path}: cannot freeze the TorchScript module ({_first(exc)})"
+        ) from None
 
 
 def _recorded_shape(program: Any, name: str) -> tuple[int, tuple[int, ...] | None]:
@@ -101,7 +105,9 @@ def _trace(torch: Any, module: Any, shape: tuple[int, ...], path: Path) -> Any:
             warnings.simplefilter("ignore")
             return torch.jit.trace(module, (torch.zeros(*shape),))
     except Exception as exc:  # noqa: BLE001
-        raise TrigkitError(f"{path}: cannot run the program on shape {shape} ({_first(exc)})") from None
+        raise TrigkitError(
+            f"{path}: cannot run the program on shape {shape} ({_first(exc)})"
+        ) from None
 
 
 def _via_onnx(
@@ -124,7 +130,9 @@ def _via_onnx(
     except TrigkitError:
         raise
     except Exception as exc:  # noqa: BLE001
-        raise TrigkitError(f"{path}: cannot convert to ONNX on shape {shape} ({_first(exc)})") from None
+        raise TrigkitError(
+            f"{path}: cannot convert to ONNX on shape {shape} ({_first(exc)})"
+        ) from None
     proto = onnx.load_model_from_string(buf.getvalue())
     return import_onnx_proto(proto, path, {**shapes, name: tuple(shape)}, fmt=fmt)
 
