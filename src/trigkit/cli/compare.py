@@ -40,7 +40,7 @@ def _compare(
     edges = [f"{e:g}" for e in HIST_EDGES]
     for d in result.diffs:
         bins = ", ".join(
-            f"[{a}, {b}): {n}" for a, b, n in zip(edges, edges[1:], d.histogram, strict=True)
+            f"[{a}, {b}): {n}" for a, b, n in zip(edges[:-1], edges[1:], d.histogram, strict=True)
         )
         con.print(f"{d.artifact}: rows by max |diff|: {bins}")
     for note in result.notes:
