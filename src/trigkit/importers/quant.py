@@ -82,6 +82,11 @@ def qkeras_type(spec: Any, where: str) -> FixedType | None:
             f"{where}: {name}(alpha={alpha}) scales by a learned factor; only alpha=1 maps to an "
             "exact ap_fixed type"
         )
+    if int(kw.get("symmetric", 0)) and name == "quantized_bits":
+        raise TrigkitError(
+            f"{where}: quantized_bits(symmetric=1) clips to [-max, max], which no ap_fixed type "
+            "does; use symmetric=0"
+        )
     if name == "quantized_relu":
         return FixedType(bits, integer, False, "AP_RND_CONV", "AP_SAT")
     signed = bool(int(kw.get("keep_negative", 1)))

@@ -1,0 +1,123 @@
+"""Quantized sources keep their exact fixed-point semantics (QKeras quantizers, QONNX Quant)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.importers import writers
+from trigkit.core.errors import TrigkitError
+from trigkit.firmware.emulate import FirmwareEmulator
+from trigkit.fixedpoint.fixed import FixedType
+from trigkit.importers import import_model
+from trigkit.importers.firmware import to_firmware_network
+from trigkit.importers.quant import qkeras_type
+
+QUANT = {"kernel": "quantized_bits(6,0,alpha=1)", "bias": "quantized_bits(8,2,alpha=1)",
+         "act": "quantized_relu(6,2)"}  # fmt: skip
+
+
+def _q(x: np.ndarray, frac: int, lo: float, hi: float, half_up: bool = False) -> np.ndarray:
+    """Independent reference: round to 2**-frac (half to even, or half up), clip to [lo, hi]."""
+    s = np.ldexp(np.asarray(x, dtype=np.float64), frac)
+    r = np.floor(s + 0.5) if half_up else np.rint(s)
+    return np.clip(np.ldexp(r, -frac), lo, hi)
+
+
+def test_qkeras_quantizer_types() -> None:
+    assert qkeras_type("quantized_bits(6,0,alpha=1)", "l") == FixedType(6, 1, True, "AP_RND_CONV",
+                                                                         "AP_SAT")  # fmt: skip
+    assert qkeras_type("quantized_bits(8, 3, 0, 0, alpha=1)", "l").hls() == (
+        "ap_ufixed<8,3,AP_RND_CONV,AP_SAT>"
+    )
+    assert qkeras_type({"class_name": "quantized_relu", "config": {"bits": 4, "integer": 1}},
+                       "l") == FixedType(4, 1, False, "AP_RND_CONV", "AP_SAT")  # fmt: skip
+    with pytest.raises(TrigkitError, match="l: quantized_bits\\(alpha=auto_po2\\)"):
+        qkeras_type("quantized_bits(6,0,alpha=auto_po2)", "l")
+    with pytest.raises(TrigkitError, match="symmetric=1"):
+        qkeras_type("quantized_bits(6,0,1,alpha=1)", "l")
+    with pytest.raises(TrigkitError, match="quantizer 'binary' unsupported"):
+        qkeras_type("binary()", "l")
+
+
+@pytest.mark.parametrize("writer", [writers.write_keras, writers.write_keras_h5])
+def test_qkeras_model_is_bit_exact(tmp_path: Path, writer, calib: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+    torch_mlp = writers.mlp((16, 12, 8, 3), softmax=False, seed=4)
+    path = writer(torch_mlp, tmp_path / f"q{'.keras' if 'h5' not in writer.__name__ else '.h5'}",
+                  16, QUANT)  # fmt: skip
+    model = import_model(path)
+    net = to_firmware_network(model, calib)
+    dense = [layer for layer in net.layers if layer.kind == "dense"]
+    assert {d.weight_t.hls() for d in dense} == {"ap_fixed<6,1,AP_RND_CONV,AP_SAT>"}
+    relus = [layer for layer in net.layers if layer.kind == "relu"]
+    assert {r.result_t.hls() for r in relus} == {"ap_ufixed<6,2,AP_RND_CONV,AP_SAT>"}
+    # independent numpy fixed-point forward pass of the QKeras semantics
+    it = net.input_t
+    h = _q(calib, it.frac, it.min, it.max, half_up=True)
+    lins = [m for m in torch_mlp if hasattr(m, "weight")]
+    for i, lin in enumerate(lins):
+        w = _q(lin.weight.detach().double().numpy(), 5, -1.0, 1 - 2**-5)
+        b = _q(lin.bias.detach().double().numpy(), 5, -4.0, 4 - 2**-5)
+        h = h @ w.T + b
+        if i < len(lins) - 1:
+            h = _q(np.maximum(h, 0), 4, 0.0, 4 - 2**-4)
+    got = FirmwareEmulator(net).predict(calib)
+    assert np.array_equal(got, h)
+
+
+def _qonnx(tmp_path: Path, scale: float) -> Path:
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+
+    def c(name: str, v: object) -> onnx.TensorProto:
+        return numpy_helper.from_array(np.asarray(v, dtype=np.float32), name)
+
+    inits = [c("s_in", 2.0**-4), c("zp", 0.0), c("bw8", 8.0), c("s_w", scale), c("bw6", 6.0),
+             c("W", rng.uniform(-0.9, 0.9, (5, 3))), c("b", rng.uniform(-1, 1, 3)),
+             c("s_a", 2.0**-3), c("W2", rng.uniform(-0.9, 0.9, (3, 2))), c("b2", np.zeros(2))]  # fmt: skip
+    dom = "qonnx.custom_op.general"
+    nodes = [
+        helper.make_node("Quant", ["x", "s_in", "zp", "bw8"], ["xq"], domain=dom, signed=1),
+        helper.make_node("Quant", ["W", "s_w", "zp", "bw6"], ["Wq"], domain=dom, signed=1),
+        helper.make_node("MatMul", ["xq", "Wq"], ["m"]),
+        helper.make_node("Add", ["m", "b"], ["z"]),
+        helper.make_node("Relu", ["z"], ["r"]),
+        helper.make_node("Quant", ["r", "s_a", "zp", "bw6"], ["rq"], domain=dom, signed=0),
+        helper.make_node("Gemm", ["rq", "W2", "b2"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "q", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 5])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 2])], inits,
+    )  # fmt: skip
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid(dom, 1)]
+    )
+    path = tmp_path / "q.onnx"
+    onnx.save(model, str(path))
+    return path
+
+
+def test_qonnx_quant_nodes_pin_types(tmp_path: Path) -> None:
+    model = import_model(_qonnx(tmp_path, 2.0**-5))
+    assert model.input_t == FixedType(8, 4, True, "AP_RND_CONV", "AP_SAT")
+    dense = model.ops[0]
+    assert dense.weight_t == FixedType(6, 1, True, "AP_RND_CONV", "AP_SAT")
+    assert np.all(np.ldexp(dense.weight, 5) == np.rint(np.ldexp(dense.weight, 5)))
+    assert model.ops[1].kind == "relu"
+    assert model.ops[1].result_t == FixedType(6, 3, False, "AP_RND_CONV", "AP_SAT")
+    x = np.random.default_rng(1).normal(size=(300, 5))
+    net = to_firmware_network(model, x)
+    assert net.input_t == model.input_t
+    assert net.layers[1].result_t == model.ops[1].result_t
+
+
+def test_qonnx_scale_not_power_of_two(tmp_path: Path) -> None:
+    with pytest.raises(TrigkitError, match=r"node 'Wq' \(Quant\): quantizer scale 0.03 is not a "
+                                           "power of two"):  # fmt: skip
+        import_model(_qonnx(tmp_path, 0.03))
+    assert math.frexp(0.03)[0] != 0.5
