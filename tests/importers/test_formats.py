@@ -53,8 +53,11 @@ class _Mixed(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         torch.manual_seed(3)
-        self.fc1, self.bn, self.fc2, self.fc3 = nn.Linear(6, 8), nn.BatchNorm1d(8), nn.Linear(8, 8), (
-            nn.Linear(8, 1)
+        self.fc1, self.bn, self.fc2, self.fc3 = (
+            nn.Linear(6, 8),
+            nn.BatchNorm1d(8),
+            nn.Linear(8, 8),
+            (nn.Linear(8, 1)),
         )
         with torch.no_grad():
             self.bn.running_mean.uniform_(-1, 1)

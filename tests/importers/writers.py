@@ -65,8 +65,12 @@ def _keras_layers(module: nn.Sequential, n_in: int, quant: dict | None) -> tuple
             continue
         k += 1
         nxt = mods[i + 1] if i + 1 < len(mods) else None
-        act = "relu" if isinstance(nxt, nn.ReLU) else "softmax" if isinstance(nxt, nn.Softmax) else (
-            "linear"
+        act = (
+            "relu"
+            if isinstance(nxt, nn.ReLU)
+            else "softmax"
+            if isinstance(nxt, nn.Softmax)
+            else ("linear")
         )
         name = f"dense_{k}"
         cfg: dict = {"name": name, "units": m.out_features, "use_bias": True, "activation": act}

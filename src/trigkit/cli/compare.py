@@ -24,17 +24,18 @@ def _compare(
 ) -> None:
     """Compare the original model with each artifact per output; exit 1 beyond the tolerance."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from trigkit.runtime.compare import HIST_EDGES, compare_bundle
 
     result = compare_bundle(bundle, data, atol=atol, rtol=rtol, csim=csim)
     con = Console()
-    con.print(f"original: {result.original}; inputs: {result.data}")
+    con.print(escape(f"original: {result.original}; inputs: {result.data}"))
     table = Table("artifact", "output", "rows", "max abs", "max rel", "mismatches", "worst rows")
     for d in result.diffs:
         worst = ", ".join(f"{i} ({a:.2g})" for i, a in zip(d.worst_rows, d.worst_abs, strict=True))
-        table.add_row(d.artifact, d.output, str(d.rows), f"{d.max_abs:.3g}", f"{d.max_rel:.3g}",
+        table.add_row(escape(d.artifact), escape(d.output), str(d.rows), f"{d.max_abs:.3g}", f"{d.max_rel:.3g}",
                       f"{d.mismatches} (atol {d.atol:g}, rtol {d.rtol:g})", worst)  # fmt: skip
     con.print(table)
     edges = [f"{e:g}" for e in HIST_EDGES]
@@ -42,12 +43,15 @@ def _compare(
         bins = ", ".join(
             f"[{a}, {b}): {n}" for a, b, n in zip(edges[:-1], edges[1:], d.histogram, strict=True)
         )
-        con.print(f"{d.artifact}: rows by max |diff|: {bins}")
+        con.print(escape(f"{d.artifact}: rows by max |diff|: {bins}"))
     for note in result.notes:
-        con.print(note)
+        con.print(escape(note))
     if not result.ok:
-        con.print("[red]FAIL[/]: outputs differ beyond the tolerance")
-        raise typer.Exit(1)
+        from trigkit.core.errors import TrigkitError
+
+        bad = [d.artifact for d in result.diffs if d.mismatches]
+        raise TrigkitError(f"{bundle}: FAIL - {', '.join(bad)} differ from the original beyond "
+                           "the tolerance (see the table)")  # fmt: skip
     con.print("[green]OK[/]: every artifact agrees with the original within the tolerance")
 
 

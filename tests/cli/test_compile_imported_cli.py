@@ -1,0 +1,132 @@
+"""`trigkit compile` on models trained elsewhere, then `trigkit compare` (in-process CLI)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.importers import writers
+from trigkit.bundle.manifest import load_bundle
+from trigkit.cli.app import main
+
+
+@pytest.fixture(autouse=True)
+def _wide(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    pytest.importorskip("onnxruntime")
+    d = tmp_path_factory.mktemp("models")
+    m = writers.mlp((8, 16, 4))
+    return {"onnx": writers.to_onnx(m, d / "m.onnx", (8,)),
+            "torchscript": writers.to_torchscript(m, d / "m.pt"),
+            "keras": writers.write_keras(m, d / "m.keras", 8)}  # fmt: skip
+
+
+def _engine_never(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No TensorRT engine build in unit tests (slow where TensorRT is installed)."""
+    from trigkit.compile.targets import gpu
+
+    monkeypatch.setattr(gpu, "_maybe_engine", lambda *a, **k: (None, "disabled in tests"))
+
+
+def test_gpu_bundle_from_onnx_matches_the_original(
+    files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    _engine_never(monkeypatch)
+    pre = tmp_path / "pre.yaml"
+    pre.write_text("features:\n" + "".join(f"  - {{name: f{i}, offset: 1, scale: 2}}\n"
+                                             for i in range(8)))  # fmt: skip
+    out = tmp_path / "b"
+    assert main(["compile", str(files["onnx"]), "--target", "gpu", "--out", str(out),
+                 "--preprocessing", str(pre)]) == 0  # fmt: skip
+    bundle = load_bundle(out, target="gpu")
+    assert "source/m.onnx" in bundle.manifest.files
+    assert bundle.manifest.inputs[0].features == tuple(f"f{i}" for i in range(8))
+    assert bundle.manifest.target_info["imported"]["preprocessing"]["features"][0]["offset"] == 1
+    ins, outs = bundle.reference()
+    assert np.max(np.abs(outs["probs"] - writers.ort(files["onnx"], ins["x"]))) < 1e-6
+    capsys.readouterr()
+    assert main(["compare", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "onnxruntime (model.onnx)" in text and "OK" in text
+
+
+@pytest.mark.parametrize("kind", ["torchscript", "keras"])
+def test_gpu_bundle_from_torchscript_and_keras(
+    kind: str, files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    _engine_never(monkeypatch)
+    out = tmp_path / "b"
+    args = ["compile", str(files[kind]), "--target", "gpu", "--out", str(out)]
+    if kind == "torchscript":
+        assert main(args) == 1
+        assert "--input-shape input:1x16" in capsys.readouterr().err
+        args += ["--input-shape", "input:1x8"]
+    assert main(args) == 0
+    ins, outs = load_bundle(out).reference()
+    x = next(iter(ins.values()))
+    assert np.max(np.abs(outs["probs"] - writers.ort(files["onnx"], x))) < 1e-5
+    capsys.readouterr()
+    assert main(["compare", str(out)]) == 0
+    if kind == "torchscript":  # torch vs onnxruntime differ in the last float32 bits
+        assert main(["compare", str(out), "--atol", "0"]) == 1
+        assert "FAIL - onnxruntime (model.onnx) differ" in capsys.readouterr().err
+
+
+def test_compare_with_data_file(
+    files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    _engine_never(monkeypatch)
+    out = tmp_path / "b"
+    assert main(["compile", str(files["onnx"]), "--target", "gpu", "--out", str(out)]) == 0
+    data = tmp_path / "rows.npz"
+    np.savez(data, in_x=np.random.default_rng(0).normal(size=(123, 8)))
+    capsys.readouterr()
+    assert main(["compare", str(out), "--data", str(data)]) == 0
+    assert "rows.npz [in_x]" in capsys.readouterr().out
+
+
+def test_bad_preprocessing_writes_nothing(files: dict[str, Path], tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    pre = tmp_path / "pre.json"
+    pre.write_text('{"features": [{"name": "a"}, {"name": "b"}]}')
+    out = tmp_path / "b"
+    assert main(["compile", str(files["onnx"]), "--target", "gpu", "--out", str(out),
+                 "--preprocessing", str(pre)]) == 1  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {pre}: 2 features but the model takes 8 per row"]
+    assert not out.exists() and not list(tmp_path.glob(".b*"))
+
+
+def test_unknown_target_lists_registry(files: dict[str, Path], tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["compile", str(files["onnx"]), "--target", "tpu", "--out", str(tmp_path)]) == 1
+    assert "valid: fpga, gpu" in capsys.readouterr().err
+
+
+@pytest.mark.fpga_tools
+def test_fpga_bundle_from_onnx_and_compare_with_csim(
+    files: dict[str, Path], tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("hls4ml")
+    if shutil.which("g++") is None:
+        pytest.skip("g++ not installed")
+    out = tmp_path / "fw"
+    assert main(["compile", str(files["onnx"]), "--target", "fpga", "--out", str(out),
+                 "--n-reference", "200"]) == 0  # fmt: skip
+    assert "numba emulation and hls4ml C simulation agree" in capsys.readouterr().out
+    info = load_bundle(out, target="fpga").manifest.target_info
+    assert info["imported"]["format"] == "onnx" and info["reference_mismatches"] == 0
+    data = tmp_path / "rows.npz"
+    np.savez(data, in_x=np.random.default_rng(3).normal(size=(500, 8)))
+    assert main(["compare", str(out), "--csim", "--data", str(data), "--atol", "0.1"]) == 0
+    text = capsys.readouterr().out
+    rows = [line for line in text.splitlines() if "scores" in line]
+    assert len(rows) == 2 and "hls4ml C simulation (rebuilt)" in rows[1]
+    assert rows[0].split("│")[3:] == rows[1].split("│")[3:]  # same errors, row for row
+    assert "0 of 200 reference rows differ" in text
+    assert main(["compare", str(out), "--atol", "1e-9", "--data", str(data)]) == 1
