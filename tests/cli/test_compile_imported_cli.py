@@ -25,7 +25,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     m = writers.mlp((8, 16, 4))
     return {"onnx": writers.to_onnx(m, d / "m.onnx", (8,)),
             "torchscript": writers.to_torchscript(m, d / "m.pt"),
-            "keras": writers.write_keras(m, d / "m.keras", 8)}  # fmt: skip
+            "keras": writers.write_keras(m, d / "m.keras", 8),
+            "onnx3": writers.to_onnx(writers.mlp((8, 16, 16, 4)), d / "m3.onnx", (8,))}  # fmt: skip
 
 
 def _engine_never(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -90,6 +91,34 @@ def test_compare_with_data_file(
     capsys.readouterr()
     assert main(["compare", str(out), "--data", str(data)]) == 0
     assert "rows.npz [in_x]" in capsys.readouterr().out
+
+
+def test_gpu_int8_from_onnx_with_calib_data(
+    files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    _engine_never(monkeypatch)
+    out = tmp_path / "b8"
+    args = ["compile", str(files["onnx3"]), "--target", "gpu", "--out", str(out),
+            "--precision", "int8"]  # fmt: skip
+    assert main(args) == 1
+    assert "INT8 needs calibration rows: pass --calib-data" in capsys.readouterr().err
+    data = tmp_path / "calib.npz"
+    np.savez(data, in_x=np.random.default_rng(0).normal(size=(400, 8)))
+    two = ["compile", str(files["onnx"]), "--target", "gpu", "--out", str(out), "--precision",
+           "int8", "--calib-data", str(data)]  # fmt: skip
+    assert main(two) == 1
+    assert "has 2; nothing would be quantized" in capsys.readouterr().err
+    assert main([*args, "--calib-data", str(data)]) == 0
+    bundle = load_bundle(out, target="gpu")
+    assert bundle.manifest.precision == "int8"
+    import onnx
+
+    ops = {n.op_type for n in onnx.load(str(bundle.file("model.onnx"))).graph.node}
+    assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
+    ins, outs = bundle.reference()
+    err = np.abs(outs["probs"] - writers.ort(files["onnx3"], ins["x"]))
+    assert 0 < err.max() < 0.2  # int8 moves the outputs, but not far
+    assert main(["compare", str(out)]) == 0
 
 
 def test_bad_preprocessing_writes_nothing(files: dict[str, Path], tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]

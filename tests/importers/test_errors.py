@@ -124,3 +124,13 @@ def test_preprocessing_file(tmp_path: Path) -> None:
     bad.write_text('{"features": [{"name": "pt", "scale": 0}]}')
     with pytest.raises(TrigkitError, match=r"bad.json: preprocessing field 'features.0.scale'"):
         load_scaling(bad)
+
+
+def test_layer_without_firmware_equivalent(tmp_path: Path) -> None:
+    from trigkit.importers.firmware import to_firmware_network
+
+    m = nn.Sequential(nn.Linear(4, 4), nn.LeakyReLU(0.1), nn.Linear(4, 2)).eval()
+    model = import_model(writers.to_onnx(m, tmp_path / "leaky.onnx", (4,)))
+    with pytest.raises(TrigkitError, match=r"layer '.*' \(leaky_relu\) has no firmware layer; "
+                                           "supported: dense, relu"):  # fmt: skip
+        to_firmware_network(model, np.zeros((10, 4)))

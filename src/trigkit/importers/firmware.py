@@ -87,9 +87,11 @@ def _check_supported(model: ImportedModel) -> None:
         )
     for i, op in enumerate(model.ops):
         last = i == len(model.ops) - 1
-        if op.kind in ("leaky_relu", "relu6") or (op.kind in ("softmax", "sigmoid") and not last):
+        head = op.kind in ("softmax", "sigmoid")
+        if op.kind in ("leaky_relu", "relu6") or (head and not last):
+            what = f"{op.kind} before the last layer" if head else op.kind
             raise TrigkitError(
-                f"{model.source}: layer '{op.name}' ({op.kind}{'' if last else ', not last'}) has "
+                f"{model.source}: layer '{op.name}' ({what}) has "
                 f"no firmware layer; supported: {', '.join(FIRMWARE_OPS)}"
             )
     if model.ops[0].kind != "dense":

@@ -253,6 +253,12 @@ def _int8(fp32: Path, onnx_path: Path, p: Prepared, calibration: str) -> None:
     from trigkit.compile.int8 import Int8Config, quantize_int8
 
     assert p.rows is not None
+    n_dense = sum(op.kind == "dense" for op in p.model.ops)
+    if n_dense <= 2:
+        raise TrigkitError(
+            f"{p.model.source}: INT8 keeps the first and last dense layers in float and this model "
+            f"has {n_dense}; nothing would be quantized - use --precision fp32"
+        )
     rows = {p.model.input.name: p.rows.x.astype(np.float32)}
     cfg = Int8Config(calibration=calibration)  # type: ignore[arg-type]
     quantize_int8(fp32, onnx_path, rows, cfg)
