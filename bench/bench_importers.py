@@ -115,7 +115,8 @@ def main() -> int:
             "onnxruntime": ort.__version__,
         },  # fmt: skip
     }
-    res["accuracy_loss"] = res["float_accuracy"] - res["firmware_accuracy"]  # type: ignore[operator]
+    loss = float(res["float_accuracy"]) - float(res["firmware_accuracy"])  # type: ignore[arg-type]
+    res["accuracy_loss"] = loss
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=2))
     table = Table("quantity", "value", title="16-64-32-32-5 MLP from ONNX")

@@ -37,8 +37,11 @@ def _engine_never(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_gpu_bundle_from_onnx_matches_the_original(
-    files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
-) -> None:  # type: ignore[no-untyped-def]
+    files: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     _engine_never(monkeypatch)
     pre = tmp_path / "pre.yaml"
     pre.write_text("features:\n" + "".join(f"  - {{name: f{i}, offset: 1, scale: 2}}\n"
@@ -60,8 +63,12 @@ def test_gpu_bundle_from_onnx_matches_the_original(
 
 @pytest.mark.parametrize("kind", ["torchscript", "keras"])
 def test_gpu_bundle_from_torchscript_and_keras(
-    kind: str, files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
-) -> None:  # type: ignore[no-untyped-def]
+    kind: str,
+    files: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     _engine_never(monkeypatch)
     out = tmp_path / "b"
     args = ["compile", str(files[kind]), "--target", "gpu", "--out", str(out)]
@@ -81,8 +88,11 @@ def test_gpu_bundle_from_torchscript_and_keras(
 
 
 def test_compare_with_data_file(
-    files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
-) -> None:  # type: ignore[no-untyped-def]
+    files: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     _engine_never(monkeypatch)
     out = tmp_path / "b"
     assert main(["compile", str(files["onnx"]), "--target", "gpu", "--out", str(out)]) == 0
@@ -94,8 +104,11 @@ def test_compare_with_data_file(
 
 
 def test_gpu_int8_from_onnx_with_calib_data(
-    files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
-) -> None:  # type: ignore[no-untyped-def]
+    files: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     _engine_never(monkeypatch)
     out = tmp_path / "b8"
     args = ["compile", str(files["onnx3"]), "--target", "gpu", "--out", str(out),
@@ -121,7 +134,9 @@ def test_gpu_int8_from_onnx_with_calib_data(
     assert main(["compare", str(out)]) == 0
 
 
-def test_bad_preprocessing_writes_nothing(files: dict[str, Path], tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_bad_preprocessing_writes_nothing(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     pre = tmp_path / "pre.json"
     pre.write_text('{"features": [{"name": "a"}, {"name": "b"}]}')
     out = tmp_path / "b"
@@ -132,15 +147,17 @@ def test_bad_preprocessing_writes_nothing(files: dict[str, Path], tmp_path: Path
     assert not out.exists() and not list(tmp_path.glob(".b*"))
 
 
-def test_unknown_target_lists_registry(files: dict[str, Path], tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_target_lists_registry(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["compile", str(files["onnx"]), "--target", "tpu", "--out", str(tmp_path)]) == 1
     assert "valid: fpga, gpu" in capsys.readouterr().err
 
 
 @pytest.mark.fpga_tools
 def test_fpga_bundle_from_onnx_and_compare_with_csim(
-    files: dict[str, Path], tmp_path: Path, capsys
-) -> None:  # type: ignore[no-untyped-def]
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     pytest.importorskip("hls4ml")
     if shutil.which("g++") is None:
         pytest.skip("g++ not installed")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +45,9 @@ def test_qkeras_quantizer_types() -> None:
 
 
 @pytest.mark.parametrize("writer", [writers.write_keras, writers.write_keras_h5])
-def test_qkeras_model_is_bit_exact(tmp_path: Path, writer, calib: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+def test_qkeras_model_is_bit_exact(
+    tmp_path: Path, writer: Callable[..., Path], calib: np.ndarray
+) -> None:
     torch_mlp = writers.mlp((16, 12, 8, 3), softmax=False, seed=4)
     path = writer(torch_mlp, tmp_path / f"q{'.keras' if 'h5' not in writer.__name__ else '.h5'}",
                   16, QUANT)  # fmt: skip
@@ -79,7 +82,8 @@ def _qonnx(tmp_path: Path, scale: float) -> Path:
 
     inits = [c("s_in", 2.0**-4), c("zp", 0.0), c("bw8", 8.0), c("s_w", scale), c("bw6", 6.0),
              c("W", rng.uniform(-0.9, 0.9, (5, 3))), c("b", rng.uniform(-1, 1, 3)),
-             c("s_a", 2.0**-3), c("W2", rng.uniform(-0.9, 0.9, (3, 2))), c("b2", np.zeros(2))]  # fmt: skip
+             c("s_a", 2.0**-3), c("W2", rng.uniform(-0.9, 0.9, (3, 2))),
+             c("b2", np.zeros(2))]  # fmt: skip
     dom = "qonnx.custom_op.general"
     nodes = [
         helper.make_node("Quant", ["x", "s_in", "zp", "bw8"], ["xq"], domain=dom, signed=1),
