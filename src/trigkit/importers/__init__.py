@@ -52,8 +52,20 @@ def import_model(
 
 
 def is_foreign_model(path: str | Path) -> bool:
-    """True for a model file trigkit did not write (ONNX, TorchScript, .pt2, Keras)."""
-    return detect_format(Path(path)) != "trigkit"
+    """True for a model file trigkit did not write (ONNX, TorchScript, .pt2, Keras).
+
+    A file whose content is not recognised raises the detection error when its extension is a
+    model extension (.onnx, .pt, .keras, ...); otherwise it is left to trigkit's own loader.
+    """
+    from trigkit.importers.detect import EXTENSIONS
+
+    path = Path(path)
+    try:
+        return detect_format(path) != "trigkit"
+    except TrigkitError:
+        if path.suffix.lower() in EXTENSIONS:
+            raise
+        return False
 
 
 def parse_input_shapes(items: list[str] | None) -> dict[str, tuple[int, ...]]:
