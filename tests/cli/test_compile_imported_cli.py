@@ -176,3 +176,34 @@ def test_fpga_bundle_from_onnx_and_compare_with_csim(
     assert rows[0].split("│")[3:] == rows[1].split("│")[3:]  # same errors, row for row
     assert "0 of 200 reference rows differ" in text
     assert main(["compare", str(out), "--atol", "1e-9", "--data", str(data)]) == 1
+
+
+@pytest.mark.fpga_tools
+def test_fpga_width_scan_reports_each_width(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("hls4ml")
+    if shutil.which("g++") is None:
+        pytest.skip("g++ not installed")
+    from trigkit.firmware.emulate import FirmwareEmulator
+    from trigkit.importers import forward, import_model
+    from trigkit.importers.firmware import FirmwareOptions, to_firmware_network
+
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(300, 8))
+    labels = forward(import_model(files["onnx"]), x).argmax(1)  # the float model is 100 % right
+    data = tmp_path / "calib.npz"
+    np.savez(data, in_x=x, labels=labels)
+    out = tmp_path / "fw"
+    args = ["compile", str(files["onnx"]), "--target", "fpga", "--out", str(out),
+            "--calib-data", str(data), "--scan-bits", "4,10", "--n-reference", "50"]  # fmt: skip
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    scan = load_bundle(out).manifest.target_info["imported"]["width_scan"]
+    assert [c["bits"] for c in scan] == [4, 10]
+    for c in scan:
+        net = to_firmware_network(import_model(files["onnx"]), x, FirmwareOptions(bits=c["bits"]))
+        agree = float(np.mean(FirmwareEmulator(net).predict(x).argmax(1) == labels))
+        assert c["agreement"] == agree == c["firmware_accuracy"] and c["float_accuracy"] == 1.0
+        assert f"width {c['bits']:2d}: same top class as float {100 * agree:.2f} %" in text
+    assert scan[1]["max_abs_diff"] < scan[0]["max_abs_diff"]

@@ -116,16 +116,21 @@ def _compile(
     calib_data: Path | None = typer.Option(
         None, "--calib-data", help="Model inputs (.npz in_<name>, or .parquet) for ranges / int8."
     ),
+    scan_bits: str | None = typer.Option(
+        None, "--scan-bits", help="\\[fpga] report each width's cost on --calib-data (4..12)."
+    ),
 ) -> None:
     """Compile a trained tagger into a bundle for the FPGA (hls4ml) or the GPU (ONNX/TensorRT)."""
     from rich.console import Console
 
     from trigkit.compile.targets import TARGETS
 
-    TARGETS.entry(target)  # an unknown target fails naming the valid ones
+    if target not in TARGETS.names():
+        raise TrigkitError(f"--target '{target}' unknown; valid: {', '.join(TARGETS.names())}")
     if not model.is_file():
         raise TrigkitError(f"{model}: no such model file")
-    imported = _import_options(model, input_shape, preprocessing, calib_data, bits, calib_events)
+    imported = _import_options(model, input_shape, preprocessing, calib_data, bits, calib_events,
+                               scan_bits)  # fmt: skip
     con = Console()
     if target == "gpu":
         if calib_events and len(calib_events) > 1:
@@ -168,6 +173,7 @@ def _compile(
         con.print(f"{info['reference_rows']} reference inputs (random, extremes, NaN/Inf): {who} "
                   "hls4ml C simulation agree bit for bit")  # fmt: skip
         _print_fpga_summary(con, bundle)
+        _print_width_scan(con, (info.get("imported") or {}).get("width_scan"))
         for name, o in info.get("weight_overflow", {}).items():
             con.print(f"[yellow]overflow[/] layer {name}: {o['weight']} weights saturate in {o['weight_t']}, "
                       f"{o['bias']} biases in {o['bias_t']}")  # fmt: skip
@@ -175,13 +181,14 @@ def _compile(
 
 def _import_options(
     model: Path, shapes: list[str] | None, preprocessing: Path | None, calib_data: Path | None,
-    bits: int | None, calib_events: list[Path] | None,
+    bits: int | None, calib_events: list[Path] | None, scan_bits: str | None = None,
 ) -> object | None:  # fmt: skip
     """ImportOptions for a model trained elsewhere; None for a trigkit model file."""
     from trigkit.compile.targets.fpga import is_foreign
 
-    given = [f for f, v in (("--input-shape", shapes), ("--preprocessing", preprocessing),
-                            ("--calib-data", calib_data)) if v]  # fmt: skip
+    flags = (("--input-shape", shapes), ("--preprocessing", preprocessing),
+             ("--calib-data", calib_data), ("--scan-bits", scan_bits))  # fmt: skip
+    given = [f for f, v in flags if v]
     if not is_foreign(model):
         if given:
             raise TrigkitError(f"{', '.join(given)}: only for models trained elsewhere; "
@@ -191,10 +198,12 @@ def _import_options(
         raise TrigkitError("--calib-events: a foreign model has no trigkit feature extraction; "
                            "give its inputs with --calib-data FILE.npz|parquet")  # fmt: skip
     from trigkit.compile.targets.imported import ImportOptions
+    from trigkit.compile.width_scan import parse_bits
     from trigkit.importers import parse_input_shapes
 
     return ImportOptions(input_shapes=parse_input_shapes(shapes), preprocessing=preprocessing,
-                         calib_data=calib_data, bits=bits)  # fmt: skip
+                         calib_data=calib_data, bits=bits,
+                         scan_bits=parse_bits(scan_bits) if scan_bits else ())  # fmt: skip
 
 
 def _parse_cutoffs(text: str, delay_model: str = "da4ml") -> tuple[float, ...]:
@@ -237,6 +246,18 @@ def _compile_fpga(model: Path, out: Path, bits: int | None, opts: dict, calib_ev
     with Console(stderr=True).status(what):
         return TARGETS.create("fpga", model, out, config=config, calib=calib, labels=labels,
                               csim_dir=keep_csim, rtl_dir=rtl_dir, imported=imported)  # fmt: skip
+
+
+def _print_width_scan(con: object, scan: list[dict] | None) -> None:
+    """The cost of each width (``--scan-bits``) on the calibration rows."""
+    for c in scan or []:
+        acc = ""
+        if c["float_accuracy"] is not None:
+            acc = (f", accuracy {100 * c['firmware_accuracy']:.2f} % "
+                   f"(float {100 * c['float_accuracy']:.2f} %)")  # fmt: skip
+        line = (f"width {c['bits']:2d}: same top class as float {100 * c['agreement']:.2f} %, "
+                f"max |firmware - float| {c['max_abs_diff']:.3g}{acc}")  # fmt: skip
+        con.print(line)  # type: ignore[attr-defined]
 
 
 def _print_fpga_summary(con: object, bundle: object) -> None:

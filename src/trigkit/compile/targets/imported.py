@@ -48,6 +48,7 @@ class ImportOptions:
     preprocessing: Path | None = None
     calib_data: Path | None = None
     bits: int | None = None
+    scan_bits: tuple[int, ...] = ()  # fpga: widths whose cost to report (see imported_scan)
 
 
 class ImportedInfo(BaseModel):
@@ -62,6 +63,7 @@ class ImportedInfo(BaseModel):
     channels_first: bool = False
     preprocessing: dict[str, Any] | None = None
     calibration: str = ""
+    width_scan: list[dict[str, Any]] | None = None
     float_reference: str = "trigkit.importers.graph.forward (numpy float64) of the imported graph"
 
 
@@ -126,6 +128,12 @@ def compile_imported_fpga(
 
     p = prepare(path, options)
     calib = _calibration(p, config.seed)
+    scan = None
+    if options.scan_bits:
+        from trigkit.compile.imported_scan import scan_widths
+
+        labels_ = p.rows.labels if p.rows is not None else None
+        scan = [c.to_dict() for c in scan_widths(p.model, calib, labels_, options.scan_bits)]
     fw_opt = FirmwareOptions(bits=options.bits) if options.bits else FirmwareOptions()
     names = p.scaling.names if p.scaling else None
     network = apply_build_options(to_firmware_network(p.model, calib, fw_opt, names), config)
@@ -140,7 +148,9 @@ def compile_imported_fpga(
             "preprocessing": p.scaling.to_dict() if p.scaling else None,
             "calibration": _info(p, source_file).calibration,
             "labelled_rows": ref.n_labelled,
-            "imported": _info(p, source_file).model_dump(mode="json"),
+            "imported": _info(p, source_file)
+            .model_copy(update={"width_scan": scan})
+            .model_dump(mode="json"),
         }
         bundle, _ = compile_network(
             network, out, config=config, info=info, input_name=p.model.input.name,
