@@ -125,3 +125,63 @@ def test_qonnx_scale_not_power_of_two(tmp_path: Path) -> None:
                                            "power of two"):  # fmt: skip
         import_model(_qonnx(tmp_path, 0.03))
     assert math.frexp(0.03)[0] != 0.5
+
+
+def _qcdq(tmp_path: Path, w_scale: float = 2.0**-5) -> Path:
+    """A Brevitas-style QCDQ graph (QuantizeLinear/DequantizeLinear) onnxruntime can run."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(4)
+
+    def c(name: str, v: object, dtype: type = np.float32) -> onnx.TensorProto:
+        return numpy_helper.from_array(np.asarray(v, dtype=dtype), name)
+
+    inits = [
+        c("s_in", 2.0**-4), c("zp8", 0, np.int8), c("s_w", w_scale), c("s_a", 2.0**-3),
+        c("zpu8", 0, np.uint8), c("W1c", rng.integers(-100, 100, (6, 4)), np.int8),
+        c("b1", rng.integers(-40, 40, 4) * 2.0**-4), c("s_w2", 2.0**-6),
+        c("W2c", rng.integers(-100, 100, (3, 4)), np.int8), c("s_b2", 2.0**-9),
+        c("zp32", 0, np.int32), c("b2c", rng.integers(-900, 900, 3), np.int32),
+    ]  # fmt: skip
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "s_in", "zp8"], ["xq"]),
+        helper.make_node("DequantizeLinear", ["xq", "s_in", "zp8"], ["xd"]),
+        helper.make_node("DequantizeLinear", ["W1c", "s_w", "zp8"], ["W1"]),
+        helper.make_node("MatMul", ["xd", "W1"], ["m"]),
+        helper.make_node("Add", ["m", "b1"], ["z"]),
+        helper.make_node("Relu", ["z"], ["r"]),
+        helper.make_node("QuantizeLinear", ["r", "s_a", "zpu8"], ["rq"]),
+        helper.make_node("DequantizeLinear", ["rq", "s_a", "zpu8"], ["rd"]),
+        helper.make_node("DequantizeLinear", ["W2c", "s_w2", "zp8"], ["W2"]),
+        helper.make_node("DequantizeLinear", ["b2c", "s_b2", "zp32"], ["b2"]),
+        helper.make_node("Gemm", ["rd", "W2", "b2"], ["y"], transB=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "qcdq", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 3])], inits,
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    path = tmp_path / "qcdq.onnx"
+    onnx.save(model, str(path))
+    return path
+
+
+def test_qcdq_graph_is_bit_exact_with_onnxruntime(tmp_path: Path) -> None:
+    path = _qcdq(tmp_path)
+    model = import_model(path)
+    assert model.input_t == FixedType(8, 4, True, "AP_RND_CONV", "AP_SAT")
+    assert model.ops[0].weight_t == FixedType(8, 3, True, "AP_RND_CONV", "AP_SAT")
+    assert model.ops[1].result_t == FixedType(8, 5, False, "AP_RND_CONV", "AP_SAT")
+    assert model.ops[2].bias_t == FixedType(32, 23, True, "AP_RND_CONV", "AP_SAT")
+    x = np.random.default_rng(5).normal(scale=3.0, size=(2000, 6)).astype(np.float32)
+    x = x.astype(np.float64)
+    net = to_firmware_network(model, x)
+    got = FirmwareEmulator(net).predict(x)
+    assert np.array_equal(got, writers.ort(path, x))  # float32 onnxruntime is exact here
+
+
+def test_qcdq_scale_not_power_of_two(tmp_path: Path) -> None:
+    with pytest.raises(TrigkitError, match=r"\(DequantizeLinear\): quantizer scale 0.03 is not a"):
+        import_model(_qcdq(tmp_path, w_scale=0.03))

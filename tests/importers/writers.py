@@ -116,6 +116,8 @@ def write_keras_h5(module: nn.Sequential, path: Path, n_in: int, quant: dict | N
 def ort(path: Path, x: np.ndarray) -> np.ndarray:
     import onnxruntime as ort_
 
-    sess = ort_.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    opts = ort_.SessionOptions()
+    opts.add_session_config_entry("session.disable_quant_qdq", "1")  # run Q/DQ as written
+    sess = ort_.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
     return np.asarray(sess.run(None, {name: x.astype(np.float32)})[0], dtype=np.float64)

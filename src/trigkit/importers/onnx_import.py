@@ -20,12 +20,12 @@ from trigkit.core.errors import TrigkitError
 from trigkit.core.lazy import require
 from trigkit.fixedpoint.fixed import FixedType
 from trigkit.importers.graph import ImportedModel, InputSpec, Op
-from trigkit.importers.quant import qonnx_type, quantize_values
+from trigkit.importers.quant import qdq_type, qonnx_type, quantize_values
 
 SUPPORTED_OPS = (
     "Gemm", "MatMul", "Add", "Relu", "LeakyRelu", "Clip", "Softmax", "Sigmoid",
     "BatchNormalization", "Conv", "ReduceSum", "ReduceMean", "Transpose", "Flatten", "Reshape",
-    "Squeeze", "Identity", "Dropout", "Quant",
+    "Squeeze", "Identity", "Dropout", "Quant", "QuantizeLinear", "DequantizeLinear",
 )  # fmt: skip
 CONTROL_FLOW = ("If", "Loop", "Scan")
 _NOOPS = ("Flatten", "Reshape", "Squeeze", "Identity", "Dropout")
@@ -61,13 +61,15 @@ def import_onnx_proto(
     from onnx import numpy_helper
 
     g = model.graph
-    consts = {t.name: numpy_helper.to_array(t).astype(np.float64) for t in g.initializer}
+    arrays = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+    consts = {k: v.astype(np.float64) for k, v in arrays.items()}
     inputs = [i for i in g.input if i.name not in consts]
     if len(inputs) != 1:
         names = ", ".join(i.name for i in inputs)
         raise TrigkitError(f"{source}: {len(inputs)} graph inputs ({names}); exactly 1 supported")
     spec = _input_spec(inputs[0], shapes, source)
     walker = _Walker(source, consts, spec)
+    walker.dtypes = {k: str(v.dtype) for k, v in arrays.items()}
     for node in g.node:
         walker.visit(node)
     if g.output[0].name != walker.current:
@@ -132,6 +134,7 @@ class _Walker:
         self.channels_first_input = False
         self.input_t: FixedType | None = None
         self.pending_bias: str | None = None  # a MatMul waiting for its Add
+        self.dtypes: dict[str, str] = {}  # initializer dtypes (QDQ zero points, int weights)
 
     def need(self, node: Any, layout: str) -> None:
         """The current tensor must have ``layout``; the first such need fixes the input's."""
@@ -167,6 +170,9 @@ class _Walker:
         if node.op_type == "Quant" and node.input[0] in self.consts:
             self._quant_weight(node)
             return
+        if node.op_type == "DequantizeLinear" and node.input[0] in self.consts:
+            self._dequant_weight(node)
+            return
         data = [i for i in node.input if i and i not in self.consts]
         if data != [self.current]:
             raise TrigkitError(
@@ -189,6 +195,21 @@ class _Walker:
         x, scale, zp, bw = (self.consts[i] for i in node.input[:4])
         t = qonnx_type(scale, zp, bw, _attrs(node), self.where(node))
         self.consts[node.output[0]] = quantize_values(x, t)
+        self._weight_types = getattr(self, "_weight_types", {})
+        self._weight_types[node.output[0]] = t
+
+    def _qdq_type(self, node: Any) -> FixedType:
+        zp = node.input[2] if len(node.input) > 2 and node.input[2] else None
+        dtype = self.dtypes.get(zp, "uint8") if zp else "uint8"
+        if node.op_type == "DequantizeLinear" and zp is None:
+            dtype = self.dtypes.get(node.input[0], "uint8")
+        zero = self.consts[zp] if zp else None
+        return qdq_type(self.const(node, 1), zero, dtype, self.where(node))
+
+    def _dequant_weight(self, node: Any) -> None:
+        t = self._qdq_type(node)
+        codes = self.consts[node.input[0]]
+        self.consts[node.output[0]] = np.ldexp(codes, -t.frac)
         self._weight_types = getattr(self, "_weight_types", {})
         self._weight_types[node.output[0]] = t
 
@@ -338,7 +359,15 @@ class _Walker:
 
     def _op_quant(self, node: Any) -> None:
         scale, zp, bw = (self.const(node, i) for i in (1, 2, 3))
-        t = qonnx_type(scale, zp, bw, _attrs(node), self.where(node))
+        self._pin_result(node, qonnx_type(scale, zp, bw, _attrs(node), self.where(node)))
+
+    def _op_quantizelinear(self, node: Any) -> None:
+        self._pin_result(node, self._qdq_type(node))
+
+    def _op_dequantizelinear(self, node: Any) -> None:
+        """Back to float: the QuantizeLinear before it has set the type."""
+
+    def _pin_result(self, node: Any, t: FixedType) -> None:
         if not self.ops:
             self.input_t = t
             return

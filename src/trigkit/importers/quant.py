@@ -66,6 +66,27 @@ def qonnx_type(
     return FixedType(width, width - frac, signed, mode, "AP_SAT")  # type: ignore[arg-type]
 
 
+QDQ_WIDTHS = {"int8": 8, "uint8": 8, "int16": 16, "uint16": 16, "int32": 32, "uint32": 32}
+
+
+def qdq_type(scale: np.ndarray, zero_point: np.ndarray | None, dtype: str, where: str) -> FixedType:
+    """The ap_fixed type of an ONNX QuantizeLinear / DequantizeLinear pair (QCDQ, Brevitas).
+
+    ``dtype``: the zero point's integer type (uint8 when absent). Per-tensor power-of-two
+    scale, zero point 0; rounding half to even and saturation, as QuantizeLinear does.
+    """
+    if dtype not in QDQ_WIDTHS:
+        raise TrigkitError(f"{where}: {dtype} quantization; valid: {', '.join(QDQ_WIDTHS)}")
+    if np.size(scale) != 1:
+        raise TrigkitError(f"{where}: per-channel scales; only per-tensor is supported")
+    if zero_point is not None and np.any(np.asarray(zero_point) != 0):
+        raise TrigkitError(f"{where}: zero point must be 0 for an ap_fixed type")
+    width = QDQ_WIDTHS[dtype]
+    frac = -pow2_exponent(float(np.ravel(scale)[0]), where)
+    signed = not dtype.startswith("u")
+    return FixedType(width, width - frac, signed, "AP_RND_CONV", "AP_SAT")
+
+
 def qkeras_type(spec: Any, where: str) -> FixedType | None:
     """The ap_fixed type of a QKeras quantizer (string or serialized dict); None if absent."""
     if spec is None or spec == "" or spec == "None":

@@ -139,6 +139,7 @@ def _ort(path: Path, name: str, x: np.ndarray) -> np.ndarray:
     ort = require("onnxruntime", "gpu")
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = opts.inter_op_num_threads = 1
+    opts.add_session_config_entry("session.disable_quant_qdq", "1")  # Q/DQ as written
     sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     return np.asarray(sess.run(None, {name: x.astype(np.float32)})[0], dtype=np.float64)
 
