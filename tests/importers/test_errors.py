@@ -134,3 +134,43 @@ def test_layer_without_firmware_equivalent(tmp_path: Path) -> None:
     with pytest.raises(TrigkitError, match=r"layer '.*' \(leaky_relu\) has no firmware layer; "
                                            "supported: dense, relu"):  # fmt: skip
         to_firmware_network(model, np.zeros((10, 4)))
+
+
+class _Payload:
+    """Any class: a pickle of it must never be loaded."""
+
+
+def _rewrite(src: Path, dest: Path, edit) -> Path:  # type: ignore[no-untyped-def]
+    import zipfile
+
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w") as zout:
+        for name in zin.namelist():
+            zout.writestr(name, edit(name, zin.read(name)))
+    return dest
+
+
+def test_pt2_that_would_unpickle_is_refused(tmp_path: Path, mlp_files: dict[str, Path]) -> None:
+    import io
+    import json
+
+    def use_pickle(name: str, data: bytes) -> bytes:
+        if not name.endswith("model_weights_config.json"):
+            return data
+        cfg = json.loads(data)
+        next(iter(cfg["config"].values()))["use_pickle"] = True
+        return json.dumps(cfg).encode()
+
+    bad = _rewrite(mlp_files["torch_export"], tmp_path / "pickled.pt2", use_pickle)
+    with pytest.raises(TrigkitError, match=r"pickled.pt2: '0.weight' in .* pickled object"):
+        import_model(bad)
+
+    def object_member(name: str, data: bytes) -> bytes:
+        if not name.endswith("sample_inputs/model.pt"):
+            return data
+        buf = io.BytesIO()
+        torch.save(_Payload(), buf)
+        return buf.getvalue()
+
+    bad = _rewrite(mlp_files["torch_export"], tmp_path / "obj.pt2", object_member)
+    with pytest.raises(TrigkitError, match=r"obj.pt2: member '.*model.pt' is not a plain tensor"):
+        import_model(bad)

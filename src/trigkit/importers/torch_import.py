@@ -1,7 +1,11 @@
 """TorchScript (``.pt``) and torch.export (``.pt2``) -> ONNX -> :class:`ImportedModel`.
 
-Neither format is unpickled as Python objects: ``torch.jit.load`` and ``torch.export.load``
-rebuild a graph and tensors, never arbitrary classes. The loaded graph is checked for dynamic
+Neither format is unpickled as Python objects: ``torch.jit.load`` rebuilds a graph and
+tensors, never arbitrary classes. ``torch.export.load`` can unpickle (weights or constants
+saved with ``use_pickle``, custom / opaque objects, legacy ``.pt`` payloads, and a
+``weights_only=False`` fallback for ``.pt`` members), so a ``.pt2`` is audited first
+(:func:`check_pt2_archive`): every payload must be a plain tensor and every ``.pt`` member must
+load with ``torch.load(weights_only=True)``, else the file is refused. The loaded graph is checked for dynamic
 control flow (``prim::If``/``prim::Loop`` left after constant propagation, ``torch.cond`` /
 ``while_loop``), traced to ONNX on an example of the input shape and imported by
 :mod:`trigkit.importers.onnx_import`, so every format goes through one op mapping.
@@ -10,7 +14,9 @@ control flow (``prim::If``/``prim::Loop`` left after constant propagation, ``tor
 from __future__ import annotations
 
 import io
+import json
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +53,38 @@ def import_torchscript(path: Path, shapes: dict[str, tuple[int, ...]]) -> Import
     return _via_onnx(module, path, name, shapes[name], shapes, "torchscript")
 
 
+def check_pt2_archive(path: Path) -> None:
+    """Refuse a ``.pt2`` whose loading would unpickle anything (see the module docstring)."""
+    torch = require("torch", "gpu")
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            if name.endswith("_config.json") and "/data/" in name:
+                _check_payload_config(path, name, json.loads(z.read(name)))
+            elif name.endswith(".pt"):
+                try:
+                    torch.load(io.BytesIO(z.read(name)), weights_only=True)
+                except Exception as exc:  # noqa: BLE001 - UnpicklingError and friends
+                    raise TrigkitError(
+                        f"{path}: member '{name}' is not a plain tensor file ({_first(exc)}); "
+                        "refusing to unpickle it"
+                    ) from None
+
+
+def _check_payload_config(path: Path, name: str, config: dict[str, Any]) -> None:
+    for fqn, meta in dict(config.get("config", {})).items():
+        pickled = bool(meta.get("use_pickle")) or not str(meta.get("path_name", "")).startswith(
+            ("weight_", "tensor_")
+        )
+        if pickled:
+            raise TrigkitError(
+                f"{path}: '{fqn}' in {name} is stored as a pickled object "
+                f"({meta.get('path_name')}); re-export with plain tensors (torch.export.save)"
+            )
+
+
 def import_torch_export(path: Path, shapes: dict[str, tuple[int, ...]]) -> ImportedModel:
     torch = require("torch", "gpu")
+    check_pt2_archive(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
