@@ -59,6 +59,28 @@ def test_gpu_bundle_from_onnx_matches_the_original(
     assert main(["compare", str(out)]) == 0
     text = capsys.readouterr().out
     assert "onnxruntime (model.onnx)" in text and "OK" in text
+    assert "no TensorRT engine in the bundle" in text
+
+
+def test_parquet_calibration_through_the_preprocessing(
+    files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    _engine_never(monkeypatch)
+    raw = np.random.default_rng(2).normal(loc=5.0, scale=3.0, size=(300, 8))
+    cols = {f"f{i}": raw[:, i] for i in range(8)} | {"other": np.zeros(300)}
+    pq.write_table(pa.table(cols), tmp_path / "rows.parquet")
+    pre = tmp_path / "pre.yaml"
+    pre.write_text("features:\n" + "".join(f"  - {{name: f{i}, offset: 5, scale: 3}}\n"
+                                             for i in range(8)))  # fmt: skip
+    out = tmp_path / "b"
+    rows = tmp_path / "rows.parquet"
+    assert main(["compile", str(files["onnx"]), "--target", "gpu", "--out", str(out),
+                 "--preprocessing", str(pre), "--calib-data", str(rows)]) == 0  # fmt: skip
+    ins, _ = load_bundle(out).reference()
+    assert np.allclose(ins["x"], ((raw - 5.0) / 3.0)[:256], atol=1e-6)
 
 
 @pytest.mark.parametrize("kind", ["torchscript", "keras"])

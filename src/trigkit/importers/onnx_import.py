@@ -135,6 +135,7 @@ class _Walker:
         self.input_t: FixedType | None = None
         self.pending_bias: str | None = None  # a MatMul waiting for its Add
         self.dtypes: dict[str, str] = {}  # initializer dtypes (QDQ zero points, int weights)
+        self.weight_types: dict[str, FixedType] = {}  # quantized constants -> their type
 
     def need(self, node: Any, layout: str) -> None:
         """The current tensor must have ``layout``; the first such need fixes the input's."""
@@ -195,8 +196,7 @@ class _Walker:
         x, scale, zp, bw = (self.consts[i] for i in node.input[:4])
         t = qonnx_type(scale, zp, bw, _attrs(node), self.where(node))
         self.consts[node.output[0]] = quantize_values(x, t)
-        self._weight_types = getattr(self, "_weight_types", {})
-        self._weight_types[node.output[0]] = t
+        self.weight_types[node.output[0]] = t
 
     def _qdq_type(self, node: Any) -> FixedType:
         zp = node.input[2] if len(node.input) > 2 and node.input[2] else None
@@ -210,8 +210,7 @@ class _Walker:
         t = self._qdq_type(node)
         codes = self.consts[node.input[0]]
         self.consts[node.output[0]] = np.ldexp(codes, -t.frac)
-        self._weight_types = getattr(self, "_weight_types", {})
-        self._weight_types[node.output[0]] = t
+        self.weight_types[node.output[0]] = t
 
     def const(self, node: Any, index: int) -> np.ndarray:
         if len(node.input) <= index or node.input[index] not in self.consts:
@@ -219,7 +218,7 @@ class _Walker:
         return self.consts[node.input[index]]
 
     def _wtype(self, name: str) -> FixedType | None:
-        return getattr(self, "_weight_types", {}).get(name)
+        return self.weight_types.get(name)
 
     # -- ops ------------------------------------------------------------------------------
     def _dense(self, node: Any, w: np.ndarray, b: np.ndarray, wt: Any, bt: Any) -> None:

@@ -96,10 +96,14 @@ def compare_bundle(
     fpga = bundle.manifest.target == "fpga"
     tol = atol if atol is not None else FPGA_ATOL if fpga else bundle.manifest.reference_tolerance
     out_name = bundle.manifest.outputs[0].name
-    artifacts = _fpga_artifacts(bundle, x, csim) if fpga else _gpu_artifacts(bundle, info, x)
+    notes: list[str] = []
+    if fpga:
+        artifacts = _fpga_artifacts(bundle, x, csim)
+        notes += _fpga_notes(bundle)
+    else:
+        artifacts = _gpu_artifacts(bundle, info, x, notes)
     diffs = tuple(diff_outputs(a, out_name, y, want, tol, rtol) for a, y in artifacts.items())
-    notes = _fpga_notes(bundle) if fpga else ()
-    return Comparison(str(path), f"{info['format']}: {source.name}", where, diffs, notes)
+    return Comparison(str(path), f"{info['format']}: {source.name}", where, diffs, tuple(notes))
 
 
 def _rows(bundle: Bundle, info: dict, data: Path | None) -> tuple[np.ndarray, str]:
@@ -179,8 +183,28 @@ def _export_batch(program: object) -> int:
     return 1024
 
 
-def _gpu_artifacts(bundle: Bundle, info: dict, x: np.ndarray) -> dict[str, np.ndarray]:
-    return {"onnxruntime (model.onnx)": _ort(bundle.file("model.onnx"), info["input"], x)}
+def _gpu_artifacts(
+    bundle: Bundle, info: dict, x: np.ndarray, notes: list[str]
+) -> dict[str, np.ndarray]:
+    """onnxruntime on model.onnx; TensorRT on model.engine where it can run here."""
+    out = {"onnxruntime (model.onnx)": _ort(bundle.file("model.onnx"), info["input"], x)}
+    if bundle.manifest.target_info.get("tensorrt") is None:
+        notes.append("no TensorRT engine in the bundle")
+        return out
+    from trigkit.runtime.backends import RUNNERS
+
+    ok, why = RUNNERS.entry("tensorrt").probe()
+    if not ok:
+        notes.append(f"TensorRT engine not run: {why}")
+        return out
+    try:
+        with RUNNERS.create("tensorrt", bundle) as runner:
+            y = runner.infer({info["input"]: x.astype(np.float32)})
+    except TrigkitError as exc:
+        notes.append(f"TensorRT engine not run: {exc}")
+        return out
+    out["TensorRT (model.engine)"] = np.asarray(y, dtype=np.float64)
+    return out
 
 
 def _fpga_artifacts(bundle: Bundle, x: np.ndarray, csim: bool) -> dict[str, np.ndarray]:
