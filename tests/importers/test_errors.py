@@ -174,3 +174,28 @@ def test_pt2_that_would_unpickle_is_refused(tmp_path: Path, mlp_files: dict[str,
     bad = _rewrite(mlp_files["torch_export"], tmp_path / "obj.pt2", object_member)
     with pytest.raises(TrigkitError, match=r"obj.pt2: member '.*model.pt' is not a plain tensor"):
         import_model(bad)
+
+
+def test_branching_keras_functional_model(tmp_path: Path) -> None:
+    import io
+    import json
+    import zipfile
+
+    import h5py
+
+    def layer(cls: str, name: str, inbound: list[str], **cfg: object) -> dict:
+        nodes = [[[n, 0, 0, {}] for n in inbound]] if inbound else []
+        return {"class_name": cls, "name": name, "config": {"name": name, **cfg},
+                "inbound_nodes": nodes}  # fmt: skip
+
+    layers = [layer("InputLayer", "in", [], batch_input_shape=[None, 4]),
+              layer("Dense", "a", ["in"], units=2), layer("Dense", "b", ["in"], units=2)]  # fmt: skip
+    cfg = {"class_name": "Functional", "config": {"name": "f", "layers": layers}}
+    path = tmp_path / "branch.keras"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("config.json", json.dumps(cfg))
+        buf = io.BytesIO()
+        h5py.File(buf, "w").close()
+        z.writestr("model.weights.h5", buf.getvalue())
+    with pytest.raises(TrigkitError, match=r"branch.keras: layer 'b' reads \['in'\], not 'a'"):
+        import_model(path)

@@ -91,6 +91,8 @@ def _build(
     if cls not in ("Sequential", "Functional", "Model"):
         raise TrigkitError(f"{path}: Keras model class '{cls}'; valid: Sequential, Functional")
     layers = config.get("config", {}).get("layers", [])
+    if cls != "Sequential":
+        _check_chain(path, layers)
     ops: list[Op] = []
     input_t = None
     spec = _input(path, config, layers, shapes)
@@ -124,6 +126,43 @@ def _build(
         ops=tuple(ops),  # type: ignore[arg-type]
         input_t=input_t,
     )
+
+
+def _check_chain(path: Path, layers: list[dict[str, Any]]) -> None:
+    """A Functional model must be one chain: each layer reads exactly the layer before it."""
+    prev = None
+    for layer in layers:
+        name = layer.get("config", {}).get("name", layer.get("name"))
+        inbound = _inbound(layer.get("inbound_nodes", []))
+        if prev is not None and inbound != [prev]:
+            raise TrigkitError(
+                f"{path}: layer '{name}' reads {inbound or 'nothing'}, not '{prev}'; only "
+                "single-chain Keras models are supported"
+            )
+        prev = name
+
+
+def _inbound(nodes: Any) -> list[str]:
+    """Names of the layers feeding a layer, from tf-keras or Keras 3 ``inbound_nodes``."""
+    names: list[str] = []
+
+    def walk(obj: Any) -> None:
+        if isinstance(obj, dict):
+            hist = obj.get("config", {}).get("keras_history") if "config" in obj else None
+            if hist:
+                names.append(str(hist[0]))
+                return
+            for v in obj.values():
+                walk(v)
+        elif isinstance(obj, list):
+            if len(obj) >= 3 and isinstance(obj[0], str) and isinstance(obj[1], int):
+                names.append(obj[0])  # tf-keras: [layer_name, node_index, tensor_index, kwargs]
+                return
+            for v in obj:
+                walk(v)
+
+    walk(nodes)
+    return names
 
 
 def _input(path: Path, config: dict[str, Any], layers: list, shapes: dict) -> InputSpec:
