@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -185,3 +186,38 @@ def test_qcdq_graph_is_bit_exact_with_onnxruntime(tmp_path: Path) -> None:
 def test_qcdq_scale_not_power_of_two(tmp_path: Path) -> None:
     with pytest.raises(TrigkitError, match=r"\(DequantizeLinear\): quantizer scale 0.03 is not a"):
         import_model(_qcdq(tmp_path, w_scale=0.03))
+
+
+def test_reference_applies_pinned_types_like_onnxruntime(tmp_path: Path) -> None:
+    path = _qcdq(tmp_path)
+    x = np.random.default_rng(6).normal(scale=3.0, size=(500, 6)).astype(np.float32)
+    from trigkit.importers import forward
+
+    assert np.array_equal(forward(import_model(path), x.astype(np.float64)), writers.ort(path, x))
+
+
+@pytest.mark.parametrize("source", ["qonnx", "qkeras"])
+def test_quantized_gpu_graph_keeps_the_types(tmp_path: Path, source: str) -> None:
+    """The GPU graph of a QONNX / QKeras model (built from the ops with float fake-quantizers,
+    since onnxruntime cannot run Quant nodes) computes the source's quantized function."""
+    import onnx
+
+    from trigkit.compile.targets.imported import gpu_graph
+    from trigkit.importers import forward
+
+    if source == "qonnx":
+        path = _qonnx(tmp_path, 2.0**-5)
+    else:
+        path = writers.write_keras(writers.mlp((16, 12, 3), softmax=False, seed=2),
+                                   tmp_path / "q.keras", 16, QUANT)  # fmt: skip
+    model = import_model(path)
+    onnx_path = tmp_path / "gpu.onnx"
+    onnx_path.write_bytes(gpu_graph(model))
+    ops = [n.op_type for n in onnx.load(str(onnx_path)).graph.node]
+    assert ops.count("Round") == (2 if source == "qonnx" else 1)  # input + relu / relu
+    x = np.random.default_rng(8).normal(size=(400, model.input.shape[0]))
+    want = forward(model, x)
+    assert np.max(np.abs(writers.ort(onnx_path, x) - want)) < 1e-5
+    plain = forward(replace(model, input_t=None, ops=tuple(replace(o, result_t=None)
+                                                            for o in model.ops)), x)  # fmt: skip
+    assert np.max(np.abs(plain - want)) > 1e-3  # the types do change the function

@@ -162,12 +162,22 @@ def check_chain(model: ImportedModel) -> None:
 
 
 def forward(model: ImportedModel, x: np.ndarray) -> np.ndarray:
-    """The float64 numpy reference of ``model`` on ``x`` ``[batch, *input.shape]``."""
+    """The float64 numpy reference of ``model`` on ``x`` ``[batch, *input.shape]``.
+
+    Types the source pins (quantized inputs and activations) are applied as the source applies
+    them, so a QKeras / QONNX model's reference is its own quantized function.
+    """
+    from trigkit.importers.quant import quantize_values
+
     h = np.asarray(x, dtype=np.float64)
     if model.channels_first:
         h = np.swapaxes(h, -1, -2)
+    if model.input_t is not None:
+        h = quantize_values(h, model.input_t)
     for op in model.ops:
         h = _apply(op, h)
+        if op.result_t is not None:
+            h = quantize_values(h, op.result_t)
     return h
 
 

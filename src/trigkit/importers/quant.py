@@ -146,6 +146,20 @@ def _literal(text: str) -> Any:
 
 
 def quantize_values(values: np.ndarray, t: FixedType) -> np.ndarray:
-    """Round-to-nearest-even and clip ``values`` onto the grid of ``t`` (float64)."""
-    codes = np.clip(np.rint(np.ldexp(values.astype(np.float64), t.frac)), t.min_code, t.max_code)
+    """``values`` cast to ``t`` (float64 on its grid): its rounding, then saturation or wrap.
+
+    Plain float64 numpy, independent of the numba kernels (NaN is left NaN).
+    """
+    s = np.ldexp(np.asarray(values, dtype=np.float64), t.frac)
+    if t.rounding == "AP_TRN":
+        codes = np.floor(s)
+    elif t.rounding == "AP_RND":
+        codes = np.floor(s + 0.5)
+    else:
+        codes = np.rint(s)
+    if t.overflow == "AP_SAT":
+        codes = np.clip(codes, t.min_code, t.max_code)
+    else:
+        span = float(t.max_code - t.min_code + 1)
+        codes = np.mod(codes - t.min_code, span) + t.min_code
     return np.ldexp(codes, -t.frac)

@@ -5,9 +5,9 @@ tensors, never arbitrary classes. ``torch.export.load`` can unpickle (weights or
 saved with ``use_pickle``, custom / opaque objects, legacy ``.pt`` payloads, and a
 ``weights_only=False`` fallback for ``.pt`` members), so a ``.pt2`` is audited first
 (:func:`check_pt2_archive`): every payload must be a plain tensor and every ``.pt`` member must
-load with ``torch.load(weights_only=True)``, else the file is refused. The loaded graph is checked for dynamic
-control flow (``prim::If``/``prim::Loop`` left after constant propagation, ``torch.cond`` /
-``while_loop``), traced to ONNX on an example of the input shape and imported by
+load with ``torch.load(weights_only=True)``, else the file is refused. The loaded graph is
+checked for dynamic control flow (a ``prim::If``/``prim::Loop`` computing tensors once the
+module is frozen, ``torch.cond`` / ``while_loop``), traced to ONNX on an example of the input shape and imported by
 :mod:`trigkit.importers.onnx_import`, so every format goes through one op mapping.
 """
 

@@ -103,7 +103,7 @@ def compare_bundle(
     else:
         artifacts = _gpu_artifacts(bundle, info, x, notes)
     diffs = tuple(diff_outputs(a, out_name, y, want, tol, rtol) for a, y in artifacts.items())
-    return Comparison(str(path), f"{info['format']}: {source.name}", where, diffs, tuple(notes))
+    return Comparison(str(path), _original_label(source, info), where, diffs, tuple(notes))
 
 
 def _rows(bundle: Bundle, info: dict, data: Path | None) -> tuple[np.ndarray, str]:
@@ -126,10 +126,18 @@ def _rows(bundle: Bundle, info: dict, data: Path | None) -> tuple[np.ndarray, st
     return x, f"reference.npz: {len(x)} rows"
 
 
+def _original_label(source: Path, info: dict) -> str:
+    fmt = info["format"]
+    how = {"onnx": "onnxruntime", "torchscript": "torch.jit", "torch_export": "torch.export"}
+    if fmt == "onnx" and not _standard_onnx(source):
+        return f"{source.name} (QONNX: trigkit's numpy reference applying its Quant types)"
+    return f"{source.name} ({how.get(fmt, 'its weights through trigkit numpy reference')})"
+
+
 def run_original(source: Path, info: dict, x: np.ndarray) -> np.ndarray:
     """The original model file on ``x``, in its own framework (see the module docstring)."""
     fmt = info["format"]
-    if fmt == "onnx":
+    if fmt == "onnx" and _standard_onnx(source):
         return _ort(source, info["input"], x)
     if fmt in ("torchscript", "torch_export"):
         return _torch(source, fmt, x)
@@ -137,6 +145,14 @@ def run_original(source: Path, info: dict, x: np.ndarray) -> np.ndarray:
 
     shapes = {info["input"]: tuple(info["input_shape"])}
     return forward(import_model(source, shapes), x)
+
+
+def _standard_onnx(path: Path) -> bool:
+    """False for QONNX graphs (custom ``Quant`` domain): onnxruntime cannot run them, so the
+    importer's numpy reference (which applies the Quant types) stands in for the original."""
+    onnx = require("onnx", "gpu")
+    graph = onnx.load(str(path), load_external_data=False).graph
+    return all(node.domain in ("", "ai.onnx") for node in graph.node)
 
 
 def _ort(path: Path, name: str, x: np.ndarray) -> np.ndarray:

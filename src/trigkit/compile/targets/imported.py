@@ -226,7 +226,9 @@ def gpu_graph(model: ImportedModel) -> bytes:
     from trigkit.importers.onnx_build import build_onnx
 
     onnx = require("onnx", "gpu")
-    proto = onnx.load_model_from_string(model.onnx or build_onnx(model))
+    proto = onnx.load_model_from_string(model.onnx) if model.onnx else None
+    if proto is None or not runs_in_onnxruntime(proto):  # Keras; QONNX's Quant nodes
+        proto = onnx.load_model_from_string(build_onnx(model))
     g = proto.graph
     if len(g.output) != 1:
         raise TrigkitError(f"{model.source}: {len(g.output)} outputs; the gpu target takes one")
@@ -237,6 +239,11 @@ def gpu_graph(model: ImportedModel) -> bytes:
     g.output[0].type.tensor_type.shape.dim[0].dim_param = "batch"
     onnx.checker.check_model(proto)
     return proto.SerializeToString()
+
+
+def runs_in_onnxruntime(proto: Any) -> bool:
+    """Only standard ONNX operators (not QONNX's custom ``Quant`` domain)."""
+    return all(node.domain in ("", "ai.onnx") for node in proto.graph.node)
 
 
 def run_onnx(path: Path, inputs: dict[str, np.ndarray]) -> np.ndarray:
