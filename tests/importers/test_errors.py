@@ -188,8 +188,11 @@ def test_branching_keras_functional_model(tmp_path: Path) -> None:
         return {"class_name": cls, "name": name, "config": {"name": name, **cfg},
                 "inbound_nodes": nodes}  # fmt: skip
 
-    layers = [layer("InputLayer", "in", [], batch_input_shape=[None, 4]),
-              layer("Dense", "a", ["in"], units=2), layer("Dense", "b", ["in"], units=2)]  # fmt: skip
+    layers = [
+        layer("InputLayer", "in", [], batch_input_shape=[None, 4]),
+        layer("Dense", "a", ["in"], units=2),
+        layer("Dense", "b", ["in"], units=2),
+    ]
     cfg = {"class_name": "Functional", "config": {"name": "f", "layers": layers}}
     path = tmp_path / "branch.keras"
     with zipfile.ZipFile(path, "w") as z:
