@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,12 @@ def keras() -> Any:
     return tf_keras
 
 
+def _save(model: Any, path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "HDF5 is legacy", deprecations inside TensorFlow
+        model.save(path)
+
+
 def _float_model(keras: Any) -> Any:
     L = keras.layers
     return keras.Sequential([
@@ -53,7 +60,7 @@ def test_keras_file_matches_keras_predict(keras: Any, tmp_path: Path, suffix: st
     bn.set_weights([rng.uniform(0.5, 1.5, 32), rng.normal(size=32), rng.normal(size=32),
                     rng.uniform(0.5, 2.0, 32)])  # fmt: skip
     path = tmp_path / f"m{suffix}"
-    model.save(path)
+    _save(model, path)
     x = rng.normal(size=(300, 16)).astype(np.float32)
     got = forward(import_model(path), x)
     assert np.max(np.abs(got - model.predict(x, verbose=0))) < 1e-5
@@ -70,7 +77,7 @@ def test_qkeras_file_is_bit_exact_with_qkeras(keras: Any, tmp_path: Path) -> Non
         QDense(3, kernel_quantizer=q6, bias_quantizer=q6, name="fc2"),
     ])  # fmt: skip
     path = tmp_path / "q.h5"
-    model.save(path)
+    _save(model, path)
     x = np.random.default_rng(1).normal(scale=2.0, size=(2000, 16)).astype(np.float32)
     imported = import_model(path)
     assert imported.input_t is not None and imported.input_t.hls() == (

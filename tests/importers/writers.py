@@ -1,7 +1,8 @@
 """Model files the importer tests read: torch exports, and Keras files in Keras's own layouts.
 
 The Keras writers lay out exactly what Keras writes (``.keras``: ``config.json`` +
-``model.weights.h5`` with ``layers/<name>/vars/<i>``; legacy ``.h5``: the ``model_config``
+``model.weights.h5`` with ``layers/<class>_<k>/vars/<i>``, checked against tf-keras in
+tests/importers/test_keras_real.py; legacy ``.h5``: the ``model_config``
 attribute + ``model_weights/<name>/<name>/kernel:0`` named by ``weight_names``), with h5py, so
 the tests run without TensorFlow.
 """
@@ -88,10 +89,11 @@ def write_keras(module: nn.Sequential, path: Path, n_in: int, quant: dict | None
     layers, weights = _keras_layers(module, n_in, quant)
     config = {"class_name": "Sequential", "config": {"name": "seq", "layers": layers}}
     buf = io.BytesIO()
-    with h5py.File(buf, "w") as f:
-        for name, arrs in weights.items():
+    with h5py.File(buf, "w") as f:  # groups named by class and order, as Keras saves them
+        for k, arrs in enumerate(weights.values()):
+            cls = "q_dense" if quant is not None else "dense"
             for i, a in enumerate(arrs):
-                f[f"layers/{name}/vars/{i}"] = a.astype(np.float32)
+                f[f"layers/{cls}{f'_{k}' if k else ''}/vars/{i}"] = a.astype(np.float32)
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("metadata.json", json.dumps({"keras_version": "3.6.0"}))
         z.writestr("config.json", json.dumps(config))

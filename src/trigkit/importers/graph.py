@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -24,10 +24,20 @@ from trigkit.core.errors import TrigkitError
 from trigkit.fixedpoint.fixed import FixedType
 
 OpKind = Literal[
-    "dense", "relu", "leaky_relu", "relu6", "softmax", "sigmoid", "linear", "sum_pool", "mean_pool"
+    "dense",
+    "relu",
+    "leaky_relu",
+    "relu6",
+    "softmax",
+    "sigmoid",
+    "linear",
+    "sum_pool",
+    "mean_pool",
+    "affine",
 ]
 OP_KINDS: tuple[str, ...] = (
     "dense", "relu", "leaky_relu", "relu6", "softmax", "sigmoid", "linear", "sum_pool", "mean_pool",
+    "affine",
 )  # fmt: skip
 Format = Literal["onnx", "torchscript", "torch_export", "keras", "keras_h5"]
 
@@ -36,6 +46,8 @@ Format = Literal["onnx", "torchscript", "torch_export", "keras", "keras_h5"]
 class Op:
     """One layer. ``dense``: ``y = x @ weight.T + bias`` (``weight`` is ``(n_out, n_in)``).
 
+    ``affine`` (``x * weight + bias`` per feature, a BatchNormalization) exists only while a
+    reader builds the graph: :func:`fold_affines` merges it into a neighbouring dense layer.
     ``per_constituent``: the op runs on each constituent ``[.., n_const, n_feat]`` (a Conv1D with
     kernel 1 or a dense before pooling). ``*_t``: exact fixed-point types from a quantized source.
     """
@@ -195,11 +207,56 @@ def _apply(op: Op, h: np.ndarray) -> np.ndarray:
     if op.kind == "softmax":
         e = np.exp(h - h.max(axis=-1, keepdims=True))
         return e / e.sum(axis=-1, keepdims=True)
+    if op.kind == "affine":
+        return h * op.weight + op.bias  # type: ignore[operator]
     if op.kind == "sum_pool":
         return h.sum(axis=-2)
     if op.kind == "mean_pool":
         return h.mean(axis=-2)
     return h
+
+
+def append_batchnorm(
+    ops: list[Op], name: str, scale: np.ndarray, shift: np.ndarray
+) -> None:  # fmt: skip
+    """``y = x * scale + shift`` (an inference BatchNormalization) after ``ops``: folded into the
+    dense layer just before it, else kept as an ``affine`` op for :func:`fold_affines`."""
+    last = ops[-1] if ops else None
+    if last is not None and last.kind == "dense" and last.result_t is None:
+        w = last.weight * scale[:, None]  # type: ignore[index]
+        b = last.bias * scale + shift  # type: ignore[operator]
+        ops[-1] = replace(last, weight=w, bias=b, weight_t=None, bias_t=None)
+    else:
+        ops.append(Op(name, "affine", weight=np.asarray(scale), bias=np.asarray(shift)))
+
+
+def fold_affines(ops: list[Op], source: Path) -> tuple[Op, ...]:
+    """Merge each ``affine`` op into the next dense layer (``W' = W * scale``, ``b' = b + W @
+    shift``), through activations' neighbours only when exact: a mean pool commutes with it."""
+    out: list[Op] = []
+    pending: Op | None = None
+    for op in ops:
+        if op.kind == "affine":
+            if pending is not None:
+                raise TrigkitError(f"{source}: two BatchNormalizations in a row ('{op.name}')")
+            pending = op
+            continue
+        if pending is not None and op.kind == "dense":
+            s, c = pending.weight, pending.bias
+            op = replace(op, weight=op.weight * s[None, :], bias=op.bias + op.weight @ c,  # type: ignore[index, operator]
+                         weight_t=None, bias_t=None)  # fmt: skip
+            pending = None
+        elif pending is not None and op.kind != "mean_pool":
+            raise TrigkitError(
+                f"{source}: BatchNormalization '{pending.name}' is followed by {op.kind} "
+                f"'{op.name}'; it can be folded only into a dense layer before or after it"
+            )
+        out.append(op)
+    if pending is not None:
+        raise TrigkitError(
+            f"{source}: BatchNormalization '{pending.name}' ends the model; nothing to fold it into"
+        )
+    return tuple(out)
 
 
 def firmware_digest(network: object) -> str:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ import h5py
 import numpy as np
 
 from trigkit.core.errors import TrigkitError
-from trigkit.importers.graph import ImportedModel, InputSpec, Op
+from trigkit.importers.graph import ImportedModel, InputSpec, Op, append_batchnorm, fold_affines
 from trigkit.importers.quant import qkeras_type, quantize_values
 
 SUPPORTED_LAYERS = (
@@ -40,7 +40,7 @@ def import_keras(path: Path, shapes: dict[str, tuple[int, ...]]) -> ImportedMode
     except (KeyError, zipfile.BadZipFile, json.JSONDecodeError, OSError) as exc:
         raise TrigkitError(f"{path}: corrupt or incomplete .keras archive ({exc})") from None
     with _h5(io.BytesIO(weights), path) as f:
-        return _build(path, config, lambda name: _keras3_vars(f, name), shapes, "keras")
+        return _build(path, config, lambda name, key: _keras3_vars(f, name, key), shapes, "keras")
 
 
 def import_keras_h5(path: Path, shapes: dict[str, tuple[int, ...]]) -> ImportedModel:
@@ -50,7 +50,7 @@ def import_keras_h5(path: Path, shapes: dict[str, tuple[int, ...]]) -> ImportedM
         if raw is None:
             raise TrigkitError(f"{path}: an HDF5 file without 'model_config' (weights only?)")
         config = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
-        return _build(path, config, lambda name: _h5_vars(f, name), shapes, "keras_h5")
+        return _build(path, config, lambda name, key: _h5_vars(f, name), shapes, "keras_h5")
 
 
 class _h5:  # noqa: N801 - a context manager named like the function it wraps
@@ -68,8 +68,11 @@ class _h5:  # noqa: N801 - a context manager named like the function it wraps
         self.f.close()
 
 
-def _keras3_vars(f: h5py.File, name: str) -> list[np.ndarray]:
-    grp = f.get(f"layers/{name}/vars")
+def _keras3_vars(f: h5py.File, name: str, key: str) -> list[np.ndarray]:
+    """``layers/<key>/vars/<i>``: Keras names the group by class and order (see _saving_keys)."""
+    grp = f.get(f"layers/{key}/vars")
+    if grp is None:
+        grp = f.get(f"layers/{name}/vars")
     if grp is None:
         return []
     return [np.asarray(grp[k], dtype=np.float64) for k in sorted(grp, key=int)]
@@ -96,7 +99,8 @@ def _build(
     ops: list[Op] = []
     input_t = None
     spec = _input(path, config, layers, shapes)
-    for layer in layers:
+    keys = _saving_keys(layers)
+    for layer, key in zip(layers, keys, strict=True):
         lcls, cfg = layer.get("class_name"), layer.get("config", {})
         name = cfg.get("name", lcls)
         where = f"{path}: layer '{name}' ({lcls})"
@@ -105,9 +109,9 @@ def _build(
         if lcls in ("InputLayer", "Dropout", "Flatten"):
             continue
         if lcls in ("Dense", "QDense"):
-            ops.extend(_dense(where, name, cfg, read_vars(name), lcls == "QDense"))
+            ops.extend(_dense(where, name, cfg, read_vars(name, key), lcls == "QDense"))
         elif lcls == "BatchNormalization":
-            ops[-1:] = [_fold_bn(where, ops, cfg, read_vars(name))]
+            _batchnorm(ops, name, cfg, read_vars(name, key))
         elif lcls == "QActivation":
             t = qkeras_type(cfg.get("activation"), where)
             act = "relu" if "relu" in str(cfg.get("activation")) else "linear"
@@ -123,9 +127,24 @@ def _build(
         format=fmt,
         name=name,
         inputs=(spec,),
-        ops=tuple(ops),  # type: ignore[arg-type]
+        ops=fold_affines(ops, path),
         input_t=input_t,
     )
+
+
+def _saving_keys(layers: list[dict[str, Any]]) -> list[str]:
+    """The names Keras's ``.keras`` saving gives the layers' weight groups: the snake-case class
+    name, then ``_1``, ``_2``... for later layers of the same class (not the layer names)."""
+    used: dict[str, int] = {}
+    keys = []
+    for layer in layers:
+        cls = str(layer.get("class_name", ""))
+        snake = re.sub("([a-z])([A-Z])", r"\1_\2", re.sub("(.)([A-Z][a-z0-9]+)", r"\1_\2", cls))
+        snake = snake.lower()
+        n = used.get(snake, -1) + 1
+        used[snake] = n
+        keys.append(snake if n == 0 else f"{snake}_{n}")
+    return keys
 
 
 def _check_chain(path: Path, layers: list[dict[str, Any]]) -> None:
@@ -218,16 +237,11 @@ def _activation(where: str, name: str, cls: str, cfg: dict) -> Op:
     return Op(name, ACTIVATIONS[act])  # type: ignore[arg-type]
 
 
-def _fold_bn(where: str, ops: list[Op], cfg: dict, vars_: list[np.ndarray]) -> Op:
-    if not ops or ops[-1].kind != "dense":
-        raise TrigkitError(f"{where}: BatchNormalization must follow a Dense layer")
-    last = ops[-1]
-    n = last.n_out
+def _batchnorm(ops: list[Op], name: str, cfg: dict, vars_: list[np.ndarray]) -> None:
     it = iter(vars_)
+    n = len(vars_[-1])
     gamma = next(it) if cfg.get("scale", True) else np.ones(n)
     beta = next(it) if cfg.get("center", True) else np.zeros(n)
     mean, var = next(it), next(it)
     scale = gamma / np.sqrt(var + float(cfg.get("epsilon", 1e-3)))
-    w = last.weight * scale[:, None]  # type: ignore[index]
-    b = (last.bias - mean) * scale + beta
-    return replace(last, weight=w, bias=b, weight_t=None, bias_t=None)
+    append_batchnorm(ops, name, scale, beta - mean * scale)

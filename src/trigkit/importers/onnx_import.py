@@ -19,7 +19,7 @@ import numpy as np
 from trigkit.core.errors import TrigkitError
 from trigkit.core.lazy import require
 from trigkit.fixedpoint.fixed import FixedType
-from trigkit.importers.graph import ImportedModel, InputSpec, Op
+from trigkit.importers.graph import ImportedModel, InputSpec, Op, append_batchnorm, fold_affines
 from trigkit.importers.quant import qdq_type, qonnx_type, quantize_values
 
 SUPPORTED_OPS = (
@@ -79,7 +79,7 @@ def import_onnx_proto(
     fixed = _fix_shapes(model, spec)
     return ImportedModel(
         source=source, format=fmt, name=source.stem,  # type: ignore[arg-type]
-        inputs=(spec,), ops=tuple(walker.ops),
+        inputs=(spec,), ops=fold_affines(walker.ops, source),
         output_names=tuple(o.name for o in g.output), input_t=walker.input_t,
         onnx=fixed.SerializeToString(),
         channels_first=walker.channels_first_input,
@@ -288,14 +288,11 @@ class _Walker:
         self.ops.append(op)
 
     def _op_batchnormalization(self, node: Any) -> None:
-        last = self.ops[-1] if self.ops else None
-        if last is None or last.kind != "dense":
-            raise TrigkitError(f"{self.where(node)}: BatchNormalization must follow a dense layer")
+        if self.layout != "flat":  # ONNX normalizes axis 1: the features of [batch, features, n]
+            self.need(node, "fn")
         gamma, beta, mean, var = (self.const(node, i) for i in range(1, 5))
         scale = gamma / np.sqrt(var + float(_attrs(node).get("epsilon", 1e-5)))
-        w = last.weight * scale[:, None]  # type: ignore[index]
-        b = (last.bias - mean) * scale + beta
-        self.ops[-1] = replace(last, weight=w, bias=b, weight_t=None, bias_t=None)
+        append_batchnorm(self.ops, _name(node), scale, beta - mean * scale)
 
     def _op_conv(self, node: Any) -> None:
         w = self.const(node, 1)
