@@ -118,3 +118,19 @@ def test_keras_graph_rebuilt_as_onnx_matches(mlp_files: dict[str, Path], calib: 
     path = mlp_files["keras"].with_suffix(".rebuilt.onnx")
     path.write_bytes(build_onnx(model))
     assert np.max(np.abs(writers.ort(path, calib) - writers.ort(mlp_files["onnx"], calib))) < 1e-5
+
+
+def test_batchnorm_after_activation_folds_into_next_dense(tmp_path: Path) -> None:
+    torch.manual_seed(9)
+    bn = nn.BatchNorm1d(8)
+    with torch.no_grad():
+        bn.running_mean.uniform_(-1, 1)
+        bn.running_var.uniform_(0.5, 2.0)
+        bn.weight.uniform_(0.5, 1.5)
+        bn.bias.uniform_(-0.5, 0.5)
+    m = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), bn, nn.Linear(8, 3)).eval()
+    path = writers.to_onnx(m, tmp_path / "bn_after.onnx", (5,))
+    model = import_model(path)
+    assert [op.kind for op in model.ops] == ["dense", "relu", "dense"]
+    x = np.random.default_rng(3).normal(size=(300, 5))
+    assert np.max(np.abs(forward(model, x) - writers.ort(path, x))) < 1e-5
