@@ -192,7 +192,7 @@ def _import_options(
     if not is_foreign(model):
         if given:
             raise TrigkitError(f"{', '.join(given)}: only for models trained elsewhere; "
-                               f"{model} is a trigkit model file (with its own preprocessing)")  # fmt: skip
+                               f"{model} is a trigkit model file")  # fmt: skip
         return None
     if calib_events:
         raise TrigkitError("--calib-events: a foreign model has no trigkit feature extraction; "

@@ -243,8 +243,9 @@ def fold_affines(ops: list[Op], source: Path) -> tuple[Op, ...]:
             continue
         if pending is not None and op.kind == "dense":
             s, c = pending.weight, pending.bias
-            op = replace(op, weight=op.weight * s[None, :], bias=op.bias + op.weight @ c,  # type: ignore[index, operator]
-                         weight_t=None, bias_t=None)  # fmt: skip
+            w, b = op.weight, op.bias
+            assert w is not None and b is not None and s is not None and c is not None
+            op = replace(op, weight=w * s[None, :], bias=b + w @ c, weight_t=None, bias_t=None)
             pending = None
         elif pending is not None and op.kind != "mean_pool":
             raise TrigkitError(

@@ -7,7 +7,8 @@ saved with ``use_pickle``, custom / opaque objects, legacy ``.pt`` payloads, and
 (:func:`check_pt2_archive`): every payload must be a plain tensor and every ``.pt`` member must
 load with ``torch.load(weights_only=True)``, else the file is refused. The loaded graph is
 checked for dynamic control flow (a ``prim::If``/``prim::Loop`` computing tensors once the
-module is frozen, ``torch.cond`` / ``while_loop``), traced to ONNX on an example of the input shape and imported by
+module is frozen, ``torch.cond`` / ``while_loop``), traced to ONNX on an example of the input
+shape and imported by
 :mod:`trigkit.importers.onnx_import`, so every format goes through one op mapping.
 """
 
