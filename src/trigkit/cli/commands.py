@@ -3,6 +3,7 @@
 from trigkit.cli import (
     backends,
     bench,
+    compare,
     compile,
     compress,
     demo,
@@ -13,4 +14,6 @@ from trigkit.cli import (
     train,
 )
 
-COMMAND_MODULES = [backends, events, train, compress, compile, export, report, bench, emulate, demo]
+COMMAND_MODULES = [
+    backends, events, train, compress, compile, compare, export, report, bench, emulate, demo,
+]  # fmt: skip

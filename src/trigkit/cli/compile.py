@@ -1,5 +1,6 @@
-"""`trigkit compile --target fpga|gpu MODEL.pt --out BUNDLE` (FPGA work; gpu dispatches to
-:func:`trigkit.compile.targets.gpu.compile_gpu`)."""
+"""`trigkit compile --target fpga|gpu MODEL --out BUNDLE`, dispatched through the compile-target
+registry (:data:`trigkit.compile.targets.TARGETS`). MODEL is a trigkit model file or a model
+trained elsewhere (ONNX, TorchScript, torch.export, Keras/QKeras: see trigkit.importers)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import typer
 from trigkit.cli import rtl_options as opt
 from trigkit.core.errors import TrigkitError
 
-TARGET_NAMES = ("fpga", "gpu")
 FPGA = "\\[fpga]"  # escaped: rich would read [fpga] as markup
 
 
@@ -38,7 +38,9 @@ def _calibration_rows(model_path: Path, events: list[Path]) -> tuple[object, obj
 
 def _compile(
     model: Path = typer.Argument(
-        ..., help="Saved model (.pt) from `trigkit train` / `trigkit compress`."
+        ...,
+        help="Saved model (.pt) from `trigkit train` / `trigkit compress`, or a model trained "
+        "elsewhere: .onnx, TorchScript .pt, torch.export .pt2, Keras .keras/.h5.",
     ),
     target: str = typer.Option(..., "--target", "-t", help="fpga or gpu."),
     out: Path = typer.Option(
@@ -104,23 +106,39 @@ def _compile(
         "--calib-events",
         help="Events for calibration (fpga ranges + accuracy rows / gpu int8); repeat for several files.",
     ),
+    # models trained elsewhere
+    input_shape: list[str] | None = typer.Option(
+        None, "--input-shape", help="NAME:1x16 (batch first) for an input with free dimensions."
+    ),
+    preprocessing: Path | None = typer.Option(
+        None, "--preprocessing", help="YAML/JSON of per-feature offset/scale stored in the bundle."
+    ),
+    calib_data: Path | None = typer.Option(
+        None, "--calib-data", help="Model inputs (.npz in_<name>, or .parquet) for ranges / int8."
+    ),
+    scan_bits: str | None = typer.Option(
+        None, "--scan-bits", help="\\[fpga] report each width's cost on --calib-data (4..12)."
+    ),
 ) -> None:
     """Compile a trained tagger into a bundle for the FPGA (hls4ml) or the GPU (ONNX/TensorRT)."""
     from rich.console import Console
 
-    if target not in TARGET_NAMES:
-        raise TrigkitError(f"--target '{target}' unknown; valid: {', '.join(TARGET_NAMES)}")
+    from trigkit.compile.targets import TARGETS
+
+    if target not in TARGETS.names():
+        raise TrigkitError(f"--target '{target}' unknown; valid: {', '.join(TARGETS.names())}")
     if not model.is_file():
         raise TrigkitError(f"{model}: no such model file")
+    imported = _import_options(model, input_shape, preprocessing, calib_data, bits, calib_events,
+                               scan_bits)  # fmt: skip
     con = Console()
     if target == "gpu":
-        from trigkit.compile.targets.gpu import compile_gpu
-
         if calib_events and len(calib_events) > 1:
             raise TrigkitError("--calib-events: the gpu target takes one calibration file")
         kw = {"calib_events": calib_events[0]} if calib_events else {}
-        bundle = compile_gpu(model, out, precision=precision, min_batch=min_batch, opt_batch=opt_batch,
-                             max_batch=max_batch, calibration=calibration, **kw)  # fmt: skip
+        bundle = TARGETS.create("gpu", model, out, precision=precision, min_batch=min_batch,
+                                opt_batch=opt_batch, max_batch=max_batch, calibration=calibration,
+                                imported=imported, **kw)  # fmt: skip
     else:
         if rtl and (why := _rtl_missing()) is not None:
             Console(stderr=True).print(
@@ -142,19 +160,50 @@ def _compile(
             timing_model_for(
                 part, timing_model
             )  # an unknown family or preset fails before compiling
-        bundle = _compile_fpga(model, out, bits, opts, calib_events, keep_csim, rtl_dir)
+        bundle = _compile_fpga(model, out, bits, opts, calib_events, keep_csim, rtl_dir, imported)
     m = bundle.manifest
     con.print(
         f"wrote {m.target} bundle {bundle.path} ({m.backend}, {m.precision}, {len(m.files)} files)"
     )
     if target == "fpga":
         info = m.target_info
-        con.print(f"{info['reference_rows']} reference inputs (random, extremes, NaN/Inf): numba emulation, "
-                  "torch QAT model and hls4ml C simulation agree bit for bit")  # fmt: skip
+        who = "numba emulation, torch QAT model and"
+        if info.get("imported"):
+            who = "numba emulation and"
+        con.print(f"{info['reference_rows']} reference inputs (random, extremes, NaN/Inf): {who} "
+                  "hls4ml C simulation agree bit for bit")  # fmt: skip
         _print_fpga_summary(con, bundle)
+        _print_width_scan(con, (info.get("imported") or {}).get("width_scan"))
         for name, o in info.get("weight_overflow", {}).items():
             con.print(f"[yellow]overflow[/] layer {name}: {o['weight']} weights saturate in {o['weight_t']}, "
                       f"{o['bias']} biases in {o['bias_t']}")  # fmt: skip
+
+
+def _import_options(
+    model: Path, shapes: list[str] | None, preprocessing: Path | None, calib_data: Path | None,
+    bits: int | None, calib_events: list[Path] | None, scan_bits: str | None = None,
+) -> object | None:  # fmt: skip
+    """ImportOptions for a model trained elsewhere; None for a trigkit model file."""
+    from trigkit.compile.targets.fpga import is_foreign
+
+    flags = (("--input-shape", shapes), ("--preprocessing", preprocessing),
+             ("--calib-data", calib_data), ("--scan-bits", scan_bits))  # fmt: skip
+    given = [f for f, v in flags if v]
+    if not is_foreign(model):
+        if given:
+            raise TrigkitError(f"{', '.join(given)}: only for models trained elsewhere; "
+                               f"{model} is a trigkit model file")  # fmt: skip
+        return None
+    if calib_events:
+        raise TrigkitError("--calib-events: a foreign model has no trigkit feature extraction; "
+                           "give its inputs with --calib-data FILE.npz|parquet")  # fmt: skip
+    from trigkit.compile.targets.imported import ImportOptions
+    from trigkit.compile.width_scan import parse_bits
+    from trigkit.importers import parse_input_shapes
+
+    return ImportOptions(input_shapes=parse_input_shapes(shapes), preprocessing=preprocessing,
+                         calib_data=calib_data, bits=bits,
+                         scan_bits=parse_bits(scan_bits) if scan_bits else ())  # fmt: skip
 
 
 def _parse_cutoffs(text: str, delay_model: str = "da4ml") -> tuple[float, ...]:
@@ -172,12 +221,14 @@ def _rtl_missing() -> str | None:
 
 
 def _compile_fpga(model: Path, out: Path, bits: int | None, opts: dict, calib_events: list[Path] | None,
-                  keep_csim: Path | None, rtl_dir: Path | None) -> object:  # fmt: skip
+                  keep_csim: Path | None, rtl_dir: Path | None,
+                  imported: object = None) -> object:  # fmt: skip
     from pydantic import ValidationError
     from rich.console import Console
 
     from trigkit.compile.qat_config import QATConfig
-    from trigkit.compile.targets.fpga import FpgaCompileConfig, compile_fpga
+    from trigkit.compile.targets import TARGETS
+    from trigkit.compile.targets.fpga import FpgaCompileConfig
 
     try:
         qat = QATConfig(bits=bits, softmax=bool(opts["softmax"])) if bits is not None else None
@@ -193,8 +244,20 @@ def _compile_fpga(model: Path, out: Path, bits: int | None, opts: dict, calib_ev
     if config.rtl:
         what += "; then the RTL flow (Verilator build: minutes)"
     with Console(stderr=True).status(what):
-        return compile_fpga(model, out, config=config, calib=calib, labels=labels,  # type: ignore[arg-type]
-                            csim_dir=keep_csim, rtl_dir=rtl_dir)  # fmt: skip
+        return TARGETS.create("fpga", model, out, config=config, calib=calib, labels=labels,
+                              csim_dir=keep_csim, rtl_dir=rtl_dir, imported=imported)  # fmt: skip
+
+
+def _print_width_scan(con: object, scan: list[dict] | None) -> None:
+    """The cost of each width (``--scan-bits``) on the calibration rows."""
+    for c in scan or []:
+        acc = ""
+        if c["float_accuracy"] is not None:
+            acc = (f", accuracy {100 * c['firmware_accuracy']:.2f} % "
+                   f"(float {100 * c['float_accuracy']:.2f} %)")  # fmt: skip
+        line = (f"width {c['bits']:2d}: same top class as float {100 * c['agreement']:.2f} %, "
+                f"max |firmware - float| {c['max_abs_diff']:.3g}{acc}")  # fmt: skip
+        con.print(line)  # type: ignore[attr-defined]
 
 
 def _print_fpga_summary(con: object, bundle: object) -> None:

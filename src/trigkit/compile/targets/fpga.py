@@ -36,6 +36,7 @@ from trigkit.core.errors import TrigkitError
 if TYPE_CHECKING:
     from trigkit.compile.fpga_reference import ReferenceSet
     from trigkit.compile.qat import QATMLP
+    from trigkit.compile.targets.imported import ImportOptions
     from trigkit.fixedpoint.network import FirmwareNetwork
 
 log = logging.getLogger(__name__)
@@ -131,6 +132,7 @@ class FpgaTargetInfo(BaseModel):
     weight_overflow: dict[str, Any] = Field(default_factory=dict)
     labelled_rows: int = 0
     rtl_report: str | None = None
+    imported: dict[str, Any] | None = None  # trigkit.compile.targets.imported.ImportedInfo
 
 
 def compile_fpga(
@@ -142,8 +144,12 @@ def compile_fpga(
     labels: np.ndarray | None = None,
     csim_dir: Path | None = None,
     rtl_dir: Path | None = None,
+    imported: ImportOptions | None = None,
 ) -> Bundle:
     """Compile a saved tagger (``trigkit train``/``compress`` output) into an FPGA bundle.
+
+    A model file trigkit did not write (ONNX, TorchScript, .pt2, Keras) goes through
+    :func:`trigkit.compile.targets.imported.compile_imported_fpga` with ``imported``.
 
     ``calib``: preprocessed inputs that set the integer bits of unpinned types (default:
     synthetic N(0,1) rows); with ``labels`` (their true classes) up to ``config.n_labelled`` of
@@ -155,6 +161,11 @@ def compile_fpga(
     from trigkit.models.saved import load_model
 
     config = config or FpgaCompileConfig()
+    if imported is not None or is_foreign(model_path):
+        from trigkit.compile.targets.imported import ImportOptions, compile_imported_fpga
+
+        return compile_imported_fpga(model_path, out, imported or ImportOptions(), config,
+                                     csim_dir=csim_dir, rtl_dir=rtl_dir)  # fmt: skip
     model = load_model(model_path)
     if len(model.preprocessing.input_names) != 1:
         raise TrigkitError(
@@ -253,6 +264,7 @@ def compile_network(
     csim_dir: Path | None = None,
     reference: ReferenceSet | None = None,
     rtl_dir: Path | None = None,
+    extra_files: dict[str, Path] | None = None,
 ) -> tuple[Bundle, Any]:
     """Write the bundle of ``network``; returns ``(bundle, hls_model)`` (C-sim loaded).
 
@@ -260,7 +272,8 @@ def compile_network(
     :class:`trigkit.firmware.hls4ml.CsimLibrary`) or in a temporary directory. ``reference``: the
     reference rows (default: ``config.n_reference`` synthetic rows) with float outputs and
     labels if known. With ``config.rtl`` the RTL flow runs in ``rtl_dir`` (or a temporary
-    directory) and its ``rtl_report.json`` joins the bundle.
+    directory) and its ``rtl_report.json`` joins the bundle. ``extra_files``: bundle name ->
+    file to copy in (an imported model's source file).
     """
     from trigkit.compile.fpga_reference import reference_set
     from trigkit.core.lazy import require
@@ -300,6 +313,8 @@ def compile_network(
                                 **ref.arrays(OUTPUT_NAME))  # fmt: skip
             if rtl_json is not None:
                 writer.path(RTL_REPORT).write_text(rtl_json)
+            for name, src in (extra_files or {}).items():
+                shutil.copy2(src, writer.path(name))
             manifest.target_info = FpgaTargetInfo(
                 hls4ml_version=hls4ml.__version__, project_dir=PROJECT_DIR, backend=network.backend,
                 io_type=network.io_type, strategy=network.strategy, part=network.part,
@@ -307,6 +322,13 @@ def compile_network(
                 reference_rows=len(x), **{"rtl_report": RTL_REPORT if rtl_json else None, **(info or {})},
             ).model_dump(mode="json")  # fmt: skip
     return load_bundle(out, target="fpga"), hls_model
+
+
+def is_foreign(model_path: Path) -> bool:
+    """A model file trigkit did not write (decided by its content, see trigkit.importers)."""
+    from trigkit.importers import is_foreign_model
+
+    return Path(model_path).is_file() and is_foreign_model(model_path)
 
 
 def rtl_missing() -> str | None:

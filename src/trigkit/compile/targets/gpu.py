@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -29,6 +29,7 @@ from trigkit.core.errors import TrigkitError
 
 if TYPE_CHECKING:
     from trigkit.compile.gpu_model import GpuModel, InputRows
+    from trigkit.compile.targets.imported import ImportOptions
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class GpuTargetInfo(BaseModel):
     int8: Int8Info | None = None
     tensorrt: EngineInfo | None = None
     tensorrt_skipped: str = ""
+    imported: dict[str, Any] | None = None  # trigkit.compile.targets.imported.ImportedInfo
 
 
 def read_target_info(bundle: Bundle) -> GpuTargetInfo:
@@ -91,9 +93,24 @@ def compile_gpu(
     calib_events: Path | None = None,
     engine: Literal["auto", "always", "never"] = "auto",
     timing_cache: Path | None = None,
+    imported: ImportOptions | None = None,
 ) -> Bundle:
-    """Compile the saved model at ``model_path`` into a gpu bundle at ``out``."""
+    """Compile the saved model at ``model_path`` into a gpu bundle at ``out``.
+
+    A model file trigkit did not write goes through
+    :func:`trigkit.compile.targets.imported.compile_imported_gpu` with ``imported``.
+    """
     from trigkit.compile.gpu_model import load_gpu_model
+    from trigkit.compile.targets.fpga import is_foreign
+
+    if imported is not None or is_foreign(model_path):
+        from trigkit.compile.targets.imported import ImportOptions, compile_imported_gpu
+
+        return compile_imported_gpu(
+            Path(model_path), Path(out), imported or ImportOptions(), precision=precision,
+            batches=(min_batch, opt_batch, max_batch), calibration=calibration, engine=engine,
+            timing_cache=timing_cache,
+        )  # fmt: skip
 
     return compile_gpu_model(
         load_gpu_model(Path(model_path)), Path(out), precision=precision, min_batch=min_batch,

@@ -1,0 +1,289 @@
+"""Compile a model trained anywhere (``trigkit.importers``) for the FPGA or the GPU.
+
+Both targets keep the user's file in the bundle (``source/<name>``) so ``trigkit compare`` can
+run the original again, and record where it came from in ``target_info.imported``
+(:class:`ImportedInfo`).
+
+- fpga: :func:`~trigkit.importers.firmware.to_firmware_network` -> the same hls4ml project,
+  C simulation and bit-exact check as trigkit's own taggers
+  (:func:`trigkit.compile.targets.fpga.compile_network`); the float outputs stored beside the
+  firmware's come from the original graph (numpy reference), so the accuracy cost is known.
+- gpu: the ONNX graph (the user's own for ``.onnx``; torch / Keras sources converted), fixed
+  input shapes, a dynamic batch axis and its single output named ``probs`` (the runtime's
+  name); fp32 is checked against the float reference of the original graph, int8 is
+  calibrated on ``--calib-data``; a TensorRT engine is built where TensorRT is present.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from trigkit.bundle.manifest import Bundle, TensorSpec, load_bundle, new_manifest, write_bundle
+from trigkit.core.errors import TrigkitError
+from trigkit.importers import ImportedModel, forward, import_model
+from trigkit.importers.data import Rows, read_rows
+from trigkit.importers.preprocessing import FeatureScaling, load_scaling
+
+log = logging.getLogger(__name__)
+SOURCE_DIR = "source"
+SYNTHETIC_ROWS = 20_000
+GPU_REFERENCE_ROWS = 256
+GPU_PRECISIONS = ("fp32", "int8")
+FP32_TOLERANCE = 1e-4  # onnxruntime float32 vs the float64 numpy reference of the graph
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """What ``trigkit compile`` adds for a foreign model file."""
+
+    input_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    preprocessing: Path | None = None
+    calib_data: Path | None = None
+    bits: int | None = None
+    scan_bits: tuple[int, ...] = ()  # fpga: widths whose cost to report (see imported_scan)
+
+
+class ImportedInfo(BaseModel):
+    """``target_info.imported`` of a bundle built from a foreign model file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    source: str
+    source_file: str
+    format: str
+    input: str
+    input_shape: tuple[int, ...]
+    channels_first: bool = False
+    preprocessing: dict[str, Any] | None = None
+    calibration: str = ""
+    width_scan: list[dict[str, Any]] | None = None
+    float_reference: str = "trigkit.importers.graph.forward (numpy float64) of the imported graph"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    model: ImportedModel
+    scaling: FeatureScaling | None
+    rows: Rows | None
+
+
+def prepare(path: Path, options: ImportOptions) -> Prepared:
+    """Import the file, read the preprocessing and calibration rows, check they fit together."""
+    model = import_model(path, options.input_shapes)
+    scaling = load_scaling(options.preprocessing) if options.preprocessing else None
+    if scaling is not None:
+        scaling.check_width(_feature_width(model), str(options.preprocessing))
+    rows = None
+    if options.calib_data is not None:
+        rows = read_rows(options.calib_data, model.input.name, model.input.shape, scaling)
+    return Prepared(model, scaling, rows)
+
+
+def _feature_width(model: ImportedModel) -> int:
+    shape = model.input.shape
+    return shape[0] if model.channels_first else shape[-1]
+
+
+def _info(p: Prepared, source_file: str) -> ImportedInfo:
+    m = p.model
+    return ImportedInfo(
+        source=str(m.source), source_file=source_file, format=m.format, input=m.input.name,
+        input_shape=m.input.shape, channels_first=m.channels_first,
+        preprocessing=p.scaling.to_dict() if p.scaling else None,
+        calibration=p.rows.source if p.rows else f"synthetic N(0,1), {SYNTHETIC_ROWS} rows",
+    )  # fmt: skip
+
+
+def _calibration(p: Prepared, seed: int = 0) -> np.ndarray:
+    if p.rows is not None:
+        return p.rows.x
+    log.warning("no --calib-data: integer bits and int8 ranges come from N(0, 1) inputs")
+    return np.random.default_rng(seed).normal(size=(SYNTHETIC_ROWS, *p.model.input.shape))
+
+
+def _copy_source(model: ImportedModel, root: Path) -> str:
+    name = f"{SOURCE_DIR}/{model.source.name}"
+    dest = root / name
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(model.source, dest)
+    return name
+
+
+# -- fpga -------------------------------------------------------------------------------------
+def compile_imported_fpga(
+    path: Path, out: Path, options: ImportOptions, config: Any, *,
+    csim_dir: Path | None = None, rtl_dir: Path | None = None,
+) -> Bundle:  # fmt: skip
+    """FPGA bundle of a foreign model file (``config``: an ``FpgaCompileConfig``)."""
+    from trigkit.compile.fpga_reference import ReferenceSet, reference_set
+    from trigkit.compile.targets.fpga import apply_build_options, compile_network
+    from trigkit.importers.firmware import FirmwareOptions, to_firmware_network
+
+    p = prepare(path, options)
+    calib = _calibration(p, config.seed)
+    scan = None
+    if options.scan_bits:
+        from trigkit.compile.imported_scan import scan_widths
+
+        labels_ = p.rows.labels if p.rows is not None else None
+        scan = [c.to_dict() for c in scan_widths(p.model, calib, labels_, options.scan_bits)]
+    fw_opt = FirmwareOptions(bits=options.bits) if options.bits else FirmwareOptions()
+    names = p.scaling.names if p.scaling else None
+    network = apply_build_options(to_firmware_network(p.model, calib, fw_opt, names), config)
+    labels = p.rows.labels if p.rows is not None else None
+    ref = reference_set(network, config.n_reference, seed=config.seed, rows=calib, labels=labels,
+                        n_labelled=config.n_labelled if labels is not None else 0)  # fmt: skip
+    with np.errstate(all="ignore"):
+        ref = ReferenceSet(ref.x, ref.labels, forward(p.model, ref.x))
+    with tempfile.TemporaryDirectory(prefix="trigkit-src-") as tmp:
+        source_file = _copy_source(p.model, Path(tmp))
+        info = {
+            "preprocessing": p.scaling.to_dict() if p.scaling else None,
+            "calibration": _info(p, source_file).calibration,
+            "labelled_rows": ref.n_labelled,
+            "imported": _info(p, source_file)
+            .model_copy(update={"width_scan": scan})
+            .model_dump(mode="json"),
+        }
+        bundle, _ = compile_network(
+            network, out, config=config, info=info, input_name=p.model.input.name,
+            csim_dir=csim_dir, reference=ref, rtl_dir=rtl_dir,
+            extra_files={source_file: Path(tmp) / source_file},
+        )  # fmt: skip
+    return bundle
+
+
+# -- gpu --------------------------------------------------------------------------------------
+def compile_imported_gpu(
+    path: Path, out: Path, options: ImportOptions, *, precision: str = "fp32",
+    batches: tuple[int, int, int] = (1, 1024, 65536), calibration: str = "entropy",
+    engine: str = "auto", timing_cache: Path | None = None,
+) -> Bundle:  # fmt: skip
+    """GPU bundle (ONNX [+ TensorRT engine]) of a foreign model file."""
+    from trigkit.compile.targets.gpu import GpuTargetInfo, _maybe_engine, _opset
+
+    if precision not in GPU_PRECISIONS:
+        raise TrigkitError(
+            f"--precision {precision} for an imported model; valid: {', '.join(GPU_PRECISIONS)}"
+        )
+    p = prepare(path, options)
+    if precision == "int8" and p.rows is None:
+        raise TrigkitError("INT8 needs calibration rows: pass --calib-data FILE.npz|parquet")
+    calib = _calibration(p)
+    ref_x = {p.model.input.name: calib[:GPU_REFERENCE_ROWS].astype(np.float32)}
+    features = p.scaling.names if p.scaling else ()
+    specs = [TensorSpec(name=p.model.input.name, shape=(-1, *p.model.input.shape),
+                        dtype="float32", features=features)]  # fmt: skip
+    n_out = p.model.n_outputs
+    classes = tuple(f"out{i}" for i in range(n_out))
+    manifest = new_manifest(
+        target="gpu", backend="onnxruntime", model_name=p.model.name, precision=precision,
+        inputs=specs, outputs=[TensorSpec(name="probs", shape=(-1, n_out), dtype="float32",
+                                          features=classes)],
+        reference_tolerance=FP32_TOLERANCE if precision == "fp32" else 5e-2,
+    )  # fmt: skip
+    with write_bundle(out, manifest) as writer:
+        onnx_path = writer.path("model.onnx")
+        fp32 = writer.root.parent / f".{writer.root.name}.fp32.onnx"
+        try:
+            fp32.write_bytes(gpu_graph(p.model))
+            diff = check_fp32(fp32, p.model, ref_x)
+            if precision == "int8":
+                _int8(fp32, onnx_path, p, calibration)
+            else:
+                shutil.copy2(fp32, onnx_path)
+        finally:
+            fp32.unlink(missing_ok=True)
+        y = run_onnx(onnx_path, ref_x)
+        writer.save_reference(ref_x, {"probs": y})
+        source_file = _copy_source(p.model, writer.root)
+        trt, skipped = _maybe_engine(engine, onnx_path, writer.path("model.engine"), specs,
+                                     precision, batches, timing_cache)  # fmt: skip
+        if trt is None:
+            writer.path("model.engine").unlink(missing_ok=True)
+        manifest.backend = "tensorrt" if trt is not None else "onnxruntime"
+        manifest.target_info = GpuTargetInfo(
+            onnx_opset=_opset(onnx_path), output="probs",
+            output_semantics="the imported model's own output, as its original graph computes it",
+            class_names=list(classes), max_abs_diff_vs_torch=diff,
+            tolerance_vs_torch=FP32_TOLERANCE, reference_source=_info(p, source_file).calibration,
+            batch_profile=batches, tensorrt=trt, tensorrt_skipped=skipped,
+            imported=_info(p, source_file).model_dump(mode="json"),
+        ).model_dump(mode="json")  # fmt: skip
+    return load_bundle(out, target="gpu")
+
+
+def gpu_graph(model: ImportedModel) -> bytes:
+    """The ONNX bytes for the GPU: one output renamed ``probs``, float32 input."""
+    from trigkit.core.lazy import require
+    from trigkit.importers.onnx_build import build_onnx
+
+    onnx = require("onnx", "gpu")
+    proto = onnx.load_model_from_string(model.onnx) if model.onnx else None
+    if proto is None or not runs_in_onnxruntime(proto):  # Keras; QONNX's Quant nodes
+        proto = onnx.load_model_from_string(build_onnx(model))
+    g = proto.graph
+    if len(g.output) != 1:
+        raise TrigkitError(f"{model.source}: {len(g.output)} outputs; the gpu target takes one")
+    old = g.output[0].name
+    for node in g.node:
+        node.output[:] = ["probs" if o == old else o for o in node.output]
+    g.output[0].name = "probs"
+    g.output[0].type.tensor_type.shape.dim[0].dim_param = "batch"
+    onnx.checker.check_model(proto)
+    return proto.SerializeToString()
+
+
+def runs_in_onnxruntime(proto: Any) -> bool:
+    """Only standard ONNX operators (not QONNX's custom ``Quant`` domain)."""
+    return all(node.domain in ("", "ai.onnx") for node in proto.graph.node)
+
+
+def run_onnx(path: Path, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    """onnxruntime on CPU, one thread (what the reference outputs are)."""
+    from trigkit.compile.onnx_export import onnx_probabilities
+
+    return onnx_probabilities(path, inputs)
+
+
+def check_fp32(path: Path, model: ImportedModel, inputs: dict[str, np.ndarray]) -> float:
+    """max |onnxruntime(graph) - float64 reference of the imported ops|; raise beyond 1e-4."""
+    got = run_onnx(path, inputs).astype(np.float64)
+    want = forward(model, next(iter(inputs.values())))
+    diff = float(np.max(np.abs(got - want))) if got.size else 0.0
+    if not diff <= FP32_TOLERANCE:
+        raise TrigkitError(
+            f"{model.source}: the ONNX graph and the imported layers disagree by {diff:.3g} "
+            f"(tolerance {FP32_TOLERANCE:g}); please report this model"
+        )
+    return diff
+
+
+def _int8(fp32: Path, onnx_path: Path, p: Prepared, calibration: str) -> None:
+    from trigkit.compile.int8 import Int8Config, quantize_int8
+
+    assert p.rows is not None
+    n_dense = sum(op.kind == "dense" for op in p.model.ops)
+    if n_dense <= 2:
+        raise TrigkitError(
+            f"{p.model.source}: INT8 keeps the first and last dense layers in float and this model "
+            f"has {n_dense}; nothing would be quantized - use --precision fp32"
+        )
+    rows = {p.model.input.name: p.rows.x.astype(np.float32)}
+    cfg = Int8Config(calibration=calibration)  # type: ignore[arg-type]
+    quantize_int8(fp32, onnx_path, rows, cfg)
+    y8, yf = run_onnx(onnx_path, rows), run_onnx(fp32, rows)
+    p99 = float(np.percentile(np.abs(y8 - yf).max(axis=1), 99))
+    if not p99 <= 0.2:
+        raise TrigkitError(
+            f"{p.model.source}: INT8 ({calibration}) moves 1 % of the rows by more than {p99:.3g} "
+            "(bound 0.2 on the 99th percentile); try another --calibration"
+        )
+    log.info("int8: 99th percentile of max |int8 - fp32| = %.3g", p99)

@@ -1,0 +1,93 @@
+"""Rows of model inputs from a user's file: ``.npz`` or ``.parquet`` (calibration, comparison).
+
+- ``.npz``: the array ``in_<input name>`` (a bundle's ``reference.npz`` layout), else its only
+  array; optional ``labels`` (class indices). These are model inputs (already preprocessed).
+- ``.parquet``: one column per feature; with a preprocessing file its feature names pick the
+  columns and the scaling is applied, else every numeric column in order; optional ``label``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from trigkit.core.errors import TrigkitError
+from trigkit.importers.preprocessing import FeatureScaling
+
+
+@dataclass(frozen=True)
+class Rows:
+    x: np.ndarray
+    labels: np.ndarray | None
+    source: str
+
+
+def read_rows(
+    path: Path, input_name: str, shape: tuple[int, ...], scaling: FeatureScaling | None = None
+) -> Rows:
+    path = Path(path)
+    if not path.is_file():
+        raise TrigkitError(f"{path}: no such data file")
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        rows = _npz(path, input_name)
+    elif suffix == ".parquet":
+        rows = _parquet(path, scaling)
+    else:
+        raise TrigkitError(f"{path}: unknown data format '{suffix}'; valid: .npz, .parquet")
+    if rows.x.shape[1:] != tuple(shape) or len(rows.x) == 0:
+        raise TrigkitError(
+            f"{path}: rows of shape {rows.x.shape[1:]} ({len(rows.x)} rows); input "
+            f"'{input_name}' takes {tuple(shape)}"
+        )
+    if rows.labels is not None and len(rows.labels) != len(rows.x):
+        raise TrigkitError(f"{path}: {len(rows.labels)} labels for {len(rows.x)} rows")
+    return rows
+
+
+def _npz(path: Path, input_name: str) -> Rows:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            keys = [k for k in z.files if k != "labels"]
+            key = f"in_{input_name}" if f"in_{input_name}" in z.files else None
+            if key is None and len(keys) == 1:
+                key = keys[0]
+            if key is None:
+                raise TrigkitError(
+                    f"{path}: no array 'in_{input_name}' (and not exactly one array); has "
+                    f"{', '.join(z.files)}"
+                )
+            labels = np.asarray(z["labels"]).astype(np.int64) if "labels" in z.files else None
+            return Rows(np.asarray(z[key], dtype=np.float64), labels, f"{path} [{key}]")
+    except (OSError, ValueError) as exc:
+        raise TrigkitError(f"{path}: cannot read .npz ({str(exc).splitlines()[0]})") from None
+
+
+def _parquet(path: Path, scaling: FeatureScaling | None) -> Rows:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # noqa: BLE001 - ArrowInvalid and friends
+        raise TrigkitError(f"{path}: cannot read parquet ({str(exc).splitlines()[0]})") from None
+    cols = list(scaling.names) if scaling else [
+        f.name for f in table.schema if f.name != "label" and _numeric(f.type)
+    ]  # fmt: skip
+    missing = [c for c in cols if c not in table.column_names]
+    if missing:
+        raise TrigkitError(f"{path}: no column(s) {', '.join(missing)}")
+    x = np.stack([table.column(c).to_numpy().astype(np.float64) for c in cols], axis=1)
+    if scaling is not None:
+        x = scaling.apply(x)
+    labels = None
+    if "label" in table.column_names:
+        labels = table.column("label").to_numpy().astype(np.int64)
+    return Rows(x, labels, f"{path} [{', '.join(cols)}]")
+
+
+def _numeric(t: object) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_integer(t) or pa.types.is_floating(t))  # type: ignore[arg-type]

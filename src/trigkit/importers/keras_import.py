@@ -1,0 +1,247 @@
+"""Keras / QKeras (``.keras`` zip or legacy ``.h5``) -> :class:`ImportedModel`, with h5py + json.
+
+No TensorFlow is needed: the architecture is read from the model config (``config.json`` in a
+``.keras`` zip, the ``model_config`` attribute of an ``.h5``) and the weights from HDF5
+(``model.weights.h5``: ``layers/<name>/vars/<i>``; ``.h5``: ``model_weights/<name>/`` in the
+order of its ``weight_names``). Supported layers: InputLayer, Dense, QDense, Activation,
+QActivation, ReLU, LeakyReLU, Softmax, BatchNormalization (folded), Dropout, Flatten. QKeras
+quantizers become exact fixed-point types (:mod:`trigkit.importers.quant`).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from trigkit.core.errors import TrigkitError
+from trigkit.importers.graph import ImportedModel, InputSpec, Op, append_batchnorm, fold_affines
+from trigkit.importers.quant import qkeras_type, quantize_values
+
+SUPPORTED_LAYERS = (
+    "InputLayer", "Dense", "QDense", "Activation", "QActivation", "ReLU", "LeakyReLU", "Softmax",
+    "BatchNormalization", "Dropout", "Flatten",
+)  # fmt: skip
+ACTIVATIONS = {"relu": "relu", "softmax": "softmax", "sigmoid": "sigmoid", "linear": "linear"}
+
+
+def import_keras(path: Path, shapes: dict[str, tuple[int, ...]]) -> ImportedModel:
+    """A ``.keras`` zip (Keras 3 layout)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            config = json.loads(z.read("config.json"))
+            weights = z.read("model.weights.h5")
+    except (KeyError, zipfile.BadZipFile, json.JSONDecodeError, OSError) as exc:
+        raise TrigkitError(f"{path}: corrupt or incomplete .keras archive ({exc})") from None
+    with _h5(io.BytesIO(weights), path) as f:
+        return _build(path, config, lambda name, key: _keras3_vars(f, name, key), shapes, "keras")
+
+
+def import_keras_h5(path: Path, shapes: dict[str, tuple[int, ...]]) -> ImportedModel:
+    """A legacy Keras ``.h5`` model (``model_config`` attribute + ``model_weights`` group)."""
+    with _h5(path, path) as f:
+        raw = f.attrs.get("model_config")
+        if raw is None:
+            raise TrigkitError(f"{path}: an HDF5 file without 'model_config' (weights only?)")
+        config = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+        return _build(path, config, lambda name, key: _h5_vars(f, name), shapes, "keras_h5")
+
+
+class _h5:  # noqa: N801 - a context manager named like the function it wraps
+    def __init__(self, src: Any, path: Path) -> None:
+        self.src, self.path = src, path
+
+    def __enter__(self) -> h5py.File:
+        try:
+            self.f = h5py.File(self.src, "r")
+        except OSError as exc:
+            raise TrigkitError(f"{self.path}: corrupt or truncated HDF5 ({exc})") from None
+        return self.f
+
+    def __exit__(self, *exc: object) -> None:
+        self.f.close()
+
+
+def _keras3_vars(f: h5py.File, name: str, key: str) -> list[np.ndarray]:
+    """``layers/<key>/vars/<i>``: Keras names the group by class and order (see _saving_keys)."""
+    grp = f.get(f"layers/{key}/vars")
+    if grp is None:
+        grp = f.get(f"layers/{name}/vars")
+    if grp is None:
+        return []
+    return [np.asarray(grp[k], dtype=np.float64) for k in sorted(grp, key=int)]
+
+
+def _h5_vars(f: h5py.File, name: str) -> list[np.ndarray]:
+    grp = f.get(f"model_weights/{name}")
+    if grp is None:
+        return []
+    names = [n.decode() if isinstance(n, bytes) else n for n in grp.attrs.get("weight_names", [])]
+    return [np.asarray(grp[n], dtype=np.float64) for n in names]
+
+
+def _build(
+    path: Path, config: dict[str, Any], read_vars: Any, shapes: dict[str, tuple[int, ...]],
+    fmt: str,
+) -> ImportedModel:  # fmt: skip
+    cls = config.get("class_name")
+    if cls not in ("Sequential", "Functional", "Model"):
+        raise TrigkitError(f"{path}: Keras model class '{cls}'; valid: Sequential, Functional")
+    layers = config.get("config", {}).get("layers", [])
+    if cls != "Sequential":
+        _check_chain(path, layers)
+    ops: list[Op] = []
+    input_t = None
+    spec = _input(path, config, layers, shapes)
+    keys = _saving_keys(layers)
+    for layer, key in zip(layers, keys, strict=True):
+        lcls, cfg = layer.get("class_name"), layer.get("config", {})
+        name = cfg.get("name", lcls)
+        where = f"{path}: layer '{name}' ({lcls})"
+        if lcls not in SUPPORTED_LAYERS:
+            raise TrigkitError(f"{where}: unsupported; supported: {', '.join(SUPPORTED_LAYERS)}")
+        if lcls in ("InputLayer", "Dropout", "Flatten"):
+            continue
+        if lcls in ("Dense", "QDense"):
+            ops.extend(_dense(where, name, cfg, read_vars(name, key), lcls == "QDense"))
+        elif lcls == "BatchNormalization":
+            _batchnorm(ops, name, cfg, read_vars(name, key))
+        elif lcls == "QActivation":
+            t = qkeras_type(cfg.get("activation"), where)
+            act = "relu" if "relu" in str(cfg.get("activation")) else "linear"
+            if not ops:
+                input_t = t
+            else:
+                ops.append(Op(name, act, result_t=t))  # type: ignore[arg-type]
+        else:
+            ops.append(_activation(where, name, lcls, cfg))
+    name = config.get("config", {}).get("name") or path.stem
+    return ImportedModel(
+        source=path,
+        format=fmt,
+        name=name,
+        inputs=(spec,),
+        ops=fold_affines(ops, path),
+        input_t=input_t,
+    )
+
+
+def _saving_keys(layers: list[dict[str, Any]]) -> list[str]:
+    """The names Keras's ``.keras`` saving gives the layers' weight groups: the snake-case class
+    name, then ``_1``, ``_2``... for later layers of the same class (not the layer names)."""
+    used: dict[str, int] = {}
+    keys = []
+    for layer in layers:
+        cls = str(layer.get("class_name", ""))
+        snake = re.sub("([a-z])([A-Z])", r"\1_\2", re.sub("(.)([A-Z][a-z0-9]+)", r"\1_\2", cls))
+        snake = snake.lower()
+        n = used.get(snake, -1) + 1
+        used[snake] = n
+        keys.append(snake if n == 0 else f"{snake}_{n}")
+    return keys
+
+
+def _check_chain(path: Path, layers: list[dict[str, Any]]) -> None:
+    """A Functional model must be one chain: each layer reads exactly the layer before it."""
+    prev = None
+    for layer in layers:
+        name = layer.get("config", {}).get("name", layer.get("name"))
+        inbound = _inbound(layer.get("inbound_nodes", []))
+        if prev is not None and inbound != [prev]:
+            raise TrigkitError(
+                f"{path}: layer '{name}' reads {inbound or 'nothing'}, not '{prev}'; only "
+                "single-chain Keras models are supported"
+            )
+        prev = name
+
+
+def _inbound(nodes: Any) -> list[str]:
+    """Names of the layers feeding a layer, from tf-keras or Keras 3 ``inbound_nodes``."""
+    names: list[str] = []
+
+    def walk(obj: Any) -> None:
+        if isinstance(obj, dict):
+            hist = obj.get("config", {}).get("keras_history") if "config" in obj else None
+            if hist:
+                names.append(str(hist[0]))
+                return
+            for v in obj.values():
+                walk(v)
+        elif isinstance(obj, list):
+            if len(obj) >= 3 and isinstance(obj[0], str) and isinstance(obj[1], int):
+                names.append(obj[0])  # tf-keras: [layer_name, node_index, tensor_index, kwargs]
+                return
+            for v in obj:
+                walk(v)
+
+    walk(nodes)
+    return names
+
+
+def _input(path: Path, config: dict[str, Any], layers: list, shapes: dict) -> InputSpec:
+    first = layers[0].get("config", {}) if layers else {}
+    name = (
+        first.get("name", "input")
+        if layers and layers[0].get("class_name") == "InputLayer"
+        else ("input")
+    )
+    shape = first.get("batch_shape") or first.get("batch_input_shape")
+    if name in shapes:
+        return InputSpec(name, tuple(shapes[name]))
+    if not shape or any(d is None for d in shape[1:]):
+        raise TrigkitError(
+            f"{path}: input '{name}' has no fixed shape ({shape}); give it with "
+            f"--input-shape {name}:1x16 (batch first)"
+        )
+    return InputSpec(name, tuple(int(d) for d in shape[1:]))
+
+
+def _dense(where: str, name: str, cfg: dict, vars_: list[np.ndarray], quantized: bool) -> list[Op]:
+    if not vars_:
+        raise TrigkitError(f"{where}: no weights stored for this layer")
+    kernel = vars_[0]
+    bias = vars_[1] if cfg.get("use_bias", True) and len(vars_) > 1 else np.zeros(kernel.shape[1])
+    wt = qkeras_type(cfg.get("kernel_quantizer"), where) if quantized else None
+    bt = qkeras_type(cfg.get("bias_quantizer"), where) if quantized else None
+    w, b = kernel.T.copy(), bias.copy()
+    if wt is not None:
+        w = quantize_values(w, wt)
+    if bt is not None:
+        b = quantize_values(b, bt)
+    ops = [Op(name, "dense", w, b, weight_t=wt, bias_t=bt)]
+    act = cfg.get("activation", "linear")
+    if quantized and act not in (None, "linear"):
+        t = qkeras_type(act, where)
+        ops.append(Op(f"{name}_act", "relu" if "relu" in str(act) else "linear", result_t=t))
+    elif act not in (None, "linear"):
+        ops.append(_activation(where, f"{name}_act", "Activation", {"activation": act}))
+    return ops
+
+
+def _activation(where: str, name: str, cls: str, cfg: dict) -> Op:
+    if cls == "ReLU":
+        return Op(name, "relu6" if cfg.get("max_value") == 6 else "relu")
+    if cls == "LeakyReLU":
+        return Op(name, "leaky_relu", alpha=float(cfg.get("negative_slope", cfg.get("alpha", 0.3))))
+    if cls == "Softmax":
+        return Op(name, "softmax")
+    act = cfg.get("activation")
+    if act not in ACTIVATIONS:
+        raise TrigkitError(f"{where}: activation '{act}'; supported: {', '.join(ACTIVATIONS)}")
+    return Op(name, ACTIVATIONS[act])  # type: ignore[arg-type]
+
+
+def _batchnorm(ops: list[Op], name: str, cfg: dict, vars_: list[np.ndarray]) -> None:
+    it = iter(vars_)
+    n = len(vars_[-1])
+    gamma = next(it) if cfg.get("scale", True) else np.ones(n)
+    beta = next(it) if cfg.get("center", True) else np.zeros(n)
+    mean, var = next(it), next(it)
+    scale = gamma / np.sqrt(var + float(cfg.get("epsilon", 1e-3)))
+    append_batchnorm(ops, name, scale, beta - mean * scale)

@@ -1,0 +1,91 @@
+"""Preprocessing that lives outside a user's model: per-feature offset and scale.
+
+The file (YAML or JSON) lists the model's input features in order::
+
+    features:
+      - {name: jet_pt,  offset: 50.0, scale: 25.0}
+      - {name: jet_eta, offset: 0.0,  scale: 2.5}
+
+and the model sees ``(raw - offset) / scale`` per feature, trigkit's own convention
+(:class:`trigkit.models.preprocessing.Preprocessing`). The bundle stores it, so whoever runs the
+bundle applies the same numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from trigkit.core.errors import TrigkitError
+
+
+class FeatureScale(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    offset: float = 0.0
+    scale: float = 1.0
+
+    @field_validator("offset", "scale")
+    @classmethod
+    def _finite(cls, v: float) -> float:
+        if not math.isfinite(v):
+            raise ValueError("must be finite")
+        return v
+
+    @field_validator("scale")
+    @classmethod
+    def _nonzero(cls, v: float) -> float:
+        if v == 0:
+            raise ValueError("must be non-zero")
+        return v
+
+
+class FeatureScaling(BaseModel):
+    """``(raw - offset) / scale`` per feature, in the model's input order."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    features: tuple[FeatureScale, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.features)
+
+    def apply(self, raw: np.ndarray) -> np.ndarray:
+        off = np.array([f.offset for f in self.features])
+        scale = np.array([f.scale for f in self.features])
+        return (np.asarray(raw, dtype=np.float64) - off) / scale
+
+    def check_width(self, n_features: int, where: str) -> None:
+        if len(self.features) != n_features:
+            raise TrigkitError(
+                f"{where}: {len(self.features)} features but the model takes {n_features} per row"
+            )
+
+    def to_dict(self) -> dict:
+        return self.model_dump(mode="json")
+
+
+def load_scaling(path: Path) -> FeatureScaling:
+    """Read and validate a preprocessing file; TrigkitError naming the file and field."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise TrigkitError(
+            f"{path}: cannot read preprocessing ({str(exc).splitlines()[0]})"
+        ) from None
+    try:
+        scaling = FeatureScaling.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise TrigkitError(f"{path}: preprocessing field '{where}': {err['msg']}") from None
+    if not scaling.features:
+        raise TrigkitError(f"{path}: preprocessing lists no features")
+    return scaling

@@ -1,0 +1,260 @@
+"""Polygraphy-style comparison: a bundle's original model against every artifact in the bundle.
+
+The original is what the user gave ``trigkit compile`` (kept in the bundle as
+``source/<file>``), run by its own framework: onnxruntime on the ``.onnx`` file, torch on the
+TorchScript / torch.export file, the Keras weights through the float reference of
+:mod:`trigkit.importers.graph` (no TensorFlow needed). The artifacts are the bundle's ONNX graph
+in onnxruntime (gpu), its FirmwareNetwork in the numba emulation and, on request, a freshly
+built hls4ml C simulation (fpga). Per output: max abs / rel error, the rows beyond
+``atol + rtol * |original|``, the worst rows and a histogram of the differences.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from trigkit.bundle.manifest import Bundle, load_bundle
+from trigkit.core.errors import TrigkitError
+from trigkit.core.lazy import require
+
+FPGA_ATOL = 0.05  # a tolerance for the quantization error of an ~8-bit network
+HIST_EDGES = (0.0, 1e-6, 1e-4, 1e-2, 1e-1, 1.0, np.inf)
+N_WORST = 5
+
+
+@dataclass(frozen=True)
+class OutputDiff:
+    """One artifact's output against the original's."""
+
+    artifact: str
+    output: str
+    rows: int
+    max_abs: float
+    max_rel: float
+    mismatches: int
+    worst_rows: tuple[int, ...]
+    worst_abs: tuple[float, ...]
+    histogram: tuple[int, ...]  # counts of max |diff| per row in HIST_EDGES bins
+    atol: float
+    rtol: float
+
+
+@dataclass(frozen=True)
+class Comparison:
+    bundle: str
+    original: str
+    data: str
+    diffs: tuple[OutputDiff, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return all(d.mismatches == 0 for d in self.diffs)
+
+
+def diff_outputs(
+    artifact: str, output: str, got: np.ndarray, want: np.ndarray, atol: float, rtol: float
+) -> OutputDiff:
+    """Compare ``got`` with ``want`` row by row (float64)."""
+    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+    if got.shape != want.shape:
+        raise TrigkitError(f"{artifact}: output shape {got.shape}, the original gives {want.shape}")
+    d = np.abs(got - want).reshape(len(got), -1)
+    bad = d > atol + rtol * np.abs(want).reshape(len(want), -1)
+    bad |= np.isnan(d)
+    row = np.nan_to_num(d, nan=np.inf).max(axis=1) if d.size else np.zeros(len(d))
+    rel = d / np.maximum(np.abs(want).reshape(len(want), -1), 1e-12)
+    order = np.argsort(-row, kind="stable")[:N_WORST]
+    hist, _ = np.histogram(np.minimum(row, 1e300), bins=np.array(HIST_EDGES[:-1] + (1e301,)))
+    return OutputDiff(
+        artifact, output, len(got), float(row.max()) if len(row) else 0.0,
+        float(np.nan_to_num(rel, nan=np.inf).max()) if rel.size else 0.0,
+        int(np.count_nonzero(bad.any(axis=1))), tuple(int(i) for i in order),
+        tuple(float(row[i]) for i in order), tuple(int(c) for c in hist), atol, rtol,
+    )  # fmt: skip
+
+
+def compare_bundle(
+    path: Path, data: Path | None = None, *, atol: float | None = None, rtol: float = 0.0,
+    csim: bool = False,
+) -> Comparison:  # fmt: skip
+    """Run the original model and every artifact of the bundle at ``path`` on the same rows."""
+    bundle = load_bundle(path)
+    info = bundle.manifest.target_info.get("imported")
+    if not info:
+        raise TrigkitError(
+            f"{path}: not built from a model file trained elsewhere (no target_info.imported); "
+            "compare needs the original model"
+        )
+    source = bundle.file(info["source_file"])
+    x, where = _rows(bundle, info, data)
+    want = run_original(source, info, x)
+    fpga = bundle.manifest.target == "fpga"
+    tol = atol if atol is not None else FPGA_ATOL if fpga else bundle.manifest.reference_tolerance
+    out_name = bundle.manifest.outputs[0].name
+    notes: list[str] = []
+    if fpga:
+        artifacts = _fpga_artifacts(bundle, x, csim)
+        notes += _fpga_notes(bundle)
+    else:
+        artifacts = _gpu_artifacts(bundle, info, x, notes)
+    diffs = tuple(diff_outputs(a, out_name, y, want, tol, rtol) for a, y in artifacts.items())
+    return Comparison(str(path), _original_label(source, info), where, diffs, tuple(notes))
+
+
+def _rows(bundle: Bundle, info: dict, data: Path | None) -> tuple[np.ndarray, str]:
+    if data is not None:
+        from trigkit.importers.data import read_rows
+        from trigkit.importers.preprocessing import FeatureScaling
+
+        pre = info.get("preprocessing")
+        scaling = FeatureScaling.model_validate(pre) if pre else None
+        rows = read_rows(data, info["input"], tuple(info["input_shape"]), scaling)
+        return rows.x, rows.source
+    ins, _ = bundle.reference()
+    x = np.asarray(ins[info["input"]], dtype=np.float64)
+    if bundle.manifest.target == "fpga":
+        from trigkit.fixedpoint.network import FirmwareNetwork
+
+        t = FirmwareNetwork.from_json(bundle.manifest.target_info["network"]).input_t
+        keep = np.all(np.isfinite(x) & (x >= t.min) & (x <= t.max), axis=1)
+        return x[keep], f"reference.npz: {int(keep.sum())} rows inside {t.hls()}"
+    return x, f"reference.npz: {len(x)} rows"
+
+
+def _original_label(source: Path, info: dict) -> str:
+    fmt = info["format"]
+    how = {"onnx": "onnxruntime", "torchscript": "torch.jit", "torch_export": "torch.export"}
+    if fmt == "onnx" and not _standard_onnx(source):
+        return f"{source.name} (QONNX: trigkit's numpy reference applying its Quant types)"
+    return f"{source.name} ({how.get(fmt, 'its weights through trigkit numpy reference')})"
+
+
+def run_original(source: Path, info: dict, x: np.ndarray) -> np.ndarray:
+    """The original model file on ``x``, in its own framework (see the module docstring)."""
+    fmt = info["format"]
+    if fmt == "onnx" and _standard_onnx(source):
+        return _ort(source, info["input"], x)
+    if fmt in ("torchscript", "torch_export"):
+        return _torch(source, fmt, x)
+    from trigkit.importers import forward, import_model
+
+    shapes = {info["input"]: tuple(info["input_shape"])}
+    return forward(import_model(source, shapes), x)
+
+
+def _standard_onnx(path: Path) -> bool:
+    """False for QONNX graphs (custom ``Quant`` domain): onnxruntime cannot run them, so the
+    importer's numpy reference (which applies the Quant types) stands in for the original."""
+    onnx = require("onnx", "gpu")
+    graph = onnx.load(str(path), load_external_data=False).graph
+    return all(node.domain in ("", "ai.onnx") for node in graph.node)
+
+
+def _ort(path: Path, name: str, x: np.ndarray) -> np.ndarray:
+    ort = require("onnxruntime", "gpu")
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = opts.inter_op_num_threads = 1
+    opts.add_session_config_entry("session.disable_quant_qdq", "1")  # Q/DQ as written
+    sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    return np.asarray(sess.run(None, {name: x.astype(np.float32)})[0], dtype=np.float64)
+
+
+def _torch(path: Path, fmt: str, x: np.ndarray) -> np.ndarray:
+    torch = require("torch", "gpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if fmt == "torchscript":
+            module, batch = torch.jit.load(str(path), map_location="cpu").eval(), len(x)
+        else:
+            program = torch.export.load(str(path))
+            module, batch = program.module(), _export_batch(program)
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(x), max(batch, 1)):
+            chunk = x[i : i + batch]
+            pad = np.zeros((batch - len(chunk), *x.shape[1:])) if len(chunk) < batch else None
+            full = chunk if pad is None else np.concatenate([chunk, pad])
+            y = module(torch.from_numpy(full.astype(np.float32))).double().numpy()
+            out.append(y[: len(chunk)])
+    return np.concatenate(out) if out else np.zeros((0, 0))
+
+
+def _export_batch(program: object) -> int:
+    """The batch size a torch.export program was traced with (its inputs may be static)."""
+    for node in program.graph.nodes:  # type: ignore[attr-defined]
+        if node.op == "placeholder" and node.meta.get("val") is not None:
+            spec_names = [
+                s.arg.name
+                for s in program.graph_signature.input_specs  # type: ignore[attr-defined]
+                if s.kind.name == "USER_INPUT"
+            ]
+            if node.name in spec_names:
+                dim = node.meta["val"].shape[0]
+                return int(dim) if isinstance(dim, int) else 1024
+    return 1024
+
+
+def _gpu_artifacts(
+    bundle: Bundle, info: dict, x: np.ndarray, notes: list[str]
+) -> dict[str, np.ndarray]:
+    """onnxruntime on model.onnx; TensorRT on model.engine where it can run here."""
+    out = {"onnxruntime (model.onnx)": _ort(bundle.file("model.onnx"), info["input"], x)}
+    if bundle.manifest.target_info.get("tensorrt") is None:
+        notes.append("no TensorRT engine in the bundle")
+        return out
+    from trigkit.runtime.backends import RUNNERS
+
+    ok, why = RUNNERS.entry("tensorrt").probe()
+    if not ok:
+        notes.append(f"TensorRT engine not run: {why}")
+        return out
+    try:
+        with RUNNERS.create("tensorrt", bundle) as runner:
+            y = runner.infer({info["input"]: x.astype(np.float32)})
+    except TrigkitError as exc:
+        notes.append(f"TensorRT engine not run: {exc}")
+        return out
+    out["TensorRT (model.engine)"] = np.asarray(y, dtype=np.float64)
+    return out
+
+
+def _fpga_artifacts(bundle: Bundle, x: np.ndarray, csim: bool) -> dict[str, np.ndarray]:
+    from trigkit.firmware.emulate import FirmwareEmulator
+    from trigkit.fixedpoint.network import FirmwareNetwork
+
+    network = FirmwareNetwork.from_json(bundle.manifest.target_info["network"])
+    out = {"numba fixed-point emulation": FirmwareEmulator(network).predict(x)}
+    if csim:
+        out["hls4ml C simulation (rebuilt)"] = _csim(network, x)
+    return out
+
+
+def _csim(network: object, x: np.ndarray) -> np.ndarray:
+    import tempfile
+
+    from trigkit.firmware import hls4ml as hls
+
+    with tempfile.TemporaryDirectory(prefix="trigkit-compare-") as tmp:
+        model, _ = hls.convert_logged(network, Path(tmp) / "prj")  # type: ignore[arg-type]
+        hls.build_csim(model)
+        return hls.csim_predict(model, x)
+
+
+def _fpga_notes(bundle: Bundle) -> tuple[str, ...]:
+    """The bundle's stored C-sim outputs against the numba emulation, bit for bit."""
+    from trigkit.firmware.emulate import FirmwareEmulator
+    from trigkit.fixedpoint.network import FirmwareNetwork
+
+    network = FirmwareNetwork.from_json(bundle.manifest.target_info["network"])
+    ins, outs = bundle.reference()
+    x, y = next(iter(ins.values())), next(iter(outs.values()))
+    bad = int(np.count_nonzero(np.any(FirmwareEmulator(network).predict(x) != y, axis=1)))
+    return (
+        f"numba emulation vs the bundle's hls4ml C-sim outputs: {bad} of {len(x)} reference rows "
+        "differ (bit for bit)",
+    )
