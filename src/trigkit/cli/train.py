@@ -131,7 +131,7 @@ def _evaluate(
 
     from trigkit.core.atomic import write_text
     from trigkit.models.evaluation import evaluate
-    from trigkit.models.features import FeatureSet
+    from trigkit.models.feature_set import FeatureSet
     from trigkit.models.saved import load_model
     from trigkit.report.metrics_table import metrics_table
     from trigkit.report.roc import plot_roc
@@ -173,7 +173,7 @@ def _list() -> None:
     t = Table("model", "features", "classes", "description")
     for n in names():
         s = get_spec(n)
-        from trigkit.models.features import KINDS
+        from trigkit.models.kinds import KINDS
 
         t.add_row(n, s.kind, "/".join(KINDS[s.kind].class_names), s.summary)
     _console().print(t)
