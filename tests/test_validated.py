@@ -26,8 +26,9 @@ class _Mutable(Validated):
 
 
 def test_built_in_code_bad_values_name_model_field_and_value() -> None:
-    with pytest.raises(TrigkitError, match=r"^_Outer\.mode: Input should be 'a' or 'b' \(got 'c'\)$"):
+    with pytest.raises(TrigkitError) as info:
         _Outer(mode="c")
+    assert str(info.value) == "_Outer.mode: Input should be 'a' or 'b' (got 'c')"
     with pytest.raises(TrigkitError, match=r"^_Inner\.bits: .*less than or equal to 32 \(got 99\)"):
         _Outer(inner={"bits": 99})  # the innermost model at fault is named
     with pytest.raises(TrigkitError, match=r"_Outer\.typo: Extra inputs are not permitted"):

@@ -261,6 +261,4 @@ def test_flow_chooses_cutoff_by_timing(tmp_path: Path) -> None:
     meeting = [t for t in rep.cutoff_search if t.meets]
     if meeting:  # the fewest stages among those that meet the 5 ns clock
         assert chosen.meets and chosen.stages == min(t.stages for t in meeting)
-    assert (
-        json.loads((tmp_path / RTL_REPORT_NAME).read_text())["timing"]["critical_path_ns"] > 0
-    )
+    assert json.loads((tmp_path / RTL_REPORT_NAME).read_text())["timing"]["critical_path_ns"] > 0

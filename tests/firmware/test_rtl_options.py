@@ -14,7 +14,8 @@ def test_rebalance_options_need_the_carry_model() -> None:
 
     carry = RtlOptions(rebalance=2, delay_model="carry")
     assert FpgaCompileConfig(rtl_options=carry).rtl_options.rebalance == 2
-    with pytest.raises(TrigkitError, match=r"rebalance \(--rtl-rebalance\).*--rtl-delay-model carry"):
+    flags = r"rebalance \(--rtl-rebalance\).*--rtl-delay-model carry"
+    with pytest.raises(TrigkitError, match=flags):
         RtlOptions(rebalance=2)
     with pytest.raises(TrigkitError, match=r"^RtlOptions: rebalance .*--rtl-delay-model carry"):
         FpgaCompileConfig(rtl_options={"rebalance": 2})

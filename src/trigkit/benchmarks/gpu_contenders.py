@@ -137,21 +137,30 @@ def cuda_contenders(module: nn.Module, data: dict[str, np.ndarray]) -> list[Cont
 
 def _mma_contenders(module: nn.Module, data: dict[str, np.ndarray]) -> list[Contender]:
     try:
-        from trigkit.benchmarks import gpu_mma
+        from trigkit.benchmarks.gpu_mma import (
+            persistent_factory,
+            pipeline_factory,
+            zerocopy_factory,
+        )
         from trigkit.runtime.cuda.mma_run import CHUNKS, MmaKernels
 
         k = MmaKernels(module)
+        kernel = "register-resident tensor-core kernel"
         return [
-            Contender("mma-zerocopy-graph-fp16", "fp16", gpu_mma.zerocopy_factory(k, data),
-                      note="register-resident tensor-core kernel, reads/writes mapped host memory, 1-node graph"),
-            Contender("mma-graph-io-fp16", "fp16", gpu_mma.pipeline_factory(k, data, None),
-                      note="register-resident tensor-core kernel, H2D + kernel + D2H in one CUDA graph"),
-            Contender("mma-pipeline-graph-fp16", "fp16", gpu_mma.pipeline_factory(k, data, CHUNKS), sweep_min_batch=4096,
-                      note="8 chunks: H2D in order on a copy stream, kernel + D2H on 2 compute streams; one graph"),
-            Contender("mma-pipeline-streams-graph-fp16", "fp16", gpu_mma.pipeline_factory(k, data, CHUNKS, "streams"),
-                      sweep_min_batch=4096, note="8 chunks, H2D + kernel + D2H of chunk j on stream j mod 4; one graph"),
-            Contender("mma-persistent-fp16", "fp16", gpu_mma.persistent_factory(k, data), max_batch=256,
-                      note="launched once; polls a mapped request counter; 16-byte result+counter stores"),
+            Contender("mma-zerocopy-graph-fp16", "fp16", zerocopy_factory(k, data),
+                      note=f"{kernel}, reads/writes mapped host memory, 1-node graph"),
+            Contender("mma-graph-io-fp16", "fp16", pipeline_factory(k, data, None),
+                      note=f"{kernel}, H2D + kernel + D2H in one CUDA graph"),
+            Contender("mma-pipeline-graph-fp16", "fp16", pipeline_factory(k, data, CHUNKS),
+                      sweep_min_batch=4096,
+                      note="8 chunks: H2D in order on a copy stream, kernel + D2H on 2 compute "
+                           "streams; one graph"),
+            Contender("mma-pipeline-streams-graph-fp16", "fp16",
+                      pipeline_factory(k, data, CHUNKS, "streams"), sweep_min_batch=4096,
+                      note="8 chunks, H2D + kernel + D2H of chunk j on stream j mod 4; one graph"),
+            Contender("mma-persistent-fp16", "fp16", persistent_factory(k, data), max_batch=256,
+                      note="launched once; polls a mapped request counter; 16-byte result+counter "
+                           "stores"),
         ]  # fmt: skip
     except Exception as exc:  # noqa: BLE001 - cupy absent, no sm_80+ GPU
         import logging

@@ -127,8 +127,9 @@ def _compile(
                 f"[yellow]--rtl skipped[/]: {why}; the report will show the estimate only"
             )
             rtl = False
-        rtl_options = opt.build_rtl_options(rtl_cutoff, rtl_delay_model, timing_model,
-                                            rtl_rebalance, rtl_max_fanout, rtl_min_slack)  # fmt: skip
+        rtl_options = opt.build_rtl_options(
+            rtl_cutoff, rtl_delay_model, timing_model, rtl_rebalance, rtl_max_fanout, rtl_min_slack
+        )
         opts = {"backend": backend, "strategy": strategy, "reuse_factor": reuse_factor, "part": part,
                 "clock_period_ns": clock_ns, "n_reference": n_reference, "fail_on_weight_overflow": strict_overflow,
                 "softmax": softmax, "rtl": rtl, "n_labelled": n_labelled,

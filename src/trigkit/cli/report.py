@@ -70,8 +70,9 @@ def report_cmd(
             raise TrigkitError(
                 f"{bundle}: --rtl needs the firmware network (manifest target_info.network)"
             )
-        options = opt.build_rtl_options(rtl_cutoff, rtl_delay_model, timing_model,
-                                        rtl_rebalance, rtl_max_fanout, rtl_min_slack)  # fmt: skip
+        options = opt.build_rtl_options(
+            rtl_cutoff, rtl_delay_model, timing_model, rtl_rebalance, rtl_max_fanout, rtl_min_slack
+        )
         with console.status("RTL: da4ml -> Verilog -> Verilator -> yosys ..."):
             rtl_report = run_rtl_flow(network, rtl_dir, options)
     if model is not None:

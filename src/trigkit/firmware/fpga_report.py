@@ -374,7 +374,7 @@ def estimate_figures(network: Any) -> tuple[LatencyFigure, ResourceFigure]:
 
 
 def timing_figure(report: Any, clock_period_ns: float) -> TimingFigure | None:
-    """The critical-path estimate of an :class:`~trigkit.firmware.rtl.report.RtlReport`, if it has one."""
+    """The critical-path estimate of an :class:`~trigkit.firmware.rtl.report.RtlReport`, if any."""
     t = report.timing
     if t is None:
         return None
@@ -410,7 +410,8 @@ def timing_figure(report: Any, clock_period_ns: float) -> TimingFigure | None:
 def rtl_figures(
     report: Any, clock_period_ns: float
 ) -> tuple[list[LatencyFigure], list[ResourceFigure]]:
-    """Figures from an :class:`~trigkit.firmware.rtl.report.RtlReport` (latency from Verilator, resources from yosys)."""
+    """Figures from an :class:`~trigkit.firmware.rtl.report.RtlReport` (latency from Verilator,
+    resources from yosys)."""
     lat: list[LatencyFigure] = []
     res: list[ResourceFigure] = []
     excluded = report.design.excluded

@@ -1,8 +1,8 @@
 """Architecture configs (validated pydantic models) and the one function that builds a module.
 
 A config fully determines the module's shapes, so a saved model is rebuilt from its config and
-then loaded with its weights. Unknown keys are rejected (:class:`~trigkit.core.validated.Validated`), so a typo in an
-override never passes silently.
+then loaded with its weights. Unknown keys are rejected
+(:class:`~trigkit.core.validated.Validated`), so a typo in an override never passes silently.
 """
 
 from __future__ import annotations

@@ -60,7 +60,8 @@ class FeatureSet:
         for s in sets[1:]:
             if s.kind != first.kind or s.feature_names != first.feature_names:
                 raise TrigkitError(
-                    f"cannot combine {s.kind} features from {s.source} with {first.kind} features from {first.source}"
+                    f"cannot combine {s.kind} features from {s.source} "
+                    f"with {first.kind} features from {first.source}"
                 )
             shapes = {k: v.shape[1:] for k, v in s.inputs.items()}
             if shapes != {k: v.shape[1:] for k, v in first.inputs.items()}:
@@ -109,5 +110,6 @@ def check_finite(fs: FeatureSet) -> None:
             worst = int(np.argmax(per))
             raise TrigkitError(
                 f"{fs.source}: {int(per.sum())} NaN/Inf feature values in '{key}' "
-                f"({int(per[worst])} in field '{fs.feature_names[worst]}'); fix or drop these objects"
+                f"({int(per[worst])} in field '{fs.feature_names[worst]}'); "
+                "fix or drop these objects"
             )

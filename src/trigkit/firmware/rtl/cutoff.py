@@ -44,7 +44,6 @@ from trigkit.fixedpoint.network import FirmwareNetwork
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class CutoffTrial:
     """One pipeline depth tried: its timing estimate and yosys resources."""

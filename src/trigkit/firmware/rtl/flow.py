@@ -1,8 +1,9 @@
 """The whole RTL path in one call: Verilog -> Verilator measurement -> yosys resources + timing.
 
 :func:`run_rtl_flow` returns an :class:`~trigkit.firmware.rtl.report.RtlReport`; the simulated
-outputs are checked bit for bit against :class:`~trigkit.firmware.emulate.FirmwareEmulator` (a mismatch
-raises), so every latency it reports belongs to a design that computes the right numbers. With
+outputs are checked bit for bit against :class:`~trigkit.firmware.emulate.FirmwareEmulator`
+(a mismatch raises), so every latency it reports belongs to a design that computes the right
+numbers. With
 ``cutoffs`` the pipeline depth is chosen first by the timing estimate (:mod:`.cutoff`).
 """
 
@@ -49,8 +50,9 @@ def run_rtl_flow(
 
     ``options.cutoffs``: one is that pipeline; several are searched for the fewest stages that
     meet ``network.clock_period_ns`` by the estimate (needs yosys). ``timing_model``: a preset
-    or 'auto' (the preset of ``network.part``, :func:`~trigkit.firmware.rtl.timing.timing_model_for`);
-    ``delay_model``: how the pipeline is cut (:func:`~trigkit.firmware.rtl.generate.generate_verilog`);
+    or 'auto' (the preset of ``network.part``,
+    :func:`~trigkit.firmware.rtl.timing.timing_model_for`); ``delay_model``: how the pipeline is
+    cut (:func:`~trigkit.firmware.rtl.generate.generate_verilog`);
     ``rebalance``: up to this many re-cuts of a design that misses the clock, steered by its
     synthesised stage paths (delay model 'carry', needs yosys;
     :func:`~trigkit.firmware.rtl.cutoff.rebalance`); ``max_fanout``: stage input register bits

@@ -21,7 +21,7 @@ T = TypeVar("T")
 
 @contextlib.contextmanager
 def _cupy_stream(stream: torch.cuda.Stream, on: bool) -> Iterator[None]:
-    """cupy's current stream set to ``stream`` (so its launches are enqueued, and captured, there)."""
+    """cupy's current stream set to ``stream``: its launches are enqueued (and captured) there."""
     if not on:
         yield
         return
