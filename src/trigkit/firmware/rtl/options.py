@@ -83,7 +83,7 @@ class RtlOptions(Validated):
     @classmethod
     def _positive(cls, v: tuple[float, ...]) -> tuple[float, ...]:
         if any(not c > 0 for c in v):
-            raise ValueError(f"latency cutoffs must be positive numbers, got {list(v)}")
+            raise ValueError(f"latency cutoffs ({FLAGS['cutoffs']}) must be positive numbers")
         return v
 
     @field_validator("timing_model")
@@ -91,7 +91,8 @@ class RtlOptions(Validated):
     def _known_preset(cls, v: str) -> str:
         name = v.strip().lower()
         if name != "auto" and name not in TIMING_PRESETS:
-            raise ValueError(f"unknown preset; valid: auto, {', '.join(TIMING_PRESETS)}")
+            valid = ", ".join(("auto", *TIMING_PRESETS))
+            raise ValueError(f"unknown preset ({FLAGS['timing_model']}); valid: {valid}")
         return name
 
     @model_validator(mode="after")
