@@ -61,7 +61,7 @@ def main() -> int:
             batch_size=args.batch_size,
             progress=False,
         )
-        from trigkit.models.features import FeatureSet
+        from trigkit.models.feature_set import FeatureSet
 
         fs = FeatureSet.concatenate([model.features(b) for b in test])
         ev = evaluate(model, fs).as_dict()

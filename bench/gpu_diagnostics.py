@@ -107,9 +107,9 @@ def _jets(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def agreement(cupy: object, module: torch.nn.Module) -> dict[str, float]:
-    from trigkit.benchmarks.gpu_zerocopy import mapped
     from trigkit.runtime.cuda.mma import reference_mma
     from trigkit.runtime.cuda.mma_run import MmaKernels
+    from trigkit.runtime.cuda.pinned import mapped
 
     n = 4096
     tracks, mask = _jets(n)
@@ -123,11 +123,11 @@ def agreement(cupy: object, module: torch.nn.Module) -> dict[str, float]:
     hres = torch.zeros((n, 3)).pin_memory()
     k.launch(k.mapped, n, mapped(hx), mapped(hm), mapped(hres))
     cupy.cuda.Device().synchronize()
-    from trigkit.runtime.cuda.mma_run import _records
+    from trigkit.benchmarks.gpu_mma import records
 
     rec_out = cupy.zeros((n, 3), dtype=np.float32)
     k.launch_records(
-        k.one, n, cupy.asarray(_records({"tracks": tracks, "mask": mask}, n).cuda()), rec_out
+        k.one, n, cupy.asarray(records({"tracks": tracks, "mask": mask}, n).cuda()), rec_out
     )
     with torch.no_grad():
         logits = module(torch.from_numpy(tracks), torch.from_numpy(mask)).double()
@@ -146,7 +146,7 @@ def agreement(cupy: object, module: torch.nn.Module) -> dict[str, float]:
 
 
 def pcie_round_trip(cupy: object) -> float:
-    from trigkit.benchmarks.gpu_zerocopy import mapped
+    from trigkit.runtime.cuda.pinned import mapped
 
     host = torch.zeros(64, dtype=torch.int32).pin_memory()
     out = cupy.zeros(2, dtype=np.uint64)
@@ -169,6 +169,8 @@ def _p50(call: object, n: int = 2000) -> float:
 
 def launch_floor(cupy: object) -> dict[str, float]:
     k = cupy.RawKernel(PROBE, "nop")
+    from trigkit.runtime.cuda.graphs import capture
+
     stream = torch.cuda.Stream()
     cs = cupy.cuda.ExternalStream(stream.cuda_stream)
 
@@ -177,13 +179,7 @@ def launch_floor(cupy: object) -> dict[str, float]:
             k((1,), (32,), ())
         stream.synchronize()
 
-    with cs:
-        k((1,), (32,), ())
-    stream.synchronize()
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph, stream=stream):
-        with cupy.cuda.ExternalStream(torch.cuda.current_stream().cuda_stream):
-            k((1,), (32,), ())
+    graph, _ = capture(lambda: k((1,), (32,), ()), stream, cupy=True)
 
     def replay() -> None:
         graph.replay()

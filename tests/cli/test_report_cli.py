@@ -142,7 +142,9 @@ def test_report_shows_rtl_timing_estimate(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from trigkit.firmware.rtl.cutoff import CutoffTrial
-    from trigkit.firmware.rtl.generate import RtlDesign, RtlReport, RtlSimResult
+    from trigkit.firmware.rtl.design import RtlDesign
+    from trigkit.firmware.rtl.generate import RtlSimResult
+    from trigkit.firmware.rtl.report import RtlReport
     from trigkit.firmware.rtl.timing import LABEL, TimingResult
 
     design = RtlDesign(

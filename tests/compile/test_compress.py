@@ -20,7 +20,8 @@ from trigkit.compile.compress import (
 )
 from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
-from trigkit.models.features import KINDS, FeatureSet
+from trigkit.models.feature_set import FeatureSet
+from trigkit.models.kinds import KINDS
 from trigkit.models.saved import TrainedModel, load_model
 from trigkit.models.training import TensorData, split
 

@@ -25,7 +25,7 @@ from trigkit.firmware.fpga_report import reference_accuracy
 def trained():
     """(float TrainedModel, calibration rows with a wide range, their labels)."""
     from trigkit.models.configs import MLPConfig
-    from trigkit.models.features import KINDS
+    from trigkit.models.kinds import KINDS
     from trigkit.models.preprocessing import Preprocessing
     from trigkit.models.saved import TrainedModel
 
@@ -153,34 +153,28 @@ def test_rtl_step_writes_the_flow_report(monkeypatch, tmp_path):
     from trigkit.compile.targets import fpga as target_fpga
     from trigkit.firmware.rtl import flow as rtl_flow
     from trigkit.firmware.rtl import generate as rtl
+    from trigkit.firmware.rtl.options import RtlOptions
+    from trigkit.firmware.rtl.report import RtlReport
 
     pytest.importorskip("da4ml", reason="da4ml (extra 'fpga') not installed")
     design = rtl.RtlDesign(
         "/x", "t", 3, 2, (1, 4, 5), (1, 6, 6), 2, ("fc1",), (), 5, 6, 100.0, 40, 5.0
     )
-    rep = rtl.RtlReport(design, rtl.RtlSimResult(3, 1, 10, 0, 5.0), None)
+    rep = RtlReport(design, rtl.RtlSimResult(3, 1, 10, 0, 5.0), None)
     seen = []
     monkeypatch.setattr(target_fpga, "rtl_missing", lambda: None)
     monkeypatch.setattr(
-        rtl_flow, "run_rtl_flow", lambda net, work, **kw: seen.append((work, kw)) or rep
+        rtl_flow, "run_rtl_flow", lambda net, work, opts, **kw: seen.append((work, opts)) or rep
+    )
+    opts = RtlOptions(
+        cutoffs=(3.0, 4.0), delay_model="carry", rebalance=2, max_fanout=4, min_slack_ns=0.1
     )
     with contextlib.ExitStack() as stack:
-        config = target_fpga.FpgaCompileConfig(
-            rtl_cutoffs=(3.0, 4.0),
-            rtl_delay_model="carry",
-            rtl_rebalance=2,
-            rtl_max_fanout=4,
-            rtl_min_slack_ns=0.1,
-        )
+        config = target_fpga.FpgaCompileConfig(rtl_options=opts)
         text = target_fpga._rtl_report(dense_relu_net(), tmp_path / "rtl", stack, config)
-    assert [w for w, _ in seen] == [tmp_path / "rtl"]
-    assert {k: seen[0][1][k] for k in ("cutoffs", "rebalance", "max_fanout", "min_slack")} == {
-        "cutoffs": (3.0, 4.0),
-        "rebalance": 2,
-        "max_fanout": 4,
-        "min_slack": 0.1,
-    }
-    assert rtl.RtlReport.from_json(json.loads(text)) == rep
+    assert seen == [(tmp_path / "rtl", opts)]  # the very options of the config, not a copy
+    assert seen[0][1] is config.rtl_options
+    assert RtlReport.from_json(json.loads(text)) == rep
     monkeypatch.setattr(target_fpga, "rtl_missing", lambda: "verilator not found")
     with contextlib.ExitStack() as stack:
         assert (

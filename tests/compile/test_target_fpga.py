@@ -36,7 +36,7 @@ def _tools_or_skip() -> None:
 @pytest.fixture(scope="module")
 def saved_model(tmp_path_factory):
     from trigkit.models.configs import MLPConfig
-    from trigkit.models.features import KINDS
+    from trigkit.models.kinds import KINDS
     from trigkit.models.preprocessing import Preprocessing
     from trigkit.models.saved import TrainedModel
 

@@ -10,10 +10,12 @@ from trigkit.compile import width_scan as W
 from trigkit.compile.prune import PruningSchedule, prune
 from trigkit.core.errors import TrigkitError
 from trigkit.models.configs import MLPConfig
-from trigkit.models.features import KINDS, FeatureSet
+from trigkit.models.feature_set import FeatureSet
+from trigkit.models.kinds import KINDS
 from trigkit.models.preprocessing import Preprocessing
 from trigkit.models.saved import TrainedModel
 from trigkit.models.training import TensorData, fit
+from trigkit.report.compression import plot_width_scan
 
 
 def l1_features(n: int, seed: int) -> FeatureSet:
@@ -130,7 +132,7 @@ def test_finetuned_scan_and_plot(setup, tmp_path) -> None:
     ptq = W.scan(model, train, val, (4,), finetune=False)
     assert scan.finetuned and scan.epochs == 2
     assert scan.points[0].accuracy >= ptq.points[0].accuracy - 0.01  # QAT recovers what 4 bits lose
-    png = W.plot(scan, tmp_path / "scan.png")
+    png = plot_width_scan(scan, tmp_path / "scan.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(TrigkitError, match="epochs >= 1"):
         W.scan(model, train, val, (6,), finetune=True, epochs=0)

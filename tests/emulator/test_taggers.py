@@ -27,7 +27,7 @@ def setup(tmp_path_factory) -> dict[str, object]:
     from trigkit.events.parquet_io import write_parquet
     from trigkit.firmware.emulate import FirmwareEmulator
     from trigkit.fixedpoint.random_net import edge_inputs, random_network
-    from trigkit.models.features import KINDS
+    from trigkit.models.kinds import KINDS
     from trigkit.models.training import train
 
     d = tmp_path_factory.mktemp("taggers")

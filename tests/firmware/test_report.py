@@ -20,7 +20,9 @@ from trigkit.firmware.fpga_report import (
     build_fpga_report,
     compare_outputs,
 )
-from trigkit.firmware.rtl.generate import RtlDesign, RtlReport, RtlSimResult
+from trigkit.firmware.rtl.design import RtlDesign
+from trigkit.firmware.rtl.generate import RtlSimResult
+from trigkit.firmware.rtl.report import RtlReport
 
 
 def test_compare_outputs_by_hand() -> None:

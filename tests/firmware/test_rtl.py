@@ -23,6 +23,8 @@ from trigkit.fixedpoint.network import FirmwareLayer
 pytest.importorskip("da4ml", reason="da4ml (extra 'fpga') not installed")
 
 from trigkit.firmware.rtl import generate as rtl
+from trigkit.firmware.rtl.options import RtlOptions
+from trigkit.firmware.rtl.report import RTL_REPORT_NAME, RtlReport
 
 NEEDS_VERILATOR = pytest.mark.skipif(
     find_tool("verilator") is None, reason="verilator not installed"
@@ -96,13 +98,13 @@ def test_rtl_report_json_round_trip() -> None:
     design = rtl.RtlDesign(
         "/x", "t", 3, 2, (1, 4, 5), (1, 6, 6), 2, ("fc1",), ("softmax",), 5, 6, 100.0, 40, 5.0
     )
-    rep = rtl.RtlReport(
+    rep = RtlReport(
         design, rtl.RtlSimResult(3, 1, 10, 0, 5.0), rtl.parse_yosys_stat(YOSYS_STAT, "xcup")
     )
-    again = rtl.RtlReport.from_json(rep.to_json())
+    again = RtlReport.from_json(rep.to_json())
     assert again == rep and again.sim.latency_ns == 15.0
     with pytest.raises(TrigkitError):
-        rtl.RtlReport.from_json({"design": {}})
+        RtlReport.from_json({"design": {}})
 
 
 @pytest.fixture(scope="session")
@@ -185,23 +187,19 @@ def test_rtl_report_round_trip_with_timing_and_search() -> None:
         CutoffTrial(6.0, 1, 5.1, 8, False, 100, 50),
         CutoffTrial(4.0, 2, 3.2, 5, True, 110, 80),
     )
-    rep = rtl.RtlReport(design, rtl.RtlSimResult(3, 1, 10, 0, 5.0), None, timing, trials)
-    again = rtl.RtlReport.from_json(json.loads(json.dumps(rep.to_json())))
+    rep = RtlReport(design, rtl.RtlSimResult(3, 1, 10, 0, 5.0), None, timing, trials)
+    again = RtlReport.from_json(json.loads(json.dumps(rep.to_json())))
     assert (
         again == rep and again.timing.meets(5.0) and trials[0].fmax_mhz == pytest.approx(1000 / 5.1)
     )
     old = rep.to_json()
     del old["timing"], old["cutoff_search"]  # bundles written before the timing estimate
-    assert rtl.RtlReport.from_json(old).timing is None
+    assert RtlReport.from_json(old).timing is None
 
 
 def test_cutoff_parsing_and_bisection() -> None:
-    from trigkit.firmware.rtl.cutoff import (
-        DEFAULT_CUTOFFS,
-        CutoffTrial,
-        bisect_fewest_stages,
-        parse_cutoffs,
-    )
+    from trigkit.firmware.rtl.cutoff import CutoffTrial, bisect_fewest_stages
+    from trigkit.firmware.rtl.options import DEFAULT_CUTOFFS, parse_cutoffs
 
     assert parse_cutoffs("5") == (5.0,) and parse_cutoffs("auto") == DEFAULT_CUTOFFS
     assert parse_cutoffs(" 3, 4.5,6 ") == (3.0, 4.5, 6.0)
@@ -251,7 +249,7 @@ def test_flow_chooses_cutoff_by_timing(tmp_path: Path) -> None:
     from trigkit.firmware.rtl.flow import run_rtl_flow
 
     net = dense_relu_net(sizes=(4, 6, 3), seed=0)
-    rep = run_rtl_flow(net, tmp_path, n_samples=100, cutoffs=(1.0, 2.0, 100.0))
+    rep = run_rtl_flow(net, tmp_path, RtlOptions(cutoffs=(1.0, 2.0, 100.0)), n_samples=100)
     assert rep.timing is not None and rep.synth is not None and rep.cutoff_search
     assert rep.design.latency_cutoff in (1.0, 2.0, 100.0)
     assert rep.sim.latency_cycles == rep.design.stages + 1 and rep.sim.mismatches == 0
@@ -263,6 +261,4 @@ def test_flow_chooses_cutoff_by_timing(tmp_path: Path) -> None:
     meeting = [t for t in rep.cutoff_search if t.meets]
     if meeting:  # the fewest stages among those that meet the 5 ns clock
         assert chosen.meets and chosen.stages == min(t.stages for t in meeting)
-    assert (
-        json.loads((tmp_path / rtl.RTL_REPORT_NAME).read_text())["timing"]["critical_path_ns"] > 0
-    )
+    assert json.loads((tmp_path / RTL_REPORT_NAME).read_text())["timing"]["critical_path_ns"] > 0

@@ -15,6 +15,7 @@ from trigkit.firmware.emulate import FirmwareEmulator
 pytest.importorskip("da4ml", reason="da4ml (extra 'fpga') not installed")
 
 from trigkit.firmware.rtl import generate as rtl
+from trigkit.firmware.rtl.options import RtlOptions  # noqa: E402
 from trigkit.firmware.rtl.pipeline import (  # noqa: E402
     annotate,
     cutoff_for_stages,
@@ -98,12 +99,8 @@ def test_carry_cuts_are_bit_exact_in_verilator(tmp_path: Path) -> None:
 
 
 def test_auto_cutoffs_of_the_carry_model_are_ns() -> None:
-    from trigkit.firmware.rtl.cutoff import (
-        DEFAULT_CUTOFFS,
-        DEFAULT_CUTOFFS_NS,
-        candidates_by_stages,
-        parse_cutoffs,
-    )
+    from trigkit.firmware.rtl.cutoff import candidates_by_stages
+    from trigkit.firmware.rtl.options import DEFAULT_CUTOFFS, DEFAULT_CUTOFFS_NS, parse_cutoffs
 
     assert (
         parse_cutoffs("auto", "carry") == DEFAULT_CUTOFFS_NS
@@ -162,11 +159,8 @@ def test_rebalanced_flow_keeps_the_best_design_and_stays_bit_exact(tmp_path: Pat
     net = dense_relu_net(sizes=(4, 6, 3), seed=0).with_(
         clock_period_ns=0.5
     )  # never met: every step runs
-    with pytest.raises(TrigkitError, match="carry"):
-        run_rtl_flow(net, tmp_path / "da4ml", n_samples=50, rebalance=1)
-    rep = run_rtl_flow(
-        net, tmp_path / "carry", n_samples=200, latency_cutoff=0.8, delay_model="carry", rebalance=2
-    )
+    opts = RtlOptions(cutoffs=(0.8,), delay_model="carry", rebalance=2)
+    rep = run_rtl_flow(net, tmp_path / "carry", opts, n_samples=200)
     trials = rep.cutoff_search
     assert [t.rebalance_step for t in trials] == [0, 1, 2]
     assert all(t.stages <= trials[0].stages and t.critical_path_ns for t in trials)
@@ -189,9 +183,8 @@ def test_cutoff_search_rebalances_candidates_that_miss(tmp_path: Path) -> None:
     from trigkit.firmware.rtl.flow import run_rtl_flow
 
     net = dense_relu_net(sizes=(4, 6, 3), seed=0).with_(clock_period_ns=0.5)
-    rep = run_rtl_flow(
-        net, tmp_path, n_samples=100, cutoffs=(0.8, 100.0), delay_model="carry", rebalance=1
-    )
+    opts = RtlOptions(cutoffs=(0.8, 100.0), delay_model="carry", rebalance=1)
+    rep = run_rtl_flow(net, tmp_path, opts, n_samples=100)
     steps = {(t.stages, t.rebalance_step) for t in rep.cutoff_search}
     assert any(step == 1 for _, step in steps) and any(step == 0 for _, step in steps)
     timed = [t for t in rep.cutoff_search if t.critical_path_ns is not None]
@@ -208,32 +201,12 @@ def test_rebalancing_goes_on_until_the_slack_asked_for(tmp_path: Path) -> None:
     from trigkit.firmware.rtl.flow import run_rtl_flow
 
     net = dense_relu_net(sizes=(4, 6, 3), seed=0).with_(clock_period_ns=50.0)  # met at once
-    kw = {"n_samples": 50, "latency_cutoff": 0.8, "delay_model": "carry", "rebalance": 2}
-    just = run_rtl_flow(net, tmp_path / "met", **kw)
+    kw = {"cutoffs": (0.8,), "delay_model": "carry", "rebalance": 2}
+    just = run_rtl_flow(net, tmp_path / "met", RtlOptions(**kw), n_samples=50)
     assert [t.rebalance_step for t in just.cutoff_search] == [0] and just.timing.meets(50.0)
     # 1000 ns of slack is never reached: every step runs, the fastest design is kept
-    far = run_rtl_flow(net, tmp_path / "slack", min_slack=1000.0, **kw)
+    far = run_rtl_flow(net, tmp_path / "slack", RtlOptions(**kw, min_slack_ns=1000.0), n_samples=50)
     assert [t.rebalance_step for t in far.cutoff_search] == [0, 1, 2]
     assert far.timing.critical_path_ns == pytest.approx(
         min(t.critical_path_ns for t in far.cutoff_search)
     )
-    with pytest.raises(TrigkitError, match="--rtl-rebalance"):
-        run_rtl_flow(net, tmp_path / "no", min_slack=0.1, **{**kw, "rebalance": 0})
-
-
-def test_rebalance_config_needs_the_carry_model() -> None:
-    from pydantic import ValidationError
-
-    from trigkit.compile.targets.fpga import FpgaCompileConfig
-
-    assert FpgaCompileConfig(rtl_rebalance=2, rtl_delay_model="carry").rtl_rebalance == 2
-    with pytest.raises(ValidationError, match="carry"):
-        FpgaCompileConfig(rtl_rebalance=2)
-    assert (
-        FpgaCompileConfig(
-            rtl_rebalance=2, rtl_delay_model="carry", rtl_min_slack_ns=0.1
-        ).rtl_min_slack_ns
-        == 0.1
-    )
-    with pytest.raises(ValidationError, match="rtl_rebalance"):
-        FpgaCompileConfig(rtl_min_slack_ns=0.1)

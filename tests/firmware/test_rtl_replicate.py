@@ -103,17 +103,11 @@ def test_bad_input_is_refused(tmp_path: Path) -> None:
     ).read_text() == STAGE
 
 
-def test_max_fanout_config_and_stage_paths() -> None:
+def test_stage_paths_include_the_replicated_copies() -> None:
     from types import SimpleNamespace
 
-    from pydantic import ValidationError
-
-    from trigkit.compile.targets.fpga import FpgaCompileConfig
     from trigkit.firmware.rtl.cutoff import stage_paths
 
-    assert FpgaCompileConfig(rtl_max_fanout=4).rtl_max_fanout == 4
-    with pytest.raises(ValidationError, match="rtl_max_fanout"):
-        FpgaCompileConfig(rtl_max_fanout=1)
     timing = SimpleNamespace(
         per_register={"stage1.model_inp": 1.5, "stage1.model_dup": 1.7, "model_out": 2.0}
     )

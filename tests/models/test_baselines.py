@@ -8,7 +8,8 @@ import pytest
 from trigkit.core.errors import TrigkitError
 from trigkit.models import baselines as B
 from trigkit.models import metrics as M
-from trigkit.models.features import FeatureSet, extract
+from trigkit.models.feature_set import FeatureSet
+from trigkit.models.features import extract
 
 
 def _tiny_tracks() -> FeatureSet:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from trigkit.cli.app import main
-from trigkit.models.features import FeatureSet
+from trigkit.models.feature_set import FeatureSet
 
 from .test_metrics import mann_whitney_auc
 

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from trigkit.core.errors import TrigkitError
-from trigkit.models.features import KINDS, L1_FEATURES, FeatureSet, extract
+from trigkit.models.feature_set import FeatureSet
+from trigkit.models.features import extract
+from trigkit.models.kinds import KINDS, L1_FEATURES
 
 from .conftest import replace_jets
 

@@ -7,7 +7,8 @@ import torch
 from trigkit.core.errors import TrigkitError
 from trigkit.models import metrics as M
 from trigkit.models.evaluation import evaluate
-from trigkit.models.features import FeatureSet, extract
+from trigkit.models.feature_set import FeatureSet
+from trigkit.models.features import extract
 from trigkit.models.preprocessing import Preprocessing
 from trigkit.models.registry import get_spec
 from trigkit.models.training import TensorData, class_weights, fit, train

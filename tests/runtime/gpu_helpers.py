@@ -18,7 +18,7 @@ from trigkit.compile.gpu_model import GpuModel, load_gpu_model
 
 def save_untrained(name: str, path: Path, seed: int = 0, **overrides: object) -> Path:
     """Registry model ``name`` with random weights, identity preprocessing, saved to ``path``."""
-    from trigkit.models.features import KINDS
+    from trigkit.models.kinds import KINDS
     from trigkit.models.preprocessing import Preprocessing
     from trigkit.models.registry import get_spec
     from trigkit.models.saved import TrainedModel

@@ -183,6 +183,7 @@ def run_rtl_bench(
 
     from trigkit.firmware.estimate import estimate_network
     from trigkit.firmware.rtl.flow import run_rtl_flow
+    from trigkit.firmware.rtl.options import RtlOptions
 
     net = jet_tagger_6bit()
     if sparsity > 0:
@@ -196,7 +197,7 @@ def run_rtl_bench(
             layers.append(layer)
         net = net.with_(layers=tuple(layers))
     t0 = time.perf_counter()
-    rep = run_rtl_flow(net, work_dir, latency_cutoff=latency_cutoff, synth=synth)
+    rep = run_rtl_flow(net, work_dir, RtlOptions(cutoffs=(latency_cutoff,)), synth=synth)
     est = estimate_network(net)
     return {
         "network": "16->64->32->32->5 + softmax, 6-bit weights/activations",

@@ -17,9 +17,10 @@ host->device copy, the network and the device->host copy, then synchronizes:
   (:mod:`trigkit.benchmarks.gpu_fused`, needs cupy), copies in the same graph;
 * ``fused-zerocopy-*``, ``tc-zerocopy-*``, ``tc-pipeline-*``: see
   :mod:`trigkit.benchmarks.gpu_zerocopy` (no memcpy at all / tensor-core kernel pipelined);
-* ``mma-*``: the register-resident tensor-core kernel (:mod:`trigkit.runtime.cuda.mma`, host
-  side in :mod:`trigkit.runtime.cuda.mma_run`) - zero-copy graph, graph with copies, chunked
-  copy/compute pipelines, persistent kernel; the fastest rows (issue 5 goals);
+* ``mma-*``: the register-resident tensor-core kernel (:mod:`trigkit.runtime.cuda.mma`,
+  contenders in :mod:`trigkit.benchmarks.gpu_mma`) - zero-copy graph, graph with copies, chunked
+  copy/compute pipelines, persistent kernel; the fastest rows (see ``GOAL_*`` in
+  :mod:`trigkit.benchmarks.gpu`);
 * CPU: ``onnxruntime-cpu-fp32`` (1 thread, no spinning) and ``torch-cpu-fp32``.
 """
 
@@ -33,6 +34,7 @@ import torch
 from torch import nn
 
 from trigkit.compile.onnx_export import make_head
+from trigkit.runtime.cuda.graphs import capture, replayer
 from trigkit.runtime.cuda.pinned import pinned
 
 
@@ -135,20 +137,30 @@ def cuda_contenders(module: nn.Module, data: dict[str, np.ndarray]) -> list[Cont
 
 def _mma_contenders(module: nn.Module, data: dict[str, np.ndarray]) -> list[Contender]:
     try:
-        from trigkit.runtime.cuda import mma_run as mr
+        from trigkit.benchmarks.gpu_mma import (
+            persistent_factory,
+            pipeline_factory,
+            zerocopy_factory,
+        )
+        from trigkit.runtime.cuda.mma_run import CHUNKS, MmaKernels
 
-        k = mr.MmaKernels(module)
+        k = MmaKernels(module)
+        kernel = "register-resident tensor-core kernel"
         return [
-            Contender("mma-zerocopy-graph-fp16", "fp16", mr.zerocopy_factory(k, data),
-                      note="register-resident tensor-core kernel, reads/writes mapped host memory, 1-node graph"),
-            Contender("mma-graph-io-fp16", "fp16", mr.pipeline_factory(k, data, None),
-                      note="register-resident tensor-core kernel, H2D + kernel + D2H in one CUDA graph"),
-            Contender("mma-pipeline-graph-fp16", "fp16", mr.pipeline_factory(k, data, mr.CHUNKS), sweep_min_batch=4096,
-                      note="8 chunks: H2D in order on a copy stream, kernel + D2H on 2 compute streams; one graph"),
-            Contender("mma-pipeline-streams-graph-fp16", "fp16", mr.pipeline_factory(k, data, mr.CHUNKS, "streams"),
-                      sweep_min_batch=4096, note="8 chunks, H2D + kernel + D2H of chunk j on stream j mod 4; one graph"),
-            Contender("mma-persistent-fp16", "fp16", mr.persistent_factory(k, data), max_batch=256,
-                      note="launched once; polls a mapped request counter; 16-byte result+counter stores"),
+            Contender("mma-zerocopy-graph-fp16", "fp16", zerocopy_factory(k, data),
+                      note=f"{kernel}, reads/writes mapped host memory, 1-node graph"),
+            Contender("mma-graph-io-fp16", "fp16", pipeline_factory(k, data, None),
+                      note=f"{kernel}, H2D + kernel + D2H in one CUDA graph"),
+            Contender("mma-pipeline-graph-fp16", "fp16", pipeline_factory(k, data, CHUNKS),
+                      sweep_min_batch=4096,
+                      note="8 chunks: H2D in order on a copy stream, kernel + D2H on 2 compute "
+                           "streams; one graph"),
+            Contender("mma-pipeline-streams-graph-fp16", "fp16",
+                      pipeline_factory(k, data, CHUNKS, "streams"), sweep_min_batch=4096,
+                      note="8 chunks, H2D + kernel + D2H of chunk j on stream j mod 4; one graph"),
+            Contender("mma-persistent-fp16", "fp16", persistent_factory(k, data), max_batch=256,
+                      note="launched once; polls a mapped request counter; 16-byte result+counter "
+                           "stores"),
         ]  # fmt: skip
     except Exception as exc:  # noqa: BLE001 - cupy absent, no sm_80+ GPU
         import logging
@@ -188,22 +200,19 @@ def _capture(
     host_in: list[torch.Tensor] | None = None,
     host_out: torch.Tensor | None = None,
 ) -> tuple[torch.cuda.CUDAGraph, torch.Tensor]:
-    stream.wait_stream(
-        torch.cuda.current_stream()
-    )  # static inputs were filled on the default stream
-    with torch.cuda.stream(stream), torch.no_grad():
-        for _ in range(3):
-            head(*static)
-    stream.synchronize()
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph, stream=stream), torch.no_grad():
+    """``head(*static)`` as a graph; with ``host_in``/``host_out`` the copies from/to pinned host
+    buffers are captured with it."""
+
+    def body() -> torch.Tensor:
         if host_in is not None:
             for d, h in zip(static, host_in, strict=True):
                 d.copy_(h, non_blocking=True)
         result = head(*static)
         if host_out is not None:
             host_out.copy_(result, non_blocking=True)
-    return graph, result
+        return result
+
+    return capture(body, stream, warmup=3)
 
 
 def _graph_factory(
@@ -221,13 +230,7 @@ def _graph_factory(
         res = torch.empty((n, n_cls)).pin_memory()
         if io_in_graph:
             graph, _ = _capture(head, static, stream, host, res)
-
-            def call_io() -> np.ndarray:
-                graph.replay()  # replays on the current stream; sync the device-wide queue
-                torch.cuda.current_stream().synchronize()
-                return res.numpy()
-
-            return call_io
+            return replayer(graph, res)
         graph, result = _capture(head, static, stream)
 
         def call() -> np.ndarray:

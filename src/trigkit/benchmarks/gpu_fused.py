@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from trigkit.runtime.cuda.graphs import capture, replayer
+
 KERNEL = r"""
 extern "C" __global__ void dips(const float* __restrict__ x, const float* __restrict__ mask,
     const float* __restrict__ w1, const float* __restrict__ b1, const float* __restrict__ w2,
@@ -109,26 +111,13 @@ def fused_factory(
         res = torch.empty((n, 3)).pin_memory()
         args = (cupy.asarray(dev[0]), cupy.asarray(dev[1]), *weights, cupy.asarray(res_dev))
 
-        def launch() -> None:
-            with cupy.cuda.ExternalStream(torch.cuda.current_stream().cuda_stream):
-                kernel((n,), (15 * 64,), args)
-
-        stream.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(stream):
-            launch()  # compile (NVRTC) and warm up outside the capture
-        stream.synchronize()
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph, stream=stream):
+        def body() -> None:  # copies in, one kernel, copy out: one graph
             for d, h in zip(dev, host, strict=True):
                 d.copy_(h, non_blocking=True)
-            launch()
+            kernel((n,), (15 * 64,), args)
             res.copy_(res_dev, non_blocking=True)
 
-        def call() -> np.ndarray:
-            graph.replay()
-            torch.cuda.current_stream().synchronize()
-            return res.numpy()
-
-        return call
+        graph, _ = capture(body, stream, cupy=True)  # the warm-up compiles (NVRTC)
+        return replayer(graph, res)
 
     return prepare

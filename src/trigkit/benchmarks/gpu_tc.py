@@ -1,4 +1,4 @@
-"""Tensor-core fused CUDA kernel for the DIPS-like DeepSets (throughput contender of issue 5).
+"""Tensor-core fused CUDA kernel for the DIPS-like DeepSets (a throughput contender).
 
 One thread block (4 warps) loops over groups of 4 jets (60 tracks padded to 64 rows): phi's
 three layers run as 16x16x16 fp16 WMMA tiles with fp32 accumulation (each warp owns 16 rows,

@@ -1,4 +1,4 @@
-"""Zero-copy and pipelined contenders built on the hand-fused kernels (issue 5 goals).
+"""Zero-copy and pipelined contenders built on the hand-fused kernels.
 
 * ``fused-zerocopy-{kernel,graph}-fp32``: the fp32 kernel of :mod:`gpu_fused` reads the jets
   straight from mapped pinned host memory and writes the probabilities straight into mapped
@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from trigkit.runtime.cuda.graphs import capture, replayer
 from trigkit.runtime.cuda.pinned import mapped, pinned
 
 BLOCKS_PER_SM = 4
@@ -55,27 +56,18 @@ def zerocopy_fused_factory(
             with cs:
                 kernel((n,), (15 * 64,), args)
 
+        if use_graph:
+            graph, _ = capture(lambda: kernel((n,), (15 * 64,), args), stream, cupy=True)
+            return replayer(graph, res)
         launch()  # compile (NVRTC) and warm up
         stream.synchronize()
-        if not use_graph:
 
-            def call() -> np.ndarray:
-                launch()
-                stream.synchronize()
-                return res.numpy()
-
-            return call
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph, stream=stream):
-            with cupy.cuda.ExternalStream(torch.cuda.current_stream().cuda_stream):
-                kernel((n,), (15 * 64,), args)
-
-        def call_graph() -> np.ndarray:
-            graph.replay()
-            torch.cuda.current_stream().synchronize()
+        def call() -> np.ndarray:
+            launch()
+            stream.synchronize()
             return res.numpy()
 
-        return call_graph
+        return call
 
     return prepare
 

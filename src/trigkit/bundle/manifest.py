@@ -24,20 +24,21 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field
 
+from trigkit import __version__
 from trigkit.core.atomic import atomic_dir
 from trigkit.core.errors import TrigkitError
+from trigkit.core.validated import Validated
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 REFERENCE = "reference.npz"
 
 
-class TensorSpec(BaseModel):
+class TensorSpec(Validated):
     """One model input or output. ``shape[0] == -1`` is the dynamic batch axis."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     name: str
     shape: tuple[int, ...]
     dtype: str
@@ -45,10 +46,9 @@ class TensorSpec(BaseModel):
     units: tuple[str, ...] = ()
 
 
-class LayerInfo(BaseModel):
+class LayerInfo(Validated):
     """Per-layer compile facts: precision strings, reuse factor, sparsity."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     name: str
     kind: str
     precision: dict[str, str] = Field(default_factory=dict)
@@ -56,8 +56,8 @@ class LayerInfo(BaseModel):
     sparsity: float = 0.0
 
 
-class Manifest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Manifest(Validated):
+    model_config = ConfigDict(frozen=False)
     format_version: int = FORMAT_VERSION
     trigkit_version: str
     created_utc: str
@@ -140,8 +140,6 @@ def write_bundle(dest: str | Path, manifest: Manifest) -> Iterator[BundleWriter]
 
 
 def new_manifest(**fields: Any) -> Manifest:
-    from trigkit import __version__
-
     now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
     return Manifest(trigkit_version=__version__, created_utc=now, **fields)
 
@@ -153,10 +151,10 @@ def load_bundle(path: str | Path, target: str | None = None) -> Bundle:
     if not mpath.is_file():
         raise TrigkitError(f"{path}: not a trigkit bundle (no {MANIFEST})")
     try:
-        manifest = Manifest.model_validate(json.loads(mpath.read_text()))
-    except (json.JSONDecodeError, ValidationError) as exc:
-        first = str(exc).splitlines()[0]
-        raise TrigkitError(f"{mpath}: invalid manifest: {first}") from None
+        data = json.loads(mpath.read_text())
+    except json.JSONDecodeError as exc:
+        raise TrigkitError(f"{mpath}: invalid manifest: not JSON ({exc})") from None
+    manifest = Manifest.parse(data, f"{mpath}: invalid manifest")
     if manifest.format_version != FORMAT_VERSION:
         raise TrigkitError(
             f"{mpath}: bundle format {manifest.format_version}, this trigkit reads {FORMAT_VERSION}"

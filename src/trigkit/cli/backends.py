@@ -10,15 +10,8 @@ def register(app: typer.Typer) -> None:
     def backends_cmd() -> None:
         """List runtime backends, compile targets and external tools: available / unavailable and why."""
         from rich.console import Console
-        from rich.markup import escape
-        from rich.table import Table
 
         from trigkit.cli.inventory import all_backends
+        from trigkit.report.listings import backends_table
 
-        table = Table(title="trigkit backends")
-        for col in ("kind", "name", "status", "detail"):
-            table.add_column(col)
-        for row in all_backends():
-            status = "[green]available[/]" if row.available else "[red]unavailable[/]"
-            table.add_row(row.kind, row.name, status, escape(row.detail))
-        Console().print(table)
+        Console().print(backends_table(all_backends()))

@@ -145,21 +145,17 @@ def _compile(
                 f"[yellow]--rtl skipped[/]: {why}; the report will show the estimate only"
             )
             rtl = False
-        from trigkit.firmware.rtl.options import check_rtl_options
-
-        check_rtl_options(rtl_delay_model, rtl_rebalance, rtl_max_fanout, rtl_min_slack)
+        rtl_options = opt.build_rtl_options(
+            rtl_cutoff, rtl_delay_model, timing_model, rtl_rebalance, rtl_max_fanout, rtl_min_slack
+        )
         opts = {"backend": backend, "strategy": strategy, "reuse_factor": reuse_factor, "part": part,
                 "clock_period_ns": clock_ns, "n_reference": n_reference, "fail_on_weight_overflow": strict_overflow,
                 "softmax": softmax, "rtl": rtl, "n_labelled": n_labelled,
-                "rtl_cutoffs": _parse_cutoffs(rtl_cutoff, rtl_delay_model), "rtl_delay_model": rtl_delay_model,
-                "timing_model": timing_model, "rtl_rebalance": rtl_rebalance,
-                "rtl_max_fanout": rtl_max_fanout, "rtl_min_slack_ns": rtl_min_slack}  # fmt: skip
+                "rtl_options": rtl_options}  # fmt: skip
         if rtl:
             from trigkit.firmware.rtl.timing import timing_model_for
 
-            timing_model_for(
-                part, timing_model
-            )  # an unknown family or preset fails before compiling
+            timing_model_for(part, rtl_options.timing_model)  # an unknown family fails early
         bundle = _compile_fpga(model, out, bits, opts, calib_events, keep_csim, rtl_dir, imported)
     m = bundle.manifest
     con.print(
@@ -206,14 +202,6 @@ def _import_options(
                          scan_bits=parse_bits(scan_bits) if scan_bits else ())  # fmt: skip
 
 
-def _parse_cutoffs(text: str, delay_model: str = "da4ml") -> tuple[float, ...]:
-    from trigkit.firmware.rtl.cutoff import parse_cutoffs
-
-    if delay_model not in ("da4ml", "carry"):
-        raise TrigkitError(f"--rtl-delay-model '{delay_model}' unknown; valid: da4ml, carry")
-    return parse_cutoffs(text, delay_model)
-
-
 def _rtl_missing() -> str | None:
     from trigkit.compile.targets.fpga import rtl_missing
 
@@ -223,22 +211,14 @@ def _rtl_missing() -> str | None:
 def _compile_fpga(model: Path, out: Path, bits: int | None, opts: dict, calib_events: list[Path] | None,
                   keep_csim: Path | None, rtl_dir: Path | None,
                   imported: object = None) -> object:  # fmt: skip
-    from pydantic import ValidationError
     from rich.console import Console
 
     from trigkit.compile.qat_config import QATConfig
     from trigkit.compile.targets import TARGETS
     from trigkit.compile.targets.fpga import FpgaCompileConfig
 
-    try:
-        qat = QATConfig(bits=bits, softmax=bool(opts["softmax"])) if bits is not None else None
-        config = FpgaCompileConfig(
-            qat=qat, **{**opts, "softmax": True if opts["softmax"] else None}
-        )
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise TrigkitError(f"fpga compile option '{field}': {err['msg']}") from None
+    qat = QATConfig(bits=bits, softmax=bool(opts["softmax"])) if bits is not None else None
+    config = FpgaCompileConfig(qat=qat, **{**opts, "softmax": True if opts["softmax"] else None})
     calib, labels = _calibration_rows(model, calib_events) if calib_events else (None, None)
     what = "hls4ml: converting, building the C simulation, verifying bit-exactness"
     if config.rtl:

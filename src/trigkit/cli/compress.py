@@ -115,7 +115,7 @@ def register(app: typer.Typer) -> None:
                           progress=True, range_quantile=range_quantile, on_point=lambda p: console.print(
                               f"  {p.bits} bits: AUC {p.auc:.4f}, accuracy {p.accuracy:.4f}"))  # fmt: skip
             png = plot or _sibling(out or model_path, "-width-scan.png")
-            W.plot(scan, png)
+            report.plot_width_scan(scan, png)
             report.width_table(console, scan)
             console.print(f"wrote {png}")
             if prune is None and not int8:

@@ -109,39 +109,9 @@ def _with_progress(batches: Iterator[EventBatch], file: Path) -> Iterator[EventB
             yield batch
 
 
-def _fmt(x: float, digits: int = 3) -> str:
-    return "n/a" if x != x else f"{x:.{digits}g}" if abs(x) < 1e4 else f"{x:.6g}"
-
-
 def _print_summary(file: Path, s: EventSummary) -> None:
     from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
 
-    table = Table(title=f"events in {escape(str(file))}", show_header=True)
-    table.add_column("quantity", overflow="fold")
-    table.add_column("value", justify="right")
-    table.add_row("process", escape(", ".join(s.processes) or "-"))
-    table.add_row("events", str(s.n_events))
-    table.add_row("sum of weights", f"{s.sum_weights:.6g}")
-    table.add_row("jets", str(s.n_jets))
-    table.add_row("mean jets / event", f"{s.mean_jets:.3f}")
-    if s.n_jets and s.n_jets_unknown_flavour == s.n_jets:
-        table.add_row("b-jet multiplicity", "n/a (no hadron-flavour truth)")
-    else:
-        for k, frac in enumerate(s.bjet_fractions):
-            label = f"{k}" if k < len(s.bjet_fractions) - 1 else f">={k}"
-            table.add_row(f"events with {label} b jets", f"{frac:.4f}")
-    if s.mhh_quantiles:
-        table.add_row("events with mHH truth", str(s.n_with_mhh))
-        for p, q in s.mhh_quantiles:
-            table.add_row(f"mHH {p:g}% quantile [GeV]", f"{q:.1f}")
-    else:
-        table.add_row("mHH quantiles", "n/a (no HH truth)")
-    table.add_row("fat jets", "none" if s.n_fatjets is None else str(s.n_fatjets))
-    if s.n_fatjets is not None:
-        table.add_row("mean fat jets / event", f"{s.mean_fatjets:.3f}")
-    table.add_row("trigger bits", str(s.n_trigger_bits))
-    for name, count in s.trigger_counts:
-        table.add_row(f"  {escape(name)}", f"{count} ({count / max(s.n_events, 1):.1%})")
-    Console().print(table)
+    from trigkit.report.listings import event_summary_table
+
+    Console().print(event_summary_table(file, s))

@@ -1,11 +1,14 @@
-"""The RTL pipeline options shared by ``compile`` (FPGA target) and ``report``: one declaration
-each (flag, default, bounds, help), prefixed with where the option applies."""
+"""The RTL pipeline flags shared by ``compile`` (FPGA target) and ``report``: one declaration
+each (flag, default, bounds, help), prefixed with where the option applies, and
+:func:`build_rtl_options`, the one place they become an :class:`RtlOptions`."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import typer
+
+from trigkit.firmware.rtl.options import RtlOptions, parse_cutoffs
 
 
 def rtl_cutoff(prefix: str) -> Any:
@@ -57,4 +60,24 @@ def rtl_min_slack(prefix: str) -> Any:
         "--rtl-min-slack",
         min=0.0,
         help=f"{prefix} needs --rtl-rebalance; keeps re-cutting until the timing estimate meets the clock with this many ns to spare (0: just meets).",
+    )
+
+
+def build_rtl_options(
+    cutoff: str,
+    delay_model: str,
+    timing_model: str,
+    rebalance: int,
+    max_fanout: int,
+    min_slack: float,
+) -> RtlOptions:
+    """The :class:`RtlOptions` these flags say (``--rtl-cutoff`` text parsed: a number, a list or
+    'auto'); an inconsistent choice fails here, before any compiling."""
+    return RtlOptions(
+        cutoffs=parse_cutoffs(cutoff, delay_model),
+        delay_model=delay_model,
+        timing_model=timing_model,
+        rebalance=rebalance,
+        max_fanout=max_fanout,
+        min_slack_ns=min_slack,
     )

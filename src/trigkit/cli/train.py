@@ -131,7 +131,7 @@ def _evaluate(
 
     from trigkit.core.atomic import write_text
     from trigkit.models.evaluation import evaluate
-    from trigkit.models.features import FeatureSet
+    from trigkit.models.feature_set import FeatureSet
     from trigkit.models.saved import load_model
     from trigkit.report.metrics_table import metrics_table
     from trigkit.report.roc import plot_roc
@@ -166,17 +166,9 @@ def _evaluate(
 
 def _list() -> None:
     """List the tagger models that can be trained."""
-    from rich.table import Table
+    from trigkit.report.listings import models_table
 
-    from trigkit.models.registry import get_spec, names
-
-    t = Table("model", "features", "classes", "description")
-    for n in names():
-        s = get_spec(n)
-        from trigkit.models.features import KINDS
-
-        t.add_row(n, s.kind, "/".join(KINDS[s.kind].class_names), s.summary)
-    _console().print(t)
+    _console().print(models_table())
 
 
 def register(app: typer.Typer) -> None:

@@ -26,13 +26,18 @@ import torch
 from pydantic import Field, model_validator
 from torch import nn
 
+from trigkit.compile.int8 import Int8Config, quantize_int8
+from trigkit.compile.onnx_export import export_onnx, onnx_probabilities
 from trigkit.compile.prune import PruneReport, PruningSchedule, prune
+from trigkit.compile.scoring import probabilities, score
+from trigkit.compile.width_scan import copy_weights_back, quantize_at
 from trigkit.core.errors import TrigkitError
 from trigkit.core.validated import Validated
+from trigkit.events.sources import open_events
 from trigkit.models import metrics as M
-from trigkit.models.features import KINDS, FeatureSet
+from trigkit.models.feature_set import FeatureSet
 from trigkit.models.saved import TrainedModel
-from trigkit.models.training import TensorData, fit
+from trigkit.models.training import TensorData, fit, split
 
 log = logging.getLogger(__name__)
 
@@ -109,9 +114,6 @@ def load_features(model: TrainedModel, paths: list[Path], *, max_jets: int | Non
     Without ``max_jets``, the same files, fraction and seed as at training time give the same
     split as :func:`trigkit.models.training.train`, so the validation jets stay unseen.
     """
-    from trigkit.events.sources import open_events
-    from trigkit.models.training import split
-
     if not 0.0 < val_fraction < 1.0:
         raise TrigkitError(f"validation fraction must be in (0, 1), got {val_fraction}")
     if not paths:
@@ -126,27 +128,6 @@ def load_features(model: TrainedModel, paths: list[Path], *, max_jets: int | Non
 
 
 # --- metrics --------------------------------------------------------------------------------
-
-
-def probabilities(module: nn.Module, data: TensorData, batch_size: int = 8192) -> np.ndarray:
-    """softmax(module(*inputs)) in float64 (eval mode, no grad)."""
-    module.eval()
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(data), batch_size):
-            z = module(*(torch.from_numpy(x[i : i + batch_size]) for x in data.inputs))
-            out.append(torch.softmax(z.double(), dim=1).numpy())
-    return np.concatenate(out) if out else np.zeros((0, 0))
-
-
-def score(
-    model: TrainedModel, probs: np.ndarray, labels: np.ndarray, kind: str
-) -> tuple[float, float]:
-    """(AUC of the model's discriminant for class 0 vs. background classes, accuracy)."""
-    spec = KINDS[kind]
-    sel = (labels == 0) | np.isin(labels, spec.background_classes)
-    curve = M.roc(model.discriminant(probs)[sel], labels[sel] == 0)
-    return M.auc(curve), M.accuracy(probs, labels)
 
 
 def _stage(
@@ -181,10 +162,8 @@ def _prune_stage(model: TrainedModel, module: nn.Module, tr: TensorData, va: Ten
 def _qat_stage(module: nn.Module, tr: TensorData, va: TensorData,
                cfg: CompressConfig) -> tuple[nn.Module, object]:  # fmt: skip
     """QAT model of ``module`` at ``cfg.qat.bits`` (pruned zeros kept), fine-tuned if asked."""
-    from trigkit.compile import width_scan
-
     assert cfg.qat is not None
-    return width_scan.quantize_at(
+    return quantize_at(
         module,
         cfg.qat.bits,
         tr,
@@ -197,9 +176,6 @@ def _qat_stage(module: nn.Module, tr: TensorData, va: TensorData,
 def _int8_stage(module: nn.Module, input_names: tuple[str, ...], tr: TensorData,
                 va: TensorData, opts: Int8Options) -> np.ndarray:  # fmt: skip
     """Write the calibrated Q/DQ ONNX of ``module``; return its probabilities on ``va``."""
-    from trigkit.compile.int8 import Int8Config, quantize_int8
-    from trigkit.compile.onnx_export import export_onnx, onnx_probabilities
-
     calib = dict(zip(input_names, tr.inputs, strict=True))
     with tempfile.TemporaryDirectory(prefix="trigkit-int8-") as tmp, warnings.catch_warnings():
         # the tracer warns about shape checks in the export wrapper; shapes are fixed per model
@@ -239,8 +215,6 @@ def compress(
         onnx_path = config.int8.onnx_out
     qat_config = qat_module = None
     if config.qat is not None:
-        from trigkit.compile.width_scan import copy_weights_back
-
         qat_module, qat_config = _qat_stage(module, tr, va, config)
         stages.append(_stage("qat", model, qat_module, va, model.kind))
         copy_weights_back(qat_module, module)  # the saved model holds the QAT-trained weights

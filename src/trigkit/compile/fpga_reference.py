@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from trigkit.core.errors import TrigkitError
+from trigkit.fixedpoint.random_net import edge_inputs
 
 if TYPE_CHECKING:
     from torch import nn
@@ -59,8 +60,6 @@ def reference_set(
     n_labelled: int = 0,
 ) -> ReferenceSet:
     """Up to ``n_labelled`` labelled ``rows`` (first), then ``n_synthetic`` synthetic rows."""
-    from trigkit.fixedpoint.random_net import edge_inputs
-
     synthetic = edge_inputs(network, n_synthetic, seed=seed)
     if labels is None or rows is None or n_labelled == 0:
         return ReferenceSet(synthetic)

@@ -19,15 +19,14 @@ import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from torch import nn
 
+from trigkit.bundle.manifest import TensorSpec
 from trigkit.core.errors import TrigkitError
-
-if TYPE_CHECKING:
-    from trigkit.bundle.manifest import TensorSpec
+from trigkit.events.sources import open_events
+from trigkit.models.saved import load_model
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +51,6 @@ class GpuModel:
         return "mask" in self.input_names
 
     def input_specs(self) -> list[TensorSpec]:
-        from trigkit.bundle.manifest import TensorSpec
-
         features = _feature_names(self.trained)
         return [
             TensorSpec(
@@ -97,10 +94,6 @@ def load_gpu_model(path: Path) -> GpuModel:
     path = Path(path)
     if not path.exists():
         raise TrigkitError(f"{path}: model file not found")
-    try:
-        from trigkit.models.saved import load_model
-    except ImportError as exc:
-        raise TrigkitError(f"{path}: trigkit.models.saved is not available ({exc})") from None
     return from_trained(load_model(path), source=path)
 
 
@@ -176,8 +169,6 @@ def _read_events(path: Path, model: GpuModel) -> InputRows:
         raise TrigkitError(
             f"{path}: reading events needs a saved trigkit model; pass an .npz of inputs instead"
         )
-    from trigkit.events.sources import open_events
-
     fs = trained.features(open_events(path))  # type: ignore[attr-defined]
     if len(fs) == 0:
         raise TrigkitError(f"{path}: no taggable objects in these events")

@@ -18,18 +18,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
+from trigkit.bundle.manifest import TensorSpec
 from trigkit.core.atomic import atomic_path
 from trigkit.core.errors import TrigkitError
 from trigkit.core.lazy import require
-
-if TYPE_CHECKING:
-    from trigkit.bundle.manifest import TensorSpec
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +76,6 @@ def make_head(
 
 def specs_from_arrays(arrays: dict[str, np.ndarray]) -> list[TensorSpec]:
     """Input specs (batch axis = -1) from example arrays, in the dict's order."""
-    from trigkit.bundle.manifest import TensorSpec
-
     return [
         TensorSpec(name=k, shape=(-1, *v.shape[1:]), dtype=str(v.dtype)) for k, v in arrays.items()
     ]

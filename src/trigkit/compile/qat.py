@@ -22,8 +22,10 @@ from torch import nn
 
 from trigkit.compile.qat_config import LayerQuant, QATConfig
 from trigkit.core.errors import TrigkitError
+from trigkit.firmware.emulate import exp_table, inv_table
 from trigkit.fixedpoint import torch_ops as ft
 from trigkit.fixedpoint.fixed import FixedType
+from trigkit.fixedpoint.kernels import reduce_plan
 from trigkit.fixedpoint.network import FirmwareLayer, FirmwareNetwork, SoftmaxSpec
 from trigkit.fixedpoint.torch_ops import fixed_quantize
 from trigkit.models.layers import flatten_mlp
@@ -86,9 +88,6 @@ def _sum_is_exact(
 
 def softmax_codes(xc: torch.Tensor, in_t: FixedType, layer: FirmwareLayer) -> torch.Tensor:
     """hls4ml's table softmax ('stable' or 'latency') on int64 codes."""
-    from trigkit.firmware.emulate import exp_table, inv_table
-    from trigkit.fixedpoint.kernels import reduce_plan
-
     s = layer.softmax
     assert s is not None
     e_tab = torch.from_numpy(exp_table(layer, in_t))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from trigkit.core.validated import Validated
 
 
-class LayerQuant(BaseModel):
+class LayerQuant(Validated):
     """Pinned types for one dense layer (``ap_fixed<...>`` strings); unset ones are derived."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     weight: str | None = None
     bias: str | None = None
     accum: str | None = None
@@ -19,10 +20,9 @@ class LayerQuant(BaseModel):
     reuse_factor: int = Field(default=1, ge=1)
 
 
-class QATConfig(BaseModel):
+class QATConfig(Validated):
     """Widths of every quantized quantity; integer bits from data unless pinned."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     bits: int = Field(default=8, ge=2, le=32, description="width of weights, biases, activations")
     input_bits: int = Field(default=16, ge=2, le=32)
     logit_bits: int = Field(default=16, ge=2, le=32)

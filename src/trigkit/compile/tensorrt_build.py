@@ -21,11 +21,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from trigkit.bundle.manifest import TensorSpec
 from trigkit.core.atomic import atomic_path
 from trigkit.core.errors import MissingDependency, TrigkitError
+from trigkit.core.validated import Validated
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +32,9 @@ LIBRARIES = ("tensorrt", "tensorrt_rtx")
 NO_GPU = "none (ahead-of-time build without a GPU)"
 
 
-class EngineInfo(BaseModel):
+class EngineInfo(Validated):
     """What an engine was built with/for; stored in the bundle manifest's ``target_info``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     library: Literal["tensorrt", "tensorrt_rtx"]
     version: str
     gpu_name: str

@@ -15,16 +15,16 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
 from trigkit.compile.prune import keep_zeros
-from trigkit.core.atomic import atomic_path
+from trigkit.compile.qat import quantize_module
+from trigkit.compile.qat_config import LayerQuant, QATConfig
+from trigkit.compile.scoring import probabilities, score
 from trigkit.core.errors import TrigkitError
-from trigkit.models.features import FeatureSet
+from trigkit.models.feature_set import FeatureSet
 from trigkit.models.saved import TrainedModel
 from trigkit.models.training import TensorData, fit
 
@@ -82,8 +82,6 @@ def quantize_at(
     sizes the input/activation integer bits for that quantile of the calibration values (the
     rest saturate), which buys fraction bits at small widths.
     """
-    from trigkit.compile.qat import QATConfig, quantize_module
-
     if not MIN_BITS <= bits <= MAX_BITS:
         raise TrigkitError(f"QAT width {bits} outside {MIN_BITS}..{MAX_BITS}")
     if not 0.5 < range_quantile <= 1.0:
@@ -108,8 +106,6 @@ def quantize_at(
 def pinned_config(qat: nn.Module, config: object) -> object:
     """``config`` with the input type and every dense layer's types pinned to what the QAT model
     resolved, so that ``quantize_module(weights, pinned, any_calibration)`` rebuilds it exactly."""
-    from trigkit.compile.qat import LayerQuant
-
     plan = qat.plan  # type: ignore[attr-defined]
     pins: dict[str, LayerQuant] = {}
     acts = {layer.name: layer for layer in plan.layers if layer.kind == "relu"}
@@ -190,8 +186,6 @@ def scan(
     on_point: Callable[[WidthPoint], None] | None = None,
 ) -> WidthScan:
     """Metrics vs. width for ``model`` (an MLP tagger such as ``l1-mlp``)."""
-    from trigkit.compile.compress import probabilities, score
-
     if not bits:
         raise TrigkitError("width scan: no widths given")
     if finetune and epochs < 1:
@@ -217,31 +211,3 @@ def scan(
         if on_point is not None:
             on_point(points[-1])
     return WidthScan(model.name, finetune, epochs if finetune else 0, f_auc, f_acc, tuple(points))
-
-
-def plot(result: WidthScan, path: str | Path) -> Path:
-    """Accuracy and AUC vs. width, float model as dashed lines; PNG written atomically."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    bits = np.array([p.bits for p in result.points])
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), constrained_layout=True)
-    for ax, metric, ref in (
-        (axes[0], "accuracy", result.float_accuracy),
-        (axes[1], "auc", result.float_auc),
-    ):
-        ax.plot(bits, [getattr(p, metric) for p in result.points], "o-",
-                label="QAT" if result.finetuned else "post-training")  # fmt: skip
-        ax.axhline(ref, ls="--", color="gray", label="float")
-        ax.set_xlabel("total width W of ap_fixed<W, I> (bits)")
-        ax.set_ylabel(metric.upper() if metric == "auc" else metric)
-        ax.set_xticks(bits)
-        ax.legend()
-    fig.suptitle(f"{result.model}: metrics vs. fixed-point width")
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
-    return path

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from trigkit.bundle.manifest import load_bundle
 from trigkit.core.errors import TrigkitError
 from trigkit.fixedpoint import kernels
 from trigkit.fixedpoint.fixed import FixedType, requantize
@@ -122,8 +123,6 @@ class FirmwareEmulator:
     @classmethod
     def from_bundle(cls, path: str | Path) -> FirmwareEmulator:
         """The emulator of an FPGA bundle (hashes verified), checked against its reference outputs."""
-        from trigkit.bundle.manifest import load_bundle
-
         bundle = load_bundle(path, target="fpga")
         data = bundle.manifest.target_info.get("network")
         if not isinstance(data, dict):

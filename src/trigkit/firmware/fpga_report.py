@@ -11,13 +11,20 @@ no place & route)"), and the verdict says when that estimate misses the clock.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from trigkit.bundle.manifest import REFERENCE
 from trigkit.core.errors import TrigkitError
+from trigkit.firmware.emulate import FirmwareEmulator
+from trigkit.firmware.estimate import LABEL, estimate_network
+from trigkit.firmware.rtl.report import RtlReport
+from trigkit.firmware.vendor_reports import find_vendor_reports
+from trigkit.fixedpoint.network import FirmwareNetwork
 
 _AUTHORITY = ("vendor", "rtl", "estimate")
 
@@ -252,10 +259,6 @@ def load_network(bundle: Any) -> Any:
     Read from ``manifest.target_info["network"]`` (what ``compile_fpga`` writes) or, failing
     that, a ``network.json`` file listed in the manifest.
     """
-    import json
-
-    from trigkit.fixedpoint.network import FirmwareNetwork
-
     data = bundle.manifest.target_info.get("network")
     where = f"{bundle.path}: target_info.network"
     if not isinstance(data, dict):
@@ -302,8 +305,6 @@ def reference_accuracy(
     comparison, and so are rows labelled ``-1`` (synthetic rows) when some rows carry a true
     class; the emulator re-run covers every row.
     """
-    from trigkit.bundle.manifest import REFERENCE
-
     if REFERENCE not in bundle.manifest.files:
         return None
     with np.load(bundle.path / REFERENCE) as npz:
@@ -316,8 +317,6 @@ def reference_accuracy(
     firmware = arrays[f"out_{key}"].reshape(len(arrays[f"out_{key}"]), -1).astype(np.float64)
     mismatches = None
     if network is not None and len(inputs) == 1:
-        from trigkit.firmware.emulate import FirmwareEmulator
-
         again = FirmwareEmulator(network).predict(inputs[0]).reshape(firmware.shape)
         mismatches = int(np.count_nonzero(np.any(again != firmware, axis=1)))
     if float_out is None:
@@ -354,8 +353,6 @@ def reference_inputs(bundle: Any) -> np.ndarray | None:
 
 
 def estimate_figures(network: Any) -> tuple[LatencyFigure, ResourceFigure]:
-    from trigkit.firmware.estimate import LABEL, estimate_network
-
     est = estimate_network(network)
     return (
         LatencyFigure(
@@ -377,7 +374,7 @@ def estimate_figures(network: Any) -> tuple[LatencyFigure, ResourceFigure]:
 
 
 def timing_figure(report: Any, clock_period_ns: float) -> TimingFigure | None:
-    """The critical-path estimate of an :class:`~trigkit.firmware.rtl.generate.RtlReport`, if it has one."""
+    """The critical-path estimate of an :class:`~trigkit.firmware.rtl.report.RtlReport`, if any."""
     t = report.timing
     if t is None:
         return None
@@ -413,7 +410,8 @@ def timing_figure(report: Any, clock_period_ns: float) -> TimingFigure | None:
 def rtl_figures(
     report: Any, clock_period_ns: float
 ) -> tuple[list[LatencyFigure], list[ResourceFigure]]:
-    """Figures from an :class:`~trigkit.firmware.rtl.generate.RtlReport` (latency from Verilator, resources from yosys)."""
+    """Figures from an :class:`~trigkit.firmware.rtl.report.RtlReport` (latency from Verilator,
+    resources from yosys)."""
     lat: list[LatencyFigure] = []
     res: list[ResourceFigure] = []
     excluded = report.design.excluded
@@ -473,9 +471,6 @@ def build_fpga_report(
     ``vendor_dir``: a copy of the project synthesised elsewhere, searched for vendor reports
     besides the bundle's own (hash-verified) files.
     """
-    from trigkit.firmware.rtl.generate import RtlReport
-    from trigkit.firmware.vendor_reports import find_vendor_reports
-
     m = bundle.manifest
     network = load_network(bundle)
     clock = network.clock_period_ns if network is not None else m.target_info.get("clock_period_ns")
@@ -494,8 +489,6 @@ def build_fpga_report(
     if rtl_report is None:
         path = _bundle_file(bundle, "rtl_report", RTL_REPORT_FILE)
         if path is not None:
-            import json
-
             rtl_report = RtlReport.from_json(json.loads(path.read_text()))
     timing: list[TimingFigure] = []
     if rtl_report is not None and clock:

@@ -9,7 +9,8 @@ import numpy as np
 
 from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
-from trigkit.models.features import NANO_SCORE_FIELDS, FeatureSet, KindSpec, require_fields
+from trigkit.models.feature_set import FeatureSet, require_fields
+from trigkit.models.kinds import NANO_SCORE_FIELDS, KindSpec
 
 _EPS = 1e-6
 

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from trigkit.core.errors import TrigkitError
-from trigkit.models.features import KINDS, FeatureSet
+from trigkit.models.feature_set import FeatureSet
+from trigkit.models.kinds import KINDS
 
 
 def _edges(lo: float, hi: float, n: int) -> tuple[float, ...]:

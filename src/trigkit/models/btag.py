@@ -8,7 +8,7 @@ Outputs: logits for (b, c, light); the b-tagging discriminant is
 from __future__ import annotations
 
 from trigkit.models.configs import AttentionConfig, DeepSetsConfig
-from trigkit.models.features import KINDS
+from trigkit.models.kinds import KINDS
 
 _T = KINDS["tracks"]
 _BASE = {

@@ -1,24 +1,24 @@
 """Architecture configs (validated pydantic models) and the one function that builds a module.
 
 A config fully determines the module's shapes, so a saved model is rebuilt from its config and
-then loaded with its weights. Unknown keys are rejected (``extra="forbid"``), so a typo in an
-override never passes silently.
+then loaded with its weights. Unknown keys are rejected
+(:class:`~trigkit.core.validated.Validated`), so a typo in an override never passes silently.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import Field, TypeAdapter, model_validator
 from torch import nn
 
-from trigkit.core.errors import TrigkitError
+from trigkit.core.validated import Validated, validate
+from trigkit.models.layers import DeepSets, JetMLP, SetTransformer
 
 Sizes = tuple[Annotated[int, Field(ge=1, le=4096)], ...]
 
 
-class _Base(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Base(Validated):
     n_features: int = Field(ge=1)
     n_classes: int = Field(ge=2)
     max_objects: int = Field(
@@ -31,8 +31,6 @@ class MLPConfig(_Base):
     hidden: Sizes = (64, 32, 32)
 
     def build(self) -> nn.Module:
-        from trigkit.models.layers import JetMLP
-
         return JetMLP(self.n_features, self.hidden, self.n_classes)
 
 
@@ -49,8 +47,6 @@ class DeepSetsConfig(_Base):
         return self
 
     def build(self) -> nn.Module:
-        from trigkit.models.layers import DeepSets
-
         return DeepSets(self.n_features, self.phi, self.rho, self.n_classes, self.pooling)
 
 
@@ -72,8 +68,6 @@ class AttentionConfig(_Base):
         return self
 
     def build(self) -> nn.Module:
-        from trigkit.models.layers import SetTransformer
-
         return SetTransformer(
             self.n_features,
             self.dim,
@@ -96,12 +90,7 @@ def parse_config(
     data: dict[str, object], where: str
 ) -> MLPConfig | DeepSetsConfig | AttentionConfig:
     """Validate a config dict (from a saved model or overrides); errors name ``where``."""
-    try:
-        return _ADAPTER.validate_python(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        raise TrigkitError(f"{where}: invalid model config at '{loc}': {first['msg']}") from None
+    return validate(_ADAPTER, data, f"{where}: invalid model config")
 
 
 def with_overrides(

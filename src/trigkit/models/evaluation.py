@@ -10,7 +10,8 @@ import numpy as np
 from trigkit.core.errors import TrigkitError
 from trigkit.models import metrics as M
 from trigkit.models.baselines import Baseline, fit_baselines
-from trigkit.models.features import KINDS, FeatureSet
+from trigkit.models.feature_set import FeatureSet
+from trigkit.models.kinds import KINDS
 from trigkit.models.saved import TrainedModel
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from trigkit.models.configs import DeepSetsConfig, MLPConfig
-from trigkit.models.features import KINDS
+from trigkit.models.kinds import KINDS
 
 _J, _T, _N = KINDS["l1jets"], KINDS["l1tracks"], KINDS["nanojets"]
 

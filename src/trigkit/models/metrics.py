@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from trigkit.core.errors import TrigkitError
+from trigkit.models.layers import MaskedSelfAttention
 
 WORKING_POINTS = (0.5, 0.7, 0.8)
 
@@ -105,8 +106,6 @@ def macs(
 ) -> int:
     """Multiply-accumulates per jet of every Linear layer and of the attention products
     (Q K^T and A V), counted from layer shapes on one jet with every object present."""
-    from trigkit.models.layers import MaskedSelfAttention
-
     total = [0]
 
     def linear_hook(mod: nn.Module, args: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:

@@ -32,7 +32,9 @@ from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
 from trigkit.models.baselines import Baseline
 from trigkit.models.configs import AttentionConfig, DeepSetsConfig, MLPConfig, parse_config
-from trigkit.models.features import KINDS, FeatureSet, extract
+from trigkit.models.feature_set import FeatureSet
+from trigkit.models.features import extract
+from trigkit.models.kinds import KINDS
 from trigkit.models.metrics import discriminant_b
 from trigkit.models.preprocessing import Preprocessing
 

@@ -12,7 +12,6 @@ import copy
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -20,11 +19,14 @@ from torch import nn
 
 from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
-from trigkit.models.features import FeatureSet, extract
+from trigkit.models.baselines import fit_baselines
+from trigkit.models.configs import with_overrides
+from trigkit.models.evaluation import evaluate
+from trigkit.models.feature_set import FeatureSet
+from trigkit.models.features import extract
 from trigkit.models.preprocessing import Preprocessing
-
-if TYPE_CHECKING:
-    from trigkit.models.saved import TrainedModel
+from trigkit.models.registry import get_spec
+from trigkit.models.saved import TrainedModel
 
 log = logging.getLogger(__name__)
 
@@ -221,8 +223,6 @@ def features_of(
     seed: int = 0,
 ) -> FeatureSet:
     """Features of all ``events`` for ``model_name``, optionally subsampled to ``max_jets``."""
-    from trigkit.models.registry import get_spec
-
     spec = get_spec(model_name)
     if not events:
         raise TrigkitError("empty training set: no event batches given")
@@ -250,12 +250,6 @@ def train(
     progress: bool = True,
 ) -> TrainedModel:
     """Events -> features -> preprocessing -> trained module (+ baselines and validation metrics)."""
-    from trigkit.models.baselines import fit_baselines
-    from trigkit.models.configs import with_overrides
-    from trigkit.models.evaluation import evaluate
-    from trigkit.models.registry import get_spec
-    from trigkit.models.saved import TrainedModel
-
     spec = get_spec(model_name)
     fs = features_of(model_name, events, max_objects, max_jets, seed)
     if len(fs) == 0:

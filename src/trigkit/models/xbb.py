@@ -7,7 +7,7 @@ Particle-Flow-Network-style DeepSets (sum pooling), ``xbb-attention`` a small se
 from __future__ import annotations
 
 from trigkit.models.configs import AttentionConfig, DeepSetsConfig
-from trigkit.models.features import KINDS
+from trigkit.models.kinds import KINDS
 
 _C = KINDS["constituents"]
 _BASE = {

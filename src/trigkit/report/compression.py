@@ -1,13 +1,17 @@
-"""Rich tables for `trigkit compress`: per-layer sparsity, metrics per stage, width scan."""
+"""Tables and the plot of `trigkit compress`: per-layer sparsity, metrics per stage, width scan."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
 from trigkit.compile.compress import CompressResult
 from trigkit.compile.prune import PruneReport
 from trigkit.compile.width_scan import WidthScan
+from trigkit.core.atomic import atomic_path
 
 
 def sparsity_table(console: Console, report: PruneReport) -> None:
@@ -71,3 +75,31 @@ def width_table(console: Console, scan: WidthScan) -> None:
             f"{scan.change(p, 'accuracy'):+.2%}",
         )
     console.print(table)
+
+
+def plot_width_scan(result: WidthScan, path: str | Path) -> Path:
+    """Accuracy and AUC vs. width, float model as dashed lines; PNG written atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    bits = np.array([p.bits for p in result.points])
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), constrained_layout=True)
+    for ax, metric, ref in (
+        (axes[0], "accuracy", result.float_accuracy),
+        (axes[1], "auc", result.float_auc),
+    ):
+        ax.plot(bits, [getattr(p, metric) for p in result.points], "o-",
+                label="QAT" if result.finetuned else "post-training")  # fmt: skip
+        ax.axhline(ref, ls="--", color="gray", label="float")
+        ax.set_xlabel("total width W of ap_fixed<W, I> (bits)")
+        ax.set_ylabel(metric.upper() if metric == "auc" else metric)
+        ax.set_xticks(bits)
+        ax.legend()
+    fig.suptitle(f"{result.model}: metrics vs. fixed-point width")
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    return path

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field
 
 from trigkit.bundle.manifest import (
     REFERENCE,
@@ -32,6 +32,8 @@ from trigkit.bundle.manifest import (
 )
 from trigkit.compile.qat_config import QATConfig
 from trigkit.core.errors import TrigkitError
+from trigkit.core.validated import Validated
+from trigkit.firmware.rtl.options import RtlOptions
 
 if TYPE_CHECKING:
     from trigkit.compile.fpga_reference import ReferenceSet
@@ -46,10 +48,9 @@ SYNTHETIC_CALIB_ROWS = 20_000
 RTL_REPORT = "rtl_report.json"
 
 
-class FpgaCompileConfig(BaseModel):
+class FpgaCompileConfig(Validated):
     """Everything ``trigkit compile --target fpga`` can set."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     qat: QATConfig | None = Field(
         default=None, description="None: the model's saved QAT config, else QATConfig()"
     )
@@ -74,48 +75,15 @@ class FpgaCompileConfig(BaseModel):
     rtl: bool = Field(
         default=False, description="also run the RTL flow (Verilator, yosys) into rtl_report.json"
     )
-    rtl_cutoffs: tuple[float, ...] = Field(
-        default=(5.0,),
-        min_length=1,
-        description="da4ml latency cutoff; several: the fewest stages meeting the clock by the yosys timing estimate",
-    )
-    rtl_delay_model: Literal["da4ml", "carry"] = Field(
-        default="da4ml",
-        description="pipeline cuts by da4ml's adder count, or by carry-chain delay (cutoff in ns)",
-    )
-    timing_model: str = Field(
-        default="auto", description="RTL timing preset: auto (from the part), 7series, ultrascale+"
-    )
-    rtl_rebalance: int = Field(
-        default=0, ge=0, le=10, description="re-cuts of a design missing the clock, by its netlist"
-    )
-    rtl_max_fanout: int = Field(
-        default=0, ge=0, description="replicate stage input register bits read by more ops (0: off)"
-    )
-    rtl_min_slack_ns: float = Field(
-        default=0.0, ge=0.0, description="rebalance until the estimate has this slack"
+    rtl_options: RtlOptions = Field(
+        default_factory=RtlOptions, description="how the RTL flow cuts and times the pipeline"
     )
 
-    @model_validator(mode="after")
-    def _rtl_options_consistent(self) -> FpgaCompileConfig:
-        from trigkit.firmware.rtl.options import FIELDS, rtl_option_problem
 
-        why = rtl_option_problem(
-            self.rtl_delay_model,
-            self.rtl_rebalance,
-            self.rtl_max_fanout,
-            self.rtl_min_slack_ns,
-            FIELDS,
-        )
-        if why is not None:
-            raise ValueError(why)
-        return self
-
-
-class FpgaTargetInfo(BaseModel):
+class FpgaTargetInfo(Validated):
     """``manifest.target_info`` of an FPGA bundle."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(frozen=False)
     hls4ml_version: str
     project_dir: str
     backend: str
@@ -350,7 +318,7 @@ def _rtl_report(
     stack: contextlib.ExitStack,
     config: FpgaCompileConfig,
 ) -> str | None:
-    """JSON of the RTL flow's report with the ``rtl_*`` options of ``config``, or None (logged)
+    """JSON of the RTL flow's report with ``config.rtl_options``, or None (logged)
     when its tools are missing. One cutoff: that pipeline; several: the fewest stages meeting the
     clock by the timing estimate."""
     from trigkit.core.tools import find_tool
@@ -361,23 +329,11 @@ def _rtl_report(
         return None
     if find_tool("yosys") is None:
         log.warning("yosys not found: the RTL flow measures latency/II but no LUT/FF/DSP counts")
-    from trigkit.firmware.rtl.flow import run_rtl_flow
-
     if rtl_dir is None:
         rtl_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="trigkit-rtl-")))
-    cutoffs = config.rtl_cutoffs
-    kw = {"latency_cutoff": cutoffs[0]} if len(cutoffs) == 1 else {"cutoffs": cutoffs}
-    report = run_rtl_flow(
-        network,
-        rtl_dir,
-        seed=0,
-        delay_model=config.rtl_delay_model,
-        timing_model=config.timing_model,
-        rebalance=config.rtl_rebalance,
-        max_fanout=config.rtl_max_fanout,
-        min_slack=config.rtl_min_slack_ns,
-        **kw,
-    )
+    from trigkit.firmware.rtl import flow as rtl_flow
+
+    report = rtl_flow.run_rtl_flow(network, rtl_dir, config.rtl_options, seed=0)
     return json.dumps(report.to_json(), indent=2)
 
 
@@ -423,12 +379,7 @@ def _saved_qat(extra: dict[str, Any]) -> QATConfig | None:
     data = extra.get("qat")
     if not isinstance(data, dict):
         return None
-    try:
-        return QATConfig.model_validate(data)
-    except Exception as exc:  # noqa: BLE001 - report it as a user-facing problem
-        raise TrigkitError(
-            f"saved model: invalid QAT config in extra['qat']: {str(exc).splitlines()[0]}"
-        ) from None
+    return QATConfig.parse(data, "saved model: invalid QAT config in extra['qat']")
 
 
 def _synthetic_calibration(n_features: int, seed: int) -> tuple[np.ndarray, str]:

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
 from trigkit.bundle.manifest import Bundle, LayerInfo, load_bundle, new_manifest, write_bundle
 from trigkit.compile.tensorrt_build import EngineInfo
 from trigkit.core.errors import TrigkitError
+from trigkit.core.validated import Validated
 
 if TYPE_CHECKING:
     from trigkit.compile.gpu_model import GpuModel, InputRows
@@ -40,8 +40,7 @@ REFERENCE_TOLERANCE = {"fp32": 1e-5, "fp16": 1e-2, "int8": 5e-2}
 OUTPUT_SEMANTICS = "probabilities: softmax over class_names inside the graph (sigmoid for 1 logit)"
 
 
-class Int8Info(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Int8Info(Validated):
     calibration: str
     calibration_rows: int
     calibration_source: str
@@ -53,10 +52,9 @@ class Int8Info(BaseModel):
     auc_tolerance: float
 
 
-class GpuTargetInfo(BaseModel):
+class GpuTargetInfo(Validated):
     """``manifest.target_info`` of a gpu bundle."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     onnx_opset: int
     output: str
     output_semantics: str = OUTPUT_SEMANTICS
@@ -73,12 +71,9 @@ class GpuTargetInfo(BaseModel):
 
 
 def read_target_info(bundle: Bundle) -> GpuTargetInfo:
-    try:
-        return GpuTargetInfo.model_validate(bundle.manifest.target_info)
-    except Exception as exc:  # noqa: BLE001 - pydantic ValidationError
-        raise TrigkitError(
-            f"{bundle.path}: gpu target_info invalid: {str(exc).splitlines()[0]}"
-        ) from None
+    return GpuTargetInfo.parse(
+        bundle.manifest.target_info, f"{bundle.path}: gpu target_info invalid"
+    )
 
 
 def compile_gpu(

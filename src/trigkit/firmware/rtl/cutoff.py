@@ -3,7 +3,7 @@
 da4ml puts a register stage every ``latency_cutoff`` units of its own delay model (roughly one
 adder each) and then re-balances the stages, so cutoffs that give the same number of stages give
 the same pipeline; one candidate per stage count is tried - the largest cutoff that gives it.
-With the delay model 'carry' (:mod:`.rtl_pipeline`) the cutoffs are ns of estimated logic per
+With the delay model 'carry' (:mod:`.pipeline`) the cutoffs are ns of estimated logic per
 stage and the stages are balanced by carry-chain delay instead of adder count.
 Each try is a yosys ``synth_xilinx`` plus :func:`~trigkit.firmware.rtl.timing.estimate_timing`
 (an estimate, not a sign-off: see that module). The candidates are bisected by stage count,
@@ -18,21 +18,30 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from trigkit.core.errors import TrigkitError
-from trigkit.firmware.rtl.timing import NETLIST_NAME, TimingModel, TimingResult, estimate_timing
-
-if TYPE_CHECKING:
-    from trigkit.firmware.rtl.generate import RtlDesign
-    from trigkit.firmware.rtl.synth import SynthResult
-    from trigkit.fixedpoint.network import FirmwareNetwork
+from trigkit.core.lazy import require
+from trigkit.firmware.rtl import generate as rtl
+from trigkit.firmware.rtl.design import RtlDesign
+from trigkit.firmware.rtl.options import RtlOptions
+from trigkit.firmware.rtl.pipeline import (
+    cutoff_for_stages,
+    op_delays,
+    op_delays_for,
+    rebalanced_delays,
+    split_pipeline,
+)
+from trigkit.firmware.rtl.synth import SynthResult
+from trigkit.firmware.rtl.timing import (
+    NETLIST_NAME,
+    TimingModel,
+    TimingResult,
+    estimate_timing,
+    timing_model_for,
+)
+from trigkit.fixedpoint.network import FirmwareNetwork
 
 log = logging.getLogger(__name__)
-
-DEFAULT_CUTOFFS = (1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.0, 9.0, 12.0)
-# delay model 'carry': cutoffs are ns of estimated logic per stage (trigkit.firmware.rtl.pipeline)
-DEFAULT_CUTOFFS_NS = (1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.7, 5.4, 7.0, 9.0, 13.0)
 
 
 @dataclass(frozen=True)
@@ -64,23 +73,6 @@ class CutoffSearch:
     trials: tuple[CutoffTrial, ...]
 
 
-def parse_cutoffs(text: str, delay_model: str = "da4ml") -> tuple[float, ...]:
-    """``"5"`` -> (5.0,); ``"auto"`` -> :data:`DEFAULT_CUTOFFS` (delay model 'carry':
-    :data:`DEFAULT_CUTOFFS_NS`); ``"3,4.5,6"`` -> a search list."""
-    t = text.strip().lower()
-    if t == "auto":
-        return DEFAULT_CUTOFFS_NS if delay_model == "carry" else DEFAULT_CUTOFFS
-    try:
-        values = tuple(float(v) for v in t.split(",") if v.strip())
-    except ValueError:
-        raise TrigkitError(
-            f"--rtl-cutoff '{text}': expected a number, a comma-separated list or 'auto'"
-        ) from None
-    if not values or any(not v > 0 for v in values):
-        raise TrigkitError(f"--rtl-cutoff '{text}': cutoffs must be positive numbers")
-    return values
-
-
 def candidates_by_stages(
     network: FirmwareNetwork,
     cutoffs: Sequence[float],
@@ -88,11 +80,6 @@ def candidates_by_stages(
     model: TimingModel | None = None,
 ) -> list[tuple[int, float]]:
     """``(stages, largest cutoff giving them)`` for the distinct stage counts, fewest stages first."""
-    from trigkit.core.lazy import require
-    from trigkit.firmware.rtl import generate as rtl
-    from trigkit.firmware.rtl.pipeline import op_delays, op_delays_for, split_pipeline
-    from trigkit.firmware.rtl.timing import timing_model_for
-
     pipeline = require("da4ml.trace.pipeline", "fpga")
     comb = rtl.trace_network(network)
     if delay_model == "carry":
@@ -146,7 +133,7 @@ def bisect_fewest_stages(
     return min(timed, key=lambda t: (t.critical_path_ns, -t.stages)), trials
 
 
-Built = tuple["RtlDesign", "SynthResult", TimingResult]
+Built = tuple[RtlDesign, SynthResult, TimingResult]
 
 
 def timed_trial(cutoff: float, built: Built, clock_period_ns: float) -> CutoffTrial:
@@ -180,21 +167,13 @@ def rebalance(
     start: Built,
     steps: int,
     model: TimingModel,
-    min_slack: float = 0.0,
+    min_slack_ns: float = 0.0,
 ) -> tuple[Built, tuple[CutoffTrial, ...]]:
     """Re-cut ``start`` (a 'carry'-cut design, synthesised and timed) at the same stage count up
     to ``steps`` times, each time with the op delays of every stage scaled by how long that stage
     came out in the netlist (:func:`~trigkit.firmware.rtl.pipeline.rebalanced_delays`), and keep
     the design with the shortest estimated critical path. Stops early once the clock is met with
-    ``min_slack`` ns to spare (0: just met). Registers move; the arithmetic does not."""
-    from trigkit.firmware.rtl import generate as rtl
-    from trigkit.firmware.rtl.pipeline import (
-        cutoff_for_stages,
-        op_delays,
-        op_delays_for,
-        rebalanced_delays,
-    )
-
+    ``min_slack_ns`` ns to spare (0: just met). Registers move; the arithmetic does not."""
     design, _, timing = start
     if design.delay_model != "carry":
         raise TrigkitError("rebalancing re-cuts by per-op delays: it needs the 'carry' delay model")
@@ -204,7 +183,7 @@ def rebalance(
     cut = cutoff_for_stages(comb, delays, design.stages, fanout)
     best, trials, current = start, [], timing
     for step in range(1, steps + 1):
-        if current.slack_ns(clock) >= min_slack:
+        if current.slack_ns(clock) >= min_slack_ns:
             break
         delays = rebalanced_delays(comb, delays, cut, stage_paths(current, design.stages), fanout)
         cut = cutoff_for_stages(comb, delays, design.stages, fanout)
@@ -242,21 +221,14 @@ def rebalance(
 def search_cutoff(
     network: FirmwareNetwork,
     work_dir: str | Path,
-    cutoffs: Sequence[float] = DEFAULT_CUTOFFS,
+    options: RtlOptions,
     model: TimingModel | None = None,
-    delay_model: str = "da4ml",
-    rebalance_steps: int = 0,
-    max_fanout: int = 0,
-    min_slack: float = 0.0,
 ) -> CutoffSearch:
-    """Generate + synthesise + time candidate pipelines in ``work_dir/cutoff-<c>``; keep the
-    fewest stages that meet ``network.clock_period_ns`` (see the module docstring).
-    ``rebalance_steps``: a candidate that misses the clock, or meets it with less than ``min_slack``
-    ns to spare, is first :func:`rebalance`-d;
-    ``max_fanout``: register replication of every candidate (:mod:`.rtl_replicate`)."""
-    from trigkit.firmware.rtl import generate as rtl
-    from trigkit.firmware.rtl.timing import timing_model_for
-
+    """Generate + synthesise + time a pipeline for each of ``options.cutoffs`` in
+    ``work_dir/cutoff-<c>``; keep the fewest stages that meet ``network.clock_period_ns`` (see
+    the module docstring). ``options.rebalance``: a candidate that misses the clock, or meets it
+    with less than ``options.min_slack_ns`` ns to spare, is first :func:`rebalance`-d;
+    ``options.max_fanout``: register replication of every candidate (:mod:`.replicate`)."""
     model = model or timing_model_for(network.part)
     clock = network.clock_period_ns
     work = Path(work_dir)
@@ -268,9 +240,9 @@ def search_cutoff(
             network,
             work / f"cutoff-{cutoff:g}",
             latency_cutoff=cutoff,
-            delay_model=delay_model,
+            delay_model=options.delay_model,
             timing_model=model,
-            max_fanout=max_fanout,
+            max_fanout=options.max_fanout,
         )
         syn = rtl.synthesize(design)
         try:
@@ -287,10 +259,10 @@ def search_cutoff(
             clock,
         )
         trial = timed_trial(cutoff, (design, syn, timing), clock)
-        if not rebalance_steps or timing.slack_ns(clock) >= min_slack:
+        if not options.rebalance or timing.slack_ns(clock) >= options.min_slack_ns:
             return trial
         best, steps = rebalance(
-            network, work, (design, syn, timing), rebalance_steps, model, min_slack
+            network, work, (design, syn, timing), options.rebalance, model, options.min_slack_ns
         )
         extra.extend(steps)
         if not best[0].rebalance_step:  # no step beat the carry cut
@@ -300,7 +272,7 @@ def search_cutoff(
         return next(t for t in steps if t.rebalance_step == best[0].rebalance_step)
 
     chosen, trials = bisect_fewest_stages(
-        candidates_by_stages(network, cutoffs, delay_model, model), evaluate
+        candidates_by_stages(network, options.cutoffs, options.delay_model, model), evaluate
     )
     trials = tuple(sorted(set(trials) | set(extra), key=lambda t: (t.stages, t.rebalance_step)))
     if not chosen.meets:

@@ -39,16 +39,21 @@ import numpy as np
 from trigkit.core.errors import TrigkitError
 from trigkit.core.lazy import require
 from trigkit.core.tools import require_tool, run_tool
-from trigkit.firmware.rtl.cutoff import CutoffTrial
+from trigkit.firmware.rtl import dense as rtl_dense
+from trigkit.firmware.rtl.design import RtlDesign
+from trigkit.firmware.rtl.graph import sink_constant_adds
+from trigkit.firmware.rtl.options import DEFAULT_LATENCY_CUTOFF
+from trigkit.firmware.rtl.pipeline import delay_pipeline
+from trigkit.firmware.rtl.replicate import FDRE_SIM, FDRE_SIM_NAME, replicate_registers
+from trigkit.firmware.rtl.softmax import trace_softmax
 from trigkit.firmware.rtl.synth import SynthResult, parse_yosys_stat, synthesize
-from trigkit.firmware.rtl.timing import TimingModel, TimingResult
+from trigkit.firmware.rtl.timing import TimingModel, timing_model_for
 from trigkit.fixedpoint.fixed import FixedType
 from trigkit.fixedpoint.network import FirmwareLayer, FirmwareNetwork
 
 log = logging.getLogger(__name__)
 __all__ = [
     "RtlDesign",
-    "RtlReport",
     "RtlSimResult",
     "SynthResult",
     "build_simulator",
@@ -60,48 +65,11 @@ __all__ = [
     "trace_network",
 ]
 
-DEFAULT_LATENCY_CUTOFF = 5.0
 DEFAULT_DELAY_MODEL = "da4ml"
 DEFAULT_DELAY_CONSTRAINT = 0  # da4ml hard_dc: shallowest adder trees
-RTL_REPORT_NAME = "rtl_report.json"
 RTL_KINDS = ("dense", "relu", "linear")
 _ROUND = {"AP_TRN": "TRN", "AP_RND": "RND"}
 _OVERFLOW = {"AP_WRAP": "WRAP", "AP_SAT": "SAT"}
-
-
-@dataclass(frozen=True)
-class RtlDesign:
-    """A generated Verilog project and the facts needed to drive it."""
-
-    path: str
-    top: str
-    n_in: int
-    n_out: int
-    in_kif: tuple[int, int, int]  # (signed, integer, fraction) of the uniform I/O slots
-    out_kif: tuple[int, int, int]
-    stages: int
-    covered: tuple[str, ...]  # layer names implemented in RTL
-    excluded: tuple[str, ...]  # trailing layers not in RTL (softmax/sigmoid)
-    input_frac: int
-    output_frac: int  # fraction bits of the emulator's codes at the RTL output
-    da4ml_lut_estimate: float
-    reg_bits: int
-    latency_cutoff: float
-    delay_model: str = "da4ml"  # 'carry': latency_cutoff is ns of estimated logic per stage
-    delay_constraint: int = -1  # da4ml hard_dc of the adder trees (-1: none; reports older than it)
-    rebalance_step: int = (
-        0  # >0: cut by op delays rescaled from the synthesised netlist (rtl_cutoff)
-    )
-    max_fanout: int = 0  # >0: input register bits read by more ops are replicated (rtl_replicate)
-    replicated_ffs: int = 0  # flip-flops those copies added
-
-    @property
-    def in_bw(self) -> int:
-        return sum(self.in_kif)
-
-    @property
-    def out_bw(self) -> int:
-        return sum(self.out_kif)
 
 
 @dataclass(frozen=True)
@@ -117,44 +85,6 @@ class RtlSimResult:
     @property
     def latency_ns(self) -> float:
         return self.latency_cycles * self.clock_period_ns
-
-
-@dataclass(frozen=True)
-class RtlReport:
-    """Everything the RTL path measured, JSON round-trippable (``rtl_report.json``).
-
-    ``timing``: the critical-path estimate of the synthesised netlist (:mod:`.rtl_timing`);
-    ``cutoff_search``: the pipeline depths tried when the cutoff was chosen by it (:mod:`.rtl_cutoff`).
-    """
-
-    design: RtlDesign
-    sim: RtlSimResult | None
-    synth: SynthResult | None
-    timing: TimingResult | None = None
-    cutoff_search: tuple[CutoffTrial, ...] = ()
-
-    def to_json(self) -> dict:
-        return {
-            "design": asdict(self.design),
-            "sim": asdict(self.sim) if self.sim else None,
-            "synth": asdict(self.synth) if self.synth else None,
-            "timing": self.timing.to_json() if self.timing else None,
-            "cutoff_search": [asdict(t) for t in self.cutoff_search],
-        }
-
-    @classmethod
-    def from_json(cls, data: dict) -> RtlReport:
-        try:
-            d = dict(data["design"])
-            for key in ("in_kif", "out_kif", "covered", "excluded"):
-                d[key] = tuple(d[key])
-            sim = RtlSimResult(**data["sim"]) if data.get("sim") else None
-            synth = SynthResult(**data["synth"]) if data.get("synth") else None
-            timing = TimingResult.from_json(data["timing"]) if data.get("timing") else None
-            trials = tuple(CutoffTrial(**t) for t in data.get("cutoff_search") or ())
-            return cls(RtlDesign(**d), sim, synth, timing, trials)
-        except (KeyError, TypeError) as exc:
-            raise TrigkitError(f"RTL report JSON: bad or missing field ({exc})") from None
 
 
 # -- network -> da4ml trace -----------------------------------------------------------------
@@ -225,9 +155,6 @@ def trace_network(
     % more adders; -1: no limit, da4ml's default). A dense layer and the ReLU after it are traced
     by :func:`trigkit.firmware.rtl.dense.dense_block` (one constant add, one bit-test cap) where
     its identities hold."""
-    from trigkit.firmware.rtl.dense import dense_block, dense_last
-    from trigkit.firmware.rtl.graph import sink_constant_adds
-
     trace = require("da4ml.trace", "fpga")
     n = rtl_layer_count(network) if upto is None else upto
     inp = trace.FixedVariableArrayInput(
@@ -249,12 +176,12 @@ def trace_network(
                 and nxt.kind == "relu"
                 and all(t.rounding in _ROUND for t in (layer.result_t, nxt.result_t))
             ):
-                fused = dense_block(x, layer, nxt, in_t)
+                fused = rtl_dense.dense_block(x, layer, nxt, in_t)
                 if fused is not None:
                     x, index = fused, index + 2
                     continue
             elif layer.result_t.rounding in _ROUND:
-                fused = dense_last(x, layer, in_t)
+                fused = rtl_dense.dense_last(x, layer, in_t)
                 if fused is not None:
                     x, index = fused, index + 1
                     continue
@@ -272,8 +199,6 @@ def trace_network(
 
 
 def _softmax(x, layer: FirmwareLayer, in_t: FixedType):  # noqa: ANN001, ANN202 - da4ml arrays
-    from trigkit.firmware.rtl.softmax import trace_softmax
-
     spec = layer.softmax
     assert spec is not None
     for t in (spec.accum_t, spec.inv_inp_t, layer.result_t):
@@ -322,9 +247,6 @@ def generate_verilog(
     n = rtl_layer_count(network)
     comb = trace_network(network, n, delay_constraint)
     if delay_model == "carry":
-        from trigkit.firmware.rtl.pipeline import delay_pipeline
-        from trigkit.firmware.rtl.timing import timing_model_for
-
         pipe = delay_pipeline(
             comb, latency_cutoff, timing_model or timing_model_for(network.part), delays=op_delays
         )
@@ -348,8 +270,6 @@ def generate_verilog(
     model.write()
     added = 0
     if max_fanout:
-        from trigkit.firmware.rtl.replicate import replicate_registers
-
         added = replicate_registers(out_dir / "src", top, len(pipe.solutions), max_fanout)
     in_kif, out_kif = _max_kif(pipe.inp_qint), _max_kif(pipe.out_qint)
     for what, kif in (("input", in_kif), ("output", out_kif)):
@@ -439,8 +359,6 @@ def build_simulator(design: RtlDesign, jobs: int = 2, timeout_s: float = 900.0) 
     )
     primitives = []
     if design.replicated_ffs:  # Vivado has FDRE in its unisim library, Verilator needs a model
-        from trigkit.firmware.rtl.replicate import FDRE_SIM, FDRE_SIM_NAME
-
         (tb_dir / FDRE_SIM_NAME).write_text(FDRE_SIM)
         primitives.append(FDRE_SIM_NAME)
     run_tool(

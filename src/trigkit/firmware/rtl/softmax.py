@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from trigkit.firmware.emulate import exp_table, inv_table
 from trigkit.fixedpoint.fixed import FixedType, requantize
+from trigkit.fixedpoint.kernels import reduce_plan
 from trigkit.fixedpoint.network import FirmwareLayer
 
 
@@ -42,9 +44,6 @@ def _table_fn(values_codes: np.ndarray, f_idx: int, n_bits: int, f_out: int):  #
 
 
 def trace_softmax(x, layer: FirmwareLayer, in_t: FixedType):  # noqa: ANN001, ANN201 - da4ml arrays
-    from trigkit.firmware.emulate import exp_table, inv_table
-    from trigkit.fixedpoint.kernels import reduce_plan
-
     spec = layer.softmax
     assert spec is not None
     acc, ii_t, inv_t = spec.accum_t, spec.inv_inp_t, spec.inv_table_t

@@ -5,14 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from trigkit.core.errors import TrigkitError
 from trigkit.core.tools import require_tool, run_tool
+from trigkit.firmware.rtl.design import RtlDesign
 from trigkit.firmware.rtl.timing import NETLIST_NAME
-
-if TYPE_CHECKING:
-    from trigkit.firmware.rtl.generate import RtlDesign
 
 
 @dataclass(frozen=True)

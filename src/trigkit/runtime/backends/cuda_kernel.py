@@ -30,9 +30,13 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from trigkit.compile.gpu_model import synthetic_objects
 from trigkit.core.errors import TrigkitError
 from trigkit.runtime.base import NanPolicy, Runner
-from trigkit.runtime.cuda.mma import RECORD_BYTES
+from trigkit.runtime.cuda import mma_run as mr
+from trigkit.runtime.cuda.graphs import capture, replayer
+from trigkit.runtime.cuda.mma import RECORD_BYTES, dense_weights, reference_mma
+from trigkit.runtime.cuda.pinned import mapped
 
 if TYPE_CHECKING:
     from torch import nn
@@ -53,9 +57,6 @@ def kernel_equivalence(module: nn.Module, n: int = 256) -> tuple[float, float]:
     """max |torch softmax - float64 model of the kernel's network| over ``n`` synthetic jets,
     without and with the kernel's fp16 roundings; raises ValueError for other layer shapes."""
     import torch
-
-    from trigkit.compile.gpu_model import synthetic_objects
-    from trigkit.runtime.cuda.mma import dense_weights, reference_mma
 
     dense_weights(module)  # other layer shapes -> ValueError before running anything
     tracks, mask = synthetic_objects(n, *SHAPES["tracks"], seed=7)
@@ -159,10 +160,8 @@ class KernelRunner(Runner):
         [n, 15, 6] and uint8 mask [n, 15] (1 = real track). Write a batch there (e.g. straight
         from the unpacker) and call :meth:`infer_staged` - no validation, no conversion, no copy."""
         self._check_batch(n)
-        from trigkit.runtime.cuda.mma_run import record_views
-
         assert self._state is not None
-        return record_views(self._state.rec.numpy()[:n])
+        return mr.record_views(self._state.rec.numpy()[:n])
 
     def infer_staged(self, n: int) -> np.ndarray:
         """Probabilities [n, 3] of the batch already written into :meth:`staging` views."""
@@ -197,18 +196,14 @@ class _Device:
             raise TrigkitError(
                 f"{label}: needs cupy (pip install cupy-cuda12x or cupy-cuda13x): {exc}"
             ) from None
-        from trigkit.runtime.cuda.mma_run import MmaKernels
-
-        self.k = MmaKernels(module)
+        self.k = mr.MmaKernels(module)
         self.rec = torch.zeros((max_batch, RECORD_BYTES), dtype=torch.uint8).pin_memory()
         self.out = torch.zeros((max_batch, 4)).pin_memory()
         self.graphs: dict[int, Callable[[], np.ndarray]] = {}  # batch size -> replay + synchronize
         self.server: tuple[int, object] | None = None
 
     def stage(self, tracks: np.ndarray, mask: np.ndarray, n: int) -> None:
-        from trigkit.runtime.cuda.mma_run import fill_records
-
-        fill_records(self.rec.numpy()[:n], tracks, mask)
+        mr.fill_records(self.rec.numpy()[:n], tracks, mask)
 
     def run(self, n: int, mode: Mode) -> np.ndarray:
         if mode == "persistent":
@@ -220,21 +215,18 @@ class _Device:
     def _capture(self, n: int) -> Callable[[], np.ndarray]:
         import torch
 
-        from trigkit.runtime.cuda import mma_run as mr
-
         res = torch.zeros((n, 3)).pin_memory()
         if n <= ZEROCOPY_MAX:
-            rec, out = mr.mapped(self.rec[:n]), mr.mapped(res)
+            rec, out = mapped(self.rec[:n]), mapped(res)
 
             def launch() -> None:
                 self.k.launch_records(self.k.mapped, n, rec, out)
         else:
             launch = mr.pipelined_launch(self.k, self.rec[:n], res, mr.chunk_size(n), PIPELINE)
-        return mr.replayer(mr.capture(launch, torch.cuda.Stream()), res)
+        graph, _ = capture(launch, cupy=True)
+        return replayer(graph, res)
 
     def _serve(self, n: int) -> np.ndarray:
-        from trigkit.runtime.cuda import mma_run as mr
-
         if self.server is None or self.server[0] != n:
             self._stop()
             self.server = (n, mr.Server(self.k, self.rec[:n], self.out[:n]))

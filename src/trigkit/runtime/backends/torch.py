@@ -20,6 +20,7 @@ from torch import nn
 from trigkit.compile.onnx_export import make_head
 from trigkit.core.errors import TrigkitError
 from trigkit.runtime.base import NanPolicy, Runner
+from trigkit.runtime.cuda.graphs import capture
 
 if TYPE_CHECKING:
     from trigkit.bundle.manifest import TensorSpec
@@ -62,16 +63,8 @@ class _Graph:
             for s in specs
         ]
         self.host_in = [torch.empty_like(t, device="cpu").pin_memory() for t in self.inputs]
-        stream.wait_stream(
-            torch.cuda.current_stream(device)
-        )  # inputs were zeroed on the default stream
-        with torch.cuda.stream(stream), torch.no_grad():
-            for _ in range(3):  # warm-up on the side stream before capture (cuBLAS handles etc.)
-                head(*self.inputs)
-        stream.synchronize()
-        self.graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(self.graph, stream=stream), torch.no_grad():
-            self.output = head(*self.inputs)
+        with torch.cuda.device(device):  # inputs were zeroed on this device's current stream
+            self.graph, self.output = capture(lambda: head(*self.inputs), stream, warmup=3)
         self.host_out = torch.empty_like(self.output, device="cpu").pin_memory()
 
 

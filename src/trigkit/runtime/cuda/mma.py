@@ -1,4 +1,4 @@
-"""Register-resident tensor-core kernel for the DIPS-like DeepSets (issue 5 latency/throughput).
+"""Register-resident tensor-core kernel for the DIPS-like DeepSets (latency and throughput).
 
 One warp owns one jet at a time: its 15 tracks (+1 zero row) are the 16 rows of ``mma.sync``
 m16n8k* tiles (fp16 in, fp32 accumulate). The accumulator fragment of one layer *is* the A

@@ -1,19 +1,17 @@
-"""Host side of the register-resident tensor-core kernel of :mod:`gpu_mma`: launch geometry,
-CUDA-graph capture, the chunked copy/compute pipeline and the persistent server - shared by the
-``mma-*`` contenders of `trigkit bench gpu` and the ``cuda-kernel`` runtime backend.
+"""Host side of the register-resident tensor-core kernel of :mod:`trigkit.runtime.cuda.mma`:
+launch geometry, jet records in pinned memory, the chunked copy/compute pipeline and the
+persistent server - used by the ``cuda-kernel`` runtime backend and by the ``mma-*`` contenders
+of `trigkit bench gpu` (:mod:`trigkit.benchmarks.gpu_mma`). Graphs are captured by
+:mod:`trigkit.runtime.cuda.graphs`.
 
-Contenders (issue 5 goals):
-
-* ``mma-zerocopy-graph-fp16``: the kernel reads fp16 tracks + uint8 mask straight from mapped
-  pinned host memory and writes the probabilities there; a call is a 1-node CUDA graph and a
-  synchronize (no memcpy);
-* ``mma-graph-io-fp16``: device buffers; H2D copies, kernel and D2H copy in one CUDA graph;
-* ``mma-pipeline-graph-fp16``: the batch split in 8 chunks (at least 4096 jets each), copied
-  in order on one copy stream while the kernels and D2H copies of chunks already landed run on
-  two compute streams; the whole fork/join captured as one CUDA graph (one launch per call);
-* ``mma-persistent-fp16``: the kernel launched once per batch size, polling a request counter
-  in mapped host memory (one block per 16 jets, up to 32); a call writes the counter and spins
-  until every jet's 16-byte result carries it - no launch and no synchronize per call.
+* zero-copy: the kernel reads fp16 tracks + uint8 mask straight from mapped pinned host memory
+  and writes the probabilities there (:meth:`MmaKernels.launch_records` on ``mapped``);
+* :func:`pipelined_launch`: the batch split in chunks, copied in order on one copy stream while
+  the kernels and D2H copies of chunks already landed run on two compute streams (one fork/join,
+  capturable as one CUDA graph);
+* :class:`Server`: the kernel launched once per batch size, polling a request counter in mapped
+  host memory (one block per 16 jets, up to 32); a call writes the counter and spins until every
+  jet's 16-byte result carries it - no launch and no synchronize per call.
 
 All need cupy (NVRTC) and an sm_80+ GPU.
 """
@@ -37,17 +35,15 @@ from trigkit.runtime.cuda.mma import (
     launch_grid,
     pack_params,
 )
-from trigkit.runtime.cuda.pinned import mapped, pinned
+from trigkit.runtime.cuda.pinned import mapped
 
 __all__ = [
     "MmaKernels",
     "Server",
-    "capture",
+    "chunk_size",
     "fill_records",
-    "mapped",
     "pipelined_launch",
     "record_views",
-    "replayer",
 ]
 
 IDLE_NS = 500_000_000
@@ -114,37 +110,6 @@ def record_views(rec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rec[:, :MASK_OFFSET].view(np.float16).reshape(n, 15, 6), rec[
         :, MASK_OFFSET : MASK_OFFSET + 15
     ]
-
-
-def _records(data: dict[str, np.ndarray], n: int) -> torch.Tensor:
-    rec = np.zeros((n, RECORD_BYTES), dtype=np.uint8)
-    fill_records(rec, data["tracks"][:n], data["mask"][:n])
-    return pinned(rec)
-
-
-def capture(launch: Callable[[], None], stream: torch.cuda.Stream) -> torch.cuda.CUDAGraph:
-    """Warm ``launch`` up on ``stream`` (NVRTC compile), then capture it as one CUDA graph."""
-    import cupy
-
-    with torch.cuda.stream(stream), cupy.cuda.ExternalStream(stream.cuda_stream):
-        launch()
-    stream.synchronize()
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph, stream=stream):
-        with cupy.cuda.ExternalStream(torch.cuda.current_stream().cuda_stream):
-            launch()
-    return graph
-
-
-def replayer(graph: torch.cuda.CUDAGraph, res: torch.Tensor) -> Callable[[], np.ndarray]:
-    """A call that replays ``graph``, synchronizes and returns ``res`` (pinned host) as numpy."""
-
-    def call() -> np.ndarray:
-        graph.replay()
-        torch.cuda.current_stream().synchronize()
-        return res.numpy()
-
-    return call
 
 
 def chunk_size(n: int, chunks: int = CHUNKS) -> int:
@@ -248,53 +213,3 @@ class Server:
     def stop(self) -> None:
         self.ctrl_np[0] = -1
         self.stream.synchronize()
-
-
-# ---- bench contenders -------------------------------------------------------------------------
-
-
-def zerocopy_factory(
-    k: MmaKernels, data: dict[str, np.ndarray]
-) -> Callable[[int], Callable[[], np.ndarray]]:
-    def prepare(n: int) -> Callable[[], np.ndarray]:
-        rec = _records(data, n)
-        res = torch.zeros((n, 3)).pin_memory()
-        mrec, mres = mapped(rec), mapped(res)
-        call = replayer(
-            capture(lambda: k.launch_records(k.mapped, n, mrec, mres), torch.cuda.Stream()), res
-        )
-        call.keep = (rec, mrec, mres)  # type: ignore[attr-defined]
-        return call
-
-    return prepare
-
-
-def pipeline_factory(
-    k: MmaKernels, data: dict[str, np.ndarray], chunks: int | None, design: str = "copy-stream"
-) -> Callable[[int], Callable[[], np.ndarray]]:
-    """``chunks=None``: the whole batch as one chunk (copy in, kernel, copy out)."""
-
-    def prepare(n: int) -> Callable[[], np.ndarray]:
-        rec = _records(data, n)
-        res = torch.zeros((n, 3)).pin_memory()
-        chunk = n if chunks is None else chunk_size(n, chunks)
-        return replayer(
-            capture(pipelined_launch(k, rec, res, chunk, design), torch.cuda.Stream()), res
-        )
-
-    return prepare
-
-
-def persistent_factory(
-    k: MmaKernels, data: dict[str, np.ndarray]
-) -> Callable[[int], Callable[[], np.ndarray]]:
-    running: list[Server] = []
-
-    def prepare(n: int) -> Callable[[], np.ndarray]:
-        while running:
-            running.pop().stop()
-        server = Server(k, _records(data, n), torch.zeros((n, 4)).pin_memory())
-        running.append(server)
-        return server.request
-
-    return prepare

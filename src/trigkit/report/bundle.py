@@ -1,0 +1,106 @@
+"""Terminal tables of `trigkit report BUNDLE`: the FPGA report and a GPU bundle's manifest.
+
+Every latency/resource row of the FPGA table carries its source (estimate / rtl / vendor), as
+:func:`trigkit.firmware.fpga_report.build_fpga_report` labelled it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from trigkit.bundle.manifest import Bundle
+from trigkit.firmware.fpga_report import FpgaReport
+
+
+def _fmt(v: Any, spec: str = "") -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float) and v != v:  # NaN
+        return "-"
+    return format(v, spec) if spec else str(v)
+
+
+def fpga_table(rep: FpgaReport) -> Table:
+    """Accuracy, latency, II, timing, resources and the budget verdict of an FPGA bundle."""
+    t = Table(
+        title=f"FPGA report: {rep.model_name} ({rep.backend}, {rep.part or 'part ?'}, "
+        f"clock {_fmt(rep.clock_period_ns, 'g')} ns)",
+        show_lines=False,
+    )
+    t.add_column("quantity")
+    t.add_column("value", justify="right")
+    t.add_column("source / note")
+    a = rep.accuracy
+    if a is not None:
+        t.add_row("reference samples", str(a.n), "reference.npz (finite inputs)")
+        if a.agreement == a.agreement:  # not NaN: float outputs known
+            t.add_row("float vs firmware agreement", f"{100 * a.agreement:.2f} %", "same top class")
+            t.add_row("max |float - firmware|", _fmt(a.max_abs_diff, ".4g"), "")
+        if a.float_accuracy is not None:
+            t.add_row(
+                "accuracy float / firmware",
+                f"{100 * a.float_accuracy:.2f} % / {100 * a.firmware_accuracy:.2f} %",
+                f"loss {100 * a.accuracy_loss:.2f} %",
+            )
+        if a.emulator_mismatches is not None:
+            t.add_row(
+                "emulator re-run mismatches",
+                str(a.emulator_mismatches),
+                "bit-exact check vs stored outputs",
+            )
+    for fig in rep.latency:
+        cyc = (
+            str(fig.cycles)
+            if fig.cycles_max in (None, fig.cycles)
+            else f"{fig.cycles}-{fig.cycles_max}"
+        )
+        t.add_row(
+            "latency",
+            f"{cyc} cycles = {fig.ns:g} ns",
+            " ".join(x for x in (fig.source, fig.note) if x),
+        )
+        t.add_row("  II", _fmt(fig.ii), fig.source)
+    for tf in rep.timing:
+        t.add_row(
+            "critical path",
+            f"{tf.critical_path_ns:.2f} ns, {tf.logic_levels} levels, fmax ~{tf.fmax_mhz:.0f} MHz",
+            f"{tf.source}; {tf.note}",
+        )
+        t.add_row(
+            f"  at {tf.clock_period_ns:g} ns clock",
+            f"{'meets' if tf.meets else 'MISSES'} (slack {tf.slack_ns:+.2f} ns)",
+            f"path must be <= {tf.required_ns:.2f} ns "
+            f"({100 * tf.uncertainty:g} % clock uncertainty)",
+        )
+    for r in rep.resources:
+        parts = [
+            f"{k} {_fmt(getattr(r, k.lower() if k != 'BRAM18' else 'bram_18k'))}"
+            for k in ("LUT", "FF", "DSP", "BRAM18")
+        ]
+        t.add_row("resources", ", ".join(parts), " ".join(x for x in (r.source, r.note) if x))
+    t.add_row("verdict", rep.verdict(), "")
+    for note in rep.notes:
+        t.add_row("note", "", note)
+    return t
+
+
+def gpu_table(bundle: Bundle) -> Table:
+    """The manifest facts of a GPU bundle."""
+    m = bundle.manifest
+    t = Table(title=f"GPU bundle: {m.model_name}")
+    t.add_column("field")
+    t.add_column("value")
+    t.add_row("target", m.target)
+    t.add_row("backend", m.backend)
+    t.add_row("precision", m.precision)
+    for spec in m.inputs:
+        t.add_row(
+            f"input {spec.name}", f"{spec.dtype}{list(spec.shape)} {', '.join(spec.features)}"
+        )
+    for spec in m.outputs:
+        t.add_row(f"output {spec.name}", f"{spec.dtype}{list(spec.shape)}")
+    t.add_row("reference tolerance", f"{m.reference_tolerance:g}")
+    t.add_row("files", str(len(m.files)))
+    return t
