@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import awkward as ak
@@ -19,7 +19,7 @@ import numpy as np
 
 from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
-from trigkit.events.pythia import hh_lhef, pileup, record, settings
+from trigkit.events.pythia import hh_lhef, l1, pileup, record, settings
 from trigkit.events.pythia.config import PythiaConfig
 from trigkit.events.pythia.detector import ChunkInput, reconstruct_chunk
 
@@ -41,11 +41,20 @@ class HardSample:
 
 def run(cfg: PythiaConfig, work: Path, progress: Progress | None = None) -> EventBatch:
     """Generate the sample (``work``: where the pool and the Les Houches file go)."""
-    tick = progress or (lambda _stage, _n: None)
-    lhef = None
-    if cfg.process == "hh4b":
-        lhef = work / f"hh4b-{cfg.digest()}.lhe"
+    if cfg.process != "hh4b":
+        return _generate(cfg, work, None, progress)
+    lhef = work / f"hh4b-{cfg.digest()}.lhe"
+    try:
         hh_lhef.write_lhef(lhef, cfg.n_events, cfg.seed, cfg.kappa_lambda, settings.E_CM_GEV)
+        return _generate(cfg, work, lhef, progress)
+    finally:
+        lhef.unlink(missing_ok=True)
+
+
+def _generate(
+    cfg: PythiaConfig, work: Path, lhef: Path | None, progress: Progress | None
+) -> EventBatch:
+    tick = progress or (lambda _stage, _n: None)
     pythia = settings.build(
         [*settings.process_settings(cfg, str(lhef) if lhef else None), *cfg.settings],
         cfg.seed,
@@ -66,13 +75,10 @@ def run(cfg: PythiaConfig, work: Path, progress: Progress | None = None) -> Even
         biases.append(hard.bias)
         parts.append(_to_batch(hard, cfg, seed=cfg.seed * 100_003 + first))
         tick("events", n)
-    if lhef is not None:
-        lhef.unlink(missing_ok=True)
     sigma_pb = _sigma_pb(cfg, pythia)
     batch = parts[0] if len(parts) == 1 else EventBatch.concatenate(parts)
     bias = np.concatenate(biases)
-    batch.weight = bias / bias.sum() * sigma_pb * cfg.lumi_pb
-    return batch
+    return replace(batch, weight=bias / bias.sum() * sigma_pb * cfg.lumi_pb)
 
 
 def _sigma_pb(cfg: PythiaConfig, pythia) -> float:
@@ -91,12 +97,12 @@ def _next(pythia) -> None:
 
 
 def _hard_chunk(pythia, n: int, pool, mu: float, rng: np.random.Generator) -> HardSample:
-    info = pythia.infoPython()
     recs, arrays, zpv = [], [], np.empty(n)
     bias, pthat = np.empty(n), np.empty(n)
     for i in range(n):
         _next(pythia)
         rec = record.read(pythia.event)
+        info = pythia.infoPython()  # a fresh view: an old one keeps stale process fields
         bias[i], pthat[i] = info.weight(), info.pTHat()
         zpv[i] = rng.normal(0.0, pileup.SIGMA_Z_MM)
         hs = np.zeros((len(rec.parts), 11))
@@ -116,6 +122,7 @@ def _hard_chunk(pythia, n: int, pool, mu: float, rng: np.random.Generator) -> Ha
 
 def _to_batch(hard: HardSample, cfg: PythiaConfig, seed: int) -> EventBatch:
     jets, fatjets, rho = reconstruct_chunk(hard.chunk, seed % 2**31)
+    l1j, l1n = l1.l1_jets(hard.chunk.parts, hard.chunk.off, (seed + 3) % 2**31)
     recs = hard.chunk.records
     hpt = [np.sort(r.higgs[:, 0])[::-1] if len(r.higgs) == 2 else np.full(2, np.nan) for r in recs]
     truth = ak.zip(
@@ -133,6 +140,7 @@ def _to_batch(hard: HardSample, cfg: PythiaConfig, seed: int) -> EventBatch:
         weight=hard.bias,
         truth=truth,
         fatjets=fatjets,
+        l1jets=l1.to_awkward(l1j, l1n),
         process=cfg.process,
         lumi_pb=cfg.lumi_pb,
         source=f"pythia8:{cfg.process}:seed={cfg.seed}:mu={cfg.mu:g}:n={cfg.n_events}",
