@@ -51,15 +51,15 @@ def generate_pythia(
     console = Console(stderr=True)
     cols = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*cols, TimeRemainingColumn(), console=console) as bar:
-        tasks = {
-            "pool": bar.add_task("minimum-bias pool", total=pool_size if mu > 0 else 0),
-            "events": bar.add_task(f"pythia {process} mu={mu:g}", total=events),
-        }
+        tasks = {"events": bar.add_task(f"pythia {process} mu={mu:g}", total=events)}
+        if mu > 0:
+            tasks["pool"] = bar.add_task("minimum-bias pool", total=pool_size)
         path, hit = cached_sample(cfg, cache, lambda stage, n: bar.advance(tasks[stage], n))
     copy_to(path, out)
     batch = read_parquet(out)
     console.print(
         f"wrote {len(batch)} {process} events (Pythia 8, mu = {mu:g}) to {out} "
         f"({'cache hit' if hit else 'generated'}: {path.name}; sum w = {batch.sum_weights:.4g}, "
-        f"lumi = {lumi_pb:g} pb^-1)"
+        f"lumi = {lumi_pb:g} pb^-1)",
+        soft_wrap=True,
     )

@@ -58,8 +58,9 @@ def make(
     pythia = settings.build(settings.minbias_settings(), seed, "the minimum-bias pool", mpi_init)
     chunks, counts = [], []
     for _ in range(size):
-        while not pythia.next():
-            pass
+        with settings.captured_stdout():  # Pythia's per-event warnings
+            while not pythia.next():
+                pass
         parts = record.read_final(pythia.event)
         chunks.append(parts)
         counts.append(len(parts))

@@ -74,33 +74,26 @@ def minbias_settings() -> list[str]:
 def build(settings: list[str], seed: int, what: str, mpi_init: Path | None = None) -> Any:
     """An initialised ``pythia8mc.Pythia`` (TrigkitError with Pythia's message on refusal).
 
-    ``mpi_init``: a file for Pythia's multiparton-interaction tables (seconds to compute). When
-    absent it is computed once by a throw-away instance, saved to a temporary sibling and renamed
-    into place; the real instance always reads it, so its events do not depend on the cache.
+    ``mpi_init``: a file for Pythia's multiparton-interaction tables (seconds to compute): read
+    when present, else computed and saved to a temporary sibling renamed into place. The random
+    generator is re-seeded after ``init`` so the events do not depend on which of the two ran.
     """
-    reuse: list[str] = []
-    if mpi_init is not None:
-        if not mpi_init.exists():
-            _save_mpi_init(settings, seed, what, mpi_init)
-        reuse = [
-            "MultipartonInteractions:reuseInit = 2",
-            f"MultipartonInteractions:initFile = {mpi_init}",
-        ]
-    return _init([*reuse, *settings], seed, what)
-
-
-def _save_mpi_init(settings: list[str], seed: int, what: str, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}")
+    if mpi_init is None:
+        return _init(settings, seed, what)
+    mpi_init.parent.mkdir(parents=True, exist_ok=True)
+    tmp = None if mpi_init.exists() else mpi_init.with_name(f".{mpi_init.name}.{os.getpid()}")
+    reuse = [
+        f"MultipartonInteractions:reuseInit = {2 if tmp is None else 1}",
+        f"MultipartonInteractions:initFile = {tmp or mpi_init}",
+    ]
     try:
-        reuse = [
-            "MultipartonInteractions:reuseInit = 1",
-            f"MultipartonInteractions:initFile = {tmp}",
-        ]
-        _init([*reuse, *settings], seed, what)
-        os.replace(tmp, dest)
+        pythia = _init([*reuse, *settings], seed, what)
+        if tmp is not None and tmp.exists():
+            os.replace(tmp, mpi_init)
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+    return pythia
 
 
 def _init(settings: list[str], seed: int, what: str) -> Any:
@@ -118,6 +111,7 @@ def _init(settings: list[str], seed: int, what: str) -> Any:
         ok = pythia.init()
     if not ok:
         raise TrigkitError(f"Pythia failed to initialise {what}: {_first_line(out)}")
+    pythia.rndm.init(seed + 1)
     return pythia
 
 
