@@ -8,6 +8,7 @@ import awkward as ak
 import numpy as np
 
 from trigkit.events.pythia.libs import fastjet
+from trigkit.events.pythia.settings import captured_stdout
 
 
 def _events(p4: np.ndarray, counts: np.ndarray) -> ak.Array:
@@ -23,7 +24,8 @@ def cluster(
     into that event's particles), jets in decreasing pt."""
     fj = fastjet()
     algo = {"antikt": fj.antikt_algorithm, "ca": fj.cambridge_algorithm, "kt": fj.kt_algorithm}
-    seq = fj.ClusterSequence(_events(p4, counts), fj.JetDefinition(algo[algorithm], radius))
+    with captured_stdout():  # fastjet prints its banner on C++ stdout at first use
+        seq = fj.ClusterSequence(_events(p4, counts), fj.JetDefinition(algo[algorithm], radius))
     jets = seq.inclusive_jets(min_pt=pt_min)
     idx = seq.constituent_index(min_pt=pt_min)
     order = ak.argsort(np.hypot(jets.px, jets.py), axis=1, ascending=False)
