@@ -18,6 +18,7 @@ def register(app: typer.Typer) -> None:
         import json
 
         from rich.console import Console
+        from rich.markup import escape
         from rich.table import Table
 
         from trigkit.core.atomic import write_text
@@ -41,15 +42,8 @@ def register(app: typer.Typer) -> None:
         for r in rows:
             interval = "" if r.lo != r.lo else f"[{r.lo:.3g}, {r.hi:.3g}]"
             value = "" if r.value != r.value else f"{r.value:.3g}"
-            table.add_row(
-                r.quantity,
-                r.sample,
-                value,
-                interval,
-                f"{r.ref_lo:g}-{r.ref_hi:g}",
-                r.status,
-                r.reference,
-            )
+            cells = (r.quantity, r.sample, value, interval, f"{r.ref_lo:g}-{r.ref_hi:g}")
+            table.add_row(*(escape(c) for c in (*cells, r.status, r.reference)))
         console = Console()
         if not console.is_terminal:  # a file or a pipe: no wrapping of the reference column
             console = Console(width=240)

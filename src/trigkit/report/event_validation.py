@@ -145,12 +145,25 @@ def _track_rows(b: EventBatch) -> list[Row]:
     return rows
 
 
+def _tagging_jets(b: EventBatch):  # noqa: ANN202 - a FeatureSet
+    """Track features of hard-scatter jets with pT > 20 GeV, |eta| < 2.5 (the b-tagging
+    phase space of the references)."""
+    from trigkit.models.features import extract
+
+    fs = extract("tracks", b)
+    pu = ak.to_numpy(ak.flatten(b.jets.is_pileup))
+    flat = ak.to_numpy(ak.num(b.jets)).cumsum() - ak.to_numpy(ak.num(b.jets))
+    is_pu = pu[flat[fs.event_index] + fs.object_index] if len(pu) else np.zeros(len(fs), bool)
+    keep = (fs.aux["pt"] > 20) & (np.abs(fs.aux["eta"]) < 2.5) & ~is_pu
+    return fs.select(keep)
+
+
 def _ip3d_rows(batches: list[EventBatch]) -> list[Row]:
     """IP3D templates fitted on even events, rejection measured on odd events."""
     from trigkit.models.baselines import fit_ip3d
-    from trigkit.models.features import FeatureSet, extract
+    from trigkit.models.features import FeatureSet
 
-    sets = [extract("tracks", b) for b in batches if len(b) > 1]
+    sets = [_tagging_jets(b) for b in batches if len(b) > 1]
     sets = [s for s in sets if len(s)]
     q = {
         "light": ("IP3D light rejection @70% b", (8.0, 150.0)),

@@ -3,7 +3,9 @@
 Offline jets are clustered from a particle-flow-like input: charged particles inside the tracker
 (|eta| < 2.5, pT > 0.5 GeV) as themselves, minus those from a pileup vertex more than 1 mm
 from the primary one (charged-hadron subtraction, CMS JINST 12 (2017) P10003); everything else
-(neutrals, forward charged) summed into 0.087 x 0.087 towers out to |eta| = 4.7, kept above
+(neutrals, forward charged) summed into 0.087 x 0.087 towers out to |eta| = 4.7; each tower
+loses the neutral pileup expected in its area (median neutral density of the event's 0.5 x 0.52
+cells in |eta| < 2.5, times the tower area: a tower-level area subtraction) and is kept above
 0.5 GeV. The pileup pT density rho is the median over a 0.5 x 0.52 grid in |eta| < 2.5 (CMS
 ``fixedGridRho``).
 """
@@ -66,23 +68,39 @@ def calo_inputs(
             grid[ie, ip, 0] += pt
             if not is_pu:
                 grid[ie, ip, 1] += pt
-        k = _emit_towers(grid, out, k)
+        k = _emit_towers(grid, out, k, _neutral_rho(grid) * TOWER * 2 * np.pi / N_PHI)
         coff[ev + 1] = k
     return out[:k], coff
 
 
 @njit(cache=True)
-def _emit_towers(grid: np.ndarray, out: np.ndarray, k: int) -> int:
+def _neutral_rho(grid: np.ndarray) -> float:
+    """Median tower pT density (GeV per unit area) over 0.5 x 0.52 cells in |eta| < 2.5."""
+    ne, nphi = 10, 12
+    cells = np.zeros(ne * nphi)
+    for ie in range(grid.shape[0]):
+        eta = -ETA_CALO + (ie + 0.5) * TOWER
+        if abs(eta) >= ETA_TRACKER:
+            continue
+        ce = int((eta + ETA_TRACKER) / (2 * ETA_TRACKER) * ne)
+        for ip in range(N_PHI):
+            cells[ce * nphi + ip * nphi // N_PHI] += grid[ie, ip, 0]
+    return np.median(cells) / ((2 * ETA_TRACKER / ne) * (2 * np.pi / nphi))
+
+
+@njit(cache=True)
+def _emit_towers(grid: np.ndarray, out: np.ndarray, k: int, sub: float) -> int:
     for ie in range(grid.shape[0]):
         eta = -ETA_CALO + (ie + 0.5) * TOWER
         for ip in range(N_PHI):
-            pt = grid[ie, ip, 0]
+            raw = grid[ie, ip, 0]
+            pt = raw - sub
             if pt < TOWER_MIN_PT:
                 continue
             phi = -np.pi + (ip + 0.5) * 2 * np.pi / N_PHI
             out[k, 0], out[k, 1] = pt * np.cos(phi), pt * np.sin(phi)
             out[k, 2], out[k, 3] = pt * np.sinh(eta), pt * np.cosh(eta)
-            out[k, C_PTHS] = grid[ie, ip, 1]
+            out[k, C_PTHS] = grid[ie, ip, 1] * pt / raw
             out[k, C_PART] = -1
             k += 1
     return k
