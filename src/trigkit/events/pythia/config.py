@@ -14,6 +14,7 @@ from trigkit.core.errors import TrigkitError
 
 PROCESSES = ("hh4b", "qcd", "ttbar", "xhh")
 MAX_PYTHIA_SEED = 900_000_000  # Pythia's Random:seed range is 1..900 000 000
+POOL_SEED = 4242
 ENGINE_VERSION = 1  # bump when the physics of a stage changes: invalidates cached samples
 
 
@@ -79,8 +80,9 @@ class PythiaConfig:
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def pool_key(self) -> str:
-        """Cache key of the pileup pool (independent of the hard process)."""
-        payload = json.dumps({"pool": self.pool_size, "seed": self.seed, "v": ENGINE_VERSION})
+        """Cache key of the pileup pool: its size only (one pool serves every sample; which
+        pool events a hard event gets, where and how rotated, follows the sample's seed)."""
+        payload = json.dumps({"pool": self.pool_size, "seed": POOL_SEED, "v": ENGINE_VERSION})
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

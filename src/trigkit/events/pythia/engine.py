@@ -20,7 +20,7 @@ import numpy as np
 from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
 from trigkit.events.pythia import hh_lhef, l1, pileup, record, settings
-from trigkit.events.pythia.config import PythiaConfig
+from trigkit.events.pythia.config import POOL_SEED, PythiaConfig
 from trigkit.events.pythia.detector import ChunkInput, reconstruct_chunk
 
 logger = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def _generate(
     pool = None
     if cfg.mu > 0:
         path = work / f"minbias-{cfg.pool_key()}.npz"
-        pool = pileup.load_or_make(path, cfg.pool_size, cfg.seed + 7, lambda n: tick("pool", n))
+        pool = pileup.load_or_make(path, cfg.pool_size, POOL_SEED, lambda n: tick("pool", n))
     rng = np.random.default_rng([cfg.seed, 0x5055])
     parts: list[EventBatch] = []
     biases: list[np.ndarray] = []
