@@ -1,4 +1,4 @@
-"""`events generate --engine pythia`: cache hits, bad input as one error line, nothing left half-written."""
+"""`events generate --engine pythia`: cache hits, one-line errors, nothing half-written."""
 
 from __future__ import annotations
 

@@ -42,19 +42,10 @@ def groomed(p4: np.ndarray, counts: np.ndarray) -> dict[str, np.ndarray]:
         _events(p4, counts), fj.JetDefinition(fj.cambridge_algorithm, 2.0)
     )
     sd = seq.exclusive_jets_softdrop_grooming(njets=1, beta=0.0, symmetry_cut=0.1, R0=0.8)
-    msd = _mass(sd.msoftdrop if "msoftdrop" in ak.fields(sd) else sd)
+    msd = np.asarray(ak.to_numpy(sd.msoftdrop), dtype=np.float64)
     tau = seq.njettiness(njets=[1, 2, 3], beta=1.0, R0=0.8)
     tau = np.asarray(ak.to_numpy(tau)).reshape(len(counts), -1)
     with np.errstate(divide="ignore", invalid="ignore"):
         t21 = np.where(tau[:, 0] > 0, tau[:, 1] / tau[:, 0], 0.0)
         t32 = np.where(tau[:, 1] > 0, tau[:, 2] / tau[:, 1], 0.0)
     return {"msd": msd, "tau21": t21, "tau32": t32}
-
-
-def _mass(obj: Any) -> np.ndarray:
-    if isinstance(obj, ak.Array) and "E" not in ak.fields(obj):
-        return np.asarray(ak.to_numpy(ak.flatten(obj, axis=None)), dtype=np.float64)
-    e, px, py, pz = (
-        np.asarray(ak.to_numpy(ak.flatten(obj[k], axis=None))) for k in "E px py pz".split()
-    )
-    return np.sqrt(np.maximum(e * e - px * px - py * py - pz * pz, 0.0))

@@ -52,7 +52,9 @@ def _p4(jets: ak.Array) -> np.ndarray:
     )
 
 
-def _record(fields: dict[str, np.ndarray], nested: dict[str, ak.contents.Content]):
+def _record(
+    fields: dict[str, np.ndarray], nested: dict[str, ak.contents.Content]
+) -> ak.contents.RecordArray:
     contents = [ak.contents.NumpyArray(np.ascontiguousarray(v)) for v in fields.values()]
     contents += list(nested.values())
     n = len(next(iter(fields.values())))
@@ -97,7 +99,9 @@ def _per_event(jets: np.ndarray, n_ev: int) -> np.ndarray:
     return np.bincount(jets[:, jetbuild.J_EV].astype(np.int64), minlength=n_ev)
 
 
-def _small_jets(jets: np.ndarray, tracks: np.ndarray, ntrk: np.ndarray, n_ev: int):
+def _small_jets(
+    jets: np.ndarray, tracks: np.ndarray, ntrk: np.ndarray, n_ev: int
+) -> ak.contents.ListOffsetArray:
     J = jetbuild
     trk_rec = _record({k: tracks[:, i].astype(np.float32) for i, k in enumerate(TRACK_NAMES)}, {})
     fields = {
@@ -112,7 +116,16 @@ def _small_jets(jets: np.ndarray, tracks: np.ndarray, ntrk: np.ndarray, n_ev: in
     return _list(_per_event(jets, n_ev), _record(fields, {"tracks": _list(ntrk, trk_rec)}))
 
 
-def _fat_jets(chunk, fat, cidx, cj, table, coff, trk, n_ev: int):
+def _fat_jets(
+    chunk: ChunkInput,
+    fat: np.ndarray,
+    cidx: np.ndarray,
+    cj: np.ndarray,
+    table: np.ndarray,
+    coff: np.ndarray,
+    trk: np.ndarray,
+    n_ev: int,
+) -> ak.contents.ListOffsetArray:
     J = jetbuild
     hb, hboff = _flat([r.higgs_b.reshape(-1, 4) for r in chunk.records], 4)
     label = J.hbb_label(fat, hb.reshape(-1, 2, 2), hboff, FAT_R)
@@ -145,7 +158,9 @@ def _fat_jets(chunk, fat, cidx, cj, table, coff, trk, n_ev: int):
     return _list(_per_event(fat, n_ev), _record(fields, {"constituents": _list(ncon, con_rec)}))
 
 
-def _all_constituents(fat, cidx, cj, table, coff) -> tuple[np.ndarray, np.ndarray]:
+def _all_constituents(
+    fat: np.ndarray, cidx: np.ndarray, cj: np.ndarray, table: np.ndarray, coff: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     rows, counts = [], []
     for n in range(len(fat)):
         ev, j = int(fat[n, jetbuild.J_EV]), int(fat[n, jetbuild.J_SRC])

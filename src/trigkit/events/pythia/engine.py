@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import awkward as ak
 import numpy as np
@@ -81,13 +82,13 @@ def _generate(
     return replace(batch, weight=bias / bias.sum() * sigma_pb * cfg.lumi_pb)
 
 
-def _sigma_pb(cfg: PythiaConfig, pythia) -> float:
+def _sigma_pb(cfg: PythiaConfig, pythia: Any) -> float:
     if cfg.process == "hh4b":
         return hh_lhef.sigma_4b_pb(cfg.kappa_lambda)
     return float(pythia.infoPython().sigmaGen()) * MB_TO_PB
 
 
-def _next(pythia) -> None:
+def _next(pythia: Any) -> None:
     for _ in range(100):
         if pythia.next():
             return
@@ -96,7 +97,9 @@ def _next(pythia) -> None:
     raise TrigkitError("Pythia failed 100 events in a row; check the settings")
 
 
-def _hard_chunk(pythia, n: int, pool, mu: float, rng: np.random.Generator) -> HardSample:
+def _hard_chunk(
+    pythia: Any, n: int, pool: pileup.Pool | None, mu: float, rng: np.random.Generator
+) -> HardSample:
     recs, arrays, zpv = [], [], np.empty(n)
     bias, pthat = np.empty(n), np.empty(n)
     for i in range(n):
