@@ -96,3 +96,11 @@ def test_l1_jets_track_offline_jets(qcd_pu: EventBatch) -> None:
         )
     )
     np.testing.assert_allclose(ht, ref, rtol=1e-5)
+
+
+def test_parton_flavour_from_the_hard_process(hh4b: EventBatch) -> None:
+    jets = ak.flatten(hh4b.jets)
+    pf, hf = ak.to_numpy(jets.parton_flavour), ak.to_numpy(jets.hadron_flavour)
+    assert set(np.unique(pf)) <= {0, 1, 2, 3, 4, 5, 21}  # quarks and gluons only, never the H
+    hard_b = (hf == 5) & (ak.to_numpy(jets.pt) > 30)
+    assert np.mean(pf[hard_b] == 5) > 0.7  # H -> bb: b-hadron jets match a b quark

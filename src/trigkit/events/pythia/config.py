@@ -15,7 +15,7 @@ from trigkit.core.errors import TrigkitError
 PROCESSES = ("hh4b", "qcd", "ttbar", "xhh")
 MAX_PYTHIA_SEED = 900_000_000  # Pythia's Random:seed range is 1..900 000 000
 POOL_SEED = 4242
-ENGINE_VERSION = 1  # bump when the physics of a stage changes: invalidates cached samples
+ENGINE_VERSION = 2  # bump when the physics of a stage changes: invalidates cached samples
 
 
 @dataclass(frozen=True)

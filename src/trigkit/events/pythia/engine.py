@@ -104,7 +104,7 @@ def _hard_chunk(
     bias, pthat = np.empty(n), np.empty(n)
     for i in range(n):
         _next(pythia)
-        rec = record.read(pythia.event)
+        rec = record.read(pythia.event, pythia.process)
         info = pythia.infoPython()  # a fresh view: an old one keeps stale process fields
         bias[i], pthat[i] = info.weight(), info.pTHat()
         zpv[i] = rng.normal(0.0, pileup.SIGMA_Z_MM)

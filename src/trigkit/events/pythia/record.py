@@ -58,14 +58,15 @@ def read_final(event: Any, particles: list[Any] | None = None) -> np.ndarray:
     return parts
 
 
-def read(event: Any) -> Record:
+def read(event: Any, process: Any) -> Record:
+    """The arrays of one event (``event``: ``pythia.event``; ``process``: ``pythia.process``)."""
     particles = event.particles()
     parts = read_final(event, particles)
     ids = [q.idAbs() for q in particles]
     return Record(
         parts=parts,
         hadrons=_weak_hadrons(particles, ids),
-        partons=_hard_partons(particles),
+        partons=_hard_partons(process.particles()),
         higgs=(h := _higgs(particles, ids))[0],
         higgs_b=h[1],
         mhh=h[2],
@@ -93,7 +94,13 @@ def _weak_hadrons(particles: list[Any], ids: list[int]) -> np.ndarray:
 
 
 def _hard_partons(particles: list[Any]) -> np.ndarray:
-    rows = [(*_pt_eta_phi(q), q.idAbs()) for q in particles[:12] if abs(q.status()) in (22, 23)]
+    """Quarks and gluons leaving the hard process or a resonance decay in it (H -> bb,
+    t -> bW, W -> qq'): status 23 in Pythia's hard-process record (``pythia.process``)."""
+    rows = [
+        (*_pt_eta_phi(q), q.idAbs())
+        for q in particles
+        if q.status() == 23 and (q.idAbs() <= 5 or q.idAbs() == 21)
+    ]
     return np.array(rows, dtype=float).reshape(-1, 4)
 
 
