@@ -68,3 +68,29 @@ def test_cli_missing_pythia_names_the_extra(tmp_path: Path, capsys, monkeypatch)
     assert main([*argv, "--out", str(tmp_path / "x.parquet")]) == 1
     _one_error(capsys, "trigkit[physics]")
     assert not (tmp_path / "x.parquet").exists()
+
+
+def test_kill_9_midway_leaves_nothing_half_written(pythia_cache: Path, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out" / "x.parquet"
+    out.parent.mkdir()
+    code = "import sys; from trigkit.cli.app import main; sys.exit(main(sys.argv[1:]))"
+    argv = ["events", "generate", "-p", "qcd", "-n", "100000", "--mu", "0", "--out", str(out),
+            "--cache-dir", str(pythia_cache / "killed")]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen([sys.executable, "-c", code, *argv], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not (pythia_cache / "killed" / "mpi-init-qcd.dat").exists():  # Pythia is running
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert list(out.parent.iterdir()) == []
+    assert not list((pythia_cache / "killed").glob("*.parquet*"))
