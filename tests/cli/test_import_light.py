@@ -12,10 +12,11 @@ import pytest
 import trigkit
 from trigkit.core.errors import MissingDependency
 
-HEAVY = ("torch", "onnxruntime", "hls4ml", "tensorflow", "onnx", "dask")
+HEAVY = ("torch", "onnxruntime", "hls4ml", "tensorflow", "onnx", "dask", "pythia8mc", "fastjet")
 # optional libraries a submodule may legitimately need at import time (its extra is missing)
 OPTIONAL_ROOTS = {"onnx", "onnxruntime", "onnxscript", "hls4ml", "da4ml", "tensorflow", "tf_keras",
-                  "qkeras", "tensorrt", "dask", "distributed", "pycuda", "cuda", "tritonclient"}  # fmt: skip
+                  "qkeras", "tensorrt", "dask", "distributed", "pycuda", "cuda", "tritonclient",
+                  "pythia8mc", "fastjet"}  # fmt: skip
 
 
 def test_import_trigkit_and_cli_is_light() -> None:

@@ -50,7 +50,8 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                                    "bundle": "bundle", "nan": "nan.parquet"}.items()}  # fmt: skip
     for proc in ("hh", "qcd"):
         name = "hh4b" if proc == "hh" else "qcd"
-        assert main(["events", "generate", "-p", name, "-n", "300", "--out", str(p[proc])]) == 0
+        argv = ["events", "generate", "--engine", "fast", "-p", name, "-n", "300"]
+        assert main([*argv, "--out", str(p[proc])]) == 0
     assert main(["train", "-m", "btag-deepsets", "-e", str(p["hh"]), str(p["qcd"]), "--out",
                  str(p["model"]), "--epochs", "1", "--threads", "1"]) == 0  # fmt: skip
     assert main(["compile", str(p["model"]), "--target", "gpu", "--out", str(p["bundle"])]) == 0
@@ -119,7 +120,8 @@ def test_generate_failure_midway_leaves_nothing(
         raise TrigkitError("simulated failure after the first chunk")
 
     monkeypatch.setattr(gen, "iter_generate", first_chunk_then_fail)
-    _fails(capsys, ["events", "generate", "-p", "hh4b", "-n", "200", "--chunk-size", "100", "--out",
+    _fails(capsys, ["events", "generate", "--engine", "fast", "-p", "hh4b", "-n", "200",
+                    "--chunk-size", "100", "--out",
                     str(out / "x.parquet")], out, "simulated failure")  # fmt: skip
 
 

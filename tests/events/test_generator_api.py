@@ -79,7 +79,8 @@ def test_metadata_fields():
 
 def test_cli_generate_reproducible_file(tmp_path, capsys):
     a, b, c = tmp_path / "a.parquet", tmp_path / "b.parquet", tmp_path / "c.parquet"
-    args = ["events", "generate", "--process", "hh4b", "--events", "1500", "--chunk-size", "600"]
+    args = ["events", "generate", "--engine", "fast", "--process", "hh4b", "--events", "1500"]
+    args += ["--chunk-size", "600"]
     assert main([*args, "--seed", "1", "--out", str(a)]) == 0
     assert main([*args, "--seed", "1", "--out", str(b)]) == 0
     assert main([*args, "--seed", "2", "--out", str(c)]) == 0

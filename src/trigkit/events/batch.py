@@ -21,6 +21,9 @@ Layout (all awkward arrays are event-major, ``len(batch)`` events):
     label                       int8: 1 = H->bb (both b quarks inside), 0 = other
     constituents (var * record): pt, deta, dphi, d0_sig (0 for neutrals), charge
 
+``l1jets``   (var * record) or None: Level-1 calorimeter jets (pt, eta, phi), decreasing pt,
+    from coarse towers with L1 response and pileup (Pythia engine); L1 seeds read these.
+
 ``weight``   float64[n]: events; sum(weight) = cross-section x ``lumi_pb`` (pb^-1)
 ``truth``    record[n]: mhh, h1_pt, h2_pt (GeV; NaN when the sample has no Higgs bosons)
 ``triggers`` dict name -> bool[n]: recorded HLT_*/L1_* decisions (empty for generated events)
@@ -56,6 +59,7 @@ class EventBatch:
     process: str = "unknown"
     lumi_pb: float = 1.0
     source: str = ""
+    l1jets: ak.Array | None = None
 
     def __post_init__(self) -> None:
         n = len(self.jets)
@@ -65,6 +69,8 @@ class EventBatch:
             checks.append(("fatjets", len(self.fatjets)))
         if self.trigobj is not None:
             checks.append(("trigobj", len(self.trigobj)))
+        if self.l1jets is not None:
+            checks.append(("l1jets", len(self.l1jets)))
         checks += [(f"triggers[{k}]", len(v)) for k, v in self.triggers.items()]
         for name, length in checks:
             if length != n:
@@ -85,6 +91,7 @@ class EventBatch:
             fatjets=None if self.fatjets is None else self.fatjets[sel],
             triggers={k: v[sel] for k, v in self.triggers.items()},
             trigobj=None if self.trigobj is None else self.trigobj[sel],
+            l1jets=None if self.l1jets is None else self.l1jets[sel],
         )
 
     @property
@@ -98,6 +105,8 @@ class EventBatch:
             contents["fatjets"] = self.fatjets
         if self.trigobj is not None:
             contents["trigobj"] = self.trigobj
+        if self.l1jets is not None:
+            contents["l1jets"] = self.l1jets
         if self.triggers:
             contents["triggers"] = ak.zip(dict(self.triggers))
         return ak.zip(contents, depth_limit=1)
@@ -118,6 +127,7 @@ class EventBatch:
             fatjets=arr["fatjets"] if "fatjets" in fields else None,
             triggers=triggers,
             trigobj=arr["trigobj"] if "trigobj" in fields else None,
+            l1jets=arr["l1jets"] if "l1jets" in fields else None,
             process=process,
             lumi_pb=lumi_pb,
             source=source,

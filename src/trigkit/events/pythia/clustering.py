@@ -1,0 +1,51 @@
+"""fastjet clustering of many events at once (its awkward interface: one C++ call per chunk)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import awkward as ak
+import numpy as np
+
+from trigkit.events.pythia.libs import fastjet
+from trigkit.events.pythia.settings import captured_stdout
+
+
+def _events(p4: np.ndarray, counts: np.ndarray) -> ak.Array:
+    cols = {"px": p4[:, 0], "py": p4[:, 1], "pz": p4[:, 2], "E": p4[:, 3]}
+    flat = ak.zip({k: np.ascontiguousarray(v, dtype=np.float64) for k, v in cols.items()})
+    return ak.unflatten(flat, counts)
+
+
+def cluster(
+    p4: np.ndarray, counts: np.ndarray, algorithm: str, radius: float, pt_min: float
+) -> tuple[ak.Array, ak.Array]:
+    """Inclusive jets above ``pt_min`` of every event: (jets px/py/pz/E, constituent indices
+    into that event's particles), jets in decreasing pt."""
+    fj = fastjet()
+    algo = {"antikt": fj.antikt_algorithm, "ca": fj.cambridge_algorithm, "kt": fj.kt_algorithm}
+    with captured_stdout():  # fastjet prints its banner on C++ stdout at first use
+        seq = fj.ClusterSequence(_events(p4, counts), fj.JetDefinition(algo[algorithm], radius))
+    jets = seq.inclusive_jets(min_pt=pt_min)
+    idx = seq.constituent_index(min_pt=pt_min)
+    order = ak.argsort(np.hypot(jets.px, jets.py), axis=1, ascending=False)
+    return jets[order], idx[order]
+
+
+def groomed(p4: np.ndarray, counts: np.ndarray) -> dict[str, np.ndarray]:
+    """Soft-drop mass (beta 0, z_cut 0.1, R0 0.8), tau21, tau32 of each constituent set in
+    ``counts`` (one set = one large-R jet), reclustered with Cambridge/Aachen."""
+    fj = fastjet()
+    if len(counts) == 0:
+        return {k: np.zeros(0) for k in ("msd", "tau21", "tau32")}
+    seq: Any = fj.ClusterSequence(
+        _events(p4, counts), fj.JetDefinition(fj.cambridge_algorithm, 2.0)
+    )
+    sd = seq.exclusive_jets_softdrop_grooming(njets=1, beta=0.0, symmetry_cut=0.1, R0=0.8)
+    msd = np.asarray(ak.to_numpy(sd.msoftdrop), dtype=np.float64)
+    tau = seq.njettiness(njets=[1, 2, 3], beta=1.0, R0=0.8)
+    tau = np.asarray(ak.to_numpy(tau)).reshape(len(counts), -1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t21 = np.where(tau[:, 0] > 0, tau[:, 1] / tau[:, 0], 0.0)
+        t32 = np.where(tau[:, 1] > 0, tau[:, 2] / tau[:, 1], 0.0)
+    return {"msd": msd, "tau21": t21, "tau32": t32}

@@ -1,0 +1,91 @@
+"""`PythiaConfig`: every choice that defines a Pythia sample, validated on construction.
+
+The config is the cache key of a sample (:meth:`PythiaConfig.digest`): two runs with equal
+configs produce the same events, so the second one reads the cached file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+from trigkit.core.errors import TrigkitError
+
+PROCESSES = ("hh4b", "qcd", "ttbar", "xhh")
+MAX_PYTHIA_SEED = 900_000_000  # Pythia's Random:seed range is 1..900 000 000
+POOL_SEED = 4242
+ENGINE_VERSION = 2  # bump when the physics of a stage changes: invalidates cached samples
+
+
+@dataclass(frozen=True)
+class PythiaConfig:
+    """One Pythia sample.
+
+    process      hh4b (our LO gg->HH, showered by Pythia), qcd (HardQCD:all, pT-hat biased),
+                 ttbar (gg/qqbar->ttbar), xhh (Pythia's gg->H2->hh, resonance mass ``m_x``)
+    n_events     hard-scatter events
+    seed         Pythia seed of the hard process (the pileup pool has its own, derived)
+    mu           mean pileup interactions overlaid per event (Poisson), 0 for none
+    lumi_pb      weights sum to sigma x lumi_pb
+    kappa_lambda Higgs self-coupling modifier (hh4b only)
+    pthat_min    QCD pT-hat threshold (GeV); also the reference of the pT-hat bias
+    m_x          xhh resonance mass (GeV)
+    pool_size    minimum-bias events in the pileup pool (generated once, cached)
+    settings     extra Pythia settings ("Key = value"), applied last
+    """
+
+    process: str
+    n_events: int
+    seed: int = 1
+    mu: float = 60.0
+    lumi_pb: float = 1000.0
+    kappa_lambda: float = 1.0
+    pthat_min: float = 15.0
+    m_x: float = 1000.0
+    pool_size: int = 2000
+    settings: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if self.process not in PROCESSES:
+            raise TrigkitError(
+                f"unknown process '{self.process}' for the pythia engine; "
+                f"valid: {', '.join(PROCESSES)}"
+            )
+        _positive_int("n_events (--events)", self.n_events)
+        _positive_int("pool_size (--pool-size)", self.pool_size)
+        if not isinstance(self.seed, int) or not 0 <= self.seed < MAX_PYTHIA_SEED:
+            raise TrigkitError(
+                f"seed must be an integer in [0, {MAX_PYTHIA_SEED}), got {self.seed!r}"
+            )
+        if not self.mu >= 0:
+            raise TrigkitError(
+                f"mu (--mu) must be >= 0 (mean pileup interactions), got {self.mu!r}"
+            )
+        if not self.lumi_pb > 0:
+            raise TrigkitError(f"lumi_pb (--lumi-pb) must be positive, got {self.lumi_pb!r}")
+        if not self.pthat_min > 0:
+            raise TrigkitError(
+                f"pthat_min (--pthat-min) must be positive GeV, got {self.pthat_min!r}"
+            )
+        if not self.m_x > 2 * 125.2:
+            raise TrigkitError(f"m_x (--m-x) must exceed 2 mH = 250.4 GeV, got {self.m_x!r}")
+        for s in self.settings:
+            if "=" not in s:
+                raise TrigkitError(f"Pythia setting '{s}' must read 'Key = value'")
+
+    def digest(self) -> str:
+        """A short hash of the config and the engine version: the sample's cache key."""
+        payload = json.dumps({**asdict(self), "engine": ENGINE_VERSION}, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def pool_key(self) -> str:
+        """Cache key of the pileup pool: its size only (one pool serves every sample; which
+        pool events a hard event gets, where and how rotated, follows the sample's seed)."""
+        payload = json.dumps({"pool": self.pool_size, "seed": POOL_SEED, "v": ENGINE_VERSION})
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _positive_int(name: str, value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise TrigkitError(f"{name} must be a positive integer, got {value!r}")

@@ -1,0 +1,122 @@
+"""Level-1 calorimeter objects, in numba: towers, L1 jets (9x9 sliding window) and their pT.
+
+No tracker at L1, so every visible particle of the hard scatter and of all pileup reaches the
+towers (0.087 x 0.087, |eta| < 3, 72 in phi). Tower ET = sum of pT x response (e/gamma 1.0,
+hadrons 0.75: the uncalibrated HCAL response of CMS, JINST 15 (2020) P10017), above 0.5 GeV.
+L1 jets follow the Phase-1 Stage-2 algorithm of that paper: a seed tower >= 4 GeV that is the
+maximum of its 9x9 window; jet ET = window sum minus the pileup in it (9 x the mean tower ET of
+each of its 9 eta rings, a ring-average stand-in for the paper's "chunky donut"),
+divided by the mean response (calibration) and smeared by 1.5 / sqrt(ET) (+) 8 %; kept above
+20 GeV. L1 HT (:func:`l1_ht`) = sum of L1 jets with ET > 30 GeV and |eta| < 2.4.
+"""
+
+from __future__ import annotations
+
+import awkward as ak
+import numpy as np
+from numba import njit
+
+TOWER = 0.087
+ETA_MAX = 3.0
+N_ETA = 69  # 2 x 3.0 / 0.087
+N_PHI = 72
+SEED_ET = 4.0
+TOWER_MIN = 0.5
+HADRON_RESPONSE = 0.75
+CALIBRATION = 0.8
+L1JET_MIN = 20.0
+HT_JET_MIN, HT_ETA_MAX = 30.0, 2.4
+
+
+@njit(cache=True)
+def towers(parts: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    grid = np.zeros((N_ETA, N_PHI))
+    for i in range(lo, hi):
+        px, py, pz = parts[i, 0], parts[i, 1], parts[i, 2]
+        pt = np.hypot(px, py)
+        pid = abs(parts[i, 8])
+        if pt <= 0 or pid == 13:
+            continue
+        eta = np.arcsinh(pz / pt)
+        if abs(eta) >= ETA_MAX:
+            continue
+        ie = min(N_ETA - 1, int((eta + ETA_MAX) / TOWER))
+        ip = int((np.arctan2(py, px) + np.pi) / (2 * np.pi) * N_PHI) % N_PHI
+        grid[ie, ip] += pt * (1.0 if pid == 22 or pid == 11 else HADRON_RESPONSE)
+    for ie in range(N_ETA):
+        for ip in range(N_PHI):
+            if grid[ie, ip] < TOWER_MIN:
+                grid[ie, ip] = 0.0
+    return grid
+
+
+@njit(cache=True)
+def _is_seed(grid: np.ndarray, ie: int, ip: int) -> bool:
+    et = grid[ie, ip]
+    for de in range(-4, 5):
+        for dp in range(-4, 5):
+            je, jp = ie + de, (ip + dp) % N_PHI
+            if (de == 0 and dp == 0) or je < 0 or je >= N_ETA:
+                continue
+            other = grid[je, jp]
+            if other > et or (other == et and (de, dp) < (0, 0)):
+                return False
+    return True
+
+
+@njit(cache=True)
+def _window(grid: np.ndarray, ie: int, ip: int) -> float:
+    s = 0.0
+    for de in range(-4, 5):
+        for dp in range(-4, 5):
+            je = ie + de
+            if 0 <= je < N_ETA:
+                s += grid[je, (ip + dp) % N_PHI]
+    return s
+
+
+@njit(cache=True)
+def l1_jets(parts: np.ndarray, off: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(jets (n, 3) pt eta phi, per-event counts) of every event of the chunk."""
+    np.random.seed(seed)
+    n_ev = len(off) - 1
+    out = np.empty((n_ev * 64, 3))
+    counts = np.zeros(n_ev, dtype=np.int64)
+    k = 0
+    for ev in range(n_ev):
+        grid = towers(parts, off[ev], off[ev + 1])
+        ring = np.zeros(N_ETA)
+        for ie in range(N_ETA):
+            ring[ie] = 9.0 * grid[ie].mean()
+        for ie in range(N_ETA):
+            for ip in range(N_PHI):
+                if grid[ie, ip] < SEED_ET or not _is_seed(grid, ie, ip) or k >= len(out):
+                    continue
+                pu = ring[max(0, ie - 4) : min(N_ETA, ie + 5)].sum()
+                et = max(0.0, _window(grid, ie, ip) - pu) / CALIBRATION
+                if et <= 0:
+                    continue
+                et *= 1.0 + np.hypot(1.5 / np.sqrt(et), 0.08) * np.random.normal()
+                if et < L1JET_MIN:
+                    continue
+                out[k, 0] = et
+                out[k, 1] = -ETA_MAX + (ie + 0.5) * TOWER
+                out[k, 2] = -np.pi + (ip + 0.5) * 2 * np.pi / N_PHI
+                counts[ev] += 1
+                k += 1
+    return out[:k], counts
+
+
+def to_awkward(jets: np.ndarray, counts: np.ndarray) -> ak.Array:
+    """L1 jets as ``var * {pt, eta, phi}``, ordered by decreasing pt."""
+    arr = ak.unflatten(
+        ak.zip({k: jets[:, i].astype(np.float32) for i, k in enumerate(("pt", "eta", "phi"))}),
+        counts,
+    )
+    return arr[ak.argsort(arr.pt, axis=1, ascending=False)]
+
+
+def l1_ht(l1jets: ak.Array) -> np.ndarray:
+    """L1 HT per event (GeV): L1 jets with pt > 30 GeV and |eta| < 2.4."""
+    sel = (l1jets.pt > HT_JET_MIN) & (abs(l1jets.eta) < HT_ETA_MAX)
+    return ak.to_numpy(ak.sum(l1jets.pt[sel], axis=1)).astype(np.float64)

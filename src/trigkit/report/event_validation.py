@@ -1,0 +1,221 @@
+"""`events validate`: compare a sample with published references, one row per quantity.
+
+Each :class:`Row` names its reference and the range read from it; ``status`` says whether the
+sample's value lies inside. Ranges read off published figures are approximate by nature and
+are wide on purpose: the table catches a sample that is unphysical, not a 5 % mis-tune.
+Rejections carry a 68 % Clopper-Pearson interval on the background count and are quoted only
+where at least ``MIN_BKG_PASS`` background jets pass; rates carry the weighted-count error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import awkward as ak
+import numpy as np
+
+from trigkit.events.batch import EventBatch
+
+MIN_BKG_PASS = 100
+B_EFF = 0.70
+LUMI_2E34_PB_PER_S = 0.02  # 2e34 cm^-2 s^-1 = 0.02 pb^-1 / s
+
+REF_MHH = "2 mH = 250.4 GeV threshold; SM LO mHH peaks near 400 GeV (LHC HH WG, arXiv:1910.00012)"
+REF_JETSUB = "CMS, boosted jet identification, JINST 15 (2020) P06005 (msd, tau21, tau32)"
+REF_IP = "CMS b-tagging, JINST 13 (2018) P05011, Fig. 6 (S(d0) by flavour), read off the figure"
+REF_IP3D = "ATLAS IP3D, EPJC 79 (2019) 970; target of trigkit issue #16: light 8-150, c 2-8"
+REF_NTRK = "ATLAS charged multiplicity in jets, EPJC 76 (2016) 322 (scaled to pT > 1 GeV, eff 0.9)"
+REF_L1 = "CMS Run-3 L1 menu at 2e34 (CMS-DP-2023-050): few kHz; target within 2x"
+
+
+@dataclass(frozen=True)
+class Row:
+    quantity: str
+    sample: str
+    value: float
+    lo: float  # 68 % interval (NaN where not applicable)
+    hi: float
+    ref_lo: float
+    ref_hi: float
+    reference: str
+    status: str  # "ok", "outside", "n/a (...)"
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def _row(q: str, s: str, v: float, ref: tuple[float, float], text: str, lo=np.nan, hi=np.nan):
+    status = "ok" if ref[0] <= v <= ref[1] else "outside"
+    return Row(q, s, float(v), float(lo), float(hi), ref[0], ref[1], text, status)
+
+
+def _na(q: str, s: str, ref: tuple[float, float], text: str, why: str) -> Row:
+    return Row(q, s, np.nan, np.nan, np.nan, ref[0], ref[1], text, f"n/a ({why})")
+
+
+def validate(batches: list[EventBatch]) -> list[Row]:
+    """Rows for every quantity the given samples can show."""
+    rows: list[Row] = []
+    for b in batches:
+        if b.process in ("hh4b", "xhh"):
+            rows += _mhh_rows(b)
+        if b.fatjets is not None:
+            rows += _fatjet_rows(b)
+        rows += _track_rows(b)
+        if b.process == "qcd" and b.l1jets is not None:
+            rows += _l1_rows(b)
+    rows += _ip3d_rows(batches)
+    return rows
+
+
+def _mhh_rows(b: EventBatch) -> list[Row]:
+    m = ak.to_numpy(b.truth.mhh).astype(np.float64)
+    m = m[np.isfinite(m)]
+    if len(m) == 0:
+        return [_na("mHH min [GeV]", b.process, (250.0, 350.0), REF_MHH, "no Higgs pairs")]
+    return [
+        _row("mHH min [GeV]", b.process, m.min(), (250.0, 350.0), REF_MHH),
+        _row("mHH median [GeV]", b.process, np.median(m), (350.0, 550.0), REF_MHH),
+    ]
+
+
+def _fatjet_rows(b: EventBatch) -> list[Row]:
+    fat = ak.flatten(b.fatjets)
+    rows = []
+    if b.process in ("hh4b", "xhh"):
+        hbb = fat[fat.label == 1]
+        if len(hbb) >= 10:
+            rows.append(
+                _row("H->bb msd median [GeV]", b.process, _med(hbb.msd), (105, 135), REF_JETSUB)
+            )
+            rows.append(
+                _row("H->bb tau21 median", b.process, _med(hbb.tau21), (0.2, 0.55), REF_JETSUB)
+            )
+    if b.process == "qcd" and len(fat) >= 10:
+        rows.append(
+            _row("QCD large-R tau21 median", b.process, _med(fat.tau21), (0.45, 0.8), REF_JETSUB)
+        )
+    if b.process == "ttbar" and "tau32" in ak.fields(fat):
+        top = fat[fat.pt > 400]
+        if len(top) >= 10:
+            rows.append(
+                _row(
+                    "top (pT>400) msd median [GeV]",
+                    b.process,
+                    _med(top.msd),
+                    (120, 195),
+                    REF_JETSUB,
+                )
+            )
+            rows.append(
+                _row(
+                    "top (pT>400) tau32 median", b.process, _med(top.tau32), (0.4, 0.75), REF_JETSUB
+                )
+            )
+    return rows
+
+
+def _med(x: ak.Array) -> float:
+    return float(np.median(ak.to_numpy(x)))
+
+
+def _central(b: EventBatch) -> ak.Array:
+    jets = ak.flatten(b.jets)
+    return jets[(abs(jets.eta) < 2.4) & ~jets.is_pileup]
+
+
+def _track_rows(b: EventBatch) -> list[Row]:
+    jets = _central(b)
+    rows = []
+    for lo, hi, ref in ((30, 50, (2.5, 9.0)), (100, 200, (5.0, 16.0))):
+        sel = jets[(jets.pt >= lo) & (jets.pt < hi)]
+        if len(sel) >= 20:
+            n = float(np.mean(ak.to_numpy(ak.num(sel.tracks))))
+            rows.append(_row(f"tracks/jet, pT {lo}-{hi} GeV", b.process, n, ref, REF_NTRK))
+    jets = jets[jets.pt > 30]
+    for flav, name, ref in (
+        (5, "b", (0.35, 0.85)),
+        (4, "c", (0.1, 0.5)),
+        (0, "light", (0.01, 0.15)),
+    ):
+        sel = jets[jets.hadron_flavour == flav]
+        if len(sel) >= 20:
+            frac = float(np.mean(ak.to_numpy(ak.sum(sel.tracks.d0_sig > 3, axis=1) >= 2)))
+            rows.append(_row(f"{name} jets with 2 tracks S(d0)>3", b.process, frac, ref, REF_IP))
+    return rows
+
+
+def _tagging_jets(b: EventBatch):  # noqa: ANN202 - a FeatureSet
+    """Track features of hard-scatter jets with pT > 20 GeV, |eta| < 2.5 (the b-tagging
+    phase space of the references)."""
+    from trigkit.models.features import extract
+
+    fs = extract("tracks", b)
+    pu = ak.to_numpy(ak.flatten(b.jets.is_pileup))
+    flat = ak.to_numpy(ak.num(b.jets)).cumsum() - ak.to_numpy(ak.num(b.jets))
+    is_pu = pu[flat[fs.event_index] + fs.object_index] if len(pu) else np.zeros(len(fs), bool)
+    keep = (fs.aux["pt"] > 20) & (np.abs(fs.aux["eta"]) < 2.5) & ~is_pu
+    return fs.select(keep)
+
+
+def _ip3d_rows(batches: list[EventBatch]) -> list[Row]:
+    """IP3D templates fitted on even events, rejection measured on odd events."""
+    from trigkit.models.baselines import fit_ip3d
+    from trigkit.models.features import FeatureSet
+
+    sets = [_tagging_jets(b) for b in batches if len(b) > 1]
+    sets = [s for s in sets if len(s)]
+    q = {
+        "light": ("IP3D light rejection @70% b", (8.0, 150.0)),
+        "c": ("IP3D c rejection @70% b", (2.0, 8.0)),
+    }
+    if not sets:
+        return [_na(v[0], "all", v[1], REF_IP3D, "no jets") for v in q.values()]
+    fs = FeatureSet.concatenate(sets)
+    even = fs.event_index % 2 == 0
+    has = [np.any(fs.labels[even] == c) and np.any(fs.labels[~even] == c) for c in (0, 1, 2)]
+    if not (has[0] and has[2]):
+        return [_na(v[0], "all", v[1], REF_IP3D, "needs b and light jets") for v in q.values()]
+    test = fs.select(~even)
+    score = fit_ip3d(fs.select(even)).score(test)
+    sig = np.sort(score[test.labels == 0])
+    cut = np.quantile(sig, 1.0 - B_EFF)
+    rows = []
+    for cls, name in ((2, "light"), (1, "c")):
+        text, ref = q[name]
+        bkg = score[test.labels == cls]
+        rows.append(rejection_row(text, ref, int((bkg >= cut).sum()), len(bkg)))
+    return rows
+
+
+def rejection_row(text: str, ref: tuple[float, float], k: int, n: int) -> Row:
+    """Rejection n / k with a 68 % Clopper-Pearson interval, if k >= MIN_BKG_PASS."""
+    from scipy.stats import beta
+
+    if k < MIN_BKG_PASS:
+        return _na(
+            text, "all", ref, REF_IP3D, f"{k} of {n} background jets pass, need {MIN_BKG_PASS}"
+        )
+    e_lo = beta.ppf(0.16, k, n - k + 1)
+    e_hi = beta.ppf(0.84, k + 1, n - k) if k < n else 1.0
+    return _row(text, "all", n / k, ref, REF_IP3D, lo=1 / e_hi, hi=1 / e_lo)
+
+
+def _l1_rows(b: EventBatch) -> list[Row]:
+    from trigkit.events.pythia.l1 import l1_ht
+
+    lead = ak.to_numpy(ak.fill_none(ak.max(b.l1jets.pt, axis=1), 0.0))
+    rows = []
+    for text, passed, ref in (
+        ("L1 HTT280er rate [kHz]", l1_ht(b.l1jets) > 280.0, (1.0, 12.0)),
+        ("L1 SingleJet180 rate [kHz]", lead > 180.0, (1.0, 12.0)),
+    ):
+        rate, err = l1_rate_khz(b, passed)
+        rows.append(_row(text, b.process, rate, ref, REF_L1, lo=rate - err, hi=rate + err))
+    return rows
+
+
+def l1_rate_khz(b: EventBatch, passed: np.ndarray) -> tuple[float, float]:
+    """Rate at 2e34 (kHz) of the events ``passed`` and its error from the weights."""
+    w = b.weight[passed] / b.lumi_pb * LUMI_2E34_PB_PER_S / 1e3
+    return float(w.sum()), float(np.sqrt((w * w).sum()))

@@ -1,0 +1,79 @@
+"""`events validate` rows against direct recomputation from the sample."""
+
+from __future__ import annotations
+
+import json
+
+import awkward as ak
+import numpy as np
+import pytest
+
+from trigkit.report.event_validation import MIN_BKG_PASS, l1_rate_khz, rejection_row, validate
+
+
+def _rows(hh4b, qcd_pu):
+    return {(r.quantity, r.sample): r for r in validate([hh4b, qcd_pu])}
+
+
+def test_mhh_and_msd_rows_match_the_sample(hh4b, qcd_pu) -> None:
+    rows = _rows(hh4b, qcd_pu)
+    m = ak.to_numpy(hh4b.truth.mhh)
+    assert rows[("mHH min [GeV]", "hh4b")].value == pytest.approx(m.min())
+    assert rows[("mHH median [GeV]", "hh4b")].value == pytest.approx(np.median(m))
+    assert rows[("mHH min [GeV]", "hh4b")].status == "ok"
+    fat = ak.flatten(hh4b.fatjets)
+    msd = ak.to_numpy(fat.msd[fat.label == 1])
+    assert rows[("H->bb msd median [GeV]", "hh4b")].value == pytest.approx(np.median(msd))
+    assert all(r.reference for r in rows.values())
+
+
+def test_track_rows_hand_count(hh4b, qcd_pu) -> None:
+    rows = _rows(hh4b, qcd_pu)
+    n_b = n_pass = 0
+    for ev in hh4b.jets.tolist():
+        for j in ev:
+            if (
+                j["pt"] > 30
+                and abs(j["eta"]) < 2.4
+                and not j["is_pileup"]
+                and j["hadron_flavour"] == 5
+            ):
+                n_b += 1
+                n_pass += sum(t["d0_sig"] > 3 for t in j["tracks"]) >= 2
+    assert rows[("b jets with 2 tracks S(d0)>3", "hh4b")].value == pytest.approx(n_pass / n_b)
+
+
+def test_rates_from_weights(qcd_pu) -> None:
+    from trigkit.events.pythia.l1 import l1_ht
+
+    rows = _rows(qcd_pu, qcd_pu)
+    passed = l1_ht(qcd_pu.l1jets) > 280
+    by_hand = sum(w for w, p in zip(qcd_pu.weight, passed, strict=True) if p) / qcd_pu.lumi_pb
+    rate = rows[("L1 HTT280er rate [kHz]", "qcd")].value
+    assert rate == pytest.approx(by_hand * 2e34 * 1e-36 / 1e3)
+    assert l1_rate_khz(qcd_pu, passed)[0] == pytest.approx(rate)
+
+
+def test_rejection_needs_enough_background_and_has_an_interval() -> None:
+    few = rejection_row("x", (8, 150), MIN_BKG_PASS - 1, 10_000)
+    assert few.status.startswith("n/a") and np.isnan(few.value)
+    r = rejection_row("x", (8, 150), 400, 10_000)
+    assert r.value == pytest.approx(25.0) and r.lo < 25.0 < r.hi and r.status == "ok"
+    # 68 % interval of a count of 400: about +-5 % (sqrt(400) = 20)
+    assert r.hi / r.lo == pytest.approx(1.105, abs=0.01)
+
+
+def test_cli_validate_writes_table_json_plots(hh4b, tmp_path, capsys) -> None:
+    from trigkit.cli.app import main
+    from trigkit.events.parquet_io import write_parquet
+
+    write_parquet([hh4b], tmp_path / "hh.parquet")
+    argv = ["events", "validate", str(tmp_path / "hh.parquet"), "--json", str(tmp_path / "v.json")]
+    assert main([*argv, "--plots", str(tmp_path / "plots")]) == 0
+    out = capsys.readouterr().out
+    assert "mHH median" in out and "arXiv:1910.00012" in out
+    rows = json.loads((tmp_path / "v.json").read_text())
+    assert {r["quantity"] for r in rows} >= {"mHH min [GeV]", "IP3D light rejection @70% b"}
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
+        "fatjet_msd.png", "ip_significance.png", "mhh.png"
+    ]  # fmt: skip
