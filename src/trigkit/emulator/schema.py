@@ -1,24 +1,16 @@
 """The trigger-menu schema: pydantic models loaded from YAML.
 
-A menu has L1 seeds and HLT paths, each an AND of cuts (the *primitives*, one numba kernel each):
-
-``jets``       N jets above per-jet pt thresholds within |eta| (``pt: [70, 55, 40, 35]``)
-``ht``         scalar sum of jet pt (jets above their own pt / |eta| threshold) above ``min``;
-               ``leading: N`` sums only the N leading such jets (ATLAS ``HT190-J15s5pETA21``)
-``tagger``     (L1) at least ``n`` jets with an L1 tagger score (``l1_score``) above ``wp``
-``btag_count`` (HLT) at least ``n`` jets with a b-tag score above ``wp``
-``btag_mean``  (HLT) mean of the ``top`` highest b-tag scores among the selected jets >= ``min``
-               (CMS ``PNet2BTagMean``); ``btag_sum`` the same with the sum (``2BTagSum``)
-``fatjet``     at least ``n`` large-R jets with pt, soft-drop mass and Xbb score above thresholds
+A menu has L1 seeds and HLT paths, each an AND of cuts. The cut keys (``jets``, ``ht``,
+``tagger`` at L1, ``btag_count`` / ``btag_mean`` / ``btag_sum`` / ``fatjet`` at the HLT...) are
+the cut types registered in :mod:`trigkit.emulator.cuts`, one file each with its model and
+meaning; the trigger models here take their fields from that registry.
 
 An L1 seed may also require ``any_of`` other seeds (an OR of seeds); an HLT path lists the
 ``seeds`` it runs on (their OR; an empty list means unseeded: it runs on every L1-accepted
 event). ``prescale: N`` keeps every N-th
 candidate event (a deterministic counter; 0 disables the trigger).
 
-The cut keys, their models and their meaning live in :mod:`trigkit.emulator.cuts` (one file
-per cut type); the trigger models here take their fields from that registry. Every model
-forbids unknown keys: :func:`load_menu` reports a typo with its YAML line and the
+Every model forbids unknown keys: :func:`load_menu` reports a typo with its YAML line and the
 keys allowed there.
 """
 
@@ -42,7 +34,7 @@ from trigkit.emulator.cuts.score_top import ScoreTopCut
 from trigkit.emulator.yaml_lines import Loc, line_of, load_with_lines, read_text
 
 
-class _Trigger(Strict):
+class Trigger(Strict):
     """An L1 seed or HLT path: its cuts are the fields named after the registered cut types."""
 
     _level: ClassVar[Level]
@@ -54,7 +46,7 @@ class _Trigger(Strict):
         return [(t, c) for t in cut_types(self._level) if (c := getattr(self, t.key)) is not None]
 
     @model_validator(mode="after")
-    def _not_empty(self) -> _Trigger:
+    def _not_empty(self) -> Trigger:
         if not (self.cuts() or any(getattr(self, k) for k in self._others)):
             keys = [t.key for t in cut_types(self._level)] + list(self._others)
             raise ValueError(f"{self._what} needs at least one of: {', '.join(keys)}")
@@ -65,13 +57,13 @@ def _cut_fields(level: Level) -> dict[str, Any]:
     return {t.key: (t.model | None, None) for t in cut_types(level)}
 
 
-class _L1Base(_Trigger):
+class _L1Base(Trigger):
     _level: ClassVar[Level] = "l1"
     _what: ClassVar[str] = "an L1 seed"
     _others: ClassVar[tuple[str, ...]] = ("any_of",)
 
 
-class _HLTBase(_Trigger):
+class _HLTBase(Trigger):
     _level: ClassVar[Level] = "hlt"
     _what: ClassVar[str] = "an HLT path"
 
@@ -112,7 +104,7 @@ class Menu(Strict):
     def hlt_names(self) -> list[str]:
         return list(self.hlt)
 
-    def triggers(self) -> list[_Trigger]:
+    def triggers(self) -> list[Trigger]:
         """L1 seeds (menu order), then HLT paths: the trigger numbering of the engines."""
         return [*self.l1.values(), *self.hlt.values()]
 
@@ -250,6 +242,7 @@ def _model_at(loc: Loc) -> Any:
 
 __all__ = [
     "MAX_LEADING",
+    "Trigger",
     "FatJetCut",
     "HLTPath",
     "HTCut",

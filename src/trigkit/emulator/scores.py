@@ -24,6 +24,7 @@ import awkward as ak
 import numpy as np
 
 from trigkit.core.errors import TrigkitError
+from trigkit.core.lazy import require
 from trigkit.events.batch import EventBatch
 from trigkit.models.second_highest import second_highest
 
@@ -104,8 +105,6 @@ class FirmwareScores:
     def from_network(
         cls, network: Any, features: Callable[[EventBatch], np.ndarray], **kw: Any
     ) -> FirmwareScores:
-        from trigkit.core.lazy import require
-
         emulate = require("trigkit.firmware.emulate", "fpga")
         return cls(emulator=emulate.FirmwareEmulator(network), features=features, **kw)
 

@@ -15,12 +15,12 @@ import numpy as np
 
 from trigkit.emulator.columns import Columns
 from trigkit.emulator.compiled import CompiledMenu
-from trigkit.emulator.schema import Menu
+from trigkit.emulator.schema import Menu, Trigger
 
 
-def _trigger(trig: object, jets: ak.Array, fat: ak.Array | None) -> np.ndarray:
+def _trigger(trig: Trigger, jets: ak.Array, fat: ak.Array | None) -> np.ndarray:
     ok = np.ones(len(jets), dtype=bool)
-    for t, cut in trig.cuts():  # type: ignore[attr-defined]
+    for t, cut in trig.cuts():
         ok &= t.reference(cut, jets, fat)
     return ok
 
