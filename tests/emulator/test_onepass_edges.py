@@ -1,4 +1,4 @@
-"""The one-pass kernel on adversarial values: every decision equals the float64 per-path kernels'.
+"""The one-pass kernel on adversarial values: every decision equals the float64 reference's.
 
 The kernel compares float32 values with float32 thresholds (:mod:`trigkit.emulator.f32`) and
 masks selections with table loads; these events put pts, |eta|s, scores, soft-drop masses and Xbb
@@ -13,20 +13,12 @@ import math
 import numpy as np
 import pytest
 
-from tests.emulator.test_fused import MIXED
+from tests.emulator.test_engines import MIXED
 from trigkit.emulator.columns import Columns
-from trigkit.emulator.compiled import (
-    OP_COUNT,
-    OP_FATJET,
-    OP_JETS,
-    OP_MEAN,
-    OP_SUM,
-    CompiledMenu,
-    compile_menu,
-)
+from trigkit.emulator.compiled import CompiledMenu, compile_menu
+from trigkit.emulator.engine.onepass import run_onepass as run_fused
+from trigkit.emulator.engine.reference import run_reference
 from trigkit.emulator.f32 import at_least, at_most
-from trigkit.emulator.fused import run_fused, run_perpath
-from trigkit.emulator.reference import run_reference
 from trigkit.emulator.schema import load_menu, parse_menu, shipped_menus
 
 F32 = np.float32
@@ -42,16 +34,22 @@ def _around(values: list[float]) -> np.ndarray:
 
 
 def _thresholds(cm: CompiledMenu) -> dict[str, list[float]]:
-    pts, etas, scores, msd, xbb = list(cm.thr), [], [], [], []
-    for (op, _, n, _), (a, b, v, d) in zip(cm.cut_int.tolist(), cm.cut_float.tolist(), strict=True):
-        etas.append(b)
-        if op == OP_FATJET:
-            msd.append(v)
-            xbb += [d] if d > -1e300 else []
-            pts.append(a)
-        elif op != OP_JETS:
-            pts.append(a)
-            scores += [v, v / n] if op in (OP_MEAN, OP_SUM) else ([v] if op == OP_COUNT else [])
+    pts, etas, scores, msd, xbb = [], [], [], [], []
+    for row in cm.cuts:
+        c, key = row.cut, row.type.key
+        if key == "jets":
+            pts += c.pt
+            etas.append(c.abs_eta)
+        elif key == "fatjet":
+            pts.append(c.pt)
+            etas.append(c.abs_eta)
+            msd.append(c.msd)
+            xbb += [] if c.xbb is None else [c.xbb]
+        else:
+            pts.append(c.jet_pt)
+            etas.append(c.jet_abs_eta)
+            scores += [c.wp] if hasattr(c, "wp") else []
+            scores += [c.min, c.min / c.top] if hasattr(c, "top") else []
     return {"pt": pts, "eta": etas, "score": scores, "msd": msd, "xbb": xbb}
 
 
@@ -137,11 +135,11 @@ def _menu(name: str):  # noqa: ANN202
 
 
 @pytest.mark.parametrize("menu_name", MENUS)
-def test_onepass_equals_perpath_on_threshold_edges(menu_name: str) -> None:
+def test_onepass_equals_reference_on_threshold_edges(menu_name: str) -> None:
     cm = _menu(menu_name)
     cols = _adversarial_columns(cm, 20_000, seed=3)
     one = run_fused(cm, cols, n_threads=1)
-    np.testing.assert_array_equal(one, run_perpath(cm, cols))
+    np.testing.assert_array_equal(one, run_reference(cm, cols))
     np.testing.assert_array_equal(one, run_fused(cm, cols, n_threads=2))
     frac = one.mean(axis=0)  # not vacuous: most triggers both fire and fail
     assert np.sum((frac > 0) & (frac < 1)) >= len(frac) // 2, dict(
@@ -150,17 +148,10 @@ def test_onepass_equals_perpath_on_threshold_edges(menu_name: str) -> None:
 
 
 @pytest.mark.parametrize("menu_name", MENUS)
-def test_onepass_equals_python_reference_on_threshold_edges(menu_name: str) -> None:
-    cm = _menu(menu_name)
-    cols = _adversarial_columns(cm, 600, seed=4)
-    np.testing.assert_array_equal(run_fused(cm, cols), run_reference(cm, cols))
-
-
-@pytest.mark.parametrize("menu_name", MENUS)
 def test_onepass_without_any_jets(menu_name: str) -> None:
     cm = _menu(menu_name)
     cols = _empty_columns(50, cm)
-    np.testing.assert_array_equal(run_fused(cm, cols), run_perpath(cm, cols))
+    np.testing.assert_array_equal(run_fused(cm, cols), run_reference(cm, cols))
 
 
 def test_float32_thresholds_decide_like_float64() -> None:
@@ -206,9 +197,7 @@ def test_float32_thresholds_decide_like_float64() -> None:
 def test_leading_ht_edges_cover_more_exactly_and_fewer_selected_jets() -> None:
     """The adversarial events for the leading-N menu have more than, exactly and fewer than N
     selected jets, with jets failing |eta| before and among the N leading ones; the leading-N
-    HT differs from the all-jets HT, and every implementation agrees."""
-    from trigkit.emulator.vectorised import run_vectorised
-
+    HT differs from the all-jets HT, and both engines agree."""
     cm = _menu("leading")
     cols = _adversarial_columns(cm, 20_000, seed=5)
     off, pt, eta = (
@@ -236,16 +225,5 @@ def test_leading_ht_edges_cover_more_exactly_and_fewer_selected_jets() -> None:
     names = cm.trigger_names
     ht5, htall = one[:, names.index("L1_HT5")], one[:, names.index("L1_HTall")]
     assert np.sum(htall & ~ht5) > 20 and not np.any(ht5 & ~htall)  # 5 leading <= all
-    np.testing.assert_array_equal(one, run_perpath(cm, cols))
-    # the awkward implementation (sorts, does not assume pt order) on the same values
-    import awkward as ak
-
-    counts = np.diff(off)
-    jets = ak.zip(
-        {
-            "pt": ak.unflatten(cols.jet_pt, counts),
-            "eta": ak.unflatten(cols.jet_eta, counts),
-            "btag": ak.unflatten(cols.jet_scores[0], counts),
-        }
-    )
-    np.testing.assert_array_equal(one, run_vectorised(cm.menu, jets))
+    # the reference (sorts, does not assume pt order) on the same values
+    np.testing.assert_array_equal(one, run_reference(cm, cols))

@@ -14,11 +14,10 @@ from trigkit.emulator.schema import load_menu
 from trigkit.emulator.scores import (
     CachedScores,
     RunnerScores,
-    _second_highest,
-    _second_highest_sorted,
     attach_baseline_scores,
     baseline_btag,
     baseline_l1_score,
+    second_highest_per_jet,
 )
 from trigkit.events.generator import generate
 from trigkit.events.parquet_io import iter_parquet, leaf_fields, write_parquet
@@ -89,20 +88,31 @@ def test_needed_fields_prefers_a_score_in_the_file_and_reads_all_for_taggers(tmp
     )  # no score, no tracks: the full read reports it
 
 
+def _second_highest_sorted(d0_sig: ak.Array) -> np.ndarray:
+    """The independent reference: index 1 of each list sorted by awkward (decreasing)."""
+    d0s = ak.sort(d0_sig, axis=2, ascending=False)
+    s2 = ak.fill_none(ak.pad_none(d0s, 2, axis=2)[:, :, 1], -np.inf)
+    return ak.to_numpy(ak.flatten(s2, axis=1)).astype(np.float64)
+
+
 def test_second_highest_matches_the_sorted_reference() -> None:
     rng = np.random.default_rng(4)
     counts = rng.integers(0, 6, 400)
     vals = np.round(rng.normal(0, 4, counts.sum()), 1).astype(np.float32)  # rounding makes ties
     vals[:3] = -np.inf
+    vals[rng.random(len(vals)) < 0.05] = np.nan  # NaN sorts first, as in awkward
     d0 = ak.unflatten(ak.unflatten(vals, counts), [100] * 4)
     jets = ak.zip({"tracks": ak.zip({"d0_sig": d0})}, depth_limit=2)
-    np.testing.assert_array_equal(
-        _second_highest(jets.tracks.d0_sig), _second_highest_sorted(jets.tracks.d0_sig)
+    got, want = (
+        second_highest_per_jet(jets.tracks.d0_sig),
+        _second_highest_sorted(jets.tracks.d0_sig),
     )
+    np.testing.assert_array_equal(got, want)  # NaN where both have NaN
+    assert np.isnan(want).any() and np.isfinite(want).sum() > 100 and np.isneginf(want).any()
     assert baseline_btag(jets).dtype == np.float32 and baseline_l1_score(jets).dtype == np.float32
     with_nan = ak.zip(
         {"tracks": ak.zip({"d0_sig": ak.Array([[[np.float32(np.nan), np.float32(1.0)]]])})},
         depth_limit=2,
     )
-    assert _second_highest(with_nan.tracks.d0_sig) is None  # NaN: the awkward sort decides
+    assert second_highest_per_jet(with_nan.tracks.d0_sig).tolist() == [1.0]  # NaN first
     assert baseline_btag(with_nan).shape == (1,)

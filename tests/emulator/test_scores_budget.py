@@ -259,9 +259,9 @@ def test_firmware_scores_from_real_emulator_drive_an_l1_tagger_seed() -> None:
     from tests.emulator.conftest import synthetic_batch
     from trigkit.emulator.columns import columns_from_batch
     from trigkit.emulator.compiled import compile_menu
-    from trigkit.emulator.fused import run_fused
+    from trigkit.emulator.engine.onepass import run_onepass
+    from trigkit.emulator.engine.reference import run_reference_events
     from trigkit.emulator.schema import parse_menu
-    from trigkit.emulator.vectorised import run_vectorised
     from trigkit.firmware.emulate import FirmwareEmulator
     from trigkit.fixedpoint.random_net import random_network
 
@@ -283,8 +283,8 @@ def test_firmware_scores_from_real_emulator_drive_an_l1_tagger_seed() -> None:
         f"name: f\nl1:\n  L1_Tag: {{tagger: {{wp: {wp}, n: 1}}}}\nhlt:\n  H: {{seeds: [L1_Tag], ht: {{min: 50}}}}\n"
     )
     cm = compile_menu(menu)
-    fused = run_fused(cm, columns_from_batch(out, cm))
-    np.testing.assert_array_equal(fused, run_vectorised(menu, out.jets, out.fatjets))
+    fused = run_onepass(cm, columns_from_batch(out, cm))
+    np.testing.assert_array_equal(fused, run_reference_events(menu, out.jets, out.fatjets))
     assert 0 < fused[:, 0].sum() < len(batch)
 
 

@@ -158,8 +158,8 @@ def test_emulate_cli_uses_bundles_and_l1_latency(setup, references, tmp_path) ->
     from trigkit.bundle.manifest import load_bundle
     from trigkit.emulator.columns import columns_from_batch
     from trigkit.emulator.compiled import compile_menu
+    from trigkit.emulator.engine.reference import run_reference
     from trigkit.emulator.pipeline import evaluate_batch
-    from trigkit.emulator.reference import run_reference
     from trigkit.emulator.schema import parse_menu
     from trigkit.emulator.scores import attach_scores
     from trigkit.emulator.taggers import FpgaBundleScores, GpuBundleScores

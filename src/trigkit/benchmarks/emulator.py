@@ -4,12 +4,13 @@ Events: generated HH->4b, QCD and ttbar (``trigkit.events.generator``) with the 
 stand-in scores (cached per-jet fields), mixed and tiled to ``--events``. Contenders, timed in
 one process (best of ``--repeats``):
 
-* ``fused``: :func:`trigkit.emulator.fused.run_fused` (the one-pass kernel: each event's jets read
-  once) on the flat buffers, 1 thread (per core) and all numba threads;
-* ``perpath``: :func:`trigkit.emulator.fused.run_perpath`, the previous opcode pass (one jet loop
-  per cut), 1 thread;
-* ``awkward``: :func:`trigkit.emulator.vectorised.run_vectorised` on the awkward arrays
-  (on ``--awkward-events`` events, it scales linearly).
+* ``fused``: :func:`trigkit.emulator.engine.onepass.run_onepass` (the one-pass kernel: each
+  event's jets read once) on the flat buffers, 1 thread (per core) and all numba threads;
+* ``perpath``: the previous opcode pass, removed with it (issue #17: one generated kernel and one
+  reference remain); its JSON keys stay, null;
+* ``awkward``: :func:`trigkit.emulator.engine.reference.run_reference_events` (every cut's
+  awkward reference evaluation) on the awkward arrays (on ``--awkward-events`` events, it
+  scales linearly).
 
 Decisions are asserted identical (all L1 seeds and HLT paths) on the awkward subset. Goals:
 fused >= 10x awkward per core; >= 20 M events/s per core for the whole menu. Single-thread runs are
@@ -42,8 +43,8 @@ class EmulatorBenchResult:
     threads: int
     fused_1thread_s: float
     fused_1thread_cpu_s: float
-    perpath_1thread_s: float
-    perpath_1thread_cpu_s: float
+    perpath_1thread_s: float | None  # the removed per-path contender: None
+    perpath_1thread_cpu_s: float | None
     fused_all_s: float
     awkward_s: float
     identical: bool
@@ -73,8 +74,8 @@ class EmulatorBenchResult:
         return asdict(self) | {
             "fused_events_per_s_per_core": self.fused_per_core,
             "fused_events_per_cpu_s": self.fused_per_core_cpu,
-            "perpath_events_per_s_per_core": self.n_events / self.perpath_1thread_s,
-            "perpath_events_per_cpu_s": self.n_events / self.perpath_1thread_cpu_s,
+            "perpath_events_per_s_per_core": None,
+            "perpath_events_per_cpu_s": None,
             "fused_events_per_s_all_threads": self.fused_all,
             "awkward_events_per_s": self.awkward_per_s,
             "speedup_per_core": self.speedup,
@@ -181,9 +182,9 @@ def run_benchmark(
     from trigkit.core.errors import TrigkitError
     from trigkit.emulator.columns import columns_from_batch
     from trigkit.emulator.compiled import compile_menu
-    from trigkit.emulator.fused import run_fused, run_perpath
+    from trigkit.emulator.engine.onepass import run_onepass as run_fused
+    from trigkit.emulator.engine.reference import run_reference_events
     from trigkit.emulator.schema import load_menu
-    from trigkit.emulator.vectorised import run_vectorised
 
     menu = load_menu(menu_name)
     cmenu = compile_menu(menu)
@@ -201,13 +202,12 @@ def run_benchmark(
         else base[:awkward_events]
     )
     run_fused(cmenu, cols, 1)  # compile / warm up
-    run_perpath(cmenu, base_cols, 1)
-    t_vec, vec = _best(lambda: run_vectorised(menu, sub.jets, sub.fatjets), max(1, repeats // 2))
+    t_vec, vec = _best(
+        lambda: run_reference_events(menu, sub.jets, sub.fatjets), max(1, repeats // 2)
+    )
     sub_fused = run_fused(cmenu, columns_from_batch(sub, cmenu))
     identical = bool(np.array_equal(sub_fused, vec))
     t1, c1, out = _best_cpu(lambda: run_fused(cmenu, cols, 1), repeats)
-    tp, cp, out_pp = _best_cpu(lambda: run_perpath(cmenu, cols, 1), repeats)
-    identical &= bool(np.array_equal(out, out_pp))
     threads = numba.config.NUMBA_NUM_THREADS
     tall, out_all = _best(lambda: run_fused(cmenu, cols, threads), repeats)
     identical &= bool(np.array_equal(out, out_all))
@@ -222,8 +222,8 @@ def run_benchmark(
         threads=threads,
         fused_1thread_s=t1,
         fused_1thread_cpu_s=c1,
-        perpath_1thread_s=tp,
-        perpath_1thread_cpu_s=cp,
+        perpath_1thread_s=None,
+        perpath_1thread_cpu_s=None,
         fused_all_s=tall,
         awkward_s=t_vec,
         identical=identical,
@@ -275,16 +275,6 @@ def bench_emulator(
         f"{res.awkward_per_s / 1e6:.2f}",
         "",
         "1.0x",
-    )
-    pp = res.n_events / res.perpath_1thread_s
-    t.add_row(
-        "per-path numba (previous), 1 thread",
-        f"{res.n_events:,}",
-        f"{res.perpath_1thread_s:.3f}",
-        f"{pp / 1e6:.2f}",
-        f"{pp / 1e6:.2f}",
-        f"{res.n_events / res.perpath_1thread_cpu_s / 1e6:.2f}",
-        f"{pp / res.awkward_per_s:.1f}x",
     )
     t.add_row(
         "one-pass numba, 1 thread",

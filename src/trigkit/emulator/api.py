@@ -22,11 +22,13 @@ from trigkit.emulator.budget import (
     hlt_jets_quantile,
 )
 from trigkit.emulator.compiled import compile_menu
+from trigkit.emulator.distributed import run_files_distributed
 from trigkit.emulator.nanoaod import L1_SEEDS, NanoAgreement, compare_to_recorded
 from trigkit.emulator.pipeline import iter_file, run_files
 from trigkit.emulator.prescale_expected import PRESCALE_MODES
 from trigkit.emulator.result import MenuResult, SampleEvents, build_result
 from trigkit.emulator.schema import Menu, load_menu
+from trigkit.emulator.taggers import FpgaBundleScores, GpuBundleScores, l1_latency_cycles
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +85,6 @@ DEFAULT_L1_CLOCK_MHZ = 240.0
 
 def tagger_sources(req: EmulateRequest) -> list:
     """Score sources of the trained taggers the request names (none: baseline stand-ins)."""
-    from trigkit.emulator.taggers import FpgaBundleScores, GpuBundleScores
-
     if req.btag_model is not None and req.btag_bundle is None:
         raise TrigkitError(
             "--btag-model needs --btag-bundle (it supplies the bundle's features and preprocessing)"
@@ -106,8 +106,6 @@ def _with_l1_bundle_budget(req: EmulateRequest) -> BudgetRequest:
     b = req.budget
     if req.l1_bundle is None:
         return b
-    from trigkit.emulator.taggers import l1_latency_cycles
-
     cycles, mhz = l1_latency_cycles(Path(req.l1_bundle))
     return replace(
         b,
@@ -256,8 +254,6 @@ def run_emulation(
                 "--btag-bundle / --l1-bundle run in a single process; drop --workers / --scheduler"
             )
         if req.workers is not None or req.scheduler is not None:
-            from trigkit.emulator.distributed import run_files_distributed
-
             samples = run_files_distributed(
                 menu, paths, workers=req.workers, scheduler=req.scheduler, progress=progress
             )

@@ -94,7 +94,7 @@ def _require_finite(src: str, collection: str, **cols: np.ndarray) -> None:
 def columns_from_batch(batch: EventBatch, cmenu: CompiledMenu) -> Columns:
     """Extract the buffers the compiled menu needs; jets are re-sorted by pt if they are not.
 
-    Kinematics and scores are float32 (as stored in NanoAOD and by the generator), so the fused
+    Kinematics and scores are float32 (as stored in NanoAOD and by the generator), so the one-pass
     kernel is compiled for one signature only.
     """
     src = batch.source

@@ -1,21 +1,11 @@
-"""Compile a :class:`~trigkit.emulator.schema.Menu` into flat arrays of opcodes and thresholds.
+"""Compile a :class:`~trigkit.emulator.schema.Menu` into the trigger table both engines walk.
 
 Triggers are numbered L1 seeds first (menu order), then HLT paths. Each trigger is an AND of
-cuts stored in CSR form (``trig_cut_start``); each cut is one row of ``cut_int`` / ``cut_float``:
-
-======  =====================  =====================================================
-op      cut_int (op, fld, n, t0)  cut_float (a, b, c, d)
-======  =====================  =====================================================
-JETS    (op, -, nthr, t0)      (-, abs_eta, -, -)   thresholds ``thr[t0:t0+nthr]``
-HT      (op, -, lead, -)       (jet_pt, abs_eta, min, -)    the leading ``lead`` jets; 0: all
-COUNT   (op, fld, n, -)        (jet_pt, abs_eta, wp, -)
-MEAN    (op, fld, k, -)        (jet_pt, abs_eta, min, -)    mean of top-k >= min
-SUM     (op, fld, k, -)        (jet_pt, abs_eta, min, -)    sum of top-k >= min
-FATJET  (op, fld, n, -)        (pt, abs_eta, msd, xbb)      xbb = -inf: no Xbb cut
-======  =====================  =====================================================
-
-``fld`` indexes the jet score rows (:attr:`CompiledMenu.jet_fields`) or, for FATJET, the
-large-R score rows (:attr:`CompiledMenu.fatjet_fields`).
+cuts stored in CSR form (``trig_cut_start`` into :attr:`CompiledMenu.cuts`); a cut row is its
+cut type (:mod:`trigkit.emulator.cuts`) and its validated schema model, nothing re-encoded.
+A trigger with a *gate* (the seeds an ``any_of`` seed or an HLT path requires,
+``gate_start`` / ``gate_idx``) fires only when one of them fired (unprescaled); ``order`` lists
+plain L1 seeds, then seeds with ``any_of``, then HLT paths, so gates are known when needed.
 """
 
 from __future__ import annotations
@@ -24,11 +14,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trigkit.emulator.schema import HLTPath, L1Seed, Menu
+from trigkit.emulator.cuts import CutType
+from trigkit.emulator.cuts.base import Strict
+from trigkit.emulator.schema import Menu
 
-OP_JETS, OP_HT, OP_COUNT, OP_MEAN, OP_SUM, OP_FATJET = range(6)
-OP_NAMES = ("jets", "ht", "count", "mean", "sum", "fatjet")
-NO_CUT = -np.inf
+
+@dataclass(frozen=True)
+class CutRow:
+    """One cut of one trigger: its type and its schema model."""
+
+    type: CutType
+    cut: Strict
 
 
 @dataclass(frozen=True)
@@ -38,10 +34,8 @@ class CompiledMenu:
     fatjet_fields: tuple[str, ...]
     n_l1: int
     n_hlt: int
-    cut_int: np.ndarray  # (ncut, 4) int64
-    cut_float: np.ndarray  # (ncut, 4) float64
-    thr: np.ndarray  # float64 jet thresholds
-    trig_cut_start: np.ndarray  # (n_l1 + n_hlt + 1,) int64
+    cuts: tuple[CutRow, ...]
+    trig_cut_start: np.ndarray  # (n_l1 + n_hlt + 1,) int64, CSR into cuts
     l1_or_start: np.ndarray  # (n_l1 + 1,) int64, CSR into l1_or_idx
     l1_or_idx: np.ndarray
     hlt_seed_start: np.ndarray  # (n_hlt + 1,) int64, CSR into hlt_seed_idx
@@ -54,87 +48,45 @@ class CompiledMenu:
     def trigger_names(self) -> list[str]:
         return [*self.menu.l1_names, *self.menu.hlt_names]
 
+    def trigger_cuts(self, t: int) -> tuple[CutRow, ...]:
+        """The cuts of trigger ``t`` (in evaluation order)."""
+        return self.cuts[int(self.trig_cut_start[t]) : int(self.trig_cut_start[t + 1])]
 
-class _Builder:
-    def __init__(self, jet_fields: list[str], fatjet_fields: list[str]) -> None:
-        self.jet_fields = jet_fields
-        self.fatjet_fields = fatjet_fields
-        self.ints: list[tuple[int, int, int, int]] = []
-        self.floats: list[tuple[float, float, float, float]] = []
-        self.thr: list[float] = []
-
-    def add_trigger(self, trig: L1Seed | HLTPath) -> None:
-        # Cheapest and most selective first: multiplicity, HT, then score cuts and large-R jets.
-        if trig.jets is not None:
-            t0 = len(self.thr)
-            self.thr += list(trig.jets.pt)
-            self.ints.append((OP_JETS, 0, len(trig.jets.pt), t0))
-            self.floats.append((0.0, trig.jets.abs_eta, 0.0, 0.0))
-        if trig.ht is not None:
-            h = trig.ht
-            self.ints.append((OP_HT, 0, h.leading or 0, 0))  # 0: all selected jets
-            self.floats.append((h.jet_pt, h.jet_abs_eta, h.min, 0.0))
-        for attr, op in (
-            ("tagger", OP_COUNT),
-            ("btag_count", OP_COUNT),
-            ("btag_mean", OP_MEAN),
-            ("btag_sum", OP_SUM),
-        ):
-            cut = getattr(trig, attr, None)
-            if cut is None:
-                continue
-            fld = self.jet_fields.index(cut.field)
-            n = cut.n if op == OP_COUNT else cut.top
-            value = cut.wp if op == OP_COUNT else cut.min
-            self.ints.append((op, fld, n, 0))
-            self.floats.append((cut.jet_pt, cut.jet_abs_eta, value, 0.0))
-        fj = getattr(trig, "fatjet", None)
-        if fj is not None:
-            fld = self.fatjet_fields.index(fj.xbb_field) if fj.xbb is not None else 0
-            self.ints.append((OP_FATJET, fld, fj.n, 0))
-            self.floats.append((fj.pt, fj.abs_eta, fj.msd, NO_CUT if fj.xbb is None else fj.xbb))
+    def gate(self, t: int) -> list[int]:
+        """The triggers one of which must fire for trigger ``t`` to be evaluated ([]: ungated)."""
+        return [
+            int(g) for g in self.gate_idx[int(self.gate_start[t]) : int(self.gate_start[t + 1])]
+        ]
 
 
 def compile_menu(menu: Menu) -> CompiledMenu:
-    b = _Builder(menu.jet_fields(), menu.fatjet_fields())
+    rows: list[CutRow] = []
     starts = [0]
-    for trig in [*menu.l1.values(), *menu.hlt.values()]:
-        b.add_trigger(trig)
-        starts.append(len(b.ints))
+    for trig in menu.triggers():
+        rows += [CutRow(t, cut) for t, cut in trig.cuts()]
+        starts.append(len(rows))
     l1_index = {name: i for i, name in enumerate(menu.l1)}
-    or_start, or_idx = _csr(
-        [[l1_index[s] for s in (seed.any_of or [])] for seed in menu.l1.values()]
-    )
-    seed_start, seed_idx = _csr([[l1_index[s] for s in path.seeds] for path in menu.hlt.values()])
-    # Row layout is (op, fld, n, t0); see the module docstring.
+    any_of = [[l1_index[s] for s in (seed.any_of or [])] for seed in menu.l1.values()]
+    seeds = [[l1_index[s] for s in path.seeds] for path in menu.hlt.values()]
+    or_start, or_idx = _csr(any_of)
+    seed_start, seed_idx = _csr(seeds)
+    gate_start, gate_idx = _csr(any_of + seeds)
     plain = [i for i, seed in enumerate(menu.l1.values()) if not seed.any_of]
     with_or = [i for i, seed in enumerate(menu.l1.values()) if seed.any_of]
-    order = np.array(
-        [*plain, *with_or, *range(len(menu.l1), len(menu.l1) + len(menu.hlt))], dtype=np.int64
-    )
-    gate_start, gate_idx = _csr(
-        [[l1_index[s] for s in (seed.any_of or [])] for seed in menu.l1.values()]
-        + [[l1_index[s] for s in path.seeds] for path in menu.hlt.values()]
-    )
-    cut_int = np.array([(op, fld, n, t0) for op, fld, n, t0 in b.ints], dtype=np.int64).reshape(
-        -1, 4
-    )
-    cut_float = np.array(b.floats, dtype=np.float64).reshape(-1, 4)
+    hlt = range(len(menu.l1), len(menu.l1) + len(menu.hlt))
     return CompiledMenu(
         menu=menu,
-        jet_fields=tuple(b.jet_fields),
-        fatjet_fields=tuple(b.fatjet_fields),
+        jet_fields=tuple(menu.jet_fields()),
+        fatjet_fields=tuple(menu.fatjet_fields()),
         n_l1=len(menu.l1),
         n_hlt=len(menu.hlt),
-        cut_int=cut_int,
-        cut_float=cut_float,
-        thr=np.array(b.thr or [0.0], dtype=np.float64),
+        cuts=tuple(rows),
         trig_cut_start=np.array(starts, dtype=np.int64),
         l1_or_start=or_start,
         l1_or_idx=or_idx,
         hlt_seed_start=seed_start,
         hlt_seed_idx=seed_idx,
-        order=order,
+        order=np.array([*plain, *with_or, *hlt], dtype=np.int64),
         gate_start=gate_start,
         gate_idx=gate_idx,
     )

@@ -1,4 +1,4 @@
-"""Run a menu over samples: read -> attach scores -> fused pass -> stages -> MenuResult.
+"""Run a menu over samples: read -> attach scores -> one-pass kernel -> stages -> MenuResult.
 
 Work is split into *chunks* (one EventBatch each) that are evaluated independently
 (:func:`evaluate_batch`, what a dask worker runs) and then concatenated in input order before
@@ -19,7 +19,7 @@ import numpy as np
 from trigkit.core.errors import TrigkitError
 from trigkit.emulator.columns import columns_from_batch
 from trigkit.emulator.compiled import CompiledMenu, compile_menu
-from trigkit.emulator.fused import run_fused
+from trigkit.emulator.engine.onepass import run_onepass
 from trigkit.emulator.result import SampleEvents
 from trigkit.emulator.schema import Menu
 from trigkit.emulator.scores import (
@@ -42,7 +42,7 @@ OFFLINE_JET_ETA = 2.5
 
 @dataclass(frozen=True)
 class RawChunk:
-    """Fused-pass output and per-event observables of one chunk (picklable, small)."""
+    """One-pass kernel output and per-event observables of one chunk (picklable, small)."""
 
     raw: np.ndarray
     weight: np.ndarray
@@ -126,7 +126,7 @@ def evaluate_batch(
 ) -> RawChunk:
     provenance = score_provenance(batch, cmenu.menu, sources, baseline)
     batch = prepare_batch(batch, cmenu.menu, sources, baseline)
-    raw = run_fused(cmenu, columns_from_batch(batch, cmenu), n_threads)
+    raw = run_onepass(cmenu, columns_from_batch(batch, cmenu), n_threads)
     mhh, lead, ht, n_jets = offline_observables(batch)
     return RawChunk(
         raw,

@@ -1,15 +1,9 @@
 """The trigger-menu schema: pydantic models loaded from YAML.
 
-A menu has L1 seeds and HLT paths, each an AND of cuts (the *primitives*, one numba kernel each):
-
-``jets``       N jets above per-jet pt thresholds within |eta| (``pt: [70, 55, 40, 35]``)
-``ht``         scalar sum of jet pt (jets above their own pt / |eta| threshold) above ``min``;
-               ``leading: N`` sums only the N leading such jets (ATLAS ``HT190-J15s5pETA21``)
-``tagger``     (L1) at least ``n`` jets with an L1 tagger score (``l1_score``) above ``wp``
-``btag_count`` (HLT) at least ``n`` jets with a b-tag score above ``wp``
-``btag_mean``  (HLT) mean of the ``top`` highest b-tag scores among the selected jets >= ``min``
-               (CMS ``PNet2BTagMean``); ``btag_sum`` the same with the sum (``2BTagSum``)
-``fatjet``     at least ``n`` large-R jets with pt, soft-drop mass and Xbb score above thresholds
+A menu has L1 seeds and HLT paths, each an AND of cuts. The cut keys (``jets``, ``ht``,
+``tagger`` at L1, ``btag_count`` / ``btag_mean`` / ``btag_sum`` / ``fatjet`` at the HLT...) are
+the cut types registered in :mod:`trigkit.emulator.cuts`, one file each with its model and
+meaning; the trigger models here take their fields from that registry.
 
 An L1 seed may also require ``any_of`` other seeds (an OR of seeds); an HLT path lists the
 ``seeds`` it runs on (their OR; an empty list means unseeded: it runs on every L1-accepted
@@ -25,137 +19,82 @@ from __future__ import annotations
 import types
 import typing
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, create_model, model_validator
 
 from trigkit.core.errors import TrigkitError
+from trigkit.emulator.cuts import CutType, Level, cut_types
+from trigkit.emulator.cuts.base import Strict
+from trigkit.emulator.cuts.fatjet import FatJetCut
+from trigkit.emulator.cuts.ht import MAX_LEADING, HTCut
+from trigkit.emulator.cuts.jets import JetsCut
+from trigkit.emulator.cuts.score_count import L1TaggerCut, ScoreCountCut
+from trigkit.emulator.cuts.score_top import ScoreTopCut
 from trigkit.emulator.yaml_lines import Loc, line_of, load_with_lines, read_text
 
-Pt = Annotated[float, Field(ge=0.0)]
-Eta = Annotated[float, Field(gt=0.0, le=10.0)]
-MAX_LEADING = 100  # ht.leading: a positive int up to this (more is every selected jet in practice)
+
+class Trigger(Strict):
+    """An L1 seed or HLT path: its cuts are the fields named after the registered cut types."""
+
+    _level: ClassVar[Level]
+    _what: ClassVar[str]
+    _others: ClassVar[tuple[str, ...]] = ()  # non-cut keys that are enough on their own
+
+    def cuts(self) -> list[tuple[CutType, Strict]]:
+        """The trigger's cuts in registry order (the order they are evaluated in)."""
+        return [(t, c) for t in cut_types(self._level) if (c := getattr(self, t.key)) is not None]
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Trigger:
+        if not (self.cuts() or any(getattr(self, k) for k in self._others)):
+            keys = [t.key for t in cut_types(self._level)] + list(self._others)
+            raise ValueError(f"{self._what} needs at least one of: {', '.join(keys)}")
+        return self
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _cut_fields(level: Level) -> dict[str, Any]:
+    return {t.key: (t.model | None, None) for t in cut_types(level)}
 
 
-class JetsCut(_Strict):
-    """``len(pt)`` jets within ``abs_eta``, the i-th highest above ``pt[i]`` (GeV)."""
-
-    pt: Annotated[list[Pt], Field(min_length=1, max_length=16)]
-    abs_eta: Eta = 2.5
-
-    @field_validator("pt")
-    @classmethod
-    def _descending(cls, v: list[float]) -> list[float]:
-        # Sorting keeps the meaning (Hall's theorem on nested jet sets) and lets the kernel count.
-        return sorted(v, reverse=True)
+class _L1Base(Trigger):
+    _level: ClassVar[Level] = "l1"
+    _what: ClassVar[str] = "an L1 seed"
+    _others: ClassVar[tuple[str, ...]] = ("any_of",)
 
 
-class HTCut(_Strict):
-    """HT = sum of pt of jets with pt >= ``jet_pt`` and |eta| <= ``jet_abs_eta``; HT >= ``min``.
-
-    ``leading: N`` sums only the first N of those jets in pt order (the N leading selected jets,
-    e.g. ATLAS ``L1_HT190-J15s5pETA21``: the 5 leading jets with pt > 15 and |eta| < 2.1); an
-    event with fewer selected jets sums them all. Omitted: every selected jet."""
-
-    min: Pt
-    jet_pt: Pt = 30.0
-    jet_abs_eta: Eta = 2.5
-    leading: Annotated[int, Field(strict=True, ge=1, le=MAX_LEADING)] | None = None
-
-
-class ScoreCountCut(_Strict):
-    """At least ``n`` jets (pt >= ``jet_pt``, |eta| <= ``jet_abs_eta``) with ``field`` >= ``wp``."""
-
-    wp: float
-    n: Annotated[int, Field(ge=1, le=16)] = 1
-    field: str = "btag"
-    jet_pt: Pt = 30.0
-    jet_abs_eta: Eta = 2.5
-
-
-class L1TaggerCut(ScoreCountCut):
-    """The L1 tagger cut: a score count on the firmware-emulated per-jet score ``l1_score``."""
-
-    field: str = "l1_score"
-    jet_pt: Pt = 20.0
-
-
-class ScoreTopCut(_Strict):
-    """Mean (``btag_mean``) or sum (``btag_sum``) of the ``top`` highest ``field`` scores among
-    jets with pt >= ``jet_pt`` and |eta| <= ``jet_abs_eta``, compared with ``min``.
-    Fewer than ``top`` such jets fails the cut."""
-
-    min: float
-    top: Annotated[int, Field(ge=1, le=4)] = 2
-    field: str = "btag"
-    jet_pt: Pt = 30.0
-    jet_abs_eta: Eta = 2.5
-
-
-class FatJetCut(_Strict):
-    """At least ``n`` large-R jets with pt >= ``pt``, msd >= ``msd``, |eta| <= ``abs_eta`` and
-    (when ``xbb`` is given) ``xbb_field`` >= ``xbb``."""
-
-    pt: Pt
-    msd: Pt = 0.0
-    xbb: float | None = None
-    xbb_field: str = "xbb"
-    abs_eta: Eta = 2.5
-    n: Annotated[int, Field(ge=1, le=8)] = 1
+class _HLTBase(Trigger):
+    _level: ClassVar[Level] = "hlt"
+    _what: ClassVar[str] = "an HLT path"
 
 
 Prescale = Annotated[int, Field(ge=0)]
 
-
-class L1Seed(_Strict):
-    jets: JetsCut | None = None
-    ht: HTCut | None = None
-    tagger: L1TaggerCut | None = None
-    any_of: list[str] | None = None
-    prescale: Prescale = 1
-
-    @model_validator(mode="after")
-    def _not_empty(self) -> L1Seed:
-        if not (self.jets or self.ht or self.tagger or self.any_of):
-            raise ValueError("an L1 seed needs at least one of: jets, ht, tagger, any_of")
-        return self
-
-
-class HLTPath(_Strict):
-    seeds: list[str] = Field(default_factory=list)
-    jets: JetsCut | None = None
-    ht: HTCut | None = None
-    btag_count: ScoreCountCut | None = None
-    btag_mean: ScoreTopCut | None = None
-    btag_sum: ScoreTopCut | None = None
-    fatjet: FatJetCut | None = None
-    prescale: Prescale = 1
-
-    @model_validator(mode="after")
-    def _not_empty(self) -> HLTPath:
-        if not (
-            self.jets
-            or self.ht
-            or self.btag_count
-            or self.btag_mean
-            or self.btag_sum
-            or self.fatjet
-        ):
-            raise ValueError(
-                "an HLT path needs at least one of: jets, ht, btag_count, btag_mean, btag_sum, fatjet"
-            )
-        return self
+#: an L1 seed: its L1 cuts, ``any_of`` (an OR of plain seeds it also requires) and a prescale
+L1Seed = create_model(
+    "L1Seed",
+    __base__=_L1Base,
+    __module__=__name__,
+    **_cut_fields("l1"),
+    any_of=(list[str] | None, None),
+    prescale=(Prescale, 1),
+)
+#: an HLT path: the L1 ``seeds`` it runs on (their OR; [] = unseeded), its HLT cuts, a prescale
+HLTPath = create_model(
+    "HLTPath",
+    __base__=_HLTBase,
+    __module__=__name__,
+    seeds=(list[str], Field(default_factory=list)),
+    **_cut_fields("hlt"),
+    prescale=(Prescale, 1),
+)
 
 
-class Menu(_Strict):
+class Menu(Strict):
     name: str
     description: str = ""
-    l1: Annotated[dict[str, L1Seed], Field(min_length=1)]
-    hlt: Annotated[dict[str, HLTPath], Field(min_length=1)]
+    l1: Annotated[dict[str, L1Seed], Field(min_length=1)]  # type: ignore[valid-type]
+    hlt: Annotated[dict[str, HLTPath], Field(min_length=1)]  # type: ignore[valid-type]
 
     @property
     def l1_names(self) -> list[str]:
@@ -165,30 +104,22 @@ class Menu(_Strict):
     def hlt_names(self) -> list[str]:
         return list(self.hlt)
 
+    def triggers(self) -> list[Trigger]:
+        """L1 seeds (menu order), then HLT paths: the trigger numbering of the engines."""
+        return [*self.l1.values(), *self.hlt.values()]
+
     def jet_fields(self) -> list[str]:
         """Per-jet score fields the menu reads (in a fixed order)."""
-        out: list[str] = []
-        for trig in [*self.l1.values(), *self.hlt.values()]:
-            for cut in (
-                getattr(trig, a, None) for a in ("tagger", "btag_count", "btag_mean", "btag_sum")
-            ):
-                if cut is not None and cut.field not in out:
-                    out.append(cut.field)
-        return out
+        found = (f for t in self.triggers() for ct, cut in t.cuts() for f in ct.jet_fields(cut))
+        return list(dict.fromkeys(found))
 
     def fatjet_fields(self) -> list[str]:
-        out: list[str] = []
-        for path in self.hlt.values():
-            if (
-                path.fatjet is not None
-                and path.fatjet.xbb is not None
-                and path.fatjet.xbb_field not in out
-            ):
-                out.append(path.fatjet.xbb_field)
-        return out
+        """Per-large-R-jet score fields the menu reads (in a fixed order)."""
+        found = (f for t in self.triggers() for ct, cut in t.cuts() for f in ct.fatjet_fields(cut))
+        return list(dict.fromkeys(found))
 
     def uses_fatjets(self) -> bool:
-        return any(p.fatjet is not None for p in self.hlt.values())
+        return any(ct.collection == "fatjets" for t in self.triggers() for ct, _ in t.cuts())
 
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "menus"
@@ -307,3 +238,22 @@ def _model_at(loc: Loc) -> Any:
         else:
             return None
     return _unwrap(tp)
+
+
+__all__ = [
+    "MAX_LEADING",
+    "Trigger",
+    "FatJetCut",
+    "HLTPath",
+    "HTCut",
+    "JetsCut",
+    "L1Seed",
+    "L1TaggerCut",
+    "Menu",
+    "ScoreCountCut",
+    "ScoreTopCut",
+    "load_menu",
+    "parse_menu",
+    "resolve_menu_path",
+    "shipped_menus",
+]

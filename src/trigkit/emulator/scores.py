@@ -24,7 +24,9 @@ import awkward as ak
 import numpy as np
 
 from trigkit.core.errors import TrigkitError
+from trigkit.core.lazy import require
 from trigkit.events.batch import EventBatch
+from trigkit.models.second_highest import second_highest
 
 log = logging.getLogger(__name__)
 Collection = Literal["jets", "fatjets"]
@@ -103,8 +105,6 @@ class FirmwareScores:
     def from_network(
         cls, network: Any, features: Callable[[EventBatch], np.ndarray], **kw: Any
     ) -> FirmwareScores:
-        from trigkit.core.lazy import require
-
         emulate = require("trigkit.firmware.emulate", "fpga")
         return cls(emulator=emulate.FirmwareEmulator(network), features=features, **kw)
 
@@ -143,35 +143,23 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -60.0, 60.0)))
 
 
-def _second_highest(d0_sig: ak.Array) -> np.ndarray | None:
-    """float64 per jet (flat): the 2nd-highest of the jet's tracks' values (-inf for < 2 tracks),
-    from the flat buffers with a numba loop; None when some value is NaN (then the caller sorts
-    with awkward, whose NaN ordering this does not reproduce)."""
-    from trigkit.emulator.kernels.second_highest import second_highest
-
+def second_highest_per_jet(d0_sig: ak.Array) -> np.ndarray:
+    """float64 per jet (flat): the 2nd-highest of the jet's tracks' values (-inf for < 2 tracks;
+    NaN sorts first, as in awkward), by :func:`trigkit.models.second_highest.second_highest` on
+    the flat buffers."""
     per_jet = ak.flatten(d0_sig, axis=1)
     values = np.ascontiguousarray(ak.to_numpy(ak.flatten(per_jet, axis=1)))
-    if np.isnan(values).any():
-        return None
     counts = ak.to_numpy(ak.num(per_jet, axis=1)).astype(np.int64)
     offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     return second_highest(values, offsets)
 
 
-def _second_highest_sorted(d0_sig: ak.Array) -> np.ndarray:
-    d0s = ak.sort(d0_sig, axis=2, ascending=False)
-    s2 = ak.fill_none(ak.pad_none(d0s, 2, axis=2)[:, :, 1], -np.inf)
-    return ak.to_numpy(ak.flatten(s2, axis=1)).astype(np.float64)
-
-
 def baseline_btag(jets: ak.Array) -> np.ndarray:
     """Baseline b-tag (flat, float32): sigmoid((s2 - 3) / 1.5), s2 = the 2nd-highest signed
     transverse impact-parameter significance d0/sigma among the jet's tracks (the classic
     "track counting" discriminant); jets with < 2 tracks score 0."""
-    s2 = _second_highest(jets.tracks.d0_sig)
-    if s2 is None:
-        s2 = _second_highest_sorted(jets.tracks.d0_sig)
+    s2 = second_highest_per_jet(jets.tracks.d0_sig)
     return np.where(np.isfinite(s2), _sigmoid((s2 - 3.0) / 1.5), 0.0).astype(np.float32)
 
 
@@ -179,9 +167,7 @@ def baseline_l1_score(jets: ak.Array) -> np.ndarray:
     """Baseline L1 tagger (flat, float32): the baseline b-tag from d0/sigma rounded to integers
     (coarse L1 track inputs), output rounded to 1/64 (an 8-bit-like firmware output)."""
     rounded = ak.values_astype(np.round(jets.tracks.d0_sig), np.float64)
-    s2 = _second_highest(rounded)
-    if s2 is None:
-        s2 = _second_highest_sorted(rounded)
+    s2 = second_highest_per_jet(rounded)
     score = np.where(np.isfinite(s2), _sigmoid((s2 - 3.0) / 1.5), 0.0)
     return (np.round(score * 64.0) / 64.0).astype(np.float32)
 

@@ -1,6 +1,6 @@
 """L1 -> HLT in order, with prescales applied by deterministic counters.
 
-The fused pass gives raw bits (HLT rows already require an unprescaled L1 seed). Here:
+The one-pass kernel gives raw bits (HLT rows already require an unprescaled L1 seed). Here:
 
 1. L1: seed ``s`` with prescale N keeps its 1st, (N+1)-th, (2N+1)-th ... firing event (counting
    in event order over everything processed, so splitting the input into files or chunks does
@@ -62,7 +62,7 @@ class Decisions:
 
 
 def apply_stages(cmenu: CompiledMenu, raw: np.ndarray) -> Decisions:
-    """Turn the fused pass output (all events, in order) into final decisions.
+    """Turn the one-pass kernel output (all events, in order) into final decisions.
 
     ``raw[:, n_l1 + p]`` is "a raw seed fired AND the filters passed" (for an unseeded path:
     the filters passed); with L1 prescales of 1 the seed part is already exact, and otherwise the

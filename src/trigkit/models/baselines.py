@@ -22,6 +22,7 @@ import numpy as np
 from trigkit.core.errors import TrigkitError
 from trigkit.models.feature_set import FeatureSet
 from trigkit.models.kinds import KINDS
+from trigkit.models.second_highest import second_highest_padded
 
 
 def _edges(lo: float, hi: float, n: int) -> tuple[float, ...]:
@@ -97,10 +98,7 @@ def _second_d0sig(fs: FeatureSet) -> np.ndarray:
     if "d0sig_2" in fs.feature_names:  # per-jet L1 features
         return fs.inputs["jets"][:, fs.feature_names.index("d0sig_2")].astype(np.float64)
     x, mask = _track_ip(fs)
-    d0 = np.where(mask, x[..., 0], -np.inf)
-    if d0.shape[1] < 2:
-        return np.full(len(fs), MISSING)
-    second = -np.partition(-d0, 1, axis=1)[:, 1]
+    second = second_highest_padded(x[..., 0], np.asarray(mask, dtype=bool))
     return np.where(np.isfinite(second), second, MISSING)
 
 

@@ -161,7 +161,7 @@ def _tagging_jets(b: EventBatch):  # noqa: ANN202 - a FeatureSet
 def _ip3d_rows(batches: list[EventBatch]) -> list[Row]:
     """IP3D templates fitted on even events, rejection measured on odd events."""
     from trigkit.models.baselines import fit_ip3d
-    from trigkit.models.features import FeatureSet
+    from trigkit.models.feature_set import FeatureSet
 
     sets = [_tagging_jets(b) for b in batches if len(b) > 1]
     sets = [s for s in sets if len(s)]

@@ -1,4 +1,5 @@
-"""The fused pass against hand counts, the per-path pure-Python reference and the awkward one."""
+"""The one-pass kernel against hand counts and the reference interpreter (on the flat buffers
+and on the awkward events)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import pytest
 from tests.emulator.conftest import make_batch, synthetic_batch
 from trigkit.emulator.columns import columns_from_batch
 from trigkit.emulator.compiled import compile_menu
-from trigkit.emulator.fused import run_fused
-from trigkit.emulator.reference import run_reference
+from trigkit.emulator.cuts.ht import ht_value
+from trigkit.emulator.engine import onepass
+from trigkit.emulator.engine.onepass import run_onepass as run_fused
+from trigkit.emulator.engine.reference import run_reference, run_reference_events
 from trigkit.emulator.schema import load_menu, parse_menu, shipped_menus
-from trigkit.emulator.vectorised import run_vectorised
 
 MIXED = """\
 name: mixed
@@ -76,7 +78,7 @@ def _all_three(menu, batch):
     cm = compile_menu(menu)
     cols = columns_from_batch(batch, cm)
     fused = run_fused(cm, cols)
-    vec = run_vectorised(menu, batch.jets, batch.fatjets)
+    vec = run_reference_events(menu, batch.jets, batch.fatjets)
     return fused, vec, cm, cols
 
 
@@ -89,7 +91,7 @@ def test_fused_equals_awkward_on_synthetic_events(menu_name, sig_batch, bkg_batc
         np.testing.assert_array_equal(fused, vec)
 
 
-def test_fused_equals_per_path_python_reference() -> None:
+def test_fused_equals_reference_on_the_flat_buffers() -> None:
     menu = parse_menu(MIXED)
     batch = synthetic_batch(400, 7, signal=True)
     fused, vec, cm, cols = _all_three(menu, batch)
@@ -153,11 +155,9 @@ def test_fused_reference_awkward_agree_on_generated_events(generated, menu_name)
     assert fired.sum() > 0
 
 
-def test_onepass_equals_per_path_pass_and_reference(generated) -> None:
-    """The generated one-pass kernel vs the opcode per-cut pass and the per-path Python reference,
-    on every menu, including the one with tagger counts, top-3/4 sums and an unseeded path."""
-    from trigkit.emulator.fused import run_perpath
-
+def test_onepass_equals_reference_on_every_menu(generated) -> None:
+    """The generated one-pass kernel vs the reference interpreter on every menu, including the
+    one with tagger counts, top-3/4 sums and an unseeded path."""
     for menu in [parse_menu(MIXED), *(load_menu(m) for m in shipped_menus())]:
         cm = compile_menu(menu)
         batches = (
@@ -170,15 +170,11 @@ def test_onepass_equals_per_path_pass_and_reference(generated) -> None:
                 cols = columns_from_batch(batch, cm)
             except Exception:  # noqa: BLE001 - menus reading NanoAOD-only fields
                 continue
-            one = run_fused(cm, cols)
-            np.testing.assert_array_equal(one, run_perpath(cm, cols))
-            np.testing.assert_array_equal(one, run_reference(cm, cols))
+            np.testing.assert_array_equal(run_fused(cm, cols), run_reference(cm, cols))
 
 
 def test_onepass_thresholds_at_float32_edges() -> None:
     """Jets exactly at / one float32 ulp below each threshold: same decision as the reference."""
-    from trigkit.emulator.fused import run_perpath
-
     menu = parse_menu(MIXED)
     below = float(np.nextafter(np.float32(70), np.float32(0)))
     events = [
@@ -205,15 +201,13 @@ def test_onepass_thresholds_at_float32_edges() -> None:
     cm = compile_menu(menu)
     cols = columns_from_batch(b, cm)
     one = run_fused(cm, cols)
-    np.testing.assert_array_equal(one, run_perpath(cm, cols))
     np.testing.assert_array_equal(one, run_reference(cm, cols))
+    np.testing.assert_array_equal(one, run_reference_events(menu, b.jets, b.fatjets))
     # L1_Quad: 70 / 55 at |eta| = 2.5 pass; HT(|eta| <= 2.4, the -2.4 jet is 2.4000001 in float32) = 225
     assert one[0, 0] and not one[1, 0]  # leading jet at exactly 70 passes, one ulp below fails
 
 
 def test_onepass_kernel_source_is_cached_per_menu(tmp_path, monkeypatch) -> None:
-    from trigkit.emulator import onepass
-
     monkeypatch.setenv("TRIGKIT_KERNEL_CACHE", str(tmp_path))
     cm = compile_menu(parse_menu(MIXED.replace("min: 350", "min: 351.5")))
     k1 = onepass.load_kernel(cm)
@@ -236,7 +230,6 @@ hlt:
 def test_leading_ht_hand_counted_in_every_implementation() -> None:
     """``ht: {leading: N}`` sums the first N selected jets (pt >= 15, |eta| <= 2.1) in pt order:
     jets failing |eta| or pt are skipped, not counted; fewer than N selected jets sum them all."""
-    from trigkit.emulator.fused import run_perpath
 
     def jets(*pt_eta):
         return [_j(pt, eta, 0.5) for pt, eta in pt_eta]
@@ -269,10 +262,7 @@ def test_leading_ht_hand_counted_in_every_implementation() -> None:
     }
     got = {name: fused[:, i].astype(int).tolist() for i, name in enumerate(cm.trigger_names)}
     assert got == expect
-    np.testing.assert_array_equal(run_perpath(cm, cols), fused)
     np.testing.assert_array_equal(run_reference(cm, cols), fused)
     np.testing.assert_array_equal(vec, fused)
-    from trigkit.emulator.vectorised import ht_value
-
     assert ht_value(batch.jets, 15.0, 2.1, 5).tolist() == [190, 200, 180, 216, 145, 0, 230]
     assert ht_value(batch.jets, 15.0, 2.1, 2).tolist() == [140, 110, 90, 140, 145, 0, 160]

@@ -1,25 +1,25 @@
 """The whole menu in ONE read of each event's jets: per-event registers, then every trigger.
 
 For each event the kernel loops once over the event's jets (pt-ordered; the loop ends at the
-first jet below :attr:`OnePassPlan.pt_floor`) and updates, for every distinct jet selection of
-the menu (:mod:`trigkit.emulator.onepass_plan`), a buffer of the selected jets' pts, the HT, the
-top-k scores and the selected-jet counts. The triggers are then evaluated from those registers in
-:attr:`CompiledMenu.order` with the same gates as :mod:`trigkit.emulator.fused` (an HLT path or an
+first jet below :attr:`OnePassPlan.pt_floor`) and updates every register of the menu
+(:mod:`trigkit.emulator.engine.plan`: the quantities its cuts read, written by the cut types of
+:mod:`trigkit.emulator.cuts`: a buffer of the selected jets' pts, the HT, the top-k scores, the
+selected-jet counts). The triggers are then evaluated from those registers in
+:attr:`CompiledMenu.order` with the gates of :mod:`trigkit.emulator.compiled` (an HLT path or an
 ``any_of`` seed fires only when one of its seeds fired). Large-R jets are read once per chunk of
 events, into running counts of the jets passing each distinct large-R cut. The per-jet updates
 and the cuts are selects, table loads and ``&`` / ``|`` (no data-dependent jumps, which
 mispredict on real events); the one jump left per event is the end of its jet loop.
 
-The kernel is generated per menu (:mod:`trigkit.emulator.onepass_codegen`: registers are scalar
+The kernel is generated per menu (:mod:`trigkit.emulator.engine.codegen`: registers are scalar
 locals, thresholds float32 constants), written to ``$TRIGKIT_KERNEL_CACHE`` (default
 ``~/.cache/trigkit/kernels``) under the hash of its source and compiled by numba with
 ``cache=True``, so a menu compiles once per machine.
 
-Every decision is the one the per-path kernels make: comparisons on the float32 values use
-thresholds that decide exactly like the float64 comparison (:mod:`trigkit.emulator.f32`), the HT
-and the top-k scores are summed in float64 in the same order, so decisions are identical to
-:func:`trigkit.emulator.fused.run_perpath` and the awkward implementation (the codegen module
-says why each step is exact). No ``fastmath``: it would let LLVM reassociate the float64 sums and
+Every decision is the reference's (:mod:`trigkit.emulator.engine.reference`): comparisons on the
+float32 values use thresholds that decide exactly like the float64 comparison
+(:mod:`trigkit.emulator.f32`), the HT and the top-k scores are summed in float64 in the same
+order (the codegen module and each cut type say why each step is exact). No ``fastmath``: it would let LLVM reassociate the float64 sums and
 assume no -inf (missing scores are -inf).
 """
 
@@ -40,8 +40,8 @@ import numpy as np
 from trigkit.core.atomic import write_text
 from trigkit.emulator.columns import Columns
 from trigkit.emulator.compiled import CompiledMenu
-from trigkit.emulator.onepass_codegen import generate_source
-from trigkit.emulator.onepass_plan import plan_menu
+from trigkit.emulator.engine.codegen import generate_source
+from trigkit.emulator.engine.plan import plan_menu
 
 log = logging.getLogger(__name__)
 CHUNK = 4096
