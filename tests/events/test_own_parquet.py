@@ -168,3 +168,26 @@ def test_readme_schema_table_is_current() -> None:
     begin, end = "<!-- eventbatch-schema:begin -->\n", "\n<!-- eventbatch-schema:end -->"
     block = readme[readme.index(begin) + len(begin) : readme.index(end)]
     assert block == markdown_table(), "regenerate with: python -m trigkit.events.schema"
+
+
+def test_trigkit_file_may_hold_a_subset_but_is_type_checked(tmp_path) -> None:
+    from trigkit.events.batch import EventBatch
+    from trigkit.events.parquet_io import write_parquet
+
+    n = 30
+    truth = ak.zip({"mhh": np.full(n, 400.0), "h1_pt": np.zeros(n), "h2_pt": np.zeros(n)})
+    jets = ak.zip({"pt": ak.Array([[50.0, 30.0]] * n), "btag": ak.Array([[0.9, 0.1]] * n)})
+    partial = EventBatch(jets=jets, weight=np.ones(n), truth=truth, process="qcd", lumi_pb=2.0)
+    write_parquet([partial], tmp_path / "menu_only.parquet")
+    back = read_parquet(tmp_path / "menu_only.parquet")
+    assert back.jets.fields == ["pt", "btag"] and (back.process, back.lumi_pb) == ("qcd", 2.0)
+    assert str(ak.type(back.jets.pt).content.content) == "float64"  # read as written
+    bad = EventBatch(
+        jets=ak.with_field(jets, ak.Array([["b", "l"]] * n), "hadron_flavour"),
+        weight=np.ones(n),
+        truth=truth,
+        process="qcd",
+    )
+    write_parquet([bad], tmp_path / "bad.parquet")
+    with pytest.raises(TrigkitError, match="field 'jets.hadron_flavour' is .*, expected int8"):
+        read_parquet(tmp_path / "bad.parquet")

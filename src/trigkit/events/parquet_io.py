@@ -135,8 +135,11 @@ def write_parquet(
 def _open(path: str | os.PathLike[str]):
     """The ParquetFile, its EventBatch metadata and the casts its columns need.
 
-    Any file whose fields match the EventBatch schema is events, whoever wrote it; trigkit's
-    format tag and key-value metadata only supply process, lumi_pb and source when present.
+    Any file whose fields match the EventBatch schema is events, whoever wrote it. A file with
+    trigkit's format tag was written from an EventBatch: its records may hold a subset of the
+    documented fields (as the batch did) and are read as written; any other file must hold every
+    required field and is cast to the documented dtypes. Fields present are type-checked either
+    way; the metadata supplies process, lumi_pb and source when present.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -150,8 +153,10 @@ def _open(path: str | os.PathLike[str]):
         pf = pq.ParquetFile(p)
     except (pa.ArrowException, OSError) as exc:
         raise TrigkitError(f"{p}: not a readable Parquet file ({exc})") from exc
-    casts = check_arrow(pf.schema_arrow, p)
-    return pf, _info(p, pf.schema_arrow.metadata or {}), casts
+    meta = pf.schema_arrow.metadata or {}
+    ours = meta.get(FORMAT_KEY, b"").startswith(b"trigkit-events/")
+    casts = check_arrow(pf.schema_arrow, p, complete=not ours)
+    return pf, _info(p, meta), {} if ours else casts
 
 
 def _info(p: Path, meta: dict[bytes, bytes]) -> dict[str, object]:

@@ -4,6 +4,10 @@ A file is accepted when every required field of :data:`trigkit.events.schema.COL
 present with an acceptable type (any float width for a float field, any integer width for an
 integer field, bool for bool), whoever wrote it; extra fields are kept. The first problems
 are named in one :class:`TrigkitError` line with the expected type.
+
+``complete=False`` (files trigkit wrote from an EventBatch, which may hold a subset of the
+record fields, e.g. samples made for one menu) requires only the top-level columns; every
+field present is still type-checked.
 """
 
 from __future__ import annotations
@@ -48,7 +52,9 @@ def _leaf(where: str, leaf: Leaf, field, problems: list[str], casts: Casts) -> N
         casts[where] = (stored, leaf.dtype)
 
 
-def _record(where: str, rec: Record, field, problems: list[str], casts: Casts) -> None:
+def _record(
+    where: str, rec: Record, field, problems: list[str], casts: Casts, complete: bool
+) -> None:
     import pyarrow as pa
 
     t = _storage(field.type)
@@ -67,28 +73,31 @@ def _record(where: str, rec: Record, field, problems: list[str], casts: Casts) -
         for name, sub in present.items():
             _leaf(f"{where}.{name}", Leaf(np.dtype(bool)), sub, problems, casts)
     for name, node in rec.fields.items():
-        _node(f"{where}.{name}", node, present.get(name), problems, casts)
+        if name in present or complete:
+            _node(f"{where}.{name}", node, present.get(name), problems, casts, complete)
 
 
-def _node(where: str, node: Leaf | Record, field, problems: list[str], casts: Casts) -> None:
+def _node(
+    where: str, node: Leaf | Record, field, problems: list[str], casts: Casts, complete: bool
+) -> None:
     if field is None:
         problems.append(f"missing field '{where}' ({describe(node)})")
     elif isinstance(node, Leaf):
         _leaf(where, node, field, problems, casts)
     else:
-        _record(where, node, field, problems, casts)
+        _record(where, node, field, problems, casts, complete)
 
 
-def check_arrow(schema, path: Path | str) -> Casts:
+def check_arrow(schema, path: Path | str, *, complete: bool = True) -> Casts:
     """The casts reading a file of Arrow ``schema`` needs; TrigkitError naming its bad fields."""
     problems: list[str] = []
     casts: Casts = {}
     names = set(schema.names)
     for col in COLUMNS:
         if col.name in names:
-            _node(col.name, col.node, schema.field(col.name), problems, casts)
+            _node(col.name, col.node, schema.field(col.name), problems, casts, complete)
         elif col.required:
-            _node(col.name, col.node, None, problems, casts)
+            _node(col.name, col.node, None, problems, casts, complete)
     if problems:
         more = f" (and {len(problems) - _SHOWN} more)" if len(problems) > _SHOWN else ""
         raise TrigkitError(
