@@ -129,12 +129,38 @@ def test_integer_out_of_range_is_refused(tmp_path) -> None:
         read_parquet(path)
 
 
-def test_nullable_columns_are_named(tmp_path) -> None:
-    path = tmp_path / "plain.parquet"
-    table = pa.table({"weight": pa.array([1.0, None])})
-    pq.write_table(table, path)
-    with pytest.raises(TrigkitError, match="field 'weight' may hold missing values"):
+def test_plain_pyarrow_file_nullable_fields_without_nulls(tmp_path) -> None:
+    rows = ak.to_list(_user_events(30))
+    path = tmp_path / "pyarrow.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path)  # every field nullable, as pandas writes
+    assert pq.ParquetFile(path).schema_arrow.field("jets").nullable
+    got = read_parquet(path)
+    assert str(ak.type(got.jets.pt).content.content) == "float32"  # no option type
+    assert str(ak.type(got.jets.tracks.d0).content.content.content) == "float32"
+    np.testing.assert_array_equal(got.weight, 0.5 + np.arange(30))
+    assert ak.num(got.jets.tracks, axis=2).tolist() == (
+        ak.num(_user_events(30).jets.tracks, axis=2).tolist()
+    )
+    from trigkit.events.parquet_io import iter_parquet
+
+    (projected,) = list(iter_parquet(path, columns=["jets.pt", "jets.eta"]))
+    assert (
+        projected.jets.fields == ["pt", "eta"]
+        and str(ak.type(projected.jets.pt).content.content) == "float32"
+    )
+
+
+def test_missing_values_are_named(tmp_path) -> None:
+    rows = ak.to_list(_user_events(30))
+    rows[7]["jets"][1]["tracks"] = None
+    rows[9]["jets"][0]["pt"] = None
+    path = tmp_path / "holes.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    with pytest.raises(TrigkitError, match=r"holes.parquet: field 'jets.pt' holds missing values"):
         read_parquet(path)
+    ak.to_parquet(ak.Array(rows), tmp_path / "option.parquet")  # awkward: ?float64 option type
+    with pytest.raises(TrigkitError, match=r"field 'jets.pt' (holds missing|is an option type)"):
+        read_parquet(tmp_path / "option.parquet")
 
 
 def test_schema_follows_batch_definition() -> None:

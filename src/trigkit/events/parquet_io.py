@@ -19,7 +19,7 @@ import awkward as ak
 from trigkit.core.atomic import atomic_path
 from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
-from trigkit.events.schema_check import check_arrow, conform
+from trigkit.events.schema_check import check_arrow, conform, strip_nullable
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ def write_parquet(
 
 
 def _open(path: str | os.PathLike[str]):
-    """The ParquetFile, its EventBatch metadata and the casts its columns need.
+    """The ParquetFile, its EventBatch metadata and what reading its columns needs.
 
     Any file whose fields match the EventBatch schema is events, whoever wrote it. A file with
     trigkit's format tag was written from an EventBatch: its records may hold a subset of the
@@ -155,8 +155,10 @@ def _open(path: str | os.PathLike[str]):
         raise TrigkitError(f"{p}: not a readable Parquet file ({exc})") from exc
     meta = pf.schema_arrow.metadata or {}
     ours = meta.get(FORMAT_KEY, b"").startswith(b"trigkit-events/")
-    casts = check_arrow(pf.schema_arrow, p, complete=not ours)
-    return pf, _info(p, meta), {} if ours else casts
+    chk = check_arrow(pf.schema_arrow, p, complete=not ours)
+    if ours:
+        chk.casts = {}  # read as written
+    return pf, _info(p, meta), chk
 
 
 def _info(p: Path, meta: dict[bytes, bytes]) -> dict[str, object]:
@@ -235,8 +237,8 @@ def _projection_supported() -> bool:
 
 
 def _read_projected(path: str | os.PathLike[str], full_schema, i: int, columns: list[str]):
-    """Row group ``i`` with only the Parquet leaf ``columns``, as an awkward array of the same
-    types (less fields) as a full read."""
+    """Row group ``i`` with only the Parquet leaf ``columns``, as an Arrow table that awkward
+    reads with the same types (less fields) as a full read."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     from awkward._connect.pyarrow.extn_types import AwkwardArrowType
@@ -250,7 +252,7 @@ def _read_projected(path: str | os.PathLike[str], full_schema, i: int, columns: 
                 AwkwardArrowType(pa.null(), None, None, None, None, None, None)
             )
     schema = pa.schema([_like(f, full_schema.field(f.name)) for f in table.schema])
-    return ak.from_arrow(table.cast(schema))
+    return table.cast(schema)
 
 
 def iter_parquet(
@@ -266,7 +268,7 @@ def iter_parquet(
     """
     import pyarrow as pa
 
-    pf, info, casts = _open(path)
+    pf, info, chk = _open(path)
     parquet_cols = None
     if columns is not None and _projection_supported():
         wanted = set(columns)
@@ -279,14 +281,14 @@ def iter_parquet(
     for i in range(pf.num_row_groups) if row_groups is None else row_groups:
         try:
             if parquet_cols is not None:
-                arr = _read_projected(path, pf.schema_arrow, i, parquet_cols)
+                table = _read_projected(path, pf.schema_arrow, i, parquet_cols)
             else:
                 with (
                     _EXT_LOCK
                 ):  # not while a projected read in another thread has unregistered the type
                     table = pf.read_row_group(i)
-                arr = ak.from_arrow(table)
-            yield EventBatch.from_awkward(conform(arr, casts, path), **info)
+            arr = ak.from_arrow(strip_nullable(table, chk, path))
+            yield EventBatch.from_awkward(conform(arr, chk, path), **info)
         except (pa.ArrowException, OSError, ValueError, KeyError) as exc:
             raise TrigkitError(
                 f"{path}: row group {i} is corrupt or not trigkit events ({exc})"
