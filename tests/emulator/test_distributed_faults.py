@@ -133,3 +133,24 @@ def test_without_skip_a_bad_file_stops_the_run_naming_it(files, tmp_path, capsys
 def test_skip_bad_files_needs_a_cluster(files) -> None:
     with pytest.raises(TrigkitError, match="--skip-bad-files applies to --workers"):
         run_emulation(_request(files[:3], skip_bad_files=True))
+
+
+def test_task_lost_too_often_stops_the_run_naming_its_slice(files, tmp_path) -> None:
+    import dask
+
+    from trigkit.emulator.distributed import emulate_files
+    from trigkit.emulator.schema import load_menu
+
+    marker = tmp_path / "killed.pid"
+    good = [p for i, p in enumerate(files[:6]) if i not in (CORRUPT, JUNK)]
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        client.register_plugin(KillOnce(str(marker), f"-{good[2].name}-"))
+        with pytest.raises(TrigkitError, match=r"f00\d.parquet: its task was lost with a dask"):
+            emulate_files(load_menu("run3_hh4b"), good, scheduler=cluster.scheduler_address)
+    assert marker.exists()
