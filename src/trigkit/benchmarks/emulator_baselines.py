@@ -4,8 +4,9 @@
   every cut), each selection mask built once, the top-k scores found by k ``argmax`` passes
   instead of sorting every event's scores;
 * :func:`run_numpy`: plain numpy on the same flat buffers (:class:`~trigkit.emulator.columns.
-  Columns`) the fused kernel reads: per-event counts and maxima by ``reduceat`` over the offsets,
-  sums by ``bincount`` (sequential, in jet order, as the kernel adds);
+  Columns`) the fused kernel reads: per-event counts from one cumulative sum over the offsets,
+  sums by ``bincount`` (sequential, in jet order, as the kernel adds), the top-k by k
+  ``maximum.reduceat`` passes (no sort, no padding);
 * :func:`memory_floor_s`: one numpy pass reading every byte of those buffers (a sum per buffer),
   what no menu pass over the same data can beat on one thread.
 
@@ -188,7 +189,8 @@ def run_awkward_careful(menu: Menu, jets, fatjets=None) -> np.ndarray:  # noqa: 
 
 
 class _NumpyOps:
-    """Flat numpy buffers + offsets; per-event reductions over the non-empty events."""
+    """Flat numpy buffers + offsets: counts from one cumulative sum, sums by ``bincount`` (in jet
+    order, as the kernel adds), maxima by ``reduceat`` over the events that have jets."""
 
     def __init__(self, cols, jet_fields: tuple[str, ...], fat_fields: tuple[str, ...]) -> None:  # noqa: ANN001
         self.n = cols.n_events
@@ -203,16 +205,11 @@ class _NumpyOps:
             **{("jet", f): cols.jet_scores[i] for i, f in enumerate(jet_fields)},
             **{("fat", f): cols.fat_scores[i] for i, f in enumerate(fat_fields)},
         }
-        self._seg = {
-            "jet": self._segments(cols.jet_offsets),
-            "fat": self._segments(cols.fat_offsets),
-        }
-
-    @staticmethod
-    def _segments(off: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        counts = np.diff(off)
-        nonempty = counts > 0
-        return np.repeat(np.arange(len(counts)), counts), off[:-1][nonempty], nonempty
+        self._off = {"jet": cols.jet_offsets, "fat": cols.fat_offsets}
+        counts = np.diff(cols.jet_offsets)
+        self._evt = np.repeat(np.arange(self.n), counts)  # event of each jet
+        self._nonempty = counts > 0  # maxima by reduceat over the events that have jets
+        self._starts = cols.jet_offsets[:-1][self._nonempty]
 
     def _col(self, kind: str, name: str) -> np.ndarray:
         key = (kind, name)
@@ -230,11 +227,11 @@ class _NumpyOps:
         return self._col("fat", name)
 
     def _count(self, kind: str, mask: np.ndarray) -> np.ndarray:
-        _, starts, nonempty = self._seg[kind]
-        out = np.zeros(self.n, dtype=np.int64)
-        if len(starts):
-            out[nonempty] = np.add.reduceat(mask, starts, dtype=np.int64)
-        return out
+        off = self._off[kind]
+        dtype = np.int32 if len(mask) < 2**31 else np.int64  # int32 sums run ~4x faster
+        cs = np.zeros(len(mask) + 1, dtype=dtype)
+        np.cumsum(mask.view(np.uint8), out=cs[1:], dtype=dtype)
+        return cs[off[1:]] - cs[off[:-1]]
 
     def jcount(self, mask: np.ndarray) -> np.ndarray:
         return self._count("jet", mask)
@@ -243,21 +240,19 @@ class _NumpyOps:
         return self._count("fat", mask)
 
     def jsum(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        evt = self._seg["jet"][0]
-        return np.bincount(evt, weights=np.where(mask, values, 0.0), minlength=self.n)
+        return np.bincount(self._evt, weights=np.where(mask, values, 0.0), minlength=self.n)
 
     def jtop(self, values: np.ndarray, mask: np.ndarray, k: int) -> list[np.ndarray]:
-        evt, starts, nonempty = self._seg["jet"]
         s = np.where(mask, values, NEG)
         out = []
         for i in range(k):
             best = np.full(self.n, NEG)
-            if len(starts):
-                best[nonempty] = np.maximum.reduceat(s, starts)
+            if len(self._starts):
+                best[self._nonempty] = np.maximum.reduceat(s, self._starts)
             out.append(best)
             if i + 1 < k:  # knock out the first occurrence of each event's maximum
-                at = np.flatnonzero(s == best[evt])
-                ev = evt[at]
+                at = np.flatnonzero(s == best[self._evt])
+                ev = self._evt[at]
                 first = at[np.concatenate(([True], ev[1:] != ev[:-1]))] if len(at) else at
                 s[first] = NEG
         return out
