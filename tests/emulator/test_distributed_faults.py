@@ -1,4 +1,4 @@
-"""Faults under load: 52 files on a 2-worker LocalCluster, one corrupt, one junk, one worker
+"""Faults under load: `emulate --workers 2` over 52 files, one corrupt, one junk, one worker
 SIGKILLed mid-task. The run names the bad files, reruns the lost task and its totals equal the
 single-process run over the good files."""
 
@@ -72,7 +72,7 @@ def _json(res) -> dict:
     return json.loads(json.dumps(result_dict(res)))
 
 
-def test_bad_files_named_lost_task_rerun_totals_equal(files, tmp_path, caplog) -> None:
+def test_bad_files_named_lost_task_rerun_totals_equal(files, tmp_path, caplog, monkeypatch) -> None:
     for bad in (CORRUPT, JUNK):
         with pytest.raises(TrigkitError, match=files[bad].name):
             read_parquet(files[bad])  # the premise: neither file can be read
@@ -86,24 +86,28 @@ def test_bad_files_named_lost_task_rerun_totals_equal(files, tmp_path, caplog) -
             inst_lumi=1e34,
         )
     )
+    import trigkit.emulator.distributed as dist_mod
+
     marker = tmp_path / "killed.pid"
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    connect = dist_mod._connect
+    clusters = []
+
+    def connect_and_arm(dd, workers, scheduler, processes):  # noqa: ANN001, ANN202
+        client, cluster = connect(dd, workers, scheduler, processes)  # the --workers cluster
         client.register_plugin(KillOnce(str(marker), f"-{files[VICTIM].name}-"))
-        out = tmp_path / "out"
-        rc = main(
-            [
-                "emulate", "--menu", "run3_hh4b", "--lumi", "1e34", "--no-plots",
-                "--signal", *map(str, files[:N_SIGNAL]),
-                "--background", *map(str, files[N_SIGNAL:]),
-                "--scheduler", cluster.scheduler_address, "--skip-bad-files", "--out", str(out),
-            ]
-        )  # fmt: skip
-        assert rc == 0
+        clusters.append((len(cluster.workers), processes))
+        return client, cluster
+
+    monkeypatch.setattr(dist_mod, "_connect", connect_and_arm)
+    out = tmp_path / "out"
+    rc = main(
+        [
+            "emulate", "--menu", "run3_hh4b", "--lumi", "1e34", "--no-plots",
+            "--signal", *map(str, files[:N_SIGNAL]), "--background", *map(str, files[N_SIGNAL:]),
+            "--workers", "2", "--skip-bad-files", "--out", str(out),
+        ]
+    )  # fmt: skip
+    assert rc == 0 and clusters == [(2, True)]  # a LocalCluster of 2 worker processes
     killed = int(marker.read_text())  # a worker really was SIGKILLed mid-task
     with pytest.raises(ProcessLookupError):
         os.kill(killed, 0)
