@@ -110,20 +110,24 @@ def _best_of(fn: Any, repeats: int) -> tuple[float, Any]:
 
 @contextlib.contextmanager
 def _c_stdout_silenced() -> Iterator[None]:
-    """Send file descriptor 1 (where compiled C++ prints) to /dev/null for a while."""
+    """Send file descriptors 1 and 2 (where compiled C++ prints; ap_fixed warns on stderr) to
+    /dev/null for a while."""
     sys.stdout.flush()
-    saved = os.dup(1)
+    sys.stderr.flush()
+    saved = {fd: os.dup(fd) for fd in (1, 2)}
     devnull = os.open(os.devnull, os.O_WRONLY)
     import ctypes
 
     libc = ctypes.CDLL(None)
     try:
-        os.dup2(devnull, 1)
+        for fd in saved:
+            os.dup2(devnull, fd)
         yield
     finally:
         libc.fflush(None)  # C stdio buffers what it printed; drop it while fd 1 is /dev/null
-        os.dup2(saved, 1)
-        os.close(saved)
+        for fd, copy in saved.items():
+            os.dup2(copy, fd)
+            os.close(copy)
         os.close(devnull)
 
 
