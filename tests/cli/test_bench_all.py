@@ -98,6 +98,20 @@ def test_quick_real_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert all(c["events"] == 20_000 for c in gen["contenders"])
     emu = res["emulator"]["record"]
     assert emu["identical"] is True and emu["n_events"] == 200_000
+    fused = emu["n_events"] / emu["fused_1thread_s"]  # per-core ratios from the raw timings
+    ratios = emu["ratios_per_core"]
+    assert ratios["fused_1thread_vs_numpy"] == pytest.approx(
+        fused / (emu["numpy_events"] / emu["numpy_s"])
+    )
+    assert ratios["fused_1thread_vs_awkward_careful"] == pytest.approx(
+        fused / (emu["awkward_events"] / emu["awkward_careful_s"])
+    )
+    assert emu["memory_floor_fraction"] == pytest.approx(
+        emu["memory_floor_s"] / emu["fused_1thread_s"]
+    )
+    assert emu["thread_counts"]["numpy"] == 1 and emu["provenance"]["cpu_count"] >= 1
+    assert rec["provenance"]["git_commit"] == emu["provenance"]["git_commit"]
+    assert gen["ratios_per_core"] and set(gen["thread_counts"].values()) >= {1}
     gpu = res["gpu"]["record"]
     assert not gpu["failed_contenders"] and gpu["points"]
     assert {p["batch"] for p in gpu["points"]} == {1, 64}

@@ -131,7 +131,7 @@ def test_bad_files(tmp_path, batch):
         read_parquet(junk)
     plain = tmp_path / "plain.parquet"
     pq.write_table(pa.table({"x": [1, 2, 3]}), plain)
-    with pytest.raises(TrigkitError, match="plain.parquet: not a trigkit event file"):
+    with pytest.raises(TrigkitError, match="plain.parquet: not EventBatch events: missing field"):
         read_parquet(plain)
     good = tmp_path / "good.parquet"
     write_parquet([batch], good)

@@ -9,7 +9,6 @@ command.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import platform
@@ -62,9 +61,12 @@ class AllBenchResult:
         return [o for o in self.outcomes if o.status == "failed"]
 
     def to_json(self) -> dict[str, Any]:
+        from trigkit.benchmarks.provenance import provenance
+
         return {
             "benchmark": "all",
             "quick": self.quick,
+            "provenance": provenance(),
             "machine": self.machine,
             "results": {o.name: asdict(o) for o in self.outcomes},
         }
@@ -282,20 +284,26 @@ def bench_all(
     only: str = typer.Option(
         "", "--only", help="Comma-separated subset: generator,emulator,firmware,gpu."
     ),
+    allow_older: bool = typer.Option(
+        False,
+        "--allow-older",
+        help="Replace an --out result made by newer or unrelated code (by its git commit).",
+    ),
 ) -> None:
     """Every benchmark this machine can run, one JSON with machine info, one summary table."""
     from rich.console import Console
     from rich.table import Table
 
-    from trigkit.core.atomic import write_text
+    from trigkit.benchmarks.provenance import check_overwrite, write_result
 
     selected = tuple(s.strip() for s in only.split(",") if s.strip())
     if out.exists() and out.is_dir():
         raise TrigkitError(f"--out {out}: is a directory; give a JSON file path")
+    check_overwrite(out, allow_older)  # before the benchmarks run, not after
     err = Console(stderr=True)
     with err.status("benchmarks ...") as status:
         res = run_all(quick, selected, on_start=lambda n: status.update(f"bench {n} ..."))
-    write_text(out, json.dumps(res.to_json(), indent=2, default=str) + "\n")
+    write_result(out, res.to_json(), allow_older)
     m = res.machine
     table = Table(title=f"trigkit bench all{' --quick' if quick else ''}: {m['cpu_model']}, "
                         f"{m['cpu_count']} cores, GPU: {m['gpu'] or 'none'}")  # fmt: skip

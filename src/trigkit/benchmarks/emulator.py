@@ -6,12 +6,20 @@ one process (best of ``--repeats``):
 
 * ``fused``: :func:`trigkit.emulator.engine.onepass.run_onepass` (the one-pass kernel: each
   event's jets read once) on the flat buffers, 1 thread (per core) and all numba threads;
-* ``perpath``: the previous opcode pass, removed with it (issue #17: one generated kernel and one
-  reference remain); its JSON keys stay, null;
-* ``awkward``: :func:`trigkit.emulator.engine.reference.run_reference_events` (every cut's
-  awkward reference evaluation) on the awkward arrays (on ``--awkward-events`` events, it
-  scales linearly).
+* ``perpath``: the previous opcode pass, removed with it (one generated kernel and one reference
+  remain); its JSON keys stay, null;
+* ``awkward``: :func:`trigkit.emulator.engine.reference.run_reference_events` (every cut's awkward
+  reference evaluation) on the awkward arrays (on ``--awkward-events`` events, it scales
+  linearly). Labelled *naive*: it converts float32 -> float64 inside every cut and sorts all
+  scores for a top-2;
+* ``awkward_careful`` and ``numpy`` (:mod:`trigkit.benchmarks.emulator_baselines`): the same
+  menu as a careful user writes it, on awkward arrays and on the fused pass's flat buffers;
+* ``memory_floor``: one numpy pass reading the fused pass's buffers; the fused pass's achieved
+  fraction of it (``memory_floor_fraction``, goal >= 0.5 on one thread) says how close it runs
+  to memory bandwidth.
 
+Every ratio is per core: a 1-thread contender against the 1-thread fused pass, and the
+all-thread fused pass divided by its thread count (``threads`` in the JSON names each side's).
 Decisions are asserted identical (all L1 seeds and HLT paths) on the awkward subset. Goals:
 fused >= 10x awkward per core; >= 20 M events/s per core for the whole menu. Single-thread runs are
 also timed in CPU seconds (``time.thread_time``), which a loaded machine inflates less than wall time.
@@ -19,11 +27,10 @@ also timed in CPU seconds (``time.thread_time``), which a loaded machine inflate
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +38,12 @@ import typer
 
 GOAL_SPEEDUP = 10.0
 GOAL_EVENTS_PER_S_PER_CORE = 20e6
+GOAL_MEMORY_FLOOR_FRACTION = 0.5
+#: events for the numpy contender (its float64 copies of every column take memory)
+NUMPY_EVENTS = 1_000_000
+AWKWARD_NAIVE_LABEL = (
+    "naive: emulator.engine.reference (float32->float64 in every cut, sorts scores for top-k)"
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +62,11 @@ class EmulatorBenchResult:
     awkward_s: float
     identical: bool
     accept_fraction: dict[str, float]
+    awkward_careful_s: float = float("nan")
+    numpy_events: int = 0
+    numpy_s: float = float("nan")
+    memory_floor_s: float = float("nan")
+    provenance: dict[str, Any] | None = None
 
     @property
     def fused_per_core(self) -> float:
@@ -70,8 +88,46 @@ class EmulatorBenchResult:
     def speedup(self) -> float:
         return self.fused_per_core / self.awkward_per_s
 
+    @property
+    def awkward_careful_per_s(self) -> float:
+        return self.awkward_events / self.awkward_careful_s
+
+    @property
+    def numpy_per_s(self) -> float:
+        return self.numpy_events / self.numpy_s
+
+    @property
+    def memory_floor_fraction(self) -> float:
+        """Time of a bare read of the fused pass's bytes over the 1-thread fused pass's time."""
+        return self.memory_floor_s / self.fused_1thread_s
+
+    def thread_counts(self) -> dict[str, int]:
+        one = ("fused_1thread", "awkward", "awkward_careful", "numpy")
+        return {k: 1 for k in one} | {"fused_all": self.threads, "memory_floor": 1}
+
+    def per_core_ratios(self) -> dict[str, float]:
+        """Fused events/s per core over each contender's (both sides on the same threads)."""
+        all_per_core = self.fused_all / self.threads
+        return {
+            "fused_1thread_vs_awkward_naive": self.speedup,
+            "fused_1thread_vs_awkward_careful": self.fused_per_core / self.awkward_careful_per_s,
+            "fused_1thread_vs_numpy": self.fused_per_core / self.numpy_per_s,
+            "fused_all_per_core_vs_awkward_naive": all_per_core / self.awkward_per_s,
+            "fused_all_per_core_vs_awkward_careful": all_per_core / self.awkward_careful_per_s,
+            "fused_all_per_core_vs_numpy": all_per_core / self.numpy_per_s,
+        }
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self) | {
+            "awkward_label": AWKWARD_NAIVE_LABEL,
+            "awkward_careful_events_per_s": self.awkward_careful_per_s,
+            "numpy_events_per_s": self.numpy_per_s,
+            "memory_floor_bytes_per_s": self.bytes_per_event * self.n_events / self.memory_floor_s,
+            "memory_floor_fraction": self.memory_floor_fraction,
+            "speedup_per_core_vs_awkward_careful": self.fused_per_core / self.awkward_careful_per_s,
+            "speedup_per_core_vs_numpy": self.fused_per_core / self.numpy_per_s,
+            "ratios_per_core": self.per_core_ratios(),
+            "thread_counts": self.thread_counts(),
             "fused_events_per_s_per_core": self.fused_per_core,
             "fused_events_per_cpu_s": self.fused_per_core_cpu,
             "perpath_events_per_s_per_core": None,
@@ -79,7 +135,11 @@ class EmulatorBenchResult:
             "fused_events_per_s_all_threads": self.fused_all,
             "awkward_events_per_s": self.awkward_per_s,
             "speedup_per_core": self.speedup,
-            "goals": {"speedup": GOAL_SPEEDUP, "events_per_s_per_core": GOAL_EVENTS_PER_S_PER_CORE},
+            "goals": {
+                "speedup": GOAL_SPEEDUP,
+                "events_per_s_per_core": GOAL_EVENTS_PER_S_PER_CORE,
+                "memory_floor_fraction": GOAL_MEMORY_FLOOR_FRACTION,
+            },
             "machine": machine_info(),
         }
 
@@ -213,7 +273,12 @@ def run_benchmark(
     identical &= bool(np.array_equal(out, out_all))
     if not identical:
         raise TrigkitError("bench emulator: fused and awkward decisions differ")
-    return EmulatorBenchResult(
+    from trigkit.benchmarks.emulator_baselines import memory_floor_s
+    from trigkit.benchmarks.provenance import provenance
+
+    careful = _careful_contenders(menu, cmenu, sub, base_cols, sub_fused, n_events, repeats)
+    floor = memory_floor_s(cols, repeats)
+    res = EmulatorBenchResult(
         menu=menu.name,
         n_events=n_events,
         awkward_events=len(sub),
@@ -230,76 +295,95 @@ def run_benchmark(
         accept_fraction={
             n: float(f) for n, f in zip(cmenu.trigger_names, out.mean(axis=0), strict=True)
         },
+        awkward_careful_s=careful[0],
+        numpy_events=careful[1],
+        numpy_s=careful[2],
+        memory_floor_s=floor,
     )
+    return replace(res, provenance=provenance(res.thread_counts()))
+
+
+def _careful_contenders(menu, cmenu, sub, base_cols, sub_fused, n_events: int, repeats: int):  # noqa: ANN001, ANN202
+    """(careful awkward time on ``sub``, numpy events, numpy time); decisions checked equal."""
+    import numpy as np
+
+    from trigkit.benchmarks.emulator_baselines import run_awkward_careful, run_numpy
+    from trigkit.core.errors import TrigkitError
+    from trigkit.emulator.engine.onepass import run_onepass as run_fused
+
+    t_aw, aw = _best(lambda: run_awkward_careful(menu, sub.jets, sub.fatjets), max(1, repeats // 2))
+    n_np = min(n_events, NUMPY_EVENTS)
+    np_cols = _tile(base_cols, n_np)
+    t_np, dec = _best(
+        lambda: run_numpy(menu, np_cols, cmenu.jet_fields, cmenu.fatjet_fields),
+        max(1, repeats // 2),
+    )
+    if not (np.array_equal(aw, sub_fused) and np.array_equal(dec, run_fused(cmenu, np_cols, 1))):
+        raise TrigkitError("bench emulator: careful awkward / numpy and fused decisions differ")
+    return t_aw, n_np, t_np
 
 
 def bench_emulator(
     menu: str = typer.Option("run3_hh4b", "--menu", help="Menu file or shipped menu name."),
     events: int = typer.Option(4_000_000, "--events", help="Events for the fused pass (tiled)."),
     awkward_events: int = typer.Option(
-        100_000, "--awkward-events", help="Events for the awkward contender."
+        100_000, "--awkward-events", help="Events for the awkward contenders."
     ),
     base: int = typer.Option(
         20_000, "--base", help="Distinct generated events (tiled up to --events)."
     ),
     repeats: int = typer.Option(5, "--repeats", help="Best of N timings."),
     out: Path = typer.Option(Path("bench/results/emulator.json"), "--out", help="JSON output."),
+    allow_older: bool = typer.Option(
+        False, "--allow-older", help="Replace a result made by newer or unrelated code."
+    ),
 ) -> None:
-    """Fused numba menu pass vs awkward-array implementation (identical decisions asserted)."""
+    """Fused numba menu pass vs awkward and numpy implementations (identical decisions asserted)."""
     from rich.console import Console
-    from rich.table import Table
 
-    from trigkit.core.atomic import write_text
+    from trigkit.benchmarks.provenance import check_overwrite, write_result
 
+    check_overwrite(out, allow_older)  # before minutes of work, not after
     with Console().status("benchmarking the menu emulator..."):
         res = run_benchmark(menu, events, awkward_events, base, repeats)
-    write_text(out, json.dumps(res.to_json(), indent=2) + "\n")
-    t = Table(
-        title=f"trigkit bench emulator: {res.menu} ({res.n_triggers} triggers, {res.bytes_per_event:.0f} B/event)"
-    )
-    for c in (
-        "contender",
-        "events",
-        "best time (s)",
-        "M events/s",
-        "per core",
-        "per CPU s",
-        "vs awkward",
-    ):
-        t.add_column(c, justify="left" if c == "contender" else "right")
-    t.add_row(
-        "awkward (vectorised)",
-        f"{res.awkward_events:,}",
-        f"{res.awkward_s:.3f}",
-        f"{res.awkward_per_s / 1e6:.2f}",
-        f"{res.awkward_per_s / 1e6:.2f}",
-        "",
-        "1.0x",
-    )
-    t.add_row(
-        "one-pass numba, 1 thread",
-        f"{res.n_events:,}",
-        f"{res.fused_1thread_s:.3f}",
-        f"{res.fused_per_core / 1e6:.2f}",
-        f"{res.fused_per_core / 1e6:.2f}",
-        f"{res.fused_per_core_cpu / 1e6:.2f}",
-        f"{res.speedup:.1f}x",
-    )
-    t.add_row(
-        f"one-pass numba, {res.threads} threads",
-        f"{res.n_events:,}",
-        f"{res.fused_all_s:.3f}",
-        f"{res.fused_all / 1e6:.2f}",
-        f"{res.fused_all / res.threads / 1e6:.2f}",
-        "",
-        f"{res.fused_all / res.awkward_per_s:.1f}x",
-    )
+    write_result(out, res.to_json(), allow_older)
     console = Console()
-    console.print(t)
+    console.print(summary_table(res))
+    console.print(
+        f"memory floor: the 1-thread fused pass runs at {res.memory_floor_fraction:.0%} of a numpy "
+        f"read of the same {res.bytes_per_event * res.n_events / 1e6:.0f} MB (goal >= "
+        f"{GOAL_MEMORY_FLOOR_FRACTION:.0%})"
+    )
     console.print(
         f"decisions identical: {res.identical}; goals: >= {GOAL_SPEEDUP:.0f}x awkward, "
         f">= {GOAL_EVENTS_PER_S_PER_CORE / 1e6:.0f} M events/s per core; JSON: {out}"
     )
+
+
+def summary_table(res: EmulatorBenchResult):  # noqa: ANN201
+    """One row per contender: events/s, per core, and the fused pass's per-core ratio to it."""
+    from rich.table import Table
+
+    t = Table(
+        title=f"trigkit bench emulator: {res.menu} ({res.n_triggers} triggers, "
+        f"{res.bytes_per_event:.0f} B/event); ratios per core, same threads on both sides"
+    )
+    for c in ("contender", "threads", "events", "best time (s)", "M events/s", "per core",
+              "fused/core vs it"):  # fmt: skip
+        t.add_column(c, justify="left" if c == "contender" else "right")
+    fused = res.fused_per_core
+    rows = [
+        ("awkward, naive (reference)", 1, res.awkward_events, res.awkward_s),
+        ("awkward, careful", 1, res.awkward_events, res.awkward_careful_s),
+        ("numpy, flat buffers", 1, res.numpy_events, res.numpy_s),
+        ("one-pass numba", 1, res.n_events, res.fused_1thread_s),
+        ("one-pass numba", res.threads, res.n_events, res.fused_all_s),
+    ]
+    for name, threads, n, secs in rows:
+        rate = n / secs
+        t.add_row(name, str(threads), f"{n:,}", f"{secs:.3f}", f"{rate / 1e6:.2f}",
+                  f"{rate / threads / 1e6:.2f}", f"{fused / (rate / threads):.1f}x")  # fmt: skip
+    return t
 
 
 def register(app: typer.Typer) -> None:

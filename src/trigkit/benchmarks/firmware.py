@@ -4,7 +4,9 @@
 hls4ml's compiled C simulation ``predict()`` on the same inputs (default 100 000, jet-tagger size
 16->64->32->32->5 with softmax, random on-grid weights, edge/NaN/Inf inputs included). Both are
 timed in one process (best of ``repeats``, after a warm-up that compiles numba), their outputs
-are compared bit for bit, and the throughput ratio is reported (goal >= 20x).
+are compared bit for bit, and the throughput ratio is reported (goal >= 20x). The C simulation
+runs on one thread; the emulator is timed on all numba threads and on one, so the ratio is also
+reported per core (``speedup_per_core``: both sides on one thread).
 
 ``firmware-rtl``: the RTL path on the jet-tagger-size network with 6-bit weights and
 activations - latency (cycles, ns at the clock) and II measured by Verilator, bit-exact with the
@@ -21,7 +23,7 @@ import platform
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,9 @@ class FirmwareBenchResult:
     emulator_first_call_s: float
     network: str
     special_inputs_checked: int = 2000  # NaN/Inf-containing inputs compared bit for bit, untimed
+    emulator_1thread_s: float = float("nan")
+    threads: int = 1  # numba threads of the emulator_s timing
+    provenance: dict[str, Any] | None = None
 
     @property
     def emulator_per_s(self) -> float:
@@ -53,11 +58,23 @@ class FirmwareBenchResult:
     def speedup(self) -> float:
         return self.hls4ml_s / self.emulator_s
 
+    @property
+    def speedup_per_core(self) -> float:
+        """Emulator on one thread vs the single-threaded C simulation."""
+        return self.hls4ml_s / self.emulator_1thread_s
+
+    def thread_counts(self) -> dict[str, int]:
+        return {"emulator": self.threads, "emulator_1thread": 1, "hls4ml": 1}
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self) | {
             "emulator_per_s": self.emulator_per_s,
             "hls4ml_per_s": self.hls4ml_per_s,
             "speedup": self.speedup,
+            "emulator_1thread_per_s": self.n_inputs / self.emulator_1thread_s,
+            "speedup_per_core": self.speedup_per_core,
+            "speedup_all_threads_per_core": self.speedup / self.threads,
+            "thread_counts": self.thread_counts(),
             "machine": machine_info(),
         }
 
@@ -93,20 +110,24 @@ def _best_of(fn: Any, repeats: int) -> tuple[float, Any]:
 
 @contextlib.contextmanager
 def _c_stdout_silenced() -> Iterator[None]:
-    """Send file descriptor 1 (where compiled C++ prints) to /dev/null for a while."""
+    """Send file descriptors 1 and 2 (where compiled C++ prints; ap_fixed warns on stderr) to
+    /dev/null for a while."""
     sys.stdout.flush()
-    saved = os.dup(1)
+    sys.stderr.flush()
+    saved = {fd: os.dup(fd) for fd in (1, 2)}
     devnull = os.open(os.devnull, os.O_WRONLY)
     import ctypes
 
     libc = ctypes.CDLL(None)
     try:
-        os.dup2(devnull, 1)
+        for fd in saved:
+            os.dup2(devnull, fd)
         yield
     finally:
         libc.fflush(None)  # C stdio buffers what it printed; drop it while fd 1 is /dev/null
-        os.dup2(saved, 1)
-        os.close(saved)
+        for fd, copy in saved.items():
+            os.dup2(copy, fd)
+            os.close(copy)
         os.close(devnull)
 
 
@@ -144,17 +165,40 @@ def run_firmware_bench(
             return np.asarray(hls_model.predict(inputs), dtype=np.float64).reshape(len(inputs), -1)
 
     t_emu, y_emu = _best_of(lambda: emu.predict(x), repeats)
+    t_one, y_one = _one_thread(lambda: _best_of(lambda: emu.predict(x), repeats))
     t_hls, y_hls = _best_of(lambda: hls_predict(x), repeats)
-    bad = int(np.count_nonzero(np.any(y_emu != y_hls, axis=1)))
+    bad = int(np.count_nonzero(np.any(y_emu != y_hls, axis=1) | np.any(y_one != y_hls, axis=1)))
     with _c_stdout_silenced():  # one "assign NaN" line per NaN from the C simulation
         y_special = hls_predict(x_special)
     bad += int(np.count_nonzero(np.any(emu.predict(x_special) != y_special, axis=1)))
     sizes = "->".join(
         [str(net.n_inputs)] + [str(lay.n_out) for lay in net.layers if lay.kind == "dense"]
     )
-    return FirmwareBenchResult(
-        n, repeats, t_emu, t_hls, bad, first, f"{net.name} {sizes} + softmax"
-    )
+    from trigkit.benchmarks.provenance import provenance
+
+    res = FirmwareBenchResult(
+        n, repeats, t_emu, t_hls, bad, first, f"{net.name} {sizes} + softmax",
+        emulator_1thread_s=t_one, threads=_numba_threads(),
+    )  # fmt: skip
+    return replace(res, provenance=provenance(res.thread_counts()))
+
+
+def _numba_threads() -> int:
+    import numba
+
+    return int(numba.get_num_threads())
+
+
+def _one_thread(fn: Any) -> Any:
+    """``fn()`` with numba's parallel loops on one thread."""
+    import numba
+
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        return fn()
+    finally:
+        numba.set_num_threads(previous)
 
 
 def jet_tagger_6bit() -> Any:
@@ -223,34 +267,37 @@ def _firmware_cmd(
     repeats: int = typer.Option(3, "--repeats", help="Timed repetitions (best is kept)."),
     json_out: Path | None = typer.Option(None, "--json", help="Write the result as JSON."),
     work_dir: Path | None = typer.Option(None, "--work-dir", help="Where the hls4ml project goes."),
+    allow_older: bool = typer.Option(
+        False, "--allow-older", help="Replace a --json result made by newer or unrelated code."
+    ),
 ) -> None:
     """Bit-exact emulator vs hls4ml C simulation: same outputs, throughput ratio (goal >= 20x)."""
     from rich.console import Console
     from rich.table import Table
 
-    from trigkit.core.atomic import write_text
+    from trigkit.benchmarks.provenance import check_overwrite, write_result
 
-    res = run_firmware_bench(n, repeats, work_dir)
+    if json_out:
+        check_overwrite(json_out, allow_older)
+    with Console(stderr=True).status("building the hls4ml C simulation and timing..."):
+        res = run_firmware_bench(n, repeats, work_dir)
     t = Table(title=f"firmware emulation, {res.network}, {n} inputs (best of {repeats})")
-    for col in ("contender", "seconds", "inputs / s", "bit-exact"):
+    for col in ("contender", "threads", "seconds", "inputs / s", "per core", "bit-exact"):
         t.add_column(col, justify="right" if col != "contender" else "left")
     ok = "yes" if res.mismatching_samples == 0 else f"NO ({res.mismatching_samples} differ)"
-    t.add_row(
-        "trigkit FirmwareEmulator (numba)",
-        f"{res.emulator_s:.4f}",
-        f"{res.emulator_per_s:,.0f}",
-        ok,
-    )
-    t.add_row(
-        "hls4ml predict (C simulation)",
-        f"{res.hls4ml_s:.4f}",
-        f"{res.hls4ml_per_s:,.0f}",
-        "reference",
-    )
-    t.add_row("speedup", f"{res.speedup:.1f}x", "goal >= 20x", "")
+    for name, threads, secs, exact in (
+        ("trigkit FirmwareEmulator (numba)", res.threads, res.emulator_s, ok),
+        ("trigkit FirmwareEmulator (numba)", 1, res.emulator_1thread_s, ok),
+        ("hls4ml predict (C simulation)", 1, res.hls4ml_s, "reference"),
+    ):
+        rate = n / secs
+        t.add_row(name, str(threads), f"{secs:.4f}", f"{rate:,.0f}", f"{rate / threads:,.0f}",
+                  exact)  # fmt: skip
+    t.add_row("speedup", "", f"{res.speedup:.1f}x", "goal >= 20x", "", "")
+    t.add_row("speedup per core (1 thread each)", "", f"{res.speedup_per_core:.1f}x", "", "", "")
     Console().print(t)
     if json_out:
-        write_text(json_out, json.dumps(res.to_json(), indent=2))
+        write_result(json_out, res.to_json(), allow_older)
 
 
 def _rtl_cmd(

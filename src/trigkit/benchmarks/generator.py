@@ -10,7 +10,6 @@ compilation/cache loading is excluded by a warm-up run, Parquet writing is not t
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import platform
 import time
@@ -20,7 +19,6 @@ from pathlib import Path
 
 import typer
 
-from trigkit.core.atomic import write_text
 from trigkit.core.errors import TrigkitError
 
 
@@ -38,6 +36,11 @@ class Contender:
         return 60.0 * self.events / self.seconds
 
     @property
+    def events_per_minute_per_core(self) -> float:
+        """Wall-clock throughput divided by the threads that produced it."""
+        return self.events_per_minute / self.threads
+
+    @property
     def events_per_cpu_minute(self) -> float:
         """Throughput per core-minute: meaningful even on a machine shared with other jobs."""
         return 60.0 * self.events / self.cpu_seconds
@@ -51,6 +54,19 @@ class GeneratorBenchResult:
     contenders: tuple[Contender, ...]
     identical: bool
     machine: dict[str, str] = field(default_factory=dict)
+    provenance: dict[str, object] | None = None
+
+    def per_core_ratios(self) -> dict[str, float]:
+        """Each multi-thread contender's events/min per core over the 1-thread contender's."""
+        one = [c for c in self.contenders if c.threads == 1]
+        if not one:
+            return {}
+        return {
+            f"{c.name}_per_core_vs_numba x1": c.events_per_minute_per_core
+            / one[0].events_per_minute
+            for c in self.contenders
+            if c.threads > 1
+        }
 
     def to_json(self) -> dict[str, object]:
         out = asdict(self)
@@ -58,10 +74,13 @@ class GeneratorBenchResult:
             {
                 **asdict(c),
                 "events_per_minute": c.events_per_minute,
+                "events_per_minute_per_core": c.events_per_minute_per_core,
                 "events_per_cpu_minute": c.events_per_cpu_minute,
             }
             for c in self.contenders
         ]
+        out["ratios_per_core"] = self.per_core_ratios()
+        out["thread_counts"] = {c.name: c.threads for c in self.contenders}
         out["load_average"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
         out["benchmark"] = "generator"
         return out
@@ -143,9 +162,18 @@ def run_generator_bench(
         contenders.append(c)
         if on_contender is not None:
             on_contender(c)
+    from trigkit.benchmarks.provenance import provenance
+
     identical = len({c.digest for c in contenders}) == 1
+    threads = {c.name: c.threads for c in contenders}
     return GeneratorBenchResult(
-        process, events, chunk_size, tuple(contenders), identical, machine_info()
+        process,
+        events,
+        chunk_size,
+        tuple(contenders),
+        identical,
+        machine_info(),
+        provenance(threads),
     )
 
 
@@ -161,23 +189,29 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(
             Path("bench/results/generator.json"), "--out", help="JSON result file."
         ),
+        allow_older: bool = typer.Option(
+            False, "--allow-older", help="Replace a result made by newer or unrelated code."
+        ),
     ) -> None:
         """Generator throughput: events/minute with 1 thread vs all threads (identical output)."""
         from rich.console import Console
         from rich.table import Table
 
+        from trigkit.benchmarks.provenance import check_overwrite, write_result
         from trigkit.events.generator import get_process
 
         get_process(process)
+        check_overwrite(out, allow_older)
         console = Console(stderr=True)
         with console.status(f"generating {events} {process} events per contender ..."):
             result = run_generator_bench(process, events, seed, chunk_size)
-        write_text(out, json.dumps(result.to_json(), indent=2) + "\n")
+        write_result(out, result.to_json(), allow_older)
         table = Table(title=f"generator: {process}, {events} events, jets+tracks+large-R jets")
         for col in (
             "contender",
             "wall s",
             "events / min",
+            "per core",
             "CPU s",
             "events / CPU-min",
             "identical output",
@@ -188,6 +222,7 @@ def register(app: typer.Typer) -> None:
                 c.name,
                 f"{c.seconds:.2f}",
                 f"{c.events_per_minute:,.0f}",
+                f"{c.events_per_minute_per_core:,.0f}",
                 f"{c.cpu_seconds:.2f}",
                 f"{c.events_per_cpu_minute:,.0f}",
                 str(result.identical),

@@ -64,6 +64,12 @@ def emulate(
     scheduler: str | None = typer.Option(
         None, "--scheduler", help="Connect to a dask scheduler ADDRESS."
     ),
+    skip_bad_files: bool = typer.Option(
+        False,
+        "--skip-bad-files",
+        help="With --workers/--scheduler: leave out files that cannot be read, each named in a "
+        "warning, instead of stopping.",
+    ),
     objects: str = typer.Option(
         "offline", "--objects", help="NanoAOD objects: offline or trigobj."
     ),
@@ -158,6 +164,7 @@ def emulate(
         inst_lumi=lumi,
         workers=workers,
         scheduler=scheduler,
+        skip_bad_files=skip_bad_files,
         btag_bundle=btag_bundle,
         btag_model=btag_model,
         l1_bundle=l1_bundle,

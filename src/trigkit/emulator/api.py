@@ -22,7 +22,6 @@ from trigkit.emulator.budget import (
     hlt_jets_quantile,
 )
 from trigkit.emulator.compiled import compile_menu
-from trigkit.emulator.distributed import run_files_distributed
 from trigkit.emulator.nanoaod import L1_SEEDS, NanoAgreement, compare_to_recorded
 from trigkit.emulator.pipeline import iter_file, run_files
 from trigkit.emulator.prescale_expected import PRESCALE_MODES
@@ -70,6 +69,7 @@ class EmulateRequest:
     cl: float = 0.683
     workers: int | None = None
     scheduler: str | None = None
+    skip_bad_files: bool = False  # with workers/scheduler: leave out (and name) unreadable files
     budget: BudgetRequest = field(default_factory=BudgetRequest)
     btag_bundle: Path | None = None  # GPU bundle scoring jets.btag (onnxruntime)
     btag_model: Path | None = None  # saved model giving its features + preprocessing
@@ -220,6 +220,23 @@ def unique_sample_names(samples: list[SampleEvents]) -> list[SampleEvents]:
     return out
 
 
+def _run_distributed(req: EmulateRequest, menu, paths: list, progress) -> tuple[list, int]:
+    """(samples of the good files, how many of them are signal) from a dask run."""
+    from trigkit.emulator.distributed import emulate_files
+
+    run = emulate_files(
+        menu,
+        paths,
+        workers=req.workers,
+        scheduler=req.scheduler,
+        progress=progress,
+        skip_bad_files=req.skip_bad_files,
+    )
+    if not run.samples:
+        raise TrigkitError(f"no readable events files: all {len(paths)} were bad")
+    return run.samples, sum(i < len(req.signal) for i in run.indices)
+
+
 def run_emulation(
     req: EmulateRequest, progress: Callable[[str], None] | None = None
 ) -> tuple[MenuResult | None, NanoAgreement | None]:
@@ -253,14 +270,14 @@ def run_emulation(
             raise TrigkitError(
                 "--btag-bundle / --l1-bundle run in a single process; drop --workers / --scheduler"
             )
+        n_sig = len(req.signal)
         if req.workers is not None or req.scheduler is not None:
-            samples = run_files_distributed(
-                menu, paths, workers=req.workers, scheduler=req.scheduler, progress=progress
-            )
+            samples, n_sig = _run_distributed(req, menu, paths, progress)
+        elif req.skip_bad_files:
+            raise TrigkitError("--skip-bad-files applies to --workers / --scheduler runs")
         else:
             samples = run_files(compile_menu(menu), paths, sources, progress=progress)
         samples = unique_sample_names(samples)
-        n_sig = len(req.signal)
         res = build_result(
             menu.name,
             samples[:n_sig],

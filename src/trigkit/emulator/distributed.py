@@ -13,6 +13,12 @@ identical to :func:`trigkit.emulator.pipeline.run_files`.
 
 ``workers=N`` starts a ``LocalCluster`` (N worker processes, one thread each, or threads with
 ``processes=False``); ``scheduler="tcp://host:8786"`` connects to a running cluster.
+
+Faults: a worker that dies mid-task (killed, out of memory) loses only its tasks; the scheduler
+reruns them elsewhere (up to ``distributed.scheduler.allowed-failures`` worker deaths per task,
+then the run stops naming the slice). With ``skip_bad_files=True`` (:func:`emulate_files`) a
+file that cannot be read, at planning (footer) or in a task (a corrupt row group), is left out
+of the result and named in :attr:`DistributedRun.bad_files`; otherwise it stops the run.
 """
 
 from __future__ import annotations
@@ -174,6 +180,48 @@ def evaluate_slice(menu: Menu, piece: Slice) -> list[RawChunk]:
         raise TrigkitError(f"{piece.describe()}: {msg}") from None
 
 
+@dataclass(frozen=True)
+class BadFile:
+    """A file left out of a run, and why (one line)."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DistributedRun:
+    """What a distributed run gives: one SampleEvents per good file, in input order."""
+
+    samples: list[SampleEvents]
+    indices: list[int]  # the input position of each good file (samples[k] is paths[indices[k]])
+    bad_files: list[BadFile]
+
+
+class LostWork(TrigkitError):
+    """A task was lost with its worker more often than the scheduler retries."""
+
+
+def _reason(exc: BaseException, path: str) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text.removeprefix(f"{path}: ").removeprefix(f"{path}, ")
+
+
+def _plan(
+    paths: Sequence[str | Path], n_workers: int, skip_bad: bool
+) -> tuple[list[Slice], list[int], list[BadFile]]:
+    """The tasks for the files whose footers read, their input positions, and the bad files."""
+    if not skip_bad:
+        return plan_slices(paths, n_workers), list(range(len(paths))), []
+    good, bad = [], []
+    for i, p in enumerate(paths):
+        try:
+            _unit_sizes(str(p))
+            good.append(i)
+        except TrigkitError as exc:
+            bad.append(BadFile(str(p), _reason(exc, str(p))))
+    return plan_slices([paths[i] for i in good], n_workers), good, bad
+
+
 def _submit(client, menu: Menu, plan: list[Slice]) -> list:
     return [
         client.submit(
@@ -187,24 +235,51 @@ def _submit(client, menu: Menu, plan: list[Slice]) -> list:
     ]
 
 
+def _file_chunks(dd, piece_futures: list[tuple[Slice, object]]) -> list[RawChunk]:
+    """The chunks of one file's slices, in order; a slice whose task keeps killing workers
+    stops the run naming it."""
+    chunks: list[RawChunk] = []
+    for piece, fut in piece_futures:
+        try:
+            chunks += fut.result()
+        except dd.KilledWorker:
+            raise LostWork(
+                f"{piece.describe()}: its task was lost with a dask worker too often "
+                "(distributed.scheduler.allowed-failures); the worker may run out of memory"
+            ) from None
+    return chunks
+
+
 def _gather_in_order(
+    dd,
     menu: Menu,
     paths: Sequence[str | Path],
     plan: list[Slice],
     futures: list,
     progress: Callable[[str], None] | None,
-) -> list[SampleEvents]:
+    skip_bad: bool,
+) -> tuple[list[SampleEvents], list[int], list[BadFile]]:
     """One SampleEvents per file: its slices' chunks concatenated in order, then prescales."""
     cmenu = compile_menu(menu)
-    out = []
+    out, kept, bad = [], [], []
     for i, path in enumerate(paths):
-        chunks = [
-            c for s, f in zip(plan, futures, strict=True) if s.file_index == i for c in f.result()
-        ]
+        mine = [(s, f) for s, f in zip(plan, futures, strict=True) if s.file_index == i]
+        try:
+            chunks = _file_chunks(dd, mine)
+        except LostWork:
+            raise
+        except TrigkitError as exc:
+            if not skip_bad:
+                raise
+            for _, f in mine:
+                f.cancel()
+            bad.append(BadFile(str(path), _reason(exc, str(path))))
+            continue
         out.append(assemble_sample(cmenu, sample_name(path), chunks))
+        kept.append(i)
         if progress:
             progress(str(path))
-    return out
+    return out, kept, bad
 
 
 def _connect(dd, workers: int | None, scheduler: str | None, processes: bool):
@@ -229,6 +304,25 @@ def run_files_distributed(
     processes: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> list[SampleEvents]:
+    """One SampleEvents per file, equal to :func:`~trigkit.emulator.pipeline.run_files`; a bad
+    file stops the run (see :func:`emulate_files` to leave bad files out)."""
+    return emulate_files(
+        menu, paths, workers=workers, scheduler=scheduler, processes=processes, progress=progress
+    ).samples
+
+
+def emulate_files(
+    menu: Menu,
+    paths: Sequence[str | Path],
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    processes: bool = True,
+    progress: Callable[[str], None] | None = None,
+    skip_bad_files: bool = False,
+) -> DistributedRun:
+    """Run ``menu`` over ``paths`` on a dask cluster; ``skip_bad_files``: leave out (and name)
+    the files that cannot be read instead of stopping."""
     if (workers is None) == (scheduler is None):
         raise TrigkitError("give exactly one of --workers N or --scheduler ADDRESS")
     if workers is not None and workers < 1:
@@ -241,15 +335,22 @@ def run_files_distributed(
     if not logging.getLogger("trigkit").isEnabledFor(logging.INFO):
         dlog.setLevel(logging.WARNING)
     try:
-        plan = (
-            plan_slices(paths, workers) if workers else None
-        )  # a bad file fails before the cluster starts
+        # with --workers a bad file fails before the cluster starts
+        early = _plan(paths, workers, skip_bad_files) if workers else None
         client, cluster = _connect(dd, workers, scheduler, processes)
         with client:
-            plan = plan or plan_slices(paths, sum(client.nthreads().values()))
-            log.info("%d files -> %d tasks", len(paths), len(plan))
-            return _gather_in_order(menu, paths, plan, _submit(client, menu, plan), progress)
+            plan, good, bad = early or _plan(paths, sum(client.nthreads().values()), skip_bad_files)
+            good_paths = [paths[i] for i in good]
+            log.info("%d files -> %d tasks", len(good_paths), len(plan))
+            futures = _submit(client, menu, plan)
+            samples, kept, late = _gather_in_order(
+                dd, menu, good_paths, plan, futures, progress, skip_bad_files
+            )
     finally:
         if cluster is not None:
             cluster.close()
         dlog.setLevel(old_level)
+    bad_files = sorted([*bad, *late], key=lambda b: [str(p) for p in paths].index(b.path))
+    for b in bad_files:
+        log.warning("skipped bad file %s: %s", b.path, b.reason)
+    return DistributedRun(samples, [good[k] for k in kept], bad_files)

@@ -46,6 +46,7 @@ TRACK_FIELDS = ("pt", "deta", "dphi", "d0", "z0", "d0_sig", "z0_sig")
 FATJET_FIELDS = ("pt", "eta", "phi", "mass", "msd", "tau21", "label")
 CONSTITUENT_FIELDS = ("pt", "deta", "dphi", "d0_sig", "charge")
 TRUTH_FIELDS = ("mhh", "h1_pt", "h2_pt")
+L1JET_FIELDS = ("pt", "eta", "phi")
 
 
 @dataclass

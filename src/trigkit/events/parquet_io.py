@@ -19,6 +19,7 @@ import awkward as ak
 from trigkit.core.atomic import atomic_path
 from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
+from trigkit.events.schema_check import check_arrow, conform, strip_nullable
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +133,14 @@ def write_parquet(
 
 
 def _open(path: str | os.PathLike[str]):
+    """The ParquetFile, its EventBatch metadata and what reading its columns needs.
+
+    Any file whose fields match the EventBatch schema is events, whoever wrote it. A file with
+    trigkit's format tag was written from an EventBatch: its records may hold a subset of the
+    documented fields (as the batch did) and are read as written; any other file must hold every
+    required field and is cast to the documented dtypes. Fields present are type-checked either
+    way; the metadata supplies process, lumi_pb and source when present.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -139,26 +148,33 @@ def _open(path: str | os.PathLike[str]):
     if not p.exists():
         raise TrigkitError(f"{p}: no such file")
     if p.is_dir():
-        raise TrigkitError(f"{p}: is a directory, expected a trigkit .parquet event file")
+        raise TrigkitError(f"{p}: is a directory, expected a .parquet event file")
     try:
         pf = pq.ParquetFile(p)
     except (pa.ArrowException, OSError) as exc:
         raise TrigkitError(f"{p}: not a readable Parquet file ({exc})") from exc
     meta = pf.schema_arrow.metadata or {}
-    if meta.get(FORMAT_KEY) != FORMAT_VERSION:
-        found = meta.get(FORMAT_KEY, b"none").decode(errors="replace")
-        raise TrigkitError(
-            f"{p}: not a trigkit event file (format {found!r}, expected {FORMAT_VERSION.decode()!r})"
-        )
+    ours = meta.get(FORMAT_KEY, b"").startswith(b"trigkit-events/")
+    chk = check_arrow(pf.schema_arrow, p, complete=not ours)
+    if ours:
+        chk.casts = {}  # read as written
+    return pf, _info(p, meta), chk
+
+
+def _info(p: Path, meta: dict[bytes, bytes]) -> dict[str, object]:
+    """process / lumi_pb / source from trigkit's metadata; without it, a user's own file:
+    process 'parquet', weights taken as normalised to 1 pb^-1."""
+    if FORMAT_KEY not in meta and b"trigkit.lumi_pb" not in meta:
+        logger.info("%s: no trigkit metadata; process 'parquet', lumi_pb 1.0", p)
+        return {"process": "parquet", "lumi_pb": 1.0, "source": str(p)}
     try:
-        info = {
-            "process": meta[b"trigkit.process"].decode(),
-            "lumi_pb": float(json.loads(meta[b"trigkit.lumi_pb"])),
+        return {
+            "process": meta.get(b"trigkit.process", b"parquet").decode(),
+            "lumi_pb": float(json.loads(meta.get(b"trigkit.lumi_pb", b"1.0"))),
             "source": _source(p, meta.get(b"trigkit.source", b"").decode()),
         }
-    except (KeyError, ValueError) as exc:
-        raise TrigkitError(f"{p}: trigkit metadata is incomplete or malformed ({exc})") from exc
-    return pf, info
+    except (UnicodeDecodeError, ValueError, TypeError) as exc:
+        raise TrigkitError(f"{p}: trigkit metadata is malformed ({exc})") from exc
 
 
 def _source(path: Path, recorded: str) -> str:
@@ -168,14 +184,14 @@ def _source(path: Path, recorded: str) -> str:
 
 def row_group_sizes(path: str | os.PathLike[str]) -> list[int]:
     """Events in each row group of a trigkit Parquet file (from the footer; no data is read)."""
-    pf, _ = _open(path)
+    pf, _, _ = _open(path)
     return [pf.metadata.row_group(i).num_rows for i in range(pf.num_row_groups)]
 
 
 def leaf_fields(path: str | os.PathLike[str]) -> list[str]:
     """Dotted names of the leaf fields in a trigkit Parquet file (``jets.pt``,
     ``jets.tracks.d0_sig``, ``weight``...), from the footer; no data is read."""
-    pf, _ = _open(path)
+    pf, _, _ = _open(path)
     return [_dotted(pf.schema.column(i).path) for i in range(len(pf.schema))]
 
 
@@ -221,8 +237,8 @@ def _projection_supported() -> bool:
 
 
 def _read_projected(path: str | os.PathLike[str], full_schema, i: int, columns: list[str]):
-    """Row group ``i`` with only the Parquet leaf ``columns``, as an awkward array of the same
-    types (less fields) as a full read."""
+    """Row group ``i`` with only the Parquet leaf ``columns``, as an Arrow table that awkward
+    reads with the same types (less fields) as a full read."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     from awkward._connect.pyarrow.extn_types import AwkwardArrowType
@@ -236,7 +252,7 @@ def _read_projected(path: str | os.PathLike[str], full_schema, i: int, columns: 
                 AwkwardArrowType(pa.null(), None, None, None, None, None, None)
             )
     schema = pa.schema([_like(f, full_schema.field(f.name)) for f in table.schema])
-    return ak.from_arrow(table.cast(schema))
+    return table.cast(schema)
 
 
 def iter_parquet(
@@ -252,7 +268,7 @@ def iter_parquet(
     """
     import pyarrow as pa
 
-    pf, info = _open(path)
+    pf, info, chk = _open(path)
     parquet_cols = None
     if columns is not None and _projection_supported():
         wanted = set(columns)
@@ -265,14 +281,14 @@ def iter_parquet(
     for i in range(pf.num_row_groups) if row_groups is None else row_groups:
         try:
             if parquet_cols is not None:
-                arr = _read_projected(path, pf.schema_arrow, i, parquet_cols)
+                table = _read_projected(path, pf.schema_arrow, i, parquet_cols)
             else:
                 with (
                     _EXT_LOCK
                 ):  # not while a projected read in another thread has unregistered the type
                     table = pf.read_row_group(i)
-                arr = ak.from_arrow(table)
-            yield EventBatch.from_awkward(arr, **info)
+            arr = ak.from_arrow(strip_nullable(table, chk, path))
+            yield EventBatch.from_awkward(conform(arr, chk, path), **info)
         except (pa.ArrowException, OSError, ValueError, KeyError) as exc:
             raise TrigkitError(
                 f"{path}: row group {i} is corrupt or not trigkit events ({exc})"

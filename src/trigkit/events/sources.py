@@ -1,5 +1,6 @@
 """Open any supported event file by its suffix: ``.root`` (CMS NanoAOD), ``.h5``/``.hdf5``
-(ATLAS flavour-tagging layout) or ``.parquet`` (trigkit's own, e.g. from ``events generate``).
+(ATLAS flavour-tagging layout) or ``.parquet`` (any file with the EventBatch schema: trigkit's
+own from ``events generate``, or a user's written by awkward).
 
 All readers are imported inside the functions, so importing this module stays cheap.
 """
@@ -15,7 +16,9 @@ from trigkit.events.batch import EventBatch
 
 FORMATS = {".root": "nanoaod", ".h5": "hdf5", ".hdf5": "hdf5", ".parquet": "parquet"}
 OUTPUT_FORMATS = {".h5": "hdf5", ".hdf5": "hdf5", ".parquet": "parquet"}
-_VALID = ".root (CMS NanoAOD), .h5/.hdf5 (ATLAS flavour-tagging HDF5) or .parquet (trigkit)"
+_VALID = (
+    ".root (CMS NanoAOD), .h5/.hdf5 (ATLAS flavour-tagging HDF5) or .parquet (EventBatch schema)"
+)
 
 
 def file_format(path: str | Path, *, must_exist: bool = True) -> str:

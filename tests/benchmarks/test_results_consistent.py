@@ -1,0 +1,92 @@
+"""bench/results/{emulator,firmware,generator}.json: made by code in this history, ratios that
+follow from their raw timings, and the README quoting exactly these numbers."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from trigkit.benchmarks import provenance as prov
+
+ROOT = Path(__file__).parents[2]
+RESULTS = ROOT / "bench" / "results"
+
+
+def _load(name: str) -> dict:
+    return json.loads((RESULTS / f"{name}.json").read_text())
+
+
+def _readme() -> str:
+    return " ".join((ROOT / "README.md").read_text().split())
+
+
+@pytest.mark.parametrize("name", ["emulator", "firmware", "generator"])
+def test_made_by_this_code_history(name: str) -> None:
+    p = _load(name)["provenance"]
+    assert p["git_dirty"] is False and len(p["loadavg"]) == 3 and p["cpu_count"] >= 1
+    if prov.git_commit() is not None:
+        ancestor = prov._is_ancestor(p["git_commit"], prov.git_commit())
+        if ancestor is None:  # a shallow clone that lacks the commit: git cannot tell
+            pytest.skip(f"git does not know commit {p['git_commit'][:10]} (shallow clone?)")
+        assert ancestor is True
+
+
+def emulator_claims(r: dict) -> list[str]:
+    fused = r["n_events"] / r["fused_1thread_s"]
+    all_threads = r["n_events"] / r["fused_all_s"]
+    return [
+        f"{fused / 1e6:.1f} M events/s on 1 thread",
+        f"{all_threads / 1e6:.1f} M/s on {r['threads']} threads",
+        f"{fused / (r['awkward_events'] / r['awkward_s']):.0f}× naive awkward",
+        f"{fused / (r['awkward_events'] / r['awkward_careful_s']):.0f}× careful awkward",
+        f"{fused / (r['numpy_events'] / r['numpy_s']):.0f}× numpy",
+        f"{r['memory_floor_s'] / r['fused_1thread_s']:.0%} of the memory floor",
+    ]
+
+
+def firmware_claims(r: dict) -> list[str]:
+    return [
+        f"{r['hls4ml_s'] / r['emulator_s']:.1f}× on {r['threads']} numba threads",
+        f"{r['hls4ml_s'] / r['emulator_1thread_s']:.1f}× per core",
+        f"emulator {r['n_inputs'] / r['emulator_s'] / 1e3:,.0f} k inputs/s",
+        f"hls4ml {r['n_inputs'] / r['hls4ml_s'] / 1e3:,.1f} k/s",
+    ]
+
+
+def generator_claims(r: dict) -> list[str]:
+    by = {c["threads"]: c for c in r["contenders"]}
+    out = [f"{60 * by[1]['events'] / by[1]['seconds'] / 1e6:.2f} M events/min on 1 thread"]
+    top = max(by)
+    if top > 1:
+        rate = 60 * by[top]["events"] / by[top]["seconds"]
+        out.append(f"{rate / 1e6:.2f} M/min on {top} threads")
+    return out
+
+
+def test_ratios_follow_from_timings() -> None:
+    e = _load("emulator")
+    fused = e["n_events"] / e["fused_1thread_s"]
+    assert math.isclose(e["speedup_per_core"], fused / (e["awkward_events"] / e["awkward_s"]))
+    assert math.isclose(
+        e["ratios_per_core"]["fused_1thread_vs_numpy"], fused / (e["numpy_events"] / e["numpy_s"])
+    )
+    assert math.isclose(e["memory_floor_fraction"], e["memory_floor_s"] / e["fused_1thread_s"])
+    assert e["identical"] is True
+    f = _load("firmware")
+    assert math.isclose(f["speedup_per_core"], f["hls4ml_s"] / f["emulator_1thread_s"])
+    assert f["mismatching_samples"] == 0
+    g = _load("generator")
+    assert g["identical"] is True
+
+
+@pytest.mark.parametrize(
+    "name, claims",
+    [("emulator", emulator_claims), ("firmware", firmware_claims), ("generator", generator_claims)],
+)
+def test_readme_quotes_these_files(name: str, claims) -> None:  # noqa: ANN001
+    text = _readme()
+    for claim in claims(_load(name)):
+        assert claim in text, f"README does not say '{claim}' (from bench/results/{name}.json)"
