@@ -171,6 +171,7 @@ def test_schema_follows_batch_definition() -> None:
         ("fatjets", batch_mod.FATJET_FIELDS),
         ("fatjets.constituents", batch_mod.CONSTITUENT_FIELDS),
         ("truth", batch_mod.TRUTH_FIELDS),
+        ("l1jets", batch_mod.L1JET_FIELDS),
     ]:
         assert {f"{prefix}.{n}" for n in names} <= rows
     required = {c.name for c in COLUMNS if c.required}
@@ -182,6 +183,7 @@ def test_schema_follows_batch_definition() -> None:
         "fatjets",
         "triggers",
         "trigobj",
+        "l1jets",
     }
 
 
