@@ -29,20 +29,27 @@ def main() -> int:
     if args.merge:
         rec = merge_results([Path(d) for d in args.merge.split(",")], args.out)
     else:
-        rec = run_bench(args.out, batches=tuple(int(b) for b in args.batches.split(",")),
-                        repeats=args.repeats, warmup=args.warmup, budget_s=args.budget_s,
-                        model_path=args.model, min_repeats=min(20, args.repeats),
-                        only=tuple(x for x in args.only.split(",") if x))  # fmt: skip
+        rec = run_bench(
+            args.out,
+            batches=tuple(int(b) for b in args.batches.split(",")),
+            repeats=args.repeats,
+            warmup=args.warmup,
+            budget_s=args.budget_s,
+            model_path=args.model,
+            min_repeats=min(20, args.repeats),
+            only=tuple(x for x in args.only.split(",") if x),
+        )
     print(f"device: {rec['environment']['device']}")
     print(
-        f"{'contender':30s} {'batch':>7s} {'reps':>5s} {'p50 us':>10s} {'p99 us':>10s} {'jets/s':>10s}"
+        f"{'contender':30s} {'batch':>7s} {'reps':>5s} {'p50 us':>10s} "
+        f"{'p99 us':>10s} {'jets/s':>10s}"
     )
     for name, b, n, p50, p99, thr in summary_rows(rec):
         print(f"{name:30s} {b:7d} {n:5d} {p50:10.1f} {p99:10.1f} {thr:10.3g}")
     for t in rec["transfers"]:
         print(
-            f"copy {t['inputs']:10s} batch {t['batch']:6d}: {t['bytes_per_jet']:.0f} B/jet, "
-            f"H2D {t['h2d_p50_us']:.1f} us ({t['h2d_GBps']:.1f} GB/s), D2H(in) {t['d2h_p50_us']:.1f} us"
+            f"copy {t['inputs']:10s} batch {t['batch']:6d}: {t['bytes_per_jet']:.0f} B/jet, H2D "
+            f"{t['h2d_p50_us']:.1f} us ({t['h2d_GBps']:.1f} GB/s), D2H(in) {t['d2h_p50_us']:.1f} us"
         )
     return 0
 

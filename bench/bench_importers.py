@@ -40,8 +40,15 @@ def train_mlp(x: np.ndarray, y: np.ndarray):  # type: ignore[no-untyped-def]
     from torch import nn
 
     torch.manual_seed(0)
-    m = nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 32), nn.ReLU(),
-                      nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 5))  # fmt: skip
+    m = nn.Sequential(
+        nn.Linear(16, 64),
+        nn.ReLU(),
+        nn.Linear(64, 32),
+        nn.ReLU(),
+        nn.Linear(32, 32),
+        nn.ReLU(),
+        nn.Linear(32, 5),
+    )
     opt = torch.optim.Adam(m.parameters(), lr=3e-3)
     xt, yt = torch.tensor(x, dtype=torch.float32), torch.tensor(y)
     for _ in range(300):
@@ -79,15 +86,32 @@ def main() -> int:
         onnx_path = d / "mlp.onnx"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torch.onnx.export(module, (torch.zeros(2, 16),), str(onnx_path), dynamo=False,
-                              input_names=["x"], dynamic_axes={"x": {0: "batch"}})  # fmt: skip
+            torch.onnx.export(
+                module,
+                (torch.zeros(2, 16),),
+                str(onnx_path),
+                dynamo=False,
+                input_names=["x"],
+                dynamic_axes={"x": {0: "batch"}},
+            )
         calib = d / "calib.npz"
         np.savez(calib, in_x=x_calib, labels=y_calib)
         for target in ("fpga", "gpu"):
             extra = ["--keep-csim", str(d / "csim")] if target == "fpga" else []
             t0 = time.perf_counter()
-            rc = cli(["compile", str(onnx_path), "--target", target, "--out", str(d / target),
-                      "--calib-data", str(calib), *extra])  # fmt: skip
+            rc = cli(
+                [
+                    "compile",
+                    str(onnx_path),
+                    "--target",
+                    target,
+                    "--out",
+                    str(d / target),
+                    "--calib-data",
+                    str(calib),
+                    *extra,
+                ]
+            )
             res[f"{target}_bundle_seconds"] = round(time.perf_counter() - t0, 2)
             if rc != 0:
                 raise SystemExit(f"compile --target {target} failed")
@@ -113,7 +137,7 @@ def main() -> int:
             "trigkit": trigkit.__version__,
             "torch": torch.__version__,
             "onnxruntime": ort.__version__,
-        },  # fmt: skip
+        },
     }
     loss = float(res["float_accuracy"]) - float(res["firmware_accuracy"])  # type: ignore[arg-type]
     res["accuracy_loss"] = loss

@@ -1,11 +1,12 @@
 """Taggers issue goals: the track b-tagger >= 2x the IP3D-like baseline's light-jet rejection at
 70 % b-efficiency, and the Xbb tagger >= 2x the mass+tau21 baseline's QCD rejection at 50 %.
 
-`python bench/bench_taggers.py --out bench/results/taggers.json [--events N --test-events M --epochs E]`
-trains btag-deepsets and xbb-pfn on generated HH->4b + QCD events (`trigkit.models.training.train`,
-the function behind `trigkit train`) and evaluates tagger and baselines on the same, independently
-generated test jets (`trigkit.models.evaluation.evaluate`, behind `trigkit evaluate`). A rejection
-printed as a lower bound means no background test jet passed the cut.
+`python bench/bench_taggers.py --out bench/results/taggers.json [--events N --test-events M
+--epochs E]` trains btag-deepsets and xbb-pfn on generated HH->4b + QCD events
+(`trigkit.models.training.train`, the function behind `trigkit train`) and evaluates tagger and
+baselines on the same, independently generated test jets (`trigkit.models.evaluation.evaluate`,
+behind `trigkit evaluate`). A rejection printed as a lower bound means no background test jet
+passed the cut.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ def main() -> int:
         )
         print(
             f"{name}: rejection ratio vs {base['name']} at eff {eff}: "
-            f"{'>' if bound else ''}{ratio:.2f} (goal >= {goal}); AUC {ev['model']['auc']:.4f} vs {base['auc']:.4f}"
+            f"{'>' if bound else ''}{ratio:.2f} (goal >= {goal}); AUC "
+            f"{ev['model']['auc']:.4f} vs {base['auc']:.4f}"
         )
     out = {
         "command": " ".join(["python", *sys.argv]),

@@ -35,13 +35,17 @@ extern "C" __global__ void probe(const u32* a16, const u32* b16, const u32* a8, 
                                  float* c16, float* c8) {
   const int l = threadIdx.x;
   float c[4] = {0.f, 0.f, 0.f, 0.f};
-  asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+  asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%0,%1,%2,%3};"
       : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a16[l * 4]), "r"(a16[l * 4 + 1]), "r"(a16[l * 4 + 2]), "r"(a16[l * 4 + 3]), "r"(b16[l * 2]), "r"(b16[l * 2 + 1]));
+      : "r"(a16[l * 4]), "r"(a16[l * 4 + 1]), "r"(a16[l * 4 + 2]), "r"(a16[l * 4 + 3]),
+        "r"(b16[l * 2]), "r"(b16[l * 2 + 1]));
   for (int i = 0; i < 4; ++i) c16[l * 4 + i] = c[i];
   float d[4] = {0.f, 0.f, 0.f, 0.f};
-  asm("mma.sync.aligned.m16n8k8.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5}, {%6}, {%0,%1,%2,%3};"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]) : "r"(a8[l * 2]), "r"(a8[l * 2 + 1]), "r"(b8[l]));
+  asm("mma.sync.aligned.m16n8k8.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5}, {%6}, "
+      "{%0,%1,%2,%3};"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a8[l * 2]), "r"(a8[l * 2 + 1]), "r"(b8[l]));
   for (int i = 0; i < 4; ++i) c8[l * 4 + i] = d[i];
 }
 extern "C" __global__ void round_trip(const int* p, int iters, unsigned long long* out) {
@@ -92,12 +96,24 @@ def fragments(cupy: object) -> dict[str, float]:
     a8, b8 = rng.normal(size=(16, 8)).astype(np.float16), rng.normal(size=(8, 8)).astype(np.float16)
     k = cupy.RawKernel(PROBE, "probe")
     c16, c8 = cupy.zeros(128, dtype=np.float32), cupy.zeros(128, dtype=np.float32)
-    k((1,), (32,), (cupy.asarray(_regs("a16", a16)), cupy.asarray(_regs("b16", b16)),
-                    cupy.asarray(_regs("a8", a8)), cupy.asarray(_regs("b8", b8)), c16, c8))  # fmt: skip
+    k(
+        (1,),
+        (32,),
+        (
+            cupy.asarray(_regs("a16", a16)),
+            cupy.asarray(_regs("b16", b16)),
+            cupy.asarray(_regs("a8", a8)),
+            cupy.asarray(_regs("b8", b8)),
+            c16,
+            c8,
+        ),
+    )
     want16 = a16.astype(np.float64) @ b16.astype(np.float64)
     want8 = a8.astype(np.float64) @ b8.astype(np.float64)
-    return {"m16n8k16_max_abs_diff": float(np.abs(_decode_c(c16.get()) - want16).max()),
-            "m16n8k8_max_abs_diff": float(np.abs(_decode_c(c8.get()) - want8).max())}  # fmt: skip
+    return {
+        "m16n8k16_max_abs_diff": float(np.abs(_decode_c(c16.get()) - want16).max()),
+        "m16n8k8_max_abs_diff": float(np.abs(_decode_c(c8.get()) - want8).max()),
+    }
 
 
 def _jets(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -138,11 +154,16 @@ def agreement(cupy: object, module: torch.nn.Module) -> dict[str, float]:
         o = cupy.zeros((b, 3), dtype=np.float32)
         k.launch(k.one, b, x[:b], m[:b], o)
         one[str(b)] = float(np.abs(o.get() - ref[:b]).max())
-    return {"vs_fp16_model": float(np.abs(got - ref).max()), "vs_torch_fp32": float(np.abs(got - want32).max()),
-            "fp16_model_vs_torch_fp32": float(np.abs(ref - want32).max()),
-            "mapped_vs_device": float(np.abs(hres.numpy() - got).max()),
-            "records_vs_planar": float(np.abs(rec_out.get() - got).max()), "small_batches_vs_model": one,
-            "max_blocks": k.max_blocks, "num_regs": int(k.one.num_regs)}  # fmt: skip
+    return {
+        "vs_fp16_model": float(np.abs(got - ref).max()),
+        "vs_torch_fp32": float(np.abs(got - want32).max()),
+        "fp16_model_vs_torch_fp32": float(np.abs(ref - want32).max()),
+        "mapped_vs_device": float(np.abs(hres.numpy() - got).max()),
+        "records_vs_planar": float(np.abs(rec_out.get() - got).max()),
+        "small_batches_vs_model": one,
+        "max_blocks": k.max_blocks,
+        "num_regs": int(k.one.num_regs),
+    }
 
 
 def pcie_round_trip(cupy: object) -> float:
@@ -202,8 +223,12 @@ def kernel_times(
     tc = cupy.RawKernel(TC_KERNEL, "dips_tc")
     tcw = [cupy.asarray(w) for w in tc_weights(module)]
     n_sm = torch.cuda.get_device_properties(0).multi_processor_count
-    runs = {"mma": lambda n: k.launch(k.one, n, x, m, out),
-            "tc_previous": lambda n: tc((max(1, min(-(-n // 4), 4 * n_sm)),), (128,), (x, m, *tcw, out, np.int32(n)))}  # fmt: skip
+    runs = {
+        "mma": lambda n: k.launch(k.one, n, x, m, out),
+        "tc_previous": lambda n: tc(
+            (max(1, min(-(-n // 4), 4 * n_sm)),), (128,), (x, m, *tcw, out, np.int32(n))
+        ),
+    }
     res: dict[str, dict[str, float]] = {}
     for name, run in runs.items():
         res[name] = {}
@@ -257,10 +282,14 @@ def main() -> int:
 
     module = local_dips().module.eval()
     rec: dict[str, object] = {"device": torch.cuda.get_device_name(0)}
-    steps = (("fragments", lambda: fragments(cupy)), ("agreement", lambda: agreement(cupy, module)),
-             ("pcie_round_trip_ns", lambda: pcie_round_trip(cupy)), ("launch_floor_us", lambda: launch_floor(cupy)),
-             ("kernel_us", lambda: kernel_times(cupy, module, (1, 16, 256, 4096, 65536, 262144))),
-             ("runner_us", lambda: runner_times(module)))  # fmt: skip
+    steps = (
+        ("fragments", lambda: fragments(cupy)),
+        ("agreement", lambda: agreement(cupy, module)),
+        ("pcie_round_trip_ns", lambda: pcie_round_trip(cupy)),
+        ("launch_floor_us", lambda: launch_floor(cupy)),
+        ("kernel_us", lambda: kernel_times(cupy, module, (1, 16, 256, 4096, 65536, 262144))),
+        ("runner_us", lambda: runner_times(module)),
+    )
     for name, step in steps:
         try:
             rec[name] = step()

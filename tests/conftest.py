@@ -1,4 +1,5 @@
-"""Shared test fixtures: one torch thread, and the real CMS NanoAOD samples in ``<repo>/../shared/data``."""
+"""Shared test fixtures: one torch thread, and the real CMS NanoAOD samples in
+``<repo>/../shared/data``."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ def _one_torch_thread():
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """Folder with nano_tt_v12.root / nano_dimuon.root (CI clones the repo with shared/ beside it)."""
+    """Folder with nano_tt_v12.root / nano_dimuon.root (CI clones the repo with shared/ beside
+    it)."""
     if not (SHARED_DATA / "nano_tt_v12.root").is_file():
         pytest.skip(
             f"shared NanoAOD samples not found in {SHARED_DATA} (clone shared/ beside the repo)"

@@ -1,4 +1,5 @@
-"""EventBatch (trigkit.events.batch): length checks, selection, awkward round trip, concatenation."""
+"""EventBatch (trigkit.events.batch): length checks, selection, awkward round trip,
+concatenation."""
 
 from __future__ import annotations
 
@@ -10,11 +11,23 @@ from trigkit.events.batch import EventBatch
 
 
 def _batch(n: int = 4, offset: float = 0.0, with_extras: bool = True) -> EventBatch:
-    jets = ak.Array([
-        [{"pt": offset + 10.0 * i + j, "eta": 0.1 * j, "phi": 0.0, "mass": 5.0,
-          "hadron_flavour": 5, "parton_flavour": 5, "is_pileup": False} for j in range(i % 3 + 1)]
-        for i in range(n)
-    ])  # fmt: skip
+    jets = ak.Array(
+        [
+            [
+                {
+                    "pt": offset + 10.0 * i + j,
+                    "eta": 0.1 * j,
+                    "phi": 0.0,
+                    "mass": 5.0,
+                    "hadron_flavour": 5,
+                    "parton_flavour": 5,
+                    "is_pileup": False,
+                }
+                for j in range(i % 3 + 1)
+            ]
+            for i in range(n)
+        ]
+    )
     truth = ak.zip({"mhh": np.arange(n) + 300.0 + offset, "h1_pt": np.ones(n), "h2_pt": np.ones(n)})
     kw = {}
     if with_extras:
@@ -22,8 +35,15 @@ def _batch(n: int = 4, offset: float = 0.0, with_extras: bool = True) -> EventBa
             "fatjets": ak.Array([[{"pt": 300.0 + i, "msd": 120.0}] * (i % 2) for i in range(n)]),
             "triggers": {"HLT_X": np.arange(n) % 2 == 0},
         }
-    return EventBatch(jets=jets, weight=np.arange(n) + 1.0 + offset, truth=truth, process="hh4b",
-                      lumi_pb=2.0, source="test", **kw)  # fmt: skip
+    return EventBatch(
+        jets=jets,
+        weight=np.arange(n) + 1.0 + offset,
+        truth=truth,
+        process="hh4b",
+        lumi_pb=2.0,
+        source="test",
+        **kw,
+    )
 
 
 def test_len_and_weights() -> None:
@@ -36,8 +56,14 @@ def test_len_and_weights() -> None:
 @pytest.mark.parametrize("which", ["weight", "truth", "fatjets", "trigger"])
 def test_length_mismatch_refused(which: str) -> None:
     b = _batch(4)
-    kw = {"jets": b.jets, "weight": b.weight, "truth": b.truth, "fatjets": b.fatjets,
-          "triggers": dict(b.triggers), "source": "file.parquet"}  # fmt: skip
+    kw = {
+        "jets": b.jets,
+        "weight": b.weight,
+        "truth": b.truth,
+        "fatjets": b.fatjets,
+        "triggers": dict(b.triggers),
+        "source": "file.parquet",
+    }
     if which == "weight":
         kw["weight"] = np.ones(3)
     elif which == "truth":

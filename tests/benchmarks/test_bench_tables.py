@@ -14,12 +14,25 @@ def test_bench_emulator_prints_ratios_from_raw_timings(tmp_path, monkeypatch, ca
     from trigkit.cli.app import main
 
     res = emulator.EmulatorBenchResult(
-        menu="m", n_events=1_000_000, awkward_events=10_000, n_triggers=8, bytes_per_event=100.0,
-        threads=2, fused_1thread_s=0.05, fused_1thread_cpu_s=0.05, perpath_1thread_s=None,
-        perpath_1thread_cpu_s=None, fused_all_s=0.03, awkward_s=0.04, identical=True,
-        accept_fraction={}, awkward_careful_s=0.02, numpy_events=500_000, numpy_s=0.5,
+        menu="m",
+        n_events=1_000_000,
+        awkward_events=10_000,
+        n_triggers=8,
+        bytes_per_event=100.0,
+        threads=2,
+        fused_1thread_s=0.05,
+        fused_1thread_cpu_s=0.05,
+        perpath_1thread_s=None,
+        perpath_1thread_cpu_s=None,
+        fused_all_s=0.03,
+        awkward_s=0.04,
+        identical=True,
+        accept_fraction={},
+        awkward_careful_s=0.02,
+        numpy_events=500_000,
+        numpy_s=0.5,
         memory_floor_s=0.02,
-    )  # fmt: skip
+    )
     monkeypatch.setattr(emulator, "run_benchmark", lambda *a, **k: res)
     out = tmp_path / "e.json"
     assert main(["bench", "emulator", "--out", str(out)]) == 0
@@ -41,9 +54,16 @@ def test_bench_firmware_prints_per_core_speedup(tmp_path, monkeypatch, capsys) -
     from trigkit.benchmarks import firmware
 
     res = firmware.FirmwareBenchResult(
-        n_inputs=10_000, repeats=1, emulator_s=0.1, hls4ml_s=2.0, mismatching_samples=0,
-        emulator_first_call_s=0.5, network="net", emulator_1thread_s=0.16, threads=2,
-    )  # fmt: skip
+        n_inputs=10_000,
+        repeats=1,
+        emulator_s=0.1,
+        hls4ml_s=2.0,
+        mismatching_samples=0,
+        emulator_first_call_s=0.5,
+        network="net",
+        emulator_1thread_s=0.16,
+        threads=2,
+    )
     monkeypatch.setattr(firmware, "run_firmware_bench", lambda *a, **k: res)
     out = tmp_path / "f.json"
     assert main(["bench", "firmware", "--n", "10000", "--json", str(out)]) == 0

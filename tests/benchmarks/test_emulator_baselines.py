@@ -50,11 +50,16 @@ def test_numpy_handles_empty_events_and_ties() -> None:
     j = {"eta": 0.1, "phi": 0.0, "mass": 1.0, "l1_score": 0.5, "btag_deepflav": 0.5}
     jets = [
         [],
-        [dict(j, pt=120.0, btag=0.6), dict(j, pt=90.0, btag=0.6), dict(j, pt=60.0, btag=0.6),
-         dict(j, pt=50.0, btag=0.6), dict(j, pt=40.0, btag=float("nan"))],
+        [
+            dict(j, pt=120.0, btag=0.6),
+            dict(j, pt=90.0, btag=0.6),
+            dict(j, pt=60.0, btag=0.6),
+            dict(j, pt=50.0, btag=0.6),
+            dict(j, pt=40.0, btag=float("nan")),
+        ],
         [],
         [dict(j, pt=200.0, btag=0.9)],
-    ]  # fmt: skip
+    ]
     fat = [[], [], [], [{"pt": 300.0, "eta": 0.2, "msd": 50.0, "tau21": 0.3, "xbb": 0.5}]]
     b = make_batch(jets, fat)
     cols = columns_from_batch(b, cmenu)

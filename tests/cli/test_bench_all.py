@@ -25,16 +25,22 @@ def _fake(
     )
 
 
-def test_collects_skips_and_fails(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                  capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
-    specs = (_fake("alpha"), _fake("beta", needs="no beta here"),
-             _fake("gamma", fail=TrigkitError("gamma: outputs differ")), _fake("delta"))  # fmt: skip
+def test_collects_skips_and_fails(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    specs = (
+        _fake("alpha"),
+        _fake("beta", needs="no beta here"),
+        _fake("gamma", fail=TrigkitError("gamma: outputs differ")),
+        _fake("delta"),
+    )
     monkeypatch.setattr(bench_all, "BENCHMARKS", specs)
     out = tmp_path / "r" / "all.json"
     assert main(["bench", "all", "--quick", "--out", str(out)]) == 1
     err = capsys.readouterr().err
     assert err.strip().splitlines()[-1] == (
-        f"error: bench all: 1 benchmark(s) failed: gamma (TrigkitError: gamma: outputs differ); see {out}"
+        "error: bench all: 1 benchmark(s) failed: gamma (TrigkitError: gamma: outputs differ); "
+        f"see {out}"
     )
     rec = json.loads(out.read_text())  # the record is complete even when one benchmark failed
     res = rec["results"]
@@ -50,8 +56,9 @@ def test_collects_skips_and_fails(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     assert {"cpu_model", "memory_bytes", "gpu"} <= set(m)
 
 
-def test_only_and_unknown(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                          capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_only_and_unknown(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr(bench_all, "BENCHMARKS", (_fake("alpha"), _fake("beta")))
     res = bench_all.run_all(quick=True, only=("beta",))
     assert [(o.name, o.status) for o in res.outcomes] == [("alpha", "skipped"), ("beta", "ok")]

@@ -23,10 +23,12 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     pytest.importorskip("onnxruntime")
     d = tmp_path_factory.mktemp("models")
     m = writers.mlp((8, 16, 4))
-    return {"onnx": writers.to_onnx(m, d / "m.onnx", (8,)),
-            "torchscript": writers.to_torchscript(m, d / "m.pt"),
-            "keras": writers.write_keras(m, d / "m.keras", 8),
-            "onnx3": writers.to_onnx(writers.mlp((8, 16, 16, 4)), d / "m3.onnx", (8,))}  # fmt: skip
+    return {
+        "onnx": writers.to_onnx(m, d / "m.onnx", (8,)),
+        "torchscript": writers.to_torchscript(m, d / "m.pt"),
+        "keras": writers.write_keras(m, d / "m.keras", 8),
+        "onnx3": writers.to_onnx(writers.mlp((8, 16, 16, 4)), d / "m3.onnx", (8,)),
+    }
 
 
 def _engine_never(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -44,11 +46,25 @@ def test_gpu_bundle_from_onnx_matches_the_original(
 ) -> None:
     _engine_never(monkeypatch)
     pre = tmp_path / "pre.yaml"
-    pre.write_text("features:\n" + "".join(f"  - {{name: f{i}, offset: 1, scale: 2}}\n"
-                                             for i in range(8)))  # fmt: skip
+    pre.write_text(
+        "features:\n" + "".join(f"  - {{name: f{i}, offset: 1, scale: 2}}\n" for i in range(8))
+    )
     out = tmp_path / "b"
-    assert main(["compile", str(files["onnx"]), "--target", "gpu", "--out", str(out),
-                 "--preprocessing", str(pre)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "compile",
+                str(files["onnx"]),
+                "--target",
+                "gpu",
+                "--out",
+                str(out),
+                "--preprocessing",
+                str(pre),
+            ]
+        )
+        == 0
+    )
     bundle = load_bundle(out, target="gpu")
     assert "source/m.onnx" in bundle.manifest.files
     assert bundle.manifest.inputs[0].features == tuple(f"f{i}" for i in range(8))
@@ -73,12 +89,28 @@ def test_parquet_calibration_through_the_preprocessing(
     cols = {f"f{i}": raw[:, i] for i in range(8)} | {"other": np.zeros(300)}
     pq.write_table(pa.table(cols), tmp_path / "rows.parquet")
     pre = tmp_path / "pre.yaml"
-    pre.write_text("features:\n" + "".join(f"  - {{name: f{i}, offset: 5, scale: 3}}\n"
-                                             for i in range(8)))  # fmt: skip
+    pre.write_text(
+        "features:\n" + "".join(f"  - {{name: f{i}, offset: 5, scale: 3}}\n" for i in range(8))
+    )
     out = tmp_path / "b"
     rows = tmp_path / "rows.parquet"
-    assert main(["compile", str(files["onnx"]), "--target", "gpu", "--out", str(out),
-                 "--preprocessing", str(pre), "--calib-data", str(rows)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "compile",
+                str(files["onnx"]),
+                "--target",
+                "gpu",
+                "--out",
+                str(out),
+                "--preprocessing",
+                str(pre),
+                "--calib-data",
+                str(rows),
+            ]
+        )
+        == 0
+    )
     ins, _ = load_bundle(out).reference()
     assert np.allclose(ins["x"], ((raw - 5.0) / 3.0)[:256], atol=1e-6)
 
@@ -133,14 +165,32 @@ def test_gpu_int8_from_onnx_with_calib_data(
 ) -> None:
     _engine_never(monkeypatch)
     out = tmp_path / "b8"
-    args = ["compile", str(files["onnx3"]), "--target", "gpu", "--out", str(out),
-            "--precision", "int8"]  # fmt: skip
+    args = [
+        "compile",
+        str(files["onnx3"]),
+        "--target",
+        "gpu",
+        "--out",
+        str(out),
+        "--precision",
+        "int8",
+    ]
     assert main(args) == 1
     assert "INT8 needs calibration rows: pass --calib-data" in capsys.readouterr().err
     data = tmp_path / "calib.npz"
     np.savez(data, in_x=np.random.default_rng(0).normal(size=(400, 8)))
-    two = ["compile", str(files["onnx"]), "--target", "gpu", "--out", str(out), "--precision",
-           "int8", "--calib-data", str(data)]  # fmt: skip
+    two = [
+        "compile",
+        str(files["onnx"]),
+        "--target",
+        "gpu",
+        "--out",
+        str(out),
+        "--precision",
+        "int8",
+        "--calib-data",
+        str(data),
+    ]
     assert main(two) == 1
     assert "has 2; nothing would be quantized" in capsys.readouterr().err
     assert main([*args, "--calib-data", str(data)]) == 0
@@ -162,8 +212,21 @@ def test_bad_preprocessing_writes_nothing(
     pre = tmp_path / "pre.json"
     pre.write_text('{"features": [{"name": "a"}, {"name": "b"}]}')
     out = tmp_path / "b"
-    assert main(["compile", str(files["onnx"]), "--target", "gpu", "--out", str(out),
-                 "--preprocessing", str(pre)]) == 1  # fmt: skip
+    assert (
+        main(
+            [
+                "compile",
+                str(files["onnx"]),
+                "--target",
+                "gpu",
+                "--out",
+                str(out),
+                "--preprocessing",
+                str(pre),
+            ]
+        )
+        == 1
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"error: {pre}: 2 features but the model takes 8 per row"]
     assert not out.exists() and not list(tmp_path.glob(".b*"))
@@ -184,8 +247,21 @@ def test_fpga_bundle_from_onnx_and_compare_with_csim(
     if shutil.which("g++") is None:
         pytest.skip("g++ not installed")
     out = tmp_path / "fw"
-    assert main(["compile", str(files["onnx"]), "--target", "fpga", "--out", str(out),
-                 "--n-reference", "200"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "compile",
+                str(files["onnx"]),
+                "--target",
+                "fpga",
+                "--out",
+                str(out),
+                "--n-reference",
+                "200",
+            ]
+        )
+        == 0
+    )
     assert "numba emulation and hls4ml C simulation agree" in capsys.readouterr().out
     info = load_bundle(out, target="fpga").manifest.target_info
     assert info["imported"]["format"] == "onnx" and info["reference_mismatches"] == 0
@@ -217,8 +293,20 @@ def test_fpga_width_scan_reports_each_width(
     data = tmp_path / "calib.npz"
     np.savez(data, in_x=x, labels=labels)
     out = tmp_path / "fw"
-    args = ["compile", str(files["onnx"]), "--target", "fpga", "--out", str(out),
-            "--calib-data", str(data), "--scan-bits", "4,10", "--n-reference", "50"]  # fmt: skip
+    args = [
+        "compile",
+        str(files["onnx"]),
+        "--target",
+        "fpga",
+        "--out",
+        str(out),
+        "--calib-data",
+        str(data),
+        "--scan-bits",
+        "4,10",
+        "--n-reference",
+        "50",
+    ]
     assert main(args) == 0
     text = capsys.readouterr().out
     scan = load_bundle(out).manifest.target_info["imported"]["width_scan"]

@@ -14,9 +14,24 @@ from trigkit.core.errors import MissingDependency
 
 HEAVY = ("torch", "onnxruntime", "hls4ml", "tensorflow", "onnx", "dask", "pythia8mc", "fastjet")
 # optional libraries a submodule may legitimately need at import time (its extra is missing)
-OPTIONAL_ROOTS = {"onnx", "onnxruntime", "onnxscript", "hls4ml", "da4ml", "tensorflow", "tf_keras",
-                  "qkeras", "tensorrt", "dask", "distributed", "pycuda", "cuda", "tritonclient",
-                  "pythia8mc", "fastjet"}  # fmt: skip
+OPTIONAL_ROOTS = {
+    "onnx",
+    "onnxruntime",
+    "onnxscript",
+    "hls4ml",
+    "da4ml",
+    "tensorflow",
+    "tf_keras",
+    "qkeras",
+    "tensorrt",
+    "dask",
+    "distributed",
+    "pycuda",
+    "cuda",
+    "tritonclient",
+    "pythia8mc",
+    "fastjet",
+}
 
 
 def test_import_trigkit_and_cli_is_light() -> None:
@@ -24,8 +39,9 @@ def test_import_trigkit_and_cli_is_light() -> None:
         "import sys, trigkit, trigkit.cli.app; "
         f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "", (
         f"heavy modules imported by trigkit / trigkit.cli.app: {done.stdout}"
@@ -33,23 +49,34 @@ def test_import_trigkit_and_cli_is_light() -> None:
 
 
 def test_help_exits_zero() -> None:
-    done = subprocess.run([sys.executable, "-m", "trigkit.cli.app", "--help"], capture_output=True,
-                          text=True, timeout=120, check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "trigkit.cli.app", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert "Usage" in done.stdout and "Traceback" not in done.stderr
 
 
 def _all_modules() -> list[str]:
     return sorted(
-        m.name for m in pkgutil.walk_packages(trigkit.__path__, prefix="trigkit.")
+        m.name
+        for m in pkgutil.walk_packages(trigkit.__path__, prefix="trigkit.")
         if m.name.rsplit(".", 1)[-1] != "__main__"
-    )  # fmt: skip
+    )
 
 
 def test_walk_finds_the_packages() -> None:
     names = set(_all_modules())
-    for expected in ("trigkit.cli.app", "trigkit.events.batch", "trigkit.bundle.manifest",
-                     "trigkit.benchmarks.all", "trigkit.emulator.schema"):  # fmt: skip
+    for expected in (
+        "trigkit.cli.app",
+        "trigkit.events.batch",
+        "trigkit.bundle.manifest",
+        "trigkit.benchmarks.all",
+        "trigkit.emulator.schema",
+    ):
         assert expected in names
 
 

@@ -26,8 +26,9 @@ def _listing(root: Path) -> set[str]:
     return {p.relative_to(root).as_posix() for p in root.rglob("*")}
 
 
-def _fails(capsys: pytest.CaptureFixture[str], argv: list[str], out_root: Path,
-           match: str = "") -> str:  # fmt: skip
+def _fails(
+    capsys: pytest.CaptureFixture[str], argv: list[str], out_root: Path, match: str = ""
+) -> str:
     """Run the CLI; assert exit 1, one ``error:`` line, no traceback, nothing new in out_root."""
     before = _listing(out_root)
     rc = main(argv)
@@ -46,18 +47,60 @@ def _fails(capsys: pytest.CaptureFixture[str], argv: list[str], out_root: Path,
 def work(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Events, a 1-epoch model, a GPU bundle and corrupt files (built once)."""
     root = tmp_path_factory.mktemp("inputs")
-    p = {k: root / v for k, v in {"hh": "hh.parquet", "qcd": "qcd.parquet", "model": "m.pt",
-                                   "bundle": "bundle", "nan": "nan.parquet"}.items()}  # fmt: skip
+    p = {
+        k: root / v
+        for k, v in {
+            "hh": "hh.parquet",
+            "qcd": "qcd.parquet",
+            "model": "m.pt",
+            "bundle": "bundle",
+            "nan": "nan.parquet",
+        }.items()
+    }
     for proc in ("hh", "qcd"):
         name = "hh4b" if proc == "hh" else "qcd"
         argv = ["events", "generate", "--engine", "fast", "-p", name, "-n", "300"]
         assert main([*argv, "--out", str(p[proc])]) == 0
-    assert main(["train", "-m", "btag-deepsets", "-e", str(p["hh"]), str(p["qcd"]), "--out",
-                 str(p["model"]), "--epochs", "1", "--threads", "1"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "train",
+                "-m",
+                "btag-deepsets",
+                "-e",
+                str(p["hh"]),
+                str(p["qcd"]),
+                "--out",
+                str(p["model"]),
+                "--epochs",
+                "1",
+                "--threads",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert main(["compile", str(p["model"]), "--target", "gpu", "--out", str(p["bundle"])]) == 0
     p["l1"] = root / "l1.pt"  # a per-jet MLP, the kind the FPGA target takes
-    assert main(["train", "-m", "l1-mlp", "-e", str(p["hh"]), str(p["qcd"]), "--out", str(p["l1"]),
-                 "--epochs", "1", "--threads", "1"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "train",
+                "-m",
+                "l1-mlp",
+                "-e",
+                str(p["hh"]),
+                str(p["qcd"]),
+                "--out",
+                str(p["l1"]),
+                "--epochs",
+                "1",
+                "--threads",
+                "1",
+            ]
+        )
+        == 0
+    )
     _write_nan_events(p["hh"], p["nan"])
     for ext in ("parquet", "root", "h5", "pt", "onnx", "yaml"):
         (root / f"corrupt.{ext}").write_bytes(RANDOM)
@@ -89,8 +132,12 @@ def out(tmp_path: Path) -> Path:
 
 
 def test_generate_unknown_process(capsys, out: Path) -> None:  # noqa: ANN001
-    _fails(capsys, ["events", "generate", "-p", "hh4bb", "-n", "10", "--out", str(out / "x.parquet")],
-           out, "hh4bb")  # fmt: skip
+    _fails(
+        capsys,
+        ["events", "generate", "-p", "hh4bb", "-n", "10", "--out", str(out / "x.parquet")],
+        out,
+        "hh4bb",
+    )
 
 
 def test_generate_bad_destination(capsys, out: Path) -> None:  # noqa: ANN001
@@ -120,30 +167,87 @@ def test_generate_failure_midway_leaves_nothing(
         raise TrigkitError("simulated failure after the first chunk")
 
     monkeypatch.setattr(gen, "iter_generate", first_chunk_then_fail)
-    _fails(capsys, ["events", "generate", "--engine", "fast", "-p", "hh4b", "-n", "200",
-                    "--chunk-size", "100", "--out",
-                    str(out / "x.parquet")], out, "simulated failure")  # fmt: skip
+    _fails(
+        capsys,
+        [
+            "events",
+            "generate",
+            "--engine",
+            "fast",
+            "-p",
+            "hh4b",
+            "-n",
+            "200",
+            "--chunk-size",
+            "100",
+            "--out",
+            str(out / "x.parquet"),
+        ],
+        out,
+        "simulated failure",
+    )
 
 
 # --- models ----------------------------------------------------------------------------------
 
 
 def test_train_unknown_model(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
-    msg = _fails(capsys, ["train", "-m", "btag-deepset", "-e", str(work["hh"]), str(work["qcd"]),
-                          "--out", str(out / "m.pt"), "--epochs", "1"], out, "btag-deepset")  # fmt: skip
+    msg = _fails(
+        capsys,
+        [
+            "train",
+            "-m",
+            "btag-deepset",
+            "-e",
+            str(work["hh"]),
+            str(work["qcd"]),
+            "--out",
+            str(out / "m.pt"),
+            "--epochs",
+            "1",
+        ],
+        out,
+        "btag-deepset",
+    )
     assert "btag-deepsets" in msg  # names the valid ones
 
 
 @pytest.mark.parametrize("kind", ["missing", "corrupt_parquet", "corrupt_root"])
 def test_train_bad_events(capsys, out: Path, work: dict[str, Path], kind: str) -> None:  # noqa: ANN001
-    _fails(capsys, ["train", "-m", "btag-deepsets", "-e", str(work[kind]), "--out", str(out / "m.pt"),
-                    "--epochs", "1"], out, work[kind].name)  # fmt: skip
+    _fails(
+        capsys,
+        [
+            "train",
+            "-m",
+            "btag-deepsets",
+            "-e",
+            str(work[kind]),
+            "--out",
+            str(out / "m.pt"),
+            "--epochs",
+            "1",
+        ],
+        out,
+        work[kind].name,
+    )
 
 
 def _nan_argv(cmd: str, work: dict[str, Path], out: Path) -> list[str]:
     if cmd == "train":
-        return ["train", "-m", "btag-deepsets", "-e", str(work["nan"]), str(work["qcd"]), "--out",
-                str(out / "m.pt"), "--epochs", "1", "--threads", "1"]  # fmt: skip
+        return [
+            "train",
+            "-m",
+            "btag-deepsets",
+            "-e",
+            str(work["nan"]),
+            str(work["qcd"]),
+            "--out",
+            str(out / "m.pt"),
+            "--epochs",
+            "1",
+            "--threads",
+            "1",
+        ]
     return ["evaluate", str(work["model"]), "-e", str(work["nan"]), "--out-dir", str(out / "ev")]
 
 
@@ -159,24 +263,65 @@ def test_nan_events_no_warning_noise(capsys, out: Path, work: dict[str, Path]) -
 
 @pytest.mark.parametrize("kind", ["missing", "corrupt_pt", "corrupt_onnx"])
 def test_evaluate_bad_model(capsys, out: Path, work: dict[str, Path], kind: str) -> None:  # noqa: ANN001
-    _fails(capsys, ["evaluate", str(work[kind]), "-e", str(work["hh"]), "--out-dir", str(out / "ev")],
-           out, work[kind].name)  # fmt: skip
+    _fails(
+        capsys,
+        ["evaluate", str(work[kind]), "-e", str(work["hh"]), "--out-dir", str(out / "ev")],
+        out,
+        work[kind].name,
+    )
 
 
 def test_evaluate_corrupt_events(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
-    _fails(capsys, ["evaluate", str(work["model"]), "-e", str(work["corrupt_parquet"]), "--out-dir",
-                    str(out / "ev")], out, "corrupt.parquet")  # fmt: skip
+    _fails(
+        capsys,
+        [
+            "evaluate",
+            str(work["model"]),
+            "-e",
+            str(work["corrupt_parquet"]),
+            "--out-dir",
+            str(out / "ev"),
+        ],
+        out,
+        "corrupt.parquet",
+    )
 
 
 @pytest.mark.parametrize("kind", ["missing", "corrupt_pt"])
 def test_compress_bad_model(capsys, out: Path, work: dict[str, Path], kind: str) -> None:  # noqa: ANN001
-    _fails(capsys, ["compress", str(work[kind]), "-e", str(work["hh"]), "--prune", "0.5", "--out",
-                    str(out / "c.pt")], out, work[kind].name)  # fmt: skip
+    _fails(
+        capsys,
+        [
+            "compress",
+            str(work[kind]),
+            "-e",
+            str(work["hh"]),
+            "--prune",
+            "0.5",
+            "--out",
+            str(out / "c.pt"),
+        ],
+        out,
+        work[kind].name,
+    )
 
 
 def test_compress_bad_sparsity(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
-    _fails(capsys, ["compress", str(work["model"]), "-e", str(work["hh"]), "--prune", "1.5", "--out",
-                    str(out / "c.pt")], out, "sparsity")  # fmt: skip
+    _fails(
+        capsys,
+        [
+            "compress",
+            str(work["model"]),
+            "-e",
+            str(work["hh"]),
+            "--prune",
+            "1.5",
+            "--out",
+            str(out / "c.pt"),
+        ],
+        out,
+        "sparsity",
+    )
 
 
 # --- compile / report / export ---------------------------------------------------------------
@@ -187,39 +332,107 @@ def test_compress_bad_sparsity(capsys, out: Path, work: dict[str, Path]) -> None
 def test_compile_bad_model(
     capsys, out: Path, work: dict[str, Path], kind: str, target: str
 ) -> None:  # noqa: ANN001
-    _fails(capsys, ["compile", str(work[kind]), "--target", target, "--out", str(out / "b")], out,
-           work[kind].name)  # fmt: skip
+    _fails(
+        capsys,
+        ["compile", str(work[kind]), "--target", target, "--out", str(out / "b")],
+        out,
+        work[kind].name,
+    )
 
 
 def test_compile_unknown_target(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
-    msg = _fails(capsys, ["compile", str(work["model"]), "--target", "asic", "--out", str(out / "b")],
-                 out, "asic")  # fmt: skip
+    msg = _fails(
+        capsys,
+        ["compile", str(work["model"]), "--target", "asic", "--out", str(out / "b")],
+        out,
+        "asic",
+    )
     assert "fpga" in msg and "gpu" in msg
 
 
 def test_compile_int8_unknown_calibration(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
-    _fails(capsys, ["compile", str(work["model"]), "--target", "gpu", "--precision", "int8", "--calibration",
-                    "minmax", "--calib-events", str(work["hh"]), "--out", str(out / "b")], out, "minmax")  # fmt: skip
+    _fails(
+        capsys,
+        [
+            "compile",
+            str(work["model"]),
+            "--target",
+            "gpu",
+            "--precision",
+            "int8",
+            "--calibration",
+            "minmax",
+            "--calib-events",
+            str(work["hh"]),
+            "--out",
+            str(out / "b"),
+        ],
+        out,
+        "minmax",
+    )
 
 
 def test_compile_fpga_set_model_refused(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
-    _fails(capsys, ["compile", str(work["model"]), "--target", "fpga", "--out", str(out / "b")], out,
-           "the FPGA target supports per-jet MLPs")  # fmt: skip
+    _fails(
+        capsys,
+        ["compile", str(work["model"]), "--target", "fpga", "--out", str(out / "b")],
+        out,
+        "the FPGA target supports per-jet MLPs",
+    )
 
 
 def test_compile_fpga_rebalance_needs_carry_cuts(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
-    _fails(capsys, ["compile", str(work["model"]), "--target", "fpga", "--rtl-rebalance", "2",
-                    "--out", str(out / "b")], out, "--rtl-delay-model carry")  # fmt: skip
+    _fails(
+        capsys,
+        [
+            "compile",
+            str(work["model"]),
+            "--target",
+            "fpga",
+            "--rtl-rebalance",
+            "2",
+            "--out",
+            str(out / "b"),
+        ],
+        out,
+        "--rtl-delay-model carry",
+    )
 
 
 def test_compile_fpga_max_fanout_one_refused(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
-    _fails(capsys, ["compile", str(work["model"]), "--target", "fpga", "--rtl-max-fanout", "1",
-                    "--out", str(out / "b")], out, ">= 2 ops per register bit")  # fmt: skip
+    _fails(
+        capsys,
+        [
+            "compile",
+            str(work["model"]),
+            "--target",
+            "fpga",
+            "--rtl-max-fanout",
+            "1",
+            "--out",
+            str(out / "b"),
+        ],
+        out,
+        ">= 2 ops per register bit",
+    )
 
 
 def test_compile_fpga_min_slack_needs_rebalancing(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
-    _fails(capsys, ["compile", str(work["model"]), "--target", "fpga", "--rtl-min-slack", "0.1",
-                    "--out", str(out / "b")], out, "--rtl-rebalance N")  # fmt: skip
+    _fails(
+        capsys,
+        [
+            "compile",
+            str(work["model"]),
+            "--target",
+            "fpga",
+            "--rtl-min-slack",
+            "0.1",
+            "--out",
+            str(out / "b"),
+        ],
+        out,
+        "--rtl-rebalance N",
+    )
 
 
 def _tampered(work: dict[str, Path], tmp: Path) -> Path:
@@ -236,8 +449,13 @@ def _tampered(work: dict[str, Path], tmp: Path) -> Path:
 
 
 @pytest.mark.parametrize("existing", [False, True])
-def test_compile_failure_midway_keeps_old_bundle(capsys, out: Path, work: dict[str, Path],  # noqa: ANN001
-                                                 monkeypatch: pytest.MonkeyPatch, existing: bool) -> None:  # fmt: skip
+def test_compile_failure_midway_keeps_old_bundle(
+    capsys,  # noqa: ANN001
+    out: Path,
+    work: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    existing: bool,
+) -> None:
     import shutil
 
     import trigkit.compile.onnx_export as ox
@@ -322,8 +540,12 @@ def test_export_missing_bundle(capsys, out: Path, work: dict[str, Path]) -> None
 
 
 def test_export_bad_backend(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
-    _fails(capsys, ["export", "triton", str(work["bundle"]), str(out / "repo"), "--backend", "onnxx"],
-           out, "onnxx")  # fmt: skip
+    _fails(
+        capsys,
+        ["export", "triton", str(work["bundle"]), str(out / "repo"), "--backend", "onnxx"],
+        out,
+        "onnxx",
+    )
 
 
 # --- emulate ---------------------------------------------------------------------------------
@@ -343,8 +565,22 @@ hlt:
 def test_emulate_menu_typo(capsys, out: Path, work: dict[str, Path], tmp_path: Path) -> None:  # noqa: ANN001
     menu = tmp_path / "menu.yaml"
     menu.write_text(MENU_TYPO)
-    _fails(capsys, ["emulate", "--menu", str(menu), "--out", str(out / "e"), "--signal", str(work["hh"]),
-                    "--background", str(work["qcd"])], out, "abs_etaa")  # fmt: skip
+    _fails(
+        capsys,
+        [
+            "emulate",
+            "--menu",
+            str(menu),
+            "--out",
+            str(out / "e"),
+            "--signal",
+            str(work["hh"]),
+            "--background",
+            str(work["qcd"]),
+        ],
+        out,
+        "abs_etaa",
+    )
 
 
 MENU_TOP_TYPO = MENU_TYPO.replace("hlt:", "hlt_paths:")
@@ -356,12 +592,32 @@ MENU_BAD_SEED = MENU_TYPO.replace("seeds: [L1_HTT320er]", "seeds: [L1_HTT320]").
 @pytest.mark.parametrize(
     "text, match", [(MENU_TOP_TYPO, "hlt_paths"), (MENU_BAD_SEED, "L1_HTT320")]
 )
-def test_emulate_menu_errors(capsys, out: Path, work: dict[str, Path], tmp_path: Path, text: str,  # noqa: ANN001
-                             match: str) -> None:  # fmt: skip
+def test_emulate_menu_errors(
+    capsys,  # noqa: ANN001
+    out: Path,
+    work: dict[str, Path],
+    tmp_path: Path,
+    text: str,
+    match: str,
+) -> None:
     menu = tmp_path / "menu.yaml"
     menu.write_text(text)
-    _fails(capsys, ["emulate", "--menu", str(menu), "--out", str(out / "e"), "--signal", str(work["hh"]),
-                    "--background", str(work["qcd"])], out, match)  # fmt: skip
+    _fails(
+        capsys,
+        [
+            "emulate",
+            "--menu",
+            str(menu),
+            "--out",
+            str(out / "e"),
+            "--signal",
+            str(work["hh"]),
+            "--background",
+            str(work["qcd"]),
+        ],
+        out,
+        match,
+    )
 
 
 @pytest.mark.parametrize(
@@ -373,38 +629,106 @@ def test_emulate_menu_errors(capsys, out: Path, work: dict[str, Path], tmp_path:
 )
 def test_emulate_bad_menu(capsys, out: Path, work: dict[str, Path], menu: str) -> None:  # noqa: ANN001
     m = str(work[menu]) if menu in work else menu
-    _fails(capsys, ["emulate", "--menu", m, "--out", str(out / "e"), "--signal", str(work["hh"]),
-                    "--background", str(work["qcd"])], out)  # fmt: skip
+    _fails(
+        capsys,
+        [
+            "emulate",
+            "--menu",
+            m,
+            "--out",
+            str(out / "e"),
+            "--signal",
+            str(work["hh"]),
+            "--background",
+            str(work["qcd"]),
+        ],
+        out,
+    )
 
 
 @pytest.mark.parametrize("kind", ["missing", "corrupt_parquet", "corrupt_root"])
 def test_emulate_bad_events(capsys, out: Path, work: dict[str, Path], kind: str) -> None:  # noqa: ANN001
-    _fails(capsys, ["emulate", "--menu", "run3_hh4b", "--out", str(out / "e"), "--signal", str(work[kind]),
-                    "--background", str(work["qcd"]), "--no-plots"], out, work[kind].name)  # fmt: skip
+    _fails(
+        capsys,
+        [
+            "emulate",
+            "--menu",
+            "run3_hh4b",
+            "--out",
+            str(out / "e"),
+            "--signal",
+            str(work[kind]),
+            "--background",
+            str(work["qcd"]),
+            "--no-plots",
+        ],
+        out,
+        work[kind].name,
+    )
 
 
 def test_emulate_nan_events(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
-    _fails(capsys, ["emulate", "--menu", "run3_hh4b", "--out", str(out / "e"), "--signal", str(work["nan"]),
-                    "--background", str(work["qcd"]), "--no-plots"], out, "nan.parquet")  # fmt: skip
+    _fails(
+        capsys,
+        [
+            "emulate",
+            "--menu",
+            "run3_hh4b",
+            "--out",
+            str(out / "e"),
+            "--signal",
+            str(work["nan"]),
+            "--background",
+            str(work["qcd"]),
+            "--no-plots",
+        ],
+        out,
+        "nan.parquet",
+    )
 
 
 # --- bench / demo ----------------------------------------------------------------------------
 
 
 def test_bench_generator_unknown_process(capsys, out: Path) -> None:  # noqa: ANN001
-    _fails(capsys, ["bench", "generator", "--process", "qcdd", "-n", "10", "--out", str(out / "g.json")],
-           out, "qcdd")  # fmt: skip
+    _fails(
+        capsys,
+        ["bench", "generator", "--process", "qcdd", "-n", "10", "--out", str(out / "g.json")],
+        out,
+        "qcdd",
+    )
 
 
 def test_bench_emulator_bad_menu(capsys, out: Path) -> None:  # noqa: ANN001
-    _fails(capsys, ["bench", "emulator", "--menu", "no_such_menu", "--events", "100", "--awkward-events",
-                    "10", "--base", "10", "--out", str(out / "e.json")], out, "no_such_menu")  # fmt: skip
+    _fails(
+        capsys,
+        [
+            "bench",
+            "emulator",
+            "--menu",
+            "no_such_menu",
+            "--events",
+            "100",
+            "--awkward-events",
+            "10",
+            "--base",
+            "10",
+            "--out",
+            str(out / "e.json"),
+        ],
+        out,
+        "no_such_menu",
+    )
 
 
 @pytest.mark.parametrize("kind", ["missing", "corrupt_pt"])
 def test_bench_gpu_bad_model(capsys, out: Path, work: dict[str, Path], kind: str) -> None:  # noqa: ANN001
-    _fails(capsys, ["bench", "gpu", "--model", str(work[kind]), "--batches", "1", "--out", str(out / "g")],
-           out, work[kind].name)  # fmt: skip
+    _fails(
+        capsys,
+        ["bench", "gpu", "--model", str(work[kind]), "--batches", "1", "--out", str(out / "g")],
+        out,
+        work[kind].name,
+    )
 
 
 def test_bench_gpu_bad_batches(capsys, out: Path) -> None:  # noqa: ANN001
@@ -424,8 +748,24 @@ def test_demo_bad_menu(
         raise AssertionError("demo started generating events before validating --menu")
 
     monkeypatch.setattr(trigkit.cli.demo_steps, "generate_samples", too_late)
-    _fails(capsys, ["demo", "--menu", str(work["missing"]), "--out", str(out / "demo"), "--scale", "0.01",
-                    "--epochs", "1", "--no-fpga", "--no-gpu"], out, "does-not-exist")  # fmt: skip
+    _fails(
+        capsys,
+        [
+            "demo",
+            "--menu",
+            str(work["missing"]),
+            "--out",
+            str(out / "demo"),
+            "--scale",
+            "0.01",
+            "--epochs",
+            "1",
+            "--no-fpga",
+            "--no-gpu",
+        ],
+        out,
+        "does-not-exist",
+    )
 
 
 # --- missing extras (subprocess: the module is blocked before trigkit imports it) -------------
@@ -438,8 +778,14 @@ def _blocked(modules: list[str], argv: list[str]) -> subprocess.CompletedProcess
         "from trigkit.cli.app import main\n"
         f"sys.exit(main({argv!r}))\n"
     )
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                          check=False, env={**os.environ, "NUMBA_NUM_THREADS": "1"})  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "NUMBA_NUM_THREADS": "1"},
+    )
 
 
 def _assert_one_error(done: subprocess.CompletedProcess[str], extra: str) -> None:
@@ -451,8 +797,10 @@ def _assert_one_error(done: subprocess.CompletedProcess[str], extra: str) -> Non
 
 
 def test_compile_gpu_missing_extra(work: dict[str, Path], tmp_path: Path) -> None:
-    done = _blocked(["onnxruntime", "onnx"], ["compile", str(work["model"]), "--target", "gpu", "--out",
-                                             str(tmp_path / "b")])  # fmt: skip
+    done = _blocked(
+        ["onnxruntime", "onnx"],
+        ["compile", str(work["model"]), "--target", "gpu", "--out", str(tmp_path / "b")],
+    )
     _assert_one_error(done, "trigkit[gpu]")
     assert list(tmp_path.iterdir()) == []
 
@@ -466,16 +814,42 @@ def test_compile_fpga_missing_extra(work: dict[str, Path], tmp_path: Path) -> No
 
 
 def test_bench_firmware_missing_extra(tmp_path: Path) -> None:
-    done = _blocked(["hls4ml"], ["bench", "firmware", "--n", "10", "--repeats", "1", "--json",
-                                 str(tmp_path / "f.json"), "--work-dir", str(tmp_path / "w")])  # fmt: skip
+    done = _blocked(
+        ["hls4ml"],
+        [
+            "bench",
+            "firmware",
+            "--n",
+            "10",
+            "--repeats",
+            "1",
+            "--json",
+            str(tmp_path / "f.json"),
+            "--work-dir",
+            str(tmp_path / "w"),
+        ],
+    )
     _assert_one_error(done, "trigkit[fpga]")
     assert not (tmp_path / "f.json").exists() and not any((tmp_path).rglob("*.json"))
 
 
 def test_emulate_workers_without_dask(work: dict[str, Path], tmp_path: Path) -> None:
-    done = _blocked(["dask", "distributed"], ["emulate", "--menu", "run3_hh4b", "--out", str(tmp_path / "e"),
-                                              "--workers", "2", "--signal", str(work["hh"]),
-                                              "--background", str(work["qcd"])])  # fmt: skip
+    done = _blocked(
+        ["dask", "distributed"],
+        [
+            "emulate",
+            "--menu",
+            "run3_hh4b",
+            "--out",
+            str(tmp_path / "e"),
+            "--workers",
+            "2",
+            "--signal",
+            str(work["hh"]),
+            "--background",
+            str(work["qcd"]),
+        ],
+    )
     _assert_one_error(done, "trigkit[dist]")
     assert list(tmp_path.iterdir()) == []
 

@@ -27,11 +27,16 @@ Y = np.array([[0.25, 0.75], [0.5, 0.5], [1.0, 0.0]], dtype=np.float32)
 
 def _manifest(target: str = "gpu"):  # noqa: ANN202
     return new_manifest(
-        target=target, backend="onnxruntime", model_name="tiny", precision="fp32",
-        inputs=[TensorSpec(name="x", shape=(-1, 4), dtype="float32", features=("a", "b", "c", "d"))],
+        target=target,
+        backend="onnxruntime",
+        model_name="tiny",
+        precision="fp32",
+        inputs=[
+            TensorSpec(name="x", shape=(-1, 4), dtype="float32", features=("a", "b", "c", "d"))
+        ],
         outputs=[TensorSpec(name="p", shape=(-1, 2), dtype="float32")],
         layers=[LayerInfo(name="fc1", kind="dense", precision={"weight": "fp32"}, sparsity=0.5)],
-    )  # fmt: skip
+    )
 
 
 def _write(dest: Path, target: str = "gpu") -> Path:

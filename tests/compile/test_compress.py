@@ -91,8 +91,9 @@ def test_bad_data(trained: TrainedModel, data: tuple[FeatureSet, FeatureSet]) ->
 # --- pruning + metrics --------------------------------------------------------------------------
 
 
-def test_prune_stage_exact_and_metrics_checked(trained: TrainedModel, data: tuple[FeatureSet, FeatureSet],
-                                               tmp_path) -> None:  # fmt: skip
+def test_prune_stage_exact_and_metrics_checked(
+    trained: TrainedModel, data: tuple[FeatureSet, FeatureSet], tmp_path
+) -> None:
     train, val = data
     before = {k: v.clone() for k, v in trained.module.state_dict().items()}
     cfg = CompressConfig(prune=PruningSchedule(target_sparsity=0.75, steps=2, finetune_epochs=1))
@@ -158,8 +159,9 @@ def test_prune_then_qat_keeps_zeros_and_file_reproduces_qat(
 
     assert rebuilt.plan.input_t == result.qat_module.qat.plan.input_t
     assert types(rebuilt.plan) == types(result.qat_module.qat.plan)
-    assert {k for k, v in back.extra["qat"]["layers"].items() if v["weight"].startswith("ap_fixed<6,")} == {
-        "fc1", "fc2", "fc3", "fc4"}  # fmt: skip
+    assert {
+        k for k, v in back.extra["qat"]["layers"].items() if v["weight"].startswith("ap_fixed<6,")
+    } == {"fc1", "fc2", "fc3", "fc4"}
     x = torch.from_numpy(TensorData.from_features(val, back.preprocessing).inputs[0])
     with torch.no_grad():
         assert torch.equal(rebuilt(x).float(), result.qat_module(x))
@@ -170,8 +172,9 @@ def test_prune_then_qat_keeps_zeros_and_file_reproduces_qat(
 
 
 @pytest.mark.skipif(not HAVE_ORT, reason="onnxruntime not installed (gpu extra)")
-def test_int8_stage_measured_in_onnxruntime(trained: TrainedModel, data: tuple[FeatureSet, FeatureSet],
-                                            tmp_path) -> None:  # fmt: skip
+def test_int8_stage_measured_in_onnxruntime(
+    trained: TrainedModel, data: tuple[FeatureSet, FeatureSet], tmp_path
+) -> None:
     from trigkit.compile.int8 import check_qdq
     from trigkit.compile.onnx_export import onnx_probabilities
 
@@ -207,8 +210,25 @@ def files(trained: TrainedModel, events: list[EventBatch], tmp_path_factory) -> 
 
 def test_cli_prune_prints_tables_and_writes(files: dict[str, str], capsys) -> None:
     out = f"{files['dir']}/small.pt"
-    rc = main(["compress", files["model"], "--events", files["hh4b"], files["qcd"], "--out", out,
-               "--prune", "0.6", "--steps", "1", "--epochs", "1", "--max-jets", "3000"])  # fmt: skip
+    rc = main(
+        [
+            "compress",
+            files["model"],
+            "--events",
+            files["hh4b"],
+            files["qcd"],
+            "--out",
+            out,
+            "--prune",
+            "0.6",
+            "--steps",
+            "1",
+            "--epochs",
+            "1",
+            "--max-jets",
+            "3000",
+        ]
+    )
     text = capsys.readouterr().out
     assert rc == 0, text
     assert "pruned layers" in text and "60.0%" in text and "net.6 (kept)" in text

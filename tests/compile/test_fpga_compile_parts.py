@@ -32,11 +32,22 @@ def trained():
     spec = KINDS["l1jets"]
     n = len(spec.feature_names)
     torch.manual_seed(1)
-    pre = Preprocessing(kind="l1jets", input_names=spec.input_names, feature_names=spec.feature_names,
-                        offsets=(0.0,) * n, scales=(1.0,) * n)  # fmt: skip
+    pre = Preprocessing(
+        kind="l1jets",
+        input_names=spec.input_names,
+        feature_names=spec.feature_names,
+        offsets=(0.0,) * n,
+        scales=(1.0,) * n,
+    )
     cfg = MLPConfig(n_features=n, n_classes=len(spec.class_names), hidden=(16, 12))
-    tm = TrainedModel(name="l1", module=cfg.build(), preprocessing=pre, config=cfg,
-                      input_names=spec.input_names, class_names=spec.class_names)  # fmt: skip
+    tm = TrainedModel(
+        name="l1",
+        module=cfg.build(),
+        preprocessing=pre,
+        config=cfg,
+        input_names=spec.input_names,
+        class_names=spec.class_names,
+    )
     rng = np.random.default_rng(0)
     x = (rng.normal(size=(3000, n)) * 6.0).astype(np.float32)
     return tm, x, rng.integers(0, len(spec.class_names), len(x))
@@ -120,12 +131,17 @@ def test_report_accuracy_uses_labelled_rows_only(tmp_path):
     labels = rng.integers(0, 3, 300)
     labels[200:] = NO_LABEL
     manifest = new_manifest(
-        target="fpga", backend="hls4ml-vitis", model_name="tiny", precision="ap_fixed",
+        target="fpga",
+        backend="hls4ml-vitis",
+        model_name="tiny",
+        precision="ap_fixed",
         inputs=[TensorSpec(name="x", shape=(-1, 4), dtype="float64")],
         outputs=[TensorSpec(name="scores", shape=(-1, 3), dtype="float64")],
-        layers=[LayerInfo(name=la.name, kind=la.kind, precision=la.precisions()) for la in net.layers],
+        layers=[
+            LayerInfo(name=la.name, kind=la.kind, precision=la.precisions()) for la in net.layers
+        ],
         target_info={"network": net.to_json()},
-    )  # fmt: skip
+    )
     with write_bundle(tmp_path / "b", manifest) as w:
         np.savez_compressed(
             w.path("reference.npz"), in_x=x, out_scores=fw, float_scores=fl, labels=labels

@@ -29,7 +29,10 @@ def test_config_has_every_precision_explicit(network):
         assert prec["result"] == layer.result_t.hls()
         if layer.kind == "dense":
             assert (prec["weight"], prec["bias"], prec["accum"]) == (
-                layer.weight_t.hls(), layer.bias_t.hls(), layer.accum_t.hls())  # fmt: skip
+                layer.weight_t.hls(),
+                layer.bias_t.hls(),
+                layer.accum_t.hls(),
+            )
             assert layers[layer.name]["ReuseFactor"] == layer.reuse_factor
     sm = layers["softmax"]
     assert sm["Implementation"] == "stable" and sm["TableSize"] == 1024
@@ -59,8 +62,13 @@ def test_convert_keeps_every_type(network, tmp_path):
 
 def test_invalid_reuse_factor_is_refused(tmp_path):
     pytest.importorskip("hls4ml")
-    net = random_network((6, 10, 4), seed=4, softmax=None, strategy="Resource",
-                         accum_t=FixedType(24, 10, True, "AP_TRN", "AP_WRAP"))  # fmt: skip
+    net = random_network(
+        (6, 10, 4),
+        seed=4,
+        softmax=None,
+        strategy="Resource",
+        accum_t=FixedType(24, 10, True, "AP_TRN", "AP_WRAP"),
+    )
     bad = net.with_(
         layers=(FirmwareLayer(**(net.layers[0].__dict__ | {"reuse_factor": 7})), *net.layers[1:])
     )

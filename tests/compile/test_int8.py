@@ -90,8 +90,12 @@ def test_zero_points_and_axes(setup):
 
 def test_all_layers_quantized_on_request(setup, tmp_path):
     _, x, _, fp32, _ = setup
-    out = int8.quantize_int8(fp32, tmp_path / "q.onnx", x,
-                             int8.Int8Config(calibration="max", max_rows=500, float_layers="none"))  # fmt: skip
+    out = int8.quantize_int8(
+        fp32,
+        tmp_path / "q.onnx",
+        x,
+        int8.Int8Config(calibration="max", max_rows=500, float_layers="none"),
+    )
     import onnx
 
     m = onnx.load(str(out))

@@ -24,9 +24,14 @@ from trigkit.core.errors import TrigkitError
 def mlp(seed: int = 0) -> nn.Sequential:
     torch.manual_seed(seed)
     return nn.Sequential(
-        nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(),
+        nn.Linear(16, 64),
+        nn.ReLU(),
+        nn.Linear(64, 32),
+        nn.ReLU(),
+        nn.Linear(32, 32),
+        nn.ReLU(),
         nn.Linear(32, 5),
-    )  # fmt: skip
+    )
 
 
 def data(n: int = 256, seed: int = 1) -> tuple[torch.Tensor, torch.Tensor]:

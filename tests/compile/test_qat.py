@@ -62,10 +62,14 @@ def test_torch_codes_equal_numba_codes_for_any_float():
     x[rng.random(x.shape) < 0.05] = -np.inf
     x[:, 0] = -np.nan
     x[:, 1] = 1e300
-    for t in (FixedType(6, 2, True, "AP_RND", "AP_SAT"), FixedType(7, 3, False, "AP_TRN", "AP_SAT"),
-              FixedType(9, -2, True, "AP_RND_CONV", "AP_WRAP")):  # fmt: skip
-        np.testing.assert_array_equal(ft.quantize_codes(torch.from_numpy(x), t).numpy(),
-                                      kernels.quantize_rows(x, *t.params()))  # fmt: skip
+    for t in (
+        FixedType(6, 2, True, "AP_RND", "AP_SAT"),
+        FixedType(7, 3, False, "AP_TRN", "AP_SAT"),
+        FixedType(9, -2, True, "AP_RND_CONV", "AP_WRAP"),
+    ):
+        np.testing.assert_array_equal(
+            ft.quantize_codes(torch.from_numpy(x), t).numpy(), kernels.quantize_rows(x, *t.params())
+        )
 
 
 def test_straight_through_gradient():
@@ -97,8 +101,11 @@ def test_qat_trains_a_toy_problem():
 
 
 def test_pinned_types_are_used(calib):
-    cfg = QATConfig(bits=6, input_type="ap_fixed<12,4,AP_RND,AP_SAT>",
-                    layers={"fc1": LayerQuant(weight="ap_fixed<5,1>", accum="ap_fixed<20,8>", reuse_factor=2)})  # fmt: skip
+    cfg = QATConfig(
+        bits=6,
+        input_type="ap_fixed<12,4,AP_RND,AP_SAT>",
+        layers={"fc1": LayerQuant(weight="ap_fixed<5,1>", accum="ap_fixed<20,8>", reuse_factor=2)},
+    )
     net = quantize_module(_mlp(), cfg, calib).to_network()
     fc1 = net.layers[0]
     assert net.input_t.hls() == "ap_fixed<12,4,AP_RND,AP_SAT>"

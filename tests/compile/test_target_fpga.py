@@ -43,13 +43,24 @@ def saved_model(tmp_path_factory):
     spec = KINDS["l1jets"]
     torch.manual_seed(0)
     n = len(spec.feature_names)
-    pre = Preprocessing(kind="l1jets", input_names=spec.input_names, feature_names=spec.feature_names,
-                        offsets=(0.0,) * n, scales=(1.0,) * n)  # fmt: skip
+    pre = Preprocessing(
+        kind="l1jets",
+        input_names=spec.input_names,
+        feature_names=spec.feature_names,
+        offsets=(0.0,) * n,
+        scales=(1.0,) * n,
+    )
     cfg = MLPConfig(
         n_features=n, n_classes=len(spec.class_names), hidden=(16, 12)
     )  # small: fast C-sim
-    tm = TrainedModel(name="l1-mlp-small", module=cfg.build(), preprocessing=pre, config=cfg,
-                      input_names=spec.input_names, class_names=spec.class_names)  # fmt: skip
+    tm = TrainedModel(
+        name="l1-mlp-small",
+        module=cfg.build(),
+        preprocessing=pre,
+        config=cfg,
+        input_names=spec.input_names,
+        class_names=spec.class_names,
+    )
     return tm.save(tmp_path_factory.mktemp("model") / "l1.pt")
 
 
@@ -73,9 +84,25 @@ def built(saved_model, calib_events, tmp_path_factory):
     root = tmp_path_factory.mktemp("fpga")
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        rc = main(["compile", str(saved_model), "--target", "fpga", "--out", str(root / "bundle"),
-                   "--bits", "6", "--softmax", "--keep-csim", str(root / "csim"),
-                   "--calib-events", str(calib_events), "--n-labelled", str(N_LABELLED)])  # fmt: skip
+        rc = main(
+            [
+                "compile",
+                str(saved_model),
+                "--target",
+                "fpga",
+                "--out",
+                str(root / "bundle"),
+                "--bits",
+                "6",
+                "--softmax",
+                "--keep-csim",
+                str(root / "csim"),
+                "--calib-events",
+                str(calib_events),
+                "--n-labelled",
+                str(N_LABELLED),
+            ]
+        )
     assert rc == 0, out.getvalue()
     bundle = load_bundle(root / "bundle", target="fpga")
     net = FirmwareNetwork.from_json(bundle.manifest.target_info["network"])
@@ -133,8 +160,12 @@ def test_bit_exact_with_hls4ml_csim(contender, built, central_inputs, saved_mode
     else:
         qat = _rebuild_qat(saved_model, net, calib_events)
         with torch.no_grad():
-            y = np.concatenate([qat.firmware_forward(torch.from_numpy(x[i : i + 10_000])).numpy()
-                                for i in range(0, len(x), 10_000)])  # fmt: skip
+            y = np.concatenate(
+                [
+                    qat.firmware_forward(torch.from_numpy(x[i : i + 10_000])).numpy()
+                    for i in range(0, len(x), 10_000)
+                ]
+            )
     mismatches = int(np.count_nonzero(np.any(y != y_csim, axis=1)))
     assert mismatches == 0, f"{mismatches} of {len(x)} rows differ"
 
@@ -222,8 +253,21 @@ def test_cli_bad_input(tmp_path, capsys, saved_model):
         == 1
     )
     assert "no such model file" in capsys.readouterr().err
-    assert main(["compile", str(saved_model), "--target", "fpga", "--backend", "Quartus",
-                 "--out", str(tmp_path / "b")]) == 1  # fmt: skip
+    assert (
+        main(
+            [
+                "compile",
+                str(saved_model),
+                "--target",
+                "fpga",
+                "--backend",
+                "Quartus",
+                "--out",
+                str(tmp_path / "b"),
+            ]
+        )
+        == 1
+    )
     assert "backend" in capsys.readouterr().err
     assert not (tmp_path / "b").exists()
 

@@ -49,8 +49,9 @@ def bundles(btag, calib_npz, tmp_path_factory):
     out = {}
     for prec in ("fp32", "fp16", "int8"):
         kw = {"calib_events": calib_npz, "calibration": "max"} if prec == "int8" else {}
-        out[prec] = compile_gpu(btag, d / prec, precision=prec, min_batch=1, opt_batch=256,
-                                max_batch=8192, **kw)  # fmt: skip
+        out[prec] = compile_gpu(
+            btag, d / prec, precision=prec, min_batch=1, opt_batch=256, max_batch=8192, **kw
+        )
     return out
 
 
@@ -126,8 +127,15 @@ def test_attention_int8_graph_parsed_by_tensorrt(tmp_path):
     fp32 = onnx_export.export_onnx(model.module, x, tmp_path / "f.onnx")
     q = int8.quantize_int8(fp32, tmp_path / "q.onnx", x, int8.Int8Config(calibration="max"))
     assert "MatMul" in int8.check_qdq(q).quantized_ops
-    info = tensorrt_build.build_engine(q, tmp_path / "q.engine", model.input_specs(), precision="int8",
-                                       opt_batch=64, max_batch=1024, timing_cache=tmp_path / "t.cache")  # fmt: skip
+    info = tensorrt_build.build_engine(
+        q,
+        tmp_path / "q.engine",
+        model.input_specs(),
+        precision="int8",
+        opt_batch=64,
+        max_batch=1024,
+        timing_cache=tmp_path / "t.cache",
+    )
     assert info.engine_bytes > 0 and (tmp_path / "t.cache").stat().st_size > 0
 
 
@@ -176,8 +184,23 @@ def test_cli_compile_gpu(btag, tmp_path):
     from trigkit.cli.app import main
 
     out = tmp_path / "cli"
-    assert main(["compile", str(btag), "--target", "gpu", "--precision", "fp16", "--out", str(out),
-                 "--max-batch", "1024"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "compile",
+                str(btag),
+                "--target",
+                "gpu",
+                "--precision",
+                "fp16",
+                "--out",
+                str(out),
+                "--max-batch",
+                "1024",
+            ]
+        )
+        == 0
+    )
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["precision"] == "fp16" and manifest["target_info"]["batch_profile"] == [
         1,

@@ -26,10 +26,16 @@ def l1_features(n: int, seed: int) -> FeatureSet:
     logits = x[:, :5] * 2.0 + 0.5 * x[:, 5:10]
     labels = np.argmax(logits + rng.gumbel(size=(n, 5)) * 0.3, axis=1).astype(np.int64)
     return FeatureSet(
-        kind="l1jets", inputs={"jets": x}, feature_names=spec.feature_names, labels=labels,
-        class_names=spec.class_names, event_index=np.arange(n), object_index=np.zeros(n, np.int64),
-        weights=np.ones(n), source=f"synthetic seed {seed}",
-    )  # fmt: skip
+        kind="l1jets",
+        inputs={"jets": x},
+        feature_names=spec.feature_names,
+        labels=labels,
+        class_names=spec.class_names,
+        event_index=np.arange(n),
+        object_index=np.zeros(n, np.int64),
+        weights=np.ones(n),
+        source=f"synthetic seed {seed}",
+    )
 
 
 @pytest.fixture(scope="module")

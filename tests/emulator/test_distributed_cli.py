@@ -143,7 +143,8 @@ def test_cli_bad_events_one_line_and_existing_output_kept(files, tmp_path, capsy
 def test_cli_menu_missing_score_field(files, tmp_path, capsys) -> None:
     menu = tmp_path / "m.yaml"
     menu.write_text(
-        "name: m\nl1: {A: {ht: {min: 10}}}\nhlt: {H: {seeds: [A], btag_count: {field: deepjet, wp: 0.5}}}\n"
+        "name: m\nl1: {A: {ht: {min: 10}}}\n"
+        "hlt: {H: {seeds: [A], btag_count: {field: deepjet, wp: 0.5}}}\n"
     )
     rc = main(
         [
@@ -272,7 +273,8 @@ def test_cli_l1_accept_rate_sets_the_gpu_count(files, tmp_path) -> None:
     assert hlt["gpus_needed"] == math.ceil(500e3 * ms * 1e-3 / 0.8)
     assert hlt["gpus_needed"] != math.ceil(750e3 * ms * 1e-3 / 0.8)  # not the phase-2 default
     assert "GPUs for 500 kHz L1 accept" in (out / "result.md").read_text()
-    # --batch-size (= --hlt-batch) pools events: the batch fill time is added to each event's latency
+    # --batch-size (= --hlt-batch) pools events: the batch fill time is added to each event's
+    # latency
     assert hlt["pooled"] and hlt["fill_ms"] == pytest.approx(
         16 / (hlt["jets_per_event"] * 500e3) * 1e3
     )
@@ -438,7 +440,8 @@ def test_bad_slice_error_names_the_file_and_rows(six_groups, tmp_path, monkeypat
 
 
 def test_nanoaod_is_split_into_entry_ranges_read_as_in_one_pass(nano_tt, monkeypatch) -> None:
-    """NanoAOD slices are whole reader chunks (NANOAOD_STEP entries), so they give the same batches."""
+    """NanoAOD slices are whole reader chunks (NANOAOD_STEP entries), so they give the same
+    batches."""
     import trigkit.emulator.distributed as dist
     from trigkit.events.nanoaod import iter_nanoaod
 

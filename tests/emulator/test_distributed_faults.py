@@ -102,11 +102,23 @@ def test_bad_files_named_lost_task_rerun_totals_equal(files, tmp_path, caplog, m
     out = tmp_path / "out"
     rc = main(
         [
-            "emulate", "--menu", "run3_hh4b", "--lumi", "1e34", "--no-plots",
-            "--signal", *map(str, files[:N_SIGNAL]), "--background", *map(str, files[N_SIGNAL:]),
-            "--workers", "2", "--skip-bad-files", "--out", str(out),
+            "emulate",
+            "--menu",
+            "run3_hh4b",
+            "--lumi",
+            "1e34",
+            "--no-plots",
+            "--signal",
+            *map(str, files[:N_SIGNAL]),
+            "--background",
+            *map(str, files[N_SIGNAL:]),
+            "--workers",
+            "2",
+            "--skip-bad-files",
+            "--out",
+            str(out),
         ]
-    )  # fmt: skip
+    )
     assert rc == 0 and clusters == [(2, True)]  # a LocalCluster of 2 worker processes
     killed = int(marker.read_text())  # a worker really was SIGKILLed mid-task
     with pytest.raises(ProcessLookupError):
@@ -125,9 +137,18 @@ def test_bad_files_named_lost_task_rerun_totals_equal(files, tmp_path, caplog, m
 def test_without_skip_a_bad_file_stops_the_run_naming_it(files, tmp_path, capsys) -> None:
     out = tmp_path / "o"
     rc = main(
-        ["emulate", "--menu", "run3_hh4b", "--signal", *map(str, files[30:36]),
-         "--workers", "2", "--out", str(out)]
-    )  # fmt: skip
+        [
+            "emulate",
+            "--menu",
+            "run3_hh4b",
+            "--signal",
+            *map(str, files[30:36]),
+            "--workers",
+            "2",
+            "--out",
+            str(out),
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert rc == 1 and err.startswith("error:") and "\n" not in err
     assert files[JUNK].name in err and "not a readable Parquet file" in err

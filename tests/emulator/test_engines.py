@@ -18,7 +18,8 @@ from trigkit.emulator.schema import load_menu, parse_menu, shipped_menus
 MIXED = """\
 name: mixed
 l1:
-  L1_Quad: {jets: {pt: [70, 55, 40, 35], abs_eta: 2.5}, ht: {min: 200, jet_pt: 30, jet_abs_eta: 2.4}}
+  L1_Quad: {jets: {pt: [70, 55, 40, 35], abs_eta: 2.5},
+            ht: {min: 200, jet_pt: 30, jet_abs_eta: 2.4}}
   L1_HT: {ht: {min: 350}}
   L1_Tag: {jets: {pt: [50, 30]}, tagger: {wp: 0.75, n: 2, jet_pt: 30}}
   L1_Or: {any_of: [L1_HT, L1_Tag], ht: {min: 150}}
@@ -44,9 +45,11 @@ def test_hand_counted_decisions() -> None:
     menu = parse_menu(MIXED)
     batch = make_batch(
         [
-            # 0: quad (100,80,60,45) HT(2.4)=285; btag top2 mean (0.9+0.7)/2=0.8; top3 sum 2.2; 3 tags>=0.8? no (0.9,0.85 only)
+            # 0: quad (100,80,60,45) HT(2.4)=285; btag top2 mean (0.9+0.7)/2=0.8; top3 sum 2.2;
+            #    3 tags>=0.8? no (0.9,0.85 only)
             [_j(100, 0.1, 0.9), _j(80, 0.5, 0.7), _j(60, 1.0, 0.85, 0.8), _j(45, -1.0, 0.1)],
-            # 1: HT 400 from 2 jets, no quad; L1_Tag: 2 jets l1>=0.75 with pt>=30 and (50,30) ok; L1_Or ok
+            # 1: HT 400 from 2 jets, no quad; L1_Tag: 2 jets l1>=0.75 with pt>=30 and (50,30) ok;
+            #    L1_Or ok
             [_j(250, 0.0, 0.95, 0.8), _j(150, 1.0, 0.9, 0.9), _j(26, 0.0, 0.81)],
             # 2: nothing at L1; fat jet passes the unseeded path
             [_j(40, 0.0, 0.99)],
@@ -203,7 +206,8 @@ def test_onepass_thresholds_at_float32_edges() -> None:
     one = run_fused(cm, cols)
     np.testing.assert_array_equal(one, run_reference(cm, cols))
     np.testing.assert_array_equal(one, run_reference_events(menu, b.jets, b.fatjets))
-    # L1_Quad: 70 / 55 at |eta| = 2.5 pass; HT(|eta| <= 2.4, the -2.4 jet is 2.4000001 in float32) = 225
+    # L1_Quad: 70 / 55 at |eta| = 2.5 pass; HT(|eta| <= 2.4, the -2.4 jet is 2.4000001 in
+    # float32) = 225
     assert one[0, 0] and not one[1, 0]  # leading jet at exactly 70 passes, one ulp below fails
 
 
@@ -235,14 +239,16 @@ def test_leading_ht_hand_counted_in_every_implementation() -> None:
         return [_j(pt, eta, 0.5) for pt, eta in pt_eta]
 
     events = [
-        # 0: selected 100, 40, 30, 20 (60 at |eta| 2.5, 14 below 15): HT2 140, HT3 170, all 190, HT5 190
+        # 0: selected 100, 40, 30, 20 (60 at |eta| 2.5, 14 below 15): HT2 140, HT3 170, all 190,
+        #    HT5 190
         jets((100, 0.0), (60, 2.5), (40, 0.0), (30, 1.0), (20, 0.0), (14, 0.0)),
         # 1: 7 selected: HT2 110, HT3 150, all 237, HT5 200
         jets((60, 0.0), (50, 0.0), (40, 0.0), (30, 0.0), (20, 0.0), (19, 0.0), (18, 0.0)),
-        # 2: 7 selected: HT2 90, HT3 120, all 240, HT5 180 (the all-jets HT passes, the 5-jet one not)
+        # 2: 7 selected: HT2 90, HT3 120, all 240, HT5 180 (the all-jets HT passes, the 5-jet
+        #    one not)
         jets((50, 0.0), (40, 0.0), (30, 0.0), (30, 0.0), (30, 0.0), (30, 0.0), (30, 0.0)),
-        # 3: exactly 5 selected, |eta| failures interleaved (80 at -2.2, 30 at 3.0; float32(2.1) < 2.1
-        #    passes): 90, 50, 40, 20, 16 -> HT2 140, HT3 180, all = HT5 = 216
+        # 3: exactly 5 selected, |eta| failures interleaved (80 at -2.2, 30 at 3.0;
+        #    float32(2.1) < 2.1 passes): 90, 50, 40, 20, 16 -> HT2 140, HT3 180, all = HT5 = 216
         jets((90, 0.0), (80, -2.2), (50, 1.0), (40, 2.1), (30, 3.0), (20, -2.0), (16, 0.5)),
         # 4: fewer than 2 selected: 145 everywhere
         jets((100, 0.0), (45, -1.0)),

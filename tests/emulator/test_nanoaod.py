@@ -155,7 +155,10 @@ def test_recorded_l1_seeds_absent_in_file_is_a_clear_error(tt_batch) -> None:
 
     with pytest.raises(
         TrigkitError,
-        match=r"nano_tt_v12.root: --l1-seeds recorded: seed\(s\) .*not recorded in the file \(0 L1 bits",
+        match=(
+            r"nano_tt_v12.root: --l1-seeds recorded: seed\(s\) .*not recorded in the file "
+            r"\(0 L1 bits"
+        ),
     ):
         compare_to_recorded(load_menu("nano_tt_v12"), [tt_batch], l1_seeds="recorded")
 

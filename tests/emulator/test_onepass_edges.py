@@ -120,7 +120,8 @@ l1:
   L1_Or: {any_of: [L1_HT5, L1_HT1], ht: {min: 100, jet_pt: 20, jet_abs_eta: 1.5, leading: 3}}
 hlt:
   H_a: {seeds: [L1_HT5], jets: {pt: [35, 35, 35, 35], abs_eta: 2.5},
-        ht: {min: 120, jet_pt: 25, jet_abs_eta: 2.5, leading: 4}, btag_sum: {min: 1.2, top: 2, jet_pt: 25}}
+        ht: {min: 120, jet_pt: 25, jet_abs_eta: 2.5, leading: 4},
+        btag_sum: {min: 1.2, top: 2, jet_pt: 25}}
   H_b: {seeds: [], ht: {min: 140, jet_pt: 25, jet_abs_eta: 2.5, leading: 4}}
   H_c: {seeds: [L1_Quad, L1_Or], ht: {min: 70, jet_pt: 40, jet_abs_eta: 1.5, leading: 2}}
   H_d: {seeds: [L1_HTall], ht: {min: 170, jet_pt: 15, jet_abs_eta: 2.1, leading: 5}}

@@ -174,9 +174,9 @@ def test_counter_converges_to_expected(unseeded: bool) -> None:
     """100k identical-weight events with independent random raw bits: the counters thin like
     Bernoulli draws, so counter and expected rates agree within 5 sigma, sigma^2 = sum w^2 q (1 - q)
     (q: the expected-mode probability; deterministic counters thin at most that noisily). Fixed
-    seed, so the check is deterministic. With the unseeded U (its chain is the L1 OR, correlated with
-    every seed) only single triggers are compared: its ORs / pure rates / overlaps are where the
-    independent-prescaler approximation is off."""
+    seed, so the check is deterministic. With the unseeded U (its chain is the L1 OR, correlated
+    with every seed) only single triggers are compared: its ORs / pure rates / overlaps are
+    where the independent-prescaler approximation is off."""
     rng = np.random.default_rng(20240606)
     n, k = 100_000, 4 if unseeded else 3
     cm = compile_menu(parse_menu(CONV_MENU + (UNSEEDED if unseeded else "")))

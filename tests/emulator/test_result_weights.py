@@ -167,7 +167,7 @@ def test_negative_weights_documented_behaviour() -> None:
     assert np.isnan(v) and np.isnan(lo) and np.isnan(hi) and n_eff == 0
 
 
-# ---------------------------------------------------------------- 2. upper limit where nothing passes
+# -------------------------------------------------------------- 2. upper limit where nothing passes
 
 
 def test_rate_upper_limit_when_no_event_passes() -> None:

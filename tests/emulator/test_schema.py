@@ -105,7 +105,8 @@ def test_duplicate_keys_are_refused_with_both_lines() -> None:
 
 
 def test_atlas_working_points_follow_their_efficiency_names() -> None:
-    """ATLAS "bNN" keeps NN % of b jets: a higher NN is a looser cut, i.e. a lower score threshold."""
+    """ATLAS "bNN" keeps NN % of b jets: a higher NN is a looser cut, i.e. a lower score
+    threshold."""
     import re
 
     m = load_menu("atlas_2b2j")

@@ -112,7 +112,8 @@ def test_l1_budget_by_hand() -> None:
 
 
 def test_hlt_budget_and_gpus_by_hand() -> None:
-    # pooled batches of 512 jets (--hlt-batch 512): amortised GPU time, fill time added to the latency
+    # pooled batches of 512 jets (--hlt-batch 512): amortised GPU time, fill time added to the
+    # latency
     h = HLTBudget(
         jets_per_event=6.0,
         batch_size=512,
@@ -134,12 +135,14 @@ def test_hlt_budget_and_gpus_by_hand() -> None:
     assert h.event_calls == 1 and h.event_tagger_ms == pytest.approx(
         0.5
     )  # one event per call, for reference
-    # default: one event per call at batch 16 (6 jets fit): latency 0.5 ms, GPU time 0.5 ms per event
+    # default: one event per call at batch 16 (6 jets fit): latency 0.5 ms, GPU time 0.5 ms
+    # per event
     e = HLTBudget(6.0, 16, 0.5, overhead_ms=1.0, budget_ms=2.0)
     assert e.fill_ms == 0.0 and e.total_ms == pytest.approx(1.5) and e.fits
     assert e.gpu_ms_per_event == pytest.approx(0.5)
     assert e.gpus_needed == 63  # 100 kHz x 0.5 ms = 50 busy GPUs / 0.8 = 62.5
-    # an event with more jets than the batch needs ceil(jets / batch) calls; --hlt-tagger-calls multiplies
+    # an event with more jets than the batch needs ceil(jets / batch) calls;
+    # --hlt-tagger-calls multiplies
     m = HLTBudget(6.0, 4, 0.5, tagger_calls=3)
     assert (
         m.event_calls == 6
@@ -280,7 +283,8 @@ def test_firmware_scores_from_real_emulator_drive_an_l1_tagger_seed() -> None:
     )
     wp = float(np.quantile(expect, 0.8))
     menu = parse_menu(
-        f"name: f\nl1:\n  L1_Tag: {{tagger: {{wp: {wp}, n: 1}}}}\nhlt:\n  H: {{seeds: [L1_Tag], ht: {{min: 50}}}}\n"
+        f"name: f\nl1:\n  L1_Tag: {{tagger: {{wp: {wp}, n: 1}}}}\n"
+        f"hlt:\n  H: {{seeds: [L1_Tag], ht: {{min: 50}}}}\n"
     )
     cm = compile_menu(menu)
     fused = run_onepass(cm, columns_from_batch(out, cm))
@@ -347,7 +351,8 @@ def test_budget_table_by_hand_from_synthetic_bench_and_rates(tmp_path, caplog) -
     assert rows["tagged jets per L1-accepted event (mean 4.50)"] == "-> batch 16"
     assert (
         rows[
-            "(a) tagger, one event per call: 1 x runner latency at batch 16 (bench.json: b at batch 16)"
+            "(a) tagger, one event per call: 1 x runner latency at batch 16 "
+            "(bench.json: b at batch 16)"
         ]
         == "0.055 ms"
     )

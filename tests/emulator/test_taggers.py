@@ -79,7 +79,8 @@ def _per_event_reference(batch, score_fn) -> np.ndarray:
 
 
 def _copy_without_model(src: Path, dest: Path) -> None:
-    """A GPU bundle without the saved model it normally carries (features must come from --btag-model)."""
+    """A GPU bundle without the saved model it normally carries (features must come from
+    --btag-model)."""
     import shutil
 
     from trigkit.bundle.manifest import MANIFEST

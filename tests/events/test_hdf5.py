@@ -1,4 +1,5 @@
-"""HDF5 (ATLAS flavour-tagging layout) writer and reader: round trips, layout, plain dumper files."""
+"""HDF5 (ATLAS flavour-tagging layout) writer and reader: round trips, layout, plain dumper
+files."""
 
 from __future__ import annotations
 

@@ -131,7 +131,8 @@ def test_dimuon_data(nano_dimuon: Path) -> None:
 
 
 def _mhh_reference(h: list[tuple[float, float, float, float]]) -> float:
-    """Invariant mass from m^2 = m1^2 + m2^2 + 2 (E1 E2 - p1.p2), p1.p2 = pt1 pt2 (cos dphi + sinh eta1 sinh eta2)."""
+    """Invariant mass from m^2 = m1^2 + m2^2 + 2 (E1 E2 - p1.p2),
+    p1.p2 = pt1 pt2 (cos dphi + sinh eta1 sinh eta2)."""
     (pt1, eta1, phi1, m1), (pt2, eta2, phi2, m2) = h
     e1 = np.sqrt(m1**2 + (pt1 * np.cosh(eta1)) ** 2)
     e2 = np.sqrt(m2**2 + (pt2 * np.cosh(eta2)) ** 2)

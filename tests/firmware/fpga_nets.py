@@ -1,4 +1,5 @@
-"""Small deterministic FirmwareNetworks for the estimate / RTL / report tests (no torch, no hls4ml)."""
+"""Small deterministic FirmwareNetworks for the estimate / RTL / report tests (no torch, no
+hls4ml)."""
 
 from __future__ import annotations
 

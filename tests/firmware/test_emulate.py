@@ -90,15 +90,24 @@ def ref_network(net: FirmwareNetwork, x: np.ndarray) -> np.ndarray:
 NETWORKS = {
     "default": {},
     "narrow-sat-accum": {"accum_t": FixedType(10, 4, True, "AP_RND", "AP_SAT")},
-    "narrow-wrap-accum": {"accum_t": FixedType(9, 3, True, "AP_TRN", "AP_WRAP"),
-                          "act_t": FixedType(6, 2, True, "AP_TRN", "AP_WRAP")},
-    "conv-rounding": {"accum_t": FixedType(14, 5, True, "AP_RND_CONV", "AP_SAT"),
-                      "act_t": FixedType(7, 3, False, "AP_RND_CONV", "AP_SAT")},
-    "small-tables": {"softmax": SoftmaxSpec(table_size=64, exp_table_t=FixedType(10, 3, True, "AP_RND", "AP_SAT"),
-                                            inv_table_t=FixedType(12, 6, True, "AP_RND", "AP_SAT"),
-                                            accum_t=FixedType(12, 5, True, "AP_RND", "AP_SAT"),
-                                            inv_inp_t=FixedType(12, 5, True, "AP_RND", "AP_SAT"))},
-}  # fmt: skip
+    "narrow-wrap-accum": {
+        "accum_t": FixedType(9, 3, True, "AP_TRN", "AP_WRAP"),
+        "act_t": FixedType(6, 2, True, "AP_TRN", "AP_WRAP"),
+    },
+    "conv-rounding": {
+        "accum_t": FixedType(14, 5, True, "AP_RND_CONV", "AP_SAT"),
+        "act_t": FixedType(7, 3, False, "AP_RND_CONV", "AP_SAT"),
+    },
+    "small-tables": {
+        "softmax": SoftmaxSpec(
+            table_size=64,
+            exp_table_t=FixedType(10, 3, True, "AP_RND", "AP_SAT"),
+            inv_table_t=FixedType(12, 6, True, "AP_RND", "AP_SAT"),
+            accum_t=FixedType(12, 5, True, "AP_RND", "AP_SAT"),
+            inv_inp_t=FixedType(12, 5, True, "AP_RND", "AP_SAT"),
+        )
+    },
+}
 
 
 @pytest.mark.parametrize("name", list(NETWORKS))
@@ -146,8 +155,18 @@ def test_bad_inputs_are_reported():
         emu.predict(np.zeros((2, 5)))
     layer = net.layers[0]
     with pytest.raises(TrigkitError, match="off the .* grid"):
-        FirmwareLayer("fc", "dense", 4, 3, layer.result_t, weight=layer.weight + 1e-3, bias=layer.bias,
-                      weight_t=layer.weight_t, bias_t=layer.bias_t, accum_t=layer.accum_t)  # fmt: skip
+        FirmwareLayer(
+            "fc",
+            "dense",
+            4,
+            3,
+            layer.result_t,
+            weight=layer.weight + 1e-3,
+            bias=layer.bias,
+            weight_t=layer.weight_t,
+            bias_t=layer.bias_t,
+            accum_t=layer.accum_t,
+        )
     with pytest.raises(TrigkitError, match="previous layer gives 3"):
         FirmwareNetwork("n", net.input_t, ("a", "b", "c"), net.layers)
     with pytest.raises(TrigkitError, match="power of two"):
@@ -160,8 +179,14 @@ def test_sigmoid_equals_reference():
     net = random_network(
         (5, 6, 3), seed=6, softmax=None, logit_t=FixedType(12, 5, True, "AP_RND", "AP_SAT")
     )
-    sig = FirmwareLayer("sig", "sigmoid", 3, 3, FixedType(10, 1, False, "AP_RND", "AP_SAT"),
-                        sigmoid=SigmoidSpec(256, FixedType(14, 2)))  # fmt: skip
+    sig = FirmwareLayer(
+        "sig",
+        "sigmoid",
+        3,
+        3,
+        FixedType(10, 1, False, "AP_RND", "AP_SAT"),
+        sigmoid=SigmoidSpec(256, FixedType(14, 2)),
+    )
     net = net.with_(layers=(*net.layers, sig))
     x = edge_inputs(net, 60, seed=2) * 4
     codes = FirmwareEmulator(net).predict_codes(x)

@@ -157,7 +157,8 @@ def _literal(monkeypatch: pytest.MonkeyPatch, net: FirmwareNetwork) -> int:
 
 
 def test_truncating_a_negated_sum_needs_no_negation() -> None:
-    """da4ml holds ``-(x0 + 2 x1) + c`` negated; floor(-u) = ~floor(u - lsb) avoids its negation adder."""
+    """da4ml holds ``-(x0 + 2 x1) + c`` negated; floor(-u) = ~floor(u - lsb) avoids its negation
+    adder."""
     from da4ml.trace import FixedVariableArray, FixedVariableArrayInput, HWConfig, comb_trace
 
     inp = FixedVariableArrayInput(2, hwconf=HWConfig(1, -1, -1))

@@ -93,7 +93,10 @@ def test_bad_input_is_refused(tmp_path: Path) -> None:
     with pytest.raises(TrigkitError, match="always @"):
         replicate_registers(tmp_path, "net", 1, 4)
     # a stage needing copies that the top does not instantiate as expected: no file is touched
-    top = "module net(input clk);\n    net_stage1 stage1 (.model_inp(x));\n    always @(posedge clk) begin end\nendmodule"
+    top = (
+        "module net(input clk);\n    net_stage1 stage1 (.model_inp(x));\n"
+        "    always @(posedge clk) begin end\nendmodule"
+    )
     (tmp_path / "net.v").write_text(top)
     (tmp_path / "net_stage0.v").write_text(STAGE)
     with pytest.raises(TrigkitError, match="stage0 is not instantiated"):

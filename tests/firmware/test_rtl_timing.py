@@ -53,7 +53,8 @@ def _cell(kind: str, **conn: list) -> dict:
 
 
 def _netlist(extra: dict | None = None) -> dict:
-    """Path A: fa -> la.I0 -> lb.I0 -> fb.D.  Path B: fc -> lc.I0 -> c1.S[0] -CO[3]-> c2.CI -O[3]-> fd.D."""
+    """Path A: fa -> la.I0 -> lb.I0 -> fb.D.
+    Path B: fc -> lc.I0 -> c1.S[0] -CO[3]-> c2.CI -O[3]-> fd.D."""
     cells = {
         "fa": _cell("FD", C=[2], D=[3], CE=["1"], Q=[10]),
         "fc": _cell("FD", C=[2], D=[3], CE=["1"], Q=[11]),

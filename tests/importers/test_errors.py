@@ -131,8 +131,11 @@ def test_layer_without_firmware_equivalent(tmp_path: Path) -> None:
 
     m = nn.Sequential(nn.Linear(4, 4), nn.LeakyReLU(0.1), nn.Linear(4, 2)).eval()
     model = import_model(writers.to_onnx(m, tmp_path / "leaky.onnx", (4,)))
-    with pytest.raises(TrigkitError, match=r"layer '.*' \(leaky_relu\) has no firmware layer; "
-                                           "supported: dense, relu"):  # fmt: skip
+    with pytest.raises(
+        TrigkitError,
+        match=r"layer '.*' \(leaky_relu\) has no firmware layer; "
+        "supported: dense, relu",
+    ):
         to_firmware_network(model, np.zeros((10, 4)))
 
 
@@ -185,8 +188,12 @@ def test_branching_keras_functional_model(tmp_path: Path) -> None:
 
     def layer(cls: str, name: str, inbound: list[str], **cfg: object) -> dict:
         nodes = [[[n, 0, 0, {}] for n in inbound]] if inbound else []
-        return {"class_name": cls, "name": name, "config": {"name": name, **cfg},
-                "inbound_nodes": nodes}  # fmt: skip
+        return {
+            "class_name": cls,
+            "name": name,
+            "config": {"name": name, **cfg},
+            "inbound_nodes": nodes,
+        }
 
     layers = [
         layer("InputLayer", "in", [], batch_input_shape=[None, 4]),

@@ -72,8 +72,14 @@ class _Mixed(nn.Module):
 def test_onnx_ops_match_onnxruntime(tmp_path: Path) -> None:
     path = writers.to_onnx(_Mixed().eval(), tmp_path / "mixed.onnx", (6,))
     model = import_model(path)
-    assert [op.kind for op in model.ops] == ["dense", "leaky_relu", "dense", "relu6", "dense",
-                                              "sigmoid"]  # fmt: skip
+    assert [op.kind for op in model.ops] == [
+        "dense",
+        "leaky_relu",
+        "dense",
+        "relu6",
+        "dense",
+        "sigmoid",
+    ]
     x = np.random.default_rng(0).normal(scale=3.0, size=(300, 6))
     assert np.max(np.abs(forward(model, x) - writers.ort(path, x))) < 1e-5
 
@@ -101,8 +107,13 @@ def test_deepsets_pattern(tmp_path: Path, conv: bool, mean: bool, calib: np.ndar
     path = writers.to_onnx(_DeepSets(conv, mean).eval(), tmp_path / "ds.onnx", (10, 4))
     model = import_model(path)
     assert model.is_set_model
-    assert [op.kind for op in model.ops] == ["dense", "relu", "mean_pool" if mean else "sum_pool",
-                                              "dense", "softmax"]  # fmt: skip
+    assert [op.kind for op in model.ops] == [
+        "dense",
+        "relu",
+        "mean_pool" if mean else "sum_pool",
+        "dense",
+        "softmax",
+    ]
     x = np.random.default_rng(2).normal(size=(200, 10, 4))
     assert np.max(np.abs(forward(model, x) - writers.ort(path, x))) < 1e-5
     from trigkit.core.errors import TrigkitError

@@ -46,10 +46,16 @@ def _save(model: Any, path: Path) -> None:
 
 def _float_model(keras: Any) -> Any:
     L = keras.layers
-    return keras.Sequential([
-        L.InputLayer(input_shape=(16,)), L.Dense(32, activation="relu"), L.BatchNormalization(),
-        L.Dense(16), L.Activation("relu"), L.Dense(5, activation="softmax"),
-    ])  # fmt: skip
+    return keras.Sequential(
+        [
+            L.InputLayer(input_shape=(16,)),
+            L.Dense(32, activation="relu"),
+            L.BatchNormalization(),
+            L.Dense(16),
+            L.Activation("relu"),
+            L.Dense(5, activation="softmax"),
+        ]
+    )
 
 
 @pytest.mark.parametrize("suffix", [".h5", ".keras"])
@@ -57,8 +63,14 @@ def test_keras_file_matches_keras_predict(keras: Any, tmp_path: Path, suffix: st
     model = _float_model(keras)
     bn = model.layers[1]
     rng = np.random.default_rng(0)
-    bn.set_weights([rng.uniform(0.5, 1.5, 32), rng.normal(size=32), rng.normal(size=32),
-                    rng.uniform(0.5, 2.0, 32)])  # fmt: skip
+    bn.set_weights(
+        [
+            rng.uniform(0.5, 1.5, 32),
+            rng.normal(size=32),
+            rng.normal(size=32),
+            rng.uniform(0.5, 2.0, 32),
+        ]
+    )
     path = tmp_path / f"m{suffix}"
     _save(model, path)
     x = rng.normal(size=(300, 16)).astype(np.float32)
@@ -70,12 +82,14 @@ def test_qkeras_file_is_bit_exact_with_qkeras(keras: Any, tmp_path: Path) -> Non
     from qkeras import QActivation, QDense, quantized_bits, quantized_relu
 
     q6 = quantized_bits(6, 0, alpha=1)
-    model = keras.Sequential([
-        QActivation(quantized_bits(12, 4, alpha=1), input_shape=(16,), name="q_in"),
-        QDense(12, kernel_quantizer=q6, bias_quantizer=q6, name="fc1"),
-        QActivation(quantized_relu(6, 2), name="relu1"),
-        QDense(3, kernel_quantizer=q6, bias_quantizer=q6, name="fc2"),
-    ])  # fmt: skip
+    model = keras.Sequential(
+        [
+            QActivation(quantized_bits(12, 4, alpha=1), input_shape=(16,), name="q_in"),
+            QDense(12, kernel_quantizer=q6, bias_quantizer=q6, name="fc1"),
+            QActivation(quantized_relu(6, 2), name="relu1"),
+            QDense(3, kernel_quantizer=q6, bias_quantizer=q6, name="fc2"),
+        ]
+    )
     path = tmp_path / "q.h5"
     _save(model, path)
     x = np.random.default_rng(1).normal(scale=2.0, size=(2000, 16)).astype(np.float32)

@@ -18,8 +18,11 @@ from trigkit.importers import import_model
 from trigkit.importers.firmware import to_firmware_network
 from trigkit.importers.quant import qkeras_type
 
-QUANT = {"kernel": "quantized_bits(6,0,alpha=1)", "bias": "quantized_bits(8,2,alpha=1)",
-         "act": "quantized_relu(6,2)"}  # fmt: skip
+QUANT = {
+    "kernel": "quantized_bits(6,0,alpha=1)",
+    "bias": "quantized_bits(8,2,alpha=1)",
+    "act": "quantized_relu(6,2)",
+}
 
 
 def _q(x: np.ndarray, frac: int, lo: float, hi: float, half_up: bool = False) -> np.ndarray:
@@ -30,13 +33,15 @@ def _q(x: np.ndarray, frac: int, lo: float, hi: float, half_up: bool = False) ->
 
 
 def test_qkeras_quantizer_types() -> None:
-    assert qkeras_type("quantized_bits(6,0,alpha=1)", "l") == FixedType(6, 1, True, "AP_RND_CONV",
-                                                                         "AP_SAT")  # fmt: skip
+    assert qkeras_type("quantized_bits(6,0,alpha=1)", "l") == FixedType(
+        6, 1, True, "AP_RND_CONV", "AP_SAT"
+    )
     assert qkeras_type("quantized_bits(8, 3, 0, 0, alpha=1)", "l").hls() == (
         "ap_ufixed<8,3,AP_RND_CONV,AP_SAT>"
     )
-    assert qkeras_type({"class_name": "quantized_relu", "config": {"bits": 4, "integer": 1}},
-                       "l") == FixedType(4, 1, False, "AP_RND_CONV", "AP_SAT")  # fmt: skip
+    assert qkeras_type(
+        {"class_name": "quantized_relu", "config": {"bits": 4, "integer": 1}}, "l"
+    ) == FixedType(4, 1, False, "AP_RND_CONV", "AP_SAT")
     with pytest.raises(TrigkitError, match="l: quantized_bits\\(alpha=auto_po2\\)"):
         qkeras_type("quantized_bits(6,0,alpha=auto_po2)", "l")
     with pytest.raises(TrigkitError, match="symmetric=1"):
@@ -50,8 +55,9 @@ def test_qkeras_model_is_bit_exact(
     tmp_path: Path, writer: Callable[..., Path], calib: np.ndarray
 ) -> None:
     torch_mlp = writers.mlp((16, 12, 8, 3), softmax=False, seed=4)
-    path = writer(torch_mlp, tmp_path / f"q{'.keras' if 'h5' not in writer.__name__ else '.h5'}",
-                  16, QUANT)  # fmt: skip
+    path = writer(
+        torch_mlp, tmp_path / f"q{'.keras' if 'h5' not in writer.__name__ else '.h5'}", 16, QUANT
+    )
     model = import_model(path)
     net = to_firmware_network(model, calib)
     dense = [layer for layer in net.layers if layer.kind == "dense"]
@@ -81,10 +87,18 @@ def _qonnx(tmp_path: Path, scale: float) -> Path:
     def c(name: str, v: object) -> onnx.TensorProto:
         return numpy_helper.from_array(np.asarray(v, dtype=np.float32), name)
 
-    inits = [c("s_in", 2.0**-4), c("zp", 0.0), c("bw8", 8.0), c("s_w", scale), c("bw6", 6.0),
-             c("W", rng.uniform(-0.9, 0.9, (5, 3))), c("b", rng.uniform(-1, 1, 3)),
-             c("s_a", 2.0**-3), c("W2", rng.uniform(-0.9, 0.9, (3, 2))),
-             c("b2", np.zeros(2))]  # fmt: skip
+    inits = [
+        c("s_in", 2.0**-4),
+        c("zp", 0.0),
+        c("bw8", 8.0),
+        c("s_w", scale),
+        c("bw6", 6.0),
+        c("W", rng.uniform(-0.9, 0.9, (5, 3))),
+        c("b", rng.uniform(-1, 1, 3)),
+        c("s_a", 2.0**-3),
+        c("W2", rng.uniform(-0.9, 0.9, (3, 2))),
+        c("b2", np.zeros(2)),
+    ]
     dom = "qonnx.custom_op.general"
     nodes = [
         helper.make_node("Quant", ["x", "s_in", "zp", "bw8"], ["xq"], domain=dom, signed=1),
@@ -96,9 +110,12 @@ def _qonnx(tmp_path: Path, scale: float) -> Path:
         helper.make_node("Gemm", ["rq", "W2", "b2"], ["y"]),
     ]
     graph = helper.make_graph(
-        nodes, "q", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 5])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 2])], inits,
-    )  # fmt: skip
+        nodes,
+        "q",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 5])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 2])],
+        inits,
+    )
     model = helper.make_model(
         graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid(dom, 1)]
     )
@@ -122,8 +139,11 @@ def test_qonnx_quant_nodes_pin_types(tmp_path: Path) -> None:
 
 
 def test_qonnx_scale_not_power_of_two(tmp_path: Path) -> None:
-    with pytest.raises(TrigkitError, match=r"node 'Wq' \(Quant\): quantizer scale 0.03 is not a "
-                                           "power of two"):  # fmt: skip
+    with pytest.raises(
+        TrigkitError,
+        match=r"node 'Wq' \(Quant\): quantizer scale 0.03 is not a "
+        "power of two",
+    ):
         import_model(_qonnx(tmp_path, 0.03))
     assert math.frexp(0.03)[0] != 0.5
 
@@ -139,12 +159,19 @@ def _qcdq(tmp_path: Path, w_scale: float = 2.0**-5) -> Path:
         return numpy_helper.from_array(np.asarray(v, dtype=dtype), name)
 
     inits = [
-        c("s_in", 2.0**-4), c("zp8", 0, np.int8), c("s_w", w_scale), c("s_a", 2.0**-3),
-        c("zpu8", 0, np.uint8), c("W1c", rng.integers(-100, 100, (6, 4)), np.int8),
-        c("b1", rng.integers(-40, 40, 4) * 2.0**-4), c("s_w2", 2.0**-6),
-        c("W2c", rng.integers(-100, 100, (3, 4)), np.int8), c("s_b2", 2.0**-9),
-        c("zp32", 0, np.int32), c("b2c", rng.integers(-900, 900, 3), np.int32),
-    ]  # fmt: skip
+        c("s_in", 2.0**-4),
+        c("zp8", 0, np.int8),
+        c("s_w", w_scale),
+        c("s_a", 2.0**-3),
+        c("zpu8", 0, np.uint8),
+        c("W1c", rng.integers(-100, 100, (6, 4)), np.int8),
+        c("b1", rng.integers(-40, 40, 4) * 2.0**-4),
+        c("s_w2", 2.0**-6),
+        c("W2c", rng.integers(-100, 100, (3, 4)), np.int8),
+        c("s_b2", 2.0**-9),
+        c("zp32", 0, np.int32),
+        c("b2c", rng.integers(-900, 900, 3), np.int32),
+    ]
     nodes = [
         helper.make_node("QuantizeLinear", ["x", "s_in", "zp8"], ["xq"]),
         helper.make_node("DequantizeLinear", ["xq", "s_in", "zp8"], ["xd"]),
@@ -159,9 +186,12 @@ def _qcdq(tmp_path: Path, w_scale: float = 2.0**-5) -> Path:
         helper.make_node("Gemm", ["rd", "W2", "b2"], ["y"], transB=1),
     ]
     graph = helper.make_graph(
-        nodes, "qcdq", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 6])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 3])], inits,
-    )  # fmt: skip
+        nodes,
+        "qcdq",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 3])],
+        inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
     path = tmp_path / "qcdq.onnx"
@@ -208,8 +238,9 @@ def test_quantized_gpu_graph_keeps_the_types(tmp_path: Path, source: str) -> Non
     if source == "qonnx":
         path = _qonnx(tmp_path, 2.0**-5)
     else:
-        path = writers.write_keras(writers.mlp((16, 12, 3), softmax=False, seed=2),
-                                   tmp_path / "q.keras", 16, QUANT)  # fmt: skip
+        path = writers.write_keras(
+            writers.mlp((16, 12, 3), softmax=False, seed=2), tmp_path / "q.keras", 16, QUANT
+        )
     model = import_model(path)
     onnx_path = tmp_path / "gpu.onnx"
     onnx_path.write_bytes(gpu_graph(model))
@@ -218,6 +249,7 @@ def test_quantized_gpu_graph_keeps_the_types(tmp_path: Path, source: str) -> Non
     x = np.random.default_rng(8).normal(size=(400, model.input.shape[0]))
     want = forward(model, x)
     assert np.max(np.abs(writers.ort(onnx_path, x) - want)) < 1e-5
-    plain = forward(replace(model, input_t=None, ops=tuple(replace(o, result_t=None)
-                                                            for o in model.ops)), x)  # fmt: skip
+    plain = forward(
+        replace(model, input_t=None, ops=tuple(replace(o, result_t=None) for o in model.ops)), x
+    )
     assert np.max(np.abs(plain - want)) > 1e-3  # the types do change the function

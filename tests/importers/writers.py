@@ -36,9 +36,15 @@ def mlp(sizes: tuple[int, ...] = (16, 64, 32, 32, 5), softmax: bool = True, seed
 def to_onnx(module: nn.Module, path: Path, shape: tuple[int, ...], name: str = "x") -> Path:
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
-        torch.onnx.export(module, (torch.zeros(2, *shape),), str(path), dynamo=False,
-                          input_names=[name], output_names=["y"],
-                          dynamic_axes={name: {0: "batch"}, "y": {0: "batch"}})  # fmt: skip
+        torch.onnx.export(
+            module,
+            (torch.zeros(2, *shape),),
+            str(path),
+            dynamo=False,
+            input_names=[name],
+            output_names=["y"],
+            dynamic_axes={name: {0: "batch"}, "y": {0: "batch"}},
+        )
     return path
 
 
@@ -56,8 +62,7 @@ def to_pt2(module: nn.Module, path: Path, shape: tuple[int, ...]) -> Path:
 
 def _keras_layers(module: nn.Sequential, n_in: int, quant: dict | None) -> tuple[list, dict]:
     """(Keras layer configs, name -> [kernel, bias]) of a Linear/ReLU/Softmax Sequential."""
-    layers = [{"class_name": "InputLayer",
-               "config": {"name": "inp", "batch_shape": [None, n_in]}}]  # fmt: skip
+    layers = [{"class_name": "InputLayer", "config": {"name": "inp", "batch_shape": [None, n_in]}}]
     weights: dict[str, list[np.ndarray]] = {}
     mods = list(module)
     k = 0
@@ -78,8 +83,11 @@ def _keras_layers(module: nn.Sequential, n_in: int, quant: dict | None) -> tuple
         cls = "Dense"
         if quant is not None:
             cls = "QDense"
-            cfg |= {"kernel_quantizer": quant["kernel"], "bias_quantizer": quant["bias"],
-                    "activation": quant["act"] if act == "relu" else act}  # fmt: skip
+            cfg |= {
+                "kernel_quantizer": quant["kernel"],
+                "bias_quantizer": quant["bias"],
+                "activation": quant["act"] if act == "relu" else act,
+            }
         layers.append({"class_name": cls, "config": cfg})
         weights[name] = [m.weight.detach().double().numpy().T, m.bias.detach().double().numpy()]
     return layers, weights

@@ -63,7 +63,8 @@ def test_missing_qkeras_names_the_extra() -> None:
 
 
 def np_quantized_bits(v: np.ndarray, bits: int, integer: int) -> np.ndarray:
-    """QKeras quantized_bits(bits, integer, alpha=1): ap_fixed<bits, integer+1>, round half even, saturate."""
+    """QKeras quantized_bits(bits, integer, alpha=1): ap_fixed<bits, integer+1>, round half even,
+    saturate."""
     lsb = 2.0 ** (integer - bits + 1)
     return np.clip(np.round(v / lsb), -(2 ** (bits - 1)), 2 ** (bits - 1) - 1) * lsb
 
@@ -130,9 +131,10 @@ def test_hls4ml_keras_frontend(tmp_path) -> None:
     model = Q.from_torch(l1_mlp(), spec)
     graph = Q.to_hls4ml(model, tmp_path / "hls", backend="Vitis")
     precisions = {
-        layer.name: layer.get_attr("weight_t").precision for layer in graph.get_layers()
+        layer.name: layer.get_attr("weight_t").precision
+        for layer in graph.get_layers()
         if layer.get_attr("weight_t") is not None
-    }  # fmt: skip
+    }
     assert set(precisions) == {"dense1", "dense2", "dense3", "logits"}
     assert all((p.width, p.integer, p.signed) == (6, 1, True) for p in precisions.values()), (
         precisions

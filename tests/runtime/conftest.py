@@ -16,13 +16,23 @@ def btag_path(tmp_path_factory):
 def fp32_bundle(btag_path, tmp_path_factory):
     from trigkit.compile.targets.gpu import compile_gpu
 
-    return compile_gpu(btag_path, tmp_path_factory.mktemp("b") / "fp32", precision="fp32",
-                       max_batch=4096, engine="never")  # fmt: skip
+    return compile_gpu(
+        btag_path,
+        tmp_path_factory.mktemp("b") / "fp32",
+        precision="fp32",
+        max_batch=4096,
+        engine="never",
+    )
 
 
 @pytest.fixture(scope="session")
 def fp16_bundle(btag_path, tmp_path_factory):
     from trigkit.compile.targets.gpu import compile_gpu
 
-    return compile_gpu(btag_path, tmp_path_factory.mktemp("b") / "fp16", precision="fp16",
-                       max_batch=4096, engine="never")  # fmt: skip
+    return compile_gpu(
+        btag_path,
+        tmp_path_factory.mktemp("b") / "fp16",
+        precision="fp16",
+        max_batch=4096,
+        engine="never",
+    )

@@ -30,11 +30,21 @@ def save_untrained(name: str, path: Path, seed: int = 0, **overrides: object) ->
     module = config.build().eval()
     nf = len(kind.feature_names)
     pre = Preprocessing(
-        kind=kind.kind, input_names=kind.input_names, feature_names=kind.feature_names,
-        offsets=(0.0,) * nf, scales=(1.0,) * nf, max_objects=kind.default_max_objects,
-    )  # fmt: skip
-    tm = TrainedModel(name=name, module=module, preprocessing=pre, config=config,
-                      input_names=kind.input_names, class_names=kind.class_names)  # fmt: skip
+        kind=kind.kind,
+        input_names=kind.input_names,
+        feature_names=kind.feature_names,
+        offsets=(0.0,) * nf,
+        scales=(1.0,) * nf,
+        max_objects=kind.default_max_objects,
+    )
+    tm = TrainedModel(
+        name=name,
+        module=module,
+        preprocessing=pre,
+        config=config,
+        input_names=kind.input_names,
+        class_names=kind.class_names,
+    )
     return tm.save(path)
 
 

@@ -1,4 +1,5 @@
-"""`trigkit bench gpu` on CPU: the sweep runs, contenders agree, JSON/PNG written (no timing asserts)."""
+"""`trigkit bench gpu` on CPU: the sweep runs, contenders agree, JSON/PNG written (no timing
+asserts)."""
 
 from __future__ import annotations
 
@@ -42,9 +43,13 @@ def test_merge_of_per_process_runs_keeps_every_row(cpu_run, tmp_path):
     names = sorted({p["contender"] for p in rec["points"]})
     dirs = []
     for i, name in enumerate(names):  # one "process" per contender, as bench/run_gpu_device.sh does
-        part = dict(rec, points=[p for p in rec["points"] if p["contender"] == name],
-                    agreement={name: rec["agreement"][name]}, contenders={name: rec["contenders"][name]},
-                    transfers=[] if i else rec["transfers"])  # fmt: skip
+        part = dict(
+            rec,
+            points=[p for p in rec["points"] if p["contender"] == name],
+            agreement={name: rec["agreement"][name]},
+            contenders={name: rec["contenders"][name]},
+            transfers=[] if i else rec["transfers"],
+        )
         d = tmp_path / f"p{i}"
         d.mkdir()
         (d / "bench_gpu.json").write_text(json.dumps(part))

@@ -40,7 +40,8 @@ def test_fragment_coords_cover_each_tile_once():
         }
         assert seen == {(i, j) for i in range(shape[0]) for j in range(shape[1])}, kind
     assert {gm.fragment_coords("c", lane, r, 0) for lane in range(32) for r in range(4)} == {
-        (i, j) for i in range(16) for j in range(8)}  # fmt: skip
+        (i, j) for i in range(16) for j in range(8)
+    }
     with pytest.raises(ValueError, match="unknown fragment kind"):
         gm.fragment_coords("d", 0, 0, 0)
 
@@ -49,8 +50,12 @@ def test_packed_fragments_give_the_weights_back(module):
     block = gm.pack_params(module)
     assert block.dtype == np.uint32 and block.shape == (gm.PARAM_WORDS,)
     dense = gm.dense_weights(module)
-    for name, w, (k, n) in zip(("w1", "w2", "w3", "r1", "r2", "r3"), dense[0::2],
-                               [(8, 64), (64, 64), (64, 64), (64, 64), (64, 32), (32, 8)], strict=True):  # fmt: skip
+    for name, w, (k, n) in zip(
+        ("w1", "w2", "w3", "r1", "r2", "r3"),
+        dense[0::2],
+        [(8, 64), (64, 64), (64, 64), (64, 64), (64, 32), (32, 8)],
+        strict=True,
+    ):
         assert np.array_equal(
             gm.unpack_b(block, name, k, n), w.astype(np.float16).astype(np.float64)
         ), name
@@ -115,10 +120,18 @@ def _bias(p: np.ndarray, off: str, nt: int) -> np.ndarray:
 
 def _relu_pack(c: list[np.ndarray]) -> list[np.ndarray]:
     r = [np.maximum(x, 0) for x in c]
-    return [np.stack([_pack2(r[2 * kt][:, 0], r[2 * kt][:, 1]), _pack2(r[2 * kt][:, 2], r[2 * kt][:, 3]),
-                      _pack2(r[2 * kt + 1][:, 0], r[2 * kt + 1][:, 1]),
-                      _pack2(r[2 * kt + 1][:, 2], r[2 * kt + 1][:, 3])], axis=1)
-            for kt in range(len(c) // 2)]  # fmt: skip
+    return [
+        np.stack(
+            [
+                _pack2(r[2 * kt][:, 0], r[2 * kt][:, 1]),
+                _pack2(r[2 * kt][:, 2], r[2 * kt][:, 3]),
+                _pack2(r[2 * kt + 1][:, 0], r[2 * kt + 1][:, 1]),
+                _pack2(r[2 * kt + 1][:, 2], r[2 * kt + 1][:, 3]),
+            ],
+            axis=1,
+        )
+        for kt in range(len(c) // 2)
+    ]
 
 
 def _dense(a: list[np.ndarray], p: np.ndarray, w: str, b: str, n_tiles: int) -> list[np.ndarray]:
@@ -149,12 +162,25 @@ def _run_group(
             (mask[jet, G] != 0).astype(np.float32),
             np.where(G < 7, mask[jet, np.minimum(G + 8, 14)] != 0, 0),
         ]
-        c = [_mma(_bias(p, "b1", nt), xa, p[gm.OFF["w1"] + nt * 32 : gm.OFF["w1"] + nt * 32 + 32][:, None], 8)
-             for nt in range(8)]  # fmt: skip
+        c = [
+            _mma(
+                _bias(p, "b1", nt),
+                xa,
+                p[gm.OFF["w1"] + nt * 32 : gm.OFF["w1"] + nt * 32 + 32][:, None],
+                8,
+            )
+            for nt in range(8)
+        ]
         c = _dense(_relu_pack(c), p, "w2", "b2", 8)
         c = _dense(_relu_pack(c), p, "w3", "b3", 8)
-        pool = np.stack([np.maximum(c[nt][:, e], 0) * m[0] + np.maximum(c[nt][:, e + 2], 0) * m[1]
-                         for nt in range(8) for e in range(2)], axis=1).astype(np.float32)  # fmt: skip
+        pool = np.stack(
+            [
+                np.maximum(c[nt][:, e], 0) * m[0] + np.maximum(c[nt][:, e + 2], 0) * m[1]
+                for nt in range(8)
+                for e in range(2)
+            ],
+            axis=1,
+        ).astype(np.float32)
         for off in (4, 8, 16):
             pool = pool + pool[LANES ^ off]
         sel = G == (i & 7)
@@ -168,8 +194,10 @@ def _run_group(
     z = _dense(_relu_pack(d), p, "r3", "c3", 1)[0]
     src = (LANES & ~3) | 1
     for lane in np.flatnonzero(T == 0):
-        for row, (z0, z1, z2) in ((G[lane], z[lane, :2].tolist() + [z[src[lane], 0]]),
-                                  (G[lane] + 8, z[lane, 2:].tolist() + [z[src[lane], 2]])):  # fmt: skip
+        for row, (z0, z1, z2) in (
+            (G[lane], z[lane, :2].tolist() + [z[src[lane], 0]]),
+            (G[lane] + 8, z[lane, 2:].tolist() + [z[src[lane], 2]]),
+        ):
             if row < nj:
                 e = np.exp(np.array([z0, z1, z2]) - max(z0, z1, z2))
                 out[jet0 + row] = e / e.sum()

@@ -114,7 +114,9 @@ def test_lifecycle_and_registry(fp32_bundle):
     assert not r.is_active
     with pytest.raises(
         TrigkitError,
-        match="unknown runtime backend 'tensorflow'; valid: onnxruntime, torch, tensorrt, cuda-kernel",
+        match=(
+            "unknown runtime backend 'tensorflow'; valid: onnxruntime, torch, tensorrt, cuda-kernel"
+        ),
     ):
         load_runner(fp32_bundle.path, backend="tensorflow")
     names = [row[0] for row in RUNNERS.status()]

@@ -58,8 +58,11 @@ def parse_pbtxt(text: str) -> dict:
 
 
 def test_onnx_repository(fp32_bundle, tmp_path):
-    dest = export_triton(fp32_bundle.path, tmp_path / "repo",
-                         TritonOptions(instance_count=2, preferred_batch_sizes=(64, 256, 99999)))  # fmt: skip
+    dest = export_triton(
+        fp32_bundle.path,
+        tmp_path / "repo",
+        TritonOptions(instance_count=2, preferred_batch_sizes=(64, 256, 99999)),
+    )
     assert dest == tmp_path / "repo" / "btag-deepsets"
     assert (dest / "1" / "model.onnx").read_bytes() == fp32_bundle.file("model.onnx").read_bytes()
     cfg = parse_pbtxt((dest / "config.pbtxt").read_text())
@@ -82,8 +85,23 @@ def test_onnx_repository(fp32_bundle, tmp_path):
 
 
 def test_cli_and_errors(fp32_bundle, tmp_path):
-    assert main(["export", "triton", str(fp32_bundle.path), str(tmp_path / "r"), "--name", "dips",
-                 "--kind", "KIND_CPU", "--max-batch-size", "128"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "export",
+                "triton",
+                str(fp32_bundle.path),
+                str(tmp_path / "r"),
+                "--name",
+                "dips",
+                "--kind",
+                "KIND_CPU",
+                "--max-batch-size",
+                "128",
+            ]
+        )
+        == 0
+    )
     cfg = parse_pbtxt((tmp_path / "r" / "dips" / "config.pbtxt").read_text())
     assert cfg["max_batch_size"] == 128 and cfg["instance_group"][0]["kind"] == "KIND_CPU"
     assert cfg["dynamic_batching"]["preferred_batch_size"] == [64]

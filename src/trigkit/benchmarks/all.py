@@ -168,8 +168,9 @@ def _run_emulator(quick: bool, work: Path) -> dict[str, Any]:
     from trigkit.benchmarks import emulator
 
     if quick:
-        res = emulator.run_benchmark(menu_name="run3_hh4b", n_events=200_000, awkward_events=5_000,
-                                     n_base=5_000, repeats=2)  # fmt: skip
+        res = emulator.run_benchmark(
+            menu_name="run3_hh4b", n_events=200_000, awkward_events=5_000, n_base=5_000, repeats=2
+        )
     else:
         res = emulator.run_benchmark()
     return res.to_json()
@@ -186,25 +187,32 @@ def _run_gpu(quick: bool, work: Path) -> dict[str, Any]:
     from trigkit.benchmarks import gpu
 
     if quick:
-        return gpu.run_bench(work / "gpu", batches=(1, 64), repeats=5, warmup=1, min_repeats=2,
-                             budget_s=0.5)  # fmt: skip
+        return gpu.run_bench(
+            work / "gpu", batches=(1, 64), repeats=5, warmup=1, min_repeats=2, budget_s=0.5
+        )
     return gpu.run_bench(work / "gpu")
 
 
 def _generator_headline(r: dict[str, Any]) -> str:
     best = max(r["contenders"], key=lambda c: c["events_per_minute"])
-    return (f"{best['events_per_minute']:,.0f} {r['process']} events/min ({best['name']}); "
-            f"identical output: {r['identical']}")  # fmt: skip
+    return (
+        f"{best['events_per_minute']:,.0f} {r['process']} events/min "
+        f"({best['name']}); identical output: {r['identical']}"
+    )
 
 
 def _emulator_headline(r: dict[str, Any]) -> str:
-    return (f"fused {r['fused_events_per_s_per_core'] / 1e6:.2f} M events/s/core, "
-            f"{r['speedup_per_core']:.1f}x awkward; identical: {r['identical']}")  # fmt: skip
+    return (
+        f"fused {r['fused_events_per_s_per_core'] / 1e6:.2f} M events/s/core, "
+        f"{r['speedup_per_core']:.1f}x awkward; identical: {r['identical']}"
+    )
 
 
 def _firmware_headline(r: dict[str, Any]) -> str:
-    return (f"emulator {r['speedup']:.1f}x hls4ml C-sim; "
-            f"{r['mismatching_samples']} mismatching of {r['n_inputs']}")  # fmt: skip
+    return (
+        f"emulator {r['speedup']:.1f}x hls4ml C-sim; {r['mismatching_samples']} "
+        f"mismatching of {r['n_inputs']}"
+    )
 
 
 def _gpu_headline(r: dict[str, Any]) -> str:
@@ -212,8 +220,10 @@ def _gpu_headline(r: dict[str, Any]) -> str:
     if not points:
         return f"no successful points on {r['environment']['device']}"
     best = max(points, key=lambda p: p["jets_per_s"])
-    return (f"{len(r['contenders'])} contenders on {r['environment']['device']}; best "
-            f"{best['jets_per_s']:.3g} jets/s ({best['contender']}, batch {best['batch']})")  # fmt: skip
+    return (
+        f"{len(r['contenders'])} contenders on {r['environment']['device']}; best "
+        f"{best['jets_per_s']:.3g} jets/s ({best['contender']}, batch {best['batch']})"
+    )
 
 
 BENCHMARKS: tuple[BenchSpec, ...] = (
@@ -222,7 +232,7 @@ BENCHMARKS: tuple[BenchSpec, ...] = (
         _needs_modules("numba", "awkward", "pyarrow"),
         _run_generator,
         _generator_headline,
-    ),  # fmt: skip
+    ),
     BenchSpec("emulator", _needs_modules("numba", "awkward"), _run_emulator, _emulator_headline),
     BenchSpec("firmware", _needs_firmware, _run_firmware, _firmware_headline),
     BenchSpec("gpu", _needs_modules("torch"), _run_gpu, _gpu_headline),
@@ -240,8 +250,9 @@ def _one(spec: BenchSpec, quick: bool, work: Path) -> BenchOutcome:
     except Exception as exc:  # noqa: BLE001 - one failing benchmark must not lose the others
         log.warning("bench %s failed", spec.name, exc_info=not isinstance(exc, TrigkitError))
         msg = str(exc).splitlines()[0] if str(exc) else ""
-        return BenchOutcome(spec.name, "failed", time.perf_counter() - t0,
-                            reason=f"{type(exc).__name__}: {msg}")  # fmt: skip
+        return BenchOutcome(
+            spec.name, "failed", time.perf_counter() - t0, reason=f"{type(exc).__name__}: {msg}"
+        )
     seconds = time.perf_counter() - t0
     try:
         headline = spec.headline(record)
@@ -305,13 +316,19 @@ def bench_all(
         res = run_all(quick, selected, on_start=lambda n: status.update(f"bench {n} ..."))
     write_result(out, res.to_json(), allow_older)
     m = res.machine
-    table = Table(title=f"trigkit bench all{' --quick' if quick else ''}: {m['cpu_model']}, "
-                        f"{m['cpu_count']} cores, GPU: {m['gpu'] or 'none'}")  # fmt: skip
+    table = Table(
+        title=f"trigkit bench all{' --quick' if quick else ''}: "
+        f"{m['cpu_model']}, {m['cpu_count']} cores, GPU: {m['gpu'] or 'none'}"
+    )
     for col in ("benchmark", "status", "seconds", "result / reason"):
         table.add_column(col)
     for o in res.outcomes:
-        table.add_row(o.name, o.status, f"{o.seconds:.1f}" if o.status != "skipped" else "-",
-                      o.headline if o.status == "ok" else o.reason)  # fmt: skip
+        table.add_row(
+            o.name,
+            o.status,
+            f"{o.seconds:.1f}" if o.status != "skipped" else "-",
+            o.headline if o.status == "ok" else o.reason,
+        )
     Console().print(table)
     err.print(f"wrote {out}")
     if res.failed:

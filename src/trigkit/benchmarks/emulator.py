@@ -21,8 +21,9 @@ one process (best of ``--repeats``):
 Every ratio is per core: a 1-thread contender against the 1-thread fused pass, and the
 all-thread fused pass divided by its thread count (``threads`` in the JSON names each side's).
 Decisions are asserted identical (all L1 seeds and HLT paths) on the awkward subset. Goals:
-fused >= 10x awkward per core; >= 20 M events/s per core for the whole menu. Single-thread runs are
-also timed in CPU seconds (``time.thread_time``), which a loaded machine inflates less than wall time.
+fused >= 10x awkward per core; >= 20 M events/s per core for the whole menu. Single-thread runs
+are also timed in CPU seconds (``time.thread_time``), which a loaded machine inflates less than
+wall time.
 """
 
 from __future__ import annotations
@@ -368,8 +369,15 @@ def summary_table(res: EmulatorBenchResult):  # noqa: ANN201
         title=f"trigkit bench emulator: {res.menu} ({res.n_triggers} triggers, "
         f"{res.bytes_per_event:.0f} B/event); ratios per core, same threads on both sides"
     )
-    for c in ("contender", "threads", "events", "best time (s)", "M events/s", "per core",
-              "fused/core vs it"):  # fmt: skip
+    for c in (
+        "contender",
+        "threads",
+        "events",
+        "best time (s)",
+        "M events/s",
+        "per core",
+        "fused/core vs it",
+    ):
         t.add_column(c, justify="left" if c == "contender" else "right")
     fused = res.fused_per_core
     rows = [
@@ -381,8 +389,15 @@ def summary_table(res: EmulatorBenchResult):  # noqa: ANN201
     ]
     for name, threads, n, secs in rows:
         rate = n / secs
-        t.add_row(name, str(threads), f"{n:,}", f"{secs:.3f}", f"{rate / 1e6:.2f}",
-                  f"{rate / threads / 1e6:.2f}", f"{fused / (rate / threads):.1f}x")  # fmt: skip
+        t.add_row(
+            name,
+            str(threads),
+            f"{n:,}",
+            f"{secs:.3f}",
+            f"{rate / 1e6:.2f}",
+            f"{rate / threads / 1e6:.2f}",
+            f"{fused / (rate / threads):.1f}x",
+        )
     return t
 
 

@@ -10,8 +10,8 @@
 * :func:`memory_floor_s`: one numpy pass reading every byte of those buffers (a sum per buffer),
   what no menu pass over the same data can beat on one thread.
 
-Both contenders give the raw decisions of :func:`trigkit.emulator.engine.onepass.run_onepass` (asserted
-equal in the benchmark) with the semantics of :mod:`trigkit.emulator.engine.reference`.
+Both contenders give the raw decisions of :func:`trigkit.emulator.engine.onepass.run_onepass`
+(asserted equal in the benchmark) with the semantics of :mod:`trigkit.emulator.engine.reference`.
 """
 
 from __future__ import annotations
@@ -267,9 +267,16 @@ def run_numpy(
 
 def _buffers(cols) -> list[np.ndarray]:  # noqa: ANN001
     return [
-        cols.jet_offsets, cols.jet_pt, cols.jet_eta, cols.jet_scores, cols.fat_offsets,
-        cols.fat_pt, cols.fat_eta, cols.fat_msd, cols.fat_scores,
-    ]  # fmt: skip
+        cols.jet_offsets,
+        cols.jet_pt,
+        cols.jet_eta,
+        cols.jet_scores,
+        cols.fat_offsets,
+        cols.fat_pt,
+        cols.fat_eta,
+        cols.fat_msd,
+        cols.fat_scores,
+    ]
 
 
 def memory_floor_s(cols, repeats: int) -> float:  # noqa: ANN001

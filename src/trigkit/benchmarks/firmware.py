@@ -177,9 +177,16 @@ def run_firmware_bench(
     from trigkit.benchmarks.provenance import provenance
 
     res = FirmwareBenchResult(
-        n, repeats, t_emu, t_hls, bad, first, f"{net.name} {sizes} + softmax",
-        emulator_1thread_s=t_one, threads=_numba_threads(),
-    )  # fmt: skip
+        n,
+        repeats,
+        t_emu,
+        t_hls,
+        bad,
+        first,
+        f"{net.name} {sizes} + softmax",
+        emulator_1thread_s=t_one,
+        threads=_numba_threads(),
+    )
     return replace(res, provenance=provenance(res.thread_counts()))
 
 
@@ -291,8 +298,9 @@ def _firmware_cmd(
         ("hls4ml predict (C simulation)", 1, res.hls4ml_s, "reference"),
     ):
         rate = n / secs
-        t.add_row(name, str(threads), f"{secs:.4f}", f"{rate:,.0f}", f"{rate / threads:,.0f}",
-                  exact)  # fmt: skip
+        t.add_row(
+            name, str(threads), f"{secs:.4f}", f"{rate:,.0f}", f"{rate / threads:,.0f}", exact
+        )
     t.add_row("speedup", "", f"{res.speedup:.1f}x", "goal >= 20x", "", "")
     t.add_row("speedup per core (1 thread each)", "", f"{res.speedup_per_core:.1f}x", "", "", "")
     Console().print(t)
@@ -343,8 +351,9 @@ def _rtl_cmd(
     if tim:
         ok = "meets" if tim["critical_path_ns"] <= clk * (1 - tim["uncertainty"]) else "MISSES"
         Console().print(
-            f"critical path {tim['critical_path_ns']:.2f} ns ({tim['logic_levels']} levels, "
-            f"fmax ~{1000 / tim['critical_path_ns']:.0f} MHz; {tim['source']}): {ok} the {clk:g} ns clock"
+            f"critical path {tim['critical_path_ns']:.2f} ns ({tim['logic_levels']} "
+            f"levels, fmax ~{1000 / tim['critical_path_ns']:.0f} MHz; "
+            f"{tim['source']}): {ok} the {clk:g} ns clock"
         )
     if json_out:
         write_text(json_out, json.dumps(rec, indent=2))

@@ -55,19 +55,32 @@ def _environment() -> dict[str, object]:
     import torch
 
     env: dict[str, object] = {
-        "python": platform.python_version(), "machine": platform.machine(),
-        "processor": platform.processor(), "torch": torch.__version__,
-        "onnxruntime": _version("onnxruntime"), "onnx": _version("onnx"), "numpy": np.__version__,
-        "cuda_available": torch.cuda.is_available(), "torch_threads": torch.get_num_threads(),
-    }  # fmt: skip
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "torch": torch.__version__,
+        "onnxruntime": _version("onnxruntime"),
+        "onnx": _version("onnx"),
+        "numpy": np.__version__,
+        "cuda_available": torch.cuda.is_available(),
+        "torch_threads": torch.get_num_threads(),
+    }
     if torch.cuda.is_available():
-        env |= {"device": torch.cuda.get_device_name(0), "cuda_runtime": torch.version.cuda,
-                "capability": ".".join(map(str, torch.cuda.get_device_capability(0)))}  # fmt: skip
+        env |= {
+            "device": torch.cuda.get_device_name(0),
+            "cuda_runtime": torch.version.cuda,
+            "capability": ".".join(map(str, torch.cuda.get_device_capability(0))),
+        }
         try:
             import subprocess
 
-            smi = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-                                 capture_output=True, text=True, timeout=20, check=True)  # fmt: skip
+            smi = subprocess.run(
+                ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                capture_output=True,
+                text=True,
+                timeout=20,
+                check=True,
+            )
             env["driver"] = smi.stdout.strip()
         except Exception as exc:  # noqa: BLE001 - driver version is informative only
             env["driver"] = f"unknown ({type(exc).__name__})"
@@ -117,10 +130,17 @@ def _transfers(data: dict[str, np.ndarray], batches: tuple[int, ...]) -> list[di
                 torch.cuda.synchronize()
                 h2d.append(e[0].elapsed_time(e[1]) * 1e3)
                 d2h.append(e[1].elapsed_time(e[2]) * 1e3)
-            rows.append({"inputs": "fp16+uint8" if packed else "fp32", "batch": n, "bytes": nbytes,
-                         "bytes_per_jet": nbytes / n, "h2d_p50_us": float(np.median(h2d)),
-                         "d2h_p50_us": float(np.median(d2h)),
-                         "h2d_GBps": nbytes / (float(np.median(h2d)) * 1e-6) / 1e9})  # fmt: skip
+            rows.append(
+                {
+                    "inputs": "fp16+uint8" if packed else "fp32",
+                    "batch": n,
+                    "bytes": nbytes,
+                    "bytes_per_jet": nbytes / n,
+                    "h2d_p50_us": float(np.median(h2d)),
+                    "d2h_p50_us": float(np.median(d2h)),
+                    "h2d_GBps": nbytes / (float(np.median(h2d)) * 1e-6) / 1e9,
+                }
+            )
     return rows
 
 
@@ -156,7 +176,8 @@ def run_bench(
             ref_name = "onnxruntime-cpu-fp32"
         except Exception as exc:  # noqa: BLE001 - a machine without onnx/onnxruntime still benches torch
             notes.append(
-                f"no ONNX/onnxruntime contender: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                f"no ONNX/onnxruntime contender: {type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else ''}"
             )
             onnx_path, ref_name = None, "torch-cpu-fp32"
             reference = onnx_export.torch_probabilities(model.module, check)
@@ -169,14 +190,19 @@ def run_bench(
         contenders = [c for c in contenders if c.name not in failed]
         points = _sweep(contenders, batches, repeats, warmup, budget_s, min_repeats)
     record: dict[str, object] = {
-        "benchmark": "gpu", "model": model.name,
+        "benchmark": "gpu",
+        "model": model.name,
         "model_parameters": sum(p.numel() for p in model.module.parameters()),
         "inputs": {s.name: list(s.shape) for s in specs},
         "environment": _environment(),
-        "method": {"timer": "time.perf_counter around each synchronized end-to-end call",
-                   "warmup": warmup, "repeats": repeats, "min_repeats": min_repeats,
-                   "budget_s_per_point": budget_s,
-                   "note": "points with repeats < requested hit the per-point time budget"},
+        "method": {
+            "timer": "time.perf_counter around each synchronized end-to-end call",
+            "warmup": warmup,
+            "repeats": repeats,
+            "min_repeats": min_repeats,
+            "budget_s_per_point": budget_s,
+            "note": "points with repeats < requested hit the per-point time budget",
+        },
         "contenders": {c.name: {"precision": c.precision, "note": c.note} for c in contenders},
         "agreement_reference": ref_name,
         "agreement": agreement,
@@ -184,7 +210,7 @@ def run_bench(
         "failed_contenders": failed,
         "points": points,
         "transfers": _transfers(data, batches) if torch.cuda.is_available() else [],
-    }  # fmt: skip
+    }
     out_dir.mkdir(parents=True, exist_ok=True)
     from trigkit.core.atomic import write_text
 
@@ -252,10 +278,22 @@ def _registry_model() -> object:
     kind = KINDS[spec.kind]
     torch.manual_seed(0)
     nf = len(kind.feature_names)
-    pre = Preprocessing(kind.kind, kind.input_names, kind.feature_names, (0.0,) * nf, (1.0,) * nf,
-                        kind.default_max_objects)  # fmt: skip
-    tm = TrainedModel("btag-deepsets", spec.config.build().eval(), pre, spec.config, kind.input_names,
-                      kind.class_names)  # fmt: skip
+    pre = Preprocessing(
+        kind.kind,
+        kind.input_names,
+        kind.feature_names,
+        (0.0,) * nf,
+        (1.0,) * nf,
+        kind.default_max_objects,
+    )
+    tm = TrainedModel(
+        "btag-deepsets",
+        spec.config.build().eval(),
+        pre,
+        spec.config,
+        kind.input_names,
+        kind.class_names,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         return load_gpu_model(tm.save(Path(tmp) / "m.pt"))
 
@@ -289,8 +327,12 @@ def _agreement(contenders, check, reference) -> dict[str, dict[str, float]]:
 
 def _sweep(contenders, batches, repeats, warmup, budget_s, min_repeats) -> list[dict[str, object]]:
     points = []
-    todo = [(c, b) for c in contenders for b in batches
-            if max(c.min_batch, c.sweep_min_batch) <= b <= c.max_batch]  # fmt: skip
+    todo = [
+        (c, b)
+        for c in contenders
+        for b in batches
+        if max(c.min_batch, c.sweep_min_batch) <= b <= c.max_batch
+    ]
     with _progress(len(todo)) as advance:
         for c, b in todo:
             try:
@@ -298,14 +340,30 @@ def _sweep(contenders, batches, repeats, warmup, budget_s, min_repeats) -> list[
                 t = _time_calls(call, repeats, warmup, budget_s, min_repeats) * 1e6
             except Exception as exc:  # noqa: BLE001 - e.g. out of memory at one batch size
                 log.exception("%s batch %d failed", c.name, b)
-                points.append({"contender": c.name, "precision": c.precision, "batch": b,
-                               "error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"})  # fmt: skip
+                points.append(
+                    {
+                        "contender": c.name,
+                        "precision": c.precision,
+                        "batch": b,
+                        "error": f"{type(exc).__name__}: "
+                        f"{str(exc).splitlines()[0] if str(exc) else ''}",
+                    }
+                )
                 advance()
                 continue
             p50 = float(np.percentile(t, 50))
-            points.append({"contender": c.name, "precision": c.precision, "batch": b,
-                           "repeats": len(t), "p50_us": p50, "p99_us": float(np.percentile(t, 99)),
-                           "mean_us": float(t.mean()), "jets_per_s": b / (p50 * 1e-6)})  # fmt: skip
+            points.append(
+                {
+                    "contender": c.name,
+                    "precision": c.precision,
+                    "batch": b,
+                    "repeats": len(t),
+                    "p50_us": p50,
+                    "p99_us": float(np.percentile(t, 99)),
+                    "mean_us": float(t.mean()),
+                    "jets_per_s": b / (p50 * 1e-6),
+                }
+            )
             log.info("%s batch %d: p50 %.1f us", c.name, b, p50)
             del call
             advance()
@@ -336,8 +394,12 @@ def _plot(points: list[dict[str, object]], path: Path, device: str) -> None:
     for i, name in enumerate(names):
         pts = [p for p in points if p["contender"] == name and "error" not in p]
         b = [p["batch"] for p in pts]
-        style = {"color": colors(i % 20), "marker": "os^Dv"[i % 5], "label": name,
-                 "linestyle": "-" if name.startswith(("mma-", "fused-", "tc-")) else "--"}  # fmt: skip
+        style = {
+            "color": colors(i % 20),
+            "marker": "os^Dv"[i % 5],
+            "label": name,
+            "linestyle": "-" if name.startswith(("mma-", "fused-", "tc-")) else "--",
+        }
         ax1.plot(b, [p["p50_us"] for p in pts], **style)
         ax2.plot(b, [p["jets_per_s"] for p in pts], **style)
     ax1.axhline(
@@ -368,8 +430,11 @@ def _plot(points: list[dict[str, object]], path: Path, device: str) -> None:
 
 
 def summary_rows(record: dict[str, object]) -> list[tuple[str, int, int, float, float, float]]:
-    return [(p["contender"], p["batch"], p["repeats"], p["p50_us"], p["p99_us"], p["jets_per_s"])
-            for p in record["points"] if "error" not in p]  # type: ignore[union-attr]  # fmt: skip
+    return [
+        (p["contender"], p["batch"], p["repeats"], p["p50_us"], p["p99_us"], p["jets_per_s"])
+        for p in record["points"]  # type: ignore[union-attr]
+        if "error" not in p
+    ]
 
 
 def register(app: typer.Typer) -> None:
@@ -402,8 +467,15 @@ def register(app: typer.Typer) -> None:
             raise TrigkitError(
                 f"--batches '{batches}': expected comma-separated integers"
             ) from None
-        rec = run_bench(out, batches=sizes, repeats=repeats, warmup=warmup, budget_s=budget_s,
-                        model_path=model, min_repeats=min(20, repeats))  # fmt: skip
+        rec = run_bench(
+            out,
+            batches=sizes,
+            repeats=repeats,
+            warmup=warmup,
+            budget_s=budget_s,
+            model_path=model,
+            min_repeats=min(20, repeats),
+        )
         table = Table(title=f"bench gpu ({rec['environment']['device']})")  # type: ignore[index]
         for col in ("contender", "batch", "repeats", "p50 us", "p99 us", "jets/s"):
             table.add_column(col)

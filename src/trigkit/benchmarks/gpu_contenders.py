@@ -108,24 +108,55 @@ def cuda_contenders(module: nn.Module, data: dict[str, np.ndarray]) -> list[Cont
             )
         )
     packed = PackedHead(heads["fp16"])
-    out.append(Contender("torch-graph-io-fp16-packed", "fp16", _graph_factory(packed, data, stream, True, True),
-                         note="H2D + forward + D2H captured in one CUDA graph; fp16 tracks, uint8 mask"))  # fmt: skip
-    out.append(Contender("pipeline-fp16-packed", "fp16", _pipeline_factory(packed, data), sweep_min_batch=4096,
-                         note="4 streams, 4 chunks; copies overlap compute; fp16 tracks, uint8 mask"))  # fmt: skip
+    out.append(
+        Contender(
+            "torch-graph-io-fp16-packed",
+            "fp16",
+            _graph_factory(packed, data, stream, True, True),
+            note="H2D + forward + D2H captured in one CUDA graph; fp16 tracks, uint8 mask",
+        )
+    )
+    out.append(
+        Contender(
+            "pipeline-fp16-packed",
+            "fp16",
+            _pipeline_factory(packed, data),
+            sweep_min_batch=4096,
+            note="4 streams, 4 chunks; copies overlap compute; fp16 tracks, uint8 mask",
+        )
+    )
     compiled = torch.compile(packed)
-    out.append(Contender("torch-compile-graph-io-fp16-packed", "fp16",
-                         _graph_factory(compiled, data, stream, True, True), max_batch=256,
-                         note="torch.compile (inductor, fused kernels) inside the io CUDA graph"))  # fmt: skip
+    out.append(
+        Contender(
+            "torch-compile-graph-io-fp16-packed",
+            "fp16",
+            _graph_factory(compiled, data, stream, True, True),
+            max_batch=256,
+            note="torch.compile (inductor, fused kernels) inside the io CUDA graph",
+        )
+    )
     compiled_big = torch.compile(PackedHead(heads["fp16"]))
-    out.append(Contender("pipeline-compiled-fp16-packed", "fp16", _pipeline_factory(compiled_big, data),
-                         sweep_min_batch=65536,
-                         note="pipeline-fp16-packed with the network compiled by torch.compile"))  # fmt: skip
+    out.append(
+        Contender(
+            "pipeline-compiled-fp16-packed",
+            "fp16",
+            _pipeline_factory(compiled_big, data),
+            sweep_min_batch=65536,
+            note="pipeline-fp16-packed with the network compiled by torch.compile",
+        )
+    )
     try:
         from trigkit.benchmarks.gpu_fused import fused_factory
 
-        out.append(Contender("fused-kernel-graph-io-fp32", "fp32", fused_factory(module, data, stream),
-                             max_batch=4096,
-                             note="one hand-fused CUDA kernel (cupy/NVRTC) per call, copies in the graph"))  # fmt: skip
+        out.append(
+            Contender(
+                "fused-kernel-graph-io-fp32",
+                "fp32",
+                fused_factory(module, data, stream),
+                max_batch=4096,
+                note="one hand-fused CUDA kernel (cupy/NVRTC) per call, copies in the graph",
+            )
+        )
     except Exception as exc:  # noqa: BLE001 - cupy absent or another architecture
         import logging
 
@@ -147,21 +178,41 @@ def _mma_contenders(module: nn.Module, data: dict[str, np.ndarray]) -> list[Cont
         k = MmaKernels(module)
         kernel = "register-resident tensor-core kernel"
         return [
-            Contender("mma-zerocopy-graph-fp16", "fp16", zerocopy_factory(k, data),
-                      note=f"{kernel}, reads/writes mapped host memory, 1-node graph"),
-            Contender("mma-graph-io-fp16", "fp16", pipeline_factory(k, data, None),
-                      note=f"{kernel}, H2D + kernel + D2H in one CUDA graph"),
-            Contender("mma-pipeline-graph-fp16", "fp16", pipeline_factory(k, data, CHUNKS),
-                      sweep_min_batch=4096,
-                      note="8 chunks: H2D in order on a copy stream, kernel + D2H on 2 compute "
-                           "streams; one graph"),
-            Contender("mma-pipeline-streams-graph-fp16", "fp16",
-                      pipeline_factory(k, data, CHUNKS, "streams"), sweep_min_batch=4096,
-                      note="8 chunks, H2D + kernel + D2H of chunk j on stream j mod 4; one graph"),
-            Contender("mma-persistent-fp16", "fp16", persistent_factory(k, data), max_batch=256,
-                      note="launched once; polls a mapped request counter; 16-byte result+counter "
-                           "stores"),
-        ]  # fmt: skip
+            Contender(
+                "mma-zerocopy-graph-fp16",
+                "fp16",
+                zerocopy_factory(k, data),
+                note=f"{kernel}, reads/writes mapped host memory, 1-node graph",
+            ),
+            Contender(
+                "mma-graph-io-fp16",
+                "fp16",
+                pipeline_factory(k, data, None),
+                note=f"{kernel}, H2D + kernel + D2H in one CUDA graph",
+            ),
+            Contender(
+                "mma-pipeline-graph-fp16",
+                "fp16",
+                pipeline_factory(k, data, CHUNKS),
+                sweep_min_batch=4096,
+                note="8 chunks: H2D in order on a copy stream, kernel + D2H on "
+                "2 compute streams; one graph",
+            ),
+            Contender(
+                "mma-pipeline-streams-graph-fp16",
+                "fp16",
+                pipeline_factory(k, data, CHUNKS, "streams"),
+                sweep_min_batch=4096,
+                note="8 chunks, H2D + kernel + D2H of chunk j on stream j mod 4; one graph",
+            ),
+            Contender(
+                "mma-persistent-fp16",
+                "fp16",
+                persistent_factory(k, data),
+                max_batch=256,
+                note="launched once; polls a mapped request counter; 16-byte result+counter stores",
+            ),
+        ]
     except Exception as exc:  # noqa: BLE001 - cupy absent, no sm_80+ GPU
         import logging
 
@@ -175,17 +226,42 @@ def _zerocopy_contenders(module: nn.Module, data: dict[str, np.ndarray]) -> list
         from trigkit.benchmarks.gpu_persistent import persistent_factory
 
         return [
-            Contender("fused-zerocopy-kernel-fp32", "fp32", zc.zerocopy_fused_factory(module, data, False),
-                      max_batch=4096, note="fused kernel reads/writes mapped pinned host memory; one launch"),
-            Contender("fused-zerocopy-graph-fp32", "fp32", zc.zerocopy_fused_factory(module, data, True),
-                      max_batch=4096, note="as fused-zerocopy-kernel, launched as a 1-node CUDA graph"),
-            Contender("tc-zerocopy-fp16-packed", "fp16", zc.tc_zerocopy_factory(module, data),
-                      note="tensor-core fused kernel, fp16+uint8 read from mapped host memory, one launch"),
-            Contender("tc-pipeline-fp16-packed", "fp16", zc.tc_pipeline_factory(module, data),
-                      sweep_min_batch=4096, note="tensor-core fused kernel, 8 chunks over 4 streams"),
-            Contender("fused-persistent-fp32", "fp32", persistent_factory(module, data), max_batch=256,
-                      note="kernel launched once, spins on a mapped host flag; no launch per call"),
-        ]  # fmt: skip
+            Contender(
+                "fused-zerocopy-kernel-fp32",
+                "fp32",
+                zc.zerocopy_fused_factory(module, data, False),
+                max_batch=4096,
+                note="fused kernel reads/writes mapped pinned host memory; one launch",
+            ),
+            Contender(
+                "fused-zerocopy-graph-fp32",
+                "fp32",
+                zc.zerocopy_fused_factory(module, data, True),
+                max_batch=4096,
+                note="as fused-zerocopy-kernel, launched as a 1-node CUDA graph",
+            ),
+            Contender(
+                "tc-zerocopy-fp16-packed",
+                "fp16",
+                zc.tc_zerocopy_factory(module, data),
+                note="tensor-core fused kernel, fp16+uint8 read from mapped "
+                "host memory, one launch",
+            ),
+            Contender(
+                "tc-pipeline-fp16-packed",
+                "fp16",
+                zc.tc_pipeline_factory(module, data),
+                sweep_min_batch=4096,
+                note="tensor-core fused kernel, 8 chunks over 4 streams",
+            ),
+            Contender(
+                "fused-persistent-fp32",
+                "fp32",
+                persistent_factory(module, data),
+                max_batch=256,
+                note="kernel launched once, spins on a mapped host flag; no launch per call",
+            ),
+        ]
     except Exception as exc:  # noqa: BLE001 - cupy absent or another architecture
         import logging
 
@@ -301,18 +377,28 @@ def cpu_contenders(
         ort_runner = OnnxRuntimeRunner(
             onnx_path, specs, intra_op_threads=1, allow_spinning=False
         ).activate()  # type: ignore[arg-type]
-        out.insert(0, Contender("onnxruntime-cpu-fp32", "fp32", via(ort_runner), max_batch=4096,
-                                note="1 intra-op thread, spinning off"))  # fmt: skip
+        out.insert(
+            0,
+            Contender(
+                "onnxruntime-cpu-fp32",
+                "fp32",
+                via(ort_runner),
+                max_batch=4096,
+                note="1 intra-op thread, spinning off",
+            ),
+        )
     return out
 
 
 class _DipsLike(nn.Module):
-    """Fallback anchor (same as trigkit.models' btag-deepsets): phi 6-64-64-64, sum, rho 64-64-32-3."""
+    """Fallback anchor (same as trigkit.models' btag-deepsets): phi 6-64-64-64, sum,
+    rho 64-64-32-3."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.phi = nn.Sequential(nn.Linear(6, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
-                                 nn.Linear(64, 64), nn.ReLU())  # fmt: skip
+        self.phi = nn.Sequential(
+            nn.Linear(6, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU()
+        )
         self.rho = nn.Sequential(
             nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 3)
         )
@@ -325,5 +411,10 @@ def local_dips() -> object:
     from trigkit.compile.gpu_model import GpuModel
 
     torch.manual_seed(0)
-    return GpuModel(_DipsLike().eval(), "btag-deepsets (local)", ("tracks", "mask"),
-                    {"tracks": (15, 6), "mask": (15,)}, ("b", "c", "light"))  # fmt: skip
+    return GpuModel(
+        _DipsLike().eval(),
+        "btag-deepsets (local)",
+        ("tracks", "mask"),
+        {"tracks": (15, 6), "mask": (15,)},
+        ("b", "c", "light"),
+    )

@@ -22,26 +22,29 @@ __device__ __forceinline__ h16 f2h(float f) {
 }
 __device__ __forceinline__ void load_a(unsigned (&a)[8], const h16* p, unsigned ld) {
   asm volatile("wmma.load.a.sync.aligned.row.m16n16k16.f16 {%0,%1,%2,%3,%4,%5,%6,%7}, [%8], %9;"
-      : "=r"(a[0]), "=r"(a[1]), "=r"(a[2]), "=r"(a[3]), "=r"(a[4]), "=r"(a[5]), "=r"(a[6]), "=r"(a[7])
+      : "=r"(a[0]), "=r"(a[1]), "=r"(a[2]), "=r"(a[3]),
+        "=r"(a[4]), "=r"(a[5]), "=r"(a[6]), "=r"(a[7])
       : "l"(p), "r"(ld) : "memory");
 }
 __device__ __forceinline__ void load_b(unsigned (&b)[8], const h16* p, unsigned ld) {
   asm volatile("wmma.load.b.sync.aligned.row.m16n16k16.f16 {%0,%1,%2,%3,%4,%5,%6,%7}, [%8], %9;"
-      : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]), "=r"(b[4]), "=r"(b[5]), "=r"(b[6]), "=r"(b[7])
+      : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]),
+        "=r"(b[4]), "=r"(b[5]), "=r"(b[6]), "=r"(b[7])
       : "l"(p), "r"(ld) : "memory");
 }
 __device__ __forceinline__ void mma(float (&d)[8], const unsigned (&a)[8], const unsigned (&b)[8]) {
   asm volatile("wmma.mma.sync.aligned.row.row.m16n16k16.f32.f32 "
       "{%0,%1,%2,%3,%4,%5,%6,%7}, {%8,%9,%10,%11,%12,%13,%14,%15}, "
       "{%16,%17,%18,%19,%20,%21,%22,%23}, {%0,%1,%2,%3,%4,%5,%6,%7};"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7])
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]),
+        "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(a[4]), "r"(a[5]), "r"(a[6]), "r"(a[7]),
         "r"(b[0]), "r"(b[1]), "r"(b[2]), "r"(b[3]), "r"(b[4]), "r"(b[5]), "r"(b[6]), "r"(b[7]));
 }
 __device__ __forceinline__ void store_d(float* p, const float (&d)[8], unsigned ld) {
   asm volatile("wmma.store.d.sync.aligned.row.m16n16k16.f32 [%0], {%1,%2,%3,%4,%5,%6,%7,%8}, %9;"
-      :: "l"(p), "f"(d[0]), "f"(d[1]), "f"(d[2]), "f"(d[3]), "f"(d[4]), "f"(d[5]), "f"(d[6]), "f"(d[7]),
-         "r"(ld) : "memory");
+      :: "l"(p), "f"(d[0]), "f"(d[1]), "f"(d[2]), "f"(d[3]),
+         "f"(d[4]), "f"(d[5]), "f"(d[6]), "f"(d[7]), "r"(ld) : "memory");
 }
 
 extern "C" __global__ void __launch_bounds__(128) dips_tc(

@@ -131,8 +131,13 @@ def tc_pipeline_factory(
         for j, lo in enumerate(range(0, n, chunk)):
             hi = min(n, lo + chunk)
             s = streams[j % n_streams]
-            args = (cupy.asarray(dx[lo:hi]), cupy.asarray(dm[lo:hi]), *weights,
-                    cupy.asarray(dres[lo:hi]), np.int32(hi - lo))  # fmt: skip
+            args = (
+                cupy.asarray(dx[lo:hi]),
+                cupy.asarray(dm[lo:hi]),
+                *weights,
+                cupy.asarray(dres[lo:hi]),
+                np.int32(hi - lo),
+            )
             plan.append(
                 (
                     lo,

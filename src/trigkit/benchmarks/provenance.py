@@ -51,9 +51,14 @@ def git_commit() -> str | None:
 def git_dirty() -> bool | None:
     """Whether tracked source files differ from the commit (results are not counted)."""
     out = _git(
-        "status", "--porcelain", "--untracked-files=no", "--", "src", "bench",
+        "status",
+        "--porcelain",
+        "--untracked-files=no",
+        "--",
+        "src",
+        "bench",
         ":(exclude)bench/results",
-    )  # fmt: skip
+    )
     return None if out is None else bool(out)
 
 

@@ -8,7 +8,8 @@ Layout::
 
     bundle/
       manifest.json        Manifest (below)
-      reference.npz        reference inputs (``in_<name>``) and the outputs they must give (``out_<name>``)
+      reference.npz        reference inputs (``in_<name>``) and the outputs they must give
+                           (``out_<name>``)
       <target artifacts>   model.onnx, model.engine, hls4ml project, RTL, ...
 """
 
@@ -167,6 +168,7 @@ def load_bundle(path: str | Path, target: str | None = None) -> Bundle:
             raise TrigkitError(f"{path}: file '{name}' listed in the manifest is missing")
         if sha256_file(f) != digest:
             raise TrigkitError(
-                f"{path}: sha256 mismatch for '{name}' - the bundle was modified after it was written; refusing to load"
+                f"{path}: sha256 mismatch for '{name}' - the bundle was modified after it was "
+                "written; refusing to load"
             )
     return Bundle(path, manifest)

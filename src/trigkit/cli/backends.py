@@ -8,7 +8,8 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command("backends")
     def backends_cmd() -> None:
-        """List runtime backends, compile targets and external tools: available / unavailable and why."""
+        """List runtime backends, compile targets and external tools: available / unavailable \
+and why."""
         from rich.console import Console
 
         from trigkit.cli.inventory import all_backends

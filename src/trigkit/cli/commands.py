@@ -15,5 +15,15 @@ from trigkit.cli import (
 )
 
 COMMAND_MODULES = [
-    backends, events, train, compress, compile, compare, export, report, bench, emulate, demo,
-]  # fmt: skip
+    backends,
+    events,
+    train,
+    compress,
+    compile,
+    compare,
+    export,
+    report,
+    bench,
+    emulate,
+    demo,
+]

@@ -36,8 +36,15 @@ def _compare(
     for d in result.diffs:
         worst = ", ".join(f"{i} ({a:.2g})" for i, a in zip(d.worst_rows, d.worst_abs, strict=True))
         bad = f"{d.mismatches} (atol {d.atol:g}, rtol {d.rtol:g})"
-        table.add_row(escape(d.artifact), escape(d.output), str(d.rows), f"{d.max_abs:.3g}",
-                      f"{d.max_rel:.3g}", bad, worst)  # fmt: skip
+        table.add_row(
+            escape(d.artifact),
+            escape(d.output),
+            str(d.rows),
+            f"{d.max_abs:.3g}",
+            f"{d.max_rel:.3g}",
+            bad,
+            worst,
+        )
     con.print(table)
     edges = [f"{e:g}" for e in HIST_EDGES]
     for d in result.diffs:
@@ -51,8 +58,10 @@ def _compare(
         from trigkit.core.errors import TrigkitError
 
         bad = [d.artifact for d in result.diffs if d.mismatches]
-        raise TrigkitError(f"{bundle}: FAIL - {', '.join(bad)} differ from the original beyond "
-                           "the tolerance (see the table)")  # fmt: skip
+        raise TrigkitError(
+            f"{bundle}: FAIL - {', '.join(bad)} differ from the original beyond "
+            "the tolerance (see the table)"
+        )
     con.print("[green]OK[/]: every artifact agrees with the original within the tolerance")
 
 

@@ -99,12 +99,14 @@ def _compile(
     calibration: str = typer.Option(
         "percentile",
         "--calibration",
-        help="\\[gpu int8] max, percentile or entropy (percentile met the 0.5 % AUC goal; see bench/results/README.md).",
+        help="\\[gpu int8] max, percentile or entropy (percentile met the 0.5 "
+        "% AUC goal; see bench/results/README.md).",
     ),
     calib_events: list[Path] | None = typer.Option(
         None,
         "--calib-events",
-        help="Events for calibration (fpga ranges + accuracy rows / gpu int8); repeat for several files.",
+        help="Events for calibration (fpga ranges + accuracy rows / gpu int8); "
+        "repeat for several files.",
     ),
     # models trained elsewhere
     input_shape: list[str] | None = typer.Option(
@@ -129,16 +131,26 @@ def _compile(
         raise TrigkitError(f"--target '{target}' unknown; valid: {', '.join(TARGETS.names())}")
     if not model.is_file():
         raise TrigkitError(f"{model}: no such model file")
-    imported = _import_options(model, input_shape, preprocessing, calib_data, bits, calib_events,
-                               scan_bits)  # fmt: skip
+    imported = _import_options(
+        model, input_shape, preprocessing, calib_data, bits, calib_events, scan_bits
+    )
     con = Console()
     if target == "gpu":
         if calib_events and len(calib_events) > 1:
             raise TrigkitError("--calib-events: the gpu target takes one calibration file")
         kw = {"calib_events": calib_events[0]} if calib_events else {}
-        bundle = TARGETS.create("gpu", model, out, precision=precision, min_batch=min_batch,
-                                opt_batch=opt_batch, max_batch=max_batch, calibration=calibration,
-                                imported=imported, **kw)  # fmt: skip
+        bundle = TARGETS.create(
+            "gpu",
+            model,
+            out,
+            precision=precision,
+            min_batch=min_batch,
+            opt_batch=opt_batch,
+            max_batch=max_batch,
+            calibration=calibration,
+            imported=imported,
+            **kw,
+        )
     else:
         if rtl and (why := _rtl_missing()) is not None:
             Console(stderr=True).print(
@@ -148,10 +160,19 @@ def _compile(
         rtl_options = opt.build_rtl_options(
             rtl_cutoff, rtl_delay_model, timing_model, rtl_rebalance, rtl_max_fanout, rtl_min_slack
         )
-        opts = {"backend": backend, "strategy": strategy, "reuse_factor": reuse_factor, "part": part,
-                "clock_period_ns": clock_ns, "n_reference": n_reference, "fail_on_weight_overflow": strict_overflow,
-                "softmax": softmax, "rtl": rtl, "n_labelled": n_labelled,
-                "rtl_options": rtl_options}  # fmt: skip
+        opts = {
+            "backend": backend,
+            "strategy": strategy,
+            "reuse_factor": reuse_factor,
+            "part": part,
+            "clock_period_ns": clock_ns,
+            "n_reference": n_reference,
+            "fail_on_weight_overflow": strict_overflow,
+            "softmax": softmax,
+            "rtl": rtl,
+            "n_labelled": n_labelled,
+            "rtl_options": rtl_options,
+        }
         if rtl:
             from trigkit.firmware.rtl.timing import timing_model_for
 
@@ -166,40 +187,61 @@ def _compile(
         who = "numba emulation, torch QAT model and"
         if info.get("imported"):
             who = "numba emulation and"
-        con.print(f"{info['reference_rows']} reference inputs (random, extremes, NaN/Inf): {who} "
-                  "hls4ml C simulation agree bit for bit")  # fmt: skip
+        con.print(
+            f"{info['reference_rows']} reference inputs (random, extremes, "
+            f"NaN/Inf): {who} hls4ml C simulation agree bit for bit"
+        )
         _print_fpga_summary(con, bundle)
         _print_width_scan(con, (info.get("imported") or {}).get("width_scan"))
         for name, o in info.get("weight_overflow", {}).items():
-            con.print(f"[yellow]overflow[/] layer {name}: {o['weight']} weights saturate in {o['weight_t']}, "
-                      f"{o['bias']} biases in {o['bias_t']}")  # fmt: skip
+            con.print(
+                f"[yellow]overflow[/] layer {name}: {o['weight']} weights "
+                f"saturate in {o['weight_t']}, {o['bias']} biases in {o['bias_t']}"
+            )
 
 
 def _import_options(
-    model: Path, shapes: list[str] | None, preprocessing: Path | None, calib_data: Path | None,
-    bits: int | None, calib_events: list[Path] | None, scan_bits: str | None = None,
-) -> object | None:  # fmt: skip
+    model: Path,
+    shapes: list[str] | None,
+    preprocessing: Path | None,
+    calib_data: Path | None,
+    bits: int | None,
+    calib_events: list[Path] | None,
+    scan_bits: str | None = None,
+) -> object | None:
     """ImportOptions for a model trained elsewhere; None for a trigkit model file."""
     from trigkit.compile.targets.fpga import is_foreign
 
-    flags = (("--input-shape", shapes), ("--preprocessing", preprocessing),
-             ("--calib-data", calib_data), ("--scan-bits", scan_bits))  # fmt: skip
+    flags = (
+        ("--input-shape", shapes),
+        ("--preprocessing", preprocessing),
+        ("--calib-data", calib_data),
+        ("--scan-bits", scan_bits),
+    )
     given = [f for f, v in flags if v]
     if not is_foreign(model):
         if given:
-            raise TrigkitError(f"{', '.join(given)}: only for models trained elsewhere; "
-                               f"{model} is a trigkit model file")  # fmt: skip
+            raise TrigkitError(
+                f"{', '.join(given)}: only for models trained elsewhere; "
+                f"{model} is a trigkit model file"
+            )
         return None
     if calib_events:
-        raise TrigkitError("--calib-events: a foreign model has no trigkit feature extraction; "
-                           "give its inputs with --calib-data FILE.npz|parquet")  # fmt: skip
+        raise TrigkitError(
+            "--calib-events: a foreign model has no trigkit feature "
+            "extraction; give its inputs with --calib-data FILE.npz|parquet"
+        )
     from trigkit.compile.targets.imported import ImportOptions
     from trigkit.compile.width_scan import parse_bits
     from trigkit.importers import parse_input_shapes
 
-    return ImportOptions(input_shapes=parse_input_shapes(shapes), preprocessing=preprocessing,
-                         calib_data=calib_data, bits=bits,
-                         scan_bits=parse_bits(scan_bits) if scan_bits else ())  # fmt: skip
+    return ImportOptions(
+        input_shapes=parse_input_shapes(shapes),
+        preprocessing=preprocessing,
+        calib_data=calib_data,
+        bits=bits,
+        scan_bits=parse_bits(scan_bits) if scan_bits else (),
+    )
 
 
 def _rtl_missing() -> str | None:
@@ -208,9 +250,16 @@ def _rtl_missing() -> str | None:
     return rtl_missing()
 
 
-def _compile_fpga(model: Path, out: Path, bits: int | None, opts: dict, calib_events: list[Path] | None,
-                  keep_csim: Path | None, rtl_dir: Path | None,
-                  imported: object = None) -> object:  # fmt: skip
+def _compile_fpga(
+    model: Path,
+    out: Path,
+    bits: int | None,
+    opts: dict,
+    calib_events: list[Path] | None,
+    keep_csim: Path | None,
+    rtl_dir: Path | None,
+    imported: object = None,
+) -> object:
     from rich.console import Console
 
     from trigkit.compile.qat_config import QATConfig
@@ -224,8 +273,17 @@ def _compile_fpga(model: Path, out: Path, bits: int | None, opts: dict, calib_ev
     if config.rtl:
         what += "; then the RTL flow (Verilator build: minutes)"
     with Console(stderr=True).status(what):
-        return TARGETS.create("fpga", model, out, config=config, calib=calib, labels=labels,
-                              csim_dir=keep_csim, rtl_dir=rtl_dir, imported=imported)  # fmt: skip
+        return TARGETS.create(
+            "fpga",
+            model,
+            out,
+            config=config,
+            calib=calib,
+            labels=labels,
+            csim_dir=keep_csim,
+            rtl_dir=rtl_dir,
+            imported=imported,
+        )
 
 
 def _print_width_scan(con: object, scan: list[dict] | None) -> None:
@@ -233,10 +291,14 @@ def _print_width_scan(con: object, scan: list[dict] | None) -> None:
     for c in scan or []:
         acc = ""
         if c["float_accuracy"] is not None:
-            acc = (f", accuracy {100 * c['firmware_accuracy']:.2f} % "
-                   f"(float {100 * c['float_accuracy']:.2f} %)")  # fmt: skip
-        line = (f"width {c['bits']:2d}: same top class as float {100 * c['agreement']:.2f} %, "
-                f"max |firmware - float| {c['max_abs_diff']:.3g}{acc}")  # fmt: skip
+            acc = (
+                f", accuracy {100 * c['firmware_accuracy']:.2f} % (float "
+                f"{100 * c['float_accuracy']:.2f} %)"
+            )
+        line = (
+            f"width {c['bits']:2d}: same top class as float {100 * c['agreement']:.2f} "
+            f"%, max |firmware - float| {c['max_abs_diff']:.3g}{acc}"
+        )
         con.print(line)  # type: ignore[attr-defined]
 
 
@@ -247,8 +309,10 @@ def _print_fpga_summary(con: object, bundle: object) -> None:
     rep = build_fpga_report(bundle)
     a = rep.accuracy
     if a is not None and a.float_accuracy is not None:
-        con.print(f"accuracy on {a.n} labelled jets: float {100 * a.float_accuracy:.2f} %, "  # type: ignore[attr-defined]
-                  f"firmware {100 * a.firmware_accuracy:.2f} % (same top class {100 * a.agreement:.2f} %)")  # fmt: skip
+        con.print(  # type: ignore[attr-defined]
+            f"accuracy on {a.n} labelled jets: float {100 * a.float_accuracy:.2f} %, firmware "
+            f"{100 * a.firmware_accuracy:.2f} % (same top class {100 * a.agreement:.2f} %)"
+        )
     for fig in rep.latency:
         if fig.source.startswith("rtl"):
             con.print(f"RTL ({fig.source}): {fig.worst_cycles} cycles = {fig.ns:g} ns, II {fig.ii}")  # type: ignore[attr-defined]
@@ -256,10 +320,11 @@ def _print_fpga_summary(con: object, bundle: object) -> None:
         if r.source.startswith("rtl") and r.lut is not None:
             con.print(f"RTL ({r.source}): {r.lut} LUT, {r.ff} FF, {r.dsp} DSP")  # type: ignore[attr-defined]
     for t in rep.timing:
-        con.print(
-            f"RTL critical path {t.critical_path_ns:.2f} ns ({t.logic_levels} levels, fmax ~{t.fmax_mhz:.0f} MHz, "  # type: ignore[attr-defined]
-            f"{t.source}): {'meets' if t.meets else 'MISSES'} the {t.clock_period_ns:g} ns clock "
-            f"with {100 * t.uncertainty:g} % uncertainty (latency cutoff {t.latency_cutoff:g})"
+        con.print(  # type: ignore[attr-defined]
+            f"RTL critical path {t.critical_path_ns:.2f} ns ({t.logic_levels} levels, "
+            f"fmax ~{t.fmax_mhz:.0f} MHz, {t.source}): "
+            f"{'meets' if t.meets else 'MISSES'} the {t.clock_period_ns:g} ns clock with "
+            f"{100 * t.uncertainty:g} % uncertainty (latency cutoff {t.latency_cutoff:g})"
         )
 
 

@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
             "-e",
             help="Event files (e.g. hh4b.parquet qcd.parquet).",
             show_default=False,
-        ),  # noqa: E501
+        ),
         more: list[Path] = typer.Argument(
             None, help="More event files (after --events).", show_default=False
         ),
@@ -30,11 +30,11 @@ def register(app: typer.Typer) -> None:
         ),
         structured: bool = typer.Option(
             False, "--structured", help="Prune whole neurons (rows) instead of single weights."
-        ),  # noqa: E501
+        ),
         norm: str = typer.Option("l1", "--norm", help="Row norm for --structured: l1 or l2."),
         scope: str | None = typer.Option(
             None, "--scope", help="global or layer (default: global; layer for --structured)."
-        ),  # noqa: E501
+        ),
         steps: int = typer.Option(4, "--steps", help="Pruning steps (cubic ramp).", min=1),
         qat_bits: int | None = typer.Option(
             None, "--qat-bits", help="Fixed-point QAT at this total width."
@@ -46,22 +46,22 @@ def register(app: typer.Typer) -> None:
             0.999,
             "--range-quantile",
             help="QAT: size activation types for this quantile of the values (rest saturate).",
-        ),  # noqa: E501
+        ),
         no_finetune: bool = typer.Option(
             False, "--no-finetune", help="Scan/QAT without fine-tuning (post-training)."
-        ),  # noqa: E501
+        ),
         int8: bool = typer.Option(
             False, "--int8", help="Also write a calibrated INT8 Q/DQ ONNX graph."
         ),
         calibration: str = typer.Option(
             "entropy", "--calibration", help="INT8 calibration: max, percentile, entropy."
-        ),  # noqa: E501
+        ),
         onnx_out: Path | None = typer.Option(
             None, "--onnx-out", help="INT8 ONNX output (default: OUT with .int8.onnx)."
-        ),  # noqa: E501
+        ),
         plot: Path | None = typer.Option(
             None, "--plot", help="Width-scan PNG (default: OUT or MODEL stem + -width-scan.png)."
-        ),  # noqa: E501
+        ),
         epochs: int = typer.Option(
             2, "--epochs", help="Fine-tuning epochs per pruning step and for QAT.", min=0
         ),
@@ -70,7 +70,7 @@ def register(app: typer.Typer) -> None:
             "--qat-epochs",
             help="QAT / width-scan fine-tuning epochs (default: --epochs).",
             min=1,
-        ),  # noqa: E501
+        ),
         lr: float = typer.Option(1e-3, "--lr", help="Fine-tuning learning rate."),
         max_jets: int | None = typer.Option(
             None, "--max-jets", help="Use at most this many jets.", min=10
@@ -78,8 +78,9 @@ def register(app: typer.Typer) -> None:
         val_fraction: float = typer.Option(
             0.2,
             "--val-fraction",
-            help="Jets held out to measure the metrics (the same split as `trigkit train` for the same files and seed).",
-        ),  # noqa: E501
+            help="Jets held out to measure the metrics (the same split as "
+            "`trigkit train` for the same files and seed).",
+        ),
         seed: int = typer.Option(0, "--seed", help="Random seed (split, fine-tuning)."),
     ) -> None:
         """Prune and quantize a trained tagger; print per-layer sparsity and the metric change."""
@@ -108,12 +109,25 @@ def register(app: typer.Typer) -> None:
             model, files, max_jets=max_jets, val_fraction=val_fraction, seed=seed
         )
         console.print(
-            f"{model.name}: {len(train)} training / {len(val)} validation jets from {len(files)} file(s)"
+            f"{model.name}: {len(train)} training / {len(val)} validation jets "
+            f"from {len(files)} file(s)"
         )
         if widths is not None:
-            scan = W.scan(model, train, val, widths, finetune=not no_finetune, epochs=q_epochs, lr=lr, seed=seed,
-                          progress=True, range_quantile=range_quantile, on_point=lambda p: console.print(
-                              f"  {p.bits} bits: AUC {p.auc:.4f}, accuracy {p.accuracy:.4f}"))  # fmt: skip
+            scan = W.scan(
+                model,
+                train,
+                val,
+                widths,
+                finetune=not no_finetune,
+                epochs=q_epochs,
+                lr=lr,
+                seed=seed,
+                progress=True,
+                range_quantile=range_quantile,
+                on_point=lambda p: console.print(
+                    f"  {p.bits} bits: AUC {p.auc:.4f}, accuracy {p.accuracy:.4f}"
+                ),
+            )
             png = plot or _sibling(out or model_path, "-width-scan.png")
             report.plot_width_scan(scan, png)
             report.width_table(console, scan)
@@ -123,9 +137,13 @@ def register(app: typer.Typer) -> None:
         kw: dict[str, Any] = {"seed": seed, "lr": lr, "progress": True}
         if prune is not None:
             kw["prune"] = C.PruningSchedule(
-                target_sparsity=prune, steps=steps, finetune_epochs=epochs, structured=structured,
-                norm=norm, scope=scope,
-            )  # fmt: skip
+                target_sparsity=prune,
+                steps=steps,
+                finetune_epochs=epochs,
+                structured=structured,
+                norm=norm,
+                scope=scope,
+            )
         if qat_bits is not None:
             kw["qat"] = C.QATOptions(
                 bits=qat_bits, epochs=0 if no_finetune else q_epochs, range_quantile=range_quantile

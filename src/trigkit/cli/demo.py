@@ -26,7 +26,8 @@ def register(app: typer.Typer) -> None:
         no_fpga: bool = typer.Option(False, "--no-fpga", help="Skip the hls4ml FPGA compile."),
         no_gpu: bool = typer.Option(False, "--no-gpu", help="Skip the ONNX/GPU compile."),
     ) -> None:
-        """Generate hh4b/qcd/ttbar, train + compress + compile the taggers, emulate the HH->4b menu."""
+        """Generate hh4b/qcd/ttbar, train + compress + compile the taggers, emulate the \
+HH->4b menu."""
         from rich.console import Console
 
         from trigkit.cli.demo_steps import DemoConfig, run_demo
@@ -36,9 +37,14 @@ def register(app: typer.Typer) -> None:
             raise TrigkitError(f"--scale must be > 0, got {scale}")
         base = DemoConfig(out=out)
         cfg = DemoConfig(
-            out=out, seed=seed, epochs=epochs, menu=menu, fpga=not no_fpga, gpu=not no_gpu,
+            out=out,
+            seed=seed,
+            epochs=epochs,
+            menu=menu,
+            fpga=not no_fpga,
+            gpu=not no_gpu,
             events={k: max(200, int(v * scale)) for k, v in base.events.items()},
-        )  # fmt: skip
+        )
         console = Console()
         log = run_demo(cfg, console.print)
         total = sum(dt for _, dt in log.stages)

@@ -109,7 +109,10 @@ def _metrics_line(metrics: dict | None) -> str:
     if not metrics:
         return "no validation metrics"
     model, base = metrics["model"], (metrics.get("baselines") or [None])[0]
-    line = f"{metrics['signal']} vs {metrics['background']}: AUC {model['auc']:.4f}, 1/eps_bkg@70% {_rej(model)}"
+    line = (
+        f"{metrics['signal']} vs {metrics['background']}: AUC "
+        f"{model['auc']:.4f}, 1/eps_bkg@70% {_rej(model)}"
+    )
     if base:
         line += f" (baseline {base['name']}: AUC {base['auc']:.4f}, {_rej(base)})"
     return line
@@ -128,7 +131,8 @@ def _with_object_field(objs: ak.Array, name: str, flat: np.ndarray) -> ak.Array:
 def score_objects(
     batch: EventBatch, fs, scores: np.ndarray, collection: str, name: str
 ) -> EventBatch:
-    """Write per-object ``scores`` (rows of the FeatureSet ``fs``) into ``batch.<collection>.<name>``.
+    """Write per-object ``scores`` (rows of the FeatureSet ``fs``) into
+    ``batch.<collection>.<name>``.
 
     Objects the tagger did not see (e.g. unknown flavour) get NaN, which never passes a cut (as in
     :mod:`trigkit.emulator.taggers`).
@@ -245,7 +249,8 @@ def compress_l1(
     res = compress(model, tr, va, conf)
     for s in res.stages:
         say(
-            f"   {s.stage:>7}: AUC {s.auc:.4f}  accuracy {s.accuracy:.4f}  non-zero params {s.nonzero_params}/{s.n_params}"
+            f"   {s.stage:>7}: AUC {s.auc:.4f}  accuracy {s.accuracy:.4f}  "
+            f"non-zero params {s.nonzero_params}/{s.n_params}"
         )
     dl.facts["l1_compression"] = [s.__dict__ for s in res.stages]
     return res.model.save(cfg.out / "models" / "l1-mlp-compressed.pt")
@@ -270,8 +275,9 @@ def compile_fpga_bundle(
     say(f"   firmware: {rep.verdict()}")
     info = bundle.manifest.target_info
     say(
-        f"   {out}: {info.get('reference_rows')} reference inputs, {info.get('reference_mismatches')} mismatches "
-        "between the numba emulation and hls4ml's C simulation"
+        f"   {out}: {info.get('reference_rows')} reference inputs, "
+        f"{info.get('reference_mismatches')} mismatches between the numba "
+        "emulation and hls4ml's C simulation"
     )
     return out
 
@@ -282,7 +288,8 @@ def compile_gpu_bundle(cfg: DemoConfig, model_path: Path, say: Say, dl: DemoLog)
     out = cfg.out / "bundles" / "btag-gpu"
     bundle = compile_gpu(model_path, out, precision="fp32", engine="auto")
     say(
-        f"   {out}: {', '.join(bundle.manifest.files)}; tolerance {bundle.manifest.reference_tolerance:g}"
+        f"   {out}: {', '.join(bundle.manifest.files)}; tolerance "
+        f"{bundle.manifest.reference_tolerance:g}"
     )
     dl.facts["gpu_bundle"] = {
         "files": list(bundle.manifest.files),
@@ -331,7 +338,8 @@ def emulate_menu(
         batch, ms = measure_runner_ms(gpu_bundle)
         hlt = {"hlt_latency_ms": ms, "batch_size": batch}
         say(
-            f"   b-tagger runner latency: {ms:.3f} ms per batch of {batch} jets (onnxruntime, this CPU, p50)"
+            f"   b-tagger runner latency: {ms:.3f} ms per batch of {batch} jets "
+            "(onnxruntime, this CPU, p50)"
         )
         dl.facts["hlt_runner_latency_ms"] = {
             "batch": batch,
@@ -339,9 +347,11 @@ def emulate_menu(
             "backend": "onnxruntime (CPU)",
         }
     req = EmulateRequest(
-        menu=cfg.menu, signal=(scored["hh4b"],), background=(scored["qcd"], scored["ttbar"]),
+        menu=cfg.menu,
+        signal=(scored["hh4b"],),
+        background=(scored["qcd"], scored["ttbar"]),
         budget=BudgetRequest(l1_latency_cycles=cycles, l1_clock_mhz=clock_mhz, **hlt),
-    )  # fmt: skip
+    )
     res, agreement = run_emulation(req)
     write_report(cfg.out / "emulation", res, agreement)
     dl.sections.append((cfg.out / "emulation" / "result.md").read_text())
@@ -362,7 +372,8 @@ def _compression_md(stages: list[dict] | None) -> list[str]:
     if not stages:
         return []
     rows = [
-        f"| {st['stage']} | {st['auc']:.4f} | {st['accuracy']:.4f} | {st['nonzero_params']}/{st['n_params']} |"
+        f"| {st['stage']} | {st['auc']:.4f} | {st['accuracy']:.4f} | "
+        f"{st['nonzero_params']}/{st['n_params']} |"
         for st in stages
     ]
     return [
@@ -383,15 +394,19 @@ def _fpga_md(rep: dict | None) -> list[str]:
     res = rep["resources"][0] if rep.get("resources") else {}
     return [
         "",
-        f"## L1 tagger firmware ({rep['backend']}, {rep['part']}, {rep['clock_period_ns']} ns clock)",
+        f"## L1 tagger firmware ({rep['backend']}, {rep['part']}, "
+        f"{rep['clock_period_ns']} ns clock)",
         "",
         "| quantity | value |",
         "|---|---|",
         f"| float accuracy (labelled reference jets) | {_num(acc.get('float_accuracy'))} |",
         f"| firmware accuracy | {_num(acc.get('firmware_accuracy'))} |",
-        f"| emulator vs stored C-simulation outputs | {acc.get('emulator_mismatches')} mismatches |",
-        f"| latency ({lat.get('source')}) | {lat.get('cycles')} cycles = {lat.get('ns')} ns, II {lat.get('ii')} |",
-        f"| resources ({res.get('source')}) | LUT {res.get('lut')}, FF {res.get('ff')}, DSP {res.get('dsp')} |",
+        "| emulator vs stored C-simulation outputs | "
+        f"{acc.get('emulator_mismatches')} mismatches |",
+        f"| latency ({lat.get('source')}) | {lat.get('cycles')} cycles = "
+        f"{lat.get('ns')} ns, II {lat.get('ii')} |",
+        f"| resources ({res.get('source')}) | LUT {res.get('lut')}, FF "
+        f"{res.get('ff')}, DSP {res.get('dsp')} |",
         f"| verdict | {rep.get('verdict')} |",
     ]
 

@@ -13,9 +13,10 @@ import typer
 from trigkit.core.errors import TrigkitError
 
 EPILOG = (
-    "Event files: --signal FILE... and --background FILE... (several files after one flag). "
-    "--menu takes a YAML file or a shipped menu name (run3_hh4b, atlas_2b2j, nano_tt_v12, ...). "
-    "Scores: jets.btag from --btag-bundle, jets.l1_score from --l1-bundle; without them, baseline stand-ins."
+    "Event files: --signal FILE... and --background FILE... (several files after "
+    "one flag). --menu takes a YAML file or a shipped menu name (run3_hh4b, "
+    "atlas_2b2j, nano_tt_v12, ...). Scores: jets.btag from --btag-bundle, "
+    "jets.l1_score from --l1-bundle; without them, baseline stand-ins."
 )
 
 
@@ -76,7 +77,8 @@ def emulate(
     l1_seeds: str = typer.Option(
         "emulated",
         "--l1-seeds",
-        help="NanoAOD agreement: seed the HLT paths with the menu's emulated L1 or the file's recorded L1_* bits.",
+        help="NanoAOD agreement: seed the HLT paths with the menu's emulated "
+        "L1 or the file's recorded L1_* bits.",
     ),
     bench_json: Path | None = typer.Option(
         None, "--bench-json", help="`trigkit bench gpu` JSON for HLT latency."
@@ -85,13 +87,15 @@ def emulate(
         None,
         "--hlt-batch",
         "--batch-size",
-        help="Pool events into runner batches of N jets for the HLT GPU count (adds the batch fill time to "
-        "each event's latency); default: one event per call, at the smallest measured batch >= its jets.",
+        help="Pool events into runner batches of N jets for the HLT GPU count "
+        "(adds the batch fill time to each event's latency); default: one "
+        "event per call, at the smallest measured batch >= its jets.",
     ),
     hlt_jets_quantile: float | None = typer.Option(
         None,
         "--hlt-jets-quantile",
-        help="Size the per-event batch for this quantile (0-1] of tagged jets per L1-accepted event; default: the mean.",
+        help="Size the per-event batch for this quantile (0-1] of tagged jets "
+        "per L1-accepted event; default: the mean.",
     ),
     hlt_tagger_calls: int = typer.Option(
         1, "--hlt-tagger-calls", help="Tagger invocations per HLT event."
@@ -141,12 +145,14 @@ def emulate(
     prescale_mode: str = typer.Option(
         "counter",
         "--prescale-mode",
-        help="counter: prescale counters keep every N-th event (as the hardware); expected: weight each event "
-        "by its probability of surviving the prescales (smooth rates/efficiencies on weighted MC).",
+        help="counter: prescale counters keep every N-th event (as the "
+        "hardware); expected: weight each event by its probability of "
+        "surviving the prescales (smooth rates/efficiencies on weighted MC).",
     ),
     no_plots: bool = typer.Option(False, "--no-plots", help="Skip the PNG plots."),
 ) -> None:
-    """Emulate a trigger menu on signal/background (or NanoAOD) events: efficiencies, rates, budgets."""
+    """Emulate a trigger menu on signal/background (or NanoAOD) events: efficiencies, \
+rates, budgets."""
     from rich.console import Console
 
     from trigkit.emulator.api import BudgetRequest, EmulateRequest, run_emulation

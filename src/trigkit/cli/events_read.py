@@ -22,7 +22,8 @@ def register(app: typer.Typer) -> None:
         top: int = typer.Option(10, "--top", min=0, help="How many trigger bits to list."),
         step_size: int = typer.Option(100_000, "--step-size", min=1, help=STEP_HELP),
     ) -> None:
-        """Print a sample's counts, jets/event, b-jet multiplicity, mHH quantiles and trigger bits."""
+        """Print a sample's counts, jets/event, b-jet multiplicity, mHH quantiles and \
+trigger bits."""
         from trigkit.events.sources import iter_events
         from trigkit.events.summary import summarize
 
@@ -66,7 +67,8 @@ def convert(
     kind = OUTPUT_FORMATS.get(out.suffix.lower())
     if kind is None:
         raise TrigkitError(
-            f"{out}: unsupported output type '{out.suffix or '(none)'}'; expected .parquet or .h5/.hdf5"
+            f"{out}: unsupported output type '{out.suffix or '(none)'}'; "
+            "expected .parquet or .h5/.hdf5"
         )
     in_kind = file_format(file)
     if out.exists() and out.resolve() == file.resolve():

@@ -1,4 +1,5 @@
-"""`trigkit export triton BUNDLE REPO`: a Triton Inference Server model repository from a gpu bundle."""
+"""`trigkit export triton BUNDLE REPO`: a Triton Inference Server model repository from a gpu
+bundle."""
 
 from __future__ import annotations
 
@@ -45,12 +46,19 @@ def triton_cmd(
         raise TrigkitError(
             f"--preferred-batch-sizes '{preferred}': expected comma-separated integers"
         ) from None
-    opts = TritonOptions(model_name=name, backend=backend, max_batch_size=max_batch_size,  # type: ignore[arg-type]
-                         instance_count=instances, instance_kind=kind,  # type: ignore[arg-type]
-                         preferred_batch_sizes=sizes, max_queue_delay_us=queue_delay_us)  # fmt: skip
+    opts = TritonOptions(
+        model_name=name,
+        backend=backend,  # type: ignore[arg-type]
+        max_batch_size=max_batch_size,
+        instance_count=instances,
+        instance_kind=kind,  # type: ignore[arg-type]
+        preferred_batch_sizes=sizes,
+        max_queue_delay_us=queue_delay_us,
+    )
     dest = export_triton(bundle, repo, opts)
     typer.echo(
-        f"wrote Triton model {dest} ({', '.join(sorted(p.name for p in dest.rglob('*') if p.is_file()))})"
+        f"wrote Triton model {dest} "
+        f"({', '.join(sorted(p.name for p in dest.rglob('*') if p.is_file()))})"
     )
 
 

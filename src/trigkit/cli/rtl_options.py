@@ -15,7 +15,8 @@ def rtl_cutoff(prefix: str) -> Any:
     return typer.Option(
         "5",
         "--rtl-cutoff",
-        help=f"{prefix} da4ml latency cutoff (adder delays per stage); 'auto' or a list '3,4,6': the fewest stages whose yosys timing estimate meets the clock.",
+        help=f"{prefix} da4ml latency cutoff (adder delays per stage); 'auto' or a "
+        "list '3,4,6': the fewest stages whose yosys timing estimate meets the clock.",
     )
 
 
@@ -23,7 +24,8 @@ def rtl_delay_model(prefix: str) -> Any:
     return typer.Option(
         "da4ml",
         "--rtl-delay-model",
-        help=f"{prefix} pipeline cuts: 'da4ml' (adder count) or 'carry' (estimated carry-chain delay; --rtl-cutoff in ns of logic per stage).",
+        help=f"{prefix} pipeline cuts: 'da4ml' (adder count) or 'carry' "
+        "(estimated carry-chain delay; --rtl-cutoff in ns of logic per stage).",
     )
 
 
@@ -41,7 +43,8 @@ def rtl_rebalance(prefix: str) -> Any:
         "--rtl-rebalance",
         min=0,
         max=10,
-        help=f"{prefix} needs --rtl-delay-model carry; re-cuts a design that misses the clock up to N times, steered by its synthesised stage paths (needs yosys).",
+        help=f"{prefix} needs --rtl-delay-model carry; re-cuts a design that misses the "
+        "clock up to N times, steered by its synthesised stage paths (needs yosys).",
     )
 
 
@@ -50,7 +53,8 @@ def rtl_max_fanout(prefix: str) -> Any:
         0,
         "--rtl-max-fanout",
         min=0,
-        help=f"{prefix} replicate every pipeline register bit read by more than N ops (N >= 2; 0: off), so no register drives a long high-fanout net.",
+        help=f"{prefix} replicate every pipeline register bit read by more than "
+        "N ops (N >= 2; 0: off), so no register drives a long high-fanout net.",
     )
 
 
@@ -59,7 +63,8 @@ def rtl_min_slack(prefix: str) -> Any:
         0.0,
         "--rtl-min-slack",
         min=0.0,
-        help=f"{prefix} needs --rtl-rebalance; keeps re-cutting until the timing estimate meets the clock with this many ns to spare (0: just meets).",
+        help=f"{prefix} needs --rtl-rebalance; keeps re-cutting until the timing "
+        "estimate meets the clock with this many ns to spare (0: just meets).",
     )
 
 

@@ -126,7 +126,8 @@ def _evaluate(
         None, "--max-events", min=1, help="Read at most this many events per file."
     ),
 ) -> None:
-    """Evaluate a trained tagger and its baselines on the same jets; write roc.png + metrics.json."""
+    """Evaluate a trained tagger and its baselines on the same jets; write \
+roc.png + metrics.json."""
     import json
 
     from trigkit.core.atomic import write_text

@@ -43,14 +43,17 @@ log = logging.getLogger(__name__)
 
 
 class QATOptions(Validated):
-    """Fixed-point QAT: total width of weights, biases and activations (integer bits from ranges)."""
+    """Fixed-point QAT: total width of weights, biases and activations (integer bits \
+from ranges)."""
 
     bits: int = Field(ge=2, le=32)
     epochs: int = Field(default=3, ge=0, description="QAT fine-tuning epochs; 0 = post-training")
     range_quantile: float = Field(
-        default=0.999, gt=0.5, le=1.0,
+        default=0.999,
+        gt=0.5,
+        le=1.0,
         description="input/activation types cover this quantile of the calibration values",
-    )  # fmt: skip
+    )
 
 
 class Int8Options(Validated):
@@ -107,8 +110,14 @@ class CompressResult:
         return (getattr(self.stage(name), metric) - ref) / ref
 
 
-def load_features(model: TrainedModel, paths: list[Path], *, max_jets: int | None = None,
-                  val_fraction: float = 0.2, seed: int = 0) -> tuple[FeatureSet, FeatureSet]:  # fmt: skip
+def load_features(
+    model: TrainedModel,
+    paths: list[Path],
+    *,
+    max_jets: int | None = None,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+) -> tuple[FeatureSet, FeatureSet]:
     """This model's features from event files, split into (train, validation) jets.
 
     Without ``max_jets``, the same files, fraction and seed as at training time give the same
@@ -142,25 +151,42 @@ def _stage(
 
 def _finetuner(train: TensorData, val: TensorData, cfg: CompressConfig):
     def finetune(module: nn.Module, epochs: int) -> None:
-        fit(module, train, val, epochs=epochs, lr=cfg.lr, batch_size=cfg.batch_size,
-            patience=cfg.patience, seed=cfg.seed, progress=cfg.progress)  # fmt: skip
+        fit(
+            module,
+            train,
+            val,
+            epochs=epochs,
+            lr=cfg.lr,
+            batch_size=cfg.batch_size,
+            patience=cfg.patience,
+            seed=cfg.seed,
+            progress=cfg.progress,
+        )
 
     return finetune
 
 
-def _prune_stage(model: TrainedModel, module: nn.Module, tr: TensorData, va: TensorData,
-                 cfg: CompressConfig, kind: str) -> PruneReport:  # fmt: skip
+def _prune_stage(
+    model: TrainedModel,
+    module: nn.Module,
+    tr: TensorData,
+    va: TensorData,
+    cfg: CompressConfig,
+    kind: str,
+) -> PruneReport:
     assert cfg.prune is not None
 
     def evaluate(m: nn.Module) -> float:
         return score(model, probabilities(m, va), va.labels, kind)[0]
 
-    return prune(module, cfg.prune, finetune=_finetuner(tr, va, cfg), evaluate=evaluate,
-                 metric_name="auc")  # fmt: skip
+    return prune(
+        module, cfg.prune, finetune=_finetuner(tr, va, cfg), evaluate=evaluate, metric_name="auc"
+    )
 
 
-def _qat_stage(module: nn.Module, tr: TensorData, va: TensorData,
-               cfg: CompressConfig) -> tuple[nn.Module, object]:  # fmt: skip
+def _qat_stage(
+    module: nn.Module, tr: TensorData, va: TensorData, cfg: CompressConfig
+) -> tuple[nn.Module, object]:
     """QAT model of ``module`` at ``cfg.qat.bits`` (pruned zeros kept), fine-tuned if asked."""
     assert cfg.qat is not None
     return quantize_at(
@@ -173,8 +199,13 @@ def _qat_stage(module: nn.Module, tr: TensorData, va: TensorData,
     )
 
 
-def _int8_stage(module: nn.Module, input_names: tuple[str, ...], tr: TensorData,
-                va: TensorData, opts: Int8Options) -> np.ndarray:  # fmt: skip
+def _int8_stage(
+    module: nn.Module,
+    input_names: tuple[str, ...],
+    tr: TensorData,
+    va: TensorData,
+    opts: Int8Options,
+) -> np.ndarray:
     """Write the calibrated Q/DQ ONNX of ``module``; return its probabilities on ``va``."""
     calib = dict(zip(input_names, tr.inputs, strict=True))
     with tempfile.TemporaryDirectory(prefix="trigkit-int8-") as tmp, warnings.catch_warnings():
@@ -195,8 +226,10 @@ def compress(
                 f"compress: the {what} set is empty (no labelled jets in the events)"
             )
         if fs.kind != model.kind:
-            raise TrigkitError(f"compress: model '{model.name}' uses {model.kind} features, "
-                               f"the {what} set has {fs.kind}")  # fmt: skip
+            raise TrigkitError(
+                f"compress: model '{model.name}' uses {model.kind} features, "
+                f"the {what} set has {fs.kind}"
+            )
     tr = TensorData.from_features(train, model.preprocessing)
     va = TensorData.from_features(val, model.preprocessing)
     torch.manual_seed(config.seed)
@@ -220,14 +253,22 @@ def compress(
         copy_weights_back(qat_module, module)  # the saved model holds the QAT-trained weights
     return CompressResult(
         model=_result_model(model, module, config, report, qat_config, stages),
-        stages=tuple(stages), prune=report, qat_config=qat_config, qat_module=qat_module,
+        stages=tuple(stages),
+        prune=report,
+        qat_config=qat_config,
+        qat_module=qat_module,
         int8_onnx=onnx_path,
-    )  # fmt: skip
+    )
 
 
-def _result_model(model: TrainedModel, module: nn.Module, cfg: CompressConfig,
-                  report: PruneReport | None, qat_config: object | None,
-                  stages: list[StageMetrics]) -> TrainedModel:  # fmt: skip
+def _result_model(
+    model: TrainedModel,
+    module: nn.Module,
+    cfg: CompressConfig,
+    report: PruneReport | None,
+    qat_config: object | None,
+    stages: list[StageMetrics],
+) -> TrainedModel:
     extra = dict(model.extra)
     extra["compression"] = [asdict(s) for s in stages]
     suffix = []

@@ -72,7 +72,8 @@ def reference_set(
         )
     if len(lab) and (lab.min() < 0 or lab.max() >= network.n_outputs):
         raise TrigkitError(
-            f"labels must be class indices in 0..{network.n_outputs - 1}, got {lab.min()}..{lab.max()}"
+            f"labels must be class indices in 0..{network.n_outputs - 1}, got "
+            f"{lab.min()}..{lab.max()}"
         )
     if len(rows) > n_labelled:  # an even spread, not the first file's jets only
         keep = np.sort(np.random.default_rng(seed).choice(len(rows), n_labelled, replace=False))

@@ -154,8 +154,8 @@ def _read_npz(path: Path, model: GpuModel) -> InputRows:
         arr = np.asarray(arrays[key], dtype=np.float32)
         if arr.shape[1:] != tuple(model.input_shapes[name]):
             raise TrigkitError(
-                f"{path}: '{key}' rows have shape {list(arr.shape[1:])}, model input '{name}' needs "
-                f"{list(model.input_shapes[name])}"
+                f"{path}: '{key}' rows have shape {list(arr.shape[1:])}, model "
+                f"input '{name}' needs {list(model.input_shapes[name])}"
             )
         inputs[name] = arr
     labels = arrays.get("labels")

@@ -42,8 +42,13 @@ def scan_widths(
         net = to_firmware_network(model, rows, FirmwareOptions(bits=bits))
         y = FirmwareEmulator(net).predict(rows)
         acc = (lambda p: float(np.mean(p.argmax(1) == labels))) if labels is not None else None
-        out.append(WidthCost(
-            bits, float(np.mean(y.argmax(1) == ref.argmax(1))), float(np.max(np.abs(y - ref))),
-            acc(ref) if acc else None, acc(y) if acc else None,
-        ))  # fmt: skip
+        out.append(
+            WidthCost(
+                bits,
+                float(np.mean(y.argmax(1) == ref.argmax(1))),
+                float(np.max(np.abs(y - ref))),
+                acc(ref) if acc else None,
+                acc(y) if acc else None,
+            )
+        )
     return out

@@ -66,7 +66,8 @@ class Int8Config:
             )
         if self.histogram_bins < 256:
             raise TrigkitError(
-                f"histogram_bins {self.histogram_bins} too small; use >= 256 (int8 needs 128 quantized bins)"
+                f"histogram_bins {self.histogram_bins} too small; use >= 256 "
+                "(int8 needs 128 quantized bins)"
             )
         if not 0.0 < self.percentile <= 100.0:
             raise TrigkitError(f"calibration percentile {self.percentile} not in (0, 100]")
@@ -116,8 +117,9 @@ def quantize_int8(
 
     if "calibration_cache_path" not in inspect.signature(q.quantize_static).parameters:
         raise TrigkitError(
-            f"onnxruntime {_ort_version()} quantize_static cannot take precomputed calibration "
-            "ranges (calibration_cache_path); INT8 needs a newer onnxruntime (pip install -U onnxruntime)"
+            f"onnxruntime {_ort_version()} quantize_static cannot take "
+            "precomputed calibration ranges (calibration_cache_path); INT8 "
+            "needs a newer onnxruntime (pip install -U onnxruntime)"
         )
     with atomic_path(out, suffix=".onnx") as tmp, tempfile.TemporaryDirectory() as work:
         cache, method = _calibrate(Path(fp32_onnx), calib, step, cfg, Path(work))
@@ -165,16 +167,23 @@ def _calibrate(
     q = require("onnxruntime.quantization", "gpu")
     method, opts = {
         "max": (q.CalibrationMethod.MinMax, {"symmetric": True}),
-        "percentile": (q.CalibrationMethod.Percentile,
-                       {"symmetric": True, "num_bins": cfg.histogram_bins, "percentile": cfg.percentile}),
-        "entropy": (q.CalibrationMethod.Entropy,
-                    {"symmetric": True, "num_bins": cfg.histogram_bins, "num_quantized_bins": 128}),
-    }[cfg.calibration]  # fmt: skip
+        "percentile": (
+            q.CalibrationMethod.Percentile,
+            {"symmetric": True, "num_bins": cfg.histogram_bins, "percentile": cfg.percentile},
+        ),
+        "entropy": (
+            q.CalibrationMethod.Entropy,
+            {"symmetric": True, "num_bins": cfg.histogram_bins, "num_quantized_bins": 128},
+        ),
+    }[cfg.calibration]
     with contextlib.redirect_stdout(_LogWriter()):
         calibrator = create_calibrator(
-            fp32_onnx, list(QUANTIZED_OPS), augmented_model_path=str(work / "augmented.onnx"),
-            calibrate_method=method, extra_options=opts,
-        )  # fmt: skip
+            fp32_onnx,
+            list(QUANTIZED_OPS),
+            augmented_model_path=str(work / "augmented.onnx"),
+            calibrate_method=method,
+            extra_options=opts,
+        )
         calibrator.collect_data(_reader(calib, step))
         ranges = calibrator.compute_data()
     cache = work / "calibration.json"

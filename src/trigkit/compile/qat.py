@@ -289,10 +289,21 @@ def quantize_module(
             "bias_t": bt.hls(),
             "max_abs_weight": float(np.abs(w_np).max()),
         }
-        layers.append(FirmwareLayer(name, "dense", m.in_features, m.out_features, res,
-                                    weight=_on_grid(w_np, wt), bias=_on_grid(b_np, bt),
-                                    weight_t=wt, bias_t=bt, accum_t=acc,
-                                    reuse_factor=pin.reuse_factor))  # fmt: skip
+        layers.append(
+            FirmwareLayer(
+                name,
+                "dense",
+                m.in_features,
+                m.out_features,
+                res,
+                weight=_on_grid(w_np, wt),
+                bias=_on_grid(b_np, bt),
+                weight_t=wt,
+                bias_t=bt,
+                accum_t=acc,
+                reuse_factor=pin.reuse_factor,
+            )
+        )
         prev_t = res
         if hidden:
             h = torch.relu(h)
@@ -315,8 +326,14 @@ def quantize_module(
     }
     for name, o in overflow.items():
         if o["weight"] or o["bias"]:
-            log.warning("layer '%s': %s weights do not fit %s and %s biases do not fit %s (saturated)",
-                        name, o["weight"], o["weight_t"], o["bias"], o["bias_t"])  # fmt: skip
+            log.warning(
+                "layer '%s': %s weights do not fit %s and %s biases do not fit %s (saturated)",
+                name,
+                o["weight"],
+                o["weight_t"],
+                o["bias"],
+                o["bias_t"],
+            )
     fields.update(network_fields)
     plan = FirmwareNetwork(input_t=in_t, layers=tuple(layers), **fields)  # type: ignore[arg-type]
     return QATMLP([_copy_linear(m) for m in linears], plan)

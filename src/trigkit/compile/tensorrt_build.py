@@ -192,7 +192,8 @@ def check_engine_compatible(info: EngineInfo, engine_path: Path) -> ModuleType:
         )
     if info.gpu_name != gpu:
         raise TrigkitError(
-            f"{engine_path}: engine built for GPU '{info.gpu_name}', this machine has '{gpu}'; "
-            "engines are specific to one GPU model - rebuild it here with `trigkit compile --target gpu`"
+            f"{engine_path}: engine built for GPU '{info.gpu_name}', this "
+            f"machine has '{gpu}'; engines are specific to one GPU model - "
+            "rebuild it here with `trigkit compile --target gpu`"
         )
     return trt

@@ -88,7 +88,8 @@ def quantize_at(
         raise TrigkitError(f"range quantile {range_quantile} outside (0.5, 1]")
     if len(train.inputs) != 1:
         raise TrigkitError(
-            f"fixed-point QAT needs a per-jet MLP with one input; this model takes {len(train.inputs)}"
+            "fixed-point QAT needs a per-jet MLP with one input; this model "
+            f"takes {len(train.inputs)}"
         )
     config = QATConfig(bits=bits, range_quantile=range_quantile)
     qat = quantize_module(copy.deepcopy(module).float(), config, train.inputs[0][:calib_rows])
@@ -114,17 +115,22 @@ def pinned_config(qat: nn.Module, config: object) -> object:
             continue
         act = acts.get(layer.name.replace("fc", "relu"))
         pins[layer.name] = LayerQuant(
-            weight=layer.weight_t.hls(), bias=layer.bias_t.hls(), accum=layer.accum_t.hls(),
-            result=layer.result_t.hls(), activation=act.result_t.hls() if act else None,
+            weight=layer.weight_t.hls(),
+            bias=layer.bias_t.hls(),
+            accum=layer.accum_t.hls(),
+            result=layer.result_t.hls(),
+            activation=act.result_t.hls() if act else None,
             reuse_factor=layer.reuse_factor,
-        )  # fmt: skip
+        )
     return config.model_copy(update={"layers": pins, "input_type": plan.input_t.hls()})  # type: ignore[attr-defined]
 
 
 def qat_widths(config: object) -> dict[str, dict[str, str | None]]:
     """Per-layer types of a pinned QATConfig as plain strings (for tables and model files)."""
-    return {name: {k: v for k, v in pin.model_dump().items() if k != "reuse_factor"}
-            for name, pin in config.layers.items()}  # type: ignore[attr-defined]  # fmt: skip
+    return {
+        name: {k: v for k, v in pin.model_dump().items() if k != "reuse_factor"}
+        for name, pin in config.layers.items()  # type: ignore[attr-defined]
+    }
 
 
 def copy_weights_back(qat_model: nn.Module, module: nn.Module) -> None:
@@ -166,8 +172,10 @@ class WidthScan:
         return min(ok) if ok else None
 
     def to_dict(self) -> dict[str, object]:
-        return {**{k: v for k, v in asdict(self).items() if k != "points"},
-                "points": [asdict(p) for p in self.points]}  # fmt: skip
+        return {
+            **{k: v for k, v in asdict(self).items() if k != "points"},
+            "points": [asdict(p) for p in self.points],
+        }
 
 
 def scan(
@@ -196,15 +204,30 @@ def scan(
         raise TrigkitError("width scan: empty training or validation set")
 
     def tune(m: nn.Module, n: int) -> None:
-        fit(m, tr, va, epochs=n, lr=lr, batch_size=batch_size, patience=max(n, 1), seed=seed,
-            progress=progress)  # fmt: skip
+        fit(
+            m,
+            tr,
+            va,
+            epochs=n,
+            lr=lr,
+            batch_size=batch_size,
+            patience=max(n, 1),
+            seed=seed,
+            progress=progress,
+        )
 
     f_auc, f_acc = score(model, probabilities(model.module, va), va.labels, model.kind)
     points = []
     for b in bits:
         torch.manual_seed(seed)
-        qm, _ = quantize_at(model.module, int(b), tr, epochs=epochs if finetune else 0, finetune=tune,
-                            range_quantile=range_quantile)  # fmt: skip
+        qm, _ = quantize_at(
+            model.module,
+            int(b),
+            tr,
+            epochs=epochs if finetune else 0,
+            finetune=tune,
+            range_quantile=range_quantile,
+        )
         auc, acc = score(model, probabilities(qm, va), va.labels, model.kind)
         points.append(WidthPoint(int(b), auc, acc))
         log.info("width %d: AUC %.4f, accuracy %.4f", b, auc, acc)

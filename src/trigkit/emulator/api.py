@@ -115,7 +115,8 @@ def _with_l1_bundle_budget(req: EmulateRequest) -> BudgetRequest:
 
 
 def _hlt_latency(req: BudgetRequest) -> dict[int, tuple[float, str]] | None:
-    """Batch size -> (runner latency per batch in ms, where from), checked before any event is read."""
+    """Batch size -> (runner latency per batch in ms, where from), checked before any event is
+    read."""
     if req.era not in L1_BUDGET_NS:
         raise TrigkitError(f"unknown era '{req.era}'; valid: {', '.join(L1_BUDGET_NS)}")
     if req.batch_size is not None and req.batch_size < 1:
@@ -151,7 +152,8 @@ def _hlt_latency(req: BudgetRequest) -> dict[int, tuple[float, str]] | None:
 
 
 def _l1_rate_check(req: BudgetRequest, res: MenuResult) -> L1RateCheck | None:
-    """The L1 OR rate vs the L1 accept rate (logged when it exceeds it); None without backgrounds."""
+    """The L1 OR rate vs the L1 accept rate (logged when it exceeds it); None without
+    backgrounds."""
     r = res.rates.get("L1 OR")
     if r is None:
         return None
@@ -211,7 +213,8 @@ def _budget(
 
 def unique_sample_names(samples: list[SampleEvents]) -> list[SampleEvents]:
     """Samples named after their file stems, with ``_2``, ``_3``... appended to repeated stems
-    (``a/qcd.parquet`` and ``b/qcd.parquet``), so that tables, JSON keys and plot files stay apart."""
+    (``a/qcd.parquet`` and ``b/qcd.parquet``), so that tables, JSON keys and plot files stay
+    apart."""
     seen: dict[str, int] = {}
     out = []
     for s in samples:

@@ -1,4 +1,5 @@
-"""Latency budget table: L1 firmware latency and L1 OR rate vs the L1 budgets, HLT tagger time vs its budget.
+"""Latency budget table: L1 firmware latency and L1 OR rate vs the L1 budgets, HLT tagger time
+vs its budget.
 
 L1: ``latency_cycles / clock_mhz`` (ns) of the tagger firmware plus configurable fixed overheads
 (links, trigger primitives, global trigger...) against 4 us (Run 3) or 12.5 us (Phase-2); and the

@@ -132,7 +132,8 @@ def plan_slices(
 ) -> list[Slice]:
     """The tasks for ``paths`` in input order: each file cut into slices of about
     ``max(min_events, total events / (n_workers * tasks_per_worker))`` events (``min_events``:
-    ``MIN_TASK_EVENTS``). Reads only file footers / headers; an unreadable file is a TrigkitError."""
+    ``MIN_TASK_EVENTS``). Reads only file footers / headers; an unreadable file is a
+    TrigkitError."""
     min_events = MIN_TASK_EVENTS if min_events is None else min_events
     units = [_unit_sizes(str(p)) for p in paths]
     total = sum(sum(s) for _, s in units if s)

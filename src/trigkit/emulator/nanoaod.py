@@ -119,10 +119,12 @@ def with_recorded_seeds(
         absent = [s for s in path.seeds if s not in triggers]
         if absent:
             recorded = sorted(k for k in triggers if k.startswith("L1_"))
+            more = " ..." if len(recorded) > 8 else ""
+            listed = ": " + ", ".join(recorded[:8]) + more if recorded else ""
             raise TrigkitError(
-                f"{source}: --l1-seeds recorded: seed(s) {', '.join(absent)} of {menu.hlt_names[p]} not "
-                f"recorded in the file ({len(recorded)} L1 bits recorded"
-                f"{': ' + ', '.join(recorded[:8]) + (' ...' if len(recorded) > 8 else '') if recorded else ''})"
+                f"{source}: --l1-seeds recorded: seed(s) {', '.join(absent)} of "
+                f"{menu.hlt_names[p]} not recorded in the file ({len(recorded)} L1 bits recorded"
+                f"{listed})"
             )
         seeded = (
             np.any([np.asarray(triggers[s], bool) for s in path.seeds], axis=0)

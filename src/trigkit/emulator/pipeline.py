@@ -143,7 +143,8 @@ def evaluate_batch(
 
 
 def _merge_provenance(chunks: list[RawChunk]) -> dict[str, str]:
-    """One description per field; chunks that disagree (a field in some files only) are all named."""
+    """One description per field; chunks that disagree (a field in some files only) are all
+    named."""
     seen: dict[str, list[str]] = {}
     for c in chunks:
         for key, desc in c.scores:

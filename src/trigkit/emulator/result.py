@@ -6,7 +6,8 @@ Conventions:
   ``genWeight``, reweighted HH) the efficiency is the weighted one, sum(w_pass) / sum(w), and the
   interval is Clopper-Pearson on the effective counts n_eff = (sum w)^2 / sum w^2 and
   k_eff = eff x n_eff (the standard approximation for weighted events; exact for uniform weights,
-  where n_eff = n). See :func:`weighted_efficiency` for negative weights. Curves do the same per bin.
+  where n_eff = n). See :func:`weighted_efficiency` for negative weights. Curves do the same per
+  bin.
 * Curves fold every event into the binning: underflow goes into the first bin and overflow into
   the last (their counts are kept in ``Curve.underflow`` / ``Curve.overflow``); only events whose
   variable is not finite (e.g. no mHH for a sample without truth) are left out, counted in
@@ -27,7 +28,8 @@ Conventions:
 * ``prescale_mode``: "counter" (default) uses the 0/1 decisions of the prescale counters
   (:mod:`trigkit.emulator.stages`). "expected" replaces each event's 0/1 bits by its probability p
   of surviving the prescales (:mod:`trigkit.emulator.prescale_expected`) in every sum above: rate
-  sum w p (error sqrt(sum (w p)^2)), OR with 1 - prod(1 - p_i), pure with p_i prod_{j != i}(1 - p_j),
+  sum w p (error sqrt(sum (w p)^2)), OR with 1 - prod(1 - p_i),
+  pure with p_i prod_{j != i}(1 - p_j),
   shared with E[X_i / N], overlap numerators sum w p_i p_j (diagonal: sum w p_i); efficiencies are
   sum w p / sum w with the effective-count interval above (a path whose p are all 0 or 1 keeps the
   counter mode's numbers exactly). ``passed`` then counts events with p > 0, and the zero-rate
@@ -162,7 +164,8 @@ def _deterministic(prob: np.ndarray) -> bool:
 
 def _bins(x: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int, int]:
     """(finite mask, bin index of each finite x, underflow, overflow, non-finite count): bins as
-    ``np.histogram``'s, with the underflow folded into the first bin and the overflow into the last."""
+    ``np.histogram``'s, with the underflow folded into the first bin and the overflow into the
+    last."""
     x = np.asarray(x, np.float64)
     ok = np.isfinite(x)
     xs = x[ok]
@@ -181,7 +184,8 @@ class Curve:
     """Efficiency in bins of ``variable`` (edges in GeV). The first bin also holds the underflow
     (x < edges[0]) and the last the overflow (x > edges[-1]); bins are [lo, hi) except the last,
     [lo, hi] as in ``np.histogram``. ``passed`` / ``total`` are event counts; for weighted samples
-    ``value`` / ``low`` / ``high`` come from the per-bin weight sums (see ``weighted_efficiency``)."""
+    ``value`` / ``low`` / ``high`` come from the per-bin weight sums (see
+    ``weighted_efficiency``)."""
 
     variable: str
     edges: np.ndarray
@@ -266,7 +270,8 @@ class Curve:
         cl: float,
         weight: np.ndarray | None = None,
     ) -> Curve:
-        """``--prescale-mode expected``: per bin sum(w p) / sum(w) (see :meth:`Efficiency.expected`)."""
+        """``--prescale-mode expected``: per bin sum(w p) / sum(w) (see
+        :meth:`Efficiency.expected`)."""
         prob = np.asarray(prob, dtype=np.float64)
         if _deterministic(prob):
             return cls.of(variable, x, prob == 1.0, edges, cl, weight)
@@ -480,7 +485,8 @@ def _rate(key: str, w_hz: np.ndarray, p: np.ndarray, unit: float) -> RateSummary
 def _summarize_rates_expected(
     backgrounds: list[SampleEvents], inst_lumi: float
 ) -> tuple[dict[str, RateSummary], np.ndarray]:
-    """As :func:`summarize_rates` with survival probabilities for the 0/1 bits (module docstring)."""
+    """As :func:`summarize_rates` with survival probabilities for the 0/1 bits (module
+    docstring)."""
     per = [path_probabilities(b.decisions) for b in backgrounds]
     probs = {k: np.concatenate([q[k] for q in per]) for k in per[0]}
     hlt = np.concatenate([hlt_probabilities(b.decisions) for b in backgrounds])

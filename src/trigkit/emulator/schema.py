@@ -192,7 +192,10 @@ def _format_error(exc: ValidationError, lines: dict[Loc, int], source: str) -> s
     where = f"{source} line {line}" if line else source
     if err["type"] == "extra_forbidden":
         allowed = _allowed(_model_at(loc[:-1]))
-        return f"{where}: unknown key '{loc[-1]}' in {'.'.join(str(p) for p in loc[:-1]) or 'menu'}; allowed keys: {allowed}"
+        return (
+            f"{where}: unknown key '{loc[-1]}' "
+            f"in {'.'.join(str(p) for p in loc[:-1]) or 'menu'}; allowed keys: {allowed}"
+        )
     if err["type"] == "missing":
         return f"{where}: {dotted} is required"
     msg = err["msg"]

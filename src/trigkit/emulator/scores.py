@@ -183,9 +183,18 @@ def baseline_xbb(fatjets: ak.Array) -> np.ndarray:
 
 #: what each baseline stand-in is, as written into the results (they are not trained taggers)
 BASELINE_DESCRIPTIONS: dict[str, str] = {
-    "btag": "baseline stand-in, not a trained tagger: sigmoid((s2 - 3) / 1.5), s2 = 2nd-highest track d0/sigma",
-    "l1_score": "baseline stand-in, not a trained tagger: the btag stand-in on integer d0/sigma, rounded to 1/64",
-    "xbb": "baseline stand-in, not a trained tagger: exp(-(msd - 125 GeV)^2 / (2 (20 GeV)^2)) x (1 - tau21)",
+    "btag": (
+        "baseline stand-in, not a trained tagger: sigmoid((s2 - 3) / 1.5), "
+        "s2 = 2nd-highest track d0/sigma"
+    ),
+    "l1_score": (
+        "baseline stand-in, not a trained tagger: the btag stand-in on integer d0/sigma, "
+        "rounded to 1/64"
+    ),
+    "xbb": (
+        "baseline stand-in, not a trained tagger: exp(-(msd - 125 GeV)^2 / (2 (20 GeV)^2)) "
+        "x (1 - tau21)"
+    ),
 }
 
 

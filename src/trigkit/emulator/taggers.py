@@ -46,7 +46,8 @@ def _missing(path: Path, what: str) -> Any:  # noqa: ANN401
 def _check_kind(pre: Any, where: str) -> None:  # noqa: ANN401
     if pre.kind not in JET_KINDS:
         raise TrigkitError(
-            f"{where}: a '{pre.kind}' tagger does not score jets; valid kinds: {', '.join(JET_KINDS)}"
+            f"{where}: a '{pre.kind}' tagger does not score jets; "
+            f"valid kinds: {', '.join(JET_KINDS)}"
         )
 
 
@@ -189,7 +190,8 @@ class FpgaBundleScores:
         if len(pre.input_names) != 1 or len(pre.feature_names) != net.n_inputs:
             raise TrigkitError(
                 f"--l1-bundle {self.bundle}: firmware takes {net.n_inputs} inputs, the model's "
-                f"preprocessing gives {len(pre.feature_names)} features in {len(pre.input_names)} input(s)"
+                f"preprocessing gives {len(pre.feature_names)} features in "
+                f"{len(pre.input_names)} input(s)"
             )
         soft = net.layers[-1].kind in ("softmax", "sigmoid")
         self._state.update(pre=pre, emu=emu, col=_score_column(net.output_names), soft=soft)

@@ -24,7 +24,8 @@ def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int], source: str) -> Any:
             child = (*loc, key)
             line = key_node.start_mark.line + 1
             if key in out:
-                # YAML would silently keep the last one: a copy-pasted path would vanish from the menu
+                # YAML would silently keep the last one: a copy-pasted path would
+                # vanish from the menu
                 where = ".".join(str(p) for p in loc) or "the menu"
                 raise TrigkitError(
                     f"{source} line {line}: duplicate key '{key}' in {where} "

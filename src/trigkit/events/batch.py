@@ -76,7 +76,8 @@ class EventBatch:
         for name, length in checks:
             if length != n:
                 raise ValueError(
-                    f"EventBatch from {self.source or '?'}: {name} has {length} entries, jets has {n}"
+                    f"EventBatch from {self.source or '?'}: {name} has {length} entries, "
+                    f"jets has {n}"
                 )
 
     def __len__(self) -> int:

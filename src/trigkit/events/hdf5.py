@@ -111,7 +111,8 @@ def _table(
     if name not in f:  # type: ignore[operator]
         found = ", ".join(f.keys()) or "nothing"  # type: ignore[attr-defined]
         raise TrigkitError(
-            f"{path}: no '{name}' dataset (found: {found}); ATLAS flavour-tagging HDF5 needs '{name}'"
+            f"{path}: no '{name}' dataset (found: {found}); "
+            f"ATLAS flavour-tagging HDF5 needs '{name}'"
         )
     ds = f[name]  # type: ignore[index]
     if not isinstance(ds, h5py.Dataset) or ds.dtype.names is None or ds.ndim != ndim:
@@ -181,7 +182,8 @@ def _columns(
 
 
 def _passthrough(table: np.ndarray, skip: set[str]) -> dict[str, np.ndarray]:
-    """Unmapped numeric columns under their own names (float16, common in dumper files -> float32)."""
+    """Unmapped numeric columns under their own names (float16, common in dumper files ->
+    float32)."""
     out = {}
     for name in table.dtype.names or ():
         dt = table.dtype[name]

@@ -1,4 +1,5 @@
-"""Write an :class:`EventBatch` as ATLAS flavour-tagging HDF5 (layout: :mod:`trigkit.events.hdf5`)."""
+"""Write an :class:`EventBatch` as ATLAS flavour-tagging HDF5 (layout:
+:mod:`trigkit.events.hdf5`)."""
 
 from __future__ import annotations
 

@@ -376,7 +376,8 @@ def iter_nanoaod(
                 return
             except Exception as exc:  # noqa: BLE001 - decompression / deserialization errors
                 raise TrigkitError(
-                    f"{path}: cannot read Events data, file truncated or corrupt ({_first_line(exc)})"
+                    f"{path}: cannot read Events data, file truncated or corrupt "
+                    f"({_first_line(exc)})"
                 ) from exc
             try:
                 batch = _to_batch(chunk, plan, scale, lumi_pb)

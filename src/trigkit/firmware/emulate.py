@@ -122,7 +122,8 @@ class FirmwareEmulator:
 
     @classmethod
     def from_bundle(cls, path: str | Path) -> FirmwareEmulator:
-        """The emulator of an FPGA bundle (hashes verified), checked against its reference outputs."""
+        """The emulator of an FPGA bundle (hashes verified), checked against its reference
+        outputs."""
         bundle = load_bundle(path, target="fpga")
         data = bundle.manifest.target_info.get("network")
         if not isinstance(data, dict):
@@ -223,11 +224,21 @@ class FirmwareEmulator:
         exp_t, inv_t, plan = step.arrays
         norm_t = spec.inp_norm_t(in_t)
         return kernels.softmax(
-            v, in_t.width, spec.implementation == "stable", norm_t.width,
-            exp_t, (len(exp_t) - 1).bit_length(), spec.exp_table_t.frac,
-            inv_t, (len(inv_t) - 1).bit_length(), spec.inv_table_t.frac,
-            plan, *spec.accum_t.params(), *spec.inv_inp_t.params(), *res,
-        )  # fmt: skip
+            v,
+            in_t.width,
+            spec.implementation == "stable",
+            norm_t.width,
+            exp_t,
+            (len(exp_t) - 1).bit_length(),
+            spec.exp_table_t.frac,
+            inv_t,
+            (len(inv_t) - 1).bit_length(),
+            spec.inv_table_t.frac,
+            plan,
+            *spec.accum_t.params(),
+            *spec.inv_inp_t.params(),
+            *res,
+        )
 
 
 def _accum_bound(layer: FirmwareLayer, in_t: FixedType) -> float:
@@ -263,6 +274,6 @@ def _check_no_accum_overflow(layer: FirmwareLayer, in_t: FixedType) -> None:
     worst = _accum_bound(layer, in_t)
     if worst > acc.max or -worst < acc.min:
         raise TrigkitError(
-            f"layer '{layer.name}': Resource strategy with a saturating accumulator {acc.hls()} that "
-            f"can overflow (|sum| up to {worst:g}); widen accum or use AP_WRAP"
+            f"layer '{layer.name}': Resource strategy with a saturating accumulator "
+            f"{acc.hls()} that can overflow (|sum| up to {worst:g}); widen accum or use AP_WRAP"
         )

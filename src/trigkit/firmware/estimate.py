@@ -200,7 +200,8 @@ def estimate_dense(layer: DenseCost, clock_period_ns: float) -> LayerEstimate:
 
 
 def _table_cost(entries: int, width: int) -> tuple[int, int]:
-    """(LUT, BRAM_18K) of a ROM table: small tables in LUTs (64 entries per LUT6 bit), big in BRAM."""
+    """(LUT, BRAM_18K) of a ROM table: small tables in LUTs (64 entries per LUT6 bit), big in
+    BRAM."""
     bits = entries * width
     if entries <= 1024 and bits <= 4096:
         return math.ceil(entries / 64) * width, 0

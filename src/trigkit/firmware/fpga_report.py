@@ -2,7 +2,8 @@
 
 One :class:`FpgaReport` per bundle. Every latency and resource figure carries its ``source``
 label - ``"estimate"`` (analytic model, :mod:`trigkit.firmware.estimate`), ``"rtl: ..."``
-(da4ml Verilog simulated by Verilator / synthesised by yosys, :mod:`trigkit.firmware.rtl.generate`) or
+(da4ml Verilog simulated by Verilator / synthesised by yosys,
+:mod:`trigkit.firmware.rtl.generate`) or
 ``"vendor: ..."`` (parsed Vivado/Vitis reports, :mod:`trigkit.firmware.vendor_reports`). The
 verdict uses the most authoritative latency available: vendor > RTL > estimate; an RTL latency
 comes with the critical-path estimate of its netlist (:class:`TimingFigure`, "estimate (yosys,
@@ -213,7 +214,8 @@ def compare_outputs(
     f, w = f.reshape(len(f), -1), w.reshape(len(w), -1)
     if f.shape != w.shape or len(f) == 0:
         raise TrigkitError(
-            f"float outputs {f.shape} and firmware outputs {w.shape} must have the same non-empty shape"
+            f"float outputs {f.shape} and firmware outputs {w.shape} must have the same "
+            "non-empty shape"
         )
     tf, tw = _top(f, threshold), _top(w, threshold)
     diff = np.abs(f - w)

@@ -118,8 +118,9 @@ def _check_exact_weights(network: FirmwareNetwork) -> None:
             w = np.asarray(layer.weight, dtype=np.float64)
             if np.any(w.astype(np.float32).astype(np.float64) != w):
                 raise TrigkitError(
-                    f"layer '{layer.name}': weight type {layer.weight_t} is not exactly representable "
-                    "in float32, which hls4ml's PyTorch frontend uses; use <= 24 significant bits"
+                    f"layer '{layer.name}': weight type {layer.weight_t} is not exactly "
+                    "representable in float32, which hls4ml's PyTorch frontend uses; use <= 24 "
+                    "significant bits"
                 )
 
 
@@ -214,13 +215,15 @@ def check_conversion(network: FirmwareNetwork, hls_model: Any) -> None:
     extra = [n for n in got if n not in want]
     if missing or extra:
         raise TrigkitError(
-            f"hls4ml changed the layer list of '{network.name}': missing {missing}, unexpected {extra}"
+            f"hls4ml changed the layer list of '{network.name}': missing {missing}, "
+            f"unexpected {extra}"
         )
     for name, types in want.items():
         for key, value in types.items():
             if got[name].get(key) != value:
                 raise TrigkitError(
-                    f"layer '{name}': hls4ml uses {key}={got[name].get(key)} but the spec says {value}"
+                    f"layer '{name}': hls4ml uses {key}={got[name].get(key)} "
+                    f"but the spec says {value}"
                 )
     by_name = {layer.name: layer for layer in hls_model.get_layers()}
     for layer in network.layers:

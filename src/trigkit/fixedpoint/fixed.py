@@ -78,7 +78,8 @@ class FixedType:
 
     @property
     def kif(self) -> tuple[int, int, int]:
-        """``(sign bit, integer bits without it, fraction bits)`` - da4ml's ``quantize(k, i, f)``."""
+        """``(sign bit, integer bits without it, fraction bits)`` - da4ml's
+        ``quantize(k, i, f)``."""
         k = int(self.signed)
         return k, self.integer - k, self.frac
 

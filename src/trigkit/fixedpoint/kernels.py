@@ -42,7 +42,8 @@ def dense(
     res_q: int,
     res_o: int,
 ) -> np.ndarray:
-    """``nnet::dense_latency``: bias cast to accum_t, then ``acc += accum_t(x_i * w_ji)`` in order."""
+    """``nnet::dense_latency``: bias cast to accum_t, then ``acc += accum_t(x_i * w_ji)``
+    in order."""
     n, n_in = x.shape
     n_out = w.shape[0]
     out = np.empty((n, n_out), dtype=np.int64)

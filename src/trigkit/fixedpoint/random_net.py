@@ -46,10 +46,18 @@ def random_network(
         b = on_grid(rng, (n_out,), bias_t, 0.5)
         layers.append(
             FirmwareLayer(
-                f"fc{k + 1}", "dense", n_in, n_out, logit_t if last else accum_t,
-                weight=w, bias=b, weight_t=weight_t, bias_t=bias_t, accum_t=accum_t,
+                f"fc{k + 1}",
+                "dense",
+                n_in,
+                n_out,
+                logit_t if last else accum_t,
+                weight=w,
+                bias=b,
+                weight_t=weight_t,
+                bias_t=bias_t,
+                accum_t=accum_t,
             )
-        )  # fmt: skip
+        )
         if not last:
             layers.append(FirmwareLayer(f"relu{k + 1}", "relu", n_out, n_out, act_t))
     if softmax is not None:
@@ -74,9 +82,26 @@ def edge_inputs(network: FirmwareNetwork, n: int, seed: int = 0) -> np.ndarray:
     t = network.input_t
     m = network.n_inputs
     choices = np.array(
-        [t.min, t.max, t.min - t.lsb, t.max + t.lsb, 2 * t.min, 4 * t.max, 0.0, t.lsb, -t.lsb,
-         t.lsb / 2, -t.lsb / 2, 1e30, -1e30, np.nan, -np.nan, np.inf, -np.inf]
-    )  # fmt: skip
+        [
+            t.min,
+            t.max,
+            t.min - t.lsb,
+            t.max + t.lsb,
+            2 * t.min,
+            4 * t.max,
+            0.0,
+            t.lsb,
+            -t.lsb,
+            t.lsb / 2,
+            -t.lsb / 2,
+            1e30,
+            -1e30,
+            np.nan,
+            -np.nan,
+            np.inf,
+            -np.inf,
+        ]
+    )
     x = rng.normal(0.0, max(1.0, t.max / 4), size=(n, m))
     mask = rng.random((n, m)) < 0.25
     x[mask] = rng.choice(choices, size=int(mask.sum()))

@@ -16,9 +16,16 @@ from trigkit.importers.detect import detect_format
 from trigkit.importers.graph import ImportedModel, InputSpec, Op, firmware_digest, forward
 
 __all__ = [
-    "ImportedModel", "InputSpec", "Op", "detect_format", "firmware_digest", "forward",
-    "import_model", "is_foreign_model", "parse_input_shapes",
-]  # fmt: skip
+    "ImportedModel",
+    "InputSpec",
+    "Op",
+    "detect_format",
+    "firmware_digest",
+    "forward",
+    "import_model",
+    "is_foreign_model",
+    "parse_input_shapes",
+]
 
 
 def import_model(

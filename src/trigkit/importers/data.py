@@ -72,9 +72,11 @@ def _parquet(path: Path, scaling: FeatureScaling | None) -> Rows:
         table = pq.read_table(path)
     except Exception as exc:  # noqa: BLE001 - ArrowInvalid and friends
         raise TrigkitError(f"{path}: cannot read parquet ({str(exc).splitlines()[0]})") from None
-    cols = list(scaling.names) if scaling else [
-        f.name for f in table.schema if f.name != "label" and _numeric(f.type)
-    ]  # fmt: skip
+    cols = (
+        list(scaling.names)
+        if scaling
+        else [f.name for f in table.schema if f.name != "label" and _numeric(f.type)]
+    )
     missing = [c for c in cols if c not in table.column_names]
     if missing:
         raise TrigkitError(f"{path}: no column(s) {', '.join(missing)}")

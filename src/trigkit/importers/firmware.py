@@ -45,9 +45,11 @@ class FirmwareOptions:
 
 
 def to_firmware_network(
-    model: ImportedModel, calib: np.ndarray, options: FirmwareOptions | None = None,
+    model: ImportedModel,
+    calib: np.ndarray,
+    options: FirmwareOptions | None = None,
     input_names: tuple[str, ...] | None = None,
-) -> FirmwareNetwork:  # fmt: skip
+) -> FirmwareNetwork:
     """The firmware of ``model``; ``calib`` ``[n, n_features]`` sets unpinned integer bits."""
     opt = options or FirmwareOptions()
     _check_supported(model)
@@ -74,9 +76,12 @@ def to_firmware_network(
         prev_t = layer.result_t
     names = input_names or tuple(f"x{i}" for i in range(model.input.shape[0]))
     return FirmwareNetwork(
-        name=_identifier(model.name), input_t=in_t, input_names=names, layers=tuple(layers),
+        name=_identifier(model.name),
+        input_t=in_t,
+        input_names=names,
+        layers=tuple(layers),
         meta={"source": str(model.source), "format": model.format},
-    )  # fmt: skip
+    )
 
 
 def _check_supported(model: ImportedModel) -> None:
@@ -99,9 +104,14 @@ def _check_supported(model: ImportedModel) -> None:
 
 
 def _dense(
-    op: Op, name: str, in_t: FixedType, h: np.ndarray, nxt: Op | None, opt: FirmwareOptions,
+    op: Op,
+    name: str,
+    in_t: FixedType,
+    h: np.ndarray,
+    nxt: Op | None,
+    opt: FirmwareOptions,
     quantized: bool,
-) -> tuple[FirmwareLayer, np.ndarray]:  # fmt: skip
+) -> tuple[FirmwareLayer, np.ndarray]:
     w, b = op.weight, op.bias
     assert w is not None and b is not None
     wt = op.weight_t or _signed(opt.bits, w, 1.0, _WEIGHT_MODES)
@@ -117,8 +127,9 @@ def _dense(
     else:
         width = opt.bits + 1 if hidden else opt.logit_bits
         res = _signed(width, h, opt.range_quantile, (opt.rounding, opt.overflow))
-    layer = FirmwareLayer(name, "dense", op.n_in, op.n_out, res, weight=w, bias=b,
-                          weight_t=wt, bias_t=bt, accum_t=acc)  # fmt: skip
+    layer = FirmwareLayer(
+        name, "dense", op.n_in, op.n_out, res, weight=w, bias=b, weight_t=wt, bias_t=bt, accum_t=acc
+    )
     return layer, quantize_values(h, res)
 
 

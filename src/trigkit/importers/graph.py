@@ -36,9 +36,17 @@ OpKind = Literal[
     "affine",
 ]
 OP_KINDS: tuple[str, ...] = (
-    "dense", "relu", "leaky_relu", "relu6", "softmax", "sigmoid", "linear", "sum_pool", "mean_pool",
+    "dense",
+    "relu",
+    "leaky_relu",
+    "relu6",
+    "softmax",
+    "sigmoid",
+    "linear",
+    "sum_pool",
+    "mean_pool",
     "affine",
-)  # fmt: skip
+)
 Format = Literal["onnx", "torchscript", "torch_export", "keras", "keras_h5"]
 
 
@@ -216,9 +224,7 @@ def _apply(op: Op, h: np.ndarray) -> np.ndarray:
     return h
 
 
-def append_batchnorm(
-    ops: list[Op], name: str, scale: np.ndarray, shift: np.ndarray
-) -> None:  # fmt: skip
+def append_batchnorm(ops: list[Op], name: str, scale: np.ndarray, shift: np.ndarray) -> None:
     """``y = x * scale + shift`` (an inference BatchNormalization) after ``ops``: folded into the
     dense layer just before it, else kept as an ``affine`` op for :func:`fold_affines`."""
     last = ops[-1] if ops else None

@@ -25,9 +25,18 @@ from trigkit.importers.graph import ImportedModel, InputSpec, Op, append_batchno
 from trigkit.importers.quant import qkeras_type, quantize_values
 
 SUPPORTED_LAYERS = (
-    "InputLayer", "Dense", "QDense", "Activation", "QActivation", "ReLU", "LeakyReLU", "Softmax",
-    "BatchNormalization", "Dropout", "Flatten",
-)  # fmt: skip
+    "InputLayer",
+    "Dense",
+    "QDense",
+    "Activation",
+    "QActivation",
+    "ReLU",
+    "LeakyReLU",
+    "Softmax",
+    "BatchNormalization",
+    "Dropout",
+    "Flatten",
+)
 ACTIVATIONS = {"relu": "relu", "softmax": "softmax", "sigmoid": "sigmoid", "linear": "linear"}
 
 
@@ -87,9 +96,12 @@ def _h5_vars(f: h5py.File, name: str) -> list[np.ndarray]:
 
 
 def _build(
-    path: Path, config: dict[str, Any], read_vars: Any, shapes: dict[str, tuple[int, ...]],
+    path: Path,
+    config: dict[str, Any],
+    read_vars: Any,
+    shapes: dict[str, tuple[int, ...]],
     fmt: str,
-) -> ImportedModel:  # fmt: skip
+) -> ImportedModel:
     cls = config.get("class_name")
     if cls not in ("Sequential", "Functional", "Model"):
         raise TrigkitError(f"{path}: Keras model class '{cls}'; valid: Sequential, Functional")

@@ -41,11 +41,12 @@ def build_onnx(model: ImportedModel) -> bytes:
             cur = out
     dims = ["batch", *model.input.shape]
     graph = helper.make_graph(
-        nodes, model.name,
+        nodes,
+        model.name,
         [helper.make_tensor_value_info(model.input.name, TensorProto.FLOAT, dims)],
         [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["batch", model.n_outputs])],
         inits,
-    )  # fmt: skip
+    )
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
     onnx.checker.check_model(proto)
     return proto.SerializeToString()
@@ -67,11 +68,16 @@ def _fake_quant(  # type: ignore[no-untyped-def]
         nodes.append(helper.make_node("Round", [f"{p}_s"], [f"{p}_r"]))
     else:
         half = const("half", 0.5 if t.rounding == "AP_RND" else 0.0)
-        nodes += [helper.make_node("Add", [f"{p}_s", half], [f"{p}_h"]),
-                  helper.make_node("Floor", [f"{p}_h"], [f"{p}_r"])]  # fmt: skip
+        nodes += [
+            helper.make_node("Add", [f"{p}_s", half], [f"{p}_h"]),
+            helper.make_node("Floor", [f"{p}_h"], [f"{p}_r"]),
+        ]
     lo, hi = const("lo", float(t.min_code)), const("hi", float(t.max_code))
-    return [*nodes, helper.make_node("Clip", [f"{p}_r", lo, hi], [f"{p}_c"]),
-            helper.make_node("Mul", [f"{p}_c", down], [y])]  # fmt: skip
+    return [
+        *nodes,
+        helper.make_node("Clip", [f"{p}_r", lo, hi], [f"{p}_c"]),
+        helper.make_node("Mul", [f"{p}_c", down], [y]),
+    ]
 
 
 def _nodes(  # type: ignore[no-untyped-def]

@@ -23,10 +23,28 @@ from trigkit.importers.graph import ImportedModel, InputSpec, Op, append_batchno
 from trigkit.importers.quant import qdq_type, qonnx_type, quantize_values
 
 SUPPORTED_OPS = (
-    "Gemm", "MatMul", "Add", "Relu", "LeakyRelu", "Clip", "Softmax", "Sigmoid",
-    "BatchNormalization", "Conv", "ReduceSum", "ReduceMean", "Transpose", "Flatten", "Reshape",
-    "Squeeze", "Identity", "Dropout", "Quant", "QuantizeLinear", "DequantizeLinear",
-)  # fmt: skip
+    "Gemm",
+    "MatMul",
+    "Add",
+    "Relu",
+    "LeakyRelu",
+    "Clip",
+    "Softmax",
+    "Sigmoid",
+    "BatchNormalization",
+    "Conv",
+    "ReduceSum",
+    "ReduceMean",
+    "Transpose",
+    "Flatten",
+    "Reshape",
+    "Squeeze",
+    "Identity",
+    "Dropout",
+    "Quant",
+    "QuantizeLinear",
+    "DequantizeLinear",
+)
 CONTROL_FLOW = ("If", "Loop", "Scan")
 _NOOPS = ("Flatten", "Reshape", "Squeeze", "Identity", "Dropout")
 _ACTS = {"Relu": "relu", "Softmax": "softmax", "Sigmoid": "sigmoid"}
@@ -45,9 +63,12 @@ def load_onnx_model(path: Path) -> Any:
 
 
 def import_onnx(
-    path: Path, shapes: dict[str, tuple[int, ...]] | None = None, *, fmt: str = "onnx",
+    path: Path,
+    shapes: dict[str, tuple[int, ...]] | None = None,
+    *,
+    fmt: str = "onnx",
     source: Path | None = None,
-) -> ImportedModel:  # fmt: skip
+) -> ImportedModel:
     """Import the ONNX file at ``path``; ``shapes`` fixes free dimensions (batch axis excluded)."""
     model = load_onnx_model(path)
     return import_onnx_proto(model, Path(source or path), shapes or {}, fmt=fmt)
@@ -78,12 +99,16 @@ def import_onnx_proto(
         )
     fixed = _fix_shapes(model, spec)
     return ImportedModel(
-        source=source, format=fmt, name=source.stem,  # type: ignore[arg-type]
-        inputs=(spec,), ops=fold_affines(walker.ops, source),
-        output_names=tuple(o.name for o in g.output), input_t=walker.input_t,
+        source=source,
+        format=fmt,  # type: ignore[arg-type]
+        name=source.stem,
+        inputs=(spec,),
+        ops=fold_affines(walker.ops, source),
+        output_names=tuple(o.name for o in g.output),
+        input_t=walker.input_t,
         onnx=fixed.SerializeToString(),
         channels_first=walker.channels_first_input,
-    )  # fmt: skip
+    )
 
 
 def _input_spec(inp: Any, shapes: dict[str, tuple[int, ...]], source: Path) -> InputSpec:
@@ -312,8 +337,16 @@ class _Walker:
             )
         self.need(node, "fn")
         b = self.const(node, 2) if len(node.input) > 2 else np.zeros(w.shape[0])
-        self.ops.append(Op(_name(node), "dense", w[:, :, 0].copy(), b.copy(), per_constituent=True,
-                           weight_t=self._wtype(node.input[1])))  # fmt: skip
+        self.ops.append(
+            Op(
+                _name(node),
+                "dense",
+                w[:, :, 0].copy(),
+                b.copy(),
+                per_constituent=True,
+                weight_t=self._wtype(node.input[1]),
+            )
+        )
 
     def _op_transpose(self, node: Any) -> None:
         perm = list(_attrs(node).get("perm", []))
@@ -377,9 +410,11 @@ def _attrs(node: Any) -> dict[str, Any]:
     from onnx import helper
 
     return {a.name: helper.get_attribute_value(a) for a in node.attribute} | {
-        k: v.decode() for a in node.attribute
-        for k, v in [(a.name, helper.get_attribute_value(a))] if isinstance(v, bytes)
-    }  # fmt: skip
+        k: v.decode()
+        for a in node.attribute
+        for k, v in [(a.name, helper.get_attribute_value(a))]
+        if isinstance(v, bytes)
+    }
 
 
 def _name(node: Any) -> str:

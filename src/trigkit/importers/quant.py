@@ -42,9 +42,12 @@ def pow2_exponent(scale: float, where: str) -> int:
 
 
 def qonnx_type(
-    scale: np.ndarray, zero_point: np.ndarray, bitwidth: np.ndarray, attrs: dict[str, Any],
+    scale: np.ndarray,
+    zero_point: np.ndarray,
+    bitwidth: np.ndarray,
+    attrs: dict[str, Any],
     where: str,
-) -> FixedType:  # fmt: skip
+) -> FixedType:
     """The ap_fixed type of a QONNX ``Quant`` node."""
     if np.size(scale) != 1 or np.size(zero_point) != 1 or np.size(bitwidth) != 1:
         raise TrigkitError(f"{where}: per-channel Quant parameters; only per-tensor is supported")

@@ -148,9 +148,14 @@ def _trace(torch: Any, module: Any, shape: tuple[int, ...], path: Path) -> Any:
 
 
 def _via_onnx(
-    module: Any, path: Path, name: str, shape: tuple[int, ...],
-    shapes: dict[str, tuple[int, ...]], fmt: str, batch: int = 2,
-) -> ImportedModel:  # fmt: skip
+    module: Any,
+    path: Path,
+    name: str,
+    shape: tuple[int, ...],
+    shapes: dict[str, tuple[int, ...]],
+    fmt: str,
+    batch: int = 2,
+) -> ImportedModel:
     torch = require("torch", "gpu")
     onnx = require("onnx", "gpu")
     from trigkit.importers.onnx_import import import_onnx_proto
@@ -160,10 +165,15 @@ def _via_onnx(
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
             torch.onnx.export(
-                module, (torch.zeros(batch, *shape),), buf, dynamo=False, input_names=[name],
-                output_names=["output"], dynamic_axes={name: {0: "batch"}, "output": {0: "batch"}},
+                module,
+                (torch.zeros(batch, *shape),),
+                buf,
+                dynamo=False,
+                input_names=[name],
+                output_names=["output"],
+                dynamic_axes={name: {0: "batch"}, "output": {0: "batch"}},
                 opset_version=OPSET,
-            )  # fmt: skip
+            )
     except TrigkitError:
         raise
     except Exception as exc:  # noqa: BLE001
@@ -185,8 +195,10 @@ def _computes_tensors(node: Any) -> bool:
     """A branch or loop that computes tensors (not one of torch's input checks that raise)."""
     return any(
         o.type().kind() == "TensorType"
-        for block in node.blocks() for inner in _all_nodes(block) for o in inner.outputs()
-    )  # fmt: skip
+        for block in node.blocks()
+        for inner in _all_nodes(block)
+        for o in inner.outputs()
+    )
 
 
 def _where(node: Any) -> str:

@@ -125,7 +125,8 @@ def tracks(batch: EventBatch, spec: KindSpec, n_max: int) -> FeatureSet:
 def constituents(batch: EventBatch, spec: KindSpec, n_max: int) -> FeatureSet:
     if batch.fatjets is None:
         raise TrigkitError(
-            f"{batch.source or batch.process}: events have no field 'fatjets' needed for Xbb features"
+            f"{batch.source or batch.process}: events have no field 'fatjets' "
+            "needed for Xbb features"
         )
     require_fields(
         batch.fatjets, ("pt", "eta", "msd", "tau21", "label", "constituents"), "fatjets.", batch

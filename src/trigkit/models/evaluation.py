@@ -64,7 +64,8 @@ def evaluate(
     if not (fs.labels[sel] == 0).any() or (fs.labels[sel] == 0).all():
         raise TrigkitError(
             f"{fs.source}: need both {spec.class_names[0]} and background "
-            f"({'/'.join(spec.class_names[c] for c in spec.background_classes)}) objects to evaluate"
+            f"({'/'.join(spec.class_names[c] for c in spec.background_classes)}) "
+            "objects to evaluate"
         )
     probs = model.predict(fs)
     y = fs.labels[sel] == 0

@@ -13,10 +13,23 @@ Kind = Literal["tracks", "constituents", "l1jets", "l1tracks", "nanojets"]
 TRACK_FEATURES = ("d0_sig", "z0_sig", "log_pt_frac", "deta", "dphi", "d0")
 CONSTITUENT_FEATURES = ("log_pt_frac", "deta", "dphi", "dr", "d0_sig", "charge")
 L1_FEATURES = (
-    "log_pt", "abs_eta", "mass_over_pt", "n_tracks", "track_pt_frac", "lead_track_pt_frac",
-    "width", "d0sig_1", "d0sig_2", "d0sig_3", "max_d0", "n_d0sig_gt2", "n_d0sig_gt3",
-    "sum_d0sig_pos", "mean_abs_z0", "max_abs_z0sig",
-)  # fmt: skip
+    "log_pt",
+    "abs_eta",
+    "mass_over_pt",
+    "n_tracks",
+    "track_pt_frac",
+    "lead_track_pt_frac",
+    "width",
+    "d0sig_1",
+    "d0sig_2",
+    "d0sig_3",
+    "max_d0",
+    "n_d0sig_gt2",
+    "n_d0sig_gt3",
+    "sum_d0sig_pos",
+    "mean_abs_z0",
+    "max_abs_z0sig",
+)
 L1_CLASSES = ("b", "c", "uds", "gluon", "pileup")
 NANO_SCORE_FIELDS = ("btag_deepflav", "btag")
 NANO_FEATURES = ("log_pt", "abs_eta", "mass_over_pt", "btag_score")

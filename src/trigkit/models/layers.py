@@ -45,7 +45,8 @@ class JetMLP(nn.Module):
 
 
 class DeepSets(nn.Module):
-    """phi (per object) -> masked sum or mean -> rho -> logits (DIPS / Energy-Flow-Network style)."""
+    """phi (per object) -> masked sum or mean -> rho -> logits (DIPS / Energy-Flow-Network
+    style)."""
 
     def __init__(
         self,
@@ -162,6 +163,7 @@ def flatten_mlp(module: nn.Module, prefix: str = "") -> list[nn.Module]:
         return flatten_mlp(children[0][1], f"{prefix}{children[0][0]}.")
     where = prefix.rstrip(".") or "<model>"
     raise TrigkitError(
-        f"layer '{where}' ({type(module).__name__}) cannot be converted for the FPGA; supported: an "
-        "MLP of nn.Linear / nn.ReLU / nn.Softmax (optionally inside one wrapper module)"
+        f"layer '{where}' ({type(module).__name__}) cannot be converted for the FPGA; "
+        "supported: an MLP of nn.Linear / nn.ReLU / nn.Softmax "
+        "(optionally inside one wrapper module)"
     )

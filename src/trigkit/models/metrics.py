@@ -41,7 +41,8 @@ def roc(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = Non
     tot_s, tot_b = w[y].sum(), w[~y].sum()
     if tot_s <= 0 or tot_b <= 0:
         raise TrigkitError(
-            f"roc needs signal and background (sum of weights {tot_s:g} signal, {tot_b:g} background)"
+            "roc needs signal and background "
+            f"(sum of weights {tot_s:g} signal, {tot_b:g} background)"
         )
     order = np.argsort(-s, kind="stable")
     s, y, w = s[order], y[order], w[order]

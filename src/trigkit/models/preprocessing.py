@@ -39,11 +39,13 @@ class Preprocessing:
             len(self.transforms) != n or set(self.transforms) - set(TRANSFORMS)
         ):
             raise TrigkitError(
-                f"preprocessing: transforms must be {n} of {', '.join(TRANSFORMS)}, got {self.transforms}"
+                f"preprocessing: transforms must be {n} of {', '.join(TRANSFORMS)}, "
+                f"got {self.transforms}"
             )
         if len(self.offsets) != n or len(self.scales) != n:
             raise TrigkitError(
-                f"preprocessing: {n} features but {len(self.offsets)} offsets and {len(self.scales)} scales"
+                f"preprocessing: {n} features but {len(self.offsets)} offsets and "
+                f"{len(self.scales)} scales"
             )
         if any(not np.isfinite(s) or s <= 0 for s in self.scales):
             raise TrigkitError(f"preprocessing: scales must be finite and > 0, got {self.scales}")
@@ -120,7 +122,8 @@ class Preprocessing:
         x = np.asarray(inputs[key], dtype=np.float64)
         if x.shape[-1] != len(self.feature_names):
             raise TrigkitError(
-                f"input '{key}' has {x.shape[-1]} features, the model expects {len(self.feature_names)}"
+                f"input '{key}' has {x.shape[-1]} features, "
+                f"the model expects {len(self.feature_names)}"
             )
         x = self.apply_transforms(x)
         off = np.asarray(self.offsets)
@@ -156,7 +159,8 @@ class Preprocessing:
 def _fit_length(x: np.ndarray, mask: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     if x.ndim != 3 or mask.shape != x.shape[:2]:
         raise TrigkitError(
-            f"sequence input must be [n, objects, features] with mask [n, objects]; got {x.shape} and {mask.shape}"
+            "sequence input must be [n, objects, features] with mask [n, objects]; "
+            f"got {x.shape} and {mask.shape}"
         )
     if x.shape[1] >= n:
         return x[:, :n], mask[:, :n]

@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class QKerasSpec:
-    """Quantizer widths: weights/biases ``quantized_bits(bits, integer)``, ReLU ``(act_bits, act_integer)``."""
+    """Quantizer widths: weights/biases ``quantized_bits(bits, integer)``, ReLU
+    ``(act_bits, act_integer)``."""
 
     bits: int = 6
     integer: int = 0
@@ -154,9 +155,14 @@ def train(
         metrics=["accuracy"],
     )
     hist = model.fit(
-        np.asarray(x, np.float32), np.asarray(y, np.int64), epochs=epochs,
-        batch_size=batch_size, verbose=0, shuffle=True, validation_data=validation,
-    )  # fmt: skip
+        np.asarray(x, np.float32),
+        np.asarray(y, np.int64),
+        epochs=epochs,
+        batch_size=batch_size,
+        verbose=0,
+        shuffle=True,
+        validation_data=validation,
+    )
     return [float(v) for v in hist.history["loss"]]
 
 
@@ -211,8 +217,12 @@ def to_hls4ml(
         )
         config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend=backend)
         graph = hls4ml.converters.convert_from_keras_model(
-            model, hls_config=config, output_dir=str(Path(output_dir)), backend=backend,
-            io_type=io_type, **kwargs,
-        )  # fmt: skip
+            model,
+            hls_config=config,
+            output_dir=str(Path(output_dir)),
+            backend=backend,
+            io_type=io_type,
+            **kwargs,
+        )
     log.info("QKeras model %s handed to hls4ml (%s, %s)", model.name, backend, io_type)
     return graph

@@ -249,7 +249,8 @@ def train(
     overrides: dict[str, object] | None = None,
     progress: bool = True,
 ) -> TrainedModel:
-    """Events -> features -> preprocessing -> trained module (+ baselines and validation metrics)."""
+    """Events -> features -> preprocessing -> trained module (+ baselines and validation
+    metrics)."""
     spec = get_spec(model_name)
     fs = features_of(model_name, events, max_objects, max_jets, seed)
     if len(fs) == 0:

@@ -91,8 +91,12 @@ def plot_width_scan(result: WidthScan, path: str | Path) -> Path:
         (axes[0], "accuracy", result.float_accuracy),
         (axes[1], "auc", result.float_auc),
     ):
-        ax.plot(bits, [getattr(p, metric) for p in result.points], "o-",
-                label="QAT" if result.finetuned else "post-training")  # fmt: skip
+        ax.plot(
+            bits,
+            [getattr(p, metric) for p in result.points],
+            "o-",
+            label="QAT" if result.finetuned else "post-training",
+        )
         ax.axhline(ref, ls="--", color="gray", label="float")
         ax.set_xlabel("total width W of ap_fixed<W, I> (bits)")
         ax.set_ylabel(metric.upper() if metric == "auc" else metric)

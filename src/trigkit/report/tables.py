@@ -28,11 +28,12 @@ def _hz(v: float) -> str:
 
 
 def prescale_note(mode: str) -> str:
-    """One line saying how prescales entered the numbers (result.md header, expected-mode titles)."""
+    """One line saying how prescales entered the numbers (result.md header,
+    expected-mode titles)."""
     if mode == "expected":
         return (
-            "expected (each event weighted by its probability of surviving the L1 and HLT prescales, "
-            "independent prescalers)"
+            "expected (each event weighted by its probability of surviving the L1 and HLT "
+            "prescales, independent prescalers)"
         )
     return "counter (prescale counters keep every N-th event, as the hardware)"
 
@@ -72,7 +73,10 @@ def efficiency_table(res: MenuResult) -> Table:
         rows.append((name, *cells))
     title = "Signal efficiency (Clopper-Pearson"
     if any(s.weighted for s in res.signals):
-        title += "; weighted samples: sum w_pass / sum w, interval on effective counts (sum w)^2 / sum w^2"
+        title += (
+            "; weighted samples: sum w_pass / sum w, interval on effective counts "
+            "(sum w)^2 / sum w^2"
+        )
     return Table(title + _mode_suffix(res) + ")", headers, rows)
 
 
@@ -167,8 +171,8 @@ def budget_table(b: BudgetTable) -> Table:
         rows.append(
             (
                 "HLT",
-                f"(a) tagger, one event per call: {h.event_calls} x runner latency at batch {h._event_batch} "
-                f"({h.event_latency_source or h.latency_source})",
+                f"(a) tagger, one event per call: {h.event_calls} x runner latency at batch "
+                f"{h._event_batch} ({h.event_latency_source or h.latency_source})",
                 f"{h.event_tagger_ms:.4g} ms",
             )
         )
@@ -184,7 +188,8 @@ def budget_table(b: BudgetTable) -> Table:
             rows.append(
                 (
                     "HLT",
-                    f"runner latency at pooled batch {h.batch_size} ({h.latency_source}) x {h._calls(h.batch_size)}",
+                    f"runner latency at pooled batch {h.batch_size} ({h.latency_source}) "
+                    f"x {h._calls(h.batch_size)}",
                     f"{h.tagger_ms - h.fill_ms:.4g} ms",
                 )
             )
@@ -199,7 +204,8 @@ def budget_table(b: BudgetTable) -> Table:
             )
         )
         how = (
-            f"{h.tagger_calls} x {h.batch_latency_ms:.4g} ms x {h.jets_per_event:.2f} jets / {h.batch_size}, amortised"
+            f"{h.tagger_calls} x {h.batch_latency_ms:.4g} ms x {h.jets_per_event:.2f} jets / "
+            f"{h.batch_size}, amortised"
             if h.pooled
             else "one event per call"
         )

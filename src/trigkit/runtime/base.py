@@ -35,7 +35,8 @@ NAN_POLICIES = ("reject", "pass")
 
 
 class Runner(ABC):
-    """Base class: subclasses implement ``_activate_impl``, ``_infer_impl``, ``_deactivate_impl``."""
+    """Base class: subclasses implement ``_activate_impl``, ``_infer_impl``,
+    ``_deactivate_impl``."""
 
     backend: str = "base"
 
@@ -104,22 +105,26 @@ class Runner(ABC):
             arr = feed[spec.name]
             if not isinstance(arr, np.ndarray):
                 raise TrigkitError(
-                    f"{self.label}: input '{spec.name}' must be a numpy array, got {type(arr).__name__}"
+                    f"{self.label}: input '{spec.name}' must be a numpy array, "
+                    f"got {type(arr).__name__}"
                 )
             if dtype is None or arr.dtype != dtype:
                 raise TrigkitError(
-                    f"{self.label}: input '{spec.name}' dtype expected {spec.dtype}, got {arr.dtype}"
+                    f"{self.label}: input '{spec.name}' dtype expected "
+                    f"{spec.dtype}, got {arr.dtype}"
                 )
             if arr.ndim != len(spec.shape) or arr.shape[1:] != want:
                 expected = "[batch, " + ", ".join(map(str, want)) + "]" if want else "[batch]"
                 raise TrigkitError(
-                    f"{self.label}: input '{spec.name}' shape expected {expected}, got {list(arr.shape)}"
+                    f"{self.label}: input '{spec.name}' shape expected "
+                    f"{expected}, got {list(arr.shape)}"
                 )
             if batch is None:
                 batch = arr.shape[0]
             elif arr.shape[0] != batch:
                 raise TrigkitError(
-                    f"{self.label}: input '{spec.name}' has batch {arr.shape[0]}, other inputs have {batch}"
+                    f"{self.label}: input '{spec.name}' has batch "
+                    f"{arr.shape[0]}, other inputs have {batch}"
                 )
             out[spec.name] = arr
         self._check_finite(out)

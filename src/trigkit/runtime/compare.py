@@ -71,17 +71,28 @@ def diff_outputs(
     order = np.argsort(-row, kind="stable")[:N_WORST]
     hist, _ = np.histogram(np.minimum(row, 1e300), bins=np.array(HIST_EDGES[:-1] + (1e301,)))
     return OutputDiff(
-        artifact, output, len(got), float(row.max()) if len(row) else 0.0,
+        artifact,
+        output,
+        len(got),
+        float(row.max()) if len(row) else 0.0,
         float(np.nan_to_num(rel, nan=np.inf).max()) if rel.size else 0.0,
-        int(np.count_nonzero(bad.any(axis=1))), tuple(int(i) for i in order),
-        tuple(float(row[i]) for i in order), tuple(int(c) for c in hist), atol, rtol,
-    )  # fmt: skip
+        int(np.count_nonzero(bad.any(axis=1))),
+        tuple(int(i) for i in order),
+        tuple(float(row[i]) for i in order),
+        tuple(int(c) for c in hist),
+        atol,
+        rtol,
+    )
 
 
 def compare_bundle(
-    path: Path, data: Path | None = None, *, atol: float | None = None, rtol: float = 0.0,
+    path: Path,
+    data: Path | None = None,
+    *,
+    atol: float | None = None,
+    rtol: float = 0.0,
     csim: bool = False,
-) -> Comparison:  # fmt: skip
+) -> Comparison:
     """Run the original model and every artifact of the bundle at ``path`` on the same rows."""
     bundle = load_bundle(path)
     info = bundle.manifest.target_info.get("imported")

@@ -26,11 +26,19 @@ from trigkit.core.errors import TrigkitError
 log = logging.getLogger(__name__)
 
 TRITON_DTYPES = {
-    "float32": "TYPE_FP32", "float16": "TYPE_FP16", "bool": "TYPE_BOOL", "uint8": "TYPE_UINT8",
-    "int8": "TYPE_INT8", "int32": "TYPE_INT32", "int64": "TYPE_INT64", "float64": "TYPE_FP64",
-}  # fmt: skip
-PLATFORMS = {"onnx": ("onnxruntime_onnx", "model.onnx", "model.onnx"),
-             "tensorrt": ("tensorrt_plan", "model.engine", "model.plan")}  # fmt: skip
+    "float32": "TYPE_FP32",
+    "float16": "TYPE_FP16",
+    "bool": "TYPE_BOOL",
+    "uint8": "TYPE_UINT8",
+    "int8": "TYPE_INT8",
+    "int32": "TYPE_INT32",
+    "int64": "TYPE_INT64",
+    "float64": "TYPE_FP64",
+}
+PLATFORMS = {
+    "onnx": ("onnxruntime_onnx", "model.onnx", "model.onnx"),
+    "tensorrt": ("tensorrt_plan", "model.engine", "model.plan"),
+}
 
 
 @dataclass(frozen=True)
@@ -60,7 +68,8 @@ def _tensor_block(specs: list[TensorSpec]) -> str:
             raise TrigkitError(f"tensor '{s.name}': dtype {s.dtype} has no Triton data type")
         dims = ", ".join(str(d) for d in s.shape[1:])
         items.append(
-            f'  {{\n    name: "{s.name}"\n    data_type: {TRITON_DTYPES[s.dtype]}\n    dims: [ {dims} ]\n  }}'
+            f'  {{\n    name: "{s.name}"\n    data_type: {TRITON_DTYPES[s.dtype]}\n    dims: [ '
+            f"{dims} ]\n  }}"
         )
     return "[\n" + ",\n".join(items) + "\n]"
 
@@ -81,7 +90,8 @@ def render_config(
         f"max_batch_size: {max_batch}\n"
         f"input {_tensor_block(inputs)}\n"
         f"output {_tensor_block(outputs)}\n"
-        f"instance_group [\n  {{\n    count: {opts.instance_count}\n    kind: {opts.instance_kind}\n  }}\n]\n"
+        f"instance_group [\n  {{\n    count: {opts.instance_count}\n    kind: "
+        f"{opts.instance_kind}\n  }}\n]\n"
         "dynamic_batching {\n"
         f"  preferred_batch_size: [ {', '.join(map(str, preferred))} ]\n"
         f"  max_queue_delay_microseconds: {opts.max_queue_delay_us}\n"
@@ -106,8 +116,9 @@ def export_triton(bundle_path: Path, repo: Path, opts: TritonOptions | None = No
         raise TrigkitError(f"{bundle.path}: no TensorRT engine in this bundle; use --backend onnx")
     if backend == "tensorrt" and not plan_ok:
         raise TrigkitError(
-            f"{bundle.path}: the engine was built with {info.tensorrt.library} {info.tensorrt.version}, "
-            "which Triton's tensorrt_plan backend cannot load; use --backend onnx or rebuild with TensorRT"
+            f"{bundle.path}: the engine was built with {info.tensorrt.library} "
+            f"{info.tensorrt.version}, which Triton's tensorrt_plan backend "
+            "cannot load; use --backend onnx or rebuild with TensorRT"
         )
     platform, src_name, dst_name = PLATFORMS[backend]
     engine_max = info.tensorrt.max_batch if (backend == "tensorrt" and info.tensorrt) else None

@@ -29,8 +29,20 @@ def test_cache_hit_reuses_the_file(pythia_cache: Path, qcd_pu_config, qcd_pu) ->
 def test_cli_generates_then_hits_the_cache(pythia_cache: Path, tmp_path: Path, capsys) -> None:
     from trigkit.events.parquet_io import read_parquet
 
-    argv = ["events", "generate", "-p", "ttbar", "-n", "20", "--mu", "0", "--seed", "4",
-            "--cache-dir", str(pythia_cache)]  # fmt: skip
+    argv = [
+        "events",
+        "generate",
+        "-p",
+        "ttbar",
+        "-n",
+        "20",
+        "--mu",
+        "0",
+        "--seed",
+        "4",
+        "--cache-dir",
+        str(pythia_cache),
+    ]
     assert main([*argv, "--out", str(tmp_path / "a.parquet")]) == 0
     assert "generated" in capsys.readouterr().err
     assert main([*argv, "--out", str(tmp_path / "b.parquet")]) == 0
@@ -80,11 +92,27 @@ def test_kill_9_midway_leaves_nothing_half_written(pythia_cache: Path, tmp_path:
     out = tmp_path / "out" / "x.parquet"
     out.parent.mkdir()
     code = "import sys; from trigkit.cli.app import main; sys.exit(main(sys.argv[1:]))"
-    argv = ["events", "generate", "-p", "qcd", "-n", "100000", "--mu", "0", "--out", str(out),
-            "--cache-dir", str(pythia_cache / "killed")]  # fmt: skip
+    argv = [
+        "events",
+        "generate",
+        "-p",
+        "qcd",
+        "-n",
+        "100000",
+        "--mu",
+        "0",
+        "--out",
+        str(out),
+        "--cache-dir",
+        str(pythia_cache / "killed"),
+    ]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    proc = subprocess.Popen([sys.executable, "-c", code, *argv], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *argv],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 120
     while not (pythia_cache / "killed" / "mpi-init-qcd.dat").exists():  # Pythia is running
         assert proc.poll() is None and time.monotonic() < deadline

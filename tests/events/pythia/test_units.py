@@ -15,9 +15,25 @@ from trigkit.events.pythia.tracking import K_X, K_Y, K_Z0, N_K, perigee
 
 @pytest.mark.parametrize(
     "pid, flavour",
-    [(511, 5), (-521, 5), (531, 5), (5122, 5), (-5232, 5), (541, 5), (10511, 5), (421, 4),
-     (-411, 4), (4122, 4), (443, 4), (211, 0), (2212, 0), (3122, 0), (22, 0), (5, 0)],
-)  # fmt: skip
+    [
+        (511, 5),
+        (-521, 5),
+        (531, 5),
+        (5122, 5),
+        (-5232, 5),
+        (541, 5),
+        (10511, 5),
+        (421, 4),
+        (-411, 4),
+        (4122, 4),
+        (443, 4),
+        (211, 0),
+        (2212, 0),
+        (3122, 0),
+        (22, 0),
+        (5, 0),
+    ],
+)
 def test_heavy_flavour_of_pdg_ids(pid: int, flavour: int) -> None:
     assert heavy_flavour(pid) == flavour
 

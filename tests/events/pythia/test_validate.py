@@ -75,5 +75,7 @@ def test_cli_validate_writes_table_json_plots(hh4b, tmp_path, capsys) -> None:
     rows = json.loads((tmp_path / "v.json").read_text())
     assert {r["quantity"] for r in rows} >= {"mHH min [GeV]", "IP3D light rejection @70% b"}
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
-        "fatjet_msd.png", "ip_significance.png", "mhh.png"
-    ]  # fmt: skip
+        "fatjet_msd.png",
+        "ip_significance.png",
+        "mhh.png",
+    ]

@@ -132,24 +132,39 @@ def compile_fpga(
     if imported is not None or is_foreign(model_path):
         from trigkit.compile.targets.imported import ImportOptions, compile_imported_fpga
 
-        return compile_imported_fpga(model_path, out, imported or ImportOptions(), config,
-                                     csim_dir=csim_dir, rtl_dir=rtl_dir)  # fmt: skip
+        return compile_imported_fpga(
+            model_path, out, imported or ImportOptions(), config, csim_dir=csim_dir, rtl_dir=rtl_dir
+        )
     model = load_model(model_path)
     if len(model.preprocessing.input_names) != 1:
         raise TrigkitError(
-            f"{model_path}: model '{model.name}' takes {len(model.preprocessing.input_names)} inputs "
-            "(a set model); the FPGA target supports per-jet MLPs"
+            f"{model_path}: model '{model.name}' takes {len(model.preprocessing.input_names)} "
+            "inputs (a set model); the FPGA target supports per-jet MLPs"
         )
     if labels is not None and calib is None:
         raise TrigkitError("labels given without the calibration rows they belong to")
     qat, network, info = quantized_network(model, config, calib, where=str(model_path))
-    ref = reference_set(network, config.n_reference, seed=config.seed, rows=calib, labels=labels,
-                        n_labelled=config.n_labelled)  # fmt: skip
+    ref = reference_set(
+        network,
+        config.n_reference,
+        seed=config.seed,
+        rows=calib,
+        labels=labels,
+        n_labelled=config.n_labelled,
+    )
     ref = with_float_outputs(ref, model.module.float(), network)
     info["labelled_rows"] = ref.n_labelled
-    bundle, _ = compile_network(network, out, config=config, qat=qat, info=info,
-                                input_name=model.preprocessing.input_names[0], csim_dir=csim_dir,
-                                reference=ref, rtl_dir=rtl_dir)  # fmt: skip
+    bundle, _ = compile_network(
+        network,
+        out,
+        config=config,
+        qat=qat,
+        info=info,
+        input_name=model.preprocessing.input_names[0],
+        csim_dir=csim_dir,
+        reference=ref,
+        rtl_dir=rtl_dir,
+    )
     return bundle
 
 
@@ -167,8 +182,11 @@ def quantized_network(
     saved = _saved_qat(model.extra)
     qcfg = config.qat or saved or QATConfig()
     if config.qat is None and saved is not None and saved.layers and saved.input_type is None:
-        log.warning("%s: the saved QAT config does not pin the input type; it is re-derived from "
-                    "the calibration data and may differ from what QAT training used", where)  # fmt: skip
+        log.warning(
+            "%s: the saved QAT config does not pin the input type; it is re-derived "
+            "from the calibration data and may differ from what QAT training used",
+            where,
+        )
     if config.softmax is not None and config.softmax != qcfg.softmax:
         qcfg = qcfg.model_copy(update={"softmax": config.softmax})
     if calib is None:
@@ -176,15 +194,21 @@ def quantized_network(
     else:
         source = f"{len(calib)} calibration rows"
     qat = quantize_module(
-        model.module.float(), qcfg, calib, name=model.name,
-        input_names=tuple(model.preprocessing.feature_names), output_names=tuple(model.class_names),
-    )  # fmt: skip
+        model.module.float(),
+        qcfg,
+        calib,
+        name=model.name,
+        input_names=tuple(model.preprocessing.feature_names),
+        output_names=tuple(model.class_names),
+    )
     network = apply_build_options(qat.to_network(), config)
     over = weight_overflow(network)
     if over:
-        detail = "; ".join(f"{name}: {o['weight']} weights outside {o['weight_t']} (max |w| "
-                           f"{o['max_abs_weight']:.3g}), {o['bias']} biases outside {o['bias_t']}"
-                           for name, o in over.items())  # fmt: skip
+        detail = "; ".join(
+            f"{name}: {o['weight']} weights outside {o['weight_t']} (max |w| "
+            f"{o['max_abs_weight']:.3g}), {o['bias']} biases outside {o['bias_t']}"
+            for name, o in over.items()
+        )
         if config.fail_on_weight_overflow:
             raise TrigkitError(f"{where}: precision too narrow, values saturate - {detail}")
         log.warning("precision too narrow, values saturate (as in the QAT model) - %s", detail)
@@ -209,9 +233,12 @@ def apply_build_options(network: FirmwareNetwork, config: FpgaCompileConfig) -> 
         for layer in network.layers
     )
     return network.with_(
-        layers=layers, backend=config.backend, strategy=config.strategy, part=config.part,
+        layers=layers,
+        backend=config.backend,
+        strategy=config.strategy,
+        part=config.part,
         clock_period_ns=config.clock_period_ns,
-    )  # fmt: skip
+    )
 
 
 def reference_inputs(network: FirmwareNetwork, n: int, seed: int = 0) -> np.ndarray:
@@ -250,15 +277,31 @@ def compile_network(
     hls4ml = require("hls4ml", "fpga")
     config = config or FpgaCompileConfig()
     manifest = new_manifest(
-        target="fpga", backend=f"hls4ml-{network.backend.lower()}", model_name=network.name,
-        precision=_precision_summary(network), inputs=[_input_spec(network, input_name)],
-        outputs=[TensorSpec(name=OUTPUT_NAME, shape=(-1, network.n_outputs), dtype="float64",
-                            features=network.output_names)],
-        layers=[LayerInfo(name=layer.name, kind=layer.kind, precision=layer.precisions(),
-                          reuse_factor=layer.reuse_factor, sparsity=layer.sparsity)
-                for layer in network.layers],
+        target="fpga",
+        backend=f"hls4ml-{network.backend.lower()}",
+        model_name=network.name,
+        precision=_precision_summary(network),
+        inputs=[_input_spec(network, input_name)],
+        outputs=[
+            TensorSpec(
+                name=OUTPUT_NAME,
+                shape=(-1, network.n_outputs),
+                dtype="float64",
+                features=network.output_names,
+            )
+        ],
+        layers=[
+            LayerInfo(
+                name=layer.name,
+                kind=layer.kind,
+                precision=layer.precisions(),
+                reuse_factor=layer.reuse_factor,
+                sparsity=layer.sparsity,
+            )
+            for layer in network.layers
+        ],
         reference_tolerance=0.0,
-    )  # fmt: skip
+    )
     ref = reference or reference_set(network, config.n_reference, seed=config.seed)
     x = ref.x
     with contextlib.ExitStack() as stack:
@@ -273,22 +316,34 @@ def compile_network(
         rtl_json = _rtl_report(network, rtl_dir, stack, config) if config.rtl else None
         with write_bundle(out, manifest) as writer:
             # the project without its C-sim library: the .so has the build directory baked in
-            shutil.copytree(csim_dir, writer.path(PROJECT_DIR),
-                            ignore=shutil.ignore_patterns("*.so", "*.o", "__pycache__"))  # fmt: skip
+            shutil.copytree(
+                csim_dir,
+                writer.path(PROJECT_DIR),
+                ignore=shutil.ignore_patterns("*.so", "*.o", "__pycache__"),
+            )
             writer.path("logs/hls4ml_convert.log").write_text(convert_log)
             writer.path("logs/csim_build.log").write_text(build_log)
-            np.savez_compressed(writer.path(REFERENCE), **{f"in_{input_name}": x, f"out_{OUTPUT_NAME}": y},
-                                **ref.arrays(OUTPUT_NAME))  # fmt: skip
+            np.savez_compressed(
+                writer.path(REFERENCE),
+                **{f"in_{input_name}": x, f"out_{OUTPUT_NAME}": y},
+                **ref.arrays(OUTPUT_NAME),
+            )
             if rtl_json is not None:
                 writer.path(RTL_REPORT).write_text(rtl_json)
             for name, src in (extra_files or {}).items():
                 shutil.copy2(src, writer.path(name))
             manifest.target_info = FpgaTargetInfo(
-                hls4ml_version=hls4ml.__version__, project_dir=PROJECT_DIR, backend=network.backend,
-                io_type=network.io_type, strategy=network.strategy, part=network.part,
-                clock_period_ns=network.clock_period_ns, network=network.to_json(),
-                reference_rows=len(x), **{"rtl_report": RTL_REPORT if rtl_json else None, **(info or {})},
-            ).model_dump(mode="json")  # fmt: skip
+                hls4ml_version=hls4ml.__version__,
+                project_dir=PROJECT_DIR,
+                backend=network.backend,
+                io_type=network.io_type,
+                strategy=network.strategy,
+                part=network.part,
+                clock_period_ns=network.clock_period_ns,
+                network=network.to_json(),
+                reference_rows=len(x),
+                **{"rtl_report": RTL_REPORT if rtl_json else None, **(info or {})},
+            ).model_dump(mode="json")
     return load_bundle(out, target="fpga"), hls_model
 
 
@@ -363,9 +418,13 @@ def verify_agreement(
 
 
 def _input_spec(network: FirmwareNetwork, name: str) -> TensorSpec:
-    return TensorSpec(name=name, shape=(-1, network.n_inputs), dtype="float64",
-                      features=network.input_names,
-                      units=tuple("preprocessed" for _ in network.input_names))  # fmt: skip
+    return TensorSpec(
+        name=name,
+        shape=(-1, network.n_inputs),
+        dtype="float64",
+        features=network.input_names,
+        units=tuple("preprocessed" for _ in network.input_names),
+    )
 
 
 def _precision_summary(network: FirmwareNetwork) -> str:

@@ -102,16 +102,28 @@ def compile_gpu(
         from trigkit.compile.targets.imported import ImportOptions, compile_imported_gpu
 
         return compile_imported_gpu(
-            Path(model_path), Path(out), imported or ImportOptions(), precision=precision,
-            batches=(min_batch, opt_batch, max_batch), calibration=calibration, engine=engine,
+            Path(model_path),
+            Path(out),
+            imported or ImportOptions(),
+            precision=precision,
+            batches=(min_batch, opt_batch, max_batch),
+            calibration=calibration,
+            engine=engine,
             timing_cache=timing_cache,
-        )  # fmt: skip
+        )
 
     return compile_gpu_model(
-        load_gpu_model(Path(model_path)), Path(out), precision=precision, min_batch=min_batch,
-        opt_batch=opt_batch, max_batch=max_batch, calibration=calibration,
-        calib_events=calib_events, engine=engine, timing_cache=timing_cache,
-    )  # fmt: skip
+        load_gpu_model(Path(model_path)),
+        Path(out),
+        precision=precision,
+        min_batch=min_batch,
+        opt_batch=opt_batch,
+        max_batch=max_batch,
+        calibration=calibration,
+        calib_events=calib_events,
+        engine=engine,
+        timing_cache=timing_cache,
+    )
 
 
 def compile_gpu_model(
@@ -160,18 +172,29 @@ def compile_gpu_model(
         )
         writer.save_reference(ref_inputs, {"probs": _onnx_outputs(onnx_path, ref_inputs)})
         trt_info, skipped = _maybe_engine(
-            engine, onnx_path, writer.path("model.engine"), specs, precision,
-            (min_batch, opt_batch, max_batch), timing_cache,
-        )  # fmt: skip
+            engine,
+            onnx_path,
+            writer.path("model.engine"),
+            specs,
+            precision,
+            (min_batch, opt_batch, max_batch),
+            timing_cache,
+        )
         torch_model = "model.pt" if model.save_source(writer.path("model.pt")) else None
         manifest.backend = "tensorrt" if trt_info is not None else "onnxruntime"
         manifest.target_info = GpuTargetInfo(
-            onnx_opset=_opset(onnx_path), output="probs", class_names=list(model.class_names),
-            max_abs_diff_vs_torch=diff, tolerance_vs_torch=_torch_tolerance(precision),
+            onnx_opset=_opset(onnx_path),
+            output="probs",
+            class_names=list(model.class_names),
+            max_abs_diff_vs_torch=diff,
+            tolerance_vs_torch=_torch_tolerance(precision),
             reference_source=rows.source if rows is not None else "synthetic N(0,1) rows, seed 0",
-            batch_profile=(min_batch, opt_batch, max_batch), torch_model=torch_model,
-            int8=int8_info, tensorrt=trt_info, tensorrt_skipped=skipped,
-        ).model_dump(mode="json")  # fmt: skip
+            batch_profile=(min_batch, opt_batch, max_batch),
+            torch_model=torch_model,
+            int8=int8_info,
+            tensorrt=trt_info,
+            tensorrt_skipped=skipped,
+        ).model_dump(mode="json")
     return load_bundle(out, target="gpu")
 
 
@@ -281,13 +304,15 @@ def _int8(
         if abs(chk.auc_change) > int8.AUC_TOLERANCE:
             raise TrigkitError(
                 f"{model.name}: INT8 ({cfg.calibration} calibration) changes the AUC by "  # type: ignore[attr-defined]
-                f"{100 * chk.auc_change:+.2f} % (allowed +-{100 * int8.AUC_TOLERANCE:.1f} %); try another --calibration"
+                f"{100 * chk.auc_change:+.2f} % (allowed "
+                f"+-{100 * int8.AUC_TOLERANCE:.1f} %); try another --calibration"
             )
     tol = onnx_export.TOLERANCE["int8"]
     if not info["p99_abs_diff_vs_float"] <= tol:
         raise TrigkitError(
-            f"{model.name}: INT8 ({cfg.calibration} calibration) moves 1 % of the rows' probabilities by more "  # type: ignore[attr-defined]
-            f"than {info['p99_abs_diff_vs_float']:.3g} (bound {tol} on the 99th percentile); try another --calibration"
+            f"{model.name}: INT8 ({cfg.calibration} calibration) moves 1 % of "  # type: ignore[attr-defined]
+            f"the rows' probabilities by more than {info['p99_abs_diff_vs_float']:.3g} "
+            f"(bound {tol} on the 99th percentile); try another --calibration"
         )
     log.info("int8: max |p_int8 - p_float| = %.3g on %d rows", diff, len(p_float))
     return diff, Int8Info(**info)
@@ -325,9 +350,15 @@ def _maybe_engine(
             tensorrt_build.import_tensorrt()  # raises MissingDependency naming the extra
         return None, why
     info = tensorrt_build.build_engine(
-        onnx_path, engine_path, specs, precision=precision, min_batch=batches[0],
-        opt_batch=batches[1], max_batch=batches[2], timing_cache=timing_cache,
-    )  # fmt: skip
+        onnx_path,
+        engine_path,
+        specs,
+        precision=precision,
+        min_batch=batches[0],
+        opt_batch=batches[1],
+        max_batch=batches[2],
+        timing_cache=timing_cache,
+    )
     return info, ""
 
 

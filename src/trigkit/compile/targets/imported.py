@@ -94,11 +94,15 @@ def _feature_width(model: ImportedModel) -> int:
 def _info(p: Prepared, source_file: str) -> ImportedInfo:
     m = p.model
     return ImportedInfo(
-        source=str(m.source), source_file=source_file, format=m.format, input=m.input.name,
-        input_shape=m.input.shape, channels_first=m.channels_first,
+        source=str(m.source),
+        source_file=source_file,
+        format=m.format,
+        input=m.input.name,
+        input_shape=m.input.shape,
+        channels_first=m.channels_first,
         preprocessing=p.scaling.to_dict() if p.scaling else None,
         calibration=p.rows.source if p.rows else f"synthetic N(0,1), {SYNTHETIC_ROWS} rows",
-    )  # fmt: skip
+    )
 
 
 def _calibration(p: Prepared, seed: int = 0) -> np.ndarray:
@@ -118,9 +122,14 @@ def _copy_source(model: ImportedModel, root: Path) -> str:
 
 # -- fpga -------------------------------------------------------------------------------------
 def compile_imported_fpga(
-    path: Path, out: Path, options: ImportOptions, config: Any, *,
-    csim_dir: Path | None = None, rtl_dir: Path | None = None,
-) -> Bundle:  # fmt: skip
+    path: Path,
+    out: Path,
+    options: ImportOptions,
+    config: Any,
+    *,
+    csim_dir: Path | None = None,
+    rtl_dir: Path | None = None,
+) -> Bundle:
     """FPGA bundle of a foreign model file (``config``: an ``FpgaCompileConfig``)."""
     from trigkit.compile.fpga_reference import ReferenceSet, reference_set
     from trigkit.compile.targets.fpga import apply_build_options, compile_network
@@ -138,8 +147,14 @@ def compile_imported_fpga(
     names = p.scaling.names if p.scaling else None
     network = apply_build_options(to_firmware_network(p.model, calib, fw_opt, names), config)
     labels = p.rows.labels if p.rows is not None else None
-    ref = reference_set(network, config.n_reference, seed=config.seed, rows=calib, labels=labels,
-                        n_labelled=config.n_labelled if labels is not None else 0)  # fmt: skip
+    ref = reference_set(
+        network,
+        config.n_reference,
+        seed=config.seed,
+        rows=calib,
+        labels=labels,
+        n_labelled=config.n_labelled if labels is not None else 0,
+    )
     with np.errstate(all="ignore"):
         ref = ReferenceSet(ref.x, ref.labels, forward(p.model, ref.x))
     with tempfile.TemporaryDirectory(prefix="trigkit-src-") as tmp:
@@ -153,19 +168,31 @@ def compile_imported_fpga(
             .model_dump(mode="json"),
         }
         bundle, _ = compile_network(
-            network, out, config=config, info=info, input_name=p.model.input.name,
-            csim_dir=csim_dir, reference=ref, rtl_dir=rtl_dir,
+            network,
+            out,
+            config=config,
+            info=info,
+            input_name=p.model.input.name,
+            csim_dir=csim_dir,
+            reference=ref,
+            rtl_dir=rtl_dir,
             extra_files={source_file: Path(tmp) / source_file},
-        )  # fmt: skip
+        )
     return bundle
 
 
 # -- gpu --------------------------------------------------------------------------------------
 def compile_imported_gpu(
-    path: Path, out: Path, options: ImportOptions, *, precision: str = "fp32",
-    batches: tuple[int, int, int] = (1, 1024, 65536), calibration: str = "entropy",
-    engine: str = "auto", timing_cache: Path | None = None,
-) -> Bundle:  # fmt: skip
+    path: Path,
+    out: Path,
+    options: ImportOptions,
+    *,
+    precision: str = "fp32",
+    batches: tuple[int, int, int] = (1, 1024, 65536),
+    calibration: str = "entropy",
+    engine: str = "auto",
+    timing_cache: Path | None = None,
+) -> Bundle:
     """GPU bundle (ONNX [+ TensorRT engine]) of a foreign model file."""
     from trigkit.compile.targets.gpu import GpuTargetInfo, _maybe_engine, _opset
 
@@ -179,16 +206,25 @@ def compile_imported_gpu(
     calib = _calibration(p)
     ref_x = {p.model.input.name: calib[:GPU_REFERENCE_ROWS].astype(np.float32)}
     features = p.scaling.names if p.scaling else ()
-    specs = [TensorSpec(name=p.model.input.name, shape=(-1, *p.model.input.shape),
-                        dtype="float32", features=features)]  # fmt: skip
+    specs = [
+        TensorSpec(
+            name=p.model.input.name,
+            shape=(-1, *p.model.input.shape),
+            dtype="float32",
+            features=features,
+        )
+    ]
     n_out = p.model.n_outputs
     classes = tuple(f"out{i}" for i in range(n_out))
     manifest = new_manifest(
-        target="gpu", backend="onnxruntime", model_name=p.model.name, precision=precision,
-        inputs=specs, outputs=[TensorSpec(name="probs", shape=(-1, n_out), dtype="float32",
-                                          features=classes)],
+        target="gpu",
+        backend="onnxruntime",
+        model_name=p.model.name,
+        precision=precision,
+        inputs=specs,
+        outputs=[TensorSpec(name="probs", shape=(-1, n_out), dtype="float32", features=classes)],
         reference_tolerance=FP32_TOLERANCE if precision == "fp32" else 5e-2,
-    )  # fmt: skip
+    )
     with write_bundle(out, manifest) as writer:
         onnx_path = writer.path("model.onnx")
         fp32 = writer.root.parent / f".{writer.root.name}.fp32.onnx"
@@ -204,19 +240,25 @@ def compile_imported_gpu(
         y = run_onnx(onnx_path, ref_x)
         writer.save_reference(ref_x, {"probs": y})
         source_file = _copy_source(p.model, writer.root)
-        trt, skipped = _maybe_engine(engine, onnx_path, writer.path("model.engine"), specs,
-                                     precision, batches, timing_cache)  # fmt: skip
+        trt, skipped = _maybe_engine(
+            engine, onnx_path, writer.path("model.engine"), specs, precision, batches, timing_cache
+        )
         if trt is None:
             writer.path("model.engine").unlink(missing_ok=True)
         manifest.backend = "tensorrt" if trt is not None else "onnxruntime"
         manifest.target_info = GpuTargetInfo(
-            onnx_opset=_opset(onnx_path), output="probs",
+            onnx_opset=_opset(onnx_path),
+            output="probs",
             output_semantics="the imported model's own output, as its original graph computes it",
-            class_names=list(classes), max_abs_diff_vs_torch=diff,
-            tolerance_vs_torch=FP32_TOLERANCE, reference_source=_info(p, source_file).calibration,
-            batch_profile=batches, tensorrt=trt, tensorrt_skipped=skipped,
+            class_names=list(classes),
+            max_abs_diff_vs_torch=diff,
+            tolerance_vs_torch=FP32_TOLERANCE,
+            reference_source=_info(p, source_file).calibration,
+            batch_profile=batches,
+            tensorrt=trt,
+            tensorrt_skipped=skipped,
             imported=_info(p, source_file).model_dump(mode="json"),
-        ).model_dump(mode="json")  # fmt: skip
+        ).model_dump(mode="json")
     return load_bundle(out, target="gpu")
 
 

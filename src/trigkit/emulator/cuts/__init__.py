@@ -1,7 +1,8 @@
 """The menu's cut types, one file each (schema model, plan entry, codegen, reference evaluation).
 
 Every module of this package is imported here, and every :class:`CutType` subclass they define
-with a ``key`` is a cut type (refused at import if it lacks a part, the reference included). :data:`CUT_TYPES` is the registry the schema and both engines iterate, in
+with a ``key`` is a cut type (refused at import if it lacks a part, the reference included).
+:data:`CUT_TYPES` is the registry the schema and both engines iterate, in
 :attr:`CutType.order`: the order cuts of one trigger are written and evaluated (cheapest and most
 selective first: multiplicity, HT, score cuts, large-R jets). Adding a cut type is one new file
 here (and its test).

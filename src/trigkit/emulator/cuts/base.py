@@ -85,7 +85,8 @@ class JetLoop:
     _counted: dict[str, str] = field(default_factory=dict)
 
     def above_floor(self, pt_min: float) -> bool:
-        """Whether a pt cut at ``pt_min`` can fail inside the loop (it always passes at the floor)."""
+        """Whether a pt cut at ``pt_min`` can fail inside the loop (it always passes at
+        the floor)."""
         return float(at_least(pt_min)) > float(at_least(self.pt_floor))
 
     def sel(self, pt_min: float | None, eta_max: float) -> str:

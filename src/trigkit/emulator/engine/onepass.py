@@ -19,8 +19,8 @@ locals, thresholds float32 constants), written to ``$TRIGKIT_KERNEL_CACHE`` (def
 Every decision is the reference's (:mod:`trigkit.emulator.engine.reference`): comparisons on the
 float32 values use thresholds that decide exactly like the float64 comparison
 (:mod:`trigkit.emulator.f32`), the HT and the top-k scores are summed in float64 in the same
-order (the codegen module and each cut type say why each step is exact). No ``fastmath``: it would let LLVM reassociate the float64 sums and
-assume no -inf (missing scores are -inf).
+order (the codegen module and each cut type say why each step is exact). No ``fastmath``: it
+would let LLVM reassociate the float64 sums and assume no -inf (missing scores are -inf).
 """
 
 from __future__ import annotations

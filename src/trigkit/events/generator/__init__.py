@@ -8,7 +8,8 @@ Event ``i`` of a sample depends only on (process, seed, i): chunking and thread 
 the output. Weights are normalised over the whole sample so that sum(w) = sigma x ``lumi_pb``
 (sigma in pb; see :func:`get_process`): hh4b 0.01168 pb (34.43 fb x BR(bb)^2),
 ttbar 419.7 pb (923.6 pb x BR(W->qq')^2), qcd 1.37e9 pb (pT-hat > 15 GeV, Pythia 8 LO bins).
-Physics choices are documented in the per-process and per-object modules (hh4b, qcd, ttbar, radiation, jets, tracks, fatjets, constituents).
+Physics choices are documented in the per-process and per-object modules (hh4b, qcd, ttbar,
+radiation, jets, tracks, fatjets, constituents).
 Generated truth adds ``pthat`` (QCD pT-hat, NaN otherwise) to the EventBatch truth fields.
 """
 

@@ -1,9 +1,10 @@
 """Large-R (R = 0.8) jets (numba): merged resonances and single-parton jets.
 
 A resonance (H, top, W) whose decay partons are pairwise closer than Delta R = 0.8 (anti-kT
-merges them; for H -> bb, Delta R(b, b) ~ 2 mH / pT, so from pT(H) ~ 250-300 GeV) becomes one large-R jet with a soft-drop
-mass near the resonance mass (response N(0.97, 0.08); 15% lose mass to out-of-cone FSR / neutrinos)
-and a low N-subjettiness ratio tau21 ~ Beta(3, 5.5) for two prongs. Label 1 = H -> bb.
+merges them; for H -> bb, Delta R(b, b) ~ 2 mH / pT, so from pT(H) ~ 250-300 GeV) becomes one
+large-R jet with a soft-drop mass near the resonance mass (response N(0.97, 0.08); 15% lose mass
+to out-of-cone FSR / neutrinos) and a low N-subjettiness ratio tau21 ~ Beta(3, 5.5) for two
+prongs. Label 1 = H -> bb.
 Any other parton above threshold gives a one-prong QCD-like jet: soft-drop mass falling
 (20% groomed below 10 GeV, otherwise pT x R x 0.11 x Gamma(1.6)), tau21 ~ Beta(6, 3.5).
 Each jet keeps a prong table (position relative to the axis, momentum share, b/c content)

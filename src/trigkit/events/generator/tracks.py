@@ -11,7 +11,8 @@ Fragmentation tracks are prompt; 3% are V0 daughters (K_S, c tau = 26.8 mm) and 
 material interactions (|d0| ~ Exp(1.5 mm)), with random sign. Pileup-jet tracks sit at their
 vertex's z (``dz``; per-track vertices for stochastic jets, NaN dz).
 
-Measurement: sigma(d0) = 12 um (+) 85 um sqrt(cosh eta) / pT, sigma(z0) = 30 um (+) 100 um cosh^1.5(eta) / pT
+Measurement: sigma(d0) = 12 um (+) 85 um sqrt(cosh eta) / pT,
+sigma(z0) = 30 um (+) 100 um cosh^1.5(eta) / pT
 (pT in GeV); core Gaussian with 2.5% of tracks x3 and 0.5% x10 wider (non-Gaussian tails).
 Tracks are sorted by decreasing |d0 / sigma(d0)|.
 """
@@ -138,7 +139,8 @@ def jet_tracks(
     nfrag: int,
     out: np.ndarray,
 ) -> None:
-    """Fill rows 0..nhad+nfrag-1 of ``out`` (float32 columns above), sorted by decreasing |d0_sig|."""
+    """Fill rows 0..nhad+nfrag-1 of ``out`` (float32 columns above), sorted by decreasing
+    |d0_sig|."""
     ntot = nhad + nfrag
     pts = np.empty(ntot)
     if nhad > 0:

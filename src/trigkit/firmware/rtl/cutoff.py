@@ -1,4 +1,5 @@
-"""Pipeline depth chosen by the timing estimate: the fewest stages whose critical path meets the clock.
+"""Pipeline depth chosen by the timing estimate: the fewest stages whose critical path meets the
+clock.
 
 da4ml puts a register stage every ``latency_cutoff`` units of its own delay model (roughly one
 adder each) and then re-balances the stages, so cutoffs that give the same number of stages give
@@ -79,7 +80,8 @@ def candidates_by_stages(
     delay_model: str = "da4ml",
     model: TimingModel | None = None,
 ) -> list[tuple[int, float]]:
-    """``(stages, largest cutoff giving them)`` for the distinct stage counts, fewest stages first."""
+    """``(stages, largest cutoff giving them)`` for the distinct stage counts, fewest stages
+    first."""
     pipeline = require("da4ml.trace.pipeline", "fpga")
     comb = rtl.trace_network(network)
     if delay_model == "carry":

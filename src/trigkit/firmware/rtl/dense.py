@@ -18,8 +18,8 @@ saturation - about as deep as the adder tree itself (measured on the L1 tagger: 
 
 Where a layer does not meet the conditions (two roundings that do not compose, wrapping
 overflow, an accumulator that can overflow) :func:`dense_block` returns ``None`` and the caller
-traces the generic casts. The result is checked against :class:`~trigkit.firmware.emulate.FirmwareEmulator`
-by da4ml's interpreter and by Verilator (tests).
+traces the generic casts. The result is checked against
+:class:`~trigkit.firmware.emulate.FirmwareEmulator` by da4ml's interpreter and by Verilator (tests).
 """
 
 from __future__ import annotations
@@ -136,7 +136,8 @@ def _truncate(v: Any, frac: int) -> Any:  # noqa: ANN401 - da4ml FixedVariable i
 
 
 def dense_block(x: Any, dense: FirmwareLayer, relu: FirmwareLayer, in_t: FixedType) -> Any:  # noqa: ANN401
-    """``relu(dense(x))`` with hls4ml's casts, traced shallow; None when the identities don't hold."""
+    """``relu(dense(x))`` with hls4ml's casts, traced shallow; None when the identities
+    don't hold."""
     plan = _plan(dense, relu, in_t)
     if plan is None:
         return None
@@ -155,7 +156,8 @@ def dense_block(x: Any, dense: FirmwareLayer, relu: FirmwareLayer, in_t: FixedTy
 
 
 def _over(r: Any, top_bits: int) -> Any:  # noqa: ANN401 - da4ml FixedVariable in and out
-    """1 where ``r >= 2**top_bits`` for ``r >= 0``: an OR of the bits of weight >= ``2**top_bits``."""
+    """1 where ``r >= 2**top_bits`` for ``r >= 0``: an OR of the bits of weight >=
+    ``2**top_bits``."""
     fv = require("da4ml.trace.fixed_variable", "fpga")
     top = r.quantize(0, _WIDE, -top_bits, "WRAP", "TRN", _force_factor_clear=True)
     # built directly: da4ml turns a one-bit OR-reduce into a slice whose msb_mux reads the wrong
@@ -173,9 +175,9 @@ def _over(r: Any, top_bits: int) -> Any:  # noqa: ANN401 - da4ml FixedVariable i
 
 
 def _clamp(t: Any, cap: FixedType) -> Any:  # noqa: ANN401
-    """``t`` saturated to ``cap``'s range (``t`` on its grid), both bounds tested in parallel on bits:
-    ``t > max`` iff a bit >= ``2**I`` of ``relu(t)`` is set, ``t < min`` iff one of ``relu(~t)`` is
-    (``~t = -t - lsb``)."""
+    """``t`` saturated to ``cap``'s range (``t`` on its grid), both bounds tested in parallel on
+    bits: ``t > max`` iff a bit >= ``2**I`` of ``relu(t)`` is set, ``t < min`` iff one of
+    ``relu(~t)`` is (``~t = -t - lsb``)."""
     top_bits = cap.kif[1]
     low = t.quantize(int(cap.signed), top_bits, cap.frac, "WRAP", "TRN")
     if float(t.low) < cap.min:

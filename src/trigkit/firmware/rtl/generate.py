@@ -130,7 +130,8 @@ def _check_dense(layer: FirmwareLayer, in_t: FixedType) -> None:
     if acc.frac < in_t.frac + w.frac or acc.frac < b.frac:
         raise TrigkitError(
             f"{where}: accum {acc.hls()} has {acc.frac} fraction bits but products need "
-            f"{in_t.frac + w.frac} and the bias {b.frac}; the RTL path needs exact products - widen accum_t"
+            f"{in_t.frac + w.frac} and the bias {b.frac}; the RTL path needs exact products - "
+            "widen accum_t"
         )
     if acc.overflow == "AP_SAT":
         xmax = max(abs(in_t.min), abs(in_t.max))
@@ -239,7 +240,8 @@ def generate_verilog(
     ``delay_model`` 'da4ml': a stage every ``latency_cutoff`` da4ml adder delays; 'carry': every
     ``latency_cutoff`` ns of logic estimated from carry-chain widths with ``timing_model`` (default:
     the preset of ``network.part``), see :mod:`trigkit.firmware.rtl.pipeline`; ``op_delays``
-    replaces those per-op estimates (netlist rebalancing, :func:`trigkit.firmware.rtl.cutoff.rebalance`);
+    replaces those per-op estimates (netlist rebalancing,
+    :func:`trigkit.firmware.rtl.cutoff.rebalance`);
     ``max_fanout`` > 0 replicates every stage input register bit read by more ops
     (:mod:`trigkit.firmware.rtl.replicate`)."""
     pipeline = require("da4ml.trace.pipeline", "fpga")

@@ -26,7 +26,8 @@ Per-op delay, ns (``w``: output width in bits, ``n = ceil(w / 4)`` CARRY4s as yo
   ``carry(1) = S->O`` and ``carry(n) = S->CO + (n - 2) (CI->CO + cascade) + cascade + CI->O``;
 * ReLU (an AND with the inverted sign): ``net + (w - 1) fanout + LUT2`` - the sign bit drives
   all ``w`` output LUTs; of a negated value: plus a negation;
-* MSB mux (saturation's max/min): ``net + (w - 1) fanout + LUT6``, likewise; bit ops: ``net + LUT6``;
+* MSB mux (saturation's max/min): ``net + (w - 1) fanout + LUT6``, likewise; bit ops:
+  ``net + LUT6``;
 * every op starts ``(k - 1) fanout`` after its input is ready when ``k`` ops read that input
   (``fanout`` is the model's ``fanout_ns``, FloPoCo's 1/65 ns per load for UltraScale+, 0 for
   the 7-series preset);
@@ -192,7 +193,8 @@ def annotate(comb: Any, delays: list[float], cutoff: float, fanout_ns: float = 0
 
 
 def split_pipeline(comb: Any, delays: list[float], cutoff: float, fanout_ns: float = 0.0) -> Any:
-    """da4ml's ``to_pipeline`` (no retiming) of ``comb`` annotated with ``delays`` under ``cutoff``."""
+    """da4ml's ``to_pipeline`` (no retiming) of ``comb`` annotated with ``delays`` under
+    ``cutoff``."""
     pipeline = require("da4ml.trace.pipeline", "fpga")
     return pipeline.to_pipeline(
         annotate(comb, delays, cutoff, fanout_ns), cutoff, retiming=False, verbose=False

@@ -63,7 +63,8 @@ class Copy:
 
 @dataclass
 class _Stage:
-    """A da4ml stage module: its input taps, the pure-wiring aliases of them, the lines that read them."""
+    """A da4ml stage module: its input taps, the pure-wiring aliases of them, the lines that read
+    them."""
 
     lines: list[str]
     taps: dict[str, tuple[int, int, int]]  # tap -> (width, offset in model_inp, line)
@@ -171,7 +172,8 @@ def _concat(bits: list[str]) -> str:
 
 
 def replicate_stage(text: str, max_fanout: int) -> tuple[str, list[Copy]]:
-    """Rewrite one da4ml stage module; return it and the register bits it now reads from ``model_dup``."""
+    """Rewrite one da4ml stage module; return it and the register bits it now reads from
+    ``model_dup``."""
     st = _Stage.parse(text)
     lines = list(st.lines)
     copies: list[Copy] = []
@@ -187,7 +189,8 @@ def replicate_stage(text: str, max_fanout: int) -> tuple[str, list[Copy]]:
                 copies.append(Copy(len(copies), offset + b))
             alias = f"{name}_c{c}"
             decls.setdefault(tap_line, []).append(
-                f"    wire [{width - 1}:0] {alias}; assign {alias}[{width - 1}:0] = {_concat(src[::-1])};"
+                f"    wire [{width - 1}:0] {alias}; "
+                f"assign {alias}[{width - 1}:0] = {_concat(src[::-1])};"
             )
             group_of.update(((name, j), c) for j, _ in group)
     if not copies:
@@ -225,12 +228,14 @@ def _top_with_copies(text: str, stage: int, source: str, copies: list[Copy]) -> 
     text, n = inst.subn(rf".model_dup(stage{stage}_dup), \1", text, count=1)
     if n != 1:
         raise TrigkitError(
-            f"register replication: stage{stage} is not instantiated with .model_inp(stage{stage}_inp)"
+            f"register replication: stage{stage} is not instantiated with "
+            f".model_inp(stage{stage}_inp)"
         )
     regs = [f"    wire [{len(copies) - 1}:0] stage{stage}_dup;"]
     regs += [
         f'    (* keep = "true" *) FDRE #(.INIT(1\'b0)) stage{stage}_dup_{c.index} '
-        f"(.C(clk), .CE(1'b1), .R(1'b0), .D({source}[{c.source}]), .Q(stage{stage}_dup[{c.index}]));"
+        f"(.C(clk), .CE(1'b1), .R(1'b0), .D({source}[{c.source}]), "
+        f".Q(stage{stage}_dup[{c.index}]));"
         for c in copies
     ]
     return text.replace(

@@ -59,7 +59,8 @@ def parse_yosys_stat(text: str, family: str) -> SynthResult:
 
 def synthesize(design: RtlDesign, family: str = "xcup", timeout_s: float = 1800.0) -> SynthResult:
     """yosys ``synth_xilinx -flatten`` of the design; LUT/FF/DSP/CARRY/BRAM counts. The mapped
-    netlist is left in ``<design>/netlist.json`` for :func:`~trigkit.firmware.rtl.timing.estimate_timing`."""
+    netlist is left in ``<design>/netlist.json`` for
+    :func:`~trigkit.firmware.rtl.timing.estimate_timing`."""
     yosys = require_tool("yosys", "RTL resource counts")
     root = Path(design.path)
     sources = sorted((root / "src").glob(f"{design.top}*.v"))

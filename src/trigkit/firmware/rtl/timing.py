@@ -11,7 +11,8 @@ and it has no notion of routing delay. This module does the same longest-path se
   (``$setup`` rules, FDRE CE 109 ps). They are Artix-7 numbers (SymbiFlow prjxray-db), slower
   than a Virtex UltraScale+ -2 (FloPoCo's ``src/Targets/VirtexUltrascalePlus.hpp``, numbers
   cut from Vivado reports of an xcvu3p-2: LUT6 0.148 ns, FF 0.150 ns, CARRY8 CI->CO 0.015 ns),
-  so for a VU9P they err on the slow side. MUXF9 (UltraScale only) has no arcs there: MUXF8's are used.
+  so for a VU9P they err on the slow side.
+  MUXF9 (UltraScale only) has no arcs there: MUXF8's are used.
 * **routing** - ``net_ns`` per routed hop (default 0.3 ns), plus ``fanout_ns`` per extra load
   (default 0). FloPoCo's UltraScale+ target puts a typical local route at 0.180 ns (0.5 ns in an
   earlier revision); 0.3 ns is the lower end of the usual 0.3-0.5 ns per-hop rule of thumb and
@@ -331,7 +332,8 @@ def _us_plus_cell(name: str, t: CellTiming) -> CellTiming:
 
 
 def library_for(lib: dict[str, CellTiming], cells: str) -> dict[str, CellTiming]:
-    """``lib`` (the techlib's Artix-7 timing) as the cell set ``cells`` of a :class:`TimingModel`."""
+    """``lib`` (the techlib's Artix-7 timing) as the cell set ``cells`` of a
+    :class:`TimingModel`."""
     if cells == "artix7":
         return lib
     return {name: _us_plus_cell(name, t) for name, t in lib.items()}
@@ -512,7 +514,8 @@ def analyse_netlist(
     model: TimingModel | None = None,
     where: str = "netlist",
 ) -> TimingResult:
-    """Longest register-to-register path of a flattened yosys JSON netlist (see module docstring)."""
+    """Longest register-to-register path of a flattened yosys JSON netlist (see module
+    docstring)."""
     model = model or TimingModel()
     library = library_for(library, model.cells)
     g = _Graph(_top_module(netlist, where)[1], library, model, where)
@@ -611,7 +614,8 @@ def _topological(preds: dict[int, list[tuple[int, float, str, str]]], nodes: set
 
 
 def estimate_timing(netlist_path: str | Path, model: TimingModel | None = None) -> TimingResult:
-    """:func:`analyse_netlist` of a ``write_json`` netlist file with the installed yosys's techlib."""
+    """:func:`analyse_netlist` of a ``write_json`` netlist file with the installed yosys's
+    techlib."""
     path = Path(netlist_path)
     try:
         netlist = json.loads(path.read_text())

@@ -41,8 +41,8 @@ def _torch(bundle: Any, **opts: Any) -> Any:
     if "dtype" not in opts:
         if precision == "int8":
             raise TrigkitError(
-                f"{bundle.path}: an int8 bundle; torch cannot run its Q/DQ graph - use 'onnxruntime' "
-                "or 'tensorrt', or pass dtype='fp32' to run the float model"
+                f"{bundle.path}: an int8 bundle; torch cannot run its Q/DQ graph - use "
+                "'onnxruntime' or 'tensorrt', or pass dtype='fp32' to run the float model"
             )
         opts["dtype"] = precision
     return TorchRunner(load_gpu_model(model_file).module, bundle.manifest.inputs, **opts)
@@ -56,7 +56,8 @@ def _tensorrt(bundle: Any, **opts: Any) -> Any:
     if info.tensorrt is None:
         reason = f" ({info.tensorrt_skipped})" if info.tensorrt_skipped else ""
         raise TrigkitError(
-            f"{bundle.path}: bundle has no TensorRT engine{reason}; recompile where TensorRT is installed"
+            f"{bundle.path}: bundle has no TensorRT engine{reason}; recompile "
+            "where TensorRT is installed"
         )
     return TensorRTRunner(
         bundle.file("model.engine"), info.tensorrt, bundle.manifest.inputs, **opts
@@ -85,7 +86,8 @@ def _probe_cuda_kernel() -> tuple[bool, str]:
     if cap < (8, 0):
         return (
             False,
-            f"needs compute capability >= 8.0, {torch.cuda.get_device_name(0)} has {cap[0]}.{cap[1]}",
+            f"needs compute capability >= 8.0, {torch.cuda.get_device_name(0)} "
+            f"has {cap[0]}.{cap[1]}",
         )
     return True, f"hand-written tensor-core DeepSets kernel on {torch.cuda.get_device_name(0)}"
 

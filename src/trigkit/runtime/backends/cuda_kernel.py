@@ -1,4 +1,5 @@
-"""cuda-kernel runner: the hand-written tensor-core DeepSets kernel (:mod:`trigkit.runtime.cuda.mma`).
+"""cuda-kernel runner: the hand-written tensor-core DeepSets kernel
+(:mod:`trigkit.runtime.cuda.mma`).
 
 For the DIPS-like b-tagger only (phi 6-64-64-64 with ReLUs, masked *sum*, rho 64-64-32-3, 15
 tracks): at construction the torch module is run side by side on synthetic jets with a float64
@@ -11,7 +12,8 @@ Inputs are staged into one pinned host buffer of 196-byte jet records (fp16 trac
 results come back through pinned host memory. ``infer`` validates, checks the fp16 range and
 converts (numpy / torch on the CPU: tens of microseconds at batch 1, milliseconds at 65536 jets);
 latency-critical code writes fp16 tracks and mask bytes straight into :meth:`KernelRunner.staging`
-and calls :meth:`KernelRunner.infer_staged`, which is the kernel path `trigkit bench gpu` times. ``mode``:
+and calls :meth:`KernelRunner.infer_staged`, which is the kernel path `trigkit bench gpu` times.
+``mode``:
 
 * ``"graph"`` (default): per batch size one CUDA graph, captured on first use; up to
   ``ZEROCOPY_MAX`` jets the kernel reads the staging buffers straight from mapped host memory
@@ -79,8 +81,10 @@ def check_kernel_model(module: nn.Module, inputs: Sequence[TensorSpec], label: s
         )
     for s in inputs:
         if tuple(s.shape[1:]) != SHAPES[s.name] or s.dtype != "float32":
-            raise TrigkitError(f"{label}: input '{s.name}' must be float32 [batch, {', '.join(map(str, SHAPES[s.name]))}], "
-                               f"the model has {s.dtype} {list(s.shape)}")  # fmt: skip
+            raise TrigkitError(
+                f"{label}: input '{s.name}' must be float32 [batch, "
+                f"{', '.join(map(str, SHAPES[s.name]))}], the model has {s.dtype} {list(s.shape)}"
+            )
     module = module.eval().float()
     try:
         exact, rounded = kernel_equivalence(module)
@@ -90,15 +94,16 @@ def check_kernel_model(module: nn.Module, inputs: Sequence[TensorSpec], label: s
         ) from None
     if not exact <= STRUCTURE_TOL:
         raise TrigkitError(
-            f"{label}: the model is not the network the kernel computes (phi Linear+ReLU x3, masked sum, "
-            f"rho 64-64-32-3): outputs differ by {exact:.3g} > {STRUCTURE_TOL:g} on synthetic jets in float64 "
-            "(mean pooling or another activation?); use backend 'tensorrt', 'onnxruntime' or 'torch'"
+            f"{label}: the model is not the network the kernel computes (phi Linear+ReLU "
+            f"x3, masked sum, rho 64-64-32-3): outputs differ by {exact:.3g} > "
+            f"{STRUCTURE_TOL:g} on synthetic jets in float64 (mean pooling or another "
+            "activation?); use backend 'tensorrt', 'onnxruntime' or 'torch'"
         )
     if not rounded <= FP16_TOL:
         raise TrigkitError(
-            f"{label}: the model is the kernel's network, but fp16 arithmetic moves its probabilities by "
-            f"{rounded:.3g} > {FP16_TOL:g} on synthetic jets (large weights or activations?); "
-            "use an fp32 backend ('torch', 'onnxruntime')"
+            f"{label}: the model is the kernel's network, but fp16 arithmetic moves its "
+            f"probabilities by {rounded:.3g} > {FP16_TOL:g} on synthetic jets (large "
+            "weights or activations?); use an fp32 backend ('torch', 'onnxruntime')"
         )
 
 
@@ -149,8 +154,10 @@ class KernelRunner(Runner):
         ):  # NaN compares False: the NaN policy rules
             big = np.count_nonzero(np.isfinite(tracks) & (np.abs(tracks) > FP16_MAX))
             if big:
-                raise TrigkitError(f"{self.label}: {big} values of input 'tracks' beyond the fp16 range "
-                                   f"(|x| > {FP16_MAX:g}); this backend computes in fp16 - use 'torch' or 'onnxruntime'")  # fmt: skip
+                raise TrigkitError(
+                    f"{self.label}: {big} values of input 'tracks' beyond the fp16 range (|x| > "
+                    f"{FP16_MAX:g}); this backend computes in fp16 - use 'torch' or 'onnxruntime'"
+                )
         assert self._state is not None
         self._state.stage(tracks, mask, n)
         return self._state.run(n, self.mode)
@@ -188,7 +195,8 @@ class _Device:
         cap = torch.cuda.get_device_capability(0)
         if cap < (8, 0):
             raise TrigkitError(
-                f"{label}: needs compute capability >= 8.0 (mma.sync fp16), this GPU has {cap[0]}.{cap[1]}"
+                f"{label}: needs compute capability >= 8.0 (mma.sync fp16), "
+                f"this GPU has {cap[0]}.{cap[1]}"
             )
         try:
             import cupy  # noqa: F401

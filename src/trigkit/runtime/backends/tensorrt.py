@@ -60,8 +60,9 @@ class TensorRTRunner(Runner):
         engine = self._runtime.deserialize_cuda_engine(self.engine_path.read_bytes())
         if engine is None:
             raise TrigkitError(
-                f"{self.engine_path}: TensorRT could not deserialize the engine (corrupt, or built "
-                "by another TensorRT version / for another GPU); rebuild it with `trigkit compile --target gpu`"
+                f"{self.engine_path}: TensorRT could not deserialize the engine "
+                "(corrupt, or built by another TensorRT version / for another "
+                "GPU); rebuild it with `trigkit compile --target gpu`"
             )
         self._engine = engine
         self._context = engine.create_execution_context()

@@ -31,8 +31,20 @@ from torch import nn
 
 LAYER_SHAPES = [(6, 64), (64, 64), (64, 64), (64, 64), (64, 32), (32, 3)]
 # word offsets of the parameter block (uint32 words; biases stored as float32 bits)
-OFF = {"w1": 0, "w2": 256, "w3": 2304, "r1": 4352, "r2": 6400, "r3": 7424,
-       "b1": 7552, "b2": 7616, "b3": 7680, "c1": 7744, "c2": 7808, "c3": 7840}  # fmt: skip
+OFF = {
+    "w1": 0,
+    "w2": 256,
+    "w3": 2304,
+    "r1": 4352,
+    "r2": 6400,
+    "r3": 7424,
+    "b1": 7552,
+    "b2": 7616,
+    "b3": 7680,
+    "c1": 7744,
+    "c2": 7808,
+    "c3": 7840,
+}
 PARAM_WORDS = 7848
 WARPS = 4  # warps per block
 RECORD_BYTES = 196  # one jet: 15x6 fp16 tracks (180 B), 15 mask bytes, 1 pad byte
@@ -51,14 +63,16 @@ __device__ __forceinline__ u32 pack2(float lo, float hi) {
   asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
   return r;
 }
-__device__ __forceinline__ void mma16(float (&c)[4], u32 a0, u32 a1, u32 a2, u32 a3, u32 b0, u32 b1) {
+__device__ __forceinline__ void mma16(float (&c)[4], u32 a0, u32 a1, u32 a2, u32 a3, u32 b0,
+                                      u32 b1) {
   asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
       "{%0,%1,%2,%3};"
       : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
       : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
 __device__ __forceinline__ void mma8(float (&c)[4], u32 a0, u32 a1, u32 b0) {
-  asm("mma.sync.aligned.m16n8k8.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5}, {%6}, {%0,%1,%2,%3};"
+  asm("mma.sync.aligned.m16n8k8.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5}, {%6}, "
+      "{%0,%1,%2,%3};"
       : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
       : "r"(a0), "r"(a1), "r"(b0));
 }
@@ -79,8 +93,9 @@ template <bool MAPPED> __device__ __forceinline__ float ldmask(const unsigned ch
 // jet j's tracks start at x + j*xs (halfs), its mask bytes at mask + j*ms: planar arrays
 // (xs 90, ms 15) or 196-byte jet records (xs 98, ms 196, mask = x + 180 bytes)
 template <bool MAPPED>
-__device__ __forceinline__ void load_jet(const u16* x, const unsigned char* mask, long long jet, int xs,
-                                         int ms, int g, int t, u32& xa0, u32& xa1, float& m0, float& m1) {
+__device__ __forceinline__ void load_jet(const u16* x, const unsigned char* mask, long long jet,
+                                         int xs, int ms, int g, int t, u32& xa0, u32& xa1,
+                                         float& m0, float& m1) {
   const u16* xj = x + jet * xs;
   xa0 = 0; xa1 = 0;
   if (t < 3) {
@@ -121,7 +136,8 @@ __device__ __forceinline__ void dense(float (&c)[NT][4], const u32 (&a)[KT][4], 
     }
 }
 
-__device__ __forceinline__ void softmax3(float z0, float z1, float z2, float& p0, float& p1, float& p2) {
+__device__ __forceinline__ void softmax3(float z0, float z1, float z2, float& p0, float& p1,
+                                         float& p2) {
   const float m = fmaxf(z0, fmaxf(z1, z2));
   const float e0 = __expf(z0 - m), e1 = __expf(z1 - m), e2 = __expf(z2 - m);
   const float s = 1.f / (e0 + e1 + e2);
@@ -129,12 +145,14 @@ __device__ __forceinline__ void softmax3(float z0, float z1, float z2, float& p0
 }
 
 template <bool SEQ>
-__device__ __forceinline__ void write_jet(float* out, long long jet, float z0, float z1, float z2, u32 seq) {
+__device__ __forceinline__ void write_jet(float* out, long long jet, float z0, float z1, float z2,
+                                          u32 seq) {
   float p0, p1, p2;
   softmax3(z0, z1, z2, p0, p1, p2);
   if (SEQ) {  // probabilities + request number in one 16-byte store the host polls
     asm volatile("st.volatile.global.v4.f32 [%0], {%1,%2,%3,%4};"
-                 :: "l"(out + jet * 4), "f"(p0), "f"(p1), "f"(p2), "f"(__uint_as_float(seq)) : "memory");
+                 :: "l"(out + jet * 4), "f"(p0), "f"(p1), "f"(p2), "f"(__uint_as_float(seq))
+                 : "memory");
   } else {
     out[jet * 3 + 0] = p0; out[jet * 3 + 1] = p1; out[jet * 3 + 2] = p2;
   }
@@ -161,7 +179,8 @@ __device__ void run_group(const u32* P, const u16* x, const unsigned char* mask,
       mma8(c[nt], xa0, xa1, P[OFF_W1 + nt * 32 + lane]);
     }
     const float cm0 = m0, cm1 = m1;
-    if (i + 1 < nj) load_jet<MAPPED>(x, mask, jet0 + i + 1, xs, ms, g, t, xa0, xa1, m0, m1);  // prefetch
+    if (i + 1 < nj)
+      load_jet<MAPPED>(x, mask, jet0 + i + 1, xs, ms, g, t, xa0, xa1, m0, m1);  // prefetch
     u32 a[4][4];
     relu_pack<4>(c, a);
     dense<4, 8>(c, a, P + OFF_W2, fb + OFF_B2, lane, t);
@@ -183,7 +202,8 @@ __device__ void run_group(const u32* P, const u16* x, const unsigned char* mask,
     if ((i & 7) == g) {  // jet i is row i of rho's A tile
 #pragma unroll
       for (int kt = 0; kt < 4; ++kt) {
-        const u32 lo = pack2(p[2 * kt][0], p[2 * kt][1]), hi = pack2(p[2 * kt + 1][0], p[2 * kt + 1][1]);
+        const u32 lo = pack2(p[2 * kt][0], p[2 * kt][1]),
+                  hi = pack2(p[2 * kt + 1][0], p[2 * kt + 1][1]);
         if (i < 8) { ra[kt][0] = lo; ra[kt][2] = hi; } else { ra[kt][1] = lo; ra[kt][3] = hi; }
       }
     }
@@ -221,7 +241,8 @@ __device__ void one_shot(const uint4* params, const u16* x, const unsigned char*
   const int ngroups = (n + group - 1) / group;
   for (int gi = blockIdx.x * WARPS + warp; gi < ngroups; gi += gridDim.x * WARPS) {
     const long long jet0 = (long long)gi * group;
-    run_group<MAPPED, false>(P, x, mask, xs, ms, out, jet0, (int)min((long long)group, n - jet0), lane, 0u);
+    run_group<MAPPED, false>(P, x, mask, xs, ms, out, jet0, (int)min((long long)group, n - jet0),
+                             lane, 0u);
   }
 }
 
@@ -245,7 +266,8 @@ __device__ __forceinline__ unsigned long long now_ns() {
 // [1] set to -2 by a block that leaves after idle_ns without a request (the host relaunches).
 // Blocks poll independently; block b runs warp groups b*WARPS+w, b*WARPS+w + gridDim.x*WARPS, ...
 extern "C" __global__ void __launch_bounds__(128) dips_mma_serve(const uint4* params, const u16* x,
-    const unsigned char* mask, float* out, int* ctrl, int n, long long idle_ns, int seen0, int xs, int ms) {
+    const unsigned char* mask, float* out, int* ctrl, int n, long long idle_ns, int seen0, int xs,
+    int ms) {
   __shared__ __align__(16) u32 P[PARAM_WORDS];
   __shared__ int cmd;
   load_params(P, params);
@@ -275,7 +297,8 @@ extern "C" __global__ void __launch_bounds__(128) dips_mma_serve(const uint4* pa
     if (c < 0) return;
     seen = c;
     for (int gi = blockIdx.x * WARPS + warp; gi < ngroups; gi += warps)
-      run_group<true, true>(P, x, mask, xs, ms, out, (long long)gi * group, min(group, n - gi * group), lane, (u32)c);
+      run_group<true, true>(P, x, mask, xs, ms, out, (long long)gi * group,
+                            min(group, n - gi * group), lane, (u32)c);
     __syncthreads();  // cmd is rewritten only after every thread has read it
   }
 }
@@ -344,8 +367,14 @@ def dense_weights(module: nn.Module) -> list[np.ndarray]:
 def pack_params(module: nn.Module) -> np.ndarray:
     """The kernel's parameter block: fp16 B fragments of the six layers, then fp32 biases."""
     w1, b1, w2, b2, w3, b3, r1, c1, r2, c2, r3, c3 = dense_weights(module)
-    parts = {"w1": _b_fragments(w1, "b8"), "w2": _b_fragments(w2, "b16"), "w3": _b_fragments(w3, "b16"),
-             "r1": _b_fragments(r1, "b16"), "r2": _b_fragments(r2, "b16"), "r3": _b_fragments(r3, "b16")}  # fmt: skip
+    parts = {
+        "w1": _b_fragments(w1, "b8"),
+        "w2": _b_fragments(w2, "b16"),
+        "w3": _b_fragments(w3, "b16"),
+        "r1": _b_fragments(r1, "b16"),
+        "r2": _b_fragments(r2, "b16"),
+        "r3": _b_fragments(r3, "b16"),
+    }
     for name, b in (("b1", b1), ("b2", b2), ("b3", b3), ("c1", c1), ("c2", c2), ("c3", c3)):
         parts[name] = b.astype(np.float32).view(np.uint32)
     block = np.zeros(PARAM_WORDS, dtype=np.uint32)

@@ -63,8 +63,10 @@ class MmaKernels:
     def __init__(self, module: nn.Module) -> None:
         import cupy
 
-        self.one, self.mapped, self.serve = (cupy.RawKernel(MMA_KERNEL, name, options=("-std=c++17",))
-                                             for name in ("dips_mma", "dips_mma_mapped", "dips_mma_serve"))  # fmt: skip
+        self.one, self.mapped, self.serve = (
+            cupy.RawKernel(MMA_KERNEL, name, options=("-std=c++17",))
+            for name in ("dips_mma", "dips_mma_mapped", "dips_mma_serve")
+        )
         self.params = cupy.asarray(pack_params(module))
         regs = -(-int(self.one.num_regs) // 8) * 8
         per_sm = min(
@@ -161,7 +163,8 @@ def pipelined_launch(
 
 
 class Server:
-    """The persistent kernel over pinned jet records ``rec`` [n, 196] and ``out`` (float32 [n, 4])."""
+    """The persistent kernel over pinned jet records ``rec`` [n, 196] and ``out``
+    (float32 [n, 4])."""
 
     def __init__(
         self, k: MmaKernels, rec: torch.Tensor, out: torch.Tensor, idle_ns: int = IDLE_NS
@@ -174,8 +177,15 @@ class Server:
         self.blocks = int(min(SERVER_MAX_BLOCKS, max(1, -(-self.n // SERVER_JETS_PER_BLOCK))))
         self.stream = torch.cuda.Stream()
         mrec = mapped(rec)
-        self.args = [k.params, mrec, mrec[:, MASK_OFFSET:], mapped(out), mapped(self.ctrl), np.int32(self.n),
-                     np.int64(idle_ns)]  # fmt: skip
+        self.args = [
+            k.params,
+            mrec,
+            mrec[:, MASK_OFFSET:],
+            mapped(out),
+            mapped(self.ctrl),
+            np.int32(self.n),
+            np.int64(idle_ns),
+        ]
         self.seq = 0
         self._start(0)
 
