@@ -55,11 +55,13 @@ def test_efficiency_and_rate_tables_match_result(result) -> None:
 
 def test_markdown_and_rich(result) -> None:
     md = to_markdown(result_tables(result))
-    # scores, efficiency, rate, overlap, budget (one background: no per-sample rate table)
-    assert md.count("### ") == 5
+    # scores, L1 seed jets, efficiency, rate, overlap, budget (one background: no per-sample
+    # rate table)
+    assert md.count("### ") == 6
+    assert "| offline jets |" in md
     header = next(line for line in md.splitlines() if line.startswith("| path | rate"))
     assert header.count("|") == 6
-    assert len(to_rich(result_tables(result))) == 5
+    assert len(to_rich(result_tables(result))) == 6
 
 
 def test_rates_by_background_sample_add_up_and_are_reported() -> None:

@@ -1,12 +1,15 @@
 """Flat buffers (offsets + values) of the event fields a menu reads, taken from an EventBatch.
 
 This is the only place that turns awkward arrays into the numpy buffers the numba kernels loop
-over; a missing score field is reported here with the fields that are present.
+over; a missing score field is reported here with the fields that are present. It also chooses
+the jets the L1 seeds' jet-kinematic cuts read (:func:`~trigkit.emulator.compiled.reads_l1_jets`):
+the batch's Level-1 jets when it has them (``l1_objects == "l1jets"``), else the offline jets.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
 
 import awkward as ak
 import numpy as np
@@ -14,6 +17,10 @@ import numpy as np
 from trigkit.core.errors import TrigkitError
 from trigkit.emulator.compiled import CompiledMenu
 from trigkit.events.batch import EventBatch
+
+L1Objects = Literal["l1jets", "offline jets"]
+L1JETS: L1Objects = "l1jets"
+OFFLINE_JETS: L1Objects = "offline jets"
 
 
 @dataclass(frozen=True)
@@ -28,12 +35,29 @@ class Columns:
     fat_eta: np.ndarray
     fat_msd: np.ndarray
     fat_scores: np.ndarray  # float32 (n_fatjet_fields or 1, n_fatjets)
+    # the jets of L1 jet-kinematic cuts: the batch's l1jets, or None (they read the offline jets)
+    l1_offsets: np.ndarray | None = None
+    l1_pt: np.ndarray | None = None
+    l1_eta: np.ndarray | None = None
+
+    @property
+    def l1_objects(self) -> L1Objects:
+        """Which jets the L1 seeds' jet-kinematic cuts read."""
+        return L1JETS if self.l1_offsets is not None else OFFLINE_JETS
+
+    def l1_buffers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(offsets, pt, eta) of the jets L1 jet-kinematic cuts read."""
+        if self.l1_offsets is None or self.l1_pt is None or self.l1_eta is None:
+            return self.jet_offsets, self.jet_pt, self.jet_eta
+        return self.l1_offsets, self.l1_pt, self.l1_eta
 
     @property
     def nbytes(self) -> int:
+        l1 = () if self.l1_offsets is None else self.l1_buffers()
         return sum(
             a.nbytes
             for a in (
+                *l1,
                 self.jet_offsets,
                 self.jet_pt,
                 self.jet_eta,
@@ -91,21 +115,37 @@ def _require_finite(src: str, collection: str, **cols: np.ndarray) -> None:
             )
 
 
+def _kinematics(
+    objs: ak.Array, what: str, src: str
+) -> tuple[ak.Array, np.ndarray, np.ndarray, np.ndarray]:
+    """(pt-ordered objects, offsets, float32 pt, float32 eta); re-sorted by pt if they are not."""
+    off = _offsets(objs)
+    pt = _flat(objs, "pt", what, src, np.float32)
+    if not _pt_ordered(pt, off):
+        objs = sort_by_pt(objs)
+        pt = _flat(objs, "pt", what, src, np.float32)
+    eta = _flat(objs, "eta", what, src, np.float32)
+    _require_finite(src, what, pt=pt, eta=eta)
+    return objs, off, pt, eta
+
+
 def columns_from_batch(batch: EventBatch, cmenu: CompiledMenu) -> Columns:
     """Extract the buffers the compiled menu needs; jets are re-sorted by pt if they are not.
 
     Kinematics and scores are float32 (as stored in NanoAOD and by the generator), so the one-pass
-    kernel is compiled for one signature only.
+    kernel is compiled for one signature only. With ``batch.l1jets``, L1 jet-kinematic cuts read
+    those (:attr:`Columns.l1_objects`); without, the offline jets, exactly as HLT paths do.
     """
+    cols = _offline_columns(batch, cmenu)
+    if batch.l1jets is None:
+        return cols
+    _, l1off, l1pt, l1eta = _kinematics(batch.l1jets, "l1jets", batch.source)
+    return replace(cols, l1_offsets=l1off, l1_pt=l1pt, l1_eta=l1eta)
+
+
+def _offline_columns(batch: EventBatch, cmenu: CompiledMenu) -> Columns:
     src = batch.source
-    jets = batch.jets
-    off = _offsets(jets)
-    pt = _flat(jets, "pt", "jets", src, np.float32)
-    if not _pt_ordered(pt, off):
-        jets = sort_by_pt(jets)
-        pt = _flat(jets, "pt", "jets", src, np.float32)
-    eta = _flat(jets, "eta", "jets", src, np.float32)
-    _require_finite(src, "jets", pt=pt, eta=eta)
+    jets, off, pt, eta = _kinematics(batch.jets, "jets", src)
     scores = np.zeros((max(1, len(cmenu.jet_fields)), len(pt)), dtype=np.float32)
     for i, f in enumerate(cmenu.jet_fields):
         scores[i] = _flat(jets, f, "jets", src, np.float32)

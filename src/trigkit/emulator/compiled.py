@@ -2,7 +2,8 @@
 
 Triggers are numbered L1 seeds first (menu order), then HLT paths. Each trigger is an AND of
 cuts stored in CSR form (``trig_cut_start`` into :attr:`CompiledMenu.cuts`); a cut row is its
-cut type (:mod:`trigkit.emulator.cuts`) and its validated schema model, nothing re-encoded.
+cut type (:mod:`trigkit.emulator.cuts`) and its validated schema model, nothing re-encoded, and
+whether it reads the L1 jets (:func:`reads_l1_jets`: the one rule both engines follow).
 A trigger with a *gate* (the seeds an ``any_of`` seed or an HLT path requires,
 ``gate_start`` / ``gate_idx``) fires only when one of them fired (unprescaled); ``order`` lists
 plain L1 seeds, then seeds with ``any_of``, then HLT paths, so gates are known when needed.
@@ -19,12 +20,21 @@ from trigkit.emulator.cuts.base import Strict
 from trigkit.emulator.schema import Menu
 
 
+def reads_l1_jets(t: CutType, cut: Strict) -> bool:
+    """Whether ``cut``, in an L1 seed, reads the events' Level-1 jets (when they have them): the
+    jet-kinematic cuts (multiplicity, HT: small-R jets, no per-jet score). Cuts on per-jet scores
+    (the L1 tagger's ``l1_score``) read the offline jets the scores are attached to, for now."""
+    return t.collection == "jets" and t.pt_floor(cut) is not None and not t.jet_fields(cut)
+
+
 @dataclass(frozen=True)
 class CutRow:
-    """One cut of one trigger: its type and its schema model."""
+    """One cut of one trigger: its type, its schema model and whether it reads the L1 jets (an
+    L1 seed's jet-kinematic cut; events without L1 jets give it the offline ones)."""
 
     type: CutType
     cut: Strict
+    l1_jets: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,8 +72,9 @@ class CompiledMenu:
 def compile_menu(menu: Menu) -> CompiledMenu:
     rows: list[CutRow] = []
     starts = [0]
-    for trig in menu.triggers():
-        rows += [CutRow(t, cut) for t, cut in trig.cuts()]
+    for i, trig in enumerate(menu.triggers()):
+        l1 = i < len(menu.l1)
+        rows += [CutRow(t, cut, l1 and reads_l1_jets(t, cut)) for t, cut in trig.cuts()]
         starts.append(len(rows))
     l1_index = {name: i for i, name in enumerate(menu.l1)}
     any_of = [[l1_index[s] for s in (seed.any_of or [])] for seed in menu.l1.values()]

@@ -17,7 +17,7 @@ import awkward as ak
 import numpy as np
 
 from trigkit.core.errors import TrigkitError
-from trigkit.emulator.columns import columns_from_batch
+from trigkit.emulator.columns import OFFLINE_JETS, L1Objects, columns_from_batch
 from trigkit.emulator.compiled import CompiledMenu, compile_menu
 from trigkit.emulator.engine.onepass import run_onepass
 from trigkit.emulator.result import SampleEvents
@@ -56,6 +56,7 @@ class RawChunk:
     scores: tuple[
         tuple[str, str], ...
     ] = ()  # ("jets.btag", where its values came from), see score_provenance
+    l1_objects: L1Objects = OFFLINE_JETS  # the jets L1 jet-kinematic cuts read
 
 
 def offline_observables(batch: EventBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -126,7 +127,8 @@ def evaluate_batch(
 ) -> RawChunk:
     provenance = score_provenance(batch, cmenu.menu, sources, baseline)
     batch = prepare_batch(batch, cmenu.menu, sources, baseline)
-    raw = run_onepass(cmenu, columns_from_batch(batch, cmenu), n_threads)
+    cols = columns_from_batch(batch, cmenu)
+    raw = run_onepass(cmenu, cols, n_threads)
     mhh, lead, ht, n_jets = offline_observables(batch)
     return RawChunk(
         raw,
@@ -139,6 +141,7 @@ def evaluate_batch(
         batch.process,
         batch.source,
         provenance,
+        cols.l1_objects,
     )
 
 
@@ -168,6 +171,7 @@ def assemble_sample(cmenu: CompiledMenu, name: str, chunks: list[RawChunk]) -> S
         ht=np.concatenate([c.ht for c in chunks]),
         n_jets=np.concatenate([c.n_jets for c in chunks]),
         scores=_merge_provenance(chunks),
+        l1_objects=" / ".join(dict.fromkeys(c.l1_objects for c in chunks)),
     )
 
 
@@ -184,6 +188,8 @@ def needed_fields(
     have = set(available)
     given = {f"{s.collection}.{s.field}": s for s in sources if isinstance(s, CachedScores)}
     out = ["jets.pt", "jets.eta"]
+    if "l1jets.pt" in have:  # L1 seeds read the L1 jets when the file has them
+        out += ["l1jets.pt", "l1jets.eta"]
     if menu.uses_fatjets() or menu.fatjet_fields():
         out += ["fatjets.pt", "fatjets.eta", "fatjets.msd"]
     for coll, fields in (("jets", menu.jet_fields()), ("fatjets", menu.fatjet_fields())):

@@ -321,6 +321,9 @@ class SampleEvents:
     scores: dict[str, str] = field(
         default_factory=dict
     )  # "jets.btag" -> where its values came from
+    #: the jets the L1 seeds' jet-kinematic cuts read: "l1jets" or "offline jets" (chunks that
+    #: differ are both named, "l1jets / offline jets")
+    l1_objects: str = "offline jets"
 
     def __len__(self) -> int:
         return len(self.weight)

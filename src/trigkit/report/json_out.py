@@ -166,6 +166,7 @@ def result_dict(res: MenuResult, agreement: NanoAgreement | None = None) -> dict
                 "n_events": len(s),
                 "sum_weights": float(np.sum(s.weight)),
                 "scores": dict(s.scores),
+                "l1_objects": s.l1_objects,
             }
             for s in res.samples
         ],

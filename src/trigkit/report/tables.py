@@ -123,6 +123,16 @@ def scores_table(res: MenuResult) -> Table:
     return Table("Tagger scores", ("score", "samples", "source"), rows)
 
 
+def l1_objects_table(res: MenuResult) -> Table:
+    """Which jets the L1 seeds' jet and HT cuts read, per sample: the events' Level-1 jets or,
+    when they have none (toy generator, NanoAOD, user files), the offline jets."""
+    by_objects: dict[str, list[str]] = {}
+    for s in res.samples:
+        by_objects.setdefault(s.l1_objects, []).append(s.name)
+    rows = [(objs, ", ".join(samples)) for objs, samples in by_objects.items()]
+    return Table("L1 seed jets", ("l1_objects", "samples"), rows)
+
+
 def overlap_table(res: MenuResult) -> Table:
     short = [f"[{i}]" for i in range(len(res.hlt_names))]
     rows = []
@@ -247,6 +257,8 @@ def result_tables(res: MenuResult) -> list[Table]:
     out = []
     if any(s.scores for s in res.samples):
         out.append(scores_table(res))
+    if res.samples:
+        out.append(l1_objects_table(res))
     if res.signals:
         out.append(efficiency_table(res))
     if res.rates:

@@ -72,11 +72,15 @@ class JetLoop:
     """The per-event loop over an event's jets (pt-ordered, ended at the first jet below
     ``pt_floor``). Inside it ``p`` is the float32 pt, ``pd`` the float64 one, ``ae`` the |eta|,
     ``j`` the jet index; :meth:`score` names a score row. Lines go to ``init`` (before the loop),
-    ``body`` (per jet) or ``after`` (after the loop)."""
+    ``body`` (per jet) or ``after`` (after the loop). The loop over an event's L1 jets is one
+    too, reading other buffers (``arrays``, ``bounds``) into selection locals named ``prefix*``."""
 
     cs: Consts
     pt_floor: float
     jet_fields: tuple[str, ...]
+    arrays: tuple[str, str] = ("pt", "eta")  # the pt and eta buffers
+    bounds: str = "j0, j1"  # the event's jets: range(bounds)
+    prefix: str = "c"
     init: list[str] = field(default_factory=list)
     body: list[str] = field(default_factory=list)
     after: list[str] = field(default_factory=list)
@@ -97,7 +101,7 @@ class JetLoop:
             parts.append(f"p >= {self.cs.ge(pt_min)}")
         expr = " & ".join(f"({x})" for x in parts) if len(parts) > 1 else parts[0]
         if expr not in self._names:
-            self._names[expr] = f"c{len(self._names)}"
+            self._names[expr] = f"{self.prefix}{len(self._names)}"
             self.body.append(f"{I3}{self._names[expr]} = {expr}")
         return self._names[expr]
 
@@ -127,11 +131,11 @@ class JetLoop:
         if not self.body:
             return []
         head = [
-            f"{I2}for j in range(j0, j1):",
-            f"{I3}p = pt[j]",
+            f"{I2}for j in range({self.bounds}):",
+            f"{I3}p = {self.arrays[0]}[j]",
             f"{I3}if p < {self.cs.ge(self.pt_floor)}:",
             f"{I4}break",
-            f"{I3}ae = abs(eta[j])",
+            f"{I3}ae = abs({self.arrays[1]}[j])",
             f"{I3}pd = np.float64(p)",
         ]
         return self.init + head + self.body + self.after

@@ -4,13 +4,15 @@ The menu's registers (:func:`~trigkit.emulator.engine.plan.plan_menu`) become sc
 its thresholds constants; each cut type writes its registers' updates and its decision
 expression (:mod:`trigkit.emulator.cuts`). The generated function is::
 
-    kernel(jo, pt, eta, sc, fo, fpt, feta, fmsd, fsc, out, chunk)
+    kernel(jo, pt, eta, sc, lo, lpt, leta, fo, fpt, feta, fmsd, fsc, out, chunk)
 
-(the :class:`~trigkit.emulator.columns.Columns` buffers and the bool output); ``prange`` over
-chunks of ``chunk`` events. Per chunk, one pass over its large-R jets fills the large-R
-registers. Per event, one loop over its jets (ending at the first jet below the pt floor)
-updates every jet register, then every trigger in :attr:`CompiledMenu.order` is one ``&`` / ``|``
-expression of those locals (selects, no jumps: every register is already filled).
+(the :class:`~trigkit.emulator.columns.Columns` buffers, ``lo, lpt, leta`` those of the L1 jets,
+and the bool output); ``prange`` over chunks of ``chunk`` events. Per chunk, one pass over its
+large-R jets fills the large-R registers. Per event, one loop over its jets (ending at the first
+jet below the pt floor) updates every jet register, a second one over its L1 jets the L1-jet
+registers (planned for events with L1 jets only), then every trigger in
+:attr:`CompiledMenu.order` is one ``&`` / ``|`` expression of those locals (selects, no jumps:
+every register is already filled).
 
 Why the decisions are exactly the reference's: comparisons are made on the float32 values
 against :mod:`~trigkit.emulator.f32` thresholds, which decide exactly like ``float64(x) >= t`` /
@@ -40,7 +42,7 @@ CAP = np.array([-inf, inf])  # min(s, CAP[sel]): the score or -inf
 
 
 @njit(cache=True, parallel=True)
-def kernel(jo, pt, eta, sc, fo, fpt, feta, fmsd, fsc, out, chunk):
+def kernel(jo, pt, eta, sc, lo, lpt, leta, fo, fpt, feta, fmsd, fsc, out, chunk):
     n_events = len(jo) - 1
     n_chunks = (n_events + chunk - 1) // chunk
 {rows}
@@ -54,6 +56,7 @@ def kernel(jo, pt, eta, sc, fo, fpt, feta, fmsd, fsc, out, chunk):
             j1 = np.uint64(jo[e + U1])
 '''
 I3 = " " * 12  # inside the chunk's large-R loop
+L1_BOUNDS = "np.uint64(lo[e]), np.uint64(lo[e + U1])"  # the event's L1 jets
 
 
 def _fat_chunk(fat: FatLoop) -> list[str]:
@@ -77,14 +80,15 @@ def _fat_event(fat: FatLoop) -> list[str]:
     return [f"{I2}f0 = f1", f"{I2}f1 = np.uint64(fo[e + U1]) - fb", *fat.event]
 
 
-def _triggers(cm: CompiledMenu, plan: OnePassPlan, src: Source) -> list[str]:
+def _triggers(cm: CompiledMenu, plan: OnePassPlan, src: Source, l1src: Source) -> list[str]:
     lines = []
+    on_l1 = plan.cut_l1 or (False,) * len(cm.cuts)
     for t in (int(x) for x in cm.order):
         gate = [f"t{g}" for g in cm.gate(t)]
         first = int(cm.trig_cut_start[t])
         cuts = [
-            f"({row.type.expr(row.cut, plan.cut_reg[first + i], src)})"
-            for i, row in enumerate(cm.trigger_cuts(t))
+            f"({row.type.expr(row.cut, plan.cut_reg[k], l1src if on_l1[k] else src)})"
+            for k, row in enumerate(cm.trigger_cuts(t), start=first)
         ]
         expr = " & ".join(([f"({' | '.join(gate)})"] if gate else []) + cuts)
         lines += [f"{I2}t{t} = {expr or 'True'}", f"{I2}out[e, {t}] = t{t}"]
@@ -95,14 +99,18 @@ def generate_source(cm: CompiledMenu, plan: OnePassPlan) -> str:
     """Python source of the one-pass kernel for ``cm`` (see the module docstring)."""
     cs = Consts()
     src = Source(cs, JetLoop(cs, plan.pt_floor, cm.jet_fields), FatLoop(cs, cm.fatjet_fields))
-    for reg in plan.registers:  # jet registers, then the jet loop's head, then large-R ones
-        if reg.type.collection == "jets":
-            reg.type.emit(reg.index, reg.key, list(reg.cuts), src)
-    jet_loop = src.jets.lines()
+    l1_loop = JetLoop(cs, plan.l1_pt_floor, (), ("lpt", "leta"), L1_BOUNDS, "lc")
+    l1src = Source(cs, l1_loop, src.fat, src.chunk)  # the same constants and chunk lines
+    loops = []
+    for coll, into in (("jets", src), ("l1jets", l1src)):  # each loop's registers, then its head
+        for reg in plan.registers:
+            if reg.collection == coll:
+                reg.type.emit(reg.index, reg.key, list(reg.cuts), into)
+        loops += into.jets.lines()
     for reg in plan.registers:
-        if reg.type.collection == "fatjets":
+        if reg.collection == "fatjets":
             reg.type.emit(reg.index, reg.key, list(reg.cuts), src)
-    body = [*jet_loop, *_fat_event(src.fat), *_triggers(cm, plan, src)]
+    body = [*loops, *_fat_event(src.fat), *_triggers(cm, plan, src, l1src)]
     rows = [f"    s{f} = sc[{f}]" for f in sorted(src.jets.rows)]
     rows += [f"    fs{f} = fsc[{f}]" for f in sorted(src.fat.rows)]
     head = HEADER.format(

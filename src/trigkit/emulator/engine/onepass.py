@@ -38,7 +38,7 @@ import numba
 import numpy as np
 
 from trigkit.core.atomic import write_text
-from trigkit.emulator.columns import Columns
+from trigkit.emulator.columns import L1JETS, Columns
 from trigkit.emulator.compiled import CompiledMenu
 from trigkit.emulator.engine.codegen import generate_source
 from trigkit.emulator.engine.plan import plan_menu
@@ -65,9 +65,10 @@ def kernel_cache_dir() -> Path:
     return fallback
 
 
-def load_kernel(cmenu: CompiledMenu) -> Any:  # noqa: ANN401 - a numba dispatcher
-    """The generated one-pass kernel of ``cmenu`` (generated, written and imported once)."""
-    src = generate_source(cmenu, plan_menu(cmenu))
+def load_kernel(cmenu: CompiledMenu, l1jets: bool = False) -> Any:  # noqa: ANN401 - numba
+    """The generated one-pass kernel of ``cmenu`` (generated, written and imported once); with
+    ``l1jets``, the one for events with L1 jets (L1 jet-kinematic cuts read those)."""
+    src = generate_source(cmenu, plan_menu(cmenu, l1jets))
     key = hashlib.sha256(src.encode()).hexdigest()[:20]
     if key in _LOADED:
         return _LOADED[key]
@@ -86,8 +87,10 @@ def load_kernel(cmenu: CompiledMenu) -> Any:  # noqa: ANN401 - a numba dispatche
 
 def run_onepass(cmenu: CompiledMenu, cols: Columns, n_threads: int | None = None) -> np.ndarray:
     """Raw decisions, bool (n_events, n_l1 + n_hlt), columns in :attr:`CompiledMenu.trigger_names`
-    order; HLT columns include their (unprescaled) L1 seed requirement."""
-    kernel = load_kernel(cmenu)
+    order; HLT columns include their (unprescaled) L1 seed requirement. L1 jet-kinematic cuts
+    read ``cols``' L1 jets when it has them (:attr:`Columns.l1_objects`)."""
+    kernel = load_kernel(cmenu, cols.l1_objects == L1JETS)
+    lo, lpt, leta = cols.l1_buffers()
     out = np.zeros((cols.n_events, cmenu.n_l1 + cmenu.n_hlt), dtype=np.bool_)
     previous = numba.get_num_threads()
     if n_threads is not None:
@@ -98,6 +101,9 @@ def run_onepass(cmenu: CompiledMenu, cols: Columns, n_threads: int | None = None
             cols.jet_pt,
             cols.jet_eta,
             cols.jet_scores,
+            lo,
+            lpt,
+            leta,
             cols.fat_offsets,
             cols.fat_pt,
             cols.fat_eta,

@@ -3,7 +3,8 @@
 Every cut type evaluates itself on every event with awkward-array operations
 (:meth:`~trigkit.emulator.cuts.base.CutType.reference`: float64 comparisons of the float32
 values, no reliance on jet ordering, no early exit); a trigger is the AND of its cuts, an
-``any_of`` seed also needs one of its seeds, an HLT path one of its (unprescaled) seeds. Raw
+``any_of`` seed also needs one of its seeds, an HLT path one of its (unprescaled) seeds. L1
+seeds' jet-kinematic cuts read the L1 jets when the events have them. Raw
 decisions have the layout and meaning of :func:`trigkit.emulator.engine.onepass.run_onepass`.
 Slow: for tests and as the ``awkward`` contender of ``trigkit bench emulator``.
 """
@@ -13,22 +14,30 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 
-from trigkit.emulator.columns import Columns
-from trigkit.emulator.compiled import CompiledMenu
+from trigkit.emulator.columns import L1JETS, Columns
+from trigkit.emulator.compiled import CompiledMenu, reads_l1_jets
 from trigkit.emulator.schema import Menu, Trigger
 
 
-def _trigger(trig: Trigger, jets: ak.Array, fat: ak.Array | None) -> np.ndarray:
+def _trigger(
+    trig: Trigger, jets: ak.Array, fat: ak.Array | None, l1jets: ak.Array | None = None
+) -> np.ndarray:
+    """AND of the cuts; given ``l1jets`` (an L1 seed of events with L1 jets), the cuts that read
+    L1 jets (:func:`~trigkit.emulator.compiled.reads_l1_jets`) get those instead of ``jets``."""
     ok = np.ones(len(jets), dtype=bool)
     for t, cut in trig.cuts():
-        ok &= t.reference(cut, jets, fat)
+        on_l1 = l1jets is not None and reads_l1_jets(t, cut)
+        ok &= t.reference(cut, l1jets if on_l1 else jets, fat)
     return ok
 
 
-def run_reference_events(menu: Menu, jets: ak.Array, fatjets: ak.Array | None = None) -> np.ndarray:
-    """Raw decisions (n_events, n_l1 + n_hlt) of ``menu`` on awkward ``jets`` / ``fatjets``."""
+def run_reference_events(
+    menu: Menu, jets: ak.Array, fatjets: ak.Array | None = None, l1jets: ak.Array | None = None
+) -> np.ndarray:
+    """Raw decisions (n_events, n_l1 + n_hlt) of ``menu`` on awkward ``jets`` / ``fatjets``;
+    L1 seeds' jet-kinematic cuts read ``l1jets`` when given (else ``jets``), HLT paths ``jets``."""
     n = len(jets)
-    l1 = {name: _trigger(seed, jets, fatjets) for name, seed in menu.l1.items()}
+    l1 = {name: _trigger(seed, jets, fatjets, l1jets) for name, seed in menu.l1.items()}
     for name, seed in menu.l1.items():
         if seed.any_of:
             l1[name] = l1[name] & np.any([l1[r] for r in seed.any_of], axis=0)
@@ -60,4 +69,8 @@ def run_reference(cm: CompiledMenu, cols: Columns) -> np.ndarray:
             {"pt": cols.fat_pt, "eta": cols.fat_eta, "msd": cols.fat_msd}
             | {f: cols.fat_scores[i] for i, f in enumerate(cm.fatjet_fields)},
         )
-    return run_reference_events(cm.menu, jets, fat)
+    l1jets = None
+    if cols.l1_objects == L1JETS:
+        l1off, l1pt, l1eta = cols.l1_buffers()
+        l1jets = _objects(l1off, {"pt": l1pt, "eta": l1eta})
+    return run_reference_events(cm.menu, jets, fat, l1jets)
