@@ -122,7 +122,8 @@ def test_preprocessing_file(tmp_path: Path) -> None:
         s.check_width(16, str(good))
     bad = tmp_path / "bad.json"
     bad.write_text('{"features": [{"name": "pt", "scale": 0}]}')
-    with pytest.raises(TrigkitError, match=r"bad.json: preprocessing field 'features.0.scale'"):
+    msg = r"bad.json: preprocessing: FeatureScale.scale: must be non-zero \(got 0\)"
+    with pytest.raises(TrigkitError, match=msg):
         load_scaling(bad)
 
 

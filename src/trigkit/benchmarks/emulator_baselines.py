@@ -265,26 +265,12 @@ def run_numpy(
     return _decisions(menu, _NumpyOps(cols, jet_fields, fat_fields))
 
 
-def _buffers(cols) -> list[np.ndarray]:  # noqa: ANN001
-    return [
-        cols.jet_offsets,
-        cols.jet_pt,
-        cols.jet_eta,
-        cols.jet_scores,
-        cols.fat_offsets,
-        cols.fat_pt,
-        cols.fat_eta,
-        cols.fat_msd,
-        cols.fat_scores,
-    ]
-
-
 def memory_floor_s(cols, repeats: int) -> float:  # noqa: ANN001
     """Best time of one numpy pass reading every byte of ``cols`` (a sum per buffer)."""
     best = float("inf")
     for _ in range(repeats):
         t0 = time.perf_counter()
-        for a in _buffers(cols):
+        for a in cols.buffers():
             a.sum()
         best = min(best, time.perf_counter() - t0)
     return best

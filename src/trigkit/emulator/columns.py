@@ -51,24 +51,25 @@ class Columns:
             return self.jet_offsets, self.jet_pt, self.jet_eta
         return self.l1_offsets, self.l1_pt, self.l1_eta
 
+    def buffers(self) -> tuple[np.ndarray, ...]:
+        """Every array the one-pass kernel reads, each once (L1 jets only where they exist)."""
+        l1 = () if self.l1_offsets is None else self.l1_buffers()
+        return (
+            *l1,
+            self.jet_offsets,
+            self.jet_pt,
+            self.jet_eta,
+            self.jet_scores,
+            self.fat_offsets,
+            self.fat_pt,
+            self.fat_eta,
+            self.fat_msd,
+            self.fat_scores,
+        )
+
     @property
     def nbytes(self) -> int:
-        l1 = () if self.l1_offsets is None else self.l1_buffers()
-        return sum(
-            a.nbytes
-            for a in (
-                *l1,
-                self.jet_offsets,
-                self.jet_pt,
-                self.jet_eta,
-                self.jet_scores,
-                self.fat_offsets,
-                self.fat_pt,
-                self.fat_eta,
-                self.fat_msd,
-                self.fat_scores,
-            )
-        )
+        return sum(a.nbytes for a in self.buffers())
 
 
 def _offsets(arr: ak.Array) -> np.ndarray:

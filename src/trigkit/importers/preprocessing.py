@@ -19,13 +19,13 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import field_validator
 
 from trigkit.core.errors import TrigkitError
+from trigkit.core.validated import Validated
 
 
-class FeatureScale(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class FeatureScale(Validated):
     name: str
     offset: float = 0.0
     scale: float = 1.0
@@ -45,10 +45,9 @@ class FeatureScale(BaseModel):
         return v
 
 
-class FeatureScaling(BaseModel):
+class FeatureScaling(Validated):
     """``(raw - offset) / scale`` per feature, in the model's input order."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     features: tuple[FeatureScale, ...]
 
     @property
@@ -80,12 +79,7 @@ def load_scaling(path: Path) -> FeatureScaling:
         raise TrigkitError(
             f"{path}: cannot read preprocessing ({str(exc).splitlines()[0]})"
         ) from None
-    try:
-        scaling = FeatureScaling.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise TrigkitError(f"{path}: preprocessing field '{where}': {err['msg']}") from None
+    scaling = FeatureScaling.parse(data, f"{path}: preprocessing")
     if not scaling.features:
         raise TrigkitError(f"{path}: preprocessing lists no features")
     return scaling
