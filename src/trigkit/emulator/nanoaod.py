@@ -9,6 +9,10 @@ L1 seeds of the HLT paths: ``emulated`` (the menu's L1 on the same objects, as i
 emulate``) or ``recorded`` (the file's own ``L1_*`` bits), which isolates the HLT emulation from
 the L1 one. With ``recorded``, a path without seeds has no seed requirement (every event in a
 file passed some L1 seed), and every seed a path names must be recorded in the file.
+
+L1 jets (what the L1 seeds' jet and HT cuts read): ``offline`` (the offline jets themselves) or
+``derived`` (offline jets times the L1 response measured on the file's own TrigObj L1 jets, see
+:mod:`trigkit.events.nanoaod_l1`; the response is measured once over all the batches given).
 """
 
 from __future__ import annotations
@@ -26,10 +30,13 @@ from trigkit.emulator.pipeline import evaluate_batch
 from trigkit.emulator.schema import Menu
 from trigkit.emulator.stages import Decisions, apply_stages, prescale_mask
 from trigkit.events.batch import EventBatch
+from trigkit.events.nanoaod_l1 import L1Response, measure_l1_response, with_derived_l1jets
 
 Objects = Literal["offline", "trigobj"]
 L1Seeds = Literal["emulated", "recorded"]
 L1_SEEDS = ("emulated", "recorded")
+L1Jets = Literal["offline", "derived"]
+L1_JETS = ("offline", "derived")
 TRIGOBJ_JET_ID = 1
 
 
@@ -56,6 +63,8 @@ class NanoAgreement:
     paths: list[PathAgreement]
     not_recorded: list[str]  # menu triggers without a recorded bit
     l1_seeds: str = "emulated"  # where the HLT paths' L1 seeds came from
+    l1_jets: str = "offline"  # what the L1 seeds' jet/HT cuts read (module docstring)
+    l1_response: L1Response | None = None  # the measured response when l1_jets == "derived"
 
 
 def trigobj_jets(batch: EventBatch) -> EventBatch:
@@ -140,13 +149,20 @@ def compare_to_recorded(
     batches: list[EventBatch],
     objects: Objects = "offline",
     l1_seeds: L1Seeds = "emulated",
+    l1_jets: L1Jets = "offline",
 ) -> NanoAgreement:
     """Emulate ``menu`` on the batches (in order) and compare per path with the recorded bits;
-    ``l1_seeds`` says where the HLT paths' seeds come from (module docstring)."""
+    ``l1_seeds`` says where the HLT paths' seeds come from, ``l1_jets`` what the L1 seeds read
+    (module docstring)."""
     if not batches:
         raise TrigkitError("no NanoAOD events to compare")
     if l1_seeds not in L1_SEEDS:
         raise TrigkitError(f"--l1-seeds must be one of {', '.join(L1_SEEDS)}, got '{l1_seeds}'")
+    if l1_jets not in L1_JETS:
+        raise TrigkitError(f"--l1-jets must be one of {', '.join(L1_JETS)}, got '{l1_jets}'")
+    response = measure_l1_response(batches) if l1_jets == "derived" else None
+    if response is not None:
+        batches = [with_derived_l1jets(b, response) for b in batches]
     recorded = l1_seeds == "recorded"
     # with recorded seeds, one pass of the unseeded menu gives the emulated L1 bits and each HLT
     # path's filters alone; with_recorded_seeds then gates the filters by the recorded seeds
@@ -167,4 +183,5 @@ def compare_to_recorded(
     source = batches[0].source
     if recorded:
         decisions = with_recorded_seeds(menu, decisions, raw[:, cmenu.n_l1 :], triggers, source)
-    return agreement(decisions, triggers, source, objects, l1_seeds)
+    res = agreement(decisions, triggers, source, objects, l1_seeds)
+    return replace(res, l1_jets=l1_jets, l1_response=response)

@@ -19,7 +19,8 @@ Mapping (NanoAOD branch -> EventBatch field):
   statusFlags bit 13 ``isLastCopy``), ``mhh`` is their invariant mass (float64 four-vector sum)
   and ``h1_pt >= h2_pt`` their pts; NaN otherwise.
 * every ``HLT_*`` and ``L1_*`` branch -> ``triggers`` (bool arrays, recorded decisions).
-* ``TrigObj_pt/eta/phi/id[/filterBits]`` -> ``trigobj``; None without ``TrigObj_*``.
+* ``TrigObj_pt/eta/phi/id[/filterBits/l1pt]`` -> ``trigobj`` (``l1pt``: "pt of associated L1
+  seed"); None without ``TrigObj_*``. L1 jets: :mod:`trigkit.events.nanoaod_l1`.
 * ``weight``: without ``genWeight`` (data) every event weighs 1. With ``genWeight`` the weights
   are ``genWeight / mean(|genWeight|)`` over the whole file (unit-magnitude weights, signs kept,
   so ``sum(weight)`` is the effective event count), or, when ``xsec_pb`` is given,
@@ -183,7 +184,9 @@ def _plan(tree: uproot.TTree, path: Path) -> _Plan:
         jet=_collection(tree, path, "Jet", KINEMATICS, JET_OPTIONAL, must_exist=True),
         fatjet=_collection(tree, path, "FatJet", KINEMATICS, FATJET_OPTIONAL, must_exist=False),
         genpart=_collection(tree, path, "GenPart", GENPART, ("statusFlags",), must_exist=False),
-        trigobj=_collection(tree, path, "TrigObj", TRIGOBJ, ("filterBits",), must_exist=False),
+        trigobj=_collection(
+            tree, path, "TrigObj", TRIGOBJ, ("filterBits", "l1pt"), must_exist=False
+        ),
         triggers=triggers,
         has_genweight="genWeight" in keys,
     )
@@ -313,6 +316,8 @@ def _trigobj(chunk: ak.Array) -> ak.Array:
     cols["id"] = ak.values_astype(chunk["TrigObj_id"], np.int32)
     if "TrigObj_filterBits" in chunk.fields:
         cols["filterBits"] = ak.values_astype(chunk["TrigObj_filterBits"], np.int32)
+    if "TrigObj_l1pt" in chunk.fields:
+        cols["l1pt"] = ak.values_astype(chunk["TrigObj_l1pt"], np.float32)
     return ak.zip(cols)
 
 
