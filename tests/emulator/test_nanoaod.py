@@ -252,3 +252,20 @@ def test_unknown_l1_jets_is_a_clear_error(tt_batch) -> None:
         compare_to_recorded(load_menu("nano_tt_v12"), [tt_batch], l1_jets="l1")  # type: ignore[arg-type]
     with pytest.raises(TrigkitError, match="nano_tt_v12.root: no TrigObj_l1pt branch"):
         compare_to_recorded(load_menu("nano_tt_v12"), [tt_batch], l1_jets="derived")
+
+
+@pytest.mark.skipif(not DIMUON.exists(), reason="dimuon sample not present")
+def test_cli_derived_l1_jets(tmp_path) -> None:
+    import json
+
+    from trigkit.cli.app import main
+
+    out = tmp_path / "nano"
+    args = ["emulate", "--menu", "nano_tt_v12", "--nanoaod", str(DIMUON), "--out", str(out)]
+    assert main([*args, "--l1-jets", "derived"]) == 0
+    data = json.loads((out / "result.json").read_text())["nanoaod"]
+    assert data["l1_jets"] == "derived"
+    r = data["l1_response"]
+    assert r["n_pairs"] == [[0, 0, 0], [0, 1, 0], [2, 0, 0]] and r["n_ht_objects"] == 5
+    assert data["paths"]["L1_HTT360er"]["confusion_rec_x_emu"] == [[39, 1], [0, 0]]
+    assert "derived L1 jets" in (out / "result.md").read_text()

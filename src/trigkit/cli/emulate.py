@@ -80,6 +80,12 @@ def emulate(
         help="NanoAOD agreement: seed the HLT paths with the menu's emulated "
         "L1 or the file's recorded L1_* bits.",
     ),
+    l1_jets: str = typer.Option(
+        "offline",
+        "--l1-jets",
+        help="NanoAOD agreement: L1 seeds read the offline jets or L1 jets derived from them "
+        "with the L1 response measured on the file's TrigObj (derived).",
+    ),
     bench_json: Path | None = typer.Option(
         None, "--bench-json", help="`trigkit bench gpu` JSON for HLT latency."
     ),
@@ -167,6 +173,7 @@ rates, budgets."""
         nanoaod=tuple(nanoaod),
         objects=objects,
         l1_seeds=l1_seeds,
+        l1_jets=l1_jets,
         inst_lumi=lumi,
         workers=workers,
         scheduler=scheduler,

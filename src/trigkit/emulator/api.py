@@ -22,7 +22,7 @@ from trigkit.emulator.budget import (
     hlt_jets_quantile,
 )
 from trigkit.emulator.compiled import compile_menu
-from trigkit.emulator.nanoaod import L1_SEEDS, NanoAgreement, compare_to_recorded
+from trigkit.emulator.nanoaod import L1_JETS, L1_SEEDS, NanoAgreement, compare_to_recorded
 from trigkit.emulator.pipeline import iter_file, run_files
 from trigkit.emulator.prescale_expected import PRESCALE_MODES
 from trigkit.emulator.result import MenuResult, SampleEvents, build_result
@@ -65,6 +65,7 @@ class EmulateRequest:
     nanoaod: tuple[Path, ...] = ()
     objects: str = "offline"
     l1_seeds: str = "emulated"  # NanoAOD agreement: HLT seeds from the emulated or the recorded L1
+    l1_jets: str = "offline"  # NanoAOD agreement: L1 seeds read offline or derived L1 jets
     inst_lumi: float = 2.0e34
     cl: float = 0.683
     workers: int | None = None
@@ -255,6 +256,8 @@ def run_emulation(
             raise TrigkitError(f"{p}: no such events file")
     if req.l1_seeds not in L1_SEEDS:
         raise TrigkitError(f"--l1-seeds must be one of {', '.join(L1_SEEDS)}, got '{req.l1_seeds}'")
+    if req.l1_jets not in L1_JETS:
+        raise TrigkitError(f"--l1-jets must be one of {', '.join(L1_JETS)}, got '{req.l1_jets}'")
     if req.prescale_mode not in PRESCALE_MODES:
         raise TrigkitError(
             f"--prescale-mode must be one of {', '.join(PRESCALE_MODES)}, got '{req.prescale_mode}'"
@@ -295,5 +298,11 @@ def run_emulation(
         if req.objects not in ("offline", "trigobj"):
             raise TrigkitError(f"--objects must be offline or trigobj, got '{req.objects}'")
         batches = [b for p in req.nanoaod for b in iter_file(p)]
-        agreement = compare_to_recorded(menu, batches, req.objects, req.l1_seeds)  # type: ignore[arg-type]
+        agreement = compare_to_recorded(
+            menu,
+            batches,
+            req.objects,  # type: ignore[arg-type]
+            req.l1_seeds,  # type: ignore[arg-type]
+            req.l1_jets,  # type: ignore[arg-type]
+        )
     return res, agreement

@@ -14,6 +14,7 @@ from trigkit.core.atomic import write_text
 from trigkit.emulator.budget import BudgetTable
 from trigkit.emulator.nanoaod import NanoAgreement
 from trigkit.emulator.result import RATE_UL_CL, Curve, Efficiency, MenuResult, RateSummary
+from trigkit.events.nanoaod_l1 import L1Response
 
 SCHEMA = "trigkit.emulate/1"
 
@@ -111,12 +112,30 @@ def _budget(b: BudgetTable) -> dict[str, Any]:
     return out
 
 
+def response_dict(r: L1Response) -> dict[str, Any]:
+    """The measured L1 response (NaN bins and the open upper edges become null)."""
+    return _clean(
+        {
+            "pt_edges": list(r.pt_edges),
+            "abs_eta_edges": list(r.eta_edges),
+            "median": r.median,
+            "resolution": r.resolution,
+            "n_pairs": r.n_pairs,
+            "overall": r.overall,
+            "n_ht_objects": len(r.ht_ratio),
+            "fallback": r.fallback,
+        }
+    )
+
+
 def agreement_dict(a: NanoAgreement) -> dict[str, Any]:
     return _clean(
         {
             "source": a.source,
             "objects": a.objects,
             "l1_seeds": a.l1_seeds,
+            "l1_jets": a.l1_jets,
+            "l1_response": None if a.l1_response is None else response_dict(a.l1_response),
             "not_recorded": a.not_recorded,
             "paths": {
                 p.name: {

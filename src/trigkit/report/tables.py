@@ -247,7 +247,8 @@ def agreement_table(a: NanoAgreement) -> Table:
     # menu triggers the file has no bit for: listed, so that a reader sees they were not compared
     rows += [(name, "no recorded bit", "-", "-", "-", "-") for name in a.not_recorded]
     return Table(
-        f"Agreement with recorded bits ({a.objects} objects, {a.l1_seeds} L1 seeds, {a.source})",
+        f"Agreement with recorded bits ({a.objects} objects, {a.l1_seeds} L1 seeds, "
+        f"{a.l1_jets} L1 jets, {a.source})",
         ("path", "agree %", "both pass", "both fail", "emulated only", "recorded only"),
         rows,
     )
