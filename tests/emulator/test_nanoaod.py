@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -248,8 +249,9 @@ def test_recorded_l1_bits_are_final_decisions_after_prescale() -> None:
 def test_unknown_l1_jets_is_a_clear_error(tt_batch) -> None:
     from trigkit.core.errors import TrigkitError
 
+    bad: Any = "l1"
     with pytest.raises(TrigkitError, match="--l1-jets must be one of offline, derived"):
-        compare_to_recorded(load_menu("nano_tt_v12"), [tt_batch], l1_jets="l1")  # type: ignore[arg-type]
+        compare_to_recorded(load_menu("nano_tt_v12"), [tt_batch], l1_jets=bad)
     with pytest.raises(TrigkitError, match="nano_tt_v12.root: no TrigObj_l1pt branch"):
         compare_to_recorded(load_menu("nano_tt_v12"), [tt_batch], l1_jets="derived")
 

@@ -20,7 +20,9 @@ kept are stored, so most L1 jets of an event are missing; they are derived from 
   filters rarely store. A jet bin with fewer than ``MIN_PAIRS`` pairs uses the median of these
   HT ratios (of the jet pairs when the file has no HT object);
 * L1 jets = offline jets, pt times the response of their bin, except that an offline jet matched
-  to a TrigObj jet takes that jet's ``l1pt`` (the recorded L1 value), pt-ordered.
+  to an unsaturated TrigObj jet takes that jet's ``l1pt`` (the recorded L1 value), pt-ordered;
+  eta and phi are the offline jet's. One L1 jet per offline jet: L1 jets without an offline jet
+  are not added, and the response is measured and applied on the same file (in-sample).
 """
 
 from __future__ import annotations
