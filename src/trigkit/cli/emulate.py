@@ -125,6 +125,13 @@ def emulate(
     btag_model: Path | None = typer.Option(
         None, "--btag-model", help="Saved b-tag model: features + preprocessing."
     ),
+    btag_feature_map: Path | None = typer.Option(
+        None,
+        "--feature-map",
+        "--btag-feature-map",
+        help="YAML/JSON: which jet field feeds each input of a --btag-bundle trained "
+        "elsewhere (pt, eta, mass, tracks.d0_sig[0], ...).",
+    ),
     l1_bundle: Path | None = typer.Option(
         None, "--l1-bundle", help="FPGA bundle scoring jets.l1_score (bit-exact)."
     ),
@@ -173,6 +180,7 @@ rates, budgets."""
         skip_bad_files=skip_bad_files,
         btag_bundle=btag_bundle,
         btag_model=btag_model,
+        btag_feature_map=btag_feature_map,
         l1_bundle=l1_bundle,
         l1_model=l1_model,
         prescale_mode=prescale_mode,
