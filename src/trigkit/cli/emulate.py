@@ -138,6 +138,11 @@ def emulate(
     l1_model: Path | None = typer.Option(
         None, "--l1-model", help="Saved L1 model: features + preprocessing."
     ),
+    l1_feature_map: Path | None = typer.Option(
+        None,
+        "--l1-feature-map",
+        help="YAML/JSON: which jet field feeds each input of an --l1-bundle trained elsewhere.",
+    ),
     l1_overhead_ns: list[str] = typer.Option(
         [], "--l1-overhead-ns", help="NAME=NS fixed L1 overhead (repeatable)."
     ),
@@ -181,6 +186,7 @@ rates, budgets."""
         btag_bundle=btag_bundle,
         btag_model=btag_model,
         btag_feature_map=btag_feature_map,
+        l1_feature_map=l1_feature_map,
         l1_bundle=l1_bundle,
         l1_model=l1_model,
         prescale_mode=prescale_mode,

@@ -22,7 +22,7 @@ from trigkit.emulator.budget import (
     hlt_jets_quantile,
 )
 from trigkit.emulator.compiled import compile_menu
-from trigkit.emulator.mapped_taggers import MappedGpuScores, is_foreign
+from trigkit.emulator.mapped_taggers import MappedFpgaScores, MappedGpuScores, is_foreign
 from trigkit.emulator.nanoaod import L1_SEEDS, NanoAgreement, compare_to_recorded
 from trigkit.emulator.pipeline import iter_file, run_files
 from trigkit.emulator.prescale_expected import PRESCALE_MODES
@@ -78,6 +78,7 @@ class EmulateRequest:
     l1_model: Path | None = None
     #: which jet fields feed a --btag-bundle trained elsewhere (trigkit.emulator.feature_map)
     btag_feature_map: Path | None = None
+    l1_feature_map: Path | None = None  # the same for an --l1-bundle
     #: "counter": prescale counters (as the hardware); "expected": weight each event by its
     #: probability of surviving the prescales (smooth rates on weighted MC; prescale_expected.py)
     prescale_mode: str = "counter"
@@ -98,7 +99,9 @@ def tagger_sources(req: EmulateRequest) -> list:
         )
     out: list = []
     if req.l1_bundle is not None:
-        out.append(FpgaBundleScores(Path(req.l1_bundle), req.l1_model))
+        out.append(_l1_source(req))
+    if req.l1_feature_map is not None and req.l1_bundle is None:
+        raise TrigkitError("--l1-feature-map needs --l1-bundle (it maps jet fields to its inputs)")
     if req.btag_feature_map is not None and req.btag_bundle is None:
         raise TrigkitError("--feature-map needs --btag-bundle (it maps jet fields to its inputs)")
     if req.btag_bundle is not None:
@@ -114,6 +117,16 @@ def _btag_source(req: EmulateRequest) -> GpuBundleScores | MappedGpuScores:
             raise TrigkitError("--btag-model and --feature-map exclude each other: pick one")
         return MappedGpuScores(bundle, req.btag_feature_map)
     return GpuBundleScores(bundle, req.btag_model)
+
+
+def _l1_source(req: EmulateRequest) -> FpgaBundleScores | MappedFpgaScores:
+    """As :func:`_btag_source`, for the L1 tagger's FPGA bundle."""
+    bundle = Path(str(req.l1_bundle))
+    if req.l1_feature_map is not None or is_foreign(bundle, "fpga"):
+        if req.l1_model is not None:
+            raise TrigkitError("--l1-model and --l1-feature-map exclude each other: pick one")
+        return MappedFpgaScores(bundle, req.l1_feature_map)
+    return FpgaBundleScores(bundle, req.l1_model)
 
 
 def _with_l1_bundle_budget(req: EmulateRequest) -> BudgetRequest:

@@ -27,6 +27,11 @@ def _scaling(info: dict[str, Any], where: str) -> Any:  # noqa: ANN401 - Feature
     from trigkit.importers.preprocessing import FeatureScaling
 
     data = (info.get("imported") or {}).get("preprocessing") or info.get("preprocessing")
+    if info.get("torch_model") or (isinstance(data, dict) and "kind" in data):
+        raise TrigkitError(
+            f"{where}: a trigkit-trained bundle (trigkit extracts its features and preprocessing "
+            "itself); a feature map is for models trained elsewhere: drop the feature map"
+        )
     if not (isinstance(data, dict) and "features" in data):
         return None
     return FeatureScaling.parse(data, f"{where}: stored preprocessing")
@@ -139,3 +144,62 @@ def is_foreign(bundle: Path, target: str) -> bool:
     from trigkit.bundle.manifest import load_bundle
 
     return load_bundle(bundle, target=target).manifest.target_info.get("imported") is not None
+
+
+def _softmax(y: np.ndarray) -> np.ndarray:
+    z = np.exp(y - y.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+@dataclass
+class MappedFpgaScores:
+    """``jets.<field>`` from the bit-exact firmware emulation of an FPGA bundle, fed through a
+    feature map; a network without a softmax/sigmoid output gets a float64 softmax (as
+    :class:`~trigkit.emulator.taggers.FpgaBundleScores`)."""
+
+    bundle: Path
+    feature_map: Path | None = None
+    field: str = "l1_score"
+    collection: str = "jets"
+    flag: str = "--l1-bundle"
+    calls: int = 0
+    _state: dict[str, Any] = dc_field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        from trigkit.bundle.manifest import load_bundle
+        from trigkit.firmware.emulate import FirmwareEmulator
+
+        b = load_bundle(self.bundle, target="fpga")
+        where, info = f"{self.flag} {self.bundle}", b.manifest.target_info
+        emu = FirmwareEmulator.from_bundle(self.bundle)
+        net = emu.network
+        names = tuple(b.manifest.inputs[0].features) or tuple(net.input_names)
+        fm = resolve_map(self.feature_map, names, self.flag, self.bundle)
+        scaling = _scaling(info, where)
+        _check_width(fm, net.n_inputs, scaling, where)
+        self._state.update(
+            map=fm,
+            scaling=scaling,
+            emu=emu,
+            col=_column(fm, net.output_names, net.n_outputs, where),
+            soft=net.layers[-1].kind in ("softmax", "sigmoid"),
+        )
+
+    @property
+    def description(self) -> str:
+        labels = ", ".join(self._state["map"].labels)
+        return f"bit-exact firmware emulation of FPGA bundle {self.bundle} on jet fields {labels}"
+
+    def features(self, batch: EventBatch) -> np.ndarray:
+        """float64 [n_jets, n_features]: the firmware inputs (preprocessing applied)."""
+        x = self._state["map"].rows(batch)
+        scaling = self._state["scaling"]
+        return scaling.apply(x) if scaling is not None else x
+
+    def flat_scores(self, batch: EventBatch) -> np.ndarray:
+        x, emu = self.features(batch), self._state["emu"]
+        y = emu.predict(x) if len(x) else np.zeros((0, emu.network.n_outputs))
+        if not self._state["soft"] and y.shape[1] > 1:
+            y = _softmax(y)
+        self.calls += len(x)
+        return y[:, self._state["col"]].astype(np.float32)
