@@ -11,8 +11,8 @@ bench_app = typer.Typer(
 
 def register(app: typer.Typer) -> None:
     from trigkit.benchmarks import all as all_bench
-    from trigkit.benchmarks import emulator, firmware, generator, gpu
+    from trigkit.benchmarks import bundle, emulator, firmware, generator, gpu
 
-    for module in (generator, firmware, emulator, gpu, all_bench):
+    for module in (generator, firmware, emulator, gpu, bundle, all_bench):
         module.register(bench_app)
     app.add_typer(bench_app, name="bench")

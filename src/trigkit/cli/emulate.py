@@ -131,11 +131,23 @@ def emulate(
     btag_model: Path | None = typer.Option(
         None, "--btag-model", help="Saved b-tag model: features + preprocessing."
     ),
+    btag_feature_map: Path | None = typer.Option(
+        None,
+        "--feature-map",
+        "--btag-feature-map",
+        help="YAML/JSON: which jet field feeds each input of a --btag-bundle trained "
+        "elsewhere (pt, eta, mass, tracks.d0_sig[0], ...).",
+    ),
     l1_bundle: Path | None = typer.Option(
         None, "--l1-bundle", help="FPGA bundle scoring jets.l1_score (bit-exact)."
     ),
     l1_model: Path | None = typer.Option(
         None, "--l1-model", help="Saved L1 model: features + preprocessing."
+    ),
+    l1_feature_map: Path | None = typer.Option(
+        None,
+        "--l1-feature-map",
+        help="YAML/JSON: which jet field feeds each input of an --l1-bundle trained elsewhere.",
     ),
     l1_overhead_ns: list[str] = typer.Option(
         [], "--l1-overhead-ns", help="NAME=NS fixed L1 overhead (repeatable)."
@@ -180,6 +192,8 @@ rates, budgets."""
         skip_bad_files=skip_bad_files,
         btag_bundle=btag_bundle,
         btag_model=btag_model,
+        btag_feature_map=btag_feature_map,
+        l1_feature_map=l1_feature_map,
         l1_bundle=l1_bundle,
         l1_model=l1_model,
         prescale_mode=prescale_mode,

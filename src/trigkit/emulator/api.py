@@ -22,6 +22,7 @@ from trigkit.emulator.budget import (
     hlt_jets_quantile,
 )
 from trigkit.emulator.compiled import compile_menu
+from trigkit.emulator.mapped_taggers import MappedFpgaScores, MappedGpuScores, is_foreign
 from trigkit.emulator.nanoaod import L1_JETS, L1_SEEDS, NanoAgreement, compare_to_recorded
 from trigkit.emulator.pipeline import iter_file, run_files
 from trigkit.emulator.prescale_expected import PRESCALE_MODES
@@ -76,6 +77,9 @@ class EmulateRequest:
     btag_model: Path | None = None  # saved model giving its features + preprocessing
     l1_bundle: Path | None = None  # FPGA bundle scoring jets.l1_score (firmware emulation)
     l1_model: Path | None = None
+    #: which jet fields feed a --btag-bundle trained elsewhere (trigkit.emulator.feature_map)
+    btag_feature_map: Path | None = None
+    l1_feature_map: Path | None = None  # the same for an --l1-bundle
     #: "counter": prescale counters (as the hardware); "expected": weight each event by its
     #: probability of surviving the prescales (smooth rates on weighted MC; prescale_expected.py)
     prescale_mode: str = "counter"
@@ -96,10 +100,34 @@ def tagger_sources(req: EmulateRequest) -> list:
         )
     out: list = []
     if req.l1_bundle is not None:
-        out.append(FpgaBundleScores(Path(req.l1_bundle), req.l1_model))
+        out.append(_l1_source(req))
+    if req.l1_feature_map is not None and req.l1_bundle is None:
+        raise TrigkitError("--l1-feature-map needs --l1-bundle (it maps jet fields to its inputs)")
+    if req.btag_feature_map is not None and req.btag_bundle is None:
+        raise TrigkitError("--feature-map needs --btag-bundle (it maps jet fields to its inputs)")
     if req.btag_bundle is not None:
-        out.append(GpuBundleScores(Path(req.btag_bundle), req.btag_model))
+        out.append(_btag_source(req))
     return out
+
+
+def _btag_source(req: EmulateRequest) -> GpuBundleScores | MappedGpuScores:
+    """A feature-mapped source for a map or a bundle of a foreign model; else trigkit's own."""
+    bundle = Path(str(req.btag_bundle))
+    if req.btag_feature_map is not None or is_foreign(bundle, "gpu"):
+        if req.btag_model is not None:
+            raise TrigkitError("--btag-model and --feature-map exclude each other: pick one")
+        return MappedGpuScores(bundle, req.btag_feature_map)
+    return GpuBundleScores(bundle, req.btag_model)
+
+
+def _l1_source(req: EmulateRequest) -> FpgaBundleScores | MappedFpgaScores:
+    """As :func:`_btag_source`, for the L1 tagger's FPGA bundle."""
+    bundle = Path(str(req.l1_bundle))
+    if req.l1_feature_map is not None or is_foreign(bundle, "fpga"):
+        if req.l1_model is not None:
+            raise TrigkitError("--l1-model and --l1-feature-map exclude each other: pick one")
+        return MappedFpgaScores(bundle, req.l1_feature_map)
+    return FpgaBundleScores(bundle, req.l1_model)
 
 
 def _with_l1_bundle_budget(req: EmulateRequest) -> BudgetRequest:
