@@ -43,11 +43,24 @@ def lit(x: float) -> str:
 
 
 class Consts:
-    """The float32 thresholds, as module constants ``C0, C1, ...`` (numba freezes them)."""
+    """The float32 thresholds ``C0, C1, ...``: kernel locals loaded from the float32 array
+    argument ``cv`` (:meth:`kernel_lines`), whose values the module defines as ``CONSTS``
+    (:meth:`module_lines`). Runtime values, not frozen globals: numba's large code model
+    materialises a global constant's address and reloads it on every use; a local stays in a
+    register (or one stack slot)."""
 
     def __init__(self) -> None:
         self.names: dict[tuple[str, float], str] = {}
-        self.lines: list[str] = []
+        self.lines: list[str] = []  # one comment per constant: what it decides like
+        self.values: list[str] = []  # their float32 literals, in C0, C1... order
+
+    def module_lines(self) -> list[str]:
+        """The generated module's ``CONSTS`` array (``cv``), each value's meaning above it."""
+        return [*self.lines, f"CONSTS = np.array([{', '.join(self.values)}], dtype=np.float32)"]
+
+    def kernel_lines(self, indent: str) -> list[str]:
+        """``C{i} = cv[{i}]`` for every constant, at the top of the kernel."""
+        return [f"{indent}C{i} = cv[{i}]" for i in range(len(self.values))]
 
     def ge(self, t: float) -> str:
         """Name of the float32 ``c`` with ``x >= c`` <=> ``float64(x) >= t``."""
@@ -60,10 +73,8 @@ class Consts:
     def _get(self, op: str, t: float, c: float) -> str:
         if (op, t) not in self.names:
             self.names[op, t] = name = f"C{len(self.names)}"
-            value = "nan" if c != c else lit(c)
-            self.lines.append(
-                f"{name} = np.float32({value})  # x {op} {c!r} <=> float64(x) {op} {lit(t)}"
-            )
+            self.values.append("nan" if c != c else lit(c))
+            self.lines.append(f"# {name}: x {op} {c!r} <=> float64(x) {op} {lit(t)}")
         return self.names[op, t]
 
 

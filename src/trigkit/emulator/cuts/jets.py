@@ -6,6 +6,10 @@ buffer (``lb[min(k, n)] = p; k += sel``: a store and an add, no branch). Jets ar
 the loop's pt floor only, so a threshold at the floor always passes. The reference counts instead
 (relying on no ordering): the i-th threshold needs at least i+1 selected jets above it, which for
 thresholds sorted in decreasing order is the same condition (Hall's theorem on nested sets).
+
+Single-jet cuts (``pt: [180]``) read a register of their own: per distinct threshold, the count
+of selected jets at or above it (``k += sel & (p >= C)``, no buffer store and reload); at least
+one such jet is the condition, as in the reference.
 """
 
 from __future__ import annotations
@@ -37,24 +41,39 @@ class Jets(CutType):
     levels = ("l1", "hlt")
     model = JetsCut
     kind = "jets"
-    examples = ({"pt": [70, 55, 40, 35]}, {"pt": [50, 30], "abs_eta": 2.1})
+    examples = (
+        {"pt": [70, 55, 40, 35]},
+        {"pt": [50, 30], "abs_eta": 2.1},
+        {"pt": [100], "abs_eta": 3.0},
+    )
 
     def pt_floor(self, cut: JetsCut) -> float:
         return min(cut.pt)
 
     def register(self, cut: JetsCut) -> tuple:
-        return (cut.abs_eta,)
+        return (cut.abs_eta, len(cut.pt) == 1)
+
+    def _single(self, r: int, t: float, src: Source) -> str:
+        """The local counting register ``r``'s selected jets with pt >= ``t``."""
+        return f"k{r}_{src.cs.ge(t)}" if src.jets.above_floor(t) else f"k{r}"
 
     def emit(self, r: int, key: tuple, cuts: list[Any], src: Source) -> None:
-        n = max(len(c.pt) for c in cuts)
         loop = src.jets
         c = loop.sel(None, key[0])
+        if key[1]:  # single-jet cuts: one count per threshold
+            for t in dict.fromkeys(cut.pt[0] for cut in cuts):
+                above = f"{c} & (p >= {src.cs.ge(t)})" if loop.above_floor(t) else c
+                loop.count(above, self._single(r, t, src))
+            return
+        n = max(len(c.pt) for c in cuts)
         loop.body.append(f"{I3}lb{r}[np.uint64(min(k{r}, {n}))] = p")  # before k{r} counts it
         loop.count(c, f"k{r}")
         loop.after += [f"{I2}l{r}_{i} = lb{r}[{i}]" for i in range(n)]
         src.chunk.append(f"{I1}lb{r} = np.zeros({n + 1}, dtype=np.float32)")
 
     def expr(self, cut: JetsCut, r: int, src: Source) -> str:
+        if len(cut.pt) == 1:
+            return f"({self._single(r, cut.pt[0], src)} >= 1)"
         n = len(cut.pt)
         parts = [f"(k{r} >= {n})"]
         parts += [

@@ -3,11 +3,12 @@ jets, compared with ``min`` (CMS ``PNet2BTagMean`` / ``2BTagSum``); fewer than `
 jets fails the cut.
 
 Both read one register per (field, jet selection): the number of selected jets and their k
-highest scores (k = the largest ``top`` of the cuts reading it, <= 4). Per jet,
-``v = min(max(-inf, s), CAP[sel])`` is the score, or -inf for a NaN score or an unselected jet
-(which the reference never inserts; inserting -inf changes nothing), and a max / min chain keeps
-the k highest in order (selects on a float compare, no jump); they are summed in float64 from the
-highest down, the reference's order.
+highest scores (k = the largest ``top`` of the cuts reading it, <= 4), kept in float32 (the
+scores' own type: max / min pick one of their operands, so no value changes, and no float64
+conversion per jet). Per jet, ``v = min(max(NEG, s), CAP[sel])`` is the score, or -inf for a NaN
+score or an unselected jet (which the reference never inserts; inserting -inf changes nothing),
+and a max / min chain keeps the k highest in order (selects on a float compare, no jump); they
+are converted to float64 and summed from the highest down, the reference's order.
 """
 
 from __future__ import annotations
@@ -78,10 +79,10 @@ class _ScoreTop(CutType):
         loop = src.jets
         c = loop.sel(jet_pt, abs_eta)
         loop.count(c, f"nq{r}")
-        loop.init += [f"{I2}q{r}_{i} = -inf" for i in range(k)]
+        loop.init += [f"{I2}q{r}_{i} = NEG" for i in range(k)]
         s = loop.score(field)
         loop.body += [
-            f"{I3}v = min(max(-inf, np.float64({s}[j])), CAP[np.uint64({c})])",
+            f"{I3}v = min(max(NEG, {s}[j]), CAP[np.uint64({c})])",
             *_insert(r, k),
         ]
 
@@ -90,7 +91,7 @@ class _ScoreTop(CutType):
         """The compared quantity (source text) from the sum of the ``top`` highest scores."""
 
     def expr(self, cut: ScoreTopCut, r: int, src: Source) -> str:
-        total = " + ".join(f"q{r}_{i}" for i in range(cut.top))
+        total = " + ".join(f"np.float64(q{r}_{i})" for i in range(cut.top))
         return f"(nq{r} >= {cut.top}) & ({self.value(f'({total})', cut.top)} >= {lit(cut.min)})"
 
     def reference(self, cut: ScoreTopCut, jets: Any, fat: Any) -> np.ndarray:  # noqa: ANN401

@@ -1,13 +1,16 @@
 """Generate the numba source of the one-pass kernel specialised to one menu.
 
 The menu's registers (:func:`~trigkit.emulator.engine.plan.plan_menu`) become scalar locals and
-its thresholds constants; each cut type writes its registers' updates and its decision
+its thresholds float32 locals; each cut type writes its registers' updates and its decision
 expression (:mod:`trigkit.emulator.cuts`). The generated function is::
 
-    kernel(jo, pt, eta, sc, lo, lpt, leta, fo, fpt, feta, fmsd, fsc, out, chunk)
+    kernel(jo, pt, eta, sc, lo, lpt, leta, fo, fpt, feta, fmsd, fsc, out, chunk, cv, one, cap)
 
 (the :class:`~trigkit.emulator.columns.Columns` buffers, ``lo, lpt, leta`` those of the L1 jets,
-and the bool output); ``prange`` over chunks of ``chunk`` events. Per chunk, one pass over its
+the bool output, and the module's ``CONSTS``, ``ONE``, ``CAP`` arrays, passed as arguments so
+that the thresholds and tables are runtime locals held in registers rather than globals whose
+address numba's large code model rematerialises at every use); ``prange`` over chunks of
+``chunk`` events. Per chunk, one pass over its
 large-R jets fills the large-R registers. Per event, one loop over its jets (ending at the first
 jet below the pt floor) updates every jet register, a second one over its L1 jets the L1-jet
 registers (planned for events with L1 jets only), then every trigger in
@@ -37,13 +40,16 @@ inf = np.inf
 nan = np.nan
 U1 = np.uint64(1)
 ONE = np.array([0.0, 1.0])  # pd * ONE[sel]: the pt or 0.0, a load instead of a jump
-CAP = np.array([-inf, inf])  # min(s, CAP[sel]): the score or -inf
+NEG = np.float32(-inf)
+CAP = np.array([-inf, inf], dtype=np.float32)  # min(s, CAP[sel]): the float32 score or -inf
 {consts}
 
 
 @njit(cache=True, parallel=True)
-def kernel(jo, pt, eta, sc, lo, lpt, leta, fo, fpt, feta, fmsd, fsc, out, chunk):
+def kernel(jo, pt, eta, sc, lo, lpt, leta, fo, fpt, feta, fmsd, fsc, out, chunk, cv, one, cap):
     n_events = len(jo) - 1
+    ONE = one
+    CAP = cap
     n_chunks = (n_events + chunk - 1) // chunk
 {rows}
     for ch in prange(n_chunks):
@@ -111,11 +117,12 @@ def generate_source(cm: CompiledMenu, plan: OnePassPlan) -> str:
         if reg.collection == "fatjets":
             reg.type.emit(reg.index, reg.key, list(reg.cuts), src)
     body = [*loops, *_fat_event(src.fat), *_triggers(cm, plan, src, l1src)]
-    rows = [f"    s{f} = sc[{f}]" for f in sorted(src.jets.rows)]
+    rows = cs.kernel_lines("    ")
+    rows += [f"    s{f} = sc[{f}]" for f in sorted(src.jets.rows)]
     rows += [f"    fs{f} = fsc[{f}]" for f in sorted(src.fat.rows)]
     head = HEADER.format(
         name=cm.menu.name,
-        consts="\n".join(cs.lines),
+        consts="\n".join(cs.module_lines()),
         rows="\n".join(rows),
         chunk="\n".join(src.chunk + _fat_chunk(src.fat)),
     )

@@ -12,7 +12,7 @@ and the cuts are selects, table loads and ``&`` / ``|`` (no data-dependent jumps
 mispredict on real events); the one jump left per event is the end of its jet loop.
 
 The kernel is generated per menu (:mod:`trigkit.emulator.engine.codegen`: registers are scalar
-locals, thresholds float32 constants), written to ``$TRIGKIT_KERNEL_CACHE`` (default
+locals, thresholds float32 locals), written to ``$TRIGKIT_KERNEL_CACHE`` (default
 ``~/.cache/trigkit/kernels``) under the hash of its source and compiled by numba with
 ``cache=True``, so a menu compiles once per machine.
 
@@ -31,6 +31,7 @@ import logging
 import os
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ from trigkit.emulator.engine.plan import plan_menu
 
 log = logging.getLogger(__name__)
 CHUNK = 4096
-_LOADED: dict[str, Any] = {}
+_LOADED: dict[str, Kernel] = {}
 
 
 def kernel_cache_dir() -> Path:
@@ -65,7 +66,21 @@ def kernel_cache_dir() -> Path:
     return fallback
 
 
-def load_kernel(cmenu: CompiledMenu, l1jets: bool = False) -> Any:  # noqa: ANN401 - numba
+@dataclass(frozen=True)
+class Kernel:
+    """A generated kernel and the arrays of its module it takes as arguments (thresholds and
+    tables: runtime locals kept in registers, see :mod:`~trigkit.emulator.engine.codegen`)."""
+
+    fn: Any  # the numba dispatcher
+    consts: np.ndarray  # float32 thresholds C0, C1, ...
+    one: np.ndarray
+    cap: np.ndarray
+
+    def __call__(self, *buffers: np.ndarray, out: np.ndarray, chunk: int) -> None:
+        self.fn(*buffers, out, chunk, self.consts, self.one, self.cap)
+
+
+def load_kernel(cmenu: CompiledMenu, l1jets: bool = False) -> Kernel:
     """The generated one-pass kernel of ``cmenu`` (generated, written and imported once); with
     ``l1jets``, the one for events with L1 jets (L1 jet-kinematic cuts read those)."""
     src = generate_source(cmenu, plan_menu(cmenu, l1jets))
@@ -81,8 +96,8 @@ def load_kernel(cmenu: CompiledMenu, l1jets: bool = False) -> Any:  # noqa: ANN4
     mod = importlib.util.module_from_spec(spec)
     sys.modules[name] = mod  # numba's cache re-imports the module by name when loading
     spec.loader.exec_module(mod)
-    _LOADED[key] = mod.kernel
-    return mod.kernel
+    _LOADED[key] = Kernel(mod.kernel, mod.CONSTS, mod.ONE, mod.CAP)
+    return _LOADED[key]
 
 
 def run_onepass(cmenu: CompiledMenu, cols: Columns, n_threads: int | None = None) -> np.ndarray:
@@ -109,8 +124,8 @@ def run_onepass(cmenu: CompiledMenu, cols: Columns, n_threads: int | None = None
             cols.fat_eta,
             cols.fat_msd,
             cols.fat_scores,
-            out,
-            CHUNK,
+            out=out,
+            chunk=CHUNK,
         )
     finally:
         numba.set_num_threads(previous)
