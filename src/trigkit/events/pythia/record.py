@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 _INVISIBLE = {12, 14, 16}
-_BASIC = ("px", "py", "pz", "e", "xProd", "yProd", "zProd")
 
 
 @dataclass
@@ -45,17 +44,17 @@ def heavy_flavour(pid: int) -> int:
 
 
 def read_final(event: Any, particles: list[Any] | None = None) -> np.ndarray:
-    """(n, 9) px py pz e x y z charge pid of the visible final-state particles."""
+    """(n, 9) px py pz e x y z charge pid of the visible final-state particles.
+
+    One Python pass: each particle's nine numbers go into one tuple (no per-column sweeps)."""
     if particles is None:
         particles = event.particles()
-    final = [q for q in particles if q.isFinal() and q.idAbs() not in _INVISIBLE]
-    n = len(final)
-    parts = np.empty((n, 9))
-    for col, name in enumerate(_BASIC):
-        parts[:, col] = np.fromiter((getattr(q, name)() for q in final), float, n)
-    parts[:, 7] = np.fromiter((q.charge() for q in final), float, n)
-    parts[:, 8] = np.fromiter((q.id() for q in final), float, n)
-    return parts
+    rows = [
+        (q.px(), q.py(), q.pz(), q.e(), q.xProd(), q.yProd(), q.zProd(), q.charge(), q.id())
+        for q in particles
+        if q.isFinal() and q.idAbs() not in _INVISIBLE
+    ]
+    return np.array(rows, dtype=float).reshape(-1, 9)
 
 
 def read(event: Any, process: Any) -> Record:
