@@ -82,13 +82,28 @@ def _sigma_pb(cfg: PythiaConfig, pythia: Any) -> float:
     return float(pythia.infoPython().sigmaGen()) * MB_TO_PB
 
 
-def _next(pythia: Any) -> None:
+def _next(pythia: Any) -> record.EventArrays:
+    """The next event as columns: ``nextBatch(1, "skip")`` is one ``next()`` whose record is
+    copied out in C++ (empty when that event failed)."""
     for _ in range(100):
-        if pythia.next():
-            return
+        batch = pythia.nextBatch(1, "skip")
+        if len(batch):
+            return record.EventArrays.from_batch(batch)
         if pythia.infoPython().atEndOfFile():
             raise TrigkitError("Pythia reached the end of the Les Houches file early")
     raise TrigkitError("Pythia failed 100 events in a row; check the settings")
+
+
+class _Charges(dict[int, float]):
+    """Electric charge per PDG id, asked of Pythia's particle data once per id."""
+
+    def __init__(self, pythia: Any) -> None:
+        super().__init__()
+        self._data = pythia.particleData
+
+    def __missing__(self, pid: int) -> float:
+        self[pid] = charge = float(self._data.charge(pid))
+        return charge
 
 
 @dataclass
@@ -104,9 +119,10 @@ def _hard_chunk(
     pythia: Any, n: int, pool: pileup.Pool | None, mu: float, rng: np.random.Generator
 ) -> _Hard:
     recs, bias, pthat = [], np.empty(n), np.empty(n)
+    charges = _Charges(pythia)
     for i in range(n):
-        _next(pythia)
-        recs.append(record.read(pythia.event, pythia.process))
+        arrays = _next(pythia)
+        recs.append(record.read_arrays(arrays, pythia.event, pythia.process, charges))
         info = pythia.infoPython()  # a fresh view: an old one keeps stale process fields
         bias[i], pthat[i] = info.weight(), info.pTHat()
     zpv = rng.normal(0.0, pileup.SIGMA_Z_MM, n)
