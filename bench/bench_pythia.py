@@ -19,10 +19,11 @@ from trigkit.events.pythia.config import PythiaConfig
 def _timed_next(spent: list[float]):
     inner = block._next
 
-    def timed(pythia) -> None:
+    def timed(pythia):
         t0 = time.perf_counter()
-        inner(pythia)
+        out = inner(pythia)
         spent[0] += time.perf_counter() - t0
+        return out
 
     return inner, timed
 

@@ -143,20 +143,21 @@ def _assemble(
     zpv: np.ndarray,
     recs: list[record.Record],
 ) -> ChunkInput:
-    """Each event's hard particles (shifted to its vertex) followed by its pileup: one array."""
+    """Each event's hard particles (shifted to its vertex) followed by its pileup: one array,
+    one concatenation of contiguous slices."""
+    ev_hard = np.repeat(np.arange(len(n_hard)), n_hard)
+    hs = np.zeros((len(hard), 11))
+    hs[:, :9] = hard
+    hs[:, 6] += zpv[ev_hard]
+    hs[:, 10] = zpv[ev_hard]
+    h_off = np.concatenate([[0], np.cumsum(n_hard)])
+    p_off = np.concatenate([[0], np.cumsum(n_pu)])
+    pieces = []
+    for e in range(len(n_hard)):
+        pieces += [hs[h_off[e] : h_off[e + 1]], pu[p_off[e] : p_off[e + 1]]]
     off = np.zeros(len(n_hard) + 1, dtype=np.int64)
     np.cumsum(n_hard + n_pu, out=off[1:])
-    ev_hard = np.repeat(np.arange(len(n_hard)), n_hard)
-    hard_start = np.cumsum(n_hard) - n_hard
-    dest_hard = off[:-1][ev_hard] + np.arange(len(hard)) - hard_start[ev_hard]
-    ev_pu = np.repeat(np.arange(len(n_pu)), n_pu)
-    pu_start = np.cumsum(n_pu) - n_pu
-    dest_pu = (off[:-1] + n_hard)[ev_pu] + np.arange(len(pu)) - pu_start[ev_pu]
-    parts = np.zeros((int(off[-1]), 11))
-    parts[dest_hard, :9] = hard
-    parts[dest_hard, 6] += zpv[ev_hard]
-    parts[dest_hard, 10] = zpv[ev_hard]
-    parts[dest_pu] = pu
+    parts = np.concatenate(pieces) if pieces else np.empty((0, 11))
     return ChunkInput(parts, off, zpv, recs)
 
 
