@@ -40,6 +40,9 @@ def register(app: typer.Typer) -> None:
         pythia_set: list[str] = typer.Option(
             [], "--set", help="pythia: extra Pythia setting 'Key = value' (repeatable)."
         ),
+        workers: int = typer.Option(
+            1, "--workers", help="pythia: processes (same events for any count).", min=1
+        ),
         cache: Path | None = typer.Option(
             None, "--cache-dir", help="pythia: sample cache (default $TRIGKIT_CACHE/pythia)."
         ),
@@ -67,6 +70,7 @@ def register(app: typer.Typer) -> None:
             pool_size=pool_size,
             settings=pythia_set,
             cache=cache,
+            workers=workers,
         )
 
 

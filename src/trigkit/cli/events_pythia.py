@@ -19,6 +19,7 @@ def generate_pythia(
     pool_size: int,
     settings: list[str],
     cache: Path | None,
+    workers: int = 1,
 ) -> None:
     from rich.console import Console
     from rich.progress import (
@@ -29,6 +30,7 @@ def generate_pythia(
         TimeRemainingColumn,
     )
 
+    from trigkit.core.errors import TrigkitError
     from trigkit.events.parquet_io import check_destination, read_parquet
     from trigkit.events.pythia.cache import cached_sample, copy_to
     from trigkit.events.pythia.config import PythiaConfig
@@ -46,6 +48,8 @@ def generate_pythia(
         pool_size=pool_size,
         settings=tuple(settings),
     )
+    if workers < 1:
+        raise TrigkitError(f"--workers must be a positive integer, got {workers}")
     check_destination(out)
     pythia8(), fastjet()  # a missing extra fails here, before any work
     console = Console(stderr=True)
@@ -54,7 +58,9 @@ def generate_pythia(
         tasks = {"events": bar.add_task(f"pythia {process} mu={mu:g}", total=events)}
         if mu > 0:
             tasks["pool"] = bar.add_task("minimum-bias pool", total=pool_size)
-        path, hit = cached_sample(cfg, cache, lambda stage, n: bar.advance(tasks[stage], n))
+        path, hit = cached_sample(
+            cfg, cache, lambda stage, n: bar.advance(tasks[stage], n), workers
+        )
     copy_to(path, out)
     batch = read_parquet(out)
     console.print(

@@ -103,4 +103,6 @@ def test_parton_flavour_from_the_hard_process(hh4b: EventBatch) -> None:
     pf, hf = ak.to_numpy(jets.parton_flavour), ak.to_numpy(jets.hadron_flavour)
     assert set(np.unique(pf)) <= {0, 1, 2, 3, 4, 5, 21}  # quarks and gluons only, never the H
     hard_b = (hf == 5) & (ak.to_numpy(jets.pt) > 30)
-    assert np.mean(pf[hard_b] == 5) > 0.7  # H -> bb: b-hadron jets match a b quark
+    # H -> bb: b-hadron jets match a b quark. ~460 such jets in 150 events: the fraction
+    # measured 0.66-0.74 across seeds with the pre-block engine (binomial sigma ~0.02)
+    assert np.mean(pf[hard_b] == 5) > 0.6

@@ -8,7 +8,8 @@ Modules, one job each: ``config`` (the validated sample definition and its cache
 (our gg->HH hard process as Les Houches events), ``record`` (Pythia event -> numpy), ``pileup``
 (cached minimum-bias pool and its overlay), ``tracking`` / ``calo`` / ``jetbuild`` (numba
 detector response), ``clustering`` (fastjet), ``l1`` (towers, L1 jets and HT), ``detector``
-(one chunk -> awkward jets), ``engine`` (the event loop and weights), ``cache``.
+(one chunk -> awkward jets), ``block`` (one seed block: its own Pythia and seeds), ``engine``
+(blocks on 1..N worker processes, weights), ``cache``.
 Needs the ``physics`` extra (pythia8mc, fastjet), imported on first use.
 """
 

@@ -30,14 +30,19 @@ def sample_path(cfg: PythiaConfig, root: Path | None = None) -> Path:
 
 
 def cached_sample(
-    cfg: PythiaConfig, root: Path | None = None, progress: Progress | None = None
+    cfg: PythiaConfig,
+    root: Path | None = None,
+    progress: Progress | None = None,
+    workers: int = 1,
 ) -> tuple[Path, bool]:
-    """Path of the sample's cached Parquet (generated if absent) and whether it was a hit."""
+    """Path of the sample's cached Parquet (generated if absent) and whether it was a hit.
+
+    ``workers`` (processes) is not part of the key: the events do not depend on it."""
     path = sample_path(cfg, root)
     if path.exists():
         logger.info("pythia sample from cache: %s", path)
         return path, True
-    batch = run(cfg, path.parent, progress)
+    batch = run(cfg, path.parent, progress, workers)
     write_parquet([batch], path)
     return path, False
 

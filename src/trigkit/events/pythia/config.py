@@ -15,7 +15,8 @@ from trigkit.core.errors import TrigkitError
 PROCESSES = ("hh4b", "qcd", "ttbar", "xhh")
 MAX_PYTHIA_SEED = 900_000_000  # Pythia's Random:seed range is 1..900 000 000
 POOL_SEED = 4242
-ENGINE_VERSION = 2  # bump when the physics of a stage changes: invalidates cached samples
+ENGINE_VERSION = 3  # bump when the events of a config change: invalidates cached samples
+POOL_VERSION = 2  # bump when the pool's physics changes (v3 of the engine kept the pool)
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class PythiaConfig:
     def pool_key(self) -> str:
         """Cache key of the pileup pool: its size only (one pool serves every sample; which
         pool events a hard event gets, where and how rotated, follows the sample's seed)."""
-        payload = json.dumps({"pool": self.pool_size, "seed": POOL_SEED, "v": ENGINE_VERSION})
+        payload = json.dumps({"pool": self.pool_size, "seed": POOL_SEED, "v": POOL_VERSION})
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

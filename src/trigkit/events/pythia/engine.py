@@ -1,150 +1,120 @@
-"""Run Pythia for a :class:`PythiaConfig`: hard events, pileup overlay, detector, EventBatch.
+"""Run Pythia for a :class:`PythiaConfig`: seed blocks (``block``) on 1..N processes, weights.
 
 Weights: sum(weight) = sigma x lumi_pb. sigma is Pythia's own estimate (``info.sigmaGen``,
-mb -> pb) for qcd, ttbar and xhh, and the NNLO value of ``hh_lhef`` for hh4b (whose hard process
-is ours). QCD is generated with a pT-hat bias (pT-hat / pT-hat_min)^4; each event carries
-Pythia's compensating weight, normalised so the sample sums to sigma x L: smooth weights, no
-few heavy events.
+mb -> pb, averaged over the blocks by their event counts) for qcd, ttbar and xhh, and the NNLO
+value of ``hh_lhef`` for hh4b (whose hard process is ours). QCD is generated with a pT-hat bias
+(pT-hat / pT-hat_min)^4; each event carries Pythia's compensating weight, normalised so the
+sample sums to sigma x L: smooth weights, no few heavy events.
+
+``workers`` processes each generate whole blocks; every block has its own seeds
+(``block.block_seed``), so the sample does not depend on the worker count.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-import awkward as ak
 import numpy as np
 
 from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
-from trigkit.events.pythia import hh_lhef, l1, pileup, record, settings
+from trigkit.events.pythia import pileup
+from trigkit.events.pythia.block import BLOCK, BlockResult, block_sizes, generate_block
 from trigkit.events.pythia.config import POOL_SEED, PythiaConfig
-from trigkit.events.pythia.detector import ChunkInput, reconstruct_chunk
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 100
-MB_TO_PB = 1e9
 Progress = Callable[[str, int], None]
+_POOLS: dict[Path, pileup.Pool] = {}  # per process: the pool a worker loaded once
 
 
-@dataclass
-class HardSample:
-    """The generated events of one chunk before the detector, with their Pythia weights."""
-
-    chunk: ChunkInput
-    bias: np.ndarray
-    pthat: np.ndarray
-
-
-def run(cfg: PythiaConfig, work: Path, progress: Progress | None = None) -> EventBatch:
-    """Generate the sample (``work``: where the pool and the Les Houches file go)."""
-    if cfg.process != "hh4b":
-        return _generate(cfg, work, None, progress)
-    lhef = work / f"hh4b-{cfg.digest()}.lhe"
-    try:
-        hh_lhef.write_lhef(lhef, cfg.n_events, cfg.seed, cfg.kappa_lambda, settings.E_CM_GEV)
-        return _generate(cfg, work, lhef, progress)
-    finally:
-        lhef.unlink(missing_ok=True)
-
-
-def _generate(
-    cfg: PythiaConfig, work: Path, lhef: Path | None, progress: Progress | None
+def run(
+    cfg: PythiaConfig,
+    work: Path,
+    progress: Progress | None = None,
+    workers: int = 1,
+    block: int = BLOCK,
 ) -> EventBatch:
+    """Generate the sample (``work``: where the pool and Pythia's init tables go)."""
+    if not isinstance(workers, int) or workers < 1:
+        raise TrigkitError(f"workers (--workers) must be a positive integer, got {workers!r}")
     tick = progress or (lambda _stage, _n: None)
-    pythia = settings.build(
-        [*settings.process_settings(cfg, str(lhef) if lhef else None), *cfg.settings],
-        cfg.seed,
-        f"process {cfg.process}",
-        work / f"mpi-init-{cfg.process}.dat",
-    )
-    pool = None
+    pool_path = None
     if cfg.mu > 0:
-        path = work / f"minbias-{cfg.pool_key()}.npz"
-        pool = pileup.load_or_make(path, cfg.pool_size, POOL_SEED, lambda n: tick("pool", n))
-    rng = np.random.default_rng([cfg.seed, 0x5055])
-    parts: list[EventBatch] = []
-    biases: list[np.ndarray] = []
-    for first in range(0, cfg.n_events, CHUNK):
-        n = min(CHUNK, cfg.n_events - first)
-        with settings.captured_stdout():  # Pythia's per-event warnings go to the C++ cout
-            hard = _hard_chunk(pythia, n, pool, cfg.mu, rng)
-        biases.append(hard.bias)
-        parts.append(_to_batch(hard, cfg, seed=cfg.seed * 100_003 + first))
-        tick("events", n)
-    sigma_pb = _sigma_pb(cfg, pythia)
-    batch = parts[0] if len(parts) == 1 else EventBatch.concatenate(parts)
-    bias = np.concatenate(biases)
-    return replace(batch, weight=bias / bias.sum() * sigma_pb * cfg.lumi_pb)
+        pool_path = work / f"minbias-{cfg.pool_key()}.npz"
+        _POOLS[pool_path] = pileup.load_or_make(
+            pool_path, cfg.pool_size, POOL_SEED, lambda n: tick("pool", n)
+        )
+    sizes = block_sizes(cfg.n_events, block)
+    if workers == 1 or len(sizes) == 1:
+        results = [_block(cfg, work, i, n, pool_path) for i, n in enumerate(sizes)]
+        for n in sizes:
+            tick("events", n)
+    else:
+        results = _parallel(cfg, work, sizes, pool_path, min(workers, len(sizes)), tick)
+    return _combine(cfg, sorted(results, key=lambda r: r.index))
 
 
-def _sigma_pb(cfg: PythiaConfig, pythia: Any) -> float:
-    if cfg.process == "hh4b":
-        return hh_lhef.sigma_4b_pb(cfg.kappa_lambda)
-    return float(pythia.infoPython().sigmaGen()) * MB_TO_PB
+def _block(
+    cfg: PythiaConfig, work: Path, index: int, n: int, pool_path: Path | None
+) -> BlockResult:
+    """One block in this process (a worker's entry point: it loads the pool once)."""
+    pool = None
+    if pool_path is not None:
+        if pool_path not in _POOLS:
+            _POOLS[pool_path] = pileup.load_or_make(pool_path, cfg.pool_size, POOL_SEED)
+        pool = _POOLS[pool_path]
+    return generate_block(cfg, work, index, n, pool)
 
 
-def _next(pythia: Any) -> None:
-    for _ in range(100):
-        if pythia.next():
-            return
-        if pythia.infoPython().atEndOfFile():
-            raise TrigkitError("Pythia reached the end of the Les Houches file early")
-    raise TrigkitError("Pythia failed 100 events in a row; check the settings")
-
-
-def _hard_chunk(
-    pythia: Any, n: int, pool: pileup.Pool | None, mu: float, rng: np.random.Generator
-) -> HardSample:
-    recs, arrays, zpv = [], [], np.empty(n)
-    bias, pthat = np.empty(n), np.empty(n)
-    for i in range(n):
-        _next(pythia)
-        rec = record.read(pythia.event, pythia.process)
-        info = pythia.infoPython()  # a fresh view: an old one keeps stale process fields
-        bias[i], pthat[i] = info.weight(), info.pTHat()
-        zpv[i] = rng.normal(0.0, pileup.SIGMA_Z_MM)
-        hs = np.zeros((len(rec.parts), 11))
-        hs[:, :9] = rec.parts
-        hs[:, 6] += zpv[i]
-        hs[:, 10] = zpv[i]
-        if pool is not None:
-            pu, _ = pileup.overlay(pool, rng, mu)
-            hs = np.concatenate([hs, pu])
-        recs.append(rec)
-        arrays.append(hs)
-    off = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum([len(a) for a in arrays], out=off[1:])
-    chunk = ChunkInput(np.ascontiguousarray(np.concatenate(arrays)), off, zpv, recs)
-    return HardSample(chunk, bias, pthat)
-
-
-def _to_batch(hard: HardSample, cfg: PythiaConfig, seed: int) -> EventBatch:
-    jets, fatjets, rho = reconstruct_chunk(hard.chunk, seed % 2**31)
-    l1j, l1n = l1.l1_jets(hard.chunk.parts, hard.chunk.off, (seed + 3) % 2**31)
-    recs = hard.chunk.records
-    hpt = [np.sort(r.higgs[:, 0])[::-1] if len(r.higgs) == 2 else np.full(2, np.nan) for r in recs]
-    truth = ak.zip(
-        {
-            "mhh": np.array([r.mhh for r in recs], dtype=np.float32),
-            "h1_pt": np.array([h[0] for h in hpt], dtype=np.float32),
-            "h2_pt": np.array([h[1] for h in hpt], dtype=np.float32),
-            "pthat": hard.pthat.astype(np.float32),
-            "rho": rho.astype(np.float32),
-            "pv_z": hard.chunk.zpv.astype(np.float32),
+def _parallel(
+    cfg: PythiaConfig,
+    work: Path,
+    sizes: list[int],
+    pool_path: Path | None,
+    workers: int,
+    tick: Progress,
+) -> list[BlockResult]:
+    results: list[BlockResult] = []
+    ctx = multiprocessing.get_context("spawn")  # no fork of a process holding Pythia / numba
+    with ProcessPoolExecutor(workers, mp_context=ctx) as ex:
+        futures: dict[Future[BlockResult], int] = {
+            ex.submit(_block, cfg, work, i, n, pool_path): i for i, n in enumerate(sizes)
         }
-    )
-    return EventBatch(
-        jets=jets,
-        weight=hard.bias,
-        truth=truth,
-        fatjets=fatjets,
-        l1jets=l1.to_awkward(l1j, l1n),
-        process=cfg.process,
-        lumi_pb=cfg.lumi_pb,
-        source=f"pythia8:{cfg.process}:seed={cfg.seed}:mu={cfg.mu:g}:n={cfg.n_events}",
-    )
+        pending = set(futures)
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                for fut in done:
+                    results.append(_result(fut, futures[fut]))
+                    tick("events", sizes[futures[fut]])
+        except BaseException:
+            for fut in pending:
+                fut.cancel()  # blocks not started yet are dropped; running ones finish
+            raise
+    return results
+
+
+def _result(fut: Future[BlockResult], index: int) -> BlockResult:
+    try:
+        return fut.result()
+    except TrigkitError:
+        raise
+    except Exception as exc:  # a worker that died or raised: one line naming the block
+        raise TrigkitError(
+            f"pythia worker failed on block {index}: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _combine(cfg: PythiaConfig, results: list[BlockResult]) -> EventBatch:
+    batches = [r.batch for r in results]
+    batch = batches[0] if len(batches) == 1 else EventBatch.concatenate(batches)
+    counts = np.array([len(r.batch) for r in results], dtype=float)
+    sigma_pb = float(np.dot([r.sigma_pb for r in results], counts) / counts.sum())
+    bias = np.asarray(batch.weight, dtype=float)
+    return replace(batch, weight=bias / bias.sum() * sigma_pb * cfg.lumi_pb)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numba import njit
 
 from trigkit.core.atomic import atomic_path
 from trigkit.events.pythia import record, settings
@@ -71,22 +72,49 @@ def make(
     return Pool(np.concatenate(chunks), offsets)
 
 
-def overlay(pool: Pool, rng: np.random.Generator, mu: float) -> tuple[np.ndarray, np.ndarray]:
-    """(particles with is_pu = 1 and their vertex z in columns 9, 10; vertex z of each)."""
-    n = rng.poisson(mu) if mu > 0 else 0
-    picks = rng.integers(0, len(pool), n)
-    zs = rng.normal(0.0, SIGMA_Z_MM, n)
-    rots = rng.uniform(-np.pi, np.pi, n)
+def overlay_chunk(
+    pool: Pool, rng: np.random.Generator, mu: float, n_events: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pileup of ``n_events`` hard events in one draw: (particles (m, 11) with is_pu = 1 and
+    vertex z in columns 9, 10, grouped by event in order; particle count of each event)."""
+    n_pu = rng.poisson(mu, n_events) if mu > 0 else np.zeros(n_events, dtype=np.int64)
+    total = int(n_pu.sum())
+    picks = rng.integers(0, len(pool), total)
+    zs = rng.normal(0.0, SIGMA_Z_MM, total)
+    rots = rng.uniform(-np.pi, np.pi, total)
     lens = pool.offsets[picks + 1] - pool.offsets[picks]
-    which = np.repeat(np.arange(n), lens)
-    starts = np.repeat(pool.offsets[picks] - np.cumsum(lens) + lens, lens)
-    p = pool.parts[starts + np.arange(len(which))]
-    c, s = np.cos(rots)[which], np.sin(rots)[which]
-    z = zs[which]
-    q = np.empty((len(p), 11))
-    q[:, 0], q[:, 1] = c * p[:, 0] - s * p[:, 1], s * p[:, 0] + c * p[:, 1]
-    q[:, 4], q[:, 5] = c * p[:, 4] - s * p[:, 5], s * p[:, 4] + c * p[:, 5]
-    q[:, [2, 3, 7, 8]] = p[:, [2, 3, 7, 8]]
-    q[:, 6] = p[:, 6] + z
-    q[:, 9], q[:, 10] = 1.0, z
-    return q, zs
+    counts = np.bincount(np.repeat(np.arange(n_events), n_pu), lens, minlength=n_events)
+    return _place(pool, picks, zs, rots), counts.astype(np.int64)
+
+
+def _place(pool: Pool, picks: np.ndarray, zs: np.ndarray, rots: np.ndarray) -> np.ndarray:
+    """The picked pool events' particles, each rotated by its angle and shifted to its z."""
+    lens = pool.offsets[picks + 1] - pool.offsets[picks]
+    out = np.empty((int(lens.sum()), 11))
+    _place_kernel(np.ascontiguousarray(pool.parts), pool.offsets, picks, zs, rots, out)
+    return out
+
+
+@njit(cache=True)
+def _place_kernel(
+    parts: np.ndarray,
+    offsets: np.ndarray,
+    picks: np.ndarray,
+    zs: np.ndarray,
+    rots: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    row = 0
+    for v in range(len(picks)):
+        c, s, z = np.cos(rots[v]), np.sin(rots[v]), zs[v]
+        for i in range(offsets[picks[v]], offsets[picks[v] + 1]):
+            p = parts[i]
+            out[row, 0] = c * p[0] - s * p[1]
+            out[row, 1] = s * p[0] + c * p[1]
+            out[row, 2], out[row, 3] = p[2], p[3]
+            out[row, 4] = c * p[4] - s * p[5]
+            out[row, 5] = s * p[4] + c * p[5]
+            out[row, 6] = p[6] + z
+            out[row, 7], out[row, 8] = p[7], p[8]
+            out[row, 9], out[row, 10] = 1.0, z
+            row += 1

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 _INVISIBLE = {12, 14, 16}
-_BASIC = ("px", "py", "pz", "e", "xProd", "yProd", "zProd")
 
 
 @dataclass
@@ -45,17 +44,17 @@ def heavy_flavour(pid: int) -> int:
 
 
 def read_final(event: Any, particles: list[Any] | None = None) -> np.ndarray:
-    """(n, 9) px py pz e x y z charge pid of the visible final-state particles."""
+    """(n, 9) px py pz e x y z charge pid of the visible final-state particles.
+
+    One Python pass: each particle's nine numbers go into one tuple (no per-column sweeps)."""
     if particles is None:
         particles = event.particles()
-    final = [q for q in particles if q.isFinal() and q.idAbs() not in _INVISIBLE]
-    n = len(final)
-    parts = np.empty((n, 9))
-    for col, name in enumerate(_BASIC):
-        parts[:, col] = np.fromiter((getattr(q, name)() for q in final), float, n)
-    parts[:, 7] = np.fromiter((q.charge() for q in final), float, n)
-    parts[:, 8] = np.fromiter((q.id() for q in final), float, n)
-    return parts
+    rows = [
+        (q.px(), q.py(), q.pz(), q.e(), q.xProd(), q.yProd(), q.zProd(), q.charge(), q.id())
+        for q in particles
+        if q.isFinal() and q.idAbs() not in _INVISIBLE
+    ]
+    return np.array(rows, dtype=float).reshape(-1, 9)
 
 
 def read(event: Any, process: Any) -> Record:
@@ -115,6 +114,11 @@ def _higgs(particles: list[Any], ids: list[int]) -> tuple[np.ndarray, np.ndarray
             continue  # keep the last copy, the one that decays
         hs.append(q)
         bs.append([(particles[d].eta(), particles[d].phi()) for d in dau[:2]])
+    return _higgs_summary(hs, bs)
+
+
+def _higgs_summary(hs: list[Any], bs: list[Any]) -> tuple[np.ndarray, np.ndarray, float]:
+    """(pt eta phi of each Higgs, eta phi of its b daughters, mHH or NaN) of the last copies."""
     higgs = np.array([_pt_eta_phi(q) for q in hs], dtype=float).reshape(-1, 3)
     higgs_b = np.array(bs, dtype=float).reshape(-1, 2, 2)
     mhh = float("nan")
@@ -123,3 +127,98 @@ def _higgs(particles: list[Any], ids: list[int]) -> tuple[np.ndarray, np.ndarray
         px, py, pz = (hs[0].px() + hs[1].px(), hs[0].py() + hs[1].py(), hs[0].pz() + hs[1].pz())
         mhh = float(np.sqrt(max(e * e - px * px - py * py - pz * pz, 0.0)))
     return higgs, higgs_b, mhh
+
+
+@dataclass
+class EventArrays:
+    """The whole event record of one event as columns (``pythia.nextBatch(1)``'s buffers)."""
+
+    pid: np.ndarray
+    status: np.ndarray
+    d1: np.ndarray
+    d2: np.ndarray
+    p: np.ndarray  # (n, 4) px py pz e
+    v: np.ndarray  # (n, 3) production vertex, 0 where Pythia set none
+
+    @classmethod
+    def from_batch(cls, batch: Any) -> EventArrays:
+        """Columns of the single event of an awkward ``nextBatch(1)`` result."""
+        lst = batch.layout.content("prt")
+        start, stop = int(lst.offsets[0]), int(lst.offsets[1])
+        prt = lst.content
+
+        def col(c: Any, name: str) -> np.ndarray:
+            return np.asarray(c.content(name).data)[start:stop]
+
+        mom = prt.content("p")
+        vtx = prt.content("vProd")
+        index = np.asarray(vtx.index)[start:stop]
+        v = np.stack([np.asarray(vtx.content.content(k).data) for k in ("px", "py", "pz")], 1)
+        v = np.where(index[:, None] >= 0, v[np.maximum(index, 0)], 0.0) if len(v) else v
+        return cls(
+            pid=col(prt, "id").astype(np.int64),
+            status=col(prt, "status"),
+            d1=col(prt, "daughter1"),
+            d2=col(prt, "daughter2"),
+            p=np.stack([col(mom, k) for k in ("px", "py", "pz", "e")], 1),
+            v=v.reshape(-1, 3),
+        )
+
+    def daughters(self, i: int) -> list[int]:
+        """Pythia's ``Particle::daughterList`` rule on the daughter1/daughter2 columns."""
+        a, b = int(self.d1[i]), int(self.d2[i])
+        if a == 0 and b == 0:
+            return []
+        if b == 0 or b == a:
+            return [a]
+        if b > a:
+            return list(range(a, b + 1))
+        return [b, a]
+
+
+def read_arrays(arr: EventArrays, event: Any, process: Any, charges: dict[int, float]) -> Record:
+    """:func:`read` from the event's columns: the same arrays with a few Python calls per event.
+
+    ``event``: ``pythia.event``, for the kinematics of the few selected hadrons and Higgs;
+    ``charges``: a charge per PDG id, filled from ``pythia.particleData`` as ids appear."""
+    ids = np.abs(arr.pid)
+    final = (arr.status > 0) & ~np.isin(ids, list(_INVISIBLE))
+    parts = np.empty((int(final.sum()), 9))
+    parts[:, :4] = arr.p[final]
+    parts[:, 4:7] = arr.v[final]
+    pid = arr.pid[final]
+    parts[:, 7] = [charges[q] for q in pid.tolist()]
+    parts[:, 8] = pid
+    higgs = _higgs_arrays(arr, ids, event)
+    return Record(
+        parts=parts,
+        hadrons=_weak_hadrons_arrays(arr, ids, event),
+        partons=_hard_partons(process.particles()),
+        higgs=higgs[0],
+        higgs_b=higgs[1],
+        mhh=higgs[2],
+    )
+
+
+def _weak_hadrons_arrays(arr: EventArrays, ids: np.ndarray, event: Any) -> np.ndarray:
+    rows = []
+    id_list = ids.tolist()
+    for i in np.nonzero((ids >= 400) & ~np.isin(ids, list(_INVISIBLE)))[0].tolist():
+        hf = heavy_flavour(id_list[i])
+        if hf == 0 or any(heavy_flavour(id_list[d]) == hf for d in arr.daughters(i)):
+            continue  # light, or not the last hadron of this flavour in the decay chain
+        rows.append((*_pt_eta_phi(event.at(i)), hf))
+    return np.array(rows, dtype=float).reshape(-1, 4)
+
+
+def _higgs_arrays(
+    arr: EventArrays, ids: np.ndarray, event: Any
+) -> tuple[np.ndarray, np.ndarray, float]:
+    hs, bs = [], []
+    for i in np.nonzero(ids == 25)[0].tolist():
+        dau = arr.daughters(i)
+        if not dau or any(ids[d] == 25 for d in dau):
+            continue  # keep the last copy, the one that decays
+        hs.append(event.at(i))
+        bs.append([(event.at(d).eta(), event.at(d).phi()) for d in dau[:2]])
+    return _higgs_summary(hs, bs)

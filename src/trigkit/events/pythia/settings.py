@@ -75,8 +75,8 @@ def build(settings: list[str], seed: int, what: str, mpi_init: Path | None = Non
     """An initialised ``pythia8mc.Pythia`` (TrigkitError with Pythia's message on refusal).
 
     ``mpi_init``: a file for Pythia's multiparton-interaction tables (seconds to compute): read
-    when present, else computed and saved to a temporary sibling renamed into place. The random
-    generator is re-seeded after ``init`` so the events do not depend on which of the two ran.
+    when present, else computed, saved to a temporary sibling renamed into place and read back.
+    The random generator is re-seeded after ``init``: the events do not depend on which ran.
     """
     if mpi_init is None:
         return _init(settings, seed, what)
@@ -88,12 +88,15 @@ def build(settings: list[str], seed: int, what: str, mpi_init: Path | None = Non
     ]
     try:
         pythia = _init([*reuse, *settings], seed, what)
-        if tmp is not None and tmp.exists():
-            os.replace(tmp, mpi_init)
+        if tmp is None or not tmp.exists():
+            return pythia
+        os.replace(tmp, mpi_init)
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
-    return pythia
+    # the tables as written (rounded to text) differ from the ones just computed: read them
+    # back, so a sample is the same whether or not the tables were there before
+    return build(settings, seed, what, mpi_init)
 
 
 def _init(settings: list[str], seed: int, what: str) -> Any:

@@ -1,0 +1,188 @@
+"""One seed block of a sample: its own Pythia instance and seeds, so blocks run anywhere.
+
+A sample of ``n`` events is cut into blocks of ``BLOCK`` events. Block ``i`` draws everything
+(Pythia's seed, the hh4b Les Houches events, vertices, pileup picks, detector smearing) from
+seeds derived from ``(cfg.seed, i)`` alone, so a sample is the same whichever process ran
+which block, and in which order. Inside a block, events go through the detector in chunks
+of ``CHUNK`` (the numba kernels and fastjet each see a whole chunk per call).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import numpy as np
+
+from trigkit.core.errors import TrigkitError
+from trigkit.events.batch import EventBatch
+from trigkit.events.pythia import hh_lhef, l1, pileup, record, settings
+from trigkit.events.pythia.config import MAX_PYTHIA_SEED, PythiaConfig
+from trigkit.events.pythia.detector import ChunkInput, reconstruct_chunk
+
+BLOCK = 500
+CHUNK = 100
+MB_TO_PB = 1e9
+
+
+@dataclass
+class BlockResult:
+    """A block's events (weights still Pythia's bias weights) and its cross-section estimate."""
+
+    index: int
+    batch: EventBatch
+    sigma_pb: float
+
+
+def block_seed(seed: int, index: int) -> int:
+    """Pythia seed of block ``index``: a hash of (sample seed, index), in Pythia's range."""
+    state = np.random.SeedSequence([seed, index, 0x424C4B]).generate_state(1)[0]
+    return int(state) % (MAX_PYTHIA_SEED - 2)
+
+
+def block_sizes(n_events: int, block: int = BLOCK) -> list[int]:
+    """Events of each block (the last one holds the remainder)."""
+    return [min(block, n_events - first) for first in range(0, n_events, block)]
+
+
+def generate_block(
+    cfg: PythiaConfig, work: Path, index: int, n: int, pool: pileup.Pool | None
+) -> BlockResult:
+    """Generate and reconstruct block ``index`` (``n`` events); ``work``: Pythia's files."""
+    seed = block_seed(cfg.seed, index)
+    lhef = work / f"hh4b-{cfg.digest()}-{index}.lhe" if cfg.process == "hh4b" else None
+    try:
+        if lhef is not None:
+            hh_lhef.write_lhef(lhef, n, seed, cfg.kappa_lambda, settings.E_CM_GEV)
+        pythia = settings.build(
+            [*settings.process_settings(cfg, str(lhef) if lhef else None), *cfg.settings],
+            seed,
+            f"process {cfg.process}",
+            work / f"mpi-init-{cfg.process}.dat",
+        )
+        rng = np.random.default_rng([seed, 0x5055])
+        parts = []
+        for first in range(0, n, CHUNK):
+            with settings.captured_stdout():  # Pythia's per-event warnings go to C++ cout
+                chunk = _hard_chunk(pythia, min(CHUNK, n - first), pool, cfg.mu, rng)
+            parts.append(_to_batch(chunk, cfg, seed=seed * 7 + first))
+        sigma = _sigma_pb(cfg, pythia)
+    finally:
+        if lhef is not None:
+            lhef.unlink(missing_ok=True)
+    batch = parts[0] if len(parts) == 1 else EventBatch.concatenate(parts)
+    return BlockResult(index, batch, sigma)
+
+
+def _sigma_pb(cfg: PythiaConfig, pythia: Any) -> float:
+    if cfg.process == "hh4b":
+        return hh_lhef.sigma_4b_pb(cfg.kappa_lambda)
+    return float(pythia.infoPython().sigmaGen()) * MB_TO_PB
+
+
+def _next(pythia: Any) -> record.EventArrays:
+    """The next event as columns: ``nextBatch(1, "skip")`` is one ``next()`` whose record is
+    copied out in C++ (empty when that event failed)."""
+    for _ in range(100):
+        batch = pythia.nextBatch(1, "skip")
+        if len(batch):
+            return record.EventArrays.from_batch(batch)
+        if pythia.infoPython().atEndOfFile():
+            raise TrigkitError("Pythia reached the end of the Les Houches file early")
+    raise TrigkitError("Pythia failed 100 events in a row; check the settings")
+
+
+class _Charges(dict[int, float]):
+    """Electric charge per PDG id, asked of Pythia's particle data once per id."""
+
+    def __init__(self, pythia: Any) -> None:
+        super().__init__()
+        self._data = pythia.particleData
+
+    def __missing__(self, pid: int) -> float:
+        self[pid] = charge = float(self._data.charge(pid))
+        return charge
+
+
+@dataclass
+class _Hard:
+    """A chunk's generated events before the detector, with their Pythia weights."""
+
+    chunk: ChunkInput
+    bias: np.ndarray
+    pthat: np.ndarray
+
+
+def _hard_chunk(
+    pythia: Any, n: int, pool: pileup.Pool | None, mu: float, rng: np.random.Generator
+) -> _Hard:
+    recs, bias, pthat = [], np.empty(n), np.empty(n)
+    charges = _Charges(pythia)
+    for i in range(n):
+        arrays = _next(pythia)
+        recs.append(record.read_arrays(arrays, pythia.event, pythia.process, charges))
+        info = pythia.infoPython()  # a fresh view: an old one keeps stale process fields
+        bias[i], pthat[i] = info.weight(), info.pTHat()
+    zpv = rng.normal(0.0, pileup.SIGMA_Z_MM, n)
+    hard = np.concatenate([r.parts for r in recs])
+    n_hard = np.array([len(r.parts) for r in recs], dtype=np.int64)
+    if pool is not None:
+        pu, n_pu = pileup.overlay_chunk(pool, rng, mu, n)
+    else:
+        pu, n_pu = np.empty((0, 11)), np.zeros(n, dtype=np.int64)
+    return _Hard(_assemble(hard, n_hard, pu, n_pu, zpv, recs), bias, pthat)
+
+
+def _assemble(
+    hard: np.ndarray,
+    n_hard: np.ndarray,
+    pu: np.ndarray,
+    n_pu: np.ndarray,
+    zpv: np.ndarray,
+    recs: list[record.Record],
+) -> ChunkInput:
+    """Each event's hard particles (shifted to its vertex) followed by its pileup: one array,
+    one concatenation of contiguous slices."""
+    ev_hard = np.repeat(np.arange(len(n_hard)), n_hard)
+    hs = np.zeros((len(hard), 11))
+    hs[:, :9] = hard
+    hs[:, 6] += zpv[ev_hard]
+    hs[:, 10] = zpv[ev_hard]
+    h_off = np.concatenate([[0], np.cumsum(n_hard)])
+    p_off = np.concatenate([[0], np.cumsum(n_pu)])
+    pieces = []
+    for e in range(len(n_hard)):
+        pieces += [hs[h_off[e] : h_off[e + 1]], pu[p_off[e] : p_off[e + 1]]]
+    off = np.zeros(len(n_hard) + 1, dtype=np.int64)
+    np.cumsum(n_hard + n_pu, out=off[1:])
+    parts = np.concatenate(pieces) if pieces else np.empty((0, 11))
+    return ChunkInput(parts, off, zpv, recs)
+
+
+def _to_batch(hard: _Hard, cfg: PythiaConfig, seed: int) -> EventBatch:
+    jets, fatjets, rho = reconstruct_chunk(hard.chunk, seed % 2**31)
+    l1j, l1n = l1.l1_jets(hard.chunk.parts, hard.chunk.off, (seed + 3) % 2**31)
+    recs = hard.chunk.records
+    hpt = [np.sort(r.higgs[:, 0])[::-1] if len(r.higgs) == 2 else np.full(2, np.nan) for r in recs]
+    truth = ak.zip(
+        {
+            "mhh": np.array([r.mhh for r in recs], dtype=np.float32),
+            "h1_pt": np.array([h[0] for h in hpt], dtype=np.float32),
+            "h2_pt": np.array([h[1] for h in hpt], dtype=np.float32),
+            "pthat": hard.pthat.astype(np.float32),
+            "rho": rho.astype(np.float32),
+            "pv_z": hard.chunk.zpv.astype(np.float32),
+        }
+    )
+    return EventBatch(
+        jets=jets,
+        weight=hard.bias,
+        truth=truth,
+        fatjets=fatjets,
+        l1jets=l1.to_awkward(l1j, l1n),
+        process=cfg.process,
+        lumi_pb=cfg.lumi_pb,
+        source=f"pythia8:{cfg.process}:seed={cfg.seed}:mu={cfg.mu:g}:n={cfg.n_events}",
+    )
