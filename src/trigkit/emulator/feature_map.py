@@ -19,17 +19,16 @@ are used when every one names a field this way (``jet_`` prefix allowed: ``jet_p
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import awkward as ak
 import numpy as np
-import yaml
 from pydantic import Field
 
 from trigkit.core.errors import TrigkitError
+from trigkit.core.mapping_file import read_mapping_file
 from trigkit.core.validated import Validated
 from trigkit.events.batch import JET_FIELDS, TRACK_FIELDS, EventBatch
 
@@ -104,13 +103,7 @@ def _column(jets: ak.Array, src: FeatureSource, fill: float) -> np.ndarray:
 def load_feature_map(path: Path) -> FeatureMap:
     """Read and validate a ``--feature-map`` file; TrigkitError naming the file and field."""
     path = Path(path)
-    try:
-        text = path.read_text()
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (OSError, ValueError, yaml.YAMLError) as exc:
-        raise TrigkitError(
-            f"--feature-map {path}: cannot read ({str(exc).splitlines()[0]})"
-        ) from None
+    data = read_mapping_file(path, f"--feature-map {path}")
     raw = FeatureMapFile.parse(data, f"--feature-map {path}")
     sources = tuple(
         parse_source(name, f"--feature-map {path}: features[{i}]")

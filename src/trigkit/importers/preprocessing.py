@@ -13,15 +13,14 @@ bundle applies the same numbers.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import numpy as np
-import yaml
 from pydantic import field_validator
 
 from trigkit.core.errors import TrigkitError
+from trigkit.core.mapping_file import read_mapping_file
 from trigkit.core.validated import Validated
 
 
@@ -72,13 +71,7 @@ class FeatureScaling(Validated):
 def load_scaling(path: Path) -> FeatureScaling:
     """Read and validate a preprocessing file; TrigkitError naming the file and field."""
     path = Path(path)
-    try:
-        text = path.read_text()
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (OSError, ValueError, yaml.YAMLError) as exc:
-        raise TrigkitError(
-            f"{path}: cannot read preprocessing ({str(exc).splitlines()[0]})"
-        ) from None
+    data = read_mapping_file(path, f"{path}: preprocessing")
     scaling = FeatureScaling.parse(data, f"{path}: preprocessing")
     if not scaling.features:
         raise TrigkitError(f"{path}: preprocessing lists no features")
