@@ -148,7 +148,7 @@ def _compile(
             opt_batch=opt_batch,
             max_batch=max_batch,
             calibration=calibration,
-            imported=imported,
+            imported_options=imported,
             **kw,
         )
     else:
@@ -282,7 +282,7 @@ def _compile_fpga(
             labels=labels,
             csim_dir=keep_csim,
             rtl_dir=rtl_dir,
-            imported=imported,
+            imported_options=imported,
         )
 
 

@@ -38,7 +38,6 @@ from trigkit.firmware.rtl.options import RtlOptions
 if TYPE_CHECKING:
     from trigkit.compile.fpga_reference import ReferenceSet
     from trigkit.compile.qat import QATMLP
-    from trigkit.compile.targets.imported import ImportOptions
     from trigkit.fixedpoint.network import FirmwareNetwork
 
 log = logging.getLogger(__name__)
@@ -112,12 +111,11 @@ def compile_fpga(
     labels: np.ndarray | None = None,
     csim_dir: Path | None = None,
     rtl_dir: Path | None = None,
-    imported: ImportOptions | None = None,
 ) -> Bundle:
     """Compile a saved tagger (``trigkit train``/``compress`` output) into an FPGA bundle.
 
-    A model file trigkit did not write (ONNX, TorchScript, .pt2, Keras) goes through
-    :func:`trigkit.compile.targets.imported.compile_imported_fpga` with ``imported``.
+    A model file trigkit did not write (ONNX, TorchScript, .pt2, Keras) is compiled by
+    :func:`trigkit.compile.targets.imported.compile_imported_fpga` (``TARGETS`` dispatches).
 
     ``calib``: preprocessed inputs that set the integer bits of unpinned types (default:
     synthetic N(0,1) rows); with ``labels`` (their true classes) up to ``config.n_labelled`` of
@@ -129,12 +127,6 @@ def compile_fpga(
     from trigkit.models.saved import load_model
 
     config = config or FpgaCompileConfig()
-    if imported is not None or is_foreign(model_path):
-        from trigkit.compile.targets.imported import ImportOptions, compile_imported_fpga
-
-        return compile_imported_fpga(
-            model_path, out, imported or ImportOptions(), config, csim_dir=csim_dir, rtl_dir=rtl_dir
-        )
     model = load_model(model_path)
     if len(model.preprocessing.input_names) != 1:
         raise TrigkitError(

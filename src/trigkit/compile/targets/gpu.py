@@ -29,7 +29,6 @@ from trigkit.core.validated import Validated
 
 if TYPE_CHECKING:
     from trigkit.compile.gpu_model import GpuModel, InputRows
-    from trigkit.compile.targets.imported import ImportOptions
 
 log = logging.getLogger(__name__)
 
@@ -88,29 +87,13 @@ def compile_gpu(
     calib_events: Path | None = None,
     engine: Literal["auto", "always", "never"] = "auto",
     timing_cache: Path | None = None,
-    imported: ImportOptions | None = None,
 ) -> Bundle:
     """Compile the saved model at ``model_path`` into a gpu bundle at ``out``.
 
-    A model file trigkit did not write goes through
-    :func:`trigkit.compile.targets.imported.compile_imported_gpu` with ``imported``.
+    A model file trigkit did not write is compiled by
+    :func:`trigkit.compile.targets.imported.compile_imported_gpu` (``TARGETS`` dispatches).
     """
     from trigkit.compile.gpu_model import load_gpu_model
-    from trigkit.compile.targets.fpga import is_foreign
-
-    if imported is not None or is_foreign(model_path):
-        from trigkit.compile.targets.imported import ImportOptions, compile_imported_gpu
-
-        return compile_imported_gpu(
-            Path(model_path),
-            Path(out),
-            imported or ImportOptions(),
-            precision=precision,
-            batches=(min_batch, opt_batch, max_batch),
-            calibration=calibration,
-            engine=engine,
-            timing_cache=timing_cache,
-        )
 
     return compile_gpu_model(
         load_gpu_model(Path(model_path)),

@@ -27,6 +27,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from trigkit.bundle.manifest import Bundle, TensorSpec, load_bundle, new_manifest, write_bundle
+from trigkit.compile.targets import gpu as gpu_target
+from trigkit.compile.targets.fpga import apply_build_options, compile_network
+from trigkit.compile.targets.gpu import GpuTargetInfo, _opset
 from trigkit.core.errors import TrigkitError
 from trigkit.importers import ImportedModel, forward, import_model
 from trigkit.importers.data import Rows, read_rows
@@ -132,7 +135,6 @@ def compile_imported_fpga(
 ) -> Bundle:
     """FPGA bundle of a foreign model file (``config``: an ``FpgaCompileConfig``)."""
     from trigkit.compile.fpga_reference import ReferenceSet, reference_set
-    from trigkit.compile.targets.fpga import apply_build_options, compile_network
     from trigkit.importers.firmware import FirmwareOptions, to_firmware_network
 
     p = prepare(path, options)
@@ -194,7 +196,6 @@ def compile_imported_gpu(
     timing_cache: Path | None = None,
 ) -> Bundle:
     """GPU bundle (ONNX [+ TensorRT engine]) of a foreign model file."""
-    from trigkit.compile.targets.gpu import GpuTargetInfo, _maybe_engine, _opset
 
     if precision not in GPU_PRECISIONS:
         raise TrigkitError(
@@ -240,7 +241,7 @@ def compile_imported_gpu(
         y = run_onnx(onnx_path, ref_x)
         writer.save_reference(ref_x, {"probs": y})
         source_file = _copy_source(p.model, writer.root)
-        trt, skipped = _maybe_engine(
+        trt, skipped = gpu_target._maybe_engine(
             engine, onnx_path, writer.path("model.engine"), specs, precision, batches, timing_cache
         )
         if trt is None:
