@@ -16,7 +16,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -35,18 +35,7 @@ OpKind = Literal[
     "mean_pool",
     "affine",
 ]
-OP_KINDS: tuple[str, ...] = (
-    "dense",
-    "relu",
-    "leaky_relu",
-    "relu6",
-    "softmax",
-    "sigmoid",
-    "linear",
-    "sum_pool",
-    "mean_pool",
-    "affine",
-)
+OP_KINDS: tuple[str, ...] = get_args(OpKind)
 Format = Literal["onnx", "torchscript", "torch_export", "keras", "keras_h5"]
 
 
