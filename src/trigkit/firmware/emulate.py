@@ -17,9 +17,10 @@ import numpy as np
 
 from trigkit.bundle.manifest import load_bundle
 from trigkit.core.errors import TrigkitError
-from trigkit.fixedpoint import kernels
+from trigkit.fixedpoint import kernels, set_kernels
 from trigkit.fixedpoint.fixed import FixedType, requantize
-from trigkit.fixedpoint.network import FirmwareLayer, FirmwareNetwork
+from trigkit.fixedpoint.network import WEIGHTED_KINDS, FirmwareLayer, FirmwareNetwork
+from trigkit.fixedpoint.set_layers import alpha_code
 
 log = logging.getLogger(__name__)
 
@@ -93,14 +94,14 @@ class FirmwareEmulator:
         self._steps: list[_Step] = []
         for i, layer in enumerate(network.layers):
             in_t = network.input_type_of(i)
-            exact = layer.kind == "dense" and _exact_path_ok(layer, in_t)
+            exact = layer.kind in WEIGHTED_KINDS and _exact_path_ok(layer, in_t)
             self._steps.append(_Step(layer, in_t, self._prepare(layer, in_t, network), exact))
 
     @staticmethod
     def _prepare(
         layer: FirmwareLayer, in_t: FixedType, net: FirmwareNetwork
     ) -> tuple[np.ndarray, ...]:
-        if layer.kind == "dense":
+        if layer.kind in WEIGHTED_KINDS:
             strategy = layer.strategy or net.strategy
             if strategy == "Resource" and layer.accum_t.overflow == "AP_SAT":  # type: ignore[union-attr]
                 _check_no_accum_overflow(layer, in_t)
@@ -168,7 +169,7 @@ class FirmwareEmulator:
 
     @staticmethod
     def _fusable(step: _Step) -> bool:
-        return step.exact
+        return step.exact and step.layer.kind == "dense"
 
     def predict_codes(self, x: np.ndarray) -> np.ndarray:
         return self.run_codes(self.quantize_inputs(x))
@@ -187,31 +188,53 @@ class FirmwareEmulator:
         return out
 
     # -- dispatch -----------------------------------------------------------------------
+    @classmethod
+    def _run(cls, step: _Step, v: np.ndarray, relu: FirmwareLayer | None = None) -> np.ndarray:
+        layer = step.layer
+        if layer.kind == "pointwise":  # the dense arithmetic on every constituent
+            rows = set_kernels.per_constituent(v, layer.n_const)
+            return set_kernels.per_jet(cls._run_dense(step, rows), layer.n_const)
+        if layer.kind == "dense":
+            return cls._run_dense(step, v, relu)
+        return cls._run_activation(step, v)
+
     @staticmethod
-    def _run(step: _Step, v: np.ndarray, relu: FirmwareLayer | None = None) -> np.ndarray:
+    def _run_dense(step: _Step, v: np.ndarray, relu: FirmwareLayer | None = None) -> np.ndarray:
         layer, in_t = step.layer, step.in_t
         res = layer.result_t.params()
-        if layer.kind == "dense":
-            w, b = step.arrays
-            acc = layer.accum_t
-            assert acc is not None and layer.weight_t is not None
-            if step.exact:
-                shift = acc.frac - in_t.frac - layer.weight_t.frac
-                post = (True, *relu.result_t.params()) if relu is not None else ()
-                return kernels.dense_exact(
-                    v, w, b, shift, acc.q, acc.width, acc.signed, acc.o, acc.frac, *res, *post
-                )
-            assert relu is None
-            return kernels.dense(
-                v,
-                in_t.frac,
-                w,
-                layer.weight_t.frac,
-                b,
-                layer.bias_t.frac,  # type: ignore[union-attr]
-                *layer.accum_t.params(),
-                *res,  # type: ignore[union-attr]
+        w, b = step.arrays
+        acc = layer.accum_t
+        assert acc is not None and layer.weight_t is not None
+        if step.exact:
+            shift = acc.frac - in_t.frac - layer.weight_t.frac
+            post = (True, *relu.result_t.params()) if relu is not None else ()
+            return kernels.dense_exact(
+                v, w, b, shift, acc.q, acc.width, acc.signed, acc.o, acc.frac, *res, *post
             )
+        assert relu is None
+        return kernels.dense(
+            v,
+            in_t.frac,
+            w,
+            layer.weight_t.frac,
+            b,
+            layer.bias_t.frac,  # type: ignore[union-attr]
+            *layer.accum_t.params(),
+            *res,  # type: ignore[union-attr]
+        )
+
+    @staticmethod
+    def _run_activation(step: _Step, v: np.ndarray) -> np.ndarray:
+        layer, in_t = step.layer, step.in_t
+        res = layer.result_t.params()
+        if layer.kind == "mean_pool":
+            acc = layer.accum_t.params()  # type: ignore[union-attr]
+            return set_kernels.mean_pool(v, in_t.frac, layer.n_const, *acc, *res)
+        if layer.kind == "leaky_relu":
+            fa = layer.param_t.frac  # type: ignore[union-attr]
+            return set_kernels.leaky_relu(v, in_t.frac, alpha_code(layer), fa, *res)
+        if layer.kind == "relu6":
+            return set_kernels.relu6(v, in_t.frac, *res)
         if layer.kind == "relu":
             return kernels.relu(v, in_t.frac, *res)
         if layer.kind == "linear":

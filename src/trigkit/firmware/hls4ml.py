@@ -24,8 +24,9 @@ import numpy as np
 
 from trigkit.core.errors import TrigkitError
 from trigkit.core.lazy import require
+from trigkit.firmware import hls4ml_layers
 from trigkit.fixedpoint.fixed import FixedType
-from trigkit.fixedpoint.network import FirmwareLayer, FirmwareNetwork
+from trigkit.fixedpoint.network import WEIGHTED_KINDS, FirmwareLayer, FirmwareNetwork
 
 log = logging.getLogger(__name__)
 INPUT_LAYER = "input_1"
@@ -58,7 +59,11 @@ def to_hls4ml_config(network: FirmwareNetwork) -> dict[str, Any]:
 def _layer_config(layer: FirmwareLayer, in_t: FixedType) -> dict[str, Any]:
     prec: dict[str, str] = {"result": layer.result_t.hls()}
     cfg: dict[str, Any] = {"Precision": prec, "ReuseFactor": layer.reuse_factor, "Trace": True}
-    if layer.kind == "dense":
+    if layer.kind == "mean_pool":
+        prec["accum"] = layer.accum_t.hls()  # type: ignore[union-attr]
+    elif layer.kind == "leaky_relu":
+        prec["param"] = layer.param_t.hls()  # type: ignore[union-attr]
+    elif layer.kind in WEIGHTED_KINDS:
         prec |= {
             "weight": layer.weight_t.hls(),  # type: ignore[union-attr]
             "bias": layer.bias_t.hls(),  # type: ignore[union-attr]
@@ -113,6 +118,8 @@ def to_torch(network: FirmwareNetwork) -> Any:
 
 
 def _check_exact_weights(network: FirmwareNetwork) -> None:
+    if hls4ml_layers.needs_layer_list(network):
+        return  # the layer list carries the float64 values themselves
     for layer in network.layers:
         if layer.kind == "dense":
             w = np.asarray(layer.weight, dtype=np.float64)
@@ -140,7 +147,6 @@ def convert_logged(network: FirmwareNetwork, out_dir: str | Path) -> tuple[Any, 
                 f"layer '{layer.name}' (linear): hls4ml's PyTorch frontend drops identity layers; "
                 "fold the cast into the previous layer's result_t"
             )
-    model = to_torch(network)
     cfg = to_hls4ml_config(network)
     out_dir = Path(out_dir)
     buf = io.StringIO()
@@ -151,16 +157,7 @@ def convert_logged(network: FirmwareNetwork, out_dir: str | Path) -> tuple[Any, 
             warnings.catch_warnings(),
         ):
             warnings.simplefilter("ignore")
-            hls_model = hls4ml.converters.convert_from_pytorch_model(
-                model,
-                output_dir=str(out_dir),
-                project_name=network.project_name,
-                backend=network.backend,
-                hls_config=cfg,
-                io_type=network.io_type,
-                part=network.part,
-                clock_period=network.clock_period_ns,
-            )
+            hls_model = _hls_model(hls4ml, network, out_dir, cfg)
             check_conversion(network, hls_model)
             hls_model.write()
     except TrigkitError:
@@ -169,6 +166,21 @@ def convert_logged(network: FirmwareNetwork, out_dir: str | Path) -> tuple[Any, 
         raise TrigkitError(f"hls4ml could not convert network '{network.name}': {exc}") from exc
     log.debug("hls4ml conversion log:\n%s", buf.getvalue())
     return hls_model, buf.getvalue()
+
+
+def _hls_model(hls4ml: Any, network: FirmwareNetwork, out_dir: Path, cfg: dict[str, Any]) -> Any:
+    if hls4ml_layers.needs_layer_list(network):
+        return hls4ml_layers.build_model(network, str(out_dir), cfg, INPUT_LAYER)
+    return hls4ml.converters.convert_from_pytorch_model(
+        to_torch(network),
+        output_dir=str(out_dir),
+        project_name=network.project_name,
+        backend=network.backend,
+        hls_config=cfg,
+        io_type=network.io_type,
+        part=network.part,
+        clock_period=network.clock_period_ns,
+    )
 
 
 def hls_layer_types(hls_model: Any) -> dict[str, dict[str, str]]:
@@ -199,8 +211,12 @@ def check_conversion(network: FirmwareNetwork, hls_model: Any) -> None:
     want: dict[str, dict[str, str]] = {INPUT_LAYER: {"result_t": network.input_t.hls()}}
     for layer in network.layers:
         w = {"result_t": layer.result_t.hls()}
-        if layer.kind == "dense":
+        if layer.kind in WEIGHTED_KINDS:
             w |= {k + "_t": getattr(layer, k + "_t").hls() for k in ("weight", "bias", "accum")}
+        if layer.kind == "mean_pool":
+            w["accum_t"] = layer.accum_t.hls()  # type: ignore[union-attr]
+        if layer.kind == "leaky_relu":
+            w["param_t"] = layer.param_t.hls()  # type: ignore[union-attr]
         if layer.kind == "softmax":
             s = layer.softmax
             assert s is not None

@@ -13,21 +13,30 @@ Layer semantics follow hls4ml's io_parallel templates (``nnet_dense_latency.h``,
 - ``relu``: ``y = result_t(x > 0 ? x : 0)``; ``linear``: ``y = result_t(x)``.
 - ``softmax``: the lookup-table implementation configured in :class:`SoftmaxSpec`.
 - ``sigmoid``: hls4ml's table over [-8, 8) with ``table_size`` entries of ``table_t``.
+
+Set (DeepSets) layers and the other activations are described in
+:mod:`trigkit.fixedpoint.set_layers` (``pointwise``, ``mean_pool``, ``leaky_relu``, ``relu6``).
+A layer on a set tensor has ``n_const`` > 1: its ``n_in`` / ``n_out`` count every element of
+the ``[n_const, n_features]`` tensor, stored constituent-major (hls4ml's channels-last order).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 
 from trigkit.core.errors import TrigkitError
+from trigkit.fixedpoint import set_layers
 from trigkit.fixedpoint.fixed import MAX_WIDTH, FixedType
 
-LayerKind = Literal["dense", "relu", "softmax", "sigmoid", "linear"]
-LAYER_KINDS: tuple[str, ...] = ("dense", "relu", "softmax", "sigmoid", "linear")
+LayerKind = Literal[
+    "dense", "relu", "softmax", "sigmoid", "linear", "pointwise", "mean_pool", "leaky_relu", "relu6"
+]
+LAYER_KINDS: tuple[str, ...] = get_args(LayerKind)
+WEIGHTED_KINDS = ("dense", "pointwise")
 Backend = Literal["Vitis", "Vivado"]
 Strategy = Literal["Latency", "Resource"]
 DEFAULT_TABLE_T = FixedType(18, 8, True, "AP_RND", "AP_SAT")
@@ -91,7 +100,8 @@ class SigmoidSpec:
 
 @dataclass(frozen=True, eq=False)
 class FirmwareLayer:
-    """One hls4ml layer. ``weight`` has the torch shape ``(n_out, n_in)``."""
+    """One hls4ml layer. ``weight`` has the torch shape ``(n_out, n_in)`` (per constituent for
+    ``pointwise``: ``(n_out / n_const, n_in / n_const)``)."""
 
     name: str
     kind: LayerKind
@@ -107,6 +117,9 @@ class FirmwareLayer:
     strategy: Strategy | None = None
     softmax: SoftmaxSpec | None = None
     sigmoid: SigmoidSpec | None = None
+    n_const: int = 1
+    alpha: float | None = None
+    param_t: FixedType | None = None
 
     def __post_init__(self) -> None:
         where = f"layer '{self.name}'"
@@ -116,7 +129,8 @@ class FirmwareLayer:
             )
         if self.reuse_factor < 1:
             raise TrigkitError(f"{where}: reuse_factor must be >= 1, got {self.reuse_factor}")
-        if self.kind == "dense":
+        set_layers.check_layer(self, where)
+        if self.kind in WEIGHTED_KINDS:
             if (
                 self.weight is None
                 or self.bias is None
@@ -125,14 +139,15 @@ class FirmwareLayer:
                 raise TrigkitError(
                     f"{where}: a dense layer needs weight, bias, weight_t, bias_t, accum_t"
                 )
-            if self.weight.shape != (self.n_out, self.n_in) or self.bias.shape != (self.n_out,):
+            n_out, n_in = self.n_out // self.n_const, self.n_in // self.n_const
+            if self.weight.shape != (n_out, n_in) or self.bias.shape != (n_out,):
                 raise TrigkitError(
                     f"{where}: weight {self.weight.shape} / bias {self.bias.shape} do not match "
-                    f"n_in={self.n_in}, n_out={self.n_out}"
+                    f"n_in={self.n_in}, n_out={self.n_out}, n_const={self.n_const}"
                 )
             _check_on_grid(where + " weight", self.weight, self.weight_t)  # type: ignore[arg-type]
             _check_on_grid(where + " bias", self.bias, self.bias_t)  # type: ignore[arg-type]
-        elif self.n_in != self.n_out:
+        elif self.kind != "mean_pool" and self.n_in != self.n_out:
             raise TrigkitError(f"{where}: an activation needs n_in == n_out")
         if self.kind == "softmax" and self.softmax is None:
             object.__setattr__(self, "softmax", SoftmaxSpec())
@@ -169,6 +184,8 @@ class FirmwareLayer:
                 out[f"softmax_{key}"] = getattr(self.softmax, f"{key}_t").hls()
         if self.sigmoid is not None:
             out["table"] = self.sigmoid.table_t.hls()
+        if self.param_t is not None:
+            out["param"] = self.param_t.hls()
         return out
 
 
@@ -207,7 +224,7 @@ class FirmwareNetwork:
                 raise TrigkitError(
                     f"layer '{layer.name}': strategy '{layer.strategy}'; valid: Latency, Resource"
                 )
-            if layer.kind == "dense":
+            if layer.kind in WEIGHTED_KINDS:
                 assert layer.weight_t is not None
                 if prev_t.width + layer.weight_t.width > MAX_WIDTH:
                     raise TrigkitError(
@@ -308,7 +325,8 @@ def _layer_json(layer: FirmwareLayer) -> dict[str, Any]:
         "reuse_factor": layer.reuse_factor,
         "strategy": layer.strategy,
     }
-    if layer.kind == "dense":
+    d |= set_layers.extra_json(layer)
+    if layer.kind in WEIGHTED_KINDS:
         d |= {
             "weight_t": layer.weight_t.hls(),  # type: ignore[union-attr]
             "bias_t": layer.bias_t.hls(),  # type: ignore[union-attr]
@@ -335,10 +353,10 @@ def _layer_json(layer: FirmwareLayer) -> dict[str, Any]:
 
 
 def _layer_from_json(d: dict[str, Any]) -> FirmwareLayer:
-    kw: dict[str, Any] = {}
-    if d["kind"] == "dense":
+    kw: dict[str, Any] = set_layers.extra_from_json(d)
+    if d["kind"] in WEIGHTED_KINDS:
         wt, bt = FixedType.parse(d["weight_t"]), FixedType.parse(d["bias_t"])
-        kw = {
+        kw |= {
             "weight_t": wt,
             "bias_t": bt,
             "accum_t": FixedType.parse(d["accum_t"]),
