@@ -16,6 +16,7 @@ import numpy as np
 
 from trigkit.importers import ImportedModel, forward
 from trigkit.importers.firmware import FirmwareOptions, to_firmware_network
+from trigkit.importers.set_firmware import flat_rows
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def scan_widths(
     out = []
     for bits in widths:
         net = to_firmware_network(model, rows, FirmwareOptions(bits=bits))
-        y = FirmwareEmulator(net).predict(rows)
+        y = FirmwareEmulator(net).predict(flat_rows(model, rows))
         acc = (lambda p: float(np.mean(p.argmax(1) == labels))) if labels is not None else None
         out.append(
             WidthCost(

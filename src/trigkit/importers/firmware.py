@@ -7,6 +7,12 @@ else is chosen like post-training quantization does (``trigkit.compile.qat``): `
 weights / biases with integer bits from their largest value, activations from the calibration
 rows, exact accumulators. Layers are named ``fc<i>``, ``relu<i>``, ``softmax``... so one set of
 weights gives one network whatever the source format.
+
+A set (DeepSets) model ``[batch, n_const, n_feat]`` becomes per-constituent ``pointwise`` layers,
+a ``mean_pool`` and the per-jet head (:mod:`trigkit.fixedpoint.set_layers`); the firmware reads
+the constituents flattened constituent-major (:func:`flat_rows`). hls4ml has no sum pooling:
+a sum pool becomes a mean pool whose next dense layer has its weights times ``n_const``, exact
+only for a power of two, so any other ``n_const`` is refused.
 """
 
 from __future__ import annotations
@@ -20,8 +26,29 @@ from trigkit.fixedpoint.fixed import FixedType
 from trigkit.fixedpoint.network import FirmwareLayer, FirmwareNetwork, SoftmaxSpec
 from trigkit.importers.graph import ImportedModel, Op
 from trigkit.importers.quant import quantize_values
+from trigkit.importers.set_firmware import (
+    PARAM_BITS,
+    flat_rows,
+    leaky_param,
+    lower_sum_pool,
+    pool_types,
+    set_rows,
+)
 
-FIRMWARE_OPS = ("dense", "relu", "linear", "softmax (last)", "sigmoid (last)")
+__all__ = ["FIRMWARE_OPS", "FirmwareOptions", "flat_rows", "to_firmware_network"]
+FIRMWARE_OPS = (
+    "dense",
+    "dense per constituent (MatMul/Linear/Dense on [n, n_const, n_feat], Conv1D kernel 1)",
+    "relu",
+    "leaky_relu",
+    "relu6",
+    "linear",
+    "mean_pool (ReduceMean, GlobalAveragePooling1D)",
+    "sum_pool (ReduceSum; a power-of-two n_const, then a dense)",
+    "softmax (last)",
+    "sigmoid (last)",
+)
+_HIDDEN_ACTS = ("relu", "leaky_relu", "relu6")
 _WEIGHT_MODES = ("AP_RND_CONV", "AP_SAT")
 
 
@@ -50,57 +77,62 @@ def to_firmware_network(
     options: FirmwareOptions | None = None,
     input_names: tuple[str, ...] | None = None,
 ) -> FirmwareNetwork:
-    """The firmware of ``model``; ``calib`` ``[n, n_features]`` sets unpinned integer bits."""
+    """The firmware of ``model``; ``calib`` ``[n, *input shape]`` sets unpinned integer bits.
+
+    ``input_names``: one name per feature (per constituent feature for a set model).
+    """
     opt = options or FirmwareOptions()
     _check_supported(model)
-    x = np.asarray(calib, dtype=np.float64)
-    if x.ndim != 2 or x.shape[1] != model.input.shape[0] or len(x) == 0:
-        raise TrigkitError(
-            f"calibration data: expected rows of {model.input.shape[0]} features, got {x.shape}"
-        )
+    x = set_rows(model, calib)
     modes = (opt.rounding, opt.overflow)
     in_t = model.input_t or _signed(opt.input_bits, x, opt.range_quantile, modes)
     if model.input_t is not None:
         x = quantize_values(x, in_t)
     layers: list[FirmwareLayer] = []
     prev_t, h, n = in_t, x, 0
-    ops = model.ops
+    ops = lower_sum_pool(model, x.shape[1] if x.ndim == 3 else 1)
     for i, op in enumerate(ops):
         nxt = ops[i + 1] if i + 1 < len(ops) else None
         if op.kind == "dense":
             n += 1
             layer, h = _dense(op, f"fc{n}", prev_t, h, nxt, opt, model.is_quantized())
+        elif op.kind == "mean_pool":
+            layer, h = _mean_pool(prev_t, h, opt)
         else:
             layer, h = _activation(op, n, prev_t, h, opt)
         layers.append(layer)
         prev_t = layer.result_t
-    names = input_names or tuple(f"x{i}" for i in range(model.input.shape[0]))
     return FirmwareNetwork(
         name=_identifier(model.name),
         input_t=in_t,
-        input_names=names,
+        input_names=_input_names(model, x, input_names),
         layers=tuple(layers),
         meta={"source": str(model.source), "format": model.format},
     )
 
 
 def _check_supported(model: ImportedModel) -> None:
-    if model.is_set_model:
-        raise TrigkitError(
-            f"{model.source}: a set (DeepSets) model; FirmwareNetwork holds per-jet MLPs only "
-            "(layers: dense, relu, linear, softmax, sigmoid) - compile it with --target gpu"
-        )
     for i, op in enumerate(model.ops):
         last = i == len(model.ops) - 1
-        head = op.kind in ("softmax", "sigmoid")
-        if op.kind in ("leaky_relu", "relu6") or (head and not last):
-            what = f"{op.kind} before the last layer" if head else op.kind
+        if op.kind in ("softmax", "sigmoid") and not last:
             raise TrigkitError(
-                f"{model.source}: layer '{op.name}' ({what}) has "
+                f"{model.source}: layer '{op.name}' ({op.kind} before the last layer) has "
                 f"no firmware layer; supported: {', '.join(FIRMWARE_OPS)}"
             )
     if model.ops[0].kind != "dense":
         raise TrigkitError(f"{model.source}: the firmware network must start with a dense layer")
+
+
+def _input_names(
+    model: ImportedModel, x: np.ndarray, names: tuple[str, ...] | None
+) -> tuple[str, ...]:
+    n_feat = x.shape[-1]
+    base = names or tuple(f"x{i}" for i in range(n_feat))
+    if len(base) != n_feat:
+        raise TrigkitError(f"{len(base)} input names for {n_feat} features of {model.source}")
+    if x.ndim == 2:
+        return tuple(base)
+    return tuple(f"c{c}_{name}" for c in range(x.shape[1]) for name in base)
 
 
 def _dense(
@@ -119,7 +151,7 @@ def _dense(
     w, b = quantize_values(w, wt), quantize_values(b, bt)
     acc = _exact_accum(in_t, wt, bt, op.n_in)
     h = h @ w.T + b
-    hidden = nxt is not None and nxt.kind == "relu"
+    hidden = nxt is not None and nxt.kind in _HIDDEN_ACTS
     if op.result_t is not None:
         res = op.result_t
     elif quantized:
@@ -127,26 +159,62 @@ def _dense(
     else:
         width = opt.bits + 1 if hidden else opt.logit_bits
         res = _signed(width, h, opt.range_quantile, (opt.rounding, opt.overflow))
+    n_const = h.shape[1] if h.ndim == 3 else 1
+    kind = "pointwise" if h.ndim == 3 else "dense"
     layer = FirmwareLayer(
-        name, "dense", op.n_in, op.n_out, res, weight=w, bias=b, weight_t=wt, bias_t=bt, accum_t=acc
+        name,
+        kind,
+        op.n_in * n_const,
+        op.n_out * n_const,
+        res,
+        weight=w,
+        bias=b,
+        weight_t=wt,
+        bias_t=bt,
+        accum_t=acc,
+        n_const=n_const,
     )
     return layer, quantize_values(h, res)
+
+
+def _mean_pool(
+    in_t: FixedType, h: np.ndarray, opt: FirmwareOptions
+) -> tuple[FirmwareLayer, np.ndarray]:
+    n_const, n_feat = h.shape[1], h.shape[2]
+    acc, res = pool_types(in_t, n_const, (opt.rounding, opt.overflow))
+    layer = FirmwareLayer(
+        "pool", "mean_pool", n_const * n_feat, n_feat, res, accum_t=acc, n_const=n_const
+    )
+    return layer, quantize_values(h.mean(axis=1), res)
 
 
 def _activation(
     op: Op, n: int, in_t: FixedType, h: np.ndarray, opt: FirmwareOptions
 ) -> tuple[FirmwareLayer, np.ndarray]:
-    width = h.shape[1]
+    width = int(np.prod(h.shape[1:]))
+    g = h.shape[1] if h.ndim == 3 else 1
     modes = (opt.rounding, opt.overflow)
-    if op.kind == "relu":
-        h = np.maximum(h, 0.0)
+    if op.kind in ("relu", "relu6"):
+        h = np.clip(h, 0.0, 6.0 if op.kind == "relu6" else np.inf)
         top = float(np.quantile(h, opt.range_quantile)) if h.size else 0.0
+        top = 6.0 if op.kind == "relu6" else top  # its range is known
         unsigned = FixedType(opt.bits, 1, False, *modes)  # type: ignore[arg-type]
         res = op.result_t or unsigned.covering(0.0, top)
-        return FirmwareLayer(f"relu{n}", "relu", width, width, res), quantize_values(h, res)
+        name = f"relu{n}" if op.kind == "relu" else f"relu6_{n}"
+        layer = FirmwareLayer(name, op.kind, width, width, res, n_const=g)
+        return layer, quantize_values(h, res)
+    if op.kind == "leaky_relu":
+        alpha, param_t = leaky_param(op.alpha, PARAM_BITS)
+        h = np.where(h > 0, h, alpha * h)
+        res = op.result_t or _signed(opt.bits + 1, h, opt.range_quantile, modes)
+        layer = FirmwareLayer(
+            f"lrelu{n}", "leaky_relu", width, width, res, n_const=g, alpha=alpha, param_t=param_t
+        )
+        return layer, quantize_values(h, res)
     if op.kind == "linear":
         res = op.result_t or in_t
-        return FirmwareLayer(f"act{n}", "linear", width, width, res), quantize_values(h, res)
+        layer = FirmwareLayer(f"act{n}", "linear", width, width, res, n_const=g)
+        return layer, quantize_values(h, res)
     res = op.result_t or FixedType(opt.logit_bits, 1, False, "AP_RND", "AP_SAT")
     if op.kind == "softmax":
         layer = FirmwareLayer("softmax", "softmax", width, width, res, softmax=SoftmaxSpec())

@@ -4,8 +4,10 @@ No TensorFlow is needed: the architecture is read from the model config (``confi
 ``.keras`` zip, the ``model_config`` attribute of an ``.h5``) and the weights from HDF5
 (``model.weights.h5``: ``layers/<name>/vars/<i>``; ``.h5``: ``model_weights/<name>/`` in the
 order of its ``weight_names``). Supported layers: InputLayer, Dense, QDense, Activation,
-QActivation, ReLU, LeakyReLU, Softmax, BatchNormalization (folded), Dropout, Flatten. QKeras
-quantizers become exact fixed-point types (:mod:`trigkit.importers.quant`).
+QActivation, ReLU, LeakyReLU, Softmax, BatchNormalization (folded), Dropout, Flatten, and for
+set (DeepSets) models on ``[batch, n_const, n_feat]``: Dense / Conv1D with kernel 1 per
+constituent and GlobalAveragePooling1D (channels last). QKeras quantizers become exact
+fixed-point types (:mod:`trigkit.importers.quant`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ SUPPORTED_LAYERS = (
     "BatchNormalization",
     "Dropout",
     "Flatten",
+    "Conv1D",
+    "GlobalAveragePooling1D",
 )
 ACTIVATIONS = {"relu": "relu", "softmax": "softmax", "sigmoid": "sigmoid", "linear": "linear"}
 
@@ -122,6 +126,10 @@ def _build(
             continue
         if lcls in ("Dense", "QDense"):
             ops.extend(_dense(where, name, cfg, read_vars(name, key), lcls == "QDense"))
+        elif lcls == "Conv1D":
+            ops.extend(_conv1d(where, name, cfg, read_vars(name, key)))
+        elif lcls == "GlobalAveragePooling1D":
+            ops.append(_global_pool(where, name, cfg))
         elif lcls == "BatchNormalization":
             _batchnorm(ops, name, cfg, read_vars(name, key))
         elif lcls == "QActivation":
@@ -234,6 +242,31 @@ def _dense(where: str, name: str, cfg: dict, vars_: list[np.ndarray], quantized:
     elif act not in (None, "linear"):
         ops.append(_activation(where, f"{name}_act", "Activation", {"activation": act}))
     return ops
+
+
+def _conv1d(where: str, name: str, cfg: dict, vars_: list[np.ndarray]) -> list[Op]:
+    """A Conv1D with kernel 1 (channels last): the same dense on every constituent."""
+    size = list(cfg.get("kernel_size", [1]))
+    plain = list(cfg.get("strides", [1])) == [1] and list(cfg.get("dilation_rate", [1])) == [1]
+    last = cfg.get("data_format", "channels_last") == "channels_last"
+    if size != [1] or not plain or not last or int(cfg.get("groups", 1)) != 1:
+        raise TrigkitError(
+            f"{where}: kernel {size}, strides {cfg.get('strides')}, {cfg.get('data_format')}; "
+            "only kernel 1, stride 1, channels_last (a per-constituent dense) is supported"
+        )
+    if not vars_ or vars_[0].ndim != 3:
+        raise TrigkitError(f"{where}: no (1, n_chan, n_filt) kernel stored for this layer")
+    kernel = vars_[0][0]
+    dense_cfg = {**cfg, "activation": cfg.get("activation", "linear")}
+    return _dense(where, name, dense_cfg, [kernel, *vars_[1:]], quantized=False)
+
+
+def _global_pool(where: str, name: str, cfg: dict) -> Op:
+    if cfg.get("data_format", "channels_last") != "channels_last" or cfg.get("keepdims"):
+        raise TrigkitError(
+            f"{where}: only channels_last without keepdims (a mean over the constituents)"
+        )
+    return Op(name, "mean_pool")
 
 
 def _activation(where: str, name: str, cls: str, cfg: dict) -> Op:

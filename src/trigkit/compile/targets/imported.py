@@ -135,7 +135,8 @@ def compile_imported_fpga(
 ) -> Bundle:
     """FPGA bundle of a foreign model file (``config``: an ``FpgaCompileConfig``)."""
     from trigkit.compile.fpga_reference import ReferenceSet, reference_set
-    from trigkit.importers.firmware import FirmwareOptions, to_firmware_network
+    from trigkit.importers.firmware import FirmwareOptions, flat_rows, to_firmware_network
+    from trigkit.importers.set_firmware import source_rows
 
     p = prepare(path, options)
     calib = _calibration(p, config.seed)
@@ -153,12 +154,12 @@ def compile_imported_fpga(
         network,
         config.n_reference,
         seed=config.seed,
-        rows=calib,
+        rows=flat_rows(p.model, calib),
         labels=labels,
         n_labelled=config.n_labelled if labels is not None else 0,
     )
-    with np.errstate(all="ignore"):
-        ref = ReferenceSet(ref.x, ref.labels, forward(p.model, ref.x))
+    with np.errstate(all="ignore"):  # the float reference of the original graph
+        ref = ReferenceSet(ref.x, ref.labels, forward(p.model, source_rows(p.model, ref.x)))
     with tempfile.TemporaryDirectory(prefix="trigkit-src-") as tmp:
         source_file = _copy_source(p.model, Path(tmp))
         info = {

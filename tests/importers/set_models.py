@@ -1,0 +1,77 @@
+"""The small DeepSets taggers the set-firmware tests build: torch modules and a Keras file.
+
+``DeepSets``: 8 constituents x 4 features -> per-constituent 16 -> pooling -> 16 -> 1, in the
+layouts trained models arrive in (torch ``Linear`` on ``[B, N, F]`` or ``Conv1d`` on
+``[B, F, N]``; Keras ``Dense`` on 3-D + ``GlobalAveragePooling1D``), all with the same weights.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import h5py
+import numpy as np
+import torch
+from torch import nn
+
+N_CONST, N_FEAT, HIDDEN = 8, 4, 16
+
+
+class DeepSets(nn.Module):
+    """phi (per constituent) -> act -> pool -> rho -> act -> out."""
+
+    def __init__(self, conv: bool = False, pool: str = "mean", act: str = "relu") -> None:
+        super().__init__()
+        torch.manual_seed(11)
+        self.conv, self.pool = conv, pool
+        self.phi = nn.Conv1d(N_FEAT, HIDDEN, 1) if conv else nn.Linear(N_FEAT, HIDDEN)
+        self.act = {"relu": nn.ReLU(), "leaky": nn.LeakyReLU(0.1), "relu6": nn.ReLU6()}[act]
+        self.rho = nn.Linear(HIDDEN, HIDDEN)
+        self.head_act = nn.ReLU6() if act == "leaky" else nn.ReLU()
+        self.out = nn.Linear(HIDDEN, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.conv:  # x: [B, F, N]
+            h = self.act(self.phi(x))
+            p = h.mean(dim=2) if self.pool == "mean" else h.sum(dim=2)
+        else:  # x: [B, N, F]
+            h = self.act(self.phi(x))
+            p = h.mean(dim=1) if self.pool == "mean" else h.sum(dim=1)
+        return self.out(self.head_act(self.rho(p)))
+
+
+def write_keras_deepsets(module: DeepSets, path: Path) -> Path:
+    """The Keras 3 ``.keras`` file of a mean-pooled, ReLU ``DeepSets`` (``Linear`` phi)."""
+    assert not module.conv and module.pool == "mean"
+    layers: list[dict] = [
+        {
+            "class_name": "InputLayer",
+            "config": {"name": "x", "batch_shape": [None, N_CONST, N_FEAT]},
+        },
+        _dense("phi", HIDDEN, "relu"),
+        {"class_name": "GlobalAveragePooling1D", "config": {"name": "pool", "keepdims": False}},
+        _dense("rho", HIDDEN, "relu"),
+        _dense("out", 1, "linear"),
+    ]
+    config = {"class_name": "Sequential", "config": {"name": "deepsets", "layers": layers}}
+    lin = {"dense": module.phi, "dense_1": module.rho, "dense_2": module.out}
+    buf = path.with_suffix(".weights.h5")
+    with h5py.File(buf, "w") as f:
+        for key, m in lin.items():
+            g = f.create_group(f"layers/{key}/vars")
+            g["0"] = m.weight.detach().numpy().T.astype(np.float32)
+            g["1"] = m.bias.detach().numpy().astype(np.float32)
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("config.json", json.dumps(config))
+        z.write(buf, "model.weights.h5")
+    buf.unlink()
+    return path
+
+
+def _dense(name: str, units: int, act: str) -> dict:
+    return {
+        "class_name": "Dense",
+        "config": {"name": name, "units": units, "activation": act, "use_bias": True},
+    }
