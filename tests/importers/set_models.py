@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 N_CONST, N_FEAT, HIDDEN = 8, 4, 16
+SHAPE = (N_CONST, N_FEAT)
 
 
 class DeepSets(nn.Module):

@@ -28,6 +28,14 @@ Cost model (per dense layer, hls4ml ``Latency`` strategy, ``io_parallel``):
   tree of depth ``ceil(log2(k_max + 1))`` (``k_max`` = most non-zero inputs of any output, +1
   for the bias) at ``adder_levels_per_cycle`` levels per clock (``clock_ns // ADDER_LEVEL_NS``),
   plus ``R - 1`` cycles of serial reuse, plus one output register cycle.
+- Set layers: a per-constituent dense (``pointwise``, hls4ml's PointwiseConv1D, io_parallel) is
+  the dense layer instantiated once per constituent: every multiplier, adder, LUT, FF and DSP
+  times ``n_const`` (``copies``), with the latency of one copy. A mean pool is, per feature, an
+  adder tree over the ``n_const`` inputs (``n_const - 1`` adders of ``accum`` bits, depth
+  ``ceil(log2 n_const)``) and a division by the constant ``n_const`` (free wiring for a power
+  of two, else one constant multiplier per feature), plus an output register cycle.
+- LeakyReLU: a constant multiply (``alpha``) and a select per output, 1 cycle; ReLU6 two
+  comparisons and a select (two LUTs per output bit), 1 cycle.
 - Activations: ReLU costs one LUT per output bit and 1 cycle; sigmoid/tanh a table lookup
   (1 cycle, table in LUTs/BRAM); softmax an exp table, an adder tree over the outputs, an
   inverse table and a multiply per output (``SOFTMAX_BASE_CYCLES`` + tree depth).
@@ -76,8 +84,11 @@ class DenseCost:
     reuse_factor: int = 1
     strategy: Strategy = "latency"
     csd_terms: int | None = None  # total non-zero CSD digits over the non-zero weights
+    copies: int = 1  # constituents a per-constituent dense runs on, each with its own hardware
 
     def __post_init__(self) -> None:
+        if self.copies < 1:
+            raise TrigkitError(f"layer '{self.name}': copies must be >= 1, got {self.copies}")
         if self.n_in < 1 or self.n_out < 1:
             raise TrigkitError(f"layer '{self.name}': n_in/n_out must be >= 1")
         if not 0 <= self.nonzero <= self.n_in * self.n_out:
@@ -90,7 +101,8 @@ class DenseCost:
 
 @dataclass(frozen=True)
 class ActivationCost:
-    """An activation layer: ``kind`` in relu/linear/sigmoid/tanh/softmax."""
+    """An activation or pooling layer: ``kind`` in relu/linear/sigmoid/tanh/softmax/leaky_relu/
+    relu6/mean_pool (``n``: outputs; ``group``: constituents a mean pool sums over)."""
 
     name: str
     kind: str
@@ -98,6 +110,8 @@ class ActivationCost:
     in_bits: int
     out_bits: int
     table_size: int = 1024
+    group: int = 1
+    accum_bits: int = 0
 
 
 @dataclass(frozen=True)
@@ -168,7 +182,28 @@ def _lut_multiplier_cost(layer: DenseCost, hw_mults: int) -> int:
 
 
 def estimate_dense(layer: DenseCost, clock_period_ns: float) -> LayerEstimate:
-    """Estimate one dense layer (see the module docstring for the model)."""
+    """Estimate one dense layer (see the module docstring for the model); a per-constituent
+    layer's hardware counts ``copies`` times."""
+    one = _estimate_one_dense(layer, clock_period_ns)
+    k = layer.copies
+    if k == 1:
+        return one
+    return LayerEstimate(
+        name=one.name,
+        kind="pointwise",
+        multiplications=one.multiplications * k,
+        lut_multipliers=one.lut_multipliers * k,
+        dsp_multipliers=one.dsp_multipliers * k,
+        adder_depth=one.adder_depth,
+        latency_cycles=one.latency_cycles,
+        ii=one.ii,
+        lut=one.lut * k,
+        ff=one.ff * k,
+        dsp=one.dsp * k,
+    )
+
+
+def _estimate_one_dense(layer: DenseCost, clock_period_ns: float) -> LayerEstimate:
     rf = layer.reuse_factor
     hw_mults = math.ceil(layer.nonzero / rf)
     wa, wb = layer.weight_bits, layer.input_bits
@@ -216,6 +251,20 @@ def estimate_activation(act: ActivationCost, clock_period_ns: float) -> LayerEst
         return LayerEstimate(
             act.name, kind, latency_cycles=1, lut=act.n * act.out_bits, ff=act.n * act.out_bits
         )
+    if kind in ("leaky_relu", "relu6"):
+        lut = act.n * act.out_bits * 2
+        mults = act.n if kind == "leaky_relu" else 0
+        return LayerEstimate(
+            act.name,
+            kind,
+            multiplications=mults,
+            lut_multipliers=mults,
+            latency_cycles=1,
+            lut=lut,
+            ff=act.n * act.out_bits,
+        )
+    if kind == "mean_pool":
+        return _estimate_mean_pool(act, clock_period_ns)
     if kind in ("sigmoid", "tanh"):
         lut, bram = _table_cost(act.table_size, act.out_bits)
         return LayerEstimate(
@@ -244,7 +293,27 @@ def estimate_activation(act: ActivationCost, clock_period_ns: float) -> LayerEst
         )
     raise TrigkitError(
         f"layer '{act.name}': no estimate for activation '{act.kind}'; "
-        "valid: linear, relu, sigmoid, tanh, softmax"
+        "valid: linear, relu, leaky_relu, relu6, sigmoid, tanh, softmax, mean_pool"
+    )
+
+
+def _estimate_mean_pool(act: ActivationCost, clock_period_ns: float) -> LayerEstimate:
+    g = act.group
+    depth = math.ceil(math.log2(g)) if g > 1 else 0
+    pow2 = g & (g - 1) == 0
+    mults = 0 if pow2 else act.n
+    bits = act.accum_bits or act.in_bits + depth
+    lut = act.n * (g - 1) * bits + mults * math.ceil(LUT_PER_MULT_BIT2 * bits * bits)
+    cycles = math.ceil(depth / adder_levels_per_cycle(clock_period_ns)) + (0 if pow2 else 1) + 1
+    return LayerEstimate(
+        act.name,
+        "mean_pool",
+        multiplications=mults,
+        lut_multipliers=mults,
+        adder_depth=depth,
+        latency_cycles=cycles,
+        lut=lut,
+        ff=act.n * act.out_bits,
     )
 
 
@@ -268,7 +337,7 @@ def layer_costs(network: FirmwareNetwork) -> list[DenseCost | ActivationCost]:
     costs: list[DenseCost | ActivationCost] = []
     for index, layer in enumerate(network.layers):
         in_t = network.input_type_of(index)
-        if layer.kind == "dense":
+        if layer.kind in ("dense", "pointwise"):
             assert (
                 layer.weight is not None
                 and layer.weight_t is not None
@@ -279,8 +348,8 @@ def layer_costs(network: FirmwareNetwork) -> list[DenseCost | ActivationCost]:
             costs.append(
                 DenseCost(
                     name=layer.name,
-                    n_in=layer.n_in,
-                    n_out=layer.n_out,
+                    n_in=layer.n_in // layer.n_const,
+                    n_out=layer.n_out // layer.n_const,
                     nonzero=layer.n_mult,
                     max_fan_in=int(fan_in.max()) if fan_in.size else 0,
                     weight_bits=layer.weight_t.width,
@@ -290,6 +359,7 @@ def layer_costs(network: FirmwareNetwork) -> list[DenseCost | ActivationCost]:
                     reuse_factor=layer.reuse_factor,
                     strategy=strategy,  # type: ignore[arg-type]
                     csd_terms=sum(csd_digits(c) for c in layer.weight_codes().ravel() if c),
+                    copies=layer.n_const,
                 )
             )
         else:
@@ -298,9 +368,17 @@ def layer_costs(network: FirmwareNetwork) -> list[DenseCost | ActivationCost]:
                 size = max(layer.softmax.table_sizes(in_t))
             elif layer.sigmoid is not None:
                 size = layer.sigmoid.table_size
+            acc = layer.accum_t.width if layer.accum_t is not None else 0
             costs.append(
                 ActivationCost(
-                    layer.name, layer.kind, layer.n_out, in_t.width, layer.result_t.width, size
+                    layer.name,
+                    layer.kind,
+                    layer.n_out,
+                    in_t.width,
+                    layer.result_t.width,
+                    size,
+                    group=layer.n_const if layer.kind == "mean_pool" else 1,
+                    accum_bits=acc,
                 )
             )
     return costs

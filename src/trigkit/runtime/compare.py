@@ -103,13 +103,14 @@ def compare_bundle(
         )
     source = bundle.file(info["source_file"])
     x, where = _rows(bundle, info, data)
-    want = run_original(source, info, x)
     fpga = bundle.manifest.target == "fpga"
+    x, x_fw = _layouts(info, x) if fpga else (x, x)
+    want = run_original(source, info, x)
     tol = atol if atol is not None else FPGA_ATOL if fpga else bundle.manifest.reference_tolerance
     out_name = bundle.manifest.outputs[0].name
     notes: list[str] = []
     if fpga:
-        artifacts = _fpga_artifacts(bundle, x, csim)
+        artifacts = _fpga_artifacts(bundle, x_fw, csim)
         notes += _fpga_notes(bundle)
     else:
         artifacts = _gpu_artifacts(bundle, info, x, notes)
@@ -135,6 +136,20 @@ def _rows(bundle: Bundle, info: dict, data: Path | None) -> tuple[np.ndarray, st
         keep = np.all(np.isfinite(x) & (x >= t.min) & (x <= t.max), axis=1)
         return x[keep], f"reference.npz: {int(keep.sum())} rows inside {t.hls()}"
     return x, f"reference.npz: {len(x)} rows"
+
+
+def _layouts(info: dict, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(rows in the source layout, flat firmware rows)`` of a set model's rows given in either
+    layout (the firmware reads constituent-major rows, see trigkit.importers.set_firmware)."""
+    shape = tuple(info["input_shape"])
+    if len(shape) == 1:
+        return x, x
+    cf = bool(info.get("channels_first"))
+    if x.ndim == 2:  # flat firmware rows (reference.npz)
+        src = x.reshape(len(x), *(shape[::-1] if cf else shape))
+        return (np.swapaxes(src, 1, 2) if cf else src), x
+    fw = np.swapaxes(x, 1, 2) if cf else x
+    return x, np.ascontiguousarray(fw.reshape(len(x), -1))
 
 
 def _original_label(source: Path, info: dict) -> str:

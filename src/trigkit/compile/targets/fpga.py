@@ -268,6 +268,10 @@ def compile_network(
 
     hls4ml = require("hls4ml", "fpga")
     config = config or FpgaCompileConfig()
+    if config.rtl:  # refuse layers without RTL before the hls4ml build
+        from trigkit.firmware.rtl.support import check_rtl_supported
+
+        check_rtl_supported(network)
     manifest = new_manifest(
         target="fpga",
         backend=f"hls4ml-{network.backend.lower()}",

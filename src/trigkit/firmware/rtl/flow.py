@@ -23,6 +23,7 @@ from trigkit.firmware.rtl.cutoff import search_cutoff, timed_trial
 from trigkit.firmware.rtl.design import RtlDesign
 from trigkit.firmware.rtl.options import RtlOptions
 from trigkit.firmware.rtl.report import RTL_REPORT_NAME, RtlReport
+from trigkit.firmware.rtl.support import check_rtl_supported
 from trigkit.firmware.rtl.timing import (
     NETLIST_NAME,
     TimingModel,
@@ -59,6 +60,7 @@ def run_rtl_flow(
     read by more ops are replicated (:mod:`~trigkit.firmware.rtl.replicate`; 0: none);
     ``min_slack_ns``: rebalancing goes on until the estimate meets the clock with this many ns
     to spare (or the steps run out)."""
+    check_rtl_supported(network)
     opts = options if options is not None else RtlOptions()
     model: TimingModel | None = None
     if opts.searches or opts.delay_model == "carry" or (synth and find_tool("yosys") is not None):
