@@ -41,7 +41,8 @@ def check_layer(layer: FirmwareLayer, where: str) -> None:
     """The checks of the kinds described in this module (and ``n_const`` of every layer)."""
     if layer.n_const < 1:
         raise TrigkitError(f"{where}: n_const must be >= 1, got {layer.n_const}")
-    if layer.n_in % layer.n_const or layer.n_out % layer.n_const and layer.kind != "mean_pool":
+    per_const_out = layer.kind != "mean_pool"  # a pool's outputs are per jet
+    if layer.n_in % layer.n_const or (per_const_out and layer.n_out % layer.n_const):
         raise TrigkitError(
             f"{where}: n_in={layer.n_in} / n_out={layer.n_out} are not multiples of "
             f"n_const={layer.n_const}"

@@ -1,0 +1,158 @@
+"""DeepSets models -> FirmwareNetwork: one network from every format, emulation against an
+independent numpy reference, refusals (no hls4ml needed; the C simulation is in
+tests/compile/test_imported_deepsets_fpga.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.importers import set_models as sm
+from tests.importers import writers
+from trigkit.core.errors import TrigkitError
+from trigkit.firmware.emulate import FirmwareEmulator
+from trigkit.fixedpoint.fixed import FixedType
+from trigkit.fixedpoint.network import FirmwareLayer, FirmwareNetwork
+from trigkit.importers import firmware_digest, forward, import_model
+from trigkit.importers.firmware import FIRMWARE_OPS, FirmwareOptions, to_firmware_network
+from trigkit.importers.set_firmware import flat_rows, source_rows
+
+pytest.importorskip("onnx")
+VARIANTS = {  # name: (conv, pool, act)
+    "linear-mean-relu": (False, "mean", "relu"),
+    "conv-sum-leaky": (True, "sum", "leaky"),
+    "linear-sum-relu6": (False, "sum", "relu6"),
+}
+
+
+def _rows(conv: bool, n: int = 400, seed: int = 0) -> np.ndarray:
+    shape = sm.SHAPE[::-1] if conv else sm.SHAPE
+    return np.random.default_rng(seed).normal(size=(n, *shape))
+
+
+def _onnx(tmp_path: Path, conv: bool, pool: str, act: str):
+    m = sm.DeepSets(conv, pool, act).eval()
+    shape = sm.SHAPE[::-1] if conv else sm.SHAPE
+    return import_model(writers.to_onnx(m, tmp_path / "ds.onnx", shape))
+
+
+def test_same_network_from_onnx_torchscript_and_keras(tmp_path: Path) -> None:
+    m = sm.DeepSets().eval()
+    models = [
+        import_model(writers.to_onnx(m, tmp_path / "ds.onnx", sm.SHAPE)),
+        import_model(writers.to_torchscript(m, tmp_path / "ds.pt"), {"x": sm.SHAPE}),
+        import_model(sm.write_keras_deepsets(m, tmp_path / "ds.keras")),
+    ]
+    x = _rows(False)
+    nets = [to_firmware_network(model, x) for model in models]
+    assert [layer.kind for layer in nets[0].layers] == [
+        "pointwise",
+        "relu",
+        "mean_pool",
+        "dense",
+        "relu",
+        "dense",
+    ]
+    assert len({firmware_digest(n) for n in nets}) == 1
+    assert nets[0].n_inputs == sm.N_CONST * sm.N_FEAT
+    assert nets[0].input_names[:5] == ("c0_x0", "c0_x1", "c0_x2", "c0_x3", "c1_x0")
+
+
+def _round(v: np.ndarray, t: FixedType) -> np.ndarray:
+    """An independent float64 ``ap_fixed`` cast (these tests' types: TRN/RND, WRAP/SAT)."""
+    s = np.ldexp(v, t.frac)
+    c = np.floor(s + 0.5) if t.rounding == "AP_RND" else np.floor(s)
+    if t.overflow == "AP_SAT":
+        c = np.clip(c, t.min_code, t.max_code)
+    else:
+        span = 2.0**t.width
+        c = np.mod(c - t.min_code, span) + t.min_code
+    return np.ldexp(c, -t.frac)
+
+
+def _numpy_reference(net: FirmwareNetwork, x: np.ndarray) -> np.ndarray:
+    """The firmware's semantics written again in float64 numpy (exact for these widths)."""
+    h = _round(x, net.input_t)
+    for layer in net.layers:
+        h = _numpy_layer(layer, h)
+    return h
+
+
+def _numpy_layer(layer: FirmwareLayer, h: np.ndarray) -> np.ndarray:
+    k = layer.kind
+    if k in ("dense", "pointwise"):
+        rows = h.reshape(len(h), layer.n_const, -1)
+        acc = _round(rows @ layer.weight.T + layer.bias, layer.accum_t)  # type: ignore[union-attr,operator,arg-type]
+        return _round(acc, layer.result_t).reshape(len(h), -1)
+    if k == "mean_pool":
+        acc = layer.accum_t
+        assert acc is not None
+        total = h.reshape(len(h), layer.n_const, -1).sum(axis=1)  # exact: never overflows
+        mean = np.ldexp(np.trunc(np.ldexp(total, acc.frac) / layer.n_const), -acc.frac)
+        return _round(mean, layer.result_t)
+    if k == "leaky_relu":
+        return _round(np.where(h > 0, h, layer.alpha * h), layer.result_t)  # type: ignore[operator]
+    if k == "relu6":
+        return _round(np.clip(h, 0.0, 6.0), layer.result_t)
+    assert k == "relu", k
+    return _round(np.maximum(h, 0.0), layer.result_t)
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_emulation_equals_numpy_reference_and_float_model(tmp_path: Path, variant: str) -> None:
+    conv, pool, act = VARIANTS[variant]
+    model = _onnx(tmp_path, conv, pool, act)
+    calib = _rows(conv)
+    x = _rows(conv, 1000, seed=3) * 1.5  # some rows saturate the input type
+    for bits in (8, 16):
+        net = to_firmware_network(model, calib, FirmwareOptions(bits=bits, input_bits=bits + 4))
+        y = FirmwareEmulator(net).predict(flat_rows(model, x))
+        assert np.array_equal(y, _numpy_reference(net, flat_rows(model, x)))
+    # against the float model on the rows that set the ranges (nothing saturates): 16-bit
+    # firmware is within a few of its output steps
+    err = np.abs(FirmwareEmulator(net).predict(flat_rows(model, calib)) - forward(model, calib))
+    assert err.max() < 64 * net.output_t.lsb, (err.max(), net.output_t.lsb)
+
+
+def test_flat_and_source_layouts_round_trip(tmp_path: Path) -> None:
+    model = _onnx(tmp_path, True, "sum", "leaky")  # channels first: [B, F, N]
+    x = _rows(True, 5)
+    flat = flat_rows(model, x)
+    assert flat.shape == (5, sm.N_CONST * sm.N_FEAT)
+    assert flat[0, 1] == x[0, 1, 0]  # constituent 0, feature 1
+    assert np.array_equal(source_rows(model, flat), x)
+
+
+def test_sum_pool_over_a_non_power_of_two_is_refused(tmp_path: Path) -> None:
+    m = sm.DeepSets(False, "sum").eval()
+    model = import_model(writers.to_onnx(m, tmp_path / "ds.onnx", (10, sm.N_FEAT)))
+    x = np.random.default_rng(0).normal(size=(50, 10, sm.N_FEAT))
+    with pytest.raises(TrigkitError, match=r"sum_pool over 10 constituents.*power-of-two"):
+        to_firmware_network(model, x)
+
+
+def test_unsupported_layer_names_itself_and_the_supported_list(tmp_path: Path) -> None:
+    from torch import nn
+
+    m = nn.Sequential(nn.Linear(4, 8), nn.Sigmoid(), nn.Linear(8, 2)).eval()
+    model = import_model(writers.to_onnx(m, tmp_path / "s.onnx", (4,)))
+    with pytest.raises(TrigkitError) as err:
+        to_firmware_network(model, np.zeros((10, 4)))
+    msg = str(err.value)
+    assert "sigmoid before the last layer" in msg and "layer '" in msg
+    assert ", ".join(FIRMWARE_OPS) in msg and "mean_pool" in msg and "leaky_relu" in msg
+
+
+def test_set_network_json_round_trip_and_validation(tmp_path: Path) -> None:
+    model = _onnx(tmp_path, True, "sum", "leaky")
+    net = to_firmware_network(model, _rows(True))
+    again = FirmwareNetwork.from_json(net.to_json())
+    assert firmware_digest(again) == firmware_digest(net)
+    lrelu = next(layer for layer in net.layers if layer.kind == "leaky_relu")
+    assert lrelu.alpha is not None and abs(lrelu.alpha - 0.1) < 2 * lrelu.param_t.lsb  # type: ignore[union-attr]
+    with pytest.raises(TrigkitError, match="not a value of param_t"):
+        FirmwareLayer("l", "leaky_relu", 4, 4, FixedType(8, 3), alpha=0.1, param_t=FixedType(8, 1))
+    with pytest.raises(TrigkitError, match="mean_pool takes n_const x n_out"):
+        FirmwareLayer("p", "mean_pool", 24, 4, FixedType(8, 3), accum_t=FixedType(20, 8), n_const=8)
