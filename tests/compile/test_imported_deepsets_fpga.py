@@ -1,0 +1,110 @@
+"""`trigkit compile MODEL --target fpga` on DeepSets taggers: hls4ml C simulation == numba
+emulation bit for bit, RTL refusal, estimates of the set layers."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.importers import set_models as sm
+from tests.importers import writers
+from trigkit.bundle.manifest import load_bundle
+from trigkit.core.errors import TrigkitError
+
+pytest.importorskip("onnx")
+
+
+def _needs_csim() -> None:
+    pytest.importorskip("hls4ml")
+    if shutil.which("g++") is None:
+        pytest.skip("g++ not installed")
+
+
+def _check_bundle(out: Path, n_rows: int) -> None:
+    """Every stored C-sim output equals the emulation; float outputs within the error budget."""
+    from trigkit.firmware.emulate import FirmwareEmulator
+
+    bundle = load_bundle(out, target="fpga")
+    emu = FirmwareEmulator.from_bundle(out)  # raises on any mismatch with the stored C-sim rows
+    ins, outs = bundle.reference()
+    x, y_csim = next(iter(ins.values())), outs["scores"]
+    assert len(x) >= n_rows and x.shape[1] == sm.N_CONST * sm.N_FEAT
+    assert np.array_equal(emu.predict(x), y_csim)
+    info = bundle.manifest.target_info
+    assert info["reference_mismatches"] == 0 and info["reference_rows"] == len(x)
+    kinds = [layer["kind"] for layer in info["network"]["layers"]]
+    assert kinds[0] == "pointwise" and "mean_pool" in kinds
+
+
+@pytest.mark.slow
+@pytest.mark.fpga_tools
+def test_onnx_deepsets_cli_csim_bit_exact(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _needs_csim()
+    monkeypatch.setenv("COLUMNS", "200")
+    from trigkit.cli.app import main
+
+    path = writers.to_onnx(sm.DeepSets().eval(), tmp_path / "ds.onnx", sm.SHAPE)
+    out = tmp_path / "fw"
+    t0 = time.perf_counter()
+    args = ["compile", str(path), "--target", "fpga", "--out", str(out), "--n-reference", "1200"]
+    assert main(args) == 0
+    print(f"bundle built in {time.perf_counter() - t0:.1f} s")  # noqa: T201 - for the log
+    assert "numba emulation and hls4ml C simulation agree" in capsys.readouterr().out
+    _check_bundle(out, 1200)
+    # the original file (onnxruntime) against the emulation, on the in-range reference rows
+    assert main(["compare", str(out), "--atol", "0.1"]) == 0
+    assert "0 of 1200 reference rows differ" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@pytest.mark.fpga_tools
+def test_torchscript_conv_sum_leaky_relu6_csim_bit_exact(tmp_path: Path) -> None:
+    _needs_csim()
+    from trigkit.compile.targets.fpga import FpgaCompileConfig
+    from trigkit.compile.targets.imported import ImportOptions, compile_imported_fpga
+
+    m = sm.DeepSets(conv=True, pool="sum", act="leaky").eval()
+    path = writers.to_torchscript(m, tmp_path / "ds.pt")
+    opts = ImportOptions(input_shapes={"x": sm.SHAPE[::-1]})
+    out = tmp_path / "fw"
+    compile_imported_fpga(path, out, opts, FpgaCompileConfig(n_reference=1000))
+    _check_bundle(out, 1000)
+    kinds = [la["kind"] for la in load_bundle(out).manifest.target_info["network"]["layers"]]
+    assert kinds == ["pointwise", "leaky_relu", "mean_pool", "dense", "relu6", "dense"]
+
+
+def test_rtl_refuses_set_layers_before_building(tmp_path: Path) -> None:
+    pytest.importorskip("hls4ml")
+    from trigkit.compile.targets.fpga import FpgaCompileConfig
+    from trigkit.compile.targets.imported import ImportOptions, compile_imported_fpga
+
+    path = writers.to_onnx(sm.DeepSets().eval(), tmp_path / "ds.onnx", sm.SHAPE)
+    with pytest.raises(TrigkitError) as err:
+        compile_imported_fpga(path, tmp_path / "fw", ImportOptions(), FpgaCompileConfig(rtl=True))
+    msg = str(err.value)
+    assert "layer 'fc1' (pointwise)" in msg and "--rtl" in msg and "\n" not in msg
+    assert not (tmp_path / "fw").exists()
+
+
+def test_estimate_counts_per_constituent_multipliers(tmp_path: Path) -> None:
+    from trigkit.firmware.estimate import estimate_network
+    from trigkit.importers import import_model
+    from trigkit.importers.firmware import to_firmware_network
+
+    model = import_model(writers.to_onnx(sm.DeepSets().eval(), tmp_path / "d.onnx", sm.SHAPE))
+    x = np.random.default_rng(0).normal(size=(300, *sm.SHAPE))
+    net = to_firmware_network(model, x)
+    est = {e.name: e for e in estimate_network(net).layers}
+    fc1 = net.layers[0]
+    assert est["fc1"].multiplications == sm.N_CONST * int(np.count_nonzero(fc1.weight))
+    assert est["fc2"].multiplications == int(np.count_nonzero(net.layers[3].weight))
+    pool = est["pool"]
+    # 8 constituents: a 3-deep adder tree, 7 adders per feature, the division is a shift
+    assert pool.adder_depth == 3 and pool.multiplications == 0
+    assert pool.lut == sm.HIDDEN * 7 * net.layers[2].accum_t.width  # type: ignore[union-attr]
