@@ -130,12 +130,12 @@ def test_preprocessing_file(tmp_path: Path) -> None:
 def test_layer_without_firmware_equivalent(tmp_path: Path) -> None:
     from trigkit.importers.firmware import to_firmware_network
 
-    m = nn.Sequential(nn.Linear(4, 4), nn.LeakyReLU(0.1), nn.Linear(4, 2)).eval()
-    model = import_model(writers.to_onnx(m, tmp_path / "leaky.onnx", (4,)))
+    m = nn.Sequential(nn.Linear(4, 4), nn.Softmax(dim=-1), nn.Linear(4, 2)).eval()
+    model = import_model(writers.to_onnx(m, tmp_path / "mid.onnx", (4,)))
     with pytest.raises(
         TrigkitError,
-        match=r"layer '.*' \(leaky_relu\) has no firmware layer; "
-        "supported: dense, relu",
+        match=r"layer '.*' \(softmax before the last layer\) has no firmware layer; "
+        "supported: dense, dense per constituent",
     ):
         to_firmware_network(model, np.zeros((10, 4)))
 
