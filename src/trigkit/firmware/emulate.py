@@ -20,7 +20,7 @@ from trigkit.core.errors import TrigkitError
 from trigkit.fixedpoint import kernels, set_kernels
 from trigkit.fixedpoint.fixed import FixedType, requantize
 from trigkit.fixedpoint.network import WEIGHTED_KINDS, FirmwareLayer, FirmwareNetwork
-from trigkit.fixedpoint.set_layers import alpha_code
+from trigkit.fixedpoint.set_layers import alpha_code, im2col_index
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +113,8 @@ class FirmwareEmulator:
                     [requantize(int(v), layer.bias_t.frac, *acc.params()) for v in b],
                     dtype=np.int64,
                 )
-                return (np.ascontiguousarray(w.T), b_acc)
-            return (np.ascontiguousarray(w), np.ascontiguousarray(b))
+                return (np.ascontiguousarray(w.T), b_acc, *_im2col(layer))
+            return (np.ascontiguousarray(w), np.ascontiguousarray(b), *_im2col(layer))
         if layer.kind == "softmax":
             return (exp_table(layer, in_t), inv_table(layer, in_t), kernels.reduce_plan(layer.n_in))
         if layer.kind == "sigmoid":
@@ -194,6 +194,9 @@ class FirmwareEmulator:
         if layer.kind == "pointwise":  # the dense arithmetic on every constituent
             rows = set_kernels.per_constituent(v, layer.n_const)
             return set_kernels.per_jet(cls._run_dense(step, rows), layer.n_const)
+        if layer.kind == "conv1d":  # the dense arithmetic on every im2col window
+            windows = set_kernels.im2col(v, step.arrays[2])
+            return set_kernels.per_jet(cls._run_dense(step, windows), len(step.arrays[2]))
         if layer.kind == "dense":
             return cls._run_dense(step, v, relu)
         return cls._run_activation(step, v)
@@ -202,7 +205,7 @@ class FirmwareEmulator:
     def _run_dense(step: _Step, v: np.ndarray, relu: FirmwareLayer | None = None) -> np.ndarray:
         layer, in_t = step.layer, step.in_t
         res = layer.result_t.params()
-        w, b = step.arrays
+        w, b = step.arrays[:2]
         acc = layer.accum_t
         assert acc is not None and layer.weight_t is not None
         if step.exact:
@@ -262,6 +265,10 @@ class FirmwareEmulator:
             *spec.inv_inp_t.params(),
             *res,
         )
+
+
+def _im2col(layer: FirmwareLayer) -> tuple[np.ndarray, ...]:
+    return (im2col_index(layer),) if layer.kind == "conv1d" else ()
 
 
 def _accum_bound(layer: FirmwareLayer, in_t: FixedType) -> float:

@@ -33,7 +33,9 @@ Cost model (per dense layer, hls4ml ``Latency`` strategy, ``io_parallel``):
   times ``n_const`` (``copies``), with the latency of one copy. A mean pool is, per feature, an
   adder tree over the ``n_const`` inputs (``n_const - 1`` adders of ``accum`` bits, depth
   ``ceil(log2 n_const)``) and a division by the constant ``n_const`` (free wiring for a power
-  of two, else one constant multiplier per feature), plus an output register cycle.
+  of two, else one constant multiplier per feature), plus an output register cycle. A conv1d
+  is the same with one copy per output position (``out_width``) over its ``filt_width x
+  n_chan`` window (products with a zero pad are counted too: an upper bound).
 - LeakyReLU: a constant multiply (``alpha``) and a select per output, 1 cycle; ReLU6 two
   comparisons and a select (two LUTs per output bit), 1 cycle.
 - Activations: ReLU costs one LUT per output bit and 1 cycle; sigmoid/tanh a table lookup
@@ -51,6 +53,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from trigkit.core.errors import TrigkitError
+from trigkit.fixedpoint.set_layers import out_positions
 
 if TYPE_CHECKING:
     from trigkit.fixedpoint.network import FirmwareNetwork
@@ -85,6 +88,7 @@ class DenseCost:
     strategy: Strategy = "latency"
     csd_terms: int | None = None  # total non-zero CSD digits over the non-zero weights
     copies: int = 1  # constituents a per-constituent dense runs on, each with its own hardware
+    kind: str = "dense"  # dense, pointwise (per constituent) or conv1d (per output position)
 
     def __post_init__(self) -> None:
         if self.copies < 1:
@@ -190,7 +194,7 @@ def estimate_dense(layer: DenseCost, clock_period_ns: float) -> LayerEstimate:
         return one
     return LayerEstimate(
         name=one.name,
-        kind="pointwise",
+        kind=layer.kind,
         multiplications=one.multiplications * k,
         lut_multipliers=one.lut_multipliers * k,
         dsp_multipliers=one.dsp_multipliers * k,
@@ -337,7 +341,7 @@ def layer_costs(network: FirmwareNetwork) -> list[DenseCost | ActivationCost]:
     costs: list[DenseCost | ActivationCost] = []
     for index, layer in enumerate(network.layers):
         in_t = network.input_type_of(index)
-        if layer.kind in ("dense", "pointwise"):
+        if layer.kind in ("dense", "pointwise", "conv1d"):
             assert (
                 layer.weight is not None
                 and layer.weight_t is not None
@@ -348,8 +352,8 @@ def layer_costs(network: FirmwareNetwork) -> list[DenseCost | ActivationCost]:
             costs.append(
                 DenseCost(
                     name=layer.name,
-                    n_in=layer.n_in // layer.n_const,
-                    n_out=layer.n_out // layer.n_const,
+                    n_in=layer.weight.shape[1],
+                    n_out=layer.weight.shape[0],
                     nonzero=layer.n_mult,
                     max_fan_in=int(fan_in.max()) if fan_in.size else 0,
                     weight_bits=layer.weight_t.width,
@@ -359,7 +363,8 @@ def layer_costs(network: FirmwareNetwork) -> list[DenseCost | ActivationCost]:
                     reuse_factor=layer.reuse_factor,
                     strategy=strategy,  # type: ignore[arg-type]
                     csd_terms=sum(csd_digits(c) for c in layer.weight_codes().ravel() if c),
-                    copies=layer.n_const,
+                    copies=out_positions(layer),
+                    kind=layer.kind,
                 )
             )
         else:

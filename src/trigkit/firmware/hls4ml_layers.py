@@ -8,6 +8,7 @@ would build (``ModelGraph.from_layer_list``), channels last:
 trigkit       hls4ml layer
 ============  =========================================================================
 pointwise     ``Conv1D`` (kernel 1, stride 1, no padding; hls4ml makes it a PointwiseConv1D)
+conv1d        ``Conv1D`` (kernel ``filt_width``, stride 1, ``pad_left`` / ``pad_right``)
 mean_pool     ``GlobalAveragePooling1D`` (``nnet::global_pooling1d_cl``, Average)
 leaky_relu    ``LeakyReLU`` (``nnet::leaky_relu``, alpha of type ``param_t``)
 relu6         ``Activation`` 'relu6' (``nnet::relu6``)
@@ -27,7 +28,7 @@ import numpy as np
 from trigkit.core.errors import TrigkitError
 from trigkit.core.lazy import require
 from trigkit.fixedpoint.network import FirmwareLayer, FirmwareNetwork
-from trigkit.fixedpoint.set_layers import EXTRA_ACTIVATIONS, SET_KINDS
+from trigkit.fixedpoint.set_layers import EXTRA_ACTIVATIONS, SET_KINDS, out_positions
 
 _ACTIVATION = {"relu": "relu", "relu6": "relu6", "sigmoid": "sigmoid"}
 
@@ -65,7 +66,7 @@ def _layer_dict(layer: FirmwareLayer) -> dict[str, Any]:
             "n_out": layer.n_out,
             **_weights(layer, np.asarray(layer.weight).T),
         }
-    if layer.kind == "pointwise":
+    if layer.kind in ("pointwise", "conv1d"):
         return _conv1d(layer)
     if layer.kind == "mean_pool":
         return {
@@ -97,19 +98,22 @@ def _weights(layer: FirmwareLayer, kernel: np.ndarray) -> dict[str, Any]:
 
 
 def _conv1d(layer: FirmwareLayer) -> dict[str, Any]:
-    n_filt, n_chan = np.asarray(layer.weight).shape
+    k = layer.filt_width
+    w = np.asarray(layer.weight)
+    n_filt, n_chan = w.shape[0], w.shape[1] // k
+    kernel = w.reshape(n_filt, k, n_chan).transpose(1, 2, 0)  # Keras (width, n_chan, n_filt)
     return {
         "class_name": "Conv1D",
         "data_format": "channels_last",
         "in_width": layer.n_const,
-        "out_width": layer.n_const,
+        "out_width": out_positions(layer),
         "n_chan": n_chan,
         "n_filt": n_filt,
-        "filt_width": 1,
+        "filt_width": k,
         "stride_width": 1,
-        "pad_left": 0,
-        "pad_right": 0,
-        **_weights(layer, np.asarray(layer.weight).T[None, :, :]),  # (width, n_chan, n_filt)
+        "pad_left": layer.pad[0],
+        "pad_right": layer.pad[1],
+        **_weights(layer, kernel),
     }
 
 

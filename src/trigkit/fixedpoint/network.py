@@ -33,10 +33,19 @@ from trigkit.fixedpoint import set_layers
 from trigkit.fixedpoint.fixed import MAX_WIDTH, FixedType
 
 LayerKind = Literal[
-    "dense", "relu", "softmax", "sigmoid", "linear", "pointwise", "mean_pool", "leaky_relu", "relu6"
+    "dense",
+    "relu",
+    "softmax",
+    "sigmoid",
+    "linear",
+    "pointwise",
+    "conv1d",
+    "mean_pool",
+    "leaky_relu",
+    "relu6",
 ]
 LAYER_KINDS: tuple[str, ...] = get_args(LayerKind)
-WEIGHTED_KINDS = ("dense", "pointwise")
+WEIGHTED_KINDS = ("dense", "pointwise", "conv1d")
 Backend = Literal["Vitis", "Vivado"]
 Strategy = Literal["Latency", "Resource"]
 DEFAULT_TABLE_T = FixedType(18, 8, True, "AP_RND", "AP_SAT")
@@ -120,6 +129,8 @@ class FirmwareLayer:
     n_const: int = 1
     alpha: float | None = None
     param_t: FixedType | None = None
+    filt_width: int = 1
+    pad: tuple[int, int] = (0, 0)
 
     def __post_init__(self) -> None:
         where = f"layer '{self.name}'"
@@ -139,7 +150,7 @@ class FirmwareLayer:
                 raise TrigkitError(
                     f"{where}: a dense layer needs weight, bias, weight_t, bias_t, accum_t"
                 )
-            n_out, n_in = self.n_out // self.n_const, self.n_in // self.n_const
+            n_out, n_in = set_layers.weight_shape(self)
             if self.weight.shape != (n_out, n_in) or self.bias.shape != (n_out,):
                 raise TrigkitError(
                     f"{where}: weight {self.weight.shape} / bias {self.bias.shape} do not match "

@@ -2,7 +2,8 @@
 
 Each follows its hls4ml template statement by statement (see that module); a type is passed as
 ``(width, frac, signed, rounding, overflow)``. ``pointwise`` needs no kernel of its own: it is
-the ``dense`` kernel run on every constituent (:func:`per_constituent`).
+the ``dense`` kernel run on every constituent (:func:`per_constituent`), and ``conv1d`` the same
+kernel on every im2col window (:func:`im2col`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,14 @@ def per_constituent(x: np.ndarray, n_const: int) -> np.ndarray:
 def per_jet(x: np.ndarray, n_const: int) -> np.ndarray:
     """The inverse of :func:`per_constituent`."""
     return np.ascontiguousarray(x.reshape(x.shape[0] // n_const, n_const * x.shape[1]))
+
+
+def im2col(x: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``[n, n_const * n_chan]`` codes -> ``[n * out_width, filt_width * n_chan]`` windows of a
+    conv1d (``index`` from ``set_layers.im2col_index``; -1 reads a zero pad)."""
+    padded = np.concatenate([x, np.zeros((x.shape[0], 1), dtype=x.dtype)], axis=1)
+    windows = padded[:, np.where(index < 0, x.shape[1], index)]  # [n, out_width, k * n_chan]
+    return np.ascontiguousarray(windows.reshape(-1, index.shape[1]))
 
 
 @njit(cache=True, inline="always")

@@ -8,6 +8,12 @@ All follow hls4ml's io_parallel templates (``nnet_conv1d_latency.h``, ``nnet_poo
   ``dense`` arithmetic of every constituent with the same ``weight`` ``(n_filt, n_chan)``:
   ``acc = accum_t(bias)``; ``acc += accum_t(x_c * w)`` over the channels in order;
   ``y = result_t(acc)``.
+- ``conv1d`` (hls4ml ``Conv1D``, ``nnet::conv_1d_latency_cl``): a 1-D convolution over the
+  ``n_const`` positions, kernel ``filt_width``, stride 1, ``pad = (left, right)`` zero
+  positions; each output position is the ``dense`` arithmetic over its im2col window, inputs
+  in hls4ml's im2col order (kernel position major, channel minor), so ``weight`` is
+  ``(n_filt, filt_width * n_chan)`` with column ``k * n_chan + c``; ``out_width = n_const +
+  left + right - filt_width + 1``.
 - ``mean_pool`` (``GlobalAveragePooling1D``, ``nnet::avg``): per feature
   ``acc = accum_t(0)``; ``acc = accum_t(acc + x_c)`` over the constituents in order; then
   ``acc /= n_const`` (ap_fixed division by an unsigned int: the code divided by ``n_const``,
@@ -27,13 +33,15 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from trigkit.core.errors import TrigkitError
 from trigkit.fixedpoint.fixed import FixedType
 
 if TYPE_CHECKING:
     from trigkit.fixedpoint.network import FirmwareLayer
 
-SET_KINDS = ("pointwise", "mean_pool")
+SET_KINDS = ("pointwise", "conv1d", "mean_pool")
 EXTRA_ACTIVATIONS = ("leaky_relu", "relu6")
 
 
@@ -41,11 +49,12 @@ def check_layer(layer: FirmwareLayer, where: str) -> None:
     """The checks of the kinds described in this module (and ``n_const`` of every layer)."""
     if layer.n_const < 1:
         raise TrigkitError(f"{where}: n_const must be >= 1, got {layer.n_const}")
-    per_const_out = layer.kind != "mean_pool"  # a pool's outputs are per jet
-    if layer.n_in % layer.n_const or (per_const_out and layer.n_out % layer.n_const):
+    _check_conv(layer, where)
+    n_pos = out_positions(layer) if layer.kind != "mean_pool" else 1  # a pool's outputs: per jet
+    if layer.n_in % layer.n_const or layer.n_out % n_pos:
         raise TrigkitError(
-            f"{where}: n_in={layer.n_in} / n_out={layer.n_out} are not multiples of "
-            f"n_const={layer.n_const}"
+            f"{where}: n_in={layer.n_in} / n_out={layer.n_out} are not multiples of the "
+            f"{layer.n_const} input / {n_pos} output positions"
         )
     if layer.kind == "mean_pool":
         if layer.accum_t is None:
@@ -59,6 +68,47 @@ def check_layer(layer: FirmwareLayer, where: str) -> None:
         _check_alpha(layer, where)
     elif layer.alpha is not None or layer.param_t is not None:
         raise TrigkitError(f"{where}: alpha / param_t belong to a leaky_relu layer only")
+
+
+def _check_conv(layer: FirmwareLayer, where: str) -> None:
+    k, (left, right) = layer.filt_width, layer.pad
+    if layer.kind != "conv1d":
+        if k != 1 or (left, right) != (0, 0):
+            raise TrigkitError(f"{where}: filt_width / pad belong to a conv1d layer only")
+        return
+    if k < 1 or left < 0 or right < 0 or max(left, right) >= k:
+        raise TrigkitError(
+            f"{where}: conv1d filt_width={k}, pad=({left}, {right}); valid: filt_width >= 1 and "
+            "0 <= pad < filt_width (stride 1, 'valid' or 'same' padding)"
+        )
+    if out_positions(layer) < 1:
+        raise TrigkitError(f"{where}: kernel {k} is wider than the {layer.n_const} positions")
+
+
+def out_positions(layer: FirmwareLayer) -> int:
+    """Positions (constituents) of the layer's output: ``out_width`` of a conv1d."""
+    if layer.kind == "conv1d":
+        return layer.n_const + layer.pad[0] + layer.pad[1] - layer.filt_width + 1
+    return layer.n_const
+
+
+def weight_shape(layer: FirmwareLayer) -> tuple[int, int]:
+    """``(n_out, n_in)`` of one output position's weight matrix."""
+    n_pos = out_positions(layer)
+    if n_pos < 1 or layer.n_out % n_pos:
+        return (-1, -1)  # reported by check_layer
+    return layer.n_out // n_pos, layer.filt_width * layer.n_in // layer.n_const
+
+
+def im2col_index(layer: FirmwareLayer) -> np.ndarray:
+    """``[out_width, filt_width * n_chan]`` input indices of every window (-1: a zero pad),
+    in hls4ml's ``_compute_conv1d_im2col`` order."""
+    n_chan = layer.n_in // layer.n_const
+    pos = np.arange(out_positions(layer))[:, None] + np.arange(layer.filt_width)[None, :]
+    pos = pos - layer.pad[0]
+    idx = pos[:, :, None] * n_chan + np.arange(n_chan)[None, None, :]
+    idx = np.where(((pos >= 0) & (pos < layer.n_const))[:, :, None], idx, -1)
+    return idx.reshape(len(idx), -1)
 
 
 def _check_alpha(layer: FirmwareLayer, where: str) -> None:
@@ -86,6 +136,8 @@ def extra_json(layer: FirmwareLayer) -> dict[str, Any]:
         d["n_const"] = layer.n_const
     if layer.kind == "mean_pool":
         d["accum_t"] = layer.accum_t.hls()  # type: ignore[union-attr]
+    if layer.kind == "conv1d":
+        d |= {"filt_width": layer.filt_width, "pad": list(layer.pad)}
     if layer.kind == "leaky_relu":
         d["alpha_code"] = alpha_code(layer)
         d["param_t"] = layer.param_t.hls()  # type: ignore[union-attr]
@@ -97,6 +149,8 @@ def extra_from_json(d: dict[str, Any]) -> dict[str, Any]:
     kw: dict[str, Any] = {"n_const": int(d.get("n_const", 1))}
     if d["kind"] == "mean_pool":
         kw["accum_t"] = FixedType.parse(d["accum_t"])
+    if d["kind"] == "conv1d":
+        kw |= {"filt_width": int(d["filt_width"]), "pad": tuple(int(p) for p in d["pad"])}
     if d["kind"] == "leaky_relu":
         t = FixedType.parse(d["param_t"])
         kw |= {"param_t": t, "alpha": math.ldexp(float(int(d["alpha_code"])), -t.frac)}
