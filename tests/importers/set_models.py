@@ -58,17 +58,8 @@ def write_keras_deepsets(module: DeepSets, path: Path) -> Path:
     ]
     config = {"class_name": "Sequential", "config": {"name": "deepsets", "layers": layers}}
     lin = {"dense": module.phi, "dense_1": module.rho, "dense_2": module.out}
-    buf = path.with_suffix(".weights.h5")
-    with h5py.File(buf, "w") as f:
-        for key, m in lin.items():
-            g = f.create_group(f"layers/{key}/vars")
-            g["0"] = m.weight.detach().numpy().T.astype(np.float32)
-            g["1"] = m.bias.detach().numpy().astype(np.float32)
-    with zipfile.ZipFile(path, "w") as z:
-        z.writestr("config.json", json.dumps(config))
-        z.write(buf, "model.weights.h5")
-    buf.unlink()
-    return path
+    weights = {k: [m.weight.detach().numpy().T, m.bias.detach().numpy()] for k, m in lin.items()}
+    return _write_keras_zip(path, config, weights)
 
 
 def _dense(name: str, units: int, act: str) -> dict:
@@ -76,3 +67,60 @@ def _dense(name: str, units: int, act: str) -> dict:
         "class_name": "Dense",
         "config": {"name": name, "units": units, "activation": act, "use_bias": True},
     }
+
+
+class ConvTagger(nn.Module):
+    """Conv1d kernel 3 ('same' zero padding) over the constituents -> ReLU -> mean -> Linear;
+    input ``[B, N_FEAT, N_CONST]`` (torch's channels first)."""
+
+    def __init__(self, padding: int = 1) -> None:
+        super().__init__()
+        torch.manual_seed(12)
+        self.conv = nn.Conv1d(N_FEAT, 8, 3, padding=padding)
+        self.out = nn.Linear(8, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(torch.relu(self.conv(x)).mean(dim=2))
+
+
+def write_keras_conv(module: ConvTagger, path: Path) -> Path:
+    """The Keras 3 ``.keras`` file of a ``ConvTagger`` (channels last, padding 'same')."""
+    conv = {
+        "class_name": "Conv1D",
+        "config": {
+            "name": "conv",
+            "filters": 8,
+            "kernel_size": [3],
+            "strides": [1],
+            "padding": "same",
+            "activation": "relu",
+            "use_bias": True,
+        },
+    }
+    layers = [
+        {"class_name": "InputLayer", "config": {"name": "x", "batch_shape": [None, *SHAPE]}},
+        conv,
+        {"class_name": "GlobalAveragePooling1D", "config": {"name": "pool", "keepdims": False}},
+        _dense("out", 1, "linear"),
+    ]
+    config = {"class_name": "Sequential", "config": {"name": "convtagger", "layers": layers}}
+    kernel = module.conv.weight.detach().numpy().transpose(2, 1, 0)  # (k, n_chan, n_filt)
+    weights = {
+        "conv1d": [kernel, module.conv.bias.detach().numpy()],
+        "dense": [module.out.weight.detach().numpy().T, module.out.bias.detach().numpy()],
+    }
+    return _write_keras_zip(path, config, weights)
+
+
+def _write_keras_zip(path: Path, config: dict, weights: dict[str, list[np.ndarray]]) -> Path:
+    buf = path.with_suffix(".weights.h5")
+    with h5py.File(buf, "w") as f:
+        for key, arrays in weights.items():
+            g = f.create_group(f"layers/{key}/vars")
+            for i, a in enumerate(arrays):
+                g[str(i)] = a.astype(np.float32)
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("config.json", json.dumps(config))
+        z.write(buf, "model.weights.h5")
+    buf.unlink()
+    return path

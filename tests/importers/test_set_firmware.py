@@ -82,6 +82,15 @@ def _numpy_reference(net: FirmwareNetwork, x: np.ndarray) -> np.ndarray:
 
 def _numpy_layer(layer: FirmwareLayer, h: np.ndarray) -> np.ndarray:
     k = layer.kind
+    if k == "conv1d":
+        rows = h.reshape(len(h), layer.n_const, -1)
+        padded = np.pad(rows, ((0, 0), layer.pad, (0, 0)))
+        n_out = padded.shape[1] - layer.filt_width + 1
+        win = np.stack(
+            [padded[:, o : o + layer.filt_width].reshape(len(h), -1) for o in range(n_out)], 1
+        )
+        acc = _round(win @ layer.weight.T + layer.bias, layer.accum_t)  # type: ignore[union-attr,operator,arg-type]
+        return _round(acc, layer.result_t).reshape(len(h), -1)
     if k in ("dense", "pointwise"):
         rows = h.reshape(len(h), layer.n_const, -1)
         acc = _round(rows @ layer.weight.T + layer.bias, layer.accum_t)  # type: ignore[union-attr,operator,arg-type]
@@ -156,3 +165,30 @@ def test_set_network_json_round_trip_and_validation(tmp_path: Path) -> None:
         FirmwareLayer("l", "leaky_relu", 4, 4, FixedType(8, 3), alpha=0.1, param_t=FixedType(8, 1))
     with pytest.raises(TrigkitError, match="mean_pool takes n_const x n_out"):
         FirmwareLayer("p", "mean_pool", 24, 4, FixedType(8, 3), accum_t=FixedType(20, 8), n_const=8)
+
+
+def test_conv1d_kernel_3_from_onnx_torchscript_keras(tmp_path: Path) -> None:
+    m = sm.ConvTagger().eval()
+    shape = sm.SHAPE[::-1]  # torch: [B, F, N]
+    onnx_path = writers.to_onnx(m, tmp_path / "c.onnx", shape)
+    models = [
+        import_model(onnx_path),
+        import_model(writers.to_torchscript(m, tmp_path / "c.pt"), {"x": shape}),
+        import_model(sm.write_keras_conv(m, tmp_path / "c.keras")),
+    ]
+    x_cf = _rows(True, 300, seed=4)
+    assert np.max(np.abs(forward(models[0], x_cf) - writers.ort(onnx_path, x_cf))) < 1e-5
+    x_cl = np.swapaxes(x_cf, 1, 2)  # the same rows channels last, for Keras
+    assert np.max(np.abs(forward(models[2], x_cl) - writers.ort(onnx_path, x_cf))) < 1e-5
+    nets = [to_firmware_network(mm, xx) for mm, xx in zip(models, [x_cf, x_cf, x_cl], strict=True)]
+    assert len({firmware_digest(n) for n in nets}) == 1
+    conv = nets[0].layers[0]
+    assert (conv.kind, conv.filt_width, conv.pad, conv.n_out) == ("conv1d", 3, (1, 1), 8 * 8)
+    flat = flat_rows(models[0], x_cf * 1.5)
+    y = FirmwareEmulator(nets[0]).predict(flat)
+    assert np.array_equal(y, _numpy_reference(nets[0], flat))
+    # 'valid' padding: 6 output positions feed the pool
+    valid = import_model(writers.to_onnx(sm.ConvTagger(0).eval(), tmp_path / "v.onnx", shape))
+    net = to_firmware_network(valid, x_cf)
+    assert net.layers[0].pad == (0, 0) and net.layers[2].n_const == sm.N_CONST - 2
+    assert np.array_equal(FirmwareEmulator(net).predict(flat), _numpy_reference(net, flat))

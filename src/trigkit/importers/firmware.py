@@ -17,18 +17,19 @@ only for a power of two, so any other ``n_const`` is refused.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from trigkit.core.errors import TrigkitError
 from trigkit.fixedpoint.fixed import FixedType
 from trigkit.fixedpoint.network import FirmwareLayer, FirmwareNetwork, SoftmaxSpec
-from trigkit.importers.graph import ImportedModel, Op
+from trigkit.importers.graph import ImportedModel, Op, conv1d_apply
 from trigkit.importers.quant import quantize_values
 from trigkit.importers.set_firmware import (
     PARAM_BITS,
     flat_rows,
+    im2col_weight,
     leaky_param,
     lower_sum_pool,
     pool_types,
@@ -39,6 +40,7 @@ __all__ = ["FIRMWARE_OPS", "FirmwareOptions", "flat_rows", "to_firmware_network"
 FIRMWARE_OPS = (
     "dense",
     "dense per constituent (MatMul/Linear/Dense on [n, n_const, n_feat], Conv1D kernel 1)",
+    "conv1d (stride 1, 'valid' / 'same' zero padding)",
     "relu",
     "leaky_relu",
     "relu6",
@@ -93,7 +95,7 @@ def to_firmware_network(
     ops = lower_sum_pool(model, x.shape[1] if x.ndim == 3 else 1)
     for i, op in enumerate(ops):
         nxt = ops[i + 1] if i + 1 < len(ops) else None
-        if op.kind == "dense":
+        if op.kind in ("dense", "conv1d"):
             n += 1
             layer, h = _dense(op, f"fc{n}", prev_t, h, nxt, opt, model.is_quantized())
         elif op.kind == "mean_pool":
@@ -119,8 +121,10 @@ def _check_supported(model: ImportedModel) -> None:
                 f"{model.source}: layer '{op.name}' ({op.kind} before the last layer) has "
                 f"no firmware layer; supported: {', '.join(FIRMWARE_OPS)}"
             )
-    if model.ops[0].kind != "dense":
-        raise TrigkitError(f"{model.source}: the firmware network must start with a dense layer")
+    if model.ops[0].kind not in ("dense", "conv1d"):
+        raise TrigkitError(
+            f"{model.source}: the firmware network must start with a dense or Conv1D layer"
+        )
 
 
 def _input_names(
@@ -149,8 +153,11 @@ def _dense(
     wt = op.weight_t or _signed(opt.bits, w, 1.0, _WEIGHT_MODES)
     bt = op.bias_t or _signed(opt.bits, b, 1.0, _WEIGHT_MODES)
     w, b = quantize_values(w, wt), quantize_values(b, bt)
-    acc = _exact_accum(in_t, wt, bt, op.n_in)
-    h = h @ w.T + b
+    conv = op.kind == "conv1d"
+    k = w.shape[2] if conv else 1
+    acc = _exact_accum(in_t, wt, bt, op.n_in * k)
+    n_in_pos = h.shape[1] if h.ndim == 3 else 1
+    h = conv1d_apply(replace(op, weight=w, bias=b), h) if conv else h @ w.T + b
     hidden = nxt is not None and nxt.kind in _HIDDEN_ACTS
     if op.result_t is not None:
         res = op.result_t
@@ -159,20 +166,22 @@ def _dense(
     else:
         width = opt.bits + 1 if hidden else opt.logit_bits
         res = _signed(width, h, opt.range_quantile, (opt.rounding, opt.overflow))
-    n_const = h.shape[1] if h.ndim == 3 else 1
-    kind = "pointwise" if h.ndim == 3 else "dense"
+    n_out_pos = h.shape[1] if h.ndim == 3 else 1
+    kind = "conv1d" if conv else "pointwise" if h.ndim == 3 else "dense"
     layer = FirmwareLayer(
         name,
         kind,
-        op.n_in * n_const,
-        op.n_out * n_const,
+        op.n_in * n_in_pos,
+        op.n_out * n_out_pos,
         res,
-        weight=w,
+        weight=im2col_weight(w) if conv else w,
         bias=b,
         weight_t=wt,
         bias_t=bt,
         accum_t=acc,
-        n_const=n_const,
+        n_const=n_in_pos,
+        filt_width=k,
+        pad=op.pads if conv else (0, 0),
     )
     return layer, quantize_values(h, res)
 

@@ -25,6 +25,7 @@ from trigkit.fixedpoint.fixed import FixedType
 
 OpKind = Literal[
     "dense",
+    "conv1d",
     "relu",
     "leaky_relu",
     "relu6",
@@ -46,7 +47,9 @@ class Op:
     ``affine`` (``x * weight + bias`` per feature, a BatchNormalization) exists only while a
     reader builds the graph: :func:`fold_affines` merges it into a neighbouring dense layer.
     ``per_constituent``: the op runs on each constituent ``[.., n_const, n_feat]`` (a Conv1D with
-    kernel 1 or a dense before pooling). ``*_t``: exact fixed-point types from a quantized source.
+    kernel 1 or a dense before pooling). ``conv1d``: a Conv1D with a wider kernel, stride 1,
+    ``weight`` ``(n_out, n_in, kernel)`` (torch's layout) and ``pads`` zero positions (left,
+    right) on the constituent axis. ``*_t``: exact fixed-point types from a quantized source.
     """
 
     name: str
@@ -58,16 +61,18 @@ class Op:
     weight_t: FixedType | None = None
     bias_t: FixedType | None = None
     result_t: FixedType | None = None
+    pads: tuple[int, int] = (0, 0)
 
     def __post_init__(self) -> None:
         if self.kind not in OP_KINDS:
             raise TrigkitError(
                 f"op '{self.name}': kind '{self.kind}'; valid: {', '.join(OP_KINDS)}"
             )
-        if self.kind != "dense":
+        if self.kind not in ("dense", "conv1d"):
             return
-        if self.weight is None or self.weight.ndim != 2:
-            raise TrigkitError(f"layer '{self.name}': a dense layer needs a 2-D weight matrix")
+        ndim = 2 if self.kind == "dense" else 3
+        if self.weight is None or self.weight.ndim != ndim:
+            raise TrigkitError(f"layer '{self.name}': a {self.kind} layer needs a {ndim}-D weight")
         if self.bias is None or self.bias.shape != (self.weight.shape[0],):
             raise TrigkitError(
                 f"layer '{self.name}': bias shape {None if self.bias is None else self.bias.shape}"
@@ -156,7 +161,7 @@ def check_chain(model: ImportedModel) -> None:
     for op in model.ops:
         if op.kind.endswith("_pool"):
             pooled = True
-        elif op.kind == "dense":
+        elif op.kind in ("dense", "conv1d"):
             if op.n_in != width:
                 raise TrigkitError(
                     f"{model.source}: layer '{op.name}' takes {op.n_in} inputs but gets {width}"
@@ -190,9 +195,24 @@ def forward(model: ImportedModel, x: np.ndarray) -> np.ndarray:
     return h
 
 
+def conv1d_apply(op: Op, h: np.ndarray) -> np.ndarray:
+    """``op`` (a conv1d) on ``h`` ``[batch, n_const, n_in]``: zero pads, stride 1."""
+    w = np.asarray(op.weight)
+    k = w.shape[2]
+    left, right = op.pads
+    hp = np.pad(h, ((0, 0), (left, right), (0, 0)))
+    n_out = hp.shape[1] - k + 1
+    out = np.zeros((h.shape[0], n_out, w.shape[0])) + op.bias  # type: ignore[operator]
+    for j in range(k):
+        out += hp[:, j : j + n_out, :] @ w[:, :, j].T
+    return out
+
+
 def _apply(op: Op, h: np.ndarray) -> np.ndarray:
     if op.kind == "dense":
         return h @ op.weight.T + op.bias  # type: ignore[union-attr]
+    if op.kind == "conv1d":
+        return conv1d_apply(op, h)
     if op.kind == "relu":
         return np.maximum(h, 0.0)
     if op.kind == "leaky_relu":

@@ -16,6 +16,7 @@ import io
 import json
 import re
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -147,9 +148,20 @@ def _build(
         format=fmt,
         name=name,
         inputs=(spec,),
-        ops=fold_affines(ops, path),
+        ops=_mark_per_constituent(fold_affines(ops, path), len(spec.shape) > 1),
         input_t=input_t,
     )
+
+
+def _mark_per_constituent(ops: tuple[Op, ...], set_input: bool) -> tuple[Op, ...]:
+    """Ops before the pooling of a ``[batch, n_const, n_feat]`` input run per constituent."""
+    if not set_input:
+        return ops
+    out, pooled = [], False
+    for op in ops:
+        pooled = pooled or op.kind.endswith("_pool")
+        out.append(op if pooled else replace(op, per_constituent=True))
+    return tuple(out)
 
 
 def _saving_keys(layers: list[dict[str, Any]]) -> list[str]:
@@ -245,20 +257,36 @@ def _dense(where: str, name: str, cfg: dict, vars_: list[np.ndarray], quantized:
 
 
 def _conv1d(where: str, name: str, cfg: dict, vars_: list[np.ndarray]) -> list[Op]:
-    """A Conv1D with kernel 1 (channels last): the same dense on every constituent."""
+    """A Conv1D (channels last, stride 1, 'valid' / 'same'); kernel 1 is a per-constituent dense."""
     size = list(cfg.get("kernel_size", [1]))
     plain = list(cfg.get("strides", [1])) == [1] and list(cfg.get("dilation_rate", [1])) == [1]
     last = cfg.get("data_format", "channels_last") == "channels_last"
-    if size != [1] or not plain or not last or int(cfg.get("groups", 1)) != 1:
+    padding = cfg.get("padding", "valid")
+    if (
+        len(size) != 1
+        or not plain
+        or not last
+        or int(cfg.get("groups", 1)) != 1
+        or (padding not in ("valid", "same"))
+    ):
         raise TrigkitError(
-            f"{where}: kernel {size}, strides {cfg.get('strides')}, {cfg.get('data_format')}; "
-            "only kernel 1, stride 1, channels_last (a per-constituent dense) is supported"
+            f"{where}: kernel {size}, strides {cfg.get('strides')}, padding {padding}, "
+            f"{cfg.get('data_format')}; supported: stride 1, 'valid' or 'same', channels_last"
         )
     if not vars_ or vars_[0].ndim != 3:
-        raise TrigkitError(f"{where}: no (1, n_chan, n_filt) kernel stored for this layer")
-    kernel = vars_[0][0]
+        raise TrigkitError(f"{where}: no (kernel, n_chan, n_filt) kernel stored for this layer")
+    k = int(size[0])
     dense_cfg = {**cfg, "activation": cfg.get("activation", "linear")}
-    return _dense(where, name, dense_cfg, [kernel, *vars_[1:]], quantized=False)
+    if k == 1:
+        return _dense(where, name, dense_cfg, [vars_[0][0], *vars_[1:]], quantized=False)
+    pads = (0, 0) if padding == "valid" else ((k - 1) // 2, k - 1 - (k - 1) // 2)
+    kernel = vars_[0].transpose(2, 1, 0)  # (k, n_chan, n_filt) -> torch (n_filt, n_chan, k)
+    bias = vars_[1] if cfg.get("use_bias", True) and len(vars_) > 1 else np.zeros(len(kernel))
+    ops = [Op(name, "conv1d", kernel.copy(), np.asarray(bias).copy(), pads=pads)]
+    act = dense_cfg["activation"]
+    if act not in (None, "linear"):
+        ops.append(_activation(where, f"{name}_act", "Activation", {"activation": act}))
+    return ops
 
 
 def _global_pool(where: str, name: str, cfg: dict) -> Op:

@@ -97,6 +97,17 @@ def _nodes(  # type: ignore[no-untyped-def]
             helper.make_node("MatMul", [x, const("W", w.T.copy())], [mm]),
             helper.make_node("Add", [mm, const("b", b)], [y]),
         ]
+    if op.kind == "conv1d":  # ONNX Conv reads [batch, n_in, n_const]
+        w = np.asarray(op.weight, dtype=np.float32)
+        b = np.asarray(op.bias, dtype=np.float32)
+        t_in, t_out = f"{p}_fn", f"{p}_conv"
+        return [
+            helper.make_node("Transpose", [x], [t_in], perm=[0, 2, 1]),
+            helper.make_node(
+                "Conv", [t_in, const("W", w), const("b", b)], [t_out], pads=list(op.pads)
+            ),
+            helper.make_node("Transpose", [t_out], [y], perm=[0, 2, 1]),
+        ]
     if op.kind in ("sum_pool", "mean_pool"):
         if op.kind == "sum_pool":
             axes = const("axes", np.array([1], dtype=np.int64))

@@ -3,7 +3,8 @@
 The graph must be one chain from the input to the output (what MLP and DeepSets taggers
 export to): every node reads the previous node's output plus constant parameters. Supported:
 Gemm, MatMul (+ Add), Relu, LeakyRelu, Clip (ReLU / ReLU6), Softmax, Sigmoid, BatchNormalization
-(folded into the dense before it), Conv with a 1-wide kernel (Conv1D: per-constituent dense),
+(folded into the dense before it), Conv1D (a 1-wide kernel: a per-constituent dense; wider
+kernels with stride 1 and 'valid' / 'same' zero padding),
 ReduceSum / ReduceMean over the constituents (DeepSets pooling), Transpose of the two inner
 axes, shape no-ops (Flatten, Reshape, Squeeze, Identity, Dropout) and QONNX ``Quant``.
 """
@@ -324,29 +325,23 @@ class _Walker:
         a = _attrs(node)
         if w.ndim != 3:
             raise TrigkitError(f"{self.where(node)}: only Conv1D (3-D weights) supported")
-        plain = all(int(v) in (0, 1) for v in [*a.get("pads", []), *a.get("dilations", [1])])
-        if (
-            w.shape[2] != 1
-            or int(a.get("group", 1)) != 1
-            or not plain
-            or a.get("strides", [1]) != [1]
-        ):
+        pads = _conv_pads(a, w.shape[2])
+        plain = all(int(v) == 1 for v in a.get("dilations", [1]))
+        if pads is None or int(a.get("group", 1)) != 1 or not plain or a.get("strides", [1]) != [1]:
             raise TrigkitError(
-                f"{self.where(node)}: Conv1D kernel {w.shape[2]}, group {a.get('group', 1)}; "
-                "only kernel 1 (a per-constituent dense), stride 1, no padding is supported"
+                f"{self.where(node)}: Conv1D kernel {w.shape[2]}, group {a.get('group', 1)}, "
+                f"strides {a.get('strides', [1])}, pads {a.get('pads')}, auto_pad "
+                f"{a.get('auto_pad', 'NOTSET')}; supported: stride 1, dilation 1, group 1, "
+                "'valid' or 'same' zero padding (each side < kernel)"
             )
         self.need(node, "fn")
         b = self.const(node, 2) if len(node.input) > 2 else np.zeros(w.shape[0])
-        self.ops.append(
-            Op(
-                _name(node),
-                "dense",
-                w[:, :, 0].copy(),
-                b.copy(),
-                per_constituent=True,
-                weight_t=self._wtype(node.input[1]),
-            )
-        )
+        wt = self._wtype(node.input[1])
+        if w.shape[2] == 1:  # a per-constituent dense
+            op = Op(_name(node), "dense", w[:, :, 0].copy(), b.copy(), per_constituent=True)
+        else:
+            op = Op(_name(node), "conv1d", w.copy(), b.copy(), per_constituent=True, pads=pads)
+        self.ops.append(replace(op, weight_t=wt))
 
     def _op_transpose(self, node: Any) -> None:
         perm = list(_attrs(node).get("perm", []))
@@ -415,6 +410,20 @@ def _attrs(node: Any) -> dict[str, Any]:
         for k, v in [(a.name, helper.get_attribute_value(a))]
         if isinstance(v, bytes)
     }
+
+
+def _conv_pads(a: dict[str, Any], k: int) -> tuple[int, int] | None:
+    """(left, right) zero padding of a Conv1D, or None when not one trigkit supports."""
+    auto = a.get("auto_pad", "NOTSET")
+    if auto == "VALID":
+        return (0, 0)
+    if auto in ("SAME_UPPER", "SAME_LOWER"):
+        small = (k - 1) // 2
+        return (small, k - 1 - small) if auto == "SAME_UPPER" else (k - 1 - small, small)
+    pads = [int(v) for v in a.get("pads", [0, 0])]
+    if auto != "NOTSET" or len(pads) != 2 or min(pads) < 0 or max(pads) >= k:
+        return None
+    return (pads[0], pads[1])
 
 
 def _name(node: Any) -> str:

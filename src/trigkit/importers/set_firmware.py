@@ -58,9 +58,12 @@ def source_rows(model: ImportedModel, flat: np.ndarray) -> np.ndarray:
 
 
 def lower_sum_pool(model: ImportedModel, n_const: int) -> tuple[Op, ...]:
-    """``model.ops`` with every sum pool written as a mean pool (see the module docstring)."""
+    """``model.ops`` with every sum pool written as a mean pool (see the module docstring);
+    ``n_const``: the input's constituents (a conv1d changes the count the pool sees)."""
     ops = list(model.ops)
     for i, op in enumerate(ops):
+        if op.kind == "conv1d":
+            n_const += op.pads[0] + op.pads[1] - np.asarray(op.weight).shape[2] + 1
         if op.kind != "sum_pool":
             continue
         nxt = ops[i + 1] if i + 1 < len(ops) else None
@@ -87,6 +90,13 @@ def _scaled(op: Op, n: int) -> Op:
         shift = n.bit_length() - 1
         wt = FixedType(wt.width, wt.integer + shift, wt.signed, wt.rounding, wt.overflow)
     return replace(op, weight=op.weight * n, weight_t=wt)  # type: ignore[operator]
+
+
+def im2col_weight(w: np.ndarray) -> np.ndarray:
+    """A conv1d weight ``(n_out, n_in, k)`` (torch's layout) as the FirmwareNetwork's
+    ``(n_out, k * n_in)``, column ``j * n_in + c`` (hls4ml's im2col order)."""
+    n_out, n_in, k = w.shape
+    return np.ascontiguousarray(w.transpose(0, 2, 1).reshape(n_out, k * n_in))
 
 
 def pool_types(
