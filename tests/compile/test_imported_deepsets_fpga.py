@@ -24,7 +24,7 @@ def _needs_csim() -> None:
         pytest.skip("g++ not installed")
 
 
-def _check_bundle(out: Path, n_rows: int) -> None:
+def _check_bundle(out: Path, n_rows: int, first: str = "pointwise") -> None:
     """Every stored C-sim output equals the emulation; float outputs within the error budget."""
     from trigkit.firmware.emulate import FirmwareEmulator
 
@@ -37,7 +37,7 @@ def _check_bundle(out: Path, n_rows: int) -> None:
     info = bundle.manifest.target_info
     assert info["reference_mismatches"] == 0 and info["reference_rows"] == len(x)
     kinds = [layer["kind"] for layer in info["network"]["layers"]]
-    assert kinds[0] == "pointwise" and "mean_pool" in kinds
+    assert kinds[0] == first and "mean_pool" in kinds
 
 
 @pytest.mark.slow
@@ -77,6 +77,21 @@ def test_torchscript_conv_sum_leaky_relu6_csim_bit_exact(tmp_path: Path) -> None
     _check_bundle(out, 1000)
     kinds = [la["kind"] for la in load_bundle(out).manifest.target_info["network"]["layers"]]
     assert kinds == ["pointwise", "leaky_relu", "mean_pool", "dense", "relu6", "dense"]
+
+
+@pytest.mark.slow
+@pytest.mark.fpga_tools
+def test_keras_conv1d_kernel_3_cli_csim_bit_exact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _needs_csim()
+    monkeypatch.setenv("COLUMNS", "200")
+    from trigkit.cli.app import main
+
+    path = sm.write_keras_conv(sm.ConvTagger().eval(), tmp_path / "conv.keras")
+    out = tmp_path / "fw"
+    assert main(["compile", str(path), "--target", "fpga", "--out", str(out)]) == 0
+    _check_bundle(out, 1000, first="conv1d")
 
 
 def test_rtl_refuses_set_layers_before_building(tmp_path: Path) -> None:
