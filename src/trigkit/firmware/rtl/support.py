@@ -1,7 +1,7 @@
 """Which FirmwareNetwork layers the RTL path (``--rtl``) implements, checked before any work.
 
 The RTL generator (:mod:`trigkit.firmware.rtl.generate`) covers per-jet dense / relu / linear
-layers and a final softmax. Set layers (``pointwise``, ``mean_pool``) and the extra
+layers and a final softmax. Set layers (``pointwise``, ``conv1d``, ``mean_pool``) and the extra
 activations (``leaky_relu``, ``relu6``) have hls4ml firmware and the bit-exact emulation, but
 no RTL: :func:`check_rtl_supported` refuses them with one line naming the layer and ``--rtl``.
 """
