@@ -123,3 +123,18 @@ def test_estimate_counts_per_constituent_multipliers(tmp_path: Path) -> None:
     # 8 constituents: a 3-deep adder tree, 7 adders per feature, the division is a shift
     assert pool.adder_depth == 3 and pool.multiplications == 0
     assert pool.lut == sm.HIDDEN * 7 * net.layers[2].accum_t.width  # type: ignore[union-attr]
+
+
+def test_estimate_counts_conv1d_per_output_position(tmp_path: Path) -> None:
+    from trigkit.firmware.estimate import estimate_network
+    from trigkit.importers import import_model
+    from trigkit.importers.firmware import to_firmware_network
+
+    shape = sm.SHAPE[::-1]
+    for padding, n_pos in ((1, sm.N_CONST), (0, sm.N_CONST - 2)):
+        path = writers.to_onnx(sm.ConvTagger(padding).eval(), tmp_path / "c.onnx", shape)
+        x = np.random.default_rng(0).normal(size=(300, *shape))
+        net = to_firmware_network(import_model(path), x)
+        conv = estimate_network(net).layers[0]
+        nnz = int(np.count_nonzero(net.layers[0].weight))
+        assert (conv.kind, conv.multiplications) == ("conv1d", n_pos * nnz)

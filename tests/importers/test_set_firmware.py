@@ -38,11 +38,12 @@ def _onnx(tmp_path: Path, conv: bool, pool: str, act: str):
     return import_model(writers.to_onnx(m, tmp_path / "ds.onnx", shape))
 
 
-def test_same_network_from_onnx_torchscript_and_keras(tmp_path: Path) -> None:
+def test_same_network_from_onnx_torchscript_pt2_and_keras(tmp_path: Path) -> None:
     m = sm.DeepSets().eval()
     models = [
         import_model(writers.to_onnx(m, tmp_path / "ds.onnx", sm.SHAPE)),
         import_model(writers.to_torchscript(m, tmp_path / "ds.pt"), {"x": sm.SHAPE}),
+        import_model(writers.to_pt2(m, tmp_path / "ds.pt2", sm.SHAPE)),
         import_model(sm.write_keras_deepsets(m, tmp_path / "ds.keras")),
     ]
     x = _rows(False)

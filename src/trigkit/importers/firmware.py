@@ -8,9 +8,10 @@ weights / biases with integer bits from their largest value, activations from th
 rows, exact accumulators. Layers are named ``fc<i>``, ``relu<i>``, ``softmax``... so one set of
 weights gives one network whatever the source format.
 
-A set (DeepSets) model ``[batch, n_const, n_feat]`` becomes per-constituent ``pointwise`` layers,
-a ``mean_pool`` and the per-jet head (:mod:`trigkit.fixedpoint.set_layers`); the firmware reads
-the constituents flattened constituent-major (:func:`flat_rows`). hls4ml has no sum pooling:
+A set (DeepSets) model ``[batch, n_const, n_feat]`` becomes per-constituent ``pointwise`` layers
+(or ``conv1d`` for a Conv1D with a wider kernel), a ``mean_pool`` and the per-jet head
+(:mod:`trigkit.fixedpoint.set_layers`); the firmware reads the constituents flattened
+constituent-major (:func:`flat_rows`). hls4ml has no sum pooling:
 a sum pool becomes a mean pool whose next dense layer has its weights times ``n_const``, exact
 only for a power of two, so any other ``n_const`` is refused.
 """
