@@ -193,3 +193,25 @@ def test_conv1d_kernel_3_from_onnx_torchscript_keras(tmp_path: Path) -> None:
     net = to_firmware_network(valid, x_cf)
     assert net.layers[0].pad == (0, 0) and net.layers[2].n_const == sm.N_CONST - 2
     assert np.array_equal(FirmwareEmulator(net).predict(flat), _numpy_reference(net, flat))
+
+
+def test_keras_set_models_rebuild_as_onnx_for_the_gpu(tmp_path: Path) -> None:
+    from trigkit.importers.onnx_build import build_onnx
+
+    for name, model in (
+        ("ds", import_model(sm.write_keras_deepsets(sm.DeepSets().eval(), tmp_path / "d.keras"))),
+        ("conv", import_model(sm.write_keras_conv(sm.ConvTagger().eval(), tmp_path / "c.keras"))),
+    ):
+        path = tmp_path / f"{name}.onnx"
+        path.write_bytes(build_onnx(model))
+        x = _rows(False, 200, seed=5)
+        assert np.max(np.abs(writers.ort(path, x) - forward(model, x))) < 1e-5
+
+
+def test_strided_conv_is_refused_naming_the_node(tmp_path: Path) -> None:
+    from torch import nn
+
+    m = nn.Sequential(nn.Conv1d(4, 8, 3, stride=2)).eval()
+    path = writers.to_onnx(m, tmp_path / "s.onnx", (4, 8))
+    with pytest.raises(TrigkitError, match=r"node '.*' \(Conv\): Conv1D kernel 3.*strides \[2"):
+        import_model(path)
