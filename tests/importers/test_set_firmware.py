@@ -215,3 +215,17 @@ def test_strided_conv_is_refused_naming_the_node(tmp_path: Path) -> None:
     path = writers.to_onnx(m, tmp_path / "s.onnx", (4, 8))
     with pytest.raises(TrigkitError, match=r"node '.*' \(Conv\): Conv1D kernel 3.*strides \[2"):
         import_model(path)
+
+
+def test_width_scan_runs_on_set_models(tmp_path: Path) -> None:
+    from trigkit.compile.imported_scan import scan_widths
+
+    model = _onnx(tmp_path, True, "sum", "leaky")
+    x = _rows(True, 300, seed=6)
+    costs = scan_widths(model, x, None, (6, 14))
+    err = {c.bits: c.max_abs_diff for c in costs}
+    for bits, got in err.items():  # recomputed here from the emulation and the float model
+        net = to_firmware_network(model, x, FirmwareOptions(bits=bits))
+        y = FirmwareEmulator(net).predict(flat_rows(model, x))
+        assert got == float(np.max(np.abs(y - forward(model, x))))
+    assert err[14] < err[6]
