@@ -11,6 +11,7 @@ import awkward as ak
 import numpy as np
 
 from trigkit.events.batch import EventBatch
+from trigkit.events.pythia.material import PATH_CAP
 from trigkit.report.event_validation import MIN_BKG_PASS, REF_L1, Row, _na, _row, l1_rate_khz
 
 XBB_PT_MIN = 250.0
@@ -64,7 +65,12 @@ def d2_rows(b: EventBatch) -> list[Row]:
 def conversion_fraction_range() -> tuple[float, float]:
     """Conversion probability in |eta| < 1 for the published budget range (float64)."""
     lo, hi = (1.0 - np.exp(-7.0 / 9.0 * x * MEAN_COSH_ETA1) for x in X0_RANGE)
-    return float(lo), float(hi)
+    return _round3(lo), _round3(hi)
+
+
+def _round3(x: float) -> float:
+    """Three significant digits: a reference range read off a figure has no more."""
+    return float(f"{x:.3g}")
 
 
 def conversion_rows(b: EventBatch) -> list[Row]:
@@ -85,8 +91,8 @@ def conversion_rows(b: EventBatch) -> list[Row]:
     # the sample's own photons (pT > 1 GeV, |eta| < 2.5) times the published probability range,
     # the path factor running from 1 (eta = 0) to 2.5 (the map's endcap cap)
     ev_ref = (
-        photons * (1.0 - np.exp(-7.0 / 9.0 * X0_RANGE[0])),
-        photons * (1.0 - np.exp(-7.0 / 9.0 * X0_RANGE[1] * 2.5)),
+        _round3(photons * (1.0 - np.exp(-7.0 / 9.0 * X0_RANGE[0]))),
+        _round3(photons * (1.0 - np.exp(-7.0 / 9.0 * X0_RANGE[1] * PATH_CAP))),
     )
     rows.append(_row("conversions per event (gamma pT>1)", b.process, per_event, ev_ref, REF_CONV))
     return rows
@@ -148,23 +154,38 @@ def _large_r(b: EventBatch) -> tuple[ak.Array, np.ndarray]:
     return flat[keep], w[keep]
 
 
+def _by_process(batches: list[EventBatch]) -> dict[str, tuple[ak.Array, np.ndarray]]:
+    """Large-R jets and weights per process; several samples of one process are pooled with
+    their weights divided by their number (each is normalised to sigma x L on its own)."""
+    groups: dict[str, list[tuple[ak.Array, np.ndarray]]] = {}
+    for b in batches:
+        groups.setdefault(b.process, []).append(_large_r(b))
+    return {
+        p: (
+            ak.concatenate([f for f, _ in g]) if len(g) > 1 else g[0][0],
+            np.concatenate([w / len(g) for _, w in g]),
+        )
+        for p, g in groups.items()
+    }
+
+
 def xbb_rows(batches: list[EventBatch]) -> list[Row]:
     """Baseline Xbb (msd Gaussian x (1 - tau21)) at 50 % H->bb efficiency: rejection of QCD
     (no two b hadrons), g->bb (QCD jets with two b hadrons) and top jets, each pT-reweighted to
     the H->bb jets (pT > 250 GeV, |eta| < 2.4)."""
     from trigkit.emulator.scores import baseline_xbb
 
-    by = {b.process: b for b in batches if b.fatjets is not None and len(b)}
-    if "hh4b" not in by or "n_b_hadrons" not in ak.fields(by["hh4b"].fatjets):
+    by = _by_process([b for b in batches if b.fatjets is not None and len(b)])
+    if "hh4b" not in by or "n_b_hadrons" not in ak.fields(by["hh4b"][0]):
         return []
-    sig, _ = _large_r(by["hh4b"])
+    sig, _ = by["hh4b"]
     sig = sig[sig.label == 1]
     if len(sig) < 20:
         return []
     sig_pt = ak.to_numpy(sig.pt).astype(np.float64)
     cut = np.quantile(baseline_xbb(ak.Array([sig])), 1.0 - XBB_SIG_EFF)
     rows = []
-    bkg = {p: _large_r(by[p]) for p in ("qcd", "ttbar") if p in by}
+    bkg = {p: by[p] for p in ("qcd", "ttbar") if p in by}
     if "qcd" in bkg and "n_b_hadrons" in ak.fields(bkg["qcd"][0]):
         nb = ak.to_numpy(bkg["qcd"][0].n_b_hadrons)
         rows.append(_xbb_row("QCD (< 2 b hadrons)", "qcd", (5.0, 50.0), bkg["qcd"], nb < 2))
