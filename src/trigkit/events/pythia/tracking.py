@@ -128,6 +128,8 @@ def reconstruct(
     for ev in range(n_ev):
         first = k
         for i in range(off[ev], off[ev + 1]):
+            if parts[i, 0] ** 2 + parts[i, 1] ** 2 < PT_MIN**2:
+                continue  # no track, conversion pair or secondary above PT_MIN from it
             k = _particle(parts[i], i, zpv[ev], out, k, stats[ev])
         n_real = k - first
         n_fake = np.random.poisson(FAKE_RATE * n_real)
