@@ -32,12 +32,12 @@ def test_conversion_rows_from_the_truth_counts(qcd_pu) -> None:
     assert frac.hi == pytest.approx(beta.ppf(0.84, k + 1, n_g - k))
     assert rows[1].value == pytest.approx(np.mean([e["n_conversions"] for e in t]))
     photons = np.mean([e["n_photons"] for e in t])
-    assert rows[1].ref_lo == pytest.approx(photons * (1 - np.exp(-7 / 9 * 0.15)), rel=2e-3)
-    assert rows[1].ref_hi == pytest.approx(photons * (1 - np.exp(-7 / 9 * 0.35 * 2.5)), rel=2e-3)
+    assert rows[1].ref_lo == pytest.approx(photons * (1 - np.exp(-7 / 9 * 0.15)), rel=5e-3)
+    assert rows[1].ref_hi == pytest.approx(photons * (1 - np.exp(-7 / 9 * 0.35 * 2.5)), rel=5e-3)
     # the published-budget range: <cosh eta> over |eta| < 1 by quadrature
     mean_cosh = np.trapezoid(np.cosh(x := np.linspace(-1, 1, 100_001)), x) / 2.0
     lo, hi = (1 - np.exp(-7 / 9 * x0 * mean_cosh) for x0 in (0.15, 0.35))
-    assert (frac.ref_lo, frac.ref_hi) == pytest.approx((lo, hi), rel=2e-3)  # 3 digits
+    assert (frac.ref_lo, frac.ref_hi) == pytest.approx((lo, hi), rel=5e-3)  # 3 digits
 
 
 def test_quad_jet_seed_hand_count(qcd_pu) -> None:
