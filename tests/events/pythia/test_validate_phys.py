@@ -139,3 +139,12 @@ def test_two_samples_of_one_process_are_pooled_with_halved_weights() -> None:
     a = _fat_batch("hh4b", sig, np.full(n, 2.0))
     pooled = vp._by_process([a, a])["hh4b"]
     assert len(pooled[0]) == 2 * n and np.allclose(pooled[1], 1.0)
+
+
+def test_files_without_the_new_fields_get_no_new_rows() -> None:
+    """Toy-generator (or older-engine) samples lack d2, n_b_hadrons and the tracking counters:
+    the new rows are skipped, nothing fails."""
+    from trigkit.events.generator import generate
+
+    toy = [generate("hh4b", 30, seed=1), generate("qcd", 30, seed=2)]
+    assert vp.physics_rows(toy) == []
