@@ -65,7 +65,9 @@ def validate(batches: list[EventBatch]) -> list[Row]:
         if b.process == "qcd" and b.l1jets is not None:
             rows += _l1_rows(b)
     rows += _ip3d_rows(batches)
-    return rows
+    from trigkit.report.event_validation_phys import physics_rows
+
+    return rows + physics_rows(batches)
 
 
 def _mhh_rows(b: EventBatch) -> list[Row]:
@@ -127,7 +129,12 @@ def _central(b: EventBatch) -> ak.Array:
 def _track_rows(b: EventBatch) -> list[Row]:
     jets = _central(b)
     rows = []
-    for lo, hi, ref in ((30, 50, (2.5, 9.0)), (100, 200, (5.0, 16.0))):
+    for lo, hi, ref in (
+        (30, 50, (2.5, 9.0)),
+        (50, 100, (3.5, 12.0)),
+        (100, 200, (5.0, 16.0)),
+        (200, 400, (6.0, 18.0)),
+    ):
         sel = jets[(jets.pt >= lo) & (jets.pt < hi)]
         if len(sel) >= 20:
             n = float(np.mean(ak.to_numpy(ak.num(sel.tracks))))

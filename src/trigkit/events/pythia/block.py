@@ -21,6 +21,7 @@ from trigkit.events.batch import EventBatch
 from trigkit.events.pythia import hh_lhef, l1, pileup, record, settings
 from trigkit.events.pythia.config import MAX_PYTHIA_SEED, PythiaConfig
 from trigkit.events.pythia.detector import ChunkInput, reconstruct_chunk
+from trigkit.events.pythia.tracking import tracking_truth
 
 BLOCK = 500
 CHUNK = 100
@@ -162,8 +163,9 @@ def _assemble(
 
 
 def _to_batch(hard: _Hard, cfg: PythiaConfig, seed: int) -> EventBatch:
-    jets, fatjets, rho = reconstruct_chunk(hard.chunk, seed % 2**31)
+    jets, fatjets, rho, trk_stats = reconstruct_chunk(hard.chunk, seed % 2**31)
     l1j, l1n = l1.l1_jets(hard.chunk.parts, hard.chunk.off, (seed + 3) % 2**31)
+    met = l1.l1_met(hard.chunk.parts, hard.chunk.off)
     recs = hard.chunk.records
     hpt = [np.sort(r.higgs[:, 0])[::-1] if len(r.higgs) == 2 else np.full(2, np.nan) for r in recs]
     truth = ak.zip(
@@ -174,6 +176,9 @@ def _to_batch(hard: _Hard, cfg: PythiaConfig, seed: int) -> EventBatch:
             "pthat": hard.pthat.astype(np.float32),
             "rho": rho.astype(np.float32),
             "pv_z": hard.chunk.zpv.astype(np.float32),
+            "l1_met": met[:, 0].astype(np.float32),
+            "l1_met_phi": met[:, 1].astype(np.float32),
+            **tracking_truth(trk_stats),
         }
     )
     return EventBatch(

@@ -9,6 +9,7 @@ import numpy as np
 
 from trigkit.events.pythia.libs import fastjet
 from trigkit.events.pythia.settings import captured_stdout
+from trigkit.events.pythia.shapes import d2_of_constituents
 
 
 def _events(p4: np.ndarray, counts: np.ndarray) -> ak.Array:
@@ -33,11 +34,12 @@ def cluster(
 
 
 def groomed(p4: np.ndarray, counts: np.ndarray) -> dict[str, np.ndarray]:
-    """Soft-drop mass (beta 0, z_cut 0.1, R0 0.8), tau21, tau32 of each constituent set in
+    """Soft-drop mass (beta 0, z_cut 0.1, R0 0.8), tau21, tau32, D2 (beta 1, on the soft-drop
+    constituents: :mod:`shapes`) of each constituent set in
     ``counts`` (one set = one large-R jet), reclustered with Cambridge/Aachen."""
     fj = fastjet()
     if len(counts) == 0:
-        return {k: np.zeros(0) for k in ("msd", "tau21", "tau32")}
+        return {k: np.zeros(0) for k in ("msd", "tau21", "tau32", "d2")}
     seq: Any = fj.ClusterSequence(
         _events(p4, counts), fj.JetDefinition(fj.cambridge_algorithm, 2.0)
     )
@@ -48,4 +50,4 @@ def groomed(p4: np.ndarray, counts: np.ndarray) -> dict[str, np.ndarray]:
     with np.errstate(divide="ignore", invalid="ignore"):
         t21 = np.where(tau[:, 0] > 0, tau[:, 1] / tau[:, 0], 0.0)
         t32 = np.where(tau[:, 1] > 0, tau[:, 2] / tau[:, 1], 0.0)
-    return {"msd": msd, "tau21": t21, "tau32": t32}
+    return {"msd": msd, "tau21": t21, "tau32": t32, "d2": d2_of_constituents(sd.constituents)}

@@ -67,10 +67,13 @@ def _list(counts: np.ndarray, content: ak.contents.Content) -> ak.contents.ListO
     return ak.contents.ListOffsetArray(ak.index.Index64(off), content)
 
 
-def reconstruct_chunk(chunk: ChunkInput, seed: int) -> tuple[ak.Array, ak.Array, np.ndarray]:
-    """(jets, fatjets, rho) of the chunk, in the EventBatch layout."""
+def reconstruct_chunk(
+    chunk: ChunkInput, seed: int
+) -> tuple[ak.Array, ak.Array, np.ndarray, np.ndarray]:
+    """(jets, fatjets, rho, tracking counters (n_ev, tracking.N_S)) of the chunk, in the
+    EventBatch layout."""
     n_ev = len(chunk.off) - 1
-    trk, toff = reconstruct(chunk.parts, chunk.off, chunk.zpv, seed)
+    trk, toff, stats = reconstruct(chunk.parts, chunk.off, chunk.zpv, seed)
     table, coff = calo.calo_inputs(chunk.parts, chunk.off, chunk.zpv)
     rho = calo.rho(table, coff)
     counts = np.diff(coff)
@@ -92,7 +95,7 @@ def reconstruct_chunk(chunk: ChunkInput, seed: int) -> tuple[ak.Array, ak.Array,
         _p4(j8), joff8, cidx8, cj8, *common, FAT_R, FAT_PT_MIN, FAT_ETA_MAX, *truth, seed + 2
     )
     fat_ak = _fat_jets(chunk, fat, cidx8, cj8, table, coff, trk, n_ev)
-    return ak.Array(jets_ak), ak.Array(fat_ak), rho
+    return ak.Array(jets_ak), ak.Array(fat_ak), rho, stats
 
 
 def _per_event(jets: np.ndarray, n_ev: int) -> np.ndarray:
@@ -152,8 +155,10 @@ def _fat_jets(
         "msd": shapes["msd"].astype(np.float32),
         "tau21": shapes["tau21"].astype(np.float32),
         "tau32": shapes["tau32"].astype(np.float32),
+        "d2": shapes["d2"].astype(np.float32),
         "label": label,
         "hadron_flavour": fat[:, J.J_HF].astype(np.int8),
+        "n_b_hadrons": J.count_b_hadrons(fat, *_flat([r.hadrons for r in chunk.records], 4), FAT_R),
     }
     return _list(_per_event(fat, n_ev), _record(fields, {"constituents": _list(ncon, con_rec)}))
 

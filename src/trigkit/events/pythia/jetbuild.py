@@ -8,7 +8,9 @@ hadron-based flavour labels, tracks with lifetime-signed impact parameters.
 - Parton flavour: |pid| of the hardest outgoing hard-process parton within dR < 0.4, else 0.
 - is_pileup: less than half the jet's pT comes from the hard scatter.
 - Tracks: pT > 1 GeV, dR(track, jet) < R, |z0| < 3 mm from the primary vertex (so pileup
-  tracks from nearby vertices stay in), sorted by |d0/sigma| (at most 30 per jet).
+  tracks from nearby vertices stay in), and the b-tagging track quality of CMS JINST 13 (2018)
+  P05011 (Sec. 3.1): |d0| < 2 mm and at least two pixel hits (produced inside the second
+  pixel layer), sorted by |d0/sigma| (at most 30 per jet).
 """
 
 from __future__ import annotations
@@ -17,13 +19,27 @@ import numpy as np
 from numba import njit
 
 from trigkit.events.pythia.calo import C_PART, C_PTHS
-from trigkit.events.pythia.tracking import K_ETA, K_PART, K_PHI, K_PT, K_SD0, K_SZ0, K_X, K_Y, K_Z0
+from trigkit.events.pythia.material import pixel_hits
+from trigkit.events.pythia.trackcols import (
+    K_ETA,
+    K_PART,
+    K_PHI,
+    K_PT,
+    K_RPROD,
+    K_SD0,
+    K_SZ0,
+    K_X,
+    K_Y,
+    K_Z0,
+)
 
 HADRON_DR = 0.3
 HADRON_PT_MIN = 5.0
 PARTON_DR = 0.4
 TRACK_PT_MIN = 1.0
 TRACK_DZ_MM = 3.0
+TRACK_D0_MAX_MM = 2.0
+TRACK_PIXEL_HITS = 2
 MAX_TRACKS = 30
 # output columns
 J_PT, J_ETA, J_PHI, J_MASS, J_HF, J_PF, J_PU, J_EV, J_SCALE, J_SRC = range(10)
@@ -99,6 +115,10 @@ def jet_tracks(
     sel = []
     for t in range(lo, hi):
         if trk[t, K_PT] < TRACK_PT_MIN or abs(trk[t, K_Z0]) > TRACK_DZ_MM:
+            continue
+        if np.hypot(trk[t, K_X], trk[t, K_Y]) > TRACK_D0_MAX_MM:
+            continue
+        if pixel_hits(trk[t, K_RPROD]) < TRACK_PIXEL_HITS:
             continue
         if np.hypot(trk[t, K_ETA] - eta, dphi(trk[t, K_PHI], phi)) < radius:
             sel.append(t)
@@ -236,4 +256,21 @@ def hbb_label(jets: np.ndarray, hb: np.ndarray, hboff: np.ndarray, radius: float
                 inside += dr < radius
             if inside == 2:
                 out[n] = 1
+    return out
+
+
+@njit(cache=True)
+def count_b_hadrons(
+    jets: np.ndarray, had: np.ndarray, hoff: np.ndarray, radius: float
+) -> np.ndarray:
+    """Weakly decaying b hadrons (pT > HADRON_PT_MIN) within ``radius`` of each jet's axis
+    (g -> bb large-R jets have two)."""
+    out = np.zeros(len(jets), dtype=np.int8)
+    for n in range(len(jets)):
+        ev = int(jets[n, J_EV])
+        for h in range(hoff[ev], hoff[ev + 1]):
+            if had[h, 3] != 5 or had[h, 0] < HADRON_PT_MIN:
+                continue
+            if np.hypot(jets[n, J_ETA] - had[h, 1], dphi(jets[n, J_PHI], had[h, 2])) < radius:
+                out[n] += 1
     return out

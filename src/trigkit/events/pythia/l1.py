@@ -8,6 +8,8 @@ maximum of its 9x9 window; jet ET = window sum minus the pileup in it (9 x the m
 each of its 9 eta rings, a ring-average stand-in for the paper's "chunky donut"),
 divided by the mean response (calibration) and smeared by 1.5 / sqrt(ET) (+) 8 %; kept above
 20 GeV. L1 HT (:func:`l1_ht`) = sum of L1 jets with ET > 30 GeV and |eta| < 2.4.
+L1 MET (:func:`l1_met`) = magnitude of minus the vector sum of all tower ET in |eta| < 3 (the
+Stage-2 ETM without HF, same paper, Sec. 6), with no pileup subtraction.
 """
 
 from __future__ import annotations
@@ -105,6 +107,24 @@ def l1_jets(parts: np.ndarray, off: np.ndarray, seed: int) -> tuple[np.ndarray, 
                 counts[ev] += 1
                 k += 1
     return out[:k], counts
+
+
+@njit(cache=True)
+def l1_met(parts: np.ndarray, off: np.ndarray) -> np.ndarray:
+    """(n_ev, 2): L1 MET (GeV) and its phi of every event of the chunk, from the towers."""
+    n_ev = len(off) - 1
+    out = np.zeros((n_ev, 2))
+    cos_p = np.cos(-np.pi + (np.arange(N_PHI) + 0.5) * 2 * np.pi / N_PHI)
+    sin_p = np.sin(-np.pi + (np.arange(N_PHI) + 0.5) * 2 * np.pi / N_PHI)
+    for ev in range(n_ev):
+        grid = towers(parts, off[ev], off[ev + 1])
+        ex, ey = 0.0, 0.0
+        for ip in range(N_PHI):
+            et = grid[:, ip].sum()
+            ex -= et * cos_p[ip]
+            ey -= et * sin_p[ip]
+        out[ev, 0], out[ev, 1] = np.hypot(ex, ey), np.arctan2(ey, ex)
+    return out
 
 
 def to_awkward(jets: np.ndarray, counts: np.ndarray) -> ak.Array:
