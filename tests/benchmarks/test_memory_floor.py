@@ -50,6 +50,4 @@ def test_buffers_are_the_kernels_own(batch) -> None:
     no_fat = compile_menu(load_menu("atlas_2b2j"))
     assert not no_fat.menu.uses_fatjets()
     cols = columns_from_batch(batch, no_fat)
-    assert kernel_nbytes(cols, no_fat) == 8 * (n_ev + 1) + 4 * n_jets * (
-        2 + len(no_fat.jet_fields)
-    )
+    assert kernel_nbytes(cols, no_fat) == 8 * (n_ev + 1) + 4 * n_jets * (2 + len(no_fat.jet_fields))
