@@ -148,7 +148,7 @@ def main() -> int:
     write_result(args.out, res, args.allow_older)
     table = Table("quantity", "value", title="16-64-32-32-5 MLP from ONNX")
     for k, v in res.items():
-        if k != "machine":
+        if k not in ("machine", "provenance"):
             table.add_row(k, f"{v:.4g}" if isinstance(v, float) else str(v))
     Console().print(table)
     return 0 if res["emulation_vs_csim_mismatches"] == 0 else 1
