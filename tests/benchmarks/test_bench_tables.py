@@ -33,6 +33,7 @@ def test_bench_emulator_prints_ratios_from_raw_timings(tmp_path, monkeypatch, ca
         numpy_s=0.5,
         memory_floor_s=0.02,
         stream_floor_s=0.01,
+        skeleton_s=0.04,
     )
     monkeypatch.setattr(emulator, "run_benchmark", lambda *a, **k: res)
     out = tmp_path / "e.json"
@@ -43,6 +44,10 @@ def test_bench_emulator_prints_ratios_from_raw_timings(tmp_path, monkeypatch, ca
     assert "runs at 40% of a numpy read of the same 100 MB" in printed
     # stream floor 0.01 s / 0.05 s = 20 %; 100 MB / 0.01 s = 10 GB/s, numpy 100 MB / 0.02 s = 5
     assert "at 20% of a numba read streaming them (10.0 GB/s vs numpy 5.0 GB/s)" in printed
+    # skeleton: floor 0.02 s / 0.04 s = 50 %
+    assert (
+        "loop skeleton alone (per-event jet loops, empty body) runs at 50% of the numpy" in printed
+    )
     rec = json.loads(out.read_text())
     r = rec["ratios_per_core"]
     assert math.isclose(r["fused_1thread_vs_awkward_careful"], 40.0)

@@ -10,6 +10,7 @@ from trigkit.benchmarks.memory_floor import (
     kernel_buffers,
     kernel_nbytes,
     numpy_floor_s,
+    skeleton_s,
     stream_floor_s,
 )
 from trigkit.emulator.columns import columns_from_batch
@@ -51,3 +52,19 @@ def test_buffers_are_the_kernels_own(batch) -> None:
     assert not no_fat.menu.uses_fatjets()
     cols = columns_from_batch(batch, no_fat)
     assert kernel_nbytes(cols, no_fat) == 8 * (n_ev + 1) + 4 * n_jets * (2 + len(no_fat.jet_fields))
+
+
+def test_skeleton_reads_the_jets_above_the_floor(batch) -> None:
+    """Its checksum is the pt sum of each event's leading jets down to the menu's pt floor."""
+    cmenu = compile_menu(load_menu("run3_hh4b"))
+    cols = columns_from_batch(batch, cmenu)
+    floor = 30.0  # the lowest jet pt any cut of run3_hh4b reads
+    expected = 0.0
+    for e in range(cols.n_events):
+        for p in cols.jet_pt[cols.jet_offsets[e] : cols.jet_offsets[e + 1]]:
+            if float(p) < floor:
+                break
+            expected += float(p)
+    seconds, checksum = skeleton_s(cols, cmenu, 2)
+    assert 0 < seconds < float("inf") and checksum == pytest.approx(expected, rel=1e-12)
+    assert 0 < checksum < float(cols.jet_pt.astype(np.float64).sum())  # some jets are below

@@ -14,6 +14,8 @@ one process (best of ``--repeats``):
   scores for a top-2;
 * ``awkward_careful`` and ``numpy`` (:mod:`trigkit.benchmarks.emulator_baselines`): the same
   menu as a careful user writes it, on awkward arrays and on the fused pass's flat buffers;
+* ``skeleton``: the kernel's loop shape with an empty body, the best any kernel of that shape
+  can do (``skeleton_floor_fraction``: the numpy floor over it);
 * ``memory_floor`` and ``stream_floor`` (:mod:`trigkit.benchmarks.memory_floor`): a numpy read
   (one ``sum`` per buffer) and a numba read (all of a collection's buffers in one loop) of
   exactly the bytes the kernel reads; the fused pass's achieved fraction of each
@@ -70,6 +72,7 @@ class EmulatorBenchResult:
     numpy_s: float = float("nan")
     memory_floor_s: float = float("nan")
     stream_floor_s: float = float("nan")
+    skeleton_s: float = float("nan")  # the kernel's loop shape, empty body (memory_floor)
     provenance: dict[str, Any] | None = None
 
     @property
@@ -110,9 +113,14 @@ class EmulatorBenchResult:
         """The same against one numba pass streaming each collection's buffers together."""
         return self.stream_floor_s / self.fused_1thread_s
 
+    @property
+    def skeleton_floor_fraction(self) -> float:
+        """The numpy floor over the empty loop skeleton: the most the kernel's shape can reach."""
+        return self.memory_floor_s / self.skeleton_s
+
     def thread_counts(self) -> dict[str, int]:
         one = ("fused_1thread", "awkward", "awkward_careful", "numpy")
-        floors = {"memory_floor": 1, "stream_floor": 1}
+        floors = {"memory_floor": 1, "stream_floor": 1, "skeleton": 1}
         return {k: 1 for k in one} | {"fused_all": self.threads} | floors
 
     def per_core_ratios(self) -> dict[str, float]:
@@ -136,6 +144,7 @@ class EmulatorBenchResult:
             "memory_floor_fraction": self.memory_floor_fraction,
             "stream_floor_bytes_per_s": self.bytes_per_event * self.n_events / self.stream_floor_s,
             "stream_floor_fraction": self.stream_floor_fraction,
+            "skeleton_floor_fraction": self.skeleton_floor_fraction,
             "speedup_per_core_vs_awkward_careful": self.fused_per_core / self.awkward_careful_per_s,
             "speedup_per_core_vs_numpy": self.fused_per_core / self.numpy_per_s,
             "ratios_per_core": self.per_core_ratios(),
@@ -285,12 +294,18 @@ def run_benchmark(
     identical &= bool(np.array_equal(out, out_all))
     if not identical:
         raise TrigkitError("bench emulator: fused and awkward decisions differ")
-    from trigkit.benchmarks.memory_floor import kernel_nbytes, numpy_floor_s, stream_floor_s
+    from trigkit.benchmarks.memory_floor import (
+        kernel_nbytes,
+        numpy_floor_s,
+        skeleton_s,
+        stream_floor_s,
+    )
     from trigkit.benchmarks.provenance import provenance
 
     careful = _careful_contenders(menu, cmenu, sub, base_cols, sub_fused, n_events, repeats)
     floor, _ = numpy_floor_s(cols, cmenu, repeats)
     stream, _ = stream_floor_s(cols, cmenu, repeats)
+    skeleton, _ = skeleton_s(cols, cmenu, repeats)
     res = EmulatorBenchResult(
         menu=menu.name,
         n_events=n_events,
@@ -313,6 +328,7 @@ def run_benchmark(
         numpy_s=careful[2],
         memory_floor_s=floor,
         stream_floor_s=stream,
+        skeleton_s=skeleton,
     )
     return replace(res, provenance=provenance(res.thread_counts()))
 
@@ -378,7 +394,9 @@ def floor_line(res: EmulatorBenchResult) -> str:
         f"read of the same {mb:.0f} MB (goal >= {GOAL_MEMORY_FLOOR_FRACTION:.0%}) and at "
         f"{res.stream_floor_fraction:.0%} of a numba read streaming them "
         f"({res.bytes_per_event * res.n_events / res.stream_floor_s / 1e9:.1f} GB/s vs numpy "
-        f"{res.bytes_per_event * res.n_events / res.memory_floor_s / 1e9:.1f} GB/s)"
+        f"{res.bytes_per_event * res.n_events / res.memory_floor_s / 1e9:.1f} GB/s); the kernel's "
+        f"loop skeleton alone (per-event jet loops, empty body) runs at "
+        f"{res.skeleton_floor_fraction:.0%} of the numpy read"
     )
 
 

@@ -15,7 +15,11 @@ touches it.) Two reads of those bytes are timed, on one thread:
   development box this read is about twice as fast as numpy's: it is the honest floor, and
   the fraction of it the kernel reaches is the stricter number.
 
-Both return their checksum too, so that a test can check every byte was read (against numpy).
+And :func:`skeleton_s` times the kernel's loop shape with an empty body (per event, its jets up
+to the first below the pt floor): ``memory_floor_s / skeleton_s`` is the most a kernel of that
+shape can reach, whatever its body.
+
+All three return their checksum too, so that a test can check every byte was read (against numpy).
 The kernel also writes its decisions (n_events x n_triggers bytes); neither floor counts writes.
 """
 
@@ -113,3 +117,40 @@ def stream_floor_s(cols: Columns, cmenu: CompiledMenu, repeats: int) -> tuple[fl
     for p in parts:  # compile, untimed
         p()
     return _best(lambda: float(sum(p() for p in parts)), repeats)
+
+
+_SKELETON: dict[str, Any] = {}
+
+
+def _skeleton_kernel() -> Any:  # noqa: ANN401 - a numba dispatcher
+    if not _SKELETON:
+        from numba import njit
+
+        @njit(cache=True)
+        def skeleton(jo: np.ndarray, pt: np.ndarray, floor: np.float32) -> float:
+            s = 0.0
+            for e in range(len(jo) - 1):
+                for j in range(jo[e], jo[e + 1]):
+                    p = pt[j]
+                    if p < floor:
+                        break
+                    s += p
+            return s
+
+        _SKELETON["fn"] = skeleton
+    return _SKELETON["fn"]
+
+
+def skeleton_s(cols: Columns, cmenu: CompiledMenu, repeats: int) -> tuple[float, float]:
+    """(best time, checksum) of the one-pass kernel's loop shape with an empty body: per event,
+    a loop over its jets ending at the first one below the menu's pt floor, summing their pt.
+
+    No kernel of that shape beats it, so ``memory_floor_s / skeleton_s`` is the highest floor
+    fraction the shape can reach (the checksum: the sum of those jets' pts, in float64)."""
+    from trigkit.emulator.engine.plan import plan_menu
+    from trigkit.emulator.f32 import at_least
+
+    fn = _skeleton_kernel()
+    floor = np.float32(at_least(plan_menu(cmenu).pt_floor))
+    fn(cols.jet_offsets, cols.jet_pt, floor)  # compile / load from the cache, untimed
+    return _best(lambda: fn(cols.jet_offsets, cols.jet_pt, floor), repeats)
