@@ -61,6 +61,7 @@ def emulator_claims(r: dict) -> list[str]:
         f"{r['memory_floor_s'] / r['fused_1thread_s']:.0%} of the memory floor",
         f"a numpy read of the same {r['bytes_per_event'] * r['n_events'] / 1e6:.0f} MB",
         f"{r['stream_floor_s'] / r['fused_1thread_s']:.0%} of a numba read streaming them",
+        f"empty body) at {r['memory_floor_s'] / r['skeleton_s']:.0%} of the numpy floor",
         f"load {r['provenance']['loadavg'][0]:.1f} | ≥ 10× awkward",
     ]
 
@@ -115,6 +116,7 @@ def test_ratios_follow_from_timings() -> None:
     )
     assert math.isclose(e["memory_floor_fraction"], e["memory_floor_s"] / e["fused_1thread_s"])
     assert math.isclose(e["stream_floor_fraction"], e["stream_floor_s"] / e["fused_1thread_s"])
+    assert math.isclose(e["skeleton_floor_fraction"], e["memory_floor_s"] / e["skeleton_s"])
     assert e["identical"] is True
     f = _load("firmware")
     assert math.isclose(f["speedup_per_core"], f["hls4ml_s"] / f["emulator_1thread_s"])
