@@ -16,7 +16,6 @@ Writes JSON with the machine and versions and prints one table.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import tempfile
 import time
@@ -62,6 +61,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rows", type=int, default=10_000)
     ap.add_argument("--out", type=Path, default=Path("bench/results/importers_mlp.json"))
+    ap.add_argument("--allow-older", action="store_true", help="replace a newer code's result")
     args = ap.parse_args()
     import onnxruntime as ort
     import torch
@@ -69,12 +69,14 @@ def main() -> int:
     from rich.table import Table
 
     import trigkit
+    from trigkit.benchmarks.provenance import check_overwrite, provenance, write_result
     from trigkit.bundle.manifest import load_bundle
     from trigkit.cli.app import main as cli
     from trigkit.firmware.emulate import FirmwareEmulator
     from trigkit.firmware.hls4ml import CsimLibrary
     from trigkit.fixedpoint.network import FirmwareNetwork
 
+    check_overwrite(args.out, args.allow_older)  # before minutes of work, not after
     torch.set_num_threads(1)
     x_train, y_train = make_data(20_000, 1)
     x_calib, y_calib = make_data(5_000, 2)
@@ -141,11 +143,12 @@ def main() -> int:
     }
     loss = float(res["float_accuracy"]) - float(res["firmware_accuracy"])  # type: ignore[arg-type]
     res["accuracy_loss"] = loss
+    res["provenance"] = provenance({"torch": 1})
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(res, indent=2))
+    write_result(args.out, res, args.allow_older)
     table = Table("quantity", "value", title="16-64-32-32-5 MLP from ONNX")
     for k, v in res.items():
-        if k != "machine":
+        if k not in ("machine", "provenance"):
             table.add_row(k, f"{v:.4g}" if isinstance(v, float) else str(v))
     Console().print(table)
     return 0 if res["emulation_vs_csim_mismatches"] == 0 else 1

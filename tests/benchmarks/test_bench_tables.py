@@ -32,6 +32,8 @@ def test_bench_emulator_prints_ratios_from_raw_timings(tmp_path, monkeypatch, ca
         numpy_events=500_000,
         numpy_s=0.5,
         memory_floor_s=0.02,
+        stream_floor_s=0.01,
+        skeleton_s=0.04,
     )
     monkeypatch.setattr(emulator, "run_benchmark", lambda *a, **k: res)
     out = tmp_path / "e.json"
@@ -40,6 +42,12 @@ def test_bench_emulator_prints_ratios_from_raw_timings(tmp_path, monkeypatch, ca
     # by hand: fused 1e6 / 0.05 s = 20 M/s; careful awkward 1e4 / 0.02 s = 0.5 M/s -> 40x;
     # numpy 5e5 / 0.5 s = 1 M/s -> 20x; floor 0.02 s / 0.05 s = 40 % of 100 B x 1e6 = 100 MB
     assert "runs at 40% of a numpy read of the same 100 MB" in printed
+    # stream floor 0.01 s / 0.05 s = 20 %; 100 MB / 0.01 s = 10 GB/s, numpy 100 MB / 0.02 s = 5
+    assert "at 20% of a numba read streaming them (10.0 GB/s vs numpy 5.0 GB/s)" in printed
+    # skeleton: floor 0.02 s / 0.04 s = 50 %
+    assert (
+        "loop skeleton alone (per-event jet loops, empty body) runs at 50% of the numpy" in printed
+    )
     rec = json.loads(out.read_text())
     r = rec["ratios_per_core"]
     assert math.isclose(r["fused_1thread_vs_awkward_careful"], 40.0)
@@ -47,6 +55,7 @@ def test_bench_emulator_prints_ratios_from_raw_timings(tmp_path, monkeypatch, ca
     assert math.isclose(r["fused_all_per_core_vs_numpy"], 1e6 / 0.03 / 2 / 1e6)
     assert math.isclose(rec["speedup_per_core"], 20e6 / 0.25e6)  # old key kept
     assert rec["thread_counts"]["fused_all"] == 2 and rec["thread_counts"]["numpy"] == 1
+    assert math.isclose(rec["stream_floor_fraction"], 0.2) and rec["thread_counts"]["stream_floor"]
     assert "40.0x" in printed and "20.0x" in printed
 
 

@@ -6,11 +6,7 @@ import numpy as np
 import pytest
 
 from tests.emulator.conftest import synthetic_batch
-from trigkit.benchmarks.emulator_baselines import (
-    memory_floor_s,
-    run_awkward_careful,
-    run_numpy,
-)
+from trigkit.benchmarks.emulator_baselines import run_awkward_careful, run_numpy
 from trigkit.emulator.columns import columns_from_batch
 from trigkit.emulator.compiled import compile_menu
 from trigkit.emulator.engine.onepass import run_onepass as run_fused
@@ -69,9 +65,3 @@ def test_numpy_handles_empty_events_and_ties() -> None:
     )
     np.testing.assert_array_equal(run_awkward_careful(menu, b.jets, b.fatjets), fused)
     assert fused[1].any() and fused[3].any() and not fused[0].any()
-
-
-def test_memory_floor_reads_the_buffers(batch) -> None:
-    cmenu = compile_menu(load_menu("run3_hh4b"))
-    cols = columns_from_batch(batch, cmenu)
-    assert 0 < memory_floor_s(cols, 2) < float("inf")

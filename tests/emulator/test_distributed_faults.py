@@ -128,7 +128,10 @@ def test_bad_files_named_lost_task_rerun_totals_equal(files, tmp_path, caplog, m
     assert str(files[CORRUPT]) in skipped[0] and "row group 0" in skipped[0]
     assert str(files[JUNK]) in skipped[1] and "not a readable Parquet file" in skipped[1]
     dist = json.loads((out / "result.json").read_text())
-    assert dist == _json(single)
+    listed = dist.pop("skipped_files")  # named in the result too, in input order
+    assert [f["path"] for f in listed] == [str(files[CORRUPT]), str(files[JUNK])]
+    assert "row group 0" in listed[0]["reason"] and all("\n" not in f["reason"] for f in listed)
+    assert dist == {k: v for k, v in _json(single).items() if k != "skipped_files"}
     assert len(dist["samples"]) == N_FILES - 2
     eff = dist["signal"][0]["efficiency"]["OR"]
     assert eff["total"] == 40 and 0 < eff["passed"] < 40

@@ -300,17 +300,25 @@ def bench_all(
         "--allow-older",
         help="Replace an --out result made by newer or unrelated code (by its git commit).",
     ),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Overwrite an --out file that is a frozen result (the H100 GPU results, which no "
+        "machine here can measure again).",
+    ),
 ) -> None:
     """Every benchmark this machine can run, one JSON with machine info, one summary table."""
     from rich.console import Console
     from rich.table import Table
 
+    from trigkit.benchmarks.frozen import check_not_frozen
     from trigkit.benchmarks.provenance import check_overwrite, write_result
 
     selected = tuple(s.strip() for s in only.split(",") if s.strip())
     if out.exists() and out.is_dir():
         raise TrigkitError(f"--out {out}: is a directory; give a JSON file path")
-    check_overwrite(out, allow_older)  # before the benchmarks run, not after
+    check_not_frozen(out, force)  # before the benchmarks run, not after
+    check_overwrite(out, allow_older)
     err = Console(stderr=True)
     with err.status("benchmarks ...") as status:
         res = run_all(quick, selected, on_start=lambda n: status.update(f"bench {n} ..."))

@@ -1,4 +1,4 @@
-"""Contenders for `trigkit bench emulator` written as a careful user would, and the memory floor.
+"""Contenders for `trigkit bench emulator` written as a careful user would.
 
 * :func:`run_awkward_careful`: awkward arrays, every column converted to float64 once (not in
   every cut), each selection mask built once, the top-k scores found by k ``argmax`` passes
@@ -6,17 +6,15 @@
 * :func:`run_numpy`: plain numpy on the same flat buffers (:class:`~trigkit.emulator.columns.
   Columns`) the fused kernel reads: per-event counts from one cumulative sum over the offsets,
   sums by ``bincount`` (sequential, in jet order, as the kernel adds), the top-k by k
-  ``maximum.reduceat`` passes (no sort, no padding);
-* :func:`memory_floor_s`: one numpy pass reading every byte of those buffers (a sum per buffer),
-  what no menu pass over the same data can beat on one thread.
+  ``maximum.reduceat`` passes (no sort, no padding).
 
-Both contenders give the raw decisions of :func:`trigkit.emulator.engine.onepass.run_onepass`
-(asserted equal in the benchmark) with the semantics of :mod:`trigkit.emulator.engine.reference`.
+Both give the raw decisions of :func:`trigkit.emulator.engine.onepass.run_onepass` (asserted
+equal in the benchmark) with the semantics of :mod:`trigkit.emulator.engine.reference`. The
+memory floor is :mod:`trigkit.benchmarks.memory_floor`.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any, Protocol
 
 import numpy as np
@@ -263,14 +261,3 @@ def run_numpy(
 ) -> np.ndarray:  # noqa: ANN001
     """The menu in plain numpy on the fused kernel's flat buffers."""
     return _decisions(menu, _NumpyOps(cols, jet_fields, fat_fields))
-
-
-def memory_floor_s(cols, repeats: int) -> float:  # noqa: ANN001
-    """Best time of one numpy pass reading every byte of ``cols`` (a sum per buffer)."""
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for a in cols.buffers():
-            a.sum()
-        best = min(best, time.perf_counter() - t0)
-    return best

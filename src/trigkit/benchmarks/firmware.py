@@ -17,7 +17,6 @@ QKeras hls4ml reference (63k LUT, 38 DSP on a VU9P).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import platform
 import sys
@@ -316,14 +315,20 @@ def _rtl_cmd(
     ),
     sparsity: float = typer.Option(0.0, "--sparsity", help="Fraction of weights pruned at random."),
     no_synth: bool = typer.Option(False, "--no-synth", help="Skip yosys."),
+    allow_older: bool = typer.Option(
+        False, "--allow-older", help="Replace a --json result made by newer or unrelated code."
+    ),
 ) -> None:
     """RTL path on the 6-bit jet tagger: Verilator latency/II, yosys LUT/FF/DSP vs the estimate."""
     from rich.console import Console
     from rich.table import Table
 
-    from trigkit.core.atomic import write_text
+    from trigkit.benchmarks.provenance import check_overwrite, provenance, write_result
 
+    if json_out:
+        check_overwrite(json_out, allow_older)  # before minutes of work, not after
     rec = run_rtl_bench(work_dir, latency_cutoff, not no_synth, sparsity)
+    rec["provenance"] = provenance({"rtl": 1})
     sim, syn, est = rec["rtl"]["sim"], rec["rtl"]["synth"], rec["estimate"]
     t = Table(title=f"RTL path: {rec['network']}, sparsity {sparsity:g}, cutoff {latency_cutoff:g}")
     for col in ("source", "latency", "II", "LUT", "FF", "DSP"):
@@ -356,7 +361,7 @@ def _rtl_cmd(
             f"{tim['source']}): {ok} the {clk:g} ns clock"
         )
     if json_out:
-        write_text(json_out, json.dumps(rec, indent=2))
+        write_result(json_out, rec, allow_older)
 
 
 def register(app: typer.Typer) -> None:

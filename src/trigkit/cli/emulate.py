@@ -68,8 +68,8 @@ def emulate(
     skip_bad_files: bool = typer.Option(
         False,
         "--skip-bad-files",
-        help="With --workers/--scheduler: leave out files that cannot be read, each named in a "
-        "warning, instead of stopping.",
+        help="With --workers/--scheduler: leave out files that cannot be read, each named (with "
+        "why) in a warning, result.json and result.md, instead of stopping.",
     ),
     objects: str = typer.Option(
         "offline", "--objects", help="NanoAOD objects: offline or trigobj."

@@ -26,7 +26,7 @@ from trigkit.emulator.mapped_taggers import MappedFpgaScores, MappedGpuScores, i
 from trigkit.emulator.nanoaod import L1_JETS, L1_SEEDS, NanoAgreement, compare_to_recorded
 from trigkit.emulator.pipeline import iter_file, run_files
 from trigkit.emulator.prescale_expected import PRESCALE_MODES
-from trigkit.emulator.result import MenuResult, SampleEvents, build_result
+from trigkit.emulator.result import MenuResult, SampleEvents, SkippedFile, build_result
 from trigkit.emulator.schema import Menu, load_menu
 from trigkit.emulator.taggers import FpgaBundleScores, GpuBundleScores, l1_latency_cycles
 
@@ -252,8 +252,11 @@ def unique_sample_names(samples: list[SampleEvents]) -> list[SampleEvents]:
     return out
 
 
-def _run_distributed(req: EmulateRequest, menu, paths: list, progress) -> tuple[list, int]:
-    """(samples of the good files, how many of them are signal) from a dask run."""
+def _run_distributed(
+    req: EmulateRequest, menu, paths: list, progress
+) -> tuple[list, int, tuple[SkippedFile, ...]]:
+    """(samples of the good files, how many of them are signal, the files left out) from a dask
+    run."""
     from trigkit.emulator.distributed import emulate_files
 
     run = emulate_files(
@@ -266,7 +269,7 @@ def _run_distributed(req: EmulateRequest, menu, paths: list, progress) -> tuple[
     )
     if not run.samples:
         raise TrigkitError(f"no readable events files: all {len(paths)} were bad")
-    return run.samples, sum(i < len(req.signal) for i in run.indices)
+    return run.samples, sum(i < len(req.signal) for i in run.indices), tuple(run.bad_files)
 
 
 def run_emulation(
@@ -304,9 +307,9 @@ def run_emulation(
             raise TrigkitError(
                 "--btag-bundle / --l1-bundle run in a single process; drop --workers / --scheduler"
             )
-        n_sig = len(req.signal)
+        n_sig, skipped = len(req.signal), ()
         if req.workers is not None or req.scheduler is not None:
-            samples, n_sig = _run_distributed(req, menu, paths, progress)
+            samples, n_sig, skipped = _run_distributed(req, menu, paths, progress)
         elif req.skip_bad_files:
             raise TrigkitError("--skip-bad-files applies to --workers / --scheduler runs")
         else:
@@ -321,6 +324,7 @@ def run_emulation(
             prescale_mode=req.prescale_mode,
         )
         res = replace(res, budget=_budget(_with_l1_bundle_budget(req), res, latency))
+        res = replace(res, skipped_files=skipped)
     agreement = None
     if req.nanoaod:
         if req.objects not in ("offline", "trigobj"):

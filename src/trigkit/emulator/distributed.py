@@ -42,7 +42,7 @@ from trigkit.emulator.pipeline import (
     iter_file,
     sample_name,
 )
-from trigkit.emulator.result import SampleEvents
+from trigkit.emulator.result import SampleEvents, SkippedFile
 from trigkit.emulator.schema import Menu
 from trigkit.events.batch import EventBatch
 
@@ -181,12 +181,7 @@ def evaluate_slice(menu: Menu, piece: Slice) -> list[RawChunk]:
         raise TrigkitError(f"{piece.describe()}: {msg}") from None
 
 
-@dataclass(frozen=True)
-class BadFile:
-    """A file left out of a run, and why (one line)."""
-
-    path: str
-    reason: str
+BadFile = SkippedFile  # a file left out of a run, and why (one line)
 
 
 @dataclass(frozen=True)

@@ -350,6 +350,14 @@ class RateSummary:
 
 
 @dataclass(frozen=True)
+class SkippedFile:
+    """An events file left out of a run (``--skip-bad-files``) and why, in one line."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class MenuResult:
     menu_name: str
     l1_names: tuple[str, ...]
@@ -365,6 +373,8 @@ class MenuResult:
     sample_rates: dict[str, dict[str, RateSummary]] = field(default_factory=dict)
     #: "counter" (prescale counters, as the hardware) or "expected" (survival-probability weights)
     prescale_mode: str = "counter"
+    #: files a ``--skip-bad-files`` run left out, in input order (their events are in no number)
+    skipped_files: tuple[SkippedFile, ...] = ()
 
     def decisions(self, sample: str) -> Decisions:
         for s in self.samples:

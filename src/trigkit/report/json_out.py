@@ -190,6 +190,7 @@ def result_dict(res: MenuResult, agreement: NanoAgreement | None = None) -> dict
             for s in res.samples
         ],
         "budget": _budget(res.budget) if isinstance(res.budget, BudgetTable) else None,
+        "skipped_files": [{"path": f.path, "reason": f.reason} for f in res.skipped_files],
         "nanoaod": agreement_dict(agreement) if agreement is not None else None,
     }
     return _clean(d)

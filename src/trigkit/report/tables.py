@@ -254,8 +254,17 @@ def agreement_table(a: NanoAgreement) -> Table:
     )
 
 
+def skipped_files_table(res: MenuResult) -> Table:
+    """The files a ``--skip-bad-files`` run left out: their events are in no number below."""
+    return Table(
+        f"Skipped files ({len(res.skipped_files)}: unreadable, left out of every number)",
+        ("file", "reason"),
+        [(f.path, f.reason) for f in res.skipped_files],
+    )
+
+
 def result_tables(res: MenuResult) -> list[Table]:
-    out = []
+    out = [skipped_files_table(res)] if res.skipped_files else []
     if any(s.scores for s in res.samples):
         out.append(scores_table(res))
     if res.samples:
