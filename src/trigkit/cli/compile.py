@@ -182,6 +182,8 @@ def _compile(
     con.print(
         f"wrote {m.target} bundle {bundle.path} ({m.backend}, {m.precision}, {len(m.files)} files)"
     )
+    if target == "gpu":
+        _print_not_built(con, m.target_info)
     if target == "fpga":
         info = m.target_info
         who = "numba emulation, torch QAT model and"
@@ -284,6 +286,17 @@ def _compile_fpga(
             rtl_dir=rtl_dir,
             imported_options=imported,
         )
+
+
+def _print_not_built(con: object, info: dict) -> None:
+    """Say what a gpu bundle lacks (the TensorRT engine, and why): no silent fallback."""
+    from rich.markup import escape
+
+    from trigkit.report.bundle import gpu_not_built
+
+    for name, why in gpu_not_built(info).items():
+        line = f"not built: {name} ({why}); runners use model.onnx (onnxruntime)"
+        con.print(f"[yellow]{escape(line)}[/]")  # type: ignore[attr-defined]
 
 
 def _print_width_scan(con: object, scan: list[dict] | None) -> None:
