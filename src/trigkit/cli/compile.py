@@ -121,6 +121,11 @@ def _compile(
     scan_bits: str | None = typer.Option(
         None, "--scan-bits", help="\\[fpga] report each width's cost on --calib-data (4..12)."
     ),
+    layer_precision: Path | None = typer.Option(
+        None,
+        "--layer-precision",
+        help="\\[fpga] per-layer types, YAML/JSON: layers: {fc1: {weight: 'ap_fixed<6,1>'}}.",
+    ),
 ) -> None:
     """Compile a trained tagger into a bundle for the FPGA (hls4ml) or the GPU (ONNX/TensorRT)."""
     from rich.console import Console
@@ -172,6 +177,7 @@ def _compile(
             "rtl": rtl,
             "n_labelled": n_labelled,
             "rtl_options": rtl_options,
+            "layer_pins": _layer_pins(layer_precision),
         }
         if rtl:
             from trigkit.firmware.rtl.timing import timing_model_for
@@ -244,6 +250,14 @@ def _import_options(
         bits=bits,
         scan_bits=parse_bits(scan_bits) if scan_bits else (),
     )
+
+
+def _layer_pins(path: Path | None) -> dict:
+    if path is None:
+        return {}
+    from trigkit.compile.layer_pins import read_layer_pins
+
+    return read_layer_pins(path)
 
 
 def _rtl_missing() -> str | None:

@@ -141,6 +141,7 @@ def compile_imported_fpga(
 ) -> Bundle:
     """FPGA bundle of a foreign model file (``config``: an ``FpgaCompileConfig``)."""
     from trigkit.compile.fpga_reference import ReferenceSet, reference_set
+    from trigkit.compile.layer_pins import apply_pins
     from trigkit.importers.firmware import FirmwareOptions, to_firmware_network
 
     p = prepare(path, options)
@@ -153,7 +154,9 @@ def compile_imported_fpga(
         scan = [c.to_dict() for c in scan_widths(p.model, calib, labels_, options.scan_bits)]
     fw_opt = FirmwareOptions(bits=options.bits) if options.bits else FirmwareOptions()
     names = p.scaling.names if p.scaling else None
-    network = apply_build_options(to_firmware_network(p.model, calib, fw_opt, names), config)
+    network = to_firmware_network(p.model, calib, fw_opt, names)
+    network = apply_pins(network, p.model, config.layer_pins, "--layer-precision")
+    network = apply_build_options(network, config)
     labels = p.rows.labels if p.rows is not None else None
     ref = reference_set(
         network,
