@@ -140,6 +140,8 @@ def _compile(
         model, input_shape, preprocessing, calib_data, bits, calib_events, scan_bits
     )
     con = Console()
+    if target == "gpu" and layer_precision is not None:
+        raise TrigkitError("--layer-precision: per-layer fixed-point types are for --target fpga")
     if target == "gpu":
         if calib_events and len(calib_events) > 1:
             raise TrigkitError("--calib-events: the gpu target takes one calibration file")
