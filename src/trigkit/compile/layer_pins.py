@@ -29,7 +29,7 @@ from trigkit.fixedpoint.fixed import FixedType
 
 if TYPE_CHECKING:
     from trigkit.fixedpoint.network import FirmwareLayer, FirmwareNetwork
-    from trigkit.importers.graph import ImportedModel
+    from trigkit.importers.graph import ImportedModel, Op
 
 Pins = dict[str, LayerQuant]
 
@@ -89,7 +89,7 @@ def apply_pins(
 
 
 def _pin_dense(
-    layer: FirmwareLayer, op: object, in_t: FixedType, pin: LayerQuant | None, where: str
+    layer: FirmwareLayer, op: Op, in_t: FixedType, pin: LayerQuant | None, where: str
 ) -> FirmwareLayer:
     from trigkit.importers.quant import quantize_values
 
@@ -99,10 +99,10 @@ def _pin_dense(
     wt, bt = layer.weight_t, layer.bias_t
     if pin.weight:
         wt = _parse(pin.weight, where)
-        w = quantize_values(op.weight, wt)  # type: ignore[attr-defined]
+        w = quantize_values(op.weight, wt)  # type: ignore[arg-type]
     if pin.bias:
         bt = _parse(pin.bias, where)
-        b = quantize_values(op.bias, bt)  # type: ignore[attr-defined]
+        b = quantize_values(op.bias, bt)  # type: ignore[arg-type]
     acc = _parse(pin.accum, where) if pin.accum else exact_accum(in_t, wt, bt, layer.n_in)
     result = layer.result_t
     if pin.result:
