@@ -101,7 +101,7 @@ def _checked(line: str) -> str | None:
 def _run(example: Example, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     printed = []
     for command in example.commands:
-        argv = shlex.split(command)
+        argv = shlex.split(command, comments=True)
         if argv == ["python", example.script]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # exporters' deprecation notices
