@@ -63,3 +63,32 @@ def test_pins_reach_a_trigkit_model_network(saved_model: Path, tmp_path: Path) -
     bad = FpgaCompileConfig(layer_pins={"fc7": LayerQuant(weight="ap_fixed<5,1>")})
     with pytest.raises(TrigkitError, match="layer 'fc7' is not a dense layer.*valid: fc1, fc2"):
         compile_fpga(saved_model, tmp_path / "c", config=bad)
+
+
+def test_pinned_weight_on_a_quantized_source_keeps_the_result_exact(tmp_path: Path) -> None:
+    """A QCDQ model's dense results are its exact accumulators; pinning fc2's weights to a
+    coarser type re-quantizes them from the float values and the result follows the new exact
+    accumulator. Reference: the quantized function written out in numpy here."""
+    from tests.importers.test_quantized import _qcdq
+    from trigkit.compile.layer_pins import apply_pins
+    from trigkit.compile.qat_config import LayerQuant
+    from trigkit.firmware.emulate import FirmwareEmulator
+    from trigkit.importers import import_model
+    from trigkit.importers.firmware import to_firmware_network
+
+    pytest.importorskip("onnx")
+    model = import_model(_qcdq(tmp_path))
+    x = np.random.default_rng(3).normal(scale=3.0, size=(500, 6))
+    net = to_firmware_network(model, x)
+    pins = {"fc2": LayerQuant(weight="ap_fixed<6,2,AP_RND_CONV,AP_SAT>")}
+    pinned = apply_pins(net, model, pins, "test")
+    fc2 = {layer.name: layer for layer in pinned.layers}["fc2"]
+    assert fc2.result_t == fc2.accum_t and fc2.accum_t.frac == 9  # type: ignore[union-attr]
+    w1, b1 = model.ops[0].weight, model.ops[0].bias
+    w2 = np.clip(np.rint(model.ops[2].weight * 16), -32, 31) / 16  # type: ignore[operator]
+    h = np.clip(np.rint(x * 16), -128, 127) / 16
+    h = np.clip(np.rint(np.maximum(h @ w1.T + b1, 0) * 8), 0, 255) / 8  # type: ignore[union-attr]
+    want = h @ w2.T + model.ops[2].bias
+    got = FirmwareEmulator(pinned).predict(x)
+    assert np.array_equal(got, want)
+    assert not np.array_equal(FirmwareEmulator(net).predict(x), want)  # the pin changed it
