@@ -44,6 +44,7 @@ SYNTHETIC_ROWS = 20_000
 GPU_REFERENCE_ROWS = 256
 GPU_PRECISIONS = ("fp32", "fp16", "int8")
 FP32_TOLERANCE = 1e-4  # onnxruntime float32 vs the float64 numpy reference of the graph
+FP16_TOLERANCE = gpu_target.REFERENCE_TOLERANCE["fp16"]  # fp16 graph vs the same reference
 
 
 @dataclass(frozen=True)
@@ -282,7 +283,6 @@ def compile_imported_gpu(
     return load_bundle(out, target="gpu")
 
 
-FP16_TOLERANCE = gpu_target.REFERENCE_TOLERANCE["fp16"]
 _GRAPHS = {
     "fp32": "float32 ONNX graph",
     "fp16": "fp16-typed ONNX graph (float16 weights and arithmetic, float32 input and output)",
