@@ -1,4 +1,4 @@
-"""GPU latency benchmark (issue 5): `python bench/bench_gpu.py --out DIR [--batches ...]`.
+"""GPU latency of every runtime backend: `python bench/bench_gpu.py --out DIR [--batches ...]`.
 
 Same as `trigkit bench gpu`; every available backend side by side in one process, outputs
 checked against onnxruntime float32 before timing, JSON + PNG written to DIR.

@@ -1,8 +1,14 @@
-"""`trigkit compile` on models trained elsewhere, then `trigkit compare` (in-process CLI)."""
+"""`trigkit compile` on models trained elsewhere, then `trigkit compare` (in-process CLI).
+
+Fixtures hold the repeated setup: ``files`` (one MLP in three formats), ``compile_gpu`` (the
+gpu compile command with no TensorRT engine build), ``pre_file`` (a preprocessing YAML) and
+``fpga_tools`` (hls4ml and g++, else skip).
+"""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -31,40 +37,46 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
-def _engine_never(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No TensorRT engine build in unit tests (slow where TensorRT is installed)."""
+CompileGpu = Callable[..., int]
+
+
+@pytest.fixture
+def compile_gpu(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CompileGpu:
+    """``compile_gpu(model, *extra, out=...)``: `trigkit compile MODEL --target gpu` with no
+    TensorRT engine build (slow where TensorRT is installed); ``out`` defaults to tmp/b."""
     from trigkit.compile.targets import gpu
 
     monkeypatch.setattr(gpu, "_maybe_engine", lambda *a, **k: (None, "disabled in tests"))
+
+    def run(model: Path, *extra: str, out: Path | None = None) -> int:
+        dest = out or tmp_path / "b"
+        return main(["compile", str(model), "--target", "gpu", "--out", str(dest), *extra])
+
+    return run
+
+
+def _pre_file(path: Path, offset: float, scale: float) -> Path:
+    rows = "".join(f"  - {{name: f{i}, offset: {offset:g}, scale: {scale:g}}}\n" for i in range(8))
+    path.write_text("features:\n" + rows)
+    return path
+
+
+@pytest.fixture
+def fpga_tools() -> None:
+    pytest.importorskip("hls4ml")
+    if shutil.which("g++") is None:
+        pytest.skip("g++ not installed")
 
 
 def test_gpu_bundle_from_onnx_matches_the_original(
     files: dict[str, Path],
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    compile_gpu: CompileGpu,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    _engine_never(monkeypatch)
-    pre = tmp_path / "pre.yaml"
-    pre.write_text(
-        "features:\n" + "".join(f"  - {{name: f{i}, offset: 1, scale: 2}}\n" for i in range(8))
-    )
+    pre = _pre_file(tmp_path / "pre.yaml", 1, 2)
     out = tmp_path / "b"
-    assert (
-        main(
-            [
-                "compile",
-                str(files["onnx"]),
-                "--target",
-                "gpu",
-                "--out",
-                str(out),
-                "--preprocessing",
-                str(pre),
-            ]
-        )
-        == 0
-    )
+    assert compile_gpu(files["onnx"], "--preprocessing", str(pre)) == 0
     bundle = load_bundle(out, target="gpu")
     assert "source/m.onnx" in bundle.manifest.files
     assert bundle.manifest.inputs[0].features == tuple(f"f{i}" for i in range(8))
@@ -79,38 +91,18 @@ def test_gpu_bundle_from_onnx_matches_the_original(
 
 
 def test_parquet_calibration_through_the_preprocessing(
-    files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    files: dict[str, Path], tmp_path: Path, compile_gpu: CompileGpu
 ) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    _engine_never(monkeypatch)
     raw = np.random.default_rng(2).normal(loc=5.0, scale=3.0, size=(300, 8))
     cols = {f"f{i}": raw[:, i] for i in range(8)} | {"other": np.zeros(300)}
     pq.write_table(pa.table(cols), tmp_path / "rows.parquet")
-    pre = tmp_path / "pre.yaml"
-    pre.write_text(
-        "features:\n" + "".join(f"  - {{name: f{i}, offset: 5, scale: 3}}\n" for i in range(8))
-    )
+    pre = _pre_file(tmp_path / "pre.yaml", 5, 3)
     out = tmp_path / "b"
     rows = tmp_path / "rows.parquet"
-    assert (
-        main(
-            [
-                "compile",
-                str(files["onnx"]),
-                "--target",
-                "gpu",
-                "--out",
-                str(out),
-                "--preprocessing",
-                str(pre),
-                "--calib-data",
-                str(rows),
-            ]
-        )
-        == 0
-    )
+    assert compile_gpu(files["onnx"], "--preprocessing", str(pre), "--calib-data", str(rows)) == 0
     ins, _ = load_bundle(out).reference()
     assert np.allclose(ins["x"], ((raw - 5.0) / 3.0)[:256], atol=1e-6)
 
@@ -120,17 +112,16 @@ def test_gpu_bundle_from_torchscript_and_keras(
     kind: str,
     files: dict[str, Path],
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    compile_gpu: CompileGpu,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    _engine_never(monkeypatch)
     out = tmp_path / "b"
-    args = ["compile", str(files[kind]), "--target", "gpu", "--out", str(out)]
+    extra: list[str] = []
     if kind == "torchscript":
-        assert main(args) == 1
+        assert compile_gpu(files[kind]) == 1
         assert "--input-shape input:1x16" in capsys.readouterr().err
-        args += ["--input-shape", "input:1x8"]
-    assert main(args) == 0
+        extra = ["--input-shape", "input:1x8"]
+    assert compile_gpu(files[kind], *extra) == 0
     ins, outs = load_bundle(out).reference()
     x = next(iter(ins.values()))
     assert np.max(np.abs(outs["probs"] - writers.ort(files["onnx"], x))) < 1e-5
@@ -144,12 +135,11 @@ def test_gpu_bundle_from_torchscript_and_keras(
 def test_compare_with_data_file(
     files: dict[str, Path],
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    compile_gpu: CompileGpu,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    _engine_never(monkeypatch)
     out = tmp_path / "b"
-    assert main(["compile", str(files["onnx"]), "--target", "gpu", "--out", str(out)]) == 0
+    assert compile_gpu(files["onnx"]) == 0
     data = tmp_path / "rows.npz"
     np.savez(data, in_x=np.random.default_rng(0).normal(size=(123, 8)))
     capsys.readouterr()
@@ -160,40 +150,18 @@ def test_compare_with_data_file(
 def test_gpu_int8_from_onnx_with_calib_data(
     files: dict[str, Path],
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    compile_gpu: CompileGpu,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    _engine_never(monkeypatch)
     out = tmp_path / "b8"
-    args = [
-        "compile",
-        str(files["onnx3"]),
-        "--target",
-        "gpu",
-        "--out",
-        str(out),
-        "--precision",
-        "int8",
-    ]
-    assert main(args) == 1
+    assert compile_gpu(files["onnx3"], "--precision", "int8", out=out) == 1
     assert "INT8 needs calibration rows: pass --calib-data" in capsys.readouterr().err
     data = tmp_path / "calib.npz"
     np.savez(data, in_x=np.random.default_rng(0).normal(size=(400, 8)))
-    two = [
-        "compile",
-        str(files["onnx"]),
-        "--target",
-        "gpu",
-        "--out",
-        str(out),
-        "--precision",
-        "int8",
-        "--calib-data",
-        str(data),
-    ]
-    assert main(two) == 1
+    int8 = ["--precision", "int8", "--calib-data", str(data)]
+    assert compile_gpu(files["onnx"], *int8, out=out) == 1
     assert "has 2; nothing would be quantized" in capsys.readouterr().err
-    assert main([*args, "--calib-data", str(data)]) == 0
+    assert compile_gpu(files["onnx3"], *int8, out=out) == 0
     bundle = load_bundle(out, target="gpu")
     assert bundle.manifest.precision == "int8"
     import onnx
@@ -207,26 +175,15 @@ def test_gpu_int8_from_onnx_with_calib_data(
 
 
 def test_bad_preprocessing_writes_nothing(
-    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    files: dict[str, Path],
+    tmp_path: Path,
+    compile_gpu: CompileGpu,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     pre = tmp_path / "pre.json"
     pre.write_text('{"features": [{"name": "a"}, {"name": "b"}]}')
     out = tmp_path / "b"
-    assert (
-        main(
-            [
-                "compile",
-                str(files["onnx"]),
-                "--target",
-                "gpu",
-                "--out",
-                str(out),
-                "--preprocessing",
-                str(pre),
-            ]
-        )
-        == 1
-    )
+    assert compile_gpu(files["onnx"], "--preprocessing", str(pre)) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"error: {pre}: 2 features but the model takes 8 per row"]
     assert not out.exists() and not list(tmp_path.glob(".b*"))
@@ -239,29 +196,17 @@ def test_unknown_target_lists_registry(
     assert "valid: fpga, gpu" in capsys.readouterr().err
 
 
+def _compile_fpga(model: Path, out: Path, *extra: str) -> int:
+    return main(["compile", str(model), "--target", "fpga", "--out", str(out), *extra])
+
+
 @pytest.mark.fpga_tools
+@pytest.mark.usefixtures("fpga_tools")
 def test_fpga_bundle_from_onnx_and_compare_with_csim(
     files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pytest.importorskip("hls4ml")
-    if shutil.which("g++") is None:
-        pytest.skip("g++ not installed")
     out = tmp_path / "fw"
-    assert (
-        main(
-            [
-                "compile",
-                str(files["onnx"]),
-                "--target",
-                "fpga",
-                "--out",
-                str(out),
-                "--n-reference",
-                "200",
-            ]
-        )
-        == 0
-    )
+    assert _compile_fpga(files["onnx"], out, "--n-reference", "200") == 0
     assert "numba emulation and hls4ml C simulation agree" in capsys.readouterr().out
     info = load_bundle(out, target="fpga").manifest.target_info
     assert info["imported"]["format"] == "onnx" and info["reference_mismatches"] == 0
@@ -277,12 +222,10 @@ def test_fpga_bundle_from_onnx_and_compare_with_csim(
 
 
 @pytest.mark.fpga_tools
+@pytest.mark.usefixtures("fpga_tools")
 def test_fpga_width_scan_reports_each_width(
     files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pytest.importorskip("hls4ml")
-    if shutil.which("g++") is None:
-        pytest.skip("g++ not installed")
     from trigkit.firmware.emulate import FirmwareEmulator
     from trigkit.importers import forward, import_model
     from trigkit.importers.firmware import FirmwareOptions, to_firmware_network
@@ -293,21 +236,8 @@ def test_fpga_width_scan_reports_each_width(
     data = tmp_path / "calib.npz"
     np.savez(data, in_x=x, labels=labels)
     out = tmp_path / "fw"
-    args = [
-        "compile",
-        str(files["onnx"]),
-        "--target",
-        "fpga",
-        "--out",
-        str(out),
-        "--calib-data",
-        str(data),
-        "--scan-bits",
-        "4,10",
-        "--n-reference",
-        "50",
-    ]
-    assert main(args) == 0
+    scan = ["--calib-data", str(data), "--scan-bits", "4,10", "--n-reference", "50"]
+    assert _compile_fpga(files["onnx"], out, *scan) == 0
     text = capsys.readouterr().out
     scan = load_bundle(out).manifest.target_info["imported"]["width_scan"]
     assert [c["bits"] for c in scan] == [4, 10]

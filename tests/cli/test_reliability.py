@@ -1,7 +1,8 @@
-"""Reliability pass (issue 7): every command, fed bad input, fails with ONE clear line on stderr
-starting with ``error:``, exit code 1, no traceback, and leaves no partial output behind.
+"""Every command, fed bad input, fails with ONE clear line on stderr starting with ``error:``,
+exit code 1, no traceback, and leaves no partial output behind.
 
-Expensive inputs (events, a 1-epoch model, a GPU bundle) are built once per module.
+Expensive inputs (events, a 1-epoch model, a GPU bundle) are built once per module; the
+:class:`Argv` fixture builds the repeated command lines (train, compress, compile, emulate).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import awkward as ak
@@ -43,6 +44,41 @@ def _fails(
     return errors[0]
 
 
+def _train_argv(model: str, events: list[Path], out: Path, *extra: str) -> list[str]:
+    ev = [str(e) for e in events]
+    return ["train", "-m", model, "-e", *ev, "--out", str(out), "--epochs", "1", *extra]
+
+
+@dataclass(frozen=True)
+class Argv:
+    """Command lines on the module's inputs (``work``), writing under ``out``."""
+
+    work: dict[str, Path]
+    out: Path
+
+    def train(self, model: str, *events: str, threads: bool = False) -> list[str]:
+        extra = ("--threads", "1") if threads else ()
+        return _train_argv(model, [self.work[e] for e in events], self.out / "m.pt", *extra)
+
+    def compress(self, model: str, prune: str) -> list[str]:
+        m, ev = str(self.work[model]), str(self.work["hh"])
+        return ["compress", m, "-e", ev, "--prune", prune, "--out", str(self.out / "c.pt")]
+
+    def compile(self, model: str, target: str, *extra: str) -> list[str]:
+        m = str(self.work[model])
+        return ["compile", m, "--target", target, *extra, "--out", str(self.out / "b")]
+
+    def emulate(self, menu: str, signal: str = "hh", *extra: str) -> list[str]:
+        sig, bkg = str(self.work[signal]), str(self.work["qcd"])
+        out = ["--out", str(self.out / "e")]
+        return ["emulate", "--menu", menu, *out, "--signal", sig, "--background", bkg, *extra]
+
+
+@pytest.fixture
+def argv(work: dict[str, Path], out: Path) -> Argv:
+    return Argv(work, out)
+
+
 @pytest.fixture(scope="module")
 def work(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Events, a 1-epoch model, a GPU bundle and corrupt files (built once)."""
@@ -62,45 +98,11 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         argv = ["events", "generate", "--engine", "fast", "-p", name, "-n", "300"]
         assert main([*argv, "--out", str(p[proc])]) == 0
     assert (
-        main(
-            [
-                "train",
-                "-m",
-                "btag-deepsets",
-                "-e",
-                str(p["hh"]),
-                str(p["qcd"]),
-                "--out",
-                str(p["model"]),
-                "--epochs",
-                "1",
-                "--threads",
-                "1",
-            ]
-        )
-        == 0
+        main(_train_argv("btag-deepsets", [p["hh"], p["qcd"]], p["model"], "--threads", "1")) == 0
     )
     assert main(["compile", str(p["model"]), "--target", "gpu", "--out", str(p["bundle"])]) == 0
     p["l1"] = root / "l1.pt"  # a per-jet MLP, the kind the FPGA target takes
-    assert (
-        main(
-            [
-                "train",
-                "-m",
-                "l1-mlp",
-                "-e",
-                str(p["hh"]),
-                str(p["qcd"]),
-                "--out",
-                str(p["l1"]),
-                "--epochs",
-                "1",
-                "--threads",
-                "1",
-            ]
-        )
-        == 0
-    )
+    assert main(_train_argv("l1-mlp", [p["hh"], p["qcd"]], p["l1"], "--threads", "1")) == 0
     _write_nan_events(p["hh"], p["nan"])
     for ext in ("parquet", "root", "h5", "pt", "onnx", "yaml"):
         (root / f"corrupt.{ext}").write_bytes(RANDOM)
@@ -191,74 +193,31 @@ def test_generate_failure_midway_leaves_nothing(
 # --- models ----------------------------------------------------------------------------------
 
 
-def test_train_unknown_model(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
-    msg = _fails(
-        capsys,
-        [
-            "train",
-            "-m",
-            "btag-deepset",
-            "-e",
-            str(work["hh"]),
-            str(work["qcd"]),
-            "--out",
-            str(out / "m.pt"),
-            "--epochs",
-            "1",
-        ],
-        out,
-        "btag-deepset",
-    )
+def test_train_unknown_model(capsys, out: Path, argv: Argv) -> None:  # noqa: ANN001
+    msg = _fails(capsys, argv.train("btag-deepset", "hh", "qcd"), out, "btag-deepset")
     assert "btag-deepsets" in msg  # names the valid ones
 
 
 @pytest.mark.parametrize("kind", ["missing", "corrupt_parquet", "corrupt_root"])
-def test_train_bad_events(capsys, out: Path, work: dict[str, Path], kind: str) -> None:  # noqa: ANN001
-    _fails(
-        capsys,
-        [
-            "train",
-            "-m",
-            "btag-deepsets",
-            "-e",
-            str(work[kind]),
-            "--out",
-            str(out / "m.pt"),
-            "--epochs",
-            "1",
-        ],
-        out,
-        work[kind].name,
-    )
+def test_train_bad_events(capsys, out: Path, argv: Argv, kind: str) -> None:  # noqa: ANN001
+    _fails(capsys, argv.train("btag-deepsets", kind), out, argv.work[kind].name)
 
 
-def _nan_argv(cmd: str, work: dict[str, Path], out: Path) -> list[str]:
+def _nan_argv(cmd: str, argv: Argv) -> list[str]:
     if cmd == "train":
-        return [
-            "train",
-            "-m",
-            "btag-deepsets",
-            "-e",
-            str(work["nan"]),
-            str(work["qcd"]),
-            "--out",
-            str(out / "m.pt"),
-            "--epochs",
-            "1",
-            "--threads",
-            "1",
-        ]
+        return argv.train("btag-deepsets", "nan", "qcd", threads=True)
+    work, out = argv.work, argv.out
     return ["evaluate", str(work["model"]), "-e", str(work["nan"]), "--out-dir", str(out / "ev")]
 
 
 @pytest.mark.filterwarnings("ignore:divide by zero encountered in log:RuntimeWarning")
 @pytest.mark.parametrize("cmd", ["train", "evaluate"])
-def test_nan_events_refused(capsys, out: Path, work: dict[str, Path], cmd: str) -> None:  # noqa: ANN001
-    _fails(capsys, _nan_argv(cmd, work, out), out, "NaN/Inf")
+def test_nan_events_refused(capsys, out: Path, argv: Argv, cmd: str) -> None:  # noqa: ANN001
+    _fails(capsys, _nan_argv(cmd, argv), out, "NaN/Inf")
 
 
-def test_nan_events_no_warning_noise(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
-    _fails(capsys, _nan_argv("train", work, out), out, "NaN/Inf")
+def test_nan_events_no_warning_noise(capsys, out: Path, argv: Argv) -> None:  # noqa: ANN001
+    _fails(capsys, _nan_argv("train", argv), out, "NaN/Inf")
 
 
 @pytest.mark.parametrize("kind", ["missing", "corrupt_pt", "corrupt_onnx"])
@@ -288,40 +247,12 @@ def test_evaluate_corrupt_events(capsys, out: Path, work: dict[str, Path]) -> No
 
 
 @pytest.mark.parametrize("kind", ["missing", "corrupt_pt"])
-def test_compress_bad_model(capsys, out: Path, work: dict[str, Path], kind: str) -> None:  # noqa: ANN001
-    _fails(
-        capsys,
-        [
-            "compress",
-            str(work[kind]),
-            "-e",
-            str(work["hh"]),
-            "--prune",
-            "0.5",
-            "--out",
-            str(out / "c.pt"),
-        ],
-        out,
-        work[kind].name,
-    )
+def test_compress_bad_model(capsys, out: Path, argv: Argv, kind: str) -> None:  # noqa: ANN001
+    _fails(capsys, argv.compress(kind, "0.5"), out, argv.work[kind].name)
 
 
-def test_compress_bad_sparsity(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
-    _fails(
-        capsys,
-        [
-            "compress",
-            str(work["model"]),
-            "-e",
-            str(work["hh"]),
-            "--prune",
-            "1.5",
-            "--out",
-            str(out / "c.pt"),
-        ],
-        out,
-        "sparsity",
-    )
+def test_compress_bad_sparsity(capsys, out: Path, argv: Argv) -> None:  # noqa: ANN001
+    _fails(capsys, argv.compress("model", "1.5"), out, "sparsity")
 
 
 # --- compile / report / export ---------------------------------------------------------------
@@ -350,88 +281,43 @@ def test_compile_unknown_target(capsys, out: Path, work: dict[str, Path]) -> Non
     assert "fpga" in msg and "gpu" in msg
 
 
-def test_compile_int8_unknown_calibration(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
-    _fails(
-        capsys,
-        [
-            "compile",
-            str(work["model"]),
-            "--target",
-            "gpu",
-            "--precision",
-            "int8",
-            "--calibration",
-            "minmax",
-            "--calib-events",
-            str(work["hh"]),
-            "--out",
-            str(out / "b"),
-        ],
-        out,
+def test_compile_int8_unknown_calibration(capsys, out: Path, argv: Argv) -> None:  # noqa: ANN001
+    int8 = [
+        "--precision",
+        "int8",
+        "--calibration",
         "minmax",
-    )
+        "--calib-events",
+        str(argv.work["hh"]),
+    ]
+    _fails(capsys, argv.compile("model", "gpu", *int8), out, "minmax")
 
 
-def test_compile_fpga_set_model_refused(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
+def test_compile_fpga_set_model_refused(capsys, out: Path, argv: Argv) -> None:  # noqa: ANN001
+    _fails(capsys, argv.compile("model", "fpga"), out, "the FPGA target supports per-jet MLPs")
+
+
+def test_compile_fpga_rebalance_needs_carry_cuts(capsys, out: Path, argv: Argv) -> None:  # noqa: ANN001
     _fails(
         capsys,
-        ["compile", str(work["model"]), "--target", "fpga", "--out", str(out / "b")],
-        out,
-        "the FPGA target supports per-jet MLPs",
-    )
-
-
-def test_compile_fpga_rebalance_needs_carry_cuts(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
-    _fails(
-        capsys,
-        [
-            "compile",
-            str(work["model"]),
-            "--target",
-            "fpga",
-            "--rtl-rebalance",
-            "2",
-            "--out",
-            str(out / "b"),
-        ],
+        argv.compile("model", "fpga", "--rtl-rebalance", "2"),
         out,
         "--rtl-delay-model carry",
     )
 
 
-def test_compile_fpga_max_fanout_one_refused(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
+def test_compile_fpga_max_fanout_one_refused(capsys, out: Path, argv: Argv) -> None:  # noqa: ANN001
     _fails(
         capsys,
-        [
-            "compile",
-            str(work["model"]),
-            "--target",
-            "fpga",
-            "--rtl-max-fanout",
-            "1",
-            "--out",
-            str(out / "b"),
-        ],
+        argv.compile("model", "fpga", "--rtl-max-fanout", "1"),
         out,
         ">= 2 ops per register bit",
     )
 
 
-def test_compile_fpga_min_slack_needs_rebalancing(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
+def test_compile_fpga_min_slack_needs_rebalancing(capsys, out: Path, argv: Argv) -> None:  # noqa: ANN001
     _fails(
-        capsys,
-        [
-            "compile",
-            str(work["model"]),
-            "--target",
-            "fpga",
-            "--rtl-min-slack",
-            "0.1",
-            "--out",
-            str(out / "b"),
-        ],
-        out,
-        "--rtl-rebalance N",
+        capsys, argv.compile("model", "fpga", "--rtl-min-slack", "0.1"), out, "--rtl-rebalance N"
     )
 
 
@@ -562,25 +448,10 @@ hlt:
 """
 
 
-def test_emulate_menu_typo(capsys, out: Path, work: dict[str, Path], tmp_path: Path) -> None:  # noqa: ANN001
+def test_emulate_menu_typo(capsys, out: Path, argv: Argv, tmp_path: Path) -> None:  # noqa: ANN001
     menu = tmp_path / "menu.yaml"
     menu.write_text(MENU_TYPO)
-    _fails(
-        capsys,
-        [
-            "emulate",
-            "--menu",
-            str(menu),
-            "--out",
-            str(out / "e"),
-            "--signal",
-            str(work["hh"]),
-            "--background",
-            str(work["qcd"]),
-        ],
-        out,
-        "abs_etaa",
-    )
+    _fails(capsys, argv.emulate(str(menu)), out, "abs_etaa")
 
 
 MENU_TOP_TYPO = MENU_TYPO.replace("hlt:", "hlt_paths:")
@@ -595,29 +466,14 @@ MENU_BAD_SEED = MENU_TYPO.replace("seeds: [L1_HTT320er]", "seeds: [L1_HTT320]").
 def test_emulate_menu_errors(
     capsys,  # noqa: ANN001
     out: Path,
-    work: dict[str, Path],
+    argv: Argv,
     tmp_path: Path,
     text: str,
     match: str,
 ) -> None:
     menu = tmp_path / "menu.yaml"
     menu.write_text(text)
-    _fails(
-        capsys,
-        [
-            "emulate",
-            "--menu",
-            str(menu),
-            "--out",
-            str(out / "e"),
-            "--signal",
-            str(work["hh"]),
-            "--background",
-            str(work["qcd"]),
-        ],
-        out,
-        match,
-    )
+    _fails(capsys, argv.emulate(str(menu)), out, match)
 
 
 @pytest.mark.parametrize(
@@ -627,64 +483,18 @@ def test_emulate_menu_errors(
         pytest.param("corrupt_yaml"),
     ],
 )
-def test_emulate_bad_menu(capsys, out: Path, work: dict[str, Path], menu: str) -> None:  # noqa: ANN001
-    m = str(work[menu]) if menu in work else menu
-    _fails(
-        capsys,
-        [
-            "emulate",
-            "--menu",
-            m,
-            "--out",
-            str(out / "e"),
-            "--signal",
-            str(work["hh"]),
-            "--background",
-            str(work["qcd"]),
-        ],
-        out,
-    )
+def test_emulate_bad_menu(capsys, out: Path, argv: Argv, menu: str) -> None:  # noqa: ANN001
+    m = str(argv.work[menu]) if menu in argv.work else menu
+    _fails(capsys, argv.emulate(m), out)
 
 
 @pytest.mark.parametrize("kind", ["missing", "corrupt_parquet", "corrupt_root"])
-def test_emulate_bad_events(capsys, out: Path, work: dict[str, Path], kind: str) -> None:  # noqa: ANN001
-    _fails(
-        capsys,
-        [
-            "emulate",
-            "--menu",
-            "run3_hh4b",
-            "--out",
-            str(out / "e"),
-            "--signal",
-            str(work[kind]),
-            "--background",
-            str(work["qcd"]),
-            "--no-plots",
-        ],
-        out,
-        work[kind].name,
-    )
+def test_emulate_bad_events(capsys, out: Path, argv: Argv, kind: str) -> None:  # noqa: ANN001
+    _fails(capsys, argv.emulate("run3_hh4b", kind, "--no-plots"), out, argv.work[kind].name)
 
 
-def test_emulate_nan_events(capsys, out: Path, work: dict[str, Path]) -> None:  # noqa: ANN001
-    _fails(
-        capsys,
-        [
-            "emulate",
-            "--menu",
-            "run3_hh4b",
-            "--out",
-            str(out / "e"),
-            "--signal",
-            str(work["nan"]),
-            "--background",
-            str(work["qcd"]),
-            "--no-plots",
-        ],
-        out,
-        "nan.parquet",
-    )
+def test_emulate_nan_events(capsys, out: Path, argv: Argv) -> None:  # noqa: ANN001
+    _fails(capsys, argv.emulate("run3_hh4b", "nan", "--no-plots"), out, "nan.parquet")
 
 
 # --- bench / demo ----------------------------------------------------------------------------

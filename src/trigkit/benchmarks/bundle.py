@@ -246,13 +246,20 @@ def register(app: typer.Typer) -> None:
         allow_older: bool = typer.Option(False, "--allow-older"),
     ) -> None:
         """p50/p99 latency and throughput of any bundle per batch size; JSON + table."""
-        from rich.progress import Progress
-
-        from trigkit.benchmarks.provenance import write_result
-
         req = BenchRequest(bundle, _parse_batches(batch), data, backend, warmup, repeats)
-        with Progress(transient=True) as bar:
-            task = bar.add_task("bench bundle", total=len(req.batches))
-            rec = run_bundle_bench(req, progress=lambda: bar.advance(task))
-        write_result(out, rec, allow_older=allow_older)
-        _print(rec, out)
+        bench_and_print(req, out, allow_older=allow_older)
+
+
+def bench_and_print(req: BenchRequest, out: Path, *, allow_older: bool = False) -> dict[str, Any]:
+    """Run ``req`` with a progress bar, write the JSON to ``out``, print the table (the CLI's
+    `bench bundle` and `bench gpu --bundle`)."""
+    from rich.progress import Progress
+
+    from trigkit.benchmarks.provenance import write_result
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("bench bundle", total=len(req.batches))
+        rec = run_bundle_bench(req, progress=lambda: bar.advance(task))
+    write_result(out, rec, allow_older=allow_older)
+    _print(rec, out)
+    return rec

@@ -437,6 +437,24 @@ def summary_rows(record: dict[str, object]) -> list[tuple[str, int, int, float, 
     ]
 
 
+def _bench_bundle(
+    bundle: Path, sizes: tuple[int, ...], backend: str, warmup: int, repeats: int, out: Path
+) -> None:
+    """`bench gpu --bundle`: the bundle benchmark, refused on an fpga bundle."""
+    from trigkit.benchmarks.bundle import BenchRequest, bench_and_print
+    from trigkit.bundle.manifest import load_bundle
+    from trigkit.core.errors import TrigkitError
+
+    target = load_bundle(bundle).manifest.target
+    if target != "gpu":
+        raise TrigkitError(
+            f"--bundle {bundle}: a {target} bundle; `bench gpu` takes gpu bundles "
+            "(time any bundle with `trigkit bench bundle`)"
+        )
+    req = BenchRequest(bundle, sizes, None, backend, warmup, repeats)
+    bench_and_print(req, out / "bench_bundle.json")
+
+
 def register(app: typer.Typer) -> None:
     import typer
 
@@ -454,6 +472,15 @@ def register(app: typer.Typer) -> None:
         model: Path | None = typer.Option(
             None, "--model", help="Saved model (default: DIPS-like anchor)."
         ),
+        bundle: Path | None = typer.Option(
+            None,
+            "--bundle",
+            help="Time this gpu bundle through --backend instead (as `trigkit bench bundle`; "
+            "writes OUT/bench_bundle.json).",
+        ),
+        backend: str = typer.Option(
+            "onnxruntime", "--backend", help="Runtime backend for --bundle."
+        ),
     ) -> None:
         """Batch sweep over every available backend: p50/p99 latency, jets/s, copies; JSON + PNG."""
         from rich.console import Console
@@ -467,6 +494,9 @@ def register(app: typer.Typer) -> None:
             raise TrigkitError(
                 f"--batches '{batches}': expected comma-separated integers"
             ) from None
+        if bundle is not None:
+            _bench_bundle(bundle, sizes, backend, warmup, repeats, out)
+            return
         rec = run_bench(
             out,
             batches=sizes,

@@ -121,6 +121,11 @@ def _compile(
     scan_bits: str | None = typer.Option(
         None, "--scan-bits", help="\\[fpga] report each width's cost on --calib-data (4..12)."
     ),
+    layer_precision: Path | None = typer.Option(
+        None,
+        "--layer-precision",
+        help="\\[fpga] per-layer types, YAML/JSON: layers: {fc1: {weight: 'ap_fixed<6,1>'}}.",
+    ),
 ) -> None:
     """Compile a trained tagger into a bundle for the FPGA (hls4ml) or the GPU (ONNX/TensorRT)."""
     from rich.console import Console
@@ -135,6 +140,8 @@ def _compile(
         model, input_shape, preprocessing, calib_data, bits, calib_events, scan_bits
     )
     con = Console()
+    if target == "gpu" and layer_precision is not None:
+        raise TrigkitError("--layer-precision: per-layer fixed-point types are for --target fpga")
     if target == "gpu":
         if calib_events and len(calib_events) > 1:
             raise TrigkitError("--calib-events: the gpu target takes one calibration file")
@@ -172,6 +179,7 @@ def _compile(
             "rtl": rtl,
             "n_labelled": n_labelled,
             "rtl_options": rtl_options,
+            "layer_pins": _layer_pins(layer_precision),
         }
         if rtl:
             from trigkit.firmware.rtl.timing import timing_model_for
@@ -182,6 +190,8 @@ def _compile(
     con.print(
         f"wrote {m.target} bundle {bundle.path} ({m.backend}, {m.precision}, {len(m.files)} files)"
     )
+    if target == "gpu":
+        _print_not_built(con, m.target_info)
     if target == "fpga":
         info = m.target_info
         who = "numba emulation, torch QAT model and"
@@ -244,6 +254,14 @@ def _import_options(
     )
 
 
+def _layer_pins(path: Path | None) -> dict:
+    if path is None:
+        return {}
+    from trigkit.compile.layer_pins import read_layer_pins
+
+    return read_layer_pins(path)
+
+
 def _rtl_missing() -> str | None:
     from trigkit.compile.targets.fpga import rtl_missing
 
@@ -284,6 +302,17 @@ def _compile_fpga(
             rtl_dir=rtl_dir,
             imported_options=imported,
         )
+
+
+def _print_not_built(con: object, info: dict) -> None:
+    """Say what a gpu bundle lacks (the TensorRT engine, and why): no silent fallback."""
+    from rich.markup import escape
+
+    from trigkit.report.bundle import gpu_not_built
+
+    for name, why in gpu_not_built(info).items():
+        line = f"not built: {name} ({why}); runners use model.onnx (onnxruntime)"
+        con.print(f"[yellow]{escape(line)}[/]")  # type: ignore[attr-defined]
 
 
 def _print_width_scan(con: object, scan: list[dict] | None) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from trigkit.core.errors import TrigkitError
+from trigkit.emulator.bundle_scorers import FpgaScorer, GpuScorer
 from trigkit.emulator.feature_map import FeatureMap, load_feature_map, map_from_names
 from trigkit.events.batch import EventBatch
 
@@ -105,7 +106,8 @@ class MappedGpuScores:
             scaling=scaling,
             input=spec.name,
             col=_column(fm, names, out.shape[-1], where),
-            max_batch=int((info.get("batch_profile") or (0, 0, 65536))[2]),
+            n_out=out.shape[-1],
+            scorer=GpuScorer.from_info(self.bundle, info, self.backend, nan_policy="pass"),
         )
 
     @property
@@ -119,24 +121,11 @@ class MappedGpuScores:
         scaling = self._state["scaling"]
         return (scaling.apply(x) if scaling is not None else x).astype(np.float32)
 
-    def _runner(self) -> Any:  # noqa: ANN401
-        if "runner" not in self._state:
-            from trigkit.runtime import load_runner
-
-            self._state["runner"] = load_runner(
-                self.bundle, backend=self.backend, nan_policy="pass"
-            ).activate()
-        return self._state["runner"]
-
     def flat_scores(self, batch: EventBatch) -> np.ndarray:
         x = self.features(batch)
-        step, name, col = max(1, self._state["max_batch"]), self._state["input"], self._state["col"]
-        parts = [
-            np.asarray(self._runner().infer({name: x[i : i + step]}))[:, col]
-            for i in range(0, len(x), step)
-        ]
+        p = self._state["scorer"].probs({self._state["input"]: x}, self._state["n_out"])
         self.calls += len(x)
-        return np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
+        return p[:, self._state["col"]].astype(np.float32)
 
 
 def is_foreign(bundle: Path, target: str) -> bool:
@@ -146,16 +135,10 @@ def is_foreign(bundle: Path, target: str) -> bool:
     return load_bundle(bundle, target=target).manifest.target_info.get("imported") is not None
 
 
-def _softmax(y: np.ndarray) -> np.ndarray:
-    z = np.exp(y - y.max(axis=1, keepdims=True))
-    return z / z.sum(axis=1, keepdims=True)
-
-
 @dataclass
 class MappedFpgaScores:
     """``jets.<field>`` from the bit-exact firmware emulation of an FPGA bundle, fed through a
-    feature map; a network without a softmax/sigmoid output gets a float64 softmax (as
-    :class:`~trigkit.emulator.taggers.FpgaBundleScores`)."""
+    feature map (:class:`~trigkit.emulator.bundle_scorers.FpgaScorer` runs it)."""
 
     bundle: Path
     feature_map: Path | None = None
@@ -167,12 +150,11 @@ class MappedFpgaScores:
 
     def __post_init__(self) -> None:
         from trigkit.bundle.manifest import load_bundle
-        from trigkit.firmware.emulate import FirmwareEmulator
 
         b = load_bundle(self.bundle, target="fpga")
         where, info = f"{self.flag} {self.bundle}", b.manifest.target_info
-        emu = FirmwareEmulator.from_bundle(self.bundle)
-        net = emu.network
+        scorer = FpgaScorer.from_bundle(self.bundle)
+        net = scorer.network
         names = tuple(b.manifest.inputs[0].features) or tuple(net.input_names)
         fm = resolve_map(self.feature_map, names, self.flag, self.bundle)
         scaling = _scaling(info, where)
@@ -180,9 +162,8 @@ class MappedFpgaScores:
         self._state.update(
             map=fm,
             scaling=scaling,
-            emu=emu,
+            scorer=scorer,
             col=_column(fm, net.output_names, net.n_outputs, where),
-            soft=net.layers[-1].kind in ("softmax", "sigmoid"),
         )
 
     @property
@@ -197,9 +178,7 @@ class MappedFpgaScores:
         return scaling.apply(x) if scaling is not None else x
 
     def flat_scores(self, batch: EventBatch) -> np.ndarray:
-        x, emu = self.features(batch), self._state["emu"]
-        y = emu.predict(x) if len(x) else np.zeros((0, emu.network.n_outputs))
-        if not self._state["soft"] and y.shape[1] > 1:
-            y = _softmax(y)
+        x = self.features(batch)
+        y = self._state["scorer"].probs(x)
         self.calls += len(x)
         return y[:, self._state["col"]].astype(np.float32)

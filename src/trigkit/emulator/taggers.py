@@ -11,8 +11,8 @@ of the model's kind (``TrainedModel.features`` / ``Preprocessing.transform``). T
 
 Feature rows map back to jets through ``event_index`` / ``object_index``; a jet the extractor
 skips (e.g. unknown flavour) gets a NaN score, which never passes a cut. The score is the
-probability of class ``b`` (class 0 when there is no ``b``); a firmware network without a
-softmax/sigmoid output layer gets a float64 softmax over its exact output values.
+probability of class ``b`` (class 0 when there is no ``b``). Running the bundle is
+:mod:`trigkit.emulator.bundle_scorers`' (shared with taggers trained elsewhere).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import awkward as ak
 import numpy as np
 
 from trigkit.core.errors import TrigkitError
+from trigkit.emulator.bundle_scorers import FpgaScorer, GpuScorer
 from trigkit.events.batch import EventBatch
 
 log = logging.getLogger(__name__)
@@ -118,36 +119,18 @@ class GpuBundleScores:
         self._state.update(
             pre=pre,
             col=_score_column(info.get("class_names") or b.manifest.outputs[0].features),
-            max_batch=int((info.get("batch_profile") or (0, 0, 65536))[2]),
+            scorer=GpuScorer.from_info(self.bundle, info, self.backend),
         )
 
     @property
     def description(self) -> str:
         return f"GPU bundle {self.bundle} ({self.backend})"
 
-    def _runner(self) -> Any:  # noqa: ANN401
-        if "runner" not in self._state:
-            from trigkit.runtime import load_runner
-
-            self._state["runner"] = load_runner(self.bundle, backend=self.backend).activate()
-        return self._state["runner"]
-
     def flat_scores(self, batch: EventBatch) -> np.ndarray:
         pre = self._state["pre"]
         xs, idx = jet_rows(batch, pre)
-        runner, step = self._runner(), max(1, self._state["max_batch"])
-        probs = [
-            np.asarray(
-                runner.infer(
-                    {
-                        n: x[i : i + step].astype(np.float32)
-                        for n, x in zip(pre.input_names, xs, strict=True)
-                    }
-                )
-            )
-            for i in range(0, len(idx), step)
-        ]
-        p = np.concatenate(probs) if probs else np.zeros((0, self._state["col"] + 1), np.float32)
+        feeds = dict(zip(pre.input_names, xs, strict=True))
+        p = self._state["scorer"].probs(feeds, self._state["col"] + 1)
         self.calls += len(idx)
         return _scatter(batch, idx, p[:, self._state["col"]], f"btag bundle {self.bundle}")
 
@@ -165,10 +148,9 @@ class FpgaBundleScores:
 
     def __post_init__(self) -> None:
         from trigkit.bundle.manifest import load_bundle
-        from trigkit.firmware.emulate import FirmwareEmulator
         from trigkit.models.preprocessing import Preprocessing
 
-        emu = FirmwareEmulator.from_bundle(self.bundle)
+        scorer = FpgaScorer.from_bundle(self.bundle)
         data = load_bundle(self.bundle, target="fpga").manifest.target_info.get("preprocessing")
         if self.model is not None:
             pre = _load_preprocessing_from_model(self.model, "--l1-model")
@@ -186,15 +168,14 @@ class FpgaBundleScores:
                 "tagger features with; pass --l1-model MODEL.pt"
             )
         _check_kind(pre, f"--l1-bundle {self.bundle}")
-        net = emu.network
+        net = scorer.network
         if len(pre.input_names) != 1 or len(pre.feature_names) != net.n_inputs:
             raise TrigkitError(
                 f"--l1-bundle {self.bundle}: firmware takes {net.n_inputs} inputs, the model's "
                 f"preprocessing gives {len(pre.feature_names)} features in "
                 f"{len(pre.input_names)} input(s)"
             )
-        soft = net.layers[-1].kind in ("softmax", "sigmoid")
-        self._state.update(pre=pre, emu=emu, col=_score_column(net.output_names), soft=soft)
+        self._state.update(pre=pre, scorer=scorer, col=_score_column(net.output_names))
 
     @property
     def description(self) -> str:
@@ -202,14 +183,7 @@ class FpgaBundleScores:
 
     def flat_scores(self, batch: EventBatch) -> np.ndarray:
         xs, idx = jet_rows(batch, self._state["pre"])
-        y = (
-            self._state["emu"].predict(xs[0])
-            if len(idx)
-            else np.zeros((0, self._state["emu"].network.n_outputs))
-        )
-        if not self._state["soft"] and y.shape[1] > 1:
-            z = np.exp(y - y.max(axis=1, keepdims=True))
-            y = z / z.sum(axis=1, keepdims=True)
+        y = self._state["scorer"].probs(xs[0])
         self.calls += len(idx)
         return _scatter(
             batch, idx, y[:, self._state["col"]].astype(np.float32), f"L1 bundle {self.bundle}"

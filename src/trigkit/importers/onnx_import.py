@@ -21,7 +21,13 @@ from trigkit.core.errors import TrigkitError
 from trigkit.core.lazy import require
 from trigkit.fixedpoint.fixed import FixedType
 from trigkit.importers.graph import ImportedModel, InputSpec, Op, append_batchnorm, fold_affines
-from trigkit.importers.quant import qdq_type, qonnx_type, quantize_values
+from trigkit.importers.quant import (
+    dequantize_codes,
+    qdq_type,
+    qdq_weight_type,
+    qonnx_type,
+    quantize_values,
+)
 
 SUPPORTED_OPS = (
     "Gemm",
@@ -233,9 +239,15 @@ class _Walker:
         return qdq_type(self.const(node, 1), zero, dtype, self.where(node))
 
     def _dequant_weight(self, node: Any) -> None:
-        t = self._qdq_type(node)
-        codes = self.consts[node.input[0]]
-        self.consts[node.output[0]] = np.ldexp(codes, -t.frac)
+        """A quantized constant: exact values, per-tensor or per-channel power-of-two scales."""
+        zp = node.input[2] if len(node.input) > 2 and node.input[2] else None
+        dtype = self.dtypes.get(zp or node.input[0], "uint8")
+        zero = self.consts[zp] if zp else None
+        scale, where = self.const(node, 1), self.where(node)
+        t = qdq_weight_type(scale, zero, dtype, where)
+        axis = int(_attrs(node).get("axis", 1))
+        values = dequantize_codes(self.consts[node.input[0]], scale, axis, where)
+        self.consts[node.output[0]] = values
         self.weight_types[node.output[0]] = t
 
     def const(self, node: Any, index: int) -> np.ndarray:

@@ -6,6 +6,10 @@
   AP_SAT). ``quantized_relu(bits, integer)`` is ``ap_ufixed<bits, integer>``.
 - QONNX ``Quant(x, scale, zero_point, bitwidth)``: a power-of-two per-tensor ``scale = 2**-f``,
   zero point 0 and not narrow: ``ap_fixed<bitwidth, bitwidth - f>``.
+- ONNX QCDQ (``QuantizeLinear`` / ``DequantizeLinear``, as Brevitas exports): power-of-two
+  scales, zero point 0. Weights may have one scale per channel ``2**-f_c``: their values
+  ``code * 2**-f_c`` are then all exact in one type with ``max f_c`` fractional bits and
+  ``width - min f_c`` integer bits (``width + max f_c - min f_c`` wide).
 
 Anything else (an alpha other than 1, a non-power-of-two scale, a narrow range) has no
 ``ap_fixed`` equivalent and is refused naming the layer.
@@ -81,13 +85,53 @@ def qdq_type(scale: np.ndarray, zero_point: np.ndarray | None, dtype: str, where
     if dtype not in QDQ_WIDTHS:
         raise TrigkitError(f"{where}: {dtype} quantization; valid: {', '.join(QDQ_WIDTHS)}")
     if np.size(scale) != 1:
-        raise TrigkitError(f"{where}: per-channel scales; only per-tensor is supported")
+        raise TrigkitError(
+            f"{where}: per-channel scales on an activation; one ap_fixed type needs one scale "
+            "(per-channel scales are supported on weights and biases)"
+        )
+    return qdq_weight_type(scale, zero_point, dtype, where)
+
+
+def qdq_weight_type(
+    scale: np.ndarray, zero_point: np.ndarray | None, dtype: str, where: str
+) -> FixedType:
+    """The ap_fixed type holding every value of a DequantizeLinear'd constant exactly.
+
+    ``scale``: one per tensor or one per channel, each a power of two (the offending channel
+    and scale are named otherwise).
+    """
+    if dtype not in QDQ_WIDTHS:
+        raise TrigkitError(f"{where}: {dtype} quantization; valid: {', '.join(QDQ_WIDTHS)}")
     if zero_point is not None and np.any(np.asarray(zero_point) != 0):
         raise TrigkitError(f"{where}: zero point must be 0 for an ap_fixed type")
-    width = QDQ_WIDTHS[dtype]
-    frac = -pow2_exponent(float(np.ravel(scale)[0]), where)
+    scales = np.ravel(np.asarray(scale, dtype=np.float64))
+    if scales.size == 0:
+        raise TrigkitError(f"{where}: empty scale tensor")
+    per_channel = scales.size > 1
+    exps = [
+        pow2_exponent(float(s), f"{where}: channel {c}" if per_channel else where)
+        for c, s in enumerate(scales)
+    ]
+    width, lo, hi = QDQ_WIDTHS[dtype], -max(exps), -min(exps)  # fractional bits per channel
     signed = not dtype.startswith("u")
-    return FixedType(width, width - frac, signed, "AP_RND_CONV", "AP_SAT")
+    return FixedType(width + hi - lo, width - lo, signed, "AP_RND_CONV", "AP_SAT")
+
+
+def dequantize_codes(codes: np.ndarray, scale: np.ndarray, axis: int, where: str) -> np.ndarray:
+    """``codes * scale`` (DequantizeLinear, zero point 0), per tensor or per ``axis`` channel."""
+    c = np.asarray(codes, dtype=np.float64)
+    s = np.ravel(np.asarray(scale, dtype=np.float64))
+    if s.size == 1:
+        return c * s[0]
+    ax = axis if axis >= 0 else axis + c.ndim
+    if not 0 <= ax < c.ndim or c.shape[ax] != s.size:
+        raise TrigkitError(
+            f"{where}: {s.size} per-channel scales do not match axis {axis} of a tensor of "
+            f"shape {c.shape}"
+        )
+    shape = [1] * c.ndim
+    shape[ax] = s.size
+    return c * s.reshape(shape)
 
 
 def qkeras_type(spec: Any, where: str) -> FixedType | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from trigkit.bundle.manifest import Bundle
@@ -103,4 +104,21 @@ def gpu_table(bundle: Bundle) -> Table:
         t.add_row(f"output {spec.name}", f"{spec.dtype}{list(spec.shape)}")
     t.add_row("reference tolerance", f"{m.reference_tolerance:g}")
     t.add_row("files", str(len(m.files)))
+    for field, value in _gpu_artifact_rows(m.target_info or {}):
+        t.add_row(field, escape(value))
     return t
+
+
+def _gpu_artifact_rows(info: dict) -> list[tuple[str, str]]:
+    """What a gpu bundle holds and lacks, as the compile recorded it."""
+    built = ((info.get("imported") or {}).get("artifacts") or {}).items()
+    rows = [(f"built {k}", v) for k, v in built]
+    return rows + [(f"not built {k}", v) for k, v in gpu_not_built(info).items()]
+
+
+def gpu_not_built(info: dict) -> dict[str, str]:
+    """Artifact -> why a gpu bundle lacks it (the TensorRT engine), from its ``target_info``."""
+    missing = (info.get("imported") or {}).get("not_built")
+    if missing is None and info.get("tensorrt_skipped"):
+        missing = {"model.engine": f"TensorRT engine: {info['tensorrt_skipped']}"}
+    return dict(missing or {})

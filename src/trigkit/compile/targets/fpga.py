@@ -30,7 +30,7 @@ from trigkit.bundle.manifest import (
     new_manifest,
     write_bundle,
 )
-from trigkit.compile.qat_config import QATConfig
+from trigkit.compile.qat_config import LayerQuant, QATConfig
 from trigkit.core.errors import TrigkitError
 from trigkit.core.validated import Validated
 from trigkit.firmware.rtl.options import RtlOptions
@@ -76,6 +76,10 @@ class FpgaCompileConfig(Validated):
     )
     rtl_options: RtlOptions = Field(
         default_factory=RtlOptions, description="how the RTL flow cuts and times the pipeline"
+    )
+    layer_pins: dict[str, LayerQuant] = Field(
+        default_factory=dict,
+        description="per dense layer types (--layer-precision), over the QAT config's layers",
     )
 
 
@@ -181,6 +185,8 @@ def quantized_network(
         )
     if config.softmax is not None and config.softmax != qcfg.softmax:
         qcfg = qcfg.model_copy(update={"softmax": config.softmax})
+    if config.layer_pins:
+        qcfg = qcfg.model_copy(update={"layers": {**qcfg.layers, **config.layer_pins}})
     if calib is None:
         calib, source = _synthetic_calibration(len(model.preprocessing.feature_names), config.seed)
     else:
@@ -194,6 +200,10 @@ def quantized_network(
         output_names=tuple(model.class_names),
     )
     network = apply_build_options(qat.to_network(), config)
+    if config.layer_pins:
+        from trigkit.compile.layer_pins import check_pin_names
+
+        check_pin_names(config.layer_pins, network, "--layer-precision")
     over = weight_overflow(network)
     if over:
         detail = "; ".join(
@@ -217,7 +227,7 @@ def apply_build_options(network: FirmwareNetwork, config: FpgaCompileConfig) -> 
     """Set backend, strategy, part, clock and the default reuse factor on ``network``."""
     from trigkit.fixedpoint.network import FirmwareLayer
 
-    pinned = set((config.qat.layers if config.qat else {}).keys())
+    pinned = set((config.qat.layers if config.qat else {}).keys()) | set(config.layer_pins)
     layers = tuple(
         FirmwareLayer(**{**layer.__dict__, "reuse_factor": config.reuse_factor})
         if layer.kind == "dense" and layer.name not in pinned and config.reuse_factor != 1

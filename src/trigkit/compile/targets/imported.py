@@ -10,8 +10,11 @@ run the original again, and record where it came from in ``target_info.imported`
   firmware's come from the original graph (numpy reference), so the accuracy cost is known.
 - gpu: the ONNX graph (the user's own for ``.onnx``; torch / Keras sources converted), fixed
   input shapes, a dynamic batch axis and its single output named ``probs`` (the runtime's
-  name); fp32 is checked against the float reference of the original graph, int8 is
-  calibrated on ``--calib-data``; a TensorRT engine is built where TensorRT is present.
+  name); fp32 is checked against the float reference of the original graph, fp16 is that
+  graph retyped (:mod:`trigkit.compile.onnx_fp16`) and checked against the same reference, int8
+  is calibrated on ``--calib-data``; a TensorRT engine is built where TensorRT is present.
+  ``target_info.imported.artifacts`` / ``not_built`` say what the bundle holds and what it
+  does not (the engine, with the reason), so nothing falls back silently.
 """
 
 from __future__ import annotations
@@ -39,8 +42,9 @@ log = logging.getLogger(__name__)
 SOURCE_DIR = "source"
 SYNTHETIC_ROWS = 20_000
 GPU_REFERENCE_ROWS = 256
-GPU_PRECISIONS = ("fp32", "int8")
+GPU_PRECISIONS = ("fp32", "fp16", "int8")
 FP32_TOLERANCE = 1e-4  # onnxruntime float32 vs the float64 numpy reference of the graph
+FP16_TOLERANCE = gpu_target.REFERENCE_TOLERANCE["fp16"]  # fp16 graph vs the same reference
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,9 @@ class ImportedInfo(BaseModel):
     calibration: str = ""
     width_scan: list[dict[str, Any]] | None = None
     float_reference: str = "trigkit.importers.graph.forward (numpy float64) of the imported graph"
+    max_abs_diff_vs_float: float | None = None  # gpu: model.onnx vs float_reference, ref rows
+    artifacts: dict[str, str] | None = None  # gpu: file -> what it is
+    not_built: dict[str, str] | None = None  # gpu: artifact -> why it is not in the bundle
 
 
 @dataclass(frozen=True)
@@ -135,6 +142,7 @@ def compile_imported_fpga(
 ) -> Bundle:
     """FPGA bundle of a foreign model file (``config``: an ``FpgaCompileConfig``)."""
     from trigkit.compile.fpga_reference import ReferenceSet, reference_set
+    from trigkit.compile.layer_pins import apply_pins
     from trigkit.importers.firmware import FirmwareOptions, flat_rows, to_firmware_network
     from trigkit.importers.set_firmware import source_rows
 
@@ -148,7 +156,9 @@ def compile_imported_fpga(
         scan = [c.to_dict() for c in scan_widths(p.model, calib, labels_, options.scan_bits)]
     fw_opt = FirmwareOptions(bits=options.bits) if options.bits else FirmwareOptions()
     names = p.scaling.names if p.scaling else None
-    network = apply_build_options(to_firmware_network(p.model, calib, fw_opt, names), config)
+    network = to_firmware_network(p.model, calib, fw_opt, names)
+    network = apply_pins(network, p.model, config.layer_pins, "--layer-precision")
+    network = apply_build_options(network, config)
     labels = p.rows.labels if p.rows is not None else None
     ref = reference_set(
         network,
@@ -225,7 +235,7 @@ def compile_imported_gpu(
         precision=precision,
         inputs=specs,
         outputs=[TensorSpec(name="probs", shape=(-1, n_out), dtype="float32", features=classes)],
-        reference_tolerance=FP32_TOLERANCE if precision == "fp32" else 5e-2,
+        reference_tolerance=_reference_tolerance(precision),
     )
     with write_bundle(out, manifest) as writer:
         onnx_path = writer.path("model.onnx")
@@ -235,12 +245,20 @@ def compile_imported_gpu(
             diff = check_fp32(fp32, p.model, ref_x)
             if precision == "int8":
                 _int8(fp32, onnx_path, p, calibration)
+            elif precision == "fp16":
+                _fp16(fp32, onnx_path, p.model)
             else:
                 shutil.copy2(fp32, onnx_path)
         finally:
             fp32.unlink(missing_ok=True)
         y = run_onnx(onnx_path, ref_x)
         writer.save_reference(ref_x, {"probs": y})
+        vs_float = _max_diff(y, forward(p.model, ref_x[p.model.input.name]))
+        if precision == "fp16" and not vs_float <= FP16_TOLERANCE:
+            raise TrigkitError(
+                f"{p.model.source}: the fp16 graph moves the outputs by {vs_float:.3g} (bound "
+                f"{FP16_TOLERANCE:g} vs the float reference); use --precision fp32"
+            )
         source_file = _copy_source(p.model, writer.root)
         trt, skipped = gpu_target._maybe_engine(
             engine, onnx_path, writer.path("model.engine"), specs, precision, batches, timing_cache
@@ -259,9 +277,54 @@ def compile_imported_gpu(
             batch_profile=batches,
             tensorrt=trt,
             tensorrt_skipped=skipped,
-            imported=_info(p, source_file).model_dump(mode="json"),
+            imported=_info(p, source_file)
+            .model_copy(update=_built(precision, source_file, trt, skipped, vs_float))
+            .model_dump(mode="json"),
         ).model_dump(mode="json")
     return load_bundle(out, target="gpu")
+
+
+_GRAPHS = {
+    "fp32": "float32 ONNX graph",
+    "fp16": "fp16-typed ONNX graph (float16 weights and arithmetic, float32 input and output)",
+    "int8": "INT8 Q/DQ ONNX graph (first and last dense layers in float)",
+}
+
+
+def _reference_tolerance(precision: str) -> float:
+    return FP32_TOLERANCE if precision == "fp32" else gpu_target.REFERENCE_TOLERANCE[precision]
+
+
+def _max_diff(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.max(np.abs(a.astype(np.float64) - b))) if a.size else 0.0
+
+
+def _built(
+    precision: str, source_file: str, trt: Any, skipped: str, vs_float: float
+) -> dict[str, Any]:
+    """What the bundle holds and what it does not, for ``ImportedInfo``."""
+    artifacts = {
+        "model.onnx": f"{_GRAPHS[precision]}, run by onnxruntime",
+        "reference.npz": f"{GPU_REFERENCE_ROWS} rows and the outputs model.onnx gives",
+        source_file: "the original model file (trigkit compare runs it)",
+    }
+    not_built = {}
+    if trt is not None:
+        artifacts["model.engine"] = f"TensorRT {precision} engine ({trt.library} {trt.version})"
+    else:
+        not_built["model.engine"] = f"TensorRT {precision} engine: {skipped}"
+    return {"artifacts": artifacts, "not_built": not_built, "max_abs_diff_vs_float": vs_float}
+
+
+def _fp16(fp32: Path, onnx_path: Path, model: ImportedModel) -> None:
+    from trigkit.compile.onnx_fp16 import to_fp16_graph
+
+    if model.is_quantized():
+        raise TrigkitError(
+            f"{model.source}: a quantized model (its types are pinned by the source); "
+            "--precision fp16 would change them - use --precision fp32"
+        )
+    onnx_path.write_bytes(to_fp16_graph(fp32.read_bytes(), str(model.source)))
 
 
 def gpu_graph(model: ImportedModel) -> bytes:
