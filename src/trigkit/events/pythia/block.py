@@ -134,7 +134,9 @@ def _hard_chunk(
     recs = columns.read(cols, _Charges(pythia))
     zpv = rng.normal(0.0, pileup.SIGMA_Z_MM, n)
     hard = np.concatenate([r.parts for r in recs])
-    n_hard = np.array([len(r.parts) for r in recs], dtype=np.int64)
+    ev = np.repeat(np.arange(n), [len(r.parts) for r in recs])
+    keep = pileup.in_acceptance(hard)  # beam remnants and other very forward particles out
+    hard, n_hard = hard[keep], np.bincount(ev[keep], minlength=n).astype(np.int64)
     overlay = pileup.draw(pool, rng, mu, n) if pool is not None else None
     parts, off = pileup.assemble(hard, n_hard, zpv, pool, overlay)
     return _Hard(ChunkInput(parts, off, zpv, recs), bias, pthat)

@@ -47,9 +47,10 @@ def run(
     pool_path = None
     if cfg.mu > 0:
         pool_path = work / f"minbias-{cfg.pool_key()}.npz"
-        _POOLS[pool_path] = pileup.load_or_make(
-            pool_path, cfg.pool_size, POOL_SEED, lambda n: tick("pool", n)
-        )
+        if pool_path not in _POOLS or not pool_path.exists():
+            _POOLS[pool_path] = pileup.load_or_make(
+                pool_path, cfg.pool_size, POOL_SEED, lambda n: tick("pool", n)
+            )
     sizes = block_sizes(cfg.n_events, block)
     if workers == 1 or len(sizes) == 1:
         results = [_block(cfg, work, i, n, pool_path) for i, n in enumerate(sizes)]
