@@ -7,7 +7,10 @@ events/min, and the share of the wall time that Pythia's own event generation ta
 ``pythia_s`` is measured separately, as the time of bare ``pythia.next()`` calls generating
 the very same events (the same block seeds and settings, no record copy, no detector), and
 ``frac_in_pythia = pythia_s / (wall_s x workers)`` (the generation's share of the cores).
-The load average of the shared box is recorded around every run.
+On a shared, loaded box wall times mostly measure the other users, so CPU seconds are
+reported too: ``cpu_s`` of the run (main process + its workers), ``pythia_cpu_s`` of the bare
+generation, ``cpu_frac_in_pythia`` their ratio and ``events_per_cpu_min`` (what one idle
+core would give). The load average is recorded around every run.
 
     PYTHONPATH=src python bench/bench_pythia.py --events 1000 --workers 1 2 --mu 60 \\
         --baseline main --out bench/results/pythia_speed.json

@@ -5,7 +5,8 @@
 
 Modules, one job each: ``config`` (the validated sample definition and its cache key),
 ``settings`` (Pythia settings per process; Pythia's refusals as TrigkitError), ``hh_lhef``
-(our gg->HH hard process as Les Houches events), ``record`` (Pythia event -> numpy), ``pileup``
+(our gg->HH hard process as Les Houches events), ``record`` (Pythia event -> numpy, particle
+by particle), ``columns`` (many events' records -> the same arrays in bulk), ``pileup``
 (cached minimum-bias pool and its overlay), ``tracking`` / ``calo`` / ``jetbuild`` (numba
 detector response), ``clustering`` (fastjet), ``l1`` (towers, L1 jets and HT), ``detector``
 (one chunk -> awkward jets), ``block`` (one seed block: its own Pythia and seeds), ``engine``

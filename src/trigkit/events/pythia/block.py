@@ -3,8 +3,10 @@
 A sample of ``n`` events is cut into blocks of ``BLOCK`` events. Block ``i`` draws everything
 (Pythia's seed, the hh4b Les Houches events, vertices, pileup picks, detector smearing) from
 seeds derived from ``(cfg.seed, i)`` alone, so a sample is the same whichever process ran
-which block, and in which order. Inside a block, events go through the detector in chunks
-of ``CHUNK`` (the numba kernels and fastjet each see a whole chunk per call).
+which block, and in which order. Inside a block, events are generated and go through the
+detector in chunks of ``CHUNK``: one ``pythia.nextBatch(CHUNK)`` (records read in bulk by
+``columns``), one pileup overlay pass, and each numba kernel and fastjet call sees the whole
+chunk.
 """
 
 from __future__ import annotations
