@@ -137,7 +137,7 @@ def main() -> None:
                 row.update(_run(src, [*common, "--child", str(n)]))
                 row["events_per_min"] = round(a.events / row["wall_s"] * 60)
                 row["events_per_cpu_min"] = round(a.events / row["cpu_s"] * 60)
-                row.update(alone)
+                row.update({k: alone[k] for k in ("pythia_s", "pythia_cpu_s")})
                 row["frac_in_pythia"] = round(alone["pythia_s"] / (row["wall_s"] * n), 3)
                 row["cpu_frac_in_pythia"] = round(alone["pythia_cpu_s"] / row["cpu_s"], 3)
                 rows.append(row)
@@ -165,8 +165,9 @@ def _table(rows: list[dict], alone: dict, events: int) -> None:
             f"{100 * r['cpu_frac_in_pythia']:.0f} %",
             f"{r['load_before']:.1f}-{r['load_after']:.1f}",
         )
-    Console().print(t)
-    Console().print(
+    console = Console(width=160)
+    console.print(t)
+    console.print(
         f"Pythia alone (bare next(), same events): {alone['pythia_s']:.1f} s wall, "
         f"{alone['pythia_cpu_s']:.1f} s CPU"
     )
