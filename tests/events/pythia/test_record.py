@@ -85,3 +85,44 @@ def test_chunk_assembly_without_pileup() -> None:
     np.testing.assert_array_equal(off, [0, 2, 2])
     np.testing.assert_array_equal(parts[:, 6], hard[:, 6] + 1.5)
     np.testing.assert_array_equal(parts[:, 9:], [[0.0, 1.5], [0.0, 1.5]])
+
+
+class _Short:
+    """A Pythia stand-in whose nextBatch hands out at most ``step`` events of a real batch."""
+
+    def __init__(self, batch, step: int, eof: bool = False) -> None:
+        self.batch, self.step, self.eof, self.calls = batch, step, eof, 0
+
+    def nextBatch(self, n: int, mode: str):  # noqa: N802 (Pythia's name)
+        self.calls += 1
+        k = min(n, self.step, len(self.batch))
+        out, self.batch = self.batch[:k], self.batch[k:]
+        return out
+
+    def infoPython(self):  # noqa: N802
+        return self
+
+    def atEndOfFile(self) -> bool:  # noqa: N802
+        return self.eof
+
+
+def test_short_batches_are_topped_up_and_a_dry_source_fails_in_one_line() -> None:
+    pytest.importorskip("pythia8mc")
+    from trigkit.core.errors import TrigkitError
+    from trigkit.events.pythia import block, settings
+    from trigkit.events.pythia.config import PythiaConfig
+
+    pythia = settings.build(settings.process_settings(PythiaConfig("ttbar", 1, mu=0)), 4, "x")
+    real = pythia.nextBatch(5, "skip")
+    whole, w_whole, pt_whole = block._next_chunk(_Short(real, 5), 5)
+    short = _Short(real, 2)
+    parts, w_parts, pt_parts = block._next_chunk(short, 5)
+    assert short.calls == 3 and len(parts) == len(whole) == 5
+    for field in ("off", "pid", "status", "d1", "d2", "p", "v"):
+        np.testing.assert_array_equal(getattr(parts, field), getattr(whole, field), field)
+    np.testing.assert_array_equal(w_parts, w_whole)
+    np.testing.assert_array_equal(pt_parts, pt_whole)
+    with pytest.raises(TrigkitError, match="end of the Les Houches file"):
+        block._next_chunk(_Short(real[:3], 2, eof=True), 5)
+    with pytest.raises(TrigkitError, match="failed 100 events in a row"):
+        block._next_chunk(_Short(real[:0], 2), 5)

@@ -101,7 +101,7 @@ def _next_chunk(pythia: Any, n: int) -> tuple[columns.Columns, np.ndarray, np.nd
             continue
         batches.append(batch)
         have += len(batch)
-    batch = batches[0] if len(batches) == 1 else ak.concatenate(batches)
+    batch = batches[0] if len(batches) == 1 else ak.to_packed(ak.concatenate(batches))
     info = batch["info"]
     weight = ak.to_numpy(info["weights"][:, 0]).astype(np.float64)
     pthat = np.sqrt(ak.to_numpy(info["pT2Hat"]).astype(np.float64))

@@ -103,8 +103,8 @@ def read(cols: Columns, charges: dict[int, float]) -> list[Record]:
     had_rows, had_ev, had_hf = _weak_hadrons(cols.off, ids, cols.d1, cols.d2)
     hadrons = np.concatenate([pt_eta_phi(cols.p[had_rows]), had_hf[:, None]], 1)
     had_off = _group(had_ev, len(cols))
-    # the outgoing partons of the hard process and its resonance decays: status +-23 (the
-    # event record's copy of ``pythia.process``'s status-23 entries)
+    # the outgoing partons of the hard process and its resonance decays: status +-23 in the
+    # event record (lab frame, after the initial-state recoil)
     par_rows = np.nonzero((np.abs(cols.status) == 23) & ((ids <= 5) | (ids == 21)))[0]
     partons = np.concatenate([pt_eta_phi(cols.p[par_rows]), ids[par_rows, None]], 1)
     par_off = _group(_event_of(par_rows, cols.off), len(cols))

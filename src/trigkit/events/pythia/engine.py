@@ -23,7 +23,7 @@ import numpy as np
 
 from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
-from trigkit.events.pythia import pileup
+from trigkit.events.pythia import pileup, settings
 from trigkit.events.pythia.block import BLOCK, BlockResult, block_sizes, generate_block
 from trigkit.events.pythia.config import POOL_SEED, PythiaConfig
 
@@ -44,6 +44,9 @@ def run(
     if not isinstance(workers, int) or workers < 1:
         raise TrigkitError(f"workers (--workers) must be a positive integer, got {workers!r}")
     tick = progress or (lambda _stage, _n: None)
+    lhef = "check.lhe" if cfg.process == "hh4b" else None  # read as a name only, not opened
+    stg = [*settings.process_settings(cfg, lhef), *cfg.settings]
+    settings.check(stg, f"process {cfg.process}")
     sizes = block_sizes(cfg.n_events, block)
     in_process = workers == 1 or len(sizes) == 1
     pool_path = None
