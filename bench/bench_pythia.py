@@ -1,31 +1,109 @@
-"""Pythia engine throughput: events/min for 1..N workers (caches warm) and the share of
-wall time inside Pythia's event call (single process): ``block._next``, i.e.
-``pythia.nextBatch(1)`` (one ``next()``, the record copied to awkward) plus taking its columns.
+"""Pythia engine throughput, this tree against a baseline git ref, side by side in one run.
 
-    PYTHONPATH=src python bench/bench_pythia.py --events 1000 --workers 1 2 --mu 60
+For each worker count, each contender (``--baseline`` ref, extracted to a temporary directory,
+and this checkout's ``src``) generates the same QCD sample in a fresh process (pool, MPI
+tables and numba caches warmed first, in that process). Reported per run: wall time,
+events/min, and the share of the wall time that Pythia's own event generation takes:
+``pythia_s`` is measured separately, as the time of bare ``pythia.next()`` calls generating
+the very same events (the same block seeds and settings, no record copy, no detector), and
+``frac_in_pythia = pythia_s / (wall_s x workers)`` (the generation's share of the cores).
+On a shared, loaded box wall times mostly measure the other users, so CPU seconds are
+reported too: ``cpu_s`` of the run (main process + its workers), ``pythia_cpu_s`` of the bare
+generation, ``cpu_frac_in_pythia`` their ratio and ``events_per_cpu_min`` (what one idle
+core would give). The load average is recorded around every run.
+
+    PYTHONPATH=src python bench/bench_pythia.py --events 1000 --workers 1 2 --mu 60 \\
+        --baseline main --out bench/results/pythia_speed.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
+import subprocess
+import sys
+import tarfile
+import tempfile
 import time
+from io import BytesIO
 from pathlib import Path
 
-from trigkit.events.pythia import block, engine
-from trigkit.events.pythia.config import PythiaConfig
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def _timed_next(spent: list[float]):
-    inner = block._next
+def _child(a: argparse.Namespace) -> None:
+    """One measurement in this process (PYTHONPATH picks the contender's sources)."""
+    from trigkit.events.pythia import engine
+    from trigkit.events.pythia.config import PythiaConfig
 
-    def timed(pythia):
-        t0 = time.perf_counter()
-        out = inner(pythia)
-        spent[0] += time.perf_counter() - t0
-        return out
+    engine.run(PythiaConfig("qcd", 5, seed=99, mu=a.mu, pool_size=a.pool_size), a.work)
+    cfg = PythiaConfig("qcd", a.events, seed=7, mu=a.mu, pool_size=a.pool_size)
+    t0, c0 = time.perf_counter(), _cpu()
+    batch = engine.run(cfg, a.work, workers=a.child)
+    wall = time.perf_counter() - t0
+    row = {"wall_s": round(wall, 2), "cpu_s": round(_cpu() - c0, 2), "events_out": len(batch)}
+    print(json.dumps(row), flush=True)
 
-    return inner, timed
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its finished children (the workers)."""
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _pythia_alone(a: argparse.Namespace) -> None:
+    """Seconds of bare ``next()`` calls for the sample's events (block by block, as the engine
+    seeds them), Pythia init excluded."""
+    from trigkit.events.pythia import block, settings
+    from trigkit.events.pythia.config import PythiaConfig
+
+    cfg = PythiaConfig("qcd", a.events, seed=7, mu=a.mu, pool_size=a.pool_size)
+    spent, cpu = 0.0, 0.0
+    for index, n in enumerate(block.block_sizes(cfg.n_events)):
+        seed = block.block_seed(cfg.seed, index)
+        stg = [*settings.process_settings(cfg), *cfg.settings]
+        pythia = settings.build(stg, seed, "qcd", a.work / "mpi-init-qcd.dat")
+        with settings.captured_stdout():
+            t0, c0 = time.perf_counter(), time.process_time()
+            for _ in range(n):
+                while not pythia.next():
+                    pass
+            spent += time.perf_counter() - t0
+            cpu += time.process_time() - c0
+    print(json.dumps({"pythia_s": round(spent, 2), "pythia_cpu_s": round(cpu, 2)}), flush=True)
+
+
+def _extract(ref: str, dest: Path) -> Path:
+    """``src/`` of git ``ref`` of this repository, unpacked under ``dest``."""
+    data = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", ref, "src"], check=True, capture_output=True
+    ).stdout
+    with tarfile.open(fileobj=BytesIO(data)) as tar:
+        tar.extractall(dest, filter="data")
+    return dest / "src"
+
+
+def _run(src: Path, args: list[str]) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    load0 = os.getloadavg()[0]
+    out = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout
+    row = json.loads([ln for ln in out.splitlines() if ln.startswith("{")][-1])
+    row["load_before"], row["load_after"] = round(load0, 2), round(os.getloadavg()[0], 2)
+    return row
 
 
 def main() -> None:
@@ -34,30 +112,65 @@ def main() -> None:
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--mu", type=float, default=60.0)
     ap.add_argument("--pool-size", type=int, default=2000)
+    ap.add_argument("--baseline", default="main", help="git ref to compare with ('' for none)")
     ap.add_argument("--work", type=Path, default=Path("/tmp/trigkit-bench-pythia"))
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--pythia-alone", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     a.work.mkdir(parents=True, exist_ok=True)
-    warm = PythiaConfig("qcd", 5, seed=99, mu=a.mu, pool_size=a.pool_size)
-    engine.run(warm, a.work)  # pool, MPI tables and numba caches
-    cfg = PythiaConfig("qcd", a.events, seed=7, mu=a.mu, pool_size=a.pool_size)
-    rows = []
-    for n in a.workers:
-        spent = [0.0]
-        inner, timed = _timed_next(spent)
-        block._next = timed  # counted in this process only (workers = 1)
-        t0 = time.perf_counter()
-        engine.run(cfg, a.work, workers=n)
-        wall = time.perf_counter() - t0
-        block._next = inner
-        row = {"workers": n, "events": a.events, "wall_s": round(wall, 2)}
-        row["events_per_min"] = round(a.events / wall * 60)
-        if n == 1:
-            row["frac_in_pythia_call"] = round(spent[0] / wall, 3)
-        rows.append(row)
-        print(json.dumps(row), flush=True)
+    if a.child:
+        return _child(a)
+    if a.pythia_alone:
+        return _pythia_alone(a)
+    common = ["--events", str(a.events), "--mu", str(a.mu), "--pool-size", str(a.pool_size)]
+    common += ["--work", str(a.work)]
+    with tempfile.TemporaryDirectory(prefix="trigkit-bench-") as tmp:
+        trees = {"this tree": ROOT / "src"}
+        if a.baseline:
+            trees = {f"baseline {a.baseline}": _extract(a.baseline, Path(tmp)), **trees}
+        alone = _run(ROOT / "src", [*common, "--pythia-alone"])
+        rows = []
+        for n in a.workers:
+            for name, src in trees.items():
+                row = {"code": name, "workers": n, "events": a.events, "mu": a.mu}
+                row.update(_run(src, [*common, "--child", str(n)]))
+                row["events_per_min"] = round(a.events / row["wall_s"] * 60)
+                row["events_per_cpu_min"] = round(a.events / row["cpu_s"] * 60)
+                row.update({k: alone[k] for k in ("pythia_s", "pythia_cpu_s")})
+                row["frac_in_pythia"] = round(alone["pythia_s"] / (row["wall_s"] * n), 3)
+                row["cpu_frac_in_pythia"] = round(alone["pythia_cpu_s"] / row["cpu_s"], 3)
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    _table(rows, alone, a.events)
     if a.out:
-        a.out.write_text(json.dumps(rows, indent=1) + "\n")
+        meta = {"host_cpus": os.cpu_count(), "python": sys.version.split()[0]}
+        a.out.write_text(json.dumps({"meta": meta, "runs": rows}, indent=1) + "\n")
+
+
+def _table(rows: list[dict], alone: dict, events: int) -> None:
+    t = Table(title=f"pythia engine, QCD <mu> = {rows[0]['mu']:g}, {events} events")
+    cols = ("code", "workers", "wall [s]", "events/min", "in Pythia (wall)", "CPU [s]")
+    for col in (*cols, "events/CPU-min", "in Pythia (CPU)", "load"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(
+            r["code"],
+            str(r["workers"]),
+            f"{r['wall_s']:.1f}",
+            str(r["events_per_min"]),
+            f"{100 * r['frac_in_pythia']:.0f} %",
+            f"{r['cpu_s']:.1f}",
+            str(r["events_per_cpu_min"]),
+            f"{100 * r['cpu_frac_in_pythia']:.0f} %",
+            f"{r['load_before']:.1f}-{r['load_after']:.1f}",
+        )
+    console = Console(width=160)
+    console.print(t)
+    console.print(
+        f"Pythia alone (bare next(), same events): {alone['pythia_s']:.1f} s wall, "
+        f"{alone['pythia_cpu_s']:.1f} s CPU"
+    )
 
 
 if __name__ == "__main__":

@@ -6,73 +6,123 @@ import numpy as np
 import pytest
 
 
-@pytest.mark.parametrize("process", ["xhh", "ttbar"])
+@pytest.mark.parametrize("process", ["xhh", "ttbar", "qcd"])
 def test_columns_equal_the_particle_api(process: str) -> None:
+    """``nextBatch(n)`` read in bulk == ``next()`` n times read particle by particle, on two
+    Pythia instances with the same seed (so the same events)."""
     pytest.importorskip("pythia8mc")
-    from trigkit.events.pythia import block, record, settings
+    from trigkit.events.pythia import block, columns, record, settings
     from trigkit.events.pythia.config import PythiaConfig
 
-    pythia = settings.build(settings.process_settings(PythiaConfig(process, 1, mu=0)), 3, "x")
-    charges = block._Charges(pythia)
-    seen_higgs = 0
-    for _ in range(3):
-        cols = block._next(pythia)
-        assert len(cols.pid) == pythia.event.size()
-        fast = record.read_arrays(cols, pythia.event, pythia.process, charges)
-        ref = record.read(pythia.event, pythia.process)
+    cfg = settings.process_settings(PythiaConfig(process, 1, mu=0))
+    bulk, single = settings.build(cfg, 3, "x"), settings.build(cfg, 3, "x")
+    cols, weight, pthat = block._next_chunk(bulk, 4)
+    recs = columns.read(cols, block._Charges(bulk))
+    assert len(recs) == len(cols) == 4
+    seen_higgs = seen_partons = 0
+    for e, fast in enumerate(recs):
+        assert single.next()
+        info = single.infoPython()
+        assert weight[e] == info.weight() and np.isclose(pthat[e], info.pTHat(), rtol=1e-12)
+        ref = record.read(single.event)
         for field in ("parts", "hadrons", "partons", "higgs", "higgs_b"):
             np.testing.assert_array_equal(getattr(fast, field), getattr(ref, field), field)
         np.testing.assert_array_equal(fast.mhh, ref.mhh)
-        assert len(fast.parts) > 50 and len(fast.hadrons) >= 1
+        assert len(fast.parts) > 50 and (process == "qcd" or len(fast.hadrons) >= 1)
         seen_higgs += len(fast.higgs)
-        particles = pythia.event.particles()
+        seen_partons += len(fast.partons)
+        particles = single.event.particles()
+        lo, hi = cols.off[e], cols.off[e + 1]
+        assert hi - lo == single.event.size()
         for i in range(3, len(particles)):  # the beams (1, 2) have no daughter list
-            assert cols.daughters(i) == list(particles[i].daughterList())
-    assert seen_higgs == (6 if process == "xhh" else 0)
+            d = columns.daughters(int(cols.d1[lo + i]), int(cols.d2[lo + i]))
+            assert d == list(particles[i].daughterList())
+    assert seen_higgs == (8 if process == "xhh" else 0)
+    assert seen_partons >= 8
 
 
-def test_chunk_assembly_matches_a_per_event_loop() -> None:
-    from trigkit.events.pythia import block
-
-    rng = np.random.default_rng(0)
-    n_hard, n_pu = np.array([3, 0, 2, 4]), np.array([2, 3, 0, 1])
-    hard = rng.normal(size=(n_hard.sum(), 9))
-    pu = rng.normal(size=(n_pu.sum(), 11))
-    zpv = rng.normal(size=4)
-    chunk = block._assemble(hard, n_hard, pu, n_pu, zpv, [])
-    rows, h, p = [], 0, 0
-    for e in range(4):  # the reference: each event's hard rows, vertex-shifted, then its pileup
-        hs = np.zeros((n_hard[e], 11))
-        hs[:, :9] = hard[h : h + n_hard[e]]
-        hs[:, 6] += zpv[e]
-        hs[:, 10] = zpv[e]
-        rows += [hs, pu[p : p + n_pu[e]]]
-        h, p = h + n_hard[e], p + n_pu[e]
-    np.testing.assert_array_equal(chunk.parts, np.concatenate(rows))
-    np.testing.assert_array_equal(chunk.off, [0, 5, 8, 10, 15])
-
-
-def test_pileup_overlay_matches_a_per_vertex_loop() -> None:
+def test_chunk_assembly_matches_a_per_vertex_loop() -> None:
+    """One pass writes each event's hard particles (vertex-shifted) then its pileup vertices
+    (rotated, shifted), as a plain loop over events and vertices does."""
     from trigkit.events.pythia import pileup
 
-    parts = np.random.default_rng(1).normal(size=(5, 9))
-    pool = pileup.Pool(parts, np.array([0, 2, 5]))
-    q, counts = pileup.overlay_chunk(pool, np.random.default_rng(4), 3.0, 6)
-    rng = np.random.default_rng(4)  # the same draws, in overlay_chunk's order
-    n_pu = rng.poisson(3.0, 6)
-    picks = rng.integers(0, 2, n_pu.sum())
-    zs, rots = (
-        rng.normal(0.0, pileup.SIGMA_Z_MM, n_pu.sum()),
-        rng.uniform(-np.pi, np.pi, n_pu.sum()),
-    )
-    rows = []
-    for k, z, phi in zip(picks, zs, rots, strict=True):
-        c, s = np.cos(phi), np.sin(phi)
-        for p in parts[pool.offsets[k] : pool.offsets[k + 1]]:
-            x, y = c * p[0] - s * p[1], s * p[0] + c * p[1]
-            vx, vy = c * p[4] - s * p[5], s * p[4] + c * p[5]
-            rows.append([x, y, p[2], p[3], vx, vy, p[6] + z, p[7], p[8], 1.0, z])
-    np.testing.assert_allclose(q, np.array(rows), rtol=0, atol=1e-12)
-    ev = np.repeat(np.arange(6), n_pu)
-    np.testing.assert_array_equal(counts, np.bincount(ev, np.diff(pool.offsets)[picks], 6))
-    assert counts.sum() == len(q) > 0
+    rng = np.random.default_rng(0)
+    n_hard = np.array([3, 0, 2, 4, 1, 2])
+    hard = rng.normal(size=(n_hard.sum(), 9))
+    zpv = rng.normal(size=len(n_hard))
+    pool = pileup.Pool(rng.normal(size=(5, 9)), np.array([0, 2, 5]))
+    ov = pileup.draw(pool, np.random.default_rng(4), 3.0, len(n_hard))
+    parts, off = pileup.assemble(hard, n_hard, zpv, pool, ov)
+    draws = np.random.default_rng(4)  # the same draws, in draw's order
+    n_pu = draws.poisson(3.0, len(n_hard))
+    picks = draws.integers(0, 2, n_pu.sum())
+    zs = draws.normal(0.0, pileup.SIGMA_Z_MM, n_pu.sum())
+    rots = draws.uniform(-np.pi, np.pi, n_pu.sum())
+    rows, counts, h, v = [], [], 0, 0
+    for e in range(len(n_hard)):
+        first = len(rows)
+        for p in hard[h : h + n_hard[e]]:
+            rows.append([*p[:6], p[6] + zpv[e], p[7], p[8], 0.0, zpv[e]])
+        h += n_hard[e]
+        for k, z, phi in zip(picks[v : v + n_pu[e]], zs[v:], rots[v:], strict=False):
+            c, s = np.cos(phi), np.sin(phi)
+            for p in pool.parts[pool.offsets[k] : pool.offsets[k + 1]]:
+                x, y = c * p[0] - s * p[1], s * p[0] + c * p[1]
+                vx, vy = c * p[4] - s * p[5], s * p[4] + c * p[5]
+                rows.append([x, y, p[2], p[3], vx, vy, p[6] + z, p[7], p[8], 1.0, z])
+        v += n_pu[e]
+        counts.append(len(rows) - first)
+    np.testing.assert_allclose(parts, np.array(rows), rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(off, np.concatenate([[0], np.cumsum(counts)]))
+    assert n_pu.sum() > 0 and (parts[:, 9] == 1).sum() > 0
+
+
+def test_chunk_assembly_without_pileup() -> None:
+    from trigkit.events.pythia import pileup
+
+    hard = np.arange(18, dtype=float).reshape(2, 9)
+    parts, off = pileup.assemble(hard, np.array([2, 0]), np.array([1.5, -2.0]), None, None)
+    np.testing.assert_array_equal(off, [0, 2, 2])
+    np.testing.assert_array_equal(parts[:, 6], hard[:, 6] + 1.5)
+    np.testing.assert_array_equal(parts[:, 9:], [[0.0, 1.5], [0.0, 1.5]])
+
+
+class _Short:
+    """A Pythia stand-in whose nextBatch hands out at most ``step`` events of a real batch."""
+
+    def __init__(self, batch, step: int, eof: bool = False) -> None:
+        self.batch, self.step, self.eof, self.calls = batch, step, eof, 0
+
+    def nextBatch(self, n: int, mode: str):  # noqa: N802 (Pythia's name)
+        self.calls += 1
+        k = min(n, self.step, len(self.batch))
+        out, self.batch = self.batch[:k], self.batch[k:]
+        return out
+
+    def infoPython(self):  # noqa: N802
+        return self
+
+    def atEndOfFile(self) -> bool:  # noqa: N802
+        return self.eof
+
+
+def test_short_batches_are_topped_up_and_a_dry_source_fails_in_one_line() -> None:
+    pytest.importorskip("pythia8mc")
+    from trigkit.core.errors import TrigkitError
+    from trigkit.events.pythia import block, settings
+    from trigkit.events.pythia.config import PythiaConfig
+
+    pythia = settings.build(settings.process_settings(PythiaConfig("ttbar", 1, mu=0)), 4, "x")
+    real = pythia.nextBatch(5, "skip")
+    whole, w_whole, pt_whole = block._next_chunk(_Short(real, 5), 5)
+    short = _Short(real, 2)
+    parts, w_parts, pt_parts = block._next_chunk(short, 5)
+    assert short.calls == 3 and len(parts) == len(whole) == 5
+    for field in ("off", "pid", "status", "d1", "d2", "p", "v"):
+        np.testing.assert_array_equal(getattr(parts, field), getattr(whole, field), field)
+    np.testing.assert_array_equal(w_parts, w_whole)
+    np.testing.assert_array_equal(pt_parts, pt_whole)
+    with pytest.raises(TrigkitError, match="end of the Les Houches file"):
+        block._next_chunk(_Short(real[:3], 2, eof=True), 5)
+    with pytest.raises(TrigkitError, match="failed 100 events in a row"):
+        block._next_chunk(_Short(real[:0], 2), 5)

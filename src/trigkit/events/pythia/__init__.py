@@ -5,7 +5,8 @@
 
 Modules, one job each: ``config`` (the validated sample definition and its cache key),
 ``settings`` (Pythia settings per process; Pythia's refusals as TrigkitError), ``hh_lhef``
-(our gg->HH hard process as Les Houches events), ``record`` (Pythia event -> numpy), ``pileup``
+(our gg->HH hard process as Les Houches events), ``record`` (Pythia event -> numpy, particle
+by particle), ``columns`` (many events' records -> the same arrays in bulk), ``pileup``
 (cached minimum-bias pool and its overlay), ``tracking`` / ``calo`` / ``jetbuild`` (numba
 detector response; ``trackcols`` the track-table columns, ``material`` conversions and nuclear
 interactions, ``merging`` merged tracks, ``shapes`` D2), ``clustering`` (fastjet), ``l1``

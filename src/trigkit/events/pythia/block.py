@@ -3,8 +3,10 @@
 A sample of ``n`` events is cut into blocks of ``BLOCK`` events. Block ``i`` draws everything
 (Pythia's seed, the hh4b Les Houches events, vertices, pileup picks, detector smearing) from
 seeds derived from ``(cfg.seed, i)`` alone, so a sample is the same whichever process ran
-which block, and in which order. Inside a block, events go through the detector in chunks
-of ``CHUNK`` (the numba kernels and fastjet each see a whole chunk per call).
+which block, and in which order. Inside a block, events are generated and go through the
+detector in chunks of ``CHUNK``: one ``pythia.nextBatch(CHUNK)`` (records read in bulk by
+``columns``), one pileup overlay pass, and each numba kernel and fastjet call sees the whole
+chunk.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 
 from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
-from trigkit.events.pythia import hh_lhef, l1, pileup, record, settings
+from trigkit.events.pythia import columns, hh_lhef, l1, pileup, settings
 from trigkit.events.pythia.config import MAX_PYTHIA_SEED, PythiaConfig
 from trigkit.events.pythia.detector import ChunkInput, reconstruct_chunk
 from trigkit.events.pythia.tracking import tracking_truth
@@ -83,16 +85,28 @@ def _sigma_pb(cfg: PythiaConfig, pythia: Any) -> float:
     return float(pythia.infoPython().sigmaGen()) * MB_TO_PB
 
 
-def _next(pythia: Any) -> record.EventArrays:
-    """The next event as columns: ``nextBatch(1, "skip")`` is one ``next()`` whose record is
-    copied out in C++ (empty when that event failed)."""
-    for _ in range(100):
-        batch = pythia.nextBatch(1, "skip")
-        if len(batch):
-            return record.EventArrays.from_batch(batch)
-        if pythia.infoPython().atEndOfFile():
-            raise TrigkitError("Pythia reached the end of the Les Houches file early")
-    raise TrigkitError("Pythia failed 100 events in a row; check the settings")
+def _next_chunk(pythia: Any, n: int) -> tuple[columns.Columns, np.ndarray, np.ndarray]:
+    """The next ``n`` events as columns, with their weights and pT-hat: one
+    ``nextBatch(n, "skip")`` (n ``next()`` calls, records copied out in C++; failed events are
+    skipped, so a short batch is topped up)."""
+    batches: list[Any] = []
+    have, failures = 0, 0
+    while have < n:
+        batch = pythia.nextBatch(n - have, "skip")
+        if len(batch) == 0:
+            if pythia.infoPython().atEndOfFile():
+                raise TrigkitError("Pythia reached the end of the Les Houches file early")
+            failures += 1
+            if failures >= 100:
+                raise TrigkitError("Pythia failed 100 events in a row; check the settings")
+            continue
+        batches.append(batch)
+        have += len(batch)
+    batch = batches[0] if len(batches) == 1 else ak.to_packed(ak.concatenate(batches))
+    info = batch["info"]
+    weight = ak.to_numpy(info["weights"][:, 0]).astype(np.float64)
+    pthat = np.sqrt(ak.to_numpy(info["pT2Hat"]).astype(np.float64))
+    return columns.Columns.from_batch(batch), weight, pthat
 
 
 class _Charges(dict[int, float]):
@@ -119,47 +133,16 @@ class _Hard:
 def _hard_chunk(
     pythia: Any, n: int, pool: pileup.Pool | None, mu: float, rng: np.random.Generator
 ) -> _Hard:
-    recs, bias, pthat = [], np.empty(n), np.empty(n)
-    charges = _Charges(pythia)
-    for i in range(n):
-        arrays = _next(pythia)
-        recs.append(record.read_arrays(arrays, pythia.event, pythia.process, charges))
-        info = pythia.infoPython()  # a fresh view: an old one keeps stale process fields
-        bias[i], pthat[i] = info.weight(), info.pTHat()
+    cols, bias, pthat = _next_chunk(pythia, n)
+    recs = columns.read(cols, _Charges(pythia))
     zpv = rng.normal(0.0, pileup.SIGMA_Z_MM, n)
     hard = np.concatenate([r.parts for r in recs])
-    n_hard = np.array([len(r.parts) for r in recs], dtype=np.int64)
-    if pool is not None:
-        pu, n_pu = pileup.overlay_chunk(pool, rng, mu, n)
-    else:
-        pu, n_pu = np.empty((0, 11)), np.zeros(n, dtype=np.int64)
-    return _Hard(_assemble(hard, n_hard, pu, n_pu, zpv, recs), bias, pthat)
-
-
-def _assemble(
-    hard: np.ndarray,
-    n_hard: np.ndarray,
-    pu: np.ndarray,
-    n_pu: np.ndarray,
-    zpv: np.ndarray,
-    recs: list[record.Record],
-) -> ChunkInput:
-    """Each event's hard particles (shifted to its vertex) followed by its pileup: one array,
-    one concatenation of contiguous slices."""
-    ev_hard = np.repeat(np.arange(len(n_hard)), n_hard)
-    hs = np.zeros((len(hard), 11))
-    hs[:, :9] = hard
-    hs[:, 6] += zpv[ev_hard]
-    hs[:, 10] = zpv[ev_hard]
-    h_off = np.concatenate([[0], np.cumsum(n_hard)])
-    p_off = np.concatenate([[0], np.cumsum(n_pu)])
-    pieces = []
-    for e in range(len(n_hard)):
-        pieces += [hs[h_off[e] : h_off[e + 1]], pu[p_off[e] : p_off[e + 1]]]
-    off = np.zeros(len(n_hard) + 1, dtype=np.int64)
-    np.cumsum(n_hard + n_pu, out=off[1:])
-    parts = np.concatenate(pieces) if pieces else np.empty((0, 11))
-    return ChunkInput(parts, off, zpv, recs)
+    ev = np.repeat(np.arange(n), [len(r.parts) for r in recs])
+    keep = pileup.in_acceptance(hard)  # beam remnants and other very forward particles out
+    hard, n_hard = hard[keep], np.bincount(ev[keep], minlength=n).astype(np.int64)
+    overlay = pileup.draw(pool, rng, mu, n) if pool is not None else None
+    parts, off = pileup.assemble(hard, n_hard, zpv, pool, overlay)
+    return _Hard(ChunkInput(parts, off, zpv, recs), bias, pthat)
 
 
 def _to_batch(hard: _Hard, cfg: PythiaConfig, seed: int) -> EventBatch:

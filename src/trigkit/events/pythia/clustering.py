@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import awkward as ak
@@ -18,19 +19,50 @@ def _events(p4: np.ndarray, counts: np.ndarray) -> ak.Array:
     return ak.unflatten(flat, counts)
 
 
+@dataclass
+class Jets:
+    """Inclusive jets of many events, flat: ``p4`` (n, 4) px py pz E, hardest first within
+    each event; event ``e``'s jets are rows ``joff[e]:joff[e + 1]``; jet ``j``'s constituents
+    are ``cidx[cj[j]:cj[j + 1]]`` (indices into that event's inputs)."""
+
+    p4: np.ndarray
+    joff: np.ndarray
+    cidx: np.ndarray
+    cj: np.ndarray
+
+
 def cluster(
     p4: np.ndarray, counts: np.ndarray, algorithm: str, radius: float, pt_min: float
-) -> tuple[ak.Array, ak.Array]:
-    """Inclusive jets above ``pt_min`` of every event: (jets px/py/pz/E, constituent indices
-    into that event's particles), jets in decreasing pt."""
+) -> Jets:
+    """Inclusive jets above ``pt_min`` of every event, in decreasing pt (one fastjet call)."""
     fj = fastjet()
     algo = {"antikt": fj.antikt_algorithm, "ca": fj.cambridge_algorithm, "kt": fj.kt_algorithm}
     with captured_stdout():  # fastjet prints its banner on C++ stdout at first use
         seq = fj.ClusterSequence(_events(p4, counts), fj.JetDefinition(algo[algorithm], radius))
     jets = seq.inclusive_jets(min_pt=pt_min)
     idx = seq.constituent_index(min_pt=pt_min)
-    order = ak.argsort(np.hypot(jets.px, jets.py), axis=1, ascending=False)
-    return jets[order], idx[order]
+    flat = ak.flatten(jets)
+    jp4 = np.stack([ak.to_numpy(flat[k]).astype(np.float64) for k in ("px", "py", "pz", "E")], 1)
+    joff = _offsets(ak.to_numpy(ak.num(jets, axis=1)))
+    cj = _offsets(ak.to_numpy(ak.flatten(ak.num(idx, axis=2))))
+    cidx = ak.to_numpy(ak.flatten(idx, axis=None)).astype(np.int64)
+    ev = np.repeat(np.arange(len(joff) - 1), np.diff(joff))
+    order = np.lexsort((-np.hypot(jp4[:, 0], jp4[:, 1]), ev))  # stable: ties keep fastjet's
+    return Jets(np.ascontiguousarray(jp4[order]), joff, *_reorder(cidx, cj, order))
+
+
+def _offsets(counts: np.ndarray) -> np.ndarray:
+    off = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=off[1:])
+    return off
+
+
+def _reorder(cidx: np.ndarray, cj: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The constituent lists of the jets taken in ``order``: (flat indices, offsets)."""
+    lens = np.diff(cj)[order]
+    new = _offsets(lens)
+    gather = np.repeat(cj[:-1][order] - new[:-1], lens) + np.arange(int(new[-1]))
+    return cidx[gather], new
 
 
 def groomed(p4: np.ndarray, counts: np.ndarray) -> dict[str, np.ndarray]:

@@ -35,23 +35,6 @@ def _flat(arrays: list[np.ndarray], width: int) -> tuple[np.ndarray, np.ndarray]
     return np.ascontiguousarray(flat.reshape(-1, width)), off
 
 
-def _jagged_idx(idx: ak.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(flat constituent indices, per-jet offsets, per-event jet offsets)."""
-    per_jet = ak.num(idx, axis=2)
-    joff = np.zeros(len(idx) + 1, dtype=np.int64)
-    np.cumsum(ak.to_numpy(ak.num(idx, axis=1)), out=joff[1:])
-    cj = np.zeros(int(joff[-1]) + 1, dtype=np.int64)
-    np.cumsum(ak.to_numpy(ak.flatten(per_jet)), out=cj[1:])
-    return ak.to_numpy(ak.flatten(idx, axis=None)).astype(np.int64), cj, joff
-
-
-def _p4(jets: ak.Array) -> np.ndarray:
-    flat = ak.flatten(jets)
-    return np.ascontiguousarray(
-        np.stack([ak.to_numpy(flat[k]) for k in ("px", "py", "pz", "E")], 1)
-    )
-
-
 def _record(
     fields: dict[str, np.ndarray], nested: dict[str, ak.contents.Content]
 ) -> ak.contents.RecordArray:
@@ -82,19 +65,17 @@ def reconstruct_chunk(
     common = (table, coff, rho)
     truth = (trk, toff, had, hoff, par, poff)
 
-    j4, idx4 = cluster(table[:, :4], counts, "antikt", JET_R, 0.5 * JET_PT_MIN)
-    cidx, cj, joff = _jagged_idx(idx4)
+    j4 = cluster(table[:, :4], counts, "antikt", JET_R, 0.5 * JET_PT_MIN)
     jets, tracks, ntrk = jetbuild.build_jets(
-        _p4(j4), joff, cidx, cj, *common, JET_R, JET_PT_MIN, JET_ETA_MAX, *truth, seed + 1
+        j4.p4, j4.joff, j4.cidx, j4.cj, *common, JET_R, JET_PT_MIN, JET_ETA_MAX, *truth, seed + 1
     )
     jets_ak = _small_jets(jets, tracks, ntrk, n_ev)
 
-    j8, idx8 = cluster(table[:, :4], counts, "antikt", FAT_R, 0.6 * FAT_PT_MIN)
-    cidx8, cj8, joff8 = _jagged_idx(idx8)
+    j8 = cluster(table[:, :4], counts, "antikt", FAT_R, 0.6 * FAT_PT_MIN)
     fat, _, _ = jetbuild.build_jets(
-        _p4(j8), joff8, cidx8, cj8, *common, FAT_R, FAT_PT_MIN, FAT_ETA_MAX, *truth, seed + 2
+        j8.p4, j8.joff, j8.cidx, j8.cj, *common, FAT_R, FAT_PT_MIN, FAT_ETA_MAX, *truth, seed + 2
     )
-    fat_ak = _fat_jets(chunk, fat, cidx8, cj8, table, coff, trk, n_ev)
+    fat_ak = _fat_jets(chunk, fat, j8.cidx, j8.cj, table, coff, trk, n_ev)
     return ak.Array(jets_ak), ak.Array(fat_ak), rho, stats
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
-from trigkit.events.pythia import pileup
+from trigkit.events.pythia import pileup, settings
 from trigkit.events.pythia.block import BLOCK, BlockResult, block_sizes, generate_block
 from trigkit.events.pythia.config import POOL_SEED, PythiaConfig
 
@@ -44,16 +44,24 @@ def run(
     if not isinstance(workers, int) or workers < 1:
         raise TrigkitError(f"workers (--workers) must be a positive integer, got {workers!r}")
     tick = progress or (lambda _stage, _n: None)
+    lhef = "check.lhe" if cfg.process == "hh4b" else None  # read as a name only, not opened
+    stg = [*settings.process_settings(cfg, lhef), *cfg.settings]
+    settings.check(stg, f"process {cfg.process}")
+    sizes = block_sizes(cfg.n_events, block)
+    in_process = workers == 1 or len(sizes) == 1
     pool_path = None
     if cfg.mu > 0:
         pool_path = work / f"minbias-{cfg.pool_key()}.npz"
-        _POOLS[pool_path] = pileup.load_or_make(
-            pool_path, cfg.pool_size, POOL_SEED, lambda n: tick("pool", n)
-        )
-    sizes = block_sizes(cfg.n_events, block)
-    if workers == 1 or len(sizes) == 1:
-        results = [_block(cfg, work, i, n, pool_path) for i, n in enumerate(sizes)]
-        for n in sizes:
+        # made here once if missing; loaded here only when this process runs the blocks (the
+        # workers each read the file once)
+        if not pool_path.exists() or (in_process and pool_path not in _POOLS):
+            _POOLS[pool_path] = pileup.load_or_make(
+                pool_path, cfg.pool_size, POOL_SEED, lambda n: tick("pool", n)
+            )
+    if in_process:
+        results = []
+        for i, n in enumerate(sizes):
+            results.append(_block(cfg, work, i, n, pool_path))
             tick("events", n)
     else:
         results = _parallel(cfg, work, sizes, pool_path, min(workers, len(sizes)), tick)

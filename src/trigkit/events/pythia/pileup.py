@@ -17,11 +17,14 @@ import numpy as np
 from numba import njit
 
 from trigkit.core.atomic import atomic_path
-from trigkit.events.pythia import record, settings
+from trigkit.events.pythia import calo, record, settings
 
 logger = logging.getLogger(__name__)
 
 SIGMA_Z_MM = 35.0
+# every detector element (tracker 2.5, L1 towers 3.0, calorimeter 4.7) lies inside |eta| < 4.7;
+# the margin keeps particles a rounding away from the edge for the kernels' own cuts to decide
+ETA_ACCEPTANCE = calo.ETA_CALO + 1e-6
 
 
 @dataclass(frozen=True)
@@ -34,20 +37,38 @@ class Pool:
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
+    def in_acceptance(self) -> Pool:
+        """The same events without the particles no detector element can see
+        (:func:`in_acceptance`): about a third of a minimum-bias event is forward."""
+        keep = in_acceptance(self.parts)
+        ev = np.repeat(np.arange(len(self)), np.diff(self.offsets))
+        offsets = np.zeros(len(self) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(ev[keep], minlength=len(self)), out=offsets[1:])
+        return Pool(np.ascontiguousarray(self.parts[keep]), offsets)
+
+
+def in_acceptance(parts: np.ndarray) -> np.ndarray:
+    """Mask of the particles (record columns) with pT > 0 and |eta| < ``ETA_ACCEPTANCE``."""
+    pt = np.hypot(parts[:, 0], parts[:, 1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        eta = np.arcsinh(parts[:, 2] / pt)
+    return (pt > 0) & (np.abs(eta) < ETA_ACCEPTANCE)
+
 
 def load_or_make(
     path: Path, size: int, seed: int, progress: Callable[[int], None] | None = None
 ) -> Pool:
-    """Read the pool from ``path`` or generate it and write it atomically."""
+    """Read the pool from ``path`` or generate it and write it atomically; the file holds
+    every visible particle, the pool returned only those in the detector's acceptance."""
     if path.exists():
         with np.load(path) as f:
             if len(f["offsets"]) - 1 == size:
                 logger.info("pileup pool from cache %s", path)
-                return Pool(f["parts"], f["offsets"])
+                return Pool(f["parts"], f["offsets"]).in_acceptance()
     pool = make(size, seed, progress, path.parent / "mpi-init-minbias.dat")
     with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as fh:
         np.savez(fh, parts=pool.parts, offsets=pool.offsets)
-    return pool
+    return pool.in_acceptance()
 
 
 def make(
@@ -72,49 +93,91 @@ def make(
     return Pool(np.concatenate(chunks), offsets)
 
 
-def overlay_chunk(
-    pool: Pool, rng: np.random.Generator, mu: float, n_events: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Pileup of ``n_events`` hard events in one draw: (particles (m, 11) with is_pu = 1 and
-    vertex z in columns 9, 10, grouped by event in order; particle count of each event)."""
+@dataclass(frozen=True)
+class Overlay:
+    """Which pool events a chunk's hard events get: ``n_pu`` vertices per event, then per
+    vertex (in event order) the pool event, its z (mm) and its rotation in phi."""
+
+    n_pu: np.ndarray
+    picks: np.ndarray
+    zs: np.ndarray
+    rots: np.ndarray
+
+
+def draw(pool: Pool, rng: np.random.Generator, mu: float, n_events: int) -> Overlay:
+    """Poisson(mu) pileup vertices for each of ``n_events`` events, drawn in one go."""
     n_pu = rng.poisson(mu, n_events) if mu > 0 else np.zeros(n_events, dtype=np.int64)
     total = int(n_pu.sum())
     picks = rng.integers(0, len(pool), total)
     zs = rng.normal(0.0, SIGMA_Z_MM, total)
     rots = rng.uniform(-np.pi, np.pi, total)
-    lens = pool.offsets[picks + 1] - pool.offsets[picks]
-    counts = np.bincount(np.repeat(np.arange(n_events), n_pu), lens, minlength=n_events)
-    return _place(pool, picks, zs, rots), counts.astype(np.int64)
+    return Overlay(n_pu.astype(np.int64), picks.astype(np.int64), zs, rots)
 
 
-def _place(pool: Pool, picks: np.ndarray, zs: np.ndarray, rots: np.ndarray) -> np.ndarray:
-    """The picked pool events' particles, each rotated by its angle and shifted to its z."""
-    lens = pool.offsets[picks + 1] - pool.offsets[picks]
-    out = np.empty((int(lens.sum()), 11))
-    _place_kernel(np.ascontiguousarray(pool.parts), pool.offsets, picks, zs, rots, out)
-    return out
+def assemble(
+    hard: np.ndarray, n_hard: np.ndarray, zpv: np.ndarray, pool: Pool | None, ov: Overlay | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The chunk's particles (m, 11): per event its hard particles (shifted to its vertex
+    ``zpv``, is_pu = 0) then its pileup (rotated, shifted, is_pu = 1), written in one pass;
+    and the per-event offsets. Columns: px py pz e x y z charge pid is_pu z_vertex."""
+    if pool is None or ov is None:
+        pool = Pool(np.zeros((0, 9)), np.zeros(1, dtype=np.int64))
+        none = np.zeros(0, dtype=np.int64)
+        ov = Overlay(np.zeros(len(n_hard), dtype=np.int64), none, np.zeros(0), np.zeros(0))
+    lens = pool.offsets[ov.picks + 1] - pool.offsets[ov.picks]
+    ev_of_vertex = np.repeat(np.arange(len(n_hard)), ov.n_pu)
+    n_pu = np.bincount(ev_of_vertex, lens, minlength=len(n_hard)).astype(np.int64)
+    off = np.zeros(len(n_hard) + 1, dtype=np.int64)
+    np.cumsum(n_hard + n_pu, out=off[1:])
+    out = np.empty((int(off[-1]), 11))
+    _assemble_kernel(
+        np.ascontiguousarray(hard, dtype=np.float64).reshape(-1, 9),
+        n_hard.astype(np.int64),
+        zpv,
+        np.ascontiguousarray(pool.parts),
+        pool.offsets,
+        ov.n_pu,
+        ov.picks.astype(np.int64),
+        ov.zs,
+        ov.rots,
+        out,
+    )
+    return out, off
 
 
 @njit(cache=True)
-def _place_kernel(
+def _assemble_kernel(
+    hard: np.ndarray,
+    n_hard: np.ndarray,
+    zpv: np.ndarray,
     parts: np.ndarray,
     offsets: np.ndarray,
+    n_pu: np.ndarray,
     picks: np.ndarray,
     zs: np.ndarray,
     rots: np.ndarray,
     out: np.ndarray,
 ) -> None:
-    row = 0
-    for v in range(len(picks)):
-        c, s, z = np.cos(rots[v]), np.sin(rots[v]), zs[v]
-        for i in range(offsets[picks[v]], offsets[picks[v] + 1]):
-            p = parts[i]
-            out[row, 0] = c * p[0] - s * p[1]
-            out[row, 1] = s * p[0] + c * p[1]
-            out[row, 2], out[row, 3] = p[2], p[3]
-            out[row, 4] = c * p[4] - s * p[5]
-            out[row, 5] = s * p[4] + c * p[5]
-            out[row, 6] = p[6] + z
-            out[row, 7], out[row, 8] = p[7], p[8]
-            out[row, 9], out[row, 10] = 1.0, z
+    row, h, v = 0, 0, 0
+    for ev in range(len(n_hard)):
+        for _ in range(n_hard[ev]):
+            for c in range(9):
+                out[row, c] = hard[h, c]
+            out[row, 6] += zpv[ev]
+            out[row, 9], out[row, 10] = 0.0, zpv[ev]
             row += 1
+            h += 1
+        for _ in range(n_pu[ev]):
+            c, s, z = np.cos(rots[v]), np.sin(rots[v]), zs[v]
+            for i in range(offsets[picks[v]], offsets[picks[v] + 1]):
+                p = parts[i]
+                out[row, 0] = c * p[0] - s * p[1]
+                out[row, 1] = s * p[0] + c * p[1]
+                out[row, 2], out[row, 3] = p[2], p[3]
+                out[row, 4] = c * p[4] - s * p[5]
+                out[row, 5] = s * p[4] + c * p[5]
+                out[row, 6] = p[6] + z
+                out[row, 7], out[row, 8] = p[7], p[8]
+                out[row, 9], out[row, 10] = 1.0, z
+                row += 1
+            v += 1

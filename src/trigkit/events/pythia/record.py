@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 _INVISIBLE = {12, 14, 16}
 
@@ -28,6 +29,7 @@ class Record:
     mhh: float
 
 
+@njit(cache=True)
 def heavy_flavour(pid: int) -> int:
     """5 for b hadrons, 4 for c hadrons (no b), 0 otherwise (PDG numbering)."""
     a = abs(pid)
@@ -36,9 +38,9 @@ def heavy_flavour(pid: int) -> int:
         if a < 100:
             return 0
     q1, q2 = (a // 1000) % 10, (a // 100) % 10
-    if 5 in (q1, q2):
+    if q1 == 5 or q2 == 5:
         return 5
-    if 4 in (q1, q2):
+    if q1 == 4 or q2 == 4:
         return 4
     return 0
 
@@ -57,15 +59,16 @@ def read_final(event: Any, particles: list[Any] | None = None) -> np.ndarray:
     return np.array(rows, dtype=float).reshape(-1, 9)
 
 
-def read(event: Any, process: Any) -> Record:
-    """The arrays of one event (``event``: ``pythia.event``; ``process``: ``pythia.process``)."""
+def read(event: Any) -> Record:
+    """The arrays of one event (``event``: ``pythia.event``), particle by particle: the
+    reference of the bulk reader ``columns.read``."""
     particles = event.particles()
     parts = read_final(event, particles)
     ids = [q.idAbs() for q in particles]
     return Record(
         parts=parts,
         hadrons=_weak_hadrons(particles, ids),
-        partons=_hard_partons(process.particles()),
+        partons=_hard_partons(particles),
         higgs=(h := _higgs(particles, ids))[0],
         higgs_b=h[1],
         mhh=h[2],
@@ -94,11 +97,12 @@ def _weak_hadrons(particles: list[Any], ids: list[int]) -> np.ndarray:
 
 def _hard_partons(particles: list[Any]) -> np.ndarray:
     """Quarks and gluons leaving the hard process or a resonance decay in it (H -> bb,
-    t -> bW, W -> qq'): status 23 in Pythia's hard-process record (``pythia.process``)."""
+    t -> bW, W -> qq'): status +-23 in the event record, i.e. in the lab frame after the
+    initial-state recoil (``pythia.process`` holds them before it)."""
     rows = [
         (*_pt_eta_phi(q), q.idAbs())
         for q in particles
-        if q.status() == 23 and (q.idAbs() <= 5 or q.idAbs() == 21)
+        if abs(q.status()) == 23 and (q.idAbs() <= 5 or q.idAbs() == 21)
     ]
     return np.array(rows, dtype=float).reshape(-1, 4)
 
@@ -127,98 +131,3 @@ def _higgs_summary(hs: list[Any], bs: list[Any]) -> tuple[np.ndarray, np.ndarray
         px, py, pz = (hs[0].px() + hs[1].px(), hs[0].py() + hs[1].py(), hs[0].pz() + hs[1].pz())
         mhh = float(np.sqrt(max(e * e - px * px - py * py - pz * pz, 0.0)))
     return higgs, higgs_b, mhh
-
-
-@dataclass
-class EventArrays:
-    """The whole event record of one event as columns (``pythia.nextBatch(1)``'s buffers)."""
-
-    pid: np.ndarray
-    status: np.ndarray
-    d1: np.ndarray
-    d2: np.ndarray
-    p: np.ndarray  # (n, 4) px py pz e
-    v: np.ndarray  # (n, 3) production vertex, 0 where Pythia set none
-
-    @classmethod
-    def from_batch(cls, batch: Any) -> EventArrays:
-        """Columns of the single event of an awkward ``nextBatch(1)`` result."""
-        lst = batch.layout.content("prt")
-        start, stop = int(lst.offsets[0]), int(lst.offsets[1])
-        prt = lst.content
-
-        def col(c: Any, name: str) -> np.ndarray:
-            return np.asarray(c.content(name).data)[start:stop]
-
-        mom = prt.content("p")
-        vtx = prt.content("vProd")
-        index = np.asarray(vtx.index)[start:stop]
-        v = np.stack([np.asarray(vtx.content.content(k).data) for k in ("px", "py", "pz")], 1)
-        v = np.where(index[:, None] >= 0, v[np.maximum(index, 0)], 0.0) if len(v) else v
-        return cls(
-            pid=col(prt, "id").astype(np.int64),
-            status=col(prt, "status"),
-            d1=col(prt, "daughter1"),
-            d2=col(prt, "daughter2"),
-            p=np.stack([col(mom, k) for k in ("px", "py", "pz", "e")], 1),
-            v=v.reshape(-1, 3),
-        )
-
-    def daughters(self, i: int) -> list[int]:
-        """Pythia's ``Particle::daughterList`` rule on the daughter1/daughter2 columns."""
-        a, b = int(self.d1[i]), int(self.d2[i])
-        if a == 0 and b == 0:
-            return []
-        if b == 0 or b == a:
-            return [a]
-        if b > a:
-            return list(range(a, b + 1))
-        return [b, a]
-
-
-def read_arrays(arr: EventArrays, event: Any, process: Any, charges: dict[int, float]) -> Record:
-    """:func:`read` from the event's columns: the same arrays with a few Python calls per event.
-
-    ``event``: ``pythia.event``, for the kinematics of the few selected hadrons and Higgs;
-    ``charges``: a charge per PDG id, filled from ``pythia.particleData`` as ids appear."""
-    ids = np.abs(arr.pid)
-    final = (arr.status > 0) & ~np.isin(ids, list(_INVISIBLE))
-    parts = np.empty((int(final.sum()), 9))
-    parts[:, :4] = arr.p[final]
-    parts[:, 4:7] = arr.v[final]
-    pid = arr.pid[final]
-    parts[:, 7] = [charges[q] for q in pid.tolist()]
-    parts[:, 8] = pid
-    higgs = _higgs_arrays(arr, ids, event)
-    return Record(
-        parts=parts,
-        hadrons=_weak_hadrons_arrays(arr, ids, event),
-        partons=_hard_partons(process.particles()),
-        higgs=higgs[0],
-        higgs_b=higgs[1],
-        mhh=higgs[2],
-    )
-
-
-def _weak_hadrons_arrays(arr: EventArrays, ids: np.ndarray, event: Any) -> np.ndarray:
-    rows = []
-    id_list = ids.tolist()
-    for i in np.nonzero((ids >= 400) & ~np.isin(ids, list(_INVISIBLE)))[0].tolist():
-        hf = heavy_flavour(id_list[i])
-        if hf == 0 or any(heavy_flavour(id_list[d]) == hf for d in arr.daughters(i)):
-            continue  # light, or not the last hadron of this flavour in the decay chain
-        rows.append((*_pt_eta_phi(event.at(i)), hf))
-    return np.array(rows, dtype=float).reshape(-1, 4)
-
-
-def _higgs_arrays(
-    arr: EventArrays, ids: np.ndarray, event: Any
-) -> tuple[np.ndarray, np.ndarray, float]:
-    hs, bs = [], []
-    for i in np.nonzero(ids == 25)[0].tolist():
-        dau = arr.daughters(i)
-        if not dau or any(ids[d] == 25 for d in dau):
-            continue  # keep the last copy, the one that decays
-        hs.append(event.at(i))
-        bs.append([(event.at(d).eta(), event.at(d).phi()) for d in dau[:2]])
-    return _higgs_summary(hs, bs)

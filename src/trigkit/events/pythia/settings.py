@@ -99,7 +99,13 @@ def build(settings: list[str], seed: int, what: str, mpi_init: Path | None = Non
     return build(settings, seed, what, mpi_init)
 
 
-def _init(settings: list[str], seed: int, what: str) -> Any:
+def check(settings: list[str], what: str) -> None:
+    """Let Pythia read ``settings`` without initialising (a fraction of a second): a rejected
+    setting fails here, before minutes of pileup pool or workers are spent."""
+    _read(settings, 1, what)
+
+
+def _read(settings: list[str], seed: int, what: str) -> Any:
     from trigkit.events.pythia.libs import pythia8
 
     py8 = pythia8()
@@ -110,6 +116,11 @@ def _init(settings: list[str], seed: int, what: str) -> Any:
             ok = pythia.readString(s)
         if not ok:
             raise TrigkitError(f"Pythia rejected setting '{s}' ({what}): {_first_line(out)}")
+    return pythia
+
+
+def _init(settings: list[str], seed: int, what: str) -> Any:
+    pythia = _read(settings, seed, what)
     with captured_stdout() as out:
         ok = pythia.init()
     if not ok:
