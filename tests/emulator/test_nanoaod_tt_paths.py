@@ -19,6 +19,12 @@ from trigkit.emulator.schema import load_menu
 
 TT = Path("/work/shared/data/nano_tt_v12.root")
 PNET_PATH = "HLT_QuadPFJet70_50_40_35_PFBTagParticleNet_2BTagSum0p65"
+PFHT330 = "HLT_PFHT330PT30_QuadPFJet_75_60_45_40_TriplePFBTag"
+# the README table (both fail, emulated only; recorded only, both pass); both paths read DeepJet
+PFHT330_PATHS = {
+    PFHT330 + "DeepCSV_4p5": [[153, 12], [21, 14]],
+    PFHT330 + "DeepJet_4p5": [[161, 11], [13, 15]],
+}
 pytestmark = pytest.mark.skipif(not TT.exists(), reason="shared NanoAOD samples not present")
 
 
@@ -27,7 +33,8 @@ def raw() -> ak.Array:
     import uproot
 
     with uproot.open(TT) as f:
-        return f["Events"].arrays(["Jet_pt", "Jet_eta", "Jet_btagPNetB", PNET_PATH])
+        names = ["Jet_pt", "Jet_eta", "Jet_btagPNetB", "Jet_btagDeepFlavB", PNET_PATH]
+        return f["Events"].arrays(names + list(PFHT330_PATHS))
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +78,25 @@ def reference_pnet_path(raw: ak.Array) -> np.ndarray:
     two = ak.to_numpy(ak.num(top2)) == 2
     mean = ak.to_numpy(ak.sum(ak.values_astype(top2, np.float64), axis=1)) / 2.0
     return l1 & hlt_jets & two & (mean >= 0.65)
+
+
+def reference_pfht330(raw: ak.Array) -> np.ndarray:
+    """L1 (HTT280er_QuadJet, HTT320er, HTT360er), four jets 75/60/45/40, PF HT >= 330 of jets
+    pt >= 30, |eta| <= 2.5, and three jets with DeepJet >= 0.24."""
+    pt, eta = ak.values_astype(raw.Jet_pt, np.float64), ak.values_astype(raw.Jet_eta, np.float64)
+    ht = _ht(pt, eta)
+    l1 = (_quad(pt, eta, (70, 55, 40, 35), 2.5) & (ht >= 280)) | (ht >= 320)
+    central = (pt >= 30) & (abs(eta) <= 2.5)
+    pf_ht = ak.to_numpy(ak.sum(pt[central], axis=1))
+    tagged = ak.to_numpy(ak.sum(raw.Jet_btagDeepFlavB[central] >= np.float32(0.24), axis=1))
+    return l1 & _quad(pt, eta, (75, 60, 45, 40), 2.5) & (pf_ht >= 330) & (tagged >= 3)
+
+
+def test_pfht330_paths_match_the_hand_count(raw: ak.Array, emulated: dict) -> None:
+    emu = reference_pfht330(raw)
+    for name, table in PFHT330_PATHS.items():
+        ref = confusion_matrix(ak.to_numpy(raw[name]).astype(bool), emu)
+        assert emulated[name].confusion.tolist() == ref.tolist() == table
 
 
 def test_pnet_path_matches_the_hand_count(raw: ak.Array, emulated: dict) -> None:
