@@ -23,9 +23,10 @@ kept are stored, so most L1 jets of an event are missing; they are derived from 
   to a TrigObj jet takes that jet's ``l1pt`` (the recorded L1 value), pt-ordered; eta and phi are
   the offline jet's. A saturated L1 jet (``l1pt >= L1_JET_SATURATION``) measures no response but
   is still matched: the L1 saw a jet at or above saturation (and its HTT saturated, as the HT
-  objects of ``nano_dimuon.root`` show), so it passes every jet and HTT threshold, while its
-  offline pt times a response would not. One L1 jet per offline jet: L1 jets without an offline jet
-  are not added, and the response is measured and applied on the same file (in-sample).
+  objects of ``nano_dimuon.root`` show), so it passes every jet threshold, and every HTT one
+  inside the HTT acceptance, while its offline pt times a response would not. One L1 jet per
+  offline jet: L1 jets without an offline jet are not added, and the response is measured and
+  applied on the same file (in-sample).
 """
 
 from __future__ import annotations
