@@ -17,7 +17,6 @@ import pytest
 from trigkit.emulator.nanoaod import compare_to_recorded, confusion_matrix
 from trigkit.emulator.schema import load_menu
 
-TT = Path("/work/shared/data/nano_tt_v12.root")
 PNET_PATH = "HLT_QuadPFJet70_50_40_35_PFBTagParticleNet_2BTagSum0p65"
 PFHT330 = "HLT_PFHT330PT30_QuadPFJet_75_60_45_40_TriplePFBTag"
 # the README table (both fail, emulated only; recorded only, both pass); both paths read DeepJet
@@ -25,23 +24,22 @@ PFHT330_PATHS = {
     PFHT330 + "DeepCSV_4p5": [[153, 12], [21, 14]],
     PFHT330 + "DeepJet_4p5": [[161, 11], [13, 15]],
 }
-pytestmark = pytest.mark.skipif(not TT.exists(), reason="shared NanoAOD samples not present")
 
 
 @pytest.fixture(scope="module")
-def raw() -> ak.Array:
+def raw(nano_tt: Path) -> ak.Array:
     import uproot
 
-    with uproot.open(TT) as f:
+    with uproot.open(nano_tt) as f:
         names = ["Jet_pt", "Jet_eta", "Jet_btagPNetB", "Jet_btagDeepFlavB", PNET_PATH]
         return f["Events"].arrays(names + list(PFHT330_PATHS))
 
 
 @pytest.fixture(scope="module")
-def emulated() -> dict:
+def emulated(nano_tt: Path) -> dict:
     from trigkit.events.nanoaod import read_nanoaod
 
-    res = compare_to_recorded(load_menu("nano_tt_v12"), [read_nanoaod(TT)])
+    res = compare_to_recorded(load_menu("nano_tt_v12"), [read_nanoaod(nano_tt)])
     return {p.name: p for p in res.paths}
 
 
@@ -108,7 +106,7 @@ def test_pnet_path_matches_the_hand_count(raw: ak.Array, emulated: dict) -> None
     assert emulated[PNET_PATH].agree == pytest.approx(157 / 200)
 
 
-def test_pnet_path_cuts_on_the_mean_not_the_sum(raw: ak.Array) -> None:
+def test_pnet_path_cuts_on_the_mean_not_the_sum(raw: ak.Array, nano_tt: Path) -> None:
     """Events passing every other cut (L1 HTT >= 320, the four jets) whose two highest PNet
     scores sum to >= 0.65 but average below it: the emulator fails them all (a sum cut would
     pass them), and passes all those whose mean is >= 0.65. Selected by hand from the file."""
@@ -121,7 +119,7 @@ def test_pnet_path_cuts_on_the_mean_not_the_sum(raw: ak.Array) -> None:
     kin = _quad(pt, eta, (70, 50, 40, 35), 2.5) & (_ht(pt, eta) >= 320)
     between, above = kin & (s >= 0.65) & (s < 1.3), kin & (s >= 1.3)
     assert between.sum() >= 10 and above.sum() >= 10
-    batch, menu = read_nanoaod(TT), load_menu("nano_tt_v12")
+    batch, menu = read_nanoaod(nano_tt), load_menu("nano_tt_v12")
     for sel, n_pass in ((between, 0), (above, int(above.sum()))):
         res = compare_to_recorded(menu, [batch[np.flatnonzero(sel)]])
         path = next(p for p in res.paths if p.name == PNET_PATH)
