@@ -121,3 +121,39 @@ def test_dimuon_response_against_uproot(nano_dimuon: Path) -> None:
     d = with_derived_l1jets(b, r)
     assert ak.all(ak.num(d.l1jets) == ak.num(b.jets))
     assert ak.all(d.l1jets.pt[:, :-1] >= d.l1jets.pt[:, 1:])
+
+
+def test_saturated_l1_jet_is_kept_but_measures_no_response() -> None:
+    # event 0: jet 300 GeV matched (dR 0.05) to a saturated L1 jet (l1pt 1023.5), jet 80 GeV
+    # matched to l1pt 72; event 1: jet 100 matched to l1pt 90 and one to l1pt 45 (pt 50)
+    b = _batch(
+        [[(300.0, 0.2, 1.0), (80.0, -0.5, -1.0)], [(100.0, 0.1, 0.0), (50.0, 1.0, 2.0)]],
+        [
+            [(310.0, 0.25, 1.0, 1, 1023.5), (78.0, -0.5, -1.0, 1, 72.0)],
+            [(98.0, 0.1, 0.0, 1, 90.0), (49.0, 1.0, 2.0, 1, 45.0)],
+        ],
+    )
+    assert ak.to_list(match_trigobj(b)[1]) == [[False, True], [True, True]]
+    assert ak.to_list(match_trigobj(b, saturated=True)[0]) == [[1023.5, 72.0], [90.0, 45.0]]
+    r = measure_l1_response([b])
+    assert r.n_total == 3  # 72/80, 90/100, 45/50: the saturated pair is left out
+    assert r.overall == pytest.approx(0.9)
+    d = with_derived_l1jets(b, r)
+    assert ak.to_list(d.l1jets.pt) == [[1023.5, 72.0], [90.0, 45.0]]
+
+
+def test_dimuon_saturated_l1_jet_keeps_its_recorded_pt(nano_dimuon: Path) -> None:
+    """nano_dimuon.root event 14: offline jet 329.5 GeV at eta 2.407 matched to a TrigObj jet
+    with l1pt 1022 (saturated; the event's L1 HTT object is saturated too, 2044). Its derived
+    L1 jet keeps 1022 instead of 329.5 x response. It stays outside the derived L1 HTT (offline
+    |eta| 2.407 > 2.4; the L1 eta is not stored), so L1_HTT320er still disagrees there."""
+    b = read_nanoaod(nano_dimuon)
+    to = b.trigobj[14]
+    assert sorted(ak.to_list(to.l1pt[to.id == 1])) == pytest.approx([88.0, 1022.0], abs=0.5)
+    assert ak.to_list(to.l1pt[to.id == 3]) == pytest.approx([2044.0], abs=0.5)
+    d = with_derived_l1jets(b, measure_l1_response([b]))
+    j = d.l1jets[14]
+    assert float(j.pt[0]) == pytest.approx(1022.0, abs=0.5)
+    assert float(j.eta[0]) == pytest.approx(2.407, abs=1e-3)
+    assert b.triggers["L1_HTT320er"][14]
+    assert float(ak.sum(j.pt[(j.pt >= 30) & (abs(j.eta) <= 2.4)])) < 320

@@ -67,18 +67,25 @@ class NanoAgreement:
     l1_response: L1Response | None = None  # the measured response when l1_jets == "derived"
 
 
+def score_fields(jets: ak.Array) -> list[str]:
+    """The score fields a menu may cut on: ``btag``, ``l1_score`` and every other ``btag*``
+    field of ``jets`` (``btag_pnet``, ``btag_deepflav`` from the NanoAOD reader)."""
+    extra = [f for f in jets.fields if f.startswith("btag") and f != "btag"]
+    return ["btag", "l1_score", *extra]
+
+
 def trigobj_jets(batch: EventBatch) -> EventBatch:
-    """Replace ``jets`` by the TrigObj jets (id 1), pt-ordered; scores NaN."""
+    """Replace ``jets`` by the TrigObj jets (id 1), pt-ordered; every score field of the offline
+    jets (:func:`score_fields`) NaN, so score cuts on them fail instead of erroring."""
     if batch.trigobj is None:
         raise TrigkitError(
             f"{batch.source or 'events'}: no TrigObj collection; use --objects offline"
         )
     to = batch.trigobj[batch.trigobj.id == TRIGOBJ_JET_ID]
     nan = ak.values_astype(to.pt * np.nan, np.float32)
-    jets = sort_by_pt(
-        ak.zip({"pt": to.pt, "eta": to.eta, "phi": to.phi, "btag": nan, "l1_score": nan})
-    )
-    return replace(batch, jets=jets)
+    fields = {"pt": to.pt, "eta": to.eta, "phi": to.phi}
+    fields.update({f: nan for f in score_fields(batch.jets)})
+    return replace(batch, jets=sort_by_pt(ak.zip(fields)))
 
 
 def confusion_matrix(recorded: np.ndarray, emulated: np.ndarray) -> np.ndarray:

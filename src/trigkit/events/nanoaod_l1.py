@@ -20,9 +20,13 @@ kept are stored, so most L1 jets of an event are missing; they are derived from 
   filters rarely store. A jet bin with fewer than ``MIN_PAIRS`` pairs uses the median of these
   HT ratios (of the jet pairs when the file has no HT object);
 * L1 jets = offline jets, pt times the response of their bin, except that an offline jet matched
-  to an unsaturated TrigObj jet takes that jet's ``l1pt`` (the recorded L1 value), pt-ordered;
-  eta and phi are the offline jet's. One L1 jet per offline jet: L1 jets without an offline jet
-  are not added, and the response is measured and applied on the same file (in-sample).
+  to a TrigObj jet takes that jet's ``l1pt`` (the recorded L1 value), pt-ordered; eta and phi are
+  the offline jet's. A saturated L1 jet (``l1pt >= L1_JET_SATURATION``) measures no response but
+  is still matched: the L1 saw a jet at or above saturation (and its HTT saturated, as the HT
+  objects of ``nano_dimuon.root`` show), so it passes every jet threshold, and every HTT one
+  inside the HTT acceptance, while its offline pt times a response would not. One L1 jet per
+  offline jet: L1 jets without an offline jet are not added, and the response is measured and
+  applied on the same file (in-sample).
 """
 
 from __future__ import annotations
@@ -90,7 +94,7 @@ def _spread(r: np.ndarray) -> float:
     return float((hi - lo) / 2.0)
 
 
-def _l1_trigobj(batch: EventBatch) -> ak.Array:
+def _l1_trigobj(batch: EventBatch, saturated: bool = False) -> ak.Array:
     to = batch.trigobj
     if to is None or "l1pt" not in to.fields:
         raise TrigkitError(
@@ -98,13 +102,14 @@ def _l1_trigobj(batch: EventBatch) -> ak.Array:
             "from TrigObj jets with their L1 pt (NanoAOD with TrigObj_id, TrigObj_l1pt)"
         )
     jets = to[to.id == TRIGOBJ_JET_ID]
-    return jets[(jets.l1pt > 0) & (jets.l1pt < L1_JET_SATURATION)]
+    below = (jets.l1pt < L1_JET_SATURATION) | saturated
+    return jets[(jets.l1pt > 0) & below]
 
 
-def match_trigobj(batch: EventBatch) -> tuple[ak.Array, ak.Array]:
-    """For each offline jet: the ``l1pt`` of the nearest unsaturated TrigObj L1 jet within
-    ``MATCH_DR`` (0 if none), and whether one matched."""
-    l1 = _l1_trigobj(batch)
+def match_trigobj(batch: EventBatch, saturated: bool = False) -> tuple[ak.Array, ak.Array]:
+    """For each offline jet: the ``l1pt`` of the nearest TrigObj L1 jet within ``MATCH_DR`` (0
+    if none), and whether one matched; saturated L1 jets take part only with ``saturated``."""
+    l1 = _l1_trigobj(batch, saturated)
     pairs = ak.cartesian([batch.jets, l1], axis=1, nested=True)
     off, to = ak.unzip(pairs)
     dphi = (off.phi - to.phi + np.pi) % (2 * np.pi) - np.pi
@@ -165,7 +170,7 @@ def measure_l1_response(batches: list[EventBatch]) -> L1Response:
 
 def with_derived_l1jets(batch: EventBatch, response: L1Response) -> EventBatch:
     """``batch`` with ``l1jets`` derived from its offline jets (module docstring)."""
-    l1pt, matched = match_trigobj(batch)
+    l1pt, matched = match_trigobj(batch, saturated=True)
     jets = batch.jets
     counts = ak.num(jets.pt)
     flat_pt = ak.to_numpy(ak.flatten(jets.pt)).astype(np.float64)
