@@ -44,6 +44,7 @@ def main() -> int:
     from trigkit.models.training import train
     from trigkit.runtime import load_runner
 
+    prov = provenance({"torch": 1, "generator_workers": args.workers})  # the code that runs
     t0 = time.time()
     samples = make_samples(args.engine, args.events, args.test_events, args.workers)
     model = train("btag-deepsets", list(samples.train), epochs=args.epochs, seed=0, progress=True)
@@ -94,7 +95,7 @@ def main() -> int:
         "goal": "INT8 AUC within 0.5 % of float",
         "rows": rows,
         "seconds": time.time() - t0,
-        "provenance": provenance({"torch": 1, "generator_workers": args.workers}),
+        "provenance": prov,
     }
     write_result(args.out, rec, args.allow_older)
     print(f"wrote {args.out} ({samples.label})")

@@ -82,8 +82,10 @@ def main() -> int:
     from trigkit.benchmarks.provenance import provenance, write_result
     from trigkit.benchmarks.tagger_eval import evaluate_tagger, make_samples
     from trigkit.models.feature_set import FeatureSet
+    from trigkit.models.rejection import Rejection
     from trigkit.models.training import train
 
+    prov = provenance({"torch": 1, "generator_workers": args.workers})  # the code that runs
     t0 = time.time()
     samples = make_samples(args.engine, args.events, args.test_events, args.workers)
     t_gen = time.time() - t0
@@ -114,10 +116,10 @@ def main() -> int:
         if name == "l1-mlp":
             row["compression"] = _compress_l1(model, samples.train, fs, 0)
         rows.append(row)
-        rej = ev["rows"][0]["rejection"][eff]
+        rej = Rejection(**ev["rows"][0]["rejection"][eff])
         print(
-            f"{name}: rejection at {eff}: {rej['value']:.1f} [{rej['low']:.1f}, "
-            f"{rej['high']:.1f}]; ratio vs {row['baseline']}: {ratio:.2f}; AUC "
+            f"{name}: rejection at {eff}: {rej.text()}; ratio vs {row['baseline']}: "
+            f"{'~' if bound else ''}{ratio:.2f}; AUC "
             f"{ev['rows'][0]['auc']:.4f} vs {ev['rows'][1]['auc']:.4f}",
             flush=True,
         )
@@ -129,7 +131,7 @@ def main() -> int:
         "epochs": args.epochs,
         "training": "unweighted jets, classes balanced; Xbb evaluation background "
         "pT-reweighted to the signal",
-        "provenance": provenance({"torch": 1, "generator_workers": args.workers}),
+        "provenance": prov,
         "torch": torch.__version__,
         "results": rows,
     }
