@@ -6,7 +6,12 @@ b-tagger for the GPU (ONNX, onnxruntime) -> score every jet with the compiled ar
 the Run-3-like HH->4b menu -> tables, plots and a Markdown report.
 
 Every stage calls the same library functions as the corresponding CLI command; the demo only
-chooses sizes that fit in a few minutes on 2 cores.
+chooses sizes that fit in <= 10 minutes on 2 cores.
+
+Events come from the Pythia engine by default (cached by config hash, so a rerun skips
+generation) or from the numba toy (``engine="fast"``), which every output labels as a toy.
+Pythia's QCD events carry weights (its cross section and the pT-hat bias): the emulation uses
+them for rates; the taggers train on unweighted jets with balanced classes (:data:`TRAINING`).
 """
 
 from __future__ import annotations
@@ -29,6 +34,10 @@ from trigkit.events.samples import SampleSpec, engine_label
 log = logging.getLogger(__name__)
 
 PROCESSES = ("hh4b", "qcd", "ttbar")
+TRAINING = (
+    "taggers train on unweighted jets with balanced classes (event weights describe how often "
+    "an event occurs, not what a jet looks like); rates use the event weights"
+)
 
 
 # Default event counts per engine. Pythia's fit the whole demo in <= 10 min on 2 cores with a
@@ -233,6 +242,7 @@ def run_demo(cfg: DemoConfig, say: Say) -> DemoLog:
     cfg.out.mkdir(parents=True, exist_ok=True)
     dl = DemoLog()
     dl.facts["engine"] = {"name": cfg.engine, "label": engine_label(cfg.engine)}
+    dl.facts["training"] = TRAINING
     if cfg.engine == "pythia":
         dl.facts["engine"].update(mu=cfg.mu, pool_size=cfg.pool_size)
     say(f"   events: {cfg.engine} engine ({engine_label(cfg.engine)})")
@@ -425,6 +435,7 @@ def write_markdown(cfg: DemoConfig, dl: DemoLog) -> Path:
     lines = ["# trigkit demo", "", f"Events: `{eng['name']}` engine, {eng['label']}."]
     if cfg.engine == "fast":
         lines += ["", f"**{engine_label(cfg.engine)}**: every number below is from the toy."]
+    lines += ["", f"Training: {TRAINING}."]
     lines += ["", "| stage | seconds | CPU seconds |", "|---|---|---|"]
     cpu = dl.cpu if len(dl.cpu) == len(dl.stages) else [float("nan")] * len(dl.stages)
     rows = zip(dl.stages, cpu, strict=True)
