@@ -10,8 +10,9 @@ skips generation. `--engine fast` uses the numba toy generator (toy generator, n
 physical): the JSON and the printout say so.
 
 Every rejection carries a 68 % Clopper-Pearson interval and is quoted only where >= 100
-background jets pass (otherwise a lower bound); the Xbb background (QCD and top large-R jets)
-is pT-reweighted to the H->bb signal. Training uses unweighted jets with balanced classes.
+background jets pass (otherwise a lower bound); the Xbb background (QCD and top large-R jets;
+with Pythia also those of a pT-hat > 250 GeV QCD slice) is pT-reweighted to the H->bb signal.
+Training uses unweighted jets with balanced classes.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def main() -> int:
             batch_size=args.batch_size,
             progress=True,
         )
-        fs = FeatureSet.concatenate([model.features(b) for b in samples.test])
+        fs = FeatureSet.concatenate([model.features(b) for b in samples.test_for(model.kind)])
         ev = evaluate_tagger(model, fs, EFFS)
         ratio, bound = _ratio(ev, eff)
         row = {

@@ -91,7 +91,7 @@ def taggers_claims(r: dict) -> list[str]:
 
 def int8_auc_claims(r: dict) -> list[str]:
     return [
-        f"{100 * row['auc_relative_change_vs_fp32']:+.2f} % ({row['calibration']})"
+        f"{100 * row['auc_relative_change_vs_fp32']:+.3f} % ({row['calibration']})"
         for row in r["rows"]
         if row["precision"] == "int8" and "auc_test" in row
     ]

@@ -24,6 +24,10 @@ from trigkit.models.saved import TrainedModel
 
 PROCESSES = ("hh4b", "qcd", "ttbar")
 TTBAR_FRACTION = 0.25  # ttbar events per hh4b / qcd event: top jets and b jets from tops
+# Pythia: a QCD slice with pT-hat > 250 GeV added to the test events (2x the qcd test events),
+# so enough QCD large-R jets near the H->bb pT pass an Xbb cut to quote a rejection
+XBB_PTHAT_MIN = 250.0
+XBB_QCD_FACTOR = 2
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,11 @@ class BenchSamples:
     test: tuple[EventBatch, ...]
     specs: tuple[SampleSpec, ...]
     cache_hits: tuple[bool, ...]
+    xbb_extra: tuple[EventBatch, ...] = ()  # more QCD for the Xbb test (high pT-hat slice)
+
+    def test_for(self, kind: str) -> tuple[EventBatch, ...]:
+        """Test events of a feature kind: the Xbb (constituents) test adds ``xbb_extra``."""
+        return self.test + self.xbb_extra if kind == "constituents" else self.test
 
     @property
     def label(self) -> str:
@@ -49,6 +58,7 @@ class BenchSamples:
                     "process": s.process,
                     "events": s.n_events,
                     "seed": s.seed,
+                    **({"pthat_min": s.pthat_min} if s.process == "qcd" else {}),
                     **({"mu": s.mu, "pool_size": s.pool_size} if s.engine == "pythia" else {}),
                     "cache_hit": hit,
                 }
@@ -58,12 +68,16 @@ class BenchSamples:
 
 
 def sample_specs(engine: str, n_train: int, n_test: int, mu: float = 60.0) -> list[SampleSpec]:
-    """hh4b, qcd and ttbar for training (seeds 1-3) and testing (seeds 101-103)."""
+    """hh4b, qcd and ttbar for training (seeds 1-3) and testing (seeds 101-103; Pythia: and a
+    high pT-hat QCD slice, seed 104, whose large-R jets the Xbb evaluation adds)."""
     specs = []
     for base, n in ((1, n_train), (101, n_test)):
         for i, proc in enumerate(PROCESSES):
             size = max(1, int(n * TTBAR_FRACTION)) if proc == "ttbar" else n
             specs.append(SampleSpec(proc, size, base + i, engine, mu))
+    if engine == "pythia":
+        n_hi = XBB_QCD_FACTOR * n_test
+        specs.append(SampleSpec("qcd", n_hi, 104, engine, mu, pthat_min=XBB_PTHAT_MIN))
     return specs
 
 
@@ -88,9 +102,10 @@ def make_samples(
     return BenchSamples(
         engine,
         tuple(batches[:k]),
-        tuple(batches[k:]),
+        tuple(batches[k : 2 * k]),
         tuple(specs),
         tuple(m.cache_hit for m in made),
+        tuple(batches[2 * k :]),
     )
 
 

@@ -36,6 +36,7 @@ class SampleSpec:
     mu: float = 60.0
     pool_size: int = 2000
     lumi_pb: float = 1000.0
+    pthat_min: float = 15.0  # pythia qcd: pT-hat threshold, GeV
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -55,6 +56,7 @@ class SampleSpec:
             mu=self.mu,
             lumi_pb=self.lumi_pb,
             pool_size=self.pool_size,
+            pthat_min=self.pthat_min,
         )
 
 
