@@ -78,12 +78,12 @@ def _rejection(r: dict) -> str:
 def taggers_claims(r: dict) -> list[str]:
     out = []
     for row in r["results"]:
-        eff = f"{row['signal_eff']:g}"
         model, base = row["evaluation"]["rows"][:2]
-        out += [
-            f"{_rejection(model['rejection'][eff])} vs {_rejection(base['rejection'][eff])}",
-            f"AUC {model['auc']:.4f} vs {base['auc']:.4f}",
-        ]
+        for eff in sorted({f"{row['signal_eff']:g}", "0.7"}):  # the headline and 70 %
+            out.append(
+                f"{_rejection(model['rejection'][eff])} vs {_rejection(base['rejection'][eff])}"
+            )
+        out.append(f"AUC {model['auc']:.4f} vs {base['auc']:.4f}")
         if "compression" in row:
             out.append(f"AUC {model['auc']:.4f} → {row['compression']['test']['auc']:.4f}")
     return out
