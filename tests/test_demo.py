@@ -24,14 +24,14 @@ def test_demo_tiny(
     pytest.importorskip("fastjet", reason="the demo's default engine needs the physics extra")
     out = tmp_path / "demo"
     monkeypatch.setenv("TRIGKIT_CACHE", str(tmp_path / "cache"))  # a cold Pythia cache
-    # the default engine (pythia) at its smallest: 200 events per process, a 100-event pool
-    args = ["demo", "--out", str(out), "--scale", "0.02", "--epochs", "1", "--pool-size", "100"]
+    # the default engine (pythia) at its smallest: 100 events per process, a 100-event pool
+    args = ["demo", "--out", str(out), "--scale", "0.01", "--epochs", "1", "--pool-size", "100"]
     assert main(args) == 0
     record = json.loads((out / "demo.json").read_text())
     facts = record
     assert record["engine"]["name"] == "pythia" and record["engine"]["pool_size"] == 100
     samples = record["facts"]["samples"]
-    assert [s["events"] for s in samples] == [200, 200, 200]
+    assert [s["events"] for s in samples] == [100, 100, 100]
     assert not any(s["cache_hit"] for s in samples)
     assert (tmp_path / "cache" / "pythia").is_dir()  # the samples went to the given cache
     stages = [name for name, _ in facts["stages"]]

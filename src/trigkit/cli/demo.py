@@ -9,6 +9,7 @@ import typer
 # trigkit.events.samples.TOY_LABEL (a test keeps them equal; importing it here would load
 # awkward on every CLI start)
 TOY_LABEL = "toy generator, numbers not physical"
+MIN_EVENTS = 100  # per process, whatever --scale says: every tagger still sees both classes
 
 
 def register(app: typer.Typer) -> None:
@@ -69,7 +70,7 @@ taggers, emulate the HH->4b menu."""
             menu=menu,
             fpga=not no_fpga,
             gpu=not no_gpu,
-            events={k: max(200, int(v * scale)) for k, v in counts.items()},
+            events={k: max(MIN_EVENTS, int(v * scale)) for k, v in counts.items()},
         )
         console = Console()
         log = run_demo(cfg, console.print)
