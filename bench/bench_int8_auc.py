@@ -1,17 +1,19 @@
 """INT8 goal of the taggers issue: INT8 b-tagger AUC within 0.5 % of float, per calibration.
 
-`python bench/bench_int8_auc.py --out bench/results/int8_auc.json [--events N --epochs E]`:
-generates HH->4b and QCD events (training and an independent calibration/test sample), trains
-btag-deepsets (the DIPS-like tagger), compiles gpu bundles at fp32 / fp16 / int8 (max,
-percentile, entropy) with `trigkit.compile.targets.gpu.compile_gpu`, and reports the AUC of
-D_b (b vs light+c) for each precision on the test events, computed here from the bundle's
-onnxruntime outputs.
+`python bench/bench_int8_auc.py --out bench/results/int8_auc.json [--engine pythia|fast
+--events N --test-events M --epochs E]`: trains btag-deepsets (the DIPS-like tagger) on the
+tagger benchmark's training samples (hh4b + qcd + ttbar; Pythia with <mu> = 60 by default,
+cached by config, so after `bench_taggers.py` no event is generated again), compiles gpu
+bundles at fp32 / fp16 / int8 (max, percentile, entropy) with
+`trigkit.compile.targets.gpu.compile_gpu`, calibrating on the training hh4b events, and reports
+the AUC of D_b (b vs light+c) for each precision on the independent test events, computed here
+from the bundle's onnxruntime outputs. `--engine fast`: the numba toy generator (toy
+generator, numbers not physical), labelled as such in the JSON.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -23,31 +25,38 @@ import numpy as np
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", type=Path, default=Path("bench/results/int8_auc.json"))
-    ap.add_argument("--events", type=int, default=3000)
+    ap.add_argument("--engine", choices=("pythia", "fast"), default="pythia")
+    ap.add_argument("--events", type=int, default=2000, help="training events per process")
+    ap.add_argument("--test-events", type=int, default=1500, help="test events per process")
+    ap.add_argument("--workers", type=int, default=2, help="pythia: generator processes")
     ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--allow-older", action="store_true", help="replace a newer result")
     args = ap.parse_args()
     import torch
 
     torch.set_num_threads(1)
+    from trigkit.benchmarks.provenance import provenance, write_result
+    from trigkit.benchmarks.tagger_eval import make_samples
     from trigkit.compile.int8 import auc, discriminant
     from trigkit.compile.targets.gpu import compile_gpu, read_target_info
-    from trigkit.events.generator import generate
     from trigkit.events.parquet_io import write_parquet
+    from trigkit.models.feature_set import FeatureSet
     from trigkit.models.training import train
     from trigkit.runtime import load_runner
 
+    prov = provenance({"torch": 1, "generator_workers": args.workers})  # the code that runs
     t0 = time.time()
-    train_ev = [generate("hh4b", args.events, seed=1), generate("qcd", args.events, seed=2)]
-    model = train("btag-deepsets", train_ev, epochs=args.epochs, seed=0, progress=False)
+    samples = make_samples(args.engine, args.events, args.test_events, args.workers)
+    model = train("btag-deepsets", list(samples.train), epochs=args.epochs, seed=0, progress=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         calib = tmp / "calib.parquet"
-        write_parquet([generate("hh4b", args.events // 2, seed=11)], calib)
-        test_ev = generate("hh4b", args.events, seed=21)
-        fs = model.features(test_ev)
+        write_parquet([samples.train[0]], calib)  # the training hh4b events
+        fs = FeatureSet.concatenate([model.features(b) for b in samples.test])
         feed = dict(zip(model.input_names, model.model_inputs(fs), strict=True))
-        is_b = fs.labels == 0
+        keep = np.isin(fs.labels, (0, 1, 2))
+        is_b = fs.labels[keep] == 0
         path = model.save(tmp / "btag.pt")
         for prec, cal in [
             ("fp32", None),
@@ -69,8 +78,8 @@ def main() -> int:
                 {
                     "precision": prec,
                     "calibration": cal,
-                    "test_jets": int(len(is_b)),
-                    "auc_test": auc(discriminant(probs), is_b),
+                    "test_jets": int(keep.sum()),
+                    "auc_test": auc(discriminant(probs)[keep], is_b),
                     "compile_check": info.int8.model_dump() if info.int8 else None,
                 }
             )
@@ -81,14 +90,15 @@ def main() -> int:
     rec = {
         "benchmark": "int8_auc",
         "model": "btag-deepsets",
-        "events_per_sample": args.events,
+        "events": samples.describe(),
         "epochs": args.epochs,
         "goal": "INT8 AUC within 0.5 % of float",
         "rows": rows,
         "seconds": time.time() - t0,
+        "provenance": prov,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(rec, indent=2))
+    write_result(args.out, rec, args.allow_older)
+    print(f"wrote {args.out} ({samples.label})")
     for r in rows:
         print(
             r["precision"],

@@ -1,6 +1,7 @@
-"""bench/results/{emulator,firmware,firmware_rtl_*,generator,importers_mlp}.json: made by code in
-this history, ratios that follow from their raw timings, and the README quoting exactly these
-numbers (every number the README's benchmark table takes from them)."""
+"""bench/results/{emulator,firmware,firmware_rtl_*,generator,importers_mlp,taggers,
+int8_auc,demo}.json: made by code in this history, ratios that follow from their raw
+numbers, and the README quoting exactly these numbers (every number the README's
+benchmark table takes from them; the tagger, INT8 and demo ones on Pythia events)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,16 @@ def _readme() -> str:
 
 
 RTL = ("firmware_rtl_sparsity0.5_cutoff5", "firmware_rtl_sparsity0.75_cutoff8")
-REGENERATED = ["emulator", "firmware", RTL[0], "generator", "importers_mlp"]
+REGENERATED = [
+    "emulator",
+    "firmware",
+    RTL[0],
+    "generator",
+    "importers_mlp",
+    "taggers",
+    "int8_auc",
+    "demo",
+]
 #: from older code (no provenance): today's code fails this run, said in bench/results/README.md
 NOT_REGENERATED = (RTL[1],)
 
@@ -107,6 +117,83 @@ def generator_claims(r: dict) -> list[str]:
     return out + [f"load {r['provenance']['loadavg'][0]:.1f} | ≥ 1 M/min"]
 
 
+def _rejection(r: dict) -> str:
+    if r["is_lower_bound"]:
+        return f"> {r['value']:.0f}"
+    return f"{r['value']:.1f} [{r['low']:.1f}, {r['high']:.1f}]"
+
+
+def taggers_claims(r: dict) -> list[str]:
+    out = []
+    for row in r["results"]:
+        model, base = row["evaluation"]["rows"][:2]
+        for eff in sorted({f"{row['signal_eff']:g}", "0.7"}):  # the headline and 70 %
+            out.append(
+                f"{_rejection(model['rejection'][eff])} vs {_rejection(base['rejection'][eff])}"
+            )
+        out.append(f"AUC {model['auc']:.4f} vs {base['auc']:.4f}")
+        if "compression" in row:
+            out.append(f"AUC {model['auc']:.4f} → {row['compression']['test']['auc']:.4f}")
+    return out
+
+
+def int8_auc_claims(r: dict) -> list[str]:
+    return [
+        f"{100 * row['auc_relative_change_vs_fp32']:+.3f} % ({row['calibration']})"
+        for row in r["rows"]
+        if row["precision"] == "int8" and "auc_test" in row
+    ]
+
+
+def demo_claims(r: dict) -> list[str]:
+    cold, warm = r["runs"]
+    out = [f"{cold['wall_s'] / 60:.1f} min with a cold cache", f"{warm['wall_s'] / 60:.1f} min"]
+    for c, w in zip(cold["stages"], warm["stages"], strict=True):
+        out.append(
+            f"| {c['stage']} | {c['wall_s']:.0f} | {c['cpu_s']:.0f} | {w['wall_s']:.0f} | "
+            f"{w['cpu_s']:.0f} |"
+        )
+    return out
+
+
+def test_tagger_and_int8_results_are_pythia_and_consistent() -> None:
+    t = _load("taggers")
+    assert t["events"]["engine"] == "pythia"
+    for row in t["results"]:
+        eff = f"{row['signal_eff']:g}"
+        model, base = row["evaluation"]["rows"][:2]
+        ratio = model["rejection"][eff]["value"] / base["rejection"][eff]["value"]
+        assert math.isclose(row["ratio"], ratio)
+        for tagger in (model, base):
+            rej = tagger["rejection"][eff]
+            if not rej["is_lower_bound"]:
+                assert rej["n_pass"] >= 100 and rej["low"] < rej["value"] < rej["high"]
+    i = _load("int8_auc")
+    assert i["events"]["engine"] == "pythia"
+    ref = next(row["auc_test"] for row in i["rows"] if row["precision"] == "fp32")
+    for row in i["rows"]:
+        if "auc_test" in row:
+            assert math.isclose(row["auc_relative_change_vs_fp32"], (row["auc_test"] - ref) / ref)
+
+
+def test_demo_result_is_the_default_demo() -> None:
+    d = _load("demo")
+    cold, warm = d["runs"]
+    assert d["demo_args"] == [] and cold["engine"]["name"] == "pythia"
+    assert not any(s["cache_hit"] for s in cold["samples"])
+    assert all(s["cache_hit"] for s in warm["samples"])
+
+
+def test_readme_demo_output_is_real() -> None:
+    """Every line of the README's demo console block is a line the warm demo run printed."""
+    text = (ROOT / "README.md").read_text()
+    start = text.index("$ trigkit demo --out demo-out")
+    block = text[start : text.index("```", start)].splitlines()[1:]
+    printed = set(_load("demo")["runs"][1]["output"])
+    assert len(block) >= 10
+    assert [line for line in block if line not in printed and line != "..."] == []
+
+
 def test_ratios_follow_from_timings() -> None:
     e = _load("emulator")
     fused = e["n_events"] / e["fused_1thread_s"]
@@ -133,6 +220,9 @@ def test_ratios_follow_from_timings() -> None:
         ("generator", generator_claims),
         *((name, rtl_claims) for name in RTL),
         ("importers_mlp", importers_claims),
+        ("taggers", taggers_claims),
+        ("int8_auc", int8_auc_claims),
+        ("demo", demo_claims),
     ],
 )
 def test_readme_quotes_these_files(name: str, claims) -> None:  # noqa: ANN001

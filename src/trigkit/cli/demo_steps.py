@@ -6,13 +6,19 @@ b-tagger for the GPU (ONNX, onnxruntime) -> score every jet with the compiled ar
 the Run-3-like HH->4b menu -> tables, plots and a Markdown report.
 
 Every stage calls the same library functions as the corresponding CLI command; the demo only
-chooses sizes that fit in a few minutes on 2 cores.
+chooses sizes that fit in <= 10 minutes on 2 cores.
+
+Events come from the Pythia engine by default (cached by config hash, so a rerun skips
+generation) or from the numba toy (``engine="fast"``), which every output labels as a toy.
+Pythia's QCD events carry weights (its cross section and the pT-hat bias): the emulation uses
+them for rates; the taggers train on unweighted jets with balanced classes (:data:`TRAINING`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,19 +27,42 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
+from trigkit.core.atomic import write_text
 from trigkit.events.batch import EventBatch
+from trigkit.events.samples import SampleSpec, engine_label
 
 log = logging.getLogger(__name__)
 
 PROCESSES = ("hh4b", "qcd", "ttbar")
+TRAINING = (
+    "taggers train on unweighted jets with balanced classes (event weights describe how often "
+    "an event occurs, not what a jet looks like); rates use the event weights"
+)
+
+
+# Default event counts per engine. Pythia's fit the whole demo in <= 10 min on 2 cores with a
+# cold cache (pool included); the toy's are as before.
+DEFAULT_EVENTS = {
+    "pythia": {"hh4b": 3_000, "qcd": 5_000, "ttbar": 1_500},
+    "fast": {"hh4b": 40_000, "qcd": 60_000, "ttbar": 20_000},
+}
 
 
 @dataclass(frozen=True)
 class DemoConfig:
+    """Sizes and switches of one demo run.
+
+    engine     ``pythia`` (default) or ``fast`` (the toy: every output says so)
+    mu         Pythia: mean pileup interactions; pool_size: its minimum-bias pool
+    workers    Pythia: generator processes (the events do not depend on it)
+    """
+
     out: Path
-    events: dict[str, int] = field(
-        default_factory=lambda: {"hh4b": 40_000, "qcd": 60_000, "ttbar": 20_000}
-    )
+    events: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_EVENTS["pythia"]))
+    engine: str = "pythia"
+    mu: float = 60.0
+    pool_size: int = 2000
+    workers: int = 2
     seed: int = 1
     epochs: int = 8
     max_jets: int = 60_000
@@ -50,6 +79,7 @@ class DemoLog:
     """Stage timings and the facts the report quotes."""
 
     stages: list[tuple[str, float]] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # CPU seconds per stage, children included
     facts: dict[str, object] = field(default_factory=dict)
     sections: list[str] = field(default_factory=list)
 
@@ -57,32 +87,56 @@ class DemoLog:
 Say = Callable[[str], None]
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process and its finished children (the Pythia workers)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def _stage(log_: DemoLog, say: Say, name: str) -> Callable[[], None]:
     say(f"[bold cyan]== {name}[/]")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_s()
 
     def done() -> None:
-        dt = time.perf_counter() - t0
+        dt, cpu = time.perf_counter() - t0, _cpu_s() - c0
         log_.stages.append((name, dt))
-        say(f"   {name}: {dt:.1f} s")
+        log_.cpu.append(cpu)
+        say(f"   {name}: {dt:.1f} s (CPU {cpu:.1f} s)")
 
     return done
 
 
-def generate_samples(cfg: DemoConfig, say: Say) -> dict[str, Path]:
-    from trigkit.events.generator import iter_generate
-    from trigkit.events.parquet_io import write_parquet
+def sample_specs(cfg: DemoConfig) -> list[SampleSpec]:
+    """The demo's samples: one per process, seeds ``seed``, ``seed + 1``, ..."""
+    return [
+        SampleSpec(proc, cfg.events[proc], cfg.seed + i, cfg.engine, cfg.mu, cfg.pool_size)
+        for i, proc in enumerate(PROCESSES)
+    ]
+
+
+def generate_samples(cfg: DemoConfig, say: Say, dl: DemoLog | None = None) -> dict[str, Path]:
+    """Generate (Pythia: or reuse from its cache) the samples into ``out/events``."""
+    from trigkit.events.sample_progress import generate_with_progress
     from trigkit.events.sources import open_events
     from trigkit.events.summary import summarize
 
-    paths = {}
-    for i, proc in enumerate(PROCESSES):
-        path = cfg.out / "events" / f"{proc}.parquet"
-        write_parquet(iter_generate(proc, cfg.events[proc], cfg.seed + i), path)
-        s = summarize(open_events(path))
-        say(f"   {proc}: {s.n_events} events, {s.mean_jets:.2f} jets/event -> {path}")
-        paths[proc] = path
-    return paths
+    specs = sample_specs(cfg)
+    outs = [cfg.out / "events" / f"{s.process}.parquet" for s in specs]
+    made = generate_with_progress(specs, outs, cfg.workers)
+    facts = []
+    for sample in made:
+        s = summarize(open_events(sample.path))
+        how = "from the cache" if sample.cache_hit else "generated"
+        say(
+            f"   {sample.spec.process}: {s.n_events} events ({how}), "
+            f"{s.mean_jets:.2f} jets/event -> {sample.path}"
+        )
+        facts.append(
+            {"process": sample.spec.process, "events": s.n_events, "cache_hit": sample.cache_hit}
+        )
+    if dl is not None:
+        dl.facts["samples"] = facts
+    return {sample.spec.process: sample.path for sample in made}
 
 
 def train_taggers(cfg: DemoConfig, samples: dict[str, EventBatch], say: Say) -> dict[str, Path]:
@@ -187,8 +241,13 @@ def run_demo(cfg: DemoConfig, say: Say) -> DemoLog:
     load_menu(cfg.menu)  # a bad menu fails now, not after minutes of training
     cfg.out.mkdir(parents=True, exist_ok=True)
     dl = DemoLog()
+    dl.facts["engine"] = {"name": cfg.engine, "label": engine_label(cfg.engine)}
+    dl.facts["training"] = TRAINING
+    if cfg.engine == "pythia":
+        dl.facts["engine"].update(mu=cfg.mu, pool_size=cfg.pool_size)
+    say(f"   events: {cfg.engine} engine ({engine_label(cfg.engine)})")
     done = _stage(dl, say, "generate events")
-    paths = generate_samples(cfg, say)
+    paths = generate_samples(cfg, say, dl)
     samples = {p: read_parquet(path) for p, path in paths.items()}
     done()
 
@@ -223,9 +282,10 @@ def run_demo(cfg: DemoConfig, say: Say) -> DemoLog:
     done = _stage(dl, say, f"emulate menu {cfg.menu}")
     emulate_menu(cfg, scored, fpga_bundle, gpu_bundle, say, dl)
     done()
-    (cfg.out / "demo.json").write_text(
-        json.dumps({"stages": dl.stages, "facts": dl.facts}, indent=2, default=str)
-    )
+    dl.facts["stage_cpu_s"] = dict(zip((n for n, _ in dl.stages), dl.cpu, strict=True))
+    dl.facts["loadavg_at_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    record = {"engine": dl.facts["engine"], "stages": dl.stages, "facts": dl.facts}
+    write_text(cfg.out / "demo.json", json.dumps(record, indent=2, default=str))
     write_markdown(cfg, dl)
     return dl
 
@@ -354,17 +414,37 @@ def emulate_menu(
     )
     res, agreement = run_emulation(req)
     write_report(cfg.out / "emulation", res, agreement)
+    _label_emulation(cfg.out / "emulation", cfg.engine)
     dl.sections.append((cfg.out / "emulation" / "result.md").read_text())
 
 
+def _label_emulation(folder: Path, engine: str) -> None:
+    """Name the event engine in the emulation report (result.md and result.json)."""
+    label = engine_label(engine)
+    md = folder / "result.md"
+    title, _, rest = md.read_text().partition("\n\n")
+    write_text(md, f"{title}\n\nEvents: `{engine}` engine, {label}.\n\n{rest}")
+    js = folder / "result.json"
+    data = json.loads(js.read_text())
+    data["events_engine"] = {"name": engine, "label": label}
+    write_text(js, json.dumps(data, indent=2, default=str))
+
+
 def write_markdown(cfg: DemoConfig, dl: DemoLog) -> Path:
-    lines = ["# trigkit demo", "", "| stage | seconds |", "|---|---|"]
-    lines += [f"| {name} | {dt:.1f} |" for name, dt in dl.stages]
+    eng = dl.facts.get("engine") or {"name": cfg.engine, "label": engine_label(cfg.engine)}
+    lines = ["# trigkit demo", "", f"Events: `{eng['name']}` engine, {eng['label']}."]
+    if cfg.engine == "fast":
+        lines += ["", f"**{engine_label(cfg.engine)}**: every number below is from the toy."]
+    lines += ["", f"Training: {TRAINING}."]
+    lines += ["", "| stage | seconds | CPU seconds |", "|---|---|---|"]
+    cpu = dl.cpu if len(dl.cpu) == len(dl.stages) else [float("nan")] * len(dl.stages)
+    rows = zip(dl.stages, cpu, strict=True)
+    lines += [f"| {name} | {dt:.1f} | {c:.1f} |" for (name, dt), c in rows]
     lines += _compression_md(dl.facts.get("l1_compression")) + _fpga_md(dl.facts.get("fpga_report"))
     lines += ["", "Machine-readable facts: `demo.json`.", ""]
     lines += dl.sections
     path = cfg.out / "report.md"
-    path.write_text("\n".join(lines))
+    write_text(path, "\n".join(lines))
     return path
 
 
