@@ -340,7 +340,7 @@ def _print_fpga_summary(con: object, bundle: object) -> None:
     if a is not None and a.float_accuracy is not None:
         con.print(  # type: ignore[attr-defined]
             f"accuracy on {a.n} labelled jets: float {100 * a.float_accuracy:.2f} %, firmware "
-            f"{100 * a.firmware_accuracy:.2f} % (same top class {100 * a.agreement:.2f} %)"
+            f"{100 * a.firmware_accuracy:.2f} % (same {a.agreement_on} {100 * a.agreement:.2f} %)"
         )
     for fig in rep.latency:
         if fig.source.startswith("rtl"):
