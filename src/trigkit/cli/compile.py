@@ -197,8 +197,10 @@ def _compile(
         who = "numba emulation, torch QAT model and"
         if info.get("imported"):
             who = "numba emulation and"
+        n_cal = info.get("calibration_rows") or 0
+        kinds = f"{n_cal} calibration rows, then random" if n_cal else "random"
         con.print(
-            f"{info['reference_rows']} reference inputs (random, extremes, "
+            f"{info['reference_rows']} reference inputs ({kinds}, extremes, "
             f"NaN/Inf): {who} hls4ml C simulation agree bit for bit"
         )
         _print_fpga_summary(con, bundle)
