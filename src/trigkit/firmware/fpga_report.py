@@ -7,7 +7,8 @@ label - ``"estimate"`` (analytic model, :mod:`trigkit.firmware.estimate`), ``"rt
 ``"vendor: ..."`` (parsed Vivado/Vitis reports, :mod:`trigkit.firmware.vendor_reports`). The
 verdict uses the most authoritative latency available: vendor > RTL > estimate; an RTL latency
 comes with the critical-path estimate of its netlist (:class:`TimingFigure`, "estimate (yosys,
-no place & route)"), and the verdict says when that estimate misses the clock.
+no place & route)"), and the verdict says when that estimate misses the clock. The accuracy
+part (float vs firmware on the ordinary reference rows) is :mod:`trigkit.firmware.report_accuracy`.
 """
 
 from __future__ import annotations
