@@ -59,7 +59,7 @@ def test_onnx_deepsets_cli_csim_bit_exact(
     _check_bundle(out, 1200)
     # the original file (onnxruntime) against the emulation, on the in-range reference rows
     assert main(["compare", str(out), "--atol", "0.1"]) == 0
-    assert "0 of 1200 reference rows differ" in capsys.readouterr().out
+    assert "0 of 2400 reference rows differ" in capsys.readouterr().out
 
 
 @pytest.mark.slow

@@ -166,7 +166,8 @@ def _dense(
         res = acc
     else:
         width = opt.bits + 1 if hidden else opt.logit_bits
-        res = _signed(width, h, opt.range_quantile, (opt.rounding, opt.overflow))
+        span = _softmax_span(h) if nxt is not None and nxt.kind == "softmax" else h
+        res = _signed(width, span, opt.range_quantile, (opt.rounding, opt.overflow))
     n_out_pos = h.shape[1] if h.ndim == 3 else 1
     kind = "conv1d" if conv else "pointwise" if h.ndim == 3 else "dense"
     layer = FirmwareLayer(
@@ -227,10 +228,30 @@ def _activation(
         return layer, quantize_values(h, res)
     res = op.result_t or FixedType(opt.logit_bits, 1, False, "AP_RND", "AP_SAT")
     if op.kind == "softmax":
-        layer = FirmwareLayer("softmax", "softmax", width, width, res, softmax=SoftmaxSpec())
+        spec = SoftmaxSpec(inv_inp_t=softmax_sum_t(width))
+        layer = FirmwareLayer("softmax", "softmax", width, width, res, softmax=spec)
     else:
         layer = FirmwareLayer("sigmoid", "sigmoid", width, width, res)
     return layer, h
+
+
+def _softmax_span(logits: np.ndarray) -> np.ndarray:
+    """The logits and every ``max - logit`` of their row: the values hls4ml's stable softmax
+    holds in the logit type's range (``x_max - x_i`` in ``inp_norm_t``, one bit narrower), so a
+    logit type that covers the logits only saturates that difference at the type's top and
+    flattens the probabilities."""
+    z = np.asarray(logits, dtype=np.float64).reshape(len(logits), -1)
+    if z.size == 0:
+        return z
+    return np.concatenate([z, z.max(axis=1, keepdims=True) - z], axis=1)
+
+
+def softmax_sum_t(n_out: int) -> FixedType:
+    """``inv_inp_t`` for an ``n_out``-class stable softmax: the sum of ``exp(x_i - x_max)`` lies
+    in ``[1, n_out]``, so an 18-bit type covering ``n_out`` addresses the 1/sum table in steps
+    of ``2**(integer - 10)`` (1024 entries); hls4ml's default ap_fixed<18,8> steps 0.25 over
+    [0, 128), a ~5 % error on 1/sum for five classes."""
+    return FixedType(18, 1, True, "AP_RND", "AP_SAT").covering(0.0, float(n_out))
 
 
 def _signed(width: int, values: np.ndarray, q: float, modes: tuple[str, str]) -> FixedType:

@@ -104,7 +104,7 @@ def compare_bundle(
     source = bundle.file(info["source_file"])
     x, where = _rows(bundle, info, data)
     fpga = bundle.manifest.target == "fpga"
-    x, x_fw = _layouts(info, x) if fpga else (x, x)
+    x, x_fw = source_and_firmware_rows(info, x) if fpga else (x, x)
     want = run_original(source, info, x)
     tol = atol if atol is not None else FPGA_ATOL if fpga else bundle.manifest.reference_tolerance
     out_name = bundle.manifest.outputs[0].name
@@ -138,7 +138,7 @@ def _rows(bundle: Bundle, info: dict, data: Path | None) -> tuple[np.ndarray, st
     return x, f"reference.npz: {len(x)} rows"
 
 
-def _layouts(info: dict, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def source_and_firmware_rows(info: dict, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(rows in the source layout, flat firmware rows)`` of a set model's rows given in either
     layout (the firmware reads constituent-major rows, see trigkit.importers.set_firmware)."""
     shape = tuple(info["input_shape"])
