@@ -42,7 +42,7 @@ def test_nano_tt_v12_agreement(tt_batch) -> None:
         assert p.agree == pytest.approx((c[0, 0] + c[1, 1]) / 200)
         assert c[1].sum() == int(tt_batch.triggers[p.name].sum())  # recorded passes
     # Measured (offline jets vs HLT PF jets / online b-tag): HT1050 agrees fully; the b-tag paths
-    # agree on 78.5-88 % of events (offline PNet/DeepJet scores and jet energies differ online).
+    # agree on 79-88 % of events (offline PNet/DeepJet scores and jet energies differ online).
     assert by["HLT_PFHT1050"].agree == 1.0
     assert by["HLT_QuadPFJet70_50_40_35_PFBTagParticleNet_2BTagSum0p65"].agree > 0.6
     assert by["HLT_PFHT330PT30_QuadPFJet_75_60_45_40_TriplePFBTagDeepJet_4p5"].agree > 0.8
@@ -90,6 +90,10 @@ def test_cli_nanoaod_agreement(tmp_path, capsys) -> None:
     data = json.loads((out / "result.json").read_text())
     p = data["nanoaod"]["paths"]["HLT_PFHT1050"]
     assert p["agree"] == 1.0 and p["confusion_rec_x_emu"] == [[196, 0], [0, 4]]
+    # 200 of 200 agree: the 68.3 % central Clopper-Pearson interval is [a^(1/200), 1] with
+    # a = (1 - 0.683) / 2, since P(all 200 agree | p) = p^200
+    assert p["agree_interval"] == pytest.approx([0.1585 ** (1 / 200), 1.0], rel=1e-12)
+    assert p["agree_interval_cl"] == 0.683
     assert "Agreement with recorded bits" in capsys.readouterr().out
     assert sorted(x.name for x in out.iterdir()) == ["result.json", "result.md"]
 
@@ -185,22 +189,10 @@ def test_cli_rejects_unknown_l1_seeds_before_reading(tmp_path, capsys) -> None:
     assert "--l1-seeds must be one of emulated, recorded, got 'both'" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not DIMUON.exists(), reason="dimuon sample not present")
-def test_derived_l1_jets_agreement_on_data() -> None:
-    """--l1-jets derived on the 2018 data file: the L1 seeds read the derived L1 jets; each seed's
-    bits are recounted here from those jets with numpy, and the measured agreement is pinned."""
+def _seeds_by_hand(l1: Any) -> dict[str, np.ndarray]:
+    """The nano_tt_v12 L1 seeds recounted with numpy from the jets ``l1`` (pt, eta)."""
     import awkward as ak
 
-    from trigkit.events.nanoaod import read_nanoaod
-    from trigkit.events.nanoaod_l1 import measure_l1_response, with_derived_l1jets
-
-    b = read_nanoaod(DIMUON)
-    menu = load_menu("nano_tt_v12")
-    before = {p.name: p for p in compare_to_recorded(menu, [b]).paths}
-    res = compare_to_recorded(menu, [b], l1_jets="derived")
-    after = {p.name: p for p in res.paths}
-    assert res.l1_jets == "derived" and res.l1_response is not None
-    l1 = with_derived_l1jets(b, measure_l1_response([b])).l1jets
     pt, eta = ak.values_astype(l1.pt, np.float64), abs(l1.eta)
 
     def n_jets(thr: float, er: float) -> np.ndarray:
@@ -210,17 +202,41 @@ def test_derived_l1_jets_agreement_on_data() -> None:
         return np.all([n_jets(t, er) >= i + 1 for i, t in enumerate(thrs)], axis=0)
 
     ht = ak.to_numpy(ak.sum(ak.where((pt >= 30) & (eta <= 2.4), pt, 0.0), axis=1))
-    by_hand = {
+    return {
         "L1_HTT280er_QuadJet_70_55_40_35_er2p5": jets([70, 55, 40, 35], 2.5) & (ht >= 280),
         "L1_HTT320er": ht >= 320,
         "L1_HTT360er": ht >= 360,
         "L1_QuadJet60er2p5": jets([60] * 4, 2.5),
         "L1_SingleJet180": jets([180], 5.0),
     }
-    for name, emu in by_hand.items():
-        assert after[name].confusion.tolist() == confusion_matrix(b.triggers[name], emu).tolist()
+
+
+@pytest.mark.skipif(not DIMUON.exists(), reason="dimuon sample not present")
+def test_derived_l1_jets_agreement_on_data() -> None:
+    """--l1-jets derived on the 2018 data file: the L1 seeds read the derived L1 jets; each seed's
+    bits are recounted here from those jets with numpy, and the measured agreement is pinned."""
+    from tests.emulator.agreement_rows import printed_row
+    from trigkit.events.nanoaod import read_nanoaod
+    from trigkit.events.nanoaod_l1 import measure_l1_response, with_derived_l1jets
+    from trigkit.report.tables import agreement_table
+
+    b = read_nanoaod(DIMUON)
+    menu = load_menu("nano_tt_v12")
+    offline = compare_to_recorded(menu, [b])
+    before = {p.name: p for p in offline.paths}
+    res = compare_to_recorded(menu, [b], l1_jets="derived")
+    after = {p.name: p for p in res.paths}
+    assert res.l1_jets == "derived" and res.l1_response is not None
+    l1 = with_derived_l1jets(b, measure_l1_response([b])).l1jets
+    table_before = {r[0]: r for r in agreement_table(offline).rows}
+    table_after = {r[0]: r for r in agreement_table(res).rows}
+    for jets_, got, rows in ((l1, after, table_after), (b.jets, before, table_before)):
+        for name, emu in _seeds_by_hand(jets_).items():
+            table = confusion_matrix(b.triggers[name], emu).tolist()
+            assert got[name].confusion.tolist() == table
+            assert rows[name] == printed_row(name, table)  # agree %, 68 % interval, counts
     # measured on this file (40 events); before = offline jets as L1 jets
-    agree = {n: (before[n].agree, after[n].agree) for n in by_hand}
+    agree = {n: (before[n].agree, after[n].agree) for n in _seeds_by_hand(l1)}
     assert agree == {
         "L1_HTT280er_QuadJet_70_55_40_35_er2p5": (0.85, 0.9),
         "L1_HTT320er": (0.95, 0.925),

@@ -27,6 +27,7 @@ from trigkit.core.errors import TrigkitError
 from trigkit.emulator.columns import sort_by_pt
 from trigkit.emulator.compiled import compile_menu
 from trigkit.emulator.pipeline import evaluate_batch
+from trigkit.emulator.result import clopper_pearson
 from trigkit.emulator.schema import Menu
 from trigkit.emulator.stages import Decisions, apply_stages, prescale_mask
 from trigkit.events.batch import EventBatch
@@ -38,6 +39,8 @@ L1_SEEDS = ("emulated", "recorded")
 L1Jets = Literal["offline", "derived"]
 L1_JETS = ("offline", "derived")
 TRIGOBJ_JET_ID = 1
+#: confidence level of the agreement interval (central Clopper-Pearson, as for efficiencies)
+AGREE_CL = 0.683
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,17 @@ class PathAgreement:
     n_events: int
     agree: float  # fraction of events where emulated == recorded
     confusion: np.ndarray  # [[rec 0 & emu 0, rec 0 & emu 1], [rec 1 & emu 0, rec 1 & emu 1]]
+
+    @property
+    def n_agree(self) -> int:
+        return int(self.confusion[0, 0] + self.confusion[1, 1])
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """Central ``AGREE_CL`` Clopper-Pearson interval of ``agree``: the events are a sample
+        (200 or 40 here), so one event moves the fraction by 0.5 or 2.5 points."""
+        lo, hi = clopper_pearson(self.n_agree, self.n_events, AGREE_CL)
+        return float(lo), float(hi)
 
     @property
     def recorded_rate(self) -> float:
