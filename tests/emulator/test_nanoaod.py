@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -222,7 +223,7 @@ def test_derived_l1_jets_agreement_on_data() -> None:
 
     b = read_nanoaod(DIMUON)
     menu = load_menu("nano_tt_v12")
-    offline = compare_to_recorded(menu, [b])
+    offline = compare_to_recorded(menu, [b], l1_jets="offline")
     before = {p.name: p for p in offline.paths}
     res = compare_to_recorded(menu, [b], l1_jets="derived")
     after = {p.name: p for p in res.paths}
@@ -247,6 +248,28 @@ def test_derived_l1_jets_agreement_on_data() -> None:
 
 
 @pytest.mark.skipif(not DIMUON.exists(), reason="dimuon sample not present")
+def test_auto_l1_jets_derive_where_the_file_has_trigobj_l1_jets(tt_batch) -> None:
+    """The default (auto): derived L1 jets on the data file (TrigObj with l1pt), the same
+    decisions as --l1-jets derived; offline jets on the tt file (no TrigObj) and with
+    --objects trigobj (the L1 seeds then read the TrigObj jets, as the paths do)."""
+    from trigkit.events.nanoaod import read_nanoaod
+
+    b, menu = read_nanoaod(DIMUON), load_menu("nano_tt_v12")
+    auto = compare_to_recorded(menu, [b])
+    derived = compare_to_recorded(menu, [b], l1_jets="derived")
+    assert auto.l1_jets == "derived" and auto.l1_response is not None
+    for x, y in zip(auto.paths, derived.paths, strict=True):
+        assert x.name == y.name and x.confusion.tolist() == y.confusion.tolist()
+    tt = compare_to_recorded(menu, [tt_batch])
+    assert tt.l1_jets == "offline" and tt.l1_response is None
+    on_to = compare_to_recorded(menu, [b], objects="trigobj")
+    assert on_to.l1_jets == "offline" and on_to.l1_response is None
+    # a file with TrigObj_l1pt but no TrigObj L1 jet near an offline jet: offline under auto
+    no_jet_objects = replace(b, trigobj=b.trigobj[b.trigobj.id != 1])
+    assert compare_to_recorded(menu, [no_jet_objects]).l1_jets == "offline"
+
+
+@pytest.mark.skipif(not DIMUON.exists(), reason="dimuon sample not present")
 def test_recorded_l1_bits_are_final_decisions_after_prescale() -> None:
     """Why some seeds cannot reach 100 %: a seed strictly looser than a recorded one is 0 where
     the tighter one fired, so its recorded (final, after prescale/mask) bit was suppressed."""
@@ -266,7 +289,7 @@ def test_unknown_l1_jets_is_a_clear_error(tt_batch) -> None:
     from trigkit.core.errors import TrigkitError
 
     bad: Any = "l1"
-    with pytest.raises(TrigkitError, match="--l1-jets must be one of offline, derived"):
+    with pytest.raises(TrigkitError, match="--l1-jets must be one of auto, offline, derived"):
         compare_to_recorded(load_menu("nano_tt_v12"), [tt_batch], l1_jets=bad)
     with pytest.raises(TrigkitError, match="nano_tt_v12.root: no TrigObj_l1pt branch"):
         compare_to_recorded(load_menu("nano_tt_v12"), [tt_batch], l1_jets="derived")
