@@ -213,6 +213,48 @@ def _seeds_by_hand(l1: Any) -> dict[str, np.ndarray]:
 
 
 @pytest.mark.skipif(not DIMUON.exists(), reason="dimuon sample not present")
+def test_dimuon_hlt_rows_and_trigobj_seeds_match_the_hand_count() -> None:
+    """The other printed rows on the data file: the two recorded nano_tt_v12 HLT paths, whose
+    filters no event passes on offline jets (so 40 / 40 agree whatever the L1), and the seeds on
+    TrigObj jets (--objects trigobj), re-counted from the TrigObj jets (id 1)."""
+    import awkward as ak
+
+    from tests.emulator.agreement_rows import printed_row
+    from trigkit.events.nanoaod import read_nanoaod
+    from trigkit.report.tables import agreement_table
+
+    b = read_nanoaod(DIMUON)
+    menu = load_menu("nano_tt_v12")
+    rows = {r[0]: r for r in agreement_table(compare_to_recorded(menu, [b])).rows}
+    pt, eta = ak.values_astype(b.jets.pt, np.float64), abs(b.jets.eta)
+    central = (pt >= 30) & (eta <= 2.5)
+    pf_ht = ak.to_numpy(ak.sum(ak.where(central, pt, 0.0), axis=1))
+    tags = ak.to_numpy(ak.sum(central & (b.jets.btag_deepflav >= np.float32(0.24)), axis=1))
+    desc = ak.sort(pt[eta <= 2.5], ascending=False)
+    fourth = ak.to_numpy(ak.fill_none(ak.pad_none(desc, 4)[:, 3], 0.0))  # 4th jet's pt, else 0
+    filters = {
+        "HLT_PFHT330PT30_QuadPFJet_75_60_45_40_TriplePFBTagDeepCSV_4p5": (pf_ht >= 330)
+        & (tags >= 3)
+        & (fourth >= 40),
+        "HLT_PFHT1050": pf_ht >= 1050,
+    }
+    for name, passes in filters.items():
+        assert not passes.any() and not np.asarray(b.triggers[name]).any()
+        assert rows[name] == printed_row(name, [[40, 0], [0, 0]])
+    to = b.trigobj[b.trigobj.id == 1]
+    rows = {r[0]: r for r in agreement_table(compare_to_recorded(menu, [b], "trigobj")).rows}
+    for name, emu in _seeds_by_hand(to).items():
+        assert rows[name] == printed_row(name, confusion_matrix(b.triggers[name], emu).tolist())
+    assert [rows[n][1].split()[0] for n in _seeds_by_hand(to)] == [
+        "100.0",
+        "90.0",
+        "97.5",
+        "100.0",
+        "95.0",
+    ]
+
+
+@pytest.mark.skipif(not DIMUON.exists(), reason="dimuon sample not present")
 def test_derived_l1_jets_agreement_on_data() -> None:
     """--l1-jets derived on the 2018 data file: the L1 seeds read the derived L1 jets; each seed's
     bits are recounted here from those jets with numpy, and the measured agreement is pinned."""

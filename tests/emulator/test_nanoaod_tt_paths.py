@@ -66,14 +66,14 @@ def _ht(pt: ak.Array, eta: ak.Array) -> np.ndarray:
     return ak.to_numpy(ak.sum(pt[(pt >= 30) & (abs(eta) <= 2.4)], axis=1))
 
 
-def reference_pnet_path(raw: ak.Array) -> np.ndarray:
+def reference_pnet_path(raw: ak.Array, quadjet60: bool = True) -> np.ndarray:
+    """The PNet path; ``quadjet60``: L1_QuadJet60er2p5 among its seeds (nano_tt_v12; not in
+    run3_hh4b)."""
     pt, eta = ak.values_astype(raw.Jet_pt, np.float64), ak.values_astype(raw.Jet_eta, np.float64)
     ht = _ht(pt, eta)
-    l1 = (
-        (_quad(pt, eta, (70, 55, 40, 35), 2.5) & (ht >= 280))
-        | (ht >= 320)
-        | _quad(pt, eta, (60, 60, 60, 60), 2.5)
-    )
+    l1 = (_quad(pt, eta, (70, 55, 40, 35), 2.5) & (ht >= 280)) | (ht >= 320)
+    if quadjet60:
+        l1 |= _quad(pt, eta, (60, 60, 60, 60), 2.5)
     hlt_jets = _quad(pt, eta, (70, 50, 40, 35), 2.5)
     tag = raw.Jet_btagPNetB[(pt >= 35) & (abs(eta) <= 2.5)]
     top2 = ak.sort(tag, axis=1, ascending=False)[:, :2]
@@ -156,3 +156,17 @@ def test_printed_agreement_rows_match_the_hand_counts(raw: ak.Array, nano_tt: Pa
         "88.0 [85.2, 90.3]",
         "100.0 [99.1, 100.0]",
     ]
+
+
+def test_run3_hh4b_pnet_row_matches_the_hand_count(raw: ak.Array, nano_tt: Path) -> None:
+    """run3_hh4b shares the PNet path (the mean of the jets above 35 GeV) but seeds it without
+    L1_QuadJet60er2p5: its printed row, re-counted by hand (the README quotes it)."""
+    from trigkit.events.nanoaod import read_nanoaod
+    from trigkit.report.tables import agreement_table
+
+    res = compare_to_recorded(load_menu("run3_hh4b"), [read_nanoaod(nano_tt)])
+    rows = {r[0]: r for r in agreement_table(res).rows}
+    recorded = ak.to_numpy(raw[PNET_PATH]).astype(bool)
+    table = confusion_matrix(recorded, reference_pnet_path(raw, quadjet60=False)).tolist()
+    assert rows[PNET_PATH] == printed_row(PNET_PATH, table)
+    assert table == [[93, 24], [19, 64]] and rows[PNET_PATH][1] == "78.5 [75.2, 81.5]"
