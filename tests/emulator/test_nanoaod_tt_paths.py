@@ -62,8 +62,8 @@ def _quad(pt: ak.Array, eta: ak.Array, thresholds: tuple[float, ...], eta_max: f
 
 
 def _ht(pt: ak.Array, eta: ak.Array) -> np.ndarray:
-    """L1 "er" HTT on offline jets: pt > 30, |eta| < 2.4 (the menu's L1 HT definition)."""
-    return ak.to_numpy(ak.sum(pt[(pt >= 30) & (abs(eta) <= 2.4)], axis=1))
+    """L1 "er" HTT on offline jets: pt > 30, |eta| < 2.5 (the menu's L1 HT definition)."""
+    return ak.to_numpy(ak.sum(pt[(pt >= 30) & (abs(eta) <= 2.5)], axis=1))
 
 
 def reference_pnet_path(raw: ak.Array, menu: str = "nano_tt_v12") -> np.ndarray:
