@@ -12,7 +12,7 @@ import numpy as np
 
 from trigkit.core.atomic import write_text
 from trigkit.emulator.budget import BudgetTable
-from trigkit.emulator.nanoaod import NanoAgreement
+from trigkit.emulator.nanoaod import AGREE_CL, NanoAgreement
 from trigkit.emulator.result import RATE_UL_CL, Curve, Efficiency, MenuResult, RateSummary
 from trigkit.events.nanoaod_l1 import L1Response
 
@@ -141,6 +141,8 @@ def agreement_dict(a: NanoAgreement) -> dict[str, Any]:
                 p.name: {
                     "n_events": p.n_events,
                     "agree": p.agree,
+                    "agree_interval": list(p.interval),
+                    "agree_interval_cl": AGREE_CL,
                     "confusion_rec_x_emu": p.confusion,
                     "recorded_rate": p.recorded_rate,
                     "emulated_rate": p.emulated_rate,

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 
 from trigkit.emulator.budget import BudgetTable
-from trigkit.emulator.nanoaod import NanoAgreement
+from trigkit.emulator.nanoaod import AGREE_CL, NanoAgreement
 from trigkit.emulator.result import OR_NAME, RATE_UL_CL, MenuResult, RateSummary
 
 
@@ -241,15 +241,22 @@ def agreement_table(a: NanoAgreement) -> Table:
     rows = []
     for p in a.paths:
         c = p.confusion
-        rows.append(
-            (p.name, f"{100 * p.agree:.1f}", str(c[1, 1]), str(c[0, 0]), str(c[0, 1]), str(c[1, 0]))
-        )
+        lo, hi = p.interval
+        agree = f"{100 * p.agree:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]"
+        rows.append((p.name, agree, str(c[1, 1]), str(c[0, 0]), str(c[0, 1]), str(c[1, 0])))
     # menu triggers the file has no bit for: listed, so that a reader sees they were not compared
     rows += [(name, "no recorded bit", "-", "-", "-", "-") for name in a.not_recorded]
     return Table(
         f"Agreement with recorded bits ({a.objects} objects, {a.l1_seeds} L1 seeds, "
         f"{a.l1_jets} L1 jets, {a.source})",
-        ("path", "agree %", "both pass", "both fail", "emulated only", "recorded only"),
+        (
+            "path",
+            f"agree % [{100 * AGREE_CL:.0f}% CL]",
+            "both pass",
+            "both fail",
+            "emulated only",
+            "recorded only",
+        ),
         rows,
     )
 
