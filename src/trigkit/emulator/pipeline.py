@@ -89,16 +89,11 @@ def prepare_batch(
     batch = attach_scores(batch, list(sources))
     if not baseline:
         return batch
-    l1objs = batch.objects(batch.l1_tagger_collection)
+    l1objs = batch.objects(batch.l1_tagger_collection)  # the jets themselves without L1 tracks
     missing = tuple(
         f
         for f in ("btag", "l1_score")
-        if f in menu.jet_fields()
-        and (
-            f not in batch.jets.fields
-            if f not in l1_fields or not batch.has_l1_tracks
-            else f not in l1objs.fields
-        )
+        if f in menu.jet_fields() and f not in (l1objs if f in l1_fields else batch.jets).fields
     ) + tuple(
         f
         for f in ("xbb",)
