@@ -136,3 +136,52 @@ def test_pipeline_labels_baseline_and_refuses_offline_sources(tmp_path) -> None:
     direct = assemble_sample(cm, "l1", [chunk])
     assert sample.l1_tagger == direct.l1_tagger == L1_TAGGER_LABELS["l1jets"]
     np.testing.assert_array_equal(sample.decisions.l1_raw, direct.decisions.l1_raw)
+
+
+def test_fpga_bundle_scores_l1jets_from_l1_tracks(tmp_path) -> None:
+    """An FPGA bundle of an L1 tagger fitted on L1 jets scores ``l1jets`` (rows from their L1
+    tracks, through the firmware emulation) and the tagger seed cuts on those scores."""
+    from tests.models.test_l1_objects import with_l1 as with_l1_tracks
+    from trigkit.bundle.manifest import TensorSpec, new_manifest, write_bundle
+    from trigkit.emulator.scores import attach_scores
+    from trigkit.emulator.taggers import FpgaBundleScores
+    from trigkit.events.generator import generate
+    from trigkit.firmware.emulate import FirmwareEmulator
+    from trigkit.fixedpoint.random_net import edge_inputs, random_network
+    from trigkit.models.features import extract
+    from trigkit.models.kinds import KINDS
+    from trigkit.models.preprocessing import Preprocessing
+
+    batch = with_l1_tracks(generate("hh4b", 150, seed=4))
+    fs = extract("l1jets", batch)
+    pre = Preprocessing.fit(fs)
+    spec = KINDS["l1jets"]
+    net = random_network((len(spec.feature_names), 8, len(spec.class_names)), seed=3)
+    net = net.with_(input_names=spec.feature_names, output_names=spec.class_names)
+    x = edge_inputs(net, 32, seed=1)
+    man = new_manifest(
+        target="fpga",
+        backend="emulation",
+        model_name="l1-random",
+        precision="fixed",
+        inputs=[TensorSpec(name="jets", shape=(-1, net.n_inputs), dtype="float64")],
+        outputs=[TensorSpec(name="probs", shape=(-1, net.n_outputs), dtype="float64")],
+        target_info={"network": net.to_json(), "preprocessing": pre.to_dict()},
+    )
+    with write_bundle(tmp_path / "fpga", man) as w:
+        w.save_reference({"jets": x}, {"probs": FirmwareEmulator(net).predict(x)})
+    src = FpgaBundleScores(tmp_path / "fpga")
+    assert src.collection_for(batch) == "l1jets"
+    scored = attach_scores(batch, [src])
+    assert "l1_score" in scored.l1jets.fields and "l1_score" not in scored.jets.fields
+    want = FirmwareEmulator(net).predict(pre.transform(fs)[0])[:, 0].astype(np.float32)
+    got = ak.to_numpy(scored.l1jets.l1_score[fs.event_index, fs.object_index])
+    np.testing.assert_array_equal(got, want)
+    wp = float(np.median(want))
+    menu = parse_menu(yaml.safe_dump({**MENU, "l1": {"L1_Tag": {"tagger": {"wp": wp, "n": 1}}}}))
+    chunk = evaluate_batch(compile_menu(menu), batch, [src])
+    sel = (scored.l1jets.pt >= 20) & (abs(scored.l1jets.eta) <= 2.5)
+    hand = ak.to_numpy(ak.sum(sel & (scored.l1jets.l1_score >= np.float32(wp)), axis=1)) >= 1
+    np.testing.assert_array_equal(chunk.raw[:, 0], hand)
+    assert 0 < hand.sum() < len(hand)
+    assert dict(chunk.scores)["l1jets.l1_score"].startswith("bit-exact firmware emulation")
