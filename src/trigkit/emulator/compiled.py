@@ -52,7 +52,8 @@ def l1_score_fields(menu: Menu) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class CutRow:
     """One cut of one trigger: its type, its schema model and whether it reads the L1 jets (an
-    L1 seed's jet-kinematic cut; events without L1 jets give it the offline ones)."""
+    L1 seed's jet cut; events without L1 jets give it the offline ones, and a score cut reads
+    them only where they carry L1 tracks, :func:`on_l1_jets`)."""
 
     type: CutType
     cut: Strict
