@@ -313,6 +313,9 @@ class SampleEvents:
     #: the jets the L1 seeds' jet-kinematic cuts read: "l1jets" or "offline jets" (chunks that
     #: differ are both named, "l1jets / offline jets")
     l1_objects: str = "offline jets"
+    #: what the L1 seeds' per-jet score cuts (the L1 tagger) read: the L1 jets with L1 tracks,
+    #: or the offline stand-in (see ``columns.L1_TAGGER_LABELS``); "" when the menu has none
+    l1_tagger: str = ""
 
     def __len__(self) -> int:
         return len(self.weight)

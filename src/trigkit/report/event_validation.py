@@ -65,9 +65,10 @@ def validate(batches: list[EventBatch]) -> list[Row]:
         if b.process == "qcd" and b.l1jets is not None:
             rows += _l1_rows(b)
     rows += _ip3d_rows(batches)
+    from trigkit.report.event_validation_l1 import l1_rows
     from trigkit.report.event_validation_phys import physics_rows
 
-    return rows + physics_rows(batches)
+    return rows + physics_rows(batches) + l1_rows(batches)
 
 
 def _mhh_rows(b: EventBatch) -> list[Row]:

@@ -188,6 +188,7 @@ def result_dict(res: MenuResult, agreement: NanoAgreement | None = None) -> dict
                 "sum_weights": float(np.sum(s.weight)),
                 "scores": dict(s.scores),
                 "l1_objects": s.l1_objects,
+                "l1_tagger": s.l1_tagger,
             }
             for s in res.samples
         ],

@@ -125,12 +125,13 @@ def scores_table(res: MenuResult) -> Table:
 
 def l1_objects_table(res: MenuResult) -> Table:
     """Which jets the L1 seeds' jet and HT cuts read, per sample: the events' Level-1 jets or,
-    when they have none (toy generator, NanoAOD, user files), the offline jets."""
-    by_objects: dict[str, list[str]] = {}
+    when they have none (toy generator, NanoAOD, user files), the offline jets; and what the L1
+    tagger cuts read: the L1 jets with L1 tracks, or the offline stand-in ("-": no such cut)."""
+    by_objects: dict[tuple[str, str], list[str]] = {}
     for s in res.samples:
-        by_objects.setdefault(s.l1_objects, []).append(s.name)
-    rows = [(objs, ", ".join(samples)) for objs, samples in by_objects.items()]
-    return Table("L1 seed jets", ("l1_objects", "samples"), rows)
+        by_objects.setdefault((s.l1_objects, s.l1_tagger or "-"), []).append(s.name)
+    rows = [(*objs, ", ".join(samples)) for objs, samples in by_objects.items()]
+    return Table("L1 seed jets", ("l1_objects", "l1_tagger", "samples"), rows)
 
 
 def overlap_table(res: MenuResult) -> Table:
