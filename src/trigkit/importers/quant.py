@@ -150,12 +150,20 @@ def qkeras_type(spec: Any, where: str) -> FixedType | None:
             f"{where}: {name}(alpha={alpha}) scales by a learned factor; only alpha=1 maps to an "
             "exact ap_fixed type"
         )
+    if kw.get("use_stochastic_rounding"):
+        raise TrigkitError(f"{where}: {name}(use_stochastic_rounding=True) is not deterministic")
     if int(kw.get("symmetric", 0)) and name == "quantized_bits":
         raise TrigkitError(
             f"{where}: quantized_bits(symmetric=1) clips to [-max, max], which no ap_fixed type "
             "does; use symmetric=0"
         )
     if name == "quantized_relu":
+        for key, plain in (("negative_slope", 0), ("use_sigmoid", 0), ("relu_upper_bound", None)):
+            if kw.get(key, plain) not in (plain, str(plain)) and kw.get(key) != plain:
+                raise TrigkitError(
+                    f"{where}: quantized_relu({key}={kw[key]}) has no ap_ufixed equivalent; "
+                    f"use {key}={plain}"
+                )
         return FixedType(bits, integer, False, "AP_RND_CONV", "AP_SAT")
     signed = bool(int(kw.get("keep_negative", 1)))
     return FixedType(bits, integer + int(signed), signed, "AP_RND_CONV", "AP_SAT")
