@@ -56,7 +56,8 @@ def write_quant_deepsets(path: Path, spec: QuantSpec) -> Path:
         b.inits.append(_const("pool_axes", np.array([1]), np.int64))
         h = b.node(red, [h, "pool_axes"], "pool", keepdims=0)
     if spec.quant_pool:
-        h = b.act_quant(h, "pool_q", exp=-5, bits=10 if spec.pool == "mean" else 12, signed=False)
+        mean = spec.pool == "mean"  # the sum: coarser than its input and saturating at times
+        h = b.act_quant(h, "pool_q", exp=-5 if mean else -2, bits=10 if mean else 6, signed=False)
     h = b.dense("rho", h, HIDDEN, HIDDEN, matmul=False)
     h = b.node("Relu", [h], "rho_relu")
     h = b.act_quant(h, "rho_q", exp=-3, bits=7, signed=False)
