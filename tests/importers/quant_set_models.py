@@ -8,7 +8,9 @@ firmware sees quantized by power-of-two scales, in the two ways quantized ONNX a
   biases and the activations (what QKeras / Brevitas -> QONNX converters write);
 - ``"qcdq"``: ``QuantizeLinear`` / ``DequantizeLinear`` pairs on the activations and integer
   weight codes behind ``DequantizeLinear`` (what Brevitas' QCDQ export writes), which
-  onnxruntime runs as written.
+  onnxruntime runs as written; with ``clip``, Brevitas' form of quantizers narrower than their
+  integer type: ``QuantizeLinear -> Clip -> DequantizeLinear`` on the activations and float
+  weights quantized in the graph the same way.
 
 :func:`reference` evaluates such a file again in float64 numpy from the ONNX nodes (QONNX
 ``Quant`` and ONNX Q/DQ as their specifications define them), independently of trigkit's
@@ -38,6 +40,7 @@ class QuantSpec:
     quant_pool: bool = False  # a quantizer right after the pooling
     w1_scale: float | None = None
     seed: int = 0
+    clip: bool = False  # qcdq: sub-8-bit quantizers as a Clip of the codes (Brevitas)
 
 
 def write_quant_deepsets(path: Path, spec: QuantSpec) -> Path:
@@ -106,10 +109,13 @@ class _Builder:
         if self.spec.style == "qonnx":
             self.inits += [_const(f"{out}_zp", 0.0), _const(f"{out}_bw", float(bits))]
             return self.node("Quant", [x, s, f"{out}_zp", f"{out}_bw"], out, signed=int(signed))
-        assert bits == 8 or not signed, "QCDQ activations here: int8 or uint8 codes"
         dtype = np.int8 if signed else np.uint8
         self.inits.append(_const(f"{out}_zp", 0, dtype))
         q = self.node("QuantizeLinear", [x, s, f"{out}_zp"], f"{out}_codes")
+        if self.spec.clip and bits < 8:  # Brevitas: the narrower range as a Clip of the codes
+            lo, hi = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+            self.inits += [_const(f"{out}_lo", lo, dtype), _const(f"{out}_hi", hi, dtype)]
+            q = self.node("Clip", [q, f"{out}_lo", f"{out}_hi"], f"{out}_clipped")
         return self.node("DequantizeLinear", [q, s, f"{out}_zp"], out)
 
     def weight(self, name: str, shape: tuple[int, ...], exp: int, bits: int, scale: float | None):
@@ -128,11 +134,21 @@ class _Builder:
             ins = [f"{name}_f", f"{name}_scale", f"{name}_zp", f"{name}_bw"]
             return self.node("Quant", ins, name, signed=1)
         dtype = np.int8 if bits <= 8 else np.int32
-        self.inits += [
-            _const(f"{name}_codes", codes, dtype),
-            _const(f"{name}_scale", s),
-            _const(f"{name}_zp", 0, dtype),
-        ]
+        self.inits += [_const(f"{name}_scale", s), _const(f"{name}_zp", 0, dtype)]
+        if self.spec.clip and bits < 8:  # float weights, quantized and clipped in the graph
+            lo, hi = -(2 ** (bits - 1)) + 1, 2 ** (bits - 1) - 1  # narrow: fine for weights
+            vals = codes * s * 1.3 + self.rng.uniform(-0.4, 0.4, shape) * s  # some clip
+            self.inits += [
+                _const(f"{name}_f", vals),
+                _const(f"{name}_lo", lo, dtype),
+                _const(f"{name}_hi", hi, dtype),
+            ]
+            q = self.node(
+                "QuantizeLinear", [f"{name}_f", f"{name}_scale", f"{name}_zp"], f"{name}_q"
+            )
+            c = self.node("Clip", [q, f"{name}_lo", f"{name}_hi"], f"{name}_codes")
+            return self.node("DequantizeLinear", [c, f"{name}_scale", f"{name}_zp"], name)
+        self.inits.append(_const(f"{name}_codes", codes, dtype))
         ins = [f"{name}_codes", f"{name}_scale", f"{name}_zp"]
         return self.node("DequantizeLinear", ins, name)
 
@@ -197,6 +213,8 @@ def _numpy_node(op: str, ins: list[np.ndarray], a: dict[str, Any]) -> np.ndarray
     if op == "QuantizeLinear":  # codes of the zero point's integer type
         info = np.iinfo(ins[2].dtype)
         return np.clip(np.round(f[0] / float(f[1])) + f[2], info.min, info.max)
+    if op == "Clip":
+        return np.clip(f[0], f[1], f[2])
     if op == "DequantizeLinear":
         return (f[0] - f[2]) * float(f[1])
     if op == "MatMul":

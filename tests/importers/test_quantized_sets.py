@@ -34,6 +34,7 @@ SPECS = {
     "qonnx-mean-6-quantized-mean": qm.QuantSpec(n_const=6, quant_pool=True, seed=1),
     "qcdq-mean-10-quantized-mean": qm.QuantSpec("qcdq", n_const=10, quant_pool=True, seed=2),
     "qcdq-sum-8": qm.QuantSpec("qcdq", pool="sum", seed=3),
+    "qcdq-clip-mean-8": qm.QuantSpec("qcdq", clip=True, seed=4),
 }
 
 
@@ -182,3 +183,27 @@ def test_qkeras_set_refusals_name_the_layer(tmp_path: Path) -> None:
 
     with pytest.raises(TrigkitError, match=r"'td' \(TimeDistributed\): wraps QConv1D .*QDense"):
         import_model(_qkeras_h5(tmp_path, wrap_pool, "t.h5"))
+
+
+def test_brevitas_clip_of_the_codes_narrows_the_types(tmp_path: Path) -> None:
+    """QuantizeLinear -> Clip -> DequantizeLinear: a 6-bit quantizer in 8-bit codes is 6 bits
+    wide; float weights quantized in the graph hold their clipped codes exactly."""
+    import onnx
+    from onnx import numpy_helper
+
+    path = qm.write_quant_deepsets(tmp_path / "c.onnx", SPECS["qcdq-clip-mean-8"])
+    net = to_firmware_network(import_model(path), _rows(8, 200))
+    fc1, relu1 = net.layers[0], net.layers[1]
+    assert relu1.result_t == FixedType(6, 3, False, "AP_RND_CONV", "AP_SAT")  # uint8 [0, 63]
+    assert net.layers[4].result_t == FixedType(7, 4, False, "AP_RND_CONV", "AP_SAT")
+    assert fc1.weight_t == FixedType(6, 1, True, "AP_RND_CONV", "AP_SAT")  # int8 [-31, 31]
+    assert np.max(np.abs(fc1.weight_codes())) == 31  # some weights were clipped
+    model = onnx.load(str(path))
+    lo = next(t for t in model.graph.initializer if t.name == "phi_q_lo")
+    lo.CopyFrom(numpy_helper.from_array(np.array(1, dtype=np.uint8), "phi_q_lo"))
+    onnx.save(model, str(path))
+    with pytest.raises(TrigkitError) as err:
+        import_model(path)
+    assert "node 'phi_q_clipped' (Clip): Clip(1, 63) of 8-bit codes has no ap_fixed" in str(
+        err.value
+    )
