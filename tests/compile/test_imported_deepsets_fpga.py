@@ -122,24 +122,29 @@ def test_qkeras_deepsets_cli_csim_bit_exact(
 
 @pytest.mark.slow
 @pytest.mark.fpga_tools
-def test_qonnx_sum_pool_with_quantized_sum_csim_bit_exact(tmp_path: Path) -> None:
-    """QONNX Quant nodes, ReduceSum with a Quant on the sum (the pinned type moves with the
-    sum -> mean rewrite): C-sim == emulation == the file's own quantized function."""
+def test_qcdq_deepsets_cli_csim_and_onnxruntime_bit_exact(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Brevitas-style QCDQ (sub-8-bit quantizers as a Clip of the codes), a quantized mean over
+    10 constituents: C-sim == emulation, and the emulation == onnxruntime on the original file
+    (``trigkit compare --data``, tolerance 0) on rows that saturate the input type."""
     _needs_csim()
+    monkeypatch.setenv("COLUMNS", "200")
     from tests.importers import quant_set_models as qm
-    from trigkit.compile.targets.fpga import FpgaCompileConfig
-    from trigkit.compile.targets.imported import ImportOptions, compile_imported_fpga
-    from trigkit.firmware.emulate import FirmwareEmulator
+    from trigkit.cli.app import main
 
-    spec = qm.QuantSpec(pool="sum", quant_pool=True)
+    spec = qm.QuantSpec("qcdq", n_const=10, quant_pool=True, clip=True)
     path = qm.write_quant_deepsets(tmp_path / "q.onnx", spec)
     out = tmp_path / "fw"
-    compile_imported_fpga(path, out, ImportOptions(), FpgaCompileConfig(n_reference=600))
+    args = ["compile", str(path), "--target", "fpga", "--out", str(out), "--n-reference", "600"]
+    assert main(args) == 0
     _check_bundle(out, 600, n_inputs=spec.n_const * qm.N_FEAT)
     x = np.random.default_rng(3).normal(scale=2.0, size=(2000, spec.n_const, qm.N_FEAT))
-    x = x.astype(np.float32).astype(np.float64)
-    got = FirmwareEmulator.from_bundle(out).predict(x.reshape(len(x), -1))
-    assert np.array_equal(got, qm.reference(path, x))
+    np.savez(tmp_path / "rows.npz", in_x=x.astype(np.float32))
+    capsys.readouterr()
+    assert main(["compare", str(out), "--data", str(tmp_path / "rows.npz"), "--atol", "0"]) == 0
+    text = capsys.readouterr().out
+    assert "(onnxruntime)" in text and "2000" in text and "OK:" in text
 
 
 def test_rtl_refuses_set_layers_before_building(tmp_path: Path) -> None:

@@ -207,3 +207,16 @@ def test_brevitas_clip_of_the_codes_narrows_the_types(tmp_path: Path) -> None:
     assert "node 'phi_q_clipped' (Clip): Clip(1, 63) of 8-bit codes has no ap_fixed" in str(
         err.value
     )
+
+
+def test_unquantized_mean_over_a_non_power_of_two_warns(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The one place a quantized source is not bit-exact: a float mean over 6 constituents."""
+    for n_const, warns in ((6, True), (8, False)):
+        path = qm.write_quant_deepsets(tmp_path / f"m{n_const}.onnx", qm.QuantSpec(n_const=n_const))
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="trigkit.importers.firmware"):
+            to_firmware_network(import_model(path), _rows(n_const, 100))
+        text = caplog.text
+        assert ("averages 6 constituents (not a power of two)" in text) == warns, text

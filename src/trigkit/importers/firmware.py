@@ -18,6 +18,7 @@ only for a power of two, so any other ``n_const`` is refused.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -51,6 +52,7 @@ FIRMWARE_OPS = (
     "softmax (last)",
     "sigmoid (last)",
 )
+log = logging.getLogger(__name__)
 _HIDDEN_ACTS = ("relu", "leaky_relu", "relu6")
 _WEIGHT_MODES = ("AP_RND_CONV", "AP_SAT")
 
@@ -101,6 +103,7 @@ def to_firmware_network(
             layer, h = _dense(op, f"fc{n}", prev_t, h, nxt, opt, model.is_quantized())
         elif op.kind == "mean_pool":
             layer, h = _mean_pool(op, prev_t, h, opt)
+            _warn_inexact_mean(model, op, layer)
         else:
             layer, h = _activation(op, n, prev_t, h, opt, model.is_quantized())
         layers.append(layer)
@@ -207,6 +210,19 @@ def fold_casts(ops: tuple[Op, ...]) -> tuple[Op, ...]:
             continue
         out.append(op)
     return tuple(out)
+
+
+def _warn_inexact_mean(model: ImportedModel, op: Op, layer: FirmwareLayer) -> None:
+    n = layer.n_const
+    if model.is_quantized() and op.result_t is None and n & (n - 1):
+        log.warning(
+            "%s: layer '%s' averages %d constituents (not a power of two) with no quantizer "
+            "after it: the firmware truncates the mean the source computes in float, so it is "
+            "not bit-exact with the source there; add a quantizer after the pooling",
+            model.source,
+            op.name,
+            n,
+        )
 
 
 def _mean_pool(

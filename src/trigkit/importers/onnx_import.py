@@ -6,7 +6,8 @@ Gemm, MatMul (+ Add), Relu, LeakyRelu, Clip (ReLU / ReLU6), Softmax, Sigmoid, Ba
 (folded into the dense before it), Conv1D (a 1-wide kernel: a per-constituent dense; wider
 kernels with stride 1 and 'valid' / 'same' zero padding),
 ReduceSum / ReduceMean over the constituents (DeepSets pooling), Transpose of the two inner
-axes, shape no-ops (Flatten, Reshape, Squeeze, Identity, Dropout) and QONNX ``Quant``.
+axes, shape no-ops (Flatten, Reshape, Squeeze, Identity, Dropout), QONNX ``Quant`` and QCDQ
+(``QuantizeLinear`` / ``Clip`` of the codes / ``DequantizeLinear``: :mod:`.onnx_quant`).
 """
 
 from __future__ import annotations
