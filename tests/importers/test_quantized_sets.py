@@ -220,3 +220,20 @@ def test_unquantized_mean_over_a_non_power_of_two_warns(
             to_firmware_network(import_model(path), _rows(n_const, 100))
         text = caplog.text
         assert ("averages 6 constituents (not a power of two)" in text) == warns, text
+
+
+def test_compare_runs_a_qonnx_original_in_qonnx(tmp_path: Path) -> None:
+    """``trigkit compare`` on a QONNX set model: the original in qonnx's own executor."""
+    pytest.importorskip("qonnx")
+    pytest.importorskip("onnxruntime")
+    from trigkit.compile.targets.imported import ImportOptions, compile_imported_gpu
+    from trigkit.runtime.compare import compare_bundle
+
+    spec = SPECS["qonnx-mean-6-quantized-mean"]
+    path = qm.write_quant_deepsets(tmp_path / "q.onnx", spec)
+    compile_imported_gpu(path, tmp_path / "gpu", ImportOptions())
+    np.savez(tmp_path / "rows.npz", in_x=_rows(spec.n_const, 500).astype(np.float32))
+    result = compare_bundle(tmp_path / "gpu", tmp_path / "rows.npz", atol=0.0)
+    assert "qonnx's executor" in result.original
+    diff = next(d for d in result.diffs if d.artifact.startswith("onnxruntime"))
+    assert (diff.rows, diff.max_abs, diff.mismatches) == (500, 0.0, 0) and result.ok
