@@ -2,9 +2,11 @@
 
 ``x [B, N_CONST, 4] -> QActivation(quantized_bits) -> QConv1D(kernel 3, 'same',
 quantized_relu) -> TimeDistributed(QDense) -> QActivation(quantized_relu) -> QDense on the 3-D
-tensor -> QActivation(quantized_relu) -> GlobalAveragePooling1D -> [QActivation(quantized_bits)]
--> QDense``, every type pinned by a quantizer. ``N_CONST`` is 6 (not a power of two): with the
-quantizer after the pooling, the mean is still exact at the quantized point.
+tensor -> QActivation(quantized_bits) -> QActivation(quantized_relu) -> GlobalAveragePooling1D
+-> [QActivation(quantized_bits)] -> QDense``, every type pinned by a quantizer (a
+``quantized_bits`` QActivation becomes the result type of the layer before it). ``N_CONST``
+is 6 (not a power of two): with the quantizer after the pooling, the mean is still exact at
+the quantized point.
 
 :func:`write_h5` lays out the legacy ``.h5`` exactly as tf-keras saves this model (the
 ``model_config`` attribute, ``model_weights/<layer>/<layer>/kernel:0`` named by
@@ -27,6 +29,7 @@ Q_W = {"bits": 6, "integer": 0}
 Q_B = {"bits": 8, "integer": 2}
 Q_RELU = {"bits": 6, "integer": 2}  # ap_ufixed<6,2>
 Q_POOL = {"bits": 10, "integer": 2}  # ap_fixed<10,3> on the mean
+Q_CAST = {"bits": 8, "integer": 2}  # ap_fixed<8,3> on phi2's output
 HEAD = ("out", "QDense", 3)
 
 
@@ -92,6 +95,7 @@ def config(pool_quantizer: bool = True) -> dict[str, Any]:
         td,
         _qact("relu1", _q("quantized_relu", Q_RELU)),
         _qdense("phi2", 16),
+        _qact("q_phi2", _q("quantized_bits", Q_CAST)),
         _qact("relu2", "quantized_relu(6,2)"),  # QKeras also writes a quantizer as its string
         {"class_name": "GlobalAveragePooling1D", "config": {"name": "pool", "keepdims": False}},
     ]
@@ -134,6 +138,7 @@ def qkeras_model(keras: Any, w: dict[str, list[np.ndarray]], pool_quantizer: boo
         L.TimeDistributed(QDense(16, kernel_quantizer=qw, bias_quantizer=qb), name="td"),
         QActivation(quantized_relu(**Q_RELU), name="relu1"),
         QDense(16, kernel_quantizer=qw, bias_quantizer=qb, name="phi2"),
+        QActivation(quantized_bits(**Q_CAST, alpha=1), name="q_phi2"),
         QActivation("quantized_relu(6,2)", name="relu2"),
         L.GlobalAveragePooling1D(name="pool"),
     ]

@@ -136,6 +136,7 @@ def test_qkeras_set_layers_map_to_the_set_kinds(tmp_path: Path) -> None:
         "dense",
     ]
     conv, pool = net.layers[0], net.layers[6]
+    assert net.layers[4].result_t == FixedType(8, 3, True, "AP_RND_CONV", "AP_SAT")  # q_phi2
     assert (conv.filt_width, conv.pad, conv.n_const) == (3, (1, 1), qs.N_CONST)
     assert conv.weight_t == FixedType(6, 1, True, "AP_RND_CONV", "AP_SAT")
     assert conv.bias_t == FixedType(8, 3, True, "AP_RND_CONV", "AP_SAT")
