@@ -1,8 +1,11 @@
 """:class:`ImportedModel` -> :class:`FirmwareNetwork` (for hls4ml, the numba emulation, RTL).
 
-Types pinned by the source (QKeras quantizers, QONNX ``Quant``) are kept exactly: a quantized
-dense layer's result is its exact accumulator (QKeras adds the products in float, exactly for
-these widths) and the activation quantizer that follows sets the activation type. Everything
+Types pinned by the source (QKeras quantizers, QONNX ``Quant``, QCDQ) are kept exactly: a
+quantized dense layer's result is its exact accumulator (QKeras adds the products in float,
+exactly for these widths), the activation quantizer that follows sets the activation type, a
+ReLU without one keeps its input's values (:func:`_exact_relu`), a bare quantizer becomes the
+result type of the layer before it (:func:`fold_casts`) and one after the pooling the pool's
+(exact for any ``n_const``, :func:`~trigkit.importers.set_firmware.pool_types`). Everything
 else is chosen like post-training quantization does (``trigkit.compile.qat``): ``bits``-wide
 weights / biases with integer bits from their largest value, activations from the calibration
 rows, exact accumulators. Layers are named ``fc<i>``, ``relu<i>``, ``softmax``... so one set of

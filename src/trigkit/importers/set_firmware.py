@@ -7,7 +7,9 @@
 - Sum pooling: hls4ml offers only ``GlobalAveragePooling1D``, so :func:`lower_sum_pool`
   rewrites ``sum_pool -> dense(W)`` as ``mean_pool -> dense(W * n_const)``. The pooling
   accumulator of :func:`pool_types` holds the mean exactly when ``n_const`` is a power of two,
-  so the rewrite computes the same function; any other ``n_const`` is refused.
+  so the rewrite computes the same function; any other ``n_const`` is refused. A type pinned
+  on the sum (a quantizer after it) moves with it: the mean's is ``log2(n_const)`` integer
+  bits smaller.
 - LeakyReLU's ``alpha`` becomes a ``PARAM_BITS``-wide fixed-point constant (:func:`leaky_param`).
 """
 
