@@ -41,6 +41,7 @@ class QuantSpec:
     w1_scale: float | None = None
     seed: int = 0
     clip: bool = False  # qcdq: sub-8-bit quantizers as a Clip of the codes (Brevitas)
+    rows: bool = False  # phi as a Gemm on the constituents as rows: Reshape -> Gemm -> Reshape
 
 
 def write_quant_deepsets(path: Path, spec: QuantSpec) -> Path:
@@ -49,9 +50,15 @@ def write_quant_deepsets(path: Path, spec: QuantSpec) -> Path:
 
     b = _Builder(spec)
     x = b.act_quant("x", "x_q", exp=-4, bits=8, signed=True)
-    h = b.dense("phi", x, N_FEAT, HIDDEN, matmul=True, w_scale=spec.w1_scale)
+    if spec.rows:
+        b.inits.append(_const("rows_shape", [-1, N_FEAT], np.int64))
+        x = b.node("Reshape", [x, "rows_shape"], "rows")
+    h = b.dense("phi", x, N_FEAT, HIDDEN, matmul=not spec.rows, w_scale=spec.w1_scale)
     h = b.node("Relu", [h], "phi_relu")
     h = b.act_quant(h, "phi_q", exp=-3, bits=6, signed=False)
+    if spec.rows:
+        b.inits.append(_const("sets_shape", [-1, spec.n_const, HIDDEN], np.int64))
+        h = b.node("Reshape", [h, "sets_shape"], "sets")
     red = "ReduceMean" if spec.pool == "mean" else "ReduceSum"
     if red == "ReduceMean":
         h = b.node(red, [h], "pool", axes=[1], keepdims=0)
@@ -229,6 +236,8 @@ def _numpy_node(op: str, ins: list[np.ndarray], a: dict[str, Any]) -> np.ndarray
         return f[0] + f[1]
     if op == "Gemm":
         return f[0] @ f[1] + f[2]
+    if op == "Reshape":
+        return f[0].reshape([int(v) for v in ins[1]])
     if op == "Relu":
         return np.maximum(f[0], 0.0)
     if op == "ReduceMean":

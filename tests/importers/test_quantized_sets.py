@@ -35,6 +35,8 @@ SPECS = {
     "qcdq-mean-10-quantized-mean": qm.QuantSpec("qcdq", n_const=10, quant_pool=True, seed=2),
     "qcdq-sum-8": qm.QuantSpec("qcdq", pool="sum", seed=3),
     "qcdq-clip-mean-8": qm.QuantSpec("qcdq", clip=True, seed=4),
+    "qonnx-rows-gemm-mean-8": qm.QuantSpec(rows=True, seed=5),
+    "qcdq-rows-gemm-sum-8": qm.QuantSpec("qcdq", pool="sum", rows=True, seed=6),
 }
 
 
@@ -238,3 +240,20 @@ def test_compare_runs_a_qonnx_original_in_qonnx(tmp_path: Path) -> None:
     assert "qonnx's executor" in result.original
     diff = next(d for d in result.diffs if d.artifact.startswith("onnxruntime"))
     assert (diff.rows, diff.max_abs, diff.mismatches) == (500, 0.0, 0) and result.ok
+
+
+def test_reshape_of_a_set_other_than_rows_is_refused(tmp_path: Path) -> None:
+    import onnx
+    from onnx import numpy_helper
+
+    path = qm.write_quant_deepsets(tmp_path / "r.onnx", SPECS["qonnx-rows-gemm-mean-8"])
+    model = onnx.load(str(path))
+    shape = next(t for t in model.graph.initializer if t.name == "rows_shape")
+    flat = np.array([-1, 8 * qm.N_FEAT], dtype=np.int64)  # every constituent in one row
+    shape.CopyFrom(numpy_helper.from_array(flat, "rows_shape"))
+    onnx.save(model, str(path))
+    with pytest.raises(TrigkitError) as err:
+        import_model(path)
+    msg = str(err.value)
+    assert "node 'rows' (Reshape): reshape of a per-constituent tensor to [-1, 32]" in msg
+    assert "\n" not in msg

@@ -6,7 +6,8 @@ Gemm, MatMul (+ Add), Relu, LeakyRelu, Clip (ReLU / ReLU6), Softmax, Sigmoid, Ba
 (folded into the dense before it), Conv1D (a 1-wide kernel: a per-constituent dense; wider
 kernels with stride 1 and 'valid' / 'same' zero padding),
 ReduceSum / ReduceMean over the constituents (DeepSets pooling), Transpose of the two inner
-axes, shape no-ops (Flatten, Reshape, Squeeze, Identity, Dropout), QONNX ``Quant`` and QCDQ
+axes, Reshape of ``[batch, n, feat]`` to rows ``[-1, feat]`` for per-constituent Gemms and
+back, shape no-ops (Flatten, Reshape, Squeeze, Identity, Dropout), QONNX ``Quant`` and QCDQ
 (``QuantizeLinear`` / ``Clip`` of the codes / ``DequantizeLinear``: :mod:`.onnx_quant`).
 """
 
@@ -154,9 +155,10 @@ class _Walker(QuantNodes):
 
     def __init__(self, source: Path, consts: dict[str, np.ndarray], spec: InputSpec) -> None:
         self.source, self.consts = source, consts
-        self.current = spec.name
+        self.current, self.spec = spec.name, spec
         self.ops: list[Op] = []
-        # layout of the current tensor: flat [feat], nf [const, feat], fn [feat, const], or "?"
+        # layout of the current tensor: flat [feat], nf [const, feat], fn [feat, const], rows
+        # (constituents as rows of [batch * n, feat]) or "?"
         # (a 3-D input whose layout the first dense / Conv / pooling decides)
         self.layout = "flat" if len(spec.shape) == 1 else "?"
         self.flips = 0  # Transposes seen while the layout is undecided
@@ -225,14 +227,15 @@ class _Walker(QuantNodes):
 
     # -- ops ------------------------------------------------------------------------------
     def _dense(self, node: Any, w: np.ndarray, b: np.ndarray, wt: Any, bt: Any) -> None:
-        if self.layout != "flat":
+        if self.layout not in ("flat", "rows"):
             self.need(node, "nf")
         per = self.layout != "flat"
         self.ops.append(Op(_name(node), "dense", w, b, per_constituent=per, weight_t=wt, bias_t=bt))
 
     def _op_gemm(self, node: Any) -> None:
         a = _attrs(node)
-        self.need(node, "flat")
+        if self.layout != "rows":  # rows: the constituents of [batch * n, features]
+            self.need(node, "flat")
         if a.get("transA", 0) or a.get("alpha", 1.0) != 1.0 or a.get("beta", 1.0) != 1.0:
             raise TrigkitError(f"{self.where(node)}: only Gemm with transA=0, alpha=beta=1")
         w = self.const(node, 1)
@@ -295,7 +298,7 @@ class _Walker(QuantNodes):
         self.ops.append(op)
 
     def _op_batchnormalization(self, node: Any) -> None:
-        if self.layout != "flat":  # ONNX normalizes axis 1: the features of [batch, features, n]
+        if self.layout not in ("flat", "rows"):  # axis 1: the features of [batch, features, n]
             self.need(node, "fn")
         gamma, beta, mean, var = (self.const(node, i) for i in range(1, 5))
         scale = gamma / np.sqrt(var + float(_attrs(node).get("epsilon", 1e-5)))
@@ -326,7 +329,7 @@ class _Walker(QuantNodes):
 
     def _op_transpose(self, node: Any) -> None:
         perm = list(_attrs(node).get("perm", []))
-        if perm != [0, 2, 1] or self.layout == "flat":
+        if perm != [0, 2, 1] or self.layout in ("flat", "rows"):
             raise TrigkitError(f"{self.where(node)}: only perm [0, 2, 1] of a 3-D tensor")
         if self.layout == "?":
             self.flips += 1
@@ -355,12 +358,40 @@ class _Walker(QuantNodes):
         self._reduce(node, "mean_pool")
 
     def _noop(self, node: Any) -> None:
-        if self.layout != "flat":
+        if self.layout not in ("flat", "rows"):
             raise TrigkitError(
                 f"{self.where(node)}: reshaping a per-constituent tensor is not supported"
             )
 
-    _op_flatten = _op_reshape = _op_squeeze = _op_identity = _op_dropout = _noop
+    _op_flatten = _op_squeeze = _op_identity = _op_dropout = _noop
+
+    def _op_reshape(self, node: Any) -> None:
+        """A no-op on a flat tensor; ``[batch, n, feat] <-> [batch * n, feat]`` around
+        per-constituent Gemms (the constituents as rows)."""
+        if self.layout == "flat":
+            return
+        shape = [int(v) for v in np.ravel(self.const(node, 1))]
+        if self.layout in ("nf", "?") and len(shape) == 2 and shape[0] == -1:
+            self.need(node, "nf")
+            if shape[1] == self.width():
+                self.layout = "rows"
+                return
+        if self.layout == "rows" and len(shape) == 3 and shape[0] == -1:
+            n = self.spec.shape[1 if self.channels_first_input else 0]
+            if shape[1:] == [n, self.width()]:
+                self.layout = "nf"
+                return
+        raise TrigkitError(
+            f"{self.where(node)}: reshape of a per-constituent tensor to {shape}; supported: "
+            "[-1, n_feat] (the constituents as rows of a Gemm) and back [-1, n_const, n_feat]"
+        )
+
+    def width(self) -> int:
+        """Features of the current tensor (the last dense layer's outputs, or the input's)."""
+        for op in reversed(self.ops):
+            if op.kind in ("dense", "conv1d"):
+                return op.n_out
+        return self.spec.shape[0 if self.channels_first_input else -1]
 
 
 def _conv_pads(a: dict[str, Any], k: int) -> tuple[int, int] | None:
