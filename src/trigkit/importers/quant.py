@@ -164,7 +164,7 @@ def qkeras_type(spec: Any, where: str) -> FixedType | None:
         )
     if name == "quantized_relu":
         for key, plain in (("negative_slope", 0), ("use_sigmoid", 0), ("relu_upper_bound", None)):
-            if kw.get(key, plain) not in (plain, str(plain)) and kw.get(key) != plain:
+            if kw.get(key, plain) != plain:
                 raise TrigkitError(
                     f"{where}: quantized_relu({key}={kw[key]}) has no ap_ufixed equivalent; "
                     f"use {key}={plain}"

@@ -89,8 +89,8 @@ def lower_sum_pool(model: ImportedModel, n_const: int) -> tuple[Op, ...]:
 
 
 def _scaled(op: Op, n: int) -> Op:
-    shift = n.bit_length() - 1
-    return replace(op, weight=op.weight * n, weight_t=_shifted(op.weight_t, shift))  # type: ignore[operator]
+    w = op.weight * n  # type: ignore[operator]
+    return replace(op, weight=w, weight_t=_shifted(op.weight_t, n.bit_length() - 1))
 
 
 def _shifted(t: FixedType | None, shift: int) -> FixedType | None:
