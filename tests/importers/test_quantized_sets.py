@@ -257,3 +257,15 @@ def test_reshape_of_a_set_other_than_rows_is_refused(tmp_path: Path) -> None:
     msg = str(err.value)
     assert "node 'rows' (Reshape): reshape of a per-constituent tensor to [-1, 32]" in msg
     assert "\n" not in msg
+
+
+def test_qkeras_layer_without_bias_quantizer_warns(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    def float_bias(layers: list[dict]) -> None:
+        _layer(layers, "phi2")["config"]["bias_quantizer"] = None
+
+    with caplog.at_level("WARNING", logger="trigkit.importers.keras_import"):
+        import_model(_qkeras_h5(tmp_path, float_bias))
+    assert "layer 'phi2' (QDense): no bias_quantizer" in caplog.text
+    assert caplog.text.count("no bias_quantizer") == 1  # the other layers quantize theirs

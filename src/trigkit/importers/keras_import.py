@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 import zipfile
 from dataclasses import replace
@@ -28,6 +29,7 @@ from trigkit.core.errors import TrigkitError
 from trigkit.importers.graph import ImportedModel, InputSpec, Op, append_batchnorm, fold_affines
 from trigkit.importers.quant import qkeras_type, quantize_values
 
+log = logging.getLogger(__name__)
 SUPPORTED_LAYERS = (
     "InputLayer",
     "Dense",
@@ -272,6 +274,12 @@ def _quantized_params(
         w = quantize_values(w, wt)
     if bt is not None:
         b = quantize_values(b, bt)
+    elif quantized and cfg.get("use_bias", True) and np.any(b != 0):
+        log.warning(
+            "%s: no bias_quantizer, so QKeras adds a float bias; the firmware rounds it to a "
+            "fixed-point type and is not bit-exact with QKeras there",
+            where,
+        )
     return w, b, wt, bt
 
 
