@@ -50,7 +50,7 @@ CMS_W_OVER_Z = CMS_W_MUNU_NB[0] / CMS_Z_MUMU_NB[0]
 CMS_W_OVER_Z_REL_ERR = float(
     np.hypot(np.hypot(0.14, 0.13) / CMS_W_MUNU_NB[0], np.hypot(0.009, 0.013) / CMS_Z_MUMU_NB[0])
 )
-LO_OVER_MEASURED = (0.6, 1.0)  # LO without K-factor: below the measurement (K ~ 1.2-1.5)
+LO_OVER_MEASURED = (0.6, 1.0)  # LO, no K-factor: below the measurement (K from 1 to 1.67)
 W_OVER_Z_TOLERANCE = 0.08  # LO PDFs, no K-factor: the ratio within 8 %
 REF_SIGMA = (
     "CMS arXiv:2503.09742 (13.6 TeV): sigma x BR(Z->mumu, 60-120 GeV) 2.021 nb, "
