@@ -20,6 +20,7 @@ def generate_pythia(
     settings: list[str],
     cache: Path | None,
     workers: int = 1,
+    z_decay: str = "all",
 ) -> None:
     from rich.console import Console
     from rich.progress import (
@@ -47,6 +48,7 @@ def generate_pythia(
         pthat_min=pthat_min,
         m_x=m_x,
         pool_size=pool_size,
+        z_decay=z_decay,
         settings=tuple(settings),
     )
     if workers < 1:
