@@ -28,6 +28,7 @@ overflow, and ``AP_RND_CONV`` casts (da4ml has TRN and RND only). yosys resource
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Sequence
@@ -40,6 +41,7 @@ from trigkit.core.errors import TrigkitError
 from trigkit.core.lazy import require
 from trigkit.core.tools import require_tool, run_tool
 from trigkit.firmware.rtl import dense as rtl_dense
+from trigkit.firmware.rtl import set_layers as rtl_sets
 from trigkit.firmware.rtl.design import RtlDesign
 from trigkit.firmware.rtl.graph import sink_constant_adds
 from trigkit.firmware.rtl.options import DEFAULT_LATENCY_CUTOFF
@@ -49,7 +51,7 @@ from trigkit.firmware.rtl.softmax import trace_softmax
 from trigkit.firmware.rtl.synth import SynthResult, parse_yosys_stat, synthesize
 from trigkit.firmware.rtl.timing import TimingModel, timing_model_for
 from trigkit.fixedpoint.fixed import FixedType
-from trigkit.fixedpoint.network import FirmwareLayer, FirmwareNetwork
+from trigkit.fixedpoint.network import WEIGHTED_KINDS, FirmwareLayer, FirmwareNetwork
 
 log = logging.getLogger(__name__)
 __all__ = [
@@ -67,9 +69,18 @@ __all__ = [
 
 DEFAULT_DELAY_MODEL = "da4ml"
 DEFAULT_DELAY_CONSTRAINT = 0  # da4ml hard_dc: shallowest adder trees
-RTL_KINDS = ("dense", "relu", "linear")
-_ROUND = {"AP_TRN": "TRN", "AP_RND": "RND"}
-_OVERFLOW = {"AP_WRAP": "WRAP", "AP_SAT": "SAT"}
+RTL_KINDS = (
+    "dense",
+    "relu",
+    "linear",
+    "pointwise",
+    "conv1d",
+    "mean_pool",
+    "leaky_relu",
+    "relu6",
+)
+_ROUND = rtl_sets.ROUND
+_cast = rtl_sets.cast
 
 
 @dataclass(frozen=True)
@@ -91,8 +102,8 @@ class RtlSimResult:
 
 
 def rtl_layer_count(network: FirmwareNetwork) -> int:
-    """How many leading layers the RTL implements: dense/relu/linear, then a softmax; it stops at
-    a sigmoid (which the emulator does not implement either)."""
+    """How many leading layers the RTL implements: every kind but sigmoid (which the emulator
+    does not implement either), a softmax only last."""
     n = 0
     for layer in network.layers:
         if layer.kind not in RTL_KINDS:
@@ -103,24 +114,14 @@ def rtl_layer_count(network: FirmwareNetwork) -> int:
     if n == 0:
         raise TrigkitError(
             f"network '{network.name}': first layer '{network.layers[0].name}' "
-            f"({network.layers[0].kind}) has no RTL implementation; valid: {RTL_KINDS}"
+            f"({network.layers[0].kind}) has no RTL implementation; valid: {', '.join(RTL_KINDS)}"
         )
     if n < len(network.layers):
         raise TrigkitError(
             f"layer '{network.layers[n].name}' ({network.layers[n].kind}) has no RTL "
-            "implementation; the RTL path covers dense/relu/linear and a final softmax"
+            f"implementation; the RTL path covers {', '.join(RTL_KINDS)} and a final softmax"
         )
     return n
-
-
-def _cast(x, t: FixedType, where: str):  # noqa: ANN001, ANN202 - da4ml array in, out
-    if t.rounding not in _ROUND:
-        raise TrigkitError(
-            f"{where}: rounding {t.rounding} of {t.hls()} has no da4ml equivalent; "
-            "valid for RTL: AP_TRN, AP_RND"
-        )
-    k, i, f = t.kif
-    return x.quantize(k, i, f, _OVERFLOW[t.overflow], _ROUND[t.rounding])
 
 
 def _check_dense(layer: FirmwareLayer, in_t: FixedType) -> None:
@@ -144,6 +145,25 @@ def _check_dense(layer: FirmwareLayer, in_t: FixedType) -> None:
             )
 
 
+def _dense(x, layer: FirmwareLayer, *, relu: FirmwareLayer | None, in_t: FixedType):  # noqa: ANN001, ANN202
+    """One per-jet dense layer (and the ReLU after it, if given) on the da4ml array ``x``."""
+    where = f"layer '{layer.name}'"
+    if relu is not None and all(t.rounding in _ROUND for t in (layer.result_t, relu.result_t)):
+        fused = rtl_dense.dense_block(x, layer, relu, in_t)
+        if fused is not None:
+            return fused
+    elif relu is None and layer.result_t.rounding in _ROUND:
+        fused = rtl_dense.dense_last(x, layer, in_t)
+        if fused is not None:
+            return fused
+    assert layer.weight is not None and layer.bias is not None and layer.accum_t is not None
+    acc = _cast(x @ layer.weight.T.astype(np.float64) + layer.bias, layer.accum_t, where)
+    y = _cast(acc, layer.result_t, where)
+    if relu is not None:
+        y = _cast(y.relu(), relu.result_t, f"layer '{relu.name}'")
+    return y
+
+
 def trace_network(
     network: FirmwareNetwork,
     upto: int | None = None,
@@ -155,7 +175,8 @@ def trace_network(
     adder levels an output may have beyond the shallowest possible tree (0: the shallowest, a few
     % more adders; -1: no limit, da4ml's default). A dense layer and the ReLU after it are traced
     by :func:`trigkit.firmware.rtl.dense.dense_block` (one constant add, one bit-test cap) where
-    its identities hold."""
+    its identities hold; a pointwise / conv1d layer is that dense on every output position, the
+    other set layers are in :mod:`trigkit.firmware.rtl.set_layers`."""
     trace = require("da4ml.trace", "fpga")
     n = rtl_layer_count(network) if upto is None else upto
     inp = trace.FixedVariableArrayInput(
@@ -170,29 +191,22 @@ def trace_network(
         layer, in_t = layers[index], network.input_type_of(index)
         where = f"layer '{layer.name}'"
         nxt = layers[index + 1] if index + 1 < len(layers) else None
-        if layer.kind == "dense":
+        if layer.kind in WEIGHTED_KINDS:
+            relu = nxt if nxt is not None and nxt.kind == "relu" else None
             _check_dense(layer, in_t)
-            if (
-                nxt is not None
-                and nxt.kind == "relu"
-                and all(t.rounding in _ROUND for t in (layer.result_t, nxt.result_t))
-            ):
-                fused = rtl_dense.dense_block(x, layer, nxt, in_t)
-                if fused is not None:
-                    x, index = fused, index + 2
-                    continue
-            elif layer.result_t.rounding in _ROUND:
-                fused = rtl_dense.dense_last(x, layer, in_t)
-                if fused is not None:
-                    x, index = fused, index + 1
-                    continue
-            assert layer.weight is not None and layer.bias is not None and layer.accum_t is not None
-            acc = _cast(x @ layer.weight.T.astype(np.float64) + layer.bias, layer.accum_t, where)
-            x = _cast(acc, layer.result_t, where)
-        elif layer.kind == "relu":
+            x = rtl_sets.per_position(x, layer, functools.partial(_dense, relu=relu, in_t=in_t))
+            index += 1 if relu is None else 2
+            continue
+        if layer.kind == "relu":
             x = _cast(x.relu(), layer.result_t, where)
         elif layer.kind == "softmax":
             x = _softmax(x, layer, in_t)
+        elif layer.kind == "mean_pool":
+            x = rtl_sets.mean_pool(x, layer, in_t)
+        elif layer.kind == "leaky_relu":
+            x = rtl_sets.leaky_relu(x, layer)
+        elif layer.kind == "relu6":
+            x = rtl_sets.relu6(x, layer)
         else:  # linear
             x = _cast(x, layer.result_t, where)
         index += 1
