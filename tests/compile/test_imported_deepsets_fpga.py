@@ -1,8 +1,10 @@
 """`trigkit compile MODEL --target fpga` on DeepSets taggers: hls4ml C simulation == numba
-emulation bit for bit, RTL refusal, estimates of the set layers."""
+emulation bit for bit; with ``--rtl`` Verilator == emulation on small set models; the RTL
+refusal of a sigmoid; estimates of the set layers."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
@@ -147,17 +149,70 @@ def test_qcdq_deepsets_cli_csim_and_onnxruntime_bit_exact(
     assert "(onnxruntime)" in text and "2000" in text and "OK:" in text
 
 
-def test_rtl_refuses_set_layers_before_building(tmp_path: Path) -> None:
+def test_rtl_refuses_a_sigmoid_before_building(tmp_path: Path) -> None:
+    """Set layers have RTL now; a sigmoid head still has none: refused before any hls4ml work."""
     pytest.importorskip("hls4ml")
+    from torch import nn
+
     from trigkit.compile.targets.fpga import FpgaCompileConfig
     from trigkit.compile.targets.imported import ImportOptions, compile_imported_fpga
 
-    path = writers.to_onnx(sm.DeepSets().eval(), tmp_path / "ds.onnx", sm.SHAPE)
+    torch_model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1), nn.Sigmoid())
+    path = writers.to_onnx(torch_model.eval(), tmp_path / "sig.onnx", (3,))
     with pytest.raises(TrigkitError) as err:
         compile_imported_fpga(path, tmp_path / "fw", ImportOptions(), FpgaCompileConfig(rtl=True))
     msg = str(err.value)
-    assert "layer 'fc1' (pointwise)" in msg and "--rtl" in msg and "\n" not in msg
+    assert "layer 'sigmoid' (sigmoid)" in msg and "--rtl" in msg and "\n" not in msg
+    assert "pointwise" in msg and "mean_pool" in msg  # what it does cover
     assert not (tmp_path / "fw").exists()
+
+
+SMALL_MODELS = {  # name: (torch module, ONNX input shape); few constituents, narrow layers
+    # pointwise -> leaky_relu -> sum pool -> dense -> relu6 -> dense, 4 constituents x 2
+    "deepsets": (lambda: sm.DeepSets(True, "sum", "leaky", n_feat=2, hidden=4), (2, 4)),
+    # conv1d kernel 3 'valid' over 5 constituents -> relu -> mean over 3 positions -> dense
+    "conv1d": (lambda: sm.ConvTagger(0, n_feat=2, filters=3), (2, 5)),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.fpga_tools
+@pytest.mark.parametrize("name", list(SMALL_MODELS))
+def test_set_models_cli_rtl_bit_exact(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """``compile MODEL --target fpga --rtl``: Verilator reproduces the emulation on every sample
+    (the flow raises otherwise), and the report gives the RTL and estimate figures."""
+    _needs_csim()
+    from trigkit.core.tools import find_tool
+
+    if find_tool("verilator") is None:
+        pytest.skip("verilator not installed")
+    monkeypatch.setenv("COLUMNS", "200")
+    from trigkit.cli.app import main
+    from trigkit.firmware.fpga_report import build_fpga_report
+
+    make, shape = SMALL_MODELS[name]
+    path = writers.to_onnx(make().eval(), tmp_path / f"{name}.onnx", shape)
+    out = tmp_path / "fw"
+    args = ["compile", str(path), "--target", "fpga", "--out", str(out), "--rtl"]
+    assert main([*args, "--n-reference", "300"]) == 0
+    text = capsys.readouterr().out
+    rtl = json.loads((out / "rtl_report.json").read_text())
+    sim, design = rtl["sim"], rtl["design"]
+    assert sim["mismatches"] == 0 and sim["n_samples"] == 1000 and sim["ii"] == 1
+    net = load_bundle(out, target="fpga").manifest.target_info["network"]
+    kinds = [layer["kind"] for layer in net["layers"]]
+    assert design["covered"] == [layer["name"] for layer in net["layers"]]
+    assert ("conv1d" if name == "conv1d" else "pointwise") in kinds and "mean_pool" in kinds
+    cycles = sim["latency_cycles"]
+    assert f": {cycles} cycles = {cycles * 5:g} ns, II 1" in text
+    rep = build_fpga_report(load_bundle(out, target="fpga"))
+    sources = {r.source.split(":")[0] for r in rep.resources}
+    assert "estimate" in sources
+    if find_tool("yosys") is not None:
+        assert rtl["synth"]["lut"] > 0
+        assert f"{rtl['synth']['lut']} LUT" in text
 
 
 def test_estimate_counts_per_constituent_multipliers(tmp_path: Path) -> None:

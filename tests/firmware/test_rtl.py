@@ -262,3 +262,34 @@ def test_flow_chooses_cutoff_by_timing(tmp_path: Path) -> None:
     if meeting:  # the fewest stages among those that meet the 5 ns clock
         assert chosen.meets and chosen.stages == min(t.stages for t in meeting)
     assert json.loads((tmp_path / RTL_REPORT_NAME).read_text())["timing"]["critical_path_ns"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.fpga_tools
+@NEEDS_VERILATOR
+def test_pruned_network_with_cutoff_is_bit_exact(tmp_path: Path) -> None:
+    """The bench's sparsity-0.75 / cutoff-8 case, small: 75 % of the 6-bit weights pruned leaves
+    rows of negative weights on ReLU codes with a negative bias, sums that are always negative
+    (their shallow truncation once came out positive: every sample mismatched)."""
+    from trigkit.firmware.rtl.flow import run_rtl_flow
+    from trigkit.fixedpoint.random_net import random_network
+
+    net = random_network(
+        (8, 12, 8, 3),
+        seed=0,
+        sparsity=0.75,
+        input_t=FixedType(16, 6, True, "AP_RND", "AP_SAT"),
+        weight_t=FixedType(6, 1),
+        bias_t=FixedType(6, 1),
+        accum_t=FixedType(28, 12),
+        act_t=FixedType(6, 0, False, "AP_RND", "AP_SAT"),
+        logit_t=FixedType(16, 6),
+        softmax=None,
+    )
+    fc2 = net.layers[2]  # between two ReLUs: the fused dense+ReLU lowering
+    assert fc2.weight is not None and fc2.bias is not None
+    negative = (fc2.weight <= 0).all(axis=1) & (fc2.weight < 0).any(axis=1) & (fc2.bias < 0)
+    assert negative.any()  # the case being tested: a sum negative for every ReLU input
+    rep = run_rtl_flow(net, tmp_path, RtlOptions(cutoffs=(8.0,)), n_samples=300, synth=False)
+    assert rep.sim.mismatches == 0 and rep.sim.n_samples == 300 and rep.sim.ii == 1
+    assert rep.design.latency_cutoff == 8.0

@@ -172,3 +172,24 @@ def test_truncating_a_negated_sum_needs_no_negation() -> None:
     xs = np.stack(np.meshgrid(grid, grid[::7]), -1).reshape(-1, 2)
     want = np.floor((-xs[:, 0] - 2 * xs[:, 1] + 0.3125) * 2) / 2
     np.testing.assert_array_equal(comb.predict(xs).ravel(), want)
+
+
+def test_truncating_an_always_negative_negated_sum() -> None:
+    """A sum that is negative for every input (negative weights on unsigned ReLU codes, negative
+    bias: a pruned row) has ``u - lsb >= 0``, which da4ml holds without a sign bit; its NOT
+    is then ``2**I - lsb - w``, not ``-w - lsb`` (the 966/1000 RTL mismatches of the
+    sparsity-0.75 bench). Every input code is checked."""
+    from da4ml.trace import FixedVariableArray, FixedVariableArrayInput, HWConfig, comb_trace
+
+    inp = FixedVariableArrayInput(2, hwconf=HWConfig(1, -1, -1))
+    x = inp.quantize(0, 0, 6)  # ap_ufixed<6,0>: a ReLU output, step 1/64
+    v = -(x._vars[0]) - x._vars[1] * 3 - 0.1328125  # in [-4.117, -0.133]: always negative
+    assert v._factor < 0 and float(v.high) < 0  # the case being tested
+    t = rtl_dense._truncate(v, 3)  # to a grid of 1/8
+    comb = comb_trace(inp, FixedVariableArray(np.array([t.relu()]), None, hwconf=v.hwconf))
+    grid = np.arange(64) / 64.0
+    xs = np.stack(np.meshgrid(grid, grid), -1).reshape(-1, 2)
+    want = np.floor((-xs[:, 0] - 3 * xs[:, 1] - 0.1328125) * 8) / 8
+    np.testing.assert_array_equal(comb.predict(xs).ravel(), np.maximum(want, 0.0))
+    comb = comb_trace(inp, FixedVariableArray(np.array([t]), None, hwconf=v.hwconf))
+    np.testing.assert_array_equal(comb.predict(xs).ravel(), want)

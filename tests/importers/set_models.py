@@ -1,8 +1,9 @@
 """The small DeepSets taggers the set-firmware tests build: torch modules and a Keras file.
 
-``DeepSets``: 8 constituents x 4 features -> per-constituent 16 -> pooling -> 16 -> 1, in the
-layouts trained models arrive in (torch ``Linear`` on ``[B, N, F]`` or ``Conv1d`` on
-``[B, F, N]``; Keras ``Dense`` on 3-D + ``GlobalAveragePooling1D``), all with the same weights.
+``DeepSets``: 8 constituents x 4 features -> per-constituent 16 -> pooling -> 16 -> 1 (the
+feature and hidden widths can be narrowed for the RTL tests), in the layouts trained models
+arrive in (torch ``Linear`` on ``[B, N, F]`` or ``Conv1d`` on ``[B, F, N]``; Keras ``Dense`` on
+3-D + ``GlobalAveragePooling1D``), all with the same weights.
 """
 
 from __future__ import annotations
@@ -23,15 +24,22 @@ SHAPE = (N_CONST, N_FEAT)
 class DeepSets(nn.Module):
     """phi (per constituent) -> act -> pool -> rho -> act -> out."""
 
-    def __init__(self, conv: bool = False, pool: str = "mean", act: str = "relu") -> None:
+    def __init__(
+        self,
+        conv: bool = False,
+        pool: str = "mean",
+        act: str = "relu",
+        n_feat: int = N_FEAT,
+        hidden: int = HIDDEN,
+    ) -> None:
         super().__init__()
         torch.manual_seed(11)
         self.conv, self.pool = conv, pool
-        self.phi = nn.Conv1d(N_FEAT, HIDDEN, 1) if conv else nn.Linear(N_FEAT, HIDDEN)
+        self.phi = nn.Conv1d(n_feat, hidden, 1) if conv else nn.Linear(n_feat, hidden)
         self.act = {"relu": nn.ReLU(), "leaky": nn.LeakyReLU(0.1), "relu6": nn.ReLU6()}[act]
-        self.rho = nn.Linear(HIDDEN, HIDDEN)
+        self.rho = nn.Linear(hidden, hidden)
         self.head_act = nn.ReLU6() if act == "leaky" else nn.ReLU()
-        self.out = nn.Linear(HIDDEN, 1)
+        self.out = nn.Linear(hidden, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.conv:  # x: [B, F, N]
@@ -73,11 +81,11 @@ class ConvTagger(nn.Module):
     """Conv1d kernel 3 ('same' zero padding) over the constituents -> ReLU -> mean -> Linear;
     input ``[B, N_FEAT, N_CONST]`` (torch's channels first)."""
 
-    def __init__(self, padding: int = 1) -> None:
+    def __init__(self, padding: int = 1, n_feat: int = N_FEAT, filters: int = 8) -> None:
         super().__init__()
         torch.manual_seed(12)
-        self.conv = nn.Conv1d(N_FEAT, 8, 3, padding=padding)
-        self.out = nn.Linear(8, 1)
+        self.conv = nn.Conv1d(n_feat, filters, 3, padding=padding)
+        self.out = nn.Linear(filters, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(torch.relu(self.conv(x)).mean(dim=2))

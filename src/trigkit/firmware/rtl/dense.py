@@ -128,10 +128,17 @@ def _cap(r: Any, cap: FixedType) -> Any:  # noqa: ANN401 - da4ml FixedVariable i
 def _truncate(v: Any, frac: int) -> Any:  # noqa: ANN401 - da4ml FixedVariable in and out
     """``floor(v)`` on the grid ``2**-frac``. da4ml holds some sums negated (``v = -u``) and would
     negate ``u`` with a carry chain before truncating; ``floor(-u) = ~floor(u - lsb)`` (``lsb``:
-    the grid of ``u``, so ``u - lsb`` joins the constant add) needs only a bitwise NOT."""
+    the grid of ``u``, so ``u - lsb`` joins the constant add) needs only a bitwise NOT.
+
+    The NOT is ``-w - lsb`` only on a two's-complement ``w``: da4ml sizes ``w`` by its interval
+    and drops the sign bit when ``u - lsb >= 0`` for every input (a sum that is always negative,
+    e.g. a pruned row of negative weights on ReLU inputs with a negative bias); its NOT would then
+    be ``2**I - lsb - w``, a positive number. Such a sum is truncated the plain way."""
     if v._factor > 0 or float(v.step) >= 2.0**-frac:
         return v.quantize(1, _WIDE, frac, "WRAP", "TRN")
     w = (-v - float(v.step)).quantize(1, _WIDE, frac, "WRAP", "TRN", _force_factor_clear=True)
+    if not w.kif[0]:  # unsigned: no sign bit for the NOT to set
+        return v.quantize(1, _WIDE, frac, "WRAP", "TRN")
     return ~w
 
 

@@ -1,12 +1,11 @@
 """RTL path (extra ``fpga``): da4ml -> Verilog -> Verilator cycle-by-cycle sim; yosys resources.
 
-1. :func:`generate_verilog` traces the fixed-point network with da4ml 0.6 (every constant
-   matrix-vector product becomes a distributed-arithmetic adder graph - the shallowest one by
-   default, ``delay_constraint=0`` - every cast a bit-exact ``quantize``; a dense layer with its
-   ReLU gets the shallow form of :mod:`trigkit.firmware.rtl.dense`, constant adds are sunk by
-   :mod:`trigkit.firmware.rtl.graph`) and writes a pipelined Verilog project (da4ml's
-   ``VerilogModel``), one register stage per ``latency_cutoff`` adder delays (da4ml's own
-   default: 5 at 5 ns).
+1. :func:`generate_verilog` traces the fixed-point network with da4ml 0.6
+   (:mod:`trigkit.firmware.rtl.trace`: every constant matrix-vector product becomes a
+   distributed-arithmetic adder graph - the shallowest one by default,
+   ``delay_constraint=0`` - every cast a bit-exact ``quantize``) and writes a pipelined Verilog
+   project (da4ml's ``VerilogModel``), one register stage per ``latency_cutoff`` adder delays
+   (da4ml's own default: 5 at 5 ns).
 2. :func:`build_simulator` verilates the design with a small C++ testbench of ours
    (``verilator --cc --exe --build``) that applies one input vector per clock edge and records the
    outputs after every edge.
@@ -18,11 +17,12 @@
    :mod:`trigkit.firmware.rtl.timing` estimates the critical path of its netlist, and
    :mod:`trigkit.firmware.rtl.cutoff` can choose ``latency_cutoff`` by that estimate.
 
-Coverage: dense, relu, linear and a final softmax (hls4ml's lookup-table softmax rebuilt from
-da4ml ROMs, adders and one multiplier per output, :mod:`trigkit.firmware.rtl.softmax`).
-Refused with a message naming the layer: sigmoid (the emulator lacks it too), products that
-``accum_t`` would round (fewer fraction bits than the product), saturating accumulators that can
-overflow, and ``AP_RND_CONV`` casts (da4ml has TRN and RND only). yosys resources are in
+Coverage: dense, relu, linear, the set layers (pointwise, conv1d, mean_pool) and leaky_relu /
+relu6 (:mod:`trigkit.firmware.rtl.set_layers`), and a final softmax (hls4ml's lookup-table
+softmax rebuilt from da4ml ROMs, adders and one multiplier per output,
+:mod:`trigkit.firmware.rtl.softmax`). Refused with a message naming the layer: sigmoid, products
+that ``accum_t`` would round (fewer fraction bits than the product), saturating accumulators
+that can overflow, and ``AP_RND_CONV`` casts (da4ml has TRN and RND only). yosys resources are in
 :mod:`trigkit.firmware.rtl.synth`.
 """
 
@@ -39,17 +39,18 @@ import numpy as np
 from trigkit.core.errors import TrigkitError
 from trigkit.core.lazy import require
 from trigkit.core.tools import require_tool, run_tool
-from trigkit.firmware.rtl import dense as rtl_dense
 from trigkit.firmware.rtl.design import RtlDesign
-from trigkit.firmware.rtl.graph import sink_constant_adds
 from trigkit.firmware.rtl.options import DEFAULT_LATENCY_CUTOFF
 from trigkit.firmware.rtl.pipeline import delay_pipeline
 from trigkit.firmware.rtl.replicate import FDRE_SIM, FDRE_SIM_NAME, replicate_registers
-from trigkit.firmware.rtl.softmax import trace_softmax
 from trigkit.firmware.rtl.synth import SynthResult, parse_yosys_stat, synthesize
 from trigkit.firmware.rtl.timing import TimingModel, timing_model_for
-from trigkit.fixedpoint.fixed import FixedType
-from trigkit.fixedpoint.network import FirmwareLayer, FirmwareNetwork
+from trigkit.firmware.rtl.trace import (
+    DEFAULT_DELAY_CONSTRAINT,
+    rtl_layer_count,
+    trace_network,
+)
+from trigkit.fixedpoint.network import FirmwareNetwork
 
 log = logging.getLogger(__name__)
 __all__ = [
@@ -66,10 +67,6 @@ __all__ = [
 ]
 
 DEFAULT_DELAY_MODEL = "da4ml"
-DEFAULT_DELAY_CONSTRAINT = 0  # da4ml hard_dc: shallowest adder trees
-RTL_KINDS = ("dense", "relu", "linear")
-_ROUND = {"AP_TRN": "TRN", "AP_RND": "RND"}
-_OVERFLOW = {"AP_WRAP": "WRAP", "AP_SAT": "SAT"}
 
 
 @dataclass(frozen=True)
@@ -85,130 +82,6 @@ class RtlSimResult:
     @property
     def latency_ns(self) -> float:
         return self.latency_cycles * self.clock_period_ns
-
-
-# -- network -> da4ml trace -----------------------------------------------------------------
-
-
-def rtl_layer_count(network: FirmwareNetwork) -> int:
-    """How many leading layers the RTL implements: dense/relu/linear, then a softmax; it stops at
-    a sigmoid (which the emulator does not implement either)."""
-    n = 0
-    for layer in network.layers:
-        if layer.kind not in RTL_KINDS:
-            if layer.kind == "softmax":
-                n += 1
-            break
-        n += 1
-    if n == 0:
-        raise TrigkitError(
-            f"network '{network.name}': first layer '{network.layers[0].name}' "
-            f"({network.layers[0].kind}) has no RTL implementation; valid: {RTL_KINDS}"
-        )
-    if n < len(network.layers):
-        raise TrigkitError(
-            f"layer '{network.layers[n].name}' ({network.layers[n].kind}) has no RTL "
-            "implementation; the RTL path covers dense/relu/linear and a final softmax"
-        )
-    return n
-
-
-def _cast(x, t: FixedType, where: str):  # noqa: ANN001, ANN202 - da4ml array in, out
-    if t.rounding not in _ROUND:
-        raise TrigkitError(
-            f"{where}: rounding {t.rounding} of {t.hls()} has no da4ml equivalent; "
-            "valid for RTL: AP_TRN, AP_RND"
-        )
-    k, i, f = t.kif
-    return x.quantize(k, i, f, _OVERFLOW[t.overflow], _ROUND[t.rounding])
-
-
-def _check_dense(layer: FirmwareLayer, in_t: FixedType) -> None:
-    acc, w, b = layer.accum_t, layer.weight_t, layer.bias_t
-    assert acc is not None and w is not None and b is not None
-    where = f"layer '{layer.name}'"
-    if acc.frac < in_t.frac + w.frac or acc.frac < b.frac:
-        raise TrigkitError(
-            f"{where}: accum {acc.hls()} has {acc.frac} fraction bits but products need "
-            f"{in_t.frac + w.frac} and the bias {b.frac}; the RTL path needs exact products - "
-            "widen accum_t"
-        )
-    if acc.overflow == "AP_SAT":
-        xmax = max(abs(in_t.min), abs(in_t.max))
-        assert layer.weight is not None and layer.bias is not None
-        worst = float((np.abs(layer.bias) + np.abs(layer.weight).sum(axis=1) * xmax).max())
-        if worst > acc.max or -worst < acc.min:
-            raise TrigkitError(
-                f"{where}: saturating accum {acc.hls()} can overflow (|sum| up to {worst:g}); "
-                "the RTL path needs AP_WRAP or a wider accumulator"
-            )
-
-
-def trace_network(
-    network: FirmwareNetwork,
-    upto: int | None = None,
-    delay_constraint: int = DEFAULT_DELAY_CONSTRAINT,
-):  # noqa: ANN201 - da4ml CombLogic
-    """Trace the first ``upto`` layers (default: all RTL-able) into a da4ml ``CombLogic``.
-
-    ``delay_constraint``: da4ml's ``hard_dc`` for every constant matrix-vector product - how many
-    adder levels an output may have beyond the shallowest possible tree (0: the shallowest, a few
-    % more adders; -1: no limit, da4ml's default). A dense layer and the ReLU after it are traced
-    by :func:`trigkit.firmware.rtl.dense.dense_block` (one constant add, one bit-test cap) where
-    its identities hold."""
-    trace = require("da4ml.trace", "fpga")
-    n = rtl_layer_count(network) if upto is None else upto
-    inp = trace.FixedVariableArrayInput(
-        network.n_inputs,
-        hwconf=trace.HWConfig(1, -1, -1),
-        solver_options={"hard_dc": int(delay_constraint)},
-    )
-    x = inp.quantize(*network.input_t.kif)  # declares the input codes' width (already input_t)
-    layers = network.layers[:n]
-    index = 0
-    while index < len(layers):
-        layer, in_t = layers[index], network.input_type_of(index)
-        where = f"layer '{layer.name}'"
-        nxt = layers[index + 1] if index + 1 < len(layers) else None
-        if layer.kind == "dense":
-            _check_dense(layer, in_t)
-            if (
-                nxt is not None
-                and nxt.kind == "relu"
-                and all(t.rounding in _ROUND for t in (layer.result_t, nxt.result_t))
-            ):
-                fused = rtl_dense.dense_block(x, layer, nxt, in_t)
-                if fused is not None:
-                    x, index = fused, index + 2
-                    continue
-            elif layer.result_t.rounding in _ROUND:
-                fused = rtl_dense.dense_last(x, layer, in_t)
-                if fused is not None:
-                    x, index = fused, index + 1
-                    continue
-            assert layer.weight is not None and layer.bias is not None and layer.accum_t is not None
-            acc = _cast(x @ layer.weight.T.astype(np.float64) + layer.bias, layer.accum_t, where)
-            x = _cast(acc, layer.result_t, where)
-        elif layer.kind == "relu":
-            x = _cast(x.relu(), layer.result_t, where)
-        elif layer.kind == "softmax":
-            x = _softmax(x, layer, in_t)
-        else:  # linear
-            x = _cast(x, layer.result_t, where)
-        index += 1
-    return sink_constant_adds(trace.comb_trace(inp, x, keep_dead_inputs=True))
-
-
-def _softmax(x, layer: FirmwareLayer, in_t: FixedType):  # noqa: ANN001, ANN202 - da4ml arrays
-    spec = layer.softmax
-    assert spec is not None
-    for t in (spec.accum_t, spec.inv_inp_t, layer.result_t):
-        if t.rounding not in _ROUND:
-            raise TrigkitError(
-                f"layer '{layer.name}': rounding {t.rounding} of {t.hls()} has no da4ml "
-                "equivalent; valid for RTL: AP_TRN, AP_RND"
-            )
-    return trace_softmax(x, layer, in_t)
 
 
 # -- Verilog ------------------------------------------------------------------------------
