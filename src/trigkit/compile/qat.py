@@ -26,7 +26,8 @@ from trigkit.firmware.emulate import exp_table, inv_table
 from trigkit.fixedpoint import torch_ops as ft
 from trigkit.fixedpoint.fixed import FixedType
 from trigkit.fixedpoint.kernels import reduce_plan
-from trigkit.fixedpoint.network import FirmwareLayer, FirmwareNetwork, SoftmaxSpec
+from trigkit.fixedpoint.network import FirmwareLayer, FirmwareNetwork
+from trigkit.fixedpoint.softmax_types import softmax_logit_t, softmax_spec, wrapped_rows
 from trigkit.fixedpoint.torch_ops import fixed_quantize
 from trigkit.models.layers import flatten_mlp
 
@@ -253,6 +254,7 @@ def quantize_module(
         for i, m in enumerate(seq[:-1])
         if isinstance(m, nn.Linear) and isinstance(seq[i + 1], nn.ReLU)
     }
+    with_softmax = config.softmax or isinstance(seq[-1], nn.Softmax)
     n_dense = 0
     overflow: dict[str, dict[str, object]] = {}
     for i, m in enumerate(seq):
@@ -278,6 +280,21 @@ def quantize_module(
             res = _pin(pin.result) or _int_bits_signed(
                 config.bits + 1, h_np, config.range_quantile, modes
             )
+        elif with_softmax and m is linears[-1]:  # logits a softmax reads: fixedpoint.softmax_types
+            res = _pin(pin.result) or softmax_logit_t(
+                config.logit_bits, h_np, config.range_quantile, modes
+            )
+            n_wrap = wrapped_rows(h_np, res)
+            if pin.result is not None and n_wrap:
+                log.warning(
+                    "layer '%s': the pinned logit type %s does not hold x_max - x_i of the "
+                    "softmax on %d of %d calibration rows (it wraps there); leave the result "
+                    "type unpinned to have it cover them",
+                    name,
+                    res.hls(),
+                    n_wrap,
+                    len(h_np),
+                )
         else:
             res = _pin(pin.result) or _int_bits_signed(
                 config.logit_bits, h_np, config.range_quantile, modes
@@ -315,8 +332,8 @@ def quantize_module(
             )
             prev_t = act
     n_out = linears[-1].out_features
-    if config.softmax or isinstance(seq[-1], nn.Softmax):
-        spec = SoftmaxSpec(table_size=config.softmax_table_size)
+    if with_softmax:
+        spec = softmax_spec(n_out, config.softmax_table_size)
         out_t = FixedType(config.logit_bits, 1, False, "AP_RND", "AP_SAT")
         layers.append(FirmwareLayer("softmax", "softmax", n_out, n_out, out_t, softmax=spec))
     fields: dict[str, object] = {
