@@ -220,17 +220,35 @@ def test_softmax_types_of_an_own_model(calib):
     np.testing.assert_array_equal(got, FirmwareEmulator(net).predict_codes(x))
 
 
-def test_pinned_logit_type_that_wraps_the_softmax_is_warned(calib, caplog):
+def test_pinned_logit_type_that_would_wrap_the_softmax_is_widened(calib, caplog):
+    """A pinned logit type (a model QAT-trained without the softmax) gets the integer bits the
+    softmax needs on top, its LSB kept: every logit it held is unchanged."""
+    from trigkit.fixedpoint.network import FirmwareLayer
+
     module = _confident_mlp()
     narrow = "ap_fixed<16,3,AP_RND,AP_SAT>"
     cfg = QATConfig(bits=12, softmax=True, layers={"fc2": LayerQuant(result=narrow)})
     with caplog.at_level("WARNING"):
-        net = quantize_module(module, cfg, calib).to_network()
-    assert net.layers[-2].result_t.hls() == narrow  # pinned: kept as the QAT model had it
-    assert "layer 'fc2': the pinned logit type ap_fixed<16,3,AP_RND,AP_SAT> does not hold" in (
-        caplog.text
+        qat = quantize_module(module, cfg, calib)
+    net = qat.to_network()
+    wide = net.layers[-2].result_t
+    # logits up to 14.85 apart: [-16, 16) for x_max - x_i in ap_ufixed<17,4>; 2 bits more
+    assert wide.hls() == "ap_fixed<18,5,AP_RND,AP_SAT>" and wide.lsb == 2.0**-13
+    assert f"the pinned logit type {narrow} does not hold x_max - x_i" in caplog.text
+    assert "widened to ap_fixed<18,5,AP_RND,AP_SAT>, same LSB" in caplog.text
+    pinned_t = FixedType.parse(narrow)
+    dense = net.layers[-2]
+    as_pinned = net.with_(
+        layers=net.layers[:-2] + (FirmwareLayer(**{**dense.__dict__, "result_t": pinned_t}),)
     )
+    z_wide = FirmwareEmulator(net).trace(calib)["fc2"]
+    z_pinned = FirmwareEmulator(as_pinned).trace(calib)["fc2"]
+    held = (z_pinned > pinned_t.min) & (z_pinned < pinned_t.max)
+    assert held.mean() > 0.5 and not held.all()
+    np.testing.assert_array_equal(z_wide[held], z_pinned[held])
+    # a pinned type that already holds the differences is kept, without a warning
     caplog.clear()
+    ok = QATConfig(bits=12, softmax=True, layers={"fc2": LayerQuant(result=wide.hls())})
     with caplog.at_level("WARNING"):
-        quantize_module(module, QATConfig(bits=12, softmax=True), calib)
+        assert quantize_module(module, ok, calib).to_network().layers[-2].result_t == wide
     assert "does not hold" not in caplog.text

@@ -27,7 +27,12 @@ from trigkit.fixedpoint import torch_ops as ft
 from trigkit.fixedpoint.fixed import FixedType
 from trigkit.fixedpoint.kernels import reduce_plan
 from trigkit.fixedpoint.network import FirmwareLayer, FirmwareNetwork
-from trigkit.fixedpoint.softmax_types import softmax_logit_t, softmax_spec, wrapped_rows
+from trigkit.fixedpoint.softmax_types import (
+    softmax_logit_t,
+    softmax_spec,
+    widened_logit_t,
+    wrapped_rows,
+)
 from trigkit.fixedpoint.torch_ops import fixed_quantize
 from trigkit.models.layers import flatten_mlp
 
@@ -223,6 +228,29 @@ def _int_bits_signed(width: int, values: np.ndarray, q: float, modes: tuple[str,
     return FixedType(width, 1, True, *modes).covering(-m, m)  # type: ignore[arg-type]
 
 
+def _softmax_logit_type(
+    name: str, pinned: FixedType | None, logits: np.ndarray, config: QATConfig
+) -> FixedType:
+    """The type of the logits a softmax reads (``trigkit.fixedpoint.softmax_types``). A pinned
+    one (e.g. a model QAT-trained without the softmax) that would wrap ``x_max - x_i`` on the
+    calibration rows gets integer bits added, its LSB kept: the logits it held stay the same."""
+    modes = (config.rounding, config.overflow)
+    if pinned is None:
+        return softmax_logit_t(config.logit_bits, logits, config.range_quantile, modes)
+    wider = widened_logit_t(pinned, logits, config.range_quantile)
+    if wider != pinned:
+        log.warning(
+            "layer '%s': the pinned logit type %s does not hold x_max - x_i of the softmax on "
+            "%d of %d calibration rows (it would wrap there); widened to %s, same LSB",
+            name,
+            pinned.hls(),
+            wrapped_rows(logits, pinned),
+            len(logits),
+            wider.hls(),
+        )
+    return wider
+
+
 def quantize_module(
     module: nn.Module, config: QATConfig, calib: np.ndarray | torch.Tensor, **network_fields: object
 ) -> QATMLP:
@@ -281,20 +309,7 @@ def quantize_module(
                 config.bits + 1, h_np, config.range_quantile, modes
             )
         elif with_softmax and m is linears[-1]:  # logits a softmax reads: fixedpoint.softmax_types
-            res = _pin(pin.result) or softmax_logit_t(
-                config.logit_bits, h_np, config.range_quantile, modes
-            )
-            n_wrap = wrapped_rows(h_np, res)
-            if pin.result is not None and n_wrap:
-                log.warning(
-                    "layer '%s': the pinned logit type %s does not hold x_max - x_i of the "
-                    "softmax on %d of %d calibration rows (it wraps there); leave the result "
-                    "type unpinned to have it cover them",
-                    name,
-                    res.hls(),
-                    n_wrap,
-                    len(h_np),
-                )
+            res = _softmax_logit_type(name, _pin(pin.result), h_np, config)
         else:
             res = _pin(pin.result) or _int_bits_signed(
                 config.logit_bits, h_np, config.range_quantile, modes

@@ -27,6 +27,7 @@ __all__ = [
     "softmax_spec",
     "softmax_span",
     "softmax_sum_t",
+    "widened_logit_t",
     "wrapped_rows",
 ]
 
@@ -59,6 +60,19 @@ def softmax_logit_t(
     (stable implementation) of their differences ``x_max - x_i``, so ``inp_norm_t`` holds them."""
     span = softmax_span(logits) if implementation == "stable" else logits
     return signed_covering(width, span, q, modes)
+
+
+def widened_logit_t(logit_t: FixedType, logits: np.ndarray, q: float) -> FixedType:
+    """A pinned logit type with the integer bits :func:`softmax_logit_t` asks for added on top
+    and its LSB kept, so every logit it held is unchanged and ``x_max - x_i`` fits
+    (``logit_t`` itself when it already covers them)."""
+    need = softmax_logit_t(logit_t.width, logits, q, (logit_t.rounding, logit_t.overflow))
+    k = max(0, need.integer - logit_t.integer)
+    if k == 0:
+        return logit_t
+    return FixedType(
+        logit_t.width + k, logit_t.integer + k, logit_t.signed, logit_t.rounding, logit_t.overflow
+    )
 
 
 def wrapped_rows(logits: np.ndarray, logit_t: FixedType) -> int:
