@@ -11,6 +11,7 @@ from trigkit.fixedpoint.softmax_types import (
     softmax_span,
     softmax_spec,
     softmax_sum_t,
+    widened_logit_t,
     wrapped_rows,
 )
 
@@ -44,3 +45,12 @@ def test_sum_type_and_spec_by_hand() -> None:
     assert (spec.table_size, spec.inv_inp_t) == (512, softmax_sum_t(5))
     default = FixedType(18, 8, True, "AP_RND", "AP_SAT")  # hls4ml's other table types stay
     assert spec.exp_table_t == spec.inv_table_t == spec.accum_t == default
+
+
+def test_widened_pinned_type_by_hand() -> None:
+    z = np.array([[3.0, -3.0], [1.0, 0.0]])
+    pinned = FixedType(16, 3, True, *MODES)  # [-4, 4): 6 wraps in its ap_ufixed<15,2>
+    wide = widened_logit_t(pinned, z, 1.0)
+    assert wide.hls() == "ap_fixed<17,4,AP_RND,AP_SAT>" and wide.lsb == pinned.lsb
+    assert wrapped_rows(z, wide) == 0
+    assert widened_logit_t(wide, z, 1.0) is wide  # already holds them: kept as it is
