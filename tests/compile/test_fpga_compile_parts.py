@@ -19,6 +19,7 @@ from trigkit.compile.targets.fpga import FpgaCompileConfig, quantized_network
 from trigkit.core.errors import TrigkitError
 from trigkit.firmware.emulate import FirmwareEmulator
 from trigkit.firmware.fpga_report import reference_accuracy
+from trigkit.fixedpoint.fixed import FixedType
 
 
 @pytest.fixture(scope="module")
@@ -95,11 +96,18 @@ def test_unpinned_input_type_differs_and_is_warned(trained, caplog):
 
 
 def test_softmax_option_keeps_the_pinned_types(trained):
+    """Adding a softmax keeps every pinned type; the logits' type (QAT-trained without the
+    softmax) only gains the integer bits x_max - x_i needs, its LSB kept."""
     saved, qat = _qat_saved(trained)
     _, net, _ = quantized_network(saved, FpgaCompileConfig(softmax=True), trained[1][:500])
     want = qat.to_network().to_json()["layers"]
+    got = net.to_json()["layers"]
     assert net.layers[-1].kind == "softmax"
-    assert net.to_json()["layers"][:-1] == want
+    assert got[:-2] == want[:-1]
+    pinned, wide = FixedType.parse(want[-1]["result_t"]), net.layers[-2].result_t
+    assert {**got[-2], "result_t": None} == {**want[-1], "result_t": None}
+    assert wide.lsb == pinned.lsb and wide.integer >= pinned.integer
+    assert net.layers[-1].softmax.inp_norm_t(wide).max > pinned.max  # it did need the bits
 
 
 def test_reference_set_labelled_rows_first():

@@ -168,3 +168,87 @@ def test_forward_that_is_not_the_layer_sequence_is_refused(calib):
 
     with pytest.raises(TrigkitError, match="not the plain sequence"):
         quantize_module(Skip(), QATConfig(), calib)
+
+
+def _confident_mlp() -> nn.Sequential:
+    """8 -> 16 -> 5 with large logits: x_max - x_i reaches beyond the logits' own range."""
+    module = _mlp((8, 16, 5), seed=0)
+    with torch.no_grad():
+        module[-1].weight.mul_(8.0)
+    return module
+
+
+def test_softmax_types_of_an_own_model(calib):
+    """The shared softmax rule (trigkit.fixedpoint.softmax_types) on a QAT model: its logit type
+    holds x_max - x_i and its 1/sum type covers n_classes, so the firmware's probabilities are
+    closer to float64 than with the logit-only type and hls4ml's default 1/sum type."""
+    from trigkit.fixedpoint.network import FirmwareLayer, SoftmaxSpec
+    from trigkit.fixedpoint.softmax_types import signed_covering, softmax_sum_t, wrapped_rows
+
+    module = _confident_mlp()
+    qat = quantize_module(module, QATConfig(bits=12, softmax=True), calib)
+    net = qat.to_network()
+    dense, sm = net.layers[-2], net.layers[-1]
+    with torch.no_grad():
+        z = module(torch.from_numpy(calib)).double().numpy()
+    span = float((z.max(axis=1) - z.min(axis=1)).max())
+    assert span > np.abs(z).max()  # the differences reach beyond the logits themselves
+    assert (
+        sm.softmax.inp_norm_t(dense.result_t).max >= span and wrapped_rows(z, dense.result_t) == 0
+    )
+    assert sm.softmax.inv_inp_t == softmax_sum_t(5)
+    # the rule before: logit type from the logits alone, hls4ml's default 1/sum type
+    old_t = signed_covering(16, z, 1.0, ("AP_RND", "AP_SAT"))
+    assert old_t.integer == dense.result_t.integer - 1 and wrapped_rows(z, old_t) > 0
+    old = net.with_(
+        layers=net.layers[:-2]
+        + (
+            FirmwareLayer(**{**dense.__dict__, "result_t": old_t}),
+            FirmwareLayer(**{**sm.__dict__, "softmax": SoftmaxSpec()}),
+        )
+    )
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)  # float64 reference
+    err_new = np.abs(FirmwareEmulator(net).predict(calib) - p)
+    err_old = np.abs(FirmwareEmulator(old).predict(calib) - p)
+    # measured: max 0.014 vs 0.54 (wrapped differences), mean 0.0011 vs 0.021
+    assert err_new.max() < 0.03 < 0.3 < err_old.max(), (err_new.max(), err_old.max())
+    assert err_new.mean() < err_old.mean() / 5, (err_new.mean(), err_old.mean())
+    # and the QAT model computes the same bits as the emulation, edge inputs included
+    x = edge_inputs(net, 2000, seed=3)
+    got = qat.firmware_codes(torch.from_numpy(x)).numpy()
+    np.testing.assert_array_equal(got, FirmwareEmulator(net).predict_codes(x))
+
+
+def test_pinned_logit_type_that_would_wrap_the_softmax_is_widened(calib, caplog):
+    """A pinned logit type (a model QAT-trained without the softmax) gets the integer bits the
+    softmax needs on top, its LSB kept: every logit it held is unchanged."""
+    from trigkit.fixedpoint.network import FirmwareLayer
+
+    module = _confident_mlp()
+    narrow = "ap_fixed<16,3,AP_RND,AP_SAT>"
+    cfg = QATConfig(bits=12, softmax=True, layers={"fc2": LayerQuant(result=narrow)})
+    with caplog.at_level("WARNING"):
+        qat = quantize_module(module, cfg, calib)
+    net = qat.to_network()
+    wide = net.layers[-2].result_t
+    # logits up to 14.85 apart: [-16, 16) for x_max - x_i in ap_ufixed<17,4>; 2 bits more
+    assert wide.hls() == "ap_fixed<18,5,AP_RND,AP_SAT>" and wide.lsb == 2.0**-13
+    assert f"the pinned logit type {narrow} does not hold x_max - x_i" in caplog.text
+    assert "widened to ap_fixed<18,5,AP_RND,AP_SAT>, same LSB" in caplog.text
+    pinned_t = FixedType.parse(narrow)
+    dense = net.layers[-2]
+    as_pinned = net.with_(
+        layers=net.layers[:-2] + (FirmwareLayer(**{**dense.__dict__, "result_t": pinned_t}),)
+    )
+    z_wide = FirmwareEmulator(net).trace(calib)["fc2"]
+    z_pinned = FirmwareEmulator(as_pinned).trace(calib)["fc2"]
+    held = (z_pinned > pinned_t.min) & (z_pinned < pinned_t.max)
+    assert held.mean() > 0.5 and not held.all()
+    np.testing.assert_array_equal(z_wide[held], z_pinned[held])
+    # a pinned type that already holds the differences is kept, without a warning
+    caplog.clear()
+    ok = QATConfig(bits=12, softmax=True, layers={"fc2": LayerQuant(result=wide.hls())})
+    with caplog.at_level("WARNING"):
+        assert quantize_module(module, ok, calib).to_network().layers[-2].result_t == wide
+    assert "does not hold" not in caplog.text

@@ -16,8 +16,9 @@ import torch
 
 from tests.importers import writers
 from trigkit.firmware.emulate import FirmwareEmulator
+from trigkit.fixedpoint.softmax_types import softmax_sum_t
 from trigkit.importers import import_model
-from trigkit.importers.firmware import softmax_sum_t, to_firmware_network
+from trigkit.importers.firmware import to_firmware_network
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +49,3 @@ def test_logit_type_covers_the_softmax_differences(tagger) -> None:
     err = float(np.abs(y - p).max())
     assert err < 0.005, err  # was 0.0505 (saturated differences, coarse 1/sum)
     assert np.mean(np.argmax(y, axis=1) == np.argmax(p, axis=1)) > 0.97
-
-
-def test_softmax_sum_type_by_hand() -> None:
-    assert softmax_sum_t(2).hls() == "ap_fixed<18,3,AP_RND,AP_SAT>"  # [-4, 4) holds 2
-    assert softmax_sum_t(5).hls() == "ap_fixed<18,4,AP_RND,AP_SAT>"  # [-8, 8) holds 5
-    assert softmax_sum_t(8).hls() == "ap_fixed<18,5,AP_RND,AP_SAT>"  # 8 needs [-16, 16)

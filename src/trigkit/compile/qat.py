@@ -26,7 +26,13 @@ from trigkit.firmware.emulate import exp_table, inv_table
 from trigkit.fixedpoint import torch_ops as ft
 from trigkit.fixedpoint.fixed import FixedType
 from trigkit.fixedpoint.kernels import reduce_plan
-from trigkit.fixedpoint.network import FirmwareLayer, FirmwareNetwork, SoftmaxSpec
+from trigkit.fixedpoint.network import FirmwareLayer, FirmwareNetwork
+from trigkit.fixedpoint.softmax_types import (
+    softmax_logit_t,
+    softmax_spec,
+    widened_logit_t,
+    wrapped_rows,
+)
 from trigkit.fixedpoint.torch_ops import fixed_quantize
 from trigkit.models.layers import flatten_mlp
 
@@ -222,6 +228,29 @@ def _int_bits_signed(width: int, values: np.ndarray, q: float, modes: tuple[str,
     return FixedType(width, 1, True, *modes).covering(-m, m)  # type: ignore[arg-type]
 
 
+def _softmax_logit_type(
+    name: str, pinned: FixedType | None, logits: np.ndarray, config: QATConfig
+) -> FixedType:
+    """The type of the logits a softmax reads (``trigkit.fixedpoint.softmax_types``). A pinned
+    one (e.g. a model QAT-trained without the softmax) that would wrap ``x_max - x_i`` on the
+    calibration rows gets integer bits added, its LSB kept: the logits it held stay the same."""
+    modes = (config.rounding, config.overflow)
+    if pinned is None:
+        return softmax_logit_t(config.logit_bits, logits, config.range_quantile, modes)
+    wider = widened_logit_t(pinned, logits, config.range_quantile)
+    if wider != pinned:
+        log.warning(
+            "layer '%s': the pinned logit type %s does not hold x_max - x_i of the softmax on "
+            "%d of %d calibration rows (it would wrap there); widened to %s, same LSB",
+            name,
+            pinned.hls(),
+            wrapped_rows(logits, pinned),
+            len(logits),
+            wider.hls(),
+        )
+    return wider
+
+
 def quantize_module(
     module: nn.Module, config: QATConfig, calib: np.ndarray | torch.Tensor, **network_fields: object
 ) -> QATMLP:
@@ -253,6 +282,7 @@ def quantize_module(
         for i, m in enumerate(seq[:-1])
         if isinstance(m, nn.Linear) and isinstance(seq[i + 1], nn.ReLU)
     }
+    with_softmax = config.softmax or isinstance(seq[-1], nn.Softmax)
     n_dense = 0
     overflow: dict[str, dict[str, object]] = {}
     for i, m in enumerate(seq):
@@ -278,6 +308,8 @@ def quantize_module(
             res = _pin(pin.result) or _int_bits_signed(
                 config.bits + 1, h_np, config.range_quantile, modes
             )
+        elif with_softmax and m is linears[-1]:  # logits a softmax reads: fixedpoint.softmax_types
+            res = _softmax_logit_type(name, _pin(pin.result), h_np, config)
         else:
             res = _pin(pin.result) or _int_bits_signed(
                 config.logit_bits, h_np, config.range_quantile, modes
@@ -315,8 +347,8 @@ def quantize_module(
             )
             prev_t = act
     n_out = linears[-1].out_features
-    if config.softmax or isinstance(seq[-1], nn.Softmax):
-        spec = SoftmaxSpec(table_size=config.softmax_table_size)
+    if with_softmax:
+        spec = softmax_spec(n_out, config.softmax_table_size)
         out_t = FixedType(config.logit_bits, 1, False, "AP_RND", "AP_SAT")
         layers.append(FirmwareLayer("softmax", "softmax", n_out, n_out, out_t, softmax=spec))
     fields: dict[str, object] = {

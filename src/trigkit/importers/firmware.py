@@ -28,7 +28,8 @@ import numpy as np
 
 from trigkit.core.errors import TrigkitError
 from trigkit.fixedpoint.fixed import FixedType
-from trigkit.fixedpoint.network import FirmwareLayer, FirmwareNetwork, SoftmaxSpec
+from trigkit.fixedpoint.network import FirmwareLayer, FirmwareNetwork
+from trigkit.fixedpoint.softmax_types import signed_covering, softmax_logit_t, softmax_spec
 from trigkit.importers.graph import ImportedModel, Op, conv1d_apply
 from trigkit.importers.quant import quantize_values
 from trigkit.importers.set_firmware import (
@@ -93,7 +94,7 @@ def to_firmware_network(
     _check_supported(model)
     x = set_rows(model, calib)
     modes = (opt.rounding, opt.overflow)
-    in_t = model.input_t or _signed(opt.input_bits, x, opt.range_quantile, modes)
+    in_t = model.input_t or signed_covering(opt.input_bits, x, opt.range_quantile, modes)
     if model.input_t is not None:
         x = quantize_values(x, in_t)
     layers: list[FirmwareLayer] = []
@@ -157,8 +158,8 @@ def _dense(
 ) -> tuple[FirmwareLayer, np.ndarray]:
     w, b = op.weight, op.bias
     assert w is not None and b is not None
-    wt = op.weight_t or _signed(opt.bits, w, 1.0, _WEIGHT_MODES)
-    bt = op.bias_t or _signed(opt.bits, b, 1.0, _WEIGHT_MODES)
+    wt = op.weight_t or signed_covering(opt.bits, w, 1.0, _WEIGHT_MODES)
+    bt = op.bias_t or signed_covering(opt.bits, b, 1.0, _WEIGHT_MODES)
     w, b = quantize_values(w, wt), quantize_values(b, bt)
     conv = op.kind == "conv1d"
     k = w.shape[2] if conv else 1
@@ -172,8 +173,11 @@ def _dense(
         res = acc
     else:
         width = opt.bits + 1 if hidden else opt.logit_bits
-        span = _softmax_span(h) if nxt is not None and nxt.kind == "softmax" else h
-        res = _signed(width, span, opt.range_quantile, (opt.rounding, opt.overflow))
+        modes = (opt.rounding, opt.overflow)
+        if nxt is not None and nxt.kind == "softmax":  # the softmax type rule
+            res = softmax_logit_t(width, h, opt.range_quantile, modes)
+        else:
+            res = signed_covering(width, h, opt.range_quantile, modes)
     n_out_pos = h.shape[1] if h.ndim == 3 else 1
     kind = "conv1d" if conv else "pointwise" if h.ndim == 3 else "dense"
     layer = FirmwareLayer(
@@ -258,7 +262,7 @@ def _activation(
     if op.kind == "leaky_relu":
         alpha, param_t = leaky_param(op.alpha, PARAM_BITS)
         h = np.where(h > 0, h, alpha * h)
-        res = op.result_t or _signed(opt.bits + 1, h, opt.range_quantile, modes)
+        res = op.result_t or signed_covering(opt.bits + 1, h, opt.range_quantile, modes)
         layer = FirmwareLayer(
             f"lrelu{n}", "leaky_relu", width, width, res, n_const=g, alpha=alpha, param_t=param_t
         )
@@ -269,30 +273,11 @@ def _activation(
         return layer, quantize_values(h, res)
     res = op.result_t or FixedType(opt.logit_bits, 1, False, "AP_RND", "AP_SAT")
     if op.kind == "softmax":
-        spec = SoftmaxSpec(inv_inp_t=softmax_sum_t(width))
+        spec = softmax_spec(width)
         layer = FirmwareLayer("softmax", "softmax", width, width, res, softmax=spec)
     else:
         layer = FirmwareLayer("sigmoid", "sigmoid", width, width, res)
     return layer, h
-
-
-def _softmax_span(logits: np.ndarray) -> np.ndarray:
-    """The logits and every ``max - logit`` of their row: the values hls4ml's stable softmax
-    holds in the logit type's range (``x_max - x_i`` in ``inp_norm_t``, one bit narrower), so a
-    logit type that covers the logits only saturates that difference at the type's top and
-    flattens the probabilities."""
-    z = np.asarray(logits, dtype=np.float64).reshape(len(logits), -1)
-    if z.size == 0:
-        return z
-    return np.concatenate([z, z.max(axis=1, keepdims=True) - z], axis=1)
-
-
-def softmax_sum_t(n_out: int) -> FixedType:
-    """``inv_inp_t`` for an ``n_out``-class stable softmax: the sum of ``exp(x_i - x_max)`` lies
-    in ``[1, n_out]``, so an 18-bit type covering ``n_out`` addresses the 1/sum table in steps
-    of ``2**(integer - 10)`` (1024 entries); hls4ml's default ap_fixed<18,8> steps 0.25 over
-    [0, 128), a ~5 % error on 1/sum for five classes."""
-    return FixedType(18, 1, True, "AP_RND", "AP_SAT").covering(0.0, float(n_out))
 
 
 def _exact_relu(in_t: FixedType) -> FixedType:
@@ -301,12 +286,6 @@ def _exact_relu(in_t: FixedType) -> FixedType:
     has >= 3 integer bits, so ReLU6's 6 is a value too)."""
     s = int(in_t.signed)
     return FixedType(in_t.width - s, in_t.integer - s, False)
-
-
-def _signed(width: int, values: np.ndarray, q: float, modes: tuple[str, str]) -> FixedType:
-    v = np.abs(np.asarray(values, dtype=np.float64))
-    m = float(np.quantile(v, q)) if v.size else 0.0
-    return FixedType(width, 1, True, *modes).covering(-m, m)  # type: ignore[arg-type]
 
 
 def _exact_accum(in_t: FixedType, wt: FixedType, bt: FixedType, n_in: int) -> FixedType:
