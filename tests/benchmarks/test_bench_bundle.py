@@ -109,3 +109,85 @@ def test_cli_json_and_bad_data(
     err = capsys.readouterr().err.strip()
     assert "no array for input 'x'" in err and "valid keys: x or in_x" in err and "\n" not in err
     assert not (tmp_path / "b").exists()
+
+
+@pytest.fixture(scope="module")
+def set_bundle(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """An FPGA bundle of a Conv1d tagger trained elsewhere (TorchScript, channels first)."""
+    from tests.importers import set_models as sm
+    from trigkit.bundle.manifest import TensorSpec, new_manifest, write_bundle
+    from trigkit.firmware.emulate import FirmwareEmulator
+    from trigkit.importers import import_model
+    from trigkit.importers.firmware import flat_rows, to_firmware_network
+
+    d = tmp_path_factory.mktemp("benchset")
+    ts = writers.to_torchscript(sm.ConvTagger().eval(), d / "conv.pt")
+    model = import_model(ts, {"x": sm.SHAPE[::-1]})
+    assert model.channels_first
+    calib = np.random.default_rng(0).normal(size=(500, *sm.SHAPE[::-1]))
+    net = to_firmware_network(model, calib)
+    info = {
+        "network": net.to_json(),
+        "imported": {
+            "source": "conv.pt",
+            "input_shape": list(sm.SHAPE[::-1]),
+            "channels_first": True,
+        },
+    }
+    man = new_manifest(
+        target="fpga",
+        backend="emulation",
+        model_name="conv",
+        precision="fixed",
+        inputs=[TensorSpec(name="x", shape=(-1, net.n_inputs), dtype="float64")],
+        outputs=[TensorSpec(name="scores", shape=(-1, 1), dtype="float64")],
+        target_info=info,
+    )
+    x = flat_rows(model, calib[:32])
+    with write_bundle(d / "fw", man) as w:
+        w.save_reference({"x": x}, {"scores": FirmwareEmulator(net).predict(x)})
+    return {"dir": d, "fw": d / "fw", "net": net, "calib": calib}
+
+
+def test_bench_fpga_bundle_on_a_set_model(
+    set_bundle: dict, bundles: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from trigkit.benchmarks.bundle import firmware_rows
+    from trigkit.bundle.manifest import load_bundle
+
+    rows = set_bundle["calib"][:20]  # [n, n_feat=4, n_const=8], the model's own layout
+    data = tmp_path / "rows.npz"
+    np.savez(data, in_x=rows)
+    # constituent-major by hand: row i = c0_f0, c0_f1, c0_f2, c0_f3, c1_f0, ...
+    flat = np.array([[rows[i, f, c] for c in range(8) for f in range(4)] for i in range(20)])
+    b = load_bundle(set_bundle["fw"])
+    np.testing.assert_array_equal(firmware_rows(b, rows, "--data"), flat)
+    np.testing.assert_array_equal(firmware_rows(b, flat, "--data"), flat)  # flat as stored
+    args = ["bench", "fpga", "--bundle", str(set_bundle["fw"]), "--batches", "1,4"]
+    assert (
+        main(
+            [*args, "--repeats", "3", "--warmup", "0", "--data", str(data), "--out", str(tmp_path)]
+        )
+        == 0
+    )
+    rec = json.loads((tmp_path / "bench_bundle.json").read_text())
+    assert rec["target"] == "fpga" and rec["backend"] == "numba-emulation"
+    assert rec["max_abs_diff_vs_reference"] == 0.0 and [s["batch"] for s in rec["batches"]] == [
+        1,
+        4,
+    ]
+    capsys.readouterr()
+    np.savez(tmp_path / "bad.npz", in_x=rows.transpose(0, 2, 1))  # the other layout
+    bad = [*args, "--data", str(tmp_path / "bad.npz"), "--out", str(tmp_path / "b")]
+    assert main(bad) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(
+        "rows of shape (20, 8, 4); expected [n, 32] or [n, 4, 8] (the model's own layout)"
+    )
+    assert "\n" not in err
+    assert main(["bench", "fpga", "--bundle", str(bundles["gpu"]), "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"error: --bundle {bundles['gpu']}: a gpu bundle; `bench fpga` takes fpga bundles "
+        "(time any bundle with `trigkit bench bundle`)"
+    ]

@@ -72,6 +72,8 @@ def test_bench_firmware_prints_per_core_speedup(tmp_path, monkeypatch, capsys) -
         network="net",
         emulator_1thread_s=0.16,
         threads=2,
+        emulator_1thread_cpu_s=0.125,
+        hls4ml_cpu_s=1.5,
     )
     monkeypatch.setattr(firmware, "run_firmware_bench", lambda *a, **k: res)
     out = tmp_path / "f.json"
@@ -83,6 +85,8 @@ def test_bench_firmware_prints_per_core_speedup(tmp_path, monkeypatch, capsys) -
     rec = json.loads(out.read_text())
     assert math.isclose(rec["speedup"], 20.0) and math.isclose(rec["speedup_per_core"], 12.5)
     assert math.isclose(rec["speedup_all_threads_per_core"], 10.0)
+    assert math.isclose(rec["speedup_per_core_cpu"], 12.0)  # 1.5 / 0.125 CPU-s
+    assert "12.0x (hls4ml 1.5000 CPU-s / emulator 0.1250 CPU-s)" in printed
     assert rec["thread_counts"] == {"emulator": 2, "emulator_1thread": 1, "hls4ml": 1}
 
 

@@ -217,7 +217,7 @@ def test_fpga_bundle_from_onnx_and_compare_with_csim(
     rows = [line for line in text.splitlines() if "scores" in line]
     assert len(rows) == 2 and "hls4ml C simulation (rebuilt)" in rows[1]
     assert rows[0].split("│")[3:] == rows[1].split("│")[3:]  # same errors, row for row
-    assert "0 of 200 reference rows differ" in text
+    assert "0 of 400 reference rows differ" in text
     assert main(["compare", str(out), "--atol", "1e-9", "--data", str(data)]) == 1
 
 

@@ -129,7 +129,8 @@ def test_report_model_option_computes_float_outputs(
         == 0
     )
     acc = json.loads(out_json.read_text())["accuracy"]
-    finite = np.all(np.isfinite(ref["x"]), axis=1)
+    t = net.input_t  # rows inside the input type (the others saturate or are NaN/Inf)
+    finite = np.all(np.isfinite(ref["x"]) & (ref["x"] >= t.min) & (ref["x"] <= t.max), axis=1)
     want = np.mean(
         np.argmax(float_forward(net, ref["x"]), axis=1)[finite]
         == np.argmax(ref["fw"], axis=1)[finite]
@@ -177,3 +178,36 @@ def test_report_shows_rtl_timing_estimate(
         and t["latency_cutoff"] == 3.0
     )
     assert t["fmax_mhz"] == pytest.approx(1000 / 4.8) and t["source"] == LABEL
+
+
+def test_report_one_output_tagger_with_edge_rows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import numpy as np
+
+    from tests.firmware.fpga_nets import dense_relu_net
+
+    net = dense_relu_net(sizes=(4, 6, 1), seed=2)  # a binary tagger's logit
+    t = net.input_t
+    x = np.random.default_rng(3).uniform(t.min, t.max, size=(200, 4)) / 2
+    x[:2, 0], x[2, 3] = [1e30, -1e30], np.inf  # saturation checks
+    _, ref = write_fpga_bundle(tmp_path / "b", net=net, x=x)
+    out_json = tmp_path / "r.json"
+    assert main(["report", str(tmp_path / "b"), "--json", str(out_json)]) == 0
+    text = capsys.readouterr().out
+    f, w = ref["float"][3:, 0], ref["fw"][3:, 0]
+    med = np.median(f)
+    agree = np.mean((f > med) == (w > med))
+    row = next(line for line in text.splitlines() if "agreement" in line)
+    assert f"{100 * agree:.2f} %" in row and "same side of" in row and "float median" in row
+    assert "top class" not in text
+    edge = next(line for line in text.splitlines() if "edge rows" in line)
+    assert " 3 " in edge
+    mx = np.max(np.abs(f - w))
+    row = next(line for line in text.splitlines() if "max |float - firmware|" in line)
+    assert f"{mx:.4g}" in row and "e+" not in row
+    lsb_row = next(line for line in text.splitlines() if "in output LSBs" in line)
+    assert f"max {mx * 64:.1f}" in lsb_row  # the logit type ap_fixed<12,6>: LSB 1/64
+    acc = json.loads(out_json.read_text())["accuracy"]
+    assert acc["n"] == 197 and acc["n_edge"] == 3
+    assert acc["max_diff_lsb"] == pytest.approx(mx * 64)

@@ -121,6 +121,22 @@ def test_reference_set_labelled_rows_first():
         reference_set(net, 30, rows=rows[:, :3], labels=labels, n_labelled=50)
 
 
+def test_reference_set_unlabelled_calibration_rows_first():
+    net = dense_relu_net(sizes=(4, 6, 3), seed=0)
+    rows = np.random.default_rng(2).normal(size=(50, 4))
+    ref = reference_set(net, 30, rows=rows, n_unlabelled=20)
+    assert ref.x.shape == (50, 4) and ref.n_calibration == 20 and ref.labels is None
+    picked = [np.flatnonzero(np.all(rows == r, axis=1)) for r in ref.x[:20]]
+    assert all(len(i) == 1 for i in picked)  # each one of the calibration rows, once
+    idx = [int(i[0]) for i in picked]
+    assert idx == sorted(set(idx)) and idx[-1] > 25  # in file order, spread over the file
+    np.testing.assert_array_equal(ref.x[20:], reference_set(net, 30).x)  # then the synthetic
+    few = reference_set(net, 30, rows=rows[:5], n_unlabelled=20)
+    assert few.n_calibration == 5 and np.array_equal(few.x[:5], rows[:5])
+    with pytest.raises(TrigkitError, match=r"rows \[n, 4\], got \(50, 3\)"):
+        reference_set(net, 30, rows=rows[:, :3], n_unlabelled=20)
+
+
 def test_report_accuracy_uses_labelled_rows_only(tmp_path):
     """Synthetic rows (label -1) must not count; checked against a hand computation."""
     net = dense_relu_net(sizes=(4, 6, 3), seed=0, softmax=True)

@@ -60,6 +60,22 @@ def test_convert_keeps_every_type(network, tmp_path):
         hls.check_conversion(other, hls_model)
 
 
+def test_convert_keeps_non_default_softmax_table_types(tmp_path):
+    """hls4ml ignores table types given under Precision; the adapter must still get them in."""
+    pytest.importorskip("hls4ml")
+    spec = SoftmaxSpec(
+        table_size=256,
+        exp_table_t=FixedType(16, 4, True, "AP_RND", "AP_SAT"),
+        inv_table_t=FixedType(18, 6, True, "AP_RND", "AP_SAT"),
+        inv_inp_t=FixedType(18, 4, True, "AP_RND", "AP_SAT"),
+    )
+    net = random_network((6, 10, 4), seed=4, softmax=spec)
+    types = hls.hls_layer_types(hls.convert(net, tmp_path / "prj"))["softmax"]
+    for key in ("exp_table_t", "inv_table_t", "inv_inp_t"):
+        assert types[key] == getattr(spec, key).hls(), key
+    assert types["inv_inp_t"] == "ap_fixed<18,4,AP_RND,AP_SAT>"  # hls4ml's default: <18,8>
+
+
 def test_invalid_reuse_factor_is_refused(tmp_path):
     pytest.importorskip("hls4ml")
     net = random_network(

@@ -24,7 +24,9 @@ def _needs_csim() -> None:
         pytest.skip("g++ not installed")
 
 
-def _check_bundle(out: Path, n_rows: int, first: str = "pointwise") -> None:
+def _check_bundle(
+    out: Path, n_rows: int, first: str = "pointwise", n_inputs: int = sm.N_CONST * sm.N_FEAT
+) -> None:
     """Every stored C-sim output equals the emulation; float outputs within the error budget."""
     from trigkit.firmware.emulate import FirmwareEmulator
 
@@ -32,7 +34,7 @@ def _check_bundle(out: Path, n_rows: int, first: str = "pointwise") -> None:
     emu = FirmwareEmulator.from_bundle(out)  # raises on any mismatch with the stored C-sim rows
     ins, outs = bundle.reference()
     x, y_csim = next(iter(ins.values())), outs["scores"]
-    assert len(x) >= n_rows and x.shape[1] == sm.N_CONST * sm.N_FEAT
+    assert len(x) >= n_rows and x.shape[1] == n_inputs
     assert np.array_equal(emu.predict(x), y_csim)
     info = bundle.manifest.target_info
     assert info["reference_mismatches"] == 0 and info["reference_rows"] == len(x)
@@ -59,7 +61,7 @@ def test_onnx_deepsets_cli_csim_bit_exact(
     _check_bundle(out, 1200)
     # the original file (onnxruntime) against the emulation, on the in-range reference rows
     assert main(["compare", str(out), "--atol", "0.1"]) == 0
-    assert "0 of 1200 reference rows differ" in capsys.readouterr().out
+    assert "0 of 2400 reference rows differ" in capsys.readouterr().out
 
 
 @pytest.mark.slow
@@ -92,6 +94,57 @@ def test_keras_conv1d_kernel_3_cli_csim_bit_exact(
     out = tmp_path / "fw"
     assert main(["compile", str(path), "--target", "fpga", "--out", str(out)]) == 0
     _check_bundle(out, 1000, first="conv1d")
+
+
+@pytest.mark.slow
+@pytest.mark.fpga_tools
+def test_qkeras_deepsets_cli_csim_bit_exact(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QConv1D + TimeDistributed(QDense) + QDense per constituent + GlobalAveragePooling1D over
+    6 constituents + a quantizer on the mean: C-sim == emulation, and 0 difference from the
+    model's own quantized function (QKeras predict itself: tests/importers/test_qkeras_sets.py)."""
+    _needs_csim()
+    monkeypatch.setenv("COLUMNS", "200")
+    from tests.importers import qkeras_set_models as qs
+    from trigkit.cli.app import main
+
+    path = qs.write_h5(tmp_path / "qds.h5", qs.weights())
+    out = tmp_path / "fw"
+    args = ["compile", str(path), "--target", "fpga", "--out", str(out), "--n-reference", "600"]
+    assert main(args) == 0
+    assert "numba emulation and hls4ml C simulation agree" in capsys.readouterr().out
+    _check_bundle(out, 600, first="conv1d", n_inputs=qs.N_CONST * qs.N_FEAT)
+    assert main(["compare", str(out), "--atol", "0"]) == 0
+    text = capsys.readouterr().out
+    assert "0 of 600 reference rows differ" in text and "OK:" in text
+
+
+@pytest.mark.slow
+@pytest.mark.fpga_tools
+def test_qcdq_deepsets_cli_csim_and_onnxruntime_bit_exact(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Brevitas-style QCDQ (sub-8-bit quantizers as a Clip of the codes), a quantized mean over
+    10 constituents: C-sim == emulation, and the emulation == onnxruntime on the original file
+    (``trigkit compare --data``, tolerance 0) on rows that saturate the input type."""
+    _needs_csim()
+    monkeypatch.setenv("COLUMNS", "200")
+    from tests.importers import quant_set_models as qm
+    from trigkit.cli.app import main
+
+    spec = qm.QuantSpec("qcdq", n_const=10, quant_pool=True, clip=True)
+    path = qm.write_quant_deepsets(tmp_path / "q.onnx", spec)
+    out = tmp_path / "fw"
+    args = ["compile", str(path), "--target", "fpga", "--out", str(out), "--n-reference", "600"]
+    assert main(args) == 0
+    _check_bundle(out, 600, n_inputs=spec.n_const * qm.N_FEAT)
+    x = np.random.default_rng(3).normal(scale=2.0, size=(2000, spec.n_const, qm.N_FEAT))
+    np.savez(tmp_path / "rows.npz", in_x=x.astype(np.float32))
+    capsys.readouterr()
+    assert main(["compare", str(out), "--data", str(tmp_path / "rows.npz"), "--atol", "0"]) == 0
+    text = capsys.readouterr().out
+    assert "(onnxruntime)" in text and "2000" in text and "OK:" in text
 
 
 def test_rtl_refuses_set_layers_before_building(tmp_path: Path) -> None:

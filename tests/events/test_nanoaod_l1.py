@@ -73,7 +73,7 @@ def test_response_and_derived_jets_by_hand() -> None:
     assert r.n_total == 2 and r.overall == pytest.approx((0.9 + 0.9) / 2)
     assert r.n_pairs[1, 0] == 1 and r.median[1, 0] == pytest.approx(0.9)  # 60-150, |eta|<1.3
     assert r.n_pairs[2, 0] == 1 and r.median[2, 0] == pytest.approx(0.9)  # >150
-    # event 0: HT = 100 + 40 (both pt > 30, |eta| < 2.4), L1 HTT 100
+    # event 0: HT = 100 + 40 (both pt > 30, |eta| < 2.5), L1 HTT 100
     np.testing.assert_allclose(r.ht_ratio, [100.0 / 140.0])
     assert r.fallback == pytest.approx(100.0 / 140.0)  # every bin is thin (< 3 pairs)
     d = with_derived_l1jets(b, r)
@@ -111,7 +111,7 @@ def test_dimuon_response_against_uproot(nano_dimuon: Path) -> None:
                 ratios.append(l1[k] / jpt[dr.argmin()])
         htk = np.flatnonzero((ids == 3) & (l1 > 0) & (l1 < 2000))
         if len(htk) == 1:
-            hts.append(l1[htk[0]] / jpt[(jpt > 30) & (np.abs(jeta) < 2.4)].sum())
+            hts.append(l1[htk[0]] / jpt[(jpt > 30) & (np.abs(jeta) < 2.5)].sum())
     r = measure_l1_response([b])
     assert r.n_total == len(ratios) == 3
     assert r.overall == pytest.approx(float(np.median(ratios)), rel=1e-5)
@@ -145,8 +145,9 @@ def test_saturated_l1_jet_is_kept_but_measures_no_response() -> None:
 def test_dimuon_saturated_l1_jet_keeps_its_recorded_pt(nano_dimuon: Path) -> None:
     """nano_dimuon.root event 14: offline jet 329.5 GeV at eta 2.407 matched to a TrigObj jet
     with l1pt 1022 (saturated; the event's L1 HTT object is saturated too, 2044). Its derived
-    L1 jet keeps 1022 instead of 329.5 x response. It stays outside the derived L1 HTT (offline
-    |eta| 2.407 > 2.4; the L1 eta is not stored), so L1_HTT320er still disagrees there."""
+    L1 jet keeps 1022 instead of 329.5 x response, inside the L1 HTT acceptance (|eta| < 2.5,
+    towers |ieta| <= 26): the derived HTT passes L1_HTT320er, as recorded (with |eta| < 2.4, as
+    the L1 HTT is often quoted, it would not)."""
     b = read_nanoaod(nano_dimuon)
     to = b.trigobj[14]
     assert sorted(ak.to_list(to.l1pt[to.id == 1])) == pytest.approx([88.0, 1022.0], abs=0.5)
@@ -156,4 +157,17 @@ def test_dimuon_saturated_l1_jet_keeps_its_recorded_pt(nano_dimuon: Path) -> Non
     assert float(j.pt[0]) == pytest.approx(1022.0, abs=0.5)
     assert float(j.eta[0]) == pytest.approx(2.407, abs=1e-3)
     assert b.triggers["L1_HTT320er"][14]
+    assert float(ak.sum(j.pt[(j.pt >= 30) & (abs(j.eta) <= 2.5)])) >= 320
     assert float(ak.sum(j.pt[(j.pt >= 30) & (abs(j.eta) <= 2.4)])) < 320
+    from trigkit.emulator.nanoaod import compare_to_recorded
+    from trigkit.emulator.schema import load_menu
+
+    # the same event through the menu, with the response measured on the whole file
+    menu = load_menu("nano_tt_v12")
+    res = compare_to_recorded(menu, [b], l1_jets="derived")
+    by = {p.name: p for p in res.paths}
+    assert menu.l1["L1_HTT320er"].ht.jet_abs_eta == 2.5
+    # recorded in events 14, 20, 22, 28, 33; derived HTT >= 320 in 14, 22, 33 (event 14 only
+    # with the |eta| < 2.5 acceptance); 20 and 28 stay below (derived HTT 287 and 244)
+    assert by["L1_HTT320er"].confusion.tolist() == [[35, 0], [2, 3]]
+    assert np.flatnonzero(b.triggers["L1_HTT320er"]).tolist() == [14, 20, 22, 28, 33]

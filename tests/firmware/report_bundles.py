@@ -23,6 +23,8 @@ def float_forward(net: FirmwareNetwork, x: np.ndarray) -> np.ndarray:
         elif layer.kind == "softmax":
             e = np.exp(h - h.max(axis=1, keepdims=True))
             h = e / e.sum(axis=1, keepdims=True)
+        elif layer.kind == "sigmoid":
+            h = 1.0 / (1.0 + np.exp(-h))
     return h
 
 
@@ -32,9 +34,11 @@ def write_fpga_bundle(
     n: int = 400,
     extra_files: dict[str, str] | None = None,
     float_outputs: bool = True,
+    x: np.ndarray | None = None,
 ) -> tuple[FirmwareNetwork, dict]:
     net = net or dense_relu_net(sizes=(4, 6, 3), seed=0, softmax=True)
-    x = random_inputs(net, n, seed=5)
+    x = random_inputs(net, n, seed=5) if x is None else x
+    n = len(x)
     fw = FirmwareEmulator(net).predict(x)
     fl = float_forward(net, x)
     rng = np.random.default_rng(2)

@@ -78,8 +78,12 @@ def test_fpga_bundle_report(tmp_path: Path) -> None:
     net, ref = write_fpga_bundle(tmp_path / "b")
     rep = build_fpga_report(load_bundle(tmp_path / "b", target="fpga"), budget_ns=100.0)
     a = rep.accuracy
-    finite = np.all(np.isfinite(ref["x"]), axis=1)  # NaN/Inf edge rows: bit-exact check only
+    t = net.input_t  # edge rows (NaN/Inf, outside the input type): bit-exact check only
+    finite = np.all(np.isfinite(ref["x"]) & (ref["x"] >= t.min) & (ref["x"] <= t.max), axis=1)
+    # random_inputs' first rows by hand: max, min, 0 inside; max + 1, min - 1, NaN, +-Inf not
+    assert finite[:8].tolist() == [True] * 3 + [False] * 5
     assert isinstance(a, Accuracy) and a.n == finite.sum() < len(ref["x"])
+    assert a.n_edge == len(ref["x"]) - a.n and a.input_type == t.hls()
     assert a.emulator_mismatches == 0  # the emulator re-run reproduces the stored outputs
     top_f, top_w = np.argmax(ref["float"], axis=1)[finite], np.argmax(ref["fw"], axis=1)[finite]
     assert a.agreement == pytest.approx(np.mean(top_f == top_w))
@@ -154,9 +158,61 @@ def test_missing_float_outputs_are_noted(tmp_path: Path) -> None:
     )
     assert any("--model" in note for note in rep.notes)
     given = build_fpga_report(b, float_out=ref["float"])  # e.g. computed by --model
+    t = net.input_t
+    inside = np.all(np.isfinite(ref["x"]) & (ref["x"] >= t.min) & (ref["x"] <= t.max), axis=1)
     assert given.accuracy.agreement == pytest.approx(
-        compare_outputs(
-            ref["float"][np.all(np.isfinite(ref["x"]), axis=1)],
-            ref["fw"][np.all(np.isfinite(ref["x"]), axis=1)],
-        ).agreement
+        compare_outputs(ref["float"][inside], ref["fw"][inside]).agreement
     )
+
+
+def _edge_rows(net, n: int = 300) -> np.ndarray:
+    """Ordinary rows inside the input type, then saturation-check rows (1e30, 4 x max, NaN)."""
+    t = net.input_t
+    x = np.random.default_rng(8).uniform(t.min, t.max, size=(n, net.n_inputs)) / 2
+    x[:3, 0] = [1e30, -1e30, 4 * t.max]
+    x[3, 1] = np.nan
+    return x
+
+
+def test_edge_rows_are_counted_not_compared(tmp_path: Path) -> None:
+    from tests.firmware.fpga_nets import dense_relu_net
+
+    net = dense_relu_net(sizes=(4, 6, 3), seed=1)  # logits out: no softmax bounding them
+    x = _edge_rows(net)
+    _, ref = write_fpga_bundle(tmp_path / "b", net=net, x=x)
+    a = build_fpga_report(load_bundle(tmp_path / "b")).accuracy
+    diff = np.abs(ref["float"] - ref["fw"])
+    assert np.max(diff[:3]) > 1e20  # what "max |float - firmware|" printed with the 1e30 rows
+    assert a.n == len(x) - 4 and a.n_edge == 4
+    assert a.max_abs_diff == pytest.approx(np.max(diff[4:]))
+    assert a.p99_abs_diff == pytest.approx(np.percentile(np.max(diff[4:], axis=1), 99))
+    lsb = 2.0**-6  # the last dense's ap_fixed<12,6>
+    assert a.output_lsb == lsb and a.max_diff_lsb == pytest.approx(np.max(diff[4:]) / lsb)
+    assert a.agreement == pytest.approx(
+        np.mean(np.argmax(ref["float"][4:], axis=1) == np.argmax(ref["fw"][4:], axis=1))
+    )
+
+
+def test_single_output_agreement_is_thresholded(tmp_path: Path) -> None:
+    from tests.firmware.fpga_nets import dense_relu_net
+    from trigkit.fixedpoint.fixed import FixedType
+    from trigkit.fixedpoint.network import FirmwareLayer
+
+    logit_net = dense_relu_net(sizes=(4, 6, 1), seed=2)
+    x = _edge_rows(logit_net)
+    _, ref = write_fpga_bundle(tmp_path / "logit", net=logit_net, x=x)
+    a = build_fpga_report(load_bundle(tmp_path / "logit")).accuracy
+    f, w = ref["float"][4:, 0], ref["fw"][4:, 0]
+    med = float(np.median(f))  # logit: cut at the float median, half the rows on each side
+    assert a.threshold == pytest.approx(med) and "float median" in a.agreement_on
+    assert a.agreement == pytest.approx(np.mean((f > med) == (w > med)))
+    assert a.max_abs_diff == pytest.approx(np.max(np.abs(f - w)))
+
+    sig = FirmwareLayer("sigmoid", "sigmoid", 1, 1, FixedType(10, 1, False, "AP_RND", "AP_SAT"))
+    sig_net = logit_net.with_(layers=(*logit_net.layers, sig))
+    _, ref = write_fpga_bundle(tmp_path / "sig", net=sig_net, x=x)
+    a = build_fpga_report(load_bundle(tmp_path / "sig")).accuracy
+    f, w = ref["float"][4:, 0], ref["fw"][4:, 0]
+    assert a.threshold == 0.5 and "sigmoid" in a.agreement_on
+    assert a.agreement == pytest.approx(np.mean((f > 0.5) == (w > 0.5)))
+    assert a.output_lsb == 2.0**-9 and a.max_diff_lsb == pytest.approx(np.max(np.abs(f - w)) * 512)

@@ -5,7 +5,10 @@ Works on every bundle, trigkit's own or one compiled from a model trained elsewh
 * GPU bundle: the runtime backend ``--backend`` (onnxruntime, torch, tensorrt, ... from
   :mod:`trigkit.runtime.backends`) runs the bundle; one call = ``Runner.infer`` (input
   validation, copies and the network, synchronized);
-* FPGA bundle: the bit-exact numba emulation of its firmware (``FirmwareEmulator.predict``).
+* FPGA bundle: the bit-exact numba emulation of its firmware (``FirmwareEmulator.predict``);
+  a set (DeepSets / Conv1D) bundle takes its rows flattened constituent-major, as stored.
+
+``trigkit bench gpu --bundle`` / ``bench fpga --bundle`` are the same benchmark for one target.
 
 Inputs are the bundle's recorded reference inputs (``reference.npz``) or ``--data FILE.npz``
 (one array per input name, or ``in_<name>``); rows are repeated cyclically up to each batch
@@ -109,6 +112,24 @@ def load_data(path: Path, names: list[str]) -> Feed:
     return feed
 
 
+def firmware_rows(bundle: Any, x: np.ndarray, where: str) -> np.ndarray:  # noqa: ANN401
+    """Rows for an fpga bundle's emulation: flat ``[n, n_inputs]`` as stored, or a set model's
+    rows in its own layout (``[n, n_const, n_feat]``; ``[n, n_feat, n_const]`` for a
+    channels-first source) flattened constituent-major, as the firmware reads them."""
+    from trigkit.runtime.compare import source_and_firmware_rows
+
+    width = bundle.manifest.inputs[0].shape[-1]
+    info = bundle.manifest.target_info.get("imported") or {}
+    shape = tuple(info.get("input_shape") or ())
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 3 and len(shape) == 2 and x.shape[1:] == shape:
+        return source_and_firmware_rows(info, x)[1]
+    if x.ndim == 2 and x.shape[1] == width:
+        return x
+    set_shape = f" or [n, {shape[0]}, {shape[1]}] (the model's own layout)" if shape[1:] else ""
+    raise TrigkitError(f"{where}: rows of shape {x.shape}; expected [n, {width}]{set_shape}")
+
+
 @dataclass(frozen=True)
 class Artifact:
     """What is timed: ``call(feed)`` and a description."""
@@ -177,6 +198,8 @@ def run_bundle_bench(
     ref_in, ref_out = b.reference() if "reference.npz" in b.manifest.files else ({}, {})
     names = [t.name for t in b.manifest.inputs]
     feed = load_data(req.data, names) if req.data is not None else ref_in
+    if req.data is not None and b.manifest.target == "fpga":
+        feed = {k: firmware_rows(b, v, f"--data {req.data} [{k}]") for k, v in feed.items()}
     if not feed:
         raise TrigkitError(f"{req.bundle}: no recorded reference inputs; pass --data FILE.npz")
     art = open_artifact(req.bundle, req.backend)
@@ -248,6 +271,39 @@ def register(app: typer.Typer) -> None:
         """p50/p99 latency and throughput of any bundle per batch size; JSON + table."""
         req = BenchRequest(bundle, _parse_batches(batch), data, backend, warmup, repeats)
         bench_and_print(req, out, allow_older=allow_older)
+
+    @app.command("fpga")
+    def bench_fpga(
+        bundle: Path = typer.Option(
+            ..., "--bundle", help="An fpga bundle: timed through its bit-exact numba emulation."
+        ),
+        batches: str = typer.Option(",".join(map(str, DEFAULT_BATCHES)), "--batches"),
+        data: Path | None = typer.Option(
+            None, "--data", help="Inputs .npz (default: the bundle's reference inputs)."
+        ),
+        repeats: int = typer.Option(100, "--repeats", min=1),
+        warmup: int = typer.Option(5, "--warmup", min=0),
+        out: Path = typer.Option(
+            Path("bench/results"), "--out", help="Directory for bench_bundle.json."
+        ),
+    ) -> None:
+        """Latency / throughput of an fpga bundle's firmware emulation (as `bench bundle`)."""
+        req = BenchRequest(bundle, _parse_batches(batches), data, "onnxruntime", warmup, repeats)
+        bench_target_bundle(req, "fpga", out)
+
+
+def bench_target_bundle(req: BenchRequest, target: str, out_dir: Path) -> dict[str, Any]:
+    """`bench gpu|fpga --bundle`: :func:`bench_and_print` into ``out_dir/bench_bundle.json``,
+    refused on a bundle of the other target."""
+    from trigkit.bundle.manifest import load_bundle
+
+    got = load_bundle(req.bundle).manifest.target
+    if got != target:
+        raise TrigkitError(
+            f"--bundle {req.bundle}: a {got} bundle; `bench {target}` takes {target} bundles "
+            "(time any bundle with `trigkit bench bundle`)"
+        )
+    return bench_and_print(req, out_dir / "bench_bundle.json")
 
 
 def bench_and_print(req: BenchRequest, out: Path, *, allow_older: bool = False) -> dict[str, Any]:

@@ -441,18 +441,9 @@ def _bench_bundle(
     bundle: Path, sizes: tuple[int, ...], backend: str, warmup: int, repeats: int, out: Path
 ) -> None:
     """`bench gpu --bundle`: the bundle benchmark, refused on an fpga bundle."""
-    from trigkit.benchmarks.bundle import BenchRequest, bench_and_print
-    from trigkit.bundle.manifest import load_bundle
-    from trigkit.core.errors import TrigkitError
+    from trigkit.benchmarks.bundle import BenchRequest, bench_target_bundle
 
-    target = load_bundle(bundle).manifest.target
-    if target != "gpu":
-        raise TrigkitError(
-            f"--bundle {bundle}: a {target} bundle; `bench gpu` takes gpu bundles "
-            "(time any bundle with `trigkit bench bundle`)"
-        )
-    req = BenchRequest(bundle, sizes, None, backend, warmup, repeats)
-    bench_and_print(req, out / "bench_bundle.json")
+    bench_target_bundle(BenchRequest(bundle, sizes, None, backend, warmup, repeats), "gpu", out)
 
 
 def register(app: typer.Typer) -> None:

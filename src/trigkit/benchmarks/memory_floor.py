@@ -40,6 +40,8 @@ def kernel_buffers(cols: Columns, cmenu: CompiledMenu) -> tuple[np.ndarray, ...]
     out: list[np.ndarray] = []
     if cols.l1_offsets is not None:
         out += list(cols.l1_buffers())
+    if cols.l1_scores is not None:
+        out += [cols.l1_scores[i] for i in range(len(cmenu.l1_jet_fields))]
     out += [cols.jet_offsets, cols.jet_pt, cols.jet_eta]
     out += [cols.jet_scores[i] for i in range(len(cmenu.jet_fields))]
     if cmenu.menu.uses_fatjets():
@@ -113,7 +115,8 @@ def stream_floor_s(cols: Columns, cmenu: CompiledMenu, repeats: int) -> tuple[fl
         ]
     if cols.l1_offsets is not None:
         l1off, l1pt, l1eta = cols.l1_buffers()
-        parts += [_pass(l1pt, l1eta), _pass(l1off)]
+        l1sc = [] if cols.l1_scores is None else list(cols.l1_scores[: len(cmenu.l1_jet_fields)])
+        parts += [_pass(l1pt, l1eta, *l1sc), _pass(l1off)]
     for p in parts:  # compile, untimed
         p()
     return _best(lambda: float(sum(p() for p in parts)), repeats)

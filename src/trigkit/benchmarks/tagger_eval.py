@@ -24,10 +24,10 @@ from trigkit.models.saved import TrainedModel
 
 PROCESSES = ("hh4b", "qcd", "ttbar")
 TTBAR_FRACTION = 0.25  # ttbar events per hh4b / qcd event: top jets and b jets from tops
-# Pythia: a QCD slice with pT-hat > 250 GeV added to the test events (2x the qcd test events),
+# Pythia: a QCD slice with pT-hat > 250 GeV added to the test events (4x the qcd test events),
 # so enough QCD large-R jets near the H->bb pT pass an Xbb cut to quote a rejection
 XBB_PTHAT_MIN = 250.0
-XBB_QCD_FACTOR = 2
+XBB_QCD_FACTOR = 4
 
 
 @dataclass(frozen=True)

@@ -197,8 +197,10 @@ def _compile(
         who = "numba emulation, torch QAT model and"
         if info.get("imported"):
             who = "numba emulation and"
+        n_cal = info.get("calibration_rows") or 0
+        kinds = f"{n_cal} calibration rows, then random" if n_cal else "random"
         con.print(
-            f"{info['reference_rows']} reference inputs (random, extremes, "
+            f"{info['reference_rows']} reference inputs ({kinds}, extremes, "
             f"NaN/Inf): {who} hls4ml C simulation agree bit for bit"
         )
         _print_fpga_summary(con, bundle)
@@ -340,7 +342,7 @@ def _print_fpga_summary(con: object, bundle: object) -> None:
     if a is not None and a.float_accuracy is not None:
         con.print(  # type: ignore[attr-defined]
             f"accuracy on {a.n} labelled jets: float {100 * a.float_accuracy:.2f} %, firmware "
-            f"{100 * a.firmware_accuracy:.2f} % (same top class {100 * a.agreement:.2f} %)"
+            f"{100 * a.firmware_accuracy:.2f} % (same {a.agreement_on} {100 * a.agreement:.2f} %)"
         )
     for fig in rep.latency:
         if fig.source.startswith("rtl"):

@@ -186,19 +186,18 @@ def score_objects(
     batch: EventBatch, fs, scores: np.ndarray, collection: str, name: str
 ) -> EventBatch:
     """Write per-object ``scores`` (rows of the FeatureSet ``fs``) into
-    ``batch.<collection>.<name>``.
+    ``batch.<collection>.<name>`` (``collection`` ``"l1jets"`` for an L1 tagger fed L1 jets).
 
     Objects the tagger did not see (e.g. unknown flavour) get NaN, which never passes a cut (as in
     :mod:`trigkit.emulator.taggers`).
     """
     from dataclasses import replace
 
-    objs = batch.jets if collection == "jets" else batch.fatjets
+    objs = batch.objects(collection)
     offsets = np.concatenate([[0], np.cumsum(ak.to_numpy(ak.num(objs, axis=1)))])
     flat = np.full(int(offsets[-1]), np.nan, dtype=np.float32)
     flat[offsets[fs.event_index] + fs.object_index] = scores
-    new = _with_object_field(objs, name, flat)
-    return replace(batch, jets=new) if collection == "jets" else replace(batch, fatjets=new)
+    return replace(batch, **{collection: _with_object_field(objs, name, flat)})
 
 
 def make_scorer(
@@ -227,7 +226,8 @@ def make_scorer(
         batch = attach_scores(batch, sources)
         for model, collection, name in torch_taggers:
             fs = model.features(batch)
-            batch = score_objects(batch, fs, model.predict(fs)[:, 0], collection, name)
+            coll = fs.objects if collection == "jets" else collection  # l1jets: L1 tracks
+            batch = score_objects(batch, fs, model.predict(fs)[:, 0], coll, name)
         return batch
 
     return score

@@ -81,10 +81,11 @@ def emulate(
         "L1 or the file's recorded L1_* bits.",
     ),
     l1_jets: str = typer.Option(
-        "offline",
+        "auto",
         "--l1-jets",
-        help="NanoAOD agreement: L1 seeds read the offline jets or L1 jets derived from them "
-        "with the L1 response measured on the file's TrigObj (derived).",
+        help="NanoAOD agreement: L1 seeds read the offline jets (offline), L1 jets derived from "
+        "them with the L1 response measured on the file's TrigObj (derived), or derived where "
+        "the file has TrigObj L1 jets and offline otherwise (auto).",
     ),
     bench_json: Path | None = typer.Option(
         None, "--bench-json", help="`trigkit bench gpu` JSON for HLT latency."

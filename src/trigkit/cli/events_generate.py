@@ -13,7 +13,10 @@ def register(app: typer.Typer) -> None:
     @app.command("generate")
     def generate(
         process: str = typer.Option(
-            ..., "--process", "-p", help="hh4b, qcd, ttbar (both engines) or xhh (pythia)."
+            ...,
+            "--process",
+            "-p",
+            help="hh4b, qcd, ttbar (both engines); xhh, zjets (Z+jet), wjets (W+jet) (pythia).",
         ),
         events: int = typer.Option(..., "--events", "-n", help="Number of events.", min=1),
         seed: int = typer.Option(
@@ -34,7 +37,12 @@ def register(app: typer.Typer) -> None:
         ),
         mu: float = typer.Option(60.0, "--mu", help="pythia: mean pileup interactions."),
         kappa_lambda: float = typer.Option(1.0, "--kappa-lambda", help="pythia hh4b: k_lambda."),
-        pthat_min: float = typer.Option(15.0, "--pthat-min", help="pythia qcd: pT-hat min, GeV."),
+        pthat_min: float = typer.Option(
+            15.0, "--pthat-min", help="pythia qcd, zjets, wjets: pT-hat min, GeV (bias reference)."
+        ),
+        z_decay: str = typer.Option(
+            "all", "--z-decay", help="pythia zjets: all (Pythia's BRs) or bb (Z->bb only)."
+        ),
         m_x: float = typer.Option(1000.0, "--m-x", help="pythia xhh: resonance mass, GeV."),
         pool_size: int = typer.Option(2000, "--pool-size", help="pythia: min-bias pool size."),
         pythia_set: list[str] = typer.Option(
@@ -47,7 +55,7 @@ def register(app: typer.Typer) -> None:
             None, "--cache-dir", help="pythia: sample cache (default $TRIGKIT_CACHE/pythia)."
         ),
     ) -> None:
-        """Generate HH->4b / QCD / ttbar events (jets, tracks, large-R jets, truth, weights)."""
+        """Generate HH->4b / QCD / ttbar / V+jets events (jets, tracks, large-R jets, truth)."""
         from trigkit.core.errors import TrigkitError
 
         if engine not in ENGINES:
@@ -66,6 +74,7 @@ def register(app: typer.Typer) -> None:
             mu=mu,
             kappa_lambda=kappa_lambda,
             pthat_min=pthat_min,
+            z_decay=z_decay,
             m_x=m_x,
             pool_size=pool_size,
             settings=pythia_set,

@@ -20,12 +20,14 @@ def generate_pythia(
     settings: list[str],
     cache: Path | None,
     workers: int = 1,
+    z_decay: str = "all",
 ) -> None:
     from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
         Progress,
+        TaskID,
         TextColumn,
         TimeRemainingColumn,
     )
@@ -46,6 +48,7 @@ def generate_pythia(
         pthat_min=pthat_min,
         m_x=m_x,
         pool_size=pool_size,
+        z_decay=z_decay,
         settings=tuple(settings),
     )
     if workers < 1:
@@ -54,13 +57,20 @@ def generate_pythia(
     pythia8(), fastjet()  # a missing extra fails here, before any work
     console = Console(stderr=True)
     cols = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*cols, TimeRemainingColumn(), console=console) as bar:
-        tasks = {"events": bar.add_task(f"pythia {process} mu={mu:g}", total=events)}
-        if mu > 0:
-            tasks["pool"] = bar.add_task("minimum-bias pool", total=pool_size)
-        path, hit = cached_sample(
-            cfg, cache, lambda stage, n: bar.advance(tasks[stage], n), workers
-        )
+    names = {
+        "events": (f"pythia {process} mu={mu:g}", events),
+        "pool": ("minimum-bias pool", pool_size),
+    }
+    with Progress(*cols, TimeRemainingColumn(), console=console, transient=False) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def advance(stage: str, n: int) -> None:  # a bar appears with its first work: none on a hit
+            if stage not in tasks:
+                description, total = names[stage]
+                tasks[stage] = bar.add_task(description, total=total)
+            bar.advance(tasks[stage], n)
+
+        path, hit = cached_sample(cfg, cache, advance, workers)
     copy_to(path, out)
     batch = read_parquet(out)
     console.print(

@@ -7,7 +7,8 @@ probabilities when the firmware ends in a softmax, logits otherwise, so that
 ``|float - firmware|`` compares like with like; the top class is the same either way).
 With labelled calibration jets, ``labels`` holds their true class and ``-1`` for the synthetic
 rows (random, extremes, NaN/Inf) that exist only for the bit-exact check; ``trigkit report``
-computes float vs firmware accuracy on the labelled rows.
+computes float vs firmware accuracy on the labelled rows. A model trained elsewhere without
+labels gets its calibration rows first instead (``n_calibration``), unlabelled.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class ReferenceSet:
     x: np.ndarray
     labels: np.ndarray | None = None
     float_out: np.ndarray | None = None
+    n_calibration: int = 0  # unlabelled calibration rows first (a model trained elsewhere)
 
     def arrays(self, output_name: str) -> dict[str, np.ndarray]:
         """Extra arrays for ``reference.npz`` (``float_<output>``, ``labels``)."""
@@ -58,9 +60,24 @@ def reference_set(
     rows: np.ndarray | None = None,
     labels: np.ndarray | None = None,
     n_labelled: int = 0,
+    n_unlabelled: int = 0,
 ) -> ReferenceSet:
-    """Up to ``n_labelled`` labelled ``rows`` (first), then ``n_synthetic`` synthetic rows."""
+    """Up to ``n_labelled`` labelled ``rows`` (first), then ``n_synthetic`` synthetic rows.
+
+    Without labels, up to ``n_unlabelled`` of ``rows`` (an even spread) come first instead:
+    ordinary inputs, so a report compares float and firmware on the inputs the model is
+    calibrated for, not only on synthetic rows (mostly edge values for a wide input)."""
     synthetic = edge_inputs(network, n_synthetic, seed=seed)
+    if labels is None and rows is not None and n_unlabelled > 0:
+        rows = np.asarray(rows, dtype=np.float64)
+        if rows.ndim != 2 or rows.shape[1] != network.n_inputs:
+            raise TrigkitError(
+                f"calibration data: expected rows [n, {network.n_inputs}], got {rows.shape}"
+            )
+        if len(rows) > n_unlabelled:
+            rng = np.random.default_rng(seed)
+            rows = rows[np.sort(rng.choice(len(rows), n_unlabelled, replace=False))]
+        return ReferenceSet(np.concatenate([rows, synthetic]), n_calibration=len(rows))
     if labels is None or rows is None or n_labelled == 0:
         return ReferenceSet(synthetic)
     rows = np.asarray(rows)
@@ -105,4 +122,5 @@ def with_float_outputs(
 ) -> ReferenceSet:
     """``ref`` plus the float model's outputs in the firmware's output space."""
     softmax = network.layers[-1].kind == "softmax"
-    return ReferenceSet(ref.x, ref.labels, float_outputs(module, ref.x, softmax))
+    out = float_outputs(module, ref.x, softmax)
+    return ReferenceSet(ref.x, ref.labels, out, ref.n_calibration)

@@ -66,7 +66,7 @@ class EmulateRequest:
     nanoaod: tuple[Path, ...] = ()
     objects: str = "offline"
     l1_seeds: str = "emulated"  # NanoAOD agreement: HLT seeds from the emulated or the recorded L1
-    l1_jets: str = "offline"  # NanoAOD agreement: L1 seeds read offline or derived L1 jets
+    l1_jets: str = "auto"  # NanoAOD agreement: L1 seeds read offline, derived or auto L1 jets
     inst_lumi: float = 2.0e34
     cl: float = 0.683
     workers: int | None = None

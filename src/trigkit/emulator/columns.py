@@ -3,7 +3,10 @@
 This is the only place that turns awkward arrays into the numpy buffers the numba kernels loop
 over; a missing score field is reported here with the fields that are present. It also chooses
 the jets the L1 seeds' jet-kinematic cuts read (:func:`~trigkit.emulator.compiled.reads_l1_jets`):
-the batch's Level-1 jets when it has them (``l1_objects == "l1jets"``), else the offline jets.
+the batch's Level-1 jets when it has them (``l1_objects == "l1jets"``), else the offline jets;
+and the jets the L1 seeds' per-jet score cuts (the L1 tagger) read: the L1 jets where they carry
+L1 tracks, the L1 tagger's inputs (``l1_tagger_objects == "l1jets"``, with
+:attr:`Columns.l1_scores`), else the offline jets (NanoAOD, the fast engine, older files).
 """
 
 from __future__ import annotations
@@ -21,6 +24,11 @@ from trigkit.events.batch import EventBatch
 L1Objects = Literal["l1jets", "offline jets"]
 L1JETS: L1Objects = "l1jets"
 OFFLINE_JETS: L1Objects = "offline jets"
+#: what the L1 tagger read, in results: its scores on the L1 jets or the offline stand-in
+L1_TAGGER_LABELS: dict[L1Objects, str] = {
+    L1JETS: "l1jets (L1 jets + Phase-2 L1 tracks)",
+    OFFLINE_JETS: "offline jets (no L1 tracks in the events: offline jets and tracks stand in)",
+}
 
 
 @dataclass(frozen=True)
@@ -39,11 +47,23 @@ class Columns:
     l1_offsets: np.ndarray | None = None
     l1_pt: np.ndarray | None = None
     l1_eta: np.ndarray | None = None
+    # the L1 seeds' score fields on the L1 jets (float32 (n_l1_jet_fields or 1, n_l1jets)), or
+    # None: the L1 jets carry no L1 tracks and those cuts read the offline jets' scores
+    l1_scores: np.ndarray | None = None
 
     @property
     def l1_objects(self) -> L1Objects:
         """Which jets the L1 seeds' jet-kinematic cuts read."""
         return L1JETS if self.l1_offsets is not None else OFFLINE_JETS
+
+    @property
+    def l1_tagger_objects(self) -> L1Objects:
+        """Which jets the L1 seeds' per-jet score cuts read."""
+        return L1JETS if self.l1_scores is not None else OFFLINE_JETS
+
+    def l1_score_buffer(self) -> np.ndarray:
+        """The kernel's ``lsc``: the L1 jets' score rows (an empty row when unused)."""
+        return self.l1_scores if self.l1_scores is not None else np.zeros((1, 0), np.float32)
 
     def l1_buffers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(offsets, pt, eta) of the jets L1 jet-kinematic cuts read."""
@@ -54,6 +74,7 @@ class Columns:
     def buffers(self) -> tuple[np.ndarray, ...]:
         """Every array the one-pass kernel reads, each once (L1 jets only where they exist)."""
         l1 = () if self.l1_offsets is None else self.l1_buffers()
+        l1 += () if self.l1_scores is None else (self.l1_scores,)
         return (
             *l1,
             self.jet_offsets,
@@ -135,21 +156,36 @@ def columns_from_batch(batch: EventBatch, cmenu: CompiledMenu) -> Columns:
 
     Kinematics and scores are float32 (as stored in NanoAOD and by the generator), so the one-pass
     kernel is compiled for one signature only. With ``batch.l1jets``, L1 jet-kinematic cuts read
-    those (:attr:`Columns.l1_objects`); without, the offline jets, exactly as HLT paths do.
+    those (:attr:`Columns.l1_objects`); without, the offline jets, exactly as HLT paths do. With
+    L1 tracks on them (``batch.has_l1_tracks``), the L1 seeds' score cuts read the L1 jets'
+    score fields too (:attr:`Columns.l1_tagger_objects`).
     """
-    cols = _offline_columns(batch, cmenu)
+    on_l1 = batch.has_l1_tracks
+    cols = _offline_columns(batch, cmenu, cmenu.hlt_jet_fields if on_l1 else cmenu.jet_fields)
     if batch.l1jets is None:
         return cols
-    _, l1off, l1pt, l1eta = _kinematics(batch.l1jets, "l1jets", batch.source)
-    return replace(cols, l1_offsets=l1off, l1_pt=l1pt, l1_eta=l1eta)
+    l1, l1off, l1pt, l1eta = _kinematics(batch.l1jets, "l1jets", batch.source)
+    cols = replace(cols, l1_offsets=l1off, l1_pt=l1pt, l1_eta=l1eta)
+    if not on_l1:
+        return cols
+    scores = np.zeros((max(1, len(cmenu.l1_jet_fields)), len(l1pt)), dtype=np.float32)
+    for i, f in enumerate(cmenu.l1_jet_fields):
+        scores[i] = _flat(l1, f, "l1jets", batch.source, np.float32)
+    scores[np.isnan(scores)] = -np.inf  # a missing (NaN) score never passes a cut
+    return replace(cols, l1_scores=scores)
 
 
-def _offline_columns(batch: EventBatch, cmenu: CompiledMenu) -> Columns:
+def _offline_columns(batch: EventBatch, cmenu: CompiledMenu, needed: tuple[str, ...]) -> Columns:
+    """The offline buffers; score rows of ``cmenu.jet_fields`` not ``needed`` (read by the L1
+    jets only) are -inf when the offline jets lack them (no cut reads them)."""
     src = batch.source
     jets, off, pt, eta = _kinematics(batch.jets, "jets", src)
     scores = np.zeros((max(1, len(cmenu.jet_fields)), len(pt)), dtype=np.float32)
     for i, f in enumerate(cmenu.jet_fields):
-        scores[i] = _flat(jets, f, "jets", src, np.float32)
+        if f in needed or f in jets.fields:
+            scores[i] = _flat(jets, f, "jets", src, np.float32)
+        else:
+            scores[i] = -np.inf
     scores[np.isnan(scores)] = -np.inf  # a missing (NaN) score never passes a cut
     fat = batch.fatjets
     if fat is None or not cmenu.menu.uses_fatjets():

@@ -3,7 +3,8 @@
 Triggers are numbered L1 seeds first (menu order), then HLT paths. Each trigger is an AND of
 cuts stored in CSR form (``trig_cut_start`` into :attr:`CompiledMenu.cuts`); a cut row is its
 cut type (:mod:`trigkit.emulator.cuts`) and its validated schema model, nothing re-encoded, and
-whether it reads the L1 jets (:func:`reads_l1_jets`: the one rule both engines follow).
+whether it reads the L1 jets (:func:`reads_l1_jets`, :func:`on_l1_jets`: the one rule both
+engines follow).
 A trigger with a *gate* (the seeds an ``any_of`` seed or an HLT path requires,
 ``gate_start`` / ``gate_idx``) fires only when one of them fired (unprescaled); ``order`` lists
 plain L1 seeds, then seeds with ``any_of``, then HLT paths, so gates are known when needed.
@@ -11,6 +12,7 @@ plain L1 seeds, then seeds with ``any_of``, then HLT paths, so gates are known w
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,26 +23,50 @@ from trigkit.emulator.schema import Menu
 
 
 def reads_l1_jets(t: CutType, cut: Strict) -> bool:
-    """Whether ``cut``, in an L1 seed, reads the events' Level-1 jets (when they have them): the
-    jet-kinematic cuts (multiplicity, HT: small-R jets, no per-jet score). Cuts on per-jet scores
-    (the L1 tagger's ``l1_score``) read the offline jets the scores are attached to, for now."""
-    return t.collection == "jets" and t.pt_floor(cut) is not None and not t.jet_fields(cut)
+    """Whether ``cut``, in an L1 seed, reads the events' Level-1 jets (when they have them): every
+    cut on small-R jets. The jet-kinematic ones (multiplicity, HT) read any L1 jets; those on a
+    per-jet score (:func:`reads_l1_scores`: the L1 tagger's ``l1_score``) read them only where
+    the L1 jets carry L1 tracks (the tagger's inputs, ``EventBatch.has_l1_tracks``), else the
+    offline jets the scores are then attached to."""
+    return t.collection == "jets" and t.pt_floor(cut) is not None
+
+
+def reads_l1_scores(t: CutType, cut: Strict) -> bool:
+    """Whether an L1 seed's ``cut`` reads a per-jet score (the L1 tagger's)."""
+    return reads_l1_jets(t, cut) and bool(t.jet_fields(cut))
+
+
+def on_l1_jets(row: CutRow, l1jets: bool, l1_scores: bool) -> bool:
+    """Whether cut ``row`` reads the L1 jets, for events with L1 jets (``l1jets``) that carry
+    the L1 tagger's scores (``l1_scores``): the one rule both engines follow."""
+    return l1jets and row.l1_jets and (l1_scores or not row.l1_scores)
+
+
+def l1_score_fields(menu: Menu) -> tuple[str, ...]:
+    """The per-jet score fields the L1 seeds of ``menu`` cut on (the L1 tagger's)."""
+    seeds = (trig for i, trig in enumerate(menu.triggers()) if i < len(menu.l1))
+    cuts = ((t, c) for trig in seeds for t, c in trig.cuts() if reads_l1_scores(t, c))
+    return tuple(dict.fromkeys(f for t, c in cuts for f in t.jet_fields(c)))
 
 
 @dataclass(frozen=True)
 class CutRow:
     """One cut of one trigger: its type, its schema model and whether it reads the L1 jets (an
-    L1 seed's jet-kinematic cut; events without L1 jets give it the offline ones)."""
+    L1 seed's jet cut; events without L1 jets give it the offline ones, and a score cut reads
+    them only where they carry L1 tracks, :func:`on_l1_jets`)."""
 
     type: CutType
     cut: Strict
     l1_jets: bool = False
+    l1_scores: bool = False  # an L1 seed's cut on a per-jet score (reads l1jets' scores)
 
 
 @dataclass(frozen=True)
 class CompiledMenu:
     menu: Menu
     jet_fields: tuple[str, ...]
+    l1_jet_fields: tuple[str, ...]  # per-jet scores L1 seeds read (on l1jets with L1 tracks)
+    hlt_jet_fields: tuple[str, ...]  # per-jet scores the other cuts read (always offline jets)
     fatjet_fields: tuple[str, ...]
     n_l1: int
     n_hlt: int
@@ -74,7 +100,10 @@ def compile_menu(menu: Menu) -> CompiledMenu:
     starts = [0]
     for i, trig in enumerate(menu.triggers()):
         l1 = i < len(menu.l1)
-        rows += [CutRow(t, cut, l1 and reads_l1_jets(t, cut)) for t, cut in trig.cuts()]
+        rows += [
+            CutRow(t, cut, l1 and reads_l1_jets(t, cut), l1 and reads_l1_scores(t, cut))
+            for t, cut in trig.cuts()
+        ]
         starts.append(len(rows))
     l1_index = {name: i for i, name in enumerate(menu.l1)}
     any_of = [[l1_index[s] for s in (seed.any_of or [])] for seed in menu.l1.values()]
@@ -88,6 +117,8 @@ def compile_menu(menu: Menu) -> CompiledMenu:
     return CompiledMenu(
         menu=menu,
         jet_fields=tuple(menu.jet_fields()),
+        l1_jet_fields=_fields(r for r in rows if r.l1_scores),
+        hlt_jet_fields=_fields(r for r in rows if not r.l1_scores),
         fatjet_fields=tuple(menu.fatjet_fields()),
         n_l1=len(menu.l1),
         n_hlt=len(menu.hlt),
@@ -101,6 +132,10 @@ def compile_menu(menu: Menu) -> CompiledMenu:
         gate_start=gate_start,
         gate_idx=gate_idx,
     )
+
+
+def _fields(rows: Iterable[CutRow]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(f for r in rows for f in r.type.jet_fields(r.cut)))
 
 
 def _csr(rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:

@@ -15,6 +15,14 @@ JSON)::
 A jet field is one of ``JET_FIELDS`` (``pt, eta, phi, mass, ...``); a track field is
 ``tracks.<TRACK_FIELDS>[k]``. Without a file, the bundle's stored preprocessing feature names
 are used when every one names a field this way (``jet_`` prefix allowed: ``jet_pt``).
+
+A set input ``(n_const, n_feat)`` (DeepSets, Conv1D taggers) is filled from the jet's tracks:
+list its ``n_feat`` per-constituent features as ``tracks.<field>`` without an index, and the
+jet's first ``n_const`` tracks (by decreasing ``|d0_sig|``) become its constituents, ``fill``
+standing in for tracks the jet does not have::
+
+    features: [tracks.pt, tracks.deta, tracks.dphi, tracks.d0_sig]
+    fill: 0.0
 """
 
 from __future__ import annotations
@@ -33,22 +41,28 @@ from trigkit.core.validated import Validated
 from trigkit.events.batch import JET_FIELDS, TRACK_FIELDS, EventBatch
 
 _TRACK = re.compile(r"^tracks\.(?P<field>\w+)\[(?P<index>\d+)\]$")
+_PER_TRACK = re.compile(r"^tracks\.(?P<field>\w+)$")
 
 
 def valid_fields() -> str:
     """The valid feature names, for messages."""
-    return ", ".join(JET_FIELDS) + "; tracks.<" + "|".join(TRACK_FIELDS) + ">[k]"
+    tracks = "|".join(TRACK_FIELDS)
+    return ", ".join(JET_FIELDS) + f"; tracks.<{tracks}>[k]; tracks.<{tracks}> (a set input)"
 
 
 @dataclass(frozen=True)
 class FeatureSource:
-    """One model feature: a jet field, or field ``name`` of the jet's ``index``-th track."""
+    """One model feature: a jet field, field ``name`` of the jet's ``index``-th track, or
+    (``per_track``) field ``name`` of every track, one per set constituent."""
 
     name: str
     track_index: int | None = None
+    per_track: bool = False
 
     @property
     def label(self) -> str:
+        if self.per_track:
+            return f"tracks.{self.name}"
         return self.name if self.track_index is None else f"tracks.{self.name}[{self.track_index}]"
 
 
@@ -58,6 +72,9 @@ def parse_source(text: str, where: str) -> FeatureSource:
     m = _TRACK.match(name)
     if m is not None and m["field"] in TRACK_FIELDS:
         return FeatureSource(m["field"], int(m["index"]))
+    m = _PER_TRACK.match(name)
+    if m is not None and m["field"] in TRACK_FIELDS:
+        return FeatureSource(m["field"], per_track=True)
     bare = name[4:] if name.startswith("jet_") else name
     if bare in JET_FIELDS:
         return FeatureSource(bare)
@@ -85,11 +102,44 @@ class FeatureMap:
     def labels(self) -> tuple[str, ...]:
         return tuple(s.label for s in self.sources)
 
+    @property
+    def per_track(self) -> bool:
+        """Whether the map fills a set input from the tracks (every source ``tracks.<f>``)."""
+        return all(s.per_track for s in self.sources)
+
     def rows(self, batch: EventBatch) -> np.ndarray:
         """float64 [n_jets, n_features]: one row per jet of ``batch`` (flattened event-major)."""
         jets = ak.flatten(batch.jets, axis=1)
+        _need_tracks(jets, self.sources, batch, self.origin)
         cols = [_column(jets, s, self.fill) for s in self.sources]
         return np.stack(cols, axis=1) if cols else np.zeros((len(jets), 0))
+
+    def set_rows(self, batch: EventBatch, n_const: int) -> np.ndarray:
+        """float64 [n_jets, n_const, n_features]: each jet's first ``n_const`` tracks (by
+        decreasing |d0_sig|), ``fill`` where it has fewer (a :attr:`per_track` map)."""
+        jets = ak.flatten(batch.jets, axis=1)
+        _need_tracks(jets, self.sources, batch, self.origin)
+        tracks = ak.pad_none(jets["tracks"], n_const, axis=1, clip=True)
+        cols = [
+            ak.to_numpy(ak.fill_none(tracks[s.name], self.fill)).astype(np.float64)
+            for s in self.sources
+        ]
+        if not cols:
+            return np.zeros((len(jets), n_const, 0))
+        return np.stack(cols, axis=-1).reshape(len(jets), n_const, len(cols))
+
+
+def _need_tracks(
+    jets: ak.Array, sources: tuple[FeatureSource, ...], batch: EventBatch, origin: str
+) -> None:
+    if "tracks" in ak.fields(jets):
+        return
+    wanted = [s.label for s in sources if s.per_track or s.track_index is not None]
+    if wanted:
+        raise TrigkitError(
+            f"{origin}: {', '.join(wanted)} need the jets' tracks, but the events "
+            f"({batch.source or batch.process}) have no jets.tracks"
+        )
 
 
 def _column(jets: ak.Array, src: FeatureSource, fill: float) -> np.ndarray:
@@ -109,7 +159,14 @@ def load_feature_map(path: Path) -> FeatureMap:
         parse_source(name, f"--feature-map {path}: features[{i}]")
         for i, name in enumerate(raw.features)
     )
-    return FeatureMap(sources, fill=raw.fill, score=raw.score, origin=str(path))
+    per_track = [s.per_track for s in sources]
+    if any(per_track) and not all(per_track):
+        raise TrigkitError(
+            f"--feature-map {path}: features mix per-track entries (tracks.<field>, a set "
+            "input) with jet fields; give a set input only tracks.<field>, or index each track "
+            "(tracks.<field>[k]) for a flat input"
+        )
+    return FeatureMap(sources, fill=raw.fill, score=raw.score, origin=f"--feature-map {path}")
 
 
 def map_from_names(names: tuple[str, ...], origin: str) -> FeatureMap | None:

@@ -7,6 +7,8 @@ stored preprocessing (``target_info.imported.preprocessing`` / ``target_info.pre
 per-feature ``(raw - offset) / scale``) is applied before the model, as ``trigkit compile
 --preprocessing`` recorded it. One row per jet, so every jet gets a score (NaN where an input
 is NaN). The score is output column ``score`` of the map, else class ``b``, else column 0.
+A set input (DeepSets / Conv1D: ``[n, n_const, n_feat]``) is filled from the jet's first
+``n_const`` tracks (:class:`SetInput`; map entries ``tracks.<field>``).
 """
 
 from __future__ import annotations
@@ -55,6 +57,12 @@ def resolve_map(
 
 
 def _check_width(fm: FeatureMap, width: int, scaling: Any, where: str) -> None:  # noqa: ANN401
+    if fm.per_track:
+        raise TrigkitError(
+            f"{where}: the feature map gives per-track features ({', '.join(fm.labels)}), "
+            f"which fill a set input, but the model takes one row of {width} features per jet: "
+            "name jet fields or index the tracks (tracks.<field>[k])"
+        )
     if len(fm.sources) != width:
         raise TrigkitError(
             f"{where}: the feature map gives {len(fm.sources)} features "
@@ -62,6 +70,80 @@ def _check_width(fm: FeatureMap, width: int, scaling: Any, where: str) -> None: 
         )
     if scaling is not None:
         scaling.check_width(width, f"{where}: stored preprocessing")
+
+
+@dataclass(frozen=True)
+class SetInput:
+    """A set input ``input`` of ``n_const`` constituents x ``n_feat`` features per jet;
+    ``channels_first``: the model reads ``[n, n_feat, n_const]``."""
+
+    input: str
+    n_const: int
+    n_feat: int
+    channels_first: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"'{self.input}' ({self.n_const} constituents x {self.n_feat} features)"
+
+    def check(self, fm: FeatureMap, scaling: Any, where: str) -> None:  # noqa: ANN401
+        """The map fills this input: per-track features (or every element, flat); else one
+        error naming the input."""
+        if fm.per_track and len(fm.sources) != self.n_feat:
+            raise TrigkitError(
+                f"{where}: set input {self.label} but the feature map gives {len(fm.sources)} "
+                f"per-track features ({', '.join(fm.labels)})"
+            )
+        if not fm.per_track and len(fm.sources) != self.n_const * self.n_feat:
+            raise TrigkitError(
+                f"{where}: set input {self.label} cannot be filled from {len(fm.sources)} jet "
+                f"features ({', '.join(fm.labels)}); list its {self.n_feat} per-constituent "
+                "features as tracks.<field> (the jet's tracks become its constituents)"
+            )
+        if scaling is not None:
+            scaling.check_width(self.n_feat, f"{where}: stored preprocessing")
+
+    def rows(self, fm: FeatureMap, batch: EventBatch, scaling: Any) -> np.ndarray:  # noqa: ANN401
+        """float64 ``[n_jets, n_const, n_feat]`` (constituent-major), preprocessing applied."""
+        if fm.per_track:
+            x = fm.set_rows(batch, self.n_const)
+        else:  # every element named: tracks.<field>[k] in constituent-major order
+            x = fm.rows(batch).reshape(-1, self.n_const, self.n_feat)
+        return scaling.apply(x) if scaling is not None else x
+
+
+def _inputs_label(fm: FeatureMap, set_in: SetInput | None) -> str:
+    labels = ", ".join(fm.labels)
+    if set_in is None:
+        return f"jet fields {labels}"
+    if fm.per_track:
+        return f"the jets' first {set_in.n_const} tracks ({labels}) as set input {set_in.label}"
+    return f"jet fields {labels} as set input {set_in.label}"
+
+
+def _resolve_set(feature_map: Path | None, set_in: SetInput, flag: str, bundle: Path) -> FeatureMap:
+    if feature_map is None:
+        raise TrigkitError(
+            f"{flag} {bundle}: set input {set_in.label} needs --feature-map FILE listing its "
+            "per-constituent features as tracks.<field> (the jet's tracks become its "
+            "constituents)"
+        )
+    return load_feature_map(feature_map)
+
+
+def _gpu_set_input(spec: Any, info: dict[str, Any]) -> SetInput | None:  # noqa: ANN401
+    if len(spec.shape) != 3:
+        return None
+    cf = bool((info.get("imported") or {}).get("channels_first"))
+    a, b = int(spec.shape[1]), int(spec.shape[2])
+    return SetInput(spec.name, b, a, True) if cf else SetInput(spec.name, a, b)
+
+
+def _fpga_set_input(net: Any, name: str) -> SetInput | None:  # noqa: ANN401
+    first = net.layers[0]
+    if first.kind not in ("pointwise", "conv1d") or first.n_const <= 1:
+        return None
+    return SetInput(name, first.n_const, net.n_inputs // first.n_const)
 
 
 def _column(fm: FeatureMap, names: list[str] | tuple[str, ...], n_out: int, where: str) -> int:
@@ -89,21 +171,27 @@ class MappedGpuScores:
 
         b = load_bundle(self.bundle, target="gpu")
         where = f"{self.flag} {self.bundle}"
-        if len(b.manifest.inputs) != 1 or len(b.manifest.inputs[0].shape) != 2:
+        if len(b.manifest.inputs) != 1 or len(b.manifest.inputs[0].shape) not in (2, 3):
             shapes = ", ".join(f"{t.name}{list(t.shape)}" for t in b.manifest.inputs)
             raise TrigkitError(
-                f"{where}: a feature map fills one (batch, features) input; the bundle takes "
-                f"{shapes}"
+                f"{where}: a feature map fills one (batch, features) or (batch, constituents, "
+                f"features) input; the bundle takes {shapes}"
             )
         spec, info = b.manifest.inputs[0], b.manifest.target_info
-        fm = resolve_map(self.feature_map, tuple(spec.features), self.flag, self.bundle)
         scaling = _scaling(info, where)
-        _check_width(fm, spec.shape[1], scaling, where)
+        set_in = _gpu_set_input(spec, info)
+        if set_in is None:
+            fm = resolve_map(self.feature_map, tuple(spec.features), self.flag, self.bundle)
+            _check_width(fm, spec.shape[1], scaling, where)
+        else:
+            fm = _resolve_set(self.feature_map, set_in, self.flag, self.bundle)
+            set_in.check(fm, scaling, where)
         out = b.manifest.outputs[0]
         names = info.get("class_names") or out.features
         self._state.update(
             map=fm,
             scaling=scaling,
+            set_input=set_in,
             input=spec.name,
             col=_column(fm, names, out.shape[-1], where),
             n_out=out.shape[-1],
@@ -112,13 +200,17 @@ class MappedGpuScores:
 
     @property
     def description(self) -> str:
-        fm = self._state["map"]
-        return f"GPU bundle {self.bundle} ({self.backend}) on jet fields {', '.join(fm.labels)}"
+        on = _inputs_label(self._state["map"], self._state["set_input"])
+        return f"GPU bundle {self.bundle} ({self.backend}) on {on}"
 
     def features(self, batch: EventBatch) -> np.ndarray:
-        """float32 [n_jets, n_features]: the model inputs (preprocessing applied)."""
-        x = self._state["map"].rows(batch)
-        scaling = self._state["scaling"]
+        """float32 [n_jets, n_features] (a set input: [n_jets, n_const, n_feat], or
+        [n_jets, n_feat, n_const] channels first): the model inputs, preprocessing applied."""
+        fm, scaling, set_in = (self._state[k] for k in ("map", "scaling", "set_input"))
+        if set_in is not None:
+            x = set_in.rows(fm, batch, scaling)
+            return (np.swapaxes(x, 1, 2) if set_in.channels_first else x).astype(np.float32)
+        x = fm.rows(batch)
         return (scaling.apply(x) if scaling is not None else x).astype(np.float32)
 
     def flat_scores(self, batch: EventBatch) -> np.ndarray:
@@ -156,25 +248,35 @@ class MappedFpgaScores:
         scorer = FpgaScorer.from_bundle(self.bundle)
         net = scorer.network
         names = tuple(b.manifest.inputs[0].features) or tuple(net.input_names)
-        fm = resolve_map(self.feature_map, names, self.flag, self.bundle)
         scaling = _scaling(info, where)
-        _check_width(fm, net.n_inputs, scaling, where)
+        set_in = _fpga_set_input(net, b.manifest.inputs[0].name)
+        if set_in is None:
+            fm = resolve_map(self.feature_map, names, self.flag, self.bundle)
+            _check_width(fm, net.n_inputs, scaling, where)
+        else:
+            fm = _resolve_set(self.feature_map, set_in, self.flag, self.bundle)
+            set_in.check(fm, scaling, where)
         self._state.update(
             map=fm,
             scaling=scaling,
+            set_input=set_in,
             scorer=scorer,
             col=_column(fm, net.output_names, net.n_outputs, where),
         )
 
     @property
     def description(self) -> str:
-        labels = ", ".join(self._state["map"].labels)
-        return f"bit-exact firmware emulation of FPGA bundle {self.bundle} on jet fields {labels}"
+        on = _inputs_label(self._state["map"], self._state["set_input"])
+        return f"bit-exact firmware emulation of FPGA bundle {self.bundle} on {on}"
 
     def features(self, batch: EventBatch) -> np.ndarray:
-        """float64 [n_jets, n_features]: the firmware inputs (preprocessing applied)."""
-        x = self._state["map"].rows(batch)
-        scaling = self._state["scaling"]
+        """float64 [n_jets, n_inputs]: the firmware inputs (preprocessing applied; a set input
+        flattened constituent-major, as the firmware reads it)."""
+        fm, scaling, set_in = (self._state[k] for k in ("map", "scaling", "set_input"))
+        if set_in is not None:
+            x = set_in.rows(fm, batch, scaling)
+            return np.ascontiguousarray(x.reshape(len(x), -1))
+        x = fm.rows(batch)
         return scaling.apply(x) if scaling is not None else x
 
     def flat_scores(self, batch: EventBatch) -> np.ndarray:

@@ -10,9 +10,14 @@ emulate``) or ``recorded`` (the file's own ``L1_*`` bits), which isolates the HL
 the L1 one. With ``recorded``, a path without seeds has no seed requirement (every event in a
 file passed some L1 seed), and every seed a path names must be recorded in the file.
 
-L1 jets (what the L1 seeds' jet and HT cuts read): ``offline`` (the offline jets themselves) or
+L1 jets (what the L1 seeds' jet and HT cuts read): ``offline`` (the offline jets themselves),
 ``derived`` (offline jets times the L1 response measured on the file's own TrigObj L1 jets, see
-:mod:`trigkit.events.nanoaod_l1`; the response is measured once over all the batches given).
+:mod:`trigkit.events.nanoaod_l1`; the response is measured once over all the batches given), or
+``auto`` (the default): ``derived`` where the file can measure a response (every batch has
+``TrigObj_l1pt`` and some TrigObj L1 jet matches an offline jet) and the objects are offline,
+``offline`` otherwise (CMS NanoAOD simulation skims such as ``nano_tt_v12.root`` keep no
+TrigObj; with ``--objects trigobj`` the L1 seeds read the TrigObj jets, as the HLT paths do).
+The choice made is in :attr:`NanoAgreement.l1_jets`.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from trigkit.core.errors import TrigkitError
 from trigkit.emulator.columns import sort_by_pt
 from trigkit.emulator.compiled import compile_menu
 from trigkit.emulator.pipeline import evaluate_batch
+from trigkit.emulator.result import clopper_pearson
 from trigkit.emulator.schema import Menu
 from trigkit.emulator.stages import Decisions, apply_stages, prescale_mask
 from trigkit.events.batch import EventBatch
@@ -35,9 +41,11 @@ from trigkit.events.nanoaod_l1 import L1Response, measure_l1_response, with_deri
 Objects = Literal["offline", "trigobj"]
 L1Seeds = Literal["emulated", "recorded"]
 L1_SEEDS = ("emulated", "recorded")
-L1Jets = Literal["offline", "derived"]
-L1_JETS = ("offline", "derived")
+L1Jets = Literal["auto", "offline", "derived"]
+L1_JETS = ("auto", "offline", "derived")
 TRIGOBJ_JET_ID = 1
+#: confidence level of the agreement interval (central Clopper-Pearson, as for efficiencies)
+AGREE_CL = 0.683
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,17 @@ class PathAgreement:
     n_events: int
     agree: float  # fraction of events where emulated == recorded
     confusion: np.ndarray  # [[rec 0 & emu 0, rec 0 & emu 1], [rec 1 & emu 0, rec 1 & emu 1]]
+
+    @property
+    def n_agree(self) -> int:
+        return int(self.confusion[0, 0] + self.confusion[1, 1])
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """Central ``AGREE_CL`` Clopper-Pearson interval of ``agree``: the events are a sample
+        (200 or 40 here), so one event moves the fraction by 0.5 or 2.5 points."""
+        lo, hi = clopper_pearson(self.n_agree, self.n_events, AGREE_CL)
+        return float(lo), float(hi)
 
     @property
     def recorded_rate(self) -> float:
@@ -63,7 +82,7 @@ class NanoAgreement:
     paths: list[PathAgreement]
     not_recorded: list[str]  # menu triggers without a recorded bit
     l1_seeds: str = "emulated"  # where the HLT paths' L1 seeds came from
-    l1_jets: str = "offline"  # what the L1 seeds' jet/HT cuts read (module docstring)
+    l1_jets: str = "offline"  # what the L1 seeds' jet/HT cuts read: offline or derived
     l1_response: L1Response | None = None  # the measured response when l1_jets == "derived"
 
 
@@ -156,7 +175,7 @@ def compare_to_recorded(
     batches: list[EventBatch],
     objects: Objects = "offline",
     l1_seeds: L1Seeds = "emulated",
-    l1_jets: L1Jets = "offline",
+    l1_jets: L1Jets = "auto",
 ) -> NanoAgreement:
     """Emulate ``menu`` on the batches (in order) and compare per path with the recorded bits;
     ``l1_seeds`` says where the HLT paths' seeds come from, ``l1_jets`` what the L1 seeds read
@@ -167,7 +186,8 @@ def compare_to_recorded(
         raise TrigkitError(f"--l1-seeds must be one of {', '.join(L1_SEEDS)}, got '{l1_seeds}'")
     if l1_jets not in L1_JETS:
         raise TrigkitError(f"--l1-jets must be one of {', '.join(L1_JETS)}, got '{l1_jets}'")
-    response = measure_l1_response(batches) if l1_jets == "derived" else None
+    auto_offline = l1_jets == "auto" and objects == "trigobj"
+    response = _l1_response(batches, "offline" if auto_offline else l1_jets)
     if response is not None:
         batches = [with_derived_l1jets(b, response) for b in batches]
     recorded = l1_seeds == "recorded"
@@ -191,4 +211,20 @@ def compare_to_recorded(
     if recorded:
         decisions = with_recorded_seeds(menu, decisions, raw[:, cmenu.n_l1 :], triggers, source)
     res = agreement(decisions, triggers, source, objects, l1_seeds)
-    return replace(res, l1_jets=l1_jets, l1_response=response)
+    return replace(res, l1_jets="offline" if response is None else "derived", l1_response=response)
+
+
+def _l1_response(batches: list[EventBatch], l1_jets: L1Jets) -> L1Response | None:
+    """The L1 response the derived L1 jets use, or None when the L1 seeds read offline jets
+    (``l1_jets`` as in the module docstring; ``derived`` on a file without one is an error)."""
+    if l1_jets == "offline":
+        return None
+    if l1_jets == "auto":
+        has_l1pt = all(b.trigobj is not None and "l1pt" in b.trigobj.fields for b in batches)
+        if not has_l1pt:
+            return None
+        try:
+            return measure_l1_response(batches)
+        except TrigkitError:  # TrigObj_l1pt, but no TrigObj L1 jet near an offline jet
+            return None
+    return measure_l1_response(batches)

@@ -17,8 +17,8 @@ import awkward as ak
 import numpy as np
 
 from trigkit.core.errors import TrigkitError
-from trigkit.emulator.columns import OFFLINE_JETS, L1Objects, columns_from_batch
-from trigkit.emulator.compiled import CompiledMenu, compile_menu
+from trigkit.emulator.columns import L1_TAGGER_LABELS, OFFLINE_JETS, L1Objects, columns_from_batch
+from trigkit.emulator.compiled import CompiledMenu, compile_menu, l1_score_fields
 from trigkit.emulator.engine.onepass import run_onepass
 from trigkit.emulator.result import SampleEvents
 from trigkit.emulator.schema import Menu
@@ -28,6 +28,7 @@ from trigkit.emulator.scores import (
     ScoreSource,
     attach_baseline_scores,
     attach_scores,
+    collection_of,
     describe_source,
 )
 from trigkit.emulator.stages import apply_stages
@@ -57,6 +58,7 @@ class RawChunk:
         tuple[str, str], ...
     ] = ()  # ("jets.btag", where its values came from), see score_provenance
     l1_objects: L1Objects = OFFLINE_JETS  # the jets L1 jet-kinematic cuts read
+    l1_tagger: str = ""  # what the L1 seeds' score cuts read (L1_TAGGER_LABELS); "" = none
 
 
 def offline_observables(batch: EventBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -80,18 +82,45 @@ def offline_observables(batch: EventBatch) -> tuple[np.ndarray, np.ndarray, np.n
 def prepare_batch(
     batch: EventBatch, menu: Menu, sources: Sequence[ScoreSource] = (), baseline: bool = True
 ) -> EventBatch:
-    """Attach the given score sources, then baseline stand-ins for fields still missing."""
+    """Attach the given score sources, then baseline stand-ins for fields still missing. The L1
+    seeds' score fields go to the L1 tagger's objects (``l1jets`` where they carry L1 tracks)."""
+    l1_fields = l1_score_fields(menu)
+    _check_l1_sources(batch, sources, l1_fields)
     batch = attach_scores(batch, list(sources))
     if not baseline:
         return batch
+    l1objs = batch.objects(batch.l1_tagger_collection)  # the jets themselves without L1 tracks
     missing = tuple(
-        f for f in ("btag", "l1_score") if f in menu.jet_fields() and f not in batch.jets.fields
+        f
+        for f in ("btag", "l1_score")
+        if f in menu.jet_fields() and f not in (l1objs if f in l1_fields else batch.jets).fields
     ) + tuple(
         f
         for f in ("xbb",)
         if f in menu.fatjet_fields() and batch.fatjets is not None and f not in batch.fatjets.fields
     )
-    return attach_baseline_scores(batch, missing) if missing else batch
+    if not missing:
+        return batch
+    return attach_baseline_scores(
+        batch, missing, l1_fields=tuple(f for f in missing if f in l1_fields)
+    )
+
+
+def _check_l1_sources(
+    batch: EventBatch, sources: Sequence[ScoreSource], l1_fields: tuple[str, ...]
+) -> None:
+    """A source scoring the offline jets for a field L1 seeds read, on events whose L1 jets
+    carry L1 tracks (so the seeds read ``l1jets.<field>``), is refused rather than ignored."""
+    if not batch.has_l1_tracks:
+        return
+    for src in sources:
+        if src.field in l1_fields and collection_of(src, batch) == "jets":
+            raise TrigkitError(
+                f"{batch.source or 'events'}: the score source for jets.{src.field} "
+                f"({describe_source(src)}) scores offline jets, but these events have L1 jets "
+                f"with L1 tracks and the L1 seeds read l1jets.{src.field}; give an L1 tagger "
+                "that reads L1 jets (an l1jets / l1tracks model or bundle)"
+            )
 
 
 def score_provenance(
@@ -99,10 +128,17 @@ def score_provenance(
 ) -> tuple[tuple[str, str], ...]:
     """Where each score field the menu cuts on comes from, for ``batch`` as read from its file:
     a given source (a compiled tagger), a field already in the file, or a baseline stand-in."""
-    given = {f"{s.collection}.{s.field}": describe_source(s) for s in sources}
+    given = {f"{collection_of(s, batch)}.{s.field}": describe_source(s) for s in sources}
     out = []
-    for coll, fields in (("jets", menu.jet_fields()), ("fatjets", menu.fatjet_fields())):
-        objs = batch.jets if coll == "jets" else batch.fatjets
+    l1_fields = l1_score_fields(menu)
+    l1_coll = batch.l1_tagger_collection
+    hlt = [f for f in menu.jet_fields() if l1_coll == "jets" or f not in l1_fields or _hlt(menu, f)]
+    for coll, fields in (
+        ("jets", hlt),
+        ("l1jets", [f for f in l1_fields if l1_coll == "l1jets"]),
+        ("fatjets", menu.fatjet_fields()),
+    ):
+        objs = batch.objects(coll)
         for f in fields:
             key = f"{coll}.{f}"
             if key in given:
@@ -116,6 +152,11 @@ def score_provenance(
             else:
                 out.append((key, "missing"))
     return tuple(out)
+
+
+def _hlt(menu: Menu, field: str) -> bool:
+    """Whether a cut outside the L1 seeds' jet cuts reads ``field`` (on the offline jets)."""
+    return field in compile_menu(menu).hlt_jet_fields
 
 
 def evaluate_batch(
@@ -142,6 +183,7 @@ def evaluate_batch(
         batch.source,
         provenance,
         cols.l1_objects,
+        L1_TAGGER_LABELS[cols.l1_tagger_objects] if cmenu.l1_jet_fields else "",
     )
 
 
@@ -172,6 +214,7 @@ def assemble_sample(cmenu: CompiledMenu, name: str, chunks: list[RawChunk]) -> S
         n_jets=np.concatenate([c.n_jets for c in chunks]),
         scores=_merge_provenance(chunks),
         l1_objects=" / ".join(dict.fromkeys(c.l1_objects for c in chunks)),
+        l1_tagger=" / ".join(dict.fromkeys(c.l1_tagger for c in chunks if c.l1_tagger)),
     )
 
 
@@ -190,9 +233,18 @@ def needed_fields(
     out = ["jets.pt", "jets.eta"]
     if "l1jets.pt" in have:  # L1 seeds read the L1 jets when the file has them
         out += ["l1jets.pt", "l1jets.eta"]
+    l1_tracks = "l1jets.tracks.d0_sig" in have  # the L1 tagger reads l1jets (has_l1_tracks)
+    if l1_tracks:
+        out.append("l1jets.tracks.d0_sig")
+    l1_fields = l1_score_fields(menu) if l1_tracks else ()
     if menu.uses_fatjets() or menu.fatjet_fields():
         out += ["fatjets.pt", "fatjets.eta", "fatjets.msd"]
-    for coll, fields in (("jets", menu.jet_fields()), ("fatjets", menu.fatjet_fields())):
+    jet_fields = [f for f in menu.jet_fields() if f not in l1_fields or _hlt(menu, f)]
+    for coll, fields in (
+        ("jets", jet_fields),
+        ("l1jets", list(l1_fields)),
+        ("fatjets", menu.fatjet_fields()),
+    ):
         for f in fields:
             key = f"{coll}.{f}"
             src = given.get(key)
@@ -202,11 +254,11 @@ def needed_fields(
                 out.append(key)
             elif (
                 baseline
-                and coll == "jets"
+                and coll in ("jets", "l1jets")
                 and f in ("btag", "l1_score")
-                and "jets.tracks.d0_sig" in have
+                and f"{coll}.tracks.d0_sig" in have
             ):
-                out.append("jets.tracks.d0_sig")
+                out.append(f"{coll}.tracks.d0_sig")
             elif baseline and coll == "fatjets" and f == "xbb":
                 out += ["fatjets.msd", "fatjets.tau21"]
             else:

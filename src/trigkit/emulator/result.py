@@ -242,22 +242,8 @@ class Curve:
                 total.astype(np.float64),
             )
         sw2 = np.bincount(idx, weights=w[ok] ** 2, minlength=nb)
-        value, lo, hi, n_eff = weighted_efficiency(sw, swp, sw2, cl)
-        return cls(
-            variable,
-            edges,
-            passed,
-            total,
-            value,
-            lo,
-            hi,
-            under,
-            over,
-            nonfinite,
-            True,
-            sw,
-            swp,
-            n_eff,
+        return cls._weighted(
+            variable, edges, passed, total, (under, over, nonfinite), sw, swp, sw2, cl
         )
 
     @classmethod
@@ -284,25 +270,28 @@ class Curve:
         passed = np.bincount(idx[p > 0], minlength=nb)
         sw = np.bincount(idx, weights=w, minlength=nb)
         swp = np.bincount(idx, weights=w * p, minlength=nb)
-        value, lo, hi, n_eff = weighted_efficiency(
-            sw, swp, np.bincount(idx, weights=w**2, minlength=nb), cl
+        sw2 = np.bincount(idx, weights=w**2, minlength=nb)
+        return cls._weighted(
+            variable, edges, passed, total, (under, over, nonfinite), sw, swp, sw2, cl
         )
-        return cls(
-            variable,
-            edges,
-            passed,
-            total,
-            value,
-            lo,
-            hi,
-            under,
-            over,
-            nonfinite,
-            True,
-            sw,
-            swp,
-            n_eff,
-        )
+
+    @classmethod
+    def _weighted(
+        cls,
+        variable: str,
+        edges: np.ndarray,
+        passed: np.ndarray,
+        total: np.ndarray,
+        outside: tuple[int, int, int],
+        sw: np.ndarray,
+        swp: np.ndarray,
+        sw2: np.ndarray,
+        cl: float,
+    ) -> Curve:
+        """The weighted curve from per-bin counts and weight sums (``outside``: underflow,
+        overflow, non-finite counts)."""
+        value, lo, hi, n_eff = weighted_efficiency(sw, swp, sw2, cl)
+        return cls(variable, edges, passed, total, value, lo, hi, *outside, True, sw, swp, n_eff)
 
 
 @dataclass(frozen=True)
@@ -324,6 +313,9 @@ class SampleEvents:
     #: the jets the L1 seeds' jet-kinematic cuts read: "l1jets" or "offline jets" (chunks that
     #: differ are both named, "l1jets / offline jets")
     l1_objects: str = "offline jets"
+    #: what the L1 seeds' per-jet score cuts (the L1 tagger) read: the L1 jets with L1 tracks,
+    #: or the offline stand-in (see ``columns.L1_TAGGER_LABELS``); "" when the menu has none
+    l1_tagger: str = ""
 
     def __len__(self) -> int:
         return len(self.weight)

@@ -1,8 +1,10 @@
 """Where the per-object tagger scores a menu cuts on come from.
 
 A :class:`ScoreSource` produces one score per jet (or large-R jet); :func:`attach_scores` writes
-it into the EventBatch as a field (``jets.btag``, ``jets.l1_score``, ``fatjets.xbb``...), which the
-menu then reads like any cached field. Sources:
+it into the EventBatch as a field (``jets.btag``, ``l1jets.l1_score``, ``fatjets.xbb``...), which
+the menu then reads like any cached field. The L1 tagger's score goes to the objects it reads
+(:attr:`EventBatch.l1_tagger_collection`): ``l1jets`` where they carry L1 tracks, else ``jets``.
+A source may choose its collection per batch (``collection_for(batch)``). Sources:
 
 * :class:`CachedScores` - a field already in the events (NanoAOD ``btagPNetB``, a previous run).
 * :class:`RunnerScores` - a runtime ``Runner`` (GPU/onnxruntime/torch; ``runner.infer(dict of
@@ -29,7 +31,7 @@ from trigkit.events.batch import EventBatch
 from trigkit.models.second_highest import second_highest
 
 log = logging.getLogger(__name__)
-Collection = Literal["jets", "fatjets"]
+Collection = Literal["jets", "fatjets", "l1jets"]
 
 
 @runtime_checkable
@@ -42,8 +44,14 @@ class ScoreSource(Protocol):
         ...
 
 
+def collection_of(src: ScoreSource, batch: EventBatch) -> Collection:
+    """The collection ``src`` scores in ``batch`` (``collection_for(batch)`` where it has one)."""
+    pick = getattr(src, "collection_for", None)
+    return pick(batch) if callable(pick) else src.collection
+
+
 def _objects(batch: EventBatch, collection: Collection) -> ak.Array:
-    objs = batch.jets if collection == "jets" else batch.fatjets
+    objs = batch.objects(collection)
     if objs is None:
         raise TrigkitError(f"{batch.source or 'events'}: no {collection} to score")
     return objs
@@ -116,27 +124,21 @@ class FirmwareScores:
 
 
 def attach_scores(batch: EventBatch, sources: list[ScoreSource]) -> EventBatch:
-    """A new batch whose jets / fatjets carry each source's ``field``."""
-    jets, fat = batch.jets, batch.fatjets
+    """A new batch whose jets / fatjets / l1jets carry each source's ``field``."""
     for src in sources:
-        objs = jets if src.collection == "jets" else fat
+        coll = collection_of(src, batch)
+        objs = batch.objects(coll)
         if objs is None:
-            raise TrigkitError(
-                f"{batch.source or 'events'}: no {src.collection} to attach '{src.field}' to"
-            )
-        flat = np.asarray(src.flat_scores(replace(batch, jets=jets, fatjets=fat)), dtype=np.float32)
+            raise TrigkitError(f"{batch.source or 'events'}: no {coll} to attach '{src.field}' to")
+        flat = np.asarray(src.flat_scores(batch), dtype=np.float32)
         counts = ak.num(objs, axis=1)
         if len(flat) != int(ak.sum(counts)):
             raise TrigkitError(
-                f"score source for {src.collection}.{src.field} returned {len(flat)} scores for "
+                f"score source for {coll}.{src.field} returned {len(flat)} scores for "
                 f"{int(ak.sum(counts))} objects"
             )
-        objs = ak.with_field(objs, ak.unflatten(flat, counts), src.field)
-        if src.collection == "jets":
-            jets = objs
-        else:
-            fat = objs
-    return replace(batch, jets=jets, fatjets=fat)
+        batch = replace(batch, **{coll: ak.with_field(objs, ak.unflatten(flat, counts), src.field)})
+    return batch
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -188,8 +190,8 @@ BASELINE_DESCRIPTIONS: dict[str, str] = {
         "s2 = 2nd-highest track d0/sigma"
     ),
     "l1_score": (
-        "baseline stand-in, not a trained tagger: the btag stand-in on integer d0/sigma, "
-        "rounded to 1/64"
+        "baseline stand-in, not a trained tagger: the btag stand-in on integer d0/sigma "
+        "(of the L1 tracks on l1jets, of the offline tracks on jets), rounded to 1/64"
     ),
     "xbb": (
         "baseline stand-in, not a trained tagger: exp(-(msd - 125 GeV)^2 / (2 (20 GeV)^2)) "
@@ -224,9 +226,12 @@ def attach_baseline_scores(
     batch: EventBatch,
     fields: tuple[str, ...] = ("btag", "l1_score", "xbb"),
     overwrite: bool = False,
+    l1_fields: tuple[str, ...] = ("l1_score",),
 ) -> EventBatch:
-    """Attach the baseline stand-in scores (``jets.btag``, ``jets.l1_score``, ``fatjets.xbb``)
-    that are missing (or all, with ``overwrite``). Logged, since they are not a trained tagger."""
+    """Attach the baseline stand-in scores (``jets.btag``, ``fatjets.xbb``, and ``l1_score`` on
+    the L1 tagger's objects, :attr:`EventBatch.l1_tagger_collection`) that are missing (or all,
+    with ``overwrite``); ``l1_fields``: the fields that go to the L1 tagger's objects. Logged,
+    since they are not a trained tagger."""
     sources: list[ScoreSource] = []
     table: dict[str, tuple[Collection, Callable[[ak.Array], np.ndarray]]] = {
         "btag": ("jets", baseline_btag),
@@ -235,10 +240,12 @@ def attach_baseline_scores(
     }
     for name in fields:
         coll, fn = table[name]
-        objs = batch.jets if coll == "jets" else batch.fatjets
+        if name in l1_fields:
+            coll = "l1jets" if batch.has_l1_tracks else "jets"
+        objs = batch.objects(coll)
         if objs is None or (name in objs.fields and not overwrite):
             continue
-        if coll == "jets" and "tracks" not in objs.fields:
+        if coll != "fatjets" and "tracks" not in objs.fields:
             raise TrigkitError(
                 f"{batch.source or 'events'}: jets have no tracks to compute a baseline {name} from"
             )
@@ -246,6 +253,6 @@ def attach_baseline_scores(
     if sources:
         log.info(
             "using baseline stand-in scores (no tagger given): %s",
-            ", ".join(s.field for s in sources),
+            ", ".join(f"{s.collection}.{s.field}" for s in sources),
         )
     return attach_scores(batch, sources)

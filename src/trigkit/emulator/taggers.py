@@ -9,6 +9,9 @@ of the model's kind (``TrainedModel.features`` / ``Preprocessing.transform``). T
 * FPGA bundle: ``target_info.preprocessing`` (what ``trigkit compile --target fpga`` stores), or
   ``--l1-model MODEL.pt``.
 
+An L1 tagger (kind ``l1jets`` / ``l1tracks``) scores the L1 jets, from their L1 tracks, where
+the events have them (``EventBatch.has_l1_tracks``: its score goes to ``l1jets.<field>``), else
+the offline jets (``collection_for``).
 Feature rows map back to jets through ``event_index`` / ``object_index``; a jet the extractor
 skips (e.g. unknown flavour) gets a NaN score, which never passes a cut. The score is the
 probability of class ``b`` (class 0 when there is no ``b``). Running the bundle is
@@ -32,6 +35,12 @@ from trigkit.events.batch import EventBatch
 
 log = logging.getLogger(__name__)
 JET_KINDS = ("tracks", "l1jets", "l1tracks", "nanojets")
+L1_KINDS = ("l1jets", "l1tracks")
+
+
+def collection_for_kind(kind: str, batch: EventBatch) -> str:
+    """The collection a tagger of feature ``kind`` scores in ``batch``."""
+    return batch.l1_tagger_collection if kind in L1_KINDS else "jets"
 
 
 def _load_preprocessing_from_model(path: Path, what: str) -> Any:  # noqa: ANN401 - Preprocessing
@@ -64,12 +73,14 @@ def jet_rows(batch: EventBatch, pre: Any) -> tuple[tuple[np.ndarray, ...], np.nd
     fs = extract(pre.kind, batch, max_objects=pre.max_objects or None)
     xs = pre.transform(fs)
     off = np.zeros(len(batch) + 1, dtype=np.int64)
-    np.cumsum(ak.to_numpy(ak.num(batch.jets, axis=1)), out=off[1:])
+    np.cumsum(ak.to_numpy(ak.num(batch.objects(fs.objects), axis=1)), out=off[1:])
     return xs, off[np.asarray(fs.event_index, np.int64)] + np.asarray(fs.object_index, np.int64)
 
 
-def _scatter(batch: EventBatch, idx: np.ndarray, values: np.ndarray, what: str) -> np.ndarray:
-    n = int(ak.sum(ak.num(batch.jets, axis=1)))
+def _scatter(
+    batch: EventBatch, idx: np.ndarray, values: np.ndarray, what: str, coll: str = "jets"
+) -> np.ndarray:
+    n = int(ak.sum(ak.num(batch.objects(coll), axis=1)))
     out = np.full(n, np.nan, dtype=np.float32)
     out[idx] = values
     if len(idx) < n:
@@ -126,13 +137,17 @@ class GpuBundleScores:
     def description(self) -> str:
         return f"GPU bundle {self.bundle} ({self.backend})"
 
+    def collection_for(self, batch: EventBatch) -> str:
+        return collection_for_kind(self._state["pre"].kind, batch)
+
     def flat_scores(self, batch: EventBatch) -> np.ndarray:
         pre = self._state["pre"]
         xs, idx = jet_rows(batch, pre)
         feeds = dict(zip(pre.input_names, xs, strict=True))
         p = self._state["scorer"].probs(feeds, self._state["col"] + 1)
         self.calls += len(idx)
-        return _scatter(batch, idx, p[:, self._state["col"]], f"btag bundle {self.bundle}")
+        what = f"btag bundle {self.bundle}"
+        return _scatter(batch, idx, p[:, self._state["col"]], what, self.collection_for(batch))
 
 
 @dataclass
@@ -181,13 +196,16 @@ class FpgaBundleScores:
     def description(self) -> str:
         return f"bit-exact firmware emulation of FPGA bundle {self.bundle}"
 
+    def collection_for(self, batch: EventBatch) -> str:
+        return collection_for_kind(self._state["pre"].kind, batch)
+
     def flat_scores(self, batch: EventBatch) -> np.ndarray:
         xs, idx = jet_rows(batch, self._state["pre"])
         y = self._state["scorer"].probs(xs[0])
         self.calls += len(idx)
-        return _scatter(
-            batch, idx, y[:, self._state["col"]].astype(np.float32), f"L1 bundle {self.bundle}"
-        )
+        score = y[:, self._state["col"]].astype(np.float32)
+        what = f"L1 bundle {self.bundle}"
+        return _scatter(batch, idx, score, what, self.collection_for(batch))
 
 
 def l1_latency_cycles(bundle: Path) -> tuple[int, float]:

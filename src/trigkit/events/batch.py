@@ -23,6 +23,13 @@ Layout (all awkward arrays are event-major, ``len(batch)`` events):
 
 ``l1jets``   (var * record) or None: Level-1 calorimeter jets (pt, eta, phi), decreasing pt,
     from coarse towers with L1 response and pileup (Pythia engine); L1 seeds read these.
+    With a Phase-2 L1 tracker (Pythia engine; optional fields, :data:`L1JET_TAGGER_FIELDS`):
+        mass                    GeV, of the jet's towers
+        hadron_flavour, parton_flavour, is_pileup   truth labels as for ``jets`` (training only)
+        tracks (var * record)   the jet's L1 tracks, the fields of ``jets.tracks`` (z0 from the
+                                L1 vertex); the L1 tagger reads these (:attr:`has_l1_tracks`)
+    Readers without an L1 tracker (NanoAOD's derived L1 jets) have pt, eta, phi only; the L1
+    tagger then reads the offline jets and tracks instead (labelled so in every result).
 
 ``weight``   float64[n]: events; sum(weight) = cross-section x ``lumi_pb`` (pb^-1)
 ``truth``    record[n]: mhh, h1_pt, h2_pt (GeV; NaN when the sample has no Higgs bosons)
@@ -47,6 +54,7 @@ FATJET_FIELDS = ("pt", "eta", "phi", "mass", "msd", "tau21", "label")
 CONSTITUENT_FIELDS = ("pt", "deta", "dphi", "d0_sig", "charge")
 TRUTH_FIELDS = ("mhh", "h1_pt", "h2_pt")
 L1JET_FIELDS = ("pt", "eta", "phi")
+L1JET_TAGGER_FIELDS = ("mass", "hadron_flavour", "parton_flavour", "is_pileup")
 
 
 @dataclass
@@ -95,6 +103,23 @@ class EventBatch:
             trigobj=None if self.trigobj is None else self.trigobj[sel],
             l1jets=None if self.l1jets is None else self.l1jets[sel],
         )
+
+    @property
+    def has_l1_tracks(self) -> bool:
+        """Whether the L1 jets carry L1 tracks: the L1 tagger then reads ``l1jets`` (features,
+        labels, ``l1_score``), else the offline ``jets`` with their offline tracks."""
+        return self.l1jets is not None and "tracks" in ak.fields(self.l1jets)
+
+    @property
+    def l1_tagger_collection(self) -> str:
+        """``"l1jets"`` or ``"jets"``: the objects the L1 tagger scores (:attr:`has_l1_tracks`)."""
+        return "l1jets" if self.has_l1_tracks else "jets"
+
+    def objects(self, collection: str) -> ak.Array | None:
+        """``jets``, ``fatjets`` or ``l1jets`` by name."""
+        if collection not in ("jets", "fatjets", "l1jets"):
+            raise ValueError(f"EventBatch: no collection {collection!r} (jets, fatjets, l1jets)")
+        return getattr(self, collection)
 
     @property
     def sum_weights(self) -> float:

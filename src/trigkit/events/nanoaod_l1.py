@@ -45,8 +45,12 @@ TRIGOBJ_HT_ID = 3
 # GeV: L1 objects at or near saturation (jets 1023.5, sums 2047.5) measure no response
 L1_JET_SATURATION = 1000.0
 L1_HTT_SATURATION = 2000.0
+# the L1 HTT sums calibrated L1 jets above 30 GeV with |ieta| <= 26, i.e. in the towers up to
+# |eta| = 2.5 (HCAL tower 26 spans 2.322-2.500): etSumEtThreshold / etSumEtaMax of the HT sum in
+# CMSSW's caloParams for 2018 and 2022 (L1Trigger/L1TCalorimeter). In nano_dimuon.root event 14
+# a saturated L1 jet at offline |eta| 2.407 saturates the recorded HTT: it is inside.
 HTT_JET_PT = 30.0
-HTT_ABS_ETA = 2.4
+HTT_ABS_ETA = 2.5
 MIN_PAIRS = 3
 PT_EDGES = (0.0, 60.0, 150.0, np.inf)
 ETA_EDGES = (0.0, 1.3, 2.5, np.inf)

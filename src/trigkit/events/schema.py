@@ -35,6 +35,9 @@ DTYPES: dict[str, str] = {
     "fatjets.constituents.charge": "int8",
     "weight": "float64",
     "trigobj.id": "int32",
+    "l1jets.hadron_flavour": "int8",
+    "l1jets.parton_flavour": "int8",
+    "l1jets.is_pileup": "bool",
 }
 
 #: record fields per top-level field, and the jagged children of a record
@@ -45,9 +48,14 @@ RECORDS: dict[str, tuple[str, ...]] = {
     "fatjets.constituents": _batch.CONSTITUENT_FIELDS,
     "truth": _batch.TRUTH_FIELDS,
     "trigobj": TRIGOBJ_FIELDS,
-    "l1jets": _batch.L1JET_FIELDS,
+    "l1jets": _batch.L1JET_FIELDS + _batch.L1JET_TAGGER_FIELDS,
+    "l1jets.tracks": _batch.TRACK_FIELDS,
 }
-CHILDREN = {"jets": "tracks", "fatjets": "constituents"}
+CHILDREN = {"jets": "tracks", "fatjets": "constituents", "l1jets": "tracks"}
+#: record fields checked only where a file has them (l1jets of readers without an L1 tracker)
+OPTIONAL: dict[str, frozenset[str]] = {
+    "l1jets": frozenset((*_batch.L1JET_TAGGER_FIELDS, "tracks")),
+}
 #: top-level fields that are one record per event (the others are var * record)
 SCALAR_RECORDS = ("truth", "triggers")
 #: EventBatch fields that are not columns of the file
@@ -79,6 +87,7 @@ class Record:
     fields: dict[str, Leaf | Record]
     jagged: bool
     any_bool: bool = False  # triggers: any field names, each a bool
+    optional: frozenset[str] = frozenset()  # fields checked only where present
 
 
 @dataclass(frozen=True)
@@ -99,7 +108,8 @@ def _record(path: str) -> Record:
     child = CHILDREN.get(path)
     if child is not None:
         fields[child] = _record(f"{path}.{child}")
-    return Record(fields, jagged=path.split(".")[0] not in SCALAR_RECORDS)
+    jagged = path.split(".")[0] not in SCALAR_RECORDS
+    return Record(fields, jagged=jagged, optional=OPTIONAL.get(path, frozenset()))
 
 
 def _column(f: dataclasses.Field) -> Column:

@@ -99,7 +99,7 @@ def _record(where: str, rec: Record, f, chk: FileCheck) -> None:
         for name, sub in present.items():
             _leaf(f"{where}.{name}", Leaf(np.dtype(bool)), sub, chk)
     for name, node in rec.fields.items():
-        if name in present or chk.complete:
+        if name in present or (chk.complete and name not in rec.optional):
             _node(f"{where}.{name}", node, present.get(name), chk)
 
 

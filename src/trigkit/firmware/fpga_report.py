@@ -7,7 +7,8 @@ label - ``"estimate"`` (analytic model, :mod:`trigkit.firmware.estimate`), ``"rt
 ``"vendor: ..."`` (parsed Vivado/Vitis reports, :mod:`trigkit.firmware.vendor_reports`). The
 verdict uses the most authoritative latency available: vendor > RTL > estimate; an RTL latency
 comes with the critical-path estimate of its netlist (:class:`TimingFigure`, "estimate (yosys,
-no place & route)"), and the verdict says when that estimate misses the clock.
+no place & route)"), and the verdict says when that estimate misses the clock. The accuracy
+part (float vs firmware on the ordinary reference rows) is :mod:`trigkit.firmware.report_accuracy`.
 """
 
 from __future__ import annotations
@@ -19,42 +20,15 @@ from typing import Any
 
 import numpy as np
 
-from trigkit.bundle.manifest import REFERENCE
 from trigkit.core.errors import TrigkitError
-from trigkit.firmware.emulate import FirmwareEmulator
 from trigkit.firmware.estimate import LABEL, estimate_network
+from trigkit.firmware.report_accuracy import Accuracy, compare_outputs, reference_accuracy
 from trigkit.firmware.rtl.report import RtlReport
 from trigkit.firmware.vendor_reports import find_vendor_reports
 from trigkit.fixedpoint.network import FirmwareNetwork
 
+__all__ = ["Accuracy", "FpgaReport", "build_fpga_report", "compare_outputs", "reference_accuracy"]
 _AUTHORITY = ("vendor", "rtl", "estimate")
-
-
-@dataclass(frozen=True)
-class Accuracy:
-    """Float model vs firmware on the bundle's reference inputs.
-
-    ``agreement`` is the fraction of samples whose top class (argmax; for a single output the
-    side of ``threshold``) is the same for float and firmware. With truth labels,
-    ``float_accuracy`` / ``firmware_accuracy`` are the classification accuracies.
-    ``emulator_mismatches`` counts samples where re-running the bit-exact emulator on the
-    reference inputs did not reproduce the stored firmware outputs (None: not re-run).
-    """
-
-    n: int
-    agreement: float
-    max_abs_diff: float
-    mean_abs_diff: float
-    float_accuracy: float | None = None
-    firmware_accuracy: float | None = None
-    emulator_mismatches: int | None = None
-
-    @property
-    def accuracy_loss(self) -> float | None:
-        """Float accuracy minus firmware accuracy (absolute), when labels are known."""
-        if self.float_accuracy is None or self.firmware_accuracy is None:
-            return None
-        return self.float_accuracy - self.firmware_accuracy
 
 
 @dataclass(frozen=True)
@@ -193,51 +167,13 @@ class FpgaReport:
                 meets=tfig.meets,
             )
         if self.accuracy is not None:
-            out["accuracy"]["accuracy_loss"] = self.accuracy.accuracy_loss
+            a = self.accuracy
+            out["accuracy"] |= {
+                "accuracy_loss": a.accuracy_loss,
+                "max_diff_lsb": a.max_diff_lsb,
+                "p99_diff_lsb": a.p99_diff_lsb,
+            }
         return out
-
-
-def _top(y: np.ndarray, threshold: float) -> np.ndarray:
-    return (y[:, 0] > threshold).astype(np.int64) if y.shape[1] == 1 else np.argmax(y, axis=1)
-
-
-def compare_outputs(
-    float_out: np.ndarray,
-    firmware_out: np.ndarray,
-    labels: np.ndarray | None = None,
-    threshold: float = 0.5,
-    emulator_mismatches: int | None = None,
-) -> Accuracy:
-    """Accuracy of float vs firmware outputs ``[n, n_out]`` (see :class:`Accuracy`)."""
-    f = np.asarray(float_out, dtype=np.float64)
-    w = np.asarray(firmware_out, dtype=np.float64)
-    f, w = f.reshape(len(f), -1), w.reshape(len(w), -1)
-    if f.shape != w.shape or len(f) == 0:
-        raise TrigkitError(
-            f"float outputs {f.shape} and firmware outputs {w.shape} must have the same "
-            "non-empty shape"
-        )
-    tf, tw = _top(f, threshold), _top(w, threshold)
-    diff = np.abs(f - w)
-    fa = wa = None
-    if labels is not None:
-        lab = np.asarray(labels).reshape(-1)
-        if lab.ndim == 1 and len(lab) == len(f):
-            lab = lab.astype(np.int64)
-            fa, wa = float(np.mean(tf == lab)), float(np.mean(tw == lab))
-        else:
-            raise TrigkitError(
-                f"labels: expected {len(f)} class indices, got shape {np.shape(labels)}"
-            )
-    return Accuracy(
-        n=len(f),
-        agreement=float(np.mean(tf == tw)),
-        max_abs_diff=float(np.nanmax(diff)),
-        mean_abs_diff=float(np.nanmean(diff)),
-        float_accuracy=fa,
-        firmware_accuracy=wa,
-        emulator_mismatches=emulator_mismatches,
-    )
 
 
 # -- assembling a report from a bundle --------------------------------------------------------
@@ -294,58 +230,6 @@ def float_outputs_from_model(
         if network is not None and network.layers[-1].kind == "softmax":
             z = torch.softmax(z, dim=1)
     return z.double().numpy()
-
-
-def reference_accuracy(
-    bundle: Any, network: Any = None, float_out: np.ndarray | None = None
-) -> Accuracy | None:
-    """Float vs firmware on ``reference.npz``; re-runs the emulator when the network is known.
-
-    Firmware outputs are the reference ``out_<name>`` arrays. Float outputs: ``float_out`` if
-    given, else ``float_<name>`` in the same file; truth labels, if stored, ``labels``. Rows with
-    a NaN/Inf input (edge cases kept for the bit-exact check) are left out of the float
-    comparison, and so are rows labelled ``-1`` (synthetic rows) when some rows carry a true
-    class; the emulator re-run covers every row.
-    """
-    if REFERENCE not in bundle.manifest.files:
-        return None
-    with np.load(bundle.path / REFERENCE) as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    outs = sorted(k for k in arrays if k.startswith("out_"))
-    inputs = [arrays[k] for k in sorted(arrays) if k.startswith("in_")]
-    if not outs:
-        return None
-    key = outs[0][4:]
-    firmware = arrays[f"out_{key}"].reshape(len(arrays[f"out_{key}"]), -1).astype(np.float64)
-    mismatches = None
-    if network is not None and len(inputs) == 1:
-        again = FirmwareEmulator(network).predict(inputs[0]).reshape(firmware.shape)
-        mismatches = int(np.count_nonzero(np.any(again != firmware, axis=1)))
-    if float_out is None:
-        float_out = arrays.get(f"float_{key}")
-    if float_out is None:
-        return Accuracy(
-            n=len(firmware),
-            agreement=float("nan"),
-            max_abs_diff=float("nan"),
-            mean_abs_diff=float("nan"),
-            emulator_mismatches=mismatches,
-        )
-    float_out = np.asarray(float_out, dtype=np.float64).reshape(firmware.shape)
-    keep = np.all(np.isfinite(float_out), axis=1)
-    if len(inputs) == 1:
-        keep &= np.all(np.isfinite(inputs[0].reshape(len(firmware), -1)), axis=1)
-    labels = arrays.get("labels")
-    if labels is not None:  # -1: a synthetic row (bit-exact check only), no truth to compare with
-        labels = np.asarray(labels).reshape(-1)
-        if len(labels) == len(keep) and (labels >= 0).any():
-            keep &= labels >= 0
-    return compare_outputs(
-        float_out[keep],
-        firmware[keep],
-        None if labels is None else labels[keep],
-        emulator_mismatches=mismatches,
-    )
 
 
 def reference_inputs(bundle: Any) -> np.ndarray | None:
@@ -508,8 +392,14 @@ def build_fpga_report(
     if not vl:
         notes.append("no vendor (Vivado/Vitis) reports in the bundle")
     accuracy = reference_accuracy(bundle, network, float_out)
-    if accuracy is not None and accuracy.agreement != accuracy.agreement:  # NaN: no float outputs
-        notes.append("no float-model outputs in the bundle: pass --model MODEL.pt to compare")
+    if accuracy is not None and accuracy.agreement != accuracy.agreement:  # NaN: nothing compared
+        if accuracy.n == 0:
+            notes.append(
+                "none of the reference rows is ordinary (every one has an input NaN/Inf or "
+                "outside the input type): float vs firmware not compared"
+            )
+        else:
+            notes.append("no float-model outputs in the bundle: pass --model MODEL.pt to compare")
     return FpgaReport(
         bundle=str(bundle.path),
         model_name=m.model_name,

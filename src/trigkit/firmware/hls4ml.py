@@ -85,6 +85,9 @@ def _layer_config(layer: FirmwareLayer, in_t: FixedType) -> dict[str, Any]:
             "TableSize": s.table_sizes(in_t)[1],
             "Implementation": s.implementation,
             "Skip": False,
+            # hls4ml reads the table types from `<name>_t` layer keys, not from Precision
+            # (which it ignores for them: a non-default inv_inp_t would silently be dropped)
+            **{k: getattr(s, k).hls() for k in ("exp_table_t", "inv_table_t", "inv_inp_t")},
         }
     elif layer.kind == "sigmoid":
         s2 = layer.sigmoid

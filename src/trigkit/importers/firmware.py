@@ -1,8 +1,11 @@
 """:class:`ImportedModel` -> :class:`FirmwareNetwork` (for hls4ml, the numba emulation, RTL).
 
-Types pinned by the source (QKeras quantizers, QONNX ``Quant``) are kept exactly: a quantized
-dense layer's result is its exact accumulator (QKeras adds the products in float, exactly for
-these widths) and the activation quantizer that follows sets the activation type. Everything
+Types pinned by the source (QKeras quantizers, QONNX ``Quant``, QCDQ) are kept exactly: a
+quantized dense layer's result is its exact accumulator (QKeras adds the products in float,
+exactly for these widths), the activation quantizer that follows sets the activation type, a
+ReLU without one keeps its input's values (:func:`_exact_relu`), a bare quantizer becomes the
+result type of the layer before it (:func:`fold_casts`) and one after the pooling the pool's
+(exact for any ``n_const``, :func:`~trigkit.importers.set_firmware.pool_types`). Everything
 else is chosen like post-training quantization does (``trigkit.compile.qat``): ``bits``-wide
 weights / biases with integer bits from their largest value, activations from the calibration
 rows, exact accumulators. Layers are named ``fc<i>``, ``relu<i>``, ``softmax``... so one set of
@@ -18,6 +21,7 @@ only for a power of two, so any other ``n_const`` is refused.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -51,6 +55,7 @@ FIRMWARE_OPS = (
     "softmax (last)",
     "sigmoid (last)",
 )
+log = logging.getLogger(__name__)
 _HIDDEN_ACTS = ("relu", "leaky_relu", "relu6")
 _WEIGHT_MODES = ("AP_RND_CONV", "AP_SAT")
 
@@ -93,16 +98,17 @@ def to_firmware_network(
         x = quantize_values(x, in_t)
     layers: list[FirmwareLayer] = []
     prev_t, h, n = in_t, x, 0
-    ops = lower_sum_pool(model, x.shape[1] if x.ndim == 3 else 1)
+    ops = fold_casts(lower_sum_pool(model, x.shape[1] if x.ndim == 3 else 1))
     for i, op in enumerate(ops):
         nxt = ops[i + 1] if i + 1 < len(ops) else None
         if op.kind in ("dense", "conv1d"):
             n += 1
             layer, h = _dense(op, f"fc{n}", prev_t, h, nxt, opt, model.is_quantized())
         elif op.kind == "mean_pool":
-            layer, h = _mean_pool(prev_t, h, opt)
+            layer, h = _mean_pool(op, prev_t, h, opt)
+            _warn_inexact_mean(model, op, layer)
         else:
-            layer, h = _activation(op, n, prev_t, h, opt)
+            layer, h = _activation(op, n, prev_t, h, opt, model.is_quantized())
         layers.append(layer)
         prev_t = layer.result_t
     return FirmwareNetwork(
@@ -166,7 +172,8 @@ def _dense(
         res = acc
     else:
         width = opt.bits + 1 if hidden else opt.logit_bits
-        res = _signed(width, h, opt.range_quantile, (opt.rounding, opt.overflow))
+        span = _softmax_span(h) if nxt is not None and nxt.kind == "softmax" else h
+        res = _signed(width, span, opt.range_quantile, (opt.rounding, opt.overflow))
     n_out_pos = h.shape[1] if h.ndim == 3 else 1
     kind = "conv1d" if conv else "pointwise" if h.ndim == 3 else "dense"
     layer = FirmwareLayer(
@@ -187,11 +194,46 @@ def _dense(
     return layer, quantize_values(h, res)
 
 
+def fold_casts(ops: tuple[Op, ...]) -> tuple[Op, ...]:
+    """A quantizer on its own (a ``linear`` op with a pinned type: QKeras ``QActivation
+    (quantized_bits)``) right after a dense / conv1d / pooling / ReLU whose result is not pinned
+    becomes that layer's ``result_t``: hls4ml has no layer for a bare cast, and casting the
+    layer's exact result once is what the source computes."""
+    out: list[Op] = []
+    foldable = ("dense", "conv1d", "mean_pool", "relu", "relu6")
+    for op in ops:
+        prev = out[-1] if out else None
+        if (
+            op.kind == "linear"
+            and op.result_t is not None
+            and prev is not None
+            and prev.kind in foldable
+            and prev.result_t is None
+        ):
+            out[-1] = replace(prev, result_t=op.result_t)
+            continue
+        out.append(op)
+    return tuple(out)
+
+
+def _warn_inexact_mean(model: ImportedModel, op: Op, layer: FirmwareLayer) -> None:
+    n = layer.n_const
+    if model.is_quantized() and op.result_t is None and n & (n - 1):
+        log.warning(
+            "%s: layer '%s' averages %d constituents (not a power of two) with no quantizer "
+            "after it: the firmware truncates the mean the source computes in float, so it is "
+            "not bit-exact with the source there; add a quantizer after the pooling",
+            model.source,
+            op.name,
+            n,
+        )
+
+
 def _mean_pool(
-    in_t: FixedType, h: np.ndarray, opt: FirmwareOptions
+    op: Op, in_t: FixedType, h: np.ndarray, opt: FirmwareOptions
 ) -> tuple[FirmwareLayer, np.ndarray]:
     n_const, n_feat = h.shape[1], h.shape[2]
-    acc, res = pool_types(in_t, n_const, (opt.rounding, opt.overflow))
+    acc, res = pool_types(in_t, n_const, (opt.rounding, opt.overflow), op.result_t)
     layer = FirmwareLayer(
         "pool", "mean_pool", n_const * n_feat, n_feat, res, accum_t=acc, n_const=n_const
     )
@@ -199,7 +241,7 @@ def _mean_pool(
 
 
 def _activation(
-    op: Op, n: int, in_t: FixedType, h: np.ndarray, opt: FirmwareOptions
+    op: Op, n: int, in_t: FixedType, h: np.ndarray, opt: FirmwareOptions, quantized: bool
 ) -> tuple[FirmwareLayer, np.ndarray]:
     width = int(np.prod(h.shape[1:]))
     g = h.shape[1] if h.ndim == 3 else 1
@@ -209,7 +251,7 @@ def _activation(
         top = float(np.quantile(h, opt.range_quantile)) if h.size else 0.0
         top = 6.0 if op.kind == "relu6" else top  # its range is known
         unsigned = FixedType(opt.bits, 1, False, *modes)  # type: ignore[arg-type]
-        res = op.result_t or unsigned.covering(0.0, top)
+        res = op.result_t or (_exact_relu(in_t) if quantized else unsigned.covering(0.0, top))
         name = f"relu{n}" if op.kind == "relu" else f"relu6_{n}"
         layer = FirmwareLayer(name, op.kind, width, width, res, n_const=g)
         return layer, quantize_values(h, res)
@@ -227,10 +269,38 @@ def _activation(
         return layer, quantize_values(h, res)
     res = op.result_t or FixedType(opt.logit_bits, 1, False, "AP_RND", "AP_SAT")
     if op.kind == "softmax":
-        layer = FirmwareLayer("softmax", "softmax", width, width, res, softmax=SoftmaxSpec())
+        spec = SoftmaxSpec(inv_inp_t=softmax_sum_t(width))
+        layer = FirmwareLayer("softmax", "softmax", width, width, res, softmax=spec)
     else:
         layer = FirmwareLayer("sigmoid", "sigmoid", width, width, res)
     return layer, h
+
+
+def _softmax_span(logits: np.ndarray) -> np.ndarray:
+    """The logits and every ``max - logit`` of their row: the values hls4ml's stable softmax
+    holds in the logit type's range (``x_max - x_i`` in ``inp_norm_t``, one bit narrower), so a
+    logit type that covers the logits only saturates that difference at the type's top and
+    flattens the probabilities."""
+    z = np.asarray(logits, dtype=np.float64).reshape(len(logits), -1)
+    if z.size == 0:
+        return z
+    return np.concatenate([z, z.max(axis=1, keepdims=True) - z], axis=1)
+
+
+def softmax_sum_t(n_out: int) -> FixedType:
+    """``inv_inp_t`` for an ``n_out``-class stable softmax: the sum of ``exp(x_i - x_max)`` lies
+    in ``[1, n_out]``, so an 18-bit type covering ``n_out`` addresses the 1/sum table in steps
+    of ``2**(integer - 10)`` (1024 entries); hls4ml's default ap_fixed<18,8> steps 0.25 over
+    [0, 128), a ~5 % error on 1/sum for five classes."""
+    return FixedType(18, 1, True, "AP_RND", "AP_SAT").covering(0.0, float(n_out))
+
+
+def _exact_relu(in_t: FixedType) -> FixedType:
+    """The unsigned type holding every non-negative value of ``in_t`` exactly: a quantized
+    source's ReLU / ReLU6 with no quantizer of its own only drops the sign (an input reaching 6
+    has >= 3 integer bits, so ReLU6's 6 is a value too)."""
+    s = int(in_t.signed)
+    return FixedType(in_t.width - s, in_t.integer - s, False)
 
 
 def _signed(width: int, values: np.ndarray, q: float, modes: tuple[str, str]) -> FixedType:

@@ -5,15 +5,17 @@ No TensorFlow is needed: the architecture is read from the model config (``confi
 (``model.weights.h5``: ``layers/<name>/vars/<i>``; ``.h5``: ``model_weights/<name>/`` in the
 order of its ``weight_names``). Supported layers: InputLayer, Dense, QDense, Activation,
 QActivation, ReLU, LeakyReLU, Softmax, BatchNormalization (folded), Dropout, Flatten, and for
-set (DeepSets) models on ``[batch, n_const, n_feat]``: Dense / Conv1D with kernel 1 per
-constituent and GlobalAveragePooling1D (channels last). QKeras quantizers become exact
-fixed-point types (:mod:`trigkit.importers.quant`).
+set (DeepSets) models on ``[batch, n_const, n_feat]``: Dense / QDense (directly on the 3-D
+tensor or in a TimeDistributed) per constituent, Conv1D / QConv1D (kernel 1: per constituent;
+wider: stride 1, 'valid' / 'same') and GlobalAveragePooling1D (channels last). QKeras
+quantizers become exact fixed-point types (:mod:`trigkit.importers.quant`).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 import zipfile
 from dataclasses import replace
@@ -27,6 +29,7 @@ from trigkit.core.errors import TrigkitError
 from trigkit.importers.graph import ImportedModel, InputSpec, Op, append_batchnorm, fold_affines
 from trigkit.importers.quant import qkeras_type, quantize_values
 
+log = logging.getLogger(__name__)
 SUPPORTED_LAYERS = (
     "InputLayer",
     "Dense",
@@ -40,8 +43,11 @@ SUPPORTED_LAYERS = (
     "Dropout",
     "Flatten",
     "Conv1D",
+    "QConv1D",
+    "TimeDistributed",
     "GlobalAveragePooling1D",
 )
+TIME_DISTRIBUTED = ("Dense", "QDense")  # the layers a TimeDistributed may wrap
 ACTIVATIONS = {"relu": "relu", "softmax": "softmax", "sigmoid": "sigmoid", "linear": "linear"}
 
 
@@ -84,9 +90,10 @@ class _h5:  # noqa: N801 - a context manager named like the function it wraps
 
 def _keras3_vars(f: h5py.File, name: str, key: str) -> list[np.ndarray]:
     """``layers/<key>/vars/<i>``: Keras names the group by class and order (see _saving_keys)."""
-    grp = f.get(f"layers/{key}/vars")
-    if grp is None:
-        grp = f.get(f"layers/{name}/vars")
+    for group in (f"layers/{key}/vars", f"layers/{key}/layer/vars", f"layers/{name}/vars"):
+        grp = f.get(group)  # a TimeDistributed keeps its layer's weights in layer/vars
+        if grp is not None and len(grp):
+            break
     if grp is None:
         return []
     return [np.asarray(grp[k], dtype=np.float64) for k in sorted(grp, key=int)]
@@ -125,10 +132,12 @@ def _build(
             raise TrigkitError(f"{where}: unsupported; supported: {', '.join(SUPPORTED_LAYERS)}")
         if lcls in ("InputLayer", "Dropout", "Flatten"):
             continue
+        if lcls == "TimeDistributed":
+            lcls, cfg = _time_distributed(where, spec, cfg)
         if lcls in ("Dense", "QDense"):
             ops.extend(_dense(where, name, cfg, read_vars(name, key), lcls == "QDense"))
-        elif lcls == "Conv1D":
-            ops.extend(_conv1d(where, name, cfg, read_vars(name, key)))
+        elif lcls in ("Conv1D", "QConv1D"):
+            ops.extend(_conv1d(where, name, cfg, read_vars(name, key), lcls == "QConv1D"))
         elif lcls == "GlobalAveragePooling1D":
             ops.append(_global_pool(where, name, cfg))
         elif lcls == "BatchNormalization":
@@ -234,29 +243,59 @@ def _input(path: Path, config: dict[str, Any], layers: list, shapes: dict) -> In
     return InputSpec(name, tuple(int(d) for d in shape[1:]))
 
 
+def _time_distributed(where: str, spec: InputSpec, cfg: dict) -> tuple[str, dict]:
+    """The wrapped layer of a TimeDistributed: a Dense / QDense run on every constituent."""
+    inner = cfg.get("layer", {})
+    cls = inner.get("class_name")
+    if cls not in TIME_DISTRIBUTED or len(spec.shape) != 2:
+        raise TrigkitError(
+            f"{where}: wraps {cls} on an input of shape {spec.shape}; supported: "
+            f"{', '.join(TIME_DISTRIBUTED)} on [batch, n_const, n_feat]"
+        )
+    return str(cls), dict(inner.get("config", {}))
+
+
 def _dense(where: str, name: str, cfg: dict, vars_: list[np.ndarray], quantized: bool) -> list[Op]:
     if not vars_:
         raise TrigkitError(f"{where}: no weights stored for this layer")
     kernel = vars_[0]
     bias = vars_[1] if cfg.get("use_bias", True) and len(vars_) > 1 else np.zeros(kernel.shape[1])
+    w, b, wt, bt = _quantized_params(where, cfg, kernel.T.copy(), bias.copy(), quantized)
+    return [Op(name, "dense", w, b, weight_t=wt, bias_t=bt), *_layer_activation(where, name, cfg)]
+
+
+def _quantized_params(
+    where: str, cfg: dict, w: np.ndarray, b: np.ndarray, quantized: bool
+) -> tuple[np.ndarray, np.ndarray, Any, Any]:
+    """``(w, b, weight_t, bias_t)``: a QKeras layer's weights on its quantizers' grids."""
     wt = qkeras_type(cfg.get("kernel_quantizer"), where) if quantized else None
     bt = qkeras_type(cfg.get("bias_quantizer"), where) if quantized else None
-    w, b = kernel.T.copy(), bias.copy()
     if wt is not None:
         w = quantize_values(w, wt)
     if bt is not None:
         b = quantize_values(b, bt)
-    ops = [Op(name, "dense", w, b, weight_t=wt, bias_t=bt)]
+    elif quantized and cfg.get("use_bias", True) and np.any(b != 0):
+        log.warning(
+            "%s: no bias_quantizer, so QKeras adds a float bias; the firmware rounds it to a "
+            "fixed-point type and is not bit-exact with QKeras there",
+            where,
+        )
+    return w, b, wt, bt
+
+
+def _layer_activation(where: str, name: str, cfg: dict) -> list[Op]:
+    """The ``activation`` of a Dense / Conv1D (a QKeras quantizer for QDense / QConv1D)."""
     act = cfg.get("activation", "linear")
-    if quantized and act not in (None, "linear"):
+    if act in (None, "linear"):
+        return []
+    if isinstance(act, dict) or "quantiz" in str(act):
         t = qkeras_type(act, where)
-        ops.append(Op(f"{name}_act", "relu" if "relu" in str(act) else "linear", result_t=t))
-    elif act not in (None, "linear"):
-        ops.append(_activation(where, f"{name}_act", "Activation", {"activation": act}))
-    return ops
+        kind = "relu" if "relu" in str(act) else "linear"
+        return [Op(f"{name}_act", kind, result_t=t)]  # type: ignore[arg-type]
+    return [_activation(where, f"{name}_act", "Activation", {"activation": act})]
 
 
-def _conv1d(where: str, name: str, cfg: dict, vars_: list[np.ndarray]) -> list[Op]:
+def _conv1d(where: str, name: str, cfg: dict, vars_: list[np.ndarray], quantized: bool) -> list[Op]:
     """A Conv1D (channels last, stride 1, 'valid' / 'same'); kernel 1 is a per-constituent dense."""
     size = list(cfg.get("kernel_size", [1]))
     plain = list(cfg.get("strides", [1])) == [1] and list(cfg.get("dilation_rate", [1])) == [1]
@@ -276,17 +315,14 @@ def _conv1d(where: str, name: str, cfg: dict, vars_: list[np.ndarray]) -> list[O
     if not vars_ or vars_[0].ndim != 3:
         raise TrigkitError(f"{where}: no (kernel, n_chan, n_filt) kernel stored for this layer")
     k = int(size[0])
-    dense_cfg = {**cfg, "activation": cfg.get("activation", "linear")}
     if k == 1:
-        return _dense(where, name, dense_cfg, [vars_[0][0], *vars_[1:]], quantized=False)
+        return _dense(where, name, cfg, [vars_[0][0], *vars_[1:]], quantized)
     pads = (0, 0) if padding == "valid" else ((k - 1) // 2, k - 1 - (k - 1) // 2)
     kernel = vars_[0].transpose(2, 1, 0)  # (k, n_chan, n_filt) -> torch (n_filt, n_chan, k)
     bias = vars_[1] if cfg.get("use_bias", True) and len(vars_) > 1 else np.zeros(len(kernel))
-    ops = [Op(name, "conv1d", kernel.copy(), np.asarray(bias).copy(), pads=pads)]
-    act = dense_cfg["activation"]
-    if act not in (None, "linear"):
-        ops.append(_activation(where, f"{name}_act", "Activation", {"activation": act}))
-    return ops
+    w, b, wt, bt = _quantized_params(where, cfg, kernel.copy(), np.array(bias), quantized)
+    conv = Op(name, "conv1d", w, b, weight_t=wt, bias_t=bt, pads=pads)
+    return [conv, *_layer_activation(where, name, cfg)]
 
 
 def _global_pool(where: str, name: str, cfg: dict) -> Op:

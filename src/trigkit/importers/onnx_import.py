@@ -6,7 +6,9 @@ Gemm, MatMul (+ Add), Relu, LeakyRelu, Clip (ReLU / ReLU6), Softmax, Sigmoid, Ba
 (folded into the dense before it), Conv1D (a 1-wide kernel: a per-constituent dense; wider
 kernels with stride 1 and 'valid' / 'same' zero padding),
 ReduceSum / ReduceMean over the constituents (DeepSets pooling), Transpose of the two inner
-axes, shape no-ops (Flatten, Reshape, Squeeze, Identity, Dropout) and QONNX ``Quant``.
+axes, Reshape of ``[batch, n, feat]`` to rows ``[-1, feat]`` for per-constituent Gemms and
+back, shape no-ops (Flatten, Reshape, Squeeze, Identity, Dropout), QONNX ``Quant`` and QCDQ
+(``QuantizeLinear`` / ``Clip`` of the codes / ``DequantizeLinear``: :mod:`.onnx_quant`).
 """
 
 from __future__ import annotations
@@ -21,13 +23,9 @@ from trigkit.core.errors import TrigkitError
 from trigkit.core.lazy import require
 from trigkit.fixedpoint.fixed import FixedType
 from trigkit.importers.graph import ImportedModel, InputSpec, Op, append_batchnorm, fold_affines
-from trigkit.importers.quant import (
-    dequantize_codes,
-    qdq_type,
-    qdq_weight_type,
-    qonnx_type,
-    quantize_values,
-)
+from trigkit.importers.onnx_quant import QuantNodes
+from trigkit.importers.onnx_quant import attrs as _attrs
+from trigkit.importers.qcdq import clip_codes_type
 
 SUPPORTED_OPS = (
     "Gemm",
@@ -152,22 +150,22 @@ def _fix_shapes(model: Any, spec: InputSpec) -> Any:
     return fixed
 
 
-class _Walker:
+class _Walker(QuantNodes):
     """Visits the nodes in order, keeping the chain's current tensor and its layout."""
 
     def __init__(self, source: Path, consts: dict[str, np.ndarray], spec: InputSpec) -> None:
         self.source, self.consts = source, consts
-        self.current = spec.name
+        self.current, self.spec = spec.name, spec
         self.ops: list[Op] = []
-        # layout of the current tensor: flat [feat], nf [const, feat], fn [feat, const], or "?"
+        # layout of the current tensor: flat [feat], nf [const, feat], fn [feat, const], rows
+        # (constituents as rows of [batch * n, feat]) or "?"
         # (a 3-D input whose layout the first dense / Conv / pooling decides)
         self.layout = "flat" if len(spec.shape) == 1 else "?"
         self.flips = 0  # Transposes seen while the layout is undecided
         self.channels_first_input = False
         self.input_t: FixedType | None = None
         self.pending_bias: str | None = None  # a MatMul waiting for its Add
-        self.dtypes: dict[str, str] = {}  # initializer dtypes (QDQ zero points, int weights)
-        self.weight_types: dict[str, FixedType] = {}  # quantized constants -> their type
+        self.init_quant()
 
     def need(self, node: Any, layout: str) -> None:
         """The current tensor must have ``layout``; the first such need fixes the input's."""
@@ -179,9 +177,6 @@ class _Walker:
             raise TrigkitError(
                 f"{self.where(node)}: needs a {want.get(layout, '[batch, features, n]')} tensor"
             )
-
-    def where(self, node: Any) -> str:
-        return f"{self.source}: node '{node.name or node.output[0]}' ({node.op_type})"
 
     def visit(self, node: Any) -> None:
         if node.op_type == "Constant":
@@ -206,6 +201,9 @@ class _Walker:
         if node.op_type == "DequantizeLinear" and node.input[0] in self.consts:
             self._dequant_weight(node)
             return
+        if node.op_type in ("QuantizeLinear", "Clip") and node.input[0] in self.consts:
+            self._codes_const(node)  # Brevitas: a float weight's QuantizeLinear (and Clip)
+            return
         data = [i for i in node.input if i and i not in self.consts]
         if data != [self.current]:
             raise TrigkitError(
@@ -224,50 +222,20 @@ class _Walker:
             raise TrigkitError(f"{self.where(node)}: only tensor-valued Constant nodes supported")
         self.consts[node.output[0]] = numpy_helper.to_array(attr["value"].t).astype(np.float64)
 
-    def _quant_weight(self, node: Any) -> None:
-        x, scale, zp, bw = (self.consts[i] for i in node.input[:4])
-        t = qonnx_type(scale, zp, bw, _attrs(node), self.where(node))
-        self.consts[node.output[0]] = quantize_values(x, t)
-        self.weight_types[node.output[0]] = t
-
-    def _qdq_type(self, node: Any) -> FixedType:
-        zp = node.input[2] if len(node.input) > 2 and node.input[2] else None
-        dtype = self.dtypes.get(zp, "uint8") if zp else "uint8"
-        if node.op_type == "DequantizeLinear" and zp is None:
-            dtype = self.dtypes.get(node.input[0], "uint8")
-        zero = self.consts[zp] if zp else None
-        return qdq_type(self.const(node, 1), zero, dtype, self.where(node))
-
-    def _dequant_weight(self, node: Any) -> None:
-        """A quantized constant: exact values, per-tensor or per-channel power-of-two scales."""
-        zp = node.input[2] if len(node.input) > 2 and node.input[2] else None
-        dtype = self.dtypes.get(zp or node.input[0], "uint8")
-        zero = self.consts[zp] if zp else None
-        scale, where = self.const(node, 1), self.where(node)
-        t = qdq_weight_type(scale, zero, dtype, where)
-        axis = int(_attrs(node).get("axis", 1))
-        values = dequantize_codes(self.consts[node.input[0]], scale, axis, where)
-        self.consts[node.output[0]] = values
-        self.weight_types[node.output[0]] = t
-
-    def const(self, node: Any, index: int) -> np.ndarray:
-        if len(node.input) <= index or node.input[index] not in self.consts:
-            raise TrigkitError(f"{self.where(node)}: input {index} must be a constant")
-        return self.consts[node.input[index]]
-
     def _wtype(self, name: str) -> FixedType | None:
         return self.weight_types.get(name)
 
     # -- ops ------------------------------------------------------------------------------
     def _dense(self, node: Any, w: np.ndarray, b: np.ndarray, wt: Any, bt: Any) -> None:
-        if self.layout != "flat":
+        if self.layout not in ("flat", "rows"):
             self.need(node, "nf")
         per = self.layout != "flat"
         self.ops.append(Op(_name(node), "dense", w, b, per_constituent=per, weight_t=wt, bias_t=bt))
 
     def _op_gemm(self, node: Any) -> None:
         a = _attrs(node)
-        self.need(node, "flat")
+        if self.layout != "rows":  # rows: the constituents of [batch * n, features]
+            self.need(node, "flat")
         if a.get("transA", 0) or a.get("alpha", 1.0) != 1.0 or a.get("beta", 1.0) != 1.0:
             raise TrigkitError(f"{self.where(node)}: only Gemm with transA=0, alpha=beta=1")
         w = self.const(node, 1)
@@ -310,10 +278,14 @@ class _Walker:
         self._act(node, "leaky_relu", alpha=float(_attrs(node).get("alpha", 0.01)))
 
     def _op_clip(self, node: Any) -> None:
-        a = _attrs(node)
-        lo = float(self.const(node, 1)) if len(node.input) > 1 and node.input[1] else a.get("min")
-        hi = float(self.const(node, 2)) if len(node.input) > 2 and node.input[2] else a.get("max")
-        if lo == 0.0 and (hi is None or np.isinf(hi)):
+        lo, hi = self._clip_bounds(node)
+        if self.codes == self.current:  # QuantizeLinear -> Clip -> DequantizeLinear
+            t = self.input_t if not self.ops else self.ops[-1].result_t
+            assert t is not None
+            low = -np.inf if lo is None else lo
+            self._repin(clip_codes_type(t, low, np.inf if hi is None else hi, self.where(node)))
+            self.codes = node.output[0]
+        elif lo == 0.0 and (hi is None or np.isinf(hi)):
             self._act(node, "relu")
         elif lo == 0.0 and hi == 6.0:
             self._act(node, "relu6")
@@ -326,7 +298,7 @@ class _Walker:
         self.ops.append(op)
 
     def _op_batchnormalization(self, node: Any) -> None:
-        if self.layout != "flat":  # ONNX normalizes axis 1: the features of [batch, features, n]
+        if self.layout not in ("flat", "rows"):  # axis 1: the features of [batch, features, n]
             self.need(node, "fn")
         gamma, beta, mean, var = (self.const(node, i) for i in range(1, 5))
         scale = gamma / np.sqrt(var + float(_attrs(node).get("epsilon", 1e-5)))
@@ -357,7 +329,7 @@ class _Walker:
 
     def _op_transpose(self, node: Any) -> None:
         perm = list(_attrs(node).get("perm", []))
-        if perm != [0, 2, 1] or self.layout == "flat":
+        if perm != [0, 2, 1] or self.layout in ("flat", "rows"):
             raise TrigkitError(f"{self.where(node)}: only perm [0, 2, 1] of a 3-D tensor")
         if self.layout == "?":
             self.flips += 1
@@ -386,42 +358,40 @@ class _Walker:
         self._reduce(node, "mean_pool")
 
     def _noop(self, node: Any) -> None:
-        if self.layout != "flat":
+        if self.layout not in ("flat", "rows"):
             raise TrigkitError(
                 f"{self.where(node)}: reshaping a per-constituent tensor is not supported"
             )
 
-    _op_flatten = _op_reshape = _op_squeeze = _op_identity = _op_dropout = _noop
+    _op_flatten = _op_squeeze = _op_identity = _op_dropout = _noop
 
-    def _op_quant(self, node: Any) -> None:
-        scale, zp, bw = (self.const(node, i) for i in (1, 2, 3))
-        self._pin_result(node, qonnx_type(scale, zp, bw, _attrs(node), self.where(node)))
-
-    def _op_quantizelinear(self, node: Any) -> None:
-        self._pin_result(node, self._qdq_type(node))
-
-    def _op_dequantizelinear(self, node: Any) -> None:
-        """Back to float: the QuantizeLinear before it has set the type."""
-
-    def _pin_result(self, node: Any, t: FixedType) -> None:
-        if not self.ops:
-            self.input_t = t
+    def _op_reshape(self, node: Any) -> None:
+        """A no-op on a flat tensor; ``[batch, n, feat] <-> [batch * n, feat]`` around
+        per-constituent Gemms (the constituents as rows)."""
+        if self.layout == "flat":
             return
-        last = self.ops[-1]
-        if last.result_t is not None:
-            raise TrigkitError(f"{self.where(node)}: two Quant nodes in a row")
-        self.ops[-1] = replace(last, result_t=t)
+        shape = [int(v) for v in np.ravel(self.const(node, 1))]
+        if self.layout in ("nf", "?") and len(shape) == 2 and shape[0] == -1:
+            self.need(node, "nf")
+            if shape[1] == self.width():
+                self.layout = "rows"
+                return
+        if self.layout == "rows" and len(shape) == 3 and shape[0] == -1:
+            n = self.spec.shape[1 if self.channels_first_input else 0]
+            if shape[1:] == [n, self.width()]:
+                self.layout = "nf"
+                return
+        raise TrigkitError(
+            f"{self.where(node)}: reshape of a per-constituent tensor to {shape}; supported: "
+            "[-1, n_feat] (the constituents as rows of a Gemm) and back [-1, n_const, n_feat]"
+        )
 
-
-def _attrs(node: Any) -> dict[str, Any]:
-    from onnx import helper
-
-    return {a.name: helper.get_attribute_value(a) for a in node.attribute} | {
-        k: v.decode()
-        for a in node.attribute
-        for k, v in [(a.name, helper.get_attribute_value(a))]
-        if isinstance(v, bytes)
-    }
+    def width(self) -> int:
+        """Features of the current tensor (the last dense layer's outputs, or the input's)."""
+        for op in reversed(self.ops):
+            if op.kind in ("dense", "conv1d"):
+                return op.n_out
+        return self.spec.shape[0 if self.channels_first_input else -1]
 
 
 def _conv_pads(a: dict[str, Any], k: int) -> tuple[int, int] | None:

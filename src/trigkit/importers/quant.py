@@ -93,12 +93,17 @@ def qdq_type(scale: np.ndarray, zero_point: np.ndarray | None, dtype: str, where
 
 
 def qdq_weight_type(
-    scale: np.ndarray, zero_point: np.ndarray | None, dtype: str, where: str
+    scale: np.ndarray,
+    zero_point: np.ndarray | None,
+    dtype: str,
+    where: str,
+    code_width: int | None = None,
 ) -> FixedType:
     """The ap_fixed type holding every value of a DequantizeLinear'd constant exactly.
 
     ``scale``: one per tensor or one per channel, each a power of two (the offending channel
-    and scale are named otherwise).
+    and scale are named otherwise). ``code_width``: the codes' width when a ``Clip`` narrowed
+    them (:mod:`trigkit.importers.qcdq`), else the integer type's.
     """
     if dtype not in QDQ_WIDTHS:
         raise TrigkitError(f"{where}: {dtype} quantization; valid: {', '.join(QDQ_WIDTHS)}")
@@ -112,7 +117,7 @@ def qdq_weight_type(
         pow2_exponent(float(s), f"{where}: channel {c}" if per_channel else where)
         for c, s in enumerate(scales)
     ]
-    width, lo, hi = QDQ_WIDTHS[dtype], -max(exps), -min(exps)  # fractional bits per channel
+    width, lo, hi = code_width or QDQ_WIDTHS[dtype], -max(exps), -min(exps)  # frac bits
     signed = not dtype.startswith("u")
     return FixedType(width + hi - lo, width - lo, signed, "AP_RND_CONV", "AP_SAT")
 
@@ -150,12 +155,20 @@ def qkeras_type(spec: Any, where: str) -> FixedType | None:
             f"{where}: {name}(alpha={alpha}) scales by a learned factor; only alpha=1 maps to an "
             "exact ap_fixed type"
         )
+    if kw.get("use_stochastic_rounding"):
+        raise TrigkitError(f"{where}: {name}(use_stochastic_rounding=True) is not deterministic")
     if int(kw.get("symmetric", 0)) and name == "quantized_bits":
         raise TrigkitError(
             f"{where}: quantized_bits(symmetric=1) clips to [-max, max], which no ap_fixed type "
             "does; use symmetric=0"
         )
     if name == "quantized_relu":
+        for key, plain in (("negative_slope", 0), ("use_sigmoid", 0), ("relu_upper_bound", None)):
+            if kw.get(key, plain) != plain:
+                raise TrigkitError(
+                    f"{where}: quantized_relu({key}={kw[key]}) has no ap_ufixed equivalent; "
+                    f"use {key}={plain}"
+                )
         return FixedType(bits, integer, False, "AP_RND_CONV", "AP_SAT")
     signed = bool(int(kw.get("keep_negative", 1)))
     return FixedType(bits, integer + int(signed), signed, "AP_RND_CONV", "AP_SAT")

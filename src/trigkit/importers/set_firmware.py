@@ -7,7 +7,9 @@
 - Sum pooling: hls4ml offers only ``GlobalAveragePooling1D``, so :func:`lower_sum_pool`
   rewrites ``sum_pool -> dense(W)`` as ``mean_pool -> dense(W * n_const)``. The pooling
   accumulator of :func:`pool_types` holds the mean exactly when ``n_const`` is a power of two,
-  so the rewrite computes the same function; any other ``n_const`` is refused.
+  so the rewrite computes the same function; any other ``n_const`` is refused. A type pinned
+  on the sum (a quantizer after it) moves with it: the mean's is ``log2(n_const)`` integer
+  bits smaller.
 - LeakyReLU's ``alpha`` becomes a ``PARAM_BITS``-wide fixed-point constant (:func:`leaky_param`).
 """
 
@@ -79,17 +81,23 @@ def lower_sum_pool(model: ImportedModel, n_const: int) -> tuple[Op, ...]:
                 f"{where}: must be followed by a dense layer (the mean's factor n_const is "
                 "folded into its weights)"
             )
-        ops[i] = replace(op, kind="mean_pool")
+        # a type pinned on the sum (a quantizer after it) holds the mean n_const times smaller
+        shift = n_const.bit_length() - 1
+        ops[i] = replace(op, kind="mean_pool", result_t=_shifted(op.result_t, -shift))
         ops[i + 1] = _scaled(nxt, n_const)
     return tuple(ops)
 
 
 def _scaled(op: Op, n: int) -> Op:
-    wt = op.weight_t
-    if wt is not None:
-        shift = n.bit_length() - 1
-        wt = FixedType(wt.width, wt.integer + shift, wt.signed, wt.rounding, wt.overflow)
-    return replace(op, weight=op.weight * n, weight_t=wt)  # type: ignore[operator]
+    w = op.weight * n  # type: ignore[operator]
+    return replace(op, weight=w, weight_t=_shifted(op.weight_t, n.bit_length() - 1))
+
+
+def _shifted(t: FixedType | None, shift: int) -> FixedType | None:
+    """``t`` with its binary point moved: the type of ``value * 2**shift``."""
+    if t is None:
+        return None
+    return FixedType(t.width, t.integer + shift, t.signed, t.rounding, t.overflow)
 
 
 def im2col_weight(w: np.ndarray) -> np.ndarray:
@@ -100,19 +108,32 @@ def im2col_weight(w: np.ndarray) -> np.ndarray:
 
 
 def pool_types(
-    in_t: FixedType, n_const: int, modes: tuple[str, str]
+    in_t: FixedType, n_const: int, modes: tuple[str, str], pinned: FixedType | None = None
 ) -> tuple[FixedType, FixedType]:
     """``(accum_t, result_t)`` of a mean pool: the sum never overflows, and the mean keeps
-    ``bit_length(n_const)`` more fraction bits than the input (exact for a power of two)."""
+    ``bit_length(n_const)`` more fraction bits than the input (exact for a power of two).
+
+    ``pinned``: the result type a quantizer after the pool sets. The truncated mean is then
+    cast to it exactly as the true mean is rounded, for any ``n_const``: a true mean ``s / n``
+    that is not a rounding boundary ``t`` of ``pinned`` (a multiple of ``2**-(f_r + 1)``) is at
+    least ``2**-(f_in + f_r + 1) / n`` away from it, so an accumulator with
+    ``f_in + f_r + 1 + ceil(log2 n)`` fraction bits truncates it without crossing ``t``, and a
+    mean that is a boundary is exact in it.
+    """
     extra = n_const.bit_length()
     integer = in_t.integer + extra
     frac = in_t.frac + extra
+    if pinned is not None and n_const & (n_const - 1):
+        need = max(in_t.frac, 0) + max(pinned.frac + 1, 0) + (n_const - 1).bit_length()
+        frac = max(frac, need)
     if integer + frac > MAX_WIDTH:
         raise TrigkitError(
             f"mean pool over {n_const} constituents of {in_t.hls()}: the accumulator would need "
             f"{integer + frac} bits (max {MAX_WIDTH})"
         )
     acc = FixedType(integer + frac, integer, in_t.signed, "AP_TRN", "AP_WRAP")
+    if pinned is not None:
+        return acc, pinned
     res = FixedType(in_t.width + extra, in_t.integer, in_t.signed, *modes)  # type: ignore[arg-type]
     return acc, res
 

@@ -53,6 +53,7 @@ def _make(
     obj: np.ndarray,
     aux: dict[str, np.ndarray],
     keep: np.ndarray,
+    objects: str = "jets",
 ) -> FeatureSet:
     return FeatureSet(
         kind=spec.kind,
@@ -65,7 +66,18 @@ def _make(
         weights=batch.weight[ev][keep].astype(np.float64),
         aux={k: v[keep] for k, v in aux.items()},
         source=batch.source or batch.process,
+        objects=objects,
     )
+
+
+def l1_objects(batch: EventBatch) -> tuple[ak.Array, str]:
+    """(the jets an L1 tagger reads, their collection name): the L1 jets with their L1 tracks
+    when the events have them (:attr:`EventBatch.has_l1_tracks`), else the offline jets with
+    their offline tracks (NanoAOD, the fast engine, files made before L1 tracks)."""
+    coll = batch.l1_tagger_collection
+    objs = batch.objects(coll)
+    assert objs is not None  # has_l1_tracks implies l1jets
+    return objs, coll
 
 
 def _flavour_labels(hadron_flavour: np.ndarray) -> np.ndarray:
@@ -95,12 +107,13 @@ def _log_ratio(num: ak.Array, den: ak.Array) -> ak.Array:
 
 
 def tracks(batch: EventBatch, spec: KindSpec, n_max: int) -> FeatureSet:
-    require_fields(batch.jets, ("pt", "eta", "hadron_flavour", "tracks"), "jets.", batch)
+    objs, coll = l1_objects(batch) if spec.kind == "l1tracks" else (batch.jets, "jets")
+    require_fields(objs, ("pt", "eta", "hadron_flavour", "tracks"), f"{coll}.", batch)
     if spec.kind == "l1tracks":
-        require_fields(batch.jets, ("parton_flavour", "is_pileup"), "jets.", batch)
-    jets, ev, obj = _flat(batch.jets)
+        require_fields(objs, ("parton_flavour", "is_pileup"), f"{coll}.", batch)
+    jets, ev, obj = _flat(objs)
     trk = jets["tracks"]
-    require_fields(trk, ("pt", "deta", "dphi", "d0", "d0_sig", "z0_sig"), "jets.tracks.", batch)
+    require_fields(trk, ("pt", "deta", "dphi", "d0", "d0_sig", "z0_sig"), f"{coll}.tracks.", batch)
     jet_pt = jets["pt"]
     cols = {
         "d0_sig": trk["d0_sig"],
@@ -119,7 +132,8 @@ def tracks(batch: EventBatch, spec: KindSpec, n_max: int) -> FeatureSet:
         "hadron_flavour": hf.astype(np.float64),
         "n_tracks": _np(ak.num(trk, axis=1)),
     }
-    return _make(batch, spec, {"tracks": x, "mask": mask}, labels, ev, obj, aux, labels >= 0)
+    inputs = {"tracks": x, "mask": mask}
+    return _make(batch, spec, inputs, labels, ev, obj, aux, labels >= 0, coll)
 
 
 def constituents(batch: EventBatch, spec: KindSpec, n_max: int) -> FeatureSet:
@@ -164,16 +178,17 @@ def _nth(values: ak.Array, k: int, fill: float) -> np.ndarray:
 
 
 def l1jets(batch: EventBatch, spec: KindSpec, n_max: int) -> FeatureSet:
+    objs, coll = l1_objects(batch)
     require_fields(
-        batch.jets,
+        objs,
         ("pt", "eta", "mass", "hadron_flavour", "parton_flavour", "is_pileup", "tracks"),
-        "jets.",
+        f"{coll}.",
         batch,
     )
-    jets, ev, obj = _flat(batch.jets)
+    jets, ev, obj = _flat(objs)
     trk = jets["tracks"]
     require_fields(
-        trk, ("pt", "deta", "dphi", "d0", "z0", "d0_sig", "z0_sig"), "jets.tracks.", batch
+        trk, ("pt", "deta", "dphi", "d0", "z0", "d0_sig", "z0_sig"), f"{coll}.tracks.", batch
     )
     pt = np.maximum(_np(jets["pt"]), _EPS)
     tpt = trk["pt"]
@@ -202,7 +217,8 @@ def l1jets(batch: EventBatch, spec: KindSpec, n_max: int) -> FeatureSet:
     hf = _np(jets["hadron_flavour"]).astype(np.int64)
     labels = _l1_labels(jets, hf)
     aux = {"pt": pt, "eta": _np(jets["eta"]), "hadron_flavour": hf.astype(np.float64)}
-    return _make(batch, spec, {"jets": x}, labels, ev, obj, aux, np.ones(len(labels), bool))
+    keep = np.ones(len(labels), bool)
+    return _make(batch, spec, {"jets": x}, labels, ev, obj, aux, keep, coll)
 
 
 def nanojets(batch: EventBatch, spec: KindSpec, n_max: int) -> FeatureSet:

@@ -17,9 +17,10 @@ class FeatureSet:
     """Raw (unscaled) features of the tagged objects of one or more batches.
 
     ``inputs`` maps input name -> array: float32 features and, for sequence kinds, a bool
-    ``mask``. ``event_index``/``object_index`` point each row back to ``batch.jets`` (or
-    ``batch.fatjets``); ``weights`` is the event weight; ``aux`` holds per-object float64
-    quantities baselines and plots use (pt, eta, msd, tau21, hadron_flavour ...).
+    ``mask``. ``event_index``/``object_index`` point each row back to ``batch.<objects>``
+    (``jets``, ``fatjets``, or ``l1jets`` for the L1 tagger on events with L1 tracks);
+    ``weights`` is the event weight; ``aux`` holds per-object float64 quantities baselines and
+    plots use (pt, eta, msd, tau21, hadron_flavour ...).
     """
 
     kind: Kind
@@ -32,6 +33,7 @@ class FeatureSet:
     weights: np.ndarray
     aux: dict[str, np.ndarray] = field(default_factory=dict)
     source: str = ""
+    objects: str = "jets"  # the EventBatch collection the rows are objects of
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -58,6 +60,12 @@ class FeatureSet:
             raise TrigkitError("no feature sets to concatenate (no events given)")
         first = sets[0]
         for s in sets[1:]:
+            if s.objects != first.objects:
+                raise TrigkitError(
+                    f"cannot combine {s.kind} features of {s.objects} ({s.source}) with those of "
+                    f"{first.objects} ({first.source}): L1 tagger samples must all have L1 "
+                    "tracks (Pythia engine) or none"
+                )
             if s.kind != first.kind or s.feature_names != first.feature_names:
                 raise TrigkitError(
                     f"cannot combine {s.kind} features from {s.source} "

@@ -18,10 +18,14 @@ log_pt_frac, deta, dphi, dr, d0_sig, charge.
 
 ``l1jets`` (L1 tagger, classes b / c / uds / gluon / pileup: pileup if ``is_pileup``, else b/c
 from ``hadron_flavour``, else gluon if ``parton_flavour == 21``, else uds). Input ``jets``
-[n_jets, 16] of quantities an L1 correlator has per jet (see :data:`L1_FEATURES`).
+[n_jets, 16] of quantities an L1 correlator has per jet (see :data:`L1_FEATURES`), computed on
+the events' **L1 jets and their Phase-2 L1 tracks** (``batch.l1jets`` with ``tracks``, the
+Pythia engine: rows point into ``l1jets``, ``FeatureSet.objects == "l1jets"``). Events without
+L1 tracks (NanoAOD, the fast engine, older files) fall back to the offline jets and offline
+tracks (``objects == "jets"``), as before; the two are never mixed in one set.
 
 ``l1tracks`` (tiny L1 DeepSets): the ``tracks`` inputs (at most 8 tracks) with the ``l1jets``
-classes.
+classes, from the same objects as ``l1jets``.
 
 ``nanojets`` (jet-level b-tagger on NanoAOD-like jets, classes b / c / light). Input ``jets``
 [n_jets, 4]: log_pt, abs_eta, mass_over_pt and the jet's stored b-tag score

@@ -32,6 +32,7 @@ class Preprocessing:
     scales: tuple[float, ...]
     max_objects: int = 0  # 0 for per-jet inputs
     transforms: tuple[str, ...] = ()  # per feature: "identity" or "asinh"; () = all identity
+    objects: str = ""  # the collection it was fitted on (FeatureSet.objects); "" = not recorded
 
     def __post_init__(self) -> None:
         n = len(self.feature_names)
@@ -108,6 +109,7 @@ class Preprocessing:
             scales=tuple(float(v) for v in std),
             max_objects=fs.inputs[spec.input_names[0]].shape[1] if spec.is_sequence else 0,
             transforms=transforms,
+            objects=fs.objects,
         )
 
     def transform(self, data: FeatureSet | dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
@@ -115,6 +117,13 @@ class Preprocessing:
         if isinstance(data, FeatureSet) and data.feature_names != self.feature_names:
             raise TrigkitError(
                 f"features {data.feature_names} do not match the model's {self.feature_names}"
+            )
+        if isinstance(data, FeatureSet) and self.objects and data.objects != self.objects:
+            raise TrigkitError(
+                f"{data.source}: the model was trained on {self.kind} features of "
+                f"{self.objects}, these events give them for {data.objects} (events with L1 "
+                "tracks give l1jets, events without give offline jets); use events of the kind "
+                "it was trained on"
             )
         key = self.feature_input
         if key not in inputs:
@@ -151,6 +160,7 @@ class Preprocessing:
                 scales=tuple(float(v) for v in d["scales"]),
                 max_objects=int(d["max_objects"]),
                 transforms=tuple(str(t) for t in d.get("transforms", ())),
+                objects=str(d.get("objects", "")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise TrigkitError(f"preprocessing record is malformed: {exc!r}") from None

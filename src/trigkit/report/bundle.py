@@ -13,6 +13,7 @@ from rich.table import Table
 
 from trigkit.bundle.manifest import Bundle
 from trigkit.firmware.fpga_report import FpgaReport
+from trigkit.firmware.report_accuracy import Accuracy
 
 
 def _fmt(v: Any, spec: str = "") -> str:
@@ -35,10 +36,7 @@ def fpga_table(rep: FpgaReport) -> Table:
     t.add_column("source / note")
     a = rep.accuracy
     if a is not None:
-        t.add_row("reference samples", str(a.n), "reference.npz (finite inputs)")
-        if a.agreement == a.agreement:  # not NaN: float outputs known
-            t.add_row("float vs firmware agreement", f"{100 * a.agreement:.2f} %", "same top class")
-            t.add_row("max |float - firmware|", _fmt(a.max_abs_diff, ".4g"), "")
+        _accuracy_rows(t, a)
         if a.float_accuracy is not None:
             t.add_row(
                 "accuracy float / firmware",
@@ -85,6 +83,28 @@ def fpga_table(rep: FpgaReport) -> Table:
     for note in rep.notes:
         t.add_row("note", "", note)
     return t
+
+
+def _accuracy_rows(t: Table, a: Accuracy) -> None:
+    """Float vs firmware on the ordinary reference rows; the edge rows counted apart."""
+    inside = f"inputs finite, inside {a.input_type}" if a.input_type else "finite inputs"
+    t.add_row("reference rows compared", str(a.n), f"reference.npz, {inside}")
+    if a.n_edge:
+        t.add_row(
+            "edge rows (not compared)",
+            str(a.n_edge),
+            "an input NaN/Inf or saturating the input type: bit-exact check only",
+        )
+    if a.agreement != a.agreement:  # NaN: no float outputs, or no ordinary row
+        return
+    t.add_row("float vs firmware agreement", f"{100 * a.agreement:.2f} %", f"same {a.agreement_on}")
+    t.add_row("max |float - firmware|", _fmt(a.max_abs_diff, ".4g"), f"p99 {a.p99_abs_diff:.4g}")
+    if a.max_diff_lsb is not None:
+        t.add_row(
+            "  in output LSBs",
+            f"max {a.max_diff_lsb:.1f}, p99 {a.p99_diff_lsb:.1f}",
+            f"LSB {a.output_lsb:g} of {a.output_type}",
+        )
 
 
 def gpu_table(bundle: Bundle) -> Table:

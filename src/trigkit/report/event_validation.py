@@ -19,6 +19,7 @@ from trigkit.events.batch import EventBatch
 MIN_BKG_PASS = 100
 B_EFF = 0.70
 LUMI_2E34_PB_PER_S = 0.02  # 2e34 cm^-2 s^-1 = 0.02 pb^-1 / s
+HBB_MSD_RANGE = (105.0, 135.0)  # GeV, H->bb large-R soft-drop mass median
 
 REF_MHH = "2 mH = 250.4 GeV threshold; SM LO mHH peaks near 400 GeV (LHC HH WG, arXiv:1910.00012)"
 REF_JETSUB = "CMS, boosted jet identification, JINST 15 (2020) P06005 (msd, tau21, tau32)"
@@ -65,9 +66,11 @@ def validate(batches: list[EventBatch]) -> list[Row]:
         if b.process == "qcd" and b.l1jets is not None:
             rows += _l1_rows(b)
     rows += _ip3d_rows(batches)
+    from trigkit.report.event_validation_l1 import l1_rows
     from trigkit.report.event_validation_phys import physics_rows
+    from trigkit.report.event_validation_vjets import vjets_rows
 
-    return rows + physics_rows(batches)
+    return rows + physics_rows(batches) + l1_rows(batches) + vjets_rows(batches)
 
 
 def _mhh_rows(b: EventBatch) -> list[Row]:
@@ -88,7 +91,7 @@ def _fatjet_rows(b: EventBatch) -> list[Row]:
         hbb = fat[fat.label == 1]
         if len(hbb) >= 10:
             rows.append(
-                _row("H->bb msd median [GeV]", b.process, _med(hbb.msd), (105, 135), REF_JETSUB)
+                _row("H->bb msd median [GeV]", b.process, _med(hbb.msd), HBB_MSD_RANGE, REF_JETSUB)
             )
             rows.append(
                 _row("H->bb tau21 median", b.process, _med(hbb.tau21), (0.2, 0.55), REF_JETSUB)

@@ -1,4 +1,4 @@
-"""Plots of `events validate`: S(d0) by flavour, large-R jet msd by label, mHH."""
+"""Plots of `events validate`: S(d0) by flavour, large-R jet msd by label (H->bb, Z->bb), mHH."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 
 from trigkit.core.atomic import atomic_path
 from trigkit.events.batch import EventBatch
+from trigkit.report.event_validation_vjets import zbb_jets
 
 
 def write_plots(batches: list[EventBatch], outdir: Path) -> list[Path]:
@@ -55,9 +56,11 @@ def _msd(batches: list[EventBatch], ax) -> bool:  # noqa: ANN001
         if b.fatjets is None or not len(ak.flatten(b.fatjets)):
             continue
         fat = ak.flatten(b.fatjets)
-        groups = (
-            {"H->bb": fat[fat.label == 1]} if b.process in ("hh4b", "xhh") else {b.process: fat}
-        )
+        groups = {b.process: fat}
+        if b.process in ("hh4b", "xhh"):
+            groups = {"H->bb": fat[fat.label == 1]}
+        elif b.process == "zjets" and "n_b_hadrons" in ak.fields(fat):
+            groups = {"Z->bb (2 b hadrons, pT > 200)": zbb_jets(b)}
         for name, sel in groups.items():
             ax.hist(
                 ak.to_numpy(sel.msd),

@@ -12,7 +12,7 @@ import numpy as np
 
 from trigkit.core.atomic import write_text
 from trigkit.emulator.budget import BudgetTable
-from trigkit.emulator.nanoaod import NanoAgreement
+from trigkit.emulator.nanoaod import AGREE_CL, NanoAgreement
 from trigkit.emulator.result import RATE_UL_CL, Curve, Efficiency, MenuResult, RateSummary
 from trigkit.events.nanoaod_l1 import L1Response
 
@@ -141,6 +141,8 @@ def agreement_dict(a: NanoAgreement) -> dict[str, Any]:
                 p.name: {
                     "n_events": p.n_events,
                     "agree": p.agree,
+                    "agree_interval": list(p.interval),
+                    "agree_interval_cl": AGREE_CL,
                     "confusion_rec_x_emu": p.confusion,
                     "recorded_rate": p.recorded_rate,
                     "emulated_rate": p.emulated_rate,
@@ -186,6 +188,7 @@ def result_dict(res: MenuResult, agreement: NanoAgreement | None = None) -> dict
                 "sum_weights": float(np.sum(s.weight)),
                 "scores": dict(s.scores),
                 "l1_objects": s.l1_objects,
+                "l1_tagger": s.l1_tagger,
             }
             for s in res.samples
         ],

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 
 from trigkit.emulator.budget import BudgetTable
-from trigkit.emulator.nanoaod import NanoAgreement
+from trigkit.emulator.nanoaod import AGREE_CL, NanoAgreement
 from trigkit.emulator.result import OR_NAME, RATE_UL_CL, MenuResult, RateSummary
 
 
@@ -125,12 +125,13 @@ def scores_table(res: MenuResult) -> Table:
 
 def l1_objects_table(res: MenuResult) -> Table:
     """Which jets the L1 seeds' jet and HT cuts read, per sample: the events' Level-1 jets or,
-    when they have none (toy generator, NanoAOD, user files), the offline jets."""
-    by_objects: dict[str, list[str]] = {}
+    when they have none (toy generator, NanoAOD, user files), the offline jets; and what the L1
+    tagger cuts read: the L1 jets with L1 tracks, or the offline stand-in ("-": no such cut)."""
+    by_objects: dict[tuple[str, str], list[str]] = {}
     for s in res.samples:
-        by_objects.setdefault(s.l1_objects, []).append(s.name)
-    rows = [(objs, ", ".join(samples)) for objs, samples in by_objects.items()]
-    return Table("L1 seed jets", ("l1_objects", "samples"), rows)
+        by_objects.setdefault((s.l1_objects, s.l1_tagger or "-"), []).append(s.name)
+    rows = [(*objs, ", ".join(samples)) for objs, samples in by_objects.items()]
+    return Table("L1 seed jets", ("l1_objects", "l1_tagger", "samples"), rows)
 
 
 def overlap_table(res: MenuResult) -> Table:
@@ -241,15 +242,22 @@ def agreement_table(a: NanoAgreement) -> Table:
     rows = []
     for p in a.paths:
         c = p.confusion
-        rows.append(
-            (p.name, f"{100 * p.agree:.1f}", str(c[1, 1]), str(c[0, 0]), str(c[0, 1]), str(c[1, 0]))
-        )
+        lo, hi = p.interval
+        agree = f"{100 * p.agree:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]"
+        rows.append((p.name, agree, str(c[1, 1]), str(c[0, 0]), str(c[0, 1]), str(c[1, 0])))
     # menu triggers the file has no bit for: listed, so that a reader sees they were not compared
     rows += [(name, "no recorded bit", "-", "-", "-", "-") for name in a.not_recorded]
     return Table(
         f"Agreement with recorded bits ({a.objects} objects, {a.l1_seeds} L1 seeds, "
         f"{a.l1_jets} L1 jets, {a.source})",
-        ("path", "agree %", "both pass", "both fail", "emulated only", "recorded only"),
+        (
+            "path",
+            f"agree % [{100 * AGREE_CL:.0f}% CL]",
+            "both pass",
+            "both fail",
+            "emulated only",
+            "recorded only",
+        ),
         rows,
     )
 

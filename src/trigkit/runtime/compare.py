@@ -2,8 +2,10 @@
 
 The original is what the user gave ``trigkit compile`` (kept in the bundle as
 ``source/<file>``), run by its own framework: onnxruntime on the ``.onnx`` file, torch on the
-TorchScript / torch.export file, the Keras weights through the float reference of
-:mod:`trigkit.importers.graph` (no TensorFlow needed). The artifacts are the bundle's ONNX graph
+TorchScript / torch.export file, qonnx's executor on a QONNX file (``Quant`` nodes) where
+qonnx is installed, else the importer's float reference applying the Quant types, and the
+Keras weights through the float reference of :mod:`trigkit.importers.graph` (no TensorFlow
+needed). The artifacts are the bundle's ONNX graph
 in onnxruntime (gpu), its FirmwareNetwork in the numba emulation and, on request, a freshly
 built hls4ml C simulation (fpga). Per output: max abs / rel error, the rows beyond
 ``atol + rtol * |original|``, the worst rows and a histogram of the differences.
@@ -11,9 +13,11 @@ built hls4ml C simulation (fpga). Per output: max abs / rel error, the rows beyo
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -104,7 +108,7 @@ def compare_bundle(
     source = bundle.file(info["source_file"])
     x, where = _rows(bundle, info, data)
     fpga = bundle.manifest.target == "fpga"
-    x, x_fw = _layouts(info, x) if fpga else (x, x)
+    x, x_fw = source_and_firmware_rows(info, x) if fpga else (x, x)
     want = run_original(source, info, x)
     tol = atol if atol is not None else FPGA_ATOL if fpga else bundle.manifest.reference_tolerance
     out_name = bundle.manifest.outputs[0].name
@@ -138,7 +142,7 @@ def _rows(bundle: Bundle, info: dict, data: Path | None) -> tuple[np.ndarray, st
     return x, f"reference.npz: {len(x)} rows"
 
 
-def _layouts(info: dict, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def source_and_firmware_rows(info: dict, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(rows in the source layout, flat firmware rows)`` of a set model's rows given in either
     layout (the firmware reads constituent-major rows, see trigkit.importers.set_firmware)."""
     shape = tuple(info["input_shape"])
@@ -156,6 +160,8 @@ def _original_label(source: Path, info: dict) -> str:
     fmt = info["format"]
     how = {"onnx": "onnxruntime", "torchscript": "torch.jit", "torch_export": "torch.export"}
     if fmt == "onnx" and not _standard_onnx(source):
+        if importlib.util.find_spec("qonnx") is not None:
+            return f"{source.name} (QONNX: qonnx's executor)"
         return f"{source.name} (QONNX: trigkit's numpy reference applying its Quant types)"
     return f"{source.name} ({how.get(fmt, 'its weights through trigkit numpy reference')})"
 
@@ -165,6 +171,8 @@ def run_original(source: Path, info: dict, x: np.ndarray) -> np.ndarray:
     fmt = info["format"]
     if fmt == "onnx" and _standard_onnx(source):
         return _ort(source, info["input"], x)
+    if fmt == "onnx" and importlib.util.find_spec("qonnx") is not None:
+        return _qonnx(source, info["input"], x)
     if fmt in ("torchscript", "torch_export"):
         return _torch(source, fmt, x)
     from trigkit.importers import forward, import_model
@@ -188,6 +196,33 @@ def _ort(path: Path, name: str, x: np.ndarray) -> np.ndarray:
     opts.add_session_config_entry("session.disable_quant_qdq", "1")  # Q/DQ as written
     sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     return np.asarray(sess.run(None, {name: x.astype(np.float32)})[0], dtype=np.float64)
+
+
+def _qonnx(path: Path, name: str, x: np.ndarray) -> np.ndarray:
+    """A QONNX file run by qonnx's own executor (which runs one fixed batch size)."""
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.core.onnx_exec import execute_onnx
+    from qonnx.transformation.infer_shapes import InferShapes
+
+    model = ModelWrapper(str(path))
+    _spell_out_quant_defaults(model.graph)
+    model.set_tensor_shape(name, list(x.shape))
+    model = model.transform(InferShapes())
+    out = execute_onnx(model, {name: x.astype(np.float32)})
+    return np.asarray(out[model.graph.output[0].name], dtype=np.float64)
+
+
+def _spell_out_quant_defaults(graph: Any) -> None:
+    """qonnx's executor needs every ``Quant`` attribute; the QONNX spec has defaults."""
+    from onnx import helper
+
+    defaults = {"signed": 1, "narrow": 0, "rounding_mode": "ROUND"}
+    for node in graph.node:
+        if node.op_type == "Quant":
+            have = {a.name for a in node.attribute}
+            for key, value in defaults.items():
+                if key not in have:
+                    node.attribute.append(helper.make_attribute(key, value))
 
 
 def _torch(path: Path, fmt: str, x: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trigkit.events.pythia import calo, l1, pileup, pool_response, tracking
+from trigkit.events.pythia import calo, l1, l1tracks, pileup, pool_response, tracking
 from trigkit.events.pythia.far import N_ROT, NEAR_DZ_MM
 from trigkit.events.pythia.trackcols import K_PHI, K_X, K_Y, K_Z0
 
@@ -101,12 +101,19 @@ def test_pool_tracks_move_rigidly_with_the_vertex_and_the_rotation() -> None:
     assert len(ref) == len(resp.tracks) > 50
     np.testing.assert_array_equal(ref_stats, resp.stats)
     moved = np.empty_like(resp.tracks)
-    tracking._moved(resp.tracks, 0, len(resp.tracks), zv - zpv, angle, moved, 0)
+    tracking.moved(resp.tracks, 0, len(resp.tracks), zv - zpv, angle, moved, 0)
     for col in (K_X, K_Y, K_Z0):
         np.testing.assert_allclose(moved[:, col], ref[:, col], rtol=0, atol=1e-9)
     dphi = (moved[:, K_PHI] - ref[:, K_PHI] + np.pi) % (2 * np.pi) - np.pi
     np.testing.assert_allclose(dphi, 0.0, atol=1e-12)
     assert np.all(np.abs(moved[:, K_PHI]) <= np.pi)
+    # Phase-2 L1 tracks (z0 absolute): the same, with no secondaries
+    ref1, _ = l1tracks.real_l1_tracks(p, pool.offsets, pool_response._SEED + 1)
+    assert len(ref1) == len(resp.l1_tracks) > 10
+    moved1 = np.empty_like(resp.l1_tracks)
+    tracking.moved(resp.l1_tracks, 0, len(resp.l1_tracks), zv, angle, moved1, 0)
+    for col in (K_X, K_Y, K_Z0):
+        np.testing.assert_allclose(moved1[:, col], ref1[:, col], rtol=0, atol=1e-9)
 
 
 def test_near_window_covers_the_track_and_chs_cuts() -> None:

@@ -102,6 +102,7 @@ class FpgaTargetInfo(Validated):
     calibration: str = ""
     weight_overflow: dict[str, Any] = Field(default_factory=dict)
     labelled_rows: int = 0
+    calibration_rows: int = 0  # unlabelled calibration rows first in the reference set
     rtl_report: str | None = None
     imported: dict[str, Any] | None = None  # trigkit.compile.targets.imported.ImportedInfo
 

@@ -167,15 +167,18 @@ def compile_imported_fpga(
         rows=flat_rows(p.model, calib),
         labels=labels,
         n_labelled=config.n_labelled if labels is not None else 0,
+        n_unlabelled=config.n_reference,  # without labels: calibration rows, as many
     )
     with np.errstate(all="ignore"):  # the float reference of the original graph
-        ref = ReferenceSet(ref.x, ref.labels, forward(p.model, source_rows(p.model, ref.x)))
+        y = forward(p.model, source_rows(p.model, ref.x))
+        ref = ReferenceSet(ref.x, ref.labels, y, ref.n_calibration)
     with tempfile.TemporaryDirectory(prefix="trigkit-src-") as tmp:
         source_file = _copy_source(p.model, Path(tmp))
         info = {
             "preprocessing": p.scaling.to_dict() if p.scaling else None,
             "calibration": _info(p, source_file).calibration,
             "labelled_rows": ref.n_labelled,
+            "calibration_rows": ref.n_calibration,
             "imported": _info(p, source_file)
             .model_copy(update={"width_scan": scan})
             .model_dump(mode="json"),

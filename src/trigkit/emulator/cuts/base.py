@@ -92,6 +92,7 @@ class JetLoop:
     arrays: tuple[str, str] = ("pt", "eta")  # the pt and eta buffers
     bounds: str = "j0, j1"  # the event's jets: range(bounds)
     prefix: str = "c"
+    score_prefix: str = "s"  # score row locals: s0, s1 ... (ls0 ... for the L1 jets)
     init: list[str] = field(default_factory=list)
     body: list[str] = field(default_factory=list)
     after: list[str] = field(default_factory=list)
@@ -133,10 +134,10 @@ class JetLoop:
         return self._counted[c]
 
     def score(self, name: str) -> str:
-        """The local holding score row ``name`` (``s{index}``)."""
+        """The local holding score row ``name`` (``s{index}``, or ``ls{index}`` on L1 jets)."""
         i = self.jet_fields.index(name)
         self.rows.add(i)
-        return f"s{i}"
+        return f"{self.score_prefix}{i}"
 
     def lines(self) -> list[str]:
         if not self.body:

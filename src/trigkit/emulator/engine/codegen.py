@@ -4,9 +4,11 @@ The menu's registers (:func:`~trigkit.emulator.engine.plan.plan_menu`) become sc
 its thresholds float32 locals; each cut type writes its registers' updates and its decision
 expression (:mod:`trigkit.emulator.cuts`). The generated function is::
 
-    kernel(jo, pt, eta, sc, lo, lpt, leta, fo, fpt, feta, fmsd, fsc, out, chunk, cv, one, cap)
+    kernel(jo, pt, eta, sc, lo, lpt, leta, lsc, fo, fpt, feta, fmsd, fsc, out, chunk, cv, one,
+           cap)
 
-(the :class:`~trigkit.emulator.columns.Columns` buffers, ``lo, lpt, leta`` those of the L1 jets,
+(the :class:`~trigkit.emulator.columns.Columns` buffers, ``lo, lpt, leta, lsc`` those of the L1
+jets (``lsc``: the scores of :attr:`CompiledMenu.l1_jet_fields` on them),
 the bool output, and the module's ``CONSTS``, ``ONE``, ``CAP`` arrays, passed as arguments so
 that the thresholds and tables are runtime locals held in registers rather than globals whose
 address numba's large code model rematerialises at every use); ``prange`` over chunks of
@@ -46,7 +48,9 @@ CAP = np.array([-inf, inf], dtype=np.float32)  # min(s, CAP[sel]): the float32 s
 
 
 @njit(cache=True, parallel=True)
-def kernel(jo, pt, eta, sc, lo, lpt, leta, fo, fpt, feta, fmsd, fsc, out, chunk, cv, one, cap):
+def kernel(
+    jo, pt, eta, sc, lo, lpt, leta, lsc, fo, fpt, feta, fmsd, fsc, out, chunk, cv, one, cap
+):
     n_events = len(jo) - 1
     ONE = one
     CAP = cap
@@ -105,7 +109,9 @@ def generate_source(cm: CompiledMenu, plan: OnePassPlan) -> str:
     """Python source of the one-pass kernel for ``cm`` (see the module docstring)."""
     cs = Consts()
     src = Source(cs, JetLoop(cs, plan.pt_floor, cm.jet_fields), FatLoop(cs, cm.fatjet_fields))
-    l1_loop = JetLoop(cs, plan.l1_pt_floor, (), ("lpt", "leta"), L1_BOUNDS, "lc")
+    l1_loop = JetLoop(
+        cs, plan.l1_pt_floor, cm.l1_jet_fields, ("lpt", "leta"), L1_BOUNDS, "lc", "ls"
+    )
     l1src = Source(cs, l1_loop, src.fat, src.chunk)  # the same constants and chunk lines
     loops = []
     for coll, into in (("jets", src), ("l1jets", l1src)):  # each loop's registers, then its head
@@ -119,6 +125,7 @@ def generate_source(cm: CompiledMenu, plan: OnePassPlan) -> str:
     body = [*loops, *_fat_event(src.fat), *_triggers(cm, plan, src, l1src)]
     rows = cs.kernel_lines("    ")
     rows += [f"    s{f} = sc[{f}]" for f in sorted(src.jets.rows)]
+    rows += [f"    ls{f} = lsc[{f}]" for f in sorted(l1src.jets.rows)]
     rows += [f"    fs{f} = fsc[{f}]" for f in sorted(src.fat.rows)]
     head = HEADER.format(
         name=cm.menu.name,

@@ -80,10 +80,11 @@ class Kernel:
         self.fn(*buffers, out, chunk, self.consts, self.one, self.cap)
 
 
-def load_kernel(cmenu: CompiledMenu, l1jets: bool = False) -> Kernel:
+def load_kernel(cmenu: CompiledMenu, l1jets: bool = False, l1_scores: bool = False) -> Kernel:
     """The generated one-pass kernel of ``cmenu`` (generated, written and imported once); with
-    ``l1jets``, the one for events with L1 jets (L1 jet-kinematic cuts read those)."""
-    src = generate_source(cmenu, plan_menu(cmenu, l1jets))
+    ``l1jets``, the one for events with L1 jets (L1 jet-kinematic cuts read those; with
+    ``l1_scores``, the L1 score cuts too)."""
+    src = generate_source(cmenu, plan_menu(cmenu, l1jets, l1_scores))
     key = hashlib.sha256(src.encode()).hexdigest()[:20]
     if key in _LOADED:
         return _LOADED[key]
@@ -103,8 +104,9 @@ def load_kernel(cmenu: CompiledMenu, l1jets: bool = False) -> Kernel:
 def run_onepass(cmenu: CompiledMenu, cols: Columns, n_threads: int | None = None) -> np.ndarray:
     """Raw decisions, bool (n_events, n_l1 + n_hlt), columns in :attr:`CompiledMenu.trigger_names`
     order; HLT columns include their (unprescaled) L1 seed requirement. L1 jet-kinematic cuts
-    read ``cols``' L1 jets when it has them (:attr:`Columns.l1_objects`)."""
-    kernel = load_kernel(cmenu, cols.l1_objects == L1JETS)
+    read ``cols``' L1 jets when it has them (:attr:`Columns.l1_objects`), the L1 score cuts when
+    they carry the scores (:attr:`Columns.l1_tagger_objects`)."""
+    kernel = load_kernel(cmenu, cols.l1_objects == L1JETS, cols.l1_tagger_objects == L1JETS)
     lo, lpt, leta = cols.l1_buffers()
     out = np.zeros((cols.n_events, cmenu.n_l1 + cmenu.n_hlt), dtype=np.bool_)
     previous = numba.get_num_threads()
@@ -119,6 +121,7 @@ def run_onepass(cmenu: CompiledMenu, cols: Columns, n_threads: int | None = None
             lo,
             lpt,
             leta,
+            cols.l1_score_buffer(),
             cols.fat_offsets,
             cols.fat_pt,
             cols.fat_eta,

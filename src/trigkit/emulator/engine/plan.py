@@ -7,9 +7,11 @@ event. ``pt_floor`` is the lowest pt threshold of any jet cut: jets are pt-order
 jet below it ends the event's jet loop.
 
 Planned for events with L1 jets (``l1jets=True``), the cut rows reading them
-(:attr:`~trigkit.emulator.compiled.CutRow.l1_jets`) get registers of collection ``l1jets``, filled
-by a second loop over the event's L1 jets (floor ``l1_pt_floor``); without, every register is
-planned exactly as before (L1 seeds read the offline jets).
+(:func:`~trigkit.emulator.compiled.on_l1_jets`: the L1 seeds' jet-kinematic cuts, and their
+score cuts too when the L1 jets carry the L1 tagger's scores, ``l1_scores=True``) get registers
+of collection ``l1jets``, filled by a second loop over the event's L1 jets (floor
+``l1_pt_floor``); without, every register is planned exactly as before (L1 seeds read the
+offline jets).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from trigkit.emulator.compiled import CompiledMenu
+from trigkit.emulator.compiled import CompiledMenu, on_l1_jets
 from trigkit.emulator.cuts import CUT_TYPES, CutType
 from trigkit.emulator.cuts.base import Strict
 
@@ -43,14 +45,15 @@ class OnePassPlan:
     l1_pt_floor: float = math.inf  # of the L1-jet loop; inf: no cut reads L1 jets
 
 
-def plan_menu(cm: CompiledMenu, l1jets: bool = False) -> OnePassPlan:
+def plan_menu(cm: CompiledMenu, l1jets: bool = False, l1_scores: bool = False) -> OnePassPlan:
     """Distinct registers of ``cm`` and, for each cut row, the register it reads; with ``l1jets``
-    (the events have L1 jets), the rows reading L1 jets get registers of their own."""
+    (the events have L1 jets; ``l1_scores``: carrying the L1 tagger's scores), the rows reading
+    L1 jets get registers of their own."""
     found: dict[tuple[str, Collection, tuple], list] = {}  # (kind, coll, key) -> [type, i, cuts]
     per_kind: dict[str, int] = {}
     cut_reg, cut_l1 = [], []
     for row in cm.cuts:
-        on_l1 = l1jets and row.l1_jets
+        on_l1 = on_l1_jets(row, l1jets, l1_scores)
         coll: Collection = "l1jets" if on_l1 else row.type.collection
         kind, key = row.type.kind, row.type.register(row.cut)
         if (kind, coll, key) not in found:

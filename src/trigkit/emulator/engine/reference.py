@@ -15,29 +15,40 @@ import awkward as ak
 import numpy as np
 
 from trigkit.emulator.columns import L1JETS, Columns
-from trigkit.emulator.compiled import CompiledMenu, reads_l1_jets
+from trigkit.emulator.compiled import CompiledMenu, reads_l1_jets, reads_l1_scores
 from trigkit.emulator.schema import Menu, Trigger
 
 
 def _trigger(
-    trig: Trigger, jets: ak.Array, fat: ak.Array | None, l1jets: ak.Array | None = None
+    trig: Trigger,
+    jets: ak.Array,
+    fat: ak.Array | None,
+    l1jets: ak.Array | None = None,
+    l1_scores: bool = False,
 ) -> np.ndarray:
     """AND of the cuts; given ``l1jets`` (an L1 seed of events with L1 jets), the cuts that read
-    L1 jets (:func:`~trigkit.emulator.compiled.reads_l1_jets`) get those instead of ``jets``."""
+    L1 jets (:func:`~trigkit.emulator.compiled.reads_l1_jets`; score cuts only with
+    ``l1_scores``: the L1 jets carry the L1 tagger's scores) get those instead of ``jets``."""
     ok = np.ones(len(jets), dtype=bool)
     for t, cut in trig.cuts():
         on_l1 = l1jets is not None and reads_l1_jets(t, cut)
+        on_l1 = on_l1 and (l1_scores or not reads_l1_scores(t, cut))
         ok &= t.reference(cut, l1jets if on_l1 else jets, fat)
     return ok
 
 
 def run_reference_events(
-    menu: Menu, jets: ak.Array, fatjets: ak.Array | None = None, l1jets: ak.Array | None = None
+    menu: Menu,
+    jets: ak.Array,
+    fatjets: ak.Array | None = None,
+    l1jets: ak.Array | None = None,
+    l1_scores: bool = False,
 ) -> np.ndarray:
     """Raw decisions (n_events, n_l1 + n_hlt) of ``menu`` on awkward ``jets`` / ``fatjets``;
-    L1 seeds' jet-kinematic cuts read ``l1jets`` when given (else ``jets``), HLT paths ``jets``."""
+    L1 seeds' jet-kinematic cuts read ``l1jets`` when given (else ``jets``), and their score
+    cuts too with ``l1_scores``; HLT paths read ``jets``."""
     n = len(jets)
-    l1 = {name: _trigger(seed, jets, fatjets, l1jets) for name, seed in menu.l1.items()}
+    l1 = {name: _trigger(seed, jets, fatjets, l1jets, l1_scores) for name, seed in menu.l1.items()}
     for name, seed in menu.l1.items():
         if seed.any_of:
             l1[name] = l1[name] & np.any([l1[r] for r in seed.any_of], axis=0)
@@ -70,7 +81,10 @@ def run_reference(cm: CompiledMenu, cols: Columns) -> np.ndarray:
             | {f: cols.fat_scores[i] for i, f in enumerate(cm.fatjet_fields)},
         )
     l1jets = None
+    on_l1 = cols.l1_tagger_objects == L1JETS
     if cols.l1_objects == L1JETS:
         l1off, l1pt, l1eta = cols.l1_buffers()
-        l1jets = _objects(l1off, {"pt": l1pt, "eta": l1eta})
-    return run_reference_events(cm.menu, jets, fat, l1jets)
+        sc = cols.l1_score_buffer()
+        fields = {f: sc[i] for i, f in enumerate(cm.l1_jet_fields)} if on_l1 else {}
+        l1jets = _objects(l1off, {"pt": l1pt, "eta": l1eta} | fields)
+    return run_reference_events(cm.menu, jets, fat, l1jets, on_l1)

@@ -20,7 +20,7 @@ import numpy as np
 
 from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
-from trigkit.events.pythia import columns, hh_lhef, l1, pileup, settings
+from trigkit.events.pythia import columns, hh_lhef, l1build, pileup, settings
 from trigkit.events.pythia.config import MAX_PYTHIA_SEED, PythiaConfig
 from trigkit.events.pythia.detector import ChunkInput, reconstruct_chunk
 from trigkit.events.pythia.tracking import tracking_truth
@@ -152,9 +152,7 @@ def _hard_chunk(
 
 def _to_batch(hard: _Hard, cfg: PythiaConfig, seed: int) -> EventBatch:
     jets, fatjets, rho, trk_stats = reconstruct_chunk(hard.chunk, seed % 2**31)
-    l1j, l1n, met = l1.l1_objects(
-        hard.chunk.parts, hard.chunk.off, (seed + 3) % 2**31, hard.chunk.far
-    )
+    l1jets, l1_zvtx, met = l1build.l1_objects(hard.chunk, seed)
     recs = hard.chunk.records
     hpt = [np.sort(r.higgs[:, 0])[::-1] if len(r.higgs) == 2 else np.full(2, np.nan) for r in recs]
     truth = ak.zip(
@@ -167,6 +165,7 @@ def _to_batch(hard: _Hard, cfg: PythiaConfig, seed: int) -> EventBatch:
             "pv_z": hard.chunk.zpv.astype(np.float32),
             "l1_met": met[:, 0].astype(np.float32),
             "l1_met_phi": met[:, 1].astype(np.float32),
+            "l1_pv_z": l1_zvtx.astype(np.float32),
             **tracking_truth(trk_stats),
         }
     )
@@ -175,7 +174,7 @@ def _to_batch(hard: _Hard, cfg: PythiaConfig, seed: int) -> EventBatch:
         weight=hard.bias,
         truth=truth,
         fatjets=fatjets,
-        l1jets=l1.to_awkward(l1j, l1n),
+        l1jets=l1jets,
         process=cfg.process,
         lumi_pb=cfg.lumi_pb,
         source=f"pythia8:{cfg.process}:seed={cfg.seed}:mu={cfg.mu:g}:n={cfg.n_events}",

@@ -12,10 +12,11 @@ from dataclasses import asdict, dataclass, field
 
 from trigkit.core.errors import TrigkitError
 
-PROCESSES = ("hh4b", "qcd", "ttbar", "xhh")
+PROCESSES = ("hh4b", "qcd", "ttbar", "xhh", "zjets", "wjets")
+Z_DECAYS = ("all", "bb")
 MAX_PYTHIA_SEED = 900_000_000  # Pythia's Random:seed range is 1..900 000 000
 POOL_SEED = 4242
-ENGINE_VERSION = 6  # bump when the events of a config change: invalidates cached samples
+ENGINE_VERSION = 7  # bump when the events of a config change: invalidates cached samples
 POOL_VERSION = 2  # bump when the pool's physics changes (v3 of the engine kept the pool)
 
 
@@ -24,15 +25,20 @@ class PythiaConfig:
     """One Pythia sample.
 
     process      hh4b (our LO gg->HH, showered by Pythia), qcd (HardQCD:all, pT-hat biased),
-                 ttbar (gg/qqbar->ttbar), xhh (Pythia's gg->H2->hh, resonance mass ``m_x``)
+                 ttbar (gg/qqbar->ttbar), xhh (Pythia's gg->H2->hh, resonance mass ``m_x``),
+                 zjets (qqbar->Zg, qg->Zq, pure Z), wjets (qqbar->Wg, qg->Wq); both pT-hat
+                 biased like qcd
     n_events     hard-scatter events
     seed         Pythia seed of the hard process (the pileup pool has its own, derived)
     mu           mean pileup interactions overlaid per event (Poisson), 0 for none
     lumi_pb      weights sum to sigma x lumi_pb
     kappa_lambda Higgs self-coupling modifier (hh4b only)
-    pthat_min    QCD pT-hat threshold (GeV); also the reference of the pT-hat bias
+    pthat_min    pT-hat threshold (GeV) of qcd, zjets and wjets; also the reference of the
+                 pT-hat bias
     m_x          xhh resonance mass (GeV)
     pool_size    minimum-bias events in the pileup pool (generated once, cached)
+    z_decay      zjets: "all" (Pythia's branching ratios) or "bb" (Z -> bb only, the Xbb
+                 calibration candle; sigma includes BR(Z -> bb))
     settings     extra Pythia settings ("Key = value"), applied last
     """
 
@@ -45,6 +51,7 @@ class PythiaConfig:
     pthat_min: float = 15.0
     m_x: float = 1000.0
     pool_size: int = 2000
+    z_decay: str = "all"
     settings: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
@@ -71,13 +78,17 @@ class PythiaConfig:
             )
         if not self.m_x > 2 * 125.2:
             raise TrigkitError(f"m_x (--m-x) must exceed 2 mH = 250.4 GeV, got {self.m_x!r}")
+        _check_z_decay(self.z_decay, self.process)
         for s in self.settings:
             if "=" not in s:
                 raise TrigkitError(f"Pythia setting '{s}' must read 'Key = value'")
 
     def digest(self) -> str:
         """A short hash of the config and the engine version: the sample's cache key."""
-        payload = json.dumps({**asdict(self), "engine": ENGINE_VERSION}, sort_keys=True)
+        fields = asdict(self)
+        if fields["z_decay"] == "all":  # the default: keys of configs made before it stay
+            del fields["z_decay"]
+        payload = json.dumps({**fields, "engine": ENGINE_VERSION}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def pool_key(self) -> str:
@@ -90,3 +101,14 @@ class PythiaConfig:
 def _positive_int(name: str, value: object) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise TrigkitError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _check_z_decay(z_decay: object, process: str) -> None:
+    if z_decay not in Z_DECAYS:
+        raise TrigkitError(
+            f"z_decay (--z-decay) must be one of {', '.join(Z_DECAYS)}, got {z_decay!r}"
+        )
+    if z_decay != "all" and process != "zjets":
+        raise TrigkitError(
+            f"z_decay (--z-decay) {z_decay} needs --process zjets, got process '{process}'"
+        )

@@ -47,6 +47,7 @@ def run(
     lhef = "check.lhe" if cfg.process == "hh4b" else None  # read as a name only, not opened
     stg = [*settings.process_settings(cfg, lhef), *cfg.settings]
     settings.check(stg, f"process {cfg.process}")
+    tick("events", 0)  # work starts: a caller's events bar appears now, not after a block
     sizes = block_sizes(cfg.n_events, block)
     in_process = workers == 1 or len(sizes) == 1
     pool_path = None

@@ -30,6 +30,8 @@ class PoolResponse:
     stats: np.ndarray  # (pool events, tracking.N_S) counters; S_MERGED stays per event
     calo: Deposits
     l1: Deposits
+    l1_tracks: np.ndarray  # (n, trackcols.N_K) Phase-2 L1 tracks, z0 absolute, K_PART = -1
+    l1_toff: np.ndarray
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,15 @@
 """Level-1 calorimeter objects, in numba: towers, L1 jets (9x9 sliding window) and their pT.
 
-No tracker at L1, so every visible particle of the hard scatter and of all pileup reaches the
+The calorimeter trigger sees every visible particle of the hard scatter and of all pileup in the
 towers (0.087 x 0.087, |eta| < 3, 72 in phi). Tower ET = sum of pT x response (e/gamma 1.0,
 hadrons 0.75: the uncalibrated HCAL response of CMS, JINST 15 (2020) P10017), above 0.5 GeV.
 L1 jets follow the Phase-1 Stage-2 algorithm of that paper: a seed tower >= 4 GeV that is the
 maximum of its 9x9 window; jet ET = window sum minus the pileup in it (9 x the mean tower ET of
 each of its 9 eta rings, a ring-average stand-in for the paper's "chunky donut"),
 divided by the mean response (calibration) and smeared by 1.5 / sqrt(ET) (+) 8 %; kept above
-20 GeV. L1 HT (:func:`l1_ht`) = sum of L1 jets with ET > 30 GeV and |eta| < 2.4.
+20 GeV. Each L1 jet also carries the mass of its window's towers (massless at the tower centres,
+scaled like its ET) and the hard-scatter fraction of the window ET (truth, for the labels).
+L1 HT (:func:`l1_ht`) = sum of L1 jets with ET > 30 GeV and |eta| < 2.4.
 L1 MET (:func:`l1_met`) = magnitude of minus the vector sum of all tower ET in |eta| < 3 (the
 Stage-2 ETM without HF, same paper, Sec. 6), with no pileup subtraction.
 """
@@ -49,28 +51,40 @@ def _deposit(p: np.ndarray) -> tuple[int, float]:
 
 
 @njit(cache=True)
-def towers(parts: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    grid = np.zeros((N_ETA, N_PHI))
-    _add_particles(parts, lo, hi, grid)
-    _threshold(grid)
-    return grid
-
-
-@njit(cache=True)
-def _add_particles(parts: np.ndarray, lo: int, hi: int, grid: np.ndarray) -> None:
-    flat = grid.reshape(-1)
+def _add(parts: np.ndarray, lo: int, hi: int, grid: np.ndarray, hs: np.ndarray) -> None:
+    """Add the tower ET of particle rows lo:hi (``grid``) and its hard-scatter part (``hs``:
+    particles with is_pu = 0)."""
+    flat, flat_hs = grid.reshape(-1), hs.reshape(-1)
     for i in range(lo, hi):
         b, et = _deposit(parts[i])
-        if b >= 0:
-            flat[b] += et
+        if b < 0:
+            continue
+        flat[b] += et
+        if parts.shape[1] <= 9 or parts[i, 9] == 0.0:
+            flat_hs[b] += et
 
 
 @njit(cache=True)
-def _threshold(grid: np.ndarray) -> None:
+def _threshold(grid: np.ndarray, hs: np.ndarray) -> None:
     for ie in range(N_ETA):
         for ip in range(N_PHI):
             if grid[ie, ip] < TOWER_MIN:
                 grid[ie, ip] = 0.0
+                hs[ie, ip] = 0.0
+
+
+@njit(cache=True)
+def _fill(parts: np.ndarray, lo: int, hi: int, grid: np.ndarray, hs: np.ndarray) -> None:
+    """Tower ET (``grid``) and its hard-scatter part (``hs``), after the tower threshold."""
+    _add(parts, lo, hi, grid, hs)
+    _threshold(grid, hs)
+
+
+@njit(cache=True)
+def towers(parts: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    grid = np.zeros((N_ETA, N_PHI))
+    _fill(parts, lo, hi, grid, np.zeros((N_ETA, N_PHI)))
+    return grid
 
 
 @njit(cache=True)
@@ -125,12 +139,37 @@ def _window(grid: np.ndarray, ie: int, ip: int) -> float:
     return s
 
 
+@njit(cache=True)
+def _window_mass(grid: np.ndarray, ie: int, ip: int) -> float:
+    """Invariant mass of the 9x9 window's towers, massless at the tower centres."""
+    e, px, py, pz = 0.0, 0.0, 0.0, 0.0
+    for de in range(-4, 5):
+        je = ie + de
+        if je < 0 or je >= N_ETA:
+            continue
+        eta = -ETA_MAX + (je + 0.5) * TOWER
+        for dp in range(-4, 5):
+            jp = (ip + dp) % N_PHI
+            et = grid[je, jp]
+            phi = -np.pi + (jp + 0.5) * 2 * np.pi / N_PHI
+            e += et * np.cosh(eta)
+            px += et * np.cos(phi)
+            py += et * np.sin(phi)
+            pz += et * np.sinh(eta)
+    return np.sqrt(max(0.0, e * e - px * px - py * py - pz * pz))
+
+
+#: columns of :func:`l1_jets`' jet table
+L_PT, L_ETA, L_PHI, L_MASS, L_HS = range(5)
+N_L = 5
+
+
 def l1_objects(
     parts: np.ndarray, off: np.ndarray, seed: int, far: Far | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(jets (n, 3) pt eta phi, per-event counts, MET (n_ev, 2)) of every event of the chunk,
-    from one tower grid per event. ``far``: pileup vertices whose tower ET comes from the
-    pool response (added before the tower threshold)."""
+    """(jets (n, N_L): pt eta phi mass hs_frac, per-event counts, MET (n_ev, 2)) of every event
+    of the chunk, from one tower grid per event. ``far``: pileup vertices whose tower ET comes
+    from the pool response (added before the tower threshold)."""
     if far is None:
         e, none = np.zeros(0, dtype=np.int64), np.zeros(len(off), dtype=np.int64)
         return _l1_objects(parts, off, seed, e, np.zeros(0), np.zeros(1, np.int64), none, e, e)
@@ -139,7 +178,7 @@ def l1_objects(
 
 
 def l1_jets(parts: np.ndarray, off: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(jets (n, 3) pt eta phi, per-event counts) of every event of the chunk."""
+    """(jets (n, N_L): pt eta phi mass hs_frac, per-event counts) of every event of the chunk."""
     jets, counts, _ = l1_objects(parts, off, seed)
     return jets, counts
 
@@ -163,25 +202,28 @@ def _l1_objects(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     np.random.seed(seed)
     n_ev = len(off) - 1
-    out = np.empty((n_ev * 64, 3))
+    out = np.empty((n_ev * 64, N_L))
     counts = np.zeros(n_ev, dtype=np.int64)
     met = np.zeros((n_ev, 2))
     k = 0
     for ev in range(n_ev):
         grid = np.zeros((N_ETA, N_PHI))
-        _add_particles(parts, off[ev], off[ev + 1], grid)
+        hs = np.zeros((N_ETA, N_PHI))
+        _add(parts, off[ev], off[ev + 1], grid, hs)
         for v in range(foff[ev], foff[ev + 1]):
             e, r = fpick[v], frot[v]
             for d in range(doff[e], doff[e + 1]):
                 grid[dbins[d] // N_PHI, (dbins[d] % N_PHI + r) % N_PHI] += dval[d]
-        _threshold(grid)
-        k = _event_jets(grid, out, k, counts, ev)
+        _threshold(grid, hs)
+        k = _event_jets(grid, hs, out, k, counts, ev)
         met[ev] = _met(grid)
     return out[:k], counts, met
 
 
 @njit(cache=True)
-def _event_jets(grid: np.ndarray, out: np.ndarray, k: int, counts: np.ndarray, ev: int) -> int:
+def _event_jets(
+    grid: np.ndarray, hs: np.ndarray, out: np.ndarray, k: int, counts: np.ndarray, ev: int
+) -> int:
     ring = np.zeros(N_ETA)
     for ie in range(N_ETA):
         ring[ie] = 9.0 * grid[ie].mean()
@@ -190,15 +232,18 @@ def _event_jets(grid: np.ndarray, out: np.ndarray, k: int, counts: np.ndarray, e
             if grid[ie, ip] < SEED_ET or not _is_seed(grid, ie, ip) or k >= len(out):
                 continue
             pu = ring[max(0, ie - 4) : min(N_ETA, ie + 5)].sum()
-            et = max(0.0, _window(grid, ie, ip) - pu) / CALIBRATION
+            window = _window(grid, ie, ip)
+            et = max(0.0, window - pu) / CALIBRATION
             if et <= 0:
                 continue
             et *= 1.0 + np.hypot(1.5 / np.sqrt(et), 0.08) * np.random.normal()
             if et < L1JET_MIN:
                 continue
-            out[k, 0] = et
-            out[k, 1] = -ETA_MAX + (ie + 0.5) * TOWER
-            out[k, 2] = -np.pi + (ip + 0.5) * 2 * np.pi / N_PHI
+            out[k, L_PT] = et
+            out[k, L_ETA] = -ETA_MAX + (ie + 0.5) * TOWER
+            out[k, L_PHI] = -np.pi + (ip + 0.5) * 2 * np.pi / N_PHI
+            out[k, L_MASS] = _window_mass(grid, ie, ip) * et / window
+            out[k, L_HS] = _window(hs, ie, ip) / window
             counts[ev] += 1
             k += 1
     return k

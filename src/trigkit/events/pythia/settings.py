@@ -35,6 +35,17 @@ COMMON = (
     "ParticleDecays:tau0Max = 1000",
 )
 H_TO_BB = ("25:onMode = off", "25:onIfMatch = 5 -5")
+Z_TO_BB = ("23:onMode = off", "23:onIfMatch = 5 -5")
+QCD_BIAS_POW = 4.0
+# V+jets falls about one power of pT-hat more slowly than QCD: a bias (pT-hat / pT-hat_min)^3
+# puts 38 % of the events above pT-hat = 200 GeV from a 15 GeV threshold (QCD with ^4: 25 %)
+VJETS_BIAS_POW = 3.0
+Z_JETS = (
+    "WeakBosonAndParton:qqbar2gmZg = on",
+    "WeakBosonAndParton:qg2gmZq = on",
+    "WeakZ0:gmZmode = 2",  # pure Z, no gamma* or interference
+)
+W_JETS = ("WeakBosonAndParton:qqbar2Wg = on", "WeakBosonAndParton:qg2Wq = on")
 
 
 def process_settings(cfg: PythiaConfig, lhef: str | None = None) -> list[str]:
@@ -44,13 +55,12 @@ def process_settings(cfg: PythiaConfig, lhef: str | None = None) -> list[str]:
             raise ValueError("hh4b needs its Les Houches file")
         return ["Beams:frameType = 4", f"Beams:LHEF = {lhef}", *H_TO_BB]
     if cfg.process == "qcd":
-        return [
-            "HardQCD:all = on",
-            f"PhaseSpace:pTHatMin = {cfg.pthat_min:g}",
-            "PhaseSpace:bias2Selection = on",
-            "PhaseSpace:bias2SelectionPow = 4.0",
-            f"PhaseSpace:bias2SelectionRef = {cfg.pthat_min:g}",
-        ]
+        return ["HardQCD:all = on", *pthat_bias(cfg.pthat_min, QCD_BIAS_POW)]
+    if cfg.process == "zjets":
+        decay = Z_TO_BB if cfg.z_decay == "bb" else ()
+        return [*Z_JETS, *decay, *pthat_bias(cfg.pthat_min, VJETS_BIAS_POW)]
+    if cfg.process == "wjets":
+        return [*W_JETS, *pthat_bias(cfg.pthat_min, VJETS_BIAS_POW)]
     if cfg.process == "ttbar":
         return ["Top:gg2ttbar = on", "Top:qqbar2ttbar = on"]
     if cfg.process == "xhh":
@@ -64,6 +74,17 @@ def process_settings(cfg: PythiaConfig, lhef: str | None = None) -> list[str]:
             *H_TO_BB,
         ]
     raise ValueError(cfg.process)
+
+
+def pthat_bias(pthat_min: float, power: float) -> list[str]:
+    """pT-hat > ``pthat_min``, events drawn with bias (pT-hat / pthat_min)^power; Pythia's
+    weight (pthat_min / pT-hat)^power compensates."""
+    return [
+        f"PhaseSpace:pTHatMin = {pthat_min:g}",
+        "PhaseSpace:bias2Selection = on",
+        f"PhaseSpace:bias2SelectionPow = {power:g}",
+        f"PhaseSpace:bias2SelectionRef = {pthat_min:g}",
+    ]
 
 
 def minbias_settings() -> list[str]:

@@ -159,7 +159,7 @@ def _reconstruct(
         k = _event_tracks(parts, off[ev], off[ev + 1], zpv[ev], out, k, stats[ev])
         for v in range(foff[ev], foff[ev + 1]):
             e = fpick[v]
-            k = _moved(ptrk, ptoff[e], ptoff[e + 1], fz[v] - zpv[ev], fangle[v], out, k)
+            k = moved(ptrk, ptoff[e], ptoff[e + 1], fz[v] - zpv[ev], fangle[v], out, k)
             stats[ev] += pstats[e]
         n_real = k - first
         n_fake = np.random.poisson(FAKE_RATE * n_real)
@@ -198,7 +198,7 @@ def _event_tracks(
 
 
 @njit(cache=True)
-def _moved(
+def moved(
     src: np.ndarray, lo: int, hi: int, dz: float, angle: float, out: np.ndarray, k: int
 ) -> int:
     """Rows lo:hi of ``src`` as rows k... of ``out``: z0 shifted by dz, rotated by angle."""

@@ -1,0 +1,71 @@
+"""`events validate` L1 rows: the L1-track gun rows against float64 expectations of the
+documented resolutions, the L1 vertex and L1 MET rows by hand, and their place in the table."""
+
+from __future__ import annotations
+
+import awkward as ak
+import numpy as np
+import pytest
+
+from trigkit.events.batch import EventBatch
+from trigkit.report import event_validation_l1 as v
+
+
+def _rng_gun(lo: float, hi: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The gun's true pT and eta, drawn as ``event_validation_l1.gun`` draws them."""
+    rng = np.random.default_rng(seed)
+    n = v.GUN_EVENTS * v.GUN_PER_EVENT
+    return rng.uniform(lo, hi, n), rng.uniform(-0.8, 0.8, n)
+
+
+def test_track_rows_match_the_documented_resolutions() -> None:
+    rows = {r.quantity: r for r in v.track_rows()}
+    pt, eta = _rng_gun(2.0, 8.0, v.GUN_SEED)
+    s_pt = np.hypot(0.01, 0.0006 * pt) * (1 + 0.4 * np.abs(eta))  # float64, by hand
+    s_z0 = np.hypot(0.6, 1.6 / pt) * (1 + 0.4 * eta**2)
+    want_pt = 100 * np.sqrt(np.mean(s_pt**2))
+    got = rows["L1 track pT resolution, pT 2-8, |eta|<0.8 [%]"]
+    assert got.value == pytest.approx(want_pt, rel=0.03) and got.status == "ok"
+    z0 = rows["L1 track z0 resolution, pT 2-8, |eta|<0.8 [mm]"].value
+    want_z0 = np.sqrt(np.mean(s_z0**2))
+    assert want_z0 * 0.97 < z0 < np.hypot(want_z0, 0.4)  # plus the L1 vertex's own spread
+    n = len(pt)
+    eff = rows["L1 track efficiency, pT 2-8, |eta|<0.8"].value
+    assert abs(eff - 0.95) < 5 * np.sqrt(0.95 * 0.05 / n)
+    hpt, heta = _rng_gun(20.0, 100.0, v.GUN_SEED + 1)
+    s_d0 = np.hypot(0.020, 0.200 / hpt) * (1 + 0.4 * heta**2)
+    d0 = rows["L1 track d0 resolution, pT 20-100, |eta|<0.8 [um]"].value
+    assert d0 == pytest.approx(1e3 * np.sqrt(np.mean(s_d0**2)), rel=0.03)
+
+
+def _batch(truth: dict, weight: np.ndarray, process: str = "qcd") -> EventBatch:
+    n = len(weight)
+    jets = ak.Array([[]] * n)
+    return EventBatch(
+        jets=jets, weight=weight, truth=ak.zip(truth), process=process, lumi_pb=2.0, l1jets=jets
+    )
+
+
+def test_vertex_and_met_rows_by_hand() -> None:
+    b = _batch(
+        {
+            "l1_pv_z": np.array([0.0, 1.0, 5.0, -2.0]),
+            "pv_z": np.array([0.5, -1.0, 5.2, -2.1]),
+            "l1_met": np.array([50.0, 120.0, 101.0, 99.0]),
+        },
+        np.array([1.0, 2.0, 3.0, 4.0]),
+    )
+    (vtx,) = v.vertex_row([b])
+    assert vtx.value == 0.75  # |dz| = 0.5, 2.0, 0.2, 0.1
+    (met,) = v.met_row(b)
+    assert met.value == pytest.approx((2.0 + 3.0) / 2.0 * 0.02 / 1e3)
+    assert met.hi - met.value == pytest.approx(np.sqrt(4.0 + 9.0) / 2.0 * 0.02 / 1e3)
+    assert v.l1_rows([b]) == [met]  # no L1 tracks: no track rows
+
+
+def test_validate_table_has_the_l1_rows(qcd_pu) -> None:
+    from trigkit.report.event_validation import validate
+
+    names = {r.quantity for r in validate([qcd_pu])}
+    assert "L1 track pT resolution, pT 2-8, |eta|<0.8 [%]" in names
+    assert {"L1 vertex within 1.5 mm of the true PV", "L1 ETM100 rate [kHz]"} <= names
