@@ -57,7 +57,7 @@ def test_chunk_assembly_matches_a_per_vertex_loop() -> None:
     n_pu = draws.poisson(3.0, len(n_hard))
     picks = draws.integers(0, 2, n_pu.sum())
     zs = draws.normal(0.0, pileup.SIGMA_Z_MM, n_pu.sum())
-    rots = draws.uniform(-np.pi, np.pi, n_pu.sum())
+    rots = draws.integers(0, 72, n_pu.sum()) * (2 * np.pi / 72)  # whole towers
     rows, counts, h, v = [], [], 0, 0
     for e in range(len(n_hard)):
         first = len(rows)

@@ -7,12 +7,13 @@ Modules, one job each: ``config`` (the validated sample definition and its cache
 ``settings`` (Pythia settings per process; Pythia's refusals as TrigkitError), ``hh_lhef``
 (our gg->HH hard process as Les Houches events), ``record`` (Pythia event -> numpy, particle
 by particle), ``columns`` (many events' records -> the same arrays in bulk), ``pileup``
-(cached minimum-bias pool and its overlay), ``tracking`` / ``calo`` / ``jetbuild`` (numba
-detector response; ``trackcols`` the track-table columns, ``material`` conversions and nuclear
-interactions, ``merging`` merged tracks, ``shapes`` D2), ``clustering`` (fastjet), ``l1``
-(towers, L1 jets, HT and MET), ``detector``
-(one chunk -> awkward jets), ``block`` (one seed block: its own Pythia and seeds), ``engine``
-(blocks on 1..N worker processes, weights), ``cache``.
+(cached minimum-bias pool and its overlay), ``pool_response`` (each pool event's detector
+response, computed once; ``far`` the arrays that bring it to the far vertices),
+``tracking`` / ``calo`` / ``jetbuild`` (numba detector response; ``trackcols`` the
+track-table columns, ``material`` conversions and nuclear interactions, ``merging`` merged
+tracks, ``shapes`` D2), ``clustering`` (fastjet), ``l1`` (towers, L1 jets, HT and MET),
+``detector`` (one chunk -> awkward jets), ``block`` (one seed block: its own Pythia and
+seeds), ``engine`` (blocks on 1..N worker processes, weights), ``cache``.
 Needs the ``physics`` extra (pythia8mc, fastjet), imported on first use.
 """
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
-from trigkit.events.pythia import columns, hh_lhef, l1, l1build, pileup, settings
+from trigkit.events.pythia import columns, hh_lhef, l1build, pileup, settings
 from trigkit.events.pythia.config import MAX_PYTHIA_SEED, PythiaConfig
 from trigkit.events.pythia.detector import ChunkInput, reconstruct_chunk
 from trigkit.events.pythia.tracking import tracking_truth
@@ -140,15 +140,19 @@ def _hard_chunk(
     ev = np.repeat(np.arange(n), [len(r.parts) for r in recs])
     keep = pileup.in_acceptance(hard)  # beam remnants and other very forward particles out
     hard, n_hard = hard[keep], np.bincount(ev[keep], minlength=n).astype(np.int64)
-    overlay = pileup.draw(pool, rng, mu, n) if pool is not None else None
-    parts, off = pileup.assemble(hard, n_hard, zpv, pool, overlay)
-    return _Hard(ChunkInput(parts, off, zpv, recs), bias, pthat)
+    if pool is None:
+        parts, off = pileup.assemble(hard, n_hard, zpv, None, None)
+        return _Hard(ChunkInput(parts, off, zpv, recs), bias, pthat)
+    overlay = pileup.draw(pool, rng, mu, n)
+    near = overlay.near(zpv)  # written out for the full detector; the rest: pool response
+    parts, off = pileup.assemble(hard, n_hard, zpv, pool, overlay, near)
+    far = pileup.far_vertices(pool, overlay, near)
+    return _Hard(ChunkInput(parts, off, zpv, recs, far), bias, pthat)
 
 
 def _to_batch(hard: _Hard, cfg: PythiaConfig, seed: int) -> EventBatch:
     jets, fatjets, rho, trk_stats = reconstruct_chunk(hard.chunk, seed % 2**31)
-    l1jets, l1_zvtx = l1build.l1_objects(hard.chunk, seed)
-    met = l1.l1_met(hard.chunk.parts, hard.chunk.off)
+    l1jets, l1_zvtx, met = l1build.l1_objects(hard.chunk, seed)
     recs = hard.chunk.records
     hpt = [np.sort(r.higgs[:, 0])[::-1] if len(r.higgs) == 2 else np.full(2, np.nan) for r in recs]
     truth = ak.zip(

@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from trigkit.events.pythia.far import Far
+
 TOWER = 0.087
 N_PHI = 72  # 2 pi / 72 = 0.0873
 ETA_CALO = 4.7
@@ -35,42 +37,110 @@ def _eta(px: float, py: float, pz: float) -> float:
     return np.arcsinh(pz / pt) if pt > 0 else (20.0 if pz > 0 else -20.0)
 
 
-@njit(cache=True)
 def calo_inputs(
-    parts: np.ndarray, off: np.ndarray, zpv: np.ndarray
+    parts: np.ndarray, off: np.ndarray, zpv: np.ndarray, far: Far | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(table (n, 6) px py pz E pt_hs particle-index-or--1, per-event offsets)."""
+    """(table (n, 6) px py pz E pt_hs particle-index-or--1, per-event offsets). ``far``:
+    pileup vertices whose tower deposits come from the pool response (their charged tracks
+    all fail charged-hadron subtraction: they lie beyond ``far.NEAR_DZ_MM``)."""
+    if far is None:
+        e, none = np.zeros(0, dtype=np.int64), np.zeros(len(off), dtype=np.int64)
+        return _calo_inputs(parts, off, zpv, e, np.zeros(0), np.zeros(1, np.int64), none, e, e)
+    d = far.response.calo
+    return _calo_inputs(parts, off, zpv, d.bins, d.val, d.off, far.off, far.pick, far.rot)
+
+
+@njit(cache=True)
+def _tower_of(p: np.ndarray) -> tuple[int, int, float, bool]:
+    """(ie, ip, pT, is a charged track) of particle row ``p``; ie = -1 outside the
+    calorimeter. Charged tracks (|eta| < 2.5, pT > 0.5 GeV) are particle-flow inputs."""
+    px, py, pz = p[0], p[1], p[2]
+    pt = np.hypot(px, py)
+    if pt <= 0.0:
+        return -1, 0, pt, False
+    eta = np.arcsinh(pz / pt)
+    if abs(eta) >= ETA_CALO:
+        return -1, 0, pt, False
+    if p[7] != 0 and abs(eta) < ETA_TRACKER and pt > 0.5:
+        return 0, 0, pt, True
+    ie = int((eta + ETA_CALO) / TOWER)
+    ip = int((np.arctan2(py, px) + np.pi) / (2 * np.pi) * N_PHI) % N_PHI
+    return ie, ip, pt, False
+
+
+@njit(cache=True)
+def _calo_inputs(
+    parts: np.ndarray,
+    off: np.ndarray,
+    zpv: np.ndarray,
+    dbins: np.ndarray,
+    dval: np.ndarray,
+    doff: np.ndarray,
+    foff: np.ndarray,
+    fpick: np.ndarray,
+    frot: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     n_ev = len(off) - 1
-    out = np.empty((len(parts) + n_ev * N_ETA * 2, 6))
+    n_dep = 0  # each row comes from a particle or a deposit: a bound on the table's length
+    for v in range(len(fpick)):
+        n_dep += doff[fpick[v] + 1] - doff[fpick[v]]
+    out = np.empty((len(parts) + n_dep, 6))
     coff = np.zeros(n_ev + 1, dtype=np.int64)
     k = 0
     for ev in range(n_ev):
         grid = np.zeros((N_ETA, N_PHI, 2))  # pt, pt from the hard scatter
         for i in range(off[ev], off[ev + 1]):
-            px, py, pz = parts[i, 0], parts[i, 1], parts[i, 2]
-            pt = np.hypot(px, py)
-            if pt <= 0.0:
-                continue
-            eta = np.arcsinh(pz / pt)
-            if abs(eta) >= ETA_CALO:
+            ie, ip, pt, charged = _tower_of(parts[i])
+            if ie < 0:
                 continue
             is_pu = parts[i, P_PU] > 0
-            if parts[i, 7] != 0 and abs(eta) < ETA_TRACKER and pt > 0.5:
+            if charged:
                 if is_pu and abs(parts[i, P_ZV] - zpv[ev]) > CHS_DZ_MM:
                     continue  # charged-hadron subtraction
-                out[k, 0], out[k, 1], out[k, 2], out[k, 3] = px, py, pz, parts[i, 3]
+                out[k, :4] = parts[i, :4]
                 out[k, C_PTHS] = 0.0 if is_pu else pt
                 out[k, C_PART] = i - off[ev]
                 k += 1
                 continue
-            ie = int((eta + ETA_CALO) / TOWER)
-            ip = int((np.arctan2(py, px) + np.pi) / (2 * np.pi) * N_PHI) % N_PHI
             grid[ie, ip, 0] += pt
             if not is_pu:
                 grid[ie, ip, 1] += pt
+        for v in range(foff[ev], foff[ev + 1]):
+            e, r = fpick[v], frot[v]
+            for d in range(doff[e], doff[e + 1]):
+                ie, ip = dbins[d] // N_PHI, (dbins[d] % N_PHI + r) % N_PHI
+                grid[ie, ip, 0] += dval[d]
         k = _emit_towers(grid, out, k, _neutral_rho(grid) * TOWER * 2 * np.pi / N_PHI)
         coff[ev + 1] = k
     return out[:k], coff
+
+
+@njit(cache=True)
+def tower_deposits(parts: np.ndarray, off: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per event, the summed pT of the particles that reach the towers (not charged tracks)
+    in each tower it touches: (bins ie x N_PHI + ip, pT, per-event offsets)."""
+    n_ev = len(off) - 1
+    bins = np.empty(len(parts), dtype=np.int64)
+    val = np.empty(len(parts))
+    doff = np.zeros(n_ev + 1, dtype=np.int64)
+    grid = np.zeros(N_ETA * N_PHI)
+    k = 0
+    for ev in range(n_ev):
+        first = k
+        for i in range(off[ev], off[ev + 1]):
+            ie, ip, pt, charged = _tower_of(parts[i])
+            if ie < 0 or charged:
+                continue
+            b = ie * N_PHI + ip
+            if grid[b] == 0.0:
+                bins[k] = b
+                k += 1
+            grid[b] += pt
+        for j in range(first, k):
+            val[j] = grid[bins[j]]
+            grid[bins[j]] = 0.0
+        doff[ev + 1] = k
+    return bins[:k].copy(), val[:k].copy(), doff
 
 
 @njit(cache=True)

@@ -10,6 +10,7 @@ the hard-process partons and the Higgs bosons. Kinematics follow Pythia's own fo
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,7 +85,10 @@ def pt_eta_phi(p: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         eta = np.log((pabs + np.abs(pz)) / np.maximum(_TINY, pt))
     eta = np.where(pz > 0, eta, -eta)
-    return np.stack([pt, np.where(pt > 0, eta, 0.0), np.arctan2(py, px)], 1)
+    # phi through the C library's atan2 (Pythia's): numpy's vectorised arctan2 can differ from
+    # it in the last bit; hadrons and partons are a few rows per event
+    phi = np.array([math.atan2(y, x) for y, x in zip(py.tolist(), px.tolist(), strict=True)])
+    return np.stack([pt, np.where(pt > 0, eta, 0.0), phi.reshape(-1)], 1)
 
 
 def read(cols: Columns, charges: dict[int, float]) -> list[Record]:

@@ -9,6 +9,7 @@ import numpy as np
 
 from trigkit.events.pythia import calo, jetbuild
 from trigkit.events.pythia.clustering import cluster, groomed
+from trigkit.events.pythia.far import Far
 from trigkit.events.pythia.record import Record
 from trigkit.events.pythia.tracking import reconstruct
 
@@ -26,6 +27,7 @@ class ChunkInput:
     off: np.ndarray
     zpv: np.ndarray
     records: list[Record]
+    far: Far | None = None  # pileup vertices that bring the pool's precomputed response
 
 
 def _flat(arrays: list[np.ndarray], width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -56,8 +58,8 @@ def reconstruct_chunk(
     """(jets, fatjets, rho, tracking counters (n_ev, tracking.N_S)) of the chunk, in the
     EventBatch layout."""
     n_ev = len(chunk.off) - 1
-    trk, toff, stats = reconstruct(chunk.parts, chunk.off, chunk.zpv, seed)
-    table, coff = calo.calo_inputs(chunk.parts, chunk.off, chunk.zpv)
+    trk, toff, stats = reconstruct(chunk.parts, chunk.off, chunk.zpv, seed, chunk.far)
+    table, coff = calo.calo_inputs(chunk.parts, chunk.off, chunk.zpv, chunk.far)
     rho = calo.rho(table, coff)
     counts = np.diff(coff)
     had, hoff = _flat([r.hadrons for r in chunk.records], 4)

@@ -20,6 +20,8 @@ import awkward as ak
 import numpy as np
 from numba import njit
 
+from trigkit.events.pythia.far import Far
+
 TOWER = 0.087
 ETA_MAX = 3.0
 N_ETA = 69  # 2 x 3.0 / 0.087
@@ -33,23 +35,37 @@ HT_JET_MIN, HT_ETA_MAX = 30.0, 2.4
 
 
 @njit(cache=True)
-def _fill(parts: np.ndarray, lo: int, hi: int, grid: np.ndarray, hs: np.ndarray) -> None:
-    """Tower ET (``grid``) and its hard-scatter part (``hs``: particles with is_pu = 0)."""
+def _deposit(p: np.ndarray) -> tuple[int, float]:
+    """(tower bin ie x N_PHI + ip or -1, ET) of particle row ``p`` (muons leave none)."""
+    px, py, pz = p[0], p[1], p[2]
+    pt = np.hypot(px, py)
+    pid = abs(p[8])
+    if pt <= 0 or pid == 13:
+        return -1, 0.0
+    eta = np.arcsinh(pz / pt)
+    if abs(eta) >= ETA_MAX:
+        return -1, 0.0
+    ie = min(N_ETA - 1, int((eta + ETA_MAX) / TOWER))
+    ip = int((np.arctan2(py, px) + np.pi) / (2 * np.pi) * N_PHI) % N_PHI
+    return ie * N_PHI + ip, pt * (1.0 if pid == 22 or pid == 11 else HADRON_RESPONSE)
+
+
+@njit(cache=True)
+def _add(parts: np.ndarray, lo: int, hi: int, grid: np.ndarray, hs: np.ndarray) -> None:
+    """Add the tower ET of particle rows lo:hi (``grid``) and its hard-scatter part (``hs``:
+    particles with is_pu = 0)."""
+    flat, flat_hs = grid.reshape(-1), hs.reshape(-1)
     for i in range(lo, hi):
-        px, py, pz = parts[i, 0], parts[i, 1], parts[i, 2]
-        pt = np.hypot(px, py)
-        pid = abs(parts[i, 8])
-        if pt <= 0 or pid == 13:
+        b, et = _deposit(parts[i])
+        if b < 0:
             continue
-        eta = np.arcsinh(pz / pt)
-        if abs(eta) >= ETA_MAX:
-            continue
-        ie = min(N_ETA - 1, int((eta + ETA_MAX) / TOWER))
-        ip = int((np.arctan2(py, px) + np.pi) / (2 * np.pi) * N_PHI) % N_PHI
-        et = pt * (1.0 if pid == 22 or pid == 11 else HADRON_RESPONSE)
-        grid[ie, ip] += et
+        flat[b] += et
         if parts.shape[1] <= 9 or parts[i, 9] == 0.0:
-            hs[ie, ip] += et
+            flat_hs[b] += et
+
+
+@njit(cache=True)
+def _threshold(grid: np.ndarray, hs: np.ndarray) -> None:
     for ie in range(N_ETA):
         for ip in range(N_PHI):
             if grid[ie, ip] < TOWER_MIN:
@@ -58,10 +74,44 @@ def _fill(parts: np.ndarray, lo: int, hi: int, grid: np.ndarray, hs: np.ndarray)
 
 
 @njit(cache=True)
+def _fill(parts: np.ndarray, lo: int, hi: int, grid: np.ndarray, hs: np.ndarray) -> None:
+    """Tower ET (``grid``) and its hard-scatter part (``hs``), after the tower threshold."""
+    _add(parts, lo, hi, grid, hs)
+    _threshold(grid, hs)
+
+
+@njit(cache=True)
 def towers(parts: np.ndarray, lo: int, hi: int) -> np.ndarray:
     grid = np.zeros((N_ETA, N_PHI))
     _fill(parts, lo, hi, grid, np.zeros((N_ETA, N_PHI)))
     return grid
+
+
+@njit(cache=True)
+def tower_deposits(parts: np.ndarray, off: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per event, the ET each touched tower gets before the threshold: (bins ie x N_PHI + ip,
+    ET, per-event offsets)."""
+    n_ev = len(off) - 1
+    bins = np.empty(len(parts), dtype=np.int64)
+    val = np.empty(len(parts))
+    doff = np.zeros(n_ev + 1, dtype=np.int64)
+    grid = np.zeros(N_ETA * N_PHI)
+    k = 0
+    for ev in range(n_ev):
+        first = k
+        for i in range(off[ev], off[ev + 1]):
+            b, et = _deposit(parts[i])
+            if b < 0:
+                continue
+            if grid[b] == 0.0:
+                bins[k] = b
+                k += 1
+            grid[b] += et
+        for j in range(first, k):
+            val[j] = grid[bins[j]]
+            grid[bins[j]] = 0.0
+        doff[ev + 1] = k
+    return bins[:k].copy(), val[:k].copy(), doff
 
 
 @njit(cache=True)
@@ -114,59 +164,100 @@ L_PT, L_ETA, L_PHI, L_MASS, L_HS = range(5)
 N_L = 5
 
 
-@njit(cache=True)
+def l1_objects(
+    parts: np.ndarray, off: np.ndarray, seed: int, far: Far | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(jets (n, N_L): pt eta phi mass hs_frac, per-event counts, MET (n_ev, 2)) of every event
+    of the chunk, from one tower grid per event. ``far``: pileup vertices whose tower ET comes
+    from the pool response (added before the tower threshold)."""
+    if far is None:
+        e, none = np.zeros(0, dtype=np.int64), np.zeros(len(off), dtype=np.int64)
+        return _l1_objects(parts, off, seed, e, np.zeros(0), np.zeros(1, np.int64), none, e, e)
+    d = far.response.l1
+    return _l1_objects(parts, off, seed, d.bins, d.val, d.off, far.off, far.pick, far.rot)
+
+
 def l1_jets(parts: np.ndarray, off: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(jets (n, N_L): pt eta phi mass hs_frac, per-event counts) of every event of the chunk."""
+    jets, counts, _ = l1_objects(parts, off, seed)
+    return jets, counts
+
+
+def l1_met(parts: np.ndarray, off: np.ndarray) -> np.ndarray:
+    """(n_ev, 2): L1 MET (GeV) and its phi of every event of the chunk, from the towers."""
+    return l1_objects(parts, off, 0)[2]
+
+
+@njit(cache=True)
+def _l1_objects(
+    parts: np.ndarray,
+    off: np.ndarray,
+    seed: int,
+    dbins: np.ndarray,
+    dval: np.ndarray,
+    doff: np.ndarray,
+    foff: np.ndarray,
+    fpick: np.ndarray,
+    frot: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     np.random.seed(seed)
     n_ev = len(off) - 1
     out = np.empty((n_ev * 64, N_L))
     counts = np.zeros(n_ev, dtype=np.int64)
+    met = np.zeros((n_ev, 2))
     k = 0
     for ev in range(n_ev):
         grid = np.zeros((N_ETA, N_PHI))
         hs = np.zeros((N_ETA, N_PHI))
-        _fill(parts, off[ev], off[ev + 1], grid, hs)
-        ring = np.zeros(N_ETA)
-        for ie in range(N_ETA):
-            ring[ie] = 9.0 * grid[ie].mean()
-        for ie in range(N_ETA):
-            for ip in range(N_PHI):
-                if grid[ie, ip] < SEED_ET or not _is_seed(grid, ie, ip) or k >= len(out):
-                    continue
-                pu = ring[max(0, ie - 4) : min(N_ETA, ie + 5)].sum()
-                window = _window(grid, ie, ip)
-                et = max(0.0, window - pu) / CALIBRATION
-                if et <= 0:
-                    continue
-                et *= 1.0 + np.hypot(1.5 / np.sqrt(et), 0.08) * np.random.normal()
-                if et < L1JET_MIN:
-                    continue
-                out[k, L_PT] = et
-                out[k, L_ETA] = -ETA_MAX + (ie + 0.5) * TOWER
-                out[k, L_PHI] = -np.pi + (ip + 0.5) * 2 * np.pi / N_PHI
-                out[k, L_MASS] = _window_mass(grid, ie, ip) * et / window
-                out[k, L_HS] = _window(hs, ie, ip) / window
-                counts[ev] += 1
-                k += 1
-    return out[:k], counts
+        _add(parts, off[ev], off[ev + 1], grid, hs)
+        for v in range(foff[ev], foff[ev + 1]):
+            e, r = fpick[v], frot[v]
+            for d in range(doff[e], doff[e + 1]):
+                grid[dbins[d] // N_PHI, (dbins[d] % N_PHI + r) % N_PHI] += dval[d]
+        _threshold(grid, hs)
+        k = _event_jets(grid, hs, out, k, counts, ev)
+        met[ev] = _met(grid)
+    return out[:k], counts, met
 
 
 @njit(cache=True)
-def l1_met(parts: np.ndarray, off: np.ndarray) -> np.ndarray:
-    """(n_ev, 2): L1 MET (GeV) and its phi of every event of the chunk, from the towers."""
-    n_ev = len(off) - 1
-    out = np.zeros((n_ev, 2))
-    cos_p = np.cos(-np.pi + (np.arange(N_PHI) + 0.5) * 2 * np.pi / N_PHI)
-    sin_p = np.sin(-np.pi + (np.arange(N_PHI) + 0.5) * 2 * np.pi / N_PHI)
-    for ev in range(n_ev):
-        grid = towers(parts, off[ev], off[ev + 1])
-        ex, ey = 0.0, 0.0
+def _event_jets(
+    grid: np.ndarray, hs: np.ndarray, out: np.ndarray, k: int, counts: np.ndarray, ev: int
+) -> int:
+    ring = np.zeros(N_ETA)
+    for ie in range(N_ETA):
+        ring[ie] = 9.0 * grid[ie].mean()
+    for ie in range(N_ETA):
         for ip in range(N_PHI):
-            et = grid[:, ip].sum()
-            ex -= et * cos_p[ip]
-            ey -= et * sin_p[ip]
-        out[ev, 0], out[ev, 1] = np.hypot(ex, ey), np.arctan2(ey, ex)
-    return out
+            if grid[ie, ip] < SEED_ET or not _is_seed(grid, ie, ip) or k >= len(out):
+                continue
+            pu = ring[max(0, ie - 4) : min(N_ETA, ie + 5)].sum()
+            window = _window(grid, ie, ip)
+            et = max(0.0, window - pu) / CALIBRATION
+            if et <= 0:
+                continue
+            et *= 1.0 + np.hypot(1.5 / np.sqrt(et), 0.08) * np.random.normal()
+            if et < L1JET_MIN:
+                continue
+            out[k, L_PT] = et
+            out[k, L_ETA] = -ETA_MAX + (ie + 0.5) * TOWER
+            out[k, L_PHI] = -np.pi + (ip + 0.5) * 2 * np.pi / N_PHI
+            out[k, L_MASS] = _window_mass(grid, ie, ip) * et / window
+            out[k, L_HS] = _window(hs, ie, ip) / window
+            counts[ev] += 1
+            k += 1
+    return k
+
+
+@njit(cache=True)
+def _met(grid: np.ndarray) -> np.ndarray:
+    ex, ey = 0.0, 0.0
+    for ip in range(N_PHI):
+        phi = -np.pi + (ip + 0.5) * 2 * np.pi / N_PHI
+        et = grid[:, ip].sum()
+        ex -= et * np.cos(phi)
+        ey -= et * np.sin(phi)
+    return np.array([np.hypot(ex, ey), np.arctan2(ey, ex)])
 
 
 def to_awkward(jets: np.ndarray, counts: np.ndarray) -> ak.Array:

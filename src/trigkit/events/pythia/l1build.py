@@ -71,12 +71,14 @@ def to_awkward(
     return ak.to_packed(arr[ak.argsort(arr.pt, axis=1, ascending=False, stable=True)])
 
 
-def l1_objects(chunk: ChunkInput, seed: int) -> tuple[ak.Array, np.ndarray]:
-    """(``l1jets`` of the chunk, L1 vertex z per event); ``seed`` the chunk's detector seed."""
-    jets, counts = l1.l1_jets(chunk.parts, chunk.off, (seed + 3) % 2**31)
-    trk, toff, zvtx = l1tracks.l1_tracks(chunk.parts, chunk.off, (seed + 5) % 2**31)
+def l1_objects(chunk: ChunkInput, seed: int) -> tuple[ak.Array, np.ndarray, np.ndarray]:
+    """(``l1jets`` of the chunk, L1 vertex z per event, L1 MET (n_ev, 2)); ``seed`` the
+    chunk's detector seed. Far pileup vertices (``chunk.far``) enter through their pool
+    events' response."""
+    jets, counts, met = l1.l1_objects(chunk.parts, chunk.off, (seed + 3) % 2**31, chunk.far)
+    trk, toff, zvtx = l1tracks.l1_tracks(chunk.parts, chunk.off, (seed + 5) % 2**31, chunk.far)
     tracks, ntrk = l1tracks.jet_tracks(trk, toff, jets, counts)
     had, hoff = _flat([r.hadrons for r in chunk.records], 4)
     par, poff = _flat([r.partons for r in chunk.records], 4)
     hf, pf = labels(jets, counts, had, hoff, par, poff)
-    return to_awkward(jets, counts, hf, pf, tracks, ntrk), zvtx
+    return to_awkward(jets, counts, hf, pf, tracks, ntrk), zvtx, met

@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from trigkit.events.pythia.far import Far
 from trigkit.events.pythia.jetbuild import (
     N_TR,
     TR_D0,
@@ -64,7 +65,7 @@ from trigkit.events.pythia.trackcols import (
     N_K,
     PRIMARY,
 )
-from trigkit.events.pythia.tracking import perigee
+from trigkit.events.pythia.tracking import moved, perigee
 
 PT_MIN = 2.0
 ETA_MAX = 2.4
@@ -144,43 +145,89 @@ def fast_histo(z0: np.ndarray, pt: np.ndarray) -> float:
     return zs / best
 
 
-@njit(cache=True)
 def l1_tracks(
-    parts: np.ndarray, off: np.ndarray, seed: int
+    parts: np.ndarray, off: np.ndarray, seed: int, far: Far | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(L1 tracks (n, N_K) with z0 relative to the L1 vertex, per-event offsets, L1 vertex z per
-    event) of the chunk's particles (columns of ``pileup.assemble``: all vertices)."""
+    event) of the chunk's particles (columns of ``pileup.assemble``) and of the ``far``
+    pileup vertices (their pool events' L1 tracks, moved to the vertex z and rotated)."""
+    if far is None:
+        e = np.zeros(0, dtype=np.int64)
+        none = (np.zeros((0, N_K)), np.zeros(1, dtype=np.int64))
+        args = (np.zeros(len(off), dtype=np.int64), e, np.zeros(0), np.zeros(0))
+    else:
+        none = (far.response.l1_tracks, far.response.l1_toff)
+        args = (far.off, far.pick, far.z, far.angle)
+    return _l1_tracks(parts, off, seed, *none, *args)
+
+
+@njit(cache=True)
+def _l1_tracks(
+    parts: np.ndarray,
+    off: np.ndarray,
+    seed: int,
+    ptrk: np.ndarray,
+    ptoff: np.ndarray,
+    foff: np.ndarray,
+    fpick: np.ndarray,
+    fz: np.ndarray,
+    fangle: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     np.random.seed(seed)
     n_ev = len(off) - 1
-    out = np.empty((len(parts), N_K))
+    n_far = 0
+    for v in range(len(fpick)):
+        n_far += ptoff[fpick[v] + 1] - ptoff[fpick[v]]
+    out = np.empty((len(parts) + n_far, N_K))
     toff = np.zeros(n_ev + 1, dtype=np.int64)
     zvtx = np.zeros(n_ev)
     k = 0
     for ev in range(n_ev):
         first = k
-        for i in range(off[ev], off[ev + 1]):
-            p = parts[i]
-            if p[7] == 0.0:
-                continue
-            pt = np.hypot(p[0], p[1])
-            if pt < PT_MIN:
-                continue
-            eta = np.arcsinh(p[2] / pt)
-            if abs(eta) >= ETA_MAX:
-                continue
-            if np.random.random() >= efficiency(pt, eta, np.hypot(p[4], p[5])):
-                continue
-            g_pt = np.random.normal()
-            g_d0 = np.random.normal()
-            g_z0 = np.random.normal()
-            smear(p, g_pt, g_d0, g_z0, out, k)
-            out[k, K_PART] = i - off[ev]
-            k += 1
+        k = _event_l1_tracks(parts, off[ev], off[ev + 1], out, k)
+        for v in range(foff[ev], foff[ev + 1]):
+            e = fpick[v]
+            k = moved(ptrk, ptoff[e], ptoff[e + 1], fz[v], fangle[v], out, k)
         zvtx[ev] = fast_histo(out[first:k, K_Z0], out[first:k, K_PT])
         for t in range(first, k):
             out[t, K_Z0] -= zvtx[ev]
         toff[ev + 1] = k
     return out[:k], toff, zvtx
+
+
+@njit(cache=True)
+def real_l1_tracks(parts: np.ndarray, off: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The L1 tracks of the particles alone, z0 absolute (no vertex found), per event."""
+    np.random.seed(seed)
+    n_ev = len(off) - 1
+    out = np.empty((len(parts), N_K))
+    toff = np.zeros(n_ev + 1, dtype=np.int64)
+    for ev in range(n_ev):
+        toff[ev + 1] = _event_l1_tracks(parts, off[ev], off[ev + 1], out, toff[ev])
+    return out[: toff[-1]].copy(), toff
+
+
+@njit(cache=True)
+def _event_l1_tracks(parts: np.ndarray, lo: int, hi: int, out: np.ndarray, k: int) -> int:
+    for i in range(lo, hi):
+        p = parts[i]
+        if p[7] == 0.0:
+            continue
+        pt = np.hypot(p[0], p[1])
+        if pt < PT_MIN:
+            continue
+        eta = np.arcsinh(p[2] / pt)
+        if abs(eta) >= ETA_MAX:
+            continue
+        if np.random.random() >= efficiency(pt, eta, np.hypot(p[4], p[5])):
+            continue
+        g_pt = np.random.normal()
+        g_d0 = np.random.normal()
+        g_z0 = np.random.normal()
+        smear(p, g_pt, g_d0, g_z0, out, k)
+        out[k, K_PART] = i - lo
+        k += 1
+    return k
 
 
 @njit(cache=True)

@@ -3,7 +3,10 @@
 Generating 60 fresh minimum-bias events per hard event would cost 60x the hard process; the
 pool (SoftQCD:inelastic, ``pool_size`` events) is made once per (size, seed) and reused, each
 overlaid copy with its own vertex z ~ N(0, 35 mm) (CMS Run-3 luminous region) and a random
-rotation in phi, so no two overlays of the same pool event look alike to the detector.
+rotation in phi by a whole number of towers (2 pi / 72), so no two overlays of the same pool
+event look alike to the detector. Vertices within ``far.NEAR_DZ_MM`` of the primary one are
+written out particle by particle (:func:`assemble`) for the full detector; the others bring
+their pool event's precomputed detector response (:mod:`pool_response`, :func:`far_vertices`).
 """
 
 from __future__ import annotations
@@ -11,13 +14,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 from numba import njit
 
 from trigkit.core.atomic import atomic_path
-from trigkit.events.pythia import calo, record, settings
+from trigkit.events.pythia import calo, pool_response, record, settings
+from trigkit.events.pythia.far import N_ROT, NEAR_DZ_MM, Far, PoolResponse
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +41,11 @@ class Pool:
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
+
+    @cached_property
+    def response(self) -> PoolResponse:
+        """Each event's detector response (:mod:`pool_response`), computed on first use."""
+        return pool_response.compute(self.parts, self.offsets)
 
     def in_acceptance(self) -> Pool:
         """The same events without the particles no detector element can see
@@ -96,12 +106,21 @@ def make(
 @dataclass(frozen=True)
 class Overlay:
     """Which pool events a chunk's hard events get: ``n_pu`` vertices per event, then per
-    vertex (in event order) the pool event, its z (mm) and its rotation in phi."""
+    vertex (in event order) the pool event, its z (mm) and its rotation in phi (whole towers,
+    ``rot_bins`` x 2 pi / N_ROT)."""
 
     n_pu: np.ndarray
     picks: np.ndarray
     zs: np.ndarray
-    rots: np.ndarray
+    rot_bins: np.ndarray
+
+    @property
+    def rots(self) -> np.ndarray:
+        return self.rot_bins * (2.0 * np.pi / N_ROT)
+
+    def near(self, zpv: np.ndarray) -> np.ndarray:
+        """Mask of the vertices within ``NEAR_DZ_MM`` of their event's primary vertex."""
+        return np.abs(self.zs - np.repeat(zpv, self.n_pu)) < NEAR_DZ_MM
 
 
 def draw(pool: Pool, rng: np.random.Generator, mu: float, n_events: int) -> Overlay:
@@ -110,21 +129,38 @@ def draw(pool: Pool, rng: np.random.Generator, mu: float, n_events: int) -> Over
     total = int(n_pu.sum())
     picks = rng.integers(0, len(pool), total)
     zs = rng.normal(0.0, SIGMA_Z_MM, total)
-    rots = rng.uniform(-np.pi, np.pi, total)
-    return Overlay(n_pu.astype(np.int64), picks.astype(np.int64), zs, rots)
+    rots = rng.integers(0, N_ROT, total)
+    return Overlay(n_pu.astype(np.int64), picks.astype(np.int64), zs, rots.astype(np.int64))
+
+
+def far_vertices(pool: Pool, ov: Overlay, near: np.ndarray) -> Far:
+    """The overlay's vertices outside ``near``, with the pool's detector response."""
+    far = ~near
+    ev = np.repeat(np.arange(len(ov.n_pu)), ov.n_pu)[far]
+    off = np.zeros(len(ov.n_pu) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(ev, minlength=len(ov.n_pu)), out=off[1:])
+    return Far(off, ov.picks[far], ov.zs[far], ov.rot_bins[far], pool.response)
 
 
 def assemble(
-    hard: np.ndarray, n_hard: np.ndarray, zpv: np.ndarray, pool: Pool | None, ov: Overlay | None
+    hard: np.ndarray,
+    n_hard: np.ndarray,
+    zpv: np.ndarray,
+    pool: Pool | None,
+    ov: Overlay | None,
+    write: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The chunk's particles (m, 11): per event its hard particles (shifted to its vertex
     ``zpv``, is_pu = 0) then its pileup (rotated, shifted, is_pu = 1), written in one pass;
-    and the per-event offsets. Columns: px py pz e x y z charge pid is_pu z_vertex."""
+    and the per-event offsets. Columns: px py pz e x y z charge pid is_pu z_vertex.
+    ``write``: which vertices' particles to write (default all)."""
     if pool is None or ov is None:
         pool = Pool(np.zeros((0, 9)), np.zeros(1, dtype=np.int64))
         none = np.zeros(0, dtype=np.int64)
-        ov = Overlay(np.zeros(len(n_hard), dtype=np.int64), none, np.zeros(0), np.zeros(0))
+        ov = Overlay(np.zeros(len(n_hard), dtype=np.int64), none, np.zeros(0), none)
     lens = pool.offsets[ov.picks + 1] - pool.offsets[ov.picks]
+    if write is not None:
+        lens = np.where(write, lens, 0)
     ev_of_vertex = np.repeat(np.arange(len(n_hard)), ov.n_pu)
     n_pu = np.bincount(ev_of_vertex, lens, minlength=len(n_hard)).astype(np.int64)
     off = np.zeros(len(n_hard) + 1, dtype=np.int64)
@@ -140,6 +176,7 @@ def assemble(
         ov.picks.astype(np.int64),
         ov.zs,
         ov.rots,
+        np.ones(len(ov.picks), dtype=np.bool_) if write is None else write,
         out,
     )
     return out, off
@@ -156,6 +193,7 @@ def _assemble_kernel(
     picks: np.ndarray,
     zs: np.ndarray,
     rots: np.ndarray,
+    write: np.ndarray,
     out: np.ndarray,
 ) -> None:
     row, h, v = 0, 0, 0
@@ -168,6 +206,9 @@ def _assemble_kernel(
             row += 1
             h += 1
         for _ in range(n_pu[ev]):
+            if not write[v]:
+                v += 1
+                continue
             c, s, z = np.cos(rots[v]), np.sin(rots[v]), zs[v]
             for i in range(offsets[picks[v]], offsets[picks[v] + 1]):
                 p = parts[i]

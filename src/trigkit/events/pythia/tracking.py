@@ -30,6 +30,7 @@ import numpy as np
 from numba import njit
 
 from trigkit.events.pythia import material as mat
+from trigkit.events.pythia.far import Far
 from trigkit.events.pythia.merging import merge_tracks
 from trigkit.events.pythia.trackcols import (
     CONVERSION,
@@ -112,25 +113,54 @@ def _smear(sig: float) -> float:
     return sig * np.random.normal()
 
 
-@njit(cache=True)
 def reconstruct(
-    parts: np.ndarray, off: np.ndarray, zpv: np.ndarray, seed: int
+    parts: np.ndarray, off: np.ndarray, zpv: np.ndarray, seed: int, far: Far | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Tracks of every event: (table (n, N_K), per-event offsets, counters (n_ev, N_S)).
     ``parts`` columns as in ``record.Record.parts``; z already includes each interaction's
-    vertex z."""
+    vertex z. ``far``: pileup vertices whose tracks come from the pool response (shifted to
+    their vertex z and rotated), before the event's fakes and merged-track search."""
+    if far is None:
+        empty = np.zeros(0, dtype=np.int64)
+        no_pool = (np.zeros((0, N_K)), np.zeros(1, dtype=np.int64), np.zeros((0, N_S), np.int64))
+        args = (np.zeros(len(off), dtype=np.int64), empty, np.zeros(0), np.zeros(0))
+    else:
+        r = far.response
+        no_pool = (r.tracks, r.toff, r.stats)
+        args = (far.off, far.pick, far.z, far.angle)
+    return _reconstruct(parts, off, zpv, seed, *no_pool, *args)
+
+
+@njit(cache=True)
+def _reconstruct(
+    parts: np.ndarray,
+    off: np.ndarray,
+    zpv: np.ndarray,
+    seed: int,
+    ptrk: np.ndarray,
+    ptoff: np.ndarray,
+    pstats: np.ndarray,
+    foff: np.ndarray,
+    fpick: np.ndarray,
+    fz: np.ndarray,
+    fangle: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     np.random.seed(seed)
     n_ev = len(off) - 1
-    out = np.empty((len(parts) + 64 * n_ev, N_K))
+    n_far = 0
+    for v in range(len(fpick)):
+        n_far += ptoff[fpick[v] + 1] - ptoff[fpick[v]]
+    out = np.empty((len(parts) + 64 * n_ev + n_far, N_K))
     toff = np.zeros(n_ev + 1, dtype=np.int64)
     stats = np.zeros((n_ev, N_S), dtype=np.int64)
     k = 0
     for ev in range(n_ev):
         first = k
-        for i in range(off[ev], off[ev + 1]):
-            if parts[i, 0] ** 2 + parts[i, 1] ** 2 < PT_MIN**2:
-                continue  # no track, conversion pair or secondary above PT_MIN from it
-            k = _particle(parts[i], i, zpv[ev], out, k, stats[ev])
+        k = _event_tracks(parts, off[ev], off[ev + 1], zpv[ev], out, k, stats[ev])
+        for v in range(foff[ev], foff[ev + 1]):
+            e = fpick[v]
+            k = moved(ptrk, ptoff[e], ptoff[e + 1], fz[v] - zpv[ev], fangle[v], out, k)
+            stats[ev] += pstats[e]
         n_real = k - first
         n_fake = np.random.poisson(FAKE_RATE * n_real)
         for _ in range(n_fake if n_real > 0 else 0):
@@ -139,6 +169,48 @@ def reconstruct(
     trk, toff, merged = merge_tracks(out[:k], toff)
     stats[:, S_MERGED] = merged
     return trk, toff, stats
+
+
+@njit(cache=True)
+def real_tracks(
+    parts: np.ndarray, off: np.ndarray, zpv: np.ndarray, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The tracks of the particles alone (no fakes, no merging), per event, with counters."""
+    np.random.seed(seed)
+    n_ev = len(off) - 1
+    out = np.empty((len(parts) + 64 * n_ev, N_K))
+    toff = np.zeros(n_ev + 1, dtype=np.int64)
+    stats = np.zeros((n_ev, N_S), dtype=np.int64)
+    for ev in range(n_ev):
+        toff[ev + 1] = _event_tracks(parts, off[ev], off[ev + 1], zpv[ev], out, toff[ev], stats[ev])
+    return out[: toff[-1]].copy(), toff, stats
+
+
+@njit(cache=True)
+def _event_tracks(
+    parts: np.ndarray, lo: int, hi: int, zpv: float, out: np.ndarray, k: int, stats: np.ndarray
+) -> int:
+    for i in range(lo, hi):
+        if parts[i, 0] ** 2 + parts[i, 1] ** 2 < PT_MIN**2:
+            continue  # no track, conversion pair or secondary above PT_MIN from it
+        k = _particle(parts[i], i, zpv, out, k, stats)
+    return k
+
+
+@njit(cache=True)
+def moved(
+    src: np.ndarray, lo: int, hi: int, dz: float, angle: float, out: np.ndarray, k: int
+) -> int:
+    """Rows lo:hi of ``src`` as rows k... of ``out``: z0 shifted by dz, rotated by angle."""
+    c, s = np.cos(angle), np.sin(angle)
+    for t in range(lo, hi):
+        out[k] = src[t]
+        x, y = src[t, K_X], src[t, K_Y]
+        out[k, K_X], out[k, K_Y] = c * x - s * y, s * x + c * y
+        out[k, K_PHI] = (src[t, K_PHI] + angle + np.pi) % (2.0 * np.pi) - np.pi
+        out[k, K_Z0] += dz
+        k += 1
+    return k
 
 
 @njit(cache=True)
