@@ -119,7 +119,7 @@ def test_qkeras_deepsets_cli_csim_bit_exact(
     _check_bundle(out, 600, first="conv1d", n_inputs=qs.N_CONST * qs.N_FEAT)
     assert main(["compare", str(out), "--atol", "0"]) == 0
     text = capsys.readouterr().out
-    assert "0 of 600 reference rows differ" in text and "OK:" in text
+    assert "0 of 1200 reference rows differ" in text and "OK:" in text  # 600 calibration + 600
 
 
 @pytest.mark.slow
