@@ -218,3 +218,33 @@ def test_rtl_flow_on_an_imported_model(
     assert sim["mismatches"] == 0 and sim["n_samples"] > 0 and sim["latency_cycles"] >= 1
     assert f"{sim['latency_cycles']} cycles" in cap.out
     _check_against_csim_and_numpy(bundle)
+    from trigkit.cli.app import main
+
+    assert main(["compare", str(out), "--atol", "1"]) == 0  # 5-bit weights: far from float
+    line = (
+        f"RTL simulation (Verilator, at compile time) vs the numba emulation: 0 of "
+        f"{sim['n_samples']} rows differ (bit for bit); latency {sim['latency_cycles']} cycles"
+    )
+    assert line in " ".join(capsys.readouterr().out.split())
+
+
+def test_compare_fails_on_an_rtl_simulation_mismatch(tmp_path: Path) -> None:
+    """The RTL line comes from the bundle's rtl_report.json; a mismatch there fails compare."""
+    from types import SimpleNamespace
+
+    from trigkit.runtime.compare import rtl_note
+
+    def bundle(report: dict | None) -> SimpleNamespace:
+        if report is not None:
+            (tmp_path / "rtl_report.json").write_text(json.dumps(report))
+        info = {"rtl_report": "rtl_report.json" if report is not None else None}
+        return SimpleNamespace(manifest=SimpleNamespace(target_info=info), file=tmp_path.joinpath)
+
+    sim = {"mismatches": 3, "n_samples": 1000, "latency_cycles": 7, "ii": 1}
+    line, ok = rtl_note(bundle({"sim": sim}))  # type: ignore[arg-type]
+    assert not ok and "3 of 1000 rows differ" in line and "latency 7 cycles, II 1" in line
+    assert rtl_note(bundle({"sim": sim | {"mismatches": 0}}))[1]  # type: ignore[arg-type]
+    line, ok = rtl_note(bundle({"sim": None}))  # type: ignore[arg-type]
+    assert ok and "not simulated" in line
+    line, ok = rtl_note(bundle(None))  # type: ignore[arg-type]
+    assert ok and "no RTL in the bundle" in line

@@ -57,7 +57,7 @@ def _compare(
     if not result.ok:
         from trigkit.core.errors import TrigkitError
 
-        bad = [d.artifact for d in result.diffs if d.mismatches]
+        bad = [d.artifact for d in result.diffs if d.mismatches] + list(result.failed)
         raise TrigkitError(
             f"{bundle}: FAIL - {', '.join(bad)} differ from the original beyond "
             "the tolerance (see the table)"

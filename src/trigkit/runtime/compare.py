@@ -54,10 +54,11 @@ class Comparison:
     data: str
     diffs: tuple[OutputDiff, ...]
     notes: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()  # artifacts checked against the emulation at build time, failing
 
     @property
     def ok(self) -> bool:
-        return all(d.mismatches == 0 for d in self.diffs)
+        return all(d.mismatches == 0 for d in self.diffs) and not self.failed
 
 
 def diff_outputs(
@@ -113,13 +114,18 @@ def compare_bundle(
     tol = atol if atol is not None else FPGA_ATOL if fpga else bundle.manifest.reference_tolerance
     out_name = bundle.manifest.outputs[0].name
     notes: list[str] = []
+    failed: list[str] = []
     if fpga:
         artifacts = _fpga_artifacts(bundle, x_fw, csim)
         notes += _fpga_notes(bundle)
+        note, rtl_ok = rtl_note(bundle)
+        notes.append(note)
+        failed += [] if rtl_ok else ["RTL simulation"]
     else:
         artifacts = _gpu_artifacts(bundle, info, x, notes)
     diffs = tuple(diff_outputs(a, out_name, y, want, tol, rtol) for a, y in artifacts.items())
-    return Comparison(str(path), _original_label(source, info), where, diffs, tuple(notes))
+    label = _original_label(source, info)
+    return Comparison(str(path), label, where, diffs, tuple(notes), tuple(failed))
 
 
 def _rows(bundle: Bundle, info: dict, data: Path | None) -> tuple[np.ndarray, str]:
@@ -304,6 +310,25 @@ def _csim(network: object, x: np.ndarray) -> np.ndarray:
         model, _ = hls.convert_logged(network, Path(tmp) / "prj")  # type: ignore[arg-type]
         hls.build_csim(model)
         return hls.csim_predict(model, x)
+
+
+def rtl_note(bundle: Bundle) -> tuple[str, bool]:
+    """(line, ok) for the bundle's RTL: the Verilator simulation `compile --rtl` ran against the
+    numba emulation (the bundle keeps its report, not the simulator), or why there is none."""
+    import json
+
+    name = bundle.manifest.target_info.get("rtl_report")
+    if not name:
+        return "no RTL in the bundle (compile --rtl builds and simulates it)", True
+    sim = json.loads(bundle.file(name).read_text()).get("sim")
+    if not sim:
+        return "RTL in the bundle was not simulated (Verilator missing at compile time)", True
+    bad, n = int(sim["mismatches"]), int(sim["n_samples"])
+    line = (
+        f"RTL simulation (Verilator, at compile time) vs the numba emulation: {bad} of {n} rows "
+        f"differ (bit for bit); latency {sim['latency_cycles']} cycles, II {sim['ii']}"
+    )
+    return line, bad == 0
 
 
 def _fpga_notes(bundle: Bundle) -> tuple[str, ...]:
