@@ -92,7 +92,7 @@ def test_l1_jets_track_offline_jets(qcd_pu: EventBatch) -> None:
     ht = l1_ht(qcd_pu.l1jets)
     ref = ak.to_numpy(
         ak.sum(
-            qcd_pu.l1jets.pt * ((qcd_pu.l1jets.pt > 30) & (abs(qcd_pu.l1jets.eta) < 2.4)), axis=1
+            qcd_pu.l1jets.pt * ((qcd_pu.l1jets.pt > 30) & (abs(qcd_pu.l1jets.eta) < 2.5)), axis=1
         )
     )
     np.testing.assert_allclose(ht, ref, rtol=1e-5)

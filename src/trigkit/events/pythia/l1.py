@@ -9,7 +9,7 @@ each of its 9 eta rings, a ring-average stand-in for the paper's "chunky donut")
 divided by the mean response (calibration) and smeared by 1.5 / sqrt(ET) (+) 8 %; kept above
 20 GeV. Each L1 jet also carries the mass of its window's towers (massless at the tower centres,
 scaled like its ET) and the hard-scatter fraction of the window ET (truth, for the labels).
-L1 HT (:func:`l1_ht`) = sum of L1 jets with ET > 30 GeV and |eta| < 2.4.
+L1 HT (:func:`l1_ht`) = sum of L1 jets with ET > 30 GeV and |eta| < 2.5.
 L1 MET (:func:`l1_met`) = magnitude of minus the vector sum of all tower ET in |eta| < 3 (the
 Stage-2 ETM without HF, same paper, Sec. 6), with no pileup subtraction.
 """
@@ -31,7 +31,9 @@ TOWER_MIN = 0.5
 HADRON_RESPONSE = 0.75
 CALIBRATION = 0.8
 L1JET_MIN = 20.0
-HT_JET_MIN, HT_ETA_MAX = 30.0, 2.4
+# CMSSW's 2018/2022 L1 calo parameters: HTT from jets above 30 GeV with |ieta| <= 26, whose
+# outer tower edge is |eta| 2.5 (the shipped menus' 'er' HT sums use the same acceptance)
+HT_JET_MIN, HT_ETA_MAX = 30.0, 2.5
 
 
 @njit(cache=True)
@@ -270,6 +272,6 @@ def to_awkward(jets: np.ndarray, counts: np.ndarray) -> ak.Array:
 
 
 def l1_ht(l1jets: ak.Array) -> np.ndarray:
-    """L1 HT per event (GeV): L1 jets with pt > 30 GeV and |eta| < 2.4."""
+    """L1 HT per event (GeV): L1 jets with pt > 30 GeV and |eta| < 2.5."""
     sel = (l1jets.pt > HT_JET_MIN) & (abs(l1jets.eta) < HT_ETA_MAX)
     return ak.to_numpy(ak.sum(l1jets.pt[sel], axis=1)).astype(np.float64)
