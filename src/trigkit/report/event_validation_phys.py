@@ -99,11 +99,11 @@ def conversion_rows(b: EventBatch) -> list[Row]:
 
 
 def quad_jet_pass(l1jets: ak.Array) -> np.ndarray:
-    """L1_HTT280er_QuadJet_70_55_40_35_er2p4: L1 HT > 280 GeV and four L1 jets in |eta| < 2.4
+    """L1_HTT280er_QuadJet_70_55_40_35_er2p5: L1 HT > 280 GeV and four L1 jets in |eta| < 2.5
     above 70, 55, 40, 35 GeV."""
     from trigkit.events.pythia.l1 import l1_ht
 
-    central = l1jets.pt[abs(l1jets.eta) < 2.4]
+    central = l1jets.pt[abs(l1jets.eta) < 2.5]
     srt = ak.sort(central, axis=1, ascending=False)
     padded = ak.to_numpy(ak.fill_none(ak.pad_none(srt, 4, axis=1, clip=True), 0.0))
     ok = np.all(padded >= np.asarray(QUAD)[None, :], axis=1)

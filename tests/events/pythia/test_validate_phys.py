@@ -44,8 +44,8 @@ def test_quad_jet_seed_hand_count(qcd_pu) -> None:
     passed = vp.quad_jet_pass(qcd_pu.l1jets)
     hand = []
     for ev in qcd_pu.l1jets.tolist():
-        central = sorted((j["pt"] for j in ev if abs(j["eta"]) < 2.4), reverse=True)
-        ht = sum(j["pt"] for j in ev if j["pt"] > 30 and abs(j["eta"]) < 2.4)
+        central = sorted((j["pt"] for j in ev if abs(j["eta"]) < 2.5), reverse=True)
+        ht = sum(j["pt"] for j in ev if j["pt"] > 30 and abs(j["eta"]) < 2.5)
         quad = len(central) >= 4 and all(
             c >= t for c, t in zip(central, (70, 55, 40, 35), strict=False)
         )
