@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from trigkit.events.pythia.far import Far
+from trigkit.events.pythia.far import Far, sum_by_bin
 
 TOWER = 0.087
 N_PHI = 72  # 2 pi / 72 = 0.0873
@@ -115,32 +115,22 @@ def _calo_inputs(
     return out[:k], coff
 
 
-@njit(cache=True)
 def tower_deposits(parts: np.ndarray, off: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per event, the summed pT of the particles that reach the towers (not charged tracks)
     in each tower it touches: (bins ie x N_PHI + ip, pT, per-event offsets)."""
-    n_ev = len(off) - 1
-    bins = np.empty(len(parts), dtype=np.int64)
-    val = np.empty(len(parts))
-    doff = np.zeros(n_ev + 1, dtype=np.int64)
-    grid = np.zeros(N_ETA * N_PHI)
-    k = 0
-    for ev in range(n_ev):
-        first = k
-        for i in range(off[ev], off[ev + 1]):
-            ie, ip, pt, charged = _tower_of(parts[i])
-            if ie < 0 or charged:
-                continue
-            b = ie * N_PHI + ip
-            if grid[b] == 0.0:
-                bins[k] = b
-                k += 1
-            grid[b] += pt
-        for j in range(first, k):
-            val[j] = grid[bins[j]]
-            grid[bins[j]] = 0.0
-        doff[ev + 1] = k
-    return bins[:k].copy(), val[:k].copy(), doff
+    return sum_by_bin(*_neutral_bins(parts), off, N_ETA * N_PHI)
+
+
+@njit(cache=True)
+def _neutral_bins(parts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per particle, its tower bin (-1: no tower deposit, or a charged track) and pT."""
+    bins = np.full(len(parts), -1, dtype=np.int64)
+    val = np.zeros(len(parts))
+    for i in range(len(parts)):
+        ie, ip, pt, charged = _tower_of(parts[i])
+        if ie >= 0 and not charged:
+            bins[i], val[i] = ie * N_PHI + ip, pt
+    return bins, val
 
 
 @njit(cache=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 NEAR_DZ_MM = 10.0  # >> jet-track |z0| < 3 mm (+ resolution tails) and the 1 mm CHS window
 N_ROT = 72  # rotations are whole towers: 2 pi / 72 (offline and L1 towers both have 72 in phi)
@@ -19,6 +20,35 @@ class Deposits:
     bins: np.ndarray
     val: np.ndarray
     off: np.ndarray
+
+
+@njit(cache=True)
+def sum_by_bin(
+    bins: np.ndarray, val: np.ndarray, off: np.ndarray, n_bins: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per event (rows ``off[e]:off[e + 1]``), ``val`` summed over the rows sharing a bin (bins
+    ``< 0``: no deposit), bins in the order first touched: :class:`Deposits`' three arrays."""
+    n_ev = len(off) - 1
+    out_bins = np.empty(len(bins), dtype=np.int64)
+    out_val = np.empty(len(bins))
+    doff = np.zeros(n_ev + 1, dtype=np.int64)
+    grid = np.zeros(n_bins)
+    k = 0
+    for ev in range(n_ev):
+        first = k
+        for i in range(off[ev], off[ev + 1]):
+            b = bins[i]
+            if b < 0:
+                continue
+            if grid[b] == 0.0:
+                out_bins[k] = b
+                k += 1
+            grid[b] += val[i]
+        for j in range(first, k):
+            out_val[j] = grid[out_bins[j]]
+            grid[out_bins[j]] = 0.0
+        doff[ev + 1] = k
+    return out_bins[:k].copy(), out_val[:k].copy(), doff
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import awkward as ak
 import numpy as np
 from numba import njit
 
-from trigkit.events.pythia.far import Far
+from trigkit.events.pythia.far import Far, sum_by_bin
 
 TOWER = 0.087
 ETA_MAX = 3.0
@@ -89,31 +89,20 @@ def towers(parts: np.ndarray, lo: int, hi: int) -> np.ndarray:
     return grid
 
 
-@njit(cache=True)
 def tower_deposits(parts: np.ndarray, off: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per event, the ET each touched tower gets before the threshold: (bins ie x N_PHI + ip,
     ET, per-event offsets)."""
-    n_ev = len(off) - 1
+    return sum_by_bin(*_deposit_bins(parts), off, N_ETA * N_PHI)
+
+
+@njit(cache=True)
+def _deposit_bins(parts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per particle, its L1 tower bin (-1: none) and ET (:func:`_deposit`)."""
     bins = np.empty(len(parts), dtype=np.int64)
     val = np.empty(len(parts))
-    doff = np.zeros(n_ev + 1, dtype=np.int64)
-    grid = np.zeros(N_ETA * N_PHI)
-    k = 0
-    for ev in range(n_ev):
-        first = k
-        for i in range(off[ev], off[ev + 1]):
-            b, et = _deposit(parts[i])
-            if b < 0:
-                continue
-            if grid[b] == 0.0:
-                bins[k] = b
-                k += 1
-            grid[b] += et
-        for j in range(first, k):
-            val[j] = grid[bins[j]]
-            grid[bins[j]] = 0.0
-        doff[ev + 1] = k
-    return bins[:k].copy(), val[:k].copy(), doff
+    for i in range(len(parts)):
+        bins[i], val[i] = _deposit(parts[i])
+    return bins, val
 
 
 @njit(cache=True)
