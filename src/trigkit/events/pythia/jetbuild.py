@@ -101,6 +101,21 @@ def signed_ip(trk: np.ndarray, t: int, eta: float, phi: float) -> tuple[float, f
 
 
 @njit(cache=True)
+def write_track_row(
+    out: np.ndarray, k: int, trk: np.ndarray, t: int, eta: float, phi: float
+) -> None:
+    """Row ``k`` of a jet's track table from track ``t``: pT, position relative to the jet
+    axis, lifetime-signed d0 / z0 and their significances."""
+    d0, z0 = signed_ip(trk, t, eta, phi)
+    out[k, TR_PT] = trk[t, K_PT]
+    out[k, TR_DETA] = trk[t, K_ETA] - eta
+    out[k, TR_DPHI] = dphi(trk[t, K_PHI], phi)
+    out[k, TR_D0], out[k, TR_Z0] = d0, z0
+    out[k, TR_D0SIG] = d0 / trk[t, K_SD0]
+    out[k, TR_Z0SIG] = z0 / trk[t, K_SZ0]
+
+
+@njit(cache=True)
 def jet_tracks(
     trk: np.ndarray,
     lo: int,
@@ -127,14 +142,7 @@ def jet_tracks(
         sig[j] = -abs(np.hypot(trk[t, K_X], trk[t, K_Y]) / trk[t, K_SD0])
     order = np.argsort(sig)
     for j in order[:MAX_TRACKS]:
-        t = sel[j]
-        d0, z0 = signed_ip(trk, t, eta, phi)
-        out[k, TR_PT] = trk[t, K_PT]
-        out[k, TR_DETA] = trk[t, K_ETA] - eta
-        out[k, TR_DPHI] = dphi(trk[t, K_PHI], phi)
-        out[k, TR_D0], out[k, TR_Z0] = d0, z0
-        out[k, TR_D0SIG] = d0 / trk[t, K_SD0]
-        out[k, TR_Z0SIG] = z0 / trk[t, K_SZ0]
+        write_track_row(out, k, trk, sel[j], eta, phi)
         k += 1
     return k
 

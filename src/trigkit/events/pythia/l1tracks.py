@@ -36,18 +36,7 @@ import numpy as np
 from numba import njit
 
 from trigkit.events.pythia.far import Far
-from trigkit.events.pythia.jetbuild import (
-    N_TR,
-    TR_D0,
-    TR_D0SIG,
-    TR_DETA,
-    TR_DPHI,
-    TR_PT,
-    TR_Z0,
-    TR_Z0SIG,
-    dphi,
-    signed_ip,
-)
+from trigkit.events.pythia.jetbuild import N_TR, dphi, write_track_row
 from trigkit.events.pythia.trackcols import (
     K_ETA,
     K_FAKE,
@@ -252,14 +241,7 @@ def jet_tracks(
             for s, t in enumerate(sel):
                 sig[s] = -np.hypot(trk[t, K_X], trk[t, K_Y]) / trk[t, K_SD0]
             for s in np.argsort(sig, kind="mergesort")[:MAX_TRACKS]:
-                t = sel[s]
-                d0, z0 = signed_ip(trk, t, eta, phi)
-                out[k, TR_PT] = trk[t, K_PT]
-                out[k, TR_DETA] = trk[t, K_ETA] - eta
-                out[k, TR_DPHI] = dphi(trk[t, K_PHI], phi)
-                out[k, TR_D0], out[k, TR_Z0] = d0, z0
-                out[k, TR_D0SIG] = d0 / trk[t, K_SD0]
-                out[k, TR_Z0SIG] = z0 / trk[t, K_SZ0]
+                write_track_row(out, k, trk, sel[s], eta, phi)
                 k += 1
             ntrk[j] = min(len(sel), MAX_TRACKS)
             j += 1
