@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -26,3 +28,14 @@ def mlp_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def calib() -> np.ndarray:
     return np.random.default_rng(1).normal(size=(400, 16))
+
+
+@pytest.fixture(scope="module")
+def keras() -> Any:
+    """tf_keras (Keras 2, which QKeras needs), seeded; only in the QKeras venv."""
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tf_keras
+
+    tf_keras.utils.set_random_seed(0)
+    return tf_keras

@@ -8,7 +8,6 @@ own quantized outputs bit for bit.
 from __future__ import annotations
 
 import importlib.util
-import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -26,16 +25,6 @@ pytestmark = [
         reason="qkeras not installed (run scripts/test-qkeras)",
     ),
 ]
-
-
-@pytest.fixture(scope="module")
-def keras() -> Any:
-    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tf_keras
-
-    tf_keras.utils.set_random_seed(0)
-    return tf_keras
 
 
 def _save(model: Any, path: Path) -> None:

@@ -5,7 +5,6 @@ the h5py twin the tests without TensorFlow read (hls4ml C simulation) is the sam
 from __future__ import annotations
 
 import importlib.util
-import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -26,15 +25,6 @@ pytestmark = [
         reason="qkeras not installed (run scripts/test-qkeras)",
     ),
 ]
-
-
-@pytest.fixture(scope="module")
-def keras() -> Any:
-    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tf_keras
-
-    return tf_keras
 
 
 def test_qkeras_deepsets_is_bit_exact_with_qkeras(keras: Any, tmp_path: Path) -> None:
