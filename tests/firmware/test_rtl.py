@@ -271,21 +271,10 @@ def test_pruned_network_with_cutoff_is_bit_exact(tmp_path: Path) -> None:
     """The bench's sparsity-0.75 / cutoff-8 case, small: 75 % of the 6-bit weights pruned leaves
     rows of negative weights on ReLU codes with a negative bias, sums that are always negative
     (their shallow truncation once came out positive: every sample mismatched)."""
+    from trigkit.benchmarks.firmware import jet_tagger_6bit
     from trigkit.firmware.rtl.flow import run_rtl_flow
-    from trigkit.fixedpoint.random_net import random_network
 
-    net = random_network(
-        (8, 12, 8, 3),
-        seed=0,
-        sparsity=0.75,
-        input_t=FixedType(16, 6, True, "AP_RND", "AP_SAT"),
-        weight_t=FixedType(6, 1),
-        bias_t=FixedType(6, 1),
-        accum_t=FixedType(28, 12),
-        act_t=FixedType(6, 0, False, "AP_RND", "AP_SAT"),
-        logit_t=FixedType(16, 6),
-        softmax=None,
-    )
+    net = jet_tagger_6bit((8, 12, 8, 3), seed=0, sparsity=0.75, softmax=None)
     fc2 = net.layers[2]  # between two ReLUs: the fused dense+ReLU lowering
     assert fc2.weight is not None and fc2.bias is not None
     negative = (fc2.weight <= 0).all(axis=1) & (fc2.weight < 0).any(axis=1) & (fc2.bias < 0)

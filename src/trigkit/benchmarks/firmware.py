@@ -225,12 +225,15 @@ def _one_thread(fn: Any) -> Any:
         numba.set_num_threads(previous)
 
 
-def jet_tagger_6bit() -> Any:
-    """The jet-tagger benchmark size 16->64->32->32->5, 6-bit weights and activations."""
+def jet_tagger_6bit(sizes: tuple[int, ...] = (16, 64, 32, 32, 5), **kw: Any) -> Any:
+    """The jet-tagger benchmark network, 16->64->32->32->5 by default, 6-bit weights and
+    activations (``kw``: more :func:`~trigkit.fixedpoint.random_net.random_network` options)."""
     from trigkit.fixedpoint.fixed import FixedType
     from trigkit.fixedpoint.random_net import random_network
 
     return random_network(
+        sizes,
+        **kw,
         input_t=FixedType(16, 6, True, "AP_RND", "AP_SAT"),
         weight_t=FixedType(6, 1),
         bias_t=FixedType(6, 1),
