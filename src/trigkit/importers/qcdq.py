@@ -20,7 +20,7 @@ import numpy as np
 
 from trigkit.core.errors import TrigkitError
 from trigkit.fixedpoint.fixed import FixedType
-from trigkit.importers.quant import QDQ_WIDTHS
+from trigkit.importers.quant import QDQ_WIDTHS, channel_shaped
 
 _INT = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "uint16": np.uint16}
 _INT |= {"int32": np.int32, "uint32": np.uint32}
@@ -38,19 +38,9 @@ def quantize_linear(
     if dtype not in _INT:
         raise TrigkitError(f"{where}: {dtype} quantization; valid: {', '.join(QDQ_WIDTHS)}")
     v = np.asarray(values, dtype=np.float64)
-    s = np.ravel(np.asarray(scale, dtype=np.float64))
+    s = channel_shaped(np.asarray(scale, dtype=np.float64), v.shape, axis, where)
     z = np.zeros(1) if zero_point is None else np.ravel(np.asarray(zero_point, dtype=np.float64))
-    if s.size > 1:
-        ax = axis if axis >= 0 else axis + v.ndim
-        if not 0 <= ax < v.ndim or v.shape[ax] != s.size:
-            raise TrigkitError(
-                f"{where}: {s.size} per-channel scales do not match axis {axis} of a tensor of "
-                f"shape {v.shape}"
-            )
-        shape = [1] * v.ndim
-        shape[ax] = s.size
-        s = s.reshape(shape)
-        z = z.reshape(shape) if z.size == s.size else z
+    z = z.reshape(s.shape) if s.size > 1 and z.size == s.size else z
     info = np.iinfo(_INT[dtype])
     return np.clip(np.rint(v / s) + z, info.min, info.max)
 

@@ -125,18 +125,24 @@ def qdq_weight_type(
 def dequantize_codes(codes: np.ndarray, scale: np.ndarray, axis: int, where: str) -> np.ndarray:
     """``codes * scale`` (DequantizeLinear, zero point 0), per tensor or per ``axis`` channel."""
     c = np.asarray(codes, dtype=np.float64)
-    s = np.ravel(np.asarray(scale, dtype=np.float64))
-    if s.size == 1:
-        return c * s[0]
-    ax = axis if axis >= 0 else axis + c.ndim
-    if not 0 <= ax < c.ndim or c.shape[ax] != s.size:
+    return c * channel_shaped(np.asarray(scale, dtype=np.float64), c.shape, axis, where)
+
+
+def channel_shaped(v: np.ndarray, shape: tuple[int, ...], axis: int, where: str) -> np.ndarray:
+    """A QDQ scale or zero point ``v`` shaped to broadcast over a tensor of ``shape``: one value
+    as is (flat), one per channel along ``axis``, or a one-line error naming ``where``."""
+    v = np.ravel(v)
+    if v.size == 1:
+        return v
+    ax = axis if axis >= 0 else axis + len(shape)
+    if not 0 <= ax < len(shape) or shape[ax] != v.size:
         raise TrigkitError(
-            f"{where}: {s.size} per-channel scales do not match axis {axis} of a tensor of "
-            f"shape {c.shape}"
+            f"{where}: {v.size} per-channel scales do not match axis {axis} of a tensor of "
+            f"shape {shape}"
         )
-    shape = [1] * c.ndim
-    shape[ax] = s.size
-    return c * s.reshape(shape)
+    out = [1] * len(shape)
+    out[ax] = v.size
+    return v.reshape(out)
 
 
 def qkeras_type(spec: Any, where: str) -> FixedType | None:
