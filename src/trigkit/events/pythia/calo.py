@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from trigkit.events.pythia.far import Far, sum_by_bin
+from trigkit.events.pythia.far import Far, add_far_deposits, sum_by_bin
 
 TOWER = 0.087
 N_PHI = 72  # 2 pi / 72 = 0.0873
@@ -105,11 +105,7 @@ def _calo_inputs(
             grid[ie, ip, 0] += pt
             if not is_pu:
                 grid[ie, ip, 1] += pt
-        for v in range(foff[ev], foff[ev + 1]):
-            e, r = fpick[v], frot[v]
-            for d in range(doff[e], doff[e + 1]):
-                ie, ip = dbins[d] // N_PHI, (dbins[d] % N_PHI + r) % N_PHI
-                grid[ie, ip, 0] += dval[d]
+        add_far_deposits(grid[:, :, 0], ev, dbins, dval, doff, foff, fpick, frot)
         k = _emit_towers(grid, out, k, _neutral_rho(grid) * TOWER * 2 * np.pi / N_PHI)
         coff[ev + 1] = k
     return out[:k], coff

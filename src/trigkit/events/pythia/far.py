@@ -51,6 +51,26 @@ def sum_by_bin(
     return out_bins[:k].copy(), out_val[:k].copy(), doff
 
 
+@njit(cache=True)
+def add_far_deposits(
+    grid: np.ndarray,
+    ev: int,
+    dbins: np.ndarray,
+    dval: np.ndarray,
+    doff: np.ndarray,
+    foff: np.ndarray,
+    fpick: np.ndarray,
+    frot: np.ndarray,
+) -> None:
+    """Add to ``grid`` (eta x phi towers) the deposits of event ``ev``'s far pileup vertices:
+    pool event ``fpick[v]``'s :class:`Deposits`, rotated by ``frot[v]`` whole towers in phi."""
+    n_phi = grid.shape[1]
+    for v in range(foff[ev], foff[ev + 1]):
+        e, r = fpick[v], frot[v]
+        for d in range(doff[e], doff[e + 1]):
+            grid[dbins[d] // n_phi, (dbins[d] % n_phi + r) % n_phi] += dval[d]
+
+
 @dataclass(frozen=True)
 class PoolResponse:
     """Detector response of every pool event (its vertex at z = 0, not rotated)."""

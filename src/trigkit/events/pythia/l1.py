@@ -20,7 +20,7 @@ import awkward as ak
 import numpy as np
 from numba import njit
 
-from trigkit.events.pythia.far import Far, sum_by_bin
+from trigkit.events.pythia.far import Far, add_far_deposits, sum_by_bin
 
 TOWER = 0.087
 ETA_MAX = 3.0
@@ -201,10 +201,7 @@ def _l1_objects(
         grid = np.zeros((N_ETA, N_PHI))
         hs = np.zeros((N_ETA, N_PHI))
         _add(parts, off[ev], off[ev + 1], grid, hs)
-        for v in range(foff[ev], foff[ev + 1]):
-            e, r = fpick[v], frot[v]
-            for d in range(doff[e], doff[e + 1]):
-                grid[dbins[d] // N_PHI, (dbins[d] % N_PHI + r) % N_PHI] += dval[d]
+        add_far_deposits(grid, ev, dbins, dval, doff, foff, fpick, frot)
         _threshold(grid, hs)
         k = _event_jets(grid, hs, out, k, counts, ev)
         met[ev] = _met(grid)
