@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import resource
 import tempfile
 import time
 import warnings
@@ -59,12 +58,6 @@ def train_mlp(x: np.ndarray, y: np.ndarray):  # type: ignore[no-untyped-def]
     return nn.Sequential(*m, nn.Softmax(dim=-1)).eval()
 
 
-def cpu_seconds() -> float:
-    """CPU seconds of this process and its finished children (the g++ of the C-sim build)."""
-    me, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rows", type=int, default=10_000)
@@ -80,6 +73,7 @@ def main() -> int:
     from trigkit.benchmarks.provenance import check_overwrite, provenance, write_result
     from trigkit.bundle.manifest import load_bundle
     from trigkit.cli.app import main as cli
+    from trigkit.core.cputime import cpu_seconds
     from trigkit.firmware.emulate import FirmwareEmulator
     from trigkit.firmware.hls4ml import CsimLibrary
     from trigkit.fixedpoint.network import FirmwareNetwork

@@ -51,7 +51,8 @@ def _child(a: argparse.Namespace) -> None:
 
 
 def _cpu() -> float:
-    """CPU seconds of this process and of its finished children (the workers)."""
+    """CPU seconds of this process and of its finished children (the workers). Not
+    ``trigkit.core.cputime``: the baseline contender's tree may predate it."""
     me, kids = (
         resource.getrusage(resource.RUSAGE_SELF),
         resource.getrusage(resource.RUSAGE_CHILDREN),

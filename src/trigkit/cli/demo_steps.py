@@ -28,6 +28,7 @@ import awkward as ak
 import numpy as np
 
 from trigkit.core.atomic import write_text
+from trigkit.core.cputime import cpu_seconds
 from trigkit.events.batch import EventBatch
 from trigkit.events.samples import SampleSpec, engine_label
 
@@ -87,18 +88,12 @@ class DemoLog:
 Say = Callable[[str], None]
 
 
-def _cpu_s() -> float:
-    """CPU seconds of this process and its finished children (the Pythia workers)."""
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
-
-
 def _stage(log_: DemoLog, say: Say, name: str) -> Callable[[], None]:
     say(f"[bold cyan]== {name}[/]")
-    t0, c0 = time.perf_counter(), _cpu_s()
+    t0, c0 = time.perf_counter(), cpu_seconds()
 
     def done() -> None:
-        dt, cpu = time.perf_counter() - t0, _cpu_s() - c0
+        dt, cpu = time.perf_counter() - t0, cpu_seconds() - c0
         log_.stages.append((name, dt))
         log_.cpu.append(cpu)
         say(f"   {name}: {dt:.1f} s (CPU {cpu:.1f} s)")
