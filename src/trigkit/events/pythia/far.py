@@ -82,6 +82,7 @@ class PoolResponse:
     l1: Deposits
     l1_tracks: np.ndarray  # (n, trackcols.N_K) Phase-2 L1 tracks, z0 absolute, K_PART = -1
     l1_toff: np.ndarray
+    l1_pum: np.ndarray  # (rings, estimate bins) L1 MET tower thresholds (:mod:`l1_pum`)
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ divided by the mean response (calibration) and smeared by 1.5 / sqrt(ET) (+) 8 %
 20 GeV. Each L1 jet also carries the mass of its window's towers (massless at the tower centres,
 scaled like its ET) and the hard-scatter fraction of the window ET (truth, for the labels).
 L1 HT (:func:`l1_ht`) = sum of L1 jets with ET > 30 GeV and |eta| < 2.5.
-L1 MET (:func:`l1_met`) = magnitude of minus the vector sum of all tower ET in |eta| < 3 (the
-Stage-2 ETM without HF, same paper, Sec. 6), with no pileup subtraction.
+L1 MET (:func:`l1_met`) = magnitude of minus the vector sum of the tower ET in |eta| < 3 (the
+Stage-2 ETM without HF, same paper), towers below their pileup-mitigation threshold left out
+(:mod:`l1_pum`: by |eta| ring and the event's pileup estimate, measured on the pileup pool).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import awkward as ak
 import numpy as np
 from numba import njit
 
+from trigkit.events.pythia import l1_pum
 from trigkit.events.pythia.far import Far, add_far_deposits, sum_by_bin
 
 TOWER = 0.087
@@ -34,6 +36,8 @@ L1JET_MIN = 20.0
 # CMSSW's 2018/2022 L1 calo parameters: HTT from jets above 30 GeV with |ieta| <= 26, whose
 # outer tower edge is |eta| 2.5 (the shipped menus' 'er' HT sums use the same acceptance)
 HT_JET_MIN, HT_ETA_MAX = 30.0, 2.5
+_P = l1_pum
+assert (N_ETA, N_PHI, TOWER, TOWER_MIN) == (_P.N_ETA, _P.N_PHI, _P.TOWER, _P.TOWER_MIN)
 
 
 @njit(cache=True)
@@ -163,9 +167,11 @@ def l1_objects(
     from the pool response (added before the tower threshold)."""
     if far is None:
         e, none = np.zeros(0, dtype=np.int64), np.zeros(len(off), dtype=np.int64)
-        return _l1_objects(parts, off, seed, e, np.zeros(0), np.zeros(1, np.int64), none, e, e)
-    d = far.response.l1
-    return _l1_objects(parts, off, seed, d.bins, d.val, d.off, far.off, far.pick, far.rot)
+        d0 = np.zeros(1, np.int64)
+        pum = l1_pum.no_thresholds()
+        return _l1_objects(parts, off, seed, e, np.zeros(0), d0, none, e, e, pum)
+    d, pum = far.response.l1, far.response.l1_pum
+    return _l1_objects(parts, off, seed, d.bins, d.val, d.off, far.off, far.pick, far.rot, pum)
 
 
 def l1_jets(parts: np.ndarray, off: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -190,6 +196,7 @@ def _l1_objects(
     foff: np.ndarray,
     fpick: np.ndarray,
     frot: np.ndarray,
+    pum: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     np.random.seed(seed)
     n_ev = len(off) - 1
@@ -204,7 +211,7 @@ def _l1_objects(
         add_far_deposits(grid, ev, dbins, dval, doff, foff, fpick, frot)
         _threshold(grid, hs)
         k = _event_jets(grid, hs, out, k, counts, ev)
-        met[ev] = _met(grid)
+        met[ev] = l1_pum.met(grid, pum)
     return out[:k], counts, met
 
 
@@ -235,17 +242,6 @@ def _event_jets(
             counts[ev] += 1
             k += 1
     return k
-
-
-@njit(cache=True)
-def _met(grid: np.ndarray) -> np.ndarray:
-    ex, ey = 0.0, 0.0
-    for ip in range(N_PHI):
-        phi = -np.pi + (ip + 0.5) * 2 * np.pi / N_PHI
-        et = grid[:, ip].sum()
-        ex -= et * np.cos(phi)
-        ey -= et * np.sin(phi)
-    return np.array([np.hypot(ex, ey), np.arctan2(ey, ex)])
 
 
 def to_awkward(jets: np.ndarray, counts: np.ndarray) -> ak.Array:

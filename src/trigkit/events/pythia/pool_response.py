@@ -12,6 +12,8 @@ So, once per pool event at z = 0 without rotation:
   by charged-hadron subtraction, since a vertex using this response lies more than
   ``far.NEAR_DZ_MM`` from the primary one, beyond ``calo.CHS_DZ_MM``) -- exact;
 - L1 tower ET before the tower threshold (:func:`l1.tower_deposits`) -- exact;
+- the L1 MET pileup-mitigation thresholds (:func:`l1_pum.calibrate`, pileup-only overlays of
+  these deposits);
 - Phase-2 L1 tracks (:func:`l1tracks.real_l1_tracks`, z0 absolute) -- the same draws reused;
 - reconstructed tracks (efficiency, smearing, conversions, nuclear interactions:
   :func:`tracking.real_tracks`) and their counters -- the same random draws for every overlay
@@ -28,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trigkit.events.pythia import calo, l1, l1tracks, tracking
+from trigkit.events.pythia import calo, l1, l1_pum, l1tracks, tracking
 from trigkit.events.pythia.far import N_ROT, Deposits, PoolResponse
 
 _SEED = 0x504F4F4C % 2**31  # the response's own random stream: a function of the pool alone
@@ -45,12 +47,14 @@ def compute(parts: np.ndarray, offsets: np.ndarray) -> PoolResponse:
     trk[:, tracking.K_PART] = -1.0
     l1trk, l1toff = l1tracks.real_l1_tracks(p11, off, _SEED + 1)
     l1trk[:, tracking.K_PART] = -1.0
+    l1dep = Deposits(*l1.tower_deposits(p11, off))
     return PoolResponse(
         trk,
         toff,
         stats,
         Deposits(*calo.tower_deposits(p11, off)),
-        Deposits(*l1.tower_deposits(p11, off)),
+        l1dep,
         l1trk,
         l1toff,
+        l1_pum.calibrate(l1dep),
     )
