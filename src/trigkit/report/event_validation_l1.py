@@ -5,7 +5,8 @@ particle gun through the same kernel the engine runs (prompt charged pions at th
 per event so the FastHisto vertex is found), against the CMS Phase-2 L1 track-trigger numbers
 (CMS-TDR-014); the L1 vertex against the true primary vertex of the samples (truth ``pv_z``).
 L1 MET: the rate of L1 MET > 100 GeV at 2e34 (the Stage-2 ETM of ``l1.l1_met``, towers in
-|eta| < 3, no pileup subtraction) against the Run-3 L1_ETMHF100 rate.
+|eta| < 3 above their pileup-mitigation threshold, :mod:`trigkit.events.pythia.l1_pum`) against
+the Run-3 L1_ETMHF100 rate. Samples of engine version 7 or older carry the MET without it.
 """
 
 from __future__ import annotations
