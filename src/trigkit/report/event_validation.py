@@ -9,6 +9,7 @@ where at least ``MIN_BKG_PASS`` background jets pass; rates carry the weighted-c
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import awkward as ak
@@ -84,44 +85,44 @@ def _mhh_rows(b: EventBatch) -> list[Row]:
     ]
 
 
+MIN_MEDIAN_JETS = 30  # fewer jets: a median row says n/a (its 68 % interval spans the band)
+
+
 def _fatjet_rows(b: EventBatch) -> list[Row]:
     fat = ak.flatten(b.fatjets)
-    rows = []
+    rows: list[Row] = []
     if b.process in ("hh4b", "xhh"):
         hbb = fat[fat.label == 1]
-        if len(hbb) >= 10:
-            rows.append(
-                _row("H->bb msd median [GeV]", b.process, _med(hbb.msd), HBB_MSD_RANGE, REF_JETSUB)
-            )
-            rows.append(
-                _row("H->bb tau21 median", b.process, _med(hbb.tau21), (0.2, 0.55), REF_JETSUB)
-            )
-    if b.process == "qcd" and len(fat) >= 10:
-        rows.append(
-            _row("QCD large-R tau21 median", b.process, _med(fat.tau21), (0.45, 0.8), REF_JETSUB)
-        )
+        rows.append(_median_row("H->bb msd median [GeV]", b, hbb.msd, HBB_MSD_RANGE))
+        rows.append(_median_row("H->bb tau21 median", b, hbb.tau21, (0.2, 0.55)))
+    if b.process == "qcd":
+        rows.append(_median_row("QCD large-R tau21 median", b, fat.tau21, (0.45, 0.8)))
     if b.process == "ttbar" and "tau32" in ak.fields(fat):
         top = fat[fat.pt > 400]
-        if len(top) >= 10:
-            rows.append(
-                _row(
-                    "top (pT>400) msd median [GeV]",
-                    b.process,
-                    _med(top.msd),
-                    (120, 195),
-                    REF_JETSUB,
-                )
-            )
-            rows.append(
-                _row(
-                    "top (pT>400) tau32 median", b.process, _med(top.tau32), (0.4, 0.75), REF_JETSUB
-                )
-            )
+        rows.append(_median_row("top (pT>400) msd median [GeV]", b, top.msd, (120, 195)))
+        rows.append(_median_row("top (pT>400) tau32 median", b, top.tau32, (0.4, 0.75)))
     return rows
 
 
-def _med(x: ak.Array) -> float:
-    return float(np.median(ak.to_numpy(x)))
+def _median_row(q: str, b: EventBatch, x: ak.Array, ref: tuple[float, float]) -> Row:
+    """The median of ``x`` with its distribution-free 68 % interval (order statistics), or
+    n/a below ``MIN_MEDIAN_JETS`` jets."""
+    v = np.sort(ak.to_numpy(x).astype(np.float64))
+    if len(v) < MIN_MEDIAN_JETS:
+        return _na(q, b.process, ref, REF_JETSUB, f"{len(v)} jets, need {MIN_MEDIAN_JETS}")
+    lo, hi = median_interval(len(v))
+    return _row(q, b.process, float(np.median(v)), ref, REF_JETSUB, lo=v[lo], hi=v[hi])
+
+
+def median_interval(n: int, cl: float = 0.6827) -> tuple[int, int]:
+    """0-based ranks (lo, hi) of the symmetric order statistics bracketing the median of ``n``
+    values with at least ``cl`` coverage (the count below the median is Binomial(n, 1/2));
+    (0, n - 1) when even those cover less."""
+    k = np.arange(n + 1)
+    logp = np.array([math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) for i in k])
+    cdf = np.cumsum(np.exp(logp - n * math.log(2.0)))
+    r = max(1, int(np.searchsorted(cdf, (1.0 - cl) / 2, side="right")))  # P(B <= r - 1) <= tail
+    return r - 1, n - r
 
 
 def _central(b: EventBatch) -> ak.Array:

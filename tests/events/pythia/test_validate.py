@@ -8,7 +8,13 @@ import awkward as ak
 import numpy as np
 import pytest
 
-from trigkit.report.event_validation import MIN_BKG_PASS, l1_rate_khz, rejection_row, validate
+from trigkit.report.event_validation import (
+    MIN_BKG_PASS,
+    MIN_MEDIAN_JETS,
+    l1_rate_khz,
+    rejection_row,
+    validate,
+)
 
 
 def _rows(hh4b, qcd_pu):
@@ -23,7 +29,12 @@ def test_mhh_and_msd_rows_match_the_sample(hh4b, qcd_pu) -> None:
     assert rows[("mHH min [GeV]", "hh4b")].status == "ok"
     fat = ak.flatten(hh4b.fatjets)
     msd = ak.to_numpy(fat.msd[fat.label == 1])
-    assert rows[("H->bb msd median [GeV]", "hh4b")].value == pytest.approx(np.median(msd))
+    row = rows[("H->bb msd median [GeV]", "hh4b")]
+    if len(msd) >= MIN_MEDIAN_JETS:
+        assert row.value == pytest.approx(np.median(msd))
+        assert row.lo <= row.value <= row.hi and {row.lo, row.hi} <= set(msd.tolist())
+    else:
+        assert row.status == f"n/a ({len(msd)} jets, need {MIN_MEDIAN_JETS})"
     assert all(r.reference for r in rows.values())
 
 
@@ -79,3 +90,19 @@ def test_cli_validate_writes_table_json_plots(hh4b, tmp_path, capsys) -> None:
         "ip_significance.png",
         "mhh.png",
     ]
+
+
+@pytest.mark.parametrize("n", [5, 12, 30, 101, 1000])
+def test_median_interval_is_the_shortest_symmetric_68_percent_one(n: int) -> None:
+    from math import comb
+
+    from trigkit.report.event_validation import median_interval
+
+    def coverage(lo: int, hi: int) -> float:  # P(lo + 1 <= values below the median <= hi)
+        return sum(comb(n, k) for k in range(lo + 1, hi + 1)) / 2**n
+
+    lo, hi = median_interval(n)
+    assert lo + hi == n - 1
+    assert coverage(lo, hi) >= 0.6827 or (lo, hi) == (0, n - 1)
+    if lo + 1 < hi - 1:
+        assert coverage(lo + 1, hi - 1) < 0.6827
