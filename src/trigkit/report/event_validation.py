@@ -85,7 +85,7 @@ def _mhh_rows(b: EventBatch) -> list[Row]:
     ]
 
 
-MIN_MEDIAN_JETS = 30  # fewer jets: a median row says n/a (its 68 % interval spans the band)
+MIN_MEDIAN_JETS = 20  # fewer jets: a median row says n/a (too few for its interval to mean much)
 
 
 def _fatjet_rows(b: EventBatch) -> list[Row]:
@@ -105,13 +105,17 @@ def _fatjet_rows(b: EventBatch) -> list[Row]:
 
 
 def _median_row(q: str, b: EventBatch, x: ak.Array, ref: tuple[float, float]) -> Row:
+    return median_row(q, b.process, ak.to_numpy(x), ref, REF_JETSUB)
+
+
+def median_row(q: str, s: str, x: np.ndarray, ref: tuple[float, float], text: str) -> Row:
     """The median of ``x`` with its distribution-free 68 % interval (order statistics), or
     n/a below ``MIN_MEDIAN_JETS`` jets."""
-    v = np.sort(ak.to_numpy(x).astype(np.float64))
+    v = np.sort(np.asarray(x, dtype=np.float64))
     if len(v) < MIN_MEDIAN_JETS:
-        return _na(q, b.process, ref, REF_JETSUB, f"{len(v)} jets, need {MIN_MEDIAN_JETS}")
+        return _na(q, s, ref, text, f"{len(v)} jets, need {MIN_MEDIAN_JETS}")
     lo, hi = median_interval(len(v))
-    return _row(q, b.process, float(np.median(v)), ref, REF_JETSUB, lo=v[lo], hi=v[hi])
+    return _row(q, s, float(np.median(v)), ref, text, lo=v[lo], hi=v[hi])
 
 
 def median_interval(n: int, cl: float = 0.6827) -> tuple[int, int]:

@@ -12,7 +12,15 @@ import numpy as np
 
 from trigkit.events.batch import EventBatch
 from trigkit.events.pythia.material import PATH_CAP
-from trigkit.report.event_validation import MIN_BKG_PASS, REF_L1, Row, _na, _row, l1_rate_khz
+from trigkit.report.event_validation import (
+    MIN_BKG_PASS,
+    REF_L1,
+    Row,
+    _na,
+    _row,
+    l1_rate_khz,
+    median_row,
+)
 
 XBB_PT_MIN = 250.0
 XBB_SIG_EFF = 0.50
@@ -57,9 +65,7 @@ def d2_rows(b: EventBatch) -> list[Row]:
         return []
     mask, name, ref = sel[b.process]
     d2 = ak.to_numpy(fat.d2[mask]).astype(np.float64)
-    if len(d2) < 10:
-        return [_na(f"{name} D2 median", b.process, ref, REF_D2, f"{len(d2)} jets, need 10")]
-    return [_row(f"{name} D2 median", b.process, float(np.median(d2)), ref, REF_D2)]
+    return [median_row(f"{name} D2 median", b.process, d2, ref, REF_D2)]
 
 
 def conversion_fraction_range() -> tuple[float, float]:

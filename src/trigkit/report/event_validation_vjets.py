@@ -21,7 +21,7 @@ import numpy as np
 
 from trigkit.core.errors import MissingDependency
 from trigkit.events.batch import EventBatch
-from trigkit.report.event_validation import HBB_MSD_RANGE, Row, _na, _row
+from trigkit.report.event_validation import HBB_MSD_RANGE, Row, _na, _row, median_row
 
 M_Z, M_H = 91.19, 125.2
 ZBB_PT_MIN = 200.0
@@ -107,7 +107,7 @@ def zbb_rows(b: EventBatch, hbb_msd: np.ndarray | None) -> list[Row]:
     if len(msd) < MIN_JETS:
         why = f"{len(msd)} jets, need {MIN_JETS}"
         return [_na(f"{name} msd median [GeV]", b.process, ref, REF_ZBB, why)]
-    rows = [_row(f"{name} msd median [GeV]", b.process, float(np.median(msd)), ref, REF_ZBB)]
+    rows = [median_row(f"{name} msd median [GeV]", b.process, msd, ref, REF_ZBB)]
     text = f"{name} msd core width / H->bb's"
     if hbb_msd is None or len(hbb_msd) < MIN_JETS:
         rows.append(_na(text, b.process, WIDTH_RATIO_RANGE, REF_ZBB_WIDTH, "no H->bb sample"))
