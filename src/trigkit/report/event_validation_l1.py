@@ -7,6 +7,8 @@ per event so the FastHisto vertex is found), against the CMS Phase-2 L1 track-tr
 L1 MET: the rate of L1 MET > 100 GeV at 2e34 (the Stage-2 ETM of ``l1.l1_met``, towers in
 |eta| < 3 above their pileup-mitigation threshold, :mod:`trigkit.events.pythia.l1_pum`) against
 the Run-3 L1_ETMHF100 rate. Samples of engine version 7 or older carry the MET without it.
+L1 MET efficiency: the fraction of events with generator-level MET (``truth.gen_met``, the
+neutrinos' pT) above 200 GeV, twice the threshold, whose L1 MET passes 100 GeV.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 
+from trigkit.emulator.result import clopper_pearson
 from trigkit.events.batch import EventBatch
 from trigkit.report.event_validation import REF_L1, Row, _na, _row, l1_rate_khz
 
@@ -30,6 +33,11 @@ REF_ETM = REF_L1.replace("few kHz", "L1_ETMHF100 few kHz")
 GUN_SEED = 20260
 GUN_EVENTS, GUN_PER_EVENT = 200, 50
 MET_CUT = 100.0
+GEN_MET_MIN, MIN_EFF_EVENTS = 200.0, 20
+REF_ETM_EFF = (
+    "CMS, JINST 15 (2020) P10017, L1 ETM turn-ons with pileup mitigation vs offline MET: close "
+    "to the plateau at twice the threshold (read qualitatively)"
+)
 
 
 def gun(pt_lo: float, pt_hi: float, eta_max: float, seed: int = GUN_SEED):  # noqa: ANN201
@@ -104,6 +112,22 @@ def met_row(b: EventBatch) -> list[Row]:
     return [_row(text, b.process, rate, (1.0, 12.0), REF_ETM, lo=rate - err, hi=rate + err)]
 
 
+def met_efficiency_row(b: EventBatch) -> list[Row]:
+    """L1 ETM100 efficiency on events with generator MET above GEN_MET_MIN (n/a below
+    MIN_EFF_EVENTS such events); 68 % Clopper-Pearson interval, unweighted."""
+    if not {"l1_met", "gen_met"} <= set(ak.fields(b.truth)):
+        return []
+    text = f"L1 ETM{MET_CUT:g} efficiency, gen MET > {GEN_MET_MIN:g} GeV"
+    ref = (0.85, 1.0)
+    sel = ak.to_numpy(b.truth.gen_met) > GEN_MET_MIN
+    n = int(sel.sum())
+    if n < MIN_EFF_EVENTS:
+        return [_na(text, b.process, ref, REF_ETM_EFF, f"{n} events, need {MIN_EFF_EVENTS}")]
+    k = int((ak.to_numpy(b.truth.l1_met)[sel] > MET_CUT).sum())
+    lo, hi = clopper_pearson(k, n, 0.6827)
+    return [_row(text, b.process, k / n, ref, REF_ETM_EFF, lo=lo, hi=hi)]
+
+
 def l1_rows(batches: list[EventBatch]) -> list[Row]:
     """The L1-track rows (where any sample has L1 tracks) and the L1 MET rate of QCD samples."""
     rows: list[Row] = []
@@ -112,4 +136,6 @@ def l1_rows(batches: list[EventBatch]) -> list[Row]:
     for b in batches:
         if b.process == "qcd" and b.l1jets is not None:
             rows += met_row(b)
+        if b.process != "qcd":
+            rows += met_efficiency_row(b)
     return rows

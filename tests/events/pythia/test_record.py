@@ -126,3 +126,17 @@ def test_short_batches_are_topped_up_and_a_dry_source_fails_in_one_line() -> Non
         block._next_chunk(_Short(real[:3], 2, eof=True), 5)
     with pytest.raises(TrigkitError, match="failed 100 events in a row"):
         block._next_chunk(_Short(real[:0], 2), 5)
+
+
+def test_gen_met_is_the_neutrinos_pt() -> None:
+    """truth.gen_met (minus the visible final state's pT sum) against the record's neutrinos."""
+    from trigkit.events.pythia import block, record, settings
+    from trigkit.events.pythia.config import PythiaConfig
+
+    pythia = settings.build(settings.process_settings(PythiaConfig("ttbar", 1, mu=0)), 5, "x")
+    for _ in range(4):
+        assert pythia.next()
+        nu = [q for q in pythia.event.particles() if q.isFinal() and q.idAbs() in (12, 14, 16)]
+        want = np.hypot(sum(q.px() for q in nu), sum(q.py() for q in nu))
+        got = block._invisible_pt(record.read_final(pythia.event))
+        assert got == pytest.approx(want, abs=1e-6)

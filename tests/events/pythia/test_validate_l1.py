@@ -63,6 +63,23 @@ def test_vertex_and_met_rows_by_hand() -> None:
     assert v.l1_rows([b]) == [met]  # no L1 tracks: no track rows
 
 
+def test_met_efficiency_row_by_hand() -> None:
+    from scipy.stats import beta
+
+    gen = np.array([250.0, 300.0, 150.0, 201.0, 500.0] * 5)
+    l1 = np.array([120.0, 90.0, 130.0, 100.0, 300.0] * 5)  # above 200: pass, fail, at cut, pass
+    b = _batch({"gen_met": gen, "l1_met": l1}, np.ones(len(gen)), "ttbar")
+    (row,) = v.met_efficiency_row(b)
+    assert row.value == 10 / 20 and row.status == "outside"
+    a = (1 - 0.6827) / 2
+    assert row.lo == pytest.approx(beta.ppf(a, 10, 11)) and row.hi == pytest.approx(
+        beta.ppf(1 - a, 11, 10)
+    )
+    few = _batch({"gen_met": gen[:5], "l1_met": l1[:5]}, np.ones(5), "ttbar")
+    assert v.met_efficiency_row(few)[0].status == "n/a (4 events, need 20)"
+    assert v.l1_rows([b]) == [row]
+
+
 def test_validate_table_has_the_l1_rows(qcd_pu) -> None:
     from trigkit.report.event_validation import validate
 

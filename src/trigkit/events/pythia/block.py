@@ -150,6 +150,12 @@ def _hard_chunk(
     return _Hard(ChunkInput(parts, off, zpv, recs, far), bias, pthat)
 
 
+def _invisible_pt(parts: np.ndarray) -> float:
+    """pT of the invisible particles (neutrinos): minus the vector sum of the visible final
+    state's (the record's every visible particle, beam remnants included), GeV."""
+    return float(np.hypot(parts[:, 0].sum(), parts[:, 1].sum()))
+
+
 def _to_batch(hard: _Hard, cfg: PythiaConfig, seed: int) -> EventBatch:
     jets, fatjets, rho, trk_stats = reconstruct_chunk(hard.chunk, seed % 2**31)
     l1jets, l1_zvtx, met = l1build.l1_objects(hard.chunk, seed)
@@ -163,6 +169,7 @@ def _to_batch(hard: _Hard, cfg: PythiaConfig, seed: int) -> EventBatch:
             "pthat": hard.pthat.astype(np.float32),
             "rho": rho.astype(np.float32),
             "pv_z": hard.chunk.zpv.astype(np.float32),
+            "gen_met": np.array([_invisible_pt(r.parts) for r in recs], dtype=np.float32),
             "l1_met": met[:, 0].astype(np.float32),
             "l1_met_phi": met[:, 1].astype(np.float32),
             "l1_pv_z": l1_zvtx.astype(np.float32),

@@ -16,7 +16,7 @@ PROCESSES = ("hh4b", "qcd", "ttbar", "xhh", "zjets", "wjets")
 Z_DECAYS = ("all", "bb")
 MAX_PYTHIA_SEED = 900_000_000  # Pythia's Random:seed range is 1..900 000 000
 POOL_SEED = 4242
-ENGINE_VERSION = 8  # bump when the events of a config change: invalidates cached samples
+ENGINE_VERSION = 9  # bump when the events of a config change: invalidates cached samples
 POOL_VERSION = 2  # bump when the pool's physics changes (v3 of the engine kept the pool)
 
 
