@@ -34,6 +34,7 @@ GUN_SEED = 20260
 GUN_EVENTS, GUN_PER_EVENT = 200, 50
 MET_CUT = 100.0
 GEN_MET_MIN, MIN_EFF_EVENTS = 200.0, 20
+MET_PROCESSES = ("ttbar", "wjets")  # the samples with genuine MET (neutrinos from W decays)
 REF_ETM_EFF = (
     "CMS, JINST 15 (2020) P10017, L1 ETM turn-ons with pileup mitigation vs offline MET: close "
     "to the plateau at twice the threshold (read qualitatively)"
@@ -136,6 +137,6 @@ def l1_rows(batches: list[EventBatch]) -> list[Row]:
     for b in batches:
         if b.process == "qcd" and b.l1jets is not None:
             rows += met_row(b)
-        if b.process != "qcd":
+        if b.process in MET_PROCESSES:
             rows += met_efficiency_row(b)
     return rows
