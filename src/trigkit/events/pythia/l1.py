@@ -160,17 +160,23 @@ N_L = 5
 
 
 def l1_objects(
-    parts: np.ndarray, off: np.ndarray, seed: int, far: Far | None = None
+    parts: np.ndarray,
+    off: np.ndarray,
+    seed: int,
+    far: Far | None = None,
+    pum: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(jets (n, N_L): pt eta phi mass hs_frac, per-event counts, MET (n_ev, 2)) of every event
     of the chunk, from one tower grid per event. ``far``: pileup vertices whose tower ET comes
-    from the pool response (added before the tower threshold)."""
+    from the pool response (added before the tower threshold). ``pum``: the MET's tower
+    thresholds (:mod:`l1_pum`); by default the pool's with ``far``, none without."""
+    if pum is None:
+        pum = l1_pum.no_thresholds() if far is None else far.response.l1_pum
     if far is None:
         e, none = np.zeros(0, dtype=np.int64), np.zeros(len(off), dtype=np.int64)
         d0 = np.zeros(1, np.int64)
-        pum = l1_pum.no_thresholds()
         return _l1_objects(parts, off, seed, e, np.zeros(0), d0, none, e, e, pum)
-    d, pum = far.response.l1, far.response.l1_pum
+    d = far.response.l1
     return _l1_objects(parts, off, seed, d.bins, d.val, d.off, far.off, far.pick, far.rot, pum)
 
 
