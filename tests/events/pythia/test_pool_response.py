@@ -120,32 +120,3 @@ def test_near_window_covers_the_track_and_chs_cuts() -> None:
     from trigkit.events.pythia import jetbuild
 
     assert NEAR_DZ_MM >= 3 * jetbuild.TRACK_DZ_MM and NEAR_DZ_MM > calo.CHS_DZ_MM
-
-
-def test_response_is_kept_next_to_the_pool_and_read_back(tmp_path, monkeypatch, caplog) -> None:
-    from dataclasses import fields
-
-    from trigkit.events.pythia.far import Deposits
-
-    rng = np.random.default_rng(21)
-    base = _pool(rng, 12)
-    cache = pileup.response_path(tmp_path / "minbias-x.npz")
-    made = pileup.Pool(base.parts, base.offsets, cache).response
-    assert cache.exists() and str(pileup.ENGINE_VERSION) in cache.name
-    calls = []
-    monkeypatch.setattr(pool_response, "compute", lambda *a: calls.append(a))
-    read = pileup.Pool(base.parts, base.offsets, cache).response
-    assert calls == []  # read, not recomputed
-    for f in fields(made):
-        a, b = getattr(made, f.name), getattr(read, f.name)
-        for x, y in (
-            [(getattr(a, d.name), getattr(b, d.name)) for d in fields(Deposits)]
-            if (isinstance(a, Deposits))
-            else [(a, b)]
-        ):
-            np.testing.assert_array_equal(x, y, f.name)
-    cache.write_bytes(b"not an npz")
-    monkeypatch.undo()
-    again = pileup.Pool(base.parts, base.offsets, cache).response
-    assert "unreadable" in caplog.text
-    np.testing.assert_array_equal(again.l1_pum, made.l1_pum)

@@ -36,8 +36,12 @@ L1JET_MIN = 20.0
 # CMSSW's 2018/2022 L1 calo parameters: HTT from jets above 30 GeV with |ieta| <= 26, whose
 # outer tower edge is |eta| 2.5 (the shipped menus' 'er' HT sums use the same acceptance)
 HT_JET_MIN, HT_ETA_MAX = 30.0, 2.5
-_P = l1_pum
-assert (N_ETA, N_PHI, TOWER, TOWER_MIN) == (_P.N_ETA, _P.N_PHI, _P.TOWER, _P.TOWER_MIN)
+assert (N_ETA, N_PHI, TOWER, TOWER_MIN) == (
+    l1_pum.N_ETA,
+    l1_pum.N_PHI,
+    l1_pum.TOWER,
+    l1_pum.TOWER_MIN,
+)  # the PUM module's copy of this grid (it cannot import this module: l1 imports it)
 
 
 @njit(cache=True)

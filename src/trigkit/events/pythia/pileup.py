@@ -22,7 +22,6 @@ from numba import njit
 
 from trigkit.core.atomic import atomic_path
 from trigkit.events.pythia import calo, pool_response, record, settings
-from trigkit.events.pythia.config import ENGINE_VERSION
 from trigkit.events.pythia.far import N_ROT, NEAR_DZ_MM, Far, PoolResponse
 
 logger = logging.getLogger(__name__)
@@ -39,24 +38,14 @@ class Pool:
 
     parts: np.ndarray
     offsets: np.ndarray
-    cache: Path | None = None  # where the detector response is kept (:func:`response_path`)
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
     @cached_property
     def response(self) -> PoolResponse:
-        """Each event's detector response (:mod:`pool_response`): read from ``cache`` if it is
-        there, else computed on first use (and written there)."""
-        if self.cache is not None and self.cache.exists():
-            try:
-                return pool_response.load(self.cache)
-            except (OSError, ValueError, KeyError) as err:
-                logger.warning("pool response %s unreadable (%s): recomputing", self.cache, err)
-        resp = pool_response.compute(self.parts, self.offsets)
-        if self.cache is not None:
-            pool_response.save(resp, self.cache)
-        return resp
+        """Each event's detector response (:mod:`pool_response`), computed on first use."""
+        return pool_response.compute(self.parts, self.offsets)
 
     def in_acceptance(self) -> Pool:
         """The same events without the particles no detector element can see
@@ -65,7 +54,7 @@ class Pool:
         ev = np.repeat(np.arange(len(self)), np.diff(self.offsets))
         offsets = np.zeros(len(self) + 1, dtype=np.int64)
         np.cumsum(np.bincount(ev[keep], minlength=len(self)), out=offsets[1:])
-        return Pool(np.ascontiguousarray(self.parts[keep]), offsets, self.cache)
+        return Pool(np.ascontiguousarray(self.parts[keep]), offsets)
 
 
 def in_acceptance(parts: np.ndarray) -> np.ndarray:
@@ -85,18 +74,11 @@ def load_or_make(
         with np.load(path) as f:
             if len(f["offsets"]) - 1 == size:
                 logger.info("pileup pool from cache %s", path)
-                return Pool(f["parts"], f["offsets"], response_path(path)).in_acceptance()
+                return Pool(f["parts"], f["offsets"]).in_acceptance()
     pool = make(size, seed, progress, path.parent / "mpi-init-minbias.dat")
     with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as fh:
         np.savez(fh, parts=pool.parts, offsets=pool.offsets)
-    response_path(path).unlink(missing_ok=True)  # a new pool: any kept response is not its
-    return Pool(pool.parts, pool.offsets, response_path(path)).in_acceptance()
-
-
-def response_path(pool_path: Path) -> Path:
-    """Where the response of the pool file ``pool_path`` is kept: next to it, named for the
-    engine version (whose bump is how a change of the detector code invalidates it)."""
-    return pool_path.with_name(f"{pool_path.stem}.response-v{ENGINE_VERSION}.npz")
+    return pool.in_acceptance()
 
 
 def make(

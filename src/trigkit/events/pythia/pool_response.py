@@ -28,12 +28,8 @@ search, and reach jets only through rare displaced secondaries and conversions.
 
 from __future__ import annotations
 
-from dataclasses import fields
-from pathlib import Path
-
 import numpy as np
 
-from trigkit.core.atomic import atomic_path
 from trigkit.events.pythia import calo, l1, l1_pum, l1tracks, tracking
 from trigkit.events.pythia.far import N_ROT, Deposits, PoolResponse
 
@@ -62,29 +58,3 @@ def compute(parts: np.ndarray, offsets: np.ndarray) -> PoolResponse:
         l1toff,
         l1_pum.calibrate(l1dep),
     )
-
-
-def save(resp: PoolResponse, path: Path) -> None:
-    """Write ``resp`` to ``path`` (npz, atomically)."""
-    arrays: dict[str, np.ndarray] = {}
-    for f in fields(PoolResponse):
-        v = getattr(resp, f.name)
-        if isinstance(v, Deposits):
-            arrays |= {f"{f.name}.{d.name}": getattr(v, d.name) for d in fields(Deposits)}
-        else:
-            arrays[f.name] = v
-    with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)
-
-
-def load(path: Path) -> PoolResponse:
-    """The response :func:`save` wrote to ``path`` (KeyError/ValueError/OSError if it is not
-    one)."""
-    with np.load(path) as f:
-        kw = {}
-        for fl in fields(PoolResponse):
-            if fl.type in ("Deposits", Deposits):
-                kw[fl.name] = Deposits(*(f[f"{fl.name}.{d.name}"] for d in fields(Deposits)))
-            else:
-                kw[fl.name] = f[fl.name]
-    return PoolResponse(**kw)
