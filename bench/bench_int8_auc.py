@@ -46,7 +46,7 @@ def main() -> int:
 
     prov = provenance({"torch": 1, "generator_workers": args.workers})  # the code that runs
     t0 = time.time()
-    samples = make_samples(args.engine, args.events, args.test_events, args.workers)
+    samples = make_samples(args.engine, args.events, args.test_events, args.workers, xbb=False)
     model = train("btag-deepsets", list(samples.train), epochs=args.epochs, seed=0, progress=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -24,10 +24,17 @@ from trigkit.models.saved import TrainedModel
 
 PROCESSES = ("hh4b", "qcd", "ttbar")
 TTBAR_FRACTION = 0.25  # ttbar events per hh4b / qcd event: top jets and b jets from tops
-# Pythia: a QCD slice with pT-hat > 250 GeV added to the test events (4x the qcd test events),
-# so enough QCD large-R jets near the H->bb pT pass an Xbb cut to quote a rejection
+# Pythia: the Xbb tagger's large-R jets get two more slices, for training and for testing, so
+# that it trains and is measured on thousands of jets instead of a few hundred:
+# - a QCD slice with pT-hat > 250 GeV (per hh4b event: 2x for training, 4x for testing), so
+#   enough QCD large-R jets near the H->bb pT pass an Xbb cut to quote a rejection;
+# - resonant X -> HH (m_X = 1 TeV, 2x the hh4b events): about 0.5 H->bb large-R jets per event,
+#   median pT 373 GeV against 344 in hh4b, the boosted-H signal ATLAS and CMS train Xbb taggers on
 XBB_PTHAT_MIN = 250.0
-XBB_QCD_FACTOR = 4
+XBB_QCD_FACTOR = {"train": 2, "test": 4}
+XBB_XHH_FACTOR = 2
+XBB_M_X = 1000.0
+ROLES = ("train", "test", "xbb_train", "xbb_test")
 
 
 @dataclass(frozen=True)
@@ -39,11 +46,17 @@ class BenchSamples:
     test: tuple[EventBatch, ...]
     specs: tuple[SampleSpec, ...]
     cache_hits: tuple[bool, ...]
-    xbb_extra: tuple[EventBatch, ...] = ()  # more QCD for the Xbb test (high pT-hat slice)
+    roles: tuple[str, ...]  # each spec's role: one of ROLES
+    xbb_train: tuple[EventBatch, ...] = ()  # more large-R jets for the Xbb tagger (Pythia)
+    xbb_test: tuple[EventBatch, ...] = ()
+
+    def train_for(self, kind: str) -> tuple[EventBatch, ...]:
+        """Training events of a feature kind: the Xbb (constituents) kind adds ``xbb_train``."""
+        return self.train + self.xbb_train if kind == "constituents" else self.train
 
     def test_for(self, kind: str) -> tuple[EventBatch, ...]:
-        """Test events of a feature kind: the Xbb (constituents) test adds ``xbb_extra``."""
-        return self.test + self.xbb_extra if kind == "constituents" else self.test
+        """Test events of a feature kind: the Xbb (constituents) kind adds ``xbb_test``."""
+        return self.test + self.xbb_test if kind == "constituents" else self.test
 
     @property
     def label(self) -> str:
@@ -58,54 +71,77 @@ class BenchSamples:
                     "process": s.process,
                     "events": s.n_events,
                     "seed": s.seed,
+                    "role": role,
                     **({"pthat_min": s.pthat_min} if s.process == "qcd" else {}),
+                    **({"m_x": s.m_x} if s.process == "xhh" else {}),
                     **({"mu": s.mu, "pool_size": s.pool_size} if s.engine == "pythia" else {}),
                     "cache_hit": hit,
                 }
-                for s, hit in zip(self.specs, self.cache_hits, strict=True)
+                for role, s, hit in zip(self.roles, self.specs, self.cache_hits, strict=True)
             ],
         }
 
 
-def sample_specs(engine: str, n_train: int, n_test: int, mu: float = 60.0) -> list[SampleSpec]:
-    """hh4b, qcd and ttbar for training (seeds 1-3) and testing (seeds 101-103; Pythia: and a
-    high pT-hat QCD slice, seed 104, whose large-R jets the Xbb evaluation adds)."""
-    specs = []
-    for base, n in ((1, n_train), (101, n_test)):
+def sample_roles(
+    engine: str, n_train: int, n_test: int, mu: float = 60.0, xbb: bool = True
+) -> list[tuple[str, SampleSpec]]:
+    """(role, spec) of every sample: hh4b, qcd and ttbar for training (seeds 1-3) and testing
+    (seeds 101-103); with Pythia also the Xbb slices: QCD pT-hat > 250 GeV and X -> HH for
+    training (seeds 4, 5) and testing (seeds 104, 105), unless ``xbb`` is false."""
+    out = []
+    for role, base, n in (("train", 1, n_train), ("test", 101, n_test)):
         for i, proc in enumerate(PROCESSES):
             size = max(1, int(n * TTBAR_FRACTION)) if proc == "ttbar" else n
-            specs.append(SampleSpec(proc, size, base + i, engine, mu))
-    if engine == "pythia":
-        n_hi = XBB_QCD_FACTOR * n_test
-        specs.append(SampleSpec("qcd", n_hi, 104, engine, mu, pthat_min=XBB_PTHAT_MIN))
-    return specs
+            out.append((role, SampleSpec(proc, size, base + i, engine, mu)))
+    if engine == "pythia" and xbb:
+        for role, base, n in (("train", 4, n_train), ("test", 104, n_test)):
+            n_qcd = XBB_QCD_FACTOR[role] * n
+            qcd = SampleSpec("qcd", n_qcd, base, engine, mu, pthat_min=XBB_PTHAT_MIN)
+            xhh = SampleSpec("xhh", XBB_XHH_FACTOR * n, base + 1, engine, mu, m_x=XBB_M_X)
+            out += [(f"xbb_{role}", qcd), (f"xbb_{role}", xhh)]
+    return out
+
+
+def sample_specs(engine: str, n_train: int, n_test: int, mu: float = 60.0) -> list[SampleSpec]:
+    """The specs of :func:`sample_roles`, in its order."""
+    return [s for _, s in sample_roles(engine, n_train, n_test, mu)]
 
 
 def make_samples(
-    engine: str, n_train: int, n_test: int, workers: int = 2, mu: float = 60.0
+    engine: str,
+    n_train: int,
+    n_test: int,
+    workers: int = 2,
+    mu: float = 60.0,
+    xbb: bool = True,
 ) -> BenchSamples:
-    """Generate (Pythia: or read from its cache) the six samples, with a progress bar."""
+    """Generate (Pythia: or read from its cache) every sample, with a progress bar."""
     import tempfile
     from pathlib import Path
 
     from trigkit.events.parquet_io import read_parquet
     from trigkit.events.sample_progress import generate_with_progress
 
-    specs = sample_specs(engine, n_train, n_test, mu)
+    roles = sample_roles(engine, n_train, n_test, mu, xbb)
+    specs = [s for _, s in roles]
     with tempfile.TemporaryDirectory(prefix="trigkit-bench-") as tmp:
         outs = [
             Path(tmp) / f"{s.process}-{s.seed}.parquet" if engine == "fast" else None for s in specs
         ]
         made = generate_with_progress(specs, outs, workers)
         batches = [read_parquet(m.path) for m in made]
-    k = len(PROCESSES)
+    by_role = {
+        r: tuple(b for (role, _), b in zip(roles, batches, strict=True) if role == r) for r in ROLES
+    }
     return BenchSamples(
         engine,
-        tuple(batches[:k]),
-        tuple(batches[k : 2 * k]),
+        by_role["train"],
+        by_role["test"],
         tuple(specs),
         tuple(m.cache_hit for m in made),
-        tuple(batches[2 * k :]),
+        tuple(r for r, _ in roles),
+        by_role["xbb_train"],
+        by_role["xbb_test"],
     )
 
 

@@ -37,6 +37,7 @@ class SampleSpec:
     pool_size: int = 2000
     lumi_pb: float = 1000.0
     pthat_min: float = 15.0  # pythia qcd: pT-hat threshold, GeV
+    m_x: float = 1000.0  # pythia xhh: resonance mass, GeV
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -57,6 +58,7 @@ class SampleSpec:
             lumi_pb=self.lumi_pb,
             pool_size=self.pool_size,
             pthat_min=self.pthat_min,
+            m_x=self.m_x,
         )
 
 
