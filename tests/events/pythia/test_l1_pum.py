@@ -7,6 +7,7 @@ import pytest
 
 from trigkit.events.pythia import l1_pum as P
 from trigkit.events.pythia.far import Deposits
+from trigkit.events.pythia.l1_grid import TOWER_MIN
 
 CENTRES = -3.0 + (np.arange(P.N_ETA) + 0.5) * P.TOWER
 CENTRAL = np.flatnonzero(np.abs(CENTRES) < P.EST_ETA)
@@ -97,7 +98,7 @@ def test_histograms_match_a_numpy_overlay() -> None:
             sl = slice(dep.off[picks[v]], dep.off[picks[v] + 1])
             ie, ip = np.divmod(dep.bins[sl], P.N_PHI)
             np.add.at(grid, (ie, (ip + rots[v]) % P.N_PHI), dep.val[sl])
-        grid[grid < P.TOWER_MIN] = 0.0
+        grid[grid < TOWER_MIN] = 0.0
         ie, ip = np.nonzero(grid)
         h = np.minimum(P.N_H - 1, (grid[ie, ip] / P.H_STEP).astype(int))
         np.add.at(want, (rings[ie], _ref_bin(grid), h), 1)
@@ -111,6 +112,6 @@ def test_calibration_is_a_function_of_the_pool() -> None:
     dep = Deposits(bins, rng.exponential(0.8, 40 * 30), np.arange(0, 1201, 30, dtype=np.int64))
     a, b = P.calibrate(dep, n_events=200), P.calibrate(dep, n_events=200)
     np.testing.assert_array_equal(a, b)
-    assert a.shape == (P.N_RING, P.N_EST) and a.max() > P.TOWER_MIN
+    assert a.shape == (P.N_RING, P.N_EST) and a.max() > TOWER_MIN
     # more pileup (a higher estimate bin) never needs a lower threshold, ring by ring, on average
     assert np.mean(np.diff(a, axis=1) >= -P.H_STEP) > 0.9

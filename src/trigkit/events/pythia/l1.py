@@ -23,25 +23,23 @@ from numba import njit
 
 from trigkit.events.pythia import l1_pum
 from trigkit.events.pythia.far import Far, add_far_deposits, sum_by_bin
+from trigkit.events.pythia.l1_grid import (
+    ETA_MAX,
+    N_ETA,
+    N_PHI,
+    TOWER,
+    apply_tower_min,
+    eta_centre,
+    phi_centre,
+)
 
-TOWER = 0.087
-ETA_MAX = 3.0
-N_ETA = 69  # 2 x 3.0 / 0.087
-N_PHI = 72
 SEED_ET = 4.0
-TOWER_MIN = 0.5
 HADRON_RESPONSE = 0.75
 CALIBRATION = 0.8
 L1JET_MIN = 20.0
 # CMSSW's 2018/2022 L1 calo parameters: HTT from jets above 30 GeV with |ieta| <= 26, whose
 # outer tower edge is |eta| 2.5 (the shipped menus' 'er' HT sums use the same acceptance)
 HT_JET_MIN, HT_ETA_MAX = 30.0, 2.5
-assert (N_ETA, N_PHI, TOWER, TOWER_MIN) == (
-    l1_pum.N_ETA,
-    l1_pum.N_PHI,
-    l1_pum.TOWER,
-    l1_pum.TOWER_MIN,
-)  # the PUM module's copy of this grid (it cannot import this module: l1 imports it)
 
 
 @njit(cache=True)
@@ -75,19 +73,10 @@ def _add(parts: np.ndarray, lo: int, hi: int, grid: np.ndarray, hs: np.ndarray) 
 
 
 @njit(cache=True)
-def _threshold(grid: np.ndarray, hs: np.ndarray) -> None:
-    for ie in range(N_ETA):
-        for ip in range(N_PHI):
-            if grid[ie, ip] < TOWER_MIN:
-                grid[ie, ip] = 0.0
-                hs[ie, ip] = 0.0
-
-
-@njit(cache=True)
 def _fill(parts: np.ndarray, lo: int, hi: int, grid: np.ndarray, hs: np.ndarray) -> None:
     """Tower ET (``grid``) and its hard-scatter part (``hs``), after the tower threshold."""
     _add(parts, lo, hi, grid, hs)
-    _threshold(grid, hs)
+    apply_tower_min(grid, hs)
 
 
 @njit(cache=True)
@@ -146,11 +135,11 @@ def _window_mass(grid: np.ndarray, ie: int, ip: int) -> float:
         je = ie + de
         if je < 0 or je >= N_ETA:
             continue
-        eta = -ETA_MAX + (je + 0.5) * TOWER
+        eta = eta_centre(je)
         for dp in range(-4, 5):
             jp = (ip + dp) % N_PHI
             et = grid[je, jp]
-            phi = -np.pi + (jp + 0.5) * 2 * np.pi / N_PHI
+            phi = phi_centre(jp)
             e += et * np.cosh(eta)
             px += et * np.cos(phi)
             py += et * np.sin(phi)
@@ -219,7 +208,7 @@ def _l1_objects(
         hs = np.zeros((N_ETA, N_PHI))
         _add(parts, off[ev], off[ev + 1], grid, hs)
         add_far_deposits(grid, ev, dbins, dval, doff, foff, fpick, frot)
-        _threshold(grid, hs)
+        apply_tower_min(grid, hs)
         k = _event_jets(grid, hs, out, k, counts, ev)
         met[ev] = l1_pum.met(grid, pum)
     return out[:k], counts, met
@@ -245,8 +234,8 @@ def _event_jets(
             if et < L1JET_MIN:
                 continue
             out[k, L_PT] = et
-            out[k, L_ETA] = -ETA_MAX + (ie + 0.5) * TOWER
-            out[k, L_PHI] = -np.pi + (ip + 0.5) * 2 * np.pi / N_PHI
+            out[k, L_ETA] = eta_centre(ie)
+            out[k, L_PHI] = phi_centre(ip)
             out[k, L_MASS] = _window_mass(grid, ie, ip) * et / window
             out[k, L_HS] = _window(hs, ie, ip) / window
             counts[ev] += 1

@@ -25,8 +25,15 @@ import numpy as np
 from numba import njit
 
 from trigkit.events.pythia.far import Deposits, add_far_deposits
+from trigkit.events.pythia.l1_grid import (
+    N_ETA,
+    N_PHI,
+    TOWER,
+    apply_tower_min,
+    eta_centre,
+    phi_centre,
+)
 
-N_ETA, N_PHI, TOWER, TOWER_MIN = 69, 72, 0.087, 0.5  # l1's grid (asserted there)
 N_RING = (N_ETA + 1) // 2  # |eta| rings: ie and N_ETA - 1 - ie share one
 EST_ETA = 4 * TOWER
 N_EST = 20
@@ -47,7 +54,7 @@ def estimate_bin(grid: np.ndarray) -> int:
     """Pileup-estimate bin of a thresholded tower grid (N_ETA, N_PHI)."""
     n, tot = 0, 0
     for ie in range(N_ETA):
-        if abs(-3.0 + (ie + 0.5) * TOWER) >= EST_ETA:
+        if abs(eta_centre(ie)) >= EST_ETA:
             continue
         for ip in range(N_PHI):
             tot += 1
@@ -62,7 +69,7 @@ def met(grid: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     b = estimate_bin(grid)
     ex, ey = 0.0, 0.0
     for ip in range(N_PHI):
-        phi = -np.pi + (ip + 0.5) * 2 * np.pi / N_PHI
+        phi = phi_centre(ip)
         et = 0.0
         for ie in range(N_ETA):
             if grid[ie, ip] > thresholds[ring(ie), b]:
@@ -122,10 +129,7 @@ def tower_histograms(
     for e in range(len(foff) - 1):
         grid = np.zeros((N_ETA, N_PHI))
         add_far_deposits(grid, e, dbins, dval, doff, foff, picks, rots)
-        for ie in range(N_ETA):
-            for ip in range(N_PHI):
-                if grid[ie, ip] < TOWER_MIN:
-                    grid[ie, ip] = 0.0
+        apply_tower_min(grid, grid)
         b = estimate_bin(grid)
         for ie in range(N_ETA):
             for ip in range(N_PHI):
