@@ -17,7 +17,7 @@ def test_pythia_roles_add_xbb_slices_with_their_own_seeds() -> None:
         ("test", "ttbar", 10, 103),
         ("xbb_train", "qcd", 200, 4),
         ("xbb_train", "xhh", 200, 5),
-        ("xbb_test", "qcd", 160, 104),
+        ("xbb_test", "qcd", 320, 104),
         ("xbb_test", "xhh", 80, 105),
     ]
     specs = [s for _, s in roles]

@@ -26,12 +26,12 @@ PROCESSES = ("hh4b", "qcd", "ttbar")
 TTBAR_FRACTION = 0.25  # ttbar events per hh4b / qcd event: top jets and b jets from tops
 # Pythia: the Xbb tagger's large-R jets get two more slices, for training and for testing, so
 # that it trains and is measured on thousands of jets instead of a few hundred:
-# - a QCD slice with pT-hat > 250 GeV (per hh4b event: 2x for training, 4x for testing), so
+# - a QCD slice with pT-hat > 250 GeV (per hh4b event: 2x for training, 8x for testing), so
 #   enough QCD large-R jets near the H->bb pT pass an Xbb cut to quote a rejection;
 # - resonant X -> HH (m_X = 1 TeV, 2x the hh4b events): about 0.5 H->bb large-R jets per event,
 #   median pT 373 GeV against 344 in hh4b, the boosted-H signal ATLAS and CMS train Xbb taggers on
 XBB_PTHAT_MIN = 250.0
-XBB_QCD_FACTOR = {"train": 2, "test": 4}
+XBB_QCD_FACTOR = {"train": 2, "test": 8}
 XBB_XHH_FACTOR = 2
 XBB_M_X = 1000.0
 ROLES = ("train", "test", "xbb_train", "xbb_test")
