@@ -40,3 +40,14 @@ def test_only_the_constituents_kind_sees_the_xbb_slices() -> None:
     s = T.BenchSamples("pythia", (a,), (b,), (), (), (), (c,), (d,))  # type: ignore[arg-type]
     assert s.train_for("constituents") == (a, c) and s.test_for("constituents") == (b, d)
     assert s.train_for("tracks") == (a,) and s.test_for("jets") == (b,)
+
+
+def test_hh4b_only_xbb_test_drops_the_xhh_slice() -> None:
+    roles = T.sample_roles("pythia", 10, 10)
+    specs = tuple(s for _, s in roles)
+    names = {("xbb_test", "qcd"): "qcd104", ("xbb_test", "xhh"): "xhh105"}
+    xbb_test = tuple(names[(r, s.process)] for r, s in roles if r == "xbb_test")
+    s = T.BenchSamples(
+        "pythia", ("tr",), ("te",), specs, (), tuple(r for r, _ in roles), (), xbb_test
+    )  # type: ignore[arg-type]
+    assert s.xbb_hh4b_test() == ("te", "qcd104")

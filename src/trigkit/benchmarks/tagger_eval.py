@@ -58,6 +58,13 @@ class BenchSamples:
         """Test events of a feature kind: the Xbb (constituents) kind adds ``xbb_test``."""
         return self.test + self.xbb_test if kind == "constituents" else self.test
 
+    def xbb_hh4b_test(self) -> tuple[EventBatch, ...]:
+        """Xbb test events whose only H->bb signal is hh4b's: ``test`` and the QCD slice of
+        ``xbb_test``, without its X -> HH events."""
+        specs = [s for r, s in zip(self.roles, self.specs, strict=True) if r == "xbb_test"]
+        keep = (b for s, b in zip(specs, self.xbb_test, strict=True) if s.process != "xhh")
+        return self.test + tuple(keep)
+
     @property
     def label(self) -> str:
         return engine_label(self.engine)
