@@ -63,14 +63,19 @@ def _compress_l1(model, train_batches, test_fs, seed: int) -> dict:  # noqa: ANN
     }
 
 
-def _hh4b_only(model, samples, eff: str) -> dict:  # noqa: ANN001
-    """The Xbb evaluation with hh4b's H->bb jets as the only signal (no X -> HH)."""
+def _evaluate(model, batches, eff: str) -> tuple[object, dict, float, bool]:  # noqa: ANN001
+    """The test jets of ``batches``, ``model``'s evaluation on them and its headline ratio."""
     from trigkit.benchmarks.tagger_eval import evaluate_tagger
     from trigkit.models.feature_set import FeatureSet
 
-    fs = FeatureSet.concatenate([model.features(b) for b in samples.xbb_hh4b_test()])
+    fs = FeatureSet.concatenate([model.features(b) for b in batches])
     ev = evaluate_tagger(model, fs, EFFS)
-    ratio, bound = _ratio(ev, eff)
+    return fs, ev, *_ratio(ev, eff)
+
+
+def _hh4b_only(model, samples, eff: str) -> dict:  # noqa: ANN001
+    """The Xbb evaluation with hh4b's H->bb jets as the only signal (no X -> HH)."""
+    _, ev, ratio, bound = _evaluate(model, samples.xbb_hh4b_test(), eff)
     print(f"xbb-pfn, hh4b signal only: ratio {'~' if bound else ''}{ratio:.2f}", flush=True)
     return {"ratio": ratio, "ratio_involves_bound": bound, "evaluation": ev}
 
@@ -95,8 +100,7 @@ def main() -> int:
 
     torch.set_num_threads(1)
     from trigkit.benchmarks.provenance import provenance, write_result
-    from trigkit.benchmarks.tagger_eval import evaluate_tagger, make_samples
-    from trigkit.models.feature_set import FeatureSet
+    from trigkit.benchmarks.tagger_eval import make_samples
     from trigkit.models.registry import get_spec
     from trigkit.models.rejection import Rejection
     from trigkit.models.training import train
@@ -116,9 +120,7 @@ def main() -> int:
             batch_size=args.batch_size,
             progress=True,
         )
-        fs = FeatureSet.concatenate([model.features(b) for b in samples.test_for(model.kind)])
-        ev = evaluate_tagger(model, fs, EFFS)
-        ratio, bound = _ratio(ev, eff)
+        fs, ev, ratio, bound = _evaluate(model, samples.test_for(model.kind), eff)
         row = {
             "model": name,
             "baseline": ev["rows"][1]["name"],
@@ -129,7 +131,7 @@ def main() -> int:
             "met": None if goal is None else bool(ratio >= goal and not bound),
             "evaluation": ev,
         }
-        if name == "xbb-pfn" and samples.xbb_test:
+        if name == "xbb-pfn" and samples.has_xbb_slices:
             row["hh4b_signal_only"] = _hh4b_only(model, samples, eff)
         if name == "l1-mlp":
             row["compression"] = _compress_l1(model, samples.train, fs, 0)

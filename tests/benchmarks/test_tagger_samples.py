@@ -35,19 +35,24 @@ def test_fast_engine_has_no_xbb_slices() -> None:
     assert {r for r, _ in T.sample_roles("pythia", 10, 10, xbb=False)} == {"train", "test"}
 
 
+def _samples(batch_of) -> T.BenchSamples:  # noqa: ANN001
+    roles = T.sample_roles("pythia", 10, 10)
+    batches = tuple(batch_of(r, s) for r, s in roles)
+    return T.BenchSamples(
+        "pythia", tuple(r for r, _ in roles), tuple(s for _, s in roles), batches, ()
+    )  # type: ignore[arg-type]
+
+
 def test_only_the_constituents_kind_sees_the_xbb_slices() -> None:
-    a, b, c, d = (object() for _ in range(4))
-    s = T.BenchSamples("pythia", (a,), (b,), (), (), (), (c,), (d,))  # type: ignore[arg-type]
-    assert s.train_for("constituents") == (a, c) and s.test_for("constituents") == (b, d)
-    assert s.train_for("tracks") == (a,) and s.test_for("jets") == (b,)
+    s = _samples(lambda r, spec: f"{r}:{spec.process}")
+    train = ("train:hh4b", "train:qcd", "train:ttbar")
+    test = ("test:hh4b", "test:qcd", "test:ttbar")
+    assert s.train == train and s.test == test and s.has_xbb_slices
+    assert s.train_for("constituents") == (*train, "xbb_train:qcd", "xbb_train:xhh")
+    assert s.test_for("constituents") == (*test, "xbb_test:qcd", "xbb_test:xhh")
+    assert s.train_for("tracks") == train and s.test_for("jets") == test
 
 
 def test_hh4b_only_xbb_test_drops_the_xhh_slice() -> None:
-    roles = T.sample_roles("pythia", 10, 10)
-    specs = tuple(s for _, s in roles)
-    names = {("xbb_test", "qcd"): "qcd104", ("xbb_test", "xhh"): "xhh105"}
-    xbb_test = tuple(names[(r, s.process)] for r, s in roles if r == "xbb_test")
-    s = T.BenchSamples(
-        "pythia", ("tr",), ("te",), specs, (), tuple(r for r, _ in roles), (), xbb_test
-    )  # type: ignore[arg-type]
-    assert s.xbb_hh4b_test() == ("te", "qcd104")
+    s = _samples(lambda r, spec: f"{r}:{spec.process}{spec.seed}")
+    assert s.xbb_hh4b_test() == ("test:hh4b101", "test:qcd102", "test:ttbar103", "xbb_test:qcd104")

@@ -39,31 +39,43 @@ ROLES = ("train", "test", "xbb_train", "xbb_test")
 
 @dataclass(frozen=True)
 class BenchSamples:
-    """Training and test events (independent seeds) and how they were made."""
+    """Every sample's role (one of ``ROLES``), spec, events and cache hit, in one order."""
 
     engine: str
-    train: tuple[EventBatch, ...]
-    test: tuple[EventBatch, ...]
+    roles: tuple[str, ...]
     specs: tuple[SampleSpec, ...]
+    batches: tuple[EventBatch, ...]
     cache_hits: tuple[bool, ...]
-    roles: tuple[str, ...]  # each spec's role: one of ROLES
-    xbb_train: tuple[EventBatch, ...] = ()  # more large-R jets for the Xbb tagger (Pythia)
-    xbb_test: tuple[EventBatch, ...] = ()
+
+    def of(self, role: str, skip: tuple[str, ...] = ()) -> tuple[EventBatch, ...]:
+        """The events of ``role``, without the processes in ``skip``."""
+        rows = zip(self.roles, self.specs, self.batches, strict=True)
+        return tuple(b for r, s, b in rows if r == role and s.process not in skip)
+
+    @property
+    def train(self) -> tuple[EventBatch, ...]:
+        return self.of("train")
+
+    @property
+    def test(self) -> tuple[EventBatch, ...]:
+        return self.of("test")
+
+    @property
+    def has_xbb_slices(self) -> bool:
+        return "xbb_test" in self.roles
 
     def train_for(self, kind: str) -> tuple[EventBatch, ...]:
         """Training events of a feature kind: the Xbb (constituents) kind adds ``xbb_train``."""
-        return self.train + self.xbb_train if kind == "constituents" else self.train
+        return self.train + (self.of("xbb_train") if kind == "constituents" else ())
 
     def test_for(self, kind: str) -> tuple[EventBatch, ...]:
         """Test events of a feature kind: the Xbb (constituents) kind adds ``xbb_test``."""
-        return self.test + self.xbb_test if kind == "constituents" else self.test
+        return self.test + (self.of("xbb_test") if kind == "constituents" else ())
 
     def xbb_hh4b_test(self) -> tuple[EventBatch, ...]:
         """Xbb test events whose only H->bb signal is hh4b's: ``test`` and the QCD slice of
         ``xbb_test``, without its X -> HH events."""
-        specs = [s for r, s in zip(self.roles, self.specs, strict=True) if r == "xbb_test"]
-        keep = (b for s, b in zip(specs, self.xbb_test, strict=True) if s.process != "xhh")
-        return self.test + tuple(keep)
+        return self.test + self.of("xbb_test", skip=("xhh",))
 
     @property
     def label(self) -> str:
@@ -109,11 +121,6 @@ def sample_roles(
     return out
 
 
-def sample_specs(engine: str, n_train: int, n_test: int, mu: float = 60.0) -> list[SampleSpec]:
-    """The specs of :func:`sample_roles`, in its order."""
-    return [s for _, s in sample_roles(engine, n_train, n_test, mu)]
-
-
 def make_samples(
     engine: str,
     n_train: int,
@@ -137,18 +144,12 @@ def make_samples(
         ]
         made = generate_with_progress(specs, outs, workers)
         batches = [read_parquet(m.path) for m in made]
-    by_role = {
-        r: tuple(b for (role, _), b in zip(roles, batches, strict=True) if role == r) for r in ROLES
-    }
     return BenchSamples(
         engine,
-        by_role["train"],
-        by_role["test"],
-        tuple(specs),
-        tuple(m.cache_hit for m in made),
         tuple(r for r, _ in roles),
-        by_role["xbb_train"],
-        by_role["xbb_test"],
+        tuple(specs),
+        tuple(batches),
+        tuple(m.cache_hit for m in made),
     )
 
 
