@@ -13,6 +13,7 @@ import sys
 import click
 import typer
 
+from trigkit.core import numba_extensions
 from trigkit.core.errors import TrigkitError
 
 app = typer.Typer(
@@ -68,6 +69,8 @@ _register_commands()
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point."""
     args = sys.argv[1:] if argv is None else argv
+    if argv is None:  # the command's own process (not a caller's, e.g. a test's)
+        numba_extensions.skip()
     debug = "--debug" in args
     try:
         app(args=args, prog_name="trigkit", standalone_mode=False)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from trigkit.core import numba_extensions
 from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
 from trigkit.events.pythia import pileup, settings
@@ -91,7 +92,8 @@ def _parallel(
 ) -> list[BlockResult]:
     results: list[BlockResult] = []
     ctx = multiprocessing.get_context("spawn")  # no fork of a process holding Pythia / numba
-    with ProcessPoolExecutor(workers, mp_context=ctx) as ex:
+    init = numba_extensions.skip  # a worker runs trigkit's numpy-only kernels alone
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=init) as ex:
         futures: dict[Future[BlockResult], int] = {
             ex.submit(_block, cfg, work, i, n, pool_path): i for i, n in enumerate(sizes)
         }
