@@ -12,8 +12,11 @@ reported too: ``cpu_s`` of the run (main process + its workers), ``pythia_cpu_s`
 generation, ``cpu_frac_in_pythia`` their ratio and ``events_per_cpu_min`` (what one idle
 core would give). The load average is recorded around every run.
 
-    PYTHONPATH=src python bench/bench_pythia.py --events 1000 --workers 1 2 --mu 60 \\
+    PYTHONPATH=src python bench/bench_pythia.py --events 2000 10000 --workers 1 2 --mu 60 \\
         --baseline main --out bench/results/pythia_speed.json
+
+Several ``--events`` counts: a short sample shows the fixed cost of starting the workers (a
+few CPU-seconds each), a sample of about a minute's worth the rate a long run settles at.
 """
 
 from __future__ import annotations
@@ -109,7 +112,7 @@ def _run(src: Path, args: list[str]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--events", type=int, default=1000)
+    ap.add_argument("--events", type=int, nargs="+", default=[1000])
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--mu", type=float, default=60.0)
     ap.add_argument("--pool-size", type=int, default=2000)
@@ -120,43 +123,50 @@ def main() -> None:
     ap.add_argument("--pythia-alone", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     a.work.mkdir(parents=True, exist_ok=True)
-    if a.child:
-        return _child(a)
-    if a.pythia_alone:
-        return _pythia_alone(a)
-    common = ["--events", str(a.events), "--mu", str(a.mu), "--pool-size", str(a.pool_size)]
-    common += ["--work", str(a.work)]
+    if a.child or a.pythia_alone:
+        a.events = a.events[0]  # a child measures one sample
+        return _child(a) if a.child else _pythia_alone(a)
+    rows, alone = [], {}
     with tempfile.TemporaryDirectory(prefix="trigkit-bench-") as tmp:
         trees = {"this tree": ROOT / "src"}
         if a.baseline:
             trees = {f"baseline {a.baseline}": _extract(a.baseline, Path(tmp)), **trees}
-        alone = _run(ROOT / "src", [*common, "--pythia-alone"])
-        rows = []
-        for n in a.workers:
-            for name, src in trees.items():
-                row = {"code": name, "workers": n, "events": a.events, "mu": a.mu}
-                row.update(_run(src, [*common, "--child", str(n)]))
-                row["events_per_min"] = round(a.events / row["wall_s"] * 60)
-                row["events_per_cpu_min"] = round(a.events / row["cpu_s"] * 60)
-                row.update({k: alone[k] for k in ("pythia_s", "pythia_cpu_s")})
-                row["frac_in_pythia"] = round(alone["pythia_s"] / (row["wall_s"] * n), 3)
-                row["cpu_frac_in_pythia"] = round(alone["pythia_cpu_s"] / row["cpu_s"], 3)
-                rows.append(row)
-                print(json.dumps(row), flush=True)
-    _table(rows, alone, a.events)
+        for events in a.events:
+            common = ["--events", str(events), "--mu", str(a.mu), "--pool-size", str(a.pool_size)]
+            common += ["--work", str(a.work)]
+            alone[events] = _run(ROOT / "src", [*common, "--pythia-alone"])
+            for n in a.workers:
+                for name, src in trees.items():
+                    row = {"code": name, "workers": n, "events": events, "mu": a.mu}
+                    row.update(_run(src, [*common, "--child", str(n)]))
+                    rows.append(_rates(row, alone[events]))
+                    print(json.dumps(row), flush=True)
+    _table(rows, alone)
     if a.out:
         meta = {"host_cpus": os.cpu_count(), "python": sys.version.split()[0]}
         a.out.write_text(json.dumps({"meta": meta, "runs": rows}, indent=1) + "\n")
 
 
-def _table(rows: list[dict], alone: dict, events: int) -> None:
-    t = Table(title=f"pythia engine, QCD <mu> = {rows[0]['mu']:g}, {events} events")
-    cols = ("code", "workers", "wall [s]", "events/min", "in Pythia (wall)", "CPU [s]")
+def _rates(row: dict, alone: dict) -> dict:
+    """``row`` with its rates and its share in Pythia (``alone``: the bare generation)."""
+    n, events = row["workers"], row["events"]
+    row["events_per_min"] = round(events / row["wall_s"] * 60)
+    row["events_per_cpu_min"] = round(events / row["cpu_s"] * 60)
+    row.update({k: alone[k] for k in ("pythia_s", "pythia_cpu_s")})
+    row["frac_in_pythia"] = round(alone["pythia_s"] / (row["wall_s"] * n), 3)
+    row["cpu_frac_in_pythia"] = round(alone["pythia_cpu_s"] / row["cpu_s"], 3)
+    return row
+
+
+def _table(rows: list[dict], alone: dict[int, dict]) -> None:
+    t = Table(title=f"pythia engine, QCD <mu> = {rows[0]['mu']:g}")
+    cols = ("code", "events", "workers", "wall [s]", "events/min", "in Pythia (wall)", "CPU [s]")
     for col in (*cols, "events/CPU-min", "in Pythia (CPU)", "load"):
         t.add_column(col)
     for r in rows:
         t.add_row(
             r["code"],
+            str(r["events"]),
             str(r["workers"]),
             f"{r['wall_s']:.1f}",
             str(r["events_per_min"]),
@@ -166,12 +176,13 @@ def _table(rows: list[dict], alone: dict, events: int) -> None:
             f"{100 * r['cpu_frac_in_pythia']:.0f} %",
             f"{r['load_before']:.1f}-{r['load_after']:.1f}",
         )
-    console = Console(width=160)
+    console = Console(width=170)
     console.print(t)
-    console.print(
-        f"Pythia alone (bare next(), same events): {alone['pythia_s']:.1f} s wall, "
-        f"{alone['pythia_cpu_s']:.1f} s CPU"
-    )
+    for events, one in alone.items():
+        console.print(
+            f"Pythia alone, {events} events (bare next(), same events): "
+            f"{one['pythia_s']:.1f} s wall, {one['pythia_cpu_s']:.1f} s CPU"
+        )
 
 
 if __name__ == "__main__":
