@@ -34,6 +34,8 @@ from scipy.sparse.csgraph import maximum_bipartite_matching
 
 from trigkit.core.errors import TrigkitError
 
+MAX_BOX_EVENTS = 20_000
+
 
 def _check(recorded: np.ndarray, n: int, what: str) -> np.ndarray:
     r = np.asarray(recorded)
@@ -128,20 +130,23 @@ def _columns(x: np.ndarray) -> np.ndarray:
 
 def box_ceiling(x: np.ndarray, recorded: np.ndarray) -> tuple[int, tuple[float, ...]]:
     """(most agreeing events, the cuts) over every ``AND_k x[:, k] >= c_k`` for one or two
-    columns; ties go to the lowest cuts (first column first)."""
+    columns, each ``c_k`` one of that column's values or +inf; ties go to the lowest cuts (the
+    first column's first). Two columns take O(n^2) memory: at most ``MAX_BOX_EVENTS`` events."""
     x = _columns(x)
     r = _check(recorded, len(x), "margins")
     if x.shape[1] == 1:
         n, c = shift_ceiling(x[:, 0], r)
         return n, (c,)
-    best: tuple[int, tuple[float, ...]] = (-1, ())
-    for ca in np.concatenate([np.unique(x[:, 0]), [np.inf]]):
-        on = x[:, 0] >= ca  # events failing the first cut fail: they agree where not recorded
-        n_b, cb = shift_ceiling(x[on, 1], r[on]) if on.any() else (0, np.inf)
-        n = n_b + int(np.sum(~r & ~on))
-        if n > best[0]:
-            best = (n, (float(ca), cb))
-    return best
+    if len(r) > MAX_BOX_EVENTS:
+        raise TrigkitError(
+            f"margins: {len(r)} events; a two-column fit takes at most {MAX_BOX_EVENTS}"
+        )
+    grids = [np.concatenate([np.unique(x[:, k]), [np.inf]]) for k in range(2)]
+    passes = [(x[None, :, k] >= g[:, None]).astype(np.float64) for k, g in enumerate(grids)]
+    sign = np.where(r, 1.0, -1.0)  # a passing event agrees if recorded, disagrees if not
+    agree = (passes[0] * sign[None, :]) @ passes[1].T + float(np.sum(~r))
+    a, b = np.unravel_index(int(np.argmax(agree)), agree.shape)  # first maximum: lowest cuts
+    return int(round(agree[a, b])), (float(grids[0][a]), float(grids[1][b]))
 
 
 def apply_cuts(x: np.ndarray, cuts: tuple[float, ...]) -> np.ndarray:
