@@ -14,12 +14,10 @@ import argparse
 from pathlib import Path
 
 from trigkit.emulator.agreement_ceiling import Decomposition
-from trigkit.emulator.nanoaod import _l1_response
 from trigkit.emulator.nanoaod_ceiling import FEATURE_SETS, PathCeiling, menu_ceilings
 from trigkit.emulator.result import clopper_pearson
 from trigkit.emulator.schema import load_menu
 from trigkit.events.nanoaod import read_nanoaod
-from trigkit.events.nanoaod_l1 import with_derived_l1jets
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_FILE = HERE.parent.parent / "shared" / "data" / "nano_tt_v12.root"
@@ -79,9 +77,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--band", type=float, default=0.1)
     args = ap.parse_args(argv)
     batch = read_nanoaod(args.nanoaod)
-    response = _l1_response([batch], "auto")
-    if response is not None:
-        batch = with_derived_l1jets(batch, response)
     print(tables(menu_ceilings(load_menu(args.menu), batch, args.band), args.band))
     return 0
 

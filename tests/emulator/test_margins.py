@@ -101,3 +101,27 @@ def test_margins_decide_as_the_compiled_menu(nano_tt: Path) -> None:
         emulated = np.min(np.stack(list(m.values())), axis=0) >= 1.0
         cm = confusion_matrix(batch.triggers[path], emulated)
         assert cm.tolist() == res[path].confusion.tolist(), path
+
+
+def test_seed_margins_decide_as_the_compiled_seeds_on_derived_l1_jets(nano_dimuon: Path) -> None:
+    """On the dimuon file (L1 jets derived from its TrigObj response), every seed's margin >= 1
+    is the compiled seed's decision, as compare_to_recorded counts it."""
+    from trigkit.emulator.nanoaod import compare_to_recorded, confusion_matrix
+    from trigkit.emulator.nanoaod_ceiling import menu_ceilings
+    from trigkit.events.nanoaod import read_nanoaod
+    from trigkit.events.nanoaod_l1 import with_derived_l1jets
+
+    batch, menu = read_nanoaod(nano_dimuon), load_menu("nano_tt_v12")
+    res = compare_to_recorded(menu, [batch])
+    assert res.l1_jets == "derived"
+    rows = {p.name: p for p in res.paths}
+    derived = with_derived_l1jets(batch, res.l1_response)
+    for seed in menu.l1:
+        emulated = seed_margin(menu, seed, derived.l1jets) >= 1.0
+        cm = confusion_matrix(batch.triggers[seed], emulated)
+        assert cm.tolist() == rows[seed].confusion.tolist(), seed
+    ceilings = menu_ceilings(menu, batch)
+    assert [c.name for c in ceilings] == [p for p in menu.hlt if p in batch.triggers]
+    assert all(c.n_agree == rows[c.name].n_agree for c in ceilings)
+    with pytest.raises(TrigkitError, match="l1_jets must be one of auto, offline, derived"):
+        menu_ceilings(menu, batch, l1_jets="l1")  # type: ignore[arg-type]

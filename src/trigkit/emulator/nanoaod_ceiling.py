@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from trigkit.core.errors import TrigkitError
 from trigkit.emulator.agreement_ceiling import (
     Decomposition,
     box_ceiling,
@@ -31,8 +32,10 @@ from trigkit.emulator.agreement_ceiling import (
     two_fold,
 )
 from trigkit.emulator.margins import path_features, path_margins
+from trigkit.emulator.nanoaod import L1_JETS, L1Jets, _l1_response
 from trigkit.emulator.schema import Menu
 from trigkit.events.batch import EventBatch
+from trigkit.events.nanoaod_l1 import with_derived_l1jets
 
 TAG_CUTS = ("btag_mean", "btag_sum", "btag_count")
 FEATURE_SETS = ("shift", "jet+tag", "cuts", "parts")
@@ -89,7 +92,16 @@ def path_ceiling(
     )
 
 
-def menu_ceilings(menu: Menu, batch: EventBatch, band: float = 0.1) -> list[PathCeiling]:
-    """:func:`path_ceiling` of every HLT path of ``menu`` recorded in ``batch.triggers``."""
+def menu_ceilings(
+    menu: Menu, batch: EventBatch, band: float = 0.1, l1_jets: L1Jets = "auto"
+) -> list[PathCeiling]:
+    """:func:`path_ceiling` of every HLT path of ``menu`` recorded in ``batch.triggers``, the L1
+    seeds on the L1 jets ``l1_jets`` chooses (as in :func:`~trigkit.emulator.nanoaod.
+    compare_to_recorded`: ``auto`` derives them where the file measures an L1 response)."""
+    if l1_jets not in L1_JETS:
+        raise TrigkitError(f"l1_jets must be one of {', '.join(L1_JETS)}, got '{l1_jets}'")
+    response = _l1_response([batch], l1_jets)
+    if response is not None:
+        batch = with_derived_l1jets(batch, response)
     trig = batch.triggers or {}
     return [path_ceiling(menu, p, batch, trig[p], band) for p in menu.hlt if p in trig]
