@@ -85,12 +85,14 @@ def reference_pnet_path(raw: ak.Array, menu: str = "nano_tt_v12") -> np.ndarray:
 
 def reference_pfht330(raw: ak.Array) -> np.ndarray:
     """L1 (HTT280er_QuadJet, HTT280er, HTT320er, HTT360er: HTT >= 280), four jets 75/60/45/40,
-    PF HT >= 330 of jets pt >= 30, |eta| <= 2.5, and three jets with DeepJet >= 0.24."""
+    PF HT >= 330 of jets pt >= 30, |eta| <= 2.5, and three jets (pt >= 30, |eta| <= 2.6: the
+    HLT's hltPFJetForBtag) with DeepJet >= 0.24."""
     pt, eta = ak.values_astype(raw.Jet_pt, np.float64), ak.values_astype(raw.Jet_eta, np.float64)
     l1 = _ht(pt, eta) >= 280
     central = (pt >= 30) & (abs(eta) <= 2.5)
     pf_ht = ak.to_numpy(ak.sum(pt[central], axis=1))
-    tagged = ak.to_numpy(ak.sum(raw.Jet_btagDeepFlavB[central] >= np.float32(0.24), axis=1))
+    for_btag = (pt >= 30) & (abs(eta) <= 2.6)
+    tagged = ak.to_numpy(ak.sum(raw.Jet_btagDeepFlavB[for_btag] >= np.float32(0.24), axis=1))
     return l1 & _quad(pt, eta, (75, 60, 45, 40), 2.5) & (pf_ht >= 330) & (tagged >= 3)
 
 
