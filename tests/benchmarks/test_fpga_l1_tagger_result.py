@@ -94,3 +94,23 @@ def test_accuracy_rows_are_the_reports() -> None:
         assert f"({100 * own['float_accuracy']:.2f} %)" in details
         assert f"{100 * orig['float_accuracy']:.2f} % [" in details
         assert f"{100 * orig['agreement']:.2f} %" in details
+
+
+def test_five_stage_design_cannot_be_balanced_under_the_clock() -> None:
+    rtl = _load("rtl_report_B_5stages.json")
+    allowed = rtl["sim"]["clock_period_ns"] * (1 - rtl["timing"]["uncertainty"])
+    trials = rtl["cutoff_search"]
+    best = min(t["critical_path_ns"] for t in trials)
+    assert math.isclose(rtl["timing"]["critical_path_ns"], best)  # the kept design is the best
+    assert rtl["design"]["stages"] == 5 and rtl["sim"]["latency_cycles"] == 6
+    assert rtl["sim"]["mismatches"] == 0 and rtl["sim"]["ii"] == 1
+    # one path per stage: the registers a stage's logic ends at (replica copies share a path)
+    paths = [v for k, v in rtl["timing"]["per_register"].items() if not k.endswith("_dup")]
+    assert len(paths) == rtl["design"]["stages"] and max(paths) == best
+    per_stage = sum(paths) / len(paths)
+    assert per_stage > allowed  # even a perfect balance would miss
+    details = _flat(ROOT / "bench" / "results" / "fpga_l1_tagger.md")
+    steps = ", ".join(f"{t['critical_path_ns']:.2f}" for t in trials)
+    assert steps.replace(f"{best:.2f}", f"**{best:.2f}**") in details
+    assert f"{sum(paths):.2f} ns in all, **{per_stage:.2f} ns per stage" in details
+    assert f"({_thin(rtl['design']['replicated_ffs'])} copies)" in details
