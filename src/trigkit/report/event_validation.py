@@ -56,7 +56,15 @@ def _na(q: str, s: str, ref: tuple[float, float], text: str, why: str) -> Row:
 
 
 def validate(batches: list[EventBatch]) -> list[Row]:
-    """Rows for every quantity the given samples can show."""
+    """Rows for every quantity the given samples can show; several samples of one process
+    (e.g. inclusive QCD and a pT-hat slice) are one sample, stitched in pT-hat
+    (:func:`trigkit.events.stitch.stitch`)."""
+    from trigkit.events.stitch import stitch
+
+    groups: dict[str, list[EventBatch]] = {}
+    for b in batches:
+        groups.setdefault(b.process, []).append(b)
+    batches = [stitch(g) for g in groups.values()]
     rows: list[Row] = []
     for b in batches:
         if b.process in ("hh4b", "xhh"):

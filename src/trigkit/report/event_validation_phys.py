@@ -161,18 +161,9 @@ def _large_r(b: EventBatch) -> tuple[ak.Array, np.ndarray]:
 
 
 def _by_process(batches: list[EventBatch]) -> dict[str, tuple[ak.Array, np.ndarray]]:
-    """Large-R jets and weights per process; several samples of one process are pooled with
-    their weights divided by their number (each is normalised to sigma x L on its own)."""
-    groups: dict[str, list[tuple[ak.Array, np.ndarray]]] = {}
-    for b in batches:
-        groups.setdefault(b.process, []).append(_large_r(b))
-    return {
-        p: (
-            ak.concatenate([f for f, _ in g]) if len(g) > 1 else g[0][0],
-            np.concatenate([w / len(g) for _, w in g]),
-        )
-        for p, g in groups.items()
-    }
+    """Large-R jets and weights per process (one sample per process: :func:`validate` stitches
+    several samples of one process into one)."""
+    return {b.process: _large_r(b) for b in batches}
 
 
 def xbb_rows(batches: list[EventBatch]) -> list[Row]:

@@ -126,7 +126,11 @@ def test_xbb_rows_hand_computation() -> None:
             assert row.lo < row.value < row.hi
 
 
-def test_two_samples_of_one_process_are_pooled_with_halved_weights() -> None:
+def test_two_samples_of_one_process_are_stitched_with_halved_weights() -> None:
+    """validate() stitches samples of one process (trigkit.events.stitch): two equal samples
+    without pT-hat each keep half their weight."""
+    from trigkit.events.stitch import stitch
+
     rng = np.random.default_rng(6)
     n = 200
     sig = {
@@ -138,7 +142,7 @@ def test_two_samples_of_one_process_are_pooled_with_halved_weights() -> None:
         "n_b_hadrons": np.full(n, 2, np.int8),
     }
     a = _fat_batch("hh4b", sig, np.full(n, 2.0))
-    pooled = vp._by_process([a, a])["hh4b"]
+    pooled = vp._by_process([stitch([a, a])])["hh4b"]
     assert len(pooled[0]) == 2 * n and np.allclose(pooled[1], 1.0)
 
 
