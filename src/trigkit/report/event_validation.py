@@ -5,6 +5,8 @@ sample's value lies inside. Ranges read off published figures are approximate by
 are wide on purpose: the table catches a sample that is unphysical, not a 5 % mis-tune.
 Rejections carry a 68 % Clopper-Pearson interval on the background count and are quoted only
 where at least ``MIN_BKG_PASS`` background jets pass; rates carry the weighted-count error.
+Per-jet track rows are weighted by the event weights (a pT-hat-biased QCD sample holds its
+high-pT-hat events far more often than they occur).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 from trigkit.events.batch import EventBatch
 
 MIN_BKG_PASS = 100
+MIN_TRACK_JETS = 20  # effective (weighted) jets a tracks/jet or S(d0) row needs
 B_EFF = 0.70
 LUMI_2E34_PB_PER_S = 0.02  # 2e34 cm^-2 s^-1 = 0.02 pb^-1 / s
 HBB_MSD_RANGE = (105.0, 135.0)  # GeV, H->bb large-R soft-drop mass median
@@ -137,13 +140,25 @@ def median_interval(n: int, cl: float = 0.6827) -> tuple[int, int]:
     return r - 1, n - r
 
 
-def _central(b: EventBatch) -> ak.Array:
+def _central(b: EventBatch) -> tuple[ak.Array, np.ndarray]:
+    """Hard-scatter jets in |eta| < 2.4 and their events' weights."""
+    w = ak.to_numpy(ak.flatten(ak.broadcast_arrays(b.weight, b.jets.pt)[0])).astype(np.float64)
     jets = ak.flatten(b.jets)
-    return jets[(abs(jets.eta) < 2.4) & ~jets.is_pileup]
+    keep = ak.to_numpy((abs(jets.eta) < 2.4) & ~jets.is_pileup)
+    return jets[keep], w[keep]
+
+
+def n_effective(w: np.ndarray) -> float:
+    """(sum w)^2 / sum w^2: the unweighted count with the same statistical power."""
+    return float(w.sum() ** 2 / (w * w).sum()) if len(w) and (w * w).sum() > 0 else 0.0
 
 
 def _track_rows(b: EventBatch) -> list[Row]:
-    jets = _central(b)
+    """Per-jet means and fractions weighted by the event weights, so a pT-hat-biased QCD
+    sample counts its jets as often as they occur; quoted where the weighted jets count as
+    at least ``MIN_TRACK_JETS`` (effective number)."""
+    jets, w = _central(b)
+    pt = ak.to_numpy(jets.pt)
     rows = []
     for lo, hi, ref in (
         (30, 50, (2.5, 9.0)),
@@ -151,19 +166,20 @@ def _track_rows(b: EventBatch) -> list[Row]:
         (100, 200, (5.0, 16.0)),
         (200, 400, (6.0, 18.0)),
     ):
-        sel = jets[(jets.pt >= lo) & (jets.pt < hi)]
-        if len(sel) >= 20:
-            n = float(np.mean(ak.to_numpy(ak.num(sel.tracks))))
+        sel = (pt >= lo) & (pt < hi)
+        if n_effective(w[sel]) >= MIN_TRACK_JETS:
+            n = np.average(ak.to_numpy(ak.num(jets[sel].tracks)), weights=w[sel])
             rows.append(_row(f"tracks/jet, pT {lo}-{hi} GeV", b.process, n, ref, REF_NTRK))
-    jets = jets[jets.pt > 30]
-    for flav, name, ref in (
+    flav = ak.to_numpy(jets.hadron_flavour)
+    two = ak.to_numpy(ak.sum(jets.tracks.d0_sig > 3, axis=1) >= 2)
+    for f, name, ref in (
         (5, "b", (0.35, 0.85)),
         (4, "c", (0.1, 0.5)),
         (0, "light", (0.01, 0.15)),
     ):
-        sel = jets[jets.hadron_flavour == flav]
-        if len(sel) >= 20:
-            frac = float(np.mean(ak.to_numpy(ak.sum(sel.tracks.d0_sig > 3, axis=1) >= 2)))
+        sel = (pt > 30) & (flav == f)
+        if n_effective(w[sel]) >= MIN_TRACK_JETS:
+            frac = np.average(two[sel], weights=w[sel])
             rows.append(_row(f"{name} jets with 2 tracks S(d0)>3", b.process, frac, ref, REF_IP))
     return rows
 

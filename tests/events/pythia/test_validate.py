@@ -52,6 +52,21 @@ def test_track_rows_hand_count(hh4b, qcd_pu) -> None:
     assert rows[("b jets with 2 tracks S(d0)>3", "hh4b")].value == pytest.approx(n_pass / n_b)
 
 
+def test_track_rows_are_weighted_by_the_event_weights(qcd_pu) -> None:
+    """QCD is pT-hat biased: the light-jet S(d0) fraction is sum(w pass) / sum(w), by hand."""
+    rows = _rows(qcd_pu, qcd_pu)
+    num = den = 0.0
+    for w, ev in zip(qcd_pu.weight, qcd_pu.jets.tolist(), strict=True):
+        for j in ev:
+            if j["pt"] > 30 and abs(j["eta"]) < 2.4 and not j["is_pileup"]:
+                if j["hadron_flavour"] == 0:
+                    den += w
+                    num += w * (sum(t["d0_sig"] > 3 for t in j["tracks"]) >= 2)
+    row = rows[("light jets with 2 tracks S(d0)>3", "qcd")]
+    assert row.value == pytest.approx(num / den)
+    assert np.ptp(qcd_pu.weight) > 0  # the weights differ, so weighting is tested
+
+
 def test_rates_from_weights(qcd_pu) -> None:
     from trigkit.events.pythia.l1 import l1_ht
 
