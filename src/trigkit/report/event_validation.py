@@ -178,10 +178,24 @@ def _track_rows(b: EventBatch) -> list[Row]:
         (0, "light", (0.01, 0.15)),
     ):
         sel = (pt > 30) & (flav == f)
-        if n_effective(w[sel]) >= MIN_TRACK_JETS:
-            frac = np.average(two[sel], weights=w[sel])
-            rows.append(_row(f"{name} jets with 2 tracks S(d0)>3", b.process, frac, ref, REF_IP))
+        n_eff = n_effective(w[sel])
+        if n_eff >= MIN_TRACK_JETS:
+            frac = float(np.average(two[sel], weights=w[sel]))
+            lo, hi = weighted_fraction_interval(frac, n_eff)
+            text = f"{name} jets with 2 tracks S(d0)>3"
+            rows.append(_row(text, b.process, frac, ref, REF_IP, lo=lo, hi=hi))
     return rows
+
+
+def weighted_fraction_interval(frac: float, n_eff: float) -> tuple[float, float]:
+    """68 % Clopper-Pearson interval of a weighted fraction, on the effective counts
+    (k = frac x n_eff of n_eff)."""
+    from scipy.stats import beta
+
+    k = frac * n_eff
+    lo = float(beta.ppf(0.16, k, n_eff - k + 1)) if k > 0 else 0.0
+    hi = float(beta.ppf(0.84, k + 1, n_eff - k)) if k < n_eff else 1.0
+    return lo, hi
 
 
 def _tagging_jets(b: EventBatch):  # noqa: ANN202 - a FeatureSet

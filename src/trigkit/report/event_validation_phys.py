@@ -20,6 +20,8 @@ from trigkit.report.event_validation import (
     _row,
     l1_rate_khz,
     median_row,
+    n_effective,
+    weighted_fraction_interval,
 )
 
 XBB_PT_MIN = 250.0
@@ -138,17 +140,12 @@ def weighted_rejection_row(
 ) -> Row:
     """Rejection sum(w) / sum(w passing), quoted where >= MIN_BKG_PASS jets pass, with a 68 %
     Clopper-Pearson interval on the effective counts (n_eff = (sum w)^2 / sum w^2)."""
-    from scipy.stats import beta
-
     k = int(passed.sum())
     if k < MIN_BKG_PASS:
         why = f"{k} of {len(w)} background jets pass, need {MIN_BKG_PASS}"
         return _na(text, sample, ref, REF_XBB, why)
     eff = float(w[passed].sum() / w.sum())
-    n_eff = float(w.sum() ** 2 / (w * w).sum())
-    k_eff = eff * n_eff
-    e_lo = beta.ppf(0.16, k_eff, n_eff - k_eff + 1)
-    e_hi = beta.ppf(0.84, k_eff + 1, n_eff - k_eff) if k_eff < n_eff else 1.0
+    e_lo, e_hi = weighted_fraction_interval(eff, n_effective(w))
     return _row(text, sample, 1.0 / eff, ref, REF_XBB, lo=1.0 / e_hi, hi=1.0 / e_lo)
 
 

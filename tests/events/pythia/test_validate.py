@@ -64,7 +64,20 @@ def test_track_rows_are_weighted_by_the_event_weights(qcd_pu) -> None:
                     num += w * (sum(t["d0_sig"] > 3 for t in j["tracks"]) >= 2)
     row = rows[("light jets with 2 tracks S(d0)>3", "qcd")]
     assert row.value == pytest.approx(num / den)
+    assert row.lo < row.value < row.hi  # the interval on the effective count
     assert np.ptp(qcd_pu.weight) > 0  # the weights differ, so weighting is tested
+
+
+def test_weighted_fraction_interval_is_clopper_pearson_on_unit_weights() -> None:
+    from scipy.stats import beta
+
+    from trigkit.report.event_validation import weighted_fraction_interval
+
+    lo, hi = weighted_fraction_interval(30 / 200, 200.0)  # 30 of 200 unweighted jets
+    assert lo == pytest.approx(beta.ppf(0.16, 30, 171)) and hi == pytest.approx(
+        beta.ppf(0.84, 31, 170)
+    )
+    assert weighted_fraction_interval(0.0, 50.0)[0] == 0.0
 
 
 def test_rates_from_weights(qcd_pu) -> None:
