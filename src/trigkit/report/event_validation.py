@@ -100,33 +100,66 @@ MIN_MEDIAN_JETS = 20  # fewer jets: a median row says n/a (too few for its inter
 
 
 def _fatjet_rows(b: EventBatch) -> list[Row]:
-    fat = ak.flatten(b.fatjets)
+    fat, w = fat_jets_weighted(b)
     rows: list[Row] = []
+
+    def median(q: str, sel: ak.Array | np.ndarray, x: str, ref: tuple[float, float]) -> Row:
+        keep = ak.to_numpy(sel)
+        return median_row(q, b.process, ak.to_numpy(fat[x])[keep], ref, REF_JETSUB, w[keep])
+
     if b.process in ("hh4b", "xhh"):
-        hbb = fat[fat.label == 1]
-        rows.append(_median_row("H->bb msd median [GeV]", b, hbb.msd, HBB_MSD_RANGE))
-        rows.append(_median_row("H->bb tau21 median", b, hbb.tau21, (0.2, 0.55)))
+        rows.append(median("H->bb msd median [GeV]", fat.label == 1, "msd", HBB_MSD_RANGE))
+        rows.append(median("H->bb tau21 median", fat.label == 1, "tau21", (0.2, 0.55)))
     if b.process == "qcd":
-        rows.append(_median_row("QCD large-R tau21 median", b, fat.tau21, (0.45, 0.8)))
+        every = np.ones(len(fat), dtype=bool)
+        rows.append(median("QCD large-R tau21 median", every, "tau21", (0.45, 0.8)))
     if b.process == "ttbar" and "tau32" in ak.fields(fat):
-        top = fat[fat.pt > 400]
-        rows.append(_median_row("top (pT>400) msd median [GeV]", b, top.msd, (120, 195)))
-        rows.append(_median_row("top (pT>400) tau32 median", b, top.tau32, (0.4, 0.75)))
+        rows.append(median("top (pT>400) msd median [GeV]", fat.pt > 400, "msd", (120, 195)))
+        rows.append(median("top (pT>400) tau32 median", fat.pt > 400, "tau32", (0.4, 0.75)))
     return rows
 
 
-def _median_row(q: str, b: EventBatch, x: ak.Array, ref: tuple[float, float]) -> Row:
-    return median_row(q, b.process, ak.to_numpy(x), ref, REF_JETSUB)
+def fat_jets_weighted(b: EventBatch) -> tuple[ak.Array, np.ndarray]:
+    """Every large-R jet of ``b`` (flat) and its event's weight."""
+    w = ak.broadcast_arrays(b.weight, b.fatjets.pt)[0]
+    return ak.flatten(b.fatjets), ak.to_numpy(ak.flatten(w)).astype(np.float64)
 
 
-def median_row(q: str, s: str, x: np.ndarray, ref: tuple[float, float], text: str) -> Row:
+def median_row(
+    q: str,
+    s: str,
+    x: np.ndarray,
+    ref: tuple[float, float],
+    text: str,
+    w: np.ndarray | None = None,
+) -> Row:
     """The median of ``x`` with its distribution-free 68 % interval (order statistics), or
-    n/a below ``MIN_MEDIAN_JETS`` jets."""
-    v = np.sort(np.asarray(x, dtype=np.float64))
-    if len(v) < MIN_MEDIAN_JETS:
-        return _na(q, s, ref, text, f"{len(v)} jets, need {MIN_MEDIAN_JETS}")
-    lo, hi = median_interval(len(v))
-    return _row(q, s, float(np.median(v)), ref, text, lo=v[lo], hi=v[hi])
+    n/a below ``MIN_MEDIAN_JETS`` jets. With weights ``w`` that differ (a pT-hat-biased
+    sample), the weighted median, its interval the weighted quantiles at the same ranks of the
+    effective count, and n/a below ``MIN_MEDIAN_JETS`` effective jets."""
+    x = np.asarray(x, dtype=np.float64)
+    if w is None or len(w) == 0 or np.all(w == w[0]):
+        v = np.sort(x)
+        if len(v) < MIN_MEDIAN_JETS:
+            return _na(q, s, ref, text, f"{len(v)} jets, need {MIN_MEDIAN_JETS}")
+        lo, hi = median_interval(len(v))
+        return _row(q, s, float(np.median(v)), ref, text, lo=v[lo], hi=v[hi])
+    n = n_effective(w)
+    if n < MIN_MEDIAN_JETS:
+        why = f"{len(x)} jets count as {n:.0f}, need {MIN_MEDIAN_JETS}"
+        return _na(q, s, ref, text, why)
+    k = int(n)
+    lo, hi = median_interval(k)
+    q_lo, q_mid, q_hi = (lo + 0.5) / k, 0.5, (hi + 0.5) / k
+    v_lo, v_mid, v_hi = weighted_quantiles(x, w, (q_lo, q_mid, q_hi))
+    return _row(q, s, v_mid, ref, text, lo=v_lo, hi=v_hi)
+
+
+def weighted_quantiles(x: np.ndarray, w: np.ndarray, qs: tuple[float, ...]) -> list[float]:
+    """The smallest value of ``x`` whose cumulative weight reaches each fraction of ``qs``."""
+    order = np.argsort(x, kind="stable")
+    cum = np.cumsum(w[order]) / w.sum()
+    return [float(x[order][min(int(np.searchsorted(cum, q)), len(x) - 1)]) for q in qs]
 
 
 def median_interval(n: int, cl: float = 0.6827) -> tuple[int, int]:

@@ -18,6 +18,7 @@ from trigkit.report.event_validation import (
     Row,
     _na,
     _row,
+    fat_jets_weighted,
     l1_rate_khz,
     median_row,
     n_effective,
@@ -58,7 +59,7 @@ def physics_rows(batches: list[EventBatch]) -> list[Row]:
 
 
 def d2_rows(b: EventBatch) -> list[Row]:
-    fat = ak.flatten(b.fatjets)
+    fat, w = fat_jets_weighted(b)
     hbb = (fat.label == 1, "H->bb", (0.5, 2.0))
     sel = {"hh4b": hbb, "xhh": hbb}
     sel["qcd"] = (fat.pt > XBB_PT_MIN, f"QCD (pT>{XBB_PT_MIN:g})", (1.2, 3.5))
@@ -66,8 +67,9 @@ def d2_rows(b: EventBatch) -> list[Row]:
     if b.process not in sel:
         return []
     mask, name, ref = sel[b.process]
-    d2 = ak.to_numpy(fat.d2[mask]).astype(np.float64)
-    return [median_row(f"{name} D2 median", b.process, d2, ref, REF_D2)]
+    keep = ak.to_numpy(mask)
+    d2 = ak.to_numpy(fat.d2).astype(np.float64)[keep]
+    return [median_row(f"{name} D2 median", b.process, d2, ref, REF_D2, w[keep])]
 
 
 def conversion_fraction_range() -> tuple[float, float]:

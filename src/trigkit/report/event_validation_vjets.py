@@ -21,7 +21,14 @@ import numpy as np
 
 from trigkit.core.errors import MissingDependency
 from trigkit.events.batch import EventBatch
-from trigkit.report.event_validation import HBB_MSD_RANGE, Row, _na, _row, median_row
+from trigkit.report.event_validation import (
+    HBB_MSD_RANGE,
+    Row,
+    _na,
+    _row,
+    fat_jets_weighted,
+    median_row,
+)
 
 M_Z, M_H = 91.19, 125.2
 ZBB_PT_MIN = 200.0
@@ -76,7 +83,12 @@ def vjets_rows(batches: list[EventBatch]) -> list[Row]:
 def zbb_jets(b: EventBatch) -> ak.Array:
     """Large-R jets with pT > 200 GeV and two b hadrons inside (|eta| < 2.4 by construction)."""
     fat = ak.flatten(b.fatjets)
-    return fat[(fat.pt > ZBB_PT_MIN) & (fat.n_b_hadrons >= 2)]
+    return fat[zbb_mask(fat)]
+
+
+def zbb_mask(fat: ak.Array) -> np.ndarray:
+    """Which of the (flat) large-R jets ``fat`` are :func:`zbb_jets`."""
+    return ak.to_numpy((fat.pt > ZBB_PT_MIN) & (fat.n_b_hadrons >= 2))
 
 
 def core_width(msd: np.ndarray) -> float:
@@ -102,12 +114,14 @@ def zbb_rows(b: EventBatch, hbb_msd: np.ndarray | None) -> list[Row]:
     name = f"Z->bb (pT>{ZBB_PT_MIN:g}, 2 b hadrons)"
     if "n_b_hadrons" not in ak.fields(b.fatjets):
         return []
-    msd = ak.to_numpy(zbb_jets(b).msd).astype(np.float64)
+    fat, w = fat_jets_weighted(b)
+    keep = zbb_mask(fat)
+    msd = ak.to_numpy(fat.msd).astype(np.float64)[keep]
     ref = zbb_msd_range()
     if len(msd) < MIN_JETS:
         why = f"{len(msd)} jets, need {MIN_JETS}"
         return [_na(f"{name} msd median [GeV]", b.process, ref, REF_ZBB, why)]
-    rows = [median_row(f"{name} msd median [GeV]", b.process, msd, ref, REF_ZBB)]
+    rows = [median_row(f"{name} msd median [GeV]", b.process, msd, ref, REF_ZBB, w[keep])]
     text = f"{name} msd core width / H->bb's"
     if hbb_msd is None or len(hbb_msd) < MIN_JETS:
         rows.append(_na(text, b.process, WIDTH_RATIO_RANGE, REF_ZBB_WIDTH, "no H->bb sample"))

@@ -132,3 +132,45 @@ def test_median_interval_is_the_shortest_symmetric_68_percent_one(n: int) -> Non
     assert coverage(lo, hi) >= 0.6827 or (lo, hi) == (0, n - 1)
     if lo + 1 < hi - 1:
         assert coverage(lo + 1, hi - 1) < 0.6827
+
+
+def test_weighted_median_row_by_hand() -> None:
+    from trigkit.report.event_validation import median_row, n_effective
+
+    x = np.arange(1.0, 41.0)  # 40 jets
+    w = np.where(x > 30, 3.0, 1.0)  # the 10 highest weigh 3x: cumulative weight 30 of 60 at 30
+    row = median_row("m", "qcd", x, (0.0, 100.0), "ref", w)
+    assert row.value == 30.0
+    assert n_effective(w) == pytest.approx(60.0**2 / (30 + 90))  # 30 effective jets
+    assert row.lo < 30.0 < row.hi
+    same = median_row("m", "qcd", x, (0.0, 100.0), "ref", np.full(40, 2.0))
+    plain = median_row("m", "qcd", x, (0.0, 100.0), "ref")
+    assert (
+        (same.value, same.lo, same.hi)
+        == (plain.value, plain.lo, plain.hi)
+        == (20.5, same.lo, same.hi)
+    )
+    few = median_row("m", "qcd", x[:25], (0.0, 100.0), "ref", np.r_[np.ones(24), 40.0])
+    assert few.status.startswith("n/a (25 jets count as")
+
+
+def test_qcd_tau21_median_is_weighted(qcd_pu) -> None:
+    """The QCD row reads the event weights: its effective count (here below 20, so n/a, said
+    with the count) and the weighted median of the same jets, both by hand."""
+    from trigkit.report.event_validation import weighted_quantiles
+
+    rows = {(r.quantity, r.sample): r for r in validate([qcd_pu])}
+    fat = ak.flatten(qcd_pu.fatjets)
+    w = ak.to_numpy(ak.flatten(ak.broadcast_arrays(qcd_pu.weight, qcd_pu.fatjets.pt)[0]))
+    n_eff = w.sum() ** 2 / (w * w).sum()
+    row = rows[("QCD large-R tau21 median", "qcd")]
+    if n_eff < 20:
+        assert row.status == f"n/a ({len(w)} jets count as {n_eff:.0f}, need 20)"
+    else:
+        assert row.lo <= row.value <= row.hi
+    t = ak.to_numpy(fat.tau21).astype(np.float64)
+    order = np.argsort(t, kind="stable")
+    cum = np.cumsum(w[order]) / w.sum()
+    by_hand = t[order][np.argmax(cum >= 0.5)]
+    assert weighted_quantiles(t, w, (0.5,))[0] == pytest.approx(by_hand)
+    assert by_hand != pytest.approx(np.median(t))  # the weights matter on this sample
