@@ -12,7 +12,7 @@ high-pT-hat events far more often than they occur).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import awkward as ak
 import numpy as np
@@ -245,12 +245,17 @@ def _tagging_jets(b: EventBatch):  # noqa: ANN202 - a FeatureSet
 
 
 def _ip3d_rows(batches: list[EventBatch]) -> list[Row]:
-    """IP3D templates fitted on even events, rejection measured on odd events."""
+    """IP3D templates fitted on even events, rejection measured on odd events; the jets of
+    all samples pooled with :func:`process_weights` (each process by its events, each event as
+    often as it occurs in its process)."""
     from trigkit.models.baselines import fit_ip3d
     from trigkit.models.feature_set import FeatureSet
 
-    sets = [_tagging_jets(b) for b in batches if len(b) > 1]
-    sets = [s for s in sets if len(s)]
+    sets = []
+    for b in batches:
+        fs = _tagging_jets(b) if len(b) > 1 else None
+        if fs is not None and len(fs):
+            sets.append(replace(fs, weights=fs.weights / float(np.mean(b.weight))))
     q = {
         "light": ("IP3D light rejection @70% b", (8.0, 150.0)),
         "c": ("IP3D c rejection @70% b", (2.0, 8.0)),
@@ -264,27 +269,40 @@ def _ip3d_rows(batches: list[EventBatch]) -> list[Row]:
         return [_na(v[0], "all", v[1], REF_IP3D, "needs b and light jets") for v in q.values()]
     test = fs.select(~even)
     score = fit_ip3d(fs.select(even)).score(test)
-    sig = np.sort(score[test.labels == 0])
-    cut = np.quantile(sig, 1.0 - B_EFF)
+    b_jet = test.labels == 0
+    cut = weighted_quantiles(score[b_jet], test.weights[b_jet], (1.0 - B_EFF,))[0]
     rows = []
     for cls, name in ((2, "light"), (1, "c")):
         text, ref = q[name]
-        bkg = score[test.labels == cls]
-        rows.append(rejection_row(text, ref, int((bkg >= cut).sum()), len(bkg)))
+        bkg = test.labels == cls
+        passed, w = score[bkg] >= cut, test.weights[bkg]
+        rows.append(weighted_rejection(text, "all", ref, REF_IP3D, passed, w))
     return rows
 
 
-def rejection_row(text: str, ref: tuple[float, float], k: int, n: int) -> Row:
-    """Rejection n / k with a 68 % Clopper-Pearson interval, if k >= MIN_BKG_PASS."""
-    from scipy.stats import beta
+def process_weights(b: EventBatch) -> np.ndarray:
+    """The event weights over their mean: a process counts by its events when samples of
+    several processes are pooled, each event as often as it occurs in its process."""
+    return b.weight / float(np.mean(b.weight)) if len(b) else b.weight
 
+
+def weighted_rejection(
+    text: str,
+    sample: str,
+    ref: tuple[float, float],
+    reference: str,
+    passed: np.ndarray,
+    w: np.ndarray,
+) -> Row:
+    """Rejection sum(w) / sum(w passing), quoted where >= MIN_BKG_PASS jets pass, with a 68 %
+    Clopper-Pearson interval on the effective counts (n_eff = (sum w)^2 / sum w^2)."""
+    k = int(passed.sum())
     if k < MIN_BKG_PASS:
-        return _na(
-            text, "all", ref, REF_IP3D, f"{k} of {n} background jets pass, need {MIN_BKG_PASS}"
-        )
-    e_lo = beta.ppf(0.16, k, n - k + 1)
-    e_hi = beta.ppf(0.84, k + 1, n - k) if k < n else 1.0
-    return _row(text, "all", n / k, ref, REF_IP3D, lo=1 / e_hi, hi=1 / e_lo)
+        why = f"{k} of {len(w)} background jets pass, need {MIN_BKG_PASS}"
+        return _na(text, sample, ref, reference, why)
+    eff = float(w[passed].sum() / w.sum())
+    e_lo, e_hi = weighted_fraction_interval(eff, n_effective(w))
+    return _row(text, sample, 1.0 / eff, ref, reference, lo=1.0 / e_hi, hi=1.0 / e_lo)
 
 
 def _l1_rows(b: EventBatch) -> list[Row]:

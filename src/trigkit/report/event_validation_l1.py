@@ -18,7 +18,14 @@ import numpy as np
 
 from trigkit.emulator.result import clopper_pearson
 from trigkit.events.batch import EventBatch
-from trigkit.report.event_validation import REF_L1, Row, _na, _row, l1_rate_khz
+from trigkit.report.event_validation import (
+    REF_L1,
+    Row,
+    _na,
+    _row,
+    l1_rate_khz,
+    process_weights,
+)
 
 REF_L1TRK = (
     "CMS Phase-2 L1 track trigger, CMS-TDR-014 (2017), L1 tracking performance: prompt-track "
@@ -93,16 +100,13 @@ def track_rows() -> list[Row]:
 
 def vertex_row(batches: list[EventBatch]) -> list[Row]:
     """Fraction of events whose L1 vertex lies within 1.5 mm of the true primary vertex."""
-    dz = [
-        np.abs(ak.to_numpy(b.truth.l1_pv_z) - ak.to_numpy(b.truth.pv_z))
-        for b in batches
-        if {"l1_pv_z", "pv_z"} <= set(ak.fields(b.truth))
-    ]
+    have = [b for b in batches if {"l1_pv_z", "pv_z"} <= set(ak.fields(b.truth))]
     text = "L1 vertex within 1.5 mm of the true PV"
-    if not dz:
+    if not have:
         return []
-    d = np.concatenate(dz)
-    return [_row(text, "all", float(np.mean(d < 1.5)), (0.85, 1.0), REF_L1VTX)]
+    d = np.concatenate([np.abs(ak.to_numpy(b.truth.l1_pv_z - b.truth.pv_z)) for b in have])
+    w = np.concatenate([process_weights(b) for b in have])  # each process by its events
+    return [_row(text, "all", float(np.average(d < 1.5, weights=w)), (0.85, 1.0), REF_L1VTX)]
 
 
 def met_row(b: EventBatch) -> list[Row]:

@@ -13,7 +13,6 @@ import numpy as np
 from trigkit.events.batch import EventBatch
 from trigkit.events.pythia.material import PATH_CAP
 from trigkit.report.event_validation import (
-    MIN_BKG_PASS,
     REF_L1,
     Row,
     _na,
@@ -21,8 +20,8 @@ from trigkit.report.event_validation import (
     fat_jets_weighted,
     l1_rate_khz,
     median_row,
-    n_effective,
     weighted_fraction_interval,
+    weighted_rejection,
 )
 
 XBB_PT_MIN = 250.0
@@ -84,20 +83,20 @@ def _round3(x: float) -> float:
 
 
 def conversion_rows(b: EventBatch) -> list[Row]:
-    from scipy.stats import beta
-
-    t = b.truth
-    n_g = int(ak.sum(t.n_photons_central))
-    k = int(ak.sum(t.n_conversions_central))
+    """Conversion fraction and conversions per event, weighted by the event weights."""
+    t, w = b.truth, b.weight
+    n_g = ak.to_numpy(t.n_photons_central).astype(np.float64)
+    k = ak.to_numpy(t.n_conversions_central).astype(np.float64)
     ref = conversion_fraction_range()
     name = "photon conversion fraction, |eta|<1, r<50 cm"
-    if n_g == 0:
+    if n_g.sum() == 0:
         return [_na(name, b.process, ref, REF_CONV, "no photons")]
-    lo = beta.ppf(0.16, k, n_g - k + 1) if k > 0 else 0.0
-    hi = beta.ppf(0.84, k + 1, n_g - k) if k < n_g else 1.0
-    rows = [_row(name, b.process, k / n_g, ref, REF_CONV, lo=lo, hi=hi)]
-    per_event = float(np.mean(ak.to_numpy(t.n_conversions)))
-    photons = float(np.mean(ak.to_numpy(t.n_photons)))
+    # each photon carries its event's weight: a weighted fraction on the photons' effective count
+    frac = float((w * k).sum() / (w * n_g).sum())
+    lo, hi = weighted_fraction_interval(frac, float((w * n_g).sum() ** 2 / (w * w * n_g).sum()))
+    rows = [_row(name, b.process, frac, ref, REF_CONV, lo=lo, hi=hi)]
+    per_event = float(np.average(ak.to_numpy(t.n_conversions), weights=w))
+    photons = float(np.average(ak.to_numpy(t.n_photons), weights=w))
     # the sample's own photons (pT > 1 GeV, |eta| < 2.5) times the published probability range,
     # the path factor running from 1 (eta = 0) to 2.5 (the map's endcap cap)
     ev_ref = (
@@ -140,15 +139,8 @@ def pt_reweight(sig_pt: np.ndarray, bkg_pt: np.ndarray, bkg_w: np.ndarray) -> np
 def weighted_rejection_row(
     text: str, sample: str, ref: tuple[float, float], passed: np.ndarray, w: np.ndarray
 ) -> Row:
-    """Rejection sum(w) / sum(w passing), quoted where >= MIN_BKG_PASS jets pass, with a 68 %
-    Clopper-Pearson interval on the effective counts (n_eff = (sum w)^2 / sum w^2)."""
-    k = int(passed.sum())
-    if k < MIN_BKG_PASS:
-        why = f"{k} of {len(w)} background jets pass, need {MIN_BKG_PASS}"
-        return _na(text, sample, ref, REF_XBB, why)
-    eff = float(w[passed].sum() / w.sum())
-    e_lo, e_hi = weighted_fraction_interval(eff, n_effective(w))
-    return _row(text, sample, 1.0 / eff, ref, REF_XBB, lo=1.0 / e_hi, hi=1.0 / e_lo)
+    """An Xbb rejection row (:func:`weighted_rejection` with the Xbb reference)."""
+    return weighted_rejection(text, sample, ref, REF_XBB, passed, w)
 
 
 def _large_r(b: EventBatch) -> tuple[ak.Array, np.ndarray]:

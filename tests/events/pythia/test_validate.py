@@ -12,8 +12,8 @@ from trigkit.report.event_validation import (
     MIN_BKG_PASS,
     MIN_MEDIAN_JETS,
     l1_rate_khz,
-    rejection_row,
     validate,
+    weighted_rejection,
 )
 
 
@@ -92,11 +92,19 @@ def test_rates_from_weights(qcd_pu) -> None:
 
 
 def test_rejection_needs_enough_background_and_has_an_interval() -> None:
-    few = rejection_row("x", (8, 150), MIN_BKG_PASS - 1, 10_000)
+    from scipy.stats import beta
+
+    ones = np.ones(10_000)
+    passed = np.arange(10_000) < 400
+    few = weighted_rejection(
+        "x", "all", (8, 150), "ref", np.arange(10_000) < MIN_BKG_PASS - 1, ones
+    )
     assert few.status.startswith("n/a") and np.isnan(few.value)
-    r = rejection_row("x", (8, 150), 400, 10_000)
-    assert r.value == pytest.approx(25.0) and r.lo < 25.0 < r.hi and r.status == "ok"
-    # 68 % interval of a count of 400: about +-5 % (sqrt(400) = 20)
+    r = weighted_rejection("x", "all", (8, 150), "ref", passed, ones)
+    assert r.value == pytest.approx(25.0) and r.status == "ok"
+    # unit weights: the Clopper-Pearson interval of 400 of 10 000, about +-5 % (sqrt(400) = 20)
+    assert r.lo == pytest.approx(1 / beta.ppf(0.84, 401, 9_600))
+    assert r.hi == pytest.approx(1 / beta.ppf(0.16, 400, 9_601))
     assert r.hi / r.lo == pytest.approx(1.105, abs=0.01)
 
 

@@ -56,7 +56,8 @@ def test_vertex_and_met_rows_by_hand() -> None:
         np.array([1.0, 2.0, 3.0, 4.0]),
     )
     (vtx,) = v.vertex_row([b])
-    assert vtx.value == 0.75  # |dz| = 0.5, 2.0, 0.2, 0.1
+    # |dz| = 0.5, 2.0, 0.2, 0.1: events 1, 3, 4 pass, counted by their weights
+    assert vtx.value == pytest.approx((1.0 + 3.0 + 4.0) / 10.0)
     (met,) = v.met_row(b)
     assert met.value == pytest.approx((2.0 + 3.0) / 2.0 * 0.02 / 1e3)
     assert met.hi - met.value == pytest.approx(np.sqrt(4.0 + 9.0) / 2.0 * 0.02 / 1e3)

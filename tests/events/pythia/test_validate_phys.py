@@ -10,7 +10,7 @@ from scipy.stats import beta
 
 from trigkit.events.batch import EventBatch
 from trigkit.report import event_validation_phys as vp
-from trigkit.report.event_validation import LUMI_2E34_PB_PER_S, MIN_MEDIAN_JETS, rejection_row
+from trigkit.report.event_validation import LUMI_2E34_PB_PER_S, MIN_BKG_PASS, MIN_MEDIAN_JETS
 
 
 def test_d2_row_is_the_median_of_hbb_jets(hh4b) -> None:
@@ -22,17 +22,22 @@ def test_d2_row_is_the_median_of_hbb_jets(hh4b) -> None:
 
 
 def test_conversion_rows_from_the_truth_counts(qcd_pu) -> None:
+    """Weighted by the event weights (QCD is pT-hat biased): photons carry their event's
+    weight; the interval is Clopper-Pearson on the photons' effective count."""
     rows = vp.conversion_rows(qcd_pu)
     t = qcd_pu.truth.tolist()
-    n_g = sum(e["n_photons_central"] for e in t)
-    k = sum(e["n_conversions_central"] for e in t)
-    assert n_g > 100 and 0 < k < n_g
+    w = list(qcd_pu.weight)
+    n_g = sum(wi * e["n_photons_central"] for wi, e in zip(w, t, strict=True))
+    k = sum(wi * e["n_conversions_central"] for wi, e in zip(w, t, strict=True))
+    n_eff = n_g**2 / sum(wi * wi * e["n_photons_central"] for wi, e in zip(w, t, strict=True))
+    assert n_eff > 100 and 0 < k < n_g
     frac = rows[0]
     assert frac.value == pytest.approx(k / n_g)
-    assert frac.lo == pytest.approx(beta.ppf(0.16, k, n_g - k + 1))
-    assert frac.hi == pytest.approx(beta.ppf(0.84, k + 1, n_g - k))
-    assert rows[1].value == pytest.approx(np.mean([e["n_conversions"] for e in t]))
-    photons = np.mean([e["n_photons"] for e in t])
+    assert frac.lo == pytest.approx(beta.ppf(0.16, k / n_g * n_eff, n_eff - k / n_g * n_eff + 1))
+    assert frac.hi == pytest.approx(beta.ppf(0.84, k / n_g * n_eff + 1, n_eff - k / n_g * n_eff))
+    per_event = sum(wi * e["n_conversions"] for wi, e in zip(w, t, strict=True)) / sum(w)
+    assert rows[1].value == pytest.approx(per_event)
+    photons = sum(wi * e["n_photons"] for wi, e in zip(w, t, strict=True)) / sum(w)
     assert rows[1].ref_lo == pytest.approx(photons * (1 - np.exp(-7 / 9 * 0.15)), rel=5e-3)
     assert rows[1].ref_hi == pytest.approx(photons * (1 - np.exp(-7 / 9 * 0.35 * 2.5)), rel=5e-3)
     # the published-budget range: <cosh eta> over |eta| < 1 by quadrature
@@ -71,9 +76,11 @@ def test_pt_reweighting_gives_the_signal_spectrum() -> None:
 def test_weighted_rejection_with_unit_weights_is_the_counting_one() -> None:
     passed = np.zeros(10_000, bool)
     passed[:400] = True
+    from scipy.stats import beta
+
     r = vp.weighted_rejection_row("x", "s", (8, 150), passed, np.ones(len(passed)))
-    ref = rejection_row("x", (8, 150), 400, 10_000)
-    assert (r.value, r.lo, r.hi) == pytest.approx((ref.value, ref.lo, ref.hi), rel=1e-9)
+    ref = (25.0, 1 / beta.ppf(0.84, 401, 9_600), 1 / beta.ppf(0.16, 400, 9_601))
+    assert (r.value, r.lo, r.hi) == pytest.approx(ref, rel=1e-9)
     few = vp.weighted_rejection_row("x", "s", (8, 150), passed[:5000] & False, np.ones(5000))
     assert few.status.startswith("n/a")
 
@@ -120,7 +127,7 @@ def test_xbb_rows_hand_computation() -> None:
         rw = vp.pt_reweight(sig["pt"].astype(np.float64), bkg["pt"][sel].astype(np.float64), w[sel])
         expect = rw.sum() / rw[score[sel] >= cut].sum()
         if row.status.startswith("n/a"):
-            assert (score[sel] >= cut).sum() < vp.MIN_BKG_PASS
+            assert (score[sel] >= cut).sum() < MIN_BKG_PASS
         else:
             assert row.value == pytest.approx(expect, rel=1e-5)
             assert row.lo < row.value < row.hi
