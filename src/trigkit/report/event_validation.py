@@ -246,8 +246,8 @@ def _tagging_jets(b: EventBatch):  # noqa: ANN202 - a FeatureSet
 
 def _ip3d_rows(batches: list[EventBatch]) -> list[Row]:
     """IP3D templates fitted on even events, rejection measured on odd events; the jets of
-    all samples pooled with :func:`process_weights` (each process by its events, each event as
-    often as it occurs in its process)."""
+    all samples pooled, each jet weighted by its event's weight over the sample's mean weight
+    (each process counts by its events, each event as often as it occurs in its process)."""
     from trigkit.models.baselines import fit_ip3d
     from trigkit.models.feature_set import FeatureSet
 
@@ -278,12 +278,6 @@ def _ip3d_rows(batches: list[EventBatch]) -> list[Row]:
         passed, w = score[bkg] >= cut, test.weights[bkg]
         rows.append(weighted_rejection(text, "all", ref, REF_IP3D, passed, w))
     return rows
-
-
-def process_weights(b: EventBatch) -> np.ndarray:
-    """The event weights over their mean: a process counts by its events when samples of
-    several processes are pooled, each event as often as it occurs in its process."""
-    return b.weight / float(np.mean(b.weight)) if len(b) else b.weight
 
 
 def weighted_rejection(
