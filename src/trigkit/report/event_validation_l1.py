@@ -24,6 +24,7 @@ from trigkit.report.event_validation import (
     _na,
     _row,
     l1_rate_khz,
+    n_effective,
 )
 
 REF_L1TRK = (
@@ -125,19 +126,22 @@ def met_row(b: EventBatch) -> list[Row]:
 
 
 def met_efficiency_row(b: EventBatch) -> list[Row]:
-    """L1 ETM100 efficiency on events with generator MET above GEN_MET_MIN (n/a below
-    MIN_EFF_EVENTS such events); 68 % Clopper-Pearson interval, unweighted."""
+    """L1 ETM100 efficiency on events with generator MET above GEN_MET_MIN, weighted by the
+    event weights (n/a below MIN_EFF_EVENTS effective events); 68 % Clopper-Pearson interval
+    on the effective counts."""
     if not {"l1_met", "gen_met"} <= set(ak.fields(b.truth)):
         return []
     text = f"L1 ETM{MET_CUT:g} efficiency, gen MET > {GEN_MET_MIN:g} GeV"
     ref = (0.85, 1.0)
     sel = ak.to_numpy(b.truth.gen_met) > GEN_MET_MIN
-    n = int(sel.sum())
-    if n < MIN_EFF_EVENTS:
-        return [_na(text, b.process, ref, REF_ETM_EFF, f"{n} events, need {MIN_EFF_EVENTS}")]
-    k = int((ak.to_numpy(b.truth.l1_met)[sel] > MET_CUT).sum())
-    lo, hi = clopper_pearson(k, n, 0.6827)
-    return [_row(text, b.process, k / n, ref, REF_ETM_EFF, lo=lo, hi=hi)]
+    n, w = int(sel.sum()), b.weight[sel]
+    n_eff = n_effective(w)
+    if n_eff < MIN_EFF_EVENTS:
+        count = f"{n} events" if np.isclose(n_eff, n) else f"{n} events count as {n_eff:.0f}"
+        return [_na(text, b.process, ref, REF_ETM_EFF, f"{count}, need {MIN_EFF_EVENTS}")]
+    frac = float(np.average(ak.to_numpy(b.truth.l1_met)[sel] > MET_CUT, weights=w))
+    lo, hi = clopper_pearson(frac * n_eff, n_eff, 0.6827)
+    return [_row(text, b.process, frac, ref, REF_ETM_EFF, lo=float(lo), hi=float(hi))]
 
 
 def l1_rows(batches: list[EventBatch]) -> list[Row]:

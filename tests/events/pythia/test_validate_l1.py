@@ -82,6 +82,12 @@ def test_met_efficiency_row_by_hand() -> None:
     few = _batch({"gen_met": gen[:5], "l1_met": l1[:5]}, np.ones(5), "ttbar")
     assert v.met_efficiency_row(few)[0].status == "n/a (4 events, need 20)"
     assert v.l1_rows([b]) == [row]
+    # weighted (a pT-hat-biased W+jets sample): sum(w pass) / sum(w) over gen MET > 200
+    w = np.tile([1.0, 3.0, 1.0, 1.0, 1.0], 10)  # 40 events above 200 count as 30
+    twice = {"gen_met": np.tile(gen, 2), "l1_met": np.tile(l1, 2)}
+    (wrow,) = v.met_efficiency_row(_batch(twice, w, "wjets"))
+    assert wrow.value == pytest.approx((1 + 1) / (1 + 3 + 1 + 1))
+    assert wrow.lo < wrow.value < wrow.hi
 
 
 def test_validate_table_has_the_l1_rows(qcd_pu) -> None:
