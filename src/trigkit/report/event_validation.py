@@ -121,8 +121,13 @@ def _fatjet_rows(b: EventBatch) -> list[Row]:
 
 def fat_jets_weighted(b: EventBatch) -> tuple[ak.Array, np.ndarray]:
     """Every large-R jet of ``b`` (flat) and its event's weight."""
-    w = ak.broadcast_arrays(b.weight, b.fatjets.pt)[0]
-    return ak.flatten(b.fatjets), ak.to_numpy(ak.flatten(w)).astype(np.float64)
+    return flat_weighted(b, b.fatjets)
+
+
+def flat_weighted(b: EventBatch, objects: ak.Array) -> tuple[ak.Array, np.ndarray]:
+    """``objects`` (one list per event of ``b``) flattened, with each one's event weight."""
+    w = ak.to_numpy(ak.flatten(ak.broadcast_arrays(b.weight, objects.pt)[0]))
+    return ak.flatten(objects), w.astype(np.float64)
 
 
 def median_row(
@@ -175,8 +180,7 @@ def median_interval(n: int, cl: float = 0.6827) -> tuple[int, int]:
 
 def _central(b: EventBatch) -> tuple[ak.Array, np.ndarray]:
     """Hard-scatter jets in |eta| < 2.4 and their events' weights."""
-    w = ak.to_numpy(ak.flatten(ak.broadcast_arrays(b.weight, b.jets.pt)[0])).astype(np.float64)
-    jets = ak.flatten(b.jets)
+    jets, w = flat_weighted(b, b.jets)
     keep = ak.to_numpy((abs(jets.eta) < 2.4) & ~jets.is_pileup)
     return jets[keep], w[keep]
 
@@ -223,12 +227,10 @@ def _track_rows(b: EventBatch) -> list[Row]:
 def weighted_fraction_interval(frac: float, n_eff: float) -> tuple[float, float]:
     """68 % Clopper-Pearson interval of a weighted fraction, on the effective counts
     (k = frac x n_eff of n_eff)."""
-    from scipy.stats import beta
+    from trigkit.emulator.result import clopper_pearson
 
-    k = frac * n_eff
-    lo = float(beta.ppf(0.16, k, n_eff - k + 1)) if k > 0 else 0.0
-    hi = float(beta.ppf(0.84, k + 1, n_eff - k)) if k < n_eff else 1.0
-    return lo, hi
+    lo, hi = clopper_pearson(frac * n_eff, n_eff, 0.68)
+    return float(lo), float(hi)
 
 
 def _tagging_jets(b: EventBatch):  # noqa: ANN202 - a FeatureSet

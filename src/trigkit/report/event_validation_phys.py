@@ -144,9 +144,7 @@ def weighted_rejection_row(
 
 
 def _large_r(b: EventBatch) -> tuple[ak.Array, np.ndarray]:
-    fat = b.fatjets
-    w = ak.to_numpy(ak.flatten(ak.broadcast_arrays(b.weight, fat.pt)[0])).astype(np.float64)
-    flat = ak.flatten(fat)
+    flat, w = fat_jets_weighted(b)
     keep = (ak.to_numpy(flat.pt) > XBB_PT_MIN) & (np.abs(ak.to_numpy(flat.eta)) < 2.4)
     return flat[keep], w[keep]
 
