@@ -1,0 +1,177 @@
+"""Driver of the AVX-512 probe (helper floor5): build, check against the numba kernel, time.
+
+    PYTHONPATH=src python bench/notes/probe_simd/drive.py [--events N] [--repeats R]
+        [--variants simd16,simd8,...] [--no-edges]
+
+Builds hh4b_simd.c (gcc -O3 -march=native; one .so per -D variant, in $TMPDIR), checks each
+variant's decisions ``np.array_equal`` to the numba kernel's (run_onepass) on the bench's events
+(``_tile(_base_events(20000, 1))``, as floor4 did) and on edge cases (the adversarial columns
+of tests/emulator/test_onepass_edges.py, zero-jet events, one event with very many jets, -inf
+scores), then times numba / each C variant / ``numpy_floor_s`` alternated in one loop, on one
+thread; min of the repeats. A probe, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numba
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[2]
+sys.path.insert(0, str(ROOT))  # tests.emulator.test_onepass_edges
+
+from trigkit.benchmarks.emulator import _base_events, _tile  # noqa: E402
+from trigkit.benchmarks.memory_floor import kernel_nbytes, numpy_floor_s  # noqa: E402
+from trigkit.emulator.columns import Columns, columns_from_batch  # noqa: E402
+from trigkit.emulator.compiled import compile_menu  # noqa: E402
+from trigkit.emulator.engine.onepass import load_kernel, run_onepass  # noqa: E402
+from trigkit.emulator.schema import load_menu  # noqa: E402
+
+# name -> (entry point, extra gcc flags)
+VARIANTS = {
+    "simd16": ("hh4b_simd16", []),
+    "simd16_pf2": ("hh4b_simd16", ["-DPREFETCH=2"]),
+    "simd16_pf8": ("hh4b_simd16", ["-DPREFETCH=8"]),
+    "simd8": ("hh4b_simd8", []),
+    "simd16_sorted": ("hh4b_simd16_perm", []),
+    "simd16_x2": ("hh4b_simd16x2", []),
+}
+
+
+def build(flags: list[str]) -> ctypes.CDLL:
+    tag = "_".join(f.strip("-").replace("=", "") for f in flags) or "base"
+    so = Path(tempfile.gettempdir()) / f"floor5_simd_{tag}_{os.getpid()}.so"
+    cmd = ["gcc", "-O3", "-march=native", "-shared", "-fPIC", *flags, "-o", str(so)]
+    subprocess.run([*cmd, str(HERE / "hh4b_simd.c")], check=True)
+    return ctypes.CDLL(str(so))
+
+
+def ptr(a: np.ndarray) -> ctypes.c_void_p:
+    return ctypes.c_void_p(a.ctypes.data)
+
+
+def c_runner(lib: ctypes.CDLL, entry: str, cols: Columns, cv: np.ndarray):  # noqa: ANN201
+    fn = getattr(lib, entry)
+    fn.restype = None
+    n = cols.n_events
+    fo = cols.fat_offsets
+    fn_buf = np.zeros(int(np.max(fo[4096::4096] - fo[:-4096:4096], initial=0)) + 4097 + int(fo[-1]) % 1, np.int32)
+    fn_buf = np.zeros(int(fo[-1]) + 1, np.int32)  # large enough for any chunk
+    jo = np.ascontiguousarray(cols.jet_offsets, dtype=np.int64)
+    args = [jo, cols.jet_pt, cols.jet_eta, np.ascontiguousarray(cols.jet_scores[0])]
+    args += [fo, cols.fat_pt, cols.fat_eta, cols.fat_msd, np.ascontiguousarray(cols.fat_scores[0])]
+    perm = None
+    if entry.endswith("_perm"):
+        perm = np.empty(n, np.int32)
+    keep = (args, fn_buf, cv)
+
+    def run() -> np.ndarray:
+        out = np.empty((n, 8), dtype=np.uint8)
+        extra = [ptr(perm)] if perm is not None else []
+        fn(
+            ctypes.c_int64(n),
+            *[ptr(a) for a in keep[0]],
+            ptr(cv),
+            ptr(out),
+            ptr(fn_buf),
+            *extra,
+        )
+        return out.view(np.bool_)
+
+    return run
+
+
+def edge_columns(cm) -> list[tuple[str, Columns]]:  # noqa: ANN001
+    from tests.emulator.test_onepass_edges import _adversarial_columns, _empty_columns
+
+    out = [("adversarial 20001", _adversarial_columns(cm, 20001, 3))]
+    out.append(("empty 37", _empty_columns(37, cm)))
+    rng = np.random.default_rng(5)
+    # events with many jets: one of 5000 jets among short ones, -inf scores, zero-jet events
+    nj = rng.integers(0, 8, 1000)
+    nj[::7] = 0
+    nj[500] = 5000
+    off = np.concatenate([[0], np.cumsum(nj)]).astype(np.int64)
+    pt = rng.uniform(20.0, 400.0, int(off[-1])).astype(np.float32)
+    for e in range(len(nj)):
+        pt[off[e] : off[e + 1]] = np.sort(pt[off[e] : off[e + 1]])[::-1]
+    pt[off[500] : off[500] + 4000] = np.float32(100.0)  # 4000 jets above every pt floor
+    eta = rng.uniform(-3.0, 3.0, len(pt)).astype(np.float32)
+    sc = rng.uniform(0, 1, len(pt)).astype(np.float32)
+    sc[rng.random(len(pt)) < 0.3] = -np.inf
+    nf = rng.integers(0, 3, len(nj))
+    foff = np.concatenate([[0], np.cumsum(nf)]).astype(np.int64)
+    m = int(foff[-1])
+    fpt = rng.uniform(100, 600, m).astype(np.float32)
+    feta = rng.uniform(-3, 3, m).astype(np.float32)
+    fmsd = rng.uniform(0, 200, m).astype(np.float32)
+    fsc = rng.uniform(-0.1, 1, m).astype(np.float32)[None]
+    out.append(
+        ("many jets / -inf", Columns(len(nj), off, pt, eta, sc[None], foff, fpt, feta, fmsd, fsc))
+    )
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=2_000_000)
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--variants", default="simd16,simd8")
+    ap.add_argument("--no-edges", action="store_true")
+    args = ap.parse_args()
+    numba.set_num_threads(1)
+    cm = compile_menu(load_menu("run3_hh4b"))
+    cv = np.ascontiguousarray(load_kernel(cm).consts, dtype=np.float32)
+    base = columns_from_batch(_base_events(20000, 1), cm)
+    cols = _tile(base, args.events)
+    libs = {}
+    for name in args.variants.split(","):
+        entry, flags = VARIANTS[name]
+        key = tuple(flags)
+        if key not in libs:
+            libs[key] = build(flags)
+        libs[name] = (libs[key], entry)
+    ref = run_onepass(cm, cols, 1)
+    runners = {}
+    for name in args.variants.split(","):
+        lib, entry = libs[name]
+        runners[name] = c_runner(lib, entry, cols, cv)
+        got = runners[name]()
+        same = np.array_equal(got, ref)
+        print(f"{name}: decisions equal to numba on {cols.n_events} bench events: {same}")
+        if not same:
+            bad = np.nonzero((got != ref).any(axis=1))[0]
+            print("  first differing events", bad[:10], ref[bad[:3]].astype(int), got[bad[:3]].astype(int))
+        if not args.no_edges:
+            for label, ec in edge_columns(cm):
+                eref = run_onepass(cm, ec, 1)
+                eg = c_runner(lib, entry, ec, cv)()
+                print(f"  edge {label}: equal {np.array_equal(eg, eref)} (accepts {int(eref.sum())})")
+    nb = kernel_nbytes(cols, cm)
+    print(f"{cols.n_events} events, {nb / cols.n_events:.1f} B/event; load {os.getloadavg()}")
+    best = {"numba": np.inf, "floor": np.inf, **{k: np.inf for k in runners}}
+    fns = {"numba": lambda: run_onepass(cm, cols, 1), **runners}
+    for _ in range(args.repeats):
+        for k, f in fns.items():
+            t0 = time.perf_counter()
+            f()
+            best[k] = min(best[k], time.perf_counter() - t0)
+        best["floor"] = min(best["floor"], numpy_floor_s(cols, cm, 1)[0])
+    fl = best["floor"]
+    print(f"load after {os.getloadavg()}")
+    print(f"| variant | s | M ev/s | floor fraction |  (floor {fl:.4f} s)")
+    for k in ["numba", *runners]:
+        print(f"| {k} | {best[k]:.4f} | {cols.n_events / best[k] / 1e6:.1f} | {fl / best[k]:.1%} |")
+
+
+if __name__ == "__main__":
+    main()
