@@ -39,9 +39,13 @@ from trigkit.emulator.schema import load_menu  # noqa: E402
 # name -> (entry point, extra gcc flags)
 VARIANTS = {
     "simd16": ("hh4b_simd16", []),
+    "simd16_dep": ("hh4b_simd16", ["-DDEPMASK=1"]),
+    "simd8_dep": ("hh4b_simd8", ["-DDEPMASK=1"]),
     "simd16_pf2": ("hh4b_simd16", ["-DPREFETCH=2"]),
     "simd16_pf8": ("hh4b_simd16", ["-DPREFETCH=8"]),
     "simd8": ("hh4b_simd8", []),
+    "simd16_win": ("hh4b_simd16", ["-DWINDOW=1"]),
+    "t_1gather": ("hh4b_simd16", ["-DTIMING_ONLY_1GATHER=1"]),  # timing only: wrong decisions
     "simd16_sorted": ("hh4b_simd16_perm", []),
     "simd16_x2": ("hh4b_simd16x2", []),
 }

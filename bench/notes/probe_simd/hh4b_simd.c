@@ -23,6 +23,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef DEPMASK
+#define DEPMASK 0
+#endif
+#ifndef WINDOW
+#define WINDOW 0
+#endif
 #ifndef PREFETCH
 #define PREFETCH 0
 #endif
@@ -133,11 +139,32 @@ static inline void triggers16(__mmask16 *t, const consts_t *c, __m512i k0, __m51
 }
 
 /* one group of 16 events: rel. jet bounds [st, en) from base jb; fj their large-R counts */
+/* 128 floats at a (8 zmm) and, per lane, a[j] by permutes (j < 128) */
+#define WIN_LOAD(R, a)                                                                            \
+    __m512 R##0 = _mm512_loadu_ps(a), R##1 = _mm512_loadu_ps(a + 16);                            \
+    __m512 R##2 = _mm512_loadu_ps(a + 32), R##3 = _mm512_loadu_ps(a + 48);                       \
+    __m512 R##4 = _mm512_loadu_ps(a + 64), R##5 = _mm512_loadu_ps(a + 80);                       \
+    __m512 R##6 = _mm512_loadu_ps(a + 96), R##7 = _mm512_loadu_ps(a + 112)
+#define WIN_GET(R, j, s32, s64)                                                                   \
+    _mm512_mask_mov_ps(                                                                           \
+        _mm512_mask_mov_ps(_mm512_permutex2var_ps(R##0, j, R##1), s32,                           \
+                           _mm512_permutex2var_ps(R##2, j, R##3)),                               \
+        s64,                                                                                      \
+        _mm512_mask_mov_ps(_mm512_permutex2var_ps(R##4, j, R##5), s32,                           \
+                           _mm512_permutex2var_ps(R##6, j, R##7)))
+
 static inline void group16(uint8_t *out, int nvalid, int64_t jb, __m512i st, __m512i en,
                            __m512i fj, const float *pt, const float *eta, const float *sc,
-                           const consts_t *c)
+                           const consts_t *c, int win)
 {
     const float *gp = pt + jb, *ge = eta + jb, *gs = sc + jb;
+#if WINDOW
+    /* win: the group's jets fit 128 floats from jb (and the arrays have them): permutes */
+    WIN_LOAD(WP, gp);
+    WIN_LOAD(WE, ge);
+    WIN_LOAD(WS, gs);
+    const __m512i b32 = _mm512_set1_epi32(32), b64 = _mm512_set1_epi32(64);
+#endif
     const __m512 NEG = _mm512_set1_ps(-INFINITY);
     const __m512 vC0 = _mm512_set1_ps(c->C0), vC1 = _mm512_set1_ps(c->C1);
     const __m512 vC2 = _mm512_set1_ps(c->C2), vC3 = _mm512_set1_ps(c->C3);
@@ -150,10 +177,37 @@ static inline void group16(uint8_t *out, int nvalid, int64_t jb, __m512i st, __m
     __m512d htlo = _mm512_setzero_pd(), hthi = htlo;
     __mmask16 alive = _mm512_cmplt_epi32_mask(j, en);
     while (alive) {
+#if DEPMASK
+        /* gather masks depend on the previous gather (alive): a serial chain per step */
         __m512 p = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), alive, j, gp, 4);
         alive = _mm512_mask_cmp_ps_mask(alive, p, vC4, _CMP_NLT_UQ); /* not (p < C4) */
         __m512 e = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), alive, j, ge, 4);
         __m512 s = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), alive, j, gs, 4);
+#else
+        /* gather masks from j only (j < en): the gathers of successive steps are independent
+         * (lanes past the pt floor still read their own event's jets, unused) */
+        __m512 p, e, s;
+#if WINDOW
+        if (win) {
+            __mmask16 s32 = _mm512_test_epi32_mask(j, b32), s64 = _mm512_test_epi32_mask(j, b64);
+            p = WIN_GET(WP, j, s32, s64);
+            e = WIN_GET(WE, j, s32, s64);
+            s = WIN_GET(WS, j, s32, s64);
+        } else
+#endif
+        {
+        __mmask16 inb = _mm512_cmplt_epi32_mask(j, en);
+        p = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), inb, j, gp, 4);
+#if TIMING_ONLY_1GATHER /* timing probe only: eta, score made up from p (wrong decisions) */
+        e = _mm512_mul_ps(p, _mm512_set1_ps(0.01f));
+        s = _mm512_mul_ps(p, _mm512_set1_ps(0.001f));
+#else
+        e = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), inb, j, ge, 4);
+        s = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), inb, j, gs, 4);
+#endif
+        }
+        alive = _mm512_mask_cmp_ps_mask(alive, p, vC4, _CMP_NLT_UQ); /* not (p < C4) */
+#endif
         __m512 ae = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(e), absm));
         __mmask16 c0 = _mm512_mask_cmp_ps_mask(alive, ae, vC0, _CMP_LE_OQ);
         /* lb0[min(k0, 4)] = p: the first four selected pts */
@@ -244,7 +298,8 @@ void hh4b_simd16(int64_t n, const int64_t *jo, const float *pt, const float *eta
             __mmask16 mv = (__mmask16)((1u << nv) - 1);
             __m512i fj = _mm512_sub_epi32(_mm512_mask_i32gather_epi32(f0, mv, f1, fn, 4),
                                           _mm512_mask_i32gather_epi32(f0, mv, f0, fn, 4));
-            group16(out + e * 8, nv, jb, st, en, fj, pt, eta, sc, &c);
+            int win = jo[e + nv] - jb <= 128 && jb + 128 <= jo[n];
+            group16(out + e * 8, nv, jb, st, en, fj, pt, eta, sc, &c, win);
         }
     }
 }
@@ -267,10 +322,18 @@ static inline void group8(uint8_t *out, int nvalid, int64_t jb, __m256i st, __m2
     __m512d ht = _mm512_setzero_pd();
     __mmask8 alive = _mm256_cmplt_epi32_mask(j, en);
     while (alive) {
+#if DEPMASK
         __m256 p = _mm256_mmask_i32gather_ps(_mm256_setzero_ps(), alive, j, gp, 4);
         alive = _mm256_mask_cmp_ps_mask(alive, p, vC4, _CMP_NLT_UQ);
         __m256 e = _mm256_mmask_i32gather_ps(_mm256_setzero_ps(), alive, j, ge, 4);
         __m256 s = _mm256_mmask_i32gather_ps(_mm256_setzero_ps(), alive, j, gs, 4);
+#else
+        __mmask8 inb = _mm256_cmplt_epi32_mask(j, en);
+        __m256 p = _mm256_mmask_i32gather_ps(_mm256_setzero_ps(), inb, j, gp, 4);
+        __m256 e = _mm256_mmask_i32gather_ps(_mm256_setzero_ps(), inb, j, ge, 4);
+        __m256 s = _mm256_mmask_i32gather_ps(_mm256_setzero_ps(), inb, j, gs, 4);
+        alive = _mm256_mask_cmp_ps_mask(alive, p, vC4, _CMP_NLT_UQ);
+#endif
         __m256 ae = _mm256_castsi256_ps(_mm256_and_si256(_mm256_castps_si256(e), absm));
         __mmask8 c0 = _mm256_mask_cmp_ps_mask(alive, ae, vC0, _CMP_LE_OQ);
         l0 = _mm256_mask_mov_ps(l0, _mm256_mask_cmpeq_epi32_mask(c0, k0, _mm256_setzero_si256()), p);
