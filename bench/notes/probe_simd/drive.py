@@ -45,6 +45,8 @@ VARIANTS = {
     "simd16_pf8": ("hh4b_simd16", ["-DPREFETCH=8"]),
     "simd8": ("hh4b_simd8", []),
     "simd16_win": ("hh4b_simd16", ["-DWINDOW=1"]),
+    "simd16_fit": ("hh4b_simd16", ["-DWINDOW=2"]),
+    "simd16_fit_fatvec": ("hh4b_simd16", ["-DWINDOW=2", "-DFATVEC=1"]),
     "t_1gather": ("hh4b_simd16", ["-DTIMING_ONLY_1GATHER=1"]),  # timing only: wrong decisions
     "simd16_sorted": ("hh4b_simd16_perm", []),
     "simd16_x2": ("hh4b_simd16x2", []),

@@ -257,48 +257,81 @@ static inline __m512i rel16(const int64_t *a, int64_t b, int n)
     return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
 
+#ifndef FATVEC
+#define FATVEC 0
+#endif
+/* the chunk's large-R prefix counts, 16 large-R jets at a time: lane i of a block gets
+ * base + popcount(pass & ((2 << i) - 1)) */
+static inline int64_t fat_prefix_vec(const int64_t *fo, const float *fpt, const float *feta,
+                                     const float *fmsd, const float *fsc, int64_t e0, int64_t e1,
+                                     const consts_t *c, int32_t *fn)
+{
+    int64_t fb = fo[e0], fe = fo[e1];
+    const __m512i low = _mm512_setr_epi32(1, 3, 7, 15, 31, 63, 127, 255, 511, 1023, 2047, 4095,
+                                          8191, 16383, 32767, 65535);
+    const __m512i absm = _mm512_set1_epi32(0x7fffffff);
+    int32_t base = 0;
+    fn[0] = 0;
+    for (int64_t f = fb; f < fe; f += 16) {
+        __mmask16 in = fe - f >= 16 ? 0xffff : (__mmask16)((1u << (fe - f)) - 1);
+        __m512 p = _mm512_maskz_loadu_ps(in, fpt + f);
+        __m512 a = _mm512_castsi512_ps(
+            _mm512_and_si512(_mm512_castps_si512(_mm512_maskz_loadu_ps(in, feta + f)), absm));
+        __m512 m = _mm512_maskz_loadu_ps(in, fmsd + f);
+        __m512 x = _mm512_maskz_loadu_ps(in, fsc + f);
+        __mmask16 k = _mm512_mask_cmp_ps_mask(in, p, _mm512_set1_ps(c->C5), _CMP_GE_OQ);
+        k = _mm512_mask_cmp_ps_mask(k, a, _mm512_set1_ps(c->C0), _CMP_LE_OQ);
+        k = _mm512_mask_cmp_ps_mask(k, m, _mm512_set1_ps(c->C6), _CMP_GE_OQ);
+        k = _mm512_mask_cmp_ps_mask(k, x, _mm512_set1_ps(c->C7), _CMP_GE_OQ);
+        __m512i pc = _mm512_popcnt_epi32(_mm512_and_si512(_mm512_set1_epi32(k), low));
+        _mm512_mask_storeu_epi32(fn + (f - fb) + 1, in, _mm512_add_epi32(pc, _mm512_set1_epi32(base)));
+        base += __builtin_popcount(k);
+    }
+    return fb;
+}
+
 void hh4b_simd16(int64_t n, const int64_t *jo, const float *pt, const float *eta,
                  const float *sc, const int64_t *fo, const float *fpt, const float *feta,
                  const float *fmsd, const float *fsc, const float *cv, uint8_t *out,
                  int32_t *fn)
 {
     consts_t c = load_consts(cv);
+    const int64_t njets = jo[n];
     for (int64_t e0 = 0; e0 < n; e0 += CH) {
         int64_t e1 = e0 + CH < n ? e0 + CH : n;
+#if FATVEC
+        int64_t fb = fat_prefix_vec(fo, fpt, feta, fmsd, fsc, e0, e1, &c, fn);
+#else
         int64_t fb = fat_prefix(fo, fpt, feta, fmsd, fsc, e0, e1, &c, fn);
-        for (int64_t e = e0; e < e1; e += 16) {
-            int nv = e1 - e >= 16 ? 16 : (int)(e1 - e);
-            int64_t jb = jo[e];
-#if PREFETCH > 0
-            if (e + 16 * PREFETCH < n) {
-                int64_t jn = jo[e + 16 * PREFETCH];
-                _mm_prefetch((const char *)(pt + jn), _MM_HINT_T0);
-                _mm_prefetch((const char *)(pt + jn + 16), _MM_HINT_T0);
-                _mm_prefetch((const char *)(pt + jn + 32), _MM_HINT_T0);
-                _mm_prefetch((const char *)(pt + jn + 48), _MM_HINT_T0);
-                _mm_prefetch((const char *)(pt + jn + 64), _MM_HINT_T0);
-                _mm_prefetch((const char *)(pt + jn + 80), _MM_HINT_T0);
-                _mm_prefetch((const char *)(eta + jn), _MM_HINT_T0);
-                _mm_prefetch((const char *)(eta + jn + 16), _MM_HINT_T0);
-                _mm_prefetch((const char *)(eta + jn + 32), _MM_HINT_T0);
-                _mm_prefetch((const char *)(eta + jn + 48), _MM_HINT_T0);
-                _mm_prefetch((const char *)(eta + jn + 64), _MM_HINT_T0);
-                _mm_prefetch((const char *)(eta + jn + 80), _MM_HINT_T0);
-                _mm_prefetch((const char *)(sc + jn), _MM_HINT_T0);
-                _mm_prefetch((const char *)(sc + jn + 16), _MM_HINT_T0);
-                _mm_prefetch((const char *)(sc + jn + 32), _MM_HINT_T0);
-                _mm_prefetch((const char *)(sc + jn + 48), _MM_HINT_T0);
-                _mm_prefetch((const char *)(sc + jn + 64), _MM_HINT_T0);
-                _mm_prefetch((const char *)(sc + jn + 80), _MM_HINT_T0);
-            }
 #endif
-            __m512i st = rel16(jo + e, jb, nv), en = rel16(jo + e + 1, jb, nv);
-            /* large-R: fn[fo[e + 1] - fb] - fn[fo[e] - fb] */
-            __m512i f0 = rel16(fo + e, fb, nv), f1 = rel16(fo + e + 1, fb, nv);
-            __mmask16 mv = (__mmask16)((1u << nv) - 1);
-            __m512i fj = _mm512_sub_epi32(_mm512_mask_i32gather_epi32(f0, mv, f1, fn, 4),
-                                          _mm512_mask_i32gather_epi32(f0, mv, f0, fn, 4));
-            int win = jo[e + nv] - jb <= 128 && jb + 128 <= jo[n];
+        int nv;
+        for (int64_t e = e0; e < e1; e += nv) {
+            int lim = e1 - e >= 16 ? 16 : (int)(e1 - e);
+            int64_t jb = jo[e];
+            __m512i en = rel16(jo + e + 1, jb, lim);
+            int win;
+#if WINDOW == 2
+            /* fit: the most events (<= 16) whose jets lie in the 128 floats from jb */
+            __mmask16 fit = _mm512_mask_cmple_epi32_mask((__mmask16)((1u << lim) - 1), en,
+                                                         _mm512_set1_epi32(128));
+            nv = __builtin_popcount(fit);
+            win = nv > 0 && jb + 128 <= njets;
+            if (!win)
+                nv = lim;
+            else if (nv < lim)
+                en = _mm512_maskz_mov_epi32(fit, en);
+#else
+            nv = lim;
+            win = jo[e + nv] - jb <= 128 && jb + 128 <= njets;
+#endif
+            __m512i st = rel16(jo + e, jb, nv);
+            /* large-R: fn[fo[e + 1] - fb] - fn[fo[e] - fb], one gather (f1 of lane i is f0 of
+             * lane i + 1) */
+            int nf = nv < 16 ? nv + 1 : 16;
+            __m512i f0 = rel16(fo + e, fb, nf);
+            __m512i g = _mm512_mask_i32gather_epi32(f0, (__mmask16)((1u << nf) - 1), f0, fn, 4);
+            __m512i g1 = _mm512_alignr_epi32(_mm512_set1_epi32(fn[fo[e + nv] - fb]), g, 1);
+            __m512i fj = _mm512_sub_epi32(g1, g);
             group16(out + e * 8, nv, jb, st, en, fj, pt, eta, sc, &c, win);
         }
     }
