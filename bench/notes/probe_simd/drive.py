@@ -47,6 +47,8 @@ VARIANTS = {
     "simd16_win": ("hh4b_simd16", ["-DWINDOW=1"]),
     "simd16_fit": ("hh4b_simd16", ["-DWINDOW=2"]),
     "simd16_fit_fatvec": ("hh4b_simd16", ["-DWINDOW=2", "-DFATVEC=1"]),
+    "fit_fatvec_pipe": ("hh4b_simd16", ["-DWINDOW=2", "-DFATVEC=1", "-DPIPE=1"]),
+    "t_nosteps": ("hh4b_simd16", ["-DWINDOW=2", "-DFATVEC=1", "-DTIMING_NO_STEPS=1"]),
     "t_1gather": ("hh4b_simd16", ["-DTIMING_ONLY_1GATHER=1"]),  # timing only: wrong decisions
     "simd16_sorted": ("hh4b_simd16_perm", []),
     "simd16_x2": ("hh4b_simd16x2", []),

@@ -29,6 +29,9 @@
 #ifndef WINDOW
 #define WINDOW 0
 #endif
+#ifndef PIPE
+#define PIPE 0
+#endif
 #ifndef PREFETCH
 #define PREFETCH 0
 #endif
@@ -175,7 +178,25 @@ static inline void group16(uint8_t *out, int nvalid, int64_t jb, __m512i st, __m
     __m512 l0 = _mm512_setzero_ps(), l1 = l0, l2 = l0, l3 = l0;
     __m512 q00 = NEG, q01 = NEG, q10 = NEG, q11 = NEG;
     __m512d htlo = _mm512_setzero_pd(), hthi = htlo;
+#if PIPE
+    /* p of the next step read at the end of this one: the loop runs to the longest lane's
+     * last jet above the floor (not one step past it) */
+#define FETCH(R, j, arr)                                                                          \
+    (win ? WIN_GET(R, j, _mm512_test_epi32_mask(j, b32), _mm512_test_epi32_mask(j, b64))          \
+         : _mm512_mask_i32gather_ps(_mm512_setzero_ps(), _mm512_cmplt_epi32_mask(j, en), j, arr, \
+                                    4))
+    __m512 p = FETCH(WP, j, gp);
+    __mmask16 alive = _mm512_mask_cmp_ps_mask(_mm512_cmplt_epi32_mask(j, en), p, vC4, _CMP_NLT_UQ);
+#if TIMING_NO_STEPS
+    alive = 0;
+#endif
+    while (alive) {
+        __m512 e = FETCH(WE, j, ge), s = FETCH(WS, j, gs);
+#else
     __mmask16 alive = _mm512_cmplt_epi32_mask(j, en);
+#if TIMING_NO_STEPS /* timing probe only: the per-group work without the jet steps */
+    alive = 0;
+#endif
     while (alive) {
 #if DEPMASK
         /* gather masks depend on the previous gather (alive): a serial chain per step */
@@ -208,6 +229,7 @@ static inline void group16(uint8_t *out, int nvalid, int64_t jb, __m512i st, __m
         }
         alive = _mm512_mask_cmp_ps_mask(alive, p, vC4, _CMP_NLT_UQ); /* not (p < C4) */
 #endif
+#endif
         __m512 ae = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(e), absm));
         __mmask16 c0 = _mm512_mask_cmp_ps_mask(alive, ae, vC0, _CMP_LE_OQ);
         /* lb0[min(k0, 4)] = p: the first four selected pts */
@@ -238,7 +260,13 @@ static inline void group16(uint8_t *out, int nvalid, int64_t jb, __m512i st, __m
         q10 = w;
         q11 = _mm512_max_ps(v, q11);
         j = _mm512_add_epi32(j, one);
+#if PIPE
+        p = FETCH(WP, j, gp);
+        alive = _mm512_mask_cmp_ps_mask(_mm512_mask_cmplt_epi32_mask(alive, j, en), p, vC4,
+                                        _CMP_NLT_UQ);
+#else
         alive = _mm512_mask_cmplt_epi32_mask(alive, j, en);
+#endif
     }
     __mmask16 t[8];
     triggers16(t, c, k0, k1, nq1, l0, l1, l2, l3, htlo, hthi, q00, q01, q10, q11, fj);
