@@ -142,12 +142,45 @@ static inline void triggers16(__mmask16 *t, const consts_t *c, __m512i k0, __m51
 }
 
 /* one group of 16 events: rel. jet bounds [st, en) from base jb; fj their large-R counts */
-/* 128 floats at a (8 zmm) and, per lane, a[j] by permutes (j < 128) */
+/* per lane a[j] (j < 128) by permutes of the 128 floats at a: from registers loaded once per
+ * group (WINREG), or from memory (L1) at every step */
+#ifndef WINREG
+#define WINREG 0
+#endif
+#if WINREG
 #define WIN_LOAD(R, a)                                                                            \
     __m512 R##0 = _mm512_loadu_ps(a), R##1 = _mm512_loadu_ps(a + 16);                            \
     __m512 R##2 = _mm512_loadu_ps(a + 32), R##3 = _mm512_loadu_ps(a + 48);                       \
     __m512 R##4 = _mm512_loadu_ps(a + 64), R##5 = _mm512_loadu_ps(a + 80);                       \
     __m512 R##6 = _mm512_loadu_ps(a + 96), R##7 = _mm512_loadu_ps(a + 112)
+#else
+#define WIN_LOAD(R, a) const float *R = (a)
+#define R_(R, k) _mm512_loadu_ps(R + 16 * k)
+#define WP0 R_(WP, 0)
+#define WP1 R_(WP, 1)
+#define WP2 R_(WP, 2)
+#define WP3 R_(WP, 3)
+#define WP4 R_(WP, 4)
+#define WP5 R_(WP, 5)
+#define WP6 R_(WP, 6)
+#define WP7 R_(WP, 7)
+#define WE0 R_(WE, 0)
+#define WE1 R_(WE, 1)
+#define WE2 R_(WE, 2)
+#define WE3 R_(WE, 3)
+#define WE4 R_(WE, 4)
+#define WE5 R_(WE, 5)
+#define WE6 R_(WE, 6)
+#define WE7 R_(WE, 7)
+#define WS0 R_(WS, 0)
+#define WS1 R_(WS, 1)
+#define WS2 R_(WS, 2)
+#define WS3 R_(WS, 3)
+#define WS4 R_(WS, 4)
+#define WS5 R_(WS, 5)
+#define WS6 R_(WS, 6)
+#define WS7 R_(WS, 7)
+#endif
 #define WIN_GET(R, j, s32, s64)                                                                   \
     _mm512_mask_mov_ps(                                                                           \
         _mm512_mask_mov_ps(_mm512_permutex2var_ps(R##0, j, R##1), s32,                           \
