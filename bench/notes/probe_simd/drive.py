@@ -41,8 +41,6 @@ VARIANTS = {
     "simd16": ("hh4b_simd16", []),
     "simd16_dep": ("hh4b_simd16", ["-DDEPMASK=1"]),
     "simd8_dep": ("hh4b_simd8", ["-DDEPMASK=1"]),
-    "simd16_pf2": ("hh4b_simd16", ["-DPREFETCH=2"]),
-    "simd16_pf8": ("hh4b_simd16", ["-DPREFETCH=8"]),
     "simd8": ("hh4b_simd8", []),
     "simd16_win": ("hh4b_simd16", ["-DWINDOW=1", "-DWINREG=1"]),
     "simd16_win_mem": ("hh4b_simd16", ["-DWINDOW=1"]),
@@ -50,10 +48,11 @@ VARIANTS = {
     "simd16_fit_fatvec": ("hh4b_simd16", ["-DWINDOW=2", "-DFATVEC=1", "-DWINREG=1"]),
     "fit_fatvec_pipe": ("hh4b_simd16", ["-DWINDOW=2", "-DFATVEC=1", "-DPIPE=1", "-DWINREG=1"]),
     "fit_fatvec_pipe_mem": ("hh4b_simd16", ["-DWINDOW=2", "-DFATVEC=1", "-DPIPE=1"]),
+    "best_pf1": ("hh4b_simd16", ["-DWINDOW=2", "-DFATVEC=1", "-DPIPE=1", "-DPREFETCH=1"]),
+    "best_pf4": ("hh4b_simd16", ["-DWINDOW=2", "-DFATVEC=1", "-DPIPE=1", "-DPREFETCH=4"]),
+    "simd8w": ("hh4b_simd8w", []),
     "t_nosteps": ("hh4b_simd16", ["-DWINDOW=2", "-DFATVEC=1", "-DTIMING_NO_STEPS=1"]),
     "t_1gather": ("hh4b_simd16", ["-DTIMING_ONLY_1GATHER=1"]),  # timing only: wrong decisions
-    "simd16_sorted": ("hh4b_simd16_perm", []),
-    "simd16_x2": ("hh4b_simd16x2", []),
 }
 
 

@@ -385,6 +385,15 @@ void hh4b_simd16(int64_t n, const int64_t *jo, const float *pt, const float *eta
             nv = lim;
             win = jo[e + nv] - jb <= 128 && jb + 128 <= njets;
 #endif
+#if PREFETCH > 0
+            /* software prefetch PREFETCH x 128 jets ahead (8 lines of each jet array) */
+            if (jb + 128 * (PREFETCH + 1) <= njets)
+                for (int k = 0; k < 128; k += 16) {
+                    _mm_prefetch((const char *)(pt + jb + 128 * PREFETCH + k), _MM_HINT_T0);
+                    _mm_prefetch((const char *)(eta + jb + 128 * PREFETCH + k), _MM_HINT_T0);
+                    _mm_prefetch((const char *)(sc + jb + 128 * PREFETCH + k), _MM_HINT_T0);
+                }
+#endif
             __m512i st = rel16(jo + e, jb, nv);
             /* large-R: fn[fo[e + 1] - fb] - fn[fo[e] - fb], one gather (f1 of lane i is f0 of
              * lane i + 1) */
@@ -492,6 +501,114 @@ void hh4b_simd8(int64_t n, const int64_t *jo, const float *pt, const float *eta,
             __m256i fj = _mm256_sub_epi32(_mm256_mmask_i32gather_epi32(f0, mv, f1, fn, 4),
                                           _mm256_mmask_i32gather_epi32(f0, mv, f0, fn, 4));
             group8(out + e * 8, nv, jb, st, en, fj, pt, eta, sc, &c);
+        }
+    }
+}
+
+/* ---- 8 lanes, window of 64 jets (ymm permutes of 4 x 16 floats), next pt pipelined ---- */
+#define WIN8_GET(a, j, s16, s32)                                                                  \
+    _mm256_mask_mov_ps(                                                                           \
+        _mm256_mask_mov_ps(                                                                       \
+            _mm256_permutex2var_ps(_mm256_loadu_ps(a), j, _mm256_loadu_ps(a + 8)), s16,          \
+            _mm256_permutex2var_ps(_mm256_loadu_ps(a + 16), j, _mm256_loadu_ps(a + 24))),        \
+        s32,                                                                                      \
+        _mm256_mask_mov_ps(                                                                       \
+            _mm256_permutex2var_ps(_mm256_loadu_ps(a + 32), j, _mm256_loadu_ps(a + 40)), s16,    \
+            _mm256_permutex2var_ps(_mm256_loadu_ps(a + 48), j, _mm256_loadu_ps(a + 56))))
+
+static inline void group8w(uint8_t *out, int nvalid, int64_t jb, __m256i st, __m256i en,
+                           __m256i fj, const float *pt, const float *eta, const float *sc,
+                           const consts_t *c, int win)
+{
+    const float *gp = pt + jb, *ge = eta + jb, *gs = sc + jb;
+    const __m256 NEG = _mm256_set1_ps(-INFINITY);
+    const __m256 vC0 = _mm256_set1_ps(c->C0), vC1 = _mm256_set1_ps(c->C1);
+    const __m256 vC2 = _mm256_set1_ps(c->C2), vC3 = _mm256_set1_ps(c->C3);
+    const __m256 vC4 = _mm256_set1_ps(c->C4);
+    const __m256i absm = _mm256_set1_epi32(0x7fffffff);
+    const __m256i one = _mm256_set1_epi32(1);
+    const __m256i b16 = _mm256_set1_epi32(16), b32 = _mm256_set1_epi32(32);
+    __m256i k0 = _mm256_setzero_si256(), k1 = k0, nq1 = k0, j = st;
+    __m256 l0 = _mm256_setzero_ps(), l1 = l0, l2 = l0, l3 = l0;
+    __m256 q00 = NEG, q01 = NEG, q10 = NEG, q11 = NEG;
+    __m512d ht = _mm512_setzero_pd();
+#define FETCH8(j, arr)                                                                            \
+    (win ? WIN8_GET(arr, j, _mm256_test_epi32_mask(j, b16), _mm256_test_epi32_mask(j, b32))       \
+         : _mm256_mmask_i32gather_ps(_mm256_setzero_ps(), _mm256_cmplt_epi32_mask(j, en), j, arr, \
+                                     4))
+    __m256 p = FETCH8(j, gp);
+    __mmask8 alive = _mm256_mask_cmp_ps_mask(_mm256_cmplt_epi32_mask(j, en), p, vC4, _CMP_NLT_UQ);
+    while (alive) {
+        __m256 e = FETCH8(j, ge), s = FETCH8(j, gs);
+        __m256 ae = _mm256_castsi256_ps(_mm256_and_si256(_mm256_castps_si256(e), absm));
+        __mmask8 c0 = _mm256_mask_cmp_ps_mask(alive, ae, vC0, _CMP_LE_OQ);
+        l0 = _mm256_mask_mov_ps(l0, _mm256_mask_cmpeq_epi32_mask(c0, k0, _mm256_setzero_si256()), p);
+        l1 = _mm256_mask_mov_ps(l1, _mm256_mask_cmpeq_epi32_mask(c0, k0, one), p);
+        l2 = _mm256_mask_mov_ps(l2, _mm256_mask_cmpeq_epi32_mask(c0, k0, _mm256_set1_epi32(2)), p);
+        l3 = _mm256_mask_mov_ps(l3, _mm256_mask_cmpeq_epi32_mask(c0, k0, _mm256_set1_epi32(3)), p);
+        k0 = _mm256_mask_add_epi32(k0, c0, k0, one);
+        __mmask8 c1 = _mm256_mask_cmp_ps_mask(alive, ae, vC1, _CMP_LE_OQ);
+        c1 = _mm256_mask_cmp_ps_mask(c1, p, vC2, _CMP_GE_OQ);
+        k1 = _mm256_mask_add_epi32(k1, c1, k1, one);
+        ht = _mm512_mask_add_pd(ht, c0, ht, _mm512_cvtps_pd(p));
+        __m256 v = _mm256_mask_max_ps(NEG, c0, s, NEG);
+        __m256 w = _mm256_max_ps(v, q00);
+        v = _mm256_min_ps(v, q00);
+        q00 = w;
+        q01 = _mm256_max_ps(v, q01);
+        __mmask8 c2 = _mm256_mask_cmp_ps_mask(c0, p, vC3, _CMP_GE_OQ);
+        nq1 = _mm256_mask_add_epi32(nq1, c2, nq1, one);
+        v = _mm256_mask_max_ps(NEG, c2, s, NEG);
+        w = _mm256_max_ps(v, q10);
+        v = _mm256_min_ps(v, q10);
+        q10 = w;
+        q11 = _mm256_max_ps(v, q11);
+        j = _mm256_add_epi32(j, one);
+        p = FETCH8(j, gp);
+        alive = _mm256_mask_cmp_ps_mask(_mm256_mask_cmplt_epi32_mask(alive, j, en), p, vC4,
+                                        _CMP_NLT_UQ);
+    }
+    __m512i z = _mm512_setzero_si512();
+    __mmask16 t[8];
+    triggers16(t, c, _mm512_inserti64x4(z, k0, 0), _mm512_inserti64x4(z, k1, 0),
+               _mm512_inserti64x4(z, nq1, 0), _mm512_castps256_ps512(l0),
+               _mm512_castps256_ps512(l1), _mm512_castps256_ps512(l2),
+               _mm512_castps256_ps512(l3), ht, _mm512_setzero_pd(),
+               _mm512_castps256_ps512(q00), _mm512_castps256_ps512(q01),
+               _mm512_castps256_ps512(q10), _mm512_castps256_ps512(q11),
+               _mm512_inserti64x4(z, fj, 0));
+    store16(out, t, nvalid);
+}
+
+void hh4b_simd8w(int64_t n, const int64_t *jo, const float *pt, const float *eta,
+                 const float *sc, const int64_t *fo, const float *fpt, const float *feta,
+                 const float *fmsd, const float *fsc, const float *cv, uint8_t *out,
+                 int32_t *fn)
+{
+    consts_t c = load_consts(cv);
+    const int64_t njets = jo[n];
+    for (int64_t e0 = 0; e0 < n; e0 += CH) {
+        int64_t e1 = e0 + CH < n ? e0 + CH : n;
+        int64_t fb = fat_prefix_vec(fo, fpt, feta, fmsd, fsc, e0, e1, &c, fn);
+        int nv;
+        for (int64_t e = e0; e < e1; e += nv) {
+            int lim = e1 - e >= 8 ? 8 : (int)(e1 - e);
+            int64_t jb = jo[e];
+            __m256i en = rel8(jo + e + 1, jb, lim);
+            __mmask8 fit = _mm256_mask_cmple_epi32_mask((__mmask8)((1u << lim) - 1), en,
+                                                        _mm256_set1_epi32(64));
+            nv = __builtin_popcount(fit);
+            int win = nv > 0 && jb + 64 <= njets;
+            if (!win)
+                nv = lim;
+            else if (nv < lim)
+                en = _mm256_maskz_mov_epi32(fit, en);
+            __m256i st = rel8(jo + e, jb, nv);
+            int nf = nv < 8 ? nv + 1 : 8;
+            __m256i f0 = rel8(fo + e, fb, nf);
+            __m256i g = _mm256_mmask_i32gather_epi32(f0, (__mmask8)((1u << nf) - 1), f0, fn, 4);
+            __m256i g1 = _mm256_alignr_epi32(_mm256_set1_epi32(fn[fo[e + nv] - fb]), g, 1);
+            group8w(out + e * 8, nv, jb, st, en, _mm256_sub_epi32(g1, g), pt, eta, sc, &c, win);
         }
     }
 }
