@@ -51,6 +51,8 @@ VARIANTS = {
     "best_pf1": ("hh4b_simd16", ["-DWINDOW=2", "-DFATVEC=1", "-DPIPE=1", "-DPREFETCH=1"]),
     "best_pf4": ("hh4b_simd16", ["-DWINDOW=2", "-DFATVEC=1", "-DPIPE=1", "-DPREFETCH=4"]),
     "simd8w": ("hh4b_simd8w", []),
+    "sorted16": ("hh4b_simd16_sorted", []),
+    "t_sorted_nosteps": ("hh4b_simd16_sorted", ["-DTIMING_NO_STEPS=1"]),
     "t_nosteps": ("hh4b_simd16", ["-DWINDOW=2", "-DFATVEC=1", "-DTIMING_NO_STEPS=1"]),
     "t_1gather": ("hh4b_simd16", ["-DTIMING_ONLY_1GATHER=1"]),  # timing only: wrong decisions
 }
