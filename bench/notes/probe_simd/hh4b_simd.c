@@ -759,3 +759,66 @@ void hh4b_simd16_sorted(int64_t n, const int64_t *jo, const float *pt, const flo
     free(sid);
     free(key);
 }
+
+/* ---- stage-2 comparison: the HT and selected-jet count only (numba_simd.py) ----
+ * out[e] = (ht >= 280) | (k0 >= 4) << 1, the same window-fit groups and pipelined pt as
+ * hh4b_simd16 (WINDOW=2, PIPE=1), scalar one event at a time where the window does not fit. */
+void ht_k0_16(int64_t n, const int64_t *jo, const float *pt, const float *eta, float c0f,
+              float c4f, uint8_t *out)
+{
+    const int64_t njets = jo[n];
+    const __m512 vC0 = _mm512_set1_ps(c0f), vC4 = _mm512_set1_ps(c4f);
+    const __m512i one = _mm512_set1_epi32(1), b32 = _mm512_set1_epi32(32);
+    const __m512i b64 = _mm512_set1_epi32(64), absm = _mm512_set1_epi32(0x7fffffff);
+    int nv;
+    for (int64_t e = 0; e < n; e += nv) {
+        int lim = n - e >= 16 ? 16 : (int)(n - e);
+        int64_t jb = jo[e];
+        __m512i en = rel16(jo + e + 1, jb, lim);
+        __mmask16 fit = _mm512_mask_cmple_epi32_mask((__mmask16)((1u << lim) - 1), en,
+                                                     _mm512_set1_epi32(128));
+        nv = 0;
+        while (nv < lim && ((fit >> nv) & 1))
+            nv++;
+        if (nv == 0 || jb + 128 > njets) {
+            double ht = 0.0;
+            int k0 = 0;
+            for (int64_t j = jo[e]; j < jo[e + 1]; j++) {
+                float p = pt[j];
+                if (p < c4f)
+                    break;
+                int s = fabsf(eta[j]) <= c0f;
+                k0 += s;
+                ht += (double)p * (s ? 1.0 : 0.0);
+            }
+            out[e] = (ht >= 280.0) | ((k0 >= 4) << 1);
+            nv = 1;
+            continue;
+        }
+        __m512i st = rel16(jo + e, jb, nv);
+        en = rel16(jo + e + 1, jb, nv);
+        const float *WP = pt + jb, *WE = eta + jb; /* WINREG=0: WIN_GET reads them */
+        __m512i j = st, k0 = _mm512_setzero_si512();
+        __m512d htlo = _mm512_setzero_pd(), hthi = htlo;
+        __m512 p = WIN_GET(WP, j, _mm512_test_epi32_mask(j, b32), _mm512_test_epi32_mask(j, b64));
+        __mmask16 alive = _mm512_mask_cmp_ps_mask(_mm512_cmplt_epi32_mask(j, en), p, vC4, _CMP_NLT_UQ);
+        while (alive) {
+            __m512 e_ = WIN_GET(WE, j, _mm512_test_epi32_mask(j, b32), _mm512_test_epi32_mask(j, b64));
+            __m512 ae = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(e_), absm));
+            __mmask16 c = _mm512_mask_cmp_ps_mask(alive, ae, vC0, _CMP_LE_OQ);
+            k0 = _mm512_mask_add_epi32(k0, c, k0, one);
+            htlo = _mm512_mask_add_pd(htlo, (__mmask8)c, htlo, _mm512_cvtps_pd(_mm512_castps512_ps256(p)));
+            hthi = _mm512_mask_add_pd(hthi, (__mmask8)(c >> 8), hthi,
+                                      _mm512_cvtps_pd(_mm512_extractf32x8_ps(p, 1)));
+            j = _mm512_add_epi32(j, one);
+            p = WIN_GET(WP, j, _mm512_test_epi32_mask(j, b32), _mm512_test_epi32_mask(j, b64));
+            alive = _mm512_mask_cmp_ps_mask(_mm512_mask_cmplt_epi32_mask(alive, j, en), p, vC4,
+                                            _CMP_NLT_UQ);
+        }
+        unsigned h = _mm512_cmp_pd_mask(htlo, _mm512_set1_pd(280.0), _CMP_GE_OQ) |
+                     (_mm512_cmp_pd_mask(hthi, _mm512_set1_pd(280.0), _CMP_GE_OQ) << 8);
+        unsigned kk = _mm512_cmpge_epi32_mask(k0, _mm512_set1_epi32(4));
+        for (int l = 0; l < nv; l++)
+            out[e + l] = ((h >> l) & 1) | (((kk >> l) & 1) << 1);
+    }
+}

@@ -1,0 +1,412 @@
+"""Stage-2 probe (helper floor5): can numba itself emit the lane-per-event kernel?
+
+Numba types whose data model is an LLVM vector (``F16`` = <16 x float>, ``I16`` = <16 x i32>,
+``D8`` = <8 x double>, ``M16`` = <16 x i1>) and ~20 ``@intrinsic`` operations on them (loads,
+the AVX-512 two-table permute ``vpermi2ps``, compares, selects, adds, max / min, float64
+halves), so that an ``@njit`` kernel keeps 16 events' registers in zmm registers with no C
+compiler. Minimal: the hot loop of one register pair (the HT and the selected-jet count of
+run3_hh4b's L1 quad-jet seed, ``ht >= 280``, ``k0 >= 4``), window-fit groups and the next pt
+read at the end of each step, as in hh4b_simd.c (``ht_k0_16``), which it is timed against, with
+a plain numba loop (one event at a time, the generated kernel's shape) as the baseline.
+
+    PYTHONPATH=src python bench/notes/probe_simd/numba_simd.py
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic, models, register_model
+
+HERE = Path(__file__).resolve().parent
+F32, I32, F64, I1 = ir.FloatType(), ir.IntType(32), ir.DoubleType(), ir.IntType(1)
+VF, VI, VD, VM, VM8 = (
+    ir.VectorType(F32, 16),
+    ir.VectorType(I32, 16),
+    ir.VectorType(F64, 8),
+    ir.VectorType(I1, 16),
+    ir.VectorType(I1, 8),
+)
+
+
+def _vtype(name: str, llty: ir.Type) -> types.Type:
+    cls = type(name, (types.Type,), {"__init__": lambda self: types.Type.__init__(self, name)})
+    register_model(cls)(
+        type(
+            f"{name}Model",
+            (models.PrimitiveModel,),
+            {"__init__": lambda self, dmm, fe: models.PrimitiveModel.__init__(self, dmm, fe, llty)},
+        )
+    )
+    return cls()
+
+
+f16, i16, d8, m16 = _vtype("F16", VF), _vtype("I16", VI), _vtype("D8", VD), _vtype("M16", VM)
+
+
+def _ptr(context, builder, arrty, arr, i):  # noqa: ANN001, ANN202
+    a = context.make_array(arrty)(context, builder, arr)
+    return builder.gep(a.data, [i])
+
+
+@intrinsic
+def vload(typingctx, arr, i):  # noqa: ANN001, ANN201
+    """16 float32 from arr[i] (unaligned)."""
+
+    def cg(context, builder, sig, args):  # noqa: ANN001, ANN202
+        p = _ptr(context, builder, sig.args[0], args[0], args[1])
+        return builder.load(builder.bitcast(p, VF.as_pointer()), align=4, typ=VF)
+
+    return f16(arr, i), cg
+
+
+@intrinsic
+def vrel(typingctx, arr, i, base, n):  # noqa: ANN001, ANN201
+    """int32(arr[i + l] - base) for lanes l < n (int64 array), else 0 (masked load)."""
+
+    def cg(context, builder, sig, args):  # noqa: ANN001, ANN202
+        p = _ptr(context, builder, sig.args[0], args[0], args[1])
+        v64 = ir.VectorType(ir.IntType(64), 16)
+        lanes = ir.Constant(VI, list(range(16)))
+        nn = builder.trunc(args[3], I32)
+        m = builder.icmp_signed("<", lanes, _splat(builder, nn, VI))
+        fn = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(v64, [ir.PointerType(), I32, VM, v64]),
+            "llvm.masked.load.v16i64.p0",
+        )
+        x = builder.call(fn, [p, ir.Constant(I32, 8), m, ir.Constant(v64, [0] * 16)])
+        x = builder.sub(x, _splat(builder, args[2], v64))
+        x = builder.select(m, x, ir.Constant(v64, [0] * 16))
+        return builder.trunc(x, VI)
+
+    return i16(arr, i, base, n), cg
+
+
+def _splat(builder, x, vty):  # noqa: ANN001, ANN202
+    v = builder.insert_element(ir.Constant(vty, ir.Undefined), x, ir.Constant(I32, 0))
+    return builder.shuffle_vector(v, ir.Constant(vty, ir.Undefined), ir.Constant(VI, [0] * 16)) if vty.count == 16 else builder.shuffle_vector(v, ir.Constant(vty, ir.Undefined), ir.Constant(ir.VectorType(I32, vty.count), [0] * vty.count))
+
+
+@intrinsic
+def splat_f(typingctx, x):  # noqa: ANN001, ANN201
+    def cg(context, builder, sig, args):  # noqa: ANN001, ANN202
+        return _splat(builder, args[0], VF)
+
+    return f16(types.float32), cg
+
+
+@intrinsic
+def splat_i(typingctx, x):  # noqa: ANN001, ANN201
+    def cg(context, builder, sig, args):  # noqa: ANN001, ANN202
+        return _splat(builder, builder.trunc(args[0], I32), VI)
+
+    return i16(types.int64), cg
+
+
+@intrinsic
+def zero_d(typingctx):  # noqa: ANN001, ANN201
+    def cg(context, builder, sig, args):  # noqa: ANN001, ANN202
+        return ir.Constant(VD, [0.0] * 8)
+
+    return d8(), cg
+
+
+@intrinsic
+def perm2(typingctx, a, j, b):  # noqa: ANN001, ANN201
+    """Lane l: (a ++ b)[j[l] & 31] (vpermi2ps)."""
+
+    def cg(context, builder, sig, args):  # noqa: ANN001, ANN202
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(VF, [VF, VI, VF]), "llvm.x86.avx512.vpermi2var.ps.512"
+        )
+        return builder.call(fn, [args[0], args[1], args[2]])
+
+    return f16(f16, i16, f16), cg
+
+
+def _cmp(op: str, ordered: bool, ty):  # noqa: ANN001, ANN202
+    @intrinsic
+    def f(typingctx, a, b):  # noqa: ANN001, ANN202
+        def cg(context, builder, sig, args):  # noqa: ANN001, ANN202
+            if ty is i16:
+                return builder.icmp_signed(op, args[0], args[1])
+            if ordered:
+                return builder.fcmp_ordered(op, args[0], args[1])
+            return builder.fcmp_unordered(op, args[0], args[1])
+
+        return m16(ty, ty), cg
+
+    return f
+
+
+fge, fle, fnlt = _cmp(">=", True, f16), _cmp("<=", True, f16), _cmp(">=", False, f16)
+ilt, ieq = _cmp("<", True, i16), _cmp("==", True, i16)
+
+
+def _bin(name: str, ty):  # noqa: ANN001, ANN202
+    @intrinsic
+    def f(typingctx, a, b):  # noqa: ANN001, ANN202
+        def cg(context, builder, sig, args):  # noqa: ANN001, ANN202
+            return getattr(builder, name)(args[0], args[1])
+
+        return ty(ty, ty), cg
+
+    return f
+
+
+iadd, dadd, mand, mor = _bin("add", i16), _bin("fadd", d8), _bin("and_", m16), _bin("or_", m16)
+
+
+@intrinsic
+def sel_f(typingctx, m, a, b):  # noqa: ANN001, ANN201
+    def cg(context, builder, sig, args):  # noqa: ANN001, ANN202
+        return builder.select(args[0], args[1], args[2])
+
+    return f16(m16, f16, f16), cg
+
+
+@intrinsic
+def sel_i(typingctx, m, a, b):  # noqa: ANN001, ANN201
+    def cg(context, builder, sig, args):  # noqa: ANN001, ANN202
+        return builder.select(args[0], args[1], args[2])
+
+    return i16(m16, i16, i16), cg
+
+
+@intrinsic
+def fabs16(typingctx, a):  # noqa: ANN001, ANN201
+    def cg(context, builder, sig, args):  # noqa: ANN001, ANN202
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(VF, [VF]), "llvm.fabs.v16f32")
+        return builder.call(fn, [args[0]])
+
+    return f16(f16), cg
+
+
+@intrinsic
+def bit_set(typingctx, j, b):  # noqa: ANN001, ANN201
+    """Lanes whose j has bit value b (a power of two) set."""
+
+    def cg(context, builder, sig, args):  # noqa: ANN001, ANN202
+        x = builder.and_(args[0], _splat(builder, builder.trunc(args[1], I32), VI))
+        return builder.icmp_signed("!=", x, ir.Constant(VI, [0] * 16))
+
+    return m16(i16, types.int64), cg
+
+
+@intrinsic
+def add_masked_pd(typingctx, ht, m, p):  # noqa: ANN001, ANN201
+    """(ht_lo, ht_hi) += float64(p) on the lanes of m, as two 8 x f64 halves; returns a tuple."""
+
+    def cg(context, builder, sig, args):  # noqa: ANN001, ANN202
+        lo_i = ir.Constant(ir.VectorType(I32, 8), list(range(8)))
+        hi_i = ir.Constant(ir.VectorType(I32, 8), list(range(8, 16)))
+        lo_h, hi_h = builder.extract_value(args[0], 0), builder.extract_value(args[0], 1)
+        out = ir.Constant(context.get_value_type(sig.return_type), ir.Undefined)
+        for k, (idx, h) in enumerate(((lo_i, lo_h), (hi_i, hi_h))):
+            pv = builder.shuffle_vector(args[2], ir.Constant(VF, ir.Undefined), idx)
+            mv = builder.shuffle_vector(args[1], ir.Constant(VM, ir.Undefined), idx)
+            pd = builder.fpext(pv, VD)
+            h2 = builder.select(mv, builder.fadd(h, pd), h)
+            out = builder.insert_value(out, h2, k)
+        return out
+
+    tup = types.UniTuple(d8, 2)
+    return tup(tup, m16, f16), cg
+
+
+@intrinsic
+def ge_pd2(typingctx, ht, x):  # noqa: ANN001, ANN201
+    """Mask (as int) of lanes with ht >= x (float64)."""
+
+    def cg(context, builder, sig, args):  # noqa: ANN001, ANN202
+        x8 = builder.shuffle_vector(
+            builder.insert_element(ir.Constant(VD, ir.Undefined), args[1], ir.Constant(I32, 0)),
+            ir.Constant(VD, ir.Undefined),
+            ir.Constant(ir.VectorType(I32, 8), [0] * 8),
+        )
+        parts = []
+        for k in range(2):
+            c = builder.fcmp_ordered(">=", builder.extract_value(args[0], k), x8)
+            parts.append(builder.zext(builder.bitcast(c, ir.IntType(8)), ir.IntType(64)))
+        return builder.or_(parts[0], builder.shl(parts[1], ir.Constant(ir.IntType(64), 8)))
+
+    return types.int64(types.UniTuple(d8, 2), types.float64), cg
+
+
+@intrinsic
+def mbits(typingctx, m):  # noqa: ANN001, ANN201
+    def cg(context, builder, sig, args):  # noqa: ANN001, ANN202
+        return builder.zext(builder.bitcast(args[0], ir.IntType(16)), ir.IntType(64))
+
+    return types.int64(m16), cg
+
+
+@intrinsic
+def win_get(typingctx, a, i, j):  # noqa: ANN001, ANN201
+    """Lane l: a[i + j[l]] for j[l] < 128, by four vpermi2ps of the 128 floats at a[i]."""
+
+    def cg(context, builder, sig, args):  # noqa: ANN001, ANN202
+        p = _ptr(context, builder, sig.args[0], args[0], args[1])
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(VF, [VF, VI, VF]), "llvm.x86.avx512.vpermi2var.ps.512"
+        )
+        regs = [
+            builder.load(builder.bitcast(builder.gep(p, [ir.Constant(ir.IntType(64), 16 * k)]), VF.as_pointer()), align=4, typ=VF)
+            for k in range(8)
+        ]
+        g = [builder.call(fn, [regs[2 * k], args[2], regs[2 * k + 1]]) for k in range(4)]
+        zero = ir.Constant(VI, [0] * 16)
+        s32 = builder.icmp_signed("!=", builder.and_(args[2], ir.Constant(VI, [32] * 16)), zero)
+        s64 = builder.icmp_signed("!=", builder.and_(args[2], ir.Constant(VI, [64] * 16)), zero)
+        lo = builder.select(s32, g[1], g[0])
+        hi = builder.select(s32, g[3], g[2])
+        return builder.select(s64, hi, lo)
+
+    return f16(a, i, j), cg
+
+
+@intrinsic
+def any16(typingctx, m):  # noqa: ANN001, ANN201
+    def cg(context, builder, sig, args):  # noqa: ANN001, ANN202
+        b = builder.bitcast(args[0], ir.IntType(16))
+        return builder.icmp_unsigned("!=", b, ir.Constant(ir.IntType(16), 0))
+
+    return types.boolean(m16), cg
+
+
+@njit(cache=False)
+def ht_k0_numba_simd(jo, pt, eta, c0, c4, out):  # noqa: ANN001, ANN201
+    """out[e] = (ht >= 280) | (k0 >= 4) << 1: window-fit groups of <= 16 events (events with
+    > 128 jets, and the last 128 jets of the arrays: the one-event scalar loop)."""
+    n = len(jo) - 1
+    njets = len(pt)
+    vc0, vc4, one = splat_f(c0), splat_f(c4), splat_i(1)
+    e = 0
+    while e < n:
+        lim = min(16, n - e)
+        jb = jo[e]
+        en = vrel(jo, e + 1, jb, lim)
+        fit = mbits(ilt(en, splat_i(129))) & ((1 << lim) - 1)
+        nv = 0
+        while nv < lim and (fit >> nv) & 1:
+            nv += 1
+        if nv == 0 or jb + 128 > njets:  # scalar: one event
+            ht, k0 = 0.0, 0
+            for j in range(jo[e], jo[e + 1]):
+                p = pt[j]
+                if p < c4:
+                    break
+                s = abs(eta[j]) <= c0
+                k0 += s
+                ht += np.float64(p) * (1.0 if s else 0.0)
+            out[e] = (ht >= 280.0) | ((k0 >= 4) << 1)
+            e += 1
+            continue
+        st = vrel(jo, e, jb, nv)
+        en = vrel(jo, e + 1, jb, nv)
+        j = st
+        k0 = splat_i(0)
+        ht = (zero_d(), zero_d())
+        p = win_get(pt, jb, j)
+        alive = mand(ilt(j, en), fnlt(p, vc4))
+        while any16(alive):
+            ae = fabs16(win_get(eta, jb, j))
+            c = mand(alive, fle(ae, vc0))
+            k0 = sel_i(c, iadd(k0, one), k0)
+            ht = add_masked_pd(ht, c, p)
+            j = iadd(j, one)
+            p = win_get(pt, jb, j)
+            alive = mand(mand(alive, ilt(j, en)), fnlt(p, vc4))
+        h = ge_pd2(ht, 280.0)
+        kk = mbits(ilt(splat_i(3), k0))
+        for lane in range(nv):
+            out[e + lane] = ((h >> lane) & 1) | (((kk >> lane) & 1) << 1)
+        e += nv
+    return out
+
+
+@njit(cache=False)
+def ht_k0_numba_scalar(jo, pt, eta, c0, c4, out):  # noqa: ANN001, ANN201
+    """The same two registers, one event at a time (the generated kernel's loop shape)."""
+    n = len(jo) - 1
+    one = np.array([0.0, 1.0])
+    for e in range(n):
+        ht, k0 = 0.0, 0
+        for j in range(jo[e], jo[e + 1]):
+            p = pt[j]
+            if p < c4:
+                break
+            s = abs(eta[j]) <= c0
+            k0 += s
+            ht += np.float64(p) * one[np.uint64(s)]
+        out[e] = (ht >= 280.0) | ((k0 >= 4) << 1)
+    return out
+
+
+def main() -> None:
+    sys.path.insert(0, str(HERE.parents[2]))
+    from trigkit.benchmarks.emulator import _base_events, _tile
+    from trigkit.emulator.columns import columns_from_batch
+    from trigkit.emulator.compiled import compile_menu
+    from trigkit.emulator.schema import load_menu
+
+    cm = compile_menu(load_menu("run3_hh4b"))
+    cols = _tile(columns_from_batch(_base_events(20000, 1), cm), 2_000_000)
+    jo, pt, eta = cols.jet_offsets, cols.jet_pt, cols.jet_eta
+    c0, c4 = np.float32(2.5), np.float32(30.0)
+    so = Path(tempfile.gettempdir()) / f"floor5_htk0_{os.getpid()}.so"
+    subprocess.run(
+        ["gcc", "-O3", "-march=native", "-shared", "-fPIC", "-o", str(so), str(HERE / "hh4b_simd.c")],
+        check=True,
+    )
+    lib = ctypes.CDLL(str(so))
+    n = cols.n_events
+
+    def run_c() -> np.ndarray:
+        out = np.empty(n, np.uint8)
+        lib.ht_k0_16(
+            ctypes.c_int64(n),
+            *(ctypes.c_void_p(a.ctypes.data) for a in (jo, pt, eta)),
+            ctypes.c_float(c0),
+            ctypes.c_float(c4),
+            ctypes.c_void_p(out.ctypes.data),
+        )
+        return out
+
+    fns = {
+        "numba scalar": lambda: ht_k0_numba_scalar(jo, pt, eta, c0, c4, np.empty(n, np.uint8)),
+        "numba intrinsics": lambda: ht_k0_numba_simd(jo, pt, eta, c0, c4, np.empty(n, np.uint8)),
+        "C intrinsics": run_c,
+    }
+    t0 = time.perf_counter()
+    ref = fns["numba scalar"]()
+    t1 = time.perf_counter()
+    got = fns["numba intrinsics"]()
+    t2 = time.perf_counter()
+    print(f"compile: numba scalar {t1 - t0:.2f} s, numba intrinsics {t2 - t1:.2f} s")
+    print("numba intrinsics == numba scalar:", np.array_equal(got, ref))
+    print("C intrinsics == numba scalar:", np.array_equal(run_c(), ref))
+    best = dict.fromkeys(fns, np.inf)
+    for _ in range(7):
+        for k, f in fns.items():
+            t = time.perf_counter()
+            f()
+            best[k] = min(best[k], time.perf_counter() - t)
+    print(f"load {os.getloadavg()}")
+    for k, v in best.items():
+        print(f"| {k} | {v * 1e3:.2f} ms | {n / v / 1e6:.0f} M ev/s |")
+
+
+if __name__ == "__main__":
+    main()
