@@ -53,6 +53,7 @@ VARIANTS = {
     "simd8w": ("hh4b_simd8w", []),
     "sorted16": ("hh4b_simd16_sorted", []),
     "t_sorted_nosteps": ("hh4b_simd16_sorted", ["-DTIMING_NO_STEPS=1"]),
+    "numba_intrinsics": ("numba", []),  # numba_simd.hh4b_numba_simd (no C compiler)
     "t_nosteps": ("hh4b_simd16", ["-DWINDOW=2", "-DFATVEC=1", "-DTIMING_NO_STEPS=1"]),
     "t_1gather": ("hh4b_simd16", ["-DTIMING_ONLY_1GATHER=1"]),  # timing only: wrong decisions
 }
@@ -96,6 +97,33 @@ def c_runner(lib: ctypes.CDLL, entry: str, cols: Columns, cv: np.ndarray):  # no
             ptr(fn_buf),
             *extra,
         )
+        return out.view(np.bool_)
+
+    return run
+
+
+def numba_runner(lib, entry: str, cols: Columns, cv: np.ndarray):  # noqa: ANN001, ANN201
+    sys.path.insert(0, str(HERE))
+    from numba_simd import hh4b_numba_simd
+
+    n = cols.n_events
+    fn_buf = np.zeros(int(cols.fat_offsets[-1]) + 1, np.int32)
+    args = (
+        np.ascontiguousarray(cols.jet_offsets, dtype=np.int64),
+        cols.jet_pt,
+        cols.jet_eta,
+        np.ascontiguousarray(cols.jet_scores[0]),
+        cols.fat_offsets,
+        cols.fat_pt,
+        cols.fat_eta,
+        cols.fat_msd,
+        np.ascontiguousarray(cols.fat_scores[0]),
+        cv,
+    )
+
+    def run() -> np.ndarray:
+        out = np.empty((n, 8), dtype=np.uint8)
+        hh4b_numba_simd(*args, out, fn_buf)
         return out.view(np.bool_)
 
     return run
@@ -149,13 +177,13 @@ def main() -> None:
         entry, flags = VARIANTS[name]
         key = tuple(flags)
         if key not in libs:
-            libs[key] = build(flags)
+            libs[key] = None if entry == "numba" else build(flags)
         libs[name] = (libs[key], entry)
     ref = run_onepass(cm, cols, 1)
     runners = {}
     for name in args.variants.split(","):
         lib, entry = libs[name]
-        runners[name] = c_runner(lib, entry, cols, cv)
+        runners[name] = (numba_runner if entry == "numba" else c_runner)(lib, entry, cols, cv)
         got = runners[name]()
         same = np.array_equal(got, ref)
         print(f"{name}: decisions equal to numba on {cols.n_events} bench events: {same}")
@@ -165,7 +193,7 @@ def main() -> None:
         if not args.no_edges:
             for label, ec in edge_columns(cm):
                 eref = run_onepass(cm, ec, 1)
-                eg = c_runner(lib, entry, ec, cv)()
+                eg = (numba_runner if entry == "numba" else c_runner)(lib, entry, ec, cv)()
                 print(f"  edge {label}: equal {np.array_equal(eg, eref)} (accepts {int(eref.sum())})")
     nb = kernel_nbytes(cols, cm)
     print(f"{cols.n_events} events, {nb / cols.n_events:.1f} B/event; load {os.getloadavg()}")

@@ -277,12 +277,255 @@ def win_get(typingctx, a, i, j):  # noqa: ANN001, ANN201
 
 
 @intrinsic
+def gather1(typingctx, a, i, j, en):  # noqa: ANN001, ANN201
+    """Lanes l with j[l] < en[l]: a[i + j[l]] (llvm.masked.gather), else 0."""
+
+    def cg(context, builder, sig, args):  # noqa: ANN001, ANN202
+        p = _ptr(context, builder, sig.args[0], args[0], args[1])
+        v64 = ir.VectorType(ir.IntType(64), 16)
+        off = builder.mul(builder.sext(args[2], v64), ir.Constant(v64, [4] * 16))
+        addr = builder.add(_splat(builder, builder.ptrtoint(p, ir.IntType(64)), v64), off)
+        pvt = ir.VectorType(F32.as_pointer(), 16)
+        ptrs = builder.inttoptr(addr, pvt)
+        m = builder.icmp_signed("<", args[2], args[3])
+        fn = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(VF, [pvt, I32, VM, VF]),
+            "llvm.masked.gather.v16f32.v16p0",
+        )
+        return builder.call(fn, [ptrs, ir.Constant(I32, 4), m, ir.Constant(VF, [0.0] * 16)])
+
+    return f16(a, i, j, en), cg
+
+
+@intrinsic
 def any16(typingctx, m):  # noqa: ANN001, ANN201
     def cg(context, builder, sig, args):  # noqa: ANN001, ANN202
         b = builder.bitcast(args[0], ir.IntType(16))
         return builder.icmp_unsigned("!=", b, ir.Constant(ir.IntType(16), 0))
 
     return types.boolean(m16), cg
+
+
+def _sel(ty):  # noqa: ANN001, ANN202
+    @intrinsic
+    def f(typingctx, m, a, b):  # noqa: ANN001, ANN202
+        def cg(context, builder, sig, args):  # noqa: ANN001, ANN202
+            return builder.select(args[0], args[1], args[2])
+
+        return ty(m16, ty, ty), cg
+
+    return f
+
+
+fgt, flt = _cmp(">", True, f16), _cmp("<", True, f16)
+
+
+@intrinsic
+def neg_inf(typingctx):  # noqa: ANN001, ANN201
+    def cg(context, builder, sig, args):  # noqa: ANN001, ANN202
+        return ir.Constant(VF, [float("-inf")] * 16)
+
+    return f16(), cg
+
+
+@intrinsic
+def zero_f(typingctx):  # noqa: ANN001, ANN201
+    def cg(context, builder, sig, args):  # noqa: ANN001, ANN202
+        return ir.Constant(VF, [0.0] * 16)
+
+    return f16(), cg
+
+
+@intrinsic
+def mean_ge(typingctx, a, b, x):  # noqa: ANN001, ANN201
+    """Bits of the lanes with (float64(a) + float64(b)) / 2 >= x (in two 8 x f64 halves)."""
+
+    def cg(context, builder, sig, args):  # noqa: ANN001, ANN202
+        x8 = builder.shuffle_vector(
+            builder.insert_element(ir.Constant(VD, ir.Undefined), args[2], ir.Constant(I32, 0)),
+            ir.Constant(VD, ir.Undefined),
+            ir.Constant(ir.VectorType(I32, 8), [0] * 8),
+        )
+        parts = []
+        for k in range(2):
+            idx = ir.Constant(ir.VectorType(I32, 8), list(range(8 * k, 8 * k + 8)))
+            ha = builder.fpext(builder.shuffle_vector(args[0], ir.Constant(VF, ir.Undefined), idx), VD)
+            hb = builder.fpext(builder.shuffle_vector(args[1], ir.Constant(VF, ir.Undefined), idx), VD)
+            m = builder.fdiv(builder.fadd(ha, hb), ir.Constant(VD, [2.0] * 8))
+            c = builder.fcmp_ordered(">=", m, x8)
+            parts.append(builder.zext(builder.bitcast(c, ir.IntType(8)), ir.IntType(64)))
+        return builder.or_(parts[0], builder.shl(parts[1], ir.Constant(ir.IntType(64), 8)))
+
+    return types.int64(f16, f16, types.float64), cg
+
+
+@intrinsic
+def store_rows(typingctx, out, e, nv, bits):  # noqa: ANN001, ANN201
+    """out[e + l, t] = bit l of bits[t] for l < nv (out: uint8 (n, 8) C-contiguous; bits: an
+    8-tuple of int64 masks), one masked 128-byte store."""
+
+    def cg(context, builder, sig, args):  # noqa: ANN001, ANN202
+        a = context.make_array(sig.args[0])(context, builder, args[0])
+        base = builder.gep(a.data, [builder.mul(args[1], ir.Constant(ir.IntType(64), 8))])
+        i16t, v16 = ir.IntType(16), ir.VectorType(ir.IntType(16), 16)
+        lanebits = ir.Constant(v16, [1 << k for k in range(16)])
+        rows = []
+        for t in range(8):
+            b = builder.trunc(builder.extract_value(args[3], t), i16t)
+            bv = builder.shuffle_vector(
+                builder.insert_element(ir.Constant(v16, ir.Undefined), b, ir.Constant(I32, 0)),
+                ir.Constant(v16, ir.Undefined),
+                ir.Constant(VI, [0] * 16),
+            )
+            c = builder.icmp_unsigned("!=", builder.and_(bv, lanebits), ir.Constant(v16, [0] * 16))
+            rows.append(builder.zext(c, ir.VectorType(ir.IntType(8), 16)))
+        v8 = ir.VectorType(ir.IntType(8), 16)
+        # interleave: byte l * 8 + t = rows[t][l]
+        def cat(x, y, n):  # noqa: ANN001, ANN202
+            return builder.shuffle_vector(x, y, ir.Constant(ir.VectorType(I32, 2 * n), list(range(2 * n))))
+        r2 = [cat(rows[2 * k], rows[2 * k + 1], 16) for k in range(4)]
+        r4 = [cat(r2[0], r2[1], 32), cat(r2[2], r2[3], 32)]
+        allr = cat(r4[0], r4[1], 64)  # byte t * 16 + l
+        v128 = ir.VectorType(ir.IntType(8), 128)
+        perm = [t * 16 + l for l in range(16) for t in range(8)]
+        inter = builder.shuffle_vector(allr, ir.Constant(v128, ir.Undefined), ir.Constant(ir.VectorType(I32, 128), perm))
+        lanes = ir.Constant(ir.VectorType(I32, 128), [k // 8 for k in range(128)])
+        nn = builder.trunc(args[2], I32)
+        nv128 = builder.shuffle_vector(
+            builder.insert_element(ir.Constant(ir.VectorType(I32, 128), ir.Undefined), nn, ir.Constant(I32, 0)),
+            ir.Constant(ir.VectorType(I32, 128), ir.Undefined),
+            ir.Constant(ir.VectorType(I32, 128), [0] * 128),
+        )
+        m = builder.icmp_signed("<", lanes, nv128)
+        fn = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(ir.VoidType(), [v128, ir.PointerType(), I32, ir.VectorType(I1, 128)]),
+            "llvm.masked.store.v128i8.p0",
+        )
+        builder.call(fn, [inter, base, ir.Constant(I32, 1), m])
+        _ = v8
+        return context.get_dummy_value()
+
+    return types.none(out, e, nv, types.UniTuple(types.int64, 8)), cg
+
+
+sel_f2, sel_i2 = _sel(f16), _sel(i16)
+
+
+@njit(cache=False)
+def hh4b_numba_simd(jo, pt, eta, sc, fo, fpt, feta, fmsd, fsc, cv, out, fn):  # noqa: ANN001, ANN201, PLR0915
+    """The whole run3_hh4b kernel with the numba vector intrinsics (hh4b_simd16 with WINDOW=2,
+    PIPE=1; large-R prefix as the generated kernel; events with > 128 jets and the arrays' last
+    128 jets: one lane, gathers replaced by a scalar event loop)."""
+    n = len(jo) - 1
+    njets = len(pt)
+    C0, C1, C2, C3, C4, C5, C6, C7, C8, C9, C10 = (
+        cv[0], cv[1], cv[2], cv[3], cv[4], cv[5], cv[6], cv[7], cv[8], cv[9], cv[10]
+    )
+    vC0, vC1, vC2, vC3, vC4 = splat_f(C0), splat_f(C1), splat_f(C2), splat_f(C3), splat_f(C4)
+    one = splat_i(1)
+    NEG = neg_inf()
+    for e0 in range(0, n, 4096):
+        e1 = min(n, e0 + 4096)
+        fb = fo[e0]
+        m0 = 0
+        fn[0] = 0
+        for f in range(fb, fo[e1]):
+            m0 += (fpt[f] >= C5) & (abs(feta[f]) <= C0) & (fmsd[f] >= C6) & (fsc[f] >= C7)
+            fn[f - fb + 1] = m0
+        e = e0
+        while e < e1:
+            lim = min(16, e1 - e)
+            jb = jo[e]
+            en = vrel(jo, e + 1, jb, lim)
+            fit = mbits(ilt(en, splat_i(129))) & ((1 << lim) - 1)
+            nv = 0
+            while nv < lim and (fit >> nv) & 1:
+                nv += 1
+            win = nv > 0 and jb + 128 <= njets
+            if not win:
+                nv = 1
+            k0 = splat_i(0)
+            k1 = k0
+            nq1 = k0
+            l0 = zero_f()
+            l1 = l0
+            l2 = l0
+            l3 = l0
+            q00 = NEG
+            q01 = NEG
+            q10 = NEG
+            q11 = NEG
+            ht = (zero_d(), zero_d())
+            st = vrel(jo, e, jb, nv)
+            en = vrel(jo, e + 1, jb, nv)
+            j = st
+            if win:
+                p = win_get(pt, jb, j)
+            else:
+                p = gather1(pt, jb, j, en)
+            alive = mand(ilt(j, en), fnlt(p, vC4))
+            while any16(alive):
+                if win:
+                    ae = fabs16(win_get(eta, jb, j))
+                    s = win_get(sc, jb, j)
+                else:
+                    ae = fabs16(gather1(eta, jb, j, en))
+                    s = gather1(sc, jb, j, en)
+                c0 = mand(alive, fle(ae, vC0))
+                l0 = sel_f2(mand(c0, ieq(k0, splat_i(0))), p, l0)
+                l1 = sel_f2(mand(c0, ieq(k0, splat_i(1))), p, l1)
+                l2 = sel_f2(mand(c0, ieq(k0, splat_i(2))), p, l2)
+                l3 = sel_f2(mand(c0, ieq(k0, splat_i(3))), p, l3)
+                k0 = sel_i2(c0, iadd(k0, one), k0)
+                c1 = mand(mand(alive, fle(ae, vC1)), fge(p, vC2))
+                k1 = sel_i2(c1, iadd(k1, one), k1)
+                ht = add_masked_pd(ht, c0, p)
+                v = sel_f2(mand(c0, fgt(s, NEG)), s, NEG)
+                w = sel_f2(fgt(v, q00), v, q00)
+                v = sel_f2(flt(v, q00), v, q00)
+                q00 = w
+                q01 = sel_f2(fgt(v, q01), v, q01)
+                c2 = mand(c0, fge(p, vC3))
+                nq1 = sel_i2(c2, iadd(nq1, one), nq1)
+                v = sel_f2(mand(c2, fgt(s, NEG)), s, NEG)
+                w = sel_f2(fgt(v, q10), v, q10)
+                v = sel_f2(flt(v, q10), v, q10)
+                q10 = w
+                q11 = sel_f2(fgt(v, q11), v, q11)
+                j = iadd(j, one)
+                if win:
+                    p = win_get(pt, jb, j)
+                else:
+                    p = gather1(pt, jb, j, en)
+                alive = mand(mand(alive, ilt(j, en)), fnlt(p, vC4))
+            K4 = mbits(ilt(splat_i(3), k0))
+            K2 = mbits(ilt(splat_i(1), k0))
+            N2 = mbits(ilt(splat_i(1), nq1))
+            a0 = mbits(fge(l0, splat_f(C8)))
+            a1 = mbits(fge(l1, splat_f(C9)))
+            a2 = mbits(fge(l2, splat_f(C6)))
+            a3 = mbits(fge(l3, splat_f(C3)))
+            b1 = mbits(fge(l1, splat_f(C10)))
+            b3 = mbits(fge(l3, splat_f(C6)))
+            h280 = ge_pd2(ht, 280.0)
+            fj = 0
+            for lane in range(nv):
+                if fn[fo[e + lane + 1] - fb] - fn[fo[e + lane] - fb] >= 1:
+                    fj |= 1 << lane
+            t0 = K4 & a0 & a1 & a2 & a3 & h280
+            t1 = ge_pd2(ht, 320.0)
+            t2 = ge_pd2(ht, 360.0)
+            t3 = mbits(ilt(splat_i(0), k1))
+            seed = t0 | t1 | t2
+            t4 = seed & K4 & h280 & K2 & mean_ge(q00, q01, 0.55)
+            t5 = seed & K4 & a0 & b1 & a2 & b3 & ge_pd2(ht, 340.0) & K2 & mean_ge(q00, q01, 0.7)
+            t6 = seed & K4 & a0 & b1 & a2 & a3 & N2 & mean_ge(q10, q11, 0.65)
+            t7 = (t3 | t2) & fj
+            store_rows(out, e, nv, (t0, t1, t2, t3, t4, t5, t6, t7))
+            e += nv
+    return out
 
 
 @njit(cache=False)
