@@ -763,6 +763,16 @@ void hh4b_simd16_sorted(int64_t n, const int64_t *jo, const float *pt, const flo
 /* ---- stage-2 comparison: the HT and selected-jet count only (numba_simd.py) ----
  * out[e] = (ht >= 280) | (k0 >= 4) << 1, the same window-fit groups and pipelined pt as
  * hh4b_simd16 (WINDOW=2, PIPE=1), scalar one event at a time where the window does not fit. */
+#define WIN_MEM_GET(a, j, s32, s64)                                                               \
+    _mm512_mask_mov_ps(                                                                           \
+        _mm512_mask_mov_ps(                                                                       \
+            _mm512_permutex2var_ps(_mm512_loadu_ps(a), j, _mm512_loadu_ps(a + 16)), s32,         \
+            _mm512_permutex2var_ps(_mm512_loadu_ps(a + 32), j, _mm512_loadu_ps(a + 48))),        \
+        s64,                                                                                      \
+        _mm512_mask_mov_ps(                                                                       \
+            _mm512_permutex2var_ps(_mm512_loadu_ps(a + 64), j, _mm512_loadu_ps(a + 80)), s32,    \
+            _mm512_permutex2var_ps(_mm512_loadu_ps(a + 96), j, _mm512_loadu_ps(a + 112))))
+
 void ht_k0_16(int64_t n, const int64_t *jo, const float *pt, const float *eta, float c0f,
               float c4f, uint8_t *out)
 {
@@ -797,13 +807,13 @@ void ht_k0_16(int64_t n, const int64_t *jo, const float *pt, const float *eta, f
         }
         __m512i st = rel16(jo + e, jb, nv);
         en = rel16(jo + e + 1, jb, nv);
-        const float *WP = pt + jb, *WE = eta + jb; /* WINREG=0: WIN_GET reads them */
+        const float *gp = pt + jb, *ge = eta + jb;
         __m512i j = st, k0 = _mm512_setzero_si512();
         __m512d htlo = _mm512_setzero_pd(), hthi = htlo;
-        __m512 p = WIN_GET(WP, j, _mm512_test_epi32_mask(j, b32), _mm512_test_epi32_mask(j, b64));
+        __m512 p = WIN_MEM_GET(gp, j, _mm512_test_epi32_mask(j, b32), _mm512_test_epi32_mask(j, b64));
         __mmask16 alive = _mm512_mask_cmp_ps_mask(_mm512_cmplt_epi32_mask(j, en), p, vC4, _CMP_NLT_UQ);
         while (alive) {
-            __m512 e_ = WIN_GET(WE, j, _mm512_test_epi32_mask(j, b32), _mm512_test_epi32_mask(j, b64));
+            __m512 e_ = WIN_MEM_GET(ge, j, _mm512_test_epi32_mask(j, b32), _mm512_test_epi32_mask(j, b64));
             __m512 ae = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(e_), absm));
             __mmask16 c = _mm512_mask_cmp_ps_mask(alive, ae, vC0, _CMP_LE_OQ);
             k0 = _mm512_mask_add_epi32(k0, c, k0, one);
@@ -811,7 +821,7 @@ void ht_k0_16(int64_t n, const int64_t *jo, const float *pt, const float *eta, f
             hthi = _mm512_mask_add_pd(hthi, (__mmask8)(c >> 8), hthi,
                                       _mm512_cvtps_pd(_mm512_extractf32x8_ps(p, 1)));
             j = _mm512_add_epi32(j, one);
-            p = WIN_GET(WP, j, _mm512_test_epi32_mask(j, b32), _mm512_test_epi32_mask(j, b64));
+            p = WIN_MEM_GET(gp, j, _mm512_test_epi32_mask(j, b32), _mm512_test_epi32_mask(j, b64));
             alive = _mm512_mask_cmp_ps_mask(_mm512_mask_cmplt_epi32_mask(alive, j, en), p, vC4,
                                             _CMP_NLT_UQ);
         }

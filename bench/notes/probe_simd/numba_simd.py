@@ -413,116 +413,215 @@ def store_rows(typingctx, out, e, nv, bits):  # noqa: ANN001, ANN201
 sel_f2, sel_i2 = _sel(f16), _sel(i16)
 
 
-@njit(cache=False)
-def hh4b_numba_simd(jo, pt, eta, sc, fo, fpt, feta, fmsd, fsc, cv, out, fn):  # noqa: ANN001, ANN201, PLR0915
-    """The whole run3_hh4b kernel with the numba vector intrinsics (hh4b_simd16 with WINDOW=2,
-    PIPE=1; large-R prefix as the generated kernel; events with > 128 jets and the arrays' last
-    128 jets: one lane, gathers replaced by a scalar event loop)."""
-    n = len(jo) - 1
-    njets = len(pt)
-    C0, C1, C2, C3, C4, C5, C6, C7, C8, C9, C10 = (
-        cv[0], cv[1], cv[2], cv[3], cv[4], cv[5], cv[6], cv[7], cv[8], cv[9], cv[10]
+@intrinsic
+def fj_bits(typingctx, fn, fo, e, fb, nv):  # noqa: ANN001, ANN201
+    """Bits of the lanes l < nv with fn[fo[e + l + 1] - fb] - fn[fo[e + l] - fb] >= 1: one
+    masked gather of fn at fo[e .. e + 16) - fb (lane l's end is lane l + 1's start)."""
+
+    def cg(context, builder, sig, args):  # noqa: ANN001, ANN202
+        i64 = ir.IntType(64)
+        v64 = ir.VectorType(i64, 16)
+        fo_a = context.make_array(sig.args[1])(context, builder, args[1])
+        fn_a = context.make_array(sig.args[0])(context, builder, args[0])
+        nv = builder.trunc(args[4], I32)
+        nf = builder.select(builder.icmp_signed("<", nv, ir.Constant(I32, 16)),
+                            builder.add(nv, ir.Constant(I32, 1)), ir.Constant(I32, 16))
+        lanes = ir.Constant(VI, list(range(16)))
+        m = builder.icmp_signed("<", lanes, _splat(builder, nf, VI))
+        ld = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(v64, [ir.PointerType(), I32, VM, v64]),
+            "llvm.masked.load.v16i64.p0")
+        f0 = builder.call(ld, [builder.gep(fo_a.data, [args[2]]), ir.Constant(I32, 8), m,
+                               ir.Constant(v64, [0] * 16)])
+        f0 = builder.select(m, builder.sub(f0, _splat(builder, args[3], v64)), ir.Constant(v64, [0] * 16))
+        base = _splat(builder, builder.ptrtoint(fn_a.data, i64), v64)
+        pvt = ir.VectorType(I32.as_pointer(), 16)
+        ptrs = builder.inttoptr(builder.add(base, builder.mul(f0, ir.Constant(v64, [4] * 16))), pvt)
+        ga = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(VI, [pvt, I32, VM, VI]), "llvm.masked.gather.v16i32.v16p0")
+        g = builder.call(ga, [ptrs, ir.Constant(I32, 4), m, ir.Constant(VI, [0] * 16)])
+        last_idx = builder.sub(builder.load(builder.gep(fo_a.data, [builder.add(args[2], args[4])])), args[3])
+        last = builder.load(builder.gep(fn_a.data, [last_idx]))
+        g1 = builder.shuffle_vector(g, _splat(builder, last, VI), ir.Constant(VI, list(range(1, 17))))
+        c = builder.icmp_signed(">=", builder.sub(g1, g), ir.Constant(VI, [1] * 16))
+        c = builder.and_(c, builder.icmp_signed("<", lanes, _splat(builder, nv, VI)))
+        return builder.zext(builder.bitcast(c, ir.IntType(16)), i64)
+
+    return types.int64(fn, fo, e, fb, nv), cg
+
+
+@intrinsic
+def trailing_ones(typingctx, x):  # noqa: ANN001, ANN201
+    """The number of trailing one bits of x (tzcnt of ~x), no loop."""
+
+    def cg(context, builder, sig, args):  # noqa: ANN001, ANN202
+        i64 = ir.IntType(64)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(i64, [i64, I1]), "llvm.cttz.i64")
+        return builder.call(fn, [builder.not_(args[0]), ir.Constant(I1, 0)])
+
+    return types.int64(types.int64), cg
+
+
+@intrinsic
+def fat_block(typingctx, fpt, feta, fmsd, fsc, f, fe, cv, fn, fb, base):  # noqa: ANN001, ANN201
+    """Large-R jets f .. min(f + 16, fe): fn[g - fb + 1] = base + the number passing among
+    f .. g (lane g: ctpop of the pass mask below it); returns base + the block's count."""
+
+    def cg(context, builder, sig, args):  # noqa: ANN001, ANN202
+        i64 = ir.IntType(64)
+        arrs = [context.make_array(sig.args[k])(context, builder, args[k]) for k in range(4)]
+        cva = context.make_array(sig.args[6])(context, builder, args[6])
+        fna = context.make_array(sig.args[7])(context, builder, args[7])
+        f, fe, fb, base = args[4], args[5], args[8], args[9]
+        rem = builder.trunc(builder.sub(fe, f), I32)
+        lanes = ir.Constant(VI, list(range(16)))
+        m = builder.icmp_signed("<", lanes, _splat(builder, rem, VI))
+        ld = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(VF, [ir.PointerType(), I32, VM, VF]),
+            "llvm.masked.load.v16f32.p0")
+        z = ir.Constant(VF, [0.0] * 16)
+        v = [builder.call(ld, [builder.gep(a.data, [f]), ir.Constant(I32, 4), m, z]) for a in arrs]
+        fab = cgutils.get_or_insert_function(builder.module, ir.FunctionType(VF, [VF]), "llvm.fabs.v16f32")
+        v[1] = builder.call(fab, [v[1]])
+
+        def cst(k):  # noqa: ANN001, ANN202
+            return _splat(builder, builder.load(builder.gep(cva.data, [ir.Constant(i64, k)])), VF)
+
+        k = builder.and_(m, builder.fcmp_ordered(">=", v[0], cst(5)))
+        k = builder.and_(k, builder.fcmp_ordered("<=", v[1], cst(0)))
+        k = builder.and_(k, builder.fcmp_ordered(">=", v[2], cst(6)))
+        k = builder.and_(k, builder.fcmp_ordered(">=", v[3], cst(7)))
+        kb = builder.zext(builder.bitcast(k, ir.IntType(16)), I32)
+        low = ir.Constant(VI, [(2 << i) - 1 for i in range(16)])
+        pop = cgutils.get_or_insert_function(builder.module, ir.FunctionType(VI, [VI]), "llvm.ctpop.v16i32")
+        pc = builder.call(pop, [builder.and_(_splat(builder, kb, VI), low)])
+        b32 = builder.trunc(base, I32)
+        pc = builder.add(pc, _splat(builder, b32, VI))
+        st = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [VI, ir.PointerType(), I32, VM]),
+            "llvm.masked.store.v16i32.p0")
+        dst = builder.gep(fna.data, [builder.add(builder.sub(f, fb), ir.Constant(i64, 1))])
+        builder.call(st, [pc, dst, ir.Constant(I32, 4), m])
+        p1 = cgutils.get_or_insert_function(builder.module, ir.FunctionType(I32, [I32]), "llvm.ctpop.i32")
+        return builder.add(base, builder.zext(builder.call(p1, [kb]), i64))
+
+    return types.int64(fpt, feta, fmsd, fsc, f, fe, cv, fn, fb, base), cg
+
+
+@njit(inline="always")
+def fetch_win(a, jb, j, en):  # noqa: ANN001, ANN201
+    return win_get(a, jb, j)
+
+
+@njit(inline="always")
+def fetch_gather(a, jb, j, en):  # noqa: ANN001, ANN201
+    return gather1(a, jb, j, en)
+
+
+@njit(inline="always")
+def group16(fetch, pt, eta, sc, jb, st, en, cv):  # noqa: ANN001, ANN201, PLR0915
+    """One group's jet steps (``fetch``: the window or gathers); the trigger bits."""
+    C0, C1, C2, C3, C4, C6, C8, C9, C10 = (
+        cv[0], cv[1], cv[2], cv[3], cv[4], cv[6], cv[8], cv[9], cv[10]
     )
     vC0, vC1, vC2, vC3, vC4 = splat_f(C0), splat_f(C1), splat_f(C2), splat_f(C3), splat_f(C4)
     one = splat_i(1)
     NEG = neg_inf()
+    k0 = splat_i(0)
+    k1 = k0
+    nq1 = k0
+    l0 = zero_f()
+    l1 = l0
+    l2 = l0
+    l3 = l0
+    q00 = NEG
+    q01 = NEG
+    q10 = NEG
+    q11 = NEG
+    ht = (zero_d(), zero_d())
+    j = st
+    p = fetch(pt, jb, j, en)
+    alive = mand(ilt(j, en), fnlt(p, vC4))
+    while any16(alive):
+        ae = fabs16(fetch(eta, jb, j, en))
+        s = fetch(sc, jb, j, en)
+        c0 = mand(alive, fle(ae, vC0))
+        l0 = sel_f2(mand(c0, ieq(k0, splat_i(0))), p, l0)
+        l1 = sel_f2(mand(c0, ieq(k0, splat_i(1))), p, l1)
+        l2 = sel_f2(mand(c0, ieq(k0, splat_i(2))), p, l2)
+        l3 = sel_f2(mand(c0, ieq(k0, splat_i(3))), p, l3)
+        k0 = sel_i2(c0, iadd(k0, one), k0)
+        c1 = mand(mand(alive, fle(ae, vC1)), fge(p, vC2))
+        k1 = sel_i2(c1, iadd(k1, one), k1)
+        ht = add_masked_pd(ht, c0, p)
+        v = sel_f2(mand(c0, fgt(s, NEG)), s, NEG)
+        w = sel_f2(fgt(v, q00), v, q00)
+        v = sel_f2(flt(v, q00), v, q00)
+        q00 = w
+        q01 = sel_f2(fgt(v, q01), v, q01)
+        c2 = mand(c0, fge(p, vC3))
+        nq1 = sel_i2(c2, iadd(nq1, one), nq1)
+        v = sel_f2(mand(c2, fgt(s, NEG)), s, NEG)
+        w = sel_f2(fgt(v, q10), v, q10)
+        v = sel_f2(flt(v, q10), v, q10)
+        q10 = w
+        q11 = sel_f2(fgt(v, q11), v, q11)
+        j = iadd(j, one)
+        p = fetch(pt, jb, j, en)
+        alive = mand(mand(alive, ilt(j, en)), fnlt(p, vC4))
+    K4 = mbits(ilt(splat_i(3), k0))
+    K2 = mbits(ilt(splat_i(1), k0))
+    N2 = mbits(ilt(splat_i(1), nq1))
+    a0 = mbits(fge(l0, splat_f(C8)))
+    a1 = mbits(fge(l1, splat_f(C9)))
+    a2 = mbits(fge(l2, splat_f(C6)))
+    a3 = mbits(fge(l3, splat_f(C3)))
+    b1 = mbits(fge(l1, splat_f(C10)))
+    b3 = mbits(fge(l3, splat_f(C6)))
+    h280 = ge_pd2(ht, 280.0)
+    t0 = K4 & a0 & a1 & a2 & a3 & h280
+    t1 = ge_pd2(ht, 320.0)
+    t2 = ge_pd2(ht, 360.0)
+    t3 = mbits(ilt(splat_i(0), k1))
+    seed = t0 | t1 | t2
+    t4 = seed & K4 & h280 & K2 & mean_ge(q00, q01, 0.55)
+    t5 = seed & K4 & a0 & b1 & a2 & b3 & ge_pd2(ht, 340.0) & K2 & mean_ge(q00, q01, 0.7)
+    t6 = seed & K4 & a0 & b1 & a2 & a3 & N2 & mean_ge(q10, q11, 0.65)
+    return t0, t1, t2, t3, t4, t5, t6
+
+
+@njit(cache=False)
+def hh4b_numba_simd(jo, pt, eta, sc, fo, fpt, feta, fmsd, fsc, cv, out, fn):  # noqa: ANN001, ANN201
+    """The whole run3_hh4b kernel with the numba vector intrinsics (hh4b_simd16 with WINDOW=2,
+    PIPE=1, FATVEC=1); groups whose jets do not fit
+    the 128-jet window (an event with > 128 jets, the arrays' last 128 jets): one event,
+    gathered."""
+    n = len(jo) - 1
+    njets = len(pt)
     for e0 in range(0, n, 4096):
         e1 = min(n, e0 + 4096)
         fb = fo[e0]
-        m0 = 0
         fn[0] = 0
-        for f in range(fb, fo[e1]):
-            m0 += (fpt[f] >= C5) & (abs(feta[f]) <= C0) & (fmsd[f] >= C6) & (fsc[f] >= C7)
-            fn[f - fb + 1] = m0
+        m0 = 0
+        for f in range(fb, fo[e1], 16):  # 16 large-R jets at a time (vectorized prefix)
+            m0 = fat_block(fpt, feta, fmsd, fsc, f, fo[e1], cv, fn, fb, m0)
         e = e0
         while e < e1:
             lim = min(16, e1 - e)
             jb = jo[e]
-            en = vrel(jo, e + 1, jb, lim)
-            fit = mbits(ilt(en, splat_i(129))) & ((1 << lim) - 1)
-            nv = 0
-            while nv < lim and (fit >> nv) & 1:
-                nv += 1
+            fit = mbits(ilt(vrel(jo, e + 1, jb, lim), splat_i(129))) & ((1 << lim) - 1)
+            nv = trailing_ones(fit)
             win = nv > 0 and jb + 128 <= njets
             if not win:
                 nv = 1
-            k0 = splat_i(0)
-            k1 = k0
-            nq1 = k0
-            l0 = zero_f()
-            l1 = l0
-            l2 = l0
-            l3 = l0
-            q00 = NEG
-            q01 = NEG
-            q10 = NEG
-            q11 = NEG
-            ht = (zero_d(), zero_d())
             st = vrel(jo, e, jb, nv)
             en = vrel(jo, e + 1, jb, nv)
-            j = st
             if win:
-                p = win_get(pt, jb, j)
+                t0, t1, t2, t3, t4, t5, t6 = group16(fetch_win, pt, eta, sc, jb, st, en, cv)
             else:
-                p = gather1(pt, jb, j, en)
-            alive = mand(ilt(j, en), fnlt(p, vC4))
-            while any16(alive):
-                if win:
-                    ae = fabs16(win_get(eta, jb, j))
-                    s = win_get(sc, jb, j)
-                else:
-                    ae = fabs16(gather1(eta, jb, j, en))
-                    s = gather1(sc, jb, j, en)
-                c0 = mand(alive, fle(ae, vC0))
-                l0 = sel_f2(mand(c0, ieq(k0, splat_i(0))), p, l0)
-                l1 = sel_f2(mand(c0, ieq(k0, splat_i(1))), p, l1)
-                l2 = sel_f2(mand(c0, ieq(k0, splat_i(2))), p, l2)
-                l3 = sel_f2(mand(c0, ieq(k0, splat_i(3))), p, l3)
-                k0 = sel_i2(c0, iadd(k0, one), k0)
-                c1 = mand(mand(alive, fle(ae, vC1)), fge(p, vC2))
-                k1 = sel_i2(c1, iadd(k1, one), k1)
-                ht = add_masked_pd(ht, c0, p)
-                v = sel_f2(mand(c0, fgt(s, NEG)), s, NEG)
-                w = sel_f2(fgt(v, q00), v, q00)
-                v = sel_f2(flt(v, q00), v, q00)
-                q00 = w
-                q01 = sel_f2(fgt(v, q01), v, q01)
-                c2 = mand(c0, fge(p, vC3))
-                nq1 = sel_i2(c2, iadd(nq1, one), nq1)
-                v = sel_f2(mand(c2, fgt(s, NEG)), s, NEG)
-                w = sel_f2(fgt(v, q10), v, q10)
-                v = sel_f2(flt(v, q10), v, q10)
-                q10 = w
-                q11 = sel_f2(fgt(v, q11), v, q11)
-                j = iadd(j, one)
-                if win:
-                    p = win_get(pt, jb, j)
-                else:
-                    p = gather1(pt, jb, j, en)
-                alive = mand(mand(alive, ilt(j, en)), fnlt(p, vC4))
-            K4 = mbits(ilt(splat_i(3), k0))
-            K2 = mbits(ilt(splat_i(1), k0))
-            N2 = mbits(ilt(splat_i(1), nq1))
-            a0 = mbits(fge(l0, splat_f(C8)))
-            a1 = mbits(fge(l1, splat_f(C9)))
-            a2 = mbits(fge(l2, splat_f(C6)))
-            a3 = mbits(fge(l3, splat_f(C3)))
-            b1 = mbits(fge(l1, splat_f(C10)))
-            b3 = mbits(fge(l3, splat_f(C6)))
-            h280 = ge_pd2(ht, 280.0)
-            fj = 0
-            for lane in range(nv):
-                if fn[fo[e + lane + 1] - fb] - fn[fo[e + lane] - fb] >= 1:
-                    fj |= 1 << lane
-            t0 = K4 & a0 & a1 & a2 & a3 & h280
-            t1 = ge_pd2(ht, 320.0)
-            t2 = ge_pd2(ht, 360.0)
-            t3 = mbits(ilt(splat_i(0), k1))
-            seed = t0 | t1 | t2
-            t4 = seed & K4 & h280 & K2 & mean_ge(q00, q01, 0.55)
-            t5 = seed & K4 & a0 & b1 & a2 & b3 & ge_pd2(ht, 340.0) & K2 & mean_ge(q00, q01, 0.7)
-            t6 = seed & K4 & a0 & b1 & a2 & a3 & N2 & mean_ge(q10, q11, 0.65)
-            t7 = (t3 | t2) & fj
+                t0, t1, t2, t3, t4, t5, t6 = group16(fetch_gather, pt, eta, sc, jb, st, en, cv)
+            t7 = (t3 | t2) & fj_bits(fn, fo, e, fb, nv)
             store_rows(out, e, nv, (t0, t1, t2, t3, t4, t5, t6, t7))
             e += nv
     return out
