@@ -434,12 +434,15 @@ def fj_bits(typingctx, fn, fo, e, fb, nv):  # noqa: ANN001, ANN201
         f0 = builder.call(ld, [builder.gep(fo_a.data, [args[2]]), ir.Constant(I32, 8), m,
                                ir.Constant(v64, [0] * 16)])
         f0 = builder.select(m, builder.sub(f0, _splat(builder, args[3], v64)), ir.Constant(v64, [0] * 16))
-        base = _splat(builder, builder.ptrtoint(fn_a.data, i64), v64)
-        pvt = ir.VectorType(I32.as_pointer(), 16)
-        ptrs = builder.inttoptr(builder.add(base, builder.mul(f0, ir.Constant(v64, [4] * 16))), pvt)
+        # vpgatherdd (32-bit indices from fn's base: one 16-lane gather, as in the C probe)
         ga = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(VI, [pvt, I32, VM, VI]), "llvm.masked.gather.v16i32.v16p0")
-        g = builder.call(ga, [ptrs, ir.Constant(I32, 4), m, ir.Constant(VI, [0] * 16)])
+            builder.module,
+            ir.FunctionType(VI, [VI, ir.PointerType(), VI, VM, I32]),
+            "llvm.x86.avx512.mask.gather.dpi.512",
+        )
+        g = builder.call(
+            ga, [ir.Constant(VI, [0] * 16), fn_a.data, builder.trunc(f0, VI), m, ir.Constant(I32, 4)]
+        )
         last_idx = builder.sub(builder.load(builder.gep(fo_a.data, [builder.add(args[2], args[4])])), args[3])
         last = builder.load(builder.gep(fn_a.data, [last_idx]))
         g1 = builder.shuffle_vector(g, _splat(builder, last, VI), ir.Constant(VI, list(range(1, 17))))
