@@ -76,26 +76,20 @@ def c_runner(lib: ctypes.CDLL, entry: str, cols: Columns, cv: np.ndarray):  # no
     fn.restype = None
     n = cols.n_events
     fo = cols.fat_offsets
-    fn_buf = np.zeros(int(np.max(fo[4096::4096] - fo[:-4096:4096], initial=0)) + 4097 + int(fo[-1]) % 1, np.int32)
     fn_buf = np.zeros(int(fo[-1]) + 1, np.int32)  # large enough for any chunk
     jo = np.ascontiguousarray(cols.jet_offsets, dtype=np.int64)
     args = [jo, cols.jet_pt, cols.jet_eta, np.ascontiguousarray(cols.jet_scores[0])]
     args += [fo, cols.fat_pt, cols.fat_eta, cols.fat_msd, np.ascontiguousarray(cols.fat_scores[0])]
-    perm = None
-    if entry.endswith("_perm"):
-        perm = np.empty(n, np.int32)
     keep = (args, fn_buf, cv)
 
     def run() -> np.ndarray:
         out = np.empty((n, 8), dtype=np.uint8)
-        extra = [ptr(perm)] if perm is not None else []
         fn(
             ctypes.c_int64(n),
             *[ptr(a) for a in keep[0]],
             ptr(cv),
             ptr(out),
             ptr(fn_buf),
-            *extra,
         )
         return out.view(np.bool_)
 
@@ -189,12 +183,19 @@ def main() -> None:
         print(f"{name}: decisions equal to numba on {cols.n_events} bench events: {same}")
         if not same:
             bad = np.nonzero((got != ref).any(axis=1))[0]
-            print("  first differing events", bad[:10], ref[bad[:3]].astype(int), got[bad[:3]].astype(int))
+            print(
+                "  first differing events",
+                bad[:10],
+                ref[bad[:3]].astype(int),
+                got[bad[:3]].astype(int),
+            )
         if not args.no_edges:
             for label, ec in edge_columns(cm):
                 eref = run_onepass(cm, ec, 1)
                 eg = (numba_runner if entry == "numba" else c_runner)(lib, entry, ec, cv)()
-                print(f"  edge {label}: equal {np.array_equal(eg, eref)} (accepts {int(eref.sum())})")
+                print(
+                    f"  edge {label}: equal {np.array_equal(eg, eref)} (accepts {int(eref.sum())})"
+                )
     nb = kernel_nbytes(cols, cm)
     print(f"{cols.n_events} events, {nb / cols.n_events:.1f} B/event; load {os.getloadavg()}")
     best = {"numba": np.inf, "floor": np.inf, **{k: np.inf for k in runners}}

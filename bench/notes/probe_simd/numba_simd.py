@@ -95,7 +95,15 @@ def vrel(typingctx, arr, i, base, n):  # noqa: ANN001, ANN201
 
 def _splat(builder, x, vty):  # noqa: ANN001, ANN202
     v = builder.insert_element(ir.Constant(vty, ir.Undefined), x, ir.Constant(I32, 0))
-    return builder.shuffle_vector(v, ir.Constant(vty, ir.Undefined), ir.Constant(VI, [0] * 16)) if vty.count == 16 else builder.shuffle_vector(v, ir.Constant(vty, ir.Undefined), ir.Constant(ir.VectorType(I32, vty.count), [0] * vty.count))
+    return (
+        builder.shuffle_vector(v, ir.Constant(vty, ir.Undefined), ir.Constant(VI, [0] * 16))
+        if vty.count == 16
+        else builder.shuffle_vector(
+            v,
+            ir.Constant(vty, ir.Undefined),
+            ir.Constant(ir.VectorType(I32, vty.count), [0] * vty.count),
+        )
+    )
 
 
 @intrinsic
@@ -187,7 +195,9 @@ def sel_i(typingctx, m, a, b):  # noqa: ANN001, ANN201
 @intrinsic
 def fabs16(typingctx, a):  # noqa: ANN001, ANN201
     def cg(context, builder, sig, args):  # noqa: ANN001, ANN202
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(VF, [VF]), "llvm.fabs.v16f32")
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(VF, [VF]), "llvm.fabs.v16f32"
+        )
         return builder.call(fn, [args[0]])
 
     return f16(f16), cg
@@ -262,7 +272,13 @@ def win_get(typingctx, a, i, j):  # noqa: ANN001, ANN201
             builder.module, ir.FunctionType(VF, [VF, VI, VF]), "llvm.x86.avx512.vpermi2var.ps.512"
         )
         regs = [
-            builder.load(builder.bitcast(builder.gep(p, [ir.Constant(ir.IntType(64), 16 * k)]), VF.as_pointer()), align=4, typ=VF)
+            builder.load(
+                builder.bitcast(
+                    builder.gep(p, [ir.Constant(ir.IntType(64), 16 * k)]), VF.as_pointer()
+                ),
+                align=4,
+                typ=VF,
+            )
             for k in range(8)
         ]
         g = [builder.call(fn, [regs[2 * k], args[2], regs[2 * k + 1]]) for k in range(4)]
@@ -350,8 +366,12 @@ def mean_ge(typingctx, a, b, x):  # noqa: ANN001, ANN201
         parts = []
         for k in range(2):
             idx = ir.Constant(ir.VectorType(I32, 8), list(range(8 * k, 8 * k + 8)))
-            ha = builder.fpext(builder.shuffle_vector(args[0], ir.Constant(VF, ir.Undefined), idx), VD)
-            hb = builder.fpext(builder.shuffle_vector(args[1], ir.Constant(VF, ir.Undefined), idx), VD)
+            ha = builder.fpext(
+                builder.shuffle_vector(args[0], ir.Constant(VF, ir.Undefined), idx), VD
+            )
+            hb = builder.fpext(
+                builder.shuffle_vector(args[1], ir.Constant(VF, ir.Undefined), idx), VD
+            )
             m = builder.fdiv(builder.fadd(ha, hb), ir.Constant(VD, [2.0] * 8))
             c = builder.fcmp_ordered(">=", m, x8)
             parts.append(builder.zext(builder.bitcast(c, ir.IntType(8)), ir.IntType(64)))
@@ -381,19 +401,27 @@ def store_rows(typingctx, out, e, nv, bits):  # noqa: ANN001, ANN201
             c = builder.icmp_unsigned("!=", builder.and_(bv, lanebits), ir.Constant(v16, [0] * 16))
             rows.append(builder.zext(c, ir.VectorType(ir.IntType(8), 16)))
         v8 = ir.VectorType(ir.IntType(8), 16)
+
         # interleave: byte l * 8 + t = rows[t][l]
         def cat(x, y, n):  # noqa: ANN001, ANN202
-            return builder.shuffle_vector(x, y, ir.Constant(ir.VectorType(I32, 2 * n), list(range(2 * n))))
+            return builder.shuffle_vector(
+                x, y, ir.Constant(ir.VectorType(I32, 2 * n), list(range(2 * n)))
+            )
+
         r2 = [cat(rows[2 * k], rows[2 * k + 1], 16) for k in range(4)]
         r4 = [cat(r2[0], r2[1], 32), cat(r2[2], r2[3], 32)]
         allr = cat(r4[0], r4[1], 64)  # byte t * 16 + l
         v128 = ir.VectorType(ir.IntType(8), 128)
-        perm = [t * 16 + l for l in range(16) for t in range(8)]
-        inter = builder.shuffle_vector(allr, ir.Constant(v128, ir.Undefined), ir.Constant(ir.VectorType(I32, 128), perm))
+        perm = [t * 16 + lane for lane in range(16) for t in range(8)]
+        inter = builder.shuffle_vector(
+            allr, ir.Constant(v128, ir.Undefined), ir.Constant(ir.VectorType(I32, 128), perm)
+        )
         lanes = ir.Constant(ir.VectorType(I32, 128), [k // 8 for k in range(128)])
         nn = builder.trunc(args[2], I32)
         nv128 = builder.shuffle_vector(
-            builder.insert_element(ir.Constant(ir.VectorType(I32, 128), ir.Undefined), nn, ir.Constant(I32, 0)),
+            builder.insert_element(
+                ir.Constant(ir.VectorType(I32, 128), ir.Undefined), nn, ir.Constant(I32, 0)
+            ),
             ir.Constant(ir.VectorType(I32, 128), ir.Undefined),
             ir.Constant(ir.VectorType(I32, 128), [0] * 128),
         )
@@ -424,16 +452,25 @@ def fj_bits(typingctx, fn, fo, e, fb, nv):  # noqa: ANN001, ANN201
         fo_a = context.make_array(sig.args[1])(context, builder, args[1])
         fn_a = context.make_array(sig.args[0])(context, builder, args[0])
         nv = builder.trunc(args[4], I32)
-        nf = builder.select(builder.icmp_signed("<", nv, ir.Constant(I32, 16)),
-                            builder.add(nv, ir.Constant(I32, 1)), ir.Constant(I32, 16))
+        nf = builder.select(
+            builder.icmp_signed("<", nv, ir.Constant(I32, 16)),
+            builder.add(nv, ir.Constant(I32, 1)),
+            ir.Constant(I32, 16),
+        )
         lanes = ir.Constant(VI, list(range(16)))
         m = builder.icmp_signed("<", lanes, _splat(builder, nf, VI))
         ld = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(v64, [ir.PointerType(), I32, VM, v64]),
-            "llvm.masked.load.v16i64.p0")
-        f0 = builder.call(ld, [builder.gep(fo_a.data, [args[2]]), ir.Constant(I32, 8), m,
-                               ir.Constant(v64, [0] * 16)])
-        f0 = builder.select(m, builder.sub(f0, _splat(builder, args[3], v64)), ir.Constant(v64, [0] * 16))
+            builder.module,
+            ir.FunctionType(v64, [ir.PointerType(), I32, VM, v64]),
+            "llvm.masked.load.v16i64.p0",
+        )
+        f0 = builder.call(
+            ld,
+            [builder.gep(fo_a.data, [args[2]]), ir.Constant(I32, 8), m, ir.Constant(v64, [0] * 16)],
+        )
+        f0 = builder.select(
+            m, builder.sub(f0, _splat(builder, args[3], v64)), ir.Constant(v64, [0] * 16)
+        )
         # vpgatherdd (32-bit indices from fn's base: one 16-lane gather, as in the C probe)
         ga = cgutils.get_or_insert_function(
             builder.module,
@@ -441,11 +478,16 @@ def fj_bits(typingctx, fn, fo, e, fb, nv):  # noqa: ANN001, ANN201
             "llvm.x86.avx512.mask.gather.dpi.512",
         )
         g = builder.call(
-            ga, [ir.Constant(VI, [0] * 16), fn_a.data, builder.trunc(f0, VI), m, ir.Constant(I32, 4)]
+            ga,
+            [ir.Constant(VI, [0] * 16), fn_a.data, builder.trunc(f0, VI), m, ir.Constant(I32, 4)],
         )
-        last_idx = builder.sub(builder.load(builder.gep(fo_a.data, [builder.add(args[2], args[4])])), args[3])
+        last_idx = builder.sub(
+            builder.load(builder.gep(fo_a.data, [builder.add(args[2], args[4])])), args[3]
+        )
         last = builder.load(builder.gep(fn_a.data, [last_idx]))
-        g1 = builder.shuffle_vector(g, _splat(builder, last, VI), ir.Constant(VI, list(range(1, 17))))
+        g1 = builder.shuffle_vector(
+            g, _splat(builder, last, VI), ir.Constant(VI, list(range(1, 17)))
+        )
         c = builder.icmp_signed(">=", builder.sub(g1, g), ir.Constant(VI, [1] * 16))
         c = builder.and_(c, builder.icmp_signed("<", lanes, _splat(builder, nv, VI)))
         return builder.zext(builder.bitcast(c, ir.IntType(16)), i64)
@@ -460,7 +502,8 @@ def trailing_ones(typingctx, x):  # noqa: ANN001, ANN201
     def cg(context, builder, sig, args):  # noqa: ANN001, ANN202
         i64 = ir.IntType(64)
         fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(i64, [i64, I1]), "llvm.cttz.i64")
+            builder.module, ir.FunctionType(i64, [i64, I1]), "llvm.cttz.i64"
+        )
         return builder.call(fn, [builder.not_(args[0]), ir.Constant(I1, 0)])
 
     return types.int64(types.int64), cg
@@ -481,11 +524,15 @@ def fat_block(typingctx, fpt, feta, fmsd, fsc, f, fe, cv, fn, fb, base):  # noqa
         lanes = ir.Constant(VI, list(range(16)))
         m = builder.icmp_signed("<", lanes, _splat(builder, rem, VI))
         ld = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(VF, [ir.PointerType(), I32, VM, VF]),
-            "llvm.masked.load.v16f32.p0")
+            builder.module,
+            ir.FunctionType(VF, [ir.PointerType(), I32, VM, VF]),
+            "llvm.masked.load.v16f32.p0",
+        )
         z = ir.Constant(VF, [0.0] * 16)
         v = [builder.call(ld, [builder.gep(a.data, [f]), ir.Constant(I32, 4), m, z]) for a in arrs]
-        fab = cgutils.get_or_insert_function(builder.module, ir.FunctionType(VF, [VF]), "llvm.fabs.v16f32")
+        fab = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(VF, [VF]), "llvm.fabs.v16f32"
+        )
         v[1] = builder.call(fab, [v[1]])
 
         def cst(k):  # noqa: ANN001, ANN202
@@ -497,16 +544,22 @@ def fat_block(typingctx, fpt, feta, fmsd, fsc, f, fe, cv, fn, fb, base):  # noqa
         k = builder.and_(k, builder.fcmp_ordered(">=", v[3], cst(7)))
         kb = builder.zext(builder.bitcast(k, ir.IntType(16)), I32)
         low = ir.Constant(VI, [(2 << i) - 1 for i in range(16)])
-        pop = cgutils.get_or_insert_function(builder.module, ir.FunctionType(VI, [VI]), "llvm.ctpop.v16i32")
+        pop = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(VI, [VI]), "llvm.ctpop.v16i32"
+        )
         pc = builder.call(pop, [builder.and_(_splat(builder, kb, VI), low)])
         b32 = builder.trunc(base, I32)
         pc = builder.add(pc, _splat(builder, b32, VI))
         st = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [VI, ir.PointerType(), I32, VM]),
-            "llvm.masked.store.v16i32.p0")
+            builder.module,
+            ir.FunctionType(ir.VoidType(), [VI, ir.PointerType(), I32, VM]),
+            "llvm.masked.store.v16i32.p0",
+        )
         dst = builder.gep(fna.data, [builder.add(builder.sub(f, fb), ir.Constant(i64, 1))])
         builder.call(st, [pc, dst, ir.Constant(I32, 4), m])
-        p1 = cgutils.get_or_insert_function(builder.module, ir.FunctionType(I32, [I32]), "llvm.ctpop.i32")
+        p1 = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(I32, [I32]), "llvm.ctpop.i32"
+        )
         return builder.add(base, builder.zext(builder.call(p1, [kb]), i64))
 
     return types.int64(fpt, feta, fmsd, fsc, f, fe, cv, fn, fb, base), cg
@@ -526,7 +579,15 @@ def fetch_gather(a, jb, j, en):  # noqa: ANN001, ANN201
 def group16(fetch, pt, eta, sc, jb, st, en, cv):  # noqa: ANN001, ANN201, PLR0915
     """One group's jet steps (``fetch``: the window or gathers); the trigger bits."""
     C0, C1, C2, C3, C4, C6, C8, C9, C10 = (
-        cv[0], cv[1], cv[2], cv[3], cv[4], cv[6], cv[8], cv[9], cv[10]
+        cv[0],
+        cv[1],
+        cv[2],
+        cv[3],
+        cv[4],
+        cv[6],
+        cv[8],
+        cv[9],
+        cv[10],
     )
     vC0, vC1, vC2, vC3, vC4 = splat_f(C0), splat_f(C1), splat_f(C2), splat_f(C3), splat_f(C4)
     one = splat_i(1)
@@ -712,7 +773,16 @@ def main() -> None:
     c0, c4 = np.float32(2.5), np.float32(30.0)
     so = Path(tempfile.gettempdir()) / f"floor5_htk0_{os.getpid()}.so"
     subprocess.run(
-        ["gcc", "-O3", "-march=native", "-shared", "-fPIC", "-o", str(so), str(HERE / "hh4b_simd.c")],
+        [
+            "gcc",
+            "-O3",
+            "-march=native",
+            "-shared",
+            "-fPIC",
+            "-o",
+            str(so),
+            str(HERE / "hh4b_simd.c"),
+        ],
         check=True,
     )
     lib = ctypes.CDLL(str(so))
