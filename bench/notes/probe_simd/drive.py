@@ -58,6 +58,7 @@ VARIANTS = {
     "sorted16": ("hh4b_simd16_sorted", []),
     "t_sorted_nosteps": ("hh4b_simd16_sorted", ["-DTIMING_NO_STEPS=1"]),
     "numba_intrinsics": ("numba", []),  # numba_simd.hh4b_numba_simd (no C compiler)
+    "numba_intrinsics_all_threads": ("numba", ["all threads"]),
     "t_nosteps": ("hh4b_simd16", ["-DWINDOW=2", "-DFATVEC=1", "-DTIMING_NO_STEPS=1"]),
     "t_1gather": ("hh4b_simd16", ["-DTIMING_ONLY_1GATHER=1"]),  # timing only: wrong decisions
 }
@@ -102,7 +103,32 @@ def c_runner(lib: ctypes.CDLL, entry: str, cols: Columns, cv: np.ndarray):  # no
 
 def numba_runner(lib, entry: str, cols: Columns, cv: np.ndarray):  # noqa: ANN001, ANN201
     sys.path.insert(0, str(HERE))
-    from numba_simd import hh4b_numba_simd
+    from numba_simd import hh4b_numba_simd, hh4b_numba_simd_par
+
+    if lib == "all threads":  # the prange version on every numba thread
+        args = (
+            np.ascontiguousarray(cols.jet_offsets, dtype=np.int64),
+            cols.jet_pt,
+            cols.jet_eta,
+            np.ascontiguousarray(cols.jet_scores[0]),
+            cols.fat_offsets,
+            cols.fat_pt,
+            cols.fat_eta,
+            cols.fat_msd,
+            np.ascontiguousarray(cols.fat_scores[0]),
+            cv,
+        )
+
+        def run_par() -> np.ndarray:
+            out = np.empty((cols.n_events, 8), dtype=np.uint8)
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+            try:
+                hh4b_numba_simd_par(*args, out)
+            finally:
+                numba.set_num_threads(1)
+            return out.view(np.bool_)
+
+        return run_par
 
     n = cols.n_events
     fn_buf = np.zeros(int(cols.fat_offsets[-1]) + 1, np.int32)
@@ -175,7 +201,8 @@ def main() -> None:
         entry, flags = VARIANTS[name]
         key = tuple(flags)
         if key not in libs:
-            libs[key] = None if entry == "numba" else build(flags)
+            libs[key] = flags[0] if entry == "numba" and flags else None
+            libs[key] = libs[key] if entry == "numba" else build(flags)
         libs[name] = (libs[key], entry)
     ref = run_onepass(cm, cols, 1)
     runners = {}
@@ -203,6 +230,8 @@ def main() -> None:
     nb = kernel_nbytes(cols, cm)
     print(f"{cols.n_events} events, {nb / cols.n_events:.1f} B/event; load {os.getloadavg()}")
     fns = {"numba": lambda: run_onepass(cm, cols, 1), **runners}
+    if any(k.endswith("all_threads") for k in runners):
+        fns["numba_all_threads"] = lambda: run_onepass(cm, cols, numba.config.NUMBA_NUM_THREADS)
     best = dict.fromkeys([*fns, "floor", "stream"], np.inf)
     cpu = dict.fromkeys(fns, np.inf)
     stream_floor_s(cols, cm, 1)  # compile, untimed

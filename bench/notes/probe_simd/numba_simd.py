@@ -24,12 +24,14 @@ from pathlib import Path
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
 HERE = Path(__file__).resolve().parent
 TIMING_NO_STEPS = os.environ.get("FLOOR5_TIMING_NO_STEPS") == "1"  # a compile-time constant
+_SKIP = os.environ.get("FLOOR5_TIMING_SKIP", "").split(",")  # timing only: parts left out
+SKIP_STORE, SKIP_FJ, SKIP_FAT = "store" in _SKIP, "fj" in _SKIP, "fat" in _SKIP
 F32, I32, F64, I1 = ir.FloatType(), ir.IntType(32), ir.DoubleType(), ir.IntType(1)
 VF, VI, VD, VM, VM8 = (
     ir.VectorType(F32, 16),
@@ -672,7 +674,8 @@ def hh4b_numba_simd(jo, pt, eta, sc, fo, fpt, feta, fmsd, fsc, cv, out, fn):  # 
         fn[0] = 0
         m0 = 0
         for f in range(fb, fo[e1], 16):  # 16 large-R jets at a time (vectorized prefix)
-            m0 = fat_block(fpt, feta, fmsd, fsc, f, fo[e1], cv, fn, fb, m0)
+            if not SKIP_FAT:
+                m0 = fat_block(fpt, feta, fmsd, fsc, f, fo[e1], cv, fn, fb, m0)
         e = e0
         while e < e1:
             lim = min(16, e1 - e)
@@ -688,8 +691,53 @@ def hh4b_numba_simd(jo, pt, eta, sc, fo, fpt, feta, fmsd, fsc, cv, out, fn):  # 
                 t0, t1, t2, t3, t4, t5, t6 = group16(fetch_win, pt, eta, sc, jb, st, en, cv)
             else:
                 t0, t1, t2, t3, t4, t5, t6 = group16(fetch_gather, pt, eta, sc, jb, st, en, cv)
-            t7 = (t3 | t2) & fj_bits(fn, fo, e, fb, nv)
-            store_rows(out, e, nv, (t0, t1, t2, t3, t4, t5, t6, t7))
+            t7 = (t3 | t2) & (0 if SKIP_FJ else fj_bits(fn, fo, e, fb, nv))
+            if not SKIP_STORE:
+                store_rows(out, e, nv, (t0, t1, t2, t3, t4, t5, t6, t7))
+            e += nv
+    return out
+
+
+@njit(cache=False, parallel=True)
+def hh4b_numba_simd_par(jo, pt, eta, sc, fo, fpt, feta, fmsd, fsc, cv, out):  # noqa: ANN001, ANN201
+    """hh4b_numba_simd with ``prange`` over the 4096-event chunks (each its own large-R
+    prefix buffer), as the generated kernel does: the vector types inside a parfor.
+
+    The whole run3_hh4b kernel with the numba vector intrinsics (hh4b_simd16 with WINDOW=2,
+    PIPE=1, FATVEC=1); groups whose jets do not fit
+    the 128-jet window (an event with > 128 jets, the arrays' last 128 jets): one event,
+    gathered."""
+    n = len(jo) - 1
+    njets = len(pt)
+    n_chunks = (n + 4095) // 4096
+    for ch in prange(n_chunks):
+        e0 = ch * 4096
+        e1 = min(n, e0 + 4096)
+        fn = np.empty(fo[e1] - fo[e0] + 1, dtype=np.int32)
+        fb = fo[e0]
+        fn[0] = 0
+        m0 = 0
+        for f in range(fb, fo[e1], 16):  # 16 large-R jets at a time (vectorized prefix)
+            if not SKIP_FAT:
+                m0 = fat_block(fpt, feta, fmsd, fsc, f, fo[e1], cv, fn, fb, m0)
+        e = e0
+        while e < e1:
+            lim = min(16, e1 - e)
+            jb = jo[e]
+            fit = mbits(ilt(vrel(jo, e + 1, jb, lim), splat_i(129))) & ((1 << lim) - 1)
+            nv = trailing_ones(fit)
+            win = nv > 0 and jb + 128 <= njets
+            if not win:
+                nv = 1
+            st = vrel(jo, e, jb, nv)
+            en = vrel(jo, e + 1, jb, nv)
+            if win:
+                t0, t1, t2, t3, t4, t5, t6 = group16(fetch_win, pt, eta, sc, jb, st, en, cv)
+            else:
+                t0, t1, t2, t3, t4, t5, t6 = group16(fetch_gather, pt, eta, sc, jb, st, en, cv)
+            t7 = (t3 | t2) & (0 if SKIP_FJ else fj_bits(fn, fo, e, fb, nv))
+            if not SKIP_STORE:
+                store_rows(out, e, nv, (t0, t1, t2, t3, t4, t5, t6, t7))
             e += nv
     return out
 
