@@ -161,7 +161,7 @@ def run_bench(
     import torch
 
     from trigkit.benchmarks import gpu_contenders as gc
-    from trigkit.compile import onnx_export
+    from trigkit.compile import onnx_export, onnx_run
     from trigkit.compile.gpu_model import load_gpu_model, synthetic_inputs
 
     model = load_gpu_model(model_path) if model_path else _default_model()
@@ -172,7 +172,7 @@ def run_bench(
     with tempfile.TemporaryDirectory() as tmp:
         try:
             onnx_path = onnx_export.export_onnx(model.module, check, Path(tmp) / "m.onnx")
-            reference = onnx_export.onnx_probabilities(onnx_path, check)
+            reference = onnx_run.onnx_probabilities(onnx_path, check)
             ref_name = "onnxruntime-cpu-fp32"
         except Exception as exc:  # noqa: BLE001 - a machine without onnx/onnxruntime still benches torch
             notes.append(

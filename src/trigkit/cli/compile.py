@@ -244,15 +244,19 @@ def _import_options(
             "extraction; give its inputs with --calib-data FILE.npz|parquet"
         )
     from trigkit.compile.targets.imported import ImportOptions
-    from trigkit.compile.width_scan import parse_bits
     from trigkit.importers import parse_input_shapes
 
+    widths: tuple[int, ...] = ()
+    if scan_bits:  # width_scan imports torch (1-2 s): only a scan pays for it
+        from trigkit.compile.width_scan import parse_bits
+
+        widths = parse_bits(scan_bits)
     return ImportOptions(
         input_shapes=parse_input_shapes(shapes),
         preprocessing=preprocessing,
         calib_data=calib_data,
         bits=bits,
-        scan_bits=parse_bits(scan_bits) if scan_bits else (),
+        scan_bits=widths,
     )
 
 

@@ -27,7 +27,8 @@ from pydantic import Field, model_validator
 from torch import nn
 
 from trigkit.compile.int8 import Int8Config, quantize_int8
-from trigkit.compile.onnx_export import export_onnx, onnx_probabilities
+from trigkit.compile.onnx_export import export_onnx
+from trigkit.compile.onnx_run import onnx_probabilities
 from trigkit.compile.prune import PruneReport, PruningSchedule, prune
 from trigkit.compile.scoring import probabilities, score
 from trigkit.compile.width_scan import copy_weights_back, quantize_at

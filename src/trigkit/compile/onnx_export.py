@@ -7,16 +7,15 @@ dynamic ``batch`` axis; masks of track models are ``bool`` inputs that the model
 as float (no boolean indexing), which exports to plain ``Mul``.
 
 Tolerances (max abs difference on probabilities, onnxruntime vs. torch float32 on the same
-inputs) are stated in :data:`TOLERANCE`; ``int8`` is judged by the AUC change (see
-:mod:`trigkit.compile.int8`) and by the 99th percentile of the per-row max abs difference
-(<= 0.2); its max abs difference is reported only - a few rows near a decision boundary can
-move a lot while the ranking, which the trigger cuts on, stays.
+inputs) are stated in :data:`trigkit.compile.onnx_run.TOLERANCE`; ``int8`` is judged by the
+AUC change (see :mod:`trigkit.compile.int8`) and by the 99th percentile of the per-row max abs
+difference (<= 0.2); its max abs difference is reported only - a few rows near a decision
+boundary can move a lot while the ranking, which the trigger cuts on, stays.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +23,13 @@ import torch
 from torch import nn
 
 from trigkit.bundle.manifest import TensorSpec
+from trigkit.compile.onnx_run import (
+    OUTPUT_NAME,
+    TOLERANCE,
+    load_onnx,
+    max_abs_diff,
+    onnx_probabilities,
+)
 from trigkit.core.atomic import atomic_path
 from trigkit.core.errors import TrigkitError
 from trigkit.core.lazy import require
@@ -32,10 +38,6 @@ log = logging.getLogger(__name__)
 
 OPSET = 17
 BATCH_AXIS = "batch"
-OUTPUT_NAME = "probs"
-# max |p_onnx - p_torch| allowed per precision (probabilities in [0, 1])
-# (int8: the 99th percentile over rows of max |p_int8 - p_float|; its max is only reported)
-TOLERANCE: dict[str, float] = {"fp32": 1e-5, "fp16": 1e-2, "int8": 0.2}
 
 
 class ProbabilityHead(nn.Module):
@@ -123,23 +125,6 @@ def _copy_module(module: nn.Module) -> nn.Module:
     return copy.deepcopy(module).float().eval()
 
 
-def load_onnx(path: Path) -> object:
-    """Load and check an ONNX file; a corrupt or invalid file raises TrigkitError naming it."""
-    onnx = require("onnx", "gpu")
-    path = Path(path)
-    if not path.is_file():
-        raise TrigkitError(f"{path}: ONNX file not found")
-    try:
-        model = onnx.load(str(path))
-        onnx.checker.check_model(model)
-    except Exception as exc:  # noqa: BLE001 - onnx raises DecodeError, ValidationError, ...
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise TrigkitError(
-            f"{path}: not a valid ONNX model ({type(exc).__name__}: {first})"
-        ) from None
-    return model
-
-
 def torch_probabilities(module: nn.Module, inputs: dict[str, np.ndarray]) -> np.ndarray:
     """Float32 torch reference: softmax(module(*inputs)) on CPU."""
     args = tuple(torch.from_numpy(np.ascontiguousarray(v)) for v in inputs.values())
@@ -147,29 +132,6 @@ def torch_probabilities(module: nn.Module, inputs: dict[str, np.ndarray]) -> np.
     with torch.no_grad():
         out = head(*args)
     return out.numpy()
-
-
-def onnx_probabilities(path: Path, inputs: dict[str, np.ndarray]) -> np.ndarray:
-    """Run the ONNX graph in onnxruntime on CPU, one thread, no spinning."""
-    ort = require("onnxruntime", "gpu")
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    opts.inter_op_num_threads = 1
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    # run Q/DQ graphs as written (float fake-quant = TensorRT's integer math); onnxruntime's own
-    # fused int8 CPU kernels may saturate 16-bit intermediates on CPUs without VNNI
-    opts.add_session_config_entry("session.disable_quant_qdq", "1")
-    try:
-        sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # noqa: BLE001
-        raise TrigkitError(
-            f"{path}: onnxruntime cannot load it ({str(exc).splitlines()[0]})"
-        ) from None
-    return sess.run([OUTPUT_NAME], dict(inputs))[0]
-
-
-def max_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)))) if a.size else 0.0
 
 
 def check_against_torch(
@@ -192,9 +154,3 @@ def check_against_torch(
             f"(tolerance {tol:g})"
         )
     return diff
-
-
-def onnx_io_names(path: Path) -> tuple[Sequence[str], Sequence[str]]:
-    model = load_onnx(path)
-    graph = model.graph  # type: ignore[attr-defined]
-    return [i.name for i in graph.input], [o.name for o in graph.output]

@@ -22,6 +22,7 @@ from types import ModuleType
 from typing import Literal
 
 from trigkit.bundle.manifest import TensorSpec
+from trigkit.core import cuda_device
 from trigkit.core.atomic import atomic_path
 from trigkit.core.errors import MissingDependency, TrigkitError
 from trigkit.core.validated import Validated
@@ -68,16 +69,11 @@ def probe() -> tuple[bool, str]:
 
 
 def current_gpu() -> tuple[str, str]:
-    """(name, compute capability) of CUDA device 0, or (NO_GPU, 'none')."""
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            major, minor = torch.cuda.get_device_capability(0)
-            return torch.cuda.get_device_name(0), f"{major}.{minor}"
-    except Exception as exc:  # noqa: BLE001 - a broken CUDA install means no usable GPU
-        log.debug("no CUDA device: %s", exc)
-    return NO_GPU, "none"
+    """(name, compute capability) of CUDA device 0, or (NO_GPU, 'none'), from the driver."""
+    dev = cuda_device.device0()
+    if dev is None:
+        return NO_GPU, "none"
+    return dev.name, dev.compute_capability
 
 
 def _library_name(trt: ModuleType) -> str:

@@ -28,6 +28,7 @@ from trigkit.report.event_validation import (
     _row,
     fat_jets_weighted,
     median_row,
+    weighted_quantiles,
 )
 
 M_Z, M_H = 91.19, 125.2
@@ -91,17 +92,21 @@ def zbb_mask(fat: ak.Array) -> np.ndarray:
     return ak.to_numpy((fat.pt > ZBB_PT_MIN) & (fat.n_b_hadrons >= 2))
 
 
-def core_width(msd: np.ndarray) -> float:
+def core_width(msd: np.ndarray, w: np.ndarray | None = None) -> float:
     """Relative width of the mass peak: std / mean of the jets within +-30 % of the peak,
     the peak re-centred on their mean ``CORE_ITERATIONS`` times (from the median). The
     low-mass tail (one b groomed away, more often for a spin-1 Z than for the spin-0 H) stays
-    out, so Z and H compare by resolution alone."""
-    centre = float(np.median(msd))
-    core = msd
+    out, so Z and H compare by resolution alone. With event weights ``w`` (a pT-hat-biased
+    sample): the weighted median, means and std."""
+    w = np.ones(len(msd)) if w is None else np.asarray(w, dtype=np.float64)
+    equal = len(w) == 0 or bool(np.all(w == w[0]))
+    centre = float(np.median(msd)) if equal else weighted_quantiles(msd, w, (0.5,))[0]
+    core = np.ones(len(msd), dtype=bool)
     for _ in range(CORE_ITERATIONS):
-        core = msd[np.abs(msd - centre) < CORE_HALF_WIDTH * centre]
-        centre = float(core.mean())
-    return float(core.std() / core.mean())
+        core = np.abs(msd - centre) < CORE_HALF_WIDTH * centre
+        centre = float(np.average(msd[core], weights=w[core]))
+    var = float(np.average((msd[core] - centre) ** 2, weights=w[core]))
+    return float(np.sqrt(var) / centre)
 
 
 def zbb_msd_range() -> tuple[float, float]:
@@ -110,7 +115,9 @@ def zbb_msd_range() -> tuple[float, float]:
     return lo, hi
 
 
-def zbb_rows(b: EventBatch, hbb_msd: np.ndarray | None) -> list[Row]:
+def zbb_rows(b: EventBatch, hbb: tuple[np.ndarray, np.ndarray] | None) -> list[Row]:
+    """The Z->bb msd median and core width / H->bb's (``hbb``: the H->bb jets' msd and
+    weights), both with the jets' event weights."""
     name = f"Z->bb (pT>{ZBB_PT_MIN:g}, 2 b hadrons)"
     if "n_b_hadrons" not in ak.fields(b.fatjets):
         return []
@@ -123,22 +130,27 @@ def zbb_rows(b: EventBatch, hbb_msd: np.ndarray | None) -> list[Row]:
         return [_na(f"{name} msd median [GeV]", b.process, ref, REF_ZBB, why)]
     rows = [median_row(f"{name} msd median [GeV]", b.process, msd, ref, REF_ZBB, w[keep])]
     text = f"{name} msd core width / H->bb's"
-    if hbb_msd is None or len(hbb_msd) < MIN_JETS:
+    if hbb is None or len(hbb[0]) < MIN_JETS:
         rows.append(_na(text, b.process, WIDTH_RATIO_RANGE, REF_ZBB_WIDTH, "no H->bb sample"))
     else:
-        ratio = core_width(msd) / core_width(hbb_msd)
+        ratio = core_width(msd, w[keep]) / core_width(*hbb)
         rows.append(_row(text, b.process, ratio, WIDTH_RATIO_RANGE, REF_ZBB_WIDTH))
     return rows
 
 
-def _hbb_jets(batches: list[EventBatch]) -> np.ndarray | None:
-    """msd of the H->bb large-R jets (label 1, pT > 200 GeV) of the hh4b / xhh samples."""
-    parts = []
+def _hbb_jets(batches: list[EventBatch]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(msd, event weight) of the H->bb large-R jets (label 1, pT > 200 GeV) of the hh4b /
+    xhh samples."""
+    msd, weights = [], []
     for b in batches:
         if b.process in ("hh4b", "xhh") and b.fatjets is not None:
-            fat = ak.flatten(b.fatjets)
-            parts.append(ak.to_numpy(fat.msd[(fat.label == 1) & (fat.pt > ZBB_PT_MIN)]))
-    return np.concatenate(parts).astype(np.float64) if parts else None
+            fat, w = fat_jets_weighted(b)
+            keep = ak.to_numpy((fat.label == 1) & (fat.pt > ZBB_PT_MIN))
+            msd.append(ak.to_numpy(fat.msd)[keep])
+            weights.append(w[keep])
+    if not msd:
+        return None
+    return np.concatenate(msd).astype(np.float64), np.concatenate(weights)
 
 
 @functools.lru_cache(maxsize=1)

@@ -153,3 +153,16 @@ def test_missing_pythia_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setitem(sys.modules, "pythia8mc", None)
     with pytest.raises(MissingDependency, match=r"trigkit\[physics\]"):
         pythia8()
+
+
+def test_a_new_pythia_starts_from_the_defaults_whatever_ran_before() -> None:
+    """Each instance copies a pristine instance's settings and particle data: what one reads
+    (a setting, a particle's mass) reaches neither the template nor the next instance."""
+    pytest.importorskip("pythia8mc")
+    from trigkit.events.pythia import settings
+
+    changed = settings._read(["HardQCD:all = on", "23:m0 = 100.0"], 3, "test")
+    assert changed.settings.flag("HardQCD:all") and changed.particleData.m0(23) == 100.0
+    for pythia in (settings._read([], 3, "test"), settings._pristine()):
+        assert not pythia.settings.flag("HardQCD:all")
+        assert pythia.particleData.m0(23) == pytest.approx(91.188, abs=0.01)

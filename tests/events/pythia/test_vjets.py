@@ -123,36 +123,78 @@ def test_zbb_rows_by_hand(zbb, hh4b) -> None:
     from trigkit.report.event_validation import validate
 
     rows = {r.quantity: r for r in validate([zbb, hh4b]) if r.sample == "zjets"}
-    msd = [
-        j["msd"]
-        for ev in zbb.fatjets.tolist()
+    jets = [
+        (j["msd"], w)
+        for ev, w in zip(zbb.fatjets.tolist(), zbb.weight, strict=True)
         for j in ev
         if j["pt"] > 200.0 and j["n_b_hadrons"] >= 2
     ]
-    assert len(msd) >= 30
+    assert len(jets) >= 30 and len(set(w for _, w in jets)) > 10  # pT-hat-biased weights
     med = rows["Z->bb (pT>200, 2 b hadrons) msd median [GeV]"]
-    assert med.value == pytest.approx(np.median(msd))
+    assert med.value == pytest.approx(_weighted_median(jets))
     assert (med.ref_lo, med.ref_hi) == (76.5, 98.3)  # (105, 135) x 91.19 / 125.2
     assert med.status == "ok" and "PRL 120 (2018) 071802" in med.reference
     hbb = [
-        j["msd"] for ev in hh4b.fatjets.tolist() for j in ev if j["label"] == 1 and j["pt"] > 200
+        (j["msd"], w)
+        for ev, w in zip(hh4b.fatjets.tolist(), hh4b.weight, strict=True)
+        for j in ev
+        if j["label"] == 1 and j["pt"] > 200
     ]
-
-    def width(x: list[float]) -> float:  # the core width written out in plain Python
-        c = sorted(x)[len(x) // 2] if len(x) % 2 else sum(sorted(x)[len(x) // 2 - 1 :][:2]) / 2
-        for _ in range(5):
-            core = [m for m in x if abs(m - c) < 0.3 * c]
-            c = sum(core) / len(core)
-        var = sum((m - c) ** 2 for m in core) / len(core)
-        return var**0.5 / c
-
     ratio = rows["Z->bb (pT>200, 2 b hadrons) msd core width / H->bb's"]
-    assert len(hbb) >= 10 and ratio.value == pytest.approx(width(msd) / width(hbb), rel=1e-6)
+    assert len(hbb) >= 10 and len(set(w for _, w in hbb)) == 1  # hh4b: equal weights
+    h = sorted(m for m, _ in hbb)
+    c = h[len(h) // 2] if len(h) % 2 else (h[len(h) // 2 - 1] + h[len(h) // 2]) / 2  # np.median
+    expected = _weighted_width(jets, _weighted_median(jets)) / _weighted_width(hbb, c)
+    assert ratio.value == pytest.approx(expected, rel=1e-9)
     assert ratio.status == "ok"  # the Z peak is as sharp as the H peak, relative to its mass
     alone = {r.quantity: r for r in validate([zbb])}
     assert alone["Z->bb (pT>200, 2 b hadrons) msd core width / H->bb's"].status == (
         "n/a (no H->bb sample)"
     )
+
+
+def _weighted_median(jets: list[tuple[float, float]]) -> float:
+    """The smallest msd whose cumulative weight reaches half, in plain Python."""
+    total, cum = sum(w for _, w in jets), 0.0
+    for m, w in sorted(jets):
+        cum += w
+        if cum >= total / 2:
+            return m
+    raise AssertionError("no jets")
+
+
+def _weighted_width(jets: list[tuple[float, float]], c: float) -> float:
+    """The weighted core width from the centre ``c``, in plain Python."""
+    for _ in range(5):
+        core = [(m, w) for m, w in jets if abs(m - c) < 0.3 * c]
+        c = sum(m * w for m, w in core) / sum(w for _, w in core)
+    var = sum(w * (m - c) ** 2 for m, w in core) / sum(w for _, w in core)
+    return var**0.5 / c
+
+
+def _plain_width(x: list[float]) -> float:
+    """The core width written out in plain Python (an odd count: the median is one value)."""
+    assert len(x) % 2 == 1
+    c = sorted(x)[len(x) // 2]
+    for _ in range(5):
+        core = [m for m in x if abs(m - c) < 0.3 * c]
+        c = sum(core) / len(core)
+    return (sum((m - c) ** 2 for m in core) / len(core)) ** 0.5 / c
+
+
+def test_core_width_weighted_is_the_width_of_the_repeated_jets() -> None:
+    """Integer weights: a jet of weight k counts as k copies of itself."""
+    from trigkit.report.event_validation_vjets import core_width
+
+    rng = np.random.default_rng(5)
+    msd = np.concatenate([rng.normal(90.0, 9.0, 60), rng.uniform(20.0, 70.0, 25)])
+    w = rng.integers(1, 6, len(msd)).astype(np.float64)
+    if int(w.sum()) % 2 == 0:
+        w[0] += 1
+    copies = [float(m) for m, k in zip(msd, w, strict=True) for _ in range(int(k))]
+    assert core_width(msd, w * 0.37) == pytest.approx(_plain_width(copies), rel=1e-9)
+    assert core_width(msd, w) != pytest.approx(core_width(msd), rel=1e-3)  # weights matter
+    assert core_width(msd[:-2]) == pytest.approx(_plain_width(list(msd[:-2])), rel=1e-9)
 
 
 def test_inclusive_sigma_branching_ratio_and_rows() -> None:

@@ -182,7 +182,7 @@ def compile_gpu_model(
 
 
 def _torch_tolerance(precision: str) -> float:
-    from trigkit.compile.onnx_export import TOLERANCE
+    from trigkit.compile.onnx_run import TOLERANCE
 
     return TOLERANCE[precision]
 
@@ -263,12 +263,12 @@ def _export_graph(
 def _int8(
     model: GpuModel, fp32_path: Path, onnx_path: Path, rows: InputRows, cfg: object
 ) -> tuple[float, Int8Info]:
-    from trigkit.compile import int8, onnx_export
+    from trigkit.compile import int8, onnx_run
 
     int8.quantize_int8(fp32_path, onnx_path, rows.inputs, cfg)  # type: ignore[arg-type]
-    p_float = onnx_export.onnx_probabilities(fp32_path, rows.inputs)
-    p_int8 = onnx_export.onnx_probabilities(onnx_path, rows.inputs)
-    diff = onnx_export.max_abs_diff(p_int8, p_float)
+    p_float = onnx_run.onnx_probabilities(fp32_path, rows.inputs)
+    p_int8 = onnx_run.onnx_probabilities(onnx_path, rows.inputs)
+    diff = onnx_run.max_abs_diff(p_int8, p_float)
     info = {
         "calibration": cfg.calibration,
         "calibration_rows": len(p_float),  # type: ignore[attr-defined]
@@ -290,7 +290,7 @@ def _int8(
                 f"{100 * chk.auc_change:+.2f} % (allowed "
                 f"+-{100 * int8.AUC_TOLERANCE:.1f} %); try another --calibration"
             )
-    tol = onnx_export.TOLERANCE["int8"]
+    tol = onnx_run.TOLERANCE["int8"]
     if not info["p99_abs_diff_vs_float"] <= tol:
         raise TrigkitError(
             f"{model.name}: INT8 ({cfg.calibration} calibration) moves 1 % of "  # type: ignore[attr-defined]
@@ -302,13 +302,13 @@ def _int8(
 
 
 def _onnx_outputs(path: Path, inputs: dict[str, np.ndarray]) -> np.ndarray:
-    from trigkit.compile.onnx_export import onnx_probabilities
+    from trigkit.compile.onnx_run import onnx_probabilities
 
     return onnx_probabilities(path, inputs)
 
 
 def _opset(path: Path) -> int:
-    from trigkit.compile.onnx_export import load_onnx
+    from trigkit.compile.onnx_run import load_onnx
 
     model = load_onnx(path)
     return max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))  # type: ignore[attr-defined]

@@ -358,7 +358,7 @@ def runs_in_onnxruntime(proto: Any) -> bool:
 
 def run_onnx(path: Path, inputs: dict[str, np.ndarray]) -> np.ndarray:
     """onnxruntime on CPU, one thread (what the reference outputs are)."""
-    from trigkit.compile.onnx_export import onnx_probabilities
+    from trigkit.compile.onnx_run import onnx_probabilities
 
     return onnx_probabilities(path, inputs)
 
