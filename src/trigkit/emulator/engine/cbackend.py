@@ -224,14 +224,19 @@ def load_c_kernel(cm: CompiledMenu, plan: OnePassPlan) -> CKernel:
     return _LOADED[src.text]
 
 
+def cached_path(src: LaneSource, cc: str) -> Path:
+    """Where ``src``'s shared object is cached: the hash of the source, flags and compiler."""
+    key_text = "\n".join([src.text, " ".join(FLAGS), compiler_version(cc)])
+    key = hashlib.sha256(key_text.encode()).hexdigest()[:24]
+    return cache_dir() / f"trigkit_lanes_{key}.so"
+
+
 def _build(src: LaneSource) -> CKernel:
     """Load ``src``'s shared object from the cache, compiling it first when absent or broken."""
     cc = find_compiler()
     if cc is None:
         raise CBackendUnavailable("no C compiler ($CC, cc or gcc on PATH)")
-    key_text = "\n".join([src.text, " ".join(FLAGS), compiler_version(cc)])
-    key = hashlib.sha256(key_text.encode()).hexdigest()[:24]
-    path = cache_dir() / f"trigkit_lanes_{key}.so"
+    path = cached_path(src, cc)
     lib = None
     if path.exists():
         try:
