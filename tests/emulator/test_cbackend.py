@@ -299,3 +299,35 @@ def test_failing_compiler_or_corrupt_object_falls_back(tmp_path, monkeypatch, bo
         np.testing.assert_array_equal(run_onepass(cm, cols, 1), run_reference(cm, cols))
     finally:
         cbackend.clear_caches()
+
+
+def test_top_k_mean_divides_like_the_reference() -> None:
+    """A mean of 3 scores at exactly ``sum / 3`` (a value where ``sum * (1 / 3)`` is one ulp
+    lower): the kernel divides, as the reference does, so the path fires."""
+    rng = np.random.default_rng(0)
+    while True:
+        s = np.sort(rng.uniform(0.3, 1.0, 3).astype(F32))[::-1]
+        total = float(s[0]) + float(s[1]) + float(s[2])
+        if total / 3 > total * (1 / 3):
+            break
+    cm = _menu(
+        "name: mean3\nl1:\n  L1_A: {ht: {min: 0}}\nhlt:\n"
+        f"  H: {{seeds: [], btag_mean: {{min: {total / 3!r}, top: 3}}}}\n"
+    )
+    off = np.array([0, 3], np.int64)
+    z = np.zeros(0, F32)
+    cols = Columns(
+        1,
+        off,
+        F32([90, 80, 70]),
+        F32([0, 0, 0]),
+        s[None, :],
+        np.zeros(2, np.int64),
+        z,
+        z,
+        z,
+        np.zeros((1, 0), F32),
+    )
+    expect = run_reference(cm, cols)
+    assert expect[0, 1]
+    np.testing.assert_array_equal(_c(cm, cols), expect)
