@@ -233,6 +233,15 @@ def test_l1_jet_events_fall_back_to_numba(caplog) -> None:
         run_onepass(cm, l1, 1, backend="c")
 
 
+def test_buffers_of_another_dtype_fall_back_to_numba() -> None:
+    cm = _menu(MIXED)
+    cols = _adversarial_columns(cm, 200, 3)
+    wide = Columns(cols.n_events, cols.jet_offsets, cols.jet_pt.astype(np.float64), *_rest(cols))
+    choice = choose_backend(cm, wide)
+    assert choice.name == "numba" and "not float32" in choice.reason
+    np.testing.assert_array_equal(run_onepass(cm, wide, 1), run_reference(cm, cols))
+
+
 def test_env_switch_forces_numba_and_rejects_unknown(monkeypatch) -> None:
     cm = _menu(MIXED)
     cols = _empty_columns(3, cm)

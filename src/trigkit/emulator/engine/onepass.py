@@ -137,10 +137,8 @@ def choose_backend(
         return BackendChoice("numba", f"{BACKEND_ENV} or the caller asked for numba")
     from trigkit.emulator.engine.cbackend import CBackendUnavailable, load_c_kernel
 
-    why = ""
-    if len(cols.jet_pt) >= 2**31 or len(cols.fat_pt) >= 2**31:
-        why = "2^31 or more jets (the C kernel's indices are int32)"
-    else:
+    why = _c_layout_problem(cols)
+    if not why:
         try:
             ck = load_c_kernel(cmenu, plan_menu(cmenu, *_plan_flags(cmenu, cols)))
             return BackendChoice("c", "", ck)
@@ -152,6 +150,20 @@ def choose_backend(
         _SAID.add(why)
         log.info("emulator: numba kernel (C lane kernel not used: %s)", why)
     return BackendChoice("numba", why)
+
+
+def _c_layout_problem(cols: Columns) -> str:
+    """Why the C kernel cannot read ``cols``' buffers as they are ("" when it can)."""
+    if len(cols.jet_pt) >= 2**31 or len(cols.fat_pt) >= 2**31:
+        return "2^31 or more jets (the C kernel's indices are int32)"
+    f32 = (cols.jet_pt, cols.jet_eta, cols.jet_scores, cols.fat_pt, cols.fat_eta, cols.fat_msd)
+    if any(a.dtype != np.float32 for a in (*f32, cols.fat_scores)):
+        return "a jet buffer is not float32"
+    if cols.jet_offsets.dtype != np.int64 or cols.fat_offsets.dtype != np.int64:
+        return "the offsets are not int64"
+    if cols.jet_scores.ndim != 2 or cols.fat_scores.ndim != 2:
+        return "the score buffers are not 2-d (fields, objects)"
+    return ""
 
 
 def _threads(n_threads: int | None) -> int:
