@@ -212,25 +212,51 @@ def test_gather_and_window_paths_agree_on_one_event_layout() -> None:
     np.testing.assert_array_equal(last, run_reference(cm, cols))
 
 
-def test_l1_jet_events_fall_back_to_numba(caplog) -> None:
-    """Events with L1 jets (a loop the C emitter lacks) run on numba, saying why; no error."""
+@pytest.mark.parametrize("scores", [False, True])
+def test_l1_jet_events_run_in_c(scores: bool) -> None:
+    """Events with L1 jets (with and without the L1 tagger's scores on them): the L1 seeds'
+    cuts read them in a second lane loop; 128+-jet events on both collections."""
     cm = _menu(MIXED)
-    cols = _adversarial_columns(cm, 500, 4)
+    rng = np.random.default_rng(11)
+    cols = _with_long_events(_adversarial_columns(cm, 3000, 4), rng)
+    other = _with_long_events(_adversarial_columns(cm, 3000, 5), rng)  # unlike the offline jets
+    l1sc = np.stack([other.jet_scores[cm.jet_fields.index(f)] for f in cm.l1_jet_fields])
     l1 = Columns(
         cols.n_events,
         cols.jet_offsets,
-        *(cols.jet_pt, cols.jet_eta, cols.jet_scores),
-        *(cols.fat_offsets, cols.fat_pt, cols.fat_eta, cols.fat_msd, cols.fat_scores),
-        l1_offsets=cols.jet_offsets,
-        l1_pt=cols.jet_pt * F32(0.9),
-        l1_eta=cols.jet_eta,
+        *_rest_from_pt(cols),
+        l1_offsets=other.jet_offsets,
+        l1_pt=other.jet_pt,
+        l1_eta=other.jet_eta,
+        l1_scores=l1sc if scores else None,
     )
+    assert choose_backend(cm, l1).name == "c"
+    c = _c(cm, l1)
+    np.testing.assert_array_equal(c, run_reference(cm, l1))
+    np.testing.assert_array_equal(c, run_numba(cm, l1, 1))
+    assert not np.array_equal(c[:, : cm.n_l1], _c(cm, cols)[:, : cm.n_l1])  # L1 jets were read
+
+
+def _rest_from_pt(cols: Columns) -> tuple:
+    return (cols.jet_pt, *_rest(cols))
+
+
+def test_unsupported_cut_type_falls_back_to_numba(monkeypatch, caplog) -> None:
+    """A menu with a cut type the C emitter lacks (here: fatjet, removed) runs on numba, saying
+    why in one log line; asking for C then is an error naming it."""
+    from trigkit.emulator.engine import lanes_c
+
+    monkeypatch.delitem(lanes_c._EMIT, "fatjet")
+    monkeypatch.setattr(onepass, "_SAID", set())  # the reason is logged once per process
+    cm = _fresh_menu()
+    cols = _adversarial_columns(cm, 300, 4)
     with caplog.at_level(logging.INFO, logger="trigkit.emulator.engine.onepass"):
-        choice = choose_backend(cm, l1)
-    assert choice.name == "numba" and "L1 jets" in choice.reason
-    np.testing.assert_array_equal(run_onepass(cm, l1, 1), run_reference(cm, l1))
-    with pytest.raises(TrigkitError, match="backend c cannot run: .*L1 jets"):
-        run_onepass(cm, l1, 1, backend="c")
+        choice = choose_backend(cm, cols)
+    assert choice.name == "numba" and "fatjet have no C lane version" in choice.reason
+    assert any("numba kernel (C lane kernel not used" in r.message for r in caplog.records)
+    np.testing.assert_array_equal(run_onepass(cm, cols, 1), run_reference(cm, cols))
+    with pytest.raises(TrigkitError, match="backend c cannot run: .*fatjet"):
+        run_onepass(cm, cols, 1, backend="c")
 
 
 def test_buffers_of_another_dtype_fall_back_to_numba() -> None:

@@ -143,7 +143,8 @@ def _load(path: Path) -> ctypes.CDLL:
     fn = getattr(lib, ENTRY)
     fn.restype = ctypes.c_int
     fn.argtypes = [ctypes.c_int64] * 4 + [ctypes.c_void_p] * 4 + [ctypes.c_int64]
-    fn.argtypes += [ctypes.c_void_p] * 5 + [ctypes.c_int64] + [ctypes.c_void_p] * 2
+    fn.argtypes += [ctypes.c_void_p] * 5 + [ctypes.c_int64] + [ctypes.c_void_p] * 4
+    fn.argtypes += [ctypes.c_int64] + [ctypes.c_void_p] * 2
     return lib
 
 
@@ -171,6 +172,9 @@ class CKernel:
             for a in (cols.fat_offsets, cols.fat_pt, cols.fat_eta, cols.fat_msd, cols.fat_scores)
         ]
         jo, pt, eta, sc = arrays
+        l1 = [np.ascontiguousarray(a) for a in (*cols.l1_buffers(), cols.l1_score_buffer())]
+        lptr = [a.ctypes.data for a in l1]
+        lsc = l1[3]
         fo, fpt, feta, fmsd, fsc = fat
         fn = getattr(self.lib, ENTRY)
         n_chunks = (n + chunk - 1) // chunk
@@ -189,6 +193,8 @@ class CKernel:
                 sc.shape[1] if sc.ndim == 2 else 0,
                 *fptr,
                 fsc.shape[1] if fsc.ndim == 2 else 0,
+                *lptr,
+                lsc.shape[1] if lsc.ndim == 2 else 0,
                 self.consts.ctypes.data,
                 out.ctypes.data,
             )

@@ -67,6 +67,7 @@ class LaneLoop:
     cs: Consts
     pt_floor: float
     jet_fields: tuple[str, ...]
+    prefix: str = ""  # "l" for the loop over the L1 jets: its masks lm0.., score rows ls0..
     init: list[str] = field(default_factory=list)
     body: list[str] = field(default_factory=list)
     after: list[str] = field(default_factory=list)
@@ -82,7 +83,7 @@ class LaneLoop:
     def mask(self, expr: str) -> str:
         """A ``__mmask16`` local holding ``expr``, shared by every use of the same expression."""
         if expr not in self._masks:
-            self._masks[expr] = name = f"m{len(self._masks)}"
+            self._masks[expr] = name = f"{self.prefix}m{len(self._masks)}"
             self.body.append(f"{S3}const __mmask16 {name} = {expr};")
         return self._masks[expr]
 
@@ -114,7 +115,7 @@ class LaneLoop:
     def score(self, name: str) -> str:
         i = self.jet_fields.index(name)
         self.rows.add(i)
-        return f"s{i}"
+        return f"{self.prefix}s{i}"
 
 
 @dataclass
@@ -272,8 +273,6 @@ def unsupported(cm: CompiledMenu, plan: OnePassPlan) -> str | None:
     keys = sorted({row.type.key for row in cm.cuts} - set(_EMIT))
     if keys:
         return f"cut type(s) {', '.join(keys)} have no C lane version"
-    if any(reg.collection == "l1jets" for reg in plan.registers):
-        return "the events' L1 jets are read by a loop of their own, not in C yet"
     return None
 
 
@@ -291,13 +290,14 @@ class LaneSource:
     n_triggers: int
 
 
-def _triggers(cm: CompiledMenu, plan: OnePassPlan, loop: LaneLoop) -> list[str]:
+def _triggers(cm: CompiledMenu, plan: OnePassPlan, loop: LaneLoop, l1: LaneLoop) -> list[str]:
     lines = []
+    on_l1 = plan.cut_l1 or (False,) * len(cm.cuts)
     for t in (int(x) for x in cm.order):
         gate = [f"t{g}" for g in cm.gate(t)]
         first = int(cm.trig_cut_start[t])
         cuts = [
-            f"({_EXPR[row.type.key](row.cut, plan.cut_reg[k], loop)})"
+            f"({_EXPR[row.type.key](row.cut, plan.cut_reg[k], l1 if on_l1[k] else loop)})"
             for k, row in enumerate(cm.trigger_cuts(t), start=first)
         ]
         expr = " & ".join(([f"({' | '.join(gate)})"] if gate else []) + cuts)
@@ -380,24 +380,28 @@ def _fat_group(fat: FatLanes) -> list[str]:
     return lines
 
 
-def _jet_group(loop: LaneLoop) -> list[str]:
-    """The jet loop of one group (window or gathers), its per-step body generated."""
+def _l1_group(loop: LaneLoop) -> list[str]:
+    """The loop over the group's L1 jets (the ``nv`` events the offline loop chose): window
+    when they lie in the 128 L1 jets from the first, else gathers; in a block of its own."""
     if not loop.body:
-        return [f"{S2}nv = lim;"]
-    floor = loop.cs.ge(loop.pt_floor)
+        return []
     rows = sorted(loop.rows)
     head = [
-        f"{S2}__m512i en = rel16(jo + e + 1, jb, lim);",
-        f"{S2}const __mmask16 fit = _mm512_mask_cmple_epi32_mask("
-        "(__mmask16)((1u << lim) - 1), en, _mm512_set1_epi32(128));",
-        f"{S2}nv = __builtin_popcount(fit);",
-        f"{S2}const int win = nv > 0 && jb + 128 <= njets;",
-        f"{S2}if (!win) nv = lim;",
-        f"{S2}else if (nv < lim) en = _mm512_maskz_mov_epi32(fit, en);",
-        f"{S2}const __m512i st = rel16(jo + e, jb, nv);",
-        f"{S2}const float *gp = pt + jb, *ge = eta + jb;",
-        *[f"{S2}const float *gs{i} = sc + {i} * scs + jb;" for i in rows],
-        *loop.init,
+        f"{S2}{{",
+        f"{S2}const int64_t jb = lo[e];",
+        f"{S2}const __m512i en = rel16(lo + e + 1, jb, nv);",
+        f"{S2}const int win = lo[e + nv] - jb <= 128 && jb + 128 <= nl1;",
+        f"{S2}const __m512i st = rel16(lo + e, jb, nv);",
+        f"{S2}const float *gp = lpt + jb, *ge = leta + jb;",
+        *[f"{S2}const float *gs{i} = lsc + {i} * lscs + jb;" for i in rows],
+    ]
+    return [*loop.init, *head, *_steps(loop, rows), f"{S2}}}", *loop.after]
+
+
+def _steps(loop: LaneLoop, rows: list[int]) -> list[str]:
+    """The step loop: from ``st`` to ``en`` per lane, ending at the first pt below the floor."""
+    floor = loop.cs.ge(loop.pt_floor)
+    head = [
         f"{S2}__m512i j = st;",
         f"{S2}__mmask16 s32 = _mm512_test_epi32_mask(j, B32);",
         f"{S2}__mmask16 s64 = _mm512_test_epi32_mask(j, B64);",
@@ -406,7 +410,7 @@ def _jet_group(loop: LaneLoop) -> list[str]:
         f"_mm512_cmplt_epi32_mask(j, en), p, {floor}, _CMP_NLT_UQ);",
         f"{S2}while (alive) {{",
         f"{S3}const __m512 ae = ABS(FETCH(ge));",
-        *[f"{S3}const __m512 s{i} = FETCH(gs{i});" for i in rows],
+        *[f"{S3}const __m512 {loop.prefix}s{i} = FETCH(gs{i});" for i in rows],
         f"{S3}__m512 v, w, h;",
         f"{S3}(void)v; (void)w; (void)h;",
     ]
@@ -421,7 +425,28 @@ def _jet_group(loop: LaneLoop) -> list[str]:
         f"_mm512_mask_cmplt_epi32_mask(alive, j, en), p, {floor}, _CMP_NLT_UQ);",
         f"{S2}}}",
     ]
-    return head + loop.body + tail + loop.after
+    return head + loop.body + tail
+
+
+def _jet_group(loop: LaneLoop) -> list[str]:
+    """The jet loop of one group (window or gathers), its per-step body generated."""
+    if not loop.body:
+        return [f"{S2}nv = lim;"]
+    rows = sorted(loop.rows)
+    head = [
+        f"{S2}__m512i en = rel16(jo + e + 1, jb, lim);",
+        f"{S2}const __mmask16 fit = _mm512_mask_cmple_epi32_mask("
+        "(__mmask16)((1u << lim) - 1), en, _mm512_set1_epi32(128));",
+        f"{S2}nv = __builtin_popcount(fit);",
+        f"{S2}const int win = nv > 0 && jb + 128 <= njets;",
+        f"{S2}if (!win) nv = lim;",
+        f"{S2}else if (nv < lim) en = _mm512_maskz_mov_epi32(fit, en);",
+        f"{S2}const __m512i st = rel16(jo + e, jb, nv);",
+        f"{S2}const float *gp = pt + jb, *ge = eta + jb;",
+        *[f"{S2}const float *gs{i} = sc + {i} * scs + jb;" for i in rows],
+        *loop.init,
+    ]
+    return [*head, *_steps(loop, rows), *loop.after]
 
 
 HEADER = """/* Generated by trigkit.emulator.engine.lanes_c for menu {name}; do not edit. */
@@ -465,9 +490,11 @@ static inline __m512i rel16(const int64_t *a, int64_t b, int n)
 int {entry}(int64_t c0, int64_t c1, int64_t chunk, int64_t n, const int64_t *jo,
             const float *pt, const float *eta, const float *sc, int64_t scs,
             const int64_t *fo, const float *fpt, const float *feta, const float *fmsd,
-            const float *fsc, int64_t fss, const float *cv, uint8_t *out)
+            const float *fsc, int64_t fss, const int64_t *lo, const float *lpt,
+            const float *leta, const float *lsc, int64_t lscs, const float *cv, uint8_t *out)
 {{
-    const int64_t njets = jo[n];
+    const int64_t njets = jo[n], nl1 = lo[n];
+    (void)nl1; (void)lpt; (void)leta; (void)lsc; (void)lscs;
     const __m512 NEG = _mm512_set1_ps(-INFINITY);
     const __m512i ONE_I = _mm512_set1_epi32(1), ZERO_I = _mm512_setzero_si512();
     const __m512i ABSM = _mm512_set1_epi32(0x7fffffff);
@@ -501,17 +528,19 @@ def generate_lane_source(cm: CompiledMenu, plan: OnePassPlan) -> LaneSource:
     :func:`unsupported` first."""
     cs = Consts()
     loop = LaneLoop(cs, plan.pt_floor, cm.jet_fields)
+    l1 = LaneLoop(cs, plan.l1_pt_floor, cm.l1_jet_fields, "l")
     fat = FatLanes(cs, cm.fatjet_fields)
     regs: list[Register] = list(plan.registers)
-    for reg in regs:
-        if reg.collection == "jets":
-            _EMIT[reg.type.key](reg.index, reg.key, list(reg.cuts), loop, fat)
+    for coll, into in (("jets", loop), ("l1jets", l1)):
+        for reg in regs:
+            if reg.collection == coll:
+                _EMIT[reg.type.key](reg.index, reg.key, list(reg.cuts), into, fat)
     for reg in regs:
         if reg.collection == "fatjets":
             _EMIT[reg.type.key](reg.index, reg.key, list(reg.cuts), loop, fat)
     n_trig = cm.n_l1 + cm.n_hlt
-    jet = _jet_group(loop)  # registers the floor constant
-    trig = _triggers(cm, plan, loop)
+    jet = _jet_group(loop) + _l1_group(l1)  # registers the floor constants
+    trig = _triggers(cm, plan, loop, l1)
     valid = [f"{S2}const __mmask16 valid = (__mmask16)((1u << nv) - 1);", f"{S2}(void)valid;"]
     body = [*jet, *valid, *_fat_group(fat), *trig, *_store(n_trig)]
     consts = [
