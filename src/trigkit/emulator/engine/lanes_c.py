@@ -16,7 +16,8 @@ type, a lane version of its register update and decision (``_EMIT`` / ``_EXPR``,
 Per chunk of events (the numba kernel's chunks, so the large-R prefix counts are the same): a
 vectorised pass over its large-R jets; then groups of up to 16 events whose jets lie in the 128
 jets from the group's first (a *window*, read by permutes; other groups, and the arrays' last 128
-jets, use gathers). Per step, each live lane does its event's next jet: the numba kernel's
+jets, use gathers; a second loop, the same way, reads the group's L1 jets for the cuts planned
+on them). Per step, each live lane does its event's next jet: the numba kernel's
 per-jet updates, as masked vector operations (a lane stops at its first jet below the pt floor,
 as the numba loop breaks); the next step's pt is read at the end of a step. The triggers are the
 same ``&`` / ``|`` expressions, on 16-bit lane masks; decisions are written as the numba
