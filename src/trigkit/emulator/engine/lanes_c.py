@@ -367,17 +367,23 @@ def _fat_chunk(fat: FatLanes) -> list[str]:
 
 
 def _fat_group(fat: FatLanes) -> list[str]:
+    """Per group, each lane's large-R count ``fn[fo[e + 1] - fb] - fn[fo[e] - fb]``: one gather
+    of the group's ``nv + 1`` bounds (16 at most), the next lane's bound by a lane shift (the
+    16th from a scalar load)."""
     if not fat.conds:
         return []
     lines = [
-        f"{S2}const __m512i fst = rel16(fo + e, fb, nv), fen = rel16(fo + e + 1, fb, nv);",
+        f"{S2}const int nf = nv < 16 ? nv + 1 : 16;",
+        f"{S2}const __m512i fst = rel16(fo + e, fb, nf);",
+        f"{S2}const __mmask16 fin = (__mmask16)((1u << nf) - 1);",
     ]
     for r, _ in fat.conds:
-        lines.append(
-            f"{S2}const __m512i fj{r} = _mm512_sub_epi32("
-            f"_mm512_mask_i32gather_epi32(ZERO_I, valid, fen, fn{r}, 4), "
-            f"_mm512_mask_i32gather_epi32(ZERO_I, valid, fst, fn{r}, 4));"
-        )
+        g = f"g{r}"
+        lines += [
+            f"{S2}const __m512i {g} = _mm512_mask_i32gather_epi32(ZERO_I, fin, fst, fn{r}, 4);",
+            f"{S2}const __m512i fj{r} = _mm512_sub_epi32(_mm512_alignr_epi32("
+            f"_mm512_set1_epi32(nv < 16 ? 0 : fn{r}[fo[e + 16] - fb]), {g}, 1), {g});",
+        ]
     return lines
 
 
