@@ -366,3 +366,17 @@ def test_top_k_mean_divides_like_the_reference() -> None:
     expect = run_reference(cm, cols)
     assert expect[0, 1]
     np.testing.assert_array_equal(_c(cm, cols), expect)
+
+
+def test_no_compiler_on_path_falls_back(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no cc, no gcc
+    monkeypatch.setenv("TRIGKIT_CACHE", str(tmp_path / "cache"))
+    cbackend.clear_caches()
+    cm = _fresh_menu()
+    cols = _adversarial_columns(cm, 200, 2)
+    try:
+        choice = choose_backend(cm, cols)
+        assert choice.name == "numba" and "no C compiler" in choice.reason
+        np.testing.assert_array_equal(run_onepass(cm, cols, 1), run_reference(cm, cols))
+    finally:
+        cbackend.clear_caches()
