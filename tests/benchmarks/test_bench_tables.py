@@ -59,6 +59,57 @@ def test_bench_emulator_prints_ratios_from_raw_timings(tmp_path, monkeypatch, ca
     assert "40.0x" in printed and "20.0x" in printed
 
 
+def test_bench_emulator_prints_both_backends(tmp_path, monkeypatch, capsys) -> None:
+    """The C backend timed, the numba kernel beside it: both floor fractions, from raw times."""
+    from dataclasses import replace
+
+    from trigkit.benchmarks import emulator
+
+    res = emulator.EmulatorBenchResult(
+        menu="m",
+        n_events=1_000_000,
+        awkward_events=10_000,
+        n_triggers=8,
+        bytes_per_event=100.0,
+        threads=2,
+        fused_1thread_s=0.04,
+        fused_1thread_cpu_s=0.04,
+        perpath_1thread_s=None,
+        perpath_1thread_cpu_s=None,
+        fused_all_s=0.03,
+        awkward_s=0.04,
+        identical=True,
+        accept_fraction={},
+        awkward_careful_s=0.02,
+        numpy_events=500_000,
+        numpy_s=0.5,
+        memory_floor_s=0.02,
+        stream_floor_s=0.01,
+        skeleton_s=0.04,
+        backend="c",
+        numba_1thread_s=0.1,
+        numba_1thread_cpu_s=0.1,
+    )
+    monkeypatch.setattr(emulator, "run_benchmark", lambda *a, **k: res)
+    out = tmp_path / "e.json"
+    assert main(["bench", "emulator", "--out", str(out)]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    # by hand: C 0.02 / 0.04 = 50 %; numba 0.02 / 0.1 = 20 %, 0.1 / 0.04 = 2.50x the C time
+    assert "fused pass (C, AVX-512 lanes) runs at 50% of a numpy read" in printed
+    assert "the numba kernel: 20% of the numpy read (2.50x the c kernel's time)" in printed
+    # the numba row: 1e6 / 0.1 s = 10 M/s; the C pass 25 M/s per core is 2.5x it
+    assert "0.100 │ 10.00 │ 10.00 │ 2.5x" in printed and "(fallbac" in printed
+    rec = json.loads(out.read_text())
+    assert rec["backend"] == "c" and math.isclose(rec["numba_memory_floor_fraction"], 0.2)
+    assert math.isclose(rec["fused_1thread_vs_numba_1thread"], 2.5)
+    assert rec["thread_counts"]["numba_1thread"] == 1
+    res = replace(res, backend="numba", backend_reason="no C compiler", numba_1thread_s=0.04)
+    monkeypatch.setattr(emulator, "run_benchmark", lambda *a, **k: res)
+    assert main(["bench", "emulator", "--out", str(tmp_path / "n.json")]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "(numba kernel: no C compiler)" in printed and "(fallbac" not in printed
+
+
 def test_bench_firmware_prints_per_core_speedup(tmp_path, monkeypatch, capsys) -> None:
     from trigkit.benchmarks import firmware
 

@@ -33,6 +33,14 @@ hlt:
 """
 
 
+@pytest.fixture(autouse=True, params=["auto", "numba"])
+def _backend(request, monkeypatch):  # noqa: ANN202
+    """Every test on both kernels: ``auto`` (the C lane kernel where the host, compiler, menu
+    and events allow it; tests/emulator/test_cbackend.py checks it is chosen) and numba."""
+    monkeypatch.setenv("TRIGKIT_EMULATOR_BACKEND", request.param)
+    return request.param
+
+
 def _j(pt, eta, btag, l1=0.0):
     return {"pt": pt, "eta": eta, "btag": btag, "l1_score": l1}
 
@@ -213,6 +221,7 @@ def test_onepass_thresholds_at_float32_edges() -> None:
 
 def test_onepass_kernel_source_is_cached_per_menu(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("TRIGKIT_KERNEL_CACHE", str(tmp_path))
+    monkeypatch.setattr(onepass, "_LOADED", {})  # loaded by this test's other backend param
     cm = compile_menu(parse_menu(MIXED.replace("min: 350", "min: 351.5")))
     k1 = onepass.load_kernel(cm)
     assert onepass.load_kernel(cm) is k1

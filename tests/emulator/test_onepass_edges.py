@@ -24,6 +24,14 @@ from trigkit.emulator.schema import load_menu, parse_menu, shipped_menus
 F32 = np.float32
 
 
+@pytest.fixture(autouse=True, params=["auto", "numba"])
+def _backend(request, monkeypatch):  # noqa: ANN202
+    """Every test on both kernels: ``auto`` (the C lane kernel where the host, compiler, menu
+    and events allow it; tests/emulator/test_cbackend.py checks it is chosen) and numba."""
+    monkeypatch.setenv("TRIGKIT_EMULATOR_BACKEND", request.param)
+    return request.param
+
+
 def _around(values: list[float]) -> np.ndarray:
     """Each value as float32 rounded both ways, and one ulp either side of those."""
     out = [F32(0.0), F32(-0.0)]

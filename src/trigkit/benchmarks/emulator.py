@@ -5,7 +5,12 @@ stand-in scores (cached per-jet fields), mixed and tiled to ``--events``. Conten
 one process (best of ``--repeats``):
 
 * ``fused``: :func:`trigkit.emulator.engine.onepass.run_onepass` (the one-pass kernel: each
-  event's jets read once) on the flat buffers, 1 thread (per core) and all numba threads;
+  event's jets read once) on the flat buffers, 1 thread (per core) and all numba threads, on
+  the backend it picks (``backend`` in the JSON: ``c``, the AVX-512 lane kernel, where the host
+  and compiler allow, else ``numba``; ``backend_reason`` says why numba);
+* ``numba_1thread``: the numba kernel on one thread, timed in the same loop on the same events
+  as the 1-thread fused pass (alternating), so their ratio and both memory-floor fractions
+  (``numba_memory_floor_fraction``) are visible side by side;
 * ``perpath``: the previous opcode pass, removed with it (one generated kernel and one reference
   remain); its JSON keys stay, null;
 * ``awkward``: :func:`trigkit.emulator.engine.reference.run_reference_events` (every cut's awkward
@@ -73,6 +78,10 @@ class EmulatorBenchResult:
     memory_floor_s: float = float("nan")
     stream_floor_s: float = float("nan")
     skeleton_s: float = float("nan")  # the kernel's loop shape, empty body (memory_floor)
+    backend: str = "numba"  # the kernel the fused rows timed (onepass.choose_backend)
+    backend_reason: str = ""  # why numba, when it is
+    numba_1thread_s: float = float("nan")  # the numba kernel, same loop and events
+    numba_1thread_cpu_s: float = float("nan")
     provenance: dict[str, Any] | None = None
 
     @property
@@ -114,12 +123,21 @@ class EmulatorBenchResult:
         return self.stream_floor_s / self.fused_1thread_s
 
     @property
+    def numba_memory_floor_fraction(self) -> float:
+        """The memory-floor fraction of the numba kernel on one thread (the fallback)."""
+        return self.memory_floor_s / self.numba_1thread_s
+
+    @property
+    def numba_stream_floor_fraction(self) -> float:
+        return self.stream_floor_s / self.numba_1thread_s
+
+    @property
     def skeleton_floor_fraction(self) -> float:
         """The numpy floor over the empty loop skeleton: the most the kernel's shape can reach."""
         return self.memory_floor_s / self.skeleton_s
 
     def thread_counts(self) -> dict[str, int]:
-        one = ("fused_1thread", "awkward", "awkward_careful", "numpy")
+        one = ("fused_1thread", "numba_1thread", "awkward", "awkward_careful", "numpy")
         floors = {"memory_floor": 1, "stream_floor": 1, "skeleton": 1}
         return {k: 1 for k in one} | {"fused_all": self.threads} | floors
 
@@ -145,6 +163,9 @@ class EmulatorBenchResult:
             "stream_floor_bytes_per_s": self.bytes_per_event * self.n_events / self.stream_floor_s,
             "stream_floor_fraction": self.stream_floor_fraction,
             "skeleton_floor_fraction": self.skeleton_floor_fraction,
+            "numba_memory_floor_fraction": self.numba_memory_floor_fraction,
+            "numba_stream_floor_fraction": self.numba_stream_floor_fraction,
+            "fused_1thread_vs_numba_1thread": self.numba_1thread_s / self.fused_1thread_s,
             "speedup_per_core_vs_awkward_careful": self.fused_per_core / self.awkward_careful_per_s,
             "speedup_per_core_vs_numpy": self.fused_per_core / self.numpy_per_s,
             "ratios_per_core": self.per_core_ratios(),
@@ -241,12 +262,19 @@ def _best(fn, repeats: int) -> tuple[float, Any]:  # noqa: ANN001
 
 def _best_cpu(fn, repeats: int) -> tuple[float, float, Any]:  # noqa: ANN001
     """Best wall and best CPU (this thread) time of ``repeats`` calls, and the last result."""
-    best, cpu, out = float("inf"), float("inf"), None
+    return _best_cpu_alternating([fn], repeats)[0]
+
+
+def _best_cpu_alternating(fns: list, repeats: int) -> list[tuple[float, float, Any]]:
+    """:func:`_best_cpu` of each of ``fns``, called in turn within each repeat (so a load
+    change on the machine hits them alike)."""
+    best = [[float("inf"), float("inf"), None] for _ in fns]
     for _ in range(repeats):
-        t0, c0 = time.perf_counter(), time.thread_time()
-        out = fn()
-        best, cpu = min(best, time.perf_counter() - t0), min(cpu, time.thread_time() - c0)
-    return best, cpu, out
+        for b, fn in zip(best, fns, strict=True):
+            t0, c0 = time.perf_counter(), time.thread_time()
+            b[2] = fn()
+            b[0], b[1] = min(b[0], time.perf_counter() - t0), min(b[1], time.thread_time() - c0)
+    return [(b[0], b[1], b[2]) for b in best]
 
 
 def run_benchmark(
@@ -263,6 +291,7 @@ def run_benchmark(
     from trigkit.core.errors import TrigkitError
     from trigkit.emulator.columns import columns_from_batch
     from trigkit.emulator.compiled import compile_menu
+    from trigkit.emulator.engine.onepass import choose_backend, run_numba
     from trigkit.emulator.engine.onepass import run_onepass as run_fused
     from trigkit.emulator.engine.reference import run_reference_events
     from trigkit.emulator.schema import load_menu
@@ -283,17 +312,22 @@ def run_benchmark(
         else base[:awkward_events]
     )
     run_fused(cmenu, cols, 1)  # compile / warm up
+    run_numba(cmenu, cols, 1)
+    choice = choose_backend(cmenu, cols)
     t_vec, vec = _best(
         lambda: run_reference_events(menu, sub.jets, sub.fatjets), max(1, repeats // 2)
     )
     sub_fused = run_fused(cmenu, columns_from_batch(sub, cmenu))
     identical = bool(np.array_equal(sub_fused, vec))
-    t1, c1, out = _best_cpu(lambda: run_fused(cmenu, cols, 1), repeats)
+    (t1, c1, out), (tn, cn, out_numba) = _best_cpu_alternating(
+        [lambda: run_fused(cmenu, cols, 1), lambda: run_numba(cmenu, cols, 1)], repeats
+    )
+    identical &= bool(np.array_equal(out, out_numba))
     threads = numba.config.NUMBA_NUM_THREADS
     tall, out_all = _best(lambda: run_fused(cmenu, cols, threads), repeats)
     identical &= bool(np.array_equal(out, out_all))
     if not identical:
-        raise TrigkitError("bench emulator: fused and awkward decisions differ")
+        raise TrigkitError("bench emulator: fused, numba and awkward decisions differ")
     from trigkit.benchmarks.memory_floor import (
         kernel_nbytes,
         numpy_floor_s,
@@ -329,6 +363,10 @@ def run_benchmark(
         memory_floor_s=floor,
         stream_floor_s=stream,
         skeleton_s=skeleton,
+        backend=choice.name,
+        backend_reason=choice.reason,
+        numba_1thread_s=tn,
+        numba_1thread_cpu_s=cn,
     )
     return replace(res, provenance=provenance(res.thread_counts()))
 
@@ -389,15 +427,26 @@ def bench_emulator(
 def floor_line(res: EmulatorBenchResult) -> str:
     """The fused pass against both reads of its bytes (numpy, and numba streaming them)."""
     mb = res.bytes_per_event * res.n_events / 1e6
+    numba = (
+        f"; the numba kernel: {res.numba_memory_floor_fraction:.0%} of the numpy read "
+        f"({res.numba_1thread_s / res.fused_1thread_s:.2f}x the {res.backend} kernel's time)"
+        if res.backend != "numba"
+        else f" (numba kernel: {res.backend_reason})"
+    )
     return (
-        f"memory floor: the 1-thread fused pass runs at {res.memory_floor_fraction:.0%} of a numpy "
+        f"memory floor: the 1-thread fused pass ({_backend_label(res)}) runs at "
+        f"{res.memory_floor_fraction:.0%} of a numpy "
         f"read of the same {mb:.0f} MB (goal >= {GOAL_MEMORY_FLOOR_FRACTION:.0%}) and at "
         f"{res.stream_floor_fraction:.0%} of a numba read streaming them "
         f"({res.bytes_per_event * res.n_events / res.stream_floor_s / 1e9:.1f} GB/s vs numpy "
         f"{res.bytes_per_event * res.n_events / res.memory_floor_s / 1e9:.1f} GB/s); the kernel's "
         f"loop skeleton alone (per-event jet loops, empty body) runs at "
-        f"{res.skeleton_floor_fraction:.0%} of the numpy read"
+        f"{res.skeleton_floor_fraction:.0%} of the numpy read{numba}"
     )
+
+
+def _backend_label(res: EmulatorBenchResult) -> str:
+    return "C, AVX-512 lanes" if res.backend == "c" else res.backend
 
 
 def summary_table(res: EmulatorBenchResult):  # noqa: ANN201
@@ -423,9 +472,11 @@ def summary_table(res: EmulatorBenchResult):  # noqa: ANN201
         ("awkward, naive (reference)", 1, res.awkward_events, res.awkward_s),
         ("awkward, careful", 1, res.awkward_events, res.awkward_careful_s),
         ("numpy, flat buffers", 1, res.numpy_events, res.numpy_s),
-        ("one-pass numba", 1, res.n_events, res.fused_1thread_s),
-        ("one-pass numba", res.threads, res.n_events, res.fused_all_s),
+        (f"one-pass {_backend_label(res)}", 1, res.n_events, res.fused_1thread_s),
+        (f"one-pass {_backend_label(res)}", res.threads, res.n_events, res.fused_all_s),
     ]
+    if res.backend != "numba":
+        rows.append(("one-pass numba (fallback)", 1, res.n_events, res.numba_1thread_s))
     for name, threads, n, secs in rows:
         rate = n / secs
         t.add_row(
