@@ -42,7 +42,7 @@ import numpy as np
 
 from trigkit.emulator.compiled import CompiledMenu
 from trigkit.emulator.cuts.base import Consts
-from trigkit.emulator.engine.plan import OnePassPlan, Register
+from trigkit.emulator.engine.plan import OnePassPlan, Register, trigger_expressions
 from trigkit.emulator.f32 import at_least
 
 ENTRY = "tk_lanes"  # the exported function (see HEADER)
@@ -292,18 +292,13 @@ class LaneSource:
 
 
 def _triggers(cm: CompiledMenu, plan: OnePassPlan, loop: LaneLoop, l1: LaneLoop) -> list[str]:
-    lines = []
-    on_l1 = plan.cut_l1 or (False,) * len(cm.cuts)
-    for t in (int(x) for x in cm.order):
-        gate = [f"t{g}" for g in cm.gate(t)]
-        first = int(cm.trig_cut_start[t])
-        cuts = [
-            f"({_EXPR[row.type.key](row.cut, plan.cut_reg[k], l1 if on_l1[k] else loop)})"
-            for k, row in enumerate(cm.trigger_cuts(t), start=first)
-        ]
-        expr = " & ".join(([f"({' | '.join(gate)})"] if gate else []) + cuts)
-        lines.append(f"{S2}const __mmask16 t{t} = (__mmask16)({expr or '0xffff'});")
-    return lines
+    def cut(row: Any, reg: Register, on_l1: bool) -> str:
+        return _EXPR[row.type.key](row.cut, reg, l1 if on_l1 else loop)
+
+    return [
+        f"{S2}const __mmask16 t{t} = (__mmask16)({expr or '0xffff'});"
+        for t, expr in trigger_expressions(cm, plan, cut)
+    ]
 
 
 def _store(n_trig: int) -> list[str]:

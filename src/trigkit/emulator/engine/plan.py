@@ -17,8 +17,9 @@ offline jets).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from trigkit.emulator.compiled import CompiledMenu, on_l1_jets
 from trigkit.emulator.cuts import CUT_TYPES, CutType
@@ -78,3 +79,21 @@ def plan_menu(cm: CompiledMenu, l1jets: bool = False, l1_scores: bool = False) -
         tuple(cut_l1),
         min(floors[True], default=math.inf),
     )
+
+
+def trigger_expressions(
+    cm: CompiledMenu, plan: OnePassPlan, cut_expr: Callable[[Any, Register, bool], str]
+) -> Iterator[tuple[int, str]]:
+    """Per trigger of :attr:`CompiledMenu.order`: its index and its decision as one ``&`` of
+    its gate (``(t1 | t2 ...)`` of the triggers seeding it) and its cuts in row order, each
+    ``(cut_expr(row, register, reads L1 jets))``; "" for a trigger without either. Both
+    backends' code generators write their decisions from this, so they compose them alike."""
+    on_l1 = plan.cut_l1 or (False,) * len(cm.cuts)
+    for t in (int(x) for x in cm.order):
+        gate = [f"t{g}" for g in cm.gate(t)]
+        first = int(cm.trig_cut_start[t])
+        cuts = [
+            f"({cut_expr(row, plan.cut_reg[k], on_l1[k])})"
+            for k, row in enumerate(cm.trigger_cuts(t), start=first)
+        ]
+        yield t, " & ".join(([f"({' | '.join(gate)})"] if gate else []) + cuts)
