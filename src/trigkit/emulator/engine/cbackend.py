@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from trigkit.core.atomic import atomic_path
+from trigkit.core.cache_dir import writable_dir
 from trigkit.core.errors import TrigkitError
 from trigkit.emulator.columns import Columns
 from trigkit.emulator.compiled import CompiledMenu
@@ -74,17 +75,7 @@ class CBackendUnavailable(TrigkitError):
 
 def cache_dir() -> Path:
     root = Path(os.environ.get("TRIGKIT_CACHE") or Path.home() / ".cache" / "trigkit")
-    path = root / "kernels_c"
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        if os.access(path, os.W_OK):
-            return path
-    except OSError:
-        pass
-    uid = os.getuid() if hasattr(os, "getuid") else 0
-    fallback = Path(tempfile.gettempdir()) / f"trigkit-kernels-c-{uid}"
-    fallback.mkdir(parents=True, exist_ok=True)
-    return fallback
+    return writable_dir(root / "kernels_c", "trigkit-kernels-c")
 
 
 @functools.cache

@@ -36,7 +36,6 @@ import importlib.util
 import logging
 import os
 import sys
-import tempfile
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +45,7 @@ import numba
 import numpy as np
 
 from trigkit.core.atomic import write_text
+from trigkit.core.cache_dir import writable_dir
 from trigkit.core.errors import TrigkitError
 from trigkit.emulator.columns import L1JETS, Columns
 from trigkit.emulator.compiled import CompiledMenu
@@ -65,18 +65,7 @@ _C_FOR: dict[tuple[int, bool, bool], tuple[weakref.ref, Any, str]] = {}
 def kernel_cache_dir() -> Path:
     env = os.environ.get("TRIGKIT_KERNEL_CACHE")
     base = Path(env) if env else Path.home() / ".cache" / "trigkit" / "kernels"
-    try:
-        base.mkdir(parents=True, exist_ok=True)
-        if os.access(base, os.W_OK):
-            return base
-    except OSError:
-        pass
-    fallback = (
-        Path(tempfile.gettempdir())
-        / f"trigkit-kernels-{os.getuid() if hasattr(os, 'getuid') else 0}"
-    )
-    fallback.mkdir(parents=True, exist_ok=True)
-    return fallback
+    return writable_dir(base, "trigkit-kernels")
 
 
 @dataclass(frozen=True)
