@@ -16,8 +16,9 @@ def test_columns_equal_the_particle_api(process: str) -> None:
 
     cfg = settings.process_settings(PythiaConfig(process, 1, mu=0))
     bulk, single = settings.build(cfg, 3, "x"), settings.build(cfg, 3, "x")
-    cols, weight, pthat = block._next_chunk(bulk, 4)
-    recs = columns.read(cols, block._Charges(bulk))
+    charges = block._Charges(bulk)
+    cols, weight, pthat = block._next_chunk(bulk, 4, charges)
+    recs = columns.read(cols, charges)
     assert len(recs) == len(cols) == 4
     seen_higgs = seen_partons = 0
     for e, fast in enumerate(recs):
@@ -113,19 +114,78 @@ def test_short_batches_are_topped_up_and_a_dry_source_fails_in_one_line() -> Non
     from trigkit.events.pythia.config import PythiaConfig
 
     pythia = settings.build(settings.process_settings(PythiaConfig("ttbar", 1, mu=0)), 4, "x")
-    real = pythia.nextBatch(5, "skip")
-    whole, w_whole, pt_whole = block._next_chunk(_Short(real, 5), 5)
+    real, charges = pythia.nextBatch(5, "skip"), block._Charges(pythia)
+    whole, w_whole, pt_whole = block._next_chunk(_Short(real, 5), 5, charges)
     short = _Short(real, 2)
-    parts, w_parts, pt_parts = block._next_chunk(short, 5)
+    parts, w_parts, pt_parts = block._next_chunk(short, 5, charges)
     assert short.calls == 3 and len(parts) == len(whole) == 5
     for field in ("off", "pid", "status", "d1", "d2", "p", "v"):
         np.testing.assert_array_equal(getattr(parts, field), getattr(whole, field), field)
     np.testing.assert_array_equal(w_parts, w_whole)
     np.testing.assert_array_equal(pt_parts, pt_whole)
     with pytest.raises(TrigkitError, match="end of the Les Houches file"):
-        block._next_chunk(_Short(real[:3], 2, eof=True), 5)
+        block._next_chunk(_Short(real[:3], 2, eof=True), 5, charges)
     with pytest.raises(TrigkitError, match="failed 100 events in a row"):
-        block._next_chunk(_Short(real[:0], 2), 5)
+        block._next_chunk(_Short(real[:0], 2), 5, charges)
+
+
+def _ttbar_batch(n: int):
+    from trigkit.events.pythia import block, settings
+    from trigkit.events.pythia.config import PythiaConfig
+
+    pythia = settings.build(settings.process_settings(PythiaConfig("ttbar", 1, mu=0)), 4, "x")
+    return pythia.nextBatch(n, "skip"), block._Charges(pythia)
+
+
+def test_record_check_rejects_what_pythias_check_event_would() -> None:
+    """columns.sound (the hard process runs with Check:event = off) keeps real records and
+    rejects a NaN vertex, a final state short of the beams' momentum or of their charge."""
+    pytest.importorskip("pythia8mc")
+    from trigkit.events.pythia import columns
+
+    batch, charges = _ttbar_batch(5)
+    cols = columns.Columns.from_batch(batch)
+    assert columns.sound(cols, charges).all()
+    p, v, pid = cols.p.copy(), cols.v.copy(), cols.pid.copy()
+
+    def final_row(e: int, want_pid: int | None = None) -> int:
+        rows = np.arange(cols.off[e], cols.off[e + 1])
+        rows = rows[cols.status[rows] > 0]
+        return int(rows[pid[rows] == want_pid][0] if want_pid else rows[0])
+
+    e_beams = cols.p[cols.off[1] + 1, 3] + cols.p[cols.off[1] + 2, 3]
+    p[final_row(1), 2] += 2 * columns.EP_TOL * e_beams  # twice Pythia's tolerance
+    p[final_row(2), 0] += 0.5 * columns.EP_TOL * e_beams  # half of it: kept, as by Pythia
+    v[final_row(3), 2] = np.nan
+    pions = [e for e in range(5) if (pid[cols.off[e] : cols.off[e + 1]] == 211).any()]
+    q_row = final_row(pions[-1], 211)
+    pid[q_row] = 111  # pi+ -> pi0: the final state is one unit of charge short
+    bad = columns.Columns(cols.off, pid, cols.status, cols.d1, cols.d2, p, v)
+    want = np.ones(5, bool)
+    want[[1, 3, pions[-1]]] = False
+    np.testing.assert_array_equal(columns.sound(bad, charges), want)
+
+
+def test_rejected_records_are_dropped_and_topped_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A record that fails the check leaves the chunk; the next event takes its place."""
+    pytest.importorskip("pythia8mc")
+    from trigkit.events.pythia import block, columns
+
+    real, charges = _ttbar_batch(6)
+    want, _, _ = block._next_chunk(_Short(real[1:], 5), 5, charges)
+    sound = columns.sound
+    first = [True]
+
+    def reject_first(cols: columns.Columns, q: dict[int, float]) -> np.ndarray:
+        ok = sound(cols, q)
+        if first.pop() if first else False:
+            ok[0] = False
+        return ok
+
+    monkeypatch.setattr(columns, "sound", reject_first)
+    got, _, _ = block._next_chunk(_Short(real, 5), 5, charges)
+    for field in ("off", "pid", "status", "p", "v"):
+        np.testing.assert_array_equal(getattr(got, field), getattr(want, field), field)
 
 
 def test_gen_met_is_the_neutrinos_pt() -> None:

@@ -60,7 +60,11 @@ def generate_block(
         if lhef is not None:
             hh_lhef.write_lhef(lhef, n, seed, cfg.kappa_lambda, settings.E_CM_GEV)
         pythia = settings.build(
-            [*settings.process_settings(cfg, str(lhef) if lhef else None), *cfg.settings],
+            [
+                *settings.process_settings(cfg, str(lhef) if lhef else None),
+                *settings.OWN_RECORD_CHECK,
+                *cfg.settings,
+            ],
             seed,
             f"process {cfg.process}",
             work / f"mpi-init-{cfg.process}.dat",
@@ -85,14 +89,17 @@ def _sigma_pb(cfg: PythiaConfig, pythia: Any) -> float:
     return float(pythia.infoPython().sigmaGen()) * MB_TO_PB
 
 
-def _next_chunk(pythia: Any, n: int) -> tuple[columns.Columns, np.ndarray, np.ndarray]:
+def _next_chunk(
+    pythia: Any, n: int, charges: dict[int, float]
+) -> tuple[columns.Columns, np.ndarray, np.ndarray]:
     """The next ``n`` events as columns, with their weights and pT-hat: one
     ``nextBatch(n, "skip")`` (n ``next()`` calls, records copied out in C++; failed events are
-    skipped, so a short batch is topped up)."""
+    skipped, and so are records that fail :func:`columns.sound`; a short batch is topped
+    up)."""
     batches: list[Any] = []
     have, failures = 0, 0
     while have < n:
-        batch = pythia.nextBatch(n - have, "skip")
+        batch = _sound_events(pythia.nextBatch(n - have, "skip"), charges)
         if len(batch) == 0:
             if pythia.infoPython().atEndOfFile():
                 raise TrigkitError("Pythia reached the end of the Les Houches file early")
@@ -107,6 +114,14 @@ def _next_chunk(pythia: Any, n: int) -> tuple[columns.Columns, np.ndarray, np.nd
     weight = ak.to_numpy(info["weights"][:, 0]).astype(np.float64)
     pthat = np.sqrt(ak.to_numpy(info["pT2Hat"]).astype(np.float64))
     return columns.Columns.from_batch(batch), weight, pthat
+
+
+def _sound_events(batch: Any, charges: dict[int, float]) -> Any:
+    """``batch`` without the events whose records fail :func:`columns.sound`."""
+    if len(batch) == 0:
+        return batch
+    good = columns.sound(columns.Columns.from_batch(batch), charges)
+    return batch if good.all() else ak.to_packed(batch[good])
 
 
 class _Charges(dict[int, float]):
@@ -133,8 +148,9 @@ class _Hard:
 def _hard_chunk(
     pythia: Any, n: int, pool: pileup.Pool | None, mu: float, rng: np.random.Generator
 ) -> _Hard:
-    cols, bias, pthat = _next_chunk(pythia, n)
-    recs = columns.read(cols, _Charges(pythia))
+    charges = _Charges(pythia)
+    cols, bias, pthat = _next_chunk(pythia, n, charges)
+    recs = columns.read(cols, charges)
     zpv = rng.normal(0.0, pileup.SIGMA_Z_MM, n)
     hard = np.concatenate([r.parts for r in recs])
     ev = np.repeat(np.arange(n), [len(r.parts) for r in recs])
