@@ -65,7 +65,7 @@ def _cpu() -> float:
 
 def _pythia_alone(a: argparse.Namespace) -> None:
     """Seconds of bare ``next()`` calls for the sample's events (block by block, as the engine
-    seeds them), Pythia init excluded."""
+    seeds them, with the settings the engine gives Pythia), Pythia init excluded."""
     from trigkit.events.pythia import block, settings
     from trigkit.events.pythia.config import PythiaConfig
 
@@ -73,7 +73,7 @@ def _pythia_alone(a: argparse.Namespace) -> None:
     spent, cpu = 0.0, 0.0
     for index, n in enumerate(block.block_sizes(cfg.n_events)):
         seed = block.block_seed(cfg.seed, index)
-        stg = [*settings.process_settings(cfg), *cfg.settings]
+        stg = [*settings.process_settings(cfg), *settings.OWN_RECORD_CHECK, *cfg.settings]
         pythia = settings.build(stg, seed, "qcd", a.work / "mpi-init-qcd.dat")
         with settings.captured_stdout():
             t0, c0 = time.perf_counter(), time.process_time()
