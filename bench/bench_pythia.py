@@ -73,8 +73,9 @@ def _pythia_alone(a: argparse.Namespace) -> None:
     spent, cpu = 0.0, 0.0
     for index, n in enumerate(block.block_sizes(cfg.n_events)):
         seed = block.block_seed(cfg.seed, index)
-        stg = [*settings.process_settings(cfg), *settings.OWN_RECORD_CHECK, *cfg.settings]
-        pythia = settings.build(stg, seed, "qcd", a.work / "mpi-init-qcd.dat")
+        pythia = settings.build(
+            settings.hard_settings(cfg), seed, "qcd", a.work / "mpi-init-qcd.dat"
+        )
         with settings.captured_stdout():
             t0, c0 = time.perf_counter(), time.process_time()
             for _ in range(n):

@@ -60,11 +60,7 @@ def generate_block(
         if lhef is not None:
             hh_lhef.write_lhef(lhef, n, seed, cfg.kappa_lambda, settings.E_CM_GEV)
         pythia = settings.build(
-            [
-                *settings.process_settings(cfg, str(lhef) if lhef else None),
-                *settings.OWN_RECORD_CHECK,
-                *cfg.settings,
-            ],
+            settings.hard_settings(cfg, str(lhef) if lhef else None),
             seed,
             f"process {cfg.process}",
             work / f"mpi-init-{cfg.process}.dat",
@@ -96,32 +92,41 @@ def _next_chunk(
     ``nextBatch(n, "skip")`` (n ``next()`` calls, records copied out in C++; failed events are
     skipped, and so are records that fail :func:`columns.sound`; a short batch is topped
     up)."""
-    batches: list[Any] = []
+    batches: list[tuple[Any, columns.Columns]] = []
     have, failures = 0, 0
     while have < n:
-        batch = _sound_events(pythia.nextBatch(n - have, "skip"), charges)
-        if len(batch) == 0:
+        batch, cols = _sound_events(pythia.nextBatch(n - have, "skip"), charges)
+        if cols is None:
             if pythia.infoPython().atEndOfFile():
                 raise TrigkitError("Pythia reached the end of the Les Houches file early")
             failures += 1
             if failures >= 100:
                 raise TrigkitError("Pythia failed 100 events in a row; check the settings")
             continue
-        batches.append(batch)
+        batches.append((batch, cols))
         have += len(batch)
-    batch = batches[0] if len(batches) == 1 else ak.to_packed(ak.concatenate(batches))
+    if len(batches) == 1:
+        batch, cols = batches[0]
+    else:
+        batch = ak.to_packed(ak.concatenate([b for b, _ in batches]))
+        cols = columns.Columns.from_batch(batch)
     info = batch["info"]
     weight = ak.to_numpy(info["weights"][:, 0]).astype(np.float64)
     pthat = np.sqrt(ak.to_numpy(info["pT2Hat"]).astype(np.float64))
-    return columns.Columns.from_batch(batch), weight, pthat
+    return cols, weight, pthat
 
 
-def _sound_events(batch: Any, charges: dict[int, float]) -> Any:
-    """``batch`` without the events whose records fail :func:`columns.sound`."""
+def _sound_events(batch: Any, charges: dict[int, float]) -> tuple[Any, columns.Columns | None]:
+    """``batch`` without the events whose records fail :func:`columns.sound`, and its
+    columns (None when no event is left)."""
     if len(batch) == 0:
-        return batch
-    good = columns.sound(columns.Columns.from_batch(batch), charges)
-    return batch if good.all() else ak.to_packed(batch[good])
+        return batch, None
+    cols = columns.Columns.from_batch(batch)
+    good = columns.sound(cols, charges)
+    if good.all():
+        return batch, cols
+    batch = ak.to_packed(batch[good])
+    return batch, columns.Columns.from_batch(batch) if len(batch) else None
 
 
 class _Charges(dict[int, float]):

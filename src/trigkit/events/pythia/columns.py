@@ -75,9 +75,14 @@ def sound(cols: Columns, charges: dict[int, float]) -> np.ndarray:
     microseconds per event and rejects what that check would have."""
     sel = (cols.status > 0) | _beam_rows(cols.off, len(cols.pid))
     q = np.zeros(len(cols.pid))
-    uniq, inverse = np.unique(cols.pid[sel], return_inverse=True)
-    q[sel] = np.array([charges[c] for c in uniq.tolist()], dtype=float)[inverse]
+    q[sel] = _charge_of(cols.pid[sel], charges)
     return _sound(cols.off, cols.status, cols.p, cols.v, q, EP_TOL, CHARGE_TOL)
+
+
+def _charge_of(pid: np.ndarray, charges: dict[int, float]) -> np.ndarray:
+    """Charge of each row of ``pid``, asking ``charges`` once per distinct id."""
+    uniq, inverse = np.unique(pid, return_inverse=True)
+    return np.array([charges[q] for q in uniq.tolist()], dtype=float)[inverse]
 
 
 def _beam_rows(off: np.ndarray, rows: int) -> np.ndarray:
@@ -155,8 +160,7 @@ def read(cols: Columns, charges: dict[int, float]) -> list[Record]:
     parts[:, :4] = cols.p[final]
     parts[:, 4:7] = cols.v[final]
     pid = cols.pid[final]
-    uniq, inverse = np.unique(pid, return_inverse=True)
-    parts[:, 7] = np.array([charges[q] for q in uniq.tolist()], dtype=float)[inverse]
+    parts[:, 7] = _charge_of(pid, charges)
     parts[:, 8] = pid
     fin_off = _group(_event_of(np.nonzero(final)[0], cols.off), len(cols))
     had_rows, had_ev, had_hf = _weak_hadrons(cols.off, ids, cols.d1, cols.d2)

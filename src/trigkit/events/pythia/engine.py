@@ -46,8 +46,7 @@ def run(
         raise TrigkitError(f"workers (--workers) must be a positive integer, got {workers!r}")
     tick = progress or (lambda _stage, _n: None)
     lhef = "check.lhe" if cfg.process == "hh4b" else None  # read as a name only, not opened
-    stg = [*settings.process_settings(cfg, lhef), *cfg.settings]
-    settings.check(stg, f"process {cfg.process}")
+    settings.check(settings.hard_settings(cfg, lhef), f"process {cfg.process}")
     tick("events", 0)  # work starts: a caller's events bar appears now, not after a block
     sizes = block_sizes(cfg.n_events, block)
     in_process = workers == 1 or len(sizes) == 1

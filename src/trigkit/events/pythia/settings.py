@@ -55,6 +55,12 @@ Z_JETS = (
 W_JETS = ("WeakBosonAndParton:qqbar2Wg = on", "WeakBosonAndParton:qg2Wq = on")
 
 
+def hard_settings(cfg: PythiaConfig, lhef: str | None = None) -> list[str]:
+    """Everything the engine gives the hard process's Pythia: the process, our own record
+    check in place of Pythia's, then the user's settings (applied last, so they win)."""
+    return [*process_settings(cfg, lhef), *OWN_RECORD_CHECK, *cfg.settings]
+
+
 def process_settings(cfg: PythiaConfig, lhef: str | None = None) -> list[str]:
     """Settings of the hard process (``lhef``: the Les Houches file of an hh4b sample)."""
     if cfg.process == "hh4b":
