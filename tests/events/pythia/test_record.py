@@ -200,3 +200,26 @@ def test_gen_met_is_the_neutrinos_pt() -> None:
         want = np.hypot(sum(q.px() for q in nu), sum(q.py() for q in nu))
         got = block._invisible_pt(record.read_final(pythia.event))
         assert got == pytest.approx(want, abs=1e-6)
+
+
+def test_a_batch_that_fails_the_check_throughout_counts_as_a_failure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every record rejected (a setting that breaks them all): one line after 100 tries, not
+    an endless loop of empty batches."""
+    pytest.importorskip("pythia8mc")
+    from trigkit.core.errors import TrigkitError
+    from trigkit.events.pythia import block, columns
+
+    real, charges = _ttbar_batch(3)
+
+    class _Again(_Short):
+        def nextBatch(self, n: int, mode: str):  # noqa: N802 (Pythia's name)
+            self.calls += 1
+            return self.batch[: min(n, self.step)]
+
+    monkeypatch.setattr(columns, "sound", lambda cols, q: np.zeros(len(cols), dtype=bool))
+    source = _Again(real, 3)
+    with pytest.raises(TrigkitError, match="failed 100 events in a row"):
+        block._next_chunk(source, 3, charges)
+    assert source.calls == 100
