@@ -144,6 +144,45 @@ def test_config_digest_changes_with_every_field() -> None:
     assert base.digest() == PythiaConfig("qcd", 10).digest()
 
 
+def _installed(monkeypatch: pytest.MonkeyPatch, **versions: str | None) -> None:
+    """Make ``importlib.metadata`` report ``versions`` (None: not installed; the others at
+    trigkit's pins) to libs."""
+    from importlib import metadata
+
+    from trigkit.events.pythia import libs
+
+    def version(name: str) -> str:
+        found = versions.get(name, libs.PINNED[name])
+        if found is None:
+            raise metadata.PackageNotFoundError(name)
+        return found
+
+    monkeypatch.setattr(libs.metadata, "version", version)
+
+
+def test_pins_are_the_physics_extra() -> None:
+    from importlib import metadata
+
+    from trigkit.events.pythia.libs import PINNED
+
+    marker = '; extra == "physics"'
+    extra = [r.removesuffix(marker) for r in metadata.requires("trigkit") if r.endswith(marker)]
+    assert sorted(extra) == sorted(f"{name}=={v}" for name, v in PINNED.items())
+
+
+def test_cache_keys_follow_unpinned_library_versions(monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = PythiaConfig("qcd", 10)
+    _installed(monkeypatch)
+    pinned = cfg.digest(), cfg.pool_key()
+    _installed(monkeypatch, pythia8mc=None, fastjet=None)  # nothing installed makes nothing
+    assert (cfg.digest(), cfg.pool_key()) == pinned
+    _installed(monkeypatch, pythia8mc="8.318.0")
+    other_pythia = cfg.digest(), cfg.pool_key()
+    assert other_pythia[0] != pinned[0] and other_pythia[1] != pinned[1]
+    _installed(monkeypatch, fastjet="3.5.3.0")  # the pool has no jets
+    assert cfg.digest() not in (pinned[0], other_pythia[0]) and cfg.pool_key() == pinned[1]
+
+
 def test_missing_pythia_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 

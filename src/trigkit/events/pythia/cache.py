@@ -1,7 +1,8 @@
 """Samples cached by config hash: a rerun with the same config reads the file instantly.
 
-``<cache>/<process>-<digest>.parquet`` is written atomically (core.atomic via write_parquet), so
-a run killed mid-way leaves no file behind and the next run regenerates it. The cache lives in
+``<cache>/<process>-<digest>.parquet`` (:meth:`PythiaConfig.digest`) is written atomically
+(core.atomic via write_parquet), so a run killed mid-way leaves no file behind and the next run
+regenerates it. The cache lives in
 ``$TRIGKIT_CACHE/pythia`` (default ``~/.cache/trigkit/pythia``).
 """
 

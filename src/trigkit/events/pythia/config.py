@@ -1,7 +1,8 @@
 """`PythiaConfig`: every choice that defines a Pythia sample, validated on construction.
 
 The config is the cache key of a sample (:meth:`PythiaConfig.digest`): two runs with equal
-configs produce the same events, so the second one reads the cached file.
+configs produce the same events, so the second one reads the cached file. The key also carries
+the engine version and any pythia8mc or fastjet version other than trigkit's pins.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field
 
 from trigkit.core.errors import TrigkitError
+from trigkit.events.pythia.libs import PINNED, unpinned_versions
 
 PROCESSES = ("hh4b", "qcd", "ttbar", "xhh", "zjets", "wjets")
 Z_DECAYS = ("all", "bb")
@@ -84,18 +86,30 @@ class PythiaConfig:
                 raise TrigkitError(f"Pythia setting '{s}' must read 'Key = value'")
 
     def digest(self) -> str:
-        """A short hash of the config and the engine version: the sample's cache key."""
+        """A short hash of the config, the engine version and unpinned library versions: the
+        sample's cache key."""
         fields = asdict(self)
         if fields["z_decay"] == "all":  # the default: keys of configs made before it stay
             del fields["z_decay"]
-        payload = json.dumps({**fields, "engine": ENGINE_VERSION}, sort_keys=True)
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+        payload = {**fields, "engine": ENGINE_VERSION, **_libs_entry(tuple(PINNED))}
+        return _short_hash(payload)
 
     def pool_key(self) -> str:
         """Cache key of the pileup pool: its size only (one pool serves every sample; which
         pool events a hard event gets, where and how rotated, follows the sample's seed)."""
-        payload = json.dumps({"pool": self.pool_size, "seed": POOL_SEED, "v": POOL_VERSION})
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+        payload = {"pool": self.pool_size, "seed": POOL_SEED, "v": POOL_VERSION}
+        return _short_hash({**payload, **_libs_entry(("pythia8mc",))})
+
+
+def _libs_entry(names: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """``{"libs": {name: version}}`` for the libraries ``names`` not at trigkit's pins, else
+    nothing (so keys from before library versions counted stay)."""
+    versions = unpinned_versions(names)
+    return {"libs": versions} if versions else {}
+
+
+def _short_hash(payload: dict) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _positive_int(name: str, value: object) -> None:
