@@ -49,15 +49,17 @@ def to_fp16_graph(fp32: bytes, where: str) -> bytes:
     return proto.SerializeToString()
 
 
-def _half_tensor(tensor: Any, where: str) -> Any:
+def _half_tensor(tensor: Any, where: str, label: str = "") -> Any:
+    """``tensor`` as float16; ``label`` names it in errors (default: its name)."""
     from onnx import numpy_helper
 
     values = numpy_helper.to_array(tensor)
     finite = values[np.isfinite(values)]
     if finite.size and float(np.max(np.abs(finite))) > FP16_MAX:
+        what = label or f"tensor '{tensor.name}'"
         raise TrigkitError(
-            f"{where}: tensor '{tensor.name}' holds {float(np.max(np.abs(finite))):.4g}, beyond "
-            f"float16's range ({FP16_MAX:g}); use --precision fp32"
+            f"{where}: {what} holds {float(np.max(np.abs(finite))):.4g}, beyond float16's "
+            f"range ({FP16_MAX:g}); use --precision fp32"
         )
     return numpy_helper.from_array(values.astype(np.float16), tensor.name)
 
@@ -66,7 +68,8 @@ def _retype_node(onnx: Any, node: Any, where: str) -> None:
     for attr in node.attribute:
         if node.op_type == "Constant" and attr.name == "value":
             if attr.t.data_type == onnx.TensorProto.FLOAT:
-                attr.t.CopyFrom(_half_tensor(attr.t, where))
+                label = f"Constant node '{node.name or node.output[0]}'"
+                attr.t.CopyFrom(_half_tensor(attr.t, where, label))
         elif node.op_type == "Cast" and attr.name == "to" and attr.i == onnx.TensorProto.FLOAT:
             attr.i = onnx.TensorProto.FLOAT16
 

@@ -10,10 +10,14 @@ imported only when a file of that format is read.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from trigkit.core.errors import TrigkitError
+from trigkit.core.errors import MissingDependency, TrigkitError
 from trigkit.importers.detect import detect_format
 from trigkit.importers.graph import ImportedModel, InputSpec, Op, firmware_digest, forward
+
+if TYPE_CHECKING:
+    from trigkit.importers.onnx_graph import GraphModel
 
 __all__ = [
     "ImportedModel",
@@ -22,6 +26,7 @@ __all__ = [
     "detect_format",
     "firmware_digest",
     "forward",
+    "import_for_gpu",
     "import_model",
     "is_foreign_model",
     "parse_input_shapes",
@@ -56,6 +61,32 @@ def import_model(
 
         return import_keras_h5(path, shapes)
     raise TrigkitError(f"{path}: a trigkit model file; load it with trigkit.models.saved")
+
+
+def import_for_gpu(
+    path: str | Path, input_shapes: dict[str, tuple[int, ...]] | None = None
+) -> ImportedModel | GraphModel:
+    """The model for the GPU target: layer by layer where :func:`import_model` takes it (the
+    float reference is then its layers' float64 numpy), else an ONNX, TorchScript or
+    torch.export file as its whole graph (:mod:`trigkit.importers.onnx_graph`: any operators,
+    any number of inputs)."""
+    path = Path(path)
+    shapes = dict(input_shapes or {})
+    try:
+        return import_model(path, shapes)
+    except MissingDependency:
+        raise
+    except TrigkitError as exc:
+        kind = detect_format(path)
+        if kind == "onnx":
+            from trigkit.importers.onnx_graph import import_onnx_graph
+
+            return import_onnx_graph(path, shapes, chain_error=str(exc))
+        if kind in ("torchscript", "torch_export"):
+            from trigkit.importers.torch_graph import import_torch_graph
+
+            return import_torch_graph(path, shapes, kind, chain_error=str(exc))
+        raise
 
 
 def is_foreign_model(path: str | Path) -> bool:

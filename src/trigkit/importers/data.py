@@ -24,6 +24,52 @@ class Rows:
     source: str
 
 
+@dataclass(frozen=True)
+class Feed:
+    """Rows of every input of a model with several: input name -> float32 array."""
+
+    feed: dict[str, np.ndarray]
+    source: str
+
+
+def read_feed(path: Path, shapes: dict[str, tuple[int, ...]]) -> Feed:
+    """An ``.npz`` with one array per input (``in_<name>``, as in a bundle's reference.npz, or
+    ``<name>``), each of ``shapes[name]`` beyond the rows, all with the same number of rows."""
+    path = Path(path)
+    if not path.is_file():
+        raise TrigkitError(f"{path}: no such data file")
+    if path.suffix.lower() != ".npz":
+        raise TrigkitError(
+            f"{path}: a model with inputs {', '.join(shapes)} reads its rows from an .npz "
+            "(one array per input: in_<name>)"
+        )
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: np.asarray(z[k]) for k in z.files}
+    except (OSError, ValueError) as exc:
+        raise TrigkitError(f"{path}: cannot read .npz ({str(exc).splitlines()[0]})") from None
+    feed: dict[str, np.ndarray] = {}
+    for name, shape in shapes.items():
+        key = f"in_{name}" if f"in_{name}" in arrays else name
+        if key not in arrays:
+            raise TrigkitError(
+                f"{path}: no array for input '{name}' (in_{name} or {name}); the file has "
+                f"{', '.join(sorted(arrays)) or 'none'}"
+            )
+        x = arrays[key]
+        if x.shape[1:] != tuple(shape) or len(x) == 0 or x.dtype.kind not in "fiu":
+            raise TrigkitError(
+                f"{path} [{key}]: {x.dtype} rows of shape {x.shape[1:]} ({len(x)} rows); input "
+                f"'{name}' takes numbers of shape {tuple(shape)}"
+            )
+        feed[name] = x.astype(np.float32)
+    counts = {len(x) for x in feed.values()}
+    if len(counts) > 1:
+        rows = ", ".join(f"{k}: {len(v)}" for k, v in feed.items())
+        raise TrigkitError(f"{path}: the inputs have different numbers of rows ({rows})")
+    return Feed(feed, f"{path} [{', '.join(f'in_{k}' for k in feed)}]")
+
+
 def read_rows(
     path: Path, input_name: str, shape: tuple[int, ...], scaling: FeatureScaling | None = None
 ) -> Rows:

@@ -92,8 +92,11 @@ def import_onnx_proto(
     inputs = [i for i in g.input if i.name not in consts]
     if len(inputs) != 1:
         names = ", ".join(i.name for i in inputs)
-        raise TrigkitError(f"{source}: {len(inputs)} graph inputs ({names}); exactly 1 supported")
-    spec = _input_spec(inputs[0], shapes, source)
+        raise TrigkitError(
+            f"{source}: {len(inputs)} graph inputs ({names}); the layer importer (the fpga "
+            "target) takes one (--target gpu compiles the whole graph)"
+        )
+    spec = input_spec(inputs[0], shapes, source)
     walker = _Walker(source, consts, spec)
     walker.dtypes = {k: str(v.dtype) for k, v in arrays.items()}
     for node in g.node:
@@ -116,7 +119,9 @@ def import_onnx_proto(
     )
 
 
-def _input_spec(inp: Any, shapes: dict[str, tuple[int, ...]], source: Path) -> InputSpec:
+def input_spec(inp: Any, shapes: dict[str, tuple[int, ...]], source: Path) -> InputSpec:
+    """``inp``'s spec: its inner dimensions from ``shapes`` (``--input-shape``) or the graph,
+    where every one is fixed."""
     dims = [
         d.dim_value if d.HasField("dim_value") else None for d in inp.type.tensor_type.shape.dim
     ]

@@ -30,22 +30,29 @@ _CONTROL_FLOW_JIT = ("prim::If", "prim::Loop")
 _CONTROL_FLOW_EXPORT = ("cond", "while_loop", "map_impl", "scan")
 
 
-def import_torchscript(path: Path, shapes: dict[str, tuple[int, ...]]) -> ImportedModel:
+def load_torchscript(path: Path) -> tuple[Any, tuple[str, ...]]:
+    """The TorchScript module at ``path`` and its forward's argument names; refused with dynamic
+    control flow."""
     torch = require("torch", "gpu")
     try:
         module = torch.jit.load(str(path), map_location="cpu")
     except Exception as exc:  # noqa: BLE001 - RuntimeError on corrupt archives
-        raise TrigkitError(f"{path}: cannot load as TorchScript ({_first(exc)})") from None
+        raise TrigkitError(f"{path}: cannot load as TorchScript ({first_line(exc)})") from None
     for node in _all_nodes(_frozen_graph(torch, module, path)):
         if node.kind() in _CONTROL_FLOW_JIT and _computes_tensors(node):
             raise TrigkitError(
                 f"{path}: dynamic control flow ({node.kind()} at {_where(node)}); script a model "
                 "without data-dependent branches or loops, or export it with torch.export"
             )
-    args = [a for a in module.forward.schema.arguments if a.name != "self"]
+    args = [a.name for a in module.forward.schema.arguments if a.name != "self"]
+    return module.eval(), tuple(args)
+
+
+def import_torchscript(path: Path, shapes: dict[str, tuple[int, ...]]) -> ImportedModel:
+    module, args = load_torchscript(path)
     if len(args) != 1:
         raise TrigkitError(f"{path}: forward takes {len(args)} inputs; exactly 1 supported")
-    name = args[0].name
+    name = args[0]
     if name not in shapes:
         raise TrigkitError(
             f"{path}: a TorchScript file does not record input shapes; give input '{name}' one "
@@ -66,7 +73,7 @@ def check_pt2_archive(path: Path) -> None:
                     torch.load(io.BytesIO(z.read(name)), weights_only=True)
                 except Exception as exc:  # noqa: BLE001 - UnpicklingError and friends
                     raise TrigkitError(
-                        f"{path}: member '{name}' is not a plain tensor file ({_first(exc)}); "
+                        f"{path}: member '{name}' is not a plain tensor file ({first_line(exc)}); "
                         "refusing to unpickle it"
                     ) from None
 
@@ -83,7 +90,9 @@ def _check_payload_config(path: Path, name: str, config: dict[str, Any]) -> None
             )
 
 
-def import_torch_export(path: Path, shapes: dict[str, tuple[int, ...]]) -> ImportedModel:
+def load_torch_export(path: Path) -> tuple[Any, tuple[str, ...]]:
+    """The torch.export program at ``path`` (audited: nothing unpickled) and its user inputs'
+    names; refused with dynamic control flow."""
     torch = require("torch", "gpu")
     check_pt2_archive(path)
     try:
@@ -92,24 +101,30 @@ def import_torch_export(path: Path, shapes: dict[str, tuple[int, ...]]) -> Impor
             program = torch.export.load(str(path))
     except Exception as exc:  # noqa: BLE001
         raise TrigkitError(
-            f"{path}: cannot load as a torch.export program ({_first(exc)})"
+            f"{path}: cannot load as a torch.export program ({first_line(exc)})"
         ) from None
     for node in program.graph.nodes:
         target = str(getattr(node, "target", ""))
         if node.op == "call_function" and any(f in target for f in _CONTROL_FLOW_EXPORT):
             raise TrigkitError(f"{path}: dynamic control flow (node '{node.name}': {target})")
     users = [s.arg.name for s in program.graph_signature.input_specs if s.kind.name == "USER_INPUT"]
+    return program, tuple(users)
+
+
+def import_torch_export(path: Path, shapes: dict[str, tuple[int, ...]]) -> ImportedModel:
+    torch = require("torch", "gpu")
+    program, users = load_torch_export(path)
     if len(users) != 1:
         raise TrigkitError(f"{path}: the program takes {len(users)} inputs; exactly 1 supported")
     name = users[0]
-    batch, recorded = _recorded_shape(program, name)
+    batch, recorded = recorded_shape(program, name)
     shape = shapes.get(name) or recorded
     if shape is None:
         raise TrigkitError(
             f"{path}: input '{name}' has free dimensions; give them with "
             f"--input-shape {name}:1x16 (batch first)"
         )
-    traced = _trace(torch, program.module(), (batch, *shape), path)
+    traced = trace(torch, program.module(), [(batch, *shape)], path)
     return _via_onnx(traced, path, name, shape, shapes, "torch_export", batch)
 
 
@@ -121,11 +136,11 @@ def _frozen_graph(torch: Any, module: Any, path: Path) -> Any:
             return torch.jit.freeze(module.eval()).graph
     except Exception as exc:  # noqa: BLE001
         raise TrigkitError(
-            f"{path}: cannot freeze the TorchScript module ({_first(exc)})"
+            f"{path}: cannot freeze the TorchScript module ({first_line(exc)})"
         ) from None
 
 
-def _recorded_shape(program: Any, name: str) -> tuple[int, tuple[int, ...] | None]:
+def recorded_shape(program: Any, name: str) -> tuple[int, tuple[int, ...] | None]:
     """(example batch size, inner shape or None when a dimension is symbolic) of an input."""
     node = next(n for n in program.graph.nodes if n.op == "placeholder" and n.name == name)
     dims = list(getattr(node.meta.get("val"), "shape", ()))
@@ -136,14 +151,16 @@ def _recorded_shape(program: Any, name: str) -> tuple[int, tuple[int, ...] | Non
     return batch, tuple(int(d) for d in inner)
 
 
-def _trace(torch: Any, module: Any, shape: tuple[int, ...], path: Path) -> Any:
+def trace(torch: Any, module: Any, shapes: list[tuple[int, ...]], path: Path) -> Any:
+    """``module`` traced on zeros of ``shapes`` (one per input, batch first)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return torch.jit.trace(module, (torch.zeros(*shape),))
+            return torch.jit.trace(module, tuple(torch.zeros(*s) for s in shapes))
     except Exception as exc:  # noqa: BLE001
+        shown = ", ".join(str(s) for s in shapes)
         raise TrigkitError(
-            f"{path}: cannot run the program on shape {shape} ({_first(exc)})"
+            f"{path}: cannot run the program on shape {shown} ({first_line(exc)})"
         ) from None
 
 
@@ -178,7 +195,7 @@ def _via_onnx(
         raise
     except Exception as exc:  # noqa: BLE001
         raise TrigkitError(
-            f"{path}: cannot convert to ONNX on shape {shape} ({_first(exc)})"
+            f"{path}: cannot convert to ONNX on shape {shape} ({first_line(exc)})"
         ) from None
     proto = onnx.load_model_from_string(buf.getvalue())
     return import_onnx_proto(proto, path, {**shapes, name: tuple(shape)}, fmt=fmt)
@@ -206,6 +223,6 @@ def _where(node: Any) -> str:
     return text[0][:80] if text else node.kind()
 
 
-def _first(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0][:200] if lines else type(exc).__name__

@@ -14,7 +14,6 @@ built hls4ml C simulation (fpga). Per output: max abs / rel error, the rows beyo
 from __future__ import annotations
 
 import importlib.util
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,10 +106,14 @@ def compare_bundle(
             "compare needs the original model"
         )
     source = bundle.file(info["source_file"])
-    x, where = _rows(bundle, info, data)
     fpga = bundle.manifest.target == "fpga"
-    x, x_fw = source_and_firmware_rows(info, x) if fpga else (x, x)
-    want = run_original(source, info, x)
+    if fpga:
+        x, where = _rows(bundle, info, data)
+        x, x_fw = source_and_firmware_rows(info, x)
+        feed = {info["input"]: x}
+    else:
+        feed, where = _gpu_feed(bundle, info, data)
+    want = run_original(source, info, feed)
     tol = atol if atol is not None else FPGA_ATOL if fpga else bundle.manifest.reference_tolerance
     out_name = bundle.manifest.outputs[0].name
     notes: list[str] = []
@@ -122,10 +125,29 @@ def compare_bundle(
         notes.append(note)
         failed += [] if rtl_ok else ["RTL simulation"]
     else:
-        artifacts = _gpu_artifacts(bundle, info, x, notes)
+        artifacts = _gpu_artifacts(bundle, feed, notes)
     diffs = tuple(diff_outputs(a, out_name, y, want, tol, rtol) for a, y in artifacts.items())
     label = _original_label(source, info)
     return Comparison(str(path), label, where, diffs, tuple(notes), tuple(failed))
+
+
+def _gpu_feed(bundle: Bundle, info: dict, data: Path | None) -> tuple[dict[str, np.ndarray], str]:
+    """Every input's rows: ``--data`` (one input: .npz or .parquet as for compile; several:
+    an .npz with one array per input) or the bundle's reference.npz."""
+    from trigkit.compile.targets.imported import info_inputs
+
+    shapes = info_inputs(info)
+    if data is None:
+        ins, _ = bundle.reference()
+        feed = {n: np.asarray(ins[n], dtype=np.float64) for n in shapes}
+        return feed, f"reference.npz: {len(next(iter(feed.values())))} rows"
+    if len(shapes) == 1:
+        x, where = _rows(bundle, info, data)
+        return {info["input"]: x}, where
+    from trigkit.importers.data import read_feed
+
+    got = read_feed(data, shapes)
+    return got.feed, got.source
 
 
 def _rows(bundle: Bundle, info: dict, data: Path | None) -> tuple[np.ndarray, str]:
@@ -172,15 +194,19 @@ def _original_label(source: Path, info: dict) -> str:
     return f"{source.name} ({how.get(fmt, 'its weights through trigkit numpy reference')})"
 
 
-def run_original(source: Path, info: dict, x: np.ndarray) -> np.ndarray:
-    """The original model file on ``x``, in its own framework (see the module docstring)."""
+def run_original(source: Path, info: dict, feed: dict[str, np.ndarray]) -> np.ndarray:
+    """The original model file on ``feed`` (its inputs, in order), in its own framework (see
+    the module docstring)."""
     fmt = info["format"]
     if fmt == "onnx" and _standard_onnx(source):
-        return _ort(source, info["input"], x)
+        return _ort(source, feed)
+    if fmt in ("torchscript", "torch_export"):
+        from trigkit.importers.torch_graph import run_torch_file
+
+        return run_torch_file(source, fmt, list(feed.values()))
+    x = feed[info["input"]]
     if fmt == "onnx" and importlib.util.find_spec("qonnx") is not None:
         return _qonnx(source, info["input"], x)
-    if fmt in ("torchscript", "torch_export"):
-        return _torch(source, fmt, x)
     from trigkit.importers import forward, import_model
 
     shapes = {info["input"]: tuple(info["input_shape"])}
@@ -195,13 +221,14 @@ def _standard_onnx(path: Path) -> bool:
     return all(node.domain in ("", "ai.onnx") for node in graph.node)
 
 
-def _ort(path: Path, name: str, x: np.ndarray) -> np.ndarray:
+def _ort(path: Path, feed: dict[str, np.ndarray]) -> np.ndarray:
     ort = require("onnxruntime", "gpu")
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = opts.inter_op_num_threads = 1
     opts.add_session_config_entry("session.disable_quant_qdq", "1")  # Q/DQ as written
     sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    return np.asarray(sess.run(None, {name: x.astype(np.float32)})[0], dtype=np.float64)
+    f32 = {k: v.astype(np.float32) for k, v in feed.items()}
+    return np.asarray(sess.run(None, f32)[0], dtype=np.float64)
 
 
 def _qonnx(path: Path, name: str, x: np.ndarray) -> np.ndarray:
@@ -231,46 +258,11 @@ def _spell_out_quant_defaults(graph: Any) -> None:
                     node.attribute.append(helper.make_attribute(key, value))
 
 
-def _torch(path: Path, fmt: str, x: np.ndarray) -> np.ndarray:
-    torch = require("torch", "gpu")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if fmt == "torchscript":
-            module, batch = torch.jit.load(str(path), map_location="cpu").eval(), len(x)
-        else:
-            program = torch.export.load(str(path))
-            module, batch = program.module(), _export_batch(program)
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(x), max(batch, 1)):
-            chunk = x[i : i + batch]
-            pad = np.zeros((batch - len(chunk), *x.shape[1:])) if len(chunk) < batch else None
-            full = chunk if pad is None else np.concatenate([chunk, pad])
-            y = module(torch.from_numpy(full.astype(np.float32))).double().numpy()
-            out.append(y[: len(chunk)])
-    return np.concatenate(out) if out else np.zeros((0, 0))
-
-
-def _export_batch(program: object) -> int:
-    """The batch size a torch.export program was traced with (its inputs may be static)."""
-    for node in program.graph.nodes:  # type: ignore[attr-defined]
-        if node.op == "placeholder" and node.meta.get("val") is not None:
-            spec_names = [
-                s.arg.name
-                for s in program.graph_signature.input_specs  # type: ignore[attr-defined]
-                if s.kind.name == "USER_INPUT"
-            ]
-            if node.name in spec_names:
-                dim = node.meta["val"].shape[0]
-                return int(dim) if isinstance(dim, int) else 1024
-    return 1024
-
-
 def _gpu_artifacts(
-    bundle: Bundle, info: dict, x: np.ndarray, notes: list[str]
+    bundle: Bundle, feed: dict[str, np.ndarray], notes: list[str]
 ) -> dict[str, np.ndarray]:
     """onnxruntime on model.onnx; TensorRT on model.engine where it can run here."""
-    out = {"onnxruntime (model.onnx)": _ort(bundle.file("model.onnx"), info["input"], x)}
+    out = {"onnxruntime (model.onnx)": _ort(bundle.file("model.onnx"), feed)}
     if bundle.manifest.target_info.get("tensorrt") is None:
         notes.append("no TensorRT engine in the bundle")
         return out
@@ -282,7 +274,7 @@ def _gpu_artifacts(
         return out
     try:
         with RUNNERS.create("tensorrt", bundle) as runner:
-            y = runner.infer({info["input"]: x.astype(np.float32)})
+            y = runner.infer({k: v.astype(np.float32) for k, v in feed.items()})
     except TrigkitError as exc:
         notes.append(f"TensorRT engine not run: {exc}")
         return out

@@ -19,9 +19,11 @@ run the original again, and record where it came from in ``target_info.imported`
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,7 @@ from trigkit.compile.targets.gpu import GpuTargetInfo, _opset
 from trigkit.core.errors import TrigkitError
 from trigkit.importers import ImportedModel, forward, import_model
 from trigkit.importers.data import Rows, read_rows
+from trigkit.importers.onnx_graph import GraphModel
 from trigkit.importers.preprocessing import FeatureScaling, load_scaling
 
 log = logging.getLogger(__name__)
@@ -65,8 +68,10 @@ class ImportedInfo(BaseModel):
     source: str
     source_file: str
     format: str
-    input: str
+    input: str  # the first input (the only one of a layer-by-layer import)
     input_shape: tuple[int, ...]
+    inputs: dict[str, tuple[int, ...]] | None = None  # a whole graph: every input, in order
+    whole_graph: str | None = None  # why the whole graph (the layer importer's refusal)
     channels_first: bool = False
     preprocessing: dict[str, Any] | None = None
     calibration: str = ""
@@ -75,6 +80,14 @@ class ImportedInfo(BaseModel):
     max_abs_diff_vs_float: float | None = None  # gpu: model.onnx vs float_reference, ref rows
     artifacts: dict[str, str] | None = None  # gpu: file -> what it is
     not_built: dict[str, str] | None = None  # gpu: artifact -> why it is not in the bundle
+
+
+def info_inputs(info: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    """Input name -> shape (batch excluded) of a ``target_info.imported`` record, in the
+    model's input order (bundles of one input, older ones included, record only ``input``)."""
+    if info.get("inputs"):
+        return {k: tuple(v) for k, v in info["inputs"].items()}
+    return {info["input"]: tuple(info["input_shape"])}
 
 
 @dataclass(frozen=True)
@@ -86,7 +99,10 @@ class Prepared:
 
 def prepare(path: Path, options: ImportOptions) -> Prepared:
     """Import the file, read the preprocessing and calibration rows, check they fit together."""
-    model = import_model(path, options.input_shapes)
+    return _prepared(import_model(path, options.input_shapes), options)
+
+
+def _prepared(model: ImportedModel, options: ImportOptions) -> Prepared:
     scaling = load_scaling(options.preprocessing) if options.preprocessing else None
     if scaling is not None:
         scaling.check_width(_feature_width(model), str(options.preprocessing))
@@ -198,6 +214,23 @@ def compile_imported_fpga(
 
 
 # -- gpu --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GpuSource:
+    """What a gpu bundle of a foreign model is built from, whichever importer read the file:
+    its float32 graph (one output, ``probs``), the float reference of the original on a feed,
+    the reference rows and, for INT8, the calibration rows."""
+
+    model: ImportedModel | GraphModel
+    specs: tuple[TensorSpec, ...]
+    fp32: bytes
+    reference: Callable[[dict[str, np.ndarray]], np.ndarray]
+    ref_feed: dict[str, np.ndarray]
+    calib_feed: dict[str, np.ndarray] | None
+    quantized: bool  # the source pins its own types (fp16 would change them)
+    n_dense: int  # MatMul / Gemm layers (INT8 keeps the first and last in float)
+    info: ImportedInfo
+
+
 def compile_imported_gpu(
     path: Path,
     out: Path,
@@ -209,34 +242,114 @@ def compile_imported_gpu(
     engine: str = "auto",
     timing_cache: Path | None = None,
 ) -> Bundle:
-    """GPU bundle (ONNX [+ TensorRT engine]) of a foreign model file."""
+    """GPU bundle (ONNX [+ TensorRT engine]) of a foreign model file: layer by layer where the
+    importer takes it (float64 reference of its layers), else the whole graph (any operators and
+    inputs; :mod:`trigkit.importers.onnx_graph`)."""
+    from trigkit.importers import import_for_gpu
 
     if precision not in GPU_PRECISIONS:
         raise TrigkitError(
             f"--precision {precision} for an imported model; valid: {', '.join(GPU_PRECISIONS)}"
         )
-    p = prepare(path, options)
-    if precision == "int8" and p.rows is None:
+    model = import_for_gpu(path, options.input_shapes)
+    if isinstance(model, GraphModel):
+        src = graph_source(model, options)
+    else:
+        src = _chain_source(_prepared(model, options))
+    if precision == "int8" and src.calib_feed is None:
         raise TrigkitError("INT8 needs calibration rows: pass --calib-data FILE.npz|parquet")
+    return build_gpu_bundle(src, out, precision, batches, calibration, engine, timing_cache)
+
+
+def _chain_source(p: Prepared) -> GpuSource:
+    m = p.model
     calib = _calibration(p)
-    ref_x = {p.model.input.name: calib[:GPU_REFERENCE_ROWS].astype(np.float32)}
     features = p.scaling.names if p.scaling else ()
-    specs = [
-        TensorSpec(
-            name=p.model.input.name,
-            shape=(-1, *p.model.input.shape),
-            dtype="float32",
-            features=features,
+    shape = (-1, *m.input.shape)
+    return GpuSource(
+        model=m,
+        specs=(TensorSpec(name=m.input.name, shape=shape, dtype="float32", features=features),),
+        fp32=gpu_graph(m),
+        reference=lambda feed: forward(m, feed[m.input.name]),
+        ref_feed={m.input.name: calib[:GPU_REFERENCE_ROWS].astype(np.float32)},
+        calib_feed=None if p.rows is None else {m.input.name: p.rows.x.astype(np.float32)},
+        quantized=m.is_quantized(),
+        n_dense=sum(op.kind == "dense" for op in m.ops),
+        info=_info(p, ""),
+    )
+
+
+def graph_source(model: GraphModel, options: ImportOptions) -> GpuSource:
+    """A whole graph: every input N(0, 1) or from ``--calib-data`` (one array per input)."""
+    from trigkit.importers.data import read_feed
+    from trigkit.importers.onnx_graph import graph_reference, synthetic_feed
+
+    if options.preprocessing is not None:
+        raise TrigkitError(
+            f"--preprocessing {options.preprocessing}: scales the features of a model's one "
+            f"input; {model.source} is compiled as a whole graph with inputs "
+            f"{', '.join(model.input_names)} (preprocess inside the model, or give the model's "
+            "inputs with --calib-data)"
         )
-    ]
-    n_out = p.model.n_outputs
+    data = read_feed(options.calib_data, model.shapes()) if options.calib_data else None
+    feed = data.feed if data else synthetic_feed(model, GPU_REFERENCE_ROWS)
+    fp32 = graph_with_probs(model.onnx, str(model.source))
+    if model.format == "onnx":
+        reference = functools.partial(graph_reference, model.onnx)
+    else:
+        from trigkit.importers.torch_graph import torch_reference
+
+        reference = functools.partial(torch_reference, model)
+    first = model.inputs[0]
+    info = ImportedInfo(
+        source=str(model.source),
+        source_file="",
+        format=model.format,
+        input=first.name,
+        input_shape=first.shape,
+        inputs={i.name: i.shape for i in model.inputs},
+        calibration=data.source if data else f"synthetic N(0,1), {GPU_REFERENCE_ROWS} rows",
+        float_reference=model.reference,
+        whole_graph=model.chain_error or "the whole ONNX graph",
+    )
+    return GpuSource(
+        model=model,
+        specs=tuple(
+            TensorSpec(name=i.name, shape=(-1, *i.shape), dtype="float32") for i in model.inputs
+        ),
+        fp32=fp32,
+        reference=reference,
+        ref_feed={k: v[:GPU_REFERENCE_ROWS] for k, v in feed.items()},
+        calib_feed=data.feed if data else None,
+        quantized=False,
+        n_dense=_count_dense(fp32),
+        info=info,
+    )
+
+
+def build_gpu_bundle(
+    src: GpuSource,
+    out: Path,
+    precision: str,
+    batches: tuple[int, int, int],
+    calibration: str,
+    engine: str,
+    timing_cache: Path | None,
+) -> Bundle:
+    """Write the gpu bundle of ``src``: the graph of ``precision`` checked against the float
+    reference, the reference rows and their outputs, the original file, a TensorRT engine
+    where TensorRT is present."""
+    m = src.model
+    with np.errstate(all="ignore"):
+        want = src.reference(src.ref_feed)
+    n_out = int(want.shape[-1])
     classes = tuple(f"out{i}" for i in range(n_out))
     manifest = new_manifest(
         target="gpu",
         backend="onnxruntime",
-        model_name=p.model.name,
+        model_name=m.name,
         precision=precision,
-        inputs=specs,
+        inputs=list(src.specs),
         outputs=[TensorSpec(name="probs", shape=(-1, n_out), dtype="float32", features=classes)],
         reference_tolerance=_reference_tolerance(precision),
     )
@@ -244,25 +357,27 @@ def compile_imported_gpu(
         onnx_path = writer.path("model.onnx")
         fp32 = writer.root.parent / f".{writer.root.name}.fp32.onnx"
         try:
-            fp32.write_bytes(gpu_graph(p.model))
-            diff = check_fp32(fp32, p.model, ref_x)
+            fp32.write_bytes(src.fp32)
+            diff = check_fp32(fp32, m.source, want, src.ref_feed)
             if precision == "int8":
-                _int8(fp32, onnx_path, p, calibration)
+                _int8(fp32, onnx_path, src, calibration)
             elif precision == "fp16":
-                _fp16(fp32, onnx_path, p.model)
+                _fp16(fp32, onnx_path, src)
             else:
                 shutil.copy2(fp32, onnx_path)
         finally:
             fp32.unlink(missing_ok=True)
-        y = run_onnx(onnx_path, ref_x)
-        writer.save_reference(ref_x, {"probs": y})
-        vs_float = _max_diff(y, forward(p.model, ref_x[p.model.input.name]))
+        y = run_onnx(onnx_path, src.ref_feed)
+        writer.save_reference(src.ref_feed, {"probs": y})
+        vs_float = _max_diff(y, want)
         if precision == "fp16" and not vs_float <= FP16_TOLERANCE:
             raise TrigkitError(
-                f"{p.model.source}: the fp16 graph moves the outputs by {vs_float:.3g} (bound "
+                f"{m.source}: the fp16 graph moves the outputs by {vs_float:.3g} (bound "
                 f"{FP16_TOLERANCE:g} vs the float reference); use --precision fp32"
             )
-        source_file = _copy_source(p.model, writer.root)
+        source_file = _copy_source(m, writer.root)
+        info = src.info.model_copy(update={"source_file": source_file})
+        specs = list(src.specs)
         trt, skipped = gpu_target._maybe_engine(
             engine, onnx_path, writer.path("model.engine"), specs, precision, batches, timing_cache
         )
@@ -276,13 +391,13 @@ def compile_imported_gpu(
             class_names=list(classes),
             max_abs_diff_vs_torch=diff,
             tolerance_vs_torch=FP32_TOLERANCE,
-            reference_source=_info(p, source_file).calibration,
+            reference_source=info.calibration,
             batch_profile=batches,
             tensorrt=trt,
             tensorrt_skipped=skipped,
-            imported=_info(p, source_file)
-            .model_copy(update=_built(precision, source_file, trt, skipped, vs_float))
-            .model_dump(mode="json"),
+            imported=info.model_copy(
+                update=_built(precision, source_file, trt, skipped, vs_float)
+            ).model_dump(mode="json"),
         ).model_dump(mode="json")
     return load_bundle(out, target="gpu")
 
@@ -319,15 +434,15 @@ def _built(
     return {"artifacts": artifacts, "not_built": not_built, "max_abs_diff_vs_float": vs_float}
 
 
-def _fp16(fp32: Path, onnx_path: Path, model: ImportedModel) -> None:
+def _fp16(fp32: Path, onnx_path: Path, src: GpuSource) -> None:
     from trigkit.compile.onnx_fp16 import to_fp16_graph
 
-    if model.is_quantized():
+    if src.quantized:
         raise TrigkitError(
-            f"{model.source}: a quantized model (its types are pinned by the source); "
+            f"{src.model.source}: a quantized model (its types are pinned by the source); "
             "--precision fp16 would change them - use --precision fp32"
         )
-    onnx_path.write_bytes(to_fp16_graph(fp32.read_bytes(), str(model.source)))
+    onnx_path.write_bytes(to_fp16_graph(fp32.read_bytes(), str(src.model.source)))
 
 
 def gpu_graph(model: ImportedModel) -> bytes:
@@ -338,10 +453,19 @@ def gpu_graph(model: ImportedModel) -> bytes:
     onnx = require("onnx", "gpu")
     proto = onnx.load_model_from_string(model.onnx) if model.onnx else None
     if proto is None or not runs_in_onnxruntime(proto):  # Keras; QONNX's Quant nodes
-        proto = onnx.load_model_from_string(build_onnx(model))
+        return graph_with_probs(build_onnx(model), str(model.source))
+    return graph_with_probs(model.onnx, str(model.source))
+
+
+def graph_with_probs(onnx_bytes: bytes, where: str) -> bytes:
+    """``onnx_bytes`` with its one output renamed ``probs`` (the runtime's name), batch free."""
+    from trigkit.core.lazy import require
+
+    onnx = require("onnx", "gpu")
+    proto = onnx.load_model_from_string(onnx_bytes)
     g = proto.graph
     if len(g.output) != 1:
-        raise TrigkitError(f"{model.source}: {len(g.output)} outputs; the gpu target takes one")
+        raise TrigkitError(f"{where}: {len(g.output)} outputs; the gpu target takes one")
     old = g.output[0].name
     for node in g.node:
         node.output[:] = ["probs" if o == old else o for o in node.output]
@@ -363,37 +487,50 @@ def run_onnx(path: Path, inputs: dict[str, np.ndarray]) -> np.ndarray:
     return onnx_probabilities(path, inputs)
 
 
-def check_fp32(path: Path, model: ImportedModel, inputs: dict[str, np.ndarray]) -> float:
-    """max |onnxruntime(graph) - float64 reference of the imported ops|; raise beyond 1e-4."""
+def check_fp32(path: Path, source: Path, want: np.ndarray, inputs: dict[str, np.ndarray]) -> float:
+    """max |onnxruntime(graph) - ``want``| (the float reference on ``inputs``); raise beyond
+    1e-4."""
     got = run_onnx(path, inputs).astype(np.float64)
-    want = forward(model, next(iter(inputs.values())))
+    if got.shape != want.shape:
+        raise TrigkitError(
+            f"{source}: onnxruntime gives outputs of shape {got.shape}, the float reference "
+            f"{want.shape}"
+        )
     diff = float(np.max(np.abs(got - want))) if got.size else 0.0
     if not diff <= FP32_TOLERANCE:
         raise TrigkitError(
-            f"{model.source}: the ONNX graph and the imported layers disagree by {diff:.3g} "
-            f"(tolerance {FP32_TOLERANCE:g}); please report this model"
+            f"{source}: the ONNX graph in onnxruntime and the float reference disagree by "
+            f"{diff:.3g} (tolerance {FP32_TOLERANCE:g}); please report this model"
         )
     return diff
 
 
-def _int8(fp32: Path, onnx_path: Path, p: Prepared, calibration: str) -> None:
+def _count_dense(onnx_bytes: bytes) -> int:
+    from trigkit.compile.int8 import QUANTIZED_OPS
+    from trigkit.core.lazy import require
+
+    onnx = require("onnx", "gpu")
+    graph = onnx.load_model_from_string(onnx_bytes).graph
+    return sum(n.op_type in QUANTIZED_OPS for n in graph.node)
+
+
+def _int8(fp32: Path, onnx_path: Path, src: GpuSource, calibration: str) -> None:
     from trigkit.compile.int8 import Int8Config, quantize_int8
 
-    assert p.rows is not None
-    n_dense = sum(op.kind == "dense" for op in p.model.ops)
-    if n_dense <= 2:
+    assert src.calib_feed is not None
+    if src.n_dense <= 2:
         raise TrigkitError(
-            f"{p.model.source}: INT8 keeps the first and last dense layers in float and this model "
-            f"has {n_dense}; nothing would be quantized - use --precision fp32"
+            f"{src.model.source}: INT8 keeps the first and last dense layers in float and this "
+            f"model has {src.n_dense}; nothing would be quantized - use --precision fp32"
         )
-    rows = {p.model.input.name: p.rows.x.astype(np.float32)}
+    rows = src.calib_feed
     cfg = Int8Config(calibration=calibration)  # type: ignore[arg-type]
     quantize_int8(fp32, onnx_path, rows, cfg)
     y8, yf = run_onnx(onnx_path, rows), run_onnx(fp32, rows)
     p99 = float(np.percentile(np.abs(y8 - yf).max(axis=1), 99))
     if not p99 <= 0.2:
         raise TrigkitError(
-            f"{p.model.source}: INT8 ({calibration}) moves 1 % of the rows by more than {p99:.3g} "
-            "(bound 0.2 on the 99th percentile); try another --calibration"
+            f"{src.model.source}: INT8 ({calibration}) moves 1 % of the rows by more than "
+            f"{p99:.3g} (bound 0.2 on the 99th percentile); try another --calibration"
         )
     log.info("int8: 99th percentile of max |int8 - fp32| = %.3g", p99)
