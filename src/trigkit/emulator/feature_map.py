@@ -23,6 +23,19 @@ standing in for tracks the jet does not have::
 
     features: [tracks.pt, tracks.deta, tracks.dphi, tracks.d0_sig]
     fill: 0.0
+
+A model with several inputs (weaver-core's ParticleNet: points, features, mask) gets one entry
+per input under ``inputs`` instead: ``features`` as above (jet fields for a flat input,
+``tracks.<field>`` for a set input), or ``mask: true`` (1 for each of the jet's first
+``n_const`` tracks, 0 for the padding). A set input's layout, ``[n_const, n_feat]`` or channels
+first ``[n_feat, n_const]``, follows from its shape; ``layout: channels_first`` /
+``channels_last`` says it where both dimensions are equal::
+
+    inputs:
+      pf_points: {features: [tracks.deta, tracks.dphi]}
+      pf_features: {features: [tracks.pt, tracks.deta, tracks.dphi, tracks.d0_sig, tracks.z0_sig]}
+      pf_mask: {mask: true}
+    score: 0
 """
 
 from __future__ import annotations
@@ -30,10 +43,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import awkward as ak
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from trigkit.core.errors import TrigkitError
 from trigkit.core.mapping_file import read_mapping_file
@@ -81,12 +95,50 @@ def parse_source(text: str, where: str) -> FeatureSource:
     raise TrigkitError(f"{where}: unknown jet field '{text}'; valid: {valid_fields()}")
 
 
+class InputMapFile(Validated):
+    """One entry of ``inputs``: ``features`` or ``mask: true``."""
+
+    features: tuple[str, ...] = ()
+    mask: bool = False
+    layout: Literal["channels_first", "channels_last"] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> InputMapFile:
+        if bool(self.features) == self.mask:
+            raise ValueError("give either features: [...] or mask: true")
+        return self
+
+
 class FeatureMapFile(Validated):
     """The ``--feature-map`` file as written (see the module docstring)."""
 
-    features: tuple[str, ...] = Field(min_length=1)
+    features: tuple[str, ...] | None = Field(default=None, min_length=1)
+    inputs: dict[str, InputMapFile] | None = Field(default=None, min_length=1)
     fill: float = 0.0
     score: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _features_or_inputs(self) -> FeatureMapFile:
+        if (self.features is None) == (self.inputs is None):
+            raise ValueError(
+                "give either features: [...] (a model with one input) or inputs: {name: ...} "
+                "(one entry per input)"
+            )
+        return self
+
+
+@dataclass(frozen=True)
+class InputMap:
+    """How one input of a model with several is filled: ``sources`` (a flat or set input) or
+    the jet's track ``mask``; ``layout`` as the file gives it."""
+
+    sources: tuple[FeatureSource, ...] = ()
+    mask: bool = False
+    layout: str | None = None
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return ("track mask",) if self.mask else tuple(s.label for s in self.sources)
 
 
 @dataclass(frozen=True)
@@ -97,6 +149,7 @@ class FeatureMap:
     fill: float = 0.0
     score: int | None = None
     origin: str = ""
+    inputs: tuple[tuple[str, InputMap], ...] = ()  # a model with several inputs, in file order
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -128,6 +181,21 @@ class FeatureMap:
             return np.zeros((len(jets), n_const, 0))
         return np.stack(cols, axis=-1).reshape(len(jets), n_const, len(cols))
 
+    def mask_rows(self, batch: EventBatch, n_const: int) -> np.ndarray:
+        """float64 [n_jets, n_const]: 1 for each of the jet's first ``n_const`` tracks, else 0."""
+        jets = ak.flatten(batch.jets, axis=1)
+        if "tracks" not in ak.fields(jets):
+            raise TrigkitError(
+                f"{self.origin}: a track mask needs the jets' tracks, but the events "
+                f"({batch.source or batch.process}) have no jets.tracks"
+            )
+        counts = ak.to_numpy(ak.num(jets["tracks"], axis=1))
+        return (np.arange(n_const)[None, :] < counts[:, None]).astype(np.float64)
+
+    def with_sources(self, sources: tuple[FeatureSource, ...]) -> FeatureMap:
+        """This map (fill, origin) with other sources: one input of a several-input map."""
+        return FeatureMap(sources, fill=self.fill, score=self.score, origin=self.origin)
+
 
 def _need_tracks(
     jets: ak.Array, sources: tuple[FeatureSource, ...], batch: EventBatch, origin: str
@@ -153,20 +221,36 @@ def _column(jets: ak.Array, src: FeatureSource, fill: float) -> np.ndarray:
 def load_feature_map(path: Path) -> FeatureMap:
     """Read and validate a ``--feature-map`` file; TrigkitError naming the file and field."""
     path = Path(path)
-    data = read_mapping_file(path, f"--feature-map {path}")
-    raw = FeatureMapFile.parse(data, f"--feature-map {path}")
-    sources = tuple(
-        parse_source(name, f"--feature-map {path}: features[{i}]")
-        for i, name in enumerate(raw.features)
-    )
+    where = f"--feature-map {path}"
+    data = read_mapping_file(path, where)
+    raw = FeatureMapFile.parse(data, where)
+    if raw.inputs is not None:
+        inputs = tuple(
+            (name, _input_map(entry, f"{where}: inputs.{name}"))
+            for name, entry in raw.inputs.items()
+        )
+        return FeatureMap((), fill=raw.fill, score=raw.score, origin=where, inputs=inputs)
+    assert raw.features is not None
+    sources = _sources(raw.features, where, "features")
+    return FeatureMap(sources, fill=raw.fill, score=raw.score, origin=where)
+
+
+def _sources(names: tuple[str, ...], where: str, key: str) -> tuple[FeatureSource, ...]:
+    sources = tuple(parse_source(n, f"{where}: {key}[{i}]") for i, n in enumerate(names))
     per_track = [s.per_track for s in sources]
     if any(per_track) and not all(per_track):
         raise TrigkitError(
-            f"--feature-map {path}: features mix per-track entries (tracks.<field>, a set "
-            "input) with jet fields; give a set input only tracks.<field>, or index each track "
+            f"{where}: {key} mix per-track entries (tracks.<field>, a set input) with jet "
+            "fields; give a set input only tracks.<field>, or index each track "
             "(tracks.<field>[k]) for a flat input"
         )
-    return FeatureMap(sources, fill=raw.fill, score=raw.score, origin=f"--feature-map {path}")
+    return sources
+
+
+def _input_map(entry: InputMapFile, where: str) -> InputMap:
+    if entry.mask:
+        return InputMap(mask=True, layout=entry.layout)
+    return InputMap(_sources(entry.features, where, "features"), layout=entry.layout)
 
 
 def map_from_names(names: tuple[str, ...], origin: str) -> FeatureMap | None:

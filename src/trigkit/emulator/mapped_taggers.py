@@ -8,7 +8,9 @@ per-feature ``(raw - offset) / scale``) is applied before the model, as ``trigki
 --preprocessing`` recorded it. One row per jet, so every jet gets a score (NaN where an input
 is NaN). The score is output column ``score`` of the map, else class ``b``, else column 0.
 A set input (DeepSets / Conv1D: ``[n, n_const, n_feat]``) is filled from the jet's first
-``n_const`` tracks (:class:`SetInput`; map entries ``tracks.<field>``).
+``n_const`` tracks (:class:`SetInput`; map entries ``tracks.<field>``). A gpu bundle with
+several inputs (a whole graph, e.g. weaver-core's ParticleNet) is filled input by input from the
+map's ``inputs`` (:class:`InputFill`: jet fields, the jets' tracks, or their mask).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 
 from trigkit.core.errors import TrigkitError
 from trigkit.emulator.bundle_scorers import FpgaScorer, GpuScorer
-from trigkit.emulator.feature_map import FeatureMap, load_feature_map, map_from_names
+from trigkit.emulator.feature_map import FeatureMap, InputMap, load_feature_map, map_from_names
 from trigkit.events.batch import EventBatch
 
 
@@ -153,6 +155,92 @@ def _column(fm: FeatureMap, names: list[str] | tuple[str, ...], n_out: int, wher
     return col
 
 
+@dataclass(frozen=True)
+class InputFill:
+    """One input of a several-input model: ``shape`` beyond the batch, filled by ``entry``
+    (``set_in``: its constituents and layout, for tracks and masks)."""
+
+    input: str
+    shape: tuple[int, ...]
+    entry: InputMap
+    set_in: SetInput | None
+
+    def rows(self, fm: FeatureMap, batch: EventBatch) -> np.ndarray:
+        """float32 rows of this input for every jet of ``batch``."""
+        if self.entry.mask:
+            assert self.set_in is not None
+            x = fm.mask_rows(batch, self.set_in.n_const).reshape(-1, *self.shape)
+        elif self.set_in is None:
+            x = fm.with_sources(self.entry.sources).rows(batch)
+        else:
+            x = fm.with_sources(self.entry.sources).set_rows(batch, self.set_in.n_const)
+            x = np.swapaxes(x, 1, 2) if self.set_in.channels_first else x
+        return np.ascontiguousarray(x, dtype=np.float32)
+
+    @property
+    def label(self) -> str:
+        return f"{self.input} <- {', '.join(self.entry.labels)}"
+
+
+def input_fills(specs: list[Any], fm: FeatureMap, where: str) -> tuple[InputFill, ...]:
+    """How each of the bundle's inputs ``specs`` is filled by the map's ``inputs``; one error
+    naming the input when the map does not fit."""
+    given = dict(fm.inputs)
+    names = [t.name for t in specs]
+    if not given:
+        raise TrigkitError(
+            f"{where}: the model takes {len(specs)} inputs ({', '.join(names)}); the feature map "
+            "gives one list of features: give inputs: {name: {features: [...]} or "
+            "{mask: true}} with one entry per input"
+        )
+    missing = [n for n in names if n not in given]
+    unknown = [n for n in given if n not in names]
+    if missing or unknown:
+        raise TrigkitError(
+            f"{where}: the feature map's inputs ({', '.join(given)}) are not the model's "
+            f"({', '.join(names)})"
+            + (f"; missing: {', '.join(missing)}" if missing else "")
+            + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+        )
+    return tuple(_fill(t.name, tuple(t.shape[1:]), given[t.name], where) for t in specs)
+
+
+def _fill(name: str, shape: tuple[int, ...], entry: InputMap, where: str) -> InputFill:
+    at = f"{where}: input '{name}' {list(shape)}"
+    n = len(entry.sources)
+    if entry.mask:
+        if len(shape) == 1 or (len(shape) == 2 and 1 in shape):
+            n_const = max(shape)
+            return InputFill(name, shape, entry, SetInput(name, n_const, 1, shape[0] == 1))
+        raise TrigkitError(f"{at}: a track mask fills [n_const], [1, n_const] or [n_const, 1]")
+    if not entry.sources[0].per_track:
+        if shape != (n,):
+            raise TrigkitError(f"{at}: the feature map gives {n} jet features for it")
+        return InputFill(name, shape, entry, None)
+    if len(shape) != 2 or n not in shape:
+        raise TrigkitError(
+            f"{at}: {n} per-track features ({', '.join(entry.labels)}) fill [n_const, {n}] or, "
+            f"channels first, [{n}, n_const]"
+        )
+    first = _channels_first(shape, n, entry.layout, at)
+    n_const = shape[1] if first else shape[0]
+    return InputFill(name, shape, entry, SetInput(name, n_const, n, first))
+
+
+def _channels_first(shape: tuple[int, ...], n: int, layout: str | None, at: str) -> bool:
+    if layout is not None:
+        first = layout == "channels_first"
+        if (shape[0] if first else shape[1]) != n:
+            raise TrigkitError(f"{at}: layout {layout} puts {n} features on the wrong axis")
+        return first
+    if shape[0] == shape[1]:
+        raise TrigkitError(
+            f"{at}: square, so its layout is ambiguous; give layout: channels_first "
+            "([features, constituents]) or channels_last"
+        )
+    return shape[0] == n
+
+
 @dataclass
 class MappedGpuScores:
     """``jets.<field>`` from a GPU bundle (onnxruntime) fed through a feature map."""
@@ -171,13 +259,20 @@ class MappedGpuScores:
 
         b = load_bundle(self.bundle, target="gpu")
         where = f"{self.flag} {self.bundle}"
-        if len(b.manifest.inputs) != 1 or len(b.manifest.inputs[0].shape) not in (2, 3):
-            shapes = ", ".join(f"{t.name}{list(t.shape)}" for t in b.manifest.inputs)
+        info, out = b.manifest.target_info, b.manifest.outputs[0]
+        names = info.get("class_names") or out.features
+        scorer = GpuScorer.from_info(self.bundle, info, self.backend, nan_policy="pass")
+        several = self.feature_map is not None and load_feature_map(self.feature_map).inputs
+        if len(b.manifest.inputs) > 1 or several:
+            self._fill_inputs(b, where, names, scorer)
+            return
+        if len(b.manifest.inputs[0].shape) not in (2, 3):
+            spec = b.manifest.inputs[0]
             raise TrigkitError(
                 f"{where}: a feature map fills one (batch, features) or (batch, constituents, "
-                f"features) input; the bundle takes {shapes}"
+                f"features) input; the bundle takes {spec.name}{list(spec.shape)}"
             )
-        spec, info = b.manifest.inputs[0], b.manifest.target_info
+        spec = b.manifest.inputs[0]
         scaling = _scaling(info, where)
         set_in = _gpu_set_input(spec, info)
         if set_in is None:
@@ -186,21 +281,48 @@ class MappedGpuScores:
         else:
             fm = _resolve_set(self.feature_map, set_in, self.flag, self.bundle)
             set_in.check(fm, scaling, where)
-        out = b.manifest.outputs[0]
-        names = info.get("class_names") or out.features
         self._state.update(
             map=fm,
+            fills=(),
             scaling=scaling,
             set_input=set_in,
             input=spec.name,
             col=_column(fm, names, out.shape[-1], where),
             n_out=out.shape[-1],
-            scorer=GpuScorer.from_info(self.bundle, info, self.backend, nan_policy="pass"),
+            scorer=scorer,
+        )
+
+    def _fill_inputs(self, b: Any, where: str, names: Any, scorer: GpuScorer) -> None:  # noqa: ANN401
+        """A map with ``inputs``: one :class:`InputFill` per model input."""
+        if self.feature_map is None:
+            raise TrigkitError(
+                f"{where}: a model with inputs "
+                f"{', '.join(t.name for t in b.manifest.inputs)} needs --feature-map FILE "
+                "with one entry per input under inputs:"
+            )
+        if _scaling(b.manifest.target_info, where) is not None:
+            raise TrigkitError(
+                f"{where}: the bundle's stored preprocessing scales a features: [...] map; "
+                "give the map as features: [...]"
+            )
+        fm = load_feature_map(self.feature_map)
+        out = b.manifest.outputs[0]
+        self._state.update(
+            map=fm,
+            fills=input_fills(b.manifest.inputs, fm, where),
+            set_input=None,
+            scorer=scorer,
+            col=_column(fm, names, out.shape[-1], where),
+            n_out=out.shape[-1],
         )
 
     @property
     def description(self) -> str:
-        on = _inputs_label(self._state["map"], self._state["set_input"])
+        fills = self._state["fills"]
+        if fills:
+            on = "; ".join(f.label for f in fills)
+        else:
+            on = _inputs_label(self._state["map"], self._state["set_input"])
         return f"GPU bundle {self.bundle} ({self.backend}) on {on}"
 
     def features(self, batch: EventBatch) -> np.ndarray:
@@ -213,10 +335,17 @@ class MappedGpuScores:
         x = fm.rows(batch)
         return (scaling.apply(x) if scaling is not None else x).astype(np.float32)
 
+    def feed(self, batch: EventBatch) -> dict[str, np.ndarray]:
+        """Input name -> float32 rows, one per jet of ``batch``, for every model input."""
+        fills = self._state["fills"]
+        if fills:
+            return {f.input: f.rows(self._state["map"], batch) for f in fills}
+        return {self._state["input"]: self.features(batch)}
+
     def flat_scores(self, batch: EventBatch) -> np.ndarray:
-        x = self.features(batch)
-        p = self._state["scorer"].probs({self._state["input"]: x}, self._state["n_out"])
-        self.calls += len(x)
+        feed = self.feed(batch)
+        p = self._state["scorer"].probs(feed, self._state["n_out"])
+        self.calls += len(p)
         return p[:, self._state["col"]].astype(np.float32)
 
 
