@@ -25,7 +25,7 @@ from trigkit.cli.app import main
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 SECTION = "## Models trained elsewhere (ONNX, torch, Keras/QKeras)"
-FORMATS = ("ONNX", "TorchScript", "torch.export", "Keras / QKeras", "DeepSets")
+FORMATS = ("ONNX", "TorchScript", "torch.export", "Keras / QKeras", "DeepSets", "ParticleNet")
 _FENCE = re.compile(r"```(\w+)\n(.*?)\n```", re.S)
 
 
