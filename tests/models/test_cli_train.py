@@ -107,7 +107,7 @@ def test_cli_errors_are_one_line(parquet_files, tmp_path, capsys):
     rc = main(
         ["evaluate", str(bad), "--events", str(parquet_files[0]), "--out-dir", str(tmp_path / "o")]
     )
-    assert rc == 1 and "not a trigkit model file" in capsys.readouterr().err
+    assert rc == 1 and "unknown model format" in capsys.readouterr().err
     assert not (tmp_path / "m.pt").exists() and not (tmp_path / "o").exists()
 
 

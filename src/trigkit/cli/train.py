@@ -117,7 +117,11 @@ def _validation_plot(tm: object, batches: list, seed: int, plot: Path) -> None:
 
 
 def _evaluate(
-    paths: list[Path] = typer.Argument(..., help="MODEL.pt, optionally followed by event files."),
+    paths: list[Path] = typer.Argument(
+        ...,
+        help="MODEL.pt (trigkit train), a bundle (trigkit compile) or a model trained elsewhere "
+        "(.onnx, TorchScript .pt, .pt2, .keras/.h5), optionally followed by event files.",
+    ),
     events: list[Path] = typer.Option([], "--events", "-e", help="Event files to evaluate on."),
     out_dir: Path = typer.Option(
         ..., "--out-dir", "-o", help="Directory for metrics.json and roc.png."
@@ -125,25 +129,36 @@ def _evaluate(
     max_events: int | None = typer.Option(
         None, "--max-events", min=1, help="Read at most this many events per file."
     ),
+    feature_map: Path | None = typer.Option(
+        None,
+        "--feature-map",
+        help="For a bundle or a model trained elsewhere: which jet fields feed its inputs "
+        "(as for emulate --feature-map).",
+    ),
 ) -> None:
     """Evaluate a trained tagger and its baselines on the same jets; write \
 roc.png + metrics.json."""
     import json
 
     from trigkit.core.atomic import write_text
-    from trigkit.models.evaluation import evaluate
-    from trigkit.models.feature_set import FeatureSet
-    from trigkit.models.saved import load_model
     from trigkit.report.metrics_table import metrics_table
     from trigkit.report.roc import plot_roc
 
-    model = load_model(paths[0])
     batches = _read([*events, *paths[1:]], max_events)
-    fs = FeatureSet.concatenate([model.features(b) for b in batches])
-    ev = evaluate(model, fs)
+    foreign = _foreign(paths[0])
+    if foreign:
+        ev, name, note = _evaluate_foreign(paths[0], feature_map, batches, out_dir)
+    else:
+        if feature_map is not None:
+            raise TrigkitError(
+                f"--feature-map: {paths[0]} is a trigkit-trained model, which extracts its own "
+                "features; drop --feature-map"
+            )
+        ev, name, note = _evaluate_own(paths[0], batches)
     result = {
         "model_file": str(paths[0]),
         "events": [str(p) for p in [*events, *paths[1:]]],
+        **({"scores": note} if note else {}),
         **ev.as_dict(),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -153,16 +168,49 @@ roc.png + metrics.json."""
         out_dir / "roc.png",
         signal=ev.signal,
         background=ev.background,
-        title=model.name,
+        title=name,
     )
     con = _console()
-    con.print(
-        metrics_table(
-            ev.as_dict(),
-            title=f"{model.name}: {ev.n_objects} {ev.signal} + {ev.background} objects",
-        )
-    )
+    title = f"{name}: {ev.n_objects} {ev.signal} + {ev.background} objects"
+    if foreign:
+        title += " (odd events; baselines fitted on the even ones)"
+    con.print(metrics_table(ev.as_dict(), title=title))
+    if note:
+        con.print(f"scores: {note}")
     con.print(f"wrote {out_dir / 'metrics.json'} and {out_dir / 'roc.png'}")
+
+
+def _foreign(path: Path) -> bool:
+    from trigkit.importers import is_foreign_model
+
+    return (path / "manifest.json").is_file() if path.is_dir() else is_foreign_model(path)
+
+
+def _evaluate_own(path: Path, batches: list) -> tuple[object, str, str]:
+    from trigkit.models.evaluation import evaluate
+    from trigkit.models.feature_set import FeatureSet
+    from trigkit.models.saved import load_model
+
+    model = load_model(path)
+    fs = FeatureSet.concatenate([model.features(b) for b in batches])
+    return evaluate(model, fs), model.name, ""
+
+
+def _evaluate_foreign(
+    path: Path, feature_map: Path | None, batches: list, out_dir: Path
+) -> tuple[object, str, str]:
+    """A bundle as it is; a model file compiled first into a gpu bundle (fp32, onnxruntime)
+    under ``out_dir``."""
+    from trigkit.emulator.bundle_evaluation import evaluate_bundle
+
+    bundle = path
+    if not path.is_dir():
+        from trigkit.compile.targets.imported import ImportOptions, compile_imported_gpu
+
+        bundle = out_dir / f"{path.stem}_gpu"
+        compile_imported_gpu(path, bundle, ImportOptions(), engine="never")
+    ev, note = evaluate_bundle(bundle, feature_map, batches)
+    return ev, ev.model.name, note
 
 
 def _list() -> None:

@@ -27,7 +27,10 @@ EXTENSIONS: dict[str, tuple[str, ...]] = {
     ".h5": ("keras_h5",),
     ".hdf5": ("keras_h5",),
 }
-VALID = "ONNX (.onnx), torch.export (.pt2), TorchScript (.pt), Keras (.keras, .h5)"
+VALID = (
+    "ONNX (.onnx), torch.export (.pt2), TorchScript (.pt), Keras (.keras, .h5), or a trigkit "
+    "model (.pt from trigkit train)"
+)
 
 
 def detect_format(path: Path) -> Kind:

@@ -57,20 +57,10 @@ def evaluate(
     Rejections are for ``KindSpec.background_classes`` (e.g. light jets); accuracy is over all
     classes. ``weights`` (per object) weight the ROC; by default every jet counts once.
     """
-    spec = KINDS[fs.kind]
     if fs.kind != model.kind:
         raise TrigkitError(f"model '{model.name}' uses {model.kind} features, got {fs.kind}")
-    sel = (fs.labels == 0) | np.isin(fs.labels, spec.background_classes)
-    if not (fs.labels[sel] == 0).any() or (fs.labels[sel] == 0).all():
-        raise TrigkitError(
-            f"{fs.source}: need both {spec.class_names[0]} and background "
-            f"({'/'.join(spec.class_names[c] for c in spec.background_classes)}) "
-            "objects to evaluate"
-        )
+    sel, y, w = _selection(fs, weights)
     probs = model.predict(fs)
-    y = fs.labels[sel] == 0
-    w = None if weights is None else np.asarray(weights)[sel]
-    extra = _extra(model, probs, fs)
     row, curve = M.summarize(
         model.name,
         model.discriminant(probs)[sel],
@@ -79,18 +69,72 @@ def evaluate(
         accuracy=M.accuracy(probs, fs.labels),
         n_params=M.n_params(model.module),
         macs=M.macs(model.module, model.preprocessing.input_shapes(), model.input_names),
-        extra=extra,
+        extra=_extra(model, probs, fs),
     )
-    rows, rocs = [row], [curve]
     if baselines is None:
         baselines = model.baselines
         if not baselines:
             log.warning("model has no stored baselines; fitting them on the evaluation jets")
             baselines = tuple(fit_baselines(fs))
+    return _with_baselines(row, curve, fs, baselines, sel, y, w)
+
+
+def evaluate_scores(
+    name: str,
+    scores: np.ndarray,
+    fs: FeatureSet,
+    baselines: tuple[Baseline, ...],
+    *,
+    weights: np.ndarray | None = None,
+) -> Evaluation:
+    """Metrics of per-object ``scores`` (one per row of ``fs``, higher = more signal-like: a
+    tagger trigkit only runs, e.g. a bundle of a model trained elsewhere) and of
+    ``baselines``, on the same objects. A flavour kind also gets the c-jet rejection at 70 %."""
+    sel, y, w = _selection(fs, weights)
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.shape != (len(fs),):
+        raise TrigkitError(f"{name}: {scores.shape} scores for {len(fs)} objects of {fs.source}")
+    extra = {}
+    if fs.class_names[:2] == ("b", "c"):
+        bc = (fs.labels == 0) | (fs.labels == 1)
+        if (fs.labels[bc] == 1).any() and (fs.labels[bc] == 0).any():
+            curve_c = M.roc(scores[bc], fs.labels[bc] == 0)
+            extra["c_rejection_0.7"] = M.rejection_at(curve_c, 0.7)
+    row, curve = M.summarize(name, scores[sel], y, w, extra=extra)
+    return _with_baselines(row, curve, fs, baselines, sel, y, w)
+
+
+def _selection(
+    fs: FeatureSet, weights: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(signal-or-background mask, is-signal of those, their weights); both must occur."""
+    spec = KINDS[fs.kind]
+    sel = (fs.labels == 0) | np.isin(fs.labels, spec.background_classes)
+    if not (fs.labels[sel] == 0).any() or (fs.labels[sel] == 0).all():
+        raise TrigkitError(
+            f"{fs.source}: need both {spec.class_names[0]} and background "
+            f"({'/'.join(spec.class_names[c] for c in spec.background_classes)}) "
+            "objects to evaluate"
+        )
+    w = None if weights is None else np.asarray(weights)[sel]
+    return sel, fs.labels[sel] == 0, w
+
+
+def _with_baselines(
+    row: M.TaggerMetrics,
+    curve: M.Roc,
+    fs: FeatureSet,
+    baselines: tuple[Baseline, ...],
+    sel: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray | None,
+) -> Evaluation:
+    rows, rocs = [row], [curve]
     for b in baselines:
         r, c = M.summarize(b.name, b.score(fs)[sel], y, w)
         rows.append(r)
         rocs.append(c)
+    spec = KINDS[fs.kind]
     bkg = "+".join(spec.class_names[c] for c in spec.background_classes)
     return Evaluation(tuple(rows), tuple(rocs), spec.class_names[0], bkg, int(sel.sum()))
 

@@ -1,0 +1,67 @@
+"""`trigkit evaluate` on a tagger trained elsewhere: its bundle's scores on trigkit's jets,
+against trigkit's baselines on the same jets.
+
+The bundle scores every jet through a feature map (:mod:`.mapped_taggers`: a gpu bundle in
+onnxruntime, an fpga bundle in its bit-exact firmware emulation). trigkit's own track features
+(:func:`trigkit.models.features.extract`, kind ``tracks``) pick the jets that are evaluated and
+label them b / c / light by hadron flavour; their ``event_index`` / ``object_index`` find each
+one's score. The baselines (IP3D likelihood, second-highest d0 significance) are fitted on the
+jets of even events and every tagger, the bundle's included, is measured on the odd ones, so
+no baseline is measured on the jets it was fitted on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+
+from trigkit.core.errors import TrigkitError
+from trigkit.emulator.mapped_taggers import MappedFpgaScores, MappedGpuScores
+from trigkit.events.batch import EventBatch
+from trigkit.models.baselines import fit_baselines
+from trigkit.models.evaluation import Evaluation, evaluate_scores
+from trigkit.models.feature_set import FeatureSet
+from trigkit.models.features import extract
+
+FLAG = "evaluate"
+
+
+def evaluate_bundle(
+    bundle: Path, feature_map: Path | None, batches: list[EventBatch]
+) -> tuple[Evaluation, str]:
+    """(metrics of the bundle and of the baselines on the odd events' jets, the score's
+    description)."""
+    from trigkit.bundle.manifest import load_bundle
+
+    b = load_bundle(bundle)
+    if b.manifest.target == "gpu":
+        source: MappedGpuScores | MappedFpgaScores = MappedGpuScores(bundle, feature_map, flag=FLAG)
+    else:
+        source = MappedFpgaScores(bundle, feature_map, flag=FLAG)
+    sets, scores = [], []
+    for batch in batches:
+        fs = extract("tracks", batch)
+        sets.append(fs)
+        scores.append(jet_scores(source.flat_scores(batch), batch, fs))
+    fs, x = FeatureSet.concatenate(sets), np.concatenate(scores)
+    fit = fs.event_index % 2 == 0
+    if fit.all() or not fit.any():
+        raise TrigkitError(
+            f"{FLAG} {bundle}: {len(batches)} event file(s) with {int(fit.sum())} jets in even "
+            f"and {int((~fit).sum())} in odd events; the baselines are fitted on the even events "
+            "and every tagger is measured on the odd ones, so both are needed"
+        )
+    test = fs.select(~fit)
+    ev = evaluate_scores(b.manifest.model_name, x[~fit], test, tuple(fit_baselines(fs.select(fit))))
+    return ev, source.description
+
+
+def jet_scores(flat: np.ndarray, batch: EventBatch, fs: FeatureSet) -> np.ndarray:
+    """The scores of ``fs``'s jets, from ``flat`` (one per jet of ``batch``, event-major)."""
+    counts = ak.to_numpy(ak.num(batch.jets, axis=1)).astype(np.int64)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]) if len(counts) else counts
+    if len(flat) != int(counts.sum()):
+        raise TrigkitError(f"{len(flat)} scores for {int(counts.sum())} jets of {batch.source}")
+    return np.asarray(flat, dtype=np.float64)[starts[fs.event_index] + fs.object_index]
