@@ -103,3 +103,13 @@ def test_bad_input(files, tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     bad.write_text(MAP.replace("  pf_mask: {mask: true}\n", ""))
     assert main([*base, "--feature-map", str(bad)]) == 1
     assert "missing: pf_mask" in capsys.readouterr().err
+
+
+def test_compress_says_where_a_foreign_model_is_quantized(
+    files, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["compress", str(files["onnx"]), "--events", str(files["dir"] / "qcd.parquet")]
+    assert main([*args, "--prune", "0.5", "--out", str(tmp_path / "c.pt")]) == 1
+    err = capsys.readouterr().err
+    assert "a model trained elsewhere" in err and "trigkit compile MODEL --target fpga" in err
+    assert not (tmp_path / "c.pt").exists()

@@ -104,6 +104,7 @@ def register(app: typer.Typer) -> None:
         widths = W.parse_bits(bits) if bits is not None else None
         q_epochs = epochs if qat_epochs is None else qat_epochs
         console = Console()
+        _refuse_foreign(model_path)
         model = load_model(model_path)
         train, val = C.load_features(
             model, files, max_jets=max_jets, val_fraction=val_fraction, seed=seed
@@ -166,3 +167,17 @@ def register(app: typer.Typer) -> None:
 def _sibling(path: Path | None, suffix: str) -> Path:
     assert path is not None
     return path.with_name(path.stem + suffix)
+
+
+def _refuse_foreign(path: Path) -> None:
+    """compress fine-tunes what trigkit trained; say what a model trained elsewhere gets."""
+    from trigkit.core.errors import TrigkitError
+    from trigkit.importers import is_foreign_model
+
+    if path.is_file() and is_foreign_model(path):
+        raise TrigkitError(
+            f"{path}: a model trained elsewhere; compress prunes and fine-tunes models of "
+            "`trigkit train` on their own features. Yours is quantized when it is compiled: "
+            "trigkit compile MODEL --target fpga --bits W | --scan-bits 4..12 | "
+            "--layer-precision FILE, or --target gpu --precision fp16 | int8 --calib-data FILE"
+        )
