@@ -250,3 +250,19 @@ def test_graph_refusals(tmp_path: Path) -> None:
     batch = save("batch", [fixed], [y], [helper.make_node("Relu", ["x"], ["y"])])
     with pytest.raises(TrigkitError, match="fixed batch of 8"):
         import_onnx_graph(batch, {})
+
+
+def test_compare_runs_an_original_exported_with_batch_one(tmp_path: Path) -> None:
+    """A file exported without a dynamic batch axis (batch 1, torch's default): compare runs
+    it row block by row block instead of failing on the 256 reference rows."""
+    import torch
+
+    from trigkit.runtime.compare import compare_bundle
+
+    torch.manual_seed(2)
+    mlp = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    path = tmp_path / "fixed.onnx"
+    torch.onnx.export(mlp.eval(), (torch.zeros(1, 4),), str(path), input_names=["x"], dynamo=False)
+    _compile(path, tmp_path / "b")
+    result = compare_bundle(tmp_path / "b")
+    assert result.ok and result.diffs[0].rows == 256

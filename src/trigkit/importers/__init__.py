@@ -3,8 +3,10 @@
 :func:`import_model` detects the format from the file's content, reads it with one module per
 format and returns an :class:`~trigkit.importers.graph.ImportedModel`; ``to_firmware_network``
 (:mod:`trigkit.importers.firmware`) makes the FPGA's :class:`FirmwareNetwork` of it and
-``ImportedModel.onnx`` is what the GPU target compiles. Heavy libraries (onnx, torch) are
-imported only when a file of that format is read.
+``ImportedModel.onnx`` is what the GPU target compiles. What the layer importer refuses, the
+GPU target takes as its whole graph (:func:`import_for_gpu` ->
+:class:`~trigkit.importers.onnx_graph.GraphModel`). Heavy libraries (onnx, torch) are imported
+only when a file of that format is read.
 """
 
 from __future__ import annotations

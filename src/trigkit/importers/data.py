@@ -32,6 +32,13 @@ class Feed:
     source: str
 
 
+def pad_rows(x: np.ndarray, rows: int) -> np.ndarray:
+    """``x`` with zero rows appended up to ``rows`` (a model exported with a fixed batch)."""
+    if len(x) == rows:
+        return x
+    return np.concatenate([x, np.zeros((rows - len(x), *x.shape[1:]), dtype=x.dtype)])
+
+
 def read_feed(path: Path, shapes: dict[str, tuple[int, ...]]) -> Feed:
     """An ``.npz`` with one array per input (``in_<name>``, as in a bundle's reference.npz, or
     ``<name>``), each of ``shapes[name]`` beyond the rows, all with the same number of rows."""

@@ -20,6 +20,7 @@ import numpy as np
 
 from trigkit.core.errors import TrigkitError
 from trigkit.core.lazy import require
+from trigkit.importers.data import pad_rows
 from trigkit.importers.graph import Format
 from trigkit.importers.onnx_graph import GraphModel, graph_model
 from trigkit.importers.torch_import import (
@@ -144,16 +145,10 @@ def run_torch_file(path: Path, fmt: str, arrays: list[np.ndarray]) -> np.ndarray
     batch = max(batch, 1)
     with torch.no_grad():
         for i in range(0, n, batch):
-            chunk = [_padded(x[i : i + batch], batch) for x in arrays]
+            chunk = [pad_rows(x[i : i + batch], batch) for x in arrays]
             y = module(*(torch.from_numpy(c.astype(np.float32)) for c in chunk))
             out.append(y.double().numpy()[: min(batch, n - i)])
     return np.concatenate(out) if out else np.zeros((0, 0))
-
-
-def _padded(x: np.ndarray, batch: int) -> np.ndarray:
-    if len(x) == batch:
-        return x
-    return np.concatenate([x, np.zeros((batch - len(x), *x.shape[1:]), dtype=x.dtype)])
 
 
 def export_batch(program: object) -> int:

@@ -228,7 +228,16 @@ def _ort(path: Path, feed: dict[str, np.ndarray]) -> np.ndarray:
     opts.add_session_config_entry("session.disable_quant_qdq", "1")  # Q/DQ as written
     sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     f32 = {k: v.astype(np.float32) for k, v in feed.items()}
-    return np.asarray(sess.run(None, f32)[0], dtype=np.float64)
+    dim = sess.get_inputs()[0].shape[0]
+    if not isinstance(dim, int) or dim <= 0:  # a free batch axis
+        return np.asarray(sess.run(None, f32)[0], dtype=np.float64)
+    from trigkit.importers.data import pad_rows
+
+    n, out = len(next(iter(f32.values()))), []  # exported with a fixed batch: run in chunks
+    for i in range(0, n, dim):
+        chunk = {k: pad_rows(v[i : i + dim], dim) for k, v in f32.items()}
+        out.append(np.asarray(sess.run(None, chunk)[0], dtype=np.float64)[: min(dim, n - i)])
+    return np.concatenate(out)
 
 
 def _qonnx(path: Path, name: str, x: np.ndarray) -> np.ndarray:

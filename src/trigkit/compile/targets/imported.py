@@ -14,7 +14,11 @@ run the original again, and record where it came from in ``target_info.imported`
   graph retyped (:mod:`trigkit.compile.onnx_fp16`) and checked against the same reference, int8
   is calibrated on ``--calib-data``; a TensorRT engine is built where TensorRT is present.
   ``target_info.imported.artifacts`` / ``not_built`` say what the bundle holds and what it
-  does not (the engine, with the reason), so nothing falls back silently.
+  does not (the engine, with the reason), so nothing falls back silently. A model the layer
+  importer does not take (several inputs, kNN, attention) is compiled as its whole graph
+  (:mod:`trigkit.importers.onnx_graph`, :func:`graph_source`): its float reference is the ONNX
+  reference implementation, or torch for a torch file, and every input has its own rows.
+  Both paths end in one :class:`GpuSource` and one writer, :func:`build_gpu_bundle`.
 """
 
 from __future__ import annotations
