@@ -79,31 +79,79 @@ class Consts:
 
 
 @dataclass
-class JetLoop:
-    """The per-event loop over an event's jets (pt-ordered, ended at the first jet below
-    ``pt_floor``). Inside it ``p`` is the float32 pt, ``pd`` the float64 one, ``ae`` the |eta|,
-    ``j`` the jet index; :meth:`score` names a score row. Lines go to ``init`` (before the loop),
-    ``body`` (per jet) or ``after`` (after the loop). The loop over an event's L1 jets is one
-    too, reading other buffers (``arrays``, ``bounds``) into selection locals named ``prefix*``."""
+class LoopLines:
+    """What every generated loop over an event's jets keeps, whatever language it is written in
+    (:class:`JetLoop`: numba; ``engine.lanes_c.LaneLoop``: C on 16 events' lanes): lines for
+    ``init`` (before the loop), ``body`` (per jet) and ``after``; the score rows read; one
+    counter per selection, shared by every register counting it. Subclasses write the syntax
+    (:meth:`zero`, :meth:`add`, :meth:`alias`, :meth:`row_local`)."""
 
     cs: Consts
     pt_floor: float
     jet_fields: tuple[str, ...]
-    arrays: tuple[str, str] = ("pt", "eta")  # the pt and eta buffers
-    bounds: str = "j0, j1"  # the event's jets: range(bounds)
-    prefix: str = "c"
-    score_prefix: str = "s"  # score row locals: s0, s1 ... (ls0 ... for the L1 jets)
     init: list[str] = field(default_factory=list)
     body: list[str] = field(default_factory=list)
     after: list[str] = field(default_factory=list)
     rows: set[int] = field(default_factory=set)
-    _names: dict[str, str] = field(default_factory=dict)
     _counted: dict[str, str] = field(default_factory=dict)
 
     def above_floor(self, pt_min: float) -> bool:
         """Whether a pt cut at ``pt_min`` can fail inside the loop (it always passes at
         the floor)."""
         return float(at_least(pt_min)) > float(at_least(self.pt_floor))
+
+    def count(self, c: str, var: str) -> None:
+        """``var`` = number of jets selected by ``c`` (an alias when another local counts them)."""
+        if c in self._counted:
+            self.after.append(self.alias(var, self._counted[c]))
+        else:
+            self._counted[c] = var
+            self.init.append(self.zero(var))
+            self.body.append(self.add(var, c))
+
+    def counter(self, c: str, var: str) -> str:
+        """The local counting the jets selected by ``c`` up to and including this one (a new
+        ``var`` incremented at this point of the body when none counts them yet)."""
+        if c not in self._counted:
+            self.count(c, var)
+        return self._counted[c]
+
+    def score(self, name: str) -> str:
+        """The local holding score row ``name`` (see :meth:`row_local`)."""
+        i = self.jet_fields.index(name)
+        self.rows.add(i)
+        return self.row_local(i)
+
+    def zero(self, var: str) -> str:
+        """The ``init`` line starting counter ``var`` at 0."""
+        raise NotImplementedError
+
+    def add(self, var: str, c: str) -> str:
+        """The ``body`` line adding the jets selected by ``c`` to ``var``."""
+        raise NotImplementedError
+
+    def alias(self, var: str, counted: str) -> str:
+        """The ``after`` line naming the counter ``counted`` ``var`` too."""
+        raise NotImplementedError
+
+    def row_local(self, i: int) -> str:
+        """The local holding score row ``i``."""
+        raise NotImplementedError
+
+
+@dataclass
+class JetLoop(LoopLines):
+    """The per-event loop over an event's jets (pt-ordered, ended at the first jet below
+    ``pt_floor``). Inside it ``p`` is the float32 pt, ``pd`` the float64 one, ``ae`` the |eta|,
+    ``j`` the jet index; :meth:`score` names a score row. The loop over an event's L1 jets is
+    one too, reading other buffers (``arrays``, ``bounds``) into selection locals named
+    ``prefix*``."""
+
+    arrays: tuple[str, str] = ("pt", "eta")  # the pt and eta buffers
+    bounds: str = "j0, j1"  # the event's jets: range(bounds)
+    prefix: str = "c"
+    score_prefix: str = "s"  # score row locals: s0, s1 ... (ls0 ... for the L1 jets)
+    _names: dict[str, str] = field(default_factory=dict)
 
     def sel(self, pt_min: float | None, eta_max: float) -> str:
         """A jet's selection (pt >= pt_min, |eta| <= eta_max) as a bool local, shared by every
@@ -117,26 +165,16 @@ class JetLoop:
             self.body.append(f"{I3}{self._names[expr]} = {expr}")
         return self._names[expr]
 
-    def count(self, c: str, var: str) -> None:
-        """``var`` = number of jets selected by ``c`` (an alias when another local counts them)."""
-        if c in self._counted:
-            self.after.append(f"{I2}{var} = {self._counted[c]}")
-        else:
-            self._counted[c] = var
-            self.init.append(f"{I2}{var} = 0")
-            self.body.append(f"{I3}{var} += {c}")
+    def zero(self, var: str) -> str:
+        return f"{I2}{var} = 0"
 
-    def counter(self, c: str, var: str) -> str:
-        """The local counting the jets selected by ``c`` up to and including this one (a new
-        ``var`` incremented at this point of the body when none counts them yet)."""
-        if c not in self._counted:
-            self.count(c, var)
-        return self._counted[c]
+    def add(self, var: str, c: str) -> str:
+        return f"{I3}{var} += {c}"
 
-    def score(self, name: str) -> str:
-        """The local holding score row ``name`` (``s{index}``, or ``ls{index}`` on L1 jets)."""
-        i = self.jet_fields.index(name)
-        self.rows.add(i)
+    def alias(self, var: str, counted: str) -> str:
+        return f"{I2}{var} = {counted}"
+
+    def row_local(self, i: int) -> str:
         return f"{self.score_prefix}{i}"
 
     def lines(self) -> list[str]:

@@ -107,7 +107,13 @@ def generate_source(cm: CompiledMenu, plan: OnePassPlan) -> str:
     cs = Consts()
     src = Source(cs, JetLoop(cs, plan.pt_floor, cm.jet_fields), FatLoop(cs, cm.fatjet_fields))
     l1_loop = JetLoop(
-        cs, plan.l1_pt_floor, cm.l1_jet_fields, ("lpt", "leta"), L1_BOUNDS, "lc", "ls"
+        cs,
+        plan.l1_pt_floor,
+        cm.l1_jet_fields,
+        arrays=("lpt", "leta"),
+        bounds=L1_BOUNDS,
+        prefix="lc",
+        score_prefix="ls",
     )
     l1src = Source(cs, l1_loop, src.fat, src.chunk)  # the same constants and chunk lines
     loops = []

@@ -41,9 +41,8 @@ from typing import Any
 import numpy as np
 
 from trigkit.emulator.compiled import CompiledMenu
-from trigkit.emulator.cuts.base import Consts
+from trigkit.emulator.cuts.base import Consts, LoopLines
 from trigkit.emulator.engine.plan import OnePassPlan, Register, trigger_expressions
-from trigkit.emulator.f32 import at_least
 
 ENTRY = "tk_lanes"  # the exported function (see HEADER)
 S1, S2, S3 = (" " * n for n in (8, 12, 16))  # chunk / group / step
@@ -59,27 +58,15 @@ def c_double(x: float) -> str:
 
 
 @dataclass
-class LaneLoop:
+class LaneLoop(LoopLines):
     """The per-group loop over 16 events' jets, one per lane (``p`` the pt, ``ae`` the |eta|,
-    ``alive`` the lanes still in their event's jets above the floor). Lines go to ``init`` (at the
-    group's start), ``body`` (per step) or ``after`` (after the loop); masks and counters are
-    shared like :class:`~trigkit.emulator.cuts.base.JetLoop`'s."""
+    ``alive`` the lanes still in their event's jets above the floor). Masks are shared like
+    :class:`~trigkit.emulator.cuts.base.JetLoop`'s selections, counters as in every
+    :class:`~trigkit.emulator.cuts.base.LoopLines`: per lane, as 32-bit integer vectors."""
 
-    cs: Consts
-    pt_floor: float
-    jet_fields: tuple[str, ...]
     prefix: str = ""  # "l" for the loop over the L1 jets: its masks lm0.., score rows ls0..
-    init: list[str] = field(default_factory=list)
-    body: list[str] = field(default_factory=list)
-    after: list[str] = field(default_factory=list)
-    rows: set[int] = field(default_factory=set)
     uses_pz: bool = False  # some HT adds p * 0 for unselected jets
     _masks: dict[str, str] = field(default_factory=dict)
-    _counted: dict[str, str] = field(default_factory=dict)
-
-    def above_floor(self, pt_min: float) -> bool:
-        """Whether a pt cut at ``pt_min`` can fail inside the loop."""
-        return float(at_least(pt_min)) > float(at_least(self.pt_floor))
 
     def mask(self, expr: str) -> str:
         """A ``__mmask16`` local holding ``expr``, shared by every use of the same expression."""
@@ -98,24 +85,16 @@ class LaneLoop:
     def pt_at_least(self, c: str, pt_min: float) -> str:
         return self.mask(f"_mm512_mask_cmp_ps_mask({c}, p, {self.cs.ge(pt_min)}, _CMP_GE_OQ)")
 
-    def count(self, c: str, var: str) -> None:
-        """``var`` = per lane, the number of jets in mask ``c`` (an alias when one counts them)."""
-        if c in self._counted:
-            self.after.append(f"{S2}const __m512i {var} = {self._counted[c]};")
-            return
-        self._counted[c] = var
-        self.init.append(f"{S2}__m512i {var} = _mm512_setzero_si512();")
-        self.body.append(f"{S3}{var} = _mm512_mask_add_epi32({var}, {c}, {var}, ONE_I);")
+    def zero(self, var: str) -> str:
+        return f"{S2}__m512i {var} = _mm512_setzero_si512();"
 
-    def counter(self, c: str, var: str) -> str:
-        """The counter of mask ``c`` up to and including this jet (a new ``var`` if none)."""
-        if c not in self._counted:
-            self.count(c, var)
-        return self._counted[c]
+    def add(self, var: str, c: str) -> str:
+        return f"{S3}{var} = _mm512_mask_add_epi32({var}, {c}, {var}, ONE_I);"
 
-    def score(self, name: str) -> str:
-        i = self.jet_fields.index(name)
-        self.rows.add(i)
+    def alias(self, var: str, counted: str) -> str:
+        return f"{S2}const __m512i {var} = {counted};"
+
+    def row_local(self, i: int) -> str:
         return f"{self.prefix}s{i}"
 
 
@@ -530,7 +509,7 @@ def generate_lane_source(cm: CompiledMenu, plan: OnePassPlan) -> LaneSource:
     :func:`unsupported` first."""
     cs = Consts()
     loop = LaneLoop(cs, plan.pt_floor, cm.jet_fields)
-    l1 = LaneLoop(cs, plan.l1_pt_floor, cm.l1_jet_fields, "l")
+    l1 = LaneLoop(cs, plan.l1_pt_floor, cm.l1_jet_fields, prefix="l")
     fat = FatLanes(cs, cm.fatjet_fields)
     regs: list[Register] = list(plan.registers)
     for coll, into in (("jets", loop), ("l1jets", l1)):
