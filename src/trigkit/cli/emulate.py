@@ -150,6 +150,17 @@ def emulate(
         "--l1-feature-map",
         help="YAML/JSON: which jet field feeds each input of an --l1-bundle trained elsewhere.",
     ),
+    xbb_bundle: Path | None = typer.Option(
+        None,
+        "--xbb-bundle",
+        help="GPU bundle of an Xbb tagger trained elsewhere, scoring fatjets.xbb (onnxruntime).",
+    ),
+    xbb_feature_map: Path | None = typer.Option(
+        None,
+        "--xbb-feature-map",
+        help="YAML/JSON: which large-R jet field feeds each input of the --xbb-bundle "
+        "(pt, msd, tau21, constituents.pt, ...).",
+    ),
     l1_overhead_ns: list[str] = typer.Option(
         [], "--l1-overhead-ns", help="NAME=NS fixed L1 overhead (repeatable)."
     ),
@@ -197,6 +208,8 @@ rates, budgets."""
         l1_feature_map=l1_feature_map,
         l1_bundle=l1_bundle,
         l1_model=l1_model,
+        xbb_bundle=xbb_bundle,
+        xbb_feature_map=xbb_feature_map,
         prescale_mode=prescale_mode,
         budget=BudgetRequest(
             era=era,

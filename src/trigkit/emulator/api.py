@@ -80,6 +80,10 @@ class EmulateRequest:
     #: which jet fields feed a --btag-bundle trained elsewhere (trigkit.emulator.feature_map)
     btag_feature_map: Path | None = None
     l1_feature_map: Path | None = None  # the same for an --l1-bundle
+    #: a GPU bundle of an Xbb tagger trained elsewhere scoring fatjets.xbb, and its feature map
+    #: (large-R jet fields, constituents.<field>)
+    xbb_bundle: Path | None = None
+    xbb_feature_map: Path | None = None
     #: "counter": prescale counters (as the hardware); "expected": weight each event by its
     #: probability of surviving the prescales (smooth rates on weighted MC; prescale_expected.py)
     prescale_mode: str = "counter"
@@ -107,7 +111,24 @@ def tagger_sources(req: EmulateRequest) -> list:
         raise TrigkitError("--feature-map needs --btag-bundle (it maps jet fields to its inputs)")
     if req.btag_bundle is not None:
         out.append(_btag_source(req))
+    if req.xbb_feature_map is not None and req.xbb_bundle is None:
+        raise TrigkitError("--xbb-feature-map needs --xbb-bundle (it maps large-R jet fields)")
+    if req.xbb_bundle is not None:
+        out.append(_xbb_source(req))
     return out
+
+
+def _xbb_source(req: EmulateRequest) -> MappedGpuScores:
+    """``fatjets.xbb`` from a gpu bundle of a model trained elsewhere, through its map."""
+    bundle = Path(str(req.xbb_bundle))
+    if not is_foreign(bundle, "gpu"):
+        raise TrigkitError(
+            f"--xbb-bundle {bundle}: built from a trigkit-trained model; --xbb-bundle takes a "
+            "model trained elsewhere (trigkit compile MODEL --target gpu) with --xbb-feature-map"
+        )
+    return MappedGpuScores(
+        bundle, req.xbb_feature_map, field="xbb", collection="fatjets", flag="--xbb-bundle"
+    )
 
 
 def _btag_source(req: EmulateRequest) -> GpuBundleScores | MappedGpuScores:

@@ -52,47 +52,81 @@ from pydantic import Field, model_validator
 from trigkit.core.errors import TrigkitError
 from trigkit.core.mapping_file import read_mapping_file
 from trigkit.core.validated import Validated
-from trigkit.events.batch import JET_FIELDS, TRACK_FIELDS, EventBatch
+from trigkit.events.batch import (
+    CONSTITUENT_FIELDS,
+    FATJET_FIELDS,
+    JET_FIELDS,
+    TRACK_FIELDS,
+    EventBatch,
+)
 
-_TRACK = re.compile(r"^tracks\.(?P<field>\w+)\[(?P<index>\d+)\]$")
-_PER_TRACK = re.compile(r"^tracks\.(?P<field>\w+)$")
+_INDEXED = re.compile(r"^(?P<child>\w+)\.(?P<field>\w+)\[(?P<index>\d+)\]$")
+_PER_CHILD = re.compile(r"^(?P<child>\w+)\.(?P<field>\w+)$")
 
 
-def valid_fields() -> str:
+@dataclass(frozen=True)
+class Objects:
+    """What a map reads per scored object: the collection (``jets``: a b-tagger, ``fatjets``:
+    an Xbb tagger), its fields, and its per-object children (tracks, or the large-R jet's
+    constituents) with theirs."""
+
+    collection: str
+    noun: str  # in messages: "jet", "large-R jet"
+    fields: tuple[str, ...]
+    child: str
+    child_fields: tuple[str, ...]
+
+
+OBJECTS = {
+    "jets": Objects("jets", "jet", JET_FIELDS, "tracks", TRACK_FIELDS),
+    "fatjets": Objects("fatjets", "large-R jet", FATJET_FIELDS, "constituents", CONSTITUENT_FIELDS),
+}
+
+
+def valid_fields(collection: str = "jets") -> str:
     """The valid feature names, for messages."""
-    tracks = "|".join(TRACK_FIELDS)
-    return ", ".join(JET_FIELDS) + f"; tracks.<{tracks}>[k]; tracks.<{tracks}> (a set input)"
+    o = OBJECTS[collection]
+    kids = "|".join(o.child_fields)
+    return ", ".join(o.fields) + f"; {o.child}.<{kids}>[k]; {o.child}.<{kids}> (a set input)"
 
 
 @dataclass(frozen=True)
 class FeatureSource:
-    """One model feature: a jet field, field ``name`` of the jet's ``index``-th track, or
-    (``per_track``) field ``name`` of every track, one per set constituent."""
+    """One model feature: a field of the object, field ``name`` of its ``index``-th child (a
+    jet's track, a large-R jet's constituent), or (``per_track``) field ``name`` of every
+    child, one per set constituent."""
 
     name: str
     track_index: int | None = None
     per_track: bool = False
+    child: str = "tracks"
 
     @property
     def label(self) -> str:
         if self.per_track:
-            return f"tracks.{self.name}"
-        return self.name if self.track_index is None else f"tracks.{self.name}[{self.track_index}]"
+            return f"{self.child}.{self.name}"
+        if self.track_index is None:
+            return self.name
+        return f"{self.child}.{self.name}[{self.track_index}]"
 
 
-def parse_source(text: str, where: str) -> FeatureSource:
-    """A :class:`FeatureSource` from ``pt`` / ``jet_pt`` / ``tracks.d0_sig[0]``."""
+def parse_source(text: str, where: str, collection: str = "jets") -> FeatureSource:
+    """A :class:`FeatureSource` from ``pt`` / ``jet_pt`` / ``tracks.d0_sig[0]`` (a large-R jet's:
+    ``msd`` / ``constituents.pt``)."""
+    o = OBJECTS[collection]
     name = text.strip()
-    m = _TRACK.match(name)
-    if m is not None and m["field"] in TRACK_FIELDS:
-        return FeatureSource(m["field"], int(m["index"]))
-    m = _PER_TRACK.match(name)
-    if m is not None and m["field"] in TRACK_FIELDS:
-        return FeatureSource(m["field"], per_track=True)
+    m = _INDEXED.match(name)
+    if m is not None and m["child"] == o.child and m["field"] in o.child_fields:
+        return FeatureSource(m["field"], int(m["index"]), child=o.child)
+    m = _PER_CHILD.match(name)
+    if m is not None and m["child"] == o.child and m["field"] in o.child_fields:
+        return FeatureSource(m["field"], per_track=True, child=o.child)
     bare = name[4:] if name.startswith("jet_") else name
-    if bare in JET_FIELDS:
-        return FeatureSource(bare)
-    raise TrigkitError(f"{where}: unknown jet field '{text}'; valid: {valid_fields()}")
+    if bare in o.fields:
+        return FeatureSource(bare, child=o.child)
+    raise TrigkitError(
+        f"{where}: unknown {o.noun} field '{text}'; valid: {valid_fields(collection)}"
+    )
 
 
 class InputMapFile(Validated):
@@ -135,10 +169,13 @@ class InputMap:
     sources: tuple[FeatureSource, ...] = ()
     mask: bool = False
     layout: str | None = None
+    child: str = "tracks"  # whose mask: tracks, or a large-R jet's constituents
 
     @property
     def labels(self) -> tuple[str, ...]:
-        return ("track mask",) if self.mask else tuple(s.label for s in self.sources)
+        if self.mask:
+            return (f"{self.child[:-1]} mask",)
+        return tuple(s.label for s in self.sources)
 
 
 @dataclass(frozen=True)
@@ -150,6 +187,7 @@ class FeatureMap:
     score: int | None = None
     origin: str = ""
     inputs: tuple[tuple[str, InputMap], ...] = ()  # a model with several inputs, in file order
+    collection: str = "jets"  # what is scored: jets (tracks) or fatjets (constituents)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -160,103 +198,134 @@ class FeatureMap:
         """Whether the map fills a set input from the tracks (every source ``tracks.<f>``)."""
         return all(s.per_track for s in self.sources)
 
+    @property
+    def objects(self) -> Objects:
+        return OBJECTS[self.collection]
+
+    def _flat(self, batch: EventBatch) -> ak.Array:
+        objs = batch.objects(self.collection)
+        if objs is None:
+            raise TrigkitError(
+                f"{self.origin}: the events ({batch.source or batch.process}) have no "
+                f"{self.collection}"
+            )
+        return ak.flatten(objs, axis=1)
+
     def rows(self, batch: EventBatch) -> np.ndarray:
-        """float64 [n_jets, n_features]: one row per jet of ``batch`` (flattened event-major)."""
-        jets = ak.flatten(batch.jets, axis=1)
-        _need_tracks(jets, self.sources, batch, self.origin)
-        cols = [_column(jets, s, self.fill) for s in self.sources]
-        return np.stack(cols, axis=1) if cols else np.zeros((len(jets), 0))
+        """float64 [n_objects, n_features]: one row per object of ``batch`` (flattened
+        event-major)."""
+        objs = self._flat(batch)
+        self._need_children(objs, batch)
+        cols = [_column(objs, s, self.fill) for s in self.sources]
+        return np.stack(cols, axis=1) if cols else np.zeros((len(objs), 0))
 
     def set_rows(self, batch: EventBatch, n_const: int) -> np.ndarray:
-        """float64 [n_jets, n_const, n_features]: each jet's first ``n_const`` tracks (by
-        decreasing |d0_sig|), ``fill`` where it has fewer (a :attr:`per_track` map)."""
-        jets = ak.flatten(batch.jets, axis=1)
-        _need_tracks(jets, self.sources, batch, self.origin)
-        tracks = ak.pad_none(jets["tracks"], n_const, axis=1, clip=True)
+        """float64 [n_objects, n_const, n_features]: each object's first ``n_const`` children
+        (a jet's tracks by decreasing |d0_sig|, a large-R jet's constituents as stored),
+        ``fill`` where it has fewer (a :attr:`per_track` map)."""
+        objs = self._flat(batch)
+        self._need_children(objs, batch)
+        kids = ak.pad_none(objs[self.objects.child], n_const, axis=1, clip=True)
         cols = [
-            ak.to_numpy(ak.fill_none(tracks[s.name], self.fill)).astype(np.float64)
+            ak.to_numpy(ak.fill_none(kids[s.name], self.fill)).astype(np.float64)
             for s in self.sources
         ]
         if not cols:
-            return np.zeros((len(jets), n_const, 0))
-        return np.stack(cols, axis=-1).reshape(len(jets), n_const, len(cols))
+            return np.zeros((len(objs), n_const, 0))
+        return np.stack(cols, axis=-1).reshape(len(objs), n_const, len(cols))
 
     def mask_rows(self, batch: EventBatch, n_const: int) -> np.ndarray:
-        """float64 [n_jets, n_const]: 1 for each of the jet's first ``n_const`` tracks, else 0."""
-        jets = ak.flatten(batch.jets, axis=1)
-        if "tracks" not in ak.fields(jets):
+        """float64 [n_objects, n_const]: 1 for each of the object's first ``n_const`` children
+        (tracks, constituents), else 0."""
+        objs, o = self._flat(batch), self.objects
+        if o.child not in ak.fields(objs):
             raise TrigkitError(
-                f"{self.origin}: a track mask needs the jets' tracks, but the events "
-                f"({batch.source or batch.process}) have no jets.tracks"
+                f"{self.origin}: a {o.child[:-1]} mask needs the {o.collection}' {o.child}, but "
+                f"the events ({batch.source or batch.process}) have no {o.collection}.{o.child}"
             )
-        counts = ak.to_numpy(ak.num(jets["tracks"], axis=1))
+        counts = ak.to_numpy(ak.num(objs[o.child], axis=1))
         return (np.arange(n_const)[None, :] < counts[:, None]).astype(np.float64)
 
     def with_sources(self, sources: tuple[FeatureSource, ...]) -> FeatureMap:
-        """This map (fill, origin) with other sources: one input of a several-input map."""
-        return FeatureMap(sources, fill=self.fill, score=self.score, origin=self.origin)
-
-
-def _need_tracks(
-    jets: ak.Array, sources: tuple[FeatureSource, ...], batch: EventBatch, origin: str
-) -> None:
-    if "tracks" in ak.fields(jets):
-        return
-    wanted = [s.label for s in sources if s.per_track or s.track_index is not None]
-    if wanted:
-        raise TrigkitError(
-            f"{origin}: {', '.join(wanted)} need the jets' tracks, but the events "
-            f"({batch.source or batch.process}) have no jets.tracks"
+        """This map (fill, origin, collection) with other sources: one input of a
+        several-input map."""
+        return FeatureMap(
+            sources,
+            fill=self.fill,
+            score=self.score,
+            origin=self.origin,
+            collection=self.collection,
         )
 
+    def _need_children(self, objs: ak.Array, batch: EventBatch) -> None:
+        o = self.objects
+        if o.child in ak.fields(objs):
+            return
+        wanted = [s.label for s in self.sources if s.per_track or s.track_index is not None]
+        if wanted:
+            raise TrigkitError(
+                f"{self.origin}: {', '.join(wanted)} need the {o.collection}' {o.child}, but "
+                f"the events ({batch.source or batch.process}) have no {o.collection}.{o.child}"
+            )
 
-def _column(jets: ak.Array, src: FeatureSource, fill: float) -> np.ndarray:
+
+def _column(objs: ak.Array, src: FeatureSource, fill: float) -> np.ndarray:
     if src.track_index is None:
-        return ak.to_numpy(jets[src.name]).astype(np.float64)
-    tracks = jets["tracks"][src.name]
-    padded = ak.pad_none(tracks, src.track_index + 1, axis=1)[:, src.track_index]
+        return ak.to_numpy(objs[src.name]).astype(np.float64)
+    kids = objs[src.child][src.name]
+    padded = ak.pad_none(kids, src.track_index + 1, axis=1)[:, src.track_index]
     return ak.to_numpy(ak.fill_none(padded, fill)).astype(np.float64)
 
 
-def load_feature_map(path: Path) -> FeatureMap:
-    """Read and validate a ``--feature-map`` file; TrigkitError naming the file and field."""
+def load_feature_map(path: Path, collection: str = "jets") -> FeatureMap:
+    """Read and validate a ``--feature-map`` file for a tagger of ``collection`` (jets or
+    fatjets); TrigkitError naming the file and field."""
     path = Path(path)
     where = f"--feature-map {path}"
     data = read_mapping_file(path, where)
     raw = FeatureMapFile.parse(data, where)
+    common = {"fill": raw.fill, "score": raw.score, "origin": where, "collection": collection}
     if raw.inputs is not None:
         inputs = tuple(
-            (name, _input_map(entry, f"{where}: inputs.{name}"))
+            (name, _input_map(entry, f"{where}: inputs.{name}", collection))
             for name, entry in raw.inputs.items()
         )
-        return FeatureMap((), fill=raw.fill, score=raw.score, origin=where, inputs=inputs)
+        return FeatureMap((), inputs=inputs, **common)  # type: ignore[arg-type]
     assert raw.features is not None
-    sources = _sources(raw.features, where, "features")
-    return FeatureMap(sources, fill=raw.fill, score=raw.score, origin=where)
+    return FeatureMap(_sources(raw.features, where, "features", collection), **common)  # type: ignore[arg-type]
 
 
-def _sources(names: tuple[str, ...], where: str, key: str) -> tuple[FeatureSource, ...]:
-    sources = tuple(parse_source(n, f"{where}: {key}[{i}]") for i, n in enumerate(names))
+def _sources(
+    names: tuple[str, ...], where: str, key: str, collection: str
+) -> tuple[FeatureSource, ...]:
+    sources = tuple(
+        parse_source(n, f"{where}: {key}[{i}]", collection) for i, n in enumerate(names)
+    )
     per_track = [s.per_track for s in sources]
     if any(per_track) and not all(per_track):
+        o = OBJECTS[collection]
         raise TrigkitError(
-            f"{where}: {key} mix per-track entries (tracks.<field>, a set input) with jet "
-            "fields; give a set input only tracks.<field>, or index each track "
-            "(tracks.<field>[k]) for a flat input"
+            f"{where}: {key} mix per-track entries ({o.child}.<field>, a set input) with "
+            f"{o.noun} fields; give a set input only {o.child}.<field>, or index each one "
+            f"({o.child}.<field>[k]) for a flat input"
         )
     return sources
 
 
-def _input_map(entry: InputMapFile, where: str) -> InputMap:
+def _input_map(entry: InputMapFile, where: str, collection: str) -> InputMap:
+    child = OBJECTS[collection].child
     if entry.mask:
-        return InputMap(mask=True, layout=entry.layout)
-    return InputMap(_sources(entry.features, where, "features"), layout=entry.layout)
+        return InputMap(mask=True, layout=entry.layout, child=child)
+    sources = _sources(entry.features, where, "features", collection)
+    return InputMap(sources, layout=entry.layout, child=child)
 
 
-def map_from_names(names: tuple[str, ...], origin: str) -> FeatureMap | None:
-    """A map from stored feature names when every one names a jet field; else None."""
+def map_from_names(
+    names: tuple[str, ...], origin: str, collection: str = "jets"
+) -> FeatureMap | None:
+    """A map from stored feature names when every one names a field; else None."""
     try:
-        sources = tuple(parse_source(n, origin) for n in names)
+        sources = tuple(parse_source(n, origin, collection) for n in names)
     except TrigkitError:
         return None
-    return FeatureMap(sources, origin=origin) if sources else None
+    return FeatureMap(sources, origin=origin, collection=collection) if sources else None

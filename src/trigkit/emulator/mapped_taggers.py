@@ -24,7 +24,13 @@ import numpy as np
 
 from trigkit.core.errors import TrigkitError
 from trigkit.emulator.bundle_scorers import FpgaScorer, GpuScorer
-from trigkit.emulator.feature_map import FeatureMap, InputMap, load_feature_map, map_from_names
+from trigkit.emulator.feature_map import (
+    OBJECTS,
+    FeatureMap,
+    InputMap,
+    load_feature_map,
+    map_from_names,
+)
 from trigkit.events.batch import EventBatch
 
 
@@ -43,12 +49,16 @@ def _scaling(info: dict[str, Any], where: str) -> Any:  # noqa: ANN401 - Feature
 
 
 def resolve_map(
-    feature_map: Path | None, names: tuple[str, ...], flag: str, bundle: Path
+    feature_map: Path | None,
+    names: tuple[str, ...],
+    flag: str,
+    bundle: Path,
+    collection: str = "jets",
 ) -> FeatureMap:
     """The map from ``--feature-map``, else from the bundle's feature names; else one error."""
     if feature_map is not None:
-        return load_feature_map(feature_map)
-    fm = map_from_names(names, f"{flag} {bundle} (stored feature names)")
+        return load_feature_map(feature_map, collection)
+    fm = map_from_names(names, f"{flag} {bundle} (stored feature names)", collection)
     if fm is None:
         raise TrigkitError(
             f"{flag} {bundle}: a model trained elsewhere needs --feature-map FILE (which jet "
@@ -59,16 +69,17 @@ def resolve_map(
 
 
 def _check_width(fm: FeatureMap, width: int, scaling: Any, where: str) -> None:  # noqa: ANN401
+    o = fm.objects
     if fm.per_track:
         raise TrigkitError(
             f"{where}: the feature map gives per-track features ({', '.join(fm.labels)}), "
-            f"which fill a set input, but the model takes one row of {width} features per jet: "
-            "name jet fields or index the tracks (tracks.<field>[k])"
+            f"which fill a set input, but the model takes one row of {width} features per "
+            f"{o.noun}: name {o.noun} fields or index the {o.child} ({o.child}.<field>[k])"
         )
     if len(fm.sources) != width:
         raise TrigkitError(
             f"{where}: the feature map gives {len(fm.sources)} features "
-            f"({', '.join(fm.labels)}) but the model takes {width} per jet"
+            f"({', '.join(fm.labels)}) but the model takes {width} per {o.noun}"
         )
     if scaling is not None:
         scaling.check_width(width, f"{where}: stored preprocessing")
@@ -97,10 +108,12 @@ class SetInput:
                 f"per-track features ({', '.join(fm.labels)})"
             )
         if not fm.per_track and len(fm.sources) != self.n_const * self.n_feat:
+            o = fm.objects
             raise TrigkitError(
-                f"{where}: set input {self.label} cannot be filled from {len(fm.sources)} jet "
-                f"features ({', '.join(fm.labels)}); list its {self.n_feat} per-constituent "
-                "features as tracks.<field> (the jet's tracks become its constituents)"
+                f"{where}: set input {self.label} cannot be filled from {len(fm.sources)} "
+                f"{o.noun} features ({', '.join(fm.labels)}); list its {self.n_feat} "
+                f"per-constituent features as {o.child}.<field> (the {o.noun}'s {o.child} "
+                "become its constituents)"
             )
         if scaling is not None:
             scaling.check_width(self.n_feat, f"{where}: stored preprocessing")
@@ -115,22 +128,26 @@ class SetInput:
 
 
 def _inputs_label(fm: FeatureMap, set_in: SetInput | None) -> str:
-    labels = ", ".join(fm.labels)
+    labels, o = ", ".join(fm.labels), fm.objects
     if set_in is None:
-        return f"jet fields {labels}"
+        return f"{o.noun} fields {labels}"
     if fm.per_track:
-        return f"the jets' first {set_in.n_const} tracks ({labels}) as set input {set_in.label}"
-    return f"jet fields {labels} as set input {set_in.label}"
+        first = f"the {o.collection}' first {set_in.n_const} {o.child}"
+        return f"{first} ({labels}) as set input {set_in.label}"
+    return f"{o.noun} fields {labels} as set input {set_in.label}"
 
 
-def _resolve_set(feature_map: Path | None, set_in: SetInput, flag: str, bundle: Path) -> FeatureMap:
+def _resolve_set(
+    feature_map: Path | None, set_in: SetInput, flag: str, bundle: Path, collection: str = "jets"
+) -> FeatureMap:
     if feature_map is None:
+        child = OBJECTS[collection].child
         raise TrigkitError(
             f"{flag} {bundle}: set input {set_in.label} needs --feature-map FILE listing its "
-            "per-constituent features as tracks.<field> (the jet's tracks become its "
+            f"per-constituent features as {child}.<field> (the {child} become its "
             "constituents)"
         )
-    return load_feature_map(feature_map)
+    return load_feature_map(feature_map, collection)
 
 
 def _gpu_set_input(spec: Any, info: dict[str, Any]) -> SetInput | None:  # noqa: ANN401
@@ -262,7 +279,10 @@ class MappedGpuScores:
         info, out = b.manifest.target_info, b.manifest.outputs[0]
         names = info.get("class_names") or out.features
         scorer = GpuScorer.from_info(self.bundle, info, self.backend, nan_policy="pass")
-        several = self.feature_map is not None and load_feature_map(self.feature_map).inputs
+        several = (
+            self.feature_map is not None
+            and load_feature_map(self.feature_map, self.collection).inputs
+        )
         if len(b.manifest.inputs) > 1 or several:
             self._fill_inputs(b, where, names, scorer)
             return
@@ -275,11 +295,12 @@ class MappedGpuScores:
         spec = b.manifest.inputs[0]
         scaling = _scaling(info, where)
         set_in = _gpu_set_input(spec, info)
+        coll = self.collection
         if set_in is None:
-            fm = resolve_map(self.feature_map, tuple(spec.features), self.flag, self.bundle)
+            fm = resolve_map(self.feature_map, tuple(spec.features), self.flag, self.bundle, coll)
             _check_width(fm, spec.shape[1], scaling, where)
         else:
-            fm = _resolve_set(self.feature_map, set_in, self.flag, self.bundle)
+            fm = _resolve_set(self.feature_map, set_in, self.flag, self.bundle, coll)
             set_in.check(fm, scaling, where)
         self._state.update(
             map=fm,
@@ -305,7 +326,7 @@ class MappedGpuScores:
                 f"{where}: the bundle's stored preprocessing scales a features: [...] map; "
                 "give the map as features: [...]"
             )
-        fm = load_feature_map(self.feature_map)
+        fm = load_feature_map(self.feature_map, self.collection)
         out = b.manifest.outputs[0]
         self._state.update(
             map=fm,
