@@ -24,7 +24,7 @@ from trigkit.importers.data import pad_rows
 from trigkit.importers.graph import Format
 from trigkit.importers.onnx_graph import GraphModel, graph_model
 from trigkit.importers.torch_import import (
-    OPSET,
+    export_onnx,
     first_line,
     load_torch_export,
     load_torchscript,
@@ -44,7 +44,7 @@ def import_torch_graph(
     if fmt == "torchscript":
         module, names = load_torchscript(path)
         inner = _inner_shapes(path, fmt, names, shapes, {})
-        proto = _export_module(module, names, inner, path)
+        proto = export_onnx(module, path, {n: inner[n] for n in names})
     else:
         program, names = load_torch_export(path)
         recorded = {n: recorded_shape(program, n)[1] for n in names}
@@ -81,30 +81,6 @@ def _inner_shapes(
             f"{flags} (batch first, each its own shape)"
         )
     return {n: tuple(s) for n, s in inner.items() if s is not None}
-
-
-def _export_module(
-    module: Any, names: tuple[str, ...], inner: dict[str, tuple[int, ...]], path: Path
-) -> Any:
-    torch = require("torch", "gpu")
-    onnx = require("onnx", "gpu")
-    buf = io.BytesIO()
-    try:
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                module,
-                tuple(torch.zeros(2, *inner[n]) for n in names),
-                buf,
-                dynamo=False,
-                input_names=list(names),
-                output_names=["output"],
-                dynamic_axes={n: {0: "batch"} for n in (*names, "output")},
-                opset_version=OPSET,
-            )
-    except Exception as exc:  # noqa: BLE001
-        raise TrigkitError(f"{path}: cannot convert to ONNX ({first_line(exc)})") from None
-    return onnx.load_model_from_string(buf.getvalue())
 
 
 def _export_program(program: Any, path: Path) -> Any:

@@ -173,32 +173,40 @@ def _via_onnx(
     fmt: str,
     batch: int = 2,
 ) -> ImportedModel:
-    torch = require("torch", "gpu")
-    onnx = require("onnx", "gpu")
     from trigkit.importers.onnx_import import import_onnx_proto
 
+    proto = export_onnx(module, path, {name: tuple(shape)}, batch)
+    return import_onnx_proto(proto, path, {**shapes, name: tuple(shape)}, fmt=fmt)
+
+
+def export_onnx(module: Any, path: Path, inputs: dict[str, tuple[int, ...]], batch: int = 2) -> Any:
+    """``module`` traced to ONNX (torch's TorchScript exporter) on zeros of ``inputs`` (name ->
+    shape without the batch axis, in forward's order), every batch axis and the one output
+    (``output``) dynamic; TrigkitError naming ``path`` when it cannot be converted."""
+    torch = require("torch", "gpu")
+    onnx = require("onnx", "gpu")
     buf = io.BytesIO()
     try:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 module,
-                (torch.zeros(batch, *shape),),
+                tuple(torch.zeros(batch, *s) for s in inputs.values()),
                 buf,
                 dynamo=False,
-                input_names=[name],
+                input_names=list(inputs),
                 output_names=["output"],
-                dynamic_axes={name: {0: "batch"}, "output": {0: "batch"}},
+                dynamic_axes={n: {0: "batch"} for n in (*inputs, "output")},
                 opset_version=OPSET,
             )
     except TrigkitError:
         raise
     except Exception as exc:  # noqa: BLE001
+        shown = ", ".join(f"{n} {s}" for n, s in inputs.items())
         raise TrigkitError(
-            f"{path}: cannot convert to ONNX on shape {shape} ({first_line(exc)})"
+            f"{path}: cannot convert to ONNX on {shown} ({first_line(exc)})"
         ) from None
-    proto = onnx.load_model_from_string(buf.getvalue())
-    return import_onnx_proto(proto, path, {**shapes, name: tuple(shape)}, fmt=fmt)
+    return onnx.load_model_from_string(buf.getvalue())
 
 
 def _all_nodes(graph: Any) -> Any:
