@@ -139,3 +139,40 @@ def test_xbb_feature_map_needs_the_bundle(setup, tmp_path: Path, capsys) -> None
     args += ["--xbb-feature-map", str(setup["map"]), "--signal", str(setup["dir"] / "hh4b.parquet")]
     assert main(args) == 1
     assert "--xbb-feature-map needs --xbb-bundle" in capsys.readouterr().err
+
+
+def test_evaluate_an_xbb_model_against_mass_tau21(setup, tmp_path: Path) -> None:
+    """`trigkit evaluate --tagger xbb`: the large-R jets of odd events, H->bb against QCD; the
+    AUC counted pair by pair from the bundle's own scores."""
+    import json
+
+    from trigkit.emulator.bundle_evaluation import jet_scores
+    from trigkit.emulator.mapped_taggers import MappedGpuScores
+    from trigkit.events.generator import generate
+    from trigkit.events.parquet_io import write_parquet
+    from trigkit.models.features import extract
+
+    d = setup["dir"]
+    qcd = generate("qcd", 300, seed=7)
+    write_parquet([qcd], tmp_path / "qcd.parquet")
+    out = tmp_path / "ev"
+    args = ["evaluate", str(d / "xbb.onnx"), str(d / "hh4b.parquet"), str(tmp_path / "qcd.parquet")]
+    args += ["--feature-map", str(setup["map"]), "--tagger", "xbb", "-o", str(out)]
+    assert main(args) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["signal"] == "hbb" and [b["name"] for b in metrics["baselines"]] == [
+        "mass-tau21"
+    ]
+    src = MappedGpuScores(out / "xbb_gpu", setup["map"], field="xbb", collection="fatjets")
+    x, y = [], []
+    for batch in (setup["sig"], qcd):
+        fs = extract("constituents", batch)
+        odd = fs.event_index % 2 == 1
+        x.append(jet_scores(src.flat_scores(batch), batch, fs, "fatjets")[odd])
+        y.append(fs.labels[odd] == 0)
+    s, sig = np.concatenate(x), np.concatenate(y)
+    wins = (s[sig][:, None] > s[~sig][None, :]).sum() + 0.5 * (
+        s[sig][:, None] == s[~sig][None, :]
+    ).sum()
+    assert metrics["n_objects"] == len(s) and sig.any() and (~sig).any()
+    assert metrics["model"]["auc"] == pytest.approx(wins / (sig.sum() * (~sig).sum()), abs=1e-9)

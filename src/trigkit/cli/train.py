@@ -133,7 +133,13 @@ def _evaluate(
         None,
         "--feature-map",
         help="For a bundle or a model trained elsewhere: which jet fields feed its inputs "
-        "(as for emulate --feature-map).",
+        "(as for emulate --feature-map / --xbb-feature-map).",
+    ),
+    tagger: str = typer.Option(
+        "btag",
+        "--tagger",
+        help="For a bundle or a model trained elsewhere: btag (scores jets: b vs light) or "
+        "xbb (scores large-R jets: H->bb vs QCD).",
     ),
 ) -> None:
     """Evaluate a trained tagger and its baselines on the same jets; write \
@@ -147,12 +153,12 @@ roc.png + metrics.json."""
     batches = _read([*events, *paths[1:]], max_events)
     foreign = _foreign(paths[0])
     if foreign:
-        ev, name, note = _evaluate_foreign(paths[0], feature_map, batches, out_dir)
+        ev, name, note = _evaluate_foreign(paths[0], feature_map, batches, out_dir, tagger)
     else:
-        if feature_map is not None:
+        if feature_map is not None or tagger != "btag":
             raise TrigkitError(
-                f"--feature-map: {paths[0]} is a trigkit-trained model, which extracts its own "
-                "features; drop --feature-map"
+                f"--feature-map / --tagger: {paths[0]} is a trigkit-trained model, which "
+                "extracts its own features and knows what it tags; drop them"
             )
         ev, name, note = _evaluate_own(paths[0], batches)
     result = {
@@ -197,7 +203,7 @@ def _evaluate_own(path: Path, batches: list) -> tuple[object, str, str]:
 
 
 def _evaluate_foreign(
-    path: Path, feature_map: Path | None, batches: list, out_dir: Path
+    path: Path, feature_map: Path | None, batches: list, out_dir: Path, tagger: str
 ) -> tuple[object, str, str]:
     """A bundle as it is; a model file compiled first into a gpu bundle (fp32, onnxruntime)
     under ``out_dir``."""
@@ -209,7 +215,7 @@ def _evaluate_foreign(
 
         bundle = out_dir / f"{path.stem}_gpu"
         compile_imported_gpu(path, bundle, ImportOptions(), engine="never")
-    ev, note = evaluate_bundle(bundle, feature_map, batches)
+    ev, note = evaluate_bundle(bundle, feature_map, batches, tagger)
     return ev, ev.model.name, note
 
 

@@ -1,13 +1,15 @@
 """`trigkit evaluate` on a tagger trained elsewhere: its bundle's scores on trigkit's jets,
 against trigkit's baselines on the same jets.
 
-The bundle scores every jet through a feature map (:mod:`.mapped_taggers`: a gpu bundle in
-onnxruntime, an fpga bundle in its bit-exact firmware emulation). trigkit's own track features
-(:func:`trigkit.models.features.extract`, kind ``tracks``) pick the jets that are evaluated and
-label them b / c / light by hadron flavour; their ``event_index`` / ``object_index`` find each
-one's score. The baselines (IP3D likelihood, second-highest d0 significance) are fitted on the
-jets of even events and every tagger, the bundle's included, is measured on the odd ones, so
-no baseline is measured on the jets it was fitted on.
+The bundle scores every object through a feature map (:mod:`.mapped_taggers`: a gpu bundle in
+onnxruntime, an fpga bundle in its bit-exact firmware emulation). trigkit's own features
+(:func:`trigkit.models.features.extract`) pick the objects that are evaluated and label them:
+for a b-tagger (``btag``) the jets by hadron flavour (b / c / light, kind ``tracks``), for an
+Xbb tagger (``xbb``) the large-R jets (H->bb / QCD, kind ``constituents``); their
+``event_index`` / ``object_index`` find each one's score. The baselines (IP3D likelihood and
+second-highest d0 significance; mass + tau21) are fitted on the objects of even events and
+every tagger, the bundle's included, is measured on the odd ones, so no baseline is measured
+on the objects it was fitted on.
 """
 
 from __future__ import annotations
@@ -26,42 +28,56 @@ from trigkit.models.feature_set import FeatureSet
 from trigkit.models.features import extract
 
 FLAG = "evaluate"
+#: what a tagger scores -> (the collection its feature map reads, trigkit's feature kind)
+TAGGERS = {"btag": ("jets", "tracks"), "xbb": ("fatjets", "constituents")}
 
 
 def evaluate_bundle(
-    bundle: Path, feature_map: Path | None, batches: list[EventBatch]
+    bundle: Path, feature_map: Path | None, batches: list[EventBatch], tagger: str = "btag"
 ) -> tuple[Evaluation, str]:
-    """(metrics of the bundle and of the baselines on the odd events' jets, the score's
-    description)."""
+    """(metrics of the bundle and of the baselines on the odd events' objects, the score's
+    description); ``tagger``: btag (jets) or xbb (large-R jets)."""
     from trigkit.bundle.manifest import load_bundle
 
+    if tagger not in TAGGERS:
+        raise TrigkitError(f"--tagger {tagger}: unknown; valid: {', '.join(TAGGERS)}")
+    collection, kind = TAGGERS[tagger]
     b = load_bundle(bundle)
+    source: MappedGpuScores | MappedFpgaScores
     if b.manifest.target == "gpu":
-        source: MappedGpuScores | MappedFpgaScores = MappedGpuScores(bundle, feature_map, flag=FLAG)
+        source = MappedGpuScores(bundle, feature_map, flag=FLAG, collection=collection)
+    elif collection != "jets":
+        raise TrigkitError(f"{FLAG} {bundle}: an fpga bundle scores jets (--tagger btag)")
     else:
         source = MappedFpgaScores(bundle, feature_map, flag=FLAG)
     sets, scores = [], []
     for batch in batches:
-        fs = extract("tracks", batch)
+        fs = extract(kind, batch)
         sets.append(fs)
-        scores.append(jet_scores(source.flat_scores(batch), batch, fs))
+        scores.append(jet_scores(source.flat_scores(batch), batch, fs, collection))
     fs, x = FeatureSet.concatenate(sets), np.concatenate(scores)
     fit = fs.event_index % 2 == 0
     if fit.all() or not fit.any():
         raise TrigkitError(
-            f"{FLAG} {bundle}: {len(batches)} event file(s) with {int(fit.sum())} jets in even "
-            f"and {int((~fit).sum())} in odd events; the baselines are fitted on the even events "
-            "and every tagger is measured on the odd ones, so both are needed"
+            f"{FLAG} {bundle}: {len(batches)} event file(s) with {int(fit.sum())} {collection} "
+            f"in even and {int((~fit).sum())} in odd events; the baselines are fitted on the "
+            "even events and every tagger is measured on the odd ones, so both are needed"
         )
     test = fs.select(~fit)
     ev = evaluate_scores(b.manifest.model_name, x[~fit], test, tuple(fit_baselines(fs.select(fit))))
     return ev, source.description
 
 
-def jet_scores(flat: np.ndarray, batch: EventBatch, fs: FeatureSet) -> np.ndarray:
-    """The scores of ``fs``'s jets, from ``flat`` (one per jet of ``batch``, event-major)."""
-    counts = ak.to_numpy(ak.num(batch.jets, axis=1)).astype(np.int64)
+def jet_scores(
+    flat: np.ndarray, batch: EventBatch, fs: FeatureSet, collection: str = "jets"
+) -> np.ndarray:
+    """The scores of ``fs``'s objects, from ``flat`` (one per object of ``batch.<collection>``,
+    event-major; a constituents FeatureSet indexes the large-R jets though its ``objects``
+    says jets)."""
+    counts = ak.to_numpy(ak.num(batch.objects(collection), axis=1)).astype(np.int64)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]]) if len(counts) else counts
     if len(flat) != int(counts.sum()):
-        raise TrigkitError(f"{len(flat)} scores for {int(counts.sum())} jets of {batch.source}")
+        raise TrigkitError(
+            f"{len(flat)} scores for {int(counts.sum())} {collection} of {batch.source}"
+        )
     return np.asarray(flat, dtype=np.float64)[starts[fs.event_index] + fs.object_index]
