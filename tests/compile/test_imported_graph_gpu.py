@@ -246,6 +246,28 @@ def test_graph_refusals(tmp_path: Path) -> None:
     ints = save("ints", [i], [y], [helper.make_node("Cast", ["i"], ["y"], to=TensorProto.FLOAT)])
     with pytest.raises(TrigkitError, match="input 'i' is INT64; the gpu target takes float32"):
         import_onnx_graph(ints, {})
+    # a QONNX Quant node outside a chain: neither importer takes it, and both say why
+    q = helper.make_tensor_value_info("q", TensorProto.FLOAT, ["N", 4])
+    quant = helper.make_node(
+        "Quant", ["x", "s", "z", "b"], ["xq"], domain="qonnx.custom_op.general", signed=1
+    )
+    consts = [
+        helper.make_tensor(n, TensorProto.FLOAT, [], [v])
+        for n, v in (("s", 0.25), ("z", 0.0), ("b", 6.0))
+    ]
+    graph = helper.make_graph(
+        [quant, helper.make_node("Add", ["xq", "q"], ["y"])], "qonnx", [x, q], [y], consts
+    )
+    model = helper.make_model(
+        graph,
+        opset_imports=[
+            helper.make_opsetid("", 17),
+            helper.make_opsetid("qonnx.custom_op.general", 1),
+        ],
+    )
+    onnx.save(model, tmp_path / "qonnx.onnx")
+    with pytest.raises(TrigkitError, match="not a standard ONNX operator.*the layer importer:"):
+        _compile(tmp_path / "qonnx.onnx", tmp_path / "qb")
     fixed = helper.make_tensor_value_info("x", TensorProto.FLOAT, [8, 4])
     batch = save("batch", [fixed], [y], [helper.make_node("Relu", ["x"], ["y"])])
     with pytest.raises(TrigkitError, match="fixed batch of 8"):

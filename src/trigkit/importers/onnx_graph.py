@@ -77,10 +77,11 @@ def graph_model(
     custom = [n for n in g.node if n.domain not in ("", "ai.onnx")]
     if custom:
         n = custom[0]
+        why = f"; the layer importer: {chain_error}" if chain_error else ""
         raise TrigkitError(
             f"{source}: node '{n.name or n.output[0]}' ({n.domain}.{n.op_type}) is not a standard "
             "ONNX operator; onnxruntime cannot run it (a QONNX Quant graph must be one chain of "
-            "layers, which trigkit imports layer by layer)"
+            f"layers, which trigkit imports layer by layer){why}"
         )
     if len(g.output) != 1:
         names = ", ".join(o.name for o in g.output)
