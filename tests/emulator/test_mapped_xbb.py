@@ -176,3 +176,41 @@ def test_evaluate_an_xbb_model_against_mass_tau21(setup, tmp_path: Path) -> None
     ).sum()
     assert metrics["n_objects"] == len(s) and sig.any() and (~sig).any()
     assert metrics["model"]["auc"] == pytest.approx(wins / (sig.sum() * (~sig).sum()), abs=1e-9)
+
+
+def test_trigkit_xbb_bundle_scores_the_large_r_jets(tmp_path: Path) -> None:
+    """`--xbb-bundle` of trigkit's own Xbb model (1 epoch): every large-R jet's score equals
+    torch's on that jet's features, mapped back event by event in plain Python."""
+    from trigkit.compile.targets.gpu import compile_gpu
+    from trigkit.emulator.api import EmulateRequest, tagger_sources
+    from trigkit.emulator.taggers import GpuBundleScores
+    from trigkit.events.generator import generate
+    from trigkit.events.parquet_io import write_parquet
+    from trigkit.models.training import train
+
+    sig, bkg = generate("hh4b", 150, seed=31), generate("qcd", 150, seed=32)
+    model = train("xbb-pfn", [sig, bkg], epochs=1, seed=0, progress=False)
+    model.save(tmp_path / "xbb.pt")
+    compile_gpu(tmp_path / "xbb.pt", tmp_path / "gpu", max_batch=4096, engine="never")
+    (src,) = tagger_sources(EmulateRequest(menu="run3_hh4b", xbb_bundle=tmp_path / "gpu"))
+    assert isinstance(src, GpuBundleScores) and src.field == "xbb"
+    got = src.flat_scores(sig)
+    fs = model.features(sig)
+    probs = model.predict(sig)[:, 0]
+    want = {(e, j): p for e, j, p in zip(fs.event_index, fs.object_index, probs, strict=True)}
+    flat = [
+        want.get((e, j), np.nan)
+        for e, ev in enumerate(sig.fatjets.to_list())
+        for j in range(len(ev))
+    ]
+    assert len(flat) == len(got) and np.isfinite(got).sum() > 20
+    np.testing.assert_allclose(got, np.asarray(flat), atol=2e-5)
+    write_parquet([sig], tmp_path / "hh4b.parquet")
+    menu = tmp_path / "menu.yaml"
+    menu.write_text(
+        "name: t\nl1:\n  L1_HT: {ht: {min: 100}}\n"
+        "hlt:\n  H_xbb: {seeds: [L1_HT], fatjet: {pt: 200, msd: 30, xbb: 0.5}}\n"
+    )
+    args = ["emulate", "--menu", str(menu), "--no-plots", "--out", str(tmp_path / "o")]
+    args += ["--xbb-bundle", str(tmp_path / "gpu"), "--signal", str(tmp_path / "hh4b.parquet")]
+    assert main(args) == 0

@@ -153,7 +153,8 @@ def emulate(
     xbb_bundle: Path | None = typer.Option(
         None,
         "--xbb-bundle",
-        help="GPU bundle of an Xbb tagger trained elsewhere, scoring fatjets.xbb (onnxruntime).",
+        help="GPU bundle of an Xbb tagger (trigkit's own, or trained elsewhere with "
+        "--xbb-feature-map) scoring fatjets.xbb (onnxruntime).",
     ),
     xbb_feature_map: Path | None = typer.Option(
         None,

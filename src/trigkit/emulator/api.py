@@ -118,17 +118,14 @@ def tagger_sources(req: EmulateRequest) -> list:
     return out
 
 
-def _xbb_source(req: EmulateRequest) -> MappedGpuScores:
-    """``fatjets.xbb`` from a gpu bundle of a model trained elsewhere, through its map."""
+def _xbb_source(req: EmulateRequest) -> GpuBundleScores | MappedGpuScores:
+    """``fatjets.xbb`` from a gpu bundle: of a model trained elsewhere through its feature map,
+    or of trigkit's own Xbb model (its features from the model the bundle carries)."""
     bundle = Path(str(req.xbb_bundle))
-    if not is_foreign(bundle, "gpu"):
-        raise TrigkitError(
-            f"--xbb-bundle {bundle}: built from a trigkit-trained model; --xbb-bundle takes a "
-            "model trained elsewhere (trigkit compile MODEL --target gpu) with --xbb-feature-map"
-        )
-    return MappedGpuScores(
-        bundle, req.xbb_feature_map, field="xbb", collection="fatjets", flag="--xbb-bundle"
-    )
+    kw = {"field": "xbb", "collection": "fatjets", "flag": "--xbb-bundle"}
+    if req.xbb_feature_map is not None or is_foreign(bundle, "gpu"):
+        return MappedGpuScores(bundle, req.xbb_feature_map, **kw)  # type: ignore[arg-type]
+    return GpuBundleScores(bundle, None, **kw)  # type: ignore[arg-type]
 
 
 def _btag_source(req: EmulateRequest) -> GpuBundleScores | MappedGpuScores:

@@ -36,10 +36,14 @@ from trigkit.events.batch import EventBatch
 log = logging.getLogger(__name__)
 JET_KINDS = ("tracks", "l1jets", "l1tracks", "nanojets")
 L1_KINDS = ("l1jets", "l1tracks")
+XBB_KINDS = ("constituents",)
 
 
 def collection_for_kind(kind: str, batch: EventBatch) -> str:
-    """The collection a tagger of feature ``kind`` scores in ``batch``."""
+    """The collection a tagger of feature ``kind`` scores in ``batch`` (an Xbb tagger, kind
+    ``constituents``: the large-R jets)."""
+    if kind == "constituents":
+        return "fatjets"
     return batch.l1_tagger_collection if kind in L1_KINDS else "jets"
 
 
@@ -53,11 +57,11 @@ def _missing(path: Path, what: str) -> Any:  # noqa: ANN401
     raise TrigkitError(f"{what} {path}: model file not found")
 
 
-def _check_kind(pre: Any, where: str) -> None:  # noqa: ANN401
-    if pre.kind not in JET_KINDS:
+def _check_kind(pre: Any, where: str, kinds: tuple[str, ...] = JET_KINDS) -> None:  # noqa: ANN401
+    if pre.kind not in kinds:
+        what = "large-R jets" if kinds == XBB_KINDS else "jets"
         raise TrigkitError(
-            f"{where}: a '{pre.kind}' tagger does not score jets; "
-            f"valid kinds: {', '.join(JET_KINDS)}"
+            f"{where}: a '{pre.kind}' tagger does not score {what}; valid kinds: {', '.join(kinds)}"
         )
 
 
@@ -73,7 +77,8 @@ def jet_rows(batch: EventBatch, pre: Any) -> tuple[tuple[np.ndarray, ...], np.nd
     fs = extract(pre.kind, batch, max_objects=pre.max_objects or None)
     xs = pre.transform(fs)
     off = np.zeros(len(batch) + 1, dtype=np.int64)
-    np.cumsum(ak.to_numpy(ak.num(batch.objects(fs.objects), axis=1)), out=off[1:])
+    objs = batch.objects(collection_for_kind(pre.kind, batch))
+    np.cumsum(ak.to_numpy(ak.num(objs, axis=1)), out=off[1:])
     return xs, off[np.asarray(fs.event_index, np.int64)] + np.asarray(fs.object_index, np.int64)
 
 
@@ -95,13 +100,15 @@ def _scatter(
 
 @dataclass
 class GpuBundleScores:
-    """``jets.<field>`` from a GPU bundle run by ``trigkit.runtime.load_runner`` (onnxruntime)."""
+    """``jets.<field>`` (``fatjets.xbb`` for an Xbb tagger) from a GPU bundle run by
+    ``trigkit.runtime.load_runner`` (onnxruntime)."""
 
     bundle: Path
     model: Path | None = None
     field: str = "btag"
     backend: str = "onnxruntime"
     collection: str = "jets"
+    flag: str = "--btag-bundle"
     calls: int = 0
     _state: dict[str, Any] = dc_field(default_factory=dict, repr=False)
 
@@ -111,20 +118,22 @@ class GpuBundleScores:
         b = load_bundle(self.bundle, target="gpu")
         info = b.manifest.target_info
         src = self.model
+        model_flag = self.flag.replace("-bundle", "-model")
         if src is None:
             name = info.get("torch_model")
             if not (isinstance(name, str) and name in b.manifest.files):
                 raise TrigkitError(
-                    f"--btag-bundle {self.bundle}: the bundle carries no saved model to take the "
-                    "features and preprocessing from; pass --btag-model MODEL.pt"
+                    f"{self.flag} {self.bundle}: the bundle carries no saved model to take the "
+                    f"features and preprocessing from; pass {model_flag} MODEL.pt"
                 )
             src = b.path / name
-        pre = _load_preprocessing_from_model(Path(src), "--btag-model")
-        _check_kind(pre, f"--btag-bundle {self.bundle}")
+        pre = _load_preprocessing_from_model(Path(src), model_flag)
+        kinds = XBB_KINDS if self.collection == "fatjets" else JET_KINDS
+        _check_kind(pre, f"{self.flag} {self.bundle}", kinds)
         want = tuple(t.name for t in b.manifest.inputs)
         if tuple(pre.input_names) != want:
             raise TrigkitError(
-                f"--btag-bundle {self.bundle}: bundle inputs {', '.join(want)} do not match the "
+                f"{self.flag} {self.bundle}: bundle inputs {', '.join(want)} do not match the "
                 f"model's {', '.join(pre.input_names)} ({src})"
             )
         self._state.update(
@@ -146,7 +155,7 @@ class GpuBundleScores:
         feeds = dict(zip(pre.input_names, xs, strict=True))
         p = self._state["scorer"].probs(feeds, self._state["col"] + 1)
         self.calls += len(idx)
-        what = f"btag bundle {self.bundle}"
+        what = f"{self.field} bundle {self.bundle}"
         return _scatter(batch, idx, p[:, self._state["col"]], what, self.collection_for(batch))
 
 
