@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.emulator.emulate_cli import BTAG_PATH, emulate_one_path
 from tests.importers import graph_models as gm
-from trigkit.cli.app import main
 from trigkit.core.errors import TrigkitError
 
 pytest.importorskip("onnxruntime")
@@ -96,16 +96,10 @@ def test_particlenet_scores_equal_torch_on_the_jets_tracks(setup) -> None:
 
 
 def test_emulate_cli_with_a_particlenet_bundle(setup, tmp_path: Path) -> None:
-    d, out = setup["dir"], tmp_path / "res"
-    menu = tmp_path / "menu.yaml"
-    menu.write_text(
-        "name: t\nl1:\n  L1_HT: {ht: {min: 100}}\n"
-        "hlt:\n  H_tag: {seeds: [L1_HT], btag_count: {wp: 0.0, n: 1, jet_pt: 20}}\n"
-    )
-    args = ["emulate", "--menu", str(menu), "--no-plots", "--out", str(out)]
-    args += ["--btag-bundle", str(d / "gpu"), "--feature-map", str(setup["map"])]
-    assert main([*args, "--signal", str(d / "hh4b.parquet")]) == 0
-    assert "pf_features <- tracks.pt" in next(out.glob("*.json")).read_text()
+    d = setup["dir"]
+    bundle = ["--btag-bundle", str(d / "gpu"), "--feature-map", str(setup["map"])]
+    text = emulate_one_path(tmp_path, BTAG_PATH, d / "hh4b.parquet", *bundle)
+    assert "pf_features <- tracks.pt" in text
 
 
 @pytest.mark.parametrize(

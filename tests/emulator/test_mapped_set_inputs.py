@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.emulator.emulate_cli import BTAG_PATH, emulate_one_path
 from tests.importers import set_models as sm
 from tests.importers import writers
-from trigkit.cli.app import main
 from trigkit.core.errors import TrigkitError
 
 pytest.importorskip("onnxruntime")
@@ -186,14 +186,7 @@ def test_per_track_map_on_a_flat_model_is_refused(tmp_path: Path) -> None:
 
 
 def test_emulate_cli_with_a_deepsets_bundle(setup, tmp_path: Path) -> None:
-    d, out = setup["dir"], tmp_path / "res"
-    menu = tmp_path / "menu.yaml"
-    menu.write_text(
-        "name: t\nl1:\n  L1_HT: {ht: {min: 100}}\n"
-        "hlt:\n  H_tag: {seeds: [L1_HT], btag_count: {wp: 0.0, n: 1, jet_pt: 20}}\n"
-    )
-    args = ["emulate", "--menu", str(menu), "--no-plots", "--out", str(out)]
-    args += ["--btag-bundle", str(d / "ds_gpu"), "--feature-map", str(setup["map"])]
-    assert main([*args, "--signal", str(d / "hh4b.parquet")]) == 0
-    text = next(out.glob("*.json")).read_text()
+    d = setup["dir"]
+    bundle = ["--btag-bundle", str(d / "ds_gpu"), "--feature-map", str(setup["map"])]
+    text = emulate_one_path(tmp_path, BTAG_PATH, d / "hh4b.parquet", *bundle)
     assert "first 8 tracks" in text and "tracks.d0_sig" in text

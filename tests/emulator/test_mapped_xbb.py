@@ -15,6 +15,7 @@ import pytest
 import torch
 from torch import nn
 
+from tests.emulator.emulate_cli import emulate_one_path
 from tests.importers import graph_models as gm
 from trigkit.cli.app import main
 from trigkit.core.errors import TrigkitError
@@ -101,17 +102,13 @@ def test_xbb_scores_equal_torch_on_the_constituents(setup) -> None:
     assert "pf_mask <- constituent mask" in src.description
 
 
+XBB_PATH = "H_xbb: {seeds: [L1_HT], fatjet: {pt: 200, msd: 30, xbb: 0.4}}"
+
+
 def test_emulate_cli_with_an_xbb_bundle(setup, tmp_path: Path) -> None:
-    d, out = setup["dir"], tmp_path / "res"
-    menu = tmp_path / "menu.yaml"
-    menu.write_text(
-        "name: t\nl1:\n  L1_HT: {ht: {min: 100}}\n"
-        "hlt:\n  H_xbb: {seeds: [L1_HT], fatjet: {pt: 200, msd: 30, xbb: 0.4}}\n"
-    )
-    args = ["emulate", "--menu", str(menu), "--no-plots", "--out", str(out)]
-    args += ["--xbb-bundle", str(d / "gpu"), "--xbb-feature-map", str(setup["map"])]
-    assert main([*args, "--signal", str(d / "hh4b.parquet")]) == 0
-    text = next(out.glob("*.json")).read_text()
+    d = setup["dir"]
+    bundle = ["--xbb-bundle", str(d / "gpu"), "--xbb-feature-map", str(setup["map"])]
+    text = emulate_one_path(tmp_path, XBB_PATH, d / "hh4b.parquet", *bundle)
     assert "pf_features <- constituents.pt" in text and "baseline stand-in" not in text
 
 
@@ -206,11 +203,6 @@ def test_trigkit_xbb_bundle_scores_the_large_r_jets(tmp_path: Path) -> None:
     assert len(flat) == len(got) and np.isfinite(got).sum() > 20
     np.testing.assert_allclose(got, np.asarray(flat), atol=2e-5)
     write_parquet([sig], tmp_path / "hh4b.parquet")
-    menu = tmp_path / "menu.yaml"
-    menu.write_text(
-        "name: t\nl1:\n  L1_HT: {ht: {min: 100}}\n"
-        "hlt:\n  H_xbb: {seeds: [L1_HT], fatjet: {pt: 200, msd: 30, xbb: 0.5}}\n"
-    )
-    args = ["emulate", "--menu", str(menu), "--no-plots", "--out", str(tmp_path / "o")]
-    args += ["--xbb-bundle", str(tmp_path / "gpu"), "--signal", str(tmp_path / "hh4b.parquet")]
-    assert main(args) == 0
+    bundle = ["--xbb-bundle", str(tmp_path / "gpu")]
+    text = emulate_one_path(tmp_path, XBB_PATH, tmp_path / "hh4b.parquet", *bundle)
+    assert f"GPU bundle {tmp_path / 'gpu'}" in text
