@@ -1,5 +1,6 @@
-"""Trained taggers as score sources for ``trigkit emulate``: a GPU bundle for the HLT b-tag, an
-FPGA bundle (bit-exact firmware emulation) for the L1 tagger.
+"""Trained taggers as score sources for ``trigkit emulate``: a GPU bundle for the HLT b-tag (or
+an Xbb tagger, kind ``constituents``, scoring the large-R jets), an FPGA bundle (bit-exact
+firmware emulation) for the L1 tagger.
 
 Both need the model's features and preprocessing: ``trigkit.models`` extracts the raw features
 of the model's kind (``TrainedModel.features`` / ``Preprocessing.transform``). They come from
