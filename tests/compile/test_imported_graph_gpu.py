@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -288,3 +289,21 @@ def test_compare_runs_an_original_exported_with_batch_one(tmp_path: Path) -> Non
     _compile(path, tmp_path / "b")
     result = compare_bundle(tmp_path / "b")
     assert result.ok and result.diffs[0].rows == 256
+
+
+def test_a_batch_baked_into_the_graph_is_named(tmp_path: Path) -> None:
+    """A Reshape to the export batch runs on 1 row only: the reference's failure says so."""
+    import torch
+
+    class Baked(torch.nn.Module):
+        def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+            return torch.softmax(a.reshape(1, 4) + b, -1)
+
+    path = tmp_path / "baked.onnx"
+    args = (torch.zeros(1, 4), torch.zeros(1, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(Baked(), args, str(path), input_names=["a", "b"], dynamo=False)
+    with pytest.raises(TrigkitError, match="baked.onnx: .* on 256 rows .*dynamic batch axis"):
+        _compile(path, tmp_path / "b")
+    assert not (tmp_path / "b").exists()

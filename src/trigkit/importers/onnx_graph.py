@@ -152,19 +152,23 @@ def synthetic_feed(model: GraphModel, rows: int, seed: int = 0) -> dict[str, np.
     return {i.name: rng.normal(size=(rows, *i.shape)).astype(np.float32) for i in model.inputs}
 
 
-def graph_reference(onnx_bytes: bytes, feed: dict[str, np.ndarray]) -> np.ndarray:
-    """The graph's one output on ``feed`` by the ONNX reference implementation (float64)."""
+def graph_reference(onnx_bytes: bytes, where: str, feed: dict[str, np.ndarray]) -> np.ndarray:
+    """The graph's one output on ``feed`` by the ONNX reference implementation (float64);
+    ``where`` (the model file) names it in errors."""
     onnx = require("onnx", "gpu")
     from onnx.reference import ReferenceEvaluator
 
     proto = onnx.load_model_from_string(onnx_bytes)
+    rows = len(next(iter(feed.values()))) if feed else 0
     try:
         with np.errstate(all="ignore"):
             out = ReferenceEvaluator(proto).run(None, feed)[0]
     except Exception as exc:  # noqa: BLE001 - NotImplementedError for an op it lacks, ...
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise TrigkitError(
-            f"the ONNX reference implementation cannot run this graph ({type(exc).__name__}: "
-            f"{first}); the float reference needs it"
+            f"{where}: the ONNX reference implementation cannot run the graph on {rows} rows "
+            f"({type(exc).__name__}: {first}); if the graph fixes the batch size inside (a "
+            "Reshape to the export batch), re-export it with a dynamic batch axis "
+            "(dynamic_axes / dynamic_shapes)"
         ) from None
     return np.asarray(out, dtype=np.float64)

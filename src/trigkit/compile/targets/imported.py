@@ -299,7 +299,7 @@ def graph_source(model: GraphModel, options: ImportOptions) -> GpuSource:
     feed = data.feed if data else synthetic_feed(model, GPU_REFERENCE_ROWS)
     fp32 = graph_with_probs(model.onnx, str(model.source))
     if model.format == "onnx":
-        reference = functools.partial(graph_reference, model.onnx)
+        reference = functools.partial(graph_reference, model.onnx, str(model.source))
     else:
         from trigkit.importers.torch_graph import torch_reference
 
