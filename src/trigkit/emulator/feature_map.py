@@ -52,6 +52,7 @@ from pydantic import Field, model_validator
 from trigkit.core.errors import TrigkitError
 from trigkit.core.mapping_file import read_mapping_file
 from trigkit.core.validated import Validated
+from trigkit.emulator.derived_fields import DERIVED, child_values
 from trigkit.events.batch import (
     CONSTITUENT_FIELDS,
     FATJET_FIELDS,
@@ -86,7 +87,7 @@ OBJECTS = {
 def valid_fields(collection: str = "jets") -> str:
     """The valid feature names, for messages."""
     o = OBJECTS[collection]
-    kids = "|".join(o.child_fields)
+    kids = "|".join((*o.child_fields, *DERIVED))
     return ", ".join(o.fields) + f"; {o.child}.<{kids}>[k]; {o.child}.<{kids}> (a set input)"
 
 
@@ -115,11 +116,12 @@ def parse_source(text: str, where: str, collection: str = "jets") -> FeatureSour
     ``msd`` / ``constituents.pt``)."""
     o = OBJECTS[collection]
     name = text.strip()
+    known = (*o.child_fields, *DERIVED)
     m = _INDEXED.match(name)
-    if m is not None and m["child"] == o.child and m["field"] in o.child_fields:
+    if m is not None and m["child"] == o.child and m["field"] in known:
         return FeatureSource(m["field"], int(m["index"]), child=o.child)
     m = _PER_CHILD.match(name)
-    if m is not None and m["child"] == o.child and m["field"] in o.child_fields:
+    if m is not None and m["child"] == o.child and m["field"] in known:
         return FeatureSource(m["field"], per_track=True, child=o.child)
     bare = name[4:] if name.startswith("jet_") else name
     if bare in o.fields:
@@ -135,11 +137,25 @@ class InputMapFile(Validated):
     features: tuple[str, ...] = ()
     mask: bool = False
     layout: Literal["channels_first", "channels_last"] | None = None
+    #: weaver-core's "manual" standardisation of each feature: (x - center) * scale, then
+    #: clipped to clip = [min, max]; padding stays ``fill``
+    center: tuple[float, ...] | None = None
+    scale: tuple[float, ...] | None = None
+    clip: tuple[float, float] | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> InputMapFile:
         if bool(self.features) == self.mask:
             raise ValueError("give either features: [...] or mask: true")
+        if self.mask and (self.center or self.scale or self.clip):
+            raise ValueError("a mask takes no center / scale / clip")
+        n = len(self.features)
+        for key in ("center", "scale"):
+            given = getattr(self, key)
+            if given is not None and len(given) != n:
+                raise ValueError(f"{key} has {len(given)} values for {n} features")
+        if self.clip is not None and not self.clip[0] < self.clip[1]:
+            raise ValueError(f"clip [min, max] needs min < max, got {list(self.clip)}")
         return self
 
 
@@ -170,6 +186,17 @@ class InputMap:
     mask: bool = False
     layout: str | None = None
     child: str = "tracks"  # whose mask: tracks, or a large-R jet's constituents
+    center: tuple[float, ...] | None = None
+    scale: tuple[float, ...] | None = None
+    clip: tuple[float, float] | None = None
+
+    def standardise(self, x: np.ndarray) -> np.ndarray:
+        """(x - center) * scale, clipped (the features on the last axis); as given in the file."""
+        if self.center is not None:
+            x = x - np.asarray(self.center)
+        if self.scale is not None:
+            x = x * np.asarray(self.scale)
+        return np.clip(x, *self.clip) if self.clip is not None else x
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -225,10 +252,9 @@ class FeatureMap:
         ``fill`` where it has fewer (a :attr:`per_track` map)."""
         objs = self._flat(batch)
         self._need_children(objs, batch)
-        kids = ak.pad_none(objs[self.objects.child], n_const, axis=1, clip=True)
+        child = self.objects.child
         cols = [
-            ak.to_numpy(ak.fill_none(kids[s.name], self.fill)).astype(np.float64)
-            for s in self.sources
+            _padded(child_values(objs, child, s.name), n_const, self.fill) for s in self.sources
         ]
         if not cols:
             return np.zeros((len(objs), n_const, 0))
@@ -272,9 +298,15 @@ class FeatureMap:
 def _column(objs: ak.Array, src: FeatureSource, fill: float) -> np.ndarray:
     if src.track_index is None:
         return ak.to_numpy(objs[src.name]).astype(np.float64)
-    kids = objs[src.child][src.name]
+    kids = child_values(objs, src.child, src.name)
     padded = ak.pad_none(kids, src.track_index + 1, axis=1)[:, src.track_index]
     return ak.to_numpy(ak.fill_none(padded, fill)).astype(np.float64)
+
+
+def _padded(values: ak.Array, n: int, fill: float) -> np.ndarray:
+    """[n_objects, n] float64: each object's first ``n`` values, ``fill`` after its last."""
+    padded = ak.fill_none(ak.pad_none(values, n, axis=1, clip=True), fill)
+    return np.asarray(ak.to_numpy(padded), dtype=np.float64).reshape(len(values), n)
 
 
 def load_feature_map(path: Path, collection: str = "jets") -> FeatureMap:
@@ -317,7 +349,14 @@ def _input_map(entry: InputMapFile, where: str, collection: str) -> InputMap:
     if entry.mask:
         return InputMap(mask=True, layout=entry.layout, child=child)
     sources = _sources(entry.features, where, "features", collection)
-    return InputMap(sources, layout=entry.layout, child=child)
+    return InputMap(
+        sources,
+        layout=entry.layout,
+        child=child,
+        center=entry.center,
+        scale=entry.scale,
+        clip=entry.clip,
+    )
 
 
 def map_from_names(

@@ -188,9 +188,11 @@ class InputFill:
             assert self.set_in is not None
             x = fm.mask_rows(batch, self.set_in.n_const).reshape(-1, *self.shape)
         elif self.set_in is None:
-            x = fm.with_sources(self.entry.sources).rows(batch)
+            x = self.entry.standardise(fm.with_sources(self.entry.sources).rows(batch))
         else:
-            x = fm.with_sources(self.entry.sources).set_rows(batch, self.set_in.n_const)
+            n = self.set_in.n_const
+            x = self.entry.standardise(fm.with_sources(self.entry.sources).set_rows(batch, n))
+            x[fm.mask_rows(batch, n) == 0] = fm.fill  # padding stays `fill`
             x = np.swapaxes(x, 1, 2) if self.set_in.channels_first else x
         return np.ascontiguousarray(x, dtype=np.float32)
 
