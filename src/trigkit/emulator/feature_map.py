@@ -36,6 +36,13 @@ first ``[n_feat, n_const]``, follows from its shape; ``layout: channels_first`` 
       pf_features: {features: [tracks.pt, tracks.deta, tracks.dphi, tracks.d0_sig, tracks.z0_sig]}
       pf_mask: {mask: true}
     score: 0
+
+Besides the stored track fields, a map may name the particle inputs weaver-core derives
+(:mod:`trigkit.emulator.derived_fields`: ``tracks.log_ptrel``, ``tracks.energy``, ...), and an
+entry of ``inputs`` may standardise them as weaver's "manual" preprocessing does:
+``center: [...]``, ``scale: [...]`` (``(x - center) * scale``) and ``clip: [min, max]``, on real
+tracks only. An Xbb tagger's map (``collection="fatjets"``) reads large-R jet fields and
+``constituents.<field>`` the same way (:data:`OBJECTS`).
 """
 
 from __future__ import annotations
