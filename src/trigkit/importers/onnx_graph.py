@@ -15,7 +15,7 @@ outside a chain no importer applies them).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +42,9 @@ class GraphModel:
     format: Format
     name: str
     inputs: tuple[InputSpec, ...]
-    output_name: str
     onnx: bytes
     chain_error: str = ""
     reference: str = REFERENCE
-    notes: dict[str, str] = field(default_factory=dict)
 
     @property
     def input_names(self) -> tuple[str, ...]:
@@ -93,12 +91,7 @@ def graph_model(
     inputs = [i for i in g.input if i.name not in consts]
     if not inputs:
         raise TrigkitError(f"{source}: the graph has no inputs")
-    unknown = sorted(set(shapes) - {i.name for i in inputs})
-    if unknown:
-        valid = ", ".join(i.name for i in inputs)
-        raise TrigkitError(
-            f"--input-shape {unknown[0]}: the model has no such input; valid: {valid}"
-        )
+    check_shape_names(shapes, tuple(i.name for i in inputs))
     specs = tuple(_spec(i, shapes, source) for i in inputs)
     fixed = _fixed_shapes(proto, specs)
     return GraphModel(
@@ -106,11 +99,19 @@ def graph_model(
         format=fmt,
         name=source.stem,
         inputs=specs,
-        output_name=g.output[0].name,
         onnx=fixed.SerializeToString(),
         chain_error=chain_error,
         reference=reference,
     )
+
+
+def check_shape_names(shapes: dict[str, tuple[int, ...]], names: tuple[str, ...]) -> None:
+    """Every ``--input-shape`` names one of the model's inputs ``names``."""
+    unknown = sorted(set(shapes) - set(names))
+    if unknown:
+        raise TrigkitError(
+            f"--input-shape {unknown[0]}: the model has no such input; valid: {', '.join(names)}"
+        )
 
 
 def _spec(inp: Any, shapes: dict[str, tuple[int, ...]], source: Path) -> InputSpec:  # noqa: ANN401

@@ -22,7 +22,7 @@ from trigkit.core.errors import TrigkitError
 from trigkit.core.lazy import require
 from trigkit.importers.data import pad_rows
 from trigkit.importers.graph import Format
-from trigkit.importers.onnx_graph import GraphModel, graph_model
+from trigkit.importers.onnx_graph import GraphModel, check_shape_names, graph_model
 from trigkit.importers.torch_import import (
     export_onnx,
     first_line,
@@ -62,11 +62,7 @@ def _inner_shapes(
 ) -> dict[str, tuple[int, ...]]:
     """Each input's shape beyond the batch: ``--input-shape`` first, then what a ``.pt2``
     records (a TorchScript file records none)."""
-    unknown = sorted(set(given) - set(names))
-    if unknown:
-        raise TrigkitError(
-            f"--input-shape {unknown[0]}: the model has no such input; valid: {', '.join(names)}"
-        )
+    check_shape_names(given, names)
     inner = {n: given.get(n) or recorded.get(n) for n in names}
     missing = [n for n, s in inner.items() if s is None]
     if missing:

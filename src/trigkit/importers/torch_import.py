@@ -124,7 +124,7 @@ def import_torch_export(path: Path, shapes: dict[str, tuple[int, ...]]) -> Impor
             f"{path}: input '{name}' has free dimensions; give them with "
             f"--input-shape {name}:1x16 (batch first)"
         )
-    traced = trace(torch, program.module(), [(batch, *shape)], path)
+    traced = _trace(torch, program.module(), (batch, *shape), path)
     return _via_onnx(traced, path, name, shape, shapes, "torch_export", batch)
 
 
@@ -151,16 +151,14 @@ def recorded_shape(program: Any, name: str) -> tuple[int, tuple[int, ...] | None
     return batch, tuple(int(d) for d in inner)
 
 
-def trace(torch: Any, module: Any, shapes: list[tuple[int, ...]], path: Path) -> Any:
-    """``module`` traced on zeros of ``shapes`` (one per input, batch first)."""
+def _trace(torch: Any, module: Any, shape: tuple[int, ...], path: Path) -> Any:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return torch.jit.trace(module, tuple(torch.zeros(*s) for s in shapes))
+            return torch.jit.trace(module, (torch.zeros(*shape),))
     except Exception as exc:  # noqa: BLE001
-        shown = ", ".join(str(s) for s in shapes)
         raise TrigkitError(
-            f"{path}: cannot run the program on shape {shown} ({first_line(exc)})"
+            f"{path}: cannot run the program on shape {shape} ({first_line(exc)})"
         ) from None
 
 
