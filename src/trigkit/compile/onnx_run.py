@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trigkit.core.errors import TrigkitError
+from trigkit.core.errors import TrigkitError, first_line
 from trigkit.core.lazy import require
 
 OUTPUT_NAME = "probs"
@@ -28,7 +28,7 @@ def load_onnx(path: Path) -> object:
         model = onnx.load(str(path))
         onnx.checker.check_model(model)
     except Exception as exc:  # noqa: BLE001 - onnx raises DecodeError, ValidationError, ...
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        first = first_line(exc)
         raise TrigkitError(
             f"{path}: not a valid ONNX model ({type(exc).__name__}: {first})"
         ) from None

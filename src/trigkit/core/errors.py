@@ -26,3 +26,11 @@ class MissingDependency(TrigkitError):
             + f"; install it with: pip install 'trigkit[{extra}]'"
         )
         super().__init__(msg)
+
+
+def first_line(exc: BaseException, limit: int | None = None) -> str:
+    """The first line of ``exc``'s message (its type's name when it has none), at most
+    ``limit`` characters: what a one-line error quotes of a library's exception."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else type(exc).__name__
+    return text[:limit] if limit is not None else text

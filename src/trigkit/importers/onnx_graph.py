@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from trigkit.core.errors import TrigkitError
+from trigkit.core.errors import TrigkitError, first_line
 from trigkit.core.lazy import require
 from trigkit.importers.graph import Format, InputSpec
 from trigkit.importers.onnx_import import input_spec, load_onnx_model
@@ -165,7 +165,7 @@ def graph_reference(onnx_bytes: bytes, where: str, feed: dict[str, np.ndarray]) 
         with np.errstate(all="ignore"):
             out = ReferenceEvaluator(proto).run(None, feed)[0]
     except Exception as exc:  # noqa: BLE001 - NotImplementedError for an op it lacks, ...
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        first = first_line(exc)
         raise TrigkitError(
             f"{where}: the ONNX reference implementation cannot run the graph on {rows} rows "
             f"({type(exc).__name__}: {first}); if the graph fixes the batch size inside (a "

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from trigkit.core.errors import TrigkitError
+from trigkit.core.errors import TrigkitError, first_line
 from trigkit.core.lazy import require
 from trigkit.fixedpoint.fixed import FixedType
 from trigkit.importers.graph import ImportedModel, InputSpec, Op, append_batchnorm, fold_affines
@@ -62,7 +62,7 @@ def load_onnx_model(path: Path) -> Any:
         model = onnx.load_model_from_string(Path(path).read_bytes())
         onnx.checker.check_model(model)
     except Exception as exc:  # noqa: BLE001 - DecodeError, ValidationError, ...
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        first = first_line(exc)
         raise TrigkitError(f"{path}: corrupt, truncated or invalid ONNX file ({first})") from None
     return model
 

@@ -25,10 +25,10 @@ from trigkit.importers.graph import Format
 from trigkit.importers.onnx_graph import GraphModel, check_shape_names, graph_model
 from trigkit.importers.torch_import import (
     export_onnx,
-    first_line,
     load_torch_export,
     load_torchscript,
     recorded_shape,
+    torch_message,
 )
 
 TORCH_REFERENCE = "torch running the original file (float32)"
@@ -91,7 +91,7 @@ def _export_program(program: Any, path: Path) -> Any:
             warnings.simplefilter("ignore")
             exported = torch.onnx.export(program, (), dynamo=True, opset_version=OPSET_PROGRAM)
     except Exception as exc:  # noqa: BLE001
-        raise TrigkitError(f"{path}: cannot convert to ONNX ({first_line(exc)})") from None
+        raise TrigkitError(f"{path}: cannot convert to ONNX ({torch_message(exc)})") from None
     finally:
         quiet.setLevel(level)
     return exported.model_proto

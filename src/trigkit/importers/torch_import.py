@@ -14,6 +14,7 @@ shape and imported by
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import warnings
@@ -21,13 +22,15 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from trigkit.core.errors import TrigkitError
+from trigkit.core.errors import TrigkitError, first_line
 from trigkit.core.lazy import require
 from trigkit.importers.graph import ImportedModel
 
 OPSET = 17
 _CONTROL_FLOW_JIT = ("prim::If", "prim::Loop")
 _CONTROL_FLOW_EXPORT = ("cond", "while_loop", "map_impl", "scan")
+#: what of a torch exception our one-line errors quote (its first line, at most 200 characters)
+torch_message = functools.partial(first_line, limit=200)
 
 
 def load_torchscript(path: Path) -> tuple[Any, tuple[str, ...]]:
@@ -37,7 +40,7 @@ def load_torchscript(path: Path) -> tuple[Any, tuple[str, ...]]:
     try:
         module = torch.jit.load(str(path), map_location="cpu")
     except Exception as exc:  # noqa: BLE001 - RuntimeError on corrupt archives
-        raise TrigkitError(f"{path}: cannot load as TorchScript ({first_line(exc)})") from None
+        raise TrigkitError(f"{path}: cannot load as TorchScript ({torch_message(exc)})") from None
     for node in _all_nodes(_frozen_graph(torch, module, path)):
         if node.kind() in _CONTROL_FLOW_JIT and _computes_tensors(node):
             raise TrigkitError(
@@ -73,8 +76,8 @@ def check_pt2_archive(path: Path) -> None:
                     torch.load(io.BytesIO(z.read(name)), weights_only=True)
                 except Exception as exc:  # noqa: BLE001 - UnpicklingError and friends
                     raise TrigkitError(
-                        f"{path}: member '{name}' is not a plain tensor file ({first_line(exc)}); "
-                        "refusing to unpickle it"
+                        f"{path}: member '{name}' is not a plain tensor file "
+                        f"({torch_message(exc)}); refusing to unpickle it"
                     ) from None
 
 
@@ -101,7 +104,7 @@ def load_torch_export(path: Path) -> tuple[Any, tuple[str, ...]]:
             program = torch.export.load(str(path))
     except Exception as exc:  # noqa: BLE001
         raise TrigkitError(
-            f"{path}: cannot load as a torch.export program ({first_line(exc)})"
+            f"{path}: cannot load as a torch.export program ({torch_message(exc)})"
         ) from None
     for node in program.graph.nodes:
         target = str(getattr(node, "target", ""))
@@ -136,7 +139,7 @@ def _frozen_graph(torch: Any, module: Any, path: Path) -> Any:
             return torch.jit.freeze(module.eval()).graph
     except Exception as exc:  # noqa: BLE001
         raise TrigkitError(
-            f"{path}: cannot freeze the TorchScript module ({first_line(exc)})"
+            f"{path}: cannot freeze the TorchScript module ({torch_message(exc)})"
         ) from None
 
 
@@ -158,7 +161,7 @@ def _trace(torch: Any, module: Any, shape: tuple[int, ...], path: Path) -> Any:
             return torch.jit.trace(module, (torch.zeros(*shape),))
     except Exception as exc:  # noqa: BLE001
         raise TrigkitError(
-            f"{path}: cannot run the program on shape {shape} ({first_line(exc)})"
+            f"{path}: cannot run the program on shape {shape} ({torch_message(exc)})"
         ) from None
 
 
@@ -202,7 +205,7 @@ def export_onnx(module: Any, path: Path, inputs: dict[str, tuple[int, ...]], bat
     except Exception as exc:  # noqa: BLE001
         shown = ", ".join(f"{n} {s}" for n, s in inputs.items())
         raise TrigkitError(
-            f"{path}: cannot convert to ONNX on {shown} ({first_line(exc)})"
+            f"{path}: cannot convert to ONNX on {shown} ({torch_message(exc)})"
         ) from None
     return onnx.load_model_from_string(buf.getvalue())
 
@@ -227,8 +230,3 @@ def _computes_tensors(node: Any) -> bool:
 def _where(node: Any) -> str:
     text = str(node.sourceRange()).strip().splitlines()
     return text[0][:80] if text else node.kind()
-
-
-def first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0][:200] if lines else type(exc).__name__

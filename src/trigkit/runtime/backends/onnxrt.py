@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from trigkit.core.errors import TrigkitError
+from trigkit.core.errors import TrigkitError, first_line
 from trigkit.core.lazy import require
 from trigkit.runtime.base import NanPolicy, Runner
 
@@ -95,7 +95,7 @@ class OnnxRuntimeRunner(Runner):
                 str(self.onnx_path), opts, providers=self.providers()
             )
         except Exception as exc:  # noqa: BLE001 - InvalidProtobuf, Fail, NotImplemented ...
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            first = first_line(exc)
             raise TrigkitError(
                 f"{self.onnx_path}: onnxruntime cannot load this ONNX file ({first})"
             ) from None
