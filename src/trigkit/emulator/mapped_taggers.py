@@ -49,15 +49,16 @@ def _scaling(info: dict[str, Any], where: str) -> Any:  # noqa: ANN401 - Feature
 
 
 def resolve_map(
-    feature_map: Path | None,
+    given: FeatureMap | None,
     names: tuple[str, ...],
     flag: str,
     bundle: Path,
     collection: str = "jets",
 ) -> FeatureMap:
-    """The map from ``--feature-map``, else from the bundle's feature names; else one error."""
-    if feature_map is not None:
-        return load_feature_map(feature_map, collection)
+    """The ``--feature-map`` (``given``, read), else one from the bundle's feature names; else
+    one error."""
+    if given is not None:
+        return given
     fm = map_from_names(names, f"{flag} {bundle} (stored feature names)", collection)
     if fm is None:
         raise TrigkitError(
@@ -138,16 +139,16 @@ def _inputs_label(fm: FeatureMap, set_in: SetInput | None) -> str:
 
 
 def _resolve_set(
-    feature_map: Path | None, set_in: SetInput, flag: str, bundle: Path, collection: str = "jets"
+    given: FeatureMap | None, set_in: SetInput, flag: str, bundle: Path, collection: str = "jets"
 ) -> FeatureMap:
-    if feature_map is None:
+    if given is None:
         child = OBJECTS[collection].child
         raise TrigkitError(
             f"{flag} {bundle}: set input {set_in.label} needs --feature-map FILE listing its "
             f"per-constituent features as {child}.<field> (the {child} become its "
             "constituents)"
         )
-    return load_feature_map(feature_map, collection)
+    return given
 
 
 def _gpu_set_input(spec: Any, info: dict[str, Any]) -> SetInput | None:  # noqa: ANN401
@@ -281,12 +282,10 @@ class MappedGpuScores:
         info, out = b.manifest.target_info, b.manifest.outputs[0]
         names = info.get("class_names") or out.features
         scorer = GpuScorer.from_info(self.bundle, info, self.backend, nan_policy="pass")
-        several = (
-            self.feature_map is not None
-            and load_feature_map(self.feature_map, self.collection).inputs
-        )
-        if len(b.manifest.inputs) > 1 or several:
-            self._fill_inputs(b, where, names, scorer)
+        coll = self.collection
+        given = None if self.feature_map is None else load_feature_map(self.feature_map, coll)
+        if len(b.manifest.inputs) > 1 or (given is not None and given.inputs):
+            self._fill_inputs(b, given, where, names, scorer)
             return
         if len(b.manifest.inputs[0].shape) not in (2, 3):
             spec = b.manifest.inputs[0]
@@ -297,12 +296,11 @@ class MappedGpuScores:
         spec = b.manifest.inputs[0]
         scaling = _scaling(info, where)
         set_in = _gpu_set_input(spec, info)
-        coll = self.collection
         if set_in is None:
-            fm = resolve_map(self.feature_map, tuple(spec.features), self.flag, self.bundle, coll)
+            fm = resolve_map(given, tuple(spec.features), self.flag, self.bundle, coll)
             _check_width(fm, spec.shape[1], scaling, where)
         else:
-            fm = _resolve_set(self.feature_map, set_in, self.flag, self.bundle, coll)
+            fm = _resolve_set(given, set_in, self.flag, self.bundle, coll)
             set_in.check(fm, scaling, where)
         self._state.update(
             map=fm,
@@ -315,9 +313,16 @@ class MappedGpuScores:
             scorer=scorer,
         )
 
-    def _fill_inputs(self, b: Any, where: str, names: Any, scorer: GpuScorer) -> None:  # noqa: ANN401
-        """A map with ``inputs``: one :class:`InputFill` per model input."""
-        if self.feature_map is None:
+    def _fill_inputs(
+        self,
+        b: Any,  # noqa: ANN401 - a Bundle
+        fm: FeatureMap | None,
+        where: str,
+        names: Any,  # noqa: ANN401
+        scorer: GpuScorer,
+    ) -> None:
+        """A map with ``inputs`` (``fm``, read): one :class:`InputFill` per model input."""
+        if fm is None:
             raise TrigkitError(
                 f"{where}: a model with inputs "
                 f"{', '.join(t.name for t in b.manifest.inputs)} needs --feature-map FILE "
@@ -328,7 +333,6 @@ class MappedGpuScores:
                 f"{where}: the bundle's stored preprocessing scales a features: [...] map; "
                 "give the map as features: [...]"
             )
-        fm = load_feature_map(self.feature_map, self.collection)
         out = b.manifest.outputs[0]
         self._state.update(
             map=fm,
@@ -402,11 +406,12 @@ class MappedFpgaScores:
         names = tuple(b.manifest.inputs[0].features) or tuple(net.input_names)
         scaling = _scaling(info, where)
         set_in = _fpga_set_input(net, b.manifest.inputs[0].name)
+        given = None if self.feature_map is None else load_feature_map(self.feature_map)
         if set_in is None:
-            fm = resolve_map(self.feature_map, names, self.flag, self.bundle)
+            fm = resolve_map(given, names, self.flag, self.bundle)
             _check_width(fm, net.n_inputs, scaling, where)
         else:
-            fm = _resolve_set(self.feature_map, set_in, self.flag, self.bundle)
+            fm = _resolve_set(given, set_in, self.flag, self.bundle)
             set_in.check(fm, scaling, where)
         self._state.update(
             map=fm,
