@@ -202,6 +202,13 @@ def test_trigkit_xbb_bundle_scores_the_large_r_jets(tmp_path: Path) -> None:
     ]
     assert len(flat) == len(got) and np.isfinite(got).sum() > 20
     np.testing.assert_allclose(got, np.asarray(flat), atol=2e-5)
+    # a bundle without its saved model: the fix named is one that exists (no --xbb-model)
+    from tests.emulator.test_taggers import _copy_without_model
+
+    _copy_without_model(tmp_path / "gpu", tmp_path / "gpu_nomodel")
+    bare = EmulateRequest(menu="run3_hh4b", xbb_bundle=tmp_path / "gpu_nomodel")
+    with pytest.raises(TrigkitError, match="carries no saved model .*compile it from MODEL.pt"):
+        tagger_sources(bare)
     write_parquet([sig], tmp_path / "hh4b.parquet")
     bundle = ["--xbb-bundle", str(tmp_path / "gpu")]
     text = emulate_one_path(tmp_path, XBB_PATH, tmp_path / "hh4b.parquet", *bundle)

@@ -125,7 +125,7 @@ def _xbb_source(req: EmulateRequest) -> GpuBundleScores | MappedGpuScores:
     kw = {"field": "xbb", "collection": "fatjets", "flag": "--xbb-bundle"}
     if req.xbb_feature_map is not None or is_foreign(bundle, "gpu"):
         return MappedGpuScores(bundle, req.xbb_feature_map, **kw)  # type: ignore[arg-type]
-    return GpuBundleScores(bundle, None, **kw)  # type: ignore[arg-type]
+    return GpuBundleScores(bundle, None, model_flag=None, **kw)  # type: ignore[arg-type]
 
 
 def _btag_source(req: EmulateRequest) -> GpuBundleScores | MappedGpuScores:

@@ -110,6 +110,7 @@ class GpuBundleScores:
     backend: str = "onnxruntime"
     collection: str = "jets"
     flag: str = "--btag-bundle"
+    model_flag: str | None = "--btag-model"  # the option that names ``model`` (None: none has)
     calls: int = 0
     _state: dict[str, Any] = dc_field(default_factory=dict, repr=False)
 
@@ -119,16 +120,20 @@ class GpuBundleScores:
         b = load_bundle(self.bundle, target="gpu")
         info = b.manifest.target_info
         src = self.model
-        model_flag = self.flag.replace("-bundle", "-model")
         if src is None:
             name = info.get("torch_model")
             if not (isinstance(name, str) and name in b.manifest.files):
+                fix = (
+                    f"pass {self.model_flag} MODEL.pt"
+                    if self.model_flag
+                    else "compile it from MODEL.pt (trigkit compile stores the model)"
+                )
                 raise TrigkitError(
                     f"{self.flag} {self.bundle}: the bundle carries no saved model to take the "
-                    f"features and preprocessing from; pass {model_flag} MODEL.pt"
+                    f"features and preprocessing from; {fix}"
                 )
             src = b.path / name
-        pre = _load_preprocessing_from_model(Path(src), model_flag)
+        pre = _load_preprocessing_from_model(Path(src), self.model_flag or self.flag)
         kinds = XBB_KINDS if self.collection == "fatjets" else JET_KINDS
         _check_kind(pre, f"{self.flag} {self.bundle}", kinds)
         want = tuple(t.name for t in b.manifest.inputs)
