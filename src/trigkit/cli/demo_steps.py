@@ -189,9 +189,8 @@ def score_objects(
     from dataclasses import replace
 
     objs = batch.objects(collection)
-    offsets = np.concatenate([[0], np.cumsum(ak.to_numpy(ak.num(objs, axis=1)))])
-    flat = np.full(int(offsets[-1]), np.nan, dtype=np.float32)
-    flat[offsets[fs.event_index] + fs.object_index] = scores
+    flat = np.full(int(ak.sum(ak.num(objs, axis=1))), np.nan, dtype=np.float32)
+    flat[fs.flat_index(batch, collection)] = scores
     return replace(batch, **{collection: _with_object_field(objs, name, flat)})
 
 

@@ -74,10 +74,7 @@ def jet_scores(
     """The scores of ``fs``'s objects, from ``flat`` (one per object of ``batch.<collection>``,
     event-major; a constituents FeatureSet indexes the large-R jets though its ``objects``
     says jets)."""
-    counts = ak.to_numpy(ak.num(batch.objects(collection), axis=1)).astype(np.int64)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]) if len(counts) else counts
-    if len(flat) != int(counts.sum()):
-        raise TrigkitError(
-            f"{len(flat)} scores for {int(counts.sum())} {collection} of {batch.source}"
-        )
-    return np.asarray(flat, dtype=np.float64)[starts[fs.event_index] + fs.object_index]
+    n = int(ak.sum(ak.num(batch.objects(collection), axis=1)))
+    if len(flat) != n:
+        raise TrigkitError(f"{len(flat)} scores for {n} {collection} of {batch.source}")
+    return np.asarray(flat, dtype=np.float64)[fs.flat_index(batch, collection)]

@@ -76,11 +76,7 @@ def jet_rows(batch: EventBatch, pre: Any) -> tuple[tuple[np.ndarray, ...], np.nd
     from trigkit.models.features import extract
 
     fs = extract(pre.kind, batch, max_objects=pre.max_objects or None)
-    xs = pre.transform(fs)
-    off = np.zeros(len(batch) + 1, dtype=np.int64)
-    objs = batch.objects(collection_for_kind(pre.kind, batch))
-    np.cumsum(ak.to_numpy(ak.num(objs, axis=1)), out=off[1:])
-    return xs, off[np.asarray(fs.event_index, np.int64)] + np.asarray(fs.object_index, np.int64)
+    return pre.transform(fs), fs.flat_index(batch, collection_for_kind(pre.kind, batch))
 
 
 def _scatter(

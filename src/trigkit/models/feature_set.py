@@ -42,6 +42,15 @@ class FeatureSet:
     def spec(self) -> KindSpec:
         return KINDS[self.kind]
 
+    def flat_index(self, batch: EventBatch, collection: str | None = None) -> np.ndarray:
+        """Each row's index among the flattened (event-major) objects of ``batch.<collection>``
+        (default :attr:`objects`; the rows of kind ``constituents`` are large-R jets although
+        :attr:`objects` says jets, so pass ``fatjets`` for them)."""
+        objs = batch.objects(collection or self.objects)
+        off = np.zeros(len(batch) + 1, dtype=np.int64)
+        np.cumsum(ak.to_numpy(ak.num(objs, axis=1)), out=off[1:])
+        return off[self.event_index.astype(np.int64)] + self.object_index.astype(np.int64)
+
     def select(self, sel: np.ndarray | slice) -> FeatureSet:
         """Rows ``sel`` (index array, bool mask or slice)."""
         return replace(

@@ -240,8 +240,7 @@ def _tagging_jets(b: EventBatch):  # noqa: ANN202 - a FeatureSet
 
     fs = extract("tracks", b)
     pu = ak.to_numpy(ak.flatten(b.jets.is_pileup))
-    flat = ak.to_numpy(ak.num(b.jets)).cumsum() - ak.to_numpy(ak.num(b.jets))
-    is_pu = pu[flat[fs.event_index] + fs.object_index] if len(pu) else np.zeros(len(fs), bool)
+    is_pu = pu[fs.flat_index(b, "jets")] if len(pu) else np.zeros(len(fs), bool)
     keep = (fs.aux["pt"] > 20) & (np.abs(fs.aux["eta"]) < 2.5) & ~is_pu
     return fs.select(keep)
 
