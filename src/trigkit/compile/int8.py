@@ -144,10 +144,15 @@ def quantize_int8(
     return out
 
 
+def dense_nodes(fp32_onnx: Path) -> list[str]:
+    """Names of the MatMul/Gemm nodes INT8 quantizes, in graph order (first = input layer)."""
+    onnx = require("onnx", "gpu")
+    return [n.name for n in onnx.load(str(fp32_onnx)).graph.node if n.op_type in QUANTIZED_OPS]
+
+
 def _float_nodes(fp32_onnx: Path, policy: str) -> list[str]:
     """Names of the MatMul/Gemm nodes kept in float (graph order: first = input layer)."""
-    onnx = require("onnx", "gpu")
-    names = [n.name for n in onnx.load(str(fp32_onnx)).graph.node if n.op_type in QUANTIZED_OPS]
+    names = dense_nodes(fp32_onnx)
     if not names or policy == "none":
         return []
     return names[:1] if policy == "first" or len(names) == 1 else [names[0], names[-1]]

@@ -231,7 +231,6 @@ class GpuSource:
     ref_feed: dict[str, np.ndarray]
     calib_feed: dict[str, np.ndarray] | None
     quantized: bool  # the source pins its own types (fp16 would change them)
-    n_dense: int  # MatMul / Gemm layers (INT8 keeps the first and last in float)
     info: ImportedInfo
 
 
@@ -278,7 +277,6 @@ def _chain_source(p: Prepared) -> GpuSource:
         ref_feed={m.input.name: calib[:GPU_REFERENCE_ROWS].astype(np.float32)},
         calib_feed=None if p.rows is None else {m.input.name: p.rows.x.astype(np.float32)},
         quantized=m.is_quantized(),
-        n_dense=sum(op.kind == "dense" for op in m.ops),
         info=_info(p, ""),
     )
 
@@ -326,7 +324,6 @@ def graph_source(model: GraphModel, options: ImportOptions) -> GpuSource:
         ref_feed={k: v[:GPU_REFERENCE_ROWS] for k, v in feed.items()},
         calib_feed=data.feed if data else None,
         quantized=False,
-        n_dense=_count_dense(fp32),
         info=info,
     )
 
@@ -509,23 +506,15 @@ def check_fp32(path: Path, source: Path, want: np.ndarray, inputs: dict[str, np.
     return diff
 
 
-def _count_dense(onnx_bytes: bytes) -> int:
-    from trigkit.compile.int8 import QUANTIZED_OPS
-    from trigkit.core.lazy import require
-
-    onnx = require("onnx", "gpu")
-    graph = onnx.load_model_from_string(onnx_bytes).graph
-    return sum(n.op_type in QUANTIZED_OPS for n in graph.node)
-
-
 def _int8(fp32: Path, onnx_path: Path, src: GpuSource, calibration: str) -> None:
-    from trigkit.compile.int8 import Int8Config, quantize_int8
+    from trigkit.compile.int8 import Int8Config, dense_nodes, quantize_int8
 
     assert src.calib_feed is not None
-    if src.n_dense <= 2:
+    n_dense = len(dense_nodes(fp32))  # the layers quantize_int8 chooses from
+    if n_dense <= 2:
         raise TrigkitError(
             f"{src.model.source}: INT8 keeps the first and last dense layers in float and this "
-            f"model has {src.n_dense}; nothing would be quantized - use --precision fp32"
+            f"model has {n_dense}; nothing would be quantized - use --precision fp32"
         )
     rows = src.calib_feed
     cfg = Int8Config(calibration=calibration)  # type: ignore[arg-type]
