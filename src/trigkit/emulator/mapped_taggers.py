@@ -287,13 +287,12 @@ class MappedGpuScores:
         if len(b.manifest.inputs) > 1 or (given is not None and given.inputs):
             self._fill_inputs(b, given, where, names, scorer)
             return
-        if len(b.manifest.inputs[0].shape) not in (2, 3):
-            spec = b.manifest.inputs[0]
+        spec = b.manifest.inputs[0]
+        if len(spec.shape) not in (2, 3):
             raise TrigkitError(
                 f"{where}: a feature map fills one (batch, features) or (batch, constituents, "
                 f"features) input; the bundle takes {spec.name}{list(spec.shape)}"
             )
-        spec = b.manifest.inputs[0]
         scaling = _scaling(info, where)
         set_in = _gpu_set_input(spec, info)
         if set_in is None:

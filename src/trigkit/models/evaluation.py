@@ -94,12 +94,7 @@ def evaluate_scores(
     scores = np.asarray(scores, dtype=np.float64)
     if scores.shape != (len(fs),):
         raise TrigkitError(f"{name}: {scores.shape} scores for {len(fs)} objects of {fs.source}")
-    extra = {}
-    if fs.class_names[:2] == ("b", "c"):
-        bc = (fs.labels == 0) | (fs.labels == 1)
-        if (fs.labels[bc] == 1).any() and (fs.labels[bc] == 0).any():
-            curve_c = M.roc(scores[bc], fs.labels[bc] == 0)
-            extra["c_rejection_0.7"] = M.rejection_at(curve_c, 0.7)
+    extra = _c_rejection(scores, fs) if fs.class_names[:2] == ("b", "c") else {}
     row, curve = M.summarize(name, scores[sel], y, w, extra=extra)
     return _with_baselines(row, curve, fs, baselines, sel, y, w)
 
@@ -143,8 +138,14 @@ def _extra(model: TrainedModel, probs: np.ndarray, fs: FeatureSet) -> dict[str, 
     """c-jet rejection at 70 % b efficiency for flavour taggers."""
     if model.class_names[:2] != ("b", "c"):
         return {}
+    return _c_rejection(model.discriminant(probs), fs)
+
+
+def _c_rejection(scores: np.ndarray, fs: FeatureSet) -> dict[str, float]:
+    """``{"c_rejection_0.7": ...}`` of per-object ``scores`` on the b (0) and c (1) objects of
+    ``fs``; empty unless both occur."""
     sel = (fs.labels == 0) | (fs.labels == 1)
     if not (fs.labels[sel] == 1).any() or not (fs.labels[sel] == 0).any():
         return {}
-    curve = M.roc(model.discriminant(probs)[sel], fs.labels[sel] == 0)
+    curve = M.roc(np.asarray(scores)[sel], fs.labels[sel] == 0)
     return {"c_rejection_0.7": M.rejection_at(curve, 0.7)}
