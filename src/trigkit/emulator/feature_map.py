@@ -67,6 +67,7 @@ from trigkit.events.batch import (
     TRACK_FIELDS,
     EventBatch,
 )
+from trigkit.events.jagged import padded
 
 _INDEXED = re.compile(r"^(?P<child>\w+)\.(?P<field>\w+)\[(?P<index>\d+)\]$")
 _PER_CHILD = re.compile(r"^(?P<child>\w+)\.(?P<field>\w+)$")
@@ -260,9 +261,7 @@ class FeatureMap:
         objs = self._flat(batch)
         self._need_children(objs, batch)
         child = self.objects.child
-        cols = [
-            _padded(child_values(objs, child, s.name), n_const, self.fill) for s in self.sources
-        ]
+        cols = [padded(child_values(objs, child, s.name), n_const, self.fill) for s in self.sources]
         if not cols:
             return np.zeros((len(objs), n_const, 0))
         return np.stack(cols, axis=-1).reshape(len(objs), n_const, len(cols))
@@ -308,12 +307,6 @@ def _column(objs: ak.Array, src: FeatureSource, fill: float) -> np.ndarray:
     kids = child_values(objs, src.child, src.name)
     padded = ak.pad_none(kids, src.track_index + 1, axis=1)[:, src.track_index]
     return ak.to_numpy(ak.fill_none(padded, fill)).astype(np.float64)
-
-
-def _padded(values: ak.Array, n: int, fill: float) -> np.ndarray:
-    """[n_objects, n] float64: each object's first ``n`` values, ``fill`` after its last."""
-    padded = ak.fill_none(ak.pad_none(values, n, axis=1, clip=True), fill)
-    return np.asarray(ak.to_numpy(padded), dtype=np.float64).reshape(len(values), n)
 
 
 def load_feature_map(path: Path, collection: str = "jets") -> FeatureMap:

@@ -9,6 +9,7 @@ import numpy as np
 
 from trigkit.core.errors import TrigkitError
 from trigkit.events.batch import EventBatch
+from trigkit.events.jagged import padded
 from trigkit.models.feature_set import FeatureSet, require_fields
 from trigkit.models.kinds import NANO_SCORE_FIELDS, KindSpec
 
@@ -27,19 +28,13 @@ def _np(x: ak.Array) -> np.ndarray:
     return np.asarray(ak.to_numpy(x), dtype=np.float64)
 
 
-def _pad(values: ak.Array, n_max: int) -> np.ndarray:
-    """[n, var] -> [n, n_max] float64, padding with 0."""
-    padded = ak.fill_none(ak.pad_none(values, n_max, axis=1, clip=True), 0.0)
-    return np.asarray(ak.to_numpy(padded), dtype=np.float64).reshape(len(values), n_max)
-
-
 def _sequence(cols: dict[str, ak.Array], n_max: int, n: int) -> tuple[np.ndarray, np.ndarray]:
     first = next(iter(cols.values()))
     counts = ak.to_numpy(ak.num(first, axis=1)) if n else np.zeros(0, np.int64)
     mask = np.arange(n_max)[None, :] < np.minimum(counts, n_max)[:, None]
     if n == 0:
         return np.zeros((0, n_max, len(cols)), np.float32), mask.reshape(0, n_max)
-    x = np.stack([_pad(v, n_max) for v in cols.values()], axis=-1)
+    x = np.stack([padded(v, n_max) for v in cols.values()], axis=-1)
     x[~mask] = 0.0
     return x.astype(np.float32), mask
 
